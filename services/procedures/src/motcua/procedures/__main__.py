@@ -1,1 +1,5 @@
-print("main ok")
+from motcua.kernel.runtime import main
+
+from .bootstrap import build
+
+main("procedures", build)

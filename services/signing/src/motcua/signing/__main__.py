@@ -1,1 +1,5 @@
-"""placeholder"""
+from motcua.kernel.runtime import main
+
+from .bootstrap import build
+
+main("signing", build)

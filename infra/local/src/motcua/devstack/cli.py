@@ -1,0 +1,118 @@
+"""motcua-stack up | down | status: the local stack as detached processes under .local/<profile>/."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import _proc
+from .kafka_broker import Kafka
+from .postgres import Postgres
+from .profiles import PROFILES, SERVICES, Profile
+from .services import ServiceProcess, service_env
+
+
+def _svc_files(profile: Profile, service: str) -> tuple[Path, Path]:
+    d = profile.root / "services"
+    return d / f"{service}.pid", d / f"{service}.log"
+
+
+def _svc_pid(profile: Profile, service: str) -> int | None:
+    return _proc.read_pid(_svc_files(profile, service)[0], f"motcua.{service}")
+
+
+def _rel(path: Path) -> str:
+    return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def up(profile: Profile, infra_only: bool) -> int:
+    pg = Postgres(profile).start()
+    kafka = Kafka(profile).start()
+    failures: dict[str, str] = {}
+    if not infra_only:
+        started = []
+        for svc, port in profile.service_ports.items():  # spawn all, then wait: they boot in parallel
+            if _svc_pid(profile, svc):
+                continue
+            pid_file, log = _svc_files(profile, svc)
+            sp = ServiceProcess(svc, service_env(profile, svc, port), log, detach=True).start(wait=False)
+            pid_file.write_text(f"{sp.pid}\n")
+            started.append(sp)
+        for sp in started:
+            try:
+                sp.wait_healthy()
+            except Exception as e:  # noqa: BLE001 - reported below, `up` then exits non-zero
+                failures[sp.service] = str(e)
+                _svc_files(profile, sp.service)[0].unlink(missing_ok=True)
+    _print_table(profile, pg, kafka)
+    for svc, err in failures.items():
+        print(f"\nFAILED: {svc} did not become healthy:\n{err}", file=sys.stderr)
+    if failures:
+        print(f"\n{len(failures)} service(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def down(profile: Profile) -> int:
+    for svc in SERVICES:
+        pid_file = _svc_files(profile, svc)[0]
+        if pid := _svc_pid(profile, svc):
+            print(f"stopping {svc} (pid {pid})")
+            _proc.stop_pid(pid, timeout=30)
+        pid_file.unlink(missing_ok=True)
+    for name, component in (("kafka", Kafka(profile)), ("postgres", Postgres(profile))):
+        if pid := component.pid:
+            print(f"stopping {name} (pid {pid})")
+            component.stop()
+    print(f"stack '{profile.name}' stopped (data kept in {_rel(profile.root)})")
+    return 0
+
+
+def _print_table(profile: Profile, pg: Postgres, kafka: Kafka) -> None:
+    def state(pid: int | None) -> str:
+        return f"pid {pid}" if pid else "stopped"
+
+    rows = [
+        ("postgres", pg.dsn("motcua_<service>"), state(pg.pid), _rel(pg.log_path)),
+        ("kafka", kafka.bootstrap, state(kafka.pid), _rel(kafka.log_path)),
+    ]
+    for svc, port in profile.service_ports.items():
+        rows.append((svc, f"127.0.0.1:{port} (gRPC)", state(_svc_pid(profile, svc)), _rel(_svc_files(profile, svc)[1])))
+    if profile.gateway_port:
+        rows.append(("gateway", f"http://127.0.0.1:{profile.gateway_port}", "reserved, not started yet", ""))
+    print(f"motcua stack '{profile.name}' — data and logs in {_rel(profile.root)}")
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths + [0])).rstrip())
+
+
+def status(profile: Profile) -> int:
+    _print_table(profile, Postgres(profile), Kafka(profile))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motcua-stack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "down", "status"):
+        p = sub.add_parser(name)
+        p.add_argument("--profile", choices=sorted(PROFILES), default="run")
+        if name == "up":
+            p.add_argument("--infra-only", action="store_true", help="PostgreSQL and Kafka only, no services")
+    args = parser.parse_args(argv)
+    profile = PROFILES[args.profile]
+    if args.command == "up":
+        try:
+            return up(profile, args.infra_only)
+        except (RuntimeError, TimeoutError) as e:  # PostgreSQL or Kafka did not start: say why, briefly
+            print(f"motcua-stack up: {e}", file=sys.stderr)
+            return 1
+    if args.command == "down":
+        return down(profile)
+    return status(profile)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

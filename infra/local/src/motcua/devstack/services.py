@@ -1,0 +1,122 @@
+"""Run one motcua service (`python -m motcua.<name>`) and wait until its gRPC health says SERVING."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from . import _proc
+from .postgres import Postgres
+from .profiles import Profile
+
+
+def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The configuration contract of a service: only these variables (plus extra), not os.environ."""
+    return {
+        "MOTCUA_SERVICE": service,
+        "MOTCUA_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
+        "POSTGRES_HOST": Postgres.host,
+        "POSTGRES_PORT": str(profile.pg_port),
+        "POSTGRES_DBNAME": f"motcua_{service}",
+        "POSTGRES_USER": Postgres.user,
+        "POSTGRES_PASSWORD": Postgres.password,
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{profile.kafka_port}",
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        **(extra or {}),
+    }
+
+
+class ServiceProcess:
+    """One service process. env is layered over os.environ; stdout and stderr go to log_path.
+
+    detach=True puts it in its own session so it outlives the caller (motcua-stack up); by default
+    it stays in the caller's process group, so Ctrl-C on a test run stops it too.
+    """
+
+    def __init__(self, service: str, env: dict[str, str], log_path: Path, detach: bool = False,
+                 module: str | None = None):
+        self.service = service
+        self.module = module or f"motcua.{service}"
+        self.env = env
+        self.log_path = Path(log_path)
+        self.addr = env["MOTCUA_GRPC_ADDR"]
+        self.detach = detach
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc else None
+
+    def start(self, wait: bool = True, timeout: float = 60) -> ServiceProcess:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        cmd = [sys.executable, "-m", self.module]
+        self._proc = _proc.spawn(cmd, self.log_path, env=env, new_session=self.detach)
+        if wait:
+            self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        """Poll grpc.health.v1.Health/Check("") until SERVING; on failure kill it and raise with the log."""
+        # Short reconnect backoff: the default grows to seconds while the server is still starting.
+        options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500),
+                   ("grpc.min_reconnect_backoff_ms", 100)]
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.addr, options=options) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            status = None
+            while self.alive:
+                try:
+                    status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError as e:
+                    status = e.code()
+                if time.monotonic() > deadline:
+                    self.kill()
+                    raise TimeoutError(f"{self.service} not SERVING on {self.addr} after {timeout:.0f}s "
+                                       f"(last: {status}); log {self.log_path}:\n{_proc.tail(self.log_path)}")
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.service} exited with code {self.returncode} before being healthy; "
+                           f"log {self.log_path}:\n{_proc.tail(self.log_path)}")
+
+    def terminate(self, timeout: float = 30) -> int | None:
+        """SIGTERM, wait for the exit (SIGKILL after timeout); returns the exit code (-9 if killed)."""
+        if self._proc is None:
+            return None
+        if self._proc.poll() is None:
+            _proc.stop_pid(self._proc.pid, timeout)
+        return self._proc.wait()
+
+    def kill(self) -> int | None:
+        if self._proc is None:
+            return None
+        if self._proc.poll() is None:
+            self._proc.kill()
+        return self._proc.wait()
+
+    def wait_exit(self, timeout: float) -> int:
+        """The exit code; raises subprocess.TimeoutExpired if still running after timeout."""
+        assert self._proc is not None, "not started"
+        return self._proc.wait(timeout)
+
+    def __enter__(self) -> ServiceProcess:
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.terminate()

@@ -1,0 +1,110 @@
+"""Service configuration, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+# Environment variables the eventsourcing library reads for PostgreSQL.
+_EVENTSTORE_KEYS = (
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_DBNAME",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_SCHEMA",
+    "POSTGRES_POOL_SIZE",
+    "POSTGRES_MAX_OVERFLOW",
+    "POSTGRES_CONN_MAX_AGE",
+    "POSTGRES_LOCK_TIMEOUT",
+)
+
+
+class ConfigError(ValueError):
+    """A required setting is missing or malformed."""
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "")
+    try:
+        return int(raw) if raw else default
+    except ValueError as e:
+        raise ConfigError(f"{key} must be an integer, got {raw!r}") from e
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "")
+    try:
+        return float(raw) if raw else default
+    except ValueError as e:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from e
+
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    return raw in ("1", "y", "yes", "true", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    grpc_addr: str
+    kafka_bootstrap: str
+    eventstore_env: dict[str, str] = field(repr=False)
+    grpc_workers: int = 32
+    shutdown_grace: float = 10.0
+    log_level: str = "INFO"
+    relay_enabled: bool = True
+    relay_batch_size: int = 1000
+    relay_idle_wait: float = 0.5
+    topic_partitions: int = 3
+    consumer_max_attempts: int = 3
+    snapshotting: bool = True
+
+    @property
+    def events_topic(self) -> str:
+        return events_topic(self.service)
+
+    @property
+    def deadletter_topic(self) -> str:
+        return f"motcua.{self.service}.deadletter.v1"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, service: str | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        name = service or env.get("MOTCUA_SERVICE", "")
+        if not name:
+            raise ConfigError("MOTCUA_SERVICE is not set")
+        snapshotting = _flag(env, "MOTCUA_SNAPSHOTTING", True)
+        store = {k: env[k] for k in _EVENTSTORE_KEYS if env.get(k)}
+        store.setdefault("POSTGRES_DBNAME", f"motcua_{name}")
+        store.setdefault("POSTGRES_POOL_SIZE", "10")
+        store.setdefault("POSTGRES_MAX_OVERFLOW", "20")
+        store["PERSISTENCE_MODULE"] = env.get("PERSISTENCE_MODULE", "eventsourcing.postgres")
+        store["IS_SNAPSHOTTING_ENABLED"] = "y" if snapshotting else "n"
+        for required in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER"):
+            if store["PERSISTENCE_MODULE"] == "eventsourcing.postgres" and required not in store:
+                raise ConfigError(f"{required} is not set")
+        return cls(
+            service=name,
+            grpc_addr=env.get("MOTCUA_GRPC_ADDR", "127.0.0.1:50051"),
+            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            eventstore_env=store,
+            grpc_workers=_int(env, "MOTCUA_GRPC_WORKERS", 32),
+            shutdown_grace=_float(env, "MOTCUA_SHUTDOWN_GRACE", 10.0),
+            log_level=env.get("MOTCUA_LOG_LEVEL", "INFO").upper(),
+            relay_enabled=_flag(env, "MOTCUA_RELAY_ENABLED", True),
+            relay_batch_size=_int(env, "MOTCUA_RELAY_BATCH_SIZE", 1000),
+            relay_idle_wait=_float(env, "MOTCUA_RELAY_IDLE_WAIT", 0.5),
+            topic_partitions=_int(env, "MOTCUA_TOPIC_PARTITIONS", 3),
+            consumer_max_attempts=_int(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3),
+            snapshotting=snapshotting,
+        )
+
+
+def events_topic(service: str) -> str:
+    """The Kafka topic a service publishes its integration events to."""
+    return f"motcua.{service}.events.v1"

@@ -1,0 +1,185 @@
+"""The tracked consumer: applies other services' integration events exactly once in effect.
+
+Each handled event's effects and its position are recorded in one PostgreSQL
+transaction (``ServiceApplication.record_processed``). The position is tracked
+per Kafka (topic, partition) and is the upstream log position carried in the
+envelope: it increases along a partition, and unlike a Kafka offset it stays the
+same when the relay republishes a batch after a crash. So a message delivered
+again, by Kafka or by the relay, is recognised and changes nothing.
+
+Kafka offsets are committed after the database transaction, only to spare
+rework after a restart. A message that cannot be processed goes to the
+service's dead-letter topic with the error, and its position is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from google.protobuf.message import DecodeError, Message
+from opentelemetry.trace import SpanKind
+from psycopg import InterfaceError, OperationalError
+
+from motcua.common.v1 import envelope_pb2
+
+from .context import Actor, acting_as
+from .errors import DomainError
+from .eventstore import ServiceApplication
+from .faults import failpoint
+from .kafka import ensure_topics, new_consumer, new_producer
+from .tracing import context_from_kafka_headers, tracer
+
+log = logging.getLogger(__name__)
+
+# A policy turns one integration event into commands on this service's aggregates
+# and returns the aggregates with pending events (saved with the position).
+Policy = Callable[[Any, envelope_pb2.EventEnvelope], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Which payload type a policy handles."""
+
+    message_type: type[Message]
+    policy: Policy
+
+
+class PoisonMessage(Exception):
+    """The message can never be processed (undecodable, or rejected by a domain rule)."""
+
+
+class TrackedConsumer:
+    def __init__(self, app: ServiceApplication, name: str, topics: list[str], subscriptions: list[Subscription]) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.name = name
+        self.topics = topics
+        self.group_id = f"motcua.{self.settings.service}.{name}"
+        self.policies = {s.message_type.DESCRIPTOR.full_name: s for s in subscriptions}
+        self.actor = Actor.system(self.settings.service)
+        self.applied = 0
+        self.dead_lettered = 0
+        self._positions: dict[str, int] = {}
+        self._dlq_producer: Any = None
+        self.ready = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            consumer = None
+            try:
+                ensure_topics(self.settings.kafka_bootstrap, [*self.topics, self.settings.deadletter_topic], self.settings.topic_partitions)
+                consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
+                self._positions.clear()  # partitions may have moved to or from another replica
+                self.ready.set()
+                while not stop.is_set():
+                    batches = consumer.poll(timeout_ms=200)
+                    for records in batches.values():
+                        for record in records:
+                            self._handle(record, stop)
+                    if batches:
+                        failpoint("consumer.before_offset_commit")
+                        consumer.commit()
+                backoff = 0.5
+            except Exception:
+                log.exception("consumer failed; retrying", extra={"group": self.group_id, "retry_in_s": backoff})
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self.ready.clear()
+                if consumer is not None:
+                    consumer.close(autocommit=False)
+        if self._dlq_producer is not None:
+            self._dlq_producer.close(timeout=5)
+
+    def _handle(self, record: Any, stop: threading.Event) -> None:
+        upstream = f"{record.topic}:{record.partition}"
+        try:
+            envelope = envelope_pb2.EventEnvelope.FromString(record.value)
+        except DecodeError as e:
+            self._dead_letter(record, upstream, None, f"undecodable envelope: {e}")
+            return
+        if envelope.position <= self._position(upstream):
+            return  # already applied: a redelivery or a republished batch
+        subscription = self.policies.get(envelope.type)
+        if subscription is None:
+            return  # not an event this consumer cares about; the next tracked one moves the position
+        attempt = 0
+        while not stop.is_set():
+            attempt += 1
+            try:
+                self._apply(record, upstream, envelope, subscription)
+                return
+            except IntegrityError:
+                self._positions.pop(upstream, None)
+                if envelope.position <= self._position(upstream):
+                    return  # another replica applied it first
+                error = "concurrent write"
+            except (OperationalError, InterfaceError) as e:
+                # The database is unavailable: wait for it, never skip the message.
+                log.warning("database unavailable; retrying", extra={"error": str(e)})
+                stop.wait(1.0)
+                attempt = 0
+                continue
+            except (PoisonMessage, DomainError) as e:
+                self._dead_letter(record, upstream, envelope, f"{type(e).__name__}: {e}")
+                return
+            except Exception as e:
+                log.exception("policy failed", extra={"event_type": envelope.type, "attempt": attempt})
+                error = f"{type(e).__name__}: {e}"
+            if attempt >= self.settings.consumer_max_attempts:
+                self._dead_letter(record, upstream, envelope, error)
+                return
+            time.sleep(0.05 * attempt)
+
+    def _apply(self, record: Any, upstream: str, envelope: envelope_pb2.EventEnvelope, subscription: Subscription) -> None:
+        payload = subscription.message_type()
+        if not envelope.payload.Unpack(payload):
+            raise PoisonMessage(f"payload is not a {envelope.type}")
+        with tracer().start_as_current_span(
+            f"{record.topic} process",
+            context=context_from_kafka_headers(record.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.destination.partition": record.partition,
+                "messaging.kafka.message.offset": record.offset,
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.message.id": envelope.event_id,
+                "motcua.event.type": envelope.type,
+            },
+        ), acting_as(self.actor):
+            aggregates = subscription.policy(payload, envelope)
+            self.app.record_processed(Tracking(upstream, envelope.position), *aggregates)
+        self._positions[upstream] = envelope.position
+        self.applied += 1
+
+    def _position(self, upstream: str) -> int:
+        if upstream not in self._positions:
+            self._positions[upstream] = self.app.tracked_position(upstream)
+        return self._positions[upstream]
+
+    def _dead_letter(self, record: Any, upstream: str, envelope: envelope_pb2.EventEnvelope | None, error: str) -> None:
+        log.error("dead-lettering message", extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error})
+        if self._dlq_producer is None:
+            self._dlq_producer = new_producer(self.settings.kafka_bootstrap, f"{self.group_id}.deadletter")
+        headers = [
+            *(record.headers or []),
+            ("motcua-error", error.encode()),
+            ("motcua-source-topic", record.topic.encode()),
+            ("motcua-source-partition", str(record.partition).encode()),
+            ("motcua-source-offset", str(record.offset).encode()),
+            ("motcua-consumer-group", self.group_id.encode()),
+        ]
+        self._dlq_producer.send(self.settings.deadletter_topic, key=record.key, value=record.value, headers=headers).get(timeout=30)
+        if envelope is not None and envelope.position > self._position(upstream):
+            # Record the position so the poison message is not applied again later.
+            self.app.record_processed(Tracking(upstream, envelope.position))
+            self._positions[upstream] = envelope.position
+        self.dead_lettered += 1

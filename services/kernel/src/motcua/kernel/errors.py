@@ -1,0 +1,73 @@
+"""Domain errors shared by every service.
+
+Pure: domain code raises these; the API layer maps them to gRPC statuses
+(see ``grpc_errors``). Each service's domain module subclasses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base class of every error a domain rule raises."""
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One invalid field of a request: its path and what is wrong with it."""
+
+    field: str
+    description: str
+    reason: str = ""
+
+
+class InvalidArgument(DomainError):
+    """The input breaks a rule about its shape or value."""
+
+    def __init__(self, *violations: FieldViolation) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+    @classmethod
+    def field(cls, field: str, description: str, reason: str = "") -> InvalidArgument:
+        return cls(FieldViolation(field, description, reason))
+
+
+class NotFound(DomainError):
+    """The named resource does not exist."""
+
+    def __init__(self, resource_type: str, resource_id: str) -> None:
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+        super().__init__(f"{resource_type} {resource_id} not found")
+
+
+class AlreadyExists(DomainError):
+    """A resource with the same unique key exists."""
+
+    def __init__(self, resource_type: str, key: str) -> None:
+        self.resource_type = resource_type
+        self.key = key
+        super().__init__(f"{resource_type} {key} already exists")
+
+
+class InvalidTransition(DomainError):
+    """The command is not allowed in the aggregate's current state."""
+
+    def __init__(self, subject: str, current_state: str, action: str) -> None:
+        self.subject = subject
+        self.current_state = current_state
+        self.action = action
+        super().__init__(f"cannot {action} {subject}: it is {current_state}")
+
+
+class VersionConflict(DomainError):
+    """The aggregate changed since the caller read it (optimistic concurrency)."""
+
+    def __init__(self, aggregate_id: str, expected: int | None, current: int | None) -> None:
+        self.aggregate_id = aggregate_id
+        self.expected = expected
+        self.current = current
+        detail = f"expected version {expected}" if expected else "a concurrent write won"
+        super().__init__(f"{aggregate_id} was changed concurrently ({detail}, current version {current})")

@@ -1,0 +1,131 @@
+"""Event-sourced applications on PostgreSQL, one database per service.
+
+Every service's application derives from ``ServiceApplication``: an
+eventsourcing application whose recorder also keeps tracking records, so the
+same log holds the service's own commands and the effects of events it
+consumed from other services (each with the consumed position, atomically).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Tracking
+from eventsourcing.projection import EventSourcedProjection
+from eventsourcing.utils import get_topic
+from opentelemetry.trace import SpanKind
+
+from .config import Settings
+from .context import current_actor
+from .errors import NotFound, VersionConflict
+from .tracing import current_traceparent, tracer
+
+A = TypeVar("A", bound=Aggregate)
+
+META_KEY = "_meta"
+
+
+class EventMapper(Mapper[UUID]):
+    """Stores who caused each event and the trace it belongs to beside its state.
+
+    The metadata never reaches the domain: ``to_domain_event`` drops it, and
+    ``decode`` returns it separately for the outbox relay and the audit tool.
+    """
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        state = dict(vars(domain_event))
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        actor = current_actor()
+        meta = {"actor": actor.subject}
+        if actor.agency_id:
+            meta["agency_id"] = actor.agency_id
+        traceparent = current_traceparent()
+        if traceparent:
+            meta["traceparent"] = traceparent
+        state[META_KEY] = meta
+        stored_state = self.transcoder.encode(state)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=get_topic(type(domain_event)),
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return self.decode(stored_event)[0]
+
+    def decode(self, stored_event: StoredEvent) -> tuple[Any, dict[str, str]]:
+        event = super().to_domain_event(stored_event)
+        meta = vars(event).pop(META_KEY, None) or {}
+        return event, meta
+
+
+class ServiceApplication(EventSourcedProjection[UUID]):
+    """Base of every service's application: load, call, save — plus tracked effects."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__(env=settings.eventstore_env)
+        self.mapper: EventMapper
+
+    def construct_mapper(self) -> EventMapper:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
+
+    def load(self, aggregate_type: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
+        """The aggregate, checked against the version the caller last saw (0 or None: no check)."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(aggregate_type.__name__, str(aggregate_id)) from None
+        if not isinstance(aggregate, aggregate_type):
+            raise NotFound(aggregate_type.__name__, str(aggregate_id))
+        if expected_version and aggregate.version != expected_version:
+            raise VersionConflict(str(aggregate_id), expected_version, aggregate.version)
+        return aggregate
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Saves atomically; a concurrent write to any of the aggregates raises VersionConflict."""
+        with tracer().start_as_current_span("eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()):
+            try:
+                return super().save(*objs, **kwargs)
+            except IntegrityError as e:
+                aggregate = next((o for o in objs if isinstance(o, Aggregate)), None)
+                raise VersionConflict(str(getattr(aggregate, "id", "?")), None, self._current_version(aggregate)) from e
+
+    def record_processed(self, tracking: Tracking, *aggregates: Any) -> None:
+        """Saves the effects of one consumed event together with its position.
+
+        Raises eventsourcing's IntegrityError when the position was already
+        recorded (a redelivery) or an aggregate was changed concurrently.
+        """
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
+        processing_event.collect_events(*aggregates)
+        with tracer().start_as_current_span("eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()):
+            recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+
+    def tracked_position(self, upstream: str) -> int:
+        return self.recorder.max_tracking_id(upstream) or 0
+
+    def _current_version(self, aggregate: Aggregate | None) -> int | None:
+        if aggregate is None:
+            return None
+        try:
+            return self.repository.get(aggregate.id).version
+        except AggregateNotFoundError:
+            return None
+
+    def _db_attributes(self) -> dict[str, str]:
+        return {"db.system": "postgresql", "db.name": self.settings.eventstore_env.get("POSTGRES_DBNAME", "")}

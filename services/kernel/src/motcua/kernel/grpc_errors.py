@@ -1,0 +1,75 @@
+"""One error model: domain errors become gRPC statuses with google.rpc details."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from .errors import AlreadyExists, DomainError, InvalidArgument, InvalidTransition, NotFound, VersionConflict
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN = "motcua.gov.vn"
+
+
+def _pack(*details: object) -> list[any_pb2.Any]:
+    packed = []
+    for detail in details:
+        item = any_pb2.Any()
+        item.Pack(detail)
+        packed.append(item)
+    return packed
+
+
+def _error_info(reason: str, **metadata: str) -> error_details_pb2.ErrorInfo:
+    return error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
+
+
+def status_for(error: DomainError) -> status_pb2.Status:
+    match error:
+        case InvalidArgument():
+            bad_request = error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description, reason=v.reason)
+                    for v in error.violations
+                ]
+            )
+            return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=_pack(bad_request))
+        case NotFound():
+            info = error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=error.resource_id)
+            return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=_pack(info))
+        case AlreadyExists():
+            info = error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=error.key)
+            return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=_pack(info))
+        case InvalidTransition():
+            failure = error_details_pb2.PreconditionFailure(
+                violations=[
+                    error_details_pb2.PreconditionFailure.Violation(
+                        type="STATE", subject=error.subject, description=f"{error.subject} is {error.current_state}"
+                    )
+                ]
+            )
+            info = _error_info("INVALID_TRANSITION", current_state=error.current_state, action=error.action)
+            return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=_pack(failure, info))
+        case VersionConflict():
+            metadata = {"aggregate_id": error.aggregate_id}
+            if error.current is not None:
+                metadata["current_version"] = str(error.current)
+            info = _error_info("VERSION_CONFLICT", **metadata)
+            return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=_pack(info))
+    return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
+
+
+def abort_with(context: grpc.ServicerContext, error: DomainError) -> None:
+    """Ends the call with the status for ``error`` (raises, as context.abort does)."""
+    context.abort_with_status(rpc_status.to_status(status_for(error)))
+
+
+def abort_internal(context: grpc.ServicerContext) -> None:
+    context.abort_with_status(
+        rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the service log"))
+    )

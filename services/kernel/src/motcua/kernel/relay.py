@@ -1,0 +1,183 @@
+"""The outbox relay: publishes a service's event log to its Kafka topic.
+
+The application's notification log is the outbox. The relay reads it after
+its saved position, maps each domain event to an integration event, publishes
+it keyed by aggregate id, and saves the new position only after the broker
+acknowledged every message of the batch. A crash anywhere republishes at most
+the last batch; consumers recognise those by position (see ``consumer``).
+
+Exactly one relay per service publishes at a time: the one holding a
+PostgreSQL advisory lock on a dedicated connection. It wakes on the NOTIFY
+the event store sends at every commit, and polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any, Callable
+
+import psycopg
+from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from opentelemetry.trace import SpanKind
+
+from motcua.common.v1 import envelope_pb2
+
+from .eventstore import ServiceApplication
+from .faults import failpoint
+from .kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics, new_producer
+from .tracing import context_from_traceparent, inject_kafka_headers, tracer
+
+log = logging.getLogger(__name__)
+
+# Maps a domain event to the integration event other services may see (None: internal only).
+Translator = Callable[[Any], Message | None]
+
+EVENT_ID_NAMESPACE = uuid.UUID("6f1d3c1e-6f9b-4b8e-9a57-6d6f74637561")
+
+_POSITION_DDL = """
+CREATE TABLE IF NOT EXISTS motcua_relay_position (
+    topic text PRIMARY KEY,
+    position bigint NOT NULL
+)"""
+
+
+def event_id(aggregate_id: uuid.UUID, version: int) -> str:
+    """Stable id of an event: the same on every republish."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{aggregate_id}:{version}"))
+
+
+class OutboxRelay:
+    def __init__(self, app: ServiceApplication, translate: Translator) -> None:
+        self.app = app
+        self.translate = translate
+        self.settings = app.settings
+        self.topic = self.settings.events_topic
+        self.published = 0
+        self._is_leader = threading.Event()
+
+    @property
+    def is_leader(self) -> bool:
+        return self._is_leader.is_set()
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                self._lead(stop)
+                backoff = 0.5
+            except Exception:
+                log.exception("relay failed; retrying", extra={"topic": self.topic, "retry_in_s": backoff})
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self._is_leader.clear()
+
+    def _conninfo(self) -> str:
+        env = self.settings.eventstore_env
+        return psycopg.conninfo.make_conninfo(
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            dbname=env["POSTGRES_DBNAME"],
+            user=env["POSTGRES_USER"],
+            password=env.get("POSTGRES_PASSWORD", ""),
+            application_name=f"motcua-{self.settings.service}-relay",
+        )
+
+    def _lead(self, stop: threading.Event) -> None:
+        with psycopg.connect(self._conninfo(), autocommit=True) as conn:
+            # The lock lives as long as this connection: if we die, another replica takes over.
+            while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.topic}",)).fetchone()[0]:
+                if stop.wait(1.0):
+                    return
+            self._is_leader.set()
+            conn.execute(_POSITION_DDL)
+            conn.execute(f'LISTEN "{self.app.recorder.channel_name}"')
+            ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
+            producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-relay")
+            try:
+                position = self._load_position(conn)
+                log.info("relay leading", extra={"topic": self.topic, "position": position})
+                while not stop.is_set():
+                    batch = self.app.recorder.select_notifications(
+                        start=position, limit=self.settings.relay_batch_size, inclusive_of_start=False
+                    )
+                    if not batch:
+                        # Wake on the commit's NOTIFY, or poll again after the idle wait.
+                        for _ in conn.notifies(timeout=self.settings.relay_idle_wait, stop_after=1):
+                            pass
+                        continue
+                    self._publish(producer, batch)
+                    position = batch[-1].id
+                    failpoint("relay.before_position_save")
+                    conn.execute(
+                        "INSERT INTO motcua_relay_position (topic, position) VALUES (%s, %s) "
+                        "ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position",
+                        (self.topic, position),
+                    )
+            finally:
+                producer.close(timeout=5)
+
+    def _load_position(self, conn: psycopg.Connection) -> int:
+        row = conn.execute("SELECT position FROM motcua_relay_position WHERE topic = %s", (self.topic,)).fetchone()
+        return row[0] if row else 0
+
+    def _publish(self, producer: Any, batch: list[Any]) -> None:
+        futures = []
+        for notification in batch:
+            event, meta = self.app.mapper.decode(notification)
+            message = self.translate(event)
+            if message is None:
+                continue
+            envelope = self._envelope(notification, event, meta, message)
+            parent = context_from_traceparent(meta.get("traceparent"))
+            with tracer().start_as_current_span(
+                f"{self.topic} publish",
+                context=parent,
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": self.topic,
+                    "messaging.message.id": envelope.event_id,
+                    "motcua.event.type": envelope.type,
+                },
+            ):
+                headers = [
+                    (HEADER_EVENT_ID, envelope.event_id.encode()),
+                    (HEADER_EVENT_TYPE, envelope.type.encode()),
+                ]
+                inject_kafka_headers(headers)
+                failpoint("relay.before_publish")
+                futures.append(
+                    producer.send(
+                        self.topic,
+                        key=str(notification.originator_id).encode(),
+                        value=envelope.SerializeToString(),
+                        headers=headers,
+                    )
+                )
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=0)  # raises if the broker did not acknowledge
+        self.published += len(futures)
+
+    def _envelope(self, notification: Any, event: Any, meta: dict[str, str], message: Message) -> envelope_pb2.EventEnvelope:
+        payload = any_pb2.Any()
+        payload.Pack(message, type_url_prefix="type.googleapis.com/")
+        occurred_at = timestamp_pb2.Timestamp()
+        timestamp = getattr(event, "timestamp", None)
+        if timestamp is not None:
+            occurred_at.FromDatetime(timestamp)
+        return envelope_pb2.EventEnvelope(
+            event_id=event_id(notification.originator_id, notification.originator_version),
+            type=message.DESCRIPTOR.full_name,
+            aggregate_id=str(notification.originator_id),
+            aggregate_version=notification.originator_version,
+            occurred_at=occurred_at,
+            actor=envelope_pb2.Actor(subject=meta.get("actor", ""), agency_id=meta.get("agency_id", "")),
+            source=self.settings.service,
+            position=notification.id,
+            payload=payload,
+        )

@@ -1,0 +1,74 @@
+"""Runs one service process: gRPC server, outbox relay and consumers, until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .config import Settings
+from .consumer import TrackedConsumer
+from .eventstore import ServiceApplication
+from .grpc_server import GrpcServer, Registration
+from .logs import configure_logging
+from .relay import OutboxRelay
+from .tracing import configure_tracing, shutdown_tracing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """Everything one service process runs, assembled by the service's bootstrap."""
+
+    settings: Settings
+    app: ServiceApplication
+    registrations: list[Registration]
+    relay: OutboxRelay | None = None
+    consumers: list[TrackedConsumer] = field(default_factory=list)
+
+
+class ServiceRuntime:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.stopping = threading.Event()
+        self.server = GrpcServer(service.settings, service.registrations)
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        workers = []
+        if self.service.relay is not None and self.service.settings.relay_enabled:
+            workers.append(("relay", self.service.relay.run))
+        workers += [(f"consumer-{c.name}", c.run) for c in self.service.consumers]
+        for name, target in workers:
+            thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.server.start()
+
+    def stop(self) -> None:
+        """Drains in-flight calls first, then stops publishing and consuming."""
+        log.info("shutting down")
+        self.server.stop()
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=15)
+        self.service.app.close()
+        log.info("stopped")
+
+
+def main(service_name: str, build: Callable[[Settings], Service]) -> None:
+    settings = Settings.from_env(service=service_name)
+    configure_logging(settings.service, settings.log_level)
+    configure_tracing(settings.service)
+    runtime = ServiceRuntime(build(settings))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
+    while not stop.wait(1.0):
+        pass
+    runtime.stop()
+    shutdown_tracing()

@@ -1,0 +1,65 @@
+"""OpenTelemetry wiring: one tracer provider per process, W3C trace context.
+
+Spans reach a collector over OTLP/gRPC when ``OTEL_EXPORTER_OTLP_ENDPOINT``
+(or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set; otherwise they are created
+(so trace ids still flow into logs and Kafka headers) but not exported.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+_provider: TracerProvider | None = None
+
+
+def configure_tracing(service: str) -> TracerProvider:
+    global _provider
+    if _provider is not None:
+        return _provider
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME", service)}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def shutdown_tracing() -> None:
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("motcua.kernel")
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from_traceparent(traceparent: str | None) -> Context | None:
+    if not traceparent:
+        return None
+    return propagate.extract({"traceparent": traceparent})
+
+
+def inject_kafka_headers(headers: list[tuple[str, bytes]]) -> None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    headers.extend((k, v.encode()) for k, v in carrier.items())
+
+
+def context_from_kafka_headers(headers: Iterable[tuple[str, bytes]] | None) -> Context:
+    carrier = {k: v.decode("utf-8", "replace") for k, v in headers or () if v is not None}
+    return propagate.extract(carrier)

@@ -1,0 +1,77 @@
+"""The test session's real infrastructure: PostgreSQL and Kafka of the `test` profile.
+
+Started once per session on ports apart from `make run`'s, wiped at start, and
+stopped at the end. Service processes are started by the fixtures of the tests
+that need them, on free ports, exporting traces to an in-test OTLP receiver.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from typing import Iterator
+
+import pytest
+
+from motcua.devstack import PROFILES, Kafka, Postgres, ServiceProcess, free_port, repo_root, service_env
+from tests.support.otlp import OtlpCollector
+
+PROFILE = PROFILES["test"]
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.profile = PROFILE
+        self.postgres = Postgres(PROFILE)
+        self.kafka = Kafka(PROFILE)
+        self.collector = OtlpCollector()
+        self.logs = PROFILE.root / "logs"
+        self._counter = itertools.count(1)
+        self._processes: list[ServiceProcess] = []
+
+    def start(self) -> None:
+        self.postgres.start(fresh=True)
+        self.kafka.start(fresh=True)
+        self.collector.start()
+        shutil.rmtree(self.logs, ignore_errors=True)
+        self.logs.mkdir(parents=True)
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.kill()
+        self.collector.stop()
+        self.kafka.stop()
+        self.postgres.stop()
+
+    def service(self, name: str, module: str | None = None, **extra_env: str) -> ServiceProcess:
+        """A service process (not started) with tracing to the collector and fast span export."""
+        port = free_port()
+        env = service_env(
+            self.profile,
+            name,
+            port,
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": self.collector.endpoint,
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
+                "MOTCUA_LOG_LEVEL": "INFO",
+                "PYTHONPATH": str(repo_root()),  # test-only services live in tests/
+                **extra_env,
+            },
+        )
+        log = self.logs / f"{name}-{next(self._counter)}.log"
+        process = ServiceProcess(name, env, log, module=module)
+        self._processes.append(process)
+        return process
+
+    def dsn(self, service: str) -> str:
+        return self.postgres.dsn(f"motcua_{service}")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    stack = Stack()
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,44 @@
+"""gRPC clients and status helpers for tests."""
+
+from __future__ import annotations
+
+import os
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from motcua.dossiers.v1 import dossier_service_pb2_grpc
+from motcua.procedures.v1 import procedure_service_pb2_grpc
+
+
+def procedures_stub(addr: str) -> procedure_service_pb2_grpc.ProcedureServiceStub:
+    return procedure_service_pb2_grpc.ProcedureServiceStub(grpc.insecure_channel(addr))
+
+
+def dossiers_stub(addr: str) -> dossier_service_pb2_grpc.DossierServiceStub:
+    return dossier_service_pb2_grpc.DossierServiceStub(grpc.insecure_channel(addr))
+
+
+def new_traceparent() -> tuple[str, str]:
+    """A fresh sampled W3C traceparent and its trace id."""
+    trace_id = os.urandom(16).hex()
+    return f"00-{trace_id}-{os.urandom(8).hex()}-01", trace_id
+
+
+def details(error: grpc.RpcError, detail_type):
+    """The google.rpc details of ``detail_type`` carried by a failed call."""
+    status = rpc_status.from_call(error)
+    assert status is not None, f"no rich status on {error.code()}: {error.details()}"
+    found = []
+    for item in status.details:
+        if item.Is(detail_type.DESCRIPTOR):
+            detail = detail_type()
+            item.Unpack(detail)
+            found.append(detail)
+    return found
+
+
+def field_violations(error: grpc.RpcError) -> dict[str, str]:
+    (bad_request,) = details(error, error_details_pb2.BadRequest)
+    return {v.field: v.description for v in bad_request.field_violations}
