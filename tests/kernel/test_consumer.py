@@ -1,0 +1,83 @@
+"""The tracked consumer: exactly-once effects, dead letters for what cannot be applied."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from google.protobuf import any_pb2, wrappers_pb2
+from kafka import KafkaConsumer, KafkaProducer
+
+from motcua.common.v1 import envelope_pb2
+from motcua.kernel.consumer import Subscription, TrackedConsumer
+from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.kafka import ensure_topics
+from tests.support.waiting import eventually
+
+from .conftest import Note
+
+
+def envelope(position: int, text: str) -> bytes:
+    payload = any_pb2.Any()
+    payload.Pack(wrappers_pb2.StringValue(value=text))
+    return envelope_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        type="google.protobuf.StringValue",
+        aggregate_id=str(uuid.uuid4()),
+        aggregate_version=1,
+        source="upstream",
+        position=position,
+        payload=payload,
+    ).SerializeToString()
+
+
+def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_once(stack, notes, service_name):
+    upstream = f"motcua.{service_name}-upstream.events.v1"
+    ensure_topics(stack.kafka.bootstrap, [upstream], partitions=1)
+    applied: list[str] = []
+
+    def write_note(payload: wrappers_pb2.StringValue, _envelope) -> list:
+        if payload.value == "độc":
+            raise InvalidArgument.field("text", "poisonous")
+        applied.append(payload.value)
+        return [Note(text=payload.value)]
+
+    consumer = TrackedConsumer(notes, "notes", [upstream], [Subscription(wrappers_pb2.StringValue, write_note)])
+    producer = KafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    for message in [
+        envelope(1, "một"),
+        envelope(2, "độc"),
+        b"\xff not a protobuf envelope",
+        envelope(3, "hai"),
+        envelope(1, "một"),  # a redelivered duplicate
+        envelope(4, "ba"),
+    ]:
+        producer.send(upstream, key=b"k", value=message)
+    producer.flush()
+    producer.close()
+
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: consumer.applied == 3 and consumer.dead_lettered == 2, what="all messages handled")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+    assert applied == ["một", "hai", "ba"]
+    assert notes.tracked_position(f"{upstream}:0") == 4
+
+    dead = KafkaConsumer(
+        notes.settings.deadletter_topic, bootstrap_servers=stack.kafka.bootstrap,
+        auto_offset_reset="earliest", consumer_timeout_ms=5000,
+    )
+    try:
+        letters = list(dead)
+    finally:
+        dead.close()
+    assert len(letters) == 2
+    errors = [dict(letter.headers)["motcua-error"].decode() for letter in letters]
+    assert "poisonous" in errors[0]
+    assert "undecodable" in errors[1]
+    assert {dict(letter.headers)["motcua-source-offset"] for letter in letters} == {b"1", b"2"}
