@@ -27,10 +27,8 @@ def _path(path: validate_pb2.FieldPath) -> str:
 
 def violations(message) -> set[tuple[str, str, str]]:
     """(field path, rule id, rule path) of every violation."""
-    return {
-        (_path(v.proto.field), v.proto.rule_id, _path(v.proto.rule))
-        for v in protovalidate.collect_violations(message)
-    }
+    protos = [validate_pb2.Violation.FromString(v.proto.to_binary()) for v in protovalidate.collect_violations(message)]
+    return {(_path(p.field), p.rule_id, _path(p.rule)) for p in protos}
 
 
 def valid_create(**overrides) -> ps.CreateProcedureRequest:

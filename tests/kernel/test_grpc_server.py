@@ -80,7 +80,9 @@ def test_stop_drains_in_flight_calls_and_refuses_new_ones(server):
     stopping.start()
     with pytest.raises(grpc.RpcError) as refused:
         stub.GetProcedure(pb.GetProcedureRequest(procedure_id=str(uuid.uuid4())), timeout=5)
-    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    # Refused either at the transport or as the server winds down; never handled.
+    assert refused.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+    assert servicer.calls == 1
 
     servicer.release.set()
     assert in_flight.result(timeout=10).procedure.name == "Đăng ký khai sinh"

@@ -11,7 +11,9 @@ from . import _proc
 from .kafka_broker import Kafka
 from .postgres import Postgres
 from .profiles import PROFILES, SERVICES, Profile
-from .services import ServiceProcess, service_env
+from .services import ServiceProcess, gateway_env, service_env
+
+GATEWAY = "gateway"
 
 
 def _svc_files(profile: Profile, service: str) -> tuple[Path, Path]:
@@ -46,6 +48,12 @@ def up(profile: Profile, infra_only: bool) -> int:
             except Exception as e:  # noqa: BLE001 - reported below, `up` then exits non-zero
                 failures[sp.service] = str(e)
                 _svc_files(profile, sp.service)[0].unlink(missing_ok=True)
+        if profile.gateway_port and not _svc_pid(profile, GATEWAY):  # after the services it fronts
+            try:
+                _start_gateway(profile)
+            except Exception as e:  # noqa: BLE001 - reported below like a service
+                failures[GATEWAY] = str(e)
+                _svc_files(profile, GATEWAY)[0].unlink(missing_ok=True)
     _print_table(profile, pg, kafka)
     for svc, err in failures.items():
         print(f"\nFAILED: {svc} did not become healthy:\n{err}", file=sys.stderr)
@@ -55,8 +63,22 @@ def up(profile: Profile, infra_only: bool) -> int:
     return 0
 
 
+def _start_gateway(profile: Profile) -> None:
+    assert profile.gateway_port
+    pid_file, log = _svc_files(profile, GATEWAY)
+    backends = {svc: profile.service_addr(svc) for svc in profile.service_ports}
+    env = gateway_env(profile.gateway_port, backends)
+    gw = ServiceProcess(GATEWAY, env, log, detach=True, ready_url=f"{_gateway_url(profile)}/livez").start(wait=False)
+    pid_file.write_text(f"{gw.pid}\n")
+    gw.wait_healthy()
+
+
+def _gateway_url(profile: Profile) -> str:
+    return f"http://127.0.0.1:{profile.gateway_port}"
+
+
 def down(profile: Profile) -> int:
-    for svc in SERVICES:
+    for svc in (GATEWAY, *SERVICES):  # the gateway first: it calls the services
         pid_file = _svc_files(profile, svc)[0]
         if pid := _svc_pid(profile, svc):
             print(f"stopping {svc} (pid {pid})")
@@ -81,7 +103,8 @@ def _print_table(profile: Profile, pg: Postgres, kafka: Kafka) -> None:
     for svc, port in profile.service_ports.items():
         rows.append((svc, f"127.0.0.1:{port} (gRPC)", state(_svc_pid(profile, svc)), _rel(_svc_files(profile, svc)[1])))
     if profile.gateway_port:
-        rows.append(("gateway", f"http://127.0.0.1:{profile.gateway_port}", "reserved, not started yet", ""))
+        rows.append((GATEWAY, f"{_gateway_url(profile)} (HTTP)", state(_svc_pid(profile, GATEWAY)),
+                     _rel(_svc_files(profile, GATEWAY)[1])))
     print(f"motcua stack '{profile.name}' — data and logs in {_rel(profile.root)}")
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:

@@ -53,7 +53,7 @@ PROFILES: dict[str, Profile] = {
         kafka_port=19092,
         controller_port=19093,
         service_ports=dict(zip(SERVICES, range(50051, 50056))),
-        gateway_port=8080,  # reserved; the gateway is not started yet
+        gateway_port=8080,
     ),
     # Services under test are started by the tests on free ports, hence no service_ports.
     "test": Profile(

@@ -1,12 +1,17 @@
-"""Run one motcua service (`python -m motcua.<name>`) and wait until its gRPC health says SERVING."""
+"""Run one motcua service (`python -m motcua.<name>`) and wait until its gRPC health says SERVING
+(the HTTP gateway: until its liveness URL answers 200)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Callable, Iterator
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -32,20 +37,32 @@ def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str,
     }
 
 
+def gateway_env(http_port: int, backends: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The gateway's configuration: where it listens and the gRPC address of each backend by name."""
+    return {
+        "MOTCUA_HTTP_ADDR": f"127.0.0.1:{http_port}",
+        "MOTCUA_BACKENDS": ",".join(f"{name}={addr}" for name, addr in backends.items()),
+        **(extra or {}),
+    }
+
+
 class ServiceProcess:
     """One service process. env is layered over os.environ; stdout and stderr go to log_path.
 
     detach=True puts it in its own session so it outlives the caller (motcua-stack up); by default
     it stays in the caller's process group, so Ctrl-C on a test run stops it too.
+    With ready_url (an HTTP process: the gateway) it is healthy once GET ready_url answers 200,
+    otherwise once gRPC health on env["MOTCUA_GRPC_ADDR"] says SERVING.
     """
 
     def __init__(self, service: str, env: dict[str, str], log_path: Path, detach: bool = False,
-                 module: str | None = None):
+                 module: str | None = None, ready_url: str | None = None):
         self.service = service
         self.module = module or f"motcua.{service}"
         self.env = env
         self.log_path = Path(log_path)
-        self.addr = env["MOTCUA_GRPC_ADDR"]
+        self.ready_url = ready_url
+        self.addr = ready_url or env["MOTCUA_GRPC_ADDR"]
         self.detach = detach
         self._proc: subprocess.Popen | None = None
 
@@ -70,28 +87,57 @@ class ServiceProcess:
         return self
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        """Poll grpc.health.v1.Health/Check("") until SERVING; on failure kill it and raise with the log."""
-        # Short reconnect backoff: the default grows to seconds while the server is still starting.
-        options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500),
-                   ("grpc.min_reconnect_backoff_ms", 100)]
+        """Poll until healthy (see the class); on failure kill it and raise with the log."""
         deadline = time.monotonic() + timeout
-        with grpc.insecure_channel(self.addr, options=options) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
+        with (self._http_probe() if self.ready_url else self._grpc_probe()) as probe:
             status = None
             while self.alive:
-                try:
-                    status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status
-                    if status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.RpcError as e:
-                    status = e.code()
+                healthy, status = probe()
+                if healthy:
+                    return
                 if time.monotonic() > deadline:
                     self.kill()
-                    raise TimeoutError(f"{self.service} not SERVING on {self.addr} after {timeout:.0f}s "
+                    what = "answering 200" if self.ready_url else "SERVING"
+                    raise TimeoutError(f"{self.service} not {what} on {self.addr} after {timeout:.0f}s "
                                        f"(last: {status}); log {self.log_path}:\n{_proc.tail(self.log_path)}")
                 time.sleep(0.2)
         raise RuntimeError(f"{self.service} exited with code {self.returncode} before being healthy; "
                            f"log {self.log_path}:\n{_proc.tail(self.log_path)}")
+
+    @contextlib.contextmanager
+    def _grpc_probe(self) -> Iterator[Callable[[], tuple[bool, object]]]:
+        """grpc.health.v1.Health/Check("") says SERVING."""
+        # Short reconnect backoff: the default grows to seconds while the server is still starting.
+        options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500),
+                   ("grpc.min_reconnect_backoff_ms", 100)]
+        with grpc.insecure_channel(self.addr, options=options) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+
+            def probe() -> tuple[bool, object]:
+                try:
+                    status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status
+                except grpc.RpcError as e:
+                    return False, e.code()
+                return status == health_pb2.HealthCheckResponse.SERVING, status
+
+            yield probe
+
+    @contextlib.contextmanager
+    def _http_probe(self) -> Iterator[Callable[[], tuple[bool, object]]]:
+        """GET ready_url answers 200."""
+        assert self.ready_url is not None
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an http_proxy
+
+        def probe() -> tuple[bool, object]:
+            try:
+                with opener.open(self.ready_url, timeout=1) as response:
+                    return response.status == 200, response.status
+            except urllib.error.HTTPError as e:
+                return False, e.code
+            except OSError as e:  # URLError (connection refused while it starts) is an OSError
+                return False, getattr(e, "reason", e)
+
+        yield probe
 
     def terminate(self, timeout: float = 30) -> int | None:
         """SIGTERM, wait for the exit (SIGKILL after timeout); returns the exit code (-9 if killed)."""

@@ -1,4 +1,10 @@
-"""Request validation from the protos' protovalidate annotations."""
+"""Request validation from the protos' protovalidate annotations.
+
+protovalidate's native engine validates our google.protobuf messages in place
+(microseconds per request); the CEL-interpreting pure-Python engine took
+milliseconds. Violations are converted to our generated ``buf.validate``
+types only on the failure path.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from google.protobuf.message import Message
 
 from .errors import FieldViolation, InvalidArgument
 
-# Compiles each message type's rules once and caches them.
+# Compiles each message type's rules once and caches them; safe to share across threads.
 _validator = protovalidate.Validator()
 
 
@@ -30,6 +36,5 @@ def validate_request(message: Message) -> None:
     """Raises InvalidArgument naming every violated field rule."""
     violations = _validator.collect_violations(message)
     if violations:
-        raise InvalidArgument(
-            *(FieldViolation(field_path(v.proto.field), v.proto.message, v.proto.rule_id) for v in violations)
-        )
+        protos = [validate_pb2.Violation.FromString(v.proto.to_binary()) for v in violations]
+        raise InvalidArgument(*(FieldViolation(field_path(p.field), p.message, p.rule_id) for p in protos))

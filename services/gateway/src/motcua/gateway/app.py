@@ -1,0 +1,177 @@
+"""The HTTP gateway: a Starlette app served by uvicorn in front of the gRPC services.
+
+For now it reports its own liveness and its backends' health; REST/JSON transcoding of every
+RPC comes next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from typing import AsyncIterator, Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from motcua.kernel.config import ConfigError
+from motcua.kernel.logs import configure_logging
+from motcua.kernel.tracing import configure_tracing, shutdown_tracing
+
+from .backends import SERVING, Backends
+from .config import SERVICE, GatewaySettings
+
+log = logging.getLogger(__name__)
+
+PROBES = ("/livez", "/healthz")
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": status, "message": message}}, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = f"no route for {request.method} {request.url.path}" if exc.status_code == 404 else exc.detail
+    return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(500, "internal error")
+
+
+async def livez(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "SERVING"}, headers=NO_STORE)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    backends: Backends = request.app.state.backends
+    states = await backends.check_all()
+    ok = all(state == SERVING for state in states.values())
+    return JSONResponse(
+        {"status": SERVING if ok else "NOT_SERVING", "backends": states},
+        status_code=200 if ok else 503,
+        headers=NO_STORE,
+    )
+
+
+class AccessLog:
+    """One structured log line per request; the probes' at DEBUG, as they come every few seconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            probe = scope["path"] in PROBES and status in (200, 503)
+            level = logging.DEBUG if probe else logging.INFO
+            log.log(level, "request", extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            })
+
+
+def create_app(settings: GatewaySettings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        backends = Backends(settings.backends, settings.health_timeout)
+        await backends.open()
+        app.state.backends = backends
+        try:
+            yield
+        finally:  # after uvicorn has let in-flight requests finish
+            await backends.close(grace=1.0)
+            log.info("backend channels closed")
+
+    return Starlette(
+        routes=[
+            Route("/livez", livez, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        middleware=[Middleware(AccessLog)],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
+    )
+
+
+class _DropColorMessage(logging.Filter):
+    """uvicorn adds an ANSI-coloured copy of some messages as an extra field: not for JSON logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """SIGTERM and SIGINT start the graceful shutdown, as in uvicorn, but are not re-raised once
+        it is done (uvicorn's would then kill the process by the signal): a clean stop exits 0."""
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+        for sig in signals:
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+
+def main() -> None:
+    configure_logging(SERVICE)
+    try:
+        settings = GatewaySettings.from_env()
+    except ConfigError as e:
+        log.error("bad configuration", extra={"error": str(e)})
+        sys.exit(2)
+    logging.getLogger().setLevel(settings.log_level)
+    logging.getLogger("uvicorn.error").addFilter(_DropColorMessage())
+    configure_tracing(SERVICE)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        loop="asyncio",  # grpc.aio's channels live in this loop
+        http="h11",
+        lifespan="on",  # a failing startup stops the process instead of serving without backends
+        log_config=None,  # keep the kernel's JSON handler on the root logger
+        access_log=False,  # AccessLog logs requests with fields instead
+        server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_grace,  # type: ignore[arg-type]  # a float works
+    )
+    server = _Server(config)
+    log.info("gateway starting", extra={"address": settings.http_addr, "backends": settings.backends})
+    try:
+        server.run()
+    finally:
+        shutdown_tracing()
+    if not server.started:  # e.g. the port was taken
+        sys.exit(1)
+    log.info("stopped")

@@ -1,0 +1,76 @@
+"""Gateway configuration, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from motcua.kernel.config import ConfigError
+
+SERVICE = "gateway"
+
+
+def _split_addr(key: str, addr: str) -> tuple[str, int]:
+    """Splits host:port (IPv6 as [::1]:port) into (host, port)."""
+    host, sep, port = addr.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{key} must be host:port, got {addr!r}")
+    return host, int(port)
+
+
+def parse_backends(raw: str) -> dict[str, str]:
+    """Reads name=host:port,name=host:port... into {name: "host:port"}, in the order given."""
+    backends: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, addr = (s.strip() for s in item.partition("="))
+        if not sep or not name:
+            raise ConfigError(f"MOTCUA_BACKENDS entries must be name=host:port, got {item!r}")
+        if name in backends:
+            raise ConfigError(f"MOTCUA_BACKENDS names {name!r} twice")
+        _split_addr(f"MOTCUA_BACKENDS[{name}]", addr)
+        backends[name] = addr
+    return backends
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError as e:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from e
+    if value < 0:
+        raise ConfigError(f"{key} must not be negative, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    backends: dict[str, str] = field(default_factory=dict)  # name -> gRPC "host:port"
+    health_timeout: float = 1.0  # deadline of each backend's Health/Check
+    shutdown_grace: float = 10.0  # how long in-flight requests may finish after SIGTERM
+    log_level: str = "INFO"
+
+    @property
+    def http_addr(self) -> str:
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"{host}:{self.http_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+        env = os.environ if environ is None else environ
+        host, port = _split_addr("MOTCUA_HTTP_ADDR", env.get("MOTCUA_HTTP_ADDR") or "127.0.0.1:8080")
+        health_timeout = _float(env, "MOTCUA_HEALTH_TIMEOUT", 1.0)
+        if not health_timeout:
+            raise ConfigError("MOTCUA_HEALTH_TIMEOUT must be more than 0")
+        return cls(
+            http_host=host,
+            http_port=port,
+            backends=parse_backends(env.get("MOTCUA_BACKENDS", "")),
+            health_timeout=health_timeout,
+            shutdown_grace=_float(env, "MOTCUA_SHUTDOWN_GRACE", 10.0),
+            log_level=env.get("MOTCUA_LOG_LEVEL", "INFO").upper(),
+        )

@@ -1,0 +1,228 @@
+"""The gateway shell as real processes: /healthz asks every backend's grpc.health.v1 over a long-lived
+channel and says which one is down; /livez, JSON 404s, and a clean, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent import futures
+from typing import Callable, Iterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from motcua.devstack import ServiceProcess, free_port
+from motcua.devstack.services import gateway_env
+from tests.support.waiting import eventually
+
+_http = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via an http_proxy
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, dict]:
+    """(status, JSON body) of GET url, whatever the status."""
+    try:
+        with _http.open(url, timeout=timeout) as response:
+            status, content_type, body = response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as e:
+        status, content_type, body = e.code, e.headers["Content-Type"], e.read()
+    assert content_type == "application/json", (status, content_type, body)
+    return status, json.loads(body)
+
+
+class Gateway:
+    def __init__(self, process: ServiceProcess, url: str) -> None:
+        self.process = process
+        self.url = url
+
+    def get(self, path: str, timeout: float = 10) -> tuple[int, dict]:
+        return get(self.url + path, timeout)
+
+
+StartGateway = Callable[..., Gateway]
+
+
+@pytest.fixture(scope="module")
+def services(stack) -> Iterator[dict[str, str]]:
+    """procedures and dossiers, really running on PostgreSQL and Kafka: {name: gRPC address}."""
+    procedures = stack.service("procedures").start()
+    dossiers = stack.service("dossiers").start()
+    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
+    assert procedures.terminate() == 0
+    assert dossiers.terminate() == 0
+
+
+@pytest.fixture
+def start_gateway(stack) -> Iterator[StartGateway]:
+    """Starts `python -m motcua.gateway` on a free port; each one left running must stop with exit code 0."""
+    started: list[ServiceProcess] = []
+
+    def start(backends: dict[str, str], **extra_env: str) -> Gateway:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = gateway_env(port, backends, {"MOTCUA_LOG_LEVEL": "DEBUG", **extra_env})
+        log = stack.logs / f"gateway-{port}.log"
+        process = ServiceProcess("gateway", env, log, ready_url=f"{url}/livez")
+        started.append(process)
+        return Gateway(process.start(timeout=30), url)
+
+    yield start
+    try:
+        for process in started:
+            if process.alive:
+                assert process.terminate(timeout=20) == 0, process.log_path.read_text()
+    finally:
+        for process in started:
+            process.kill()
+
+
+class HealthBackend:
+    """A bare gRPC server with only the standard health service, its status set by the test."""
+
+    def __init__(self, port: int) -> None:
+        self.addr = f"127.0.0.1:{port}"
+        self.server: grpc.Server | None = None
+        self.health = health.HealthServicer()
+
+    def start(self, status: int) -> HealthBackend:
+        self.server = grpc.server(futures.ThreadPoolExecutor(2))
+        self.health = health.HealthServicer()
+        self.health.set("", status)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        assert self.server.add_insecure_port(self.addr)
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop(0).wait()
+            self.server = None
+
+
+@pytest.fixture
+def health_backend() -> Iterator[HealthBackend]:
+    backend = HealthBackend(free_port())
+    yield backend
+    backend.stop()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[Callable[[], str]]:
+    """Addresses whose TCP port accepts connections (the kernel's backlog) but never answers a byte."""
+    sockets: list[socket.socket] = []
+
+    def make() -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        sockets.append(sock)
+        return "127.0.0.1:%d" % sock.getsockname()[1]
+
+    yield make
+    for sock in sockets:
+        sock.close()
+
+
+def nowhere() -> str:
+    """An address where nothing listens."""
+    return f"127.0.0.1:{free_port()}"
+
+
+def test_healthz_names_the_unreachable_backend(services, start_gateway):
+    ghost = nowhere()
+    gw = start_gateway({**services, "ghost": ghost})
+    status, body = gw.get("/healthz")
+    assert status == 503
+    assert body == {
+        "status": "NOT_SERVING",
+        "backends": {"procedures": "SERVING", "dossiers": "SERVING", "ghost": "UNREACHABLE"},
+    }
+    assert '"state": "UNREACHABLE"' in gw.process.log_path.read_text()  # logged once, as it changed
+
+
+def test_healthz_is_200_when_every_backend_serves(services, start_gateway):
+    gw = start_gateway(services)
+    for _ in range(3):  # the same channels serve probe after probe
+        status, body = gw.get("/healthz")
+        assert status == 200
+        assert body == {"status": "SERVING", "backends": {"procedures": "SERVING", "dossiers": "SERVING"}}
+
+
+def test_livez_and_json_errors(start_gateway):
+    gw = start_gateway({"ghost": nowhere()})  # liveness does not depend on the backends
+    assert gw.get("/livez") == (200, {"status": "SERVING"})
+    status, body = gw.get("/no/such/path")
+    assert status == 404
+    assert body["error"]["code"] == 404
+    assert "/no/such/path" in body["error"]["message"]
+    request = urllib.request.Request(gw.url + "/livez", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        _http.open(request, timeout=10)
+    assert e.value.code == 405
+    assert json.loads(e.value.read())["error"]["code"] == 405
+
+
+def test_healthz_follows_a_backend_down_and_back(start_gateway, health_backend):
+    backend = health_backend.start(health_pb2.HealthCheckResponse.NOT_SERVING)
+    gw = start_gateway({"flaky": backend.addr})
+    assert gw.get("/healthz") == (503, {"status": "NOT_SERVING", "backends": {"flaky": "NOT_SERVING"}})
+
+    backend.health.set("", health_pb2.HealthCheckResponse.SERVING)
+    assert gw.get("/healthz") == (200, {"status": "SERVING", "backends": {"flaky": "SERVING"}})
+
+    backend.stop()
+    eventually(lambda: gw.get("/healthz")[1]["backends"] == {"flaky": "UNREACHABLE"}, timeout=10,
+               what="UNREACHABLE once the backend is gone")
+
+    backend.start(health_pb2.HealthCheckResponse.SERVING)  # back, on the same address
+    # The same channel reconnects by itself, after a backoff of at most 2 s.
+    eventually(lambda: gw.get("/healthz")[0] == 200, timeout=10, what="SERVING once the backend is back")
+
+
+def test_healthz_checks_backends_concurrently_within_a_deadline(start_gateway, black_hole):
+    gw = start_gateway({"a": black_hole(), "b": black_hole(), "c": black_hole()}, MOTCUA_HEALTH_TIMEOUT="1")
+    started = time.monotonic()
+    status, body = gw.get("/healthz")
+    elapsed = time.monotonic() - started
+    assert status == 503
+    assert body["backends"] == {"a": "UNREACHABLE", "b": "UNREACHABLE", "c": "UNREACHABLE"}
+    assert 0.9 < elapsed < 2.5, elapsed  # one 1 s deadline for all three, not three in a row
+
+
+def test_sigterm_finishes_the_request_in_flight_and_exits_0(start_gateway, black_hole):
+    gw = start_gateway({"slow": black_hole()}, MOTCUA_HEALTH_TIMEOUT="1.5")
+    result: dict[str, object] = {}
+
+    def call() -> None:
+        try:
+            result["response"] = gw.get("/healthz")
+            result["answered"] = time.monotonic()
+        except Exception as e:  # reported by the assertion below
+            result["error"] = e
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.5)  # the request is waiting on the backend's deadline
+    assert gw.process.pid is not None
+    os.kill(gw.process.pid, signal.SIGTERM)
+    signalled = time.monotonic()
+    assert gw.process.wait_exit(timeout=20) == 0
+    caller.join(timeout=10)
+    assert result.get("response") == (503, {"status": "NOT_SERVING", "backends": {"slow": "UNREACHABLE"}}), result
+    assert result["answered"] > signalled  # it was in flight when SIGTERM came, and still got its answer
+    with pytest.raises(urllib.error.URLError):  # no longer listening
+        _http.open(gw.url + "/livez", timeout=2)
+    log = gw.process.log_path.read_text()
+    assert "backend channels closed" in log
+    assert '"level": "ERROR"' not in log
+
+
+def test_bad_configuration_exits_2_and_says_why(start_gateway):
+    with pytest.raises(RuntimeError, match=r"(?s)exited with code 2.*MOTCUA_BACKENDS entries must be name=host:port"):
+        start_gateway({}, MOTCUA_BACKENDS="procedures")

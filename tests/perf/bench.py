@@ -1,0 +1,296 @@
+"""motcua's benchmark: the kernel's command path beside two baselines, on one machine.
+
+    make bench                       # about 3-4 minutes
+    make bench BENCH_ARGS=--quick    # about 1 minute, shorter phases, one concurrency
+    make bench BENCH_ARGS="--relaxed --concurrency 16,48"
+
+Everything runs here on loopback, on a stack of its own (profile `bench`:
+.local/bench, PostgreSQL 35432, Kafka 39092/39093), started fresh and stopped
+at the end, also on Ctrl-C or error. PostgreSQL keeps its default durable
+settings (fsync, synchronous_commit on) unless --relaxed; every figure is
+measured on the same server, whose settings head the table.
+
+The figures:
+
+pgbench insert
+    Baseline 1. pgbench clients each inserting one row (bigint identity, uuid,
+    a bytea the size of a stored event) per transaction: what the server does
+    with no Python and no event sourcing. Also from 1 client: the rate of
+    strictly one-after-another commits.
+eventsourcing save
+    Baseline 2. A plain eventsourcing ``Application`` (eventsourcing.postgres) in
+    this process, 8 threads each creating and saving one small aggregate (one
+    event, one transaction) after another: the library's own write path.
+motcua end to end, K callers
+    Commands (RPCs) per second through the kernel's whole path: a real gRPC
+    channel to the procedures service process -> committed to its event store ->
+    relayed to Kafka -> applied by the dossiers consumer in another process and
+    committed with its tracking position. K concurrent callers (grpc.aio, one
+    process, one channel) each loop CreateProcedure + PublishProcedure (two
+    commands; the Published event is the one relayed) for a fixed time. Only
+    commands whose event reached the consumer count, and the clock stops at
+    the consumer's last commit: rate = 2 x events applied / (last apply -
+    first send). "events/s" is the same divided by two.
+commit -> consumer latency
+    At a fixed offered rate (500 commands/s: a pair started every 4 ms,
+    open loop), per event: the consumer's wall clock right after its
+    transaction committed minus the envelope's occurred_at (the domain event's
+    timestamp, taken in procedures just before its commit). Same machine,
+    same clock. p50/p99 over all events of the phase.
+idle RSS
+    VmRSS of the real procedures and dossiers service processes, a few seconds
+    after they report SERVING, before any load.
+
+Ratios compare a rate with the baselines' transactions per second (one motcua
+command commits one transaction in procedures, and every second command one
+more in dossiers). Under the table: the CPU each process used during each
+phase, in % of one core (the machine has 2). Figures below a target say so.
+Results are also written as JSON to .local/bench/results-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
+from tests.perf.load import AppliedLog, LoadResult, closed_loop, open_loop, percentile
+from tests.perf.stack import BenchStack, CpuMeter, rss_mb
+
+TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150}
+
+
+@dataclass(frozen=True)
+class Plan:
+    pgbench_seconds: int
+    pgbench_single_client: bool
+    es_seconds: float
+    concurrency: tuple[int, ...]
+    e2e_seconds: float
+    rate: float
+    latency_seconds: float
+    settle_seconds: float = 3.0
+
+
+FULL = Plan(pgbench_seconds=15, pgbench_single_client=True, es_seconds=15, concurrency=(8, 32, 64),
+            e2e_seconds=15, rate=500, latency_seconds=20)
+QUICK = Plan(pgbench_seconds=5, pgbench_single_client=False, es_seconds=5, concurrency=(32,),
+             e2e_seconds=6, rate=500, latency_seconds=6, settle_seconds=2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.perf.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short phases, one concurrency (about 1 minute)")
+    parser.add_argument("--relaxed", action="store_true",
+                        help="PostgreSQL with fsync=off, synchronous_commit=off (the test profile's settings)")
+    parser.add_argument("--concurrency", help="comma-separated K values for the end-to-end phases")
+    parser.add_argument("--seconds", type=float, help="length of each end-to-end phase")
+    parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    plan = Plan(**{**plan.__dict__,
+                   **({"concurrency": tuple(int(k) for k in args.concurrency.split(","))} if args.concurrency else {}),
+                   **({"e2e_seconds": args.seconds} if args.seconds else {}),
+                   **({"rate": args.rate} if args.rate else {})})
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    stack = BenchStack(relaxed=args.relaxed)
+    try:
+        results = run(stack, plan, args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping the bench stack", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave servers behind
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    print_table(results)
+    path = stack.profile.root / f"results-{time.strftime('%Y%m%d-%H%M%S', time.localtime(results['started_at']))}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nresults: {os.path.relpath(path)}")
+    return 0
+
+
+def step(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
+    started = time.time()
+    results: dict = {"started_at": started, "quick": args.quick, "plan": plan.__dict__, "targets": TARGETS,
+                     "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()}}
+    step(f"starting PostgreSQL and Kafka on profile 'bench' ({os.path.relpath(stack.profile.root)})")
+    stack.start()
+    results["server"] = stack.server_settings()
+    results["kafka"] = {"brokers": 1, "producer_acks": "all", "partitions": 3}
+    results["tracing"] = "spans created, not exported"
+
+    step(f"pgbench: 8 clients, {plan.pgbench_seconds} s of one-row inserts")
+    results["pgbench"] = pgbench_insert(stack.postgres, 8, plan.pgbench_seconds)
+    if plan.pgbench_single_client:
+        step("pgbench: 1 client, 5 s")
+        results["pgbench_1"] = pgbench_insert(stack.postgres, 1, 5)
+    step(f"eventsourcing Application: 8 threads, {plan.es_seconds:g} s of saves")
+    results["eventsourcing"] = eventsourcing_saves(stack.postgres, 8, plan.es_seconds)
+
+    step("starting procedures and dossiers; idle RSS")
+    procedures = stack.service("procedures").start(wait=False)
+    dossiers = stack.service("dossiers").start(wait=False)
+    procedures.wait_healthy()
+    dossiers.wait_healthy()
+    time.sleep(plan.settle_seconds)  # relay leads, consumer joins its group
+    results["idle_rss_mb"] = {"procedures": round(rss_mb(procedures.pid), 1), "dossiers": round(rss_mb(dossiers.pid), 1)}
+    dossiers.terminate()
+
+    # The consumer from now on: dossiers' application and policy, timing each commit (tests/perf/probe.py).
+    log = AppliedLog(stack.profile.root / "applied.log")
+    probe = stack.service("dossiers", module="tests.perf.probe", MOTCUA_BENCH_APPLIED_LOG=str(log.path)).start()
+    meter_pids = {"client": os.getpid(), "procedures": procedures.pid, "dossiers": probe.pid,
+                  "postgres": stack.postgres.pid, "kafka": stack.kafka.pid}
+    step("warm-up: 1 s of load, until the consumer has applied it")
+    warm = closed_loop(procedures.addr, 4, 1.0)
+    if len(log.wait_for(warm.pairs_ok, stall_timeout=60)) < warm.pairs_ok:
+        raise RuntimeError(f"the consumer applied nothing; see the logs in {stack.logs}")
+
+    results["e2e"] = []
+    for k in plan.concurrency:
+        step(f"end to end: K={k} callers for {plan.e2e_seconds:g} s, then drain")
+        log.mark()
+        meter = CpuMeter(meter_pids).start()
+        load = closed_loop(procedures.addr, k, plan.e2e_seconds)
+        applied = log.wait_for(load.pairs_ok)
+        results["e2e"].append({"concurrency": k, **end_to_end(load, applied), "cpu_percent": meter.stop()})
+
+    rate = plan.rate
+    step(f"latency: {rate:g} commands/s offered for {plan.latency_seconds:g} s (open loop)")
+    log.mark()
+    meter = CpuMeter(meter_pids).start()
+    load = open_loop(procedures.addr, rate, plan.latency_seconds)
+    applied = log.wait_for(load.pairs_ok)
+    results["latency"] = {"offered_commands_per_s": rate, **latency(load, applied), "cpu_percent": meter.stop()}
+
+    results["loaded_rss_mb"] = {"procedures": round(rss_mb(procedures.pid), 1), "dossiers": round(rss_mb(probe.pid), 1)}
+    results["stored_event_bytes"] = {"procedures_avg": stored_event_size(stack.dsn("procedures"), "procedures_events"),
+                                     "pgbench_payload": PAYLOAD_BYTES}
+    results["duration_s"] = round(time.time() - started, 1)
+    return results
+
+
+def end_to_end(load: LoadResult, applied: list[tuple[int, int, int]]) -> dict:
+    events = len(applied)
+    last_apply = max(a for _, _, a in applied) / 1e9 if applied else load.started_wall
+    seconds = last_apply - load.started_wall
+    per_s = events / seconds if seconds > 0 else 0.0
+    return {
+        "events_applied": events,
+        "events_expected": load.pairs_ok,
+        "seconds_to_last_apply": round(seconds, 2),
+        "events_per_s": round(per_s, 1),
+        "commands_per_s": round(2 * per_s, 1),
+        **load.summary(),
+    }
+
+
+def latency(load: LoadResult, applied: list[tuple[int, int, int]]) -> dict:
+    ms = sorted((a - o) / 1e6 for _, o, a in applied)
+    return {
+        "events_applied": len(applied),
+        "events_expected": load.pairs_ok,
+        "p50_ms": round(statistics.median(ms), 1) if ms else None,
+        "p99_ms": round(percentile(ms, 99), 1) if ms else None,
+        "max_ms": round(ms[-1], 1) if ms else None,
+        **load.summary(),
+    }
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def print_table(r: dict) -> None:
+    s = r["server"]
+    pg_tps = r["pgbench"]["tps"]
+    es_rate = r["eventsourcing"]["per_second"]
+    durability = "RELAXED (test profile settings, not durable)" if s.get("fsync") == "off" else "durable defaults"
+    print()
+    print(f"motcua bench — {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['started_at']))}, "
+          f"{r['host']['cpus']} CPUs, everything on this machine, loopback only{', QUICK' if r['quick'] else ''}")
+    print(f"PostgreSQL {s['server_version']} ({durability}): fsync={s['fsync']} synchronous_commit={s['synchronous_commit']} "
+          f"full_page_writes={s['full_page_writes']} wal_sync_method={s['wal_sync_method']} shared_buffers={s['shared_buffers']}")
+    print(f"Kafka: 1 broker, producer acks=all, 3 partitions.  Tracing: {r['tracing']}.  gRPC client: grpc.aio, one process, one channel.")
+    print()
+
+    rows: list[tuple[str, str, str, str, str, str, str]] = []
+
+    def ratio(value: float, base: float) -> str:
+        return f"{value / base:.2f}x" if base else "-"
+
+    def row(figure, value, unit, vs_pg="", vs_es="", target="", status=""):
+        rows.append((figure, value, unit, vs_pg, vs_es, target, status))
+
+    def check(value, limit, higher_is_better):
+        if value is None:
+            return "no data"
+        ok = value >= limit if higher_is_better else value <= limit
+        return "ok" if ok else "BELOW TARGET"
+
+    row("pgbench insert, 8 clients", f"{pg_tps:,.0f}", "tx/s", "1.00x")
+    if "pgbench_1" in r:
+        row("pgbench insert, 1 client", f"{r['pgbench_1']['tps']:,.0f}", "tx/s", ratio(r["pgbench_1"]["tps"], pg_tps))
+    row("eventsourcing save, 8 threads", f"{es_rate:,.0f}", "tx/s", ratio(es_rate, pg_tps), "1.00x")
+    best = max(r["e2e"], key=lambda e: e["commands_per_s"]) if r["e2e"] else None
+    for e in r["e2e"]:
+        is_best = e is best
+        target = f">= {TARGETS['e2e_commands_per_s']:,}" if is_best else ""
+        status = check(e["commands_per_s"], TARGETS["e2e_commands_per_s"], True) if is_best else ""
+        if e["events_applied"] < e["events_expected"]:
+            status = f"INCOMPLETE ({e['events_applied']}/{e['events_expected']} applied)"
+        row(f"motcua end to end, K={e['concurrency']}", f"{e['commands_per_s']:,.0f}", "commands/s",
+            ratio(e["commands_per_s"], pg_tps), ratio(e["commands_per_s"], es_rate), target, status)
+        row("  events delivered", f"{e['events_per_s']:,.0f}", "events/s")
+        row("  RPC latency p50 / p99", f"{e['rpc_ms_p50']} / {e['rpc_ms_p99']}", "ms")
+    lat = r["latency"]
+    offered = f"@{lat['offered_commands_per_s']:g}/s"
+    row(f"commit->consumer p50 {offered}", f"{lat['p50_ms']}", "ms", "", "", f"<= {TARGETS['latency_p50_ms']}",
+        check(lat["p50_ms"], TARGETS["latency_p50_ms"], False))
+    row(f"commit->consumer p99 {offered}", f"{lat['p99_ms']}", "ms", "", "", f"<= {TARGETS['latency_p99_ms']}",
+        check(lat["p99_ms"], TARGETS["latency_p99_ms"], False))
+    row("  sent / acknowledged", f"{lat['sent_rpcs_per_s']:,.0f} / {lat['acknowledged_rpcs_per_s']:,.0f}", "commands/s",
+        "", "", "", "" if lat["events_applied"] >= lat["events_expected"]
+        else f"INCOMPLETE ({lat['events_applied']}/{lat['events_expected']} applied)")
+    for service, mb in r["idle_rss_mb"].items():
+        row(f"idle RSS {service}", f"{mb:.0f}", "MB", "", "", f"<= {TARGETS['idle_rss_mb']}",
+            check(mb, TARGETS["idle_rss_mb"], False))
+    for service, mb in r["loaded_rss_mb"].items():
+        row(f"  RSS {service} after the run", f"{mb:.0f}", "MB")
+
+    header = ("figure", "value", "unit", "vs pgbench", "vs eventsourcing", "target", "status")
+    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
+    for line in [header, tuple("-" * w for w in widths), *rows]:
+        cells = [c.ljust(w) if i in (0, 2, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))]
+        print("  ".join(cells).rstrip())
+
+    print(f"\nCPU per process, % of one core (the machine has {r['host']['cpus']}; 'machine' is all processes):")
+    phases = [(f"K={e['concurrency']}", e["cpu_percent"]) for e in r["e2e"]] + [(offered, lat["cpu_percent"])]
+    names = list(phases[0][1]) if phases else []
+    print("  " + "phase".ljust(10) + "".join(n.rjust(12) for n in names))
+    for label, cpu in phases:
+        print("  " + label.ljust(10) + "".join(f"{cpu.get(n, 0):12.0f}" for n in names))
+    print(f"\nstored event state: {r['stored_event_bytes']['procedures_avg']} bytes on average in procedures; "
+          f"pgbench rows carry {r['stored_event_bytes']['pgbench_payload']}.  Whole run: {r['duration_s']:.0f} s.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The benchmark's own stack, and what it reads from /proc about the processes it started.
+
+The `bench` profile lives in .local/bench on its own ports (PostgreSQL 35432,
+Kafka 39092/39093), so a benchmark never meets `make run` or a test run. It
+reuses the test suite's ``Stack`` (start fresh, spawn services, stop all).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import psycopg
+
+from motcua.devstack import Kafka, Postgres, Profile, repo_root
+from tests.conftest import Stack
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def bench_profile(relaxed: bool) -> Profile:
+    """relaxed=True: PostgreSQL with the test profile's fsync=off, synchronous_commit=off."""
+    return Profile(
+        name="bench",
+        root=repo_root() / ".local" / "bench",
+        pg_port=35432,
+        kafka_port=39092,
+        controller_port=39093,
+        ephemeral=relaxed,  # the devstack turns durability off for ephemeral profiles
+    )
+
+
+class BenchStack(Stack):
+    """The test suite's Stack on the bench profile; services run without exporting spans."""
+
+    def __init__(self, relaxed: bool = False) -> None:
+        super().__init__()
+        self.profile = bench_profile(relaxed)
+        self.postgres = Postgres(self.profile)
+        self.kafka = Kafka(self.profile)
+        self.logs = self.profile.root / "logs"
+
+    def service(self, name: str, module: str | None = None, **extra_env: str):
+        # Spans are still created (trace context flows), but not exported: no collector load.
+        return super().service(name, module, OTEL_EXPORTER_OTLP_ENDPOINT="", **extra_env)
+
+    def server_settings(self) -> dict[str, str]:
+        """What the figures depend on, read from the running server itself."""
+        names = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method", "shared_buffers", "max_connections")
+        with psycopg.connect(self.postgres.dsn()) as conn:
+            rows = conn.execute(
+                "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)", (list(names),)
+            ).fetchall()
+            version = conn.execute("SHOW server_version").fetchone()[0]
+        settings = {"server_version": version}
+        for name, setting, unit in rows:
+            settings[name] = f"{int(setting) * 8 // 1024}MB" if unit == "8kB" else setting
+        return settings
+
+
+# --- /proc ---------------------------------------------------------------------------------------
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size in MB (10^6 bytes), from /proc/<pid>/status VmRSS."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()  # fields from the 3rd on (after the command name)
+
+
+def _cpu_seconds(pid: int, with_reaped_children: bool = False) -> float:
+    fields = _stat(pid)
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if with_reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: backends that already exited
+    return ticks / CLOCK_TICKS
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat(int(entry))[1]) == pid:
+                    found.append(int(entry))
+            except (OSError, IndexError):
+                pass
+    return found
+
+
+def _machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine, over all cores."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    total = sum(values[:8])
+    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+@dataclass
+class CpuMeter:
+    """CPU used by each named process group between start() and stop(), in % of one core."""
+
+    pids: dict[str, int]  # name -> pid; "postgres" also counts the postmaster's children
+
+    def _sample(self) -> dict[str, float]:
+        sample: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            try:
+                if name == "postgres":
+                    sample[name] = _cpu_seconds(pid, with_reaped_children=True) + sum(
+                        _cpu_seconds(child) for child in _children(pid)
+                    )
+                else:
+                    sample[name] = _cpu_seconds(pid)
+            except OSError:
+                sample[name] = 0.0
+        sample["machine_busy"], sample["machine_total"] = _machine_busy_seconds()
+        return sample
+
+    def start(self) -> CpuMeter:
+        self._before = self._sample()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        wall_cores = after["machine_total"] - self._before["machine_total"]  # CPU-seconds available
+        cores = os.cpu_count() or 1
+        wall = wall_cores / cores
+        usage = {
+            name: round(100 * (after[name] - self._before[name]) / wall, 1)
+            for name in self.pids
+            if wall > 0
+        }
+        busy = after["machine_busy"] - self._before["machine_busy"]
+        usage["machine"] = round(100 * busy / wall, 1) if wall > 0 else 0.0  # out of 100 * cores
+        return usage
