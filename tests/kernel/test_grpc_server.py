@@ -7,12 +7,18 @@ import uuid
 
 import grpc
 import pytest
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from motcua.kernel.config import Settings
 from motcua.kernel.errors import InvalidTransition
+from motcua.kernel.grpc_client import channel
 from motcua.kernel.grpc_server import GrpcServer, serve
-from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb, procedure_service_pb2_grpc
 from motcua.devstack import free_port
+from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb, procedure_service_pb2_grpc
 
 
 class SlowServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
@@ -88,3 +94,23 @@ def test_stop_drains_in_flight_calls_and_refuses_new_ones(server):
     assert in_flight.result(timeout=10).procedure.name == "Đăng ký khai sinh"
     stopping.join(timeout=15)
     assert not stopping.is_alive()
+
+
+def test_client_and_server_spans_form_one_trace(stack, server):
+    """Through a real OTLP export from this process to the session's collector."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "caller"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=stack.collector.endpoint, insecure=True)))
+    trace.set_tracer_provider(provider)
+    grpc_server, servicer, _ = server
+    servicer.release.set()
+    stub = procedure_service_pb2_grpc.ProcedureServiceStub(channel(grpc_server.settings.grpc_addr))
+    with provider.get_tracer("test").start_as_current_span("caller") as root:
+        stub.GetProcedure(pb.GetProcedureRequest(procedure_id=str(uuid.uuid4())))
+    trace_id = format(root.get_span_context().trace_id, "032x")
+    provider.force_flush()
+
+    spans = stack.collector.wait_for(trace_id, lambda s: len(s) >= 3)
+    method = "/motcua.procedures.v1.ProcedureService/GetProcedure"
+    (client,) = [s for s in spans if s.name == method and s.kind == 3]  # SPAN_KIND_CLIENT
+    (server_span,) = [s for s in spans if s.name == method and s.kind == 2]  # SPAN_KIND_SERVER
+    assert server_span.parent_span_id == client.span_id
