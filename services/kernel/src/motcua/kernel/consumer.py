@@ -32,6 +32,7 @@ from .errors import DomainError
 from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import ensure_topics, new_consumer, new_producer
+from .supervision import keep_running
 from .tracing import context_from_kafka_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -69,33 +70,27 @@ class TrackedConsumer:
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.5
-        while not stop.is_set():
-            consumer = None
-            try:
-                ensure_topics(self.settings.kafka_bootstrap, [*self.topics, self.settings.deadletter_topic], self.settings.topic_partitions)
-                consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
-                self._positions.clear()  # partitions may have moved to or from another replica
-                self.ready.set()
-                while not stop.is_set():
-                    batches = consumer.poll(timeout_ms=200)
-                    for records in batches.values():
-                        for record in records:
-                            self._handle(record, stop)
-                    if batches:
-                        failpoint("consumer.before_offset_commit")
-                        consumer.commit()
-                backoff = 0.5
-            except Exception:
-                log.exception("consumer failed; retrying", extra={"group": self.group_id, "retry_in_s": backoff})
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                self.ready.clear()
-                if consumer is not None:
-                    consumer.close(autocommit=False)
+        keep_running(stop, self._consume, "consumer", group=self.group_id)
         if self._dlq_producer is not None:
             self._dlq_producer.close(timeout=5)
+
+    def _consume(self, stop: threading.Event) -> None:
+        ensure_topics(self.settings.kafka_bootstrap, [*self.topics, self.settings.deadletter_topic], self.settings.topic_partitions)
+        consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
+        self._positions.clear()  # partitions may have moved to or from another replica
+        self.ready.set()
+        try:
+            while not stop.is_set():
+                batches = consumer.poll(timeout_ms=200)
+                for records in batches.values():
+                    for record in records:
+                        self._handle(record, stop)
+                if batches:
+                    failpoint("consumer.before_offset_commit")
+                    consumer.commit()
+        finally:
+            self.ready.clear()
+            consumer.close(autocommit=False)
 
     def _handle(self, record: Any, stop: threading.Event) -> None:
         upstream = f"{record.topic}:{record.partition}"

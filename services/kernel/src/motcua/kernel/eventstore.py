@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Tracking
+from eventsourcing.persistence import EventStore, IntegrityError, Mapper, StoredEvent, Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 from opentelemetry.trace import SpanKind
@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind
 from .config import Settings
 from .context import current_actor
 from .errors import NotFound, VersionConflict
+from .groupcommit import GroupCommitRecorder
 from .tracing import current_traceparent, tracer
 
 A = TypeVar("A", bound=Aggregate)
@@ -81,6 +82,14 @@ class ServiceApplication(EventSourcedProjection[UUID]):
 
     def construct_mapper(self) -> EventMapper:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        self.group_commit = GroupCommitRecorder(self.recorder)
+        return self.factory.event_store(mapper=self.mapper, recorder=self.group_commit)
+
+    def close(self) -> None:
+        self.group_commit.close()
+        super().close()
 
     def load(self, aggregate_type: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         """The aggregate, checked against the version the caller last saw (0 or None: no check)."""

@@ -28,6 +28,7 @@ from motcua.common.v1 import envelope_pb2
 from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics, new_producer
+from .supervision import keep_running
 from .tracing import context_from_traceparent, inject_kafka_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -63,17 +64,7 @@ class OutboxRelay:
         return self._is_leader.is_set()
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                self._lead(stop)
-                backoff = 0.5
-            except Exception:
-                log.exception("relay failed; retrying", extra={"topic": self.topic, "retry_in_s": backoff})
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                self._is_leader.clear()
+        keep_running(stop, self._lead, "relay", topic=self.topic)
 
     def _conninfo(self) -> str:
         env = self.settings.eventstore_env
@@ -87,6 +78,12 @@ class OutboxRelay:
         )
 
     def _lead(self, stop: threading.Event) -> None:
+        try:
+            self._publish_while_leading(stop)
+        finally:
+            self._is_leader.clear()
+
+    def _publish_while_leading(self, stop: threading.Event) -> None:
         with psycopg.connect(self._conninfo(), autocommit=True) as conn:
             # The lock lives as long as this connection: if we die, another replica takes over.
             while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.topic}",)).fetchone()[0]:
