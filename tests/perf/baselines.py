@@ -83,6 +83,7 @@ def eventsourcing_saves(postgres: Postgres, threads: int, seconds: float) -> dic
     })
     counts = [0] * threads
     stop = threading.Event()
+    started = time.monotonic()
 
     def work(i: int) -> None:
         while not stop.is_set():
@@ -90,19 +91,19 @@ def eventsourcing_saves(postgres: Postgres, threads: int, seconds: float) -> dic
                           agency_id="000.00.10.H56", processing_days=15))
             counts[i] += 1
 
+    workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
     try:
         app.save(Note(code="warm-up", name="", agency_id="", processing_days=1))  # tables, pool, prepared statements
-        workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
         started = time.monotonic()
         for w in workers:
             w.start()
-        stop.wait(seconds)
-        stop.set()
-        for w in workers:
-            w.join(timeout=30)
-        elapsed = time.monotonic() - started
+        time.sleep(seconds)
     finally:
         stop.set()
+        for w in workers:
+            if w.is_alive():
+                w.join(timeout=30)
+        elapsed = time.monotonic() - started
         app.close()
     return {"threads": threads, "seconds": round(elapsed, 2), "saved": sum(counts),
             "per_second": round(sum(counts) / elapsed, 1)}

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import grpc
 
@@ -120,6 +121,15 @@ def open_loop(addr: str, commands_per_second: float, seconds: float) -> LoadResu
     return asyncio.run(_open_loop(addr, commands_per_second / 2, seconds))
 
 
+class Applied(NamedTuple):
+    """One event applied by the probe; times in ns since the epoch (see tests/perf/probe.py)."""
+
+    position: int
+    occurred_ns: int
+    picked_up_ns: int
+    applied_ns: int
+
+
 class AppliedLog:
     """Tails the probe's file: one line per event applied by the consumer."""
 
@@ -133,14 +143,14 @@ class AppliedLog:
         """From now on, read only what is applied after this point."""
         self._offset = self.path.stat().st_size
 
-    def lines(self) -> list[tuple[int, int, int]]:
+    def lines(self) -> list[Applied]:
         with open(self.path, "rb") as f:
             f.seek(self._offset)
             data = f.read()
         complete = data[: data.rfind(b"\n") + 1]
-        return [tuple(int(v) for v in line.split()) for line in complete.splitlines()]  # type: ignore[misc]
+        return [Applied(*map(int, line.split())) for line in complete.splitlines()]
 
-    def wait_for(self, count: int, stall_timeout: float = 30.0) -> list[tuple[int, int, int]]:
+    def wait_for(self, count: int, stall_timeout: float = 30.0) -> list[Applied]:
         """The lines since mark(), once there are `count` of them or nothing new came for stall_timeout."""
         seen, last_progress = -1, time.monotonic()
         while True:

@@ -5,13 +5,12 @@ It runs the real dossiers application and its real procedure-catalog policy
 after each of those transactions has committed appends one line to the file
 named by ``MOTCUA_BENCH_APPLIED_LOG``:
 
-    <upstream position> <occurred_at, ns> <applied_at, ns>
+    <upstream position> <occurred_at> <picked_up_at> <applied_at>   (ns since the epoch)
 
 occurred_at is the envelope's ``occurred_at``: the domain event's timestamp,
-taken in the procedures service just before its transaction commits.
-applied_at is this process's wall clock right after the consumer's transaction
-committed. Both clocks are the same machine's, so the difference is the
-commit->consumer latency (over-stated by the producer's commit time itself).
+taken in the procedures service before its save. picked_up_at is this
+process's wall clock when the policy starts on the event, applied_at right
+after the consumer's transaction committed. Same machine, same clock.
 
 Run as ``python -m tests.perf.probe`` with MOTCUA_SERVICE=dossiers.
 """
@@ -40,15 +39,14 @@ class TimedOffice(DossierOffice):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self._log = open(os.environ[LOG_ENV], "a", buffering=1)  # line-buffered: the bench tails it
-        self._occurred = threading.local()  # set by the policy, read right after the commit
+        self._timing = threading.local()  # (occurred_at, picked_up_at), set by the policy
 
     def record_processed(self, tracking: Tracking, *aggregates: Any) -> None:
         super().record_processed(tracking, *aggregates)
         applied_ns = time.time_ns()
-        occurred_ns = getattr(self._occurred, "ns", None)
-        self._occurred.ns = None
-        if occurred_ns is not None:
-            self._log.write(f"{tracking.notification_id} {occurred_ns} {applied_ns}\n")
+        timing, self._timing.ns = getattr(self._timing, "ns", None), None
+        if timing is not None:  # None: a dead letter's position, not an applied event
+            self._log.write(f"{tracking.notification_id} {timing[0]} {timing[1]} {applied_ns}\n")
 
     def close(self) -> None:
         super().close()
@@ -64,11 +62,11 @@ def build(settings: Settings) -> Service:
 
 
 def _timed(office: TimedOffice, policy):
-    def policy_noting_occurred_at(payload: Any, envelope: Any):
-        office._occurred.ns = envelope.occurred_at.ToNanoseconds()
+    def policy_noting_times(payload: Any, envelope: Any):
+        office._timing.ns = (envelope.occurred_at.ToNanoseconds(), time.time_ns())
         return policy(payload, envelope)
 
-    return policy_noting_occurred_at
+    return policy_noting_times
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ reuses the test suite's ``Stack`` (start fresh, spawn services, stop all).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import psycopg
+from kafka import KafkaConsumer, TopicPartition
 
+from motcua.common.v1 import envelope_pb2
 from motcua.devstack import Kafka, Postgres, Profile, repo_root
 from tests.conftest import Stack
 
@@ -44,9 +47,48 @@ class BenchStack(Stack):
         # Spans are still created (trace context flows), but not exported: no collector load.
         return super().service(name, module, OTEL_EXPORTER_OTLP_ENDPOINT="", **extra_env)
 
+    def start(self) -> None:
+        super().start()
+        # Commit timestamps let the latency figure start at the producer's real commit.
+        with psycopg.connect(self.postgres.dsn(), autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+        self.postgres.stop()
+        self.postgres.start(fresh=False)
+
+    def commit_times_ns(self, service: str, table: str, positions: list[int]) -> dict[int, int]:
+        """When the transaction that recorded each notification committed (server clock, ns)."""
+        with psycopg.connect(self.dsn(service)) as conn:
+            rows = conn.execute(
+                f"SELECT notification_id, (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1e9)::bigint "
+                f"FROM {table} WHERE notification_id = ANY(%s)",
+                (positions,),
+            ).fetchall()
+        return {position: ns for position, ns in rows if ns is not None}
+
+    def send_times_ns(self, topic: str, positions: set[int]) -> dict[int, int]:
+        """When the relay handed each event to its Kafka producer (the record's CreateTime, ms precision)."""
+        consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap, enable_auto_commit=False)
+        try:
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            consumer.assign(partitions)
+            consumer.seek_to_beginning()
+            ends = consumer.end_offsets(partitions)
+            found: dict[int, int] = {}
+            deadline = time.monotonic() + 60
+            while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
+                for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                    for record in records:
+                        position = envelope_pb2.EventEnvelope.FromString(record.value).position
+                        if position in positions:
+                            found[position] = record.timestamp * 1_000_000
+            return found
+        finally:
+            consumer.close()
+
     def server_settings(self) -> dict[str, str]:
         """What the figures depend on, read from the running server itself."""
-        names = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method", "shared_buffers", "max_connections")
+        names = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method", "shared_buffers",
+                 "max_connections", "track_commit_timestamp")
         with psycopg.connect(self.postgres.dsn()) as conn:
             rows = conn.execute(
                 "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)", (list(names),)
@@ -141,4 +183,6 @@ class CpuMeter:
         }
         busy = after["machine_busy"] - self._before["machine_busy"]
         usage["machine"] = round(100 * busy / wall, 1) if wall > 0 else 0.0  # out of 100 * cores
+        # Everything else: other processes on the machine, and the kernel's own work.
+        usage["other"] = round(max(0.0, usage["machine"] - sum(usage[n] for n in self.pids)), 1)
         return usage
