@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+from eventsourcing.domain import event
 from google.protobuf import any_pb2, wrappers_pb2
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -81,3 +82,43 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_onc
     assert "poisonous" in errors[0]
     assert "undecodable" in errors[1]
     assert {dict(letter.headers)["motcua-source-offset"] for letter in letters} == {b"1", b"2"}
+
+
+class Tally(Note):
+    @event("Counted")
+    def count(self, text: str) -> None:
+        self.text += text
+
+
+def test_a_backlog_is_applied_in_shared_transactions_each_event_seeing_the_ones_before(stack, notes, service_name):
+    upstream = f"motcua.{service_name}-upstream.events.v1"
+    ensure_topics(stack.kafka.bootstrap, [upstream], partitions=1)
+    tally = Tally(text="")
+    notes.save(tally)
+
+    def count(payload: wrappers_pb2.StringValue, _envelope) -> list:
+        counted = notes.repository.get(tally.id)  # must see this batch's earlier, unsaved counts
+        counted.count(payload.value)
+        return [counted]
+
+    producer = KafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    for position in range(1, 41):
+        producer.send(upstream, key=b"k", value=envelope(position, "đ"))
+    producer.flush()
+    producer.close()
+
+    consumer = TrackedConsumer(notes, "notes", [upstream], [Subscription(wrappers_pb2.StringValue, count)])
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: consumer.applied == 40, what="all messages applied")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+    counted = notes.repository.get(tally.id)
+    assert counted.text == "đ" * 40
+    assert counted.version == 41
+    assert consumer.applied_together > 0  # the backlog went through the batched path
+    assert notes.tracked_position(f"{upstream}:0") == 40

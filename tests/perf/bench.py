@@ -161,7 +161,7 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     stack.start()
     results["server"] = stack.server_settings()
     results["kafka"] = {"brokers": 1, "producer_acks": "all", "partitions": 3}
-    results["tracing"] = "spans created, not exported"
+    results["tracing"] = "off (no OTLP endpoint; trace context still propagated)"
 
     step(f"pgbench: 8 clients, {plan.pgbench_seconds} s of one-row inserts")
     results["pgbench"] = pgbench_insert(stack.postgres, 8, plan.pgbench_seconds)

@@ -39,14 +39,21 @@ class TimedOffice(DossierOffice):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self._log = open(os.environ[LOG_ENV], "a", buffering=1)  # line-buffered: the bench tails it
-        self._timing = threading.local()  # (occurred_at, picked_up_at), set by the policy
+        self._timing = threading.local()  # {position: (occurred_at, picked_up_at)} since the last commit
+
+    def note_picked_up(self, position: int, occurred_ns: int) -> None:
+        if not hasattr(self._timing, "pending"):
+            self._timing.pending = {}
+        self._timing.pending[position] = (occurred_ns, time.time_ns())
 
     def record_processed(self, tracking: Tracking, *aggregates: Any) -> None:
-        super().record_processed(tracking, *aggregates)
+        # One commit may apply a whole batch of events (or none: a dead letter's position).
+        pending = getattr(self._timing, "pending", {})
+        self._timing.pending = {}
+        super().record_processed(tracking, *aggregates)  # if it fails, the events are applied again
         applied_ns = time.time_ns()
-        timing, self._timing.ns = getattr(self._timing, "ns", None), None
-        if timing is not None:  # None: a dead letter's position, not an applied event
-            self._log.write(f"{tracking.notification_id} {timing[0]} {timing[1]} {applied_ns}\n")
+        for position, (occurred_ns, picked_ns) in sorted(pending.items()):
+            self._log.write(f"{position} {occurred_ns} {picked_ns} {applied_ns}\n")
 
     def close(self) -> None:
         super().close()
@@ -63,7 +70,7 @@ def build(settings: Settings) -> Service:
 
 def _timed(office: TimedOffice, policy):
     def policy_noting_times(payload: Any, envelope: Any):
-        office._timing.ns = (envelope.occurred_at.ToNanoseconds(), time.time_ns())
+        office.note_picked_up(envelope.position, envelope.occurred_at.ToNanoseconds())
         return policy(payload, envelope)
 
     return policy_noting_times

@@ -7,6 +7,12 @@ envelope: it increases along a partition, and unlike a Kafka offset it stays the
 same when the relay republishes a batch after a crash. So a message delivered
 again, by Kafka or by the relay, is recognised and changes nothing.
 
+The records of one poll for a partition are applied together: each policy
+sees the changes of the events before it (read-your-writes within the batch),
+and all effects plus the last position commit in one transaction. If anything
+in a batch fails, nothing of it is saved and its records are applied one by
+one instead, so a single bad message is isolated.
+
 Kafka offsets are committed after the database transaction, only to spare
 rework after a restart. A message that cannot be processed goes to the
 service's dead-letter topic with the error, and its position is recorded.
@@ -22,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from google.protobuf.message import DecodeError, Message
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind
 from psycopg import InterfaceError, OperationalError
 
 from motcua.common.v1 import envelope_pb2
@@ -64,6 +70,7 @@ class TrackedConsumer:
         self.policies = {s.message_type.DESCRIPTOR.full_name: s for s in subscriptions}
         self.actor = Actor.system(self.settings.service)
         self.applied = 0
+        self.applied_together = 0  # of which in shared transactions
         self.dead_lettered = 0
         self._positions: dict[str, int] = {}
         self._dlq_producer: Any = None
@@ -83,14 +90,54 @@ class TrackedConsumer:
             while not stop.is_set():
                 batches = consumer.poll(timeout_ms=200)
                 for records in batches.values():
-                    for record in records:
-                        self._handle(record, stop)
+                    if not self._apply_together(records):
+                        for record in records:
+                            self._handle(record, stop)
                 if batches:
                     failpoint("consumer.before_offset_commit")
                     consumer.commit()
         finally:
             self.ready.clear()
             consumer.close(autocommit=False)
+
+    def _apply_together(self, records: list[Any]) -> bool:
+        """Applies one partition's records in one transaction; False: apply them one by one."""
+        upstream = f"{records[0].topic}:{records[0].partition}"
+        deliveries = []
+        for record in records:
+            try:
+                envelope = envelope_pb2.EventEnvelope.FromString(record.value)
+            except DecodeError:
+                return False
+            subscription = self.policies.get(envelope.type)
+            if subscription is not None and envelope.position > self._position(upstream):
+                deliveries.append((record, envelope, subscription))
+        if len(deliveries) < 2:
+            return False
+        message_spans = []
+        try:
+            with self.app.batch_of_changes() as changed, acting_as(self.actor):
+                for record, envelope, subscription in deliveries:
+                    with self._span(record, envelope) as span:
+                        for aggregate in self._run_policy(envelope, subscription):
+                            changed[aggregate.id] = aggregate
+                    message_spans.append(span.get_span_context())
+                with tracer().start_as_current_span(
+                    f"{records[0].topic} process batch",
+                    kind=SpanKind.CONSUMER,
+                    links=[Link(context) for context in message_spans],
+                    attributes={"messaging.batch.message_count": len(deliveries)},
+                ):
+                    last = deliveries[-1][1].position
+                    self.app.record_processed(Tracking(upstream, last), *changed.values())
+        except Exception as e:
+            log.info("batch not applied together; applying one by one", extra={"error": f"{type(e).__name__}: {e}"})
+            self._positions.pop(upstream, None)
+            return False
+        self._positions[upstream] = last
+        self.applied += len(deliveries)
+        self.applied_together += len(deliveries)
+        return True
 
     def _handle(self, record: Any, stop: threading.Event) -> None:
         upstream = f"{record.topic}:{record.partition}"
@@ -133,10 +180,21 @@ class TrackedConsumer:
             time.sleep(0.05 * attempt)
 
     def _apply(self, record: Any, upstream: str, envelope: envelope_pb2.EventEnvelope, subscription: Subscription) -> None:
+        with self._span(record, envelope), acting_as(self.actor):
+            aggregates = self._run_policy(envelope, subscription)
+            self.app.record_processed(Tracking(upstream, envelope.position), *aggregates)
+        self._positions[upstream] = envelope.position
+        self.applied += 1
+
+    def _run_policy(self, envelope: envelope_pb2.EventEnvelope, subscription: Subscription) -> Sequence[Any]:
         payload = subscription.message_type()
         if not envelope.payload.Unpack(payload):
             raise PoisonMessage(f"payload is not a {envelope.type}")
-        with tracer().start_as_current_span(
+        return subscription.policy(payload, envelope)
+
+    def _span(self, record: Any, envelope: envelope_pb2.EventEnvelope) -> Any:
+        """A consumer span in the producer's trace."""
+        return tracer().start_as_current_span(
             f"{record.topic} process",
             context=context_from_kafka_headers(record.headers),
             kind=SpanKind.CONSUMER,
@@ -149,11 +207,7 @@ class TrackedConsumer:
                 "messaging.message.id": envelope.event_id,
                 "motcua.event.type": envelope.type,
             },
-        ), acting_as(self.actor):
-            aggregates = subscription.policy(payload, envelope)
-            self.app.record_processed(Tracking(upstream, envelope.position), *aggregates)
-        self._positions[upstream] = envelope.position
-        self.applied += 1
+        )
 
     def _position(self, upstream: str) -> int:
         if upstream not in self._positions:

@@ -8,10 +8,12 @@ consumed from other services (each with the consumed position, atomically).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import contextlib
+from contextvars import ContextVar
+from typing import Any, Iterator, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Mapper, StoredEvent, Tracking
 from eventsourcing.projection import EventSourcedProjection
@@ -72,6 +74,21 @@ class EventMapper(Mapper[UUID]):
         return event, meta
 
 
+# Aggregates changed but not yet saved by the batch of consumed events being applied
+# in this thread: later events of the batch must see those changes.
+_batch_changes: ContextVar[dict[UUID, Any] | None] = ContextVar("motcua_batch_changes", default=None)
+
+
+class BatchAwareRepository(Repository[UUID]):
+    """Reads an aggregate changed earlier in the current batch from the batch, not the store."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        changes = _batch_changes.get()
+        if changes is not None and version is None and aggregate_id in changes:
+            return changes[aggregate_id]
+        return super().get(aggregate_id, version=version, **kwargs)
+
+
 class ServiceApplication(EventSourcedProjection[UUID]):
     """Base of every service's application: load, call, save — plus tracked effects."""
 
@@ -82,6 +99,19 @@ class ServiceApplication(EventSourcedProjection[UUID]):
 
     def construct_mapper(self) -> EventMapper:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
+
+    def construct_repository(self) -> Repository[UUID]:
+        # No aggregate cache: with several replicas writing, only the store is current.
+        return BatchAwareRepository(event_store=self.events, snapshot_store=self.snapshots)
+
+    @contextlib.contextmanager
+    def batch_of_changes(self) -> Iterator[dict[UUID, Any]]:
+        """Within it, aggregates put in the yielded dict are what ``repository.get`` returns."""
+        token = _batch_changes.set({})
+        try:
+            yield _batch_changes.get()  # type: ignore[misc]
+        finally:
+            _batch_changes.reset(token)
 
     def construct_event_store(self) -> EventStore[UUID]:
         self.group_commit = GroupCommitRecorder(self.recorder)
