@@ -102,7 +102,9 @@ def test_a_backlog_is_applied_in_shared_transactions_each_event_seeing_the_ones_
         return [counted]
 
     producer = KafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
-    for position in range(1, 41):
+    # 1..40, with 21..30 published a second time in between (a relay restarted before
+    # saving its position republishes its last batch): copies must change nothing.
+    for position in [*range(1, 31), *range(21, 41)]:
         producer.send(upstream, key=b"k", value=envelope(position, "đ"))
     producer.flush()
     producer.close()

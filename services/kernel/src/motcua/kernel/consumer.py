@@ -103,6 +103,7 @@ class TrackedConsumer:
     def _apply_together(self, records: list[Any]) -> bool:
         """Applies one partition's records in one transaction; False: apply them one by one."""
         upstream = f"{records[0].topic}:{records[0].partition}"
+        highest = self._position(upstream)
         deliveries = []
         for record in records:
             try:
@@ -110,8 +111,11 @@ class TrackedConsumer:
             except DecodeError:
                 return False
             subscription = self.policies.get(envelope.type)
-            if subscription is not None and envelope.position > self._position(upstream):
+            # Positions rise along a partition; one that does not is a redelivery or a
+            # republished copy, possibly of a message earlier in this very batch.
+            if subscription is not None and envelope.position > highest:
                 deliveries.append((record, envelope, subscription))
+                highest = envelope.position
         if len(deliveries) < 2:
             return False
         message_spans = []

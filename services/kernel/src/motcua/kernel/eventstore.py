@@ -143,7 +143,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
                 raise VersionConflict(str(getattr(aggregate, "id", "?")), None, self._current_version(aggregate)) from e
 
     def record_processed(self, tracking: Tracking, *aggregates: Any) -> None:
-        """Saves the effects of one consumed event together with its position.
+        """Saves the effects of consumed events together with the position of the last one.
 
         Raises eventsourcing's IntegrityError when the position was already
         recorded (a redelivery) or an aggregate was changed concurrently.
