@@ -26,9 +26,10 @@ setup: $(UV) ## install Python dependencies (locked) and generate the gRPC stubs
 
 include mk/protos.mk
 include mk/stack.mk
+include mk/charts.mk
 
 .PHONY: test
-test: setup lint-protos breaking-protos ## run the test suite (starts and stops its own PostgreSQL and Kafka)
+test: setup lint-protos breaking-protos check-charts ## run the test suite (starts and stops its own PostgreSQL and Kafka)
 	$(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: bench

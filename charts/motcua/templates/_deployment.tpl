@@ -1,0 +1,87 @@
+{{/* The Deployment of one service (dict root name svc). */}}
+{{- define "motcua.deployment" -}}
+{{- $root := .root }}
+{{- $values := $root.Values }}
+{{- $svc := .svc }}
+{{- $gateway := include "motcua.isGateway" . }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "motcua.componentName" . }}
+  namespace: {{ $root.Release.Namespace }}
+  labels: {{- include "motcua.componentLabels" . | nindent 4 }}
+  {{- with include "motcua.annotations" (dict "root" $root) | trim }}
+  {{- . | nindent 2 }}
+  {{- end }}
+spec:
+  replicas: {{ $svc.replicas }}
+  revisionHistoryLimit: {{ $values.revisionHistoryLimit }}
+  selector:
+    matchLabels: {{- include "motcua.componentSelectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "motcua.componentLabels" . | nindent 8 }}
+        {{- with $values.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      annotations:
+        checksum/config: {{ include "motcua.configData" $root | sha256sum }}
+        {{- /* No checksum of the password: a pod annotation readable by more people than the Secret
+        would carry an unsalted hash of it. After changing the password, `kubectl rollout restart`. */}}
+        {{- with merge (deepCopy (default dict $svc.podAnnotations)) (deepCopy $values.podAnnotations) }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ include "motcua.serviceAccountName" $root }}
+      # The services never call the Kubernetes API.
+      automountServiceAccountToken: false
+      # No <SERVICE>_PORT/_HOST variables: they could shadow the kernel's POSTGRES_* or KAFKA_* settings.
+      enableServiceLinks: false
+      {{- with $values.imagePullSecrets }}
+      imagePullSecrets: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext: {{- toYaml $values.podSecurityContext | nindent 8 }}
+      terminationGracePeriodSeconds: {{ $values.terminationGracePeriodSeconds }}
+      {{- with $values.priorityClassName }}
+      priorityClassName: {{ . }}
+      {{- end }}
+      {{- with include "motcua.affinity" . | trim }}
+      affinity: {{- . | nindent 8 }}
+      {{- end }}
+      {{- with $values.nodeSelector }}
+      nodeSelector: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.tolerations }}
+      tolerations: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .name }}
+          image: {{ include "motcua.image" $root | quote }}
+          imagePullPolicy: {{ $values.image.pullPolicy }}
+          command: ["python", "-m", {{ printf "motcua.%s" .name | quote }}]
+          ports:
+            {{- if $gateway }}
+            - name: http
+              containerPort: {{ include "motcua.httpPort" $root }}
+              protocol: TCP
+            {{- else }}
+            - name: grpc
+              containerPort: {{ include "motcua.grpcPort" $root }}
+              protocol: TCP
+            {{- end }}
+          envFrom:
+            - configMapRef:
+                name: {{ printf "%s-config" (include "motcua.fullname" $root) }}
+          env: {{- include "motcua.env" . | trim | nindent 12 }}
+          {{- include "motcua.probes" . | trim | nindent 10 }}
+          resources: {{- toYaml (default $values.resources $svc.resources) | nindent 12 }}
+          securityContext: {{- toYaml $values.containerSecurityContext | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        # The root filesystem is read-only; Python and its libraries may still want a scratch directory.
+        - name: tmp
+          emptyDir: {}
+{{- end }}

@@ -1,0 +1,279 @@
+{{/*
+Named templates of the motcua chart. Per-service templates take a dict:
+  root  the top-level context ($)
+  name  the key in .Values.services (identity, ..., gateway)
+  svc   the value under that key
+*/}}
+
+{{/* The port every gRPC service listens on, in the pod and on its Service. */}}
+{{- define "motcua.grpcPort" -}}50051{{- end }}
+
+{{/* The port the gateway's container listens on. */}}
+{{- define "motcua.httpPort" -}}8080{{- end }}
+
+{{/* The HTTP gateway is the one entry of .Values.services that is not a gRPC service. */}}
+{{- define "motcua.isGateway" -}}
+{{- if eq .name "gateway" }}true{{ end }}
+{{- end }}
+
+{{- define "motcua.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* <release>-<chart>, or the release name alone when it already contains the chart name. */}}
+{{- define "motcua.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Name of a service's Deployment, Service and NetworkPolicy: <fullname>-<service>. */}}
+{{- define "motcua.componentName" -}}
+{{- printf "%s-%s" (include "motcua.fullname" .root) .name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The in-cluster DNS name of a service's Service. */}}
+{{- define "motcua.serviceHost" -}}
+{{- printf "%s.%s.svc.%s" (include "motcua.componentName" .) .root.Release.Namespace .root.Values.clusterDomain }}
+{{- end }}
+
+{{/* Labels of the release's pods, whatever the service: what the NetworkPolicies admit. */}}
+{{- define "motcua.releaseSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "motcua.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Kubernetes recommended labels of objects that belong to no single service. */}}
+{{- define "motcua.labels" -}}
+helm.sh/chart: {{ include "motcua.chart" . }}
+{{ include "motcua.releaseSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: motcua
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one service's pods (dict root name). */}}
+{{- define "motcua.componentSelectorLabels" -}}
+{{ include "motcua.releaseSelectorLabels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{/* Labels of one service's objects (dict root name). */}}
+{{- define "motcua.componentLabels" -}}
+{{ include "motcua.labels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{/* metadata.annotations from commonAnnotations (and extra ones given as .extra), or nothing. */}}
+{{- define "motcua.annotations" -}}
+{{- $annotations := merge (deepCopy (default dict .extra)) (deepCopy (default dict .root.Values.commonAnnotations)) }}
+{{- with $annotations }}
+annotations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag | toString }}
+{{- if .Values.image.digest }}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "motcua.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the PostgreSQL password, and its key. */}}
+{{- define "motcua.postgresql.secretName" -}}
+{{- if .Values.postgresql.existingSecret }}
+{{- .Values.postgresql.existingSecret }}
+{{- else }}
+{{- printf "%s-postgresql" (include "motcua.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.postgresql.secretKey" -}}
+{{- if .Values.postgresql.existingSecret }}
+{{- .Values.postgresql.existingSecretPasswordKey }}
+{{- else -}}
+password
+{{- end }}
+{{- end }}
+
+{{/*
+The shared ConfigMap's data. Also hashed into every pod's checksum/config annotation,
+so that a change of any of these values rolls the pods.
+*/}}
+{{- define "motcua.configData" -}}
+MOTCUA_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
+MOTCUA_SHUTDOWN_GRACE: {{ .Values.config.shutdownGrace | toString | quote }}
+MOTCUA_TOPIC_PARTITIONS: {{ .Values.config.topicPartitions | toString | quote }}
+PERSISTENCE_MODULE: "eventsourcing.postgres"
+POSTGRES_HOST: {{ .Values.postgresql.host | quote }}
+POSTGRES_PORT: {{ .Values.postgresql.port | toString | quote }}
+POSTGRES_USER: {{ .Values.postgresql.user | quote }}
+POSTGRES_POOL_SIZE: {{ .Values.postgresql.poolSize | toString | quote }}
+POSTGRES_MAX_OVERFLOW: {{ .Values.postgresql.maxOverflow | toString | quote }}
+KAFKA_BOOTSTRAP_SERVERS: {{ .Values.kafka.bootstrapServers | quote }}
+{{- with .Values.tracing.otlpEndpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- with .Values.tracing.sampler }}
+OTEL_TRACES_SAMPLER: {{ . | quote }}
+{{- end }}
+{{- with .Values.tracing.samplerArg }}
+OTEL_TRACES_SAMPLER_ARG: {{ . | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/* MOTCUA_BACKENDS of the gateway: name=host:port of every enabled gRPC service. */}}
+{{- define "motcua.backends" -}}
+{{- $root := . }}
+{{- $entries := list }}
+{{- range $name, $svc := .Values.services }}
+{{- if and $svc.enabled (not (include "motcua.isGateway" (dict "name" $name))) }}
+{{- $host := include "motcua.serviceHost" (dict "root" $root "name" $name) }}
+{{- $entries = append $entries (printf "%s=%s:%s" $name $host (include "motcua.grpcPort" $root)) }}
+{{- end }}
+{{- end }}
+{{- join "," $entries }}
+{{- end }}
+
+{{/* Environment variables the chart sets per container; extraEnvVars may not name them. */}}
+{{- define "motcua.managedEnvNames" -}}
+{{- if include "motcua.isGateway" . -}}
+MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+{{- else -}}
+MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+{{- end }}
+{{- end }}
+
+{{/* The container's env (dict root name svc): the per-service part of the kernel's contract. */}}
+{{- define "motcua.env" -}}
+{{- $root := .root }}
+{{- $svc := .svc }}
+{{- if include "motcua.isGateway" . }}
+- name: MOTCUA_HTTP_ADDR
+  value: {{ printf "0.0.0.0:%s" (include "motcua.httpPort" $root) | quote }}
+- name: MOTCUA_BACKENDS
+  value: {{ include "motcua.backends" $root | quote }}
+- name: MOTCUA_HEALTH_TIMEOUT
+  value: {{ $svc.healthTimeout | toString | quote }}
+{{- else }}
+- name: MOTCUA_SERVICE
+  value: {{ .name | quote }}
+- name: MOTCUA_GRPC_ADDR
+  value: {{ printf "0.0.0.0:%s" (include "motcua.grpcPort" $root) | quote }}
+- name: POSTGRES_DBNAME
+  value: {{ default (printf "motcua_%s" .name) $svc.database | quote }}
+- name: POSTGRES_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "motcua.postgresql.secretName" $root }}
+      key: {{ include "motcua.postgresql.secretKey" $root }}
+{{- end }}
+{{- if $root.Values.tracing.otlpEndpoint }}
+- name: OTEL_SERVICE_NAME
+  value: {{ .name | quote }}
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "service.namespace=motcua,service.version=%s,k8s.namespace.name=%s,k8s.pod.name=$(K8S_POD_NAME)" (default $root.Chart.AppVersion $root.Values.image.tag | toString) $root.Release.Namespace | quote }}
+{{- end }}
+{{- /* Global extraEnvVars first, unless the service sets the same name; then the service's own. */}}
+{{- $own := dict }}
+{{- range $svc.extraEnvVars }}
+{{- $_ := set $own .name true }}
+{{- end }}
+{{- range $root.Values.extraEnvVars }}
+{{- if not (hasKey $own .name) }}
+- {{ toYaml . | nindent 2 | trim }}
+{{- end }}
+{{- end }}
+{{- range $svc.extraEnvVars }}
+- {{ toYaml . | nindent 2 | trim }}
+{{- end }}
+{{- end }}
+
+{{/* One probe (dict root name svc kind): kind is startup, liveness or readiness. */}}
+{{- define "motcua.probe" -}}
+{{- $settings := index .root.Values.probes .kind }}
+{{- if include "motcua.isGateway" . }}
+httpGet:
+  path: {{ ternary "/healthz" "/livez" (eq .kind "readiness") }}
+  port: http
+{{- else }}
+grpc:
+  port: {{ include "motcua.grpcPort" .root }}
+{{- end }}
+periodSeconds: {{ $settings.periodSeconds }}
+timeoutSeconds: {{ $settings.timeoutSeconds }}
+failureThreshold: {{ $settings.failureThreshold }}
+successThreshold: {{ ternary $settings.successThreshold 1 (eq .kind "readiness") }}
+{{- end }}
+
+{{/* The container's probes (dict root name svc). */}}
+{{- define "motcua.probes" -}}
+{{- $ctx := . }}
+{{- range $kind := list "startup" "liveness" "readiness" }}
+{{- $custom := index $ctx.svc (printf "custom%sProbe" (title $kind)) }}
+{{- if $custom }}
+{{ $kind }}Probe: {{- toYaml $custom | nindent 2 }}
+{{- else if (index $ctx.root.Values.probes $kind).enabled }}
+{{ $kind }}Probe: {{- include "motcua.probe" (merge (dict "kind" $kind) $ctx) | trim | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Pod affinity (dict root name): .Values.affinity, or the anti-affinity preset. */}}
+{{- define "motcua.affinity" -}}
+{{- $values := .root.Values }}
+{{- if $values.affinity }}
+{{- toYaml $values.affinity }}
+{{- else if eq $values.podAntiAffinityPreset "soft" }}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels: {{- include "motcua.componentSelectorLabels" . | nindent 12 }}
+{{- else if eq $values.podAntiAffinityPreset "hard" }}
+podAntiAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels: {{- include "motcua.componentSelectorLabels" . | nindent 10 }}
+{{- end }}
+{{- end }}
+
+{{/* Renders a value that may hold template expressions (string or object). */}}
+{{- define "motcua.tplvalues.render" -}}
+{{- if kindIs "string" .value }}
+{{- tpl .value .context }}
+{{- else }}
+{{- tpl (toYaml .value) .context }}
+{{- end }}
+{{- end }}

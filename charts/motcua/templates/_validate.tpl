@@ -1,0 +1,129 @@
+{{/*
+Checks of the values that values.schema.json cannot express. Each check returns a message
+or nothing; validateValues fails the rendering with all messages at once.
+*/}}
+{{- define "motcua.validateValues" -}}
+{{- $messages := list }}
+{{- $messages = append $messages (include "motcua.validateValues.postgresqlPassword" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.postgresqlHost" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.kafka" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.services" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.gracePeriod" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.extraEnvVars" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.gateway" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.tracing" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.labels" . | trim) }}
+{{- $messages = without $messages "" }}
+{{- if $messages }}
+{{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.postgresqlPassword" -}}
+{{- $pg := .Values.postgresql }}
+{{- if and $pg.password $pg.existingSecret -}}
+postgresql: both postgresql.password and postgresql.existingSecret are set. Set only one:
+  existingSecret to use a Secret you manage, or password to let the chart create one.
+{{- else if not (or $pg.password $pg.existingSecret) -}}
+postgresql: no PostgreSQL password. Set postgresql.existingSecret to the name of a Secret
+  holding it (under the key postgresql.existingSecretPasswordKey, "password" by default),
+  or postgresql.password to let the chart create the Secret.
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.postgresqlHost" -}}
+{{- if not .Values.postgresql.host -}}
+postgresql.host: not set. The chart runs no PostgreSQL; give the address of the server
+  that holds the services' databases (e.g. --set postgresql.host=motcua-pg-rw.databases.svc).
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.kafka" -}}
+{{- $servers := .Values.kafka.bootstrapServers }}
+{{- if not $servers -}}
+kafka.bootstrapServers: not set. Give the Kafka brokers as host:port[,host:port...]
+  (e.g. --set kafka.bootstrapServers=motcua-kafka-bootstrap.kafka.svc:9092).
+{{- else }}
+{{- range splitList "," $servers }}
+{{- if not (regexMatch "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$" (trim .)) }}
+kafka.bootstrapServers: {{ . | quote }} is not host:port.
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.services" -}}
+{{- $enabled := list }}
+{{- range $name, $svc := .Values.services }}
+{{- if $svc.enabled }}{{ $enabled = append $enabled $name }}{{ end }}
+{{- end }}
+{{- if not $enabled -}}
+services: every service is disabled; enable at least one (services.<name>.enabled).
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.gracePeriod" -}}
+{{- if le (float64 .Values.terminationGracePeriodSeconds) (float64 .Values.config.shutdownGrace) -}}
+terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }} must be more than
+  config.shutdownGrace ({{ .Values.config.shutdownGrace }}): the pods would be killed while draining calls.
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.extraEnvVars" -}}
+{{- $root := . }}
+{{- range $name, $svc := .Values.services }}
+{{- if $svc.enabled }}
+{{- $managed := splitList "," (include "motcua.managedEnvNames" (dict "name" $name)) }}
+{{- range $where, $vars := dict "extraEnvVars" $root.Values.extraEnvVars (printf "services.%s.extraEnvVars" $name) $svc.extraEnvVars }}
+{{- range $vars }}
+{{- if has .name $managed }}
+{{ $where }}: {{ .name }} is set by the chart for {{ $name }} and cannot be overridden here
+  {{- if eq .name "POSTGRES_DBNAME" }} (use services.{{ $name }}.database){{ end }}
+  {{- if eq .name "POSTGRES_PASSWORD" }} (use postgresql.existingSecret){{ end }}
+  {{- if eq .name "MOTCUA_HEALTH_TIMEOUT" }} (use services.gateway.healthTimeout){{ end }}.
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.gateway" -}}
+{{- $gw := .Values.services.gateway }}
+{{- $readiness := .Values.probes.readiness }}
+{{- if and $gw.enabled $readiness.enabled (not $gw.customReadinessProbe) (le (float64 $readiness.timeoutSeconds) (float64 $gw.healthTimeout)) }}
+probes.readiness.timeoutSeconds: {{ $readiness.timeoutSeconds }} must be more than services.gateway.healthTimeout
+  ({{ $gw.healthTimeout }}): the gateway's /healthz waits that long for a slow backend before answering.
+{{- end }}
+{{- if and $gw.enabled (eq $gw.service.type "ClusterIP") (not (kindIs "invalid" $gw.service.nodePort)) }}
+services.gateway.service.nodePort: set, but a ClusterIP Service has no node port; use type NodePort or LoadBalancer.
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.tracing" -}}
+{{- if and .Values.tracing.samplerArg (not .Values.tracing.sampler) -}}
+tracing.samplerArg: set without tracing.sampler; it only applies to a ratio sampler
+  (e.g. tracing.sampler=parentbased_traceidratio).
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.labels" -}}
+{{- $root := . }}
+{{- $own := list "helm.sh/chart" "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/version" "app.kubernetes.io/managed-by" "app.kubernetes.io/part-of" "app.kubernetes.io/component" }}
+{{- range $where, $labels := dict "commonLabels" .Values.commonLabels "podLabels" .Values.podLabels }}
+{{- range $key, $_ := $labels }}
+{{- if has $key $own }}
+{{ $where }}: {{ $key }} is set by the chart.
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $annotations := dict "podAnnotations" .Values.podAnnotations }}
+{{- range $name, $svc := .Values.services }}
+{{- $_ := set $annotations (printf "services.%s.podAnnotations" $name) $svc.podAnnotations }}
+{{- end }}
+{{- range $where, $map := $annotations }}
+{{- if hasKey (default dict $map) "checksum/config" }}
+{{ $where }}: checksum/config is set by the chart.
+{{- end }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,64 @@
+# The Helm chart: helm lint --strict, helm template, and strict validation of every rendered
+# object against the Kubernetes JSON schemas (kubernetes-validate, offline), once per value set
+# in charts/motcua/ci/*-values.yaml. Included by the Makefile; works alone too:
+#   make -f mk/charts.mk check-charts
+#
+#   helm          build the pinned helm CLI into .local/bin (Go module proxy)
+#   check-charts  lint, render and validate the chart with each ci value set; renders are
+#                 kept in .local/charts/. CHARTS_KUBE_VERSION=<x.y.z> to validate for another
+#                 Kubernetes version.
+#
+# check-charts returns at once when nothing it reads changed.
+
+UV ?= uv
+GO ?= go
+HELM_VERSION := v3.22.0
+# What the release binaries are stamped with at build time (helm's Makefile): without it a
+# `go install` build reports version "v3.22" and assumes Kubernetes 1.20 by default.
+# 37 = the minor version of k8s.io/client-go (v0.37.0) in helm v3.22.0's go.mod.
+HELM_KUBE_MINOR := 37
+HELM_LDFLAGS := -s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	$(foreach pkg,chartutil lint/rules,-X helm.sh/helm/v3/pkg/$(pkg).k8sVersionMajor=1 \
+	  -X helm.sh/helm/v3/pkg/$(pkg).k8sVersionMinor=$(HELM_KUBE_MINOR))
+HELM := .local/bin/helm
+HELM_STAMP := .local/bin/.helm-$(HELM_VERSION)
+
+# The Kubernetes version charts are rendered for and validated against (the chart itself
+# requires >= 1.27). tests/charts/kubeschema.py has the same default and reads this variable.
+CHARTS_KUBE_VERSION ?= 1.31.0
+export CHARTS_KUBE_VERSION
+
+CHART := charts/motcua
+CHART_CI_VALUES := $(wildcard $(CHART)/ci/*-values.yaml)
+# The directories too: adding or removing a file changes their mtime.
+CHART_INPUTS := $(shell find $(CHART) 2>/dev/null) tests/charts/kubeschema.py mk/charts.mk uv.lock
+CHARTS_OUT := .local/charts
+CHARTS_STAMP := $(CHARTS_OUT)/.checked-$(CHARTS_KUBE_VERSION)
+
+.PHONY: helm check-charts
+
+helm: $(HELM_STAMP) ## build the pinned helm CLI into .local/bin
+
+$(HELM_STAMP):
+	@mkdir -p $(dir $(HELM))
+	GOBIN="$(CURDIR)/$(dir $(HELM))" $(GO) install -trimpath -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@rm -f $(dir $(HELM)).helm-v* && touch $@
+
+check-charts: $(CHARTS_STAMP) ## lint the Helm chart, render it with each ci/ value set, validate every object
+
+$(CHARTS_STAMP): $(HELM_STAMP) $(CHART_INPUTS)
+	@rm -rf $(CHARTS_OUT) && mkdir -p $(CHARTS_OUT)
+	@status=0; \
+	for values in $(CHART_CI_VALUES); do \
+	  out=$(CHARTS_OUT)/$$(basename $$values); \
+	  echo "$$values: helm lint --strict, helm template, schema validation (Kubernetes $(CHARTS_KUBE_VERSION))"; \
+	  $(HELM) lint --strict --quiet $(CHART) --values $$values --kube-version $(CHARTS_KUBE_VERSION) \
+	    || { echo "$$values: helm lint failed"; status=1; continue; }; \
+	  $(HELM) template motcua $(CHART) --namespace motcua --values $$values \
+	    --kube-version $(CHARTS_KUBE_VERSION) > $$out \
+	    || { echo "$$values: helm template failed"; status=1; continue; }; \
+	  $(UV) run --frozen python -m tests.charts.kubeschema --kube-version $(CHARTS_KUBE_VERSION) \
+	    --origin $$values $$out || status=1; \
+	done; \
+	exit $$status
+	@touch $@

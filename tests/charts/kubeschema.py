@@ -1,0 +1,98 @@
+"""Validates rendered Kubernetes manifests against the JSON schemas bundled in kubernetes-validate,
+offline and strictly (unknown fields are errors).
+
+Unlike the `kubernetes-validate` CLI, a kind without a schema (a typo in apiVersion or kind, a
+custom resource) is an error here, not a warning, and each error names the object and the
+template it came from (helm's `# Source:` comment).
+
+    python -m tests.charts.kubeschema [--kube-version 1.31.0] [--origin VALUES] rendered.yaml...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import kubernetes_validate
+import yaml
+from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
+
+# The Kubernetes version the chart is rendered for (helm --kube-version) and validated against.
+# mk/charts.mk pins the same default and exports CHARTS_KUBE_VERSION, which overrides this one.
+KUBE_VERSION = os.environ.get("CHARTS_KUBE_VERSION") or "1.31.0"
+
+_SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_SOURCE = re.compile(r"^# Source: (\S+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Document:
+    obj: dict[str, Any]
+    source: str | None  # the template that rendered it, from helm's "# Source:" comment
+
+    @property
+    def name(self) -> str:
+        if isinstance(self.obj, dict):
+            meta = self.obj.get("metadata") or {}
+            where = f"{self.obj.get('kind', '?')}/{meta.get('name', '?') if isinstance(meta, dict) else '?'}"
+        else:
+            where = f"a {type(self.obj).__name__}"
+        return f"{where} ({self.source})" if self.source else where
+
+
+def load_documents(text: str) -> list[Document]:
+    """The non-empty YAML documents of a multi-document stream (as `helm template` prints it)."""
+    docs = []
+    for chunk in _SEPARATOR.split(text):
+        obj = yaml.safe_load(chunk)
+        if obj:
+            source = _SOURCE.search(chunk)
+            docs.append(Document(obj, source.group(1) if source else None))
+    return docs
+
+
+def validate_documents(docs: Iterable[Document], kube_version: str = KUBE_VERSION) -> list[str]:
+    """One message per invalid object: '<Kind>/<name> (<template>): <field path>: <what is wrong>'."""
+    errors = []
+    for doc in docs:
+        if not isinstance(doc.obj, dict) or "apiVersion" not in doc.obj or "kind" not in doc.obj:
+            errors.append(f"{doc.name}: not a Kubernetes object (no apiVersion or kind)")
+            continue
+        try:
+            kubernetes_validate.validate(doc.obj, kube_version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            path = ".".join(str(p) for p in e.path) or "(top level)"
+            errors.append(f"{doc.name}: {path}: {e.message}")
+        except SchemaNotFoundError as e:
+            errors.append(f"{doc.name}: {e.message}")
+        except VersionNotSupportedError as e:
+            raise SystemExit(f"kubernetes-validate has no schemas for Kubernetes {e.version}") from e
+    return errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kube-version", default=KUBE_VERSION, help="Kubernetes version of the schemas")
+    parser.add_argument("--origin", help="what the files were rendered from (e.g. a values file), for messages")
+    parser.add_argument("files", nargs="+", type=Path, help="rendered manifests (multi-document YAML)")
+    args = parser.parse_args(argv)
+    failed = False
+    for path in args.files:
+        label = args.origin or str(path)
+        docs = load_documents(path.read_text())
+        errors = validate_documents(docs, args.kube_version)
+        for error in errors:
+            print(f"{label}: {error}")
+        failed |= bool(errors)
+        print(f"{label}: {len(docs) - len(errors)}/{len(docs)} objects valid against the Kubernetes "
+              f"{args.kube_version} schemas (strict)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

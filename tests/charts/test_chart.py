@@ -1,0 +1,487 @@
+"""The Helm chart charts/motcua, rendered by the real helm binary (.local/bin/helm, built by
+`make helm`): every service hardened and probed, the environment the kernel and the gateway
+actually parse, MOTCUA_BACKENDS, service toggles, render-time validation, config checksums,
+network policies, and every object valid against the Kubernetes schemas (strict, offline)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from motcua.gateway.config import GatewaySettings
+from motcua.kernel.config import Settings
+from tests.charts.kubeschema import KUBE_VERSION, load_documents, validate_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+HELM = ROOT / ".local" / "bin" / "helm"
+CHART = ROOT / "charts" / "motcua"
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+
+RELEASE = "motcua"
+NAMESPACE = "egov"
+GRPC_SERVICES = ("identity", "procedures", "dossiers", "signing", "notifications")
+SERVICES = (*GRPC_SERVICES, "gateway")
+PASSWORD = "s3cret-for-tests"
+# What every install must set (see values.yaml); the tests add to it.
+REQUIRED = {
+    "postgresql": {"host": "pg.databases.svc", "password": PASSWORD},
+    "kafka": {"bootstrapServers": "kafka-0.kafka.svc:9092,kafka-1.kafka.svc:9092"},
+}
+
+pytestmark = pytest.mark.skipif(
+    not HELM.exists(), reason="no helm binary at .local/bin/helm: build it with `make helm` (make test does)"
+)
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _helm(*args: str, values: dict | None = None, files: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        json.dump(values or {}, f)  # JSON is YAML
+        f.flush()
+        cmd = [str(HELM), *args, str(CHART), "--kube-version", KUBE_VERSION]
+        for path in (*files, Path(f.name)):
+            cmd += ["--values", str(path)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+@functools.lru_cache(maxsize=None)
+def _template(values_json: str, files: tuple[Path, ...]) -> subprocess.CompletedProcess:
+    return _helm("template", RELEASE, "--namespace", NAMESPACE, values=json.loads(values_json), files=files)
+
+
+class Rendered:
+    def __init__(self, text: str) -> None:
+        self.documents = load_documents(text)
+        self.objects = [doc.obj for doc in self.documents]
+
+    def of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {o["metadata"]["name"]: o for o in self.objects if o["kind"] == kind}
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        objects = self.of_kind(kind)
+        assert name in objects, f"no {kind}/{name}; there are {sorted(objects)}"
+        return objects[name]
+
+    def deployment(self, service: str) -> dict[str, Any]:
+        return self.get("Deployment", f"{RELEASE}-{service}")
+
+    def container(self, service: str) -> dict[str, Any]:
+        (container,) = self.deployment(service)["spec"]["template"]["spec"]["containers"]
+        return container
+
+    def environment(self, service: str) -> dict[str, str]:
+        """The container's environment as the process would see it: envFrom ConfigMaps, then env,
+        with Secret and ConfigMap references resolved against the rendered objects."""
+        container = self.container(service)
+        env: dict[str, str] = {}
+        for source in container.get("envFrom", []):
+            env.update(self.get("ConfigMap", source["configMapRef"]["name"])["data"])
+        for var in container.get("env", []):
+            if "value" in var:
+                env[var["name"]] = var["value"]
+            elif "secretKeyRef" in var["valueFrom"]:
+                ref = var["valueFrom"]["secretKeyRef"]
+                secret = self.of_kind("Secret").get(ref["name"])
+                env[var["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode() if secret else "<external>"
+            else:
+                env[var["name"]] = "<from the pod>"
+        return env
+
+
+def render(values: dict | None = None, files: tuple[Path, ...] = (), required: bool = True) -> Rendered:
+    result = _template(json.dumps(_merge(REQUIRED, values or {}) if required else values or {}), files)
+    assert result.returncode == 0, result.stderr
+    return Rendered(result.stdout)
+
+
+def render_error(values: dict, required: bool = True) -> str:
+    result = _template(json.dumps(_merge(REQUIRED, values) if required else values), ())
+    assert result.returncode != 0, f"rendering succeeded:\n{result.stdout[:2000]}"
+    return result.stderr
+
+
+def disabled(*services: str) -> dict:
+    return {"services": {name: {"enabled": False} for name in services}}
+
+
+# --- every ci value set: lint and schemas --------------------------------------------------------
+
+
+@pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.stem)
+def test_helm_lint_strict_passes(values_file: Path) -> None:
+    result = _helm("lint", "--strict", files=(values_file,))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.stem)
+def test_every_object_validates_against_the_kubernetes_schemas(values_file: Path) -> None:
+    rendered = render(files=(values_file,), required=False)
+    assert rendered.documents
+    assert validate_documents(rendered.documents, KUBE_VERSION) == []
+
+
+def test_the_ci_value_sets_exist() -> None:
+    assert {p.stem for p in CI_VALUES} >= {"default-values", "all-features-values", "minimal-values"}
+
+
+# --- workloads ---------------------------------------------------------------------------------
+
+
+def _assert_hardened(deployment: dict[str, Any]) -> None:
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] == 10001
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["enableServiceLinks"] is False
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {}} in pod["volumes"]
+
+
+@pytest.mark.parametrize("service", GRPC_SERVICES)
+def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) -> None:
+    rendered = render()
+    deployment = rendered.deployment(service)
+    pod = deployment["spec"]["template"]["spec"]
+    container = rendered.container(service)
+    _assert_hardened(deployment)
+    assert container["image"] == "ghcr.io/motcua/motcua:0.1.0"  # the chart's appVersion
+    assert container["command"] == ["python", "-m", f"motcua.{service}"]
+    assert container["ports"] == [{"name": "grpc", "containerPort": 50051, "protocol": "TCP"}]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["grpc"] == {"port": 50051}, probe
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                      "limits": {"cpu": "1", "memory": "256Mi"}}
+    shutdown_grace = float(rendered.environment(service)["MOTCUA_SHUTDOWN_GRACE"])
+    assert shutdown_grace == 10
+    assert pod["terminationGracePeriodSeconds"] > shutdown_grace
+    assert pod["serviceAccountName"] in rendered.of_kind("ServiceAccount")
+    # Its Service: 50051, named grpc, selecting exactly this Deployment's pods.
+    svc = rendered.get("Service", f"{RELEASE}-{service}")
+    assert svc["spec"]["ports"] == [{"name": "grpc", "port": 50051, "targetPort": "grpc", "protocol": "TCP",
+                                     "appProtocol": "grpc"}]
+    assert svc["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert svc["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_gateway_deployment_is_hardened_and_probed_over_http() -> None:
+    rendered = render()
+    deployment = rendered.deployment("gateway")
+    container = rendered.container("gateway")
+    _assert_hardened(deployment)
+    assert container["command"] == ["python", "-m", "motcua.gateway"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["startupProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    # /healthz waits up to MOTCUA_HEALTH_TIMEOUT for each backend: the probe must wait longer.
+    assert container["readinessProbe"]["timeoutSeconds"] > float(rendered.environment("gateway")["MOTCUA_HEALTH_TIMEOUT"])
+    svc = rendered.get("Service", f"{RELEASE}-gateway")
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert svc["spec"]["ports"][0]["port"] == 8080 and svc["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_every_object_carries_the_recommended_labels() -> None:
+    rendered = render()
+    for obj in rendered.objects:
+        labels = obj["metadata"]["labels"]
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        assert labels["app.kubernetes.io/name"] == "motcua", where
+        assert labels["app.kubernetes.io/instance"] == RELEASE, where
+        assert labels["app.kubernetes.io/version"] == "0.1.0", where
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", where
+        assert labels["helm.sh/chart"] == "motcua-0.1.0", where
+        assert obj["metadata"]["namespace"] == NAMESPACE, where
+    for kind in ("Deployment", "Service", "NetworkPolicy"):
+        components = {o["metadata"]["labels"]["app.kubernetes.io/component"] for o in rendered.of_kind(kind).values()}
+        assert components == set(SERVICES), kind
+
+
+# --- the environment contract ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", GRPC_SERVICES)
+def test_grpc_service_environment_is_what_the_kernel_reads(service: str) -> None:
+    env = render().environment(service)
+    settings = Settings.from_env(env)  # the kernel's own parser: raises on a missing setting
+    assert settings.service == service
+    assert settings.grpc_addr == "0.0.0.0:50051"
+    assert settings.kafka_bootstrap == REQUIRED["kafka"]["bootstrapServers"]
+    assert settings.log_level == "INFO"
+    assert settings.shutdown_grace == 10
+    assert settings.eventstore_env["POSTGRES_HOST"] == "pg.databases.svc"
+    assert settings.eventstore_env["POSTGRES_PORT"] == "5432"
+    assert settings.eventstore_env["POSTGRES_USER"] == "motcua"
+    assert settings.eventstore_env["POSTGRES_DBNAME"] == f"motcua_{service}"
+    assert settings.eventstore_env["POSTGRES_PASSWORD"] == PASSWORD
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in env and "OTEL_SERVICE_NAME" not in env  # tracing is off
+
+
+def test_password_comes_from_a_secret_never_from_a_plain_value() -> None:
+    rendered = render()
+    assert PASSWORD not in json.dumps(rendered.of_kind("ConfigMap"))
+    for service in GRPC_SERVICES:
+        (var,) = [v for v in rendered.container(service)["env"] if v["name"] == "POSTGRES_PASSWORD"]
+        assert var["valueFrom"]["secretKeyRef"] == {"name": f"{RELEASE}-postgresql", "key": "password"}
+    assert "POSTGRES_PASSWORD" not in {v["name"] for v in rendered.container("gateway")["env"]}
+
+
+def test_existing_secret_is_used_and_no_secret_is_created() -> None:
+    values = {"postgresql": {"password": "", "existingSecret": "pg-credentials", "existingSecretPasswordKey": "pw"}}
+    rendered = render(values)
+    assert rendered.of_kind("Secret") == {}
+    for service in GRPC_SERVICES:
+        (var,) = [v for v in rendered.container(service)["env"] if v["name"] == "POSTGRES_PASSWORD"]
+        assert var["valueFrom"]["secretKeyRef"] == {"name": "pg-credentials", "key": "pw"}
+
+
+def test_per_service_database_and_extra_env() -> None:
+    values = {
+        "extraEnvVars": [{"name": "MOTCUA_GRPC_WORKERS", "value": "8"}, {"name": "MOTCUA_RELAY_BATCH_SIZE", "value": "50"}],
+        "services": {"dossiers": {"database": "dossiers_prod",
+                                  "extraEnvVars": [{"name": "MOTCUA_GRPC_WORKERS", "value": "64"},
+                                                   {"name": "MOTCUA_LOG_LEVEL", "value": "DEBUG"}]}},
+    }
+    rendered = render(values)
+    dossiers = Settings.from_env(rendered.environment("dossiers"))
+    assert dossiers.eventstore_env["POSTGRES_DBNAME"] == "dossiers_prod"
+    assert (dossiers.grpc_workers, dossiers.relay_batch_size, dossiers.log_level) == (64, 50, "DEBUG")
+    names = [v["name"] for v in rendered.container("dossiers")["env"]]
+    assert len(names) == len(set(names)), names  # the service's own value replaces the global one
+    identity = Settings.from_env(rendered.environment("identity"))
+    assert (identity.grpc_workers, identity.log_level) == (8, "INFO")
+
+
+def test_tracing_sets_the_otlp_endpoint_and_each_service_name() -> None:
+    endpoint = "http://otel-collector.observability.svc:4317"
+    rendered = render({"tracing": {"otlpEndpoint": endpoint}})
+    for service in SERVICES:
+        env = rendered.environment(service)
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint, service
+        assert env["OTEL_SERVICE_NAME"] == service
+        assert f"k8s.namespace.name={NAMESPACE}" in env["OTEL_RESOURCE_ATTRIBUTES"]
+        names = [v["name"] for v in rendered.container(service)["env"]]
+        # $(K8S_POD_NAME) in OTEL_RESOURCE_ATTRIBUTES expands only if defined before it.
+        assert names.index("K8S_POD_NAME") < names.index("OTEL_RESOURCE_ATTRIBUTES")
+
+
+# --- the gateway's backends -----------------------------------------------------------------------
+
+
+def _backends(rendered: Rendered) -> dict[str, str]:
+    return GatewaySettings.from_env(rendered.environment("gateway")).backends  # the gateway's own parser
+
+
+def test_gateway_backends_are_every_enabled_grpc_service_at_its_service_address() -> None:
+    rendered = render()
+    gateway = GatewaySettings.from_env(rendered.environment("gateway"))
+    assert (gateway.http_host, gateway.http_port) == ("0.0.0.0", 8080)
+    backends = gateway.backends
+    assert set(backends) == set(GRPC_SERVICES)
+    services = rendered.of_kind("Service")
+    for name, addr in backends.items():
+        host, port = addr.rsplit(":", 1)
+        svc_name, namespace, svc, domain = host.split(".", 3)
+        assert (namespace, svc, domain) == (NAMESPACE, "svc", "cluster.local"), addr
+        assert port == "50051" and services[svc_name]["spec"]["ports"][0]["port"] == 50051
+        assert services[svc_name]["metadata"]["labels"]["app.kubernetes.io/component"] == name
+
+
+@pytest.mark.parametrize("service", GRPC_SERVICES)
+def test_disabling_a_service_removes_its_objects_and_its_backend(service: str) -> None:
+    rendered = render(disabled(service))
+    name = f"{RELEASE}-{service}"
+    for kind in ("Deployment", "Service", "NetworkPolicy"):
+        assert name not in rendered.of_kind(kind), kind
+        assert len(rendered.of_kind(kind)) == len(SERVICES) - 1, kind
+    assert set(_backends(rendered)) == set(GRPC_SERVICES) - {service}
+
+
+def test_only_the_enabled_services_are_backends() -> None:
+    rendered = render(disabled("identity", "signing", "notifications"))
+    assert set(_backends(rendered)) == {"procedures", "dossiers"}
+    assert set(rendered.of_kind("Deployment")) == {f"{RELEASE}-{s}" for s in ("procedures", "dossiers", "gateway")}
+
+
+def test_disabling_the_gateway_keeps_the_grpc_services() -> None:
+    rendered = render(disabled("gateway"))
+    assert set(rendered.of_kind("Deployment")) == {f"{RELEASE}-{s}" for s in GRPC_SERVICES}
+
+
+# --- render-time validation -----------------------------------------------------------------------
+
+
+def test_no_password_source_fails_with_a_readable_message() -> None:
+    error = render_error({"postgresql": {"password": ""}})
+    assert "VALUES VALIDATION" in error
+    assert "no PostgreSQL password" in error
+    assert "postgresql.existingSecret" in error and "postgresql.password" in error
+
+
+def test_both_password_sources_fail_with_a_readable_message() -> None:
+    error = render_error({"postgresql": {"existingSecret": "pg-credentials"}})
+    assert "both postgresql.password and postgresql.existingSecret are set" in error
+
+
+def test_bare_defaults_fail_and_name_everything_missing() -> None:
+    error = render_error({}, required=False)
+    assert "no PostgreSQL password" in error
+    assert "postgresql.host: not set" in error
+    assert "kafka.bootstrapServers: not set" in error
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"kafka": {"bootstrapServers": "kafka.svc"}}, '"kafka.svc" is not host:port'),
+        ({"config": {"shutdownGrace": 30}}, "must be more than\n  config.shutdownGrace (30)"),
+        (disabled(*SERVICES), "every service is disabled"),
+        ({"services": {"identity": {"extraEnvVars": [{"name": "POSTGRES_DBNAME", "value": "x"}]}}},
+         "services.identity.extraEnvVars: POSTGRES_DBNAME is set by the chart for identity"),
+        ({"extraEnvVars": [{"name": "MOTCUA_BACKENDS", "value": "x=y:1"}]},
+         "extraEnvVars: MOTCUA_BACKENDS is set by the chart for gateway"),
+        ({"services": {"gateway": {"healthTimeout": 5}}}, "probes.readiness.timeoutSeconds: 2 must be more than"),
+        ({"services": {"gateway": {"service": {"nodePort": 30080}}}}, "a ClusterIP Service has no node port"),
+        ({"tracing": {"samplerArg": "0.1"}}, "tracing.samplerArg: set without tracing.sampler"),
+        ({"podLabels": {"app.kubernetes.io/component": "x"}}, "podLabels: app.kubernetes.io/component is set by the chart"),
+        ({"services": {"signing": {"podAnnotations": {"checksum/config": "x"}}}},
+         "services.signing.podAnnotations: checksum/config is set by the chart"),
+    ],
+    ids=["kafka-address", "grace-period", "nothing-enabled", "managed-env", "managed-env-global",
+         "health-timeout", "node-port", "sampler-arg", "chart-label", "checksum-annotation"],
+)
+def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> None:
+    error = render_error(values)
+    assert "VALUES VALIDATION" in error
+    assert message in error
+
+
+@pytest.mark.parametrize(
+    "values, fragment",
+    [
+        ({"services": {"dossier": {"enabled": True}}}, "dossier"),  # a typo of dossiers
+        ({"config": {"logLevel": "verbose"}}, "logLevel"),
+        ({"image": {"pullPolicy": "Sometimes"}}, "pullPolicy"),
+        ({"services": {"identity": {"replicas": "two"}}}, "replicas"),
+        ({"tracing": {"otlpEndpoint": "collector:4317"}}, "otlpEndpoint"),
+        ({"postgresql": {"hostname": "pg"}}, "hostname"),
+    ],
+    ids=["unknown-service", "log-level-enum", "pull-policy-enum", "replicas-type", "endpoint-url", "unknown-key"],
+)
+def test_the_values_schema_rejects_bad_values(values: dict, fragment: str) -> None:
+    error = render_error(values)
+    assert "values don't meet the specifications of the schema" in error
+    assert fragment in error
+
+
+# --- config checksum ------------------------------------------------------------------------------
+
+
+def _checksums(rendered: Rendered) -> dict[str, str]:
+    return {name: d["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+            for name, d in rendered.of_kind("Deployment").items()}
+
+
+def test_config_checksum_changes_with_the_config_and_only_then() -> None:
+    base = _checksums(render())
+    assert len(set(base.values())) == 1  # one shared ConfigMap
+    for change in ({"config": {"logLevel": "DEBUG"}},
+                   {"kafka": {"bootstrapServers": "other-kafka:9092"}},
+                   {"postgresql": {"port": 6432}},
+                   {"tracing": {"otlpEndpoint": "http://collector:4317"}}):
+        changed = _checksums(render(change))
+        assert all(changed[name] != base[name] for name in base), change
+    unrelated = _checksums(render({"services": {"dossiers": {"replicas": 3}}, "podAnnotations": {"a": "b"}}))
+    assert unrelated == base
+
+
+# --- network policies -----------------------------------------------------------------------------
+
+
+def test_network_policies_admit_grpc_only_from_the_release_and_http_from_anywhere() -> None:
+    rendered = render()
+    policies = rendered.of_kind("NetworkPolicy")
+    gateway_pod_labels = rendered.deployment("gateway")["spec"]["template"]["metadata"]["labels"]
+    for service in SERVICES:
+        policy = policies[f"{RELEASE}-{service}"]["spec"]
+        assert policy["policyTypes"] == ["Ingress"]  # egress stays open (documented in values.yaml)
+        assert policy["podSelector"]["matchLabels"] == rendered.deployment(service)["spec"]["selector"]["matchLabels"]
+        (rule,) = policy["ingress"]
+        if service == "gateway":
+            assert rule == {"ports": [{"port": 8080, "protocol": "TCP"}]}  # no `from`: anyone
+        else:
+            assert rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
+            (peer,) = rule["from"]
+            assert set(peer) == {"podSelector"}  # this namespace only
+            selector = peer["podSelector"]["matchLabels"]
+            assert selector == {"app.kubernetes.io/name": "motcua", "app.kubernetes.io/instance": RELEASE}
+            assert selector.items() <= gateway_pod_labels.items()  # the gateway gets in
+
+
+def test_network_policies_can_be_turned_off() -> None:
+    assert render({"networkPolicy": {"enabled": False}}).of_kind("NetworkPolicy") == {}
+
+
+# --- NOTES.txt ------------------------------------------------------------------------------------
+
+
+def render_notes(tmp_path: Path, values: dict) -> str:
+    """NOTES.txt as `helm install` would print it. `helm template` never prints the notes and
+    `helm install --dry-run` needs a cluster: render a copy of the chart in which the notes are
+    a named template quoted into a ConfigMap."""
+    chart = tmp_path / "motcua"
+    shutil.copytree(CHART, chart)
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "NOTES.txt").unlink()
+    (chart / "templates" / "_notes.tpl").write_text('{{- define "test.notes" -}}\n' + notes + "{{- end }}\n")
+    (chart / "templates" / "notes.yaml").write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n')
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(json.dumps(_merge(REQUIRED, values)))
+    result = subprocess.run(
+        [str(HELM), "template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
+         "--values", str(values_file), "--show-only", "templates/notes.yaml"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    (doc,) = load_documents(result.stdout)
+    return doc.obj["data"]["notes"]
+
+
+def test_notes_tell_how_to_reach_the_gateway_and_check_health(tmp_path: Path) -> None:
+    notes = render_notes(tmp_path, {})
+    assert f"kubectl --namespace {NAMESPACE} port-forward svc/{RELEASE}-gateway 8080:8080" in notes
+    assert "curl -s http://127.0.0.1:8080/healthz" in notes and "curl -s http://127.0.0.1:8080/livez" in notes
+    for service in GRPC_SERVICES:
+        assert f"{RELEASE}-{service}.{NAMESPACE}.svc.cluster.local:50051" in notes
+
+
+def test_notes_without_the_gateway_point_at_a_grpc_service(tmp_path: Path) -> None:
+    notes = render_notes(tmp_path, disabled("gateway", "dossiers"))
+    assert "gateway" not in notes.split("The gateway is disabled")[0]
+    assert f"port-forward svc/{RELEASE}-identity 50051:50051" in notes
+    assert "grpc.health.v1.Health/Check" in notes
