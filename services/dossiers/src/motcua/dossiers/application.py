@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+import threading
+import time
 from dataclasses import dataclass
-from uuid import UUID
+from datetime import date, datetime, timezone
+from typing import Callable, TypeVar
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 
+from motcua.kernel.config import Settings
+from motcua.kernel.context import current_actor
+from motcua.kernel.errors import InvalidArgument, VersionConflict
 from motcua.kernel.eventstore import ServiceApplication
 
-from .domain import ProcedureReplica
+from .domain import DESK, Applicant, Document, Dossier, DossierCodeSequence, ProcedureReplica, local_date
+
+A = TypeVar("A", bound=Aggregate)
+
+# Dossier ids of idempotent submissions: uuid5(namespace, request_id).
+REQUEST_NAMESPACE = UUID("3a0d1f8e-5c2b-5e47-9d61-6d6f74637561")
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,102 @@ class ProcedureReplicaView:
         )
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What is handed in to submit a dossier."""
+
+    procedure_id: UUID
+    agency_id: str
+    applicant: Applicant
+    channel: str
+    result_delivery: str = DESK
+    documents: tuple[Document, ...] = ()
+    request_id: str = ""  # idempotency key (a UUID), optional
+
+
+@dataclass(frozen=True)
+class DossierView:
+    dossier_id: UUID
+    code: str
+    procedure_id: UUID
+    procedure_version: int
+    agency_id: str
+    applicant: Applicant
+    channel: str
+    result_delivery: str
+    documents: tuple[Document, ...]
+    state: str
+    submitted_at: datetime
+    received_at: datetime | None
+    appointed_return_at: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, dossier: Dossier) -> DossierView:
+        return cls(
+            dossier_id=dossier.id,
+            code=dossier.code,
+            procedure_id=dossier.procedure_id,
+            procedure_version=dossier.procedure_version,
+            agency_id=dossier.agency_id,
+            applicant=dossier.applicant,
+            channel=dossier.channel,
+            result_delivery=dossier.result_delivery,
+            documents=tuple(dossier.documents),
+            state=dossier.state,
+            submitted_at=dossier.submitted_at,
+            received_at=dossier.received_at,
+            appointed_return_at=dossier.appointed_return_at,
+            version=dossier.version,
+        )
+
+
+def dossier_id_for_request(request_id: str) -> UUID:
+    """The one dossier id a submission with this idempotency key can have."""
+    try:
+        key = UUID(request_id)
+    except ValueError:
+        raise InvalidArgument.field("request_id", "must be a UUID") from None
+    return uuid5(REQUEST_NAMESPACE, str(key))
+
+
+class StripedLocks:
+    """A bounded set of locks, one picked per key.
+
+    Correctness never depends on them: the sequence's version does. They only keep the
+    threads of one process from racing each other for the same number, so that under a
+    burst for one agency each submission commits once instead of retrying O(n) times;
+    submissions in other processes still collide and retry.
+    """
+
+    def __init__(self, stripes: int = 64) -> None:
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    def lock(self, key: UUID) -> threading.Lock:
+        return self._locks[key.int % len(self._locks)]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class DossierOffice(ServiceApplication):
     name = "dossiers"
+    # A busy desk issues hundreds of numbers a day: replay a sequence from a recent snapshot.
+    snapshotting_intervals = {DossierCodeSequence: 100}
+
+    # Taking a dossier number is optimistic: a submission that lost the race for the
+    # agency's next number (to another replica) reads the sequence again and retries.
+    max_submit_attempts = 100
+    max_receive_attempts = 3
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now) -> None:
+        super().__init__(settings)
+        self.clock = clock
+        self._numbering = StripedLocks()
+        self.submit_conflicts = 0  # saves that lost the race for a number to another replica
+
+    # --- procedure replicas (kept by the procedure-catalog consumer) ---
 
     def replicate_procedure(
         self, procedure_id: UUID, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int
@@ -52,3 +161,85 @@ class DossierOffice(ServiceApplication):
 
     def get_procedure_replica(self, procedure_id: UUID) -> ProcedureReplicaView:
         return ProcedureReplicaView.of(self.load(ProcedureReplica, procedure_id))
+
+    # --- dossiers ---
+
+    def submit_dossier(self, submission: Submission) -> DossierView:
+        """Submits a dossier numbered from its agency's sequence of the day (saved together).
+
+        With a request id, the dossier id is derived from it: a repeated submission finds
+        the dossier of the first one, and two racing ones collide on its first version.
+        A save that loses a race (for the number, or for the dossier id) is retried from a
+        fresh read; only the winner's number is ever recorded, so numbers have no gaps.
+        """
+        dossier_id = dossier_id_for_request(submission.request_id) if submission.request_id else uuid4()
+        for attempt in itertools.count(1):
+            now = self.clock()
+            day = local_date(now)
+            with self._numbering.lock(DossierCodeSequence.id_for(submission.agency_id, day)):
+                if submission.request_id:
+                    existing = self._find(Dossier, dossier_id)
+                    if existing is not None:
+                        return DossierView.of(existing)
+                sequence = self._sequence(submission.agency_id, day)
+                dossier = Dossier.submit(
+                    dossier_id=dossier_id,
+                    procedure_id=submission.procedure_id,
+                    procedure=self._find(ProcedureReplica, submission.procedure_id),
+                    sequence=sequence,
+                    agency_id=submission.agency_id,
+                    applicant=submission.applicant,
+                    channel=submission.channel,
+                    result_delivery=submission.result_delivery,
+                    documents=submission.documents,
+                    submitted_at=now,
+                    request_id=submission.request_id,
+                )
+                try:
+                    self.save(sequence, dossier)
+                except VersionConflict:
+                    # Another replica took the number (or saved this request's dossier) first.
+                    self.submit_conflicts += 1
+                    if attempt >= self.max_submit_attempts:
+                        raise
+                else:
+                    return DossierView.of(dossier)
+            # Spread the retries so that the losers do not collide again all at once.
+            time.sleep(random.uniform(0, min(0.02, 0.001 * attempt)))
+        raise AssertionError("unreachable")
+
+    def get_dossier(self, dossier_id: UUID) -> DossierView:
+        return DossierView.of(self.load(Dossier, dossier_id))
+
+    def receive_dossier(self, dossier_id: UUID, expected_version: int = 0, note: str = "") -> DossierView:
+        """The desk accepts a submitted dossier; the appointed return date is set.
+
+        With ``expected_version`` a concurrent change fails the call (ABORTED). Without it,
+        the command is applied to the latest version: after a concurrent change it is
+        checked again, so a racing second reception fails on the dossier's state.
+        """
+        officer = current_actor().subject
+        for attempt in itertools.count(1):
+            dossier = self.load(Dossier, dossier_id, expected_version)
+            dossier.receive(self.clock(), officer, note)
+            try:
+                self.save(dossier)
+            except VersionConflict:
+                if expected_version or attempt >= self.max_receive_attempts:
+                    raise
+                continue
+            return DossierView.of(dossier)
+        raise AssertionError("unreachable")
+
+    # --- helpers ---
+
+    def _find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, aggregate_type) else None
+
+    def _sequence(self, agency_id: str, day: date) -> DossierCodeSequence:
+        existing = self._find(DossierCodeSequence, DossierCodeSequence.id_for(agency_id, day))
+        return existing if existing is not None else DossierCodeSequence.open(agency_id, day)

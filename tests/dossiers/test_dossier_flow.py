@@ -1,0 +1,288 @@
+"""Dossiers over real gRPC, PostgreSQL and Kafka: a procedure published in the procedures
+service reaches the dossiers service, which submits, numbers and receives dossiers and
+publishes their events."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+
+from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as dpb, events_pb2
+from motcua.procedures.v1 import procedure_service_pb2 as pb
+from tests.support.clients import details, dossiers_stub, field_violations, procedures_stub
+from tests.support.dossiers import CODE, VIETNAM, applicant, fresh_agency, submit_request, today_in_vietnam
+from tests.support.procedures import create_request
+from tests.support.topics import find_envelope
+from tests.support.waiting import eventually
+
+TOPIC = "motcua.dossiers.events.v1"
+
+
+@pytest.fixture(scope="module")
+def services(stack):
+    procedures = stack.service("procedures").start()
+    dossiers = stack.service("dossiers").start()
+    yield procedures, dossiers
+    assert procedures.terminate() == 0
+    assert dossiers.terminate() == 0
+
+
+@pytest.fixture(scope="module")
+def procedures(services):
+    return procedures_stub(services[0].addr)
+
+
+@pytest.fixture(scope="module")
+def dossiers(services):
+    return dossiers_stub(services[1].addr)
+
+
+def publish_procedure(procedures, dossiers, processing_days: int = 3, name: str = "Đăng ký khai sinh"):
+    """A procedure published in the procedures service, once the dossiers service has its replica."""
+    created = procedures.CreateProcedure(create_request(name=name, processing_days=processing_days)).procedure
+    procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id))
+    return eventually(
+        lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure,
+        what="replica in dossiers",
+    )
+
+
+@pytest.fixture(scope="module")
+def procedure(procedures, dossiers):
+    return publish_procedure(procedures, dossiers)
+
+
+def submit(dossiers, procedure, agency: str, **overrides) -> dossier_pb2.Dossier:
+    return dossiers.SubmitDossier(submit_request(procedure.procedure_id, agency, **overrides)).dossier
+
+
+def number(code: str) -> int:
+    return int(CODE.match(code)["number"])
+
+
+def local(stamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=VIETNAM)
+
+
+def test_a_submitted_dossier_gets_todays_code_and_pins_the_procedure(dossiers, procedure):
+    agency = fresh_agency()
+    before = today_in_vietnam()
+    dossier = submit(dossiers, procedure, agency)
+    after = today_in_vietnam()
+
+    match = CODE.match(dossier.code)
+    assert match, dossier.code
+    assert match["agency"] == agency
+    assert match["day"] in {before.strftime("%y%m%d"), after.strftime("%y%m%d")}
+    assert match["number"] == "0001"
+    assert local(dossier.submit_time).date() in {before, after}
+    assert dossier.state == dossier_pb2.DOSSIER_STATE_SUBMITTED
+    assert (dossier.procedure_id, dossier.procedure_version) == (procedure.procedure_id, procedure.procedure_version)
+    assert dossier.version == 1
+    assert not dossier.HasField("receive_time") and not dossier.HasField("appointed_return_time")
+
+    fetched = dossiers.GetDossier(dpb.GetDossierRequest(dossier_id=dossier.dossier_id)).dossier
+    assert fetched == dossier
+    # Vietnamese text comes back exactly as it was sent.
+    assert fetched.applicant == applicant()
+    assert [d.name for d in fetched.documents] == ["Tờ khai đăng ký khai sinh", "Giấy chứng sinh"]
+    assert fetched.result_delivery == dossier_pb2.RESULT_DELIVERY_METHOD_DESK  # the default
+
+
+def submit_concurrently(stubs, procedure, agency: str, count: int) -> list[dossier_pb2.Dossier]:
+    """``count`` submissions started at once, spread over ``stubs``; all must succeed."""
+    barrier = threading.Barrier(count)
+    outcomes: list[object] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[i] = submit(stubs[i % len(stubs)], procedure, agency)
+        except grpc.RpcError as e:
+            outcomes[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failures = [o for o in outcomes if isinstance(o, grpc.RpcError)]
+    assert not failures, [(e.code(), e.details()) for e in failures]
+    return outcomes  # type: ignore[return-value]
+
+
+def assert_numbered_without_gaps(dossiers: list[dossier_pb2.Dossier], agency: str) -> None:
+    codes = [d.code for d in dossiers]
+    assert len(set(codes)) == len(codes)
+    assert len({d.dossier_id for d in dossiers}) == len(dossiers)
+    by_day: dict[str, list[int]] = defaultdict(list)
+    for code in codes:
+        match = CODE.match(code)
+        assert match and match["agency"] == agency, code
+        by_day[match["day"]].append(int(match["number"]))
+    # 0001..00NN without a gap (split in two runs only if the test straddled midnight in Vietnam).
+    for numbers in by_day.values():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
+def test_concurrent_submissions_take_every_number_of_the_day_once(dossiers, procedure):
+    agency = fresh_agency()
+    assert_numbered_without_gaps(submit_concurrently([dossiers], procedure, agency, 50), agency)
+
+
+def test_two_replicas_share_the_numbers_of_the_day(stack, dossiers, procedure):
+    second = stack.service("dossiers").start()
+    try:
+        agency = fresh_agency()
+        stubs = [dossiers, dossiers_stub(second.addr)]
+        assert_numbered_without_gaps(submit_concurrently(stubs, procedure, agency, 50), agency)
+    finally:
+        assert second.terminate() == 0
+
+
+def test_the_same_request_id_returns_the_same_dossier(dossiers, procedure):
+    agency = fresh_agency()
+    request_id = str(uuid.uuid4())
+    first = submit(dossiers, procedure, agency, request_id=request_id)
+    again = submit(dossiers, procedure, agency, request_id=request_id)
+    assert again == first
+
+    # Racing retries of one request: still one dossier, and one number taken.
+    racing_id = str(uuid.uuid4())
+    barrier = threading.Barrier(8)
+    results: list[dossier_pb2.Dossier] = []
+
+    def retry() -> None:
+        barrier.wait()
+        results.append(submit(dossiers, procedure, agency, request_id=racing_id))
+
+    threads = [threading.Thread(target=retry) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8
+    assert len({(d.dossier_id, d.code) for d in results}) == 1
+    assert results[0].dossier_id != first.dossier_id
+
+    following = submit(dossiers, procedure, agency)
+    if CODE.match(following.code)["day"] == CODE.match(first.code)["day"]:
+        assert [number(first.code), number(results[0].code), number(following.code)] == [1, 2, 3]
+
+
+def test_an_unknown_procedure_is_a_failed_precondition_naming_it(dossiers):
+    unknown = str(uuid.uuid4())
+    with pytest.raises(grpc.RpcError) as failure:
+        dossiers.SubmitDossier(submit_request(unknown, fresh_agency()))
+    assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert unknown in failure.value.details()
+
+
+def test_invalid_submissions_name_every_bad_field(dossiers, procedure):
+    request = submit_request(
+        procedure.procedure_id,
+        "Sở Tư pháp",
+        applicant=applicant(identity_number="12345"),
+        channel=dossier_pb2.SUBMISSION_CHANNEL_UNSPECIFIED,
+    )
+    with pytest.raises(grpc.RpcError) as failure:
+        dossiers.SubmitDossier(request)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(failure.value)) == {"agency_id", "applicant", "channel"}
+
+
+def weekdays_between(start: date, end: date) -> int:
+    """Monday–Friday days after ``start`` up to and including ``end``."""
+    return sum((start + timedelta(days=i)).weekday() < 5 for i in range(1, (end - start).days + 1))
+
+
+def test_reception_appoints_the_return_in_working_days(procedures, dossiers):
+    # Any six working days span a weekend, whatever day the test runs.
+    six_days = publish_procedure(procedures, dossiers, processing_days=6, name="Cấp giấy phép xây dựng")
+    submitted = submit(dossiers, six_days, fresh_agency())
+    received = dossiers.ReceiveDossier(
+        dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id, expected_version=submitted.version, note="Hồ sơ đủ thành phần")
+    ).dossier
+
+    assert received.state == dossier_pb2.DOSSIER_STATE_RECEIVED
+    assert received.version == 2
+    assert received.code == submitted.code
+    reception, due = local(received.receive_time), local(received.appointed_return_time)
+    assert due.weekday() < 5
+    assert weekdays_between(reception.date(), due.date()) == 6
+    assert (due.date() - reception.date()).days >= 8  # at least one weekend skipped
+    assert due.time() == reception.time()
+    assert dossiers.GetDossier(dpb.GetDossierRequest(dossier_id=submitted.dossier_id)).dossier == received
+
+
+def test_a_dossier_is_received_once(dossiers, procedure):
+    submitted = submit(dossiers, procedure, fresh_agency())
+    dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id))
+    with pytest.raises(grpc.RpcError) as failure:
+        dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id))
+    assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    (precondition,) = details(failure.value, error_details_pb2.PreconditionFailure)
+    assert "received" in precondition.violations[0].description
+    (info,) = details(failure.value, error_details_pb2.ErrorInfo)
+    assert info.metadata["current_state"] == "received"
+
+
+def test_a_stale_expected_version_is_aborted(dossiers, procedure):
+    submitted = submit(dossiers, procedure, fresh_agency())
+    with pytest.raises(grpc.RpcError) as failure:
+        dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id, expected_version=7))
+    assert failure.value.code() == grpc.StatusCode.ABORTED
+    (info,) = details(failure.value, error_details_pb2.ErrorInfo)
+    assert (info.reason, info.metadata["current_version"]) == ("VERSION_CONFLICT", "1")
+
+
+def test_submitted_and_received_events_reach_kafka(stack, dossiers, procedure):
+    submitted = submit(dossiers, procedure, fresh_agency(), applicant=applicant(account_id=str(uuid.uuid4())))
+    received = dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
+
+    def of(event_type):
+        return lambda e: e.aggregate_id == submitted.dossier_id and e.type == event_type.DESCRIPTOR.full_name
+
+    envelope = find_envelope(stack.kafka.bootstrap, TOPIC, of(events_pb2.DossierReceived))
+    assert (envelope.source, envelope.aggregate_version) == ("dossiers", 2)
+    event = events_pb2.DossierReceived()
+    assert envelope.payload.Unpack(event)
+    assert event == events_pb2.DossierReceived(
+        dossier_id=submitted.dossier_id,
+        code=submitted.code,
+        procedure_id=procedure.procedure_id,
+        procedure_version=procedure.procedure_version,
+        agency_id=submitted.agency_id,
+        applicant_account_id=submitted.applicant.account_id,
+        receive_time=received.receive_time,
+        appointed_return_time=received.appointed_return_time,
+        version=2,
+    )
+
+    envelope = find_envelope(stack.kafka.bootstrap, TOPIC, of(events_pb2.DossierSubmitted))
+    event = events_pb2.DossierSubmitted()
+    assert envelope.payload.Unpack(event)
+    assert (event.code, event.channel, event.applicant_kind, event.version) == (
+        submitted.code, dossier_pb2.SUBMISSION_CHANNEL_ONLINE, dossier_pb2.APPLICANT_KIND_CITIZEN, 1,
+    )
+    assert event.submit_time == submitted.submit_time
+    # No personal data leaves the service.
+    assert applicant().full_name.encode() not in envelope.SerializeToString()
+
+
+def test_unknown_dossier_is_not_found_and_listing_is_not_implemented_yet(dossiers):
+    unknown = str(uuid.uuid4())
+    with pytest.raises(grpc.RpcError) as missing:
+        dossiers.GetDossier(dpb.GetDossierRequest(dossier_id=unknown))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    (info,) = details(missing.value, error_details_pb2.ResourceInfo)
+    assert info.resource_name == unknown
+    with pytest.raises(grpc.RpcError) as listing:
+        dossiers.ListDossiers(dpb.ListDossiersRequest())
+    assert listing.value.code() == grpc.StatusCode.UNIMPLEMENTED
