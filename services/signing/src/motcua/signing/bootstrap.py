@@ -1,26 +1,88 @@
 """Composition root of the signing service.
 
-The contract is served already; its RPCs answer UNIMPLEMENTED until the
-service's own domain lands.
+At start, once: the development PKI is created if it is enabled and missing, every
+signing key is loaded and made ready for pyHanko, the trust roots are read, and each
+key signs and verifies a one-page PDF (a self-test that fails the start, not a
+request). Requests then only sign or verify.
+
+SignDocument and VerifyDocument are served; the remote-signing RPCs (signature
+requests) answer UNIMPLEMENTED until that flow lands.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import time
+
 from motcua.kernel.config import Settings
-from motcua.kernel.eventstore import ServiceApplication
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.runtime import Service
 from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 
+from .api import SigningServicer
+from .application import SigningApplication
+from .blobstore import FilesystemBlobStore
+from .config import SigningConfig
+from .pades import Sealer, Verifier, minimal_pdf
+from .pki import KeyMaterialError, ensure_dev_pki, load_certificates, load_key_pairs
 
-class SigningApplication(ServiceApplication):
-    name = "signing"
+__all__ = ["SigningApplication", "build"]
+
+log = logging.getLogger(__name__)
 
 
-def build(settings: Settings) -> Service:
-    app = SigningApplication(settings)
+def build(settings: Settings, config: SigningConfig | None = None) -> Service:
+    config = config or SigningConfig.from_env()
+    # pyHanko logs a warning with a traceback for every certificate it cannot chain to a
+    # trust root; for this service that is an answer (in the report), not an incident.
+    logging.getLogger("pyhanko.sign.validation").setLevel(logging.ERROR)
+    if config.dev_pki:
+        pki = ensure_dev_pki(config.dev_pki_dir)
+        log.warning(
+            "development PKI in use: not for production (MOTCUA_SIGNING_DEV_PKI=false to turn it off)",
+            extra={"directory": str(pki.directory.resolve()), "newly_created": pki.created},
+        )
+    pairs = load_key_pairs(config.keys_dir)
+    if config.default_key not in pairs:
+        raise KeyMaterialError(f"the default signing key {config.default_key!r} is not in {config.keys_dir}")
+    roots = load_certificates(list(config.trust_roots))
+    if not roots:
+        log.warning("no trust roots: every signature will be reported untrusted")
+    if not config.tsa_url:
+        log.info("no timestamp authority (MOTCUA_SIGNING_TSA_URL): signatures are PAdES B-B")
+    sealer = Sealer(pairs.values(), tsa_url=config.tsa_url, tsa_timeout=config.tsa_timeout)
+    verifier = Verifier(roots)
+    _self_test(sealer, verifier)
+    app = SigningApplication(
+        settings,
+        sealer=sealer,
+        verifier=verifier,
+        documents=FilesystemBlobStore(config.documents_dir, suffix=".pdf"),
+        default_key=config.default_key,
+    )
+    log.info("signing keys loaded", extra={
+        "keys": {key_id: key.pair.fingerprint for key_id, key in sealer.keys.items()},
+        "default_key": config.default_key, "trust_roots": len(roots), "timestamp_authority": config.tsa_url or "",
+    })
     return Service(
         settings=settings,
         app=app,
-        registrations=[serve(signing_service_pb2, signing_service_pb2_grpc)],
+        registrations=[serve(signing_service_pb2, signing_service_pb2_grpc, SigningServicer(app))],
     )
+
+
+def _self_test(sealer: Sealer, verifier: Verifier) -> None:
+    """Each key signs a blank page (without a timestamp: the start must not depend on the
+    timestamp authority) and the signature checks out, so a bad key fails the start. This
+    also makes pyHanko parse every certificate once, before requests share them."""
+    document = minimal_pdf()
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    for key_id in sealer.keys:
+        started = time.perf_counter()
+        (report,) = verifier.verify(sealer.seal(document, key_id, "", "", now, timestamp=False).document)
+        if not report.integrity_ok:
+            raise KeyMaterialError(f"signing key {key_id!r} makes signatures that do not verify")
+        log.info("signing key self-test", extra={
+            "key_id": key_id, "trusted": report.trusted, "ms": round((time.perf_counter() - started) * 1000, 1),
+        })

@@ -1,0 +1,80 @@
+"""The signing service's own settings, read once from the environment at start.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| `MOTCUA_SIGNING_DIR` | the service's files: dev PKI (`pki/`), signed documents (`documents/`) | `.local/run/signing` (relative to the working directory, as `make run` starts it) |
+| `MOTCUA_SIGNING_DEV_PKI` | create a development root CA and agency seal in `<dir>/pki` when missing | `true` |
+| `MOTCUA_SIGNING_KEYS_DIR` | signing keys: `<key id>.key.pem` + `<key id>.crt.pem` pairs | `<dir>/pki/keys` |
+| `MOTCUA_SIGNING_DEFAULT_KEY` | key id used when a request names none | `agency-seal` |
+| `MOTCUA_SIGNING_TRUST_ROOTS` | trust roots for verification: PEM files or directories, separated by `:` | the dev root CA with the dev PKI, else none |
+| `MOTCUA_SIGNING_DOCUMENTS_DIR` | where signed PDFs are stored | `<dir>/documents` |
+| `MOTCUA_SIGNING_TSA_URL` | RFC 3161 timestamp authority; when set, signatures are PAdES B-T | unset: B-B |
+| `MOTCUA_SIGNING_TSA_TIMEOUT` | seconds to wait for the timestamp authority | `5` |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from motcua.kernel.config import ConfigError
+
+from .pki import AGENCY_SEAL, KEY_ID
+
+DEFAULT_DIR = Path(".local/run/signing")
+
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    return default if not raw else raw in ("1", "y", "yes", "true", "on")
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    directory: Path
+    dev_pki: bool
+    keys_dir: Path
+    default_key: str
+    trust_roots: tuple[Path, ...]
+    documents_dir: Path
+    tsa_url: str | None
+    tsa_timeout: float
+
+    @property
+    def dev_pki_dir(self) -> Path:
+        return self.directory / "pki"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SigningConfig:
+        env = os.environ if environ is None else environ
+        directory = Path(env.get("MOTCUA_SIGNING_DIR") or DEFAULT_DIR)
+        dev_pki = _flag(env, "MOTCUA_SIGNING_DEV_PKI", True)
+        default_key = env.get("MOTCUA_SIGNING_DEFAULT_KEY") or AGENCY_SEAL
+        if not KEY_ID.match(default_key):
+            raise ConfigError(f"MOTCUA_SIGNING_DEFAULT_KEY must be a key id such as agency-seal, got {default_key!r}")
+        roots_raw = env.get("MOTCUA_SIGNING_TRUST_ROOTS", "")
+        if roots_raw:
+            trust_roots = tuple(Path(p) for p in roots_raw.split(os.pathsep) if p)
+        elif dev_pki:
+            trust_roots = (directory / "pki" / "dev-root-ca.crt.pem",)
+        else:
+            trust_roots = ()
+        tsa_url = env.get("MOTCUA_SIGNING_TSA_URL") or None
+        if tsa_url and not tsa_url.startswith(("http://", "https://")):
+            raise ConfigError(f"MOTCUA_SIGNING_TSA_URL must be an http(s) URL, got {tsa_url!r}")
+        try:
+            tsa_timeout = float(env.get("MOTCUA_SIGNING_TSA_TIMEOUT") or 5)
+        except ValueError as e:
+            raise ConfigError("MOTCUA_SIGNING_TSA_TIMEOUT must be a number of seconds") from e
+        return cls(
+            directory=directory,
+            dev_pki=dev_pki,
+            keys_dir=Path(env.get("MOTCUA_SIGNING_KEYS_DIR") or directory / "pki" / "keys"),
+            default_key=default_key,
+            trust_roots=trust_roots,
+            documents_dir=Path(env.get("MOTCUA_SIGNING_DOCUMENTS_DIR") or directory / "documents"),
+            tsa_url=tsa_url,
+            tsa_timeout=tsa_timeout,
+        )

@@ -1,0 +1,344 @@
+"""PAdES signatures with pyHanko: sealing a PDF (B-B, or B-T with a timestamp authority)
+and validating the signatures a PDF carries.
+
+Key material is turned into pyHanko signers once, when the service starts; a request
+only builds its signature dictionary (reason, location) and signs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Iterable
+
+from asn1crypto import cms, keys as asn1_keys, x509 as asn1_x509
+from cryptography import x509 as pyca_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+from motcua.kernel.errors import InvalidArgument
+
+from .pki import KeyPair
+
+log = logging.getLogger(__name__)
+
+DIGEST = "sha256"
+PDF_HEADER = b"%PDF-"
+HEADER_WINDOW = 1024  # readers accept the header anywhere in the first 1024 bytes
+# Room for a timestamp token (its certificates included) on top of the signature itself.
+TIMESTAMP_RESERVE = 16384
+
+
+class TimestampUnavailable(Exception):
+    """The configured timestamp authority could not be reached or refused the request."""
+
+
+class _PreloadedKeySigner(SimpleSigner):
+    """pyHanko's SimpleSigner re-parses its private key on every signature; this one
+    signs with the key object loaded at start."""
+
+    def __init__(self, pair: KeyPair) -> None:
+        der = pair.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption())
+        super().__init__(
+            signing_cert=_asn1(pair.certificate),
+            signing_key=asn1_keys.PrivateKeyInfo.load(der),
+            cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in pair.chain]),
+        )
+        self._key = pair.private_key
+
+    async def signed_attrs(self, *args, **kwargs) -> cms.CMSAttributes:  # type: ignore[no-untyped-def]
+        # asn1crypto re-encodes the freshly built attributes on every dump (some 3 ms each,
+        # and pyHanko dumps them several times); parsed back from DER, the same attributes
+        # dump from their cached encoding. The bytes are identical.
+        attributes = await super().signed_attrs(*args, **kwargs)
+        return cms.CMSAttributes.load(attributes.dump())
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        digest = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(data, PKCS1v15(), digest)
+        if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(digest))
+        return super().sign_raw(data, digest_algorithm)
+
+
+class _TimedPdfSigner(PdfSigner):
+    """Writes the signing time the caller chose (the one recorded in the event)."""
+
+    def __init__(self, *args, signing_time: dt.datetime, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._signing_time = signing_time
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):  # type: ignore[no-untyped-def]
+        session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        session.system_time = self._signing_time
+        return session
+
+
+def _asn1(certificate) -> asn1_x509.Certificate:  # type: ignore[no-untyped-def]
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+@dataclass(frozen=True)
+class SealingKey:
+    """A signing key made ready for pyHanko, once."""
+
+    pair: KeyPair
+    signer: SimpleSigner
+    bytes_reserved: int  # hex characters reserved in /Contents for the CMS signature
+
+    @classmethod
+    def of(cls, pair: KeyPair, timestamped: bool) -> SealingKey:
+        certificates = (pair.certificate, *pair.chain)
+        der_size = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in certificates)
+        signature_size = pair.private_key.key_size // 8 + 16
+        estimate = der_size + signature_size + 2048 + (TIMESTAMP_RESERVE if timestamped else 0)
+        return cls(pair, _PreloadedKeySigner(pair), bytes_reserved=2 * estimate)
+
+
+def open_pdf(document: bytes, field: str = "document") -> PdfFileReader:
+    """The document parsed far enough to know it is a PDF with pages; InvalidArgument otherwise."""
+    if PDF_HEADER not in document[:HEADER_WINDOW]:
+        raise InvalidArgument.field(field, "must be a PDF document (no %PDF- header)", "NOT_PDF")
+    try:
+        reader = PdfFileReader(BytesIO(document), strict=False)
+        if reader.encrypted:
+            raise InvalidArgument.field(field, "must not be an encrypted PDF", "ENCRYPTED_PDF")
+        pages = reader.root["/Pages"]
+        if int(pages["/Count"]) < 1:
+            raise InvalidArgument.field(field, "must be a PDF document with at least one page", "NOT_PDF")
+    except InvalidArgument:
+        raise
+    except Exception as e:  # noqa: BLE001 - any parse failure means the bytes are not a usable PDF
+        raise InvalidArgument.field(field, f"must be a readable PDF document ({_brief(e)})", "NOT_PDF") from None
+    return reader
+
+
+def _brief(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
+def _new_field_name(reader: PdfFileReader) -> str:
+    """``Signature<n>``, the first one the document does not use yet."""
+    taken: set[str] = set()
+    try:
+        for field in reader.root["/AcroForm"]["/Fields"]:
+            field = field.get_object()
+            if "/T" in field:
+                taken.add(str(field["/T"]))
+    except Exception:  # noqa: BLE001 - no form yet, or an odd one: pyHanko will say what is wrong with it
+        pass
+    n = 1
+    while f"Signature{n}" in taken:
+        n += 1
+    return f"Signature{n}"
+
+
+@dataclass(frozen=True)
+class Sealed:
+    document: bytes
+    timestamped: bool
+
+
+class Sealer:
+    """Signs PDFs with the keys loaded at start (PAdES B-B; B-T with a timestamp authority)."""
+
+    def __init__(self, pairs: Iterable[KeyPair], tsa_url: str | None = None, tsa_timeout: float = 5.0) -> None:
+        self.timestamper: TimeStamper | None = HTTPTimeStamper(tsa_url, timeout=tsa_timeout) if tsa_url else None
+        self.keys = {p.key_id: SealingKey.of(p, timestamped=self.timestamper is not None) for p in pairs}
+
+    def seal(self, document: bytes, key_id: str, reason: str, location: str, signing_time: dt.datetime,
+             timestamp: bool = True) -> Sealed:
+        """Signs ``document``; with ``timestamp`` and a timestamp authority, at PAdES B-T."""
+        key = self.keys[key_id]
+        timestamper = self.timestamper if timestamp else None
+        reader = open_pdf(document)  # a clear INVALID_ARGUMENT before pyHanko gets to it
+        meta = PdfSignatureMetadata(
+            field_name=_new_field_name(reader),
+            md_algorithm=DIGEST,
+            subfilter=SigSeedSubFilter.PADES,
+            reason=reason or None,
+            location=location or None,
+        )
+        signer = _TimedPdfSigner(meta, key.signer, timestamper=timestamper, signing_time=signing_time)
+        try:
+            try:
+                output = signer.sign_pdf(IncrementalPdfFileWriter.from_reader(reader), bytes_reserved=key.bytes_reserved)
+            except SigningError as e:
+                if not str(e).startswith(_RESERVE_OVERFLOW):
+                    raise
+                # The signature (a timestamp token with a long chain, say) outgrew the space
+                # reserved at start: once more, with the space pyHanko measures itself.
+                log.warning("signature larger than reserved", extra={"key_id": key_id, "error": str(e)})
+                output = signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(document), strict=False))
+        except TimestampRequestError as e:
+            raise TimestampUnavailable(str(e)) from e
+        except (PdfError, SigningError) as e:
+            raise InvalidArgument.field("document", f"cannot be signed: {_brief(e)}", "UNSIGNABLE_PDF") from None
+        return Sealed(output.getvalue(), timestamped=timestamper is not None)
+
+
+_RESERVE_OVERFLOW = "Final ByteRange payload larger than expected"
+
+
+# --- validation --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """What validating one signature found."""
+
+    field_name: str
+    signer_subject: str  # RFC 4514, UTF-8 as in the certificate
+    signer_common_name: str
+    issuer: str
+    certificate_serial: str  # hex
+    certificate_sha256: str  # hex
+    signing_time: dt.datetime | None  # from the timestamp token when trusted, else as claimed
+    timestamped: bool  # a valid and trusted signature timestamp (B-T)
+    intact: bool  # the signed bytes are unchanged
+    valid: bool  # the cryptographic signature checks out
+    trusted: bool  # the certificate chains to a configured trust root and was usable
+    revoked: bool
+    covers_whole_document: bool
+    modification_level: str  # none | lta_updates | form_filling | annotations | other | unknown
+    problem: str = ""  # why validation could not be completed, when it could not
+
+    @property
+    def integrity_ok(self) -> bool:
+        return self.intact and self.valid
+
+    @property
+    def outcome(self) -> str:
+        """valid | invalid | indeterminate, in the sense of ETSI EN 319 102-1."""
+        if self.problem or not self.integrity_ok or self.revoked or self.modification_level == "other":
+            return "invalid"
+        if not self.trusted:
+            return "indeterminate"
+        return "valid"
+
+
+_MODIFICATION_LEVELS = {
+    ModificationLevel.NONE: "none",
+    ModificationLevel.LTA_UPDATES: "lta_updates",
+    ModificationLevel.FORM_FILLING: "form_filling",
+    ModificationLevel.ANNOTATIONS: "annotations",
+    ModificationLevel.OTHER: "other",
+}
+
+
+class Verifier:
+    """Validates the signatures of a PDF against trust roots fixed at start."""
+
+    def __init__(self, trust_roots: Iterable) -> None:  # type: ignore[type-arg]
+        self.trust_roots = [_asn1(c) for c in trust_roots]
+
+    def _context(self) -> ValidationContext:
+        # Per document: a context caches what it learns. No network fetching here; revocation
+        # information is used when embedded, and its absence is tolerated (soft-fail).
+        return ValidationContext(trust_roots=list(self.trust_roots), allow_fetching=False, revocation_mode="soft-fail")
+
+    def verify(self, document: bytes) -> list[SignatureReport]:
+        reader = open_pdf(document)
+        try:
+            signatures = reader.embedded_regular_signatures
+        except Exception as e:  # noqa: BLE001 - a broken AcroForm is the document's problem
+            raise InvalidArgument.field("document", f"has unreadable signature fields ({_brief(e)})", "NOT_PDF") from None
+        return [self._report(signature) for signature in signatures]
+
+    def _report(self, embedded) -> SignatureReport:  # type: ignore[no-untyped-def]
+        try:
+            certificate = embedded.signer_cert
+        except Exception as e:  # noqa: BLE001
+            return _unreadable(embedded, e)
+        try:
+            status = validate_pdf_signature(embedded, signer_validation_context=self._context())
+        except Exception as e:  # noqa: BLE001 - reported on this signature, the others still count
+            log.info("signature not validated", extra={"field": _field(embedded), "error": _brief(e)})
+            return _unreadable(embedded, e, certificate)
+        return _from_status(embedded, status)
+
+
+def _field(embedded) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return str(embedded.field_name or "")
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _certificate_facts(certificate: asn1_x509.Certificate) -> dict[str, str]:
+    pyca = pyca_x509.load_der_x509_certificate(certificate.dump())
+    common_names = pyca.subject.get_attributes_for_oid(pyca_x509.oid.NameOID.COMMON_NAME)
+    return {
+        "signer_subject": pyca.subject.rfc4514_string(),
+        "signer_common_name": str(common_names[0].value) if common_names else "",
+        "issuer": pyca.issuer.rfc4514_string(),
+        "certificate_serial": format(pyca.serial_number, "x"),
+        "certificate_sha256": certificate.sha256.hex(),
+    }
+
+
+def _from_status(embedded, status: PdfSignatureStatus) -> SignatureReport:  # type: ignore[no-untyped-def]
+    timestamp = status.timestamp_validity
+    timestamped = timestamp is not None and timestamp.valid and timestamp.intact and timestamp.trusted
+    signing_time = timestamp.timestamp if timestamped else status.signer_reported_dt
+    level = status.modification_level
+    return SignatureReport(
+        field_name=_field(embedded),
+        **_certificate_facts(status.signing_cert),
+        signing_time=signing_time,
+        timestamped=timestamped,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted,
+        revoked=status.revoked,
+        covers_whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        modification_level=_MODIFICATION_LEVELS.get(level, "unknown") if level is not None else "unknown",
+    )
+
+
+def _unreadable(embedded, error: Exception, certificate: asn1_x509.Certificate | None = None) -> SignatureReport:  # type: ignore[no-untyped-def]
+    facts = _certificate_facts(certificate) if certificate is not None else {
+        "signer_subject": "", "signer_common_name": "", "issuer": "", "certificate_serial": "", "certificate_sha256": "",
+    }
+    return SignatureReport(
+        field_name=_field(embedded), **facts, signing_time=None, timestamped=False, intact=False, valid=False,
+        trusted=False, revoked=False, covers_whole_document=False, modification_level="unknown",
+        problem=_brief(error),
+    )
+
+
+# --- a one-page PDF, for the start-up self-test ------------------------------------------------------
+
+
+def minimal_pdf() -> bytes:
+    """A valid one-page PDF (empty page), written by pyHanko."""
+    writer = PdfFileWriter()
+    page = PageObject(contents=writer.add_object(generic.StreamObject(stream_data=b"")),
+                      media_box=[0, 0, 595, 842])
+    writer.insert_page(page)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()

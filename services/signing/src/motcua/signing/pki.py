@@ -1,0 +1,261 @@
+"""Key material: the development PKI, and the signing keys a service loads at start.
+
+Development PKI (``ensure_dev_pki``): a root CA and an agency seal certificate issued
+by it, both named in Vietnamese, made with ``cryptography`` the first time a
+directory is used and reused after that. Layout of that directory::
+
+    dev-root-ca.crt.pem        the development root CA: the trust root in development
+    dev-root-ca.key.pem        its private key (0600), to issue more development certificates
+    keys/agency-seal.key.pem   the agency seal's private key (0600)
+    keys/agency-seal.crt.pem   its certificate, then the certificates of its chain
+
+A keys directory holds one pair per signing key: ``<key id>.key.pem`` (PKCS#8 or
+traditional PEM, unencrypted) and ``<key id>.crt.pem`` (the signer's certificate
+first, then its chain). Every pair is loaded once, when the service starts.
+
+Nothing here is for production: a real agency seal lives in an HSM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+AGENCY_SEAL = "agency-seal"
+KEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+ROOT_CA_CERT = "dev-root-ca.crt.pem"
+ROOT_CA_KEY = "dev-root-ca.key.pem"
+KEYS_DIR = "keys"
+
+# Names of the development PKI (the province of the examples in the domain notes).
+DEV_ORGANIZATION = "Ủy ban nhân dân tỉnh Thanh Hóa"
+DEV_ROOT_CA_NAME = "CA gốc phát triển motcua – tỉnh Thanh Hóa"  # at most 64 bytes
+DEV_SEAL_NAME = "Ủy ban nhân dân tỉnh Thanh Hóa"
+DEV_PROVINCE = "Thanh Hóa"
+
+RSA_BITS = 3072
+ROOT_VALIDITY = dt.timedelta(days=3650)
+SEAL_VALIDITY = dt.timedelta(days=3 * 365)
+CLOCK_SKEW = dt.timedelta(hours=1)  # certificates start slightly in the past
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+class KeyMaterialError(RuntimeError):
+    """Key material is missing, unreadable or inconsistent; the message says which file."""
+
+
+def name(common_name: str, organization: str, province: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
+    if province:
+        attributes.append(x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, province))
+    attributes += [
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ]
+    return x509.Name(attributes)
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+
+
+def create_root_ca(common_name: str, organization: str, validity: dt.timedelta = ROOT_VALIDITY,
+                   ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A self-signed root CA that may issue end-entity certificates only."""
+    key = new_key()
+    subject = name(common_name, organization)
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(now + validity)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def issue_signing_certificate(ca_key: PrivateKey, ca_cert: x509.Certificate, common_name: str,
+                              organization: str, province: str | None = None,
+                              validity: dt.timedelta = SEAL_VALIDITY,
+                              ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """An end-entity certificate for document signatures (digital signature, non-repudiation)."""
+    key = new_key()
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name(common_name, organization, province))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(min(now + validity, ca_cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(signature=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _key_usage(cert_sign: bool = False, signature: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=signature, content_commitment=signature, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+def write_key_pair(keys_dir: Path, key_id: str, key: PrivateKey, chain: list[x509.Certificate]) -> None:
+    """Writes ``<key_id>.key.pem`` (0600) and ``<key_id>.crt.pem`` (chain, signer first)."""
+    if not KEY_ID.match(key_id):
+        raise ValueError(f"bad key id {key_id!r}")
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    _write(keys_dir / f"{key_id}.key.pem", _key_pem(key), private=True)
+    _write(keys_dir / f"{key_id}.crt.pem", b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+
+
+def _key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _write(path: Path, data: bytes, private: bool = False) -> None:
+    """Atomically: a reader sees the whole file or none."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with open(directory / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class DevPki:
+    directory: Path
+    created: bool
+
+    @property
+    def root_certificate(self) -> Path:
+        return self.directory / ROOT_CA_CERT
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.directory / KEYS_DIR
+
+
+def ensure_dev_pki(directory: Path) -> DevPki:
+    """The development PKI in ``directory``: created on first use, reused after.
+
+    Safe when several processes start at once (a lock), and after a crash half-way
+    (the root certificate, written last, marks a complete PKI).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    with _locked(directory):
+        if (directory / ROOT_CA_CERT).is_file():
+            return DevPki(directory, created=False)
+        seal_key_file = directory / KEYS_DIR / f"{AGENCY_SEAL}.key.pem"
+        if seal_key_file.exists() and not (directory / ROOT_CA_KEY).exists():
+            # Not a half-made development PKI (that one starts with the CA key): someone's own key.
+            raise KeyMaterialError(f"{seal_key_file} exists without a development CA beside it; to use your own "
+                                   "keys, set MOTCUA_SIGNING_DEV_PKI=false")
+        ca_key, ca_cert = create_root_ca(DEV_ROOT_CA_NAME, DEV_ORGANIZATION)
+        seal_key, seal_cert = issue_signing_certificate(ca_key, ca_cert, DEV_SEAL_NAME, DEV_ORGANIZATION,
+                                                        province=DEV_PROVINCE)
+        # In this order: the CA key marks a development PKI being made, the CA certificate a
+        # finished one.
+        _write(directory / ROOT_CA_KEY, _key_pem(ca_key), private=True)
+        write_key_pair(directory / KEYS_DIR, AGENCY_SEAL, seal_key, [seal_cert, ca_cert])
+        _write(directory / ROOT_CA_CERT, ca_cert.public_bytes(serialization.Encoding.PEM))
+        return DevPki(directory, created=True)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """One signing key as loaded from disk: the private key, the signer's certificate and its chain."""
+
+    key_id: str
+    private_key: PrivateKey
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]  # issuers of ``certificate``, nearest first
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the certificate's DER encoding, lowercase hex."""
+        return hashlib.sha256(self.certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def load_key_pairs(keys_dir: Path) -> dict[str, KeyPair]:
+    """Every ``<key id>.key.pem`` / ``<key id>.crt.pem`` pair in ``keys_dir``."""
+    if not keys_dir.is_dir():
+        raise KeyMaterialError(f"no keys directory {keys_dir}")
+    pairs: dict[str, KeyPair] = {}
+    for key_file in sorted(keys_dir.glob("*.key.pem")):
+        key_id = key_file.name.removesuffix(".key.pem")
+        if not KEY_ID.match(key_id):
+            raise KeyMaterialError(f"{key_file}: a key id is lowercase letters, digits and '-'")
+        cert_file = keys_dir / f"{key_id}.crt.pem"
+        try:
+            private_key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+            certificates = x509.load_pem_x509_certificates(cert_file.read_bytes())
+        except (OSError, ValueError, TypeError) as e:
+            raise KeyMaterialError(f"cannot load signing key {key_id!r} from {keys_dir}: {e}") from e
+        if not isinstance(private_key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+            raise KeyMaterialError(f"{key_file}: only RSA and EC keys are supported")
+        certificate, *chain = certificates
+        if certificate.public_key() != private_key.public_key():
+            raise KeyMaterialError(f"{cert_file}: the first certificate is not the one of {key_file.name}")
+        pairs[key_id] = KeyPair(key_id, private_key, certificate, tuple(chain))
+    return pairs
+
+
+def load_certificates(paths: list[Path]) -> list[x509.Certificate]:
+    """PEM certificates from files, or from every ``*.pem`` / ``*.crt`` in directories (not ``*.key.pem``)."""
+    certificates: list[x509.Certificate] = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(f for f in [*path.glob("*.pem"), *path.glob("*.crt")] if not f.name.endswith(".key.pem"))
+        else:
+            files = [path]
+        for file in files:
+            try:
+                certificates += x509.load_pem_x509_certificates(file.read_bytes())
+            except (OSError, ValueError) as e:
+                raise KeyMaterialError(f"cannot load trust roots from {file}: {e}") from e
+    return certificates
