@@ -7,36 +7,16 @@ that need them, on free ports, exporting traces to an in-test OTLP receiver.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-import os
 import shutil
 from typing import Iterator
 
 import pytest
 
-from motcua.devstack import PROFILES, Kafka, Postgres, ServiceProcess, free_port, repo_root, service_env
+from motcua.devstack import Kafka, Postgres, ServiceProcess, free_port, profile, repo_root, service_env
 from tests.support.otlp import OtlpCollector
 
-def _test_profile():
-    """The `test` profile; MOTCUA_TEST_SLOT=N gives a session its own ports and data folder,
-    so that several test sessions can run on one machine at once."""
-    slot = int(os.environ.get("MOTCUA_TEST_SLOT", "0") or 0)
-    base = PROFILES["test"]
-    if not slot:
-        return base
-    shift = 100 * slot
-    return dataclasses.replace(
-        base,
-        name=f"test-{slot}",
-        root=base.root.with_name(f"test-{slot}"),
-        pg_port=base.pg_port + shift,
-        kafka_port=base.kafka_port + shift,
-        controller_port=base.controller_port + shift,
-    )
-
-
-PROFILE = _test_profile()
+PROFILE = profile("test")  # MOTCUA_TEST_SLOT=N: a session of its own
 
 
 class Stack:

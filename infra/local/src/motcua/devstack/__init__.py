@@ -12,10 +12,10 @@ Maven Central) and the services as plain processes, with data under <repo>/.loca
 from ._proc import free_port
 from .kafka_broker import KAFKA_VERSION, Kafka, kafka_libs
 from .postgres import Postgres, pg_bindir
-from .profiles import PROFILES, SERVICES, Profile, repo_root
+from .profiles import PROFILES, SERVICES, Profile, profile, repo_root
 from .services import ServiceProcess, service_env
 
 __all__ = [
-    "KAFKA_VERSION", "PROFILES", "SERVICES", "Kafka", "Postgres", "Profile", "ServiceProcess",
+    "KAFKA_VERSION", "PROFILES", "SERVICES", "Kafka", "Postgres", "Profile", "ServiceProcess", "profile",
     "free_port", "kafka_libs", "pg_bindir", "repo_root", "service_env",
 ]

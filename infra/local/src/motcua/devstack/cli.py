@@ -11,6 +11,7 @@ from . import _proc
 from .kafka_broker import Kafka
 from .postgres import Postgres
 from .profiles import PROFILES, SERVICES, Profile
+from .profiles import profile as named_profile
 from .services import ServiceProcess, gateway_env, service_env
 
 GATEWAY = "gateway"
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "up":
             p.add_argument("--infra-only", action="store_true", help="PostgreSQL and Kafka only, no services")
     args = parser.parse_args(argv)
-    profile = PROFILES[args.profile]
+    profile = named_profile(args.profile)
     if args.command == "up":
         try:
             return up(profile, args.infra_only)

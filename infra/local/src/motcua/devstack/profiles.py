@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -65,3 +66,21 @@ PROFILES: dict[str, Profile] = {
         ephemeral=True,
     ),
 }
+
+
+def profile(name: str) -> Profile:
+    """The named profile; for `test`, MOTCUA_TEST_SLOT=N gives its own ports and data folder,
+    so that several test sessions can run on one machine at once."""
+    base = PROFILES[name]
+    slot = int(os.environ.get("MOTCUA_TEST_SLOT", "0") or 0) if name == "test" else 0
+    if not slot:
+        return base
+    shift = 100 * slot
+    return dataclasses.replace(
+        base,
+        name=f"test-{slot}",
+        root=base.root.with_name(f"test-{slot}"),
+        pg_port=base.pg_port + shift,
+        kafka_port=base.kafka_port + shift,
+        controller_port=base.controller_port + shift,
+    )

@@ -117,12 +117,12 @@ def store_env(service: str, profile: str | None, environ: Mapping[str, str]) -> 
     """The POSTGRES_* settings to read the service's database with (profile: a local stack)."""
     if profile is not None:
         try:
-            from motcua.devstack import PROFILES, Postgres
+            from motcua.devstack import Postgres, profile as local_profile
         except Exception as e:
             raise AuditError(f"--profile needs a motcua checkout ({e}); set POSTGRES_* instead") from None
         environ = {
             "POSTGRES_HOST": Postgres.host,
-            "POSTGRES_PORT": str(PROFILES[profile].pg_port),
+            "POSTGRES_PORT": str(local_profile(profile).pg_port),
             "POSTGRES_USER": Postgres.user,
             "POSTGRES_PASSWORD": Postgres.password,
         }
