@@ -256,13 +256,13 @@ def test_the_reader_cannot_write(stack, story):
 def test_one_application_name_per_service_as_the_applications_call_themselves():
     from motcua.dossiers.application import DossierOffice
     from motcua.identity.bootstrap import IdentityApplication
-    from motcua.notifications.bootstrap import NotificationApplication
+    from motcua.notifications.application import NotificationCenter
     from motcua.procedures.application import ProcedureCatalog
-    from motcua.signing.bootstrap import SigningApplication
+    from motcua.signing.application import SigningApplication
 
     assert set(APPLICATION_NAMES) == set(SERVICES)
     applications = {
         "identity": IdentityApplication, "procedures": ProcedureCatalog, "dossiers": DossierOffice,
-        "signing": SigningApplication, "notifications": NotificationApplication,
+        "signing": SigningApplication, "notifications": NotificationCenter,
     }
     assert APPLICATION_NAMES == {service: app.name for service, app in applications.items()}

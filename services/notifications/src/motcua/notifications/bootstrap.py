@@ -1,26 +1,44 @@
-"""Composition root of the notifications service.
-
-The contract is served already; its RPCs answer UNIMPLEMENTED until the
-service's own domain lands.
-"""
+"""Composition root of the notifications service."""
 
 from __future__ import annotations
 
 from motcua.kernel.config import Settings
-from motcua.kernel.eventstore import ServiceApplication
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.runtime import Service
 from motcua.notifications.v1 import notification_service_pb2, notification_service_pb2_grpc
 
+from .api import NotificationServicer
+from .application import NotificationCenter
+from .config import NotificationSettings
+from .consumers import dossier_events_consumer
+from .inbox import InboxHub
 
-class NotificationApplication(ServiceApplication):
-    name = "notifications"
+SERVICE_NAME = notification_service_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name
+
+
+def loopback(grpc_addr: str) -> str:
+    """Where this process reaches its own gRPC server (a wildcard listen address → loopback)."""
+    host, _, port = grpc_addr.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]", "::", "*"):
+        host = "127.0.0.1"
+    return f"{host}:{port}"
 
 
 def build(settings: Settings) -> Service:
-    app = NotificationApplication(settings)
+    own = NotificationSettings.from_env(settings)
+    center = NotificationCenter(settings, zone=own.zone)
+    center.prepare()
+    hub = InboxHub(
+        center,
+        poll_interval=own.inbox_poll_interval,
+        max_streams=own.inbox_max_streams,
+        health_address=loopback(settings.grpc_addr),
+        health_service=SERVICE_NAME,
+    )
+    servicer = NotificationServicer(center, hub, backlog=own.inbox_backlog)
     return Service(
         settings=settings,
-        app=app,
-        registrations=[serve(notification_service_pb2, notification_service_pb2_grpc)],
+        app=center,
+        registrations=[serve(notification_service_pb2, notification_service_pb2_grpc, servicer)],
+        consumers=[dossier_events_consumer(center)],
     )

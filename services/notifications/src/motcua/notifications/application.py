@@ -1,0 +1,232 @@
+"""The notifications service's application: load, call, save; lists from the inbox read model."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from typing import Any, Mapping
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.utils import Environment, EnvType, get_topic
+
+from motcua.kernel.config import Settings
+from motcua.kernel.context import Actor, acting_as
+from motcua.kernel.errors import InvalidArgument, VersionConflict
+from motcua.kernel.eventstore import ServiceApplication
+
+from .domain import (
+    DEFAULT_TEMPLATES,
+    DOSSIER_RECEIVED,
+    IN_APP,
+    VIETNAM,
+    DuplicateTemplate,
+    Notification,
+    Template,
+    check_channel,
+    format_date,
+    format_time,
+    template_id,
+)
+from .readmodel import InboxRecorder
+from .views import InboxEntry, NotificationView, TemplateView
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    notifications: list[NotificationView]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
+class DossierReceipt:
+    """What the notification of a received dossier needs from the dossiers service's event."""
+
+    event_id: str
+    dossier_id: UUID
+    code: str
+    agency_id: str
+    applicant_account_id: UUID | None
+    receive_time: datetime | None
+    appointed_return_time: datetime
+
+
+class NotificationCenter(ServiceApplication):
+    name = "notifications"
+    snapshotting_intervals = {Template: 50}
+
+    def __init__(self, settings: Settings, zone: tzinfo = VIETNAM) -> None:
+        self.zone = zone
+        super().__init__(settings)
+        self.recorder: InboxRecorder
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        environment = super().construct_env(name, env)
+        # The recorder that keeps the inbox table in the events' transactions (readmodel).
+        environment["PROCESS_RECORDER_TOPIC"] = get_topic(InboxRecorder)
+        return environment
+
+    def construct_recorder(self) -> InboxRecorder:
+        recorder = super().construct_recorder()
+        if not isinstance(recorder, InboxRecorder):
+            raise TypeError(f"the notifications service needs PostgreSQL; got {type(recorder).__name__}")
+        recorder.bind(self.mapper)
+        return recorder
+
+    # --- start-up -------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Rebuilds a missing read model and writes the default templates that do not exist yet."""
+        if self.recorder.rebuild_inbox_if_missing():
+            log.warning("inbox read model was empty beside a log with notifications: rebuilt")
+        with acting_as(Actor.system(self.settings.service)):
+            for text in DEFAULT_TEMPLATES:
+                if self._find(template_id(text.key, text.channel)) is None:
+                    try:
+                        self.save(Template.write(text.key, text.channel, text.subject, text.body))
+                    except VersionConflict:
+                        pass  # another replica wrote it first
+
+    # --- templates ------------------------------------------------------------------------------
+
+    def create_template(self, key: str, channel: str, subject: str, body: str) -> TemplateView:
+        template = Template.write(key, channel, subject, body)
+        try:
+            self.save(template)
+        except VersionConflict:
+            raise DuplicateTemplate("template", f"{key} ({channel})") from None
+        return TemplateView.of(template)
+
+    def get_template(self, template_id: UUID) -> TemplateView:
+        return TemplateView.of(self.load(Template, template_id))
+
+    def revise_template(self, template_id: UUID, subject: str, body: str, expected_version: int = 0) -> TemplateView:
+        template = self.load(Template, template_id, expected_version)
+        if template.revise(subject, body):
+            self.save(template)
+        return TemplateView.of(template)
+
+    # --- notifications --------------------------------------------------------------------------
+
+    def send_notification(
+        self,
+        template_id: UUID,
+        parameters: Mapping[str, str],
+        recipient_account_id: UUID | None,
+        address: str = "",
+        dossier_id: UUID | None = None,
+        request_id: UUID | None = None,
+    ) -> NotificationView:
+        """Renders and queues one notification; the same request id returns the first one's result."""
+        template = self.load(Template, template_id)
+        cause = f"request:{request_id}" if request_id else f"call:{uuid.uuid4()}"
+        if request_id is not None:
+            earlier = self._find(Notification.create_id(cause, template.channel, recipient_account_id, address))
+            if earlier is not None:
+                return NotificationView.of(earlier)
+        notification = Notification.from_template(
+            cause, template.render(parameters), recipient_account_id, address=address, dossier_id=dossier_id
+        )
+        try:
+            self.save(notification)
+        except VersionConflict:
+            if request_id is None:
+                raise
+            return NotificationView.of(self.load(Notification, notification.id))  # a concurrent retry won
+        return NotificationView.of(notification)
+
+    def notify_dossier_received(self, receipt: DossierReceipt) -> list[Any]:
+        """The in-app notification of the applicant (unsaved: the consumer saves it with the position).
+
+        Returns the aggregates to save: the notification, and the default template if
+        this is its first use. A dossier without an applicant account gets nothing in-app.
+        """
+        if receipt.applicant_account_id is None:
+            log.info(
+                "received dossier has no applicant account: no in-app notification", extra={"dossier_id": str(receipt.dossier_id)}
+            )
+            return []
+        template = self._find(template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(DOSSIER_RECEIVED.key, IN_APP)
+        parameters = {
+            "dossier_code": receipt.code,
+            "appointed_date": format_date(receipt.appointed_return_time, self.zone),
+            "appointed_time": format_time(receipt.appointed_return_time, self.zone),
+            "received_date": format_date(receipt.receive_time, self.zone) if receipt.receive_time else "",
+            "agency_id": receipt.agency_id,
+        }
+        notification = Notification.from_template(
+            f"event:{receipt.event_id}", template.render(parameters), receipt.applicant_account_id, dossier_id=receipt.dossier_id
+        )
+        return [template, notification]
+
+    def get_notification(self, notification_id: UUID) -> NotificationView:
+        return NotificationView.of(self.load(Notification, notification_id))
+
+    def mark_read(self, notification_id: UUID) -> NotificationView:
+        notification = self.load(Notification, notification_id)
+        if notification.mark_read(datetime.now(timezone.utc)):
+            self.save(notification)
+        return NotificationView.of(notification)
+
+    def list_notifications(self, recipient: UUID, channel: str | None, page_size: int = 0, page_token: str = "") -> Page:
+        """A page of a recipient's notifications, newest first (from the inbox read model)."""
+        if channel is not None:
+            check_channel(channel)
+        size = page_size or DEFAULT_PAGE_SIZE
+        scope = _token_scope(recipient, channel)
+        before = decode_page_token(page_token, scope) if page_token else None
+        entries = self.recorder.inbox_page(recipient, channel, before, size + 1)
+        more = len(entries) > size
+        entries = entries[:size]
+        token = encode_page_token(entries[-1].position, scope) if more else ""
+        return Page([e.notification for e in entries], token)
+
+    def unread_in_app(self, recipient: UUID, up_to: int, limit: int) -> list[InboxEntry]:
+        return self.recorder.unread_in_app(recipient, up_to, limit)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _find(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    @staticmethod
+    def _default_template(key: str, channel: str) -> Template:
+        (text,) = [t for t in DEFAULT_TEMPLATES if (t.key, t.channel) == (key, channel)]
+        return Template.write(text.key, text.channel, text.subject, text.body)
+
+
+# --- page tokens: opaque to clients, bound to the query they continue ------------------------------
+
+
+def _token_scope(recipient: UUID, channel: str | None) -> str:
+    return hashlib.sha256(f"{recipient}|{channel or ''}".encode()).hexdigest()[:16]
+
+
+def encode_page_token(position: int, scope: str) -> str:
+    return base64.urlsafe_b64encode(f"1:{scope}:{position}".encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str, scope: str) -> int:
+    """The position a page ends at; InvalidArgument if the token is not one of this query's."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        version, token_scope, position = raw.split(":")
+        if version != "1" or token_scope != scope:
+            raise ValueError(raw)
+        return int(position)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument.field(
+            "page_token", "is not a next_page_token of a previous call with the same recipient and channel"
+        ) from None

@@ -1,0 +1,65 @@
+"""Settings of the notifications service beyond the kernel's, read once from the environment.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| `MOTCUA_TIMEZONE` | time zone of dates and times in texts | `Asia/Ho_Chi_Minh` |
+| `MOTCUA_INBOX_POLL_INTERVAL` | seconds between inbox polls when no NOTIFY wakes the hub | `1.0` |
+| `MOTCUA_INBOX_MAX_STREAMS` | StreamInbox calls served at once by one process | half of `MOTCUA_GRPC_WORKERS` |
+| `MOTCUA_INBOX_BACKLOG` | unread notifications a new stream starts with (the newest) | `100` |
+
+Each open stream holds one of the gRPC server's worker threads (the kernel's server is
+synchronous), so the streams are capped below the worker count to leave threads for
+the other RPCs; a stream over the cap is refused with RESOURCE_EXHAUSTED.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from motcua.kernel.config import ConfigError, Settings
+
+from .domain import VIETNAM
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    zone: tzinfo
+    inbox_poll_interval: float
+    inbox_max_streams: int
+    inbox_backlog: int
+
+    @classmethod
+    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> NotificationSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            zone=_zone(env.get("MOTCUA_TIMEZONE", "")),
+            inbox_poll_interval=_number(env, "MOTCUA_INBOX_POLL_INTERVAL", 1.0, float, minimum=0.01),
+            inbox_max_streams=_number(env, "MOTCUA_INBOX_MAX_STREAMS", max(1, settings.grpc_workers // 2), int, minimum=1),
+            inbox_backlog=_number(env, "MOTCUA_INBOX_BACKLOG", 100, int, minimum=0),
+        )
+
+
+def _zone(name: str) -> tzinfo:
+    if not name or name == "Asia/Ho_Chi_Minh":
+        return VIETNAM
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigError(f"MOTCUA_TIMEZONE: unknown time zone {name!r}") from e
+
+
+def _number(env: Mapping[str, str], key: str, default, kind, minimum):  # type: ignore[no-untyped-def]
+    raw = env.get(key, "")
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError as e:
+        raise ConfigError(f"{key} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from e
+    if value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}, got {raw!r}")
+    return value

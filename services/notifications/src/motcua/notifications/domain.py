@@ -1,0 +1,363 @@
+"""The notifications service's aggregates and template rendering.
+
+Pure: imports only eventsourcing and the kernel's errors. Events hold plain
+values only (str, int, UUID, aware datetimes, dicts of those), so that the log
+is read back by eventsourcing's default transcodings alone, by this service
+and by ``motcua-audit``.
+
+Templates are written in Vietnamese with ``{{placeholder}}`` parameters
+(see ``protos/motcua/notifications/v1/template.proto``); ``render`` fills them
+and names every placeholder it has no value for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Mapping
+from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from eventsourcing.domain import Aggregate, event
+
+from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
+
+# Channels (the proto's Channel enum, in lower case).
+SMS = "sms"
+EMAIL = "email"
+ZALO = "zalo"
+IN_APP = "in_app"
+CHANNELS = (SMS, EMAIL, ZALO, IN_APP)
+
+# Delivery states (the proto's NotificationState).
+QUEUED = "queued"
+SENT = "sent"
+DELIVERED = "delivered"
+FAILED = "failed"
+
+TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
+MAX_SUBJECT_LENGTH = 300
+MAX_BODY_LENGTH = 10_000
+
+# `{{name}}`, spaces allowed inside the braces.
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_]{0,63})\s*\}\}")
+_BRACED = re.compile(r"\{\{[^{}]{0,80}?\}\}")
+_BRACES = re.compile(r"\{\{|\}\}")
+
+
+# --- rendering (pure functions) ------------------------------------------------------------
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholder names of a template text, in order of first use."""
+    return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
+
+
+def malformed_braces(text: str) -> list[str]:
+    """Descriptions of every `{{…}}` that is not a well-formed placeholder, and of stray braces."""
+    problems = []
+    for match in _BRACED.finditer(text):
+        if not _PLACEHOLDER.fullmatch(match.group(0)):
+            problems.append(
+                f"{match.group(0)!r} at character {match.start() + 1} is not a placeholder: "
+                "names are lower-case letters, digits and _, as in {{dossier_code}}"
+            )
+    stripped = _BRACED.sub(lambda m: " " * len(m.group(0)), text)
+    for match in _BRACES.finditer(stripped):
+        problems.append(f"'{match.group(0)}' at character {match.start() + 1} does not open or close a placeholder")
+    return problems
+
+
+class MissingParameters(InvalidArgument):
+    """A template was rendered without a value for some of its placeholders."""
+
+    def __init__(self, template: str, missing: list[str]) -> None:
+        self.template = template
+        self.missing = missing
+        names = ", ".join("{{" + name + "}}" for name in missing)
+        super().__init__(
+            FieldViolation("parameters", f"no value for {names} of template {template}", "MISSING_PLACEHOLDER_VALUE")
+        )
+
+
+def render(text: str, parameters: Mapping[str, str], template: str = "") -> str:
+    """``text`` with each ``{{name}}`` replaced by ``parameters[name]``.
+
+    Raises MissingParameters naming every placeholder without a value (an empty
+    string is a value). Parameters the text does not use are ignored; values are
+    inserted as they are, never interpreted as placeholders themselves.
+    """
+    missing = [name for name in placeholders(text) if name not in parameters]
+    if missing:
+        raise MissingParameters(template or "text", missing)
+    return _PLACEHOLDER.sub(lambda m: parameters[m.group(1)], text)
+
+
+# --- dates as the one-stop shop writes them -------------------------------------------------
+
+
+def _vietnam() -> tzinfo:
+    try:
+        return ZoneInfo("Asia/Ho_Chi_Minh")
+    except ZoneInfoNotFoundError:  # no tz database on the host: Vietnam keeps UTC+7 all year (no DST since 1975)
+        return timezone(timedelta(hours=7), "ICT")
+
+
+VIETNAM = _vietnam()
+
+
+def local_date(moment: datetime, zone: tzinfo = VIETNAM) -> date:
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return moment.astimezone(zone).date()
+
+
+def format_date(moment: datetime, zone: tzinfo = VIETNAM) -> str:
+    """dd/mm/yyyy of the local date, as printed on receipts: 05/01/2026."""
+    return local_date(moment, zone).strftime("%d/%m/%Y")
+
+
+def format_time(moment: datetime, zone: tzinfo = VIETNAM) -> str:
+    """HH:MM local time (24 h): 14:30."""
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+# --- occasions: what the service notifies about, and with which parameters ------------------
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """Something the service itself sends notifications about, with the parameters it fills."""
+
+    key: str
+    parameters: Mapping[str, str]  # name → what it holds
+
+
+DOSSIER_RECEIVED = Occasion(
+    key="dossier_received",
+    parameters={
+        "dossier_code": "dossier code, e.g. 000.00.12.H56-260105-0001",
+        "appointed_date": "appointed return date, dd/mm/yyyy",
+        "appointed_time": "appointed return time, HH:MM",
+        "received_date": "reception date, dd/mm/yyyy",
+        "agency_id": "electronic identifier of the receiving agency",
+    },
+)
+
+OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED,)}
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    key: str
+    channel: str
+    subject: str
+    body: str
+
+
+# The texts the service starts with; administrators revise them (new versions).
+DEFAULT_TEMPLATES = (
+    TemplateText(
+        key=DOSSIER_RECEIVED.key,
+        channel=IN_APP,
+        subject="Hồ sơ {{dossier_code}} đã được tiếp nhận",
+        body="Hồ sơ {{dossier_code}} đã được tiếp nhận. Ngày hẹn trả kết quả: {{appointed_date}}.",
+    ),
+)
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+def check_channel(channel: str, field: str = "channel") -> None:
+    if channel not in CHANNELS:
+        raise InvalidArgument.field(field, f"must be one of {', '.join(CHANNELS)}")
+
+
+def check_template_text(key: str, subject: str, body: str) -> None:
+    """Raises InvalidArgument naming every problem of a template's text."""
+    violations: list[FieldViolation] = []
+    if not TEMPLATE_KEY.match(key):
+        violations.append(FieldViolation("key", "must be 3 to 64 lower-case letters, digits or _, starting with a letter"))
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        violations.append(FieldViolation("subject", f"must be at most {MAX_SUBJECT_LENGTH} characters"))
+    if not body.strip():
+        violations.append(FieldViolation("body", "must not be blank"))
+    if len(body) > MAX_BODY_LENGTH:
+        violations.append(FieldViolation("body", f"must be at most {MAX_BODY_LENGTH} characters"))
+    occasion = OCCASIONS.get(key)
+    for field, text in (("subject", subject), ("body", body)):
+        violations += [FieldViolation(field, problem, "MALFORMED_PLACEHOLDER") for problem in malformed_braces(text)]
+        if occasion is not None:
+            unknown = [name for name in placeholders(text) if name not in occasion.parameters]
+            if unknown:
+                names = ", ".join("{{" + name + "}}" for name in unknown)
+                known = ", ".join("{{" + name + "}}" for name in occasion.parameters)
+                violations.append(
+                    FieldViolation(field, f"{names} unknown: {key} templates can use {known}", "UNKNOWN_PLACEHOLDER")
+                )
+    if violations:
+        raise InvalidArgument(*violations)
+
+
+# --- aggregates ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template_id: UUID
+    template_key: str
+    template_version: int
+    channel: str
+    subject: str
+    body: str
+
+
+class Template(Aggregate):
+    """The text of one kind of notification on one channel; every revision is a new version.
+
+    Its id follows from (key, channel), so a key has one template per channel.
+    """
+
+    @staticmethod
+    def create_id(key: str, channel: str, **_: object) -> UUID:
+        return template_id(key, channel)
+
+    @event("Created")
+    def __init__(self, key: str, channel: str, subject: str, body: str) -> None:
+        self.key = key
+        self.channel = channel
+        self.subject = subject
+        self.body = body
+
+    @classmethod
+    def write(cls, key: str, channel: str, subject: str, body: str) -> Template:
+        check_channel(channel)
+        check_template_text(key, subject, body)
+        return cls(key=key, channel=channel, subject=subject, body=body)
+
+    def revise(self, subject: str, body: str) -> bool:
+        """A new version with this text; the same text changes nothing (False)."""
+        check_template_text(self.key, subject, body)
+        if (subject, body) == (self.subject, self.body):
+            return False
+        self._revised(subject=subject, body=body)
+        return True
+
+    @event("Revised")
+    def _revised(self, subject: str, body: str) -> None:
+        self.subject = subject
+        self.body = body
+
+    def render(self, parameters: Mapping[str, str]) -> Rendered:
+        name = f"{self.key} ({self.channel}, version {self.version})"
+        return Rendered(
+            template_id=self.id,
+            template_key=self.key,
+            template_version=self.version,
+            channel=self.channel,
+            subject=render(self.subject, parameters, name),
+            body=render(self.body, parameters, name),
+        )
+
+
+def template_id(key: str, channel: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/motcua/notifications/templates/{key}/{channel}")
+
+
+class Notification(Aggregate):
+    """One message to one recipient on one channel, rendered from one template version.
+
+    Its id follows from what caused it (an integration event, a request id), so
+    the same cause cannot produce two notifications for the same recipient and channel.
+    In-app notifications are delivered when they are created: the inbox is the channel.
+    """
+
+    @staticmethod
+    def create_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "", **_: object) -> UUID:
+        return notification_id(cause, channel, recipient_account_id, address)
+
+    @event("Created")
+    def __init__(
+        self,
+        cause: str,
+        channel: str,
+        recipient_account_id: UUID | None,
+        address: str,
+        template_id: UUID,
+        template_key: str,
+        template_version: int,
+        subject: str,
+        body: str,
+        dossier_id: UUID | None,
+        state: str,
+    ) -> None:
+        self.cause = cause
+        self.channel = channel
+        self.recipient_account_id = recipient_account_id
+        self.address = address
+        self.template_id = template_id
+        self.template_key = template_key
+        self.template_version = template_version
+        self.subject = subject
+        self.body = body
+        self.dossier_id = dossier_id
+        self.state = state
+        self.attempt_count = 0
+        self.read_time: datetime | None = None
+
+    @classmethod
+    def from_template(
+        cls,
+        cause: str,
+        rendered: Rendered,
+        recipient_account_id: UUID | None,
+        address: str = "",
+        dossier_id: UUID | None = None,
+    ) -> Notification:
+        if rendered.channel == IN_APP and recipient_account_id is None:
+            raise InvalidArgument.field("recipient_account_id", "in-app notifications go to an account: it is required")
+        if recipient_account_id is None and not address:
+            raise InvalidArgument.field("recipient_account_id", "either recipient_account_id or address is required")
+        return cls(
+            cause=cause,
+            channel=rendered.channel,
+            recipient_account_id=recipient_account_id,
+            address=address,
+            template_id=rendered.template_id,
+            template_key=rendered.template_key,
+            template_version=rendered.template_version,
+            subject=rendered.subject,
+            body=rendered.body,
+            dossier_id=dossier_id,
+            state=DELIVERED if rendered.channel == IN_APP else QUEUED,
+        )
+
+    def mark_read(self, at: datetime) -> bool:
+        """Records when the recipient read it; reading it again changes nothing (False)."""
+        if self.channel != IN_APP:
+            raise NotInInbox(f"notification {self.id}", f"a {self.channel} notification", "mark as read")
+        if self.read_time is not None:
+            return False
+        self._read(read_time=at)
+        return True
+
+    @event("Read")
+    def _read(self, read_time: datetime) -> None:
+        self.read_time = read_time
+
+
+def notification_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "") -> UUID:
+    recipient = str(recipient_account_id) if recipient_account_id else f"address:{address}"
+    return uuid5(NAMESPACE_URL, f"/motcua/notifications/{cause}/{channel}/{recipient}")
+
+
+class NotInInbox(InvalidTransition):
+    """Only in-app notifications are in the inbox, and only those are read there."""
+
+
+class DuplicateTemplate(AlreadyExists):
+    """A template with this key and channel exists: revise it instead."""

@@ -1,0 +1,247 @@
+"""The inbox hub: pushes new in-app notifications to the StreamInbox calls of this process.
+
+One hub per process, shared by every open stream:
+
+- one dedicated PostgreSQL connection LISTENs on the event store's channel, which
+  the recorder NOTIFYs in every transaction that appends events, whichever
+  replica appended them (the consumer of any replica, a gRPC command);
+- on a notification, or every ``poll_interval`` seconds when none comes (the
+  fallback if a NOTIFY is lost, e.g. while the connection was being re-opened),
+  it reads the inbox read model for in-app notifications of the recipients that
+  have a stream open here, after the last position it handled and up to the
+  log's current end, and hands each to those recipients' streams;
+- streams never touch the database while they wait: they block on their own
+  subscription (a queue with a condition), woken by the hub, by the client
+  cancelling (gRPC callback) or by the server shutting down.
+
+Positions are the event log's notification ids, which become visible in
+increasing order (see ``readmodel``): a stream registered when the hub had
+handled everything up to P gets the unread notifications up to P from the read
+model, then every later one from the hub, none twice and none missed.
+
+Shutdown: the runtime drains in-flight calls before anything else stops, and a
+stream would hold the drain for the whole grace period. The hub watches this
+server's own gRPC health (``grpc.health.v1.Health/Watch``, over loopback); the
+runtime reports NOT_SERVING as the drain starts, and the hub then ends every
+stream with UNAVAILABLE so clients reconnect to another replica at once.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from typing import Sequence
+from uuid import UUID
+
+import grpc
+import psycopg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from psycopg.sql import SQL, Identifier
+
+from motcua.kernel.supervision import keep_running
+
+from .application import NotificationCenter
+from .views import InboxEntry, NotificationView
+
+log = logging.getLogger(__name__)
+
+# Why a subscription ended.
+CANCELLED = "cancelled"  # by the client (or its deadline)
+SHUTDOWN = "shutdown"  # the server is shutting down
+OVERFLOW = "overflow"  # the client does not read fast enough
+
+
+class InboxClosed(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InboxUnavailable(Exception):
+    """The hub is shut down (the server is stopping)."""
+
+
+class InboxFull(Exception):
+    """This process already serves as many streams as it may."""
+
+
+class InboxSubscription:
+    """One open stream's mailbox: the hub puts arrivals in, the stream takes them out."""
+
+    def __init__(self, account_id: UUID, after: int, max_pending: int) -> None:
+        self.account_id = account_id
+        self.after = after  # the hub had handled every position up to here when it registered
+        self.max_pending = max_pending
+        self.closed: str | None = None
+        self._pending: collections.deque[NotificationView] = collections.deque()
+        self._condition = threading.Condition()
+
+    def deliver(self, notifications: Sequence[NotificationView]) -> None:
+        with self._condition:
+            if self.closed is not None:
+                return
+            if len(self._pending) + len(notifications) > self.max_pending:
+                self.closed = OVERFLOW
+                self._pending.clear()
+            else:
+                self._pending.extend(notifications)
+            self._condition.notify_all()
+
+    def close(self, reason: str) -> None:
+        """Ends the subscription (the first reason given wins). Never blocks for long."""
+        with self._condition:
+            if self.closed is None:
+                self.closed = reason
+            self._condition.notify_all()
+
+    def take(self, timeout: float) -> list[NotificationView]:
+        """The arrivals so far, waiting up to ``timeout`` for one; [] after the timeout.
+
+        Raises InboxClosed once closed; on shutdown, what had arrived is handed out first.
+        """
+        with self._condition:
+            self._condition.wait_for(lambda: self._pending or self.closed is not None, timeout)
+            if self.closed in (CANCELLED, OVERFLOW) or (self.closed is not None and not self._pending):
+                raise InboxClosed(self.closed)
+            taken = list(self._pending)
+            self._pending.clear()
+            return taken
+
+
+class InboxHub:
+    def __init__(
+        self,
+        center: NotificationCenter,
+        *,
+        poll_interval: float = 1.0,
+        max_streams: int = 16,
+        max_pending: int = 1000,
+        health_address: str | None = None,
+        health_service: str = "",
+    ) -> None:
+        self.center = center
+        self.poll_interval = poll_interval
+        self.max_streams = max_streams
+        self.max_pending = max_pending
+        self.health_address = health_address
+        self.health_service = health_service
+        self._lock = threading.Lock()
+        self._subscribers: dict[UUID, set[InboxSubscription]] = {}
+        self._count = 0
+        self._position = 0  # every arrival up to here was handed to the streams open then
+        self._stop = threading.Event()
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        self._health_call: grpc.Future | None = None
+
+    # --- streams ------------------------------------------------------------------------------------
+
+    def subscribe(self, account_id: UUID) -> InboxSubscription:
+        with self._lock:
+            if self._closed:
+                raise InboxUnavailable("the server is shutting down")
+            if self._count >= self.max_streams:
+                raise InboxFull(f"this replica serves {self.max_streams} inbox streams already")
+            if self._count == 0:
+                # Nobody listened since the last position handled: start from the end of the log.
+                self._position = self.center.recorder.max_notification_id() or 0
+            subscription = InboxSubscription(account_id, self._position, self.max_pending)
+            self._subscribers.setdefault(account_id, set()).add(subscription)
+            self._count += 1
+            self._start()
+        return subscription
+
+    def unsubscribe(self, subscription: InboxSubscription) -> None:
+        subscription.close(CANCELLED)
+        with self._lock:
+            subscriptions = self._subscribers.get(subscription.account_id)
+            if subscriptions is not None and subscription in subscriptions:
+                subscriptions.discard(subscription)
+                self._count -= 1
+                if not subscriptions:
+                    del self._subscribers[subscription.account_id]
+
+    def backlog(self, subscription: InboxSubscription, limit: int) -> list[InboxEntry]:
+        """The unread in-app notifications the stream starts with (up to its registration position)."""
+        return self.center.unread_in_app(subscription.account_id, subscription.after, limit)
+
+    def shutdown(self) -> None:
+        """Ends every stream (UNAVAILABLE) and refuses new ones; the listener stops."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            subscriptions = [s for group in self._subscribers.values() for s in group]
+        for subscription in subscriptions:
+            subscription.close(SHUTDOWN)
+        self._stop.set()
+        if self._health_call is not None:
+            self._health_call.cancel()
+        log.info("inbox hub shut down", extra={"streams_closed": len(subscriptions)})
+
+    # --- background work -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Starts the listener (and the shutdown watch) with the first stream. Called under the lock."""
+        if self._threads:
+            return
+        workers = [("inbox-listener", lambda stop: keep_running(stop, self._listen, "inbox listener"))]
+        if self.health_address:
+            workers.append(("inbox-shutdown-watch", lambda stop: keep_running(stop, self._watch_health, "inbox shutdown watch")))
+        for name, target in workers:
+            thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _listen(self, stop: threading.Event) -> None:
+        env = self.center.settings.eventstore_env
+        conninfo = psycopg.conninfo.make_conninfo(
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            dbname=env["POSTGRES_DBNAME"],
+            user=env["POSTGRES_USER"],
+            password=env.get("POSTGRES_PASSWORD", ""),
+            application_name=f"motcua-{self.center.settings.service}-inbox",
+        )
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(SQL("LISTEN {}").format(Identifier(self.center.recorder.channel_name)))
+            while not stop.is_set():
+                self._poll()  # first: whatever arrived while not listening
+                for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                    pass
+
+    def _poll(self) -> None:
+        with self._lock:
+            if not self._subscribers:
+                return
+            up_to = self.center.recorder.max_notification_id() or 0
+            if up_to <= self._position:
+                return
+            arrivals: dict[UUID, list[NotificationView]] = {}
+            for entry in self.center.recorder.in_app_arrivals(list(self._subscribers), self._position, up_to):
+                arrivals.setdefault(entry.notification.recipient_account_id, []).append(entry.notification)  # type: ignore[arg-type]
+            for account_id, notifications in arrivals.items():
+                for subscription in self._subscribers.get(account_id, ()):
+                    subscription.deliver(notifications)
+            self._position = up_to
+
+    def _watch_health(self, stop: threading.Event) -> None:
+        assert self.health_address is not None
+        with grpc.insecure_channel(self.health_address) as channel:
+            call = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=self.health_service))
+            self._health_call = call
+            if stop.is_set():
+                call.cancel()
+            try:
+                for response in call:
+                    if response.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+                        log.info("server is shutting down: ending inbox streams")
+                        self.shutdown()
+                        return
+            except grpc.RpcError as e:
+                if stop.is_set():
+                    return
+                raise RuntimeError(f"health watch ended: {e.code()}") from None
+            if not stop.is_set():
+                raise RuntimeError("health watch ended")

@@ -1,0 +1,95 @@
+"""Notifications service processes over real gRPC, PostgreSQL and Kafka.
+
+The processes of this folder use a database of their own (not `motcua_notifications`),
+so that the positions their consumer records for the hand-made dossiers events
+(tests.support.dossier_events) never make another test's notifications service
+skip the real dossiers service's events.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import uuid
+
+import grpc
+import pytest
+
+from motcua.notifications.v1 import notification_service_pb2_grpc
+from tests.support.dossier_events import DossierEvents
+
+
+@pytest.fixture(scope="session")
+def notifications_db(stack) -> str:
+    name = f"motcua_notifications_t{uuid.uuid4().hex[:8]}"
+    stack.postgres.create_database(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def dossier_events(stack):
+    events = DossierEvents(stack.kafka.bootstrap)
+    yield events
+    events.close()
+
+
+def notifications_stub(addr: str) -> notification_service_pb2_grpc.NotificationServiceStub:
+    return notification_service_pb2_grpc.NotificationServiceStub(grpc.insecure_channel(addr))
+
+
+class InboxReader:
+    """Reads a StreamInbox call on a thread, so that a test can wait for each message with a timeout."""
+
+    def __init__(self, call) -> None:
+        self.call = call
+        self._messages: queue.Queue = queue.Queue()
+        self.error: grpc.RpcError | None = None
+        self.metadata: tuple = ()
+        self._metadata_ready = threading.Event()
+        self.ended = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self.metadata = tuple(self.call.initial_metadata() or ())
+            self._metadata_ready.set()
+            for message in self.call:
+                self._messages.put(message.notification)
+        except grpc.RpcError as e:
+            self.error = e
+        finally:
+            self.ended.set()
+
+    def live(self, timeout: float = 30) -> InboxReader:
+        """Waits for the server's sign that the subscription is live."""
+        ready = self._metadata_ready.wait(timeout)
+        assert ready, f"the stream did not start within {timeout}s (error: {self.error})"
+        assert ("motcua-inbox", "live") in self.metadata, self.metadata
+        return self
+
+    def is_live(self, timeout: float = 30) -> bool:
+        """True once the subscription is live; False if the call ended without going live."""
+        return self._metadata_ready.wait(timeout) and ("motcua-inbox", "live") in self.metadata
+
+    def next(self, timeout: float = 60):
+        try:
+            return self._messages.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no inbox message within {timeout}s (error: {self.error})") from None
+
+    def pending(self) -> list:
+        items = []
+        while True:
+            try:
+                items.append(self._messages.get_nowait())
+            except queue.Empty:
+                return items
+
+    def wait_end(self, timeout: float = 60) -> grpc.RpcError | None:
+        assert self.ended.wait(timeout), f"the stream did not end within {timeout}s"
+        return self.error
+
+    def cancel(self) -> None:
+        self.call.cancel()
+        self.ended.wait(30)

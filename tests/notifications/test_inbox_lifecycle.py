@@ -1,0 +1,152 @@
+"""The inbox stream's life: capped per process, freed on cancel, ended at shutdown, robust
+to a lost LISTEN connection; and the inbox read model derived again from the log."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import grpc
+import psycopg
+import pytest
+
+from motcua.kernel.config import Settings
+from motcua.notifications.application import DossierReceipt, NotificationCenter
+from motcua.notifications.domain import IN_APP, template_id
+from motcua.notifications.v1 import notification_service_pb2 as pb
+from tests.support.waiting import eventually
+
+from .conftest import InboxReader, notifications_stub
+
+VN = timezone(timedelta(hours=7))
+
+
+@pytest.fixture
+def lone(stack, notifications_db):
+    """One notifications process serving at most two streams, with a long drain on SIGTERM."""
+    process = stack.service(
+        "notifications", POSTGRES_DBNAME=notifications_db, MOTCUA_INBOX_MAX_STREAMS="2", MOTCUA_SHUTDOWN_GRACE="120"
+    ).start()
+    yield process
+    process.terminate()  # leaves the consumer group at once (a killed member would hold its partitions a while)
+
+
+def open_stream(stub, account_id: str) -> InboxReader:
+    return InboxReader(stub.StreamInbox(pb.StreamInboxRequest(account_id=account_id), timeout=300))
+
+
+def test_streams_are_capped_per_process_and_a_cancelled_stream_frees_its_place(lone):
+    stub = notifications_stub(lone.addr)
+    first = open_stream(stub, str(uuid.uuid4())).live()
+    second = open_stream(stub, str(uuid.uuid4())).live()
+
+    refused = open_stream(stub, str(uuid.uuid4()))
+    error = refused.wait_end()
+    assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # The other RPCs keep their threads.
+    stub.ListNotifications(pb.ListNotificationsRequest(recipient_account_id=str(uuid.uuid4())))
+
+    first.cancel()
+
+    def reopened():
+        stream = open_stream(stub, str(uuid.uuid4()))
+        if stream.is_live():
+            return stream
+        stream.cancel()
+        return None
+
+    third = eventually(reopened, what="a stream accepted once one was cancelled")
+    for stream in (second, third):
+        stream.cancel()
+
+
+def test_open_streams_end_with_unavailable_as_soon_as_the_server_shuts_down(lone):
+    stub = notifications_stub(lone.addr)
+    streams = [open_stream(stub, str(uuid.uuid4())).live() for _ in range(2)]
+    # The drain would wait 120 s for open calls: a stream that held it would get the
+    # process SIGKILLed after 60 s (exit code -9), and its client CANCELLED, not UNAVAILABLE.
+    assert lone.terminate(timeout=60) == 0
+    for stream in streams:
+        error = stream.wait_end()
+        assert error is not None and error.code() == grpc.StatusCode.UNAVAILABLE
+        assert "shutting down" in error.details()
+
+
+def test_a_lost_listener_connection_loses_no_notification(stack, lone, notifications_db, dossier_events):
+    stub = notifications_stub(lone.addr)
+    applicant = str(uuid.uuid4())
+    stream = open_stream(stub, applicant).live()
+    try:
+        with psycopg.connect(stack.postgres.dsn(notifications_db), autocommit=True) as conn:
+            listeners = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = 'motcua-notifications-inbox'"
+            (pid,) = eventually(lambda: conn.execute(listeners, (notifications_db,)).fetchall(), what="the inbox listener")
+            conn.execute("SELECT pg_terminate_backend(%s)", pid)
+            dossier_events.send(
+                dossier_events.received(applicant, datetime(2026, 6, 1, 17, 0, tzinfo=VN), code="000.00.12.H56-260525-0009")
+            )
+            assert stream.next().body == "Hồ sơ 000.00.12.H56-260525-0009 đã được tiếp nhận. Ngày hẹn trả kết quả: 01/06/2026."
+            # The hub listens again on a new connection.
+            eventually(lambda: conn.execute(listeners, (notifications_db,)).fetchall() not in ([], [pid]), what="a new listener")
+    finally:
+        stream.cancel()
+
+
+@pytest.fixture(scope="module")
+def center(stack):
+    """The application in this process, on a database of its own."""
+    database = f"motcua_notifications_r{uuid.uuid4().hex[:8]}"
+    stack.postgres.create_database(database)
+    settings = Settings.from_env(
+        {
+            "MOTCUA_SERVICE": "notifications",
+            "POSTGRES_HOST": "127.0.0.1",
+            "POSTGRES_PORT": str(stack.profile.pg_port),
+            "POSTGRES_USER": stack.postgres.user,
+            "POSTGRES_PASSWORD": stack.postgres.password,
+            "POSTGRES_DBNAME": database,
+            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
+        }
+    )
+    center = NotificationCenter(settings)
+    center.prepare()
+    center.database = database
+    yield center
+    center.close()
+
+
+def test_the_read_model_is_derived_again_from_the_log(stack, center):
+    recipient = uuid.uuid4()
+    template = center.create_template("bao_tin", IN_APP, "", "Tin số {{so}}")
+    sent = [center.send_notification(template.template_id, {"so": str(n)}, recipient) for n in range(5)]
+    center.mark_read(sent[2].notification_id)
+    before = center.list_notifications(recipient, None)
+    assert [n.body for n in before.notifications] == [f"Tin số {n}" for n in range(4, -1, -1)]
+    assert before.notifications[2].read_time is not None
+
+    with psycopg.connect(stack.postgres.dsn(center.database), autocommit=True) as conn:
+        conn.execute("TRUNCATE notifications_inbox")
+    assert center.list_notifications(recipient, None).notifications == []
+    center.prepare()  # finds the table empty beside a log with notifications
+    assert center.list_notifications(recipient, None) == before
+    assert center.recorder.rebuild_inbox() == 6  # five created, one read
+    assert center.list_notifications(recipient, None) == before
+
+
+def test_the_default_template_is_written_at_start_by_the_service_and_a_dossier_without_account_gets_nothing_in_app(center):
+    template = center.get_template(template_id("dossier_received", IN_APP))
+    assert template.version == 1
+    assert template.body == "Hồ sơ {{dossier_code}} đã được tiếp nhận. Ngày hẹn trả kết quả: {{appointed_date}}."
+    receipt = DossierReceipt(
+        event_id=str(uuid.uuid4()),
+        dossier_id=uuid.uuid4(),
+        code="000.00.12.H56-260105-0001",
+        agency_id="000.00.12.H56",
+        applicant_account_id=None,
+        receive_time=None,
+        appointed_return_time=datetime(2026, 1, 12, 17, 0, tzinfo=VN),
+    )
+    assert center.notify_dossier_received(receipt) == []
+    changed = center.notify_dossier_received(replace(receipt, applicant_account_id=uuid.uuid4()))
+    assert [type(a).__name__ for a in changed] == ["Template", "Notification"]
+    assert changed[1].body.endswith("Ngày hẹn trả kết quả: 12/01/2026.")
