@@ -20,16 +20,17 @@ $(TOOLS)/bin/uv:
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 .PHONY: setup
-setup: $(UV) ## install Python dependencies (locked) and generate the gRPC stubs
+setup: $(UV) ## install dependencies (locked), generate the gRPC stubs, install the docs page's assets
 	$(UV) sync --frozen --quiet
-	@$(MAKE) --no-print-directory gen
+	@$(MAKE) --no-print-directory gen gateway-ui
 
 include mk/protos.mk
+include mk/gateway.mk
 include mk/stack.mk
 include mk/charts.mk
 
 .PHONY: test
-test: setup lint-protos breaking-protos check-charts ## run the test suite (starts and stops its own PostgreSQL and Kafka)
+test: setup lint-protos breaking-protos check-charts gateway-browser ## run the test suite (starts and stops its own PostgreSQL and Kafka)
 	$(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: bench

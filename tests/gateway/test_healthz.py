@@ -18,68 +18,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from motcua.devstack import ServiceProcess, free_port
-from motcua.devstack.services import gateway_env
+from motcua.devstack import free_port
+from tests.gateway.support import _http
 from tests.support.waiting import eventually
-
-_http = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via an http_proxy
-
-
-def get(url: str, timeout: float = 10) -> tuple[int, dict]:
-    """(status, JSON body) of GET url, whatever the status."""
-    try:
-        with _http.open(url, timeout=timeout) as response:
-            status, content_type, body = response.status, response.headers["Content-Type"], response.read()
-    except urllib.error.HTTPError as e:
-        status, content_type, body = e.code, e.headers["Content-Type"], e.read()
-    assert content_type == "application/json", (status, content_type, body)
-    return status, json.loads(body)
-
-
-class Gateway:
-    def __init__(self, process: ServiceProcess, url: str) -> None:
-        self.process = process
-        self.url = url
-
-    def get(self, path: str, timeout: float = 10) -> tuple[int, dict]:
-        return get(self.url + path, timeout)
-
-
-StartGateway = Callable[..., Gateway]
-
-
-@pytest.fixture(scope="module")
-def services(stack) -> Iterator[dict[str, str]]:
-    """procedures and dossiers, really running on PostgreSQL and Kafka: {name: gRPC address}."""
-    procedures = stack.service("procedures").start()
-    dossiers = stack.service("dossiers").start()
-    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
-    assert procedures.terminate() == 0
-    assert dossiers.terminate() == 0
-
-
-@pytest.fixture
-def start_gateway(stack) -> Iterator[StartGateway]:
-    """Starts `python -m motcua.gateway` on a free port; each one left running must stop with exit code 0."""
-    started: list[ServiceProcess] = []
-
-    def start(backends: dict[str, str], **extra_env: str) -> Gateway:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = gateway_env(port, backends, {"MOTCUA_LOG_LEVEL": "DEBUG", **extra_env})
-        log = stack.logs / f"gateway-{port}.log"
-        process = ServiceProcess("gateway", env, log, ready_url=f"{url}/livez")
-        started.append(process)
-        return Gateway(process.start(timeout=30), url)
-
-    yield start
-    try:
-        for process in started:
-            if process.alive:
-                assert process.terminate(timeout=20) == 0, process.log_path.read_text()
-    finally:
-        for process in started:
-            process.kill()
 
 
 class HealthBackend:

@@ -1,7 +1,9 @@
 """The HTTP gateway: a Starlette app served by uvicorn in front of the gRPC services.
 
-For now it reports its own liveness and its backends' health; REST/JSON transcoding of every
-RPC comes next.
+- every RPC with a google.api.http rule as REST/JSON (transcode.py), routes built at startup
+  from the protos' descriptors (descriptors.py), no route written by hand;
+- /openapi.json generated from the same descriptors (openapi.py), Swagger UI at /docs (docs.py);
+- /livez (the process) and /healthz (every backend's grpc.health.v1).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua.kernel.config import ConfigError
@@ -29,6 +31,11 @@ from motcua.kernel.tracing import configure_tracing, shutdown_tracing
 
 from .backends import SERVING, Backends
 from .config import SERVICE, GatewaySettings
+from .descriptors import Api, DescriptorError, load_api
+from .docs import docs_routes, openapi_route
+from .errors import error_response
+from .openapi import build_openapi
+from .transcode import build_routes
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +43,10 @@ PROBES = ("/livez", "/healthz")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": status, "message": message}}, status_code=status, headers=headers)
-
-
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     message = f"no route for {request.method} {request.url.path}" if exc.status_code == 404 else exc.detail
-    return error_response(exc.status_code, message, dict(exc.headers or {}))
+    return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -97,7 +100,16 @@ class AccessLog:
             })
 
 
-def create_app(settings: GatewaySettings) -> Starlette:
+def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
+    """The app; api: the descriptors to serve (default: load_api, see descriptors.py)."""
+    if api is None:
+        api = load_api(settings.descriptor_set, required=settings.descriptor_set is not None)
+    document = build_openapi(api)
+    rpc_routes = build_routes(api, settings.rpc_timeout, settings.max_body_bytes)
+    unserved = sorted({m.backend for m in api.methods} - set(settings.backends))
+    log.info("REST routes", extra={"routes": len(rpc_routes), "rpcs": len(api.methods),
+                                   "comments_from": api.comments_source, "no_backend_for": unserved})
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends = Backends(settings.backends, settings.health_timeout)
@@ -109,15 +121,21 @@ def create_app(settings: GatewaySettings) -> Starlette:
             await backends.close(grace=1.0)
             log.info("backend channels closed")
 
-    return Starlette(
-        routes=[
-            Route("/livez", livez, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
+    routes: list[BaseRoute] = [
+        Route("/livez", livez, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        openapi_route(document),
+        *docs_routes(settings.docs_dir, document["info"]["title"]),
+        *rpc_routes,
+    ]
+    app = Starlette(
+        routes=routes,
         middleware=[Middleware(AccessLog)],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )
+    app.state.draining = asyncio.Event()  # set when shutdown starts: streams end (transcode.py)
+    return app
 
 
 class _DropColorMessage(logging.Filter):
@@ -129,6 +147,16 @@ class _DropColorMessage(logging.Filter):
 
 
 class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, draining: asyncio.Event) -> None:
+        super().__init__(config)
+        self.draining = draining
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        # Open streams end now (with a last "reconnect" error), rather than hold the shutdown
+        # until MOTCUA_SHUTDOWN_GRACE and be cut off.
+        self.draining.set()
+        super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         """SIGTERM and SIGINT start the graceful shutdown, as in uvicorn, but are not re-raised once
@@ -154,8 +182,13 @@ def main() -> None:
     logging.getLogger().setLevel(settings.log_level)
     logging.getLogger("uvicorn.error").addFilter(_DropColorMessage())
     configure_tracing(SERVICE)
+    try:
+        app = create_app(settings)
+    except DescriptorError as e:
+        log.error("cannot serve the protos' descriptors", extra={"error": str(e)})
+        sys.exit(2)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         loop="asyncio",  # grpc.aio's channels live in this loop
@@ -166,7 +199,7 @@ def main() -> None:
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace,  # type: ignore[arg-type]  # a float works
     )
-    server = _Server(config)
+    server = _Server(config, app.state.draining)
     log.info("gateway starting", extra={"address": settings.http_addr, "backends": settings.backends})
     try:
         server.run()

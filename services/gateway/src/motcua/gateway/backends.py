@@ -1,18 +1,24 @@
 """One long-lived grpc.aio channel per backend service, and their health.
 
 Channels are opened when the app starts (inside its event loop, as grpc.aio requires) and closed
-when it stops; requests share them. The REST transcoding of the next milestone calls the
-backends over these same channels.
+when it stops; requests share them. The REST transcoding calls the backends over these same
+channels, with generic calls (method path + serializers), so no service needs a hand-written stub.
+
+The channels are traced like the kernel's `grpc_client.aio_channel` (OpenTelemetry's aio client
+interceptors: the backend's spans join the caller's trace), built here because they also need
+the reconnect options below, which `aio_channel` does not take. Health checks are left out of
+the tracing: a readiness probe every few seconds would fill the traces with them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Mapping
+from typing import Any, Mapping
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +35,54 @@ CHANNEL_OPTIONS = [
 ]
 
 
+def traced_channel(addr: str) -> grpc.aio.Channel:
+    """kernel.grpc_client.aio_channel with CHANNEL_OPTIONS, and without spans for health checks."""
+    interceptors = aio_client_interceptors(filter_=filters.negate(filters.health_check()))
+    return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS, interceptors=interceptors)
+
+
 class Backends:
     def __init__(self, addresses: Mapping[str, str], health_timeout: float = 1.0) -> None:
         self.addresses = dict(addresses)
         self.health_timeout = health_timeout
         self.channels: dict[str, grpc.aio.Channel] = {}
         self._health: dict[str, health_pb2_grpc.HealthStub] = {}
+        self._calls: dict[tuple[str, str, bool], object] = {}  # (backend, method path, streaming) -> callable
         self._last: dict[str, str] = {}  # last state seen, to log changes rather than every probe
 
     async def open(self) -> None:
         for name, addr in self.addresses.items():
-            channel = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
+            channel = traced_channel(addr)
             self.channels[name] = channel
             self._health[name] = health_pb2_grpc.HealthStub(channel)
         log.info("backends", extra={"backends": self.addresses})
 
     async def close(self, grace: float | None = None) -> None:
-        channels, self.channels, self._health = self.channels, {}, {}
+        channels, self.channels, self._health, self._calls = self.channels, {}, {}, {}
         await asyncio.gather(*(channel.close(grace) for channel in channels.values()))
+
+    def unary(self, backend: str, method: str, request_type: Any,
+              response_type: Any) -> grpc.aio.UnaryUnaryMultiCallable:
+        """A generic unary-unary call of `method` (/package.Service/Method) on the backend's channel.
+
+        Raises KeyError when no such backend is configured."""
+        return self._callable(backend, method, request_type, response_type, streaming=False)
+
+    def server_stream(self, backend: str, method: str, request_type: Any,
+                      response_type: Any) -> grpc.aio.UnaryStreamMultiCallable:
+        """The same for a server-streaming method."""
+        return self._callable(backend, method, request_type, response_type, streaming=True)
+
+    def _callable(self, backend: str, method: str, request_type: Any, response_type: Any, streaming: bool) -> Any:
+        key = (backend, method, streaming)
+        call = self._calls.get(key)
+        if call is None:
+            channel = self.channels[backend]
+            make = channel.unary_stream if streaming else channel.unary_unary
+            call = make(method, request_serializer=request_type.SerializeToString,
+                        response_deserializer=response_type.FromString)
+            self._calls[key] = call
+        return call
 
     async def check(self, name: str) -> str:
         """The backend's overall health: a HealthCheckResponse status name, or why it gave none."""

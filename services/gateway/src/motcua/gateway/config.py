@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 from motcua.kernel.config import ConfigError
 
 SERVICE = "gateway"
+
+# Where `make gateway-ui` (npm ci in services/gateway/ui) puts Swagger UI, from this source tree.
+DEFAULT_DOCS_DIR = Path(__file__).resolve().parents[3] / "ui" / "node_modules" / "swagger-ui-dist"
 
 
 def _split_addr(key: str, addr: str) -> tuple[str, int]:
@@ -53,6 +57,12 @@ class GatewaySettings:
     health_timeout: float = 1.0  # deadline of each backend's Health/Check
     shutdown_grace: float = 10.0  # how long in-flight requests may finish after SIGTERM
     log_level: str = "INFO"
+    # A FileDescriptorSet with source info, for the OpenAPI descriptions; None: the one beside
+    # the installed stubs (protos/gen/descriptor_set.binpb). See descriptors.py.
+    descriptor_set: Path | None = None
+    rpc_timeout: float = 30.0  # deadline of each transcoded unary call
+    max_body_bytes: int = 4 * 1024 * 1024  # larger request bodies are refused (413)
+    docs_dir: Path | None = DEFAULT_DOCS_DIR  # swagger-ui-dist, served at /docs
 
     @property
     def http_addr(self) -> str:
@@ -66,6 +76,16 @@ class GatewaySettings:
         health_timeout = _float(env, "MOTCUA_HEALTH_TIMEOUT", 1.0)
         if not health_timeout:
             raise ConfigError("MOTCUA_HEALTH_TIMEOUT must be more than 0")
+        rpc_timeout = _float(env, "MOTCUA_RPC_TIMEOUT", 30.0)
+        if not rpc_timeout:
+            raise ConfigError("MOTCUA_RPC_TIMEOUT must be more than 0")
+        raw_max_body = env.get("MOTCUA_MAX_BODY_BYTES", "")
+        if raw_max_body and not raw_max_body.isdigit():
+            raise ConfigError(f"MOTCUA_MAX_BODY_BYTES must be a whole number of bytes, got {raw_max_body!r}")
+        descriptor_set = env.get("MOTCUA_DESCRIPTOR_SET", "")
+        if descriptor_set and not Path(descriptor_set).is_file():
+            raise ConfigError(f"MOTCUA_DESCRIPTOR_SET names no file: {descriptor_set!r}")
+        docs_dir = env.get("MOTCUA_DOCS_DIR", "")
         return cls(
             http_host=host,
             http_port=port,
@@ -73,4 +93,8 @@ class GatewaySettings:
             health_timeout=health_timeout,
             shutdown_grace=_float(env, "MOTCUA_SHUTDOWN_GRACE", 10.0),
             log_level=env.get("MOTCUA_LOG_LEVEL", "INFO").upper(),
+            descriptor_set=Path(descriptor_set) if descriptor_set else None,
+            rpc_timeout=rpc_timeout,
+            max_body_bytes=int(raw_max_body) if raw_max_body else 4 * 1024 * 1024,
+            docs_dir=Path(docs_dir) if docs_dir else DEFAULT_DOCS_DIR,
         )

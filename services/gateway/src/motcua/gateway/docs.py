@@ -1,0 +1,108 @@
+"""/openapi.json and /docs: the generated OpenAPI document, and Swagger UI reading it.
+
+Swagger UI is the npm package swagger-ui-dist, installed by `make gateway-ui` (npm ci in
+services/gateway/ui, from its package-lock.json) and served as static files from
+/docs/assets/; MOTCUA_DOCS_DIR points elsewhere (e.g. in an image). Nothing is loaded from
+another host: the page, its script and its assets come from the gateway, and the online spec
+validator badge is off.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .errors import error_response
+
+log = logging.getLogger(__name__)
+
+REQUIRED_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js")
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{root}/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="{root}/docs/assets/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui" data-url="{root}/openapi.json"></div>
+<script src="{root}/docs/assets/swagger-ui-bundle.js"></script>
+<script src="{root}/docs/init.js"></script>
+</body>
+</html>
+"""
+
+# A file rather than an inline script, so that the page's Content-Security-Policy needs no
+# 'unsafe-inline' for scripts.
+_INIT = """window.addEventListener("load", function () {
+  var element = document.getElementById("swagger-ui");
+  window.ui = SwaggerUIBundle({
+    url: element.getAttribute("data-url"),
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    displayOperationId: true,
+    defaultModelsExpandDepth: 0,
+    tryItOutEnabled: false,
+    validatorUrl: null,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout"
+  });
+});
+"""
+
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def openapi_route(document: dict[str, Any]) -> Route:
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    async def openapi(request: Request) -> Response:
+        return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+    return Route("/openapi.json", openapi, methods=["GET"])
+
+
+def usable_ui_dir(directory: Path | None) -> Path | None:
+    if directory is None:
+        return None
+    if all((directory / name).is_file() for name in REQUIRED_ASSETS):
+        return directory
+    log.warning("Swagger UI not found: /docs is unavailable (make gateway-ui installs it)",
+                extra={"docs_dir": str(directory)})
+    return None
+
+
+def docs_routes(ui_dir: Path | None, title: str) -> list[BaseRoute]:
+    ui_dir = usable_ui_dir(ui_dir)
+
+    async def page(request: Request) -> Response:
+        if ui_dir is None:
+            return error_response(503, "Swagger UI is not installed here (make gateway-ui); "
+                                       "the OpenAPI document is at /openapi.json")
+        root = html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
+        return HTMLResponse(_PAGE.format(root=root, title=html.escape(title)),
+                            headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+
+    async def init(request: Request) -> Response:
+        return Response(_INIT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    routes: list[BaseRoute] = [
+        Route("/docs", page, methods=["GET"]),
+        Route("/docs/", page, methods=["GET"]),
+        Route("/docs/init.js", init, methods=["GET"]),
+    ]
+    if ui_dir is not None:
+        routes.append(Mount("/docs/assets", StaticFiles(directory=ui_dir), name="docs-assets"))
+    return routes

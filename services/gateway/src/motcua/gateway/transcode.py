@@ -1,0 +1,489 @@
+"""REST/JSON -> gRPC transcoding, one Starlette route per HttpRule binding of every RPC.
+
+A request message is built from, in this order:
+  1. the JSON body: the whole message for `body: "*"`, the named field for `body: "<field>"`,
+     nothing for a rule without a body (a body sent anyway is refused);
+  2. the path variables (`{field}`, `{field.sub}`, `{field=pattern}`); with `body: "*"` a body
+     that sets a path-bound field to another value is refused rather than silently overridden;
+  3. the query parameters, for the remaining fields: scalars, enums, repeated ones (the key
+     repeated), nested fields by dotted name (`filter.state=X`) and the well-known types written
+     as JSON strings (Timestamp, Duration, FieldMask, wrappers). With `body: "*"` every field is
+     in the body, so no query parameter is accepted.
+Field names are accepted as written in the protos and in lowerCamelCase (proto3 JSON). A field
+that does not exist, a malformed value or malformed JSON is a 400 INVALID_ARGUMENT with a
+google.rpc.BadRequest naming the field: the gateway never answers 500 for what a client sent.
+
+The message goes to the backend serving the proto package (motcua.<svc>.v1 -> MOTCUA_BACKENDS
+name <svc>) over its long-lived traced channel, as a generic call (no stub per service), with
+the incoming W3C `traceparent`/`tracestate` as the parent of the gateway's span.
+
+Responses are proto3 JSON, UTF-8 without escaping (Vietnamese stays readable), with
+  - preserving_proto_field_name=True: fields are named as in the protos (`procedure_id`), the
+    same spelling as the path templates (`{procedure_id}`), the query parameters, the
+    `field` of the backends' field violations (protovalidate reports proto names) and the
+    audit tool's JSON, so a client meets one name per field everywhere;
+  - always_print_fields_with_no_presence=True: every field is present, also at its default
+    (`""`, `0`, `[]`, the `_UNSPECIFIED` enum value), so the shape is the one in /openapi.json;
+  - the canonical mapping otherwise: enums by name, 64-bit integers as strings (`"version": "3"`,
+    JSON numbers lose precision past 2^53; numbers are accepted on input), bytes as base64,
+    Timestamps as RFC 3339.
+
+Server-streaming RPCs are answered as Server-Sent Events when the client accepts
+`text/event-stream` (EventSource), else as NDJSON (`application/x-ndjson`): one JSON message per
+event / line. An error before the first message is an ordinary JSON error with its HTTP status;
+an error after it is a last event `error` (SSE) or a line `{"error": {...}}` (NDJSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+
+import grpc
+from google.protobuf import descriptor, json_format, message_factory
+from opentelemetry import propagate, trace
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
+
+from .backends import Backends
+from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
+from .errors import bad_request, error_body, error_response, grpc_error_body
+from .pathtemplate import decode_path
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("motcua.gateway")
+
+FieldDescriptor = descriptor.FieldDescriptor
+
+_JSON_MEDIA = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
+_PRINT_OPTIONS = {"preserving_proto_field_name": True, "always_print_fields_with_no_presence": True}
+_NDJSON = "application/x-ndjson"
+_SSE = "text/event-stream"
+
+
+class ClientError(Exception):
+    """What the client sent cannot make a request message: answered 4xx, never 500."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _bad(message: str, field: str | None = None, description: str | None = None) -> ClientError:
+    return ClientError(bad_request(message, [(field, description or message)] if field else []))
+
+
+def is_query_settable(fd: FieldDescriptor) -> bool:
+    """A field whose JSON value is a scalar: settable from one path segment or query value."""
+    if fd.type == FieldDescriptor.TYPE_MESSAGE:
+        return fd.message_type.full_name in SCALAR_WKT
+    return True
+
+
+def query_fields(message: descriptor.Descriptor, excluded: Iterable[str] = (),
+                 prefix: str = "", seen: tuple[str, ...] = ()) -> Iterable[tuple[str, FieldDescriptor]]:
+    """(dotted proto name, field) of every field a query parameter may set, nested ones included.
+
+    excluded: field paths bound elsewhere (path variables, the body field); they and everything
+    under or above them are left out. Recursive message types are followed once.
+    """
+    excluded = tuple(excluded)
+    for fd in message.fields:
+        path = prefix + fd.name
+        if any(path == e or path.startswith(e + ".") for e in excluded):
+            continue
+        if is_query_settable(fd):
+            yield path, fd
+        elif not fd.is_repeated and fd.message_type.full_name not in seen:
+            yield from query_fields(fd.message_type, excluded, path + ".", (*seen, message.full_name))
+
+
+def _resolve(message: descriptor.Descriptor, dotted: str) -> list[FieldDescriptor] | None:
+    """The fields along a dotted name, each segment by its proto name or its JSON name."""
+    fields = []
+    for part in dotted.split("."):
+        if message is None:
+            return None
+        fd = message.fields_by_name.get(part) or next((f for f in message.fields if f.json_name == part), None)
+        if fd is None:
+            return None
+        fields.append(fd)
+        message = fd.message_type if fd.type == FieldDescriptor.TYPE_MESSAGE else None
+    return fields
+
+
+def _json_scalar(fd: FieldDescriptor, text: str, where: str) -> Any:
+    """A path segment or query value as the JSON value json_format expects for the field."""
+    is_bool = fd.type == FieldDescriptor.TYPE_BOOL or (
+        fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.full_name == "google.protobuf.BoolValue")
+    if is_bool:
+        if text in ("true", "false"):
+            return text == "true"
+        raise _bad(f"{where}: expected true or false, got {text!r}", where, "expected true or false")
+    return text  # json_format reads numbers, enums (name or number), bytes and the WKTs from strings
+
+
+def _set_from_text(request: Any, fields: Sequence[FieldDescriptor], values: list[str], where: str,
+                   conflict_check: bool) -> None:
+    container = request
+    for fd in fields[:-1]:
+        container = getattr(container, fd.name)
+    leaf = fields[-1]
+    repeated = leaf.is_repeated
+    if not repeated and len(values) > 1:
+        raise _bad(f"{where} is given {len(values)} times but is not repeated", where, "given more than once")
+    converted = [_json_scalar(leaf, v, where) for v in values]
+    parsed = type(container)()
+    try:
+        json_format.ParseDict({leaf.name: converted if repeated else converted[0]}, parsed)
+    except (json_format.ParseError, ValueError, TypeError) as e:
+        raise _bad(f"{where}: {_first_line(e)}", where, _first_line(e)) from None
+    if conflict_check and _is_set(container, leaf) and getattr(container, leaf.name) != getattr(parsed, leaf.name):
+        raise _bad(f"the body sets {where} to another value than the path", where,
+                   "the body and the path disagree")
+    if repeated or leaf.type == FieldDescriptor.TYPE_MESSAGE:
+        container.ClearField(leaf.name)
+        container.MergeFrom(parsed)
+    else:
+        setattr(container, leaf.name, getattr(parsed, leaf.name))
+
+
+def _is_set(container: Any, fd: FieldDescriptor) -> bool:
+    return any(f.name == fd.name for f, _ in container.ListFields())
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0].strip() if str(e).strip() else type(e).__name__
+
+
+_NO_FIELD = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
+_FAILED_FIELD = re.compile(r"Failed to parse (\S+) field")
+
+
+def _parse_error_field(e: json_format.ParseError) -> str | None:
+    """The field a json_format.ParseError is about, as a dotted proto path, when it says."""
+    text = str(e)
+    m = _NO_FIELD.search(text)
+    if m:
+        return ".".join([*m.group(2).split(".")[1:], m.group(1)])
+    names = _FAILED_FIELD.findall(text)
+    return ".".join(names) or None
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+@dataclass
+class Transcoder:
+    """One binding of one RPC: builds its request message from an HTTP request, calls, renders."""
+
+    method: Method
+    binding: Binding
+    rpc_timeout: float
+    max_body_bytes: int
+
+    def __post_init__(self) -> None:
+        self.request_class = message_factory.GetMessageClass(self.method.input)
+        self.response_class = message_factory.GetMessageClass(self.method.output)
+        self.path_fields = {v.name: _resolve(self.method.input, v.name) for v in self.binding.template.variables}
+        self.span_name = f"{self.binding.http_method} {self.binding.template.template}"
+
+    # ------------------------------------------------------------------ request
+
+    async def read_body(self, request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.max_body_bytes:
+            raise ClientError(error_response(413, f"the body exceeds {self.max_body_bytes} bytes"))
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise ClientError(error_response(413, f"the body exceeds {self.max_body_bytes} bytes"))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def parse_body(self, raw: bytes, content_type: str | None) -> Any:
+        """The JSON value of the body; None when there is none."""
+        if not raw.strip():
+            return None
+        if self.binding.body == "":
+            raise ClientError(bad_request(f"{self.binding.http_method} {self.binding.template.template} takes no body"))
+        media = (content_type or "").split(";")[0].strip()
+        if not _JSON_MEDIA.fullmatch(media):
+            raise ClientError(error_response(415, f"the body must be JSON (Content-Type: application/json), "
+                                                  f"not {media or 'without a Content-Type'}"))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _bad(f"the body is not UTF-8: {e}") from None
+        try:
+            return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as e:
+            raise _bad(f"malformed JSON: {e}") from None
+
+    def build(self, path_values: dict[str, str], query: list[tuple[str, str]], body: Any) -> Any:
+        request = self.request_class()
+        body_field = self.binding.body
+        if body is not None:
+            if body_field == "*" and not isinstance(body, dict):
+                raise _bad(f"the body must be a JSON object ({self.method.input.name}), "
+                           f"not {type(body).__name__}")
+            try:
+                json_format.ParseDict(body if body_field == "*" else {body_field: body}, request)
+            except json_format.ParseError as e:
+                field = _parse_error_field(e)
+                raise ClientError(bad_request(_first_line(e), [(field, _first_line(e))] if field else [])) from None
+            except Exception as e:  # json_format raises a few others on odd input (e.g. deep nesting)
+                raise _bad(f"the body does not fit {self.method.input.name}: {_first_line(e)}") from None
+        for name, value in path_values.items():
+            fields = self.path_fields[name]
+            assert fields is not None  # checked when the API was loaded
+            _set_from_text(request, fields, [value], name, conflict_check=body_field == "*")
+        if query:
+            self._apply_query(request, query)
+        return request
+
+    def _apply_query(self, request: Any, query: list[tuple[str, str]]) -> None:
+        if self.binding.body == "*":
+            names = sorted({k for k, _ in query})
+            raise ClientError(bad_request(
+                f"{self.binding.http_method} {self.binding.template.template} takes every field in the body, "
+                f"not in the query string", [(n, "not a query parameter of this operation") for n in names]))
+        grouped: dict[str, list[str]] = {}
+        for key, value in query:
+            grouped.setdefault(key, []).append(value)
+        bound = [*self.path_fields, *([self.binding.body] if self.binding.body else [])]
+        for key, values in grouped.items():
+            fields = _resolve(self.method.input, key)
+            if fields is None:
+                raise _bad(f"unknown query parameter {key!r}: {self.method.input.full_name} has no such field",
+                           key, "no such field")
+            proto_path = ".".join(f.name for f in fields)
+            if any(proto_path == b or proto_path.startswith(b + ".") or b.startswith(proto_path + ".") for b in bound):
+                raise _bad(f"{key} is bound by the path or the body, not the query string", key,
+                           "bound by the path or the body")
+            if any(f.is_repeated for f in fields[:-1]) or not is_query_settable(fields[-1]):
+                raise _bad(f"{key} cannot be set from the query string", key, "not a scalar field")
+            _set_from_text(request, fields, values, key, conflict_check=False)
+
+    # ------------------------------------------------------------------ call
+
+    def trace_context(self, request: Request) -> Any:
+        carrier = {k: v for k, v in request.headers.items() if k in ("traceparent", "tracestate")}
+        return propagate.extract(carrier)
+
+    async def __call__(self, request: Request, path_values: dict[str, str]) -> Response:
+        try:
+            raw = await self.read_body(request)
+            body = self.parse_body(raw, request.headers.get("content-type"))
+            message = self.build(path_values, request.query_params.multi_items(), body)
+        except ClientError as e:
+            return e.response
+        backends: Backends = request.app.state.backends
+        backend = self.method.backend
+        if backend not in backends.channels:
+            log.warning("no backend for the service", extra={"rpc": self.method.full_path, "backend": backend})
+            return error_response(501, f"{self.method.service.full_name} is not served here "
+                                       f"(no backend named {backend!r})", status="UNIMPLEMENTED")
+        attributes = {"http.request.method": self.binding.http_method, "http.route": self.binding.template.template,
+                      "rpc.system": "grpc", "rpc.service": self.method.service.full_name,
+                      "rpc.method": self.method.name}
+        with tracer.start_as_current_span(self.span_name, context=self.trace_context(request),
+                                          kind=trace.SpanKind.SERVER, attributes=attributes) as span:
+            if self.method.server_streaming:
+                response = await self._stream(request, backends, message)
+            else:
+                response = await self._unary(backends, message)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    def render(self, message: Any) -> Any:
+        rendered = json_format.MessageToDict(message, **_PRINT_OPTIONS)
+        if self.binding.response_body:
+            field = self.method.output.fields_by_name[self.binding.response_body]
+            rendered = rendered.get(field.name, json_format.MessageToDict(self.response_class(), **_PRINT_OPTIONS)
+                                    .get(field.name))
+        return rendered
+
+    def _grpc_error(self, error: grpc.aio.AioRpcError) -> tuple[int, dict]:
+        http_status, body = grpc_error_body(error)
+        code = error.code()
+        # Said by the gateway's own gRPC stack, not by the service: keep addresses and stack
+        # traces out of what clients see, and in the log.
+        generic = {
+            grpc.StatusCode.UNAVAILABLE: f"the {self.method.backend} service is unavailable; try again later",
+            grpc.StatusCode.DEADLINE_EXCEEDED: f"the {self.method.backend} service did not answer in time",
+            grpc.StatusCode.UNKNOWN: f"the {self.method.backend} service failed",
+        }
+        if code in generic and not body["error"]["details"]:
+            log.warning("backend call failed", extra={"rpc": self.method.full_path, "grpc_code": code.name,
+                                                      "error": error.details()})
+            body["error"]["message"] = generic[code]
+        return http_status, body
+
+    async def _unary(self, backends: Backends, message: Any) -> Response:
+        call = backends.unary(self.method.backend, self.method.full_path, self.request_class, self.response_class)
+        try:
+            response = await call(message, timeout=self.rpc_timeout)
+        except grpc.aio.AioRpcError as e:
+            http_status, body = self._grpc_error(e)
+            return JSONResponse(body, status_code=http_status)
+        return JSONResponse(self.render(response))
+
+    # ------------------------------------------------------------------ server streaming
+
+    async def _stream(self, request: Request, backends: Backends, message: Any) -> Response:
+        sse = _SSE in request.headers.get("accept", "")
+        call = backends.server_stream(self.method.backend, self.method.full_path, self.request_class,
+                                      self.response_class)(message)  # no deadline: a stream may stay open
+        # Wait for the first message or an early failure (e.g. validation), so that it gets its
+        # HTTP status; a stream that is merely quiet starts after a short while.
+        first = asyncio.ensure_future(call.read())
+        await asyncio.wait({first}, timeout=STREAM_START_WAIT)
+        if first.done():
+            try:
+                first.result()  # a message or EOF: _events takes it from there
+            except grpc.aio.AioRpcError as e:
+                http_status, body = self._grpc_error(e)
+                return JSONResponse(body, status_code=http_status)
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        media = _SSE if sse else _NDJSON
+        draining: asyncio.Event = getattr(request.app.state, "draining", None) or asyncio.Event()
+        return StreamingResponse(self._events(call, first, sse, draining), media_type=media, headers=headers)
+
+    async def _events(self, call: Any, first: asyncio.Future, sse: bool,
+                      draining: asyncio.Event) -> AsyncIterator[bytes]:
+        def frame(kind: str, payload: dict) -> bytes:
+            data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+            if sse:
+                return f"event: {kind}\ndata: {data}\n\n".encode()
+            return (json.dumps({"result" if kind == "message" else "error": payload},
+                               ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+        drained = asyncio.ensure_future(draining.wait())
+        pending: asyncio.Future | None = first
+        try:
+            if sse:
+                yield b": stream open\n\n"  # flushes the headers through proxies at once
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(call.read())
+                done, _ = await asyncio.wait({pending, drained}, timeout=SSE_KEEPALIVE if sse else None,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if pending not in done:
+                    if drained in done:  # the gateway is stopping: tell the client to come back
+                        message = "the gateway is shutting down; reconnect"
+                        body = error_body(503, "UNAVAILABLE", message)
+                        yield frame("error", body if sse else body["error"])
+                        return
+                    yield b": keep-alive\n\n"
+                    continue
+                item, pending = pending.result(), None
+                if item is grpc.aio.EOF:
+                    return
+                yield frame("message", self.render(item))
+        except grpc.aio.AioRpcError as e:
+            _, body = self._grpc_error(e)
+            yield frame("error", body["error"] if not sse else body)
+        finally:
+            drained.cancel()
+            if pending is not None:
+                pending.cancel()
+            call.cancel()  # the client went away (or the stream ended): end the backend's stream too
+
+
+STREAM_START_WAIT = 0.5  # seconds a stream may take to say its first word before headers go out
+SSE_KEEPALIVE = 15.0  # seconds between SSE comments on a quiet stream (proxies close idle ones)
+
+
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    if raw is None:  # not every ASGI server gives it
+        from urllib.parse import quote
+
+        return quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+class RpcRoute(BaseRoute):
+    """A Starlette route for one binding: matches the HttpRule's template on the raw path."""
+
+    def __init__(self, transcoder: Transcoder, allowed: Callable[[str], list[str]]) -> None:
+        self.transcoder = transcoder
+        self.binding = transcoder.binding
+        self._allowed = allowed
+
+    def __repr__(self) -> str:
+        binding = self.binding
+        return f"RpcRoute({binding.http_method} {binding.template.template} -> {self.transcoder.method.full_path})"
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        decoded = scope.get("motcua.decoded_path")
+        if decoded is None:
+            decoded = decode_path(_raw_path(scope)) or ""
+            scope["motcua.decoded_path"] = decoded
+        values = self.binding.template.match(decoded) if decoded else None
+        if values is None:
+            return Match.NONE, {}
+        child = {"endpoint": self.transcoder, "path_params": values}
+        return (Match.FULL if scope["method"] == self.binding.http_method else Match.PARTIAL), child
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != self.binding.http_method:
+            allowed = self._allowed(scope.get("motcua.decoded_path", ""))
+            response: Response = error_response(
+                405, f"{scope['method']} is not allowed on {scope['path']}; allowed: {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)})
+        else:
+            request = Request(scope, receive)
+            response = await self.transcoder(request, scope["path_params"])
+        await response(scope, receive, send)
+
+
+def _specificity(binding: Binding) -> tuple[int, int]:
+    """Literal-rich templates first, so that /v1/x/special wins over /v1/x/{id} for the same verb."""
+    template = binding.template
+    wildcards = len(template.variables) + template.template.count("*")
+    return wildcards, -len(template.template)
+
+
+def build_routes(api: Api, rpc_timeout: float, max_body_bytes: int) -> list[RpcRoute]:
+    transcoders = [Transcoder(m, b, rpc_timeout, max_body_bytes) for m in api.methods for b in m.bindings
+                   if not m.client_streaming]  # client streaming has no REST form; left out
+    seen: dict[tuple[str, str], str] = {}
+    for t in transcoders:
+        key = (t.binding.http_method, t.binding.template.regex.pattern)
+        if key in seen:
+            raise DescriptorError(f"{t.binding.http_method} {t.binding.template.template} is bound by both "
+                                  f"{seen[key]} and {t.method.full_path}")
+        seen[key] = t.method.full_path
+    transcoders.sort(key=lambda t: _specificity(t.binding))
+
+    def allowed(decoded_path: str) -> list[str]:
+        return sorted({t.binding.http_method for t in transcoders
+                       if t.binding.template.match(decoded_path) is not None})
+
+    return [RpcRoute(t, allowed) for t in transcoders]
