@@ -14,6 +14,7 @@ from typing import Iterator
 import pytest
 
 from motcua.devstack import Kafka, Postgres, ServiceProcess, free_port, profile, repo_root, service_env
+from motcua.kernel.config import Settings
 from tests.support.otlp import OtlpCollector
 
 PROFILE = profile("test")  # MOTCUA_TEST_SLOT=N: a session of its own
@@ -62,6 +63,21 @@ class Stack:
         process = ServiceProcess(name, env, log, module=module)
         self._processes.append(process)
         return process
+
+    def settings(self, service: str, **extra_env: str) -> Settings:
+        """Kernel settings for an in-process application of `service`, on its own database."""
+        self.postgres.create_database(f"motcua_{service}")
+        return Settings.from_env(
+            {
+                "MOTCUA_SERVICE": service,
+                "POSTGRES_HOST": self.postgres.host,
+                "POSTGRES_PORT": str(self.profile.pg_port),
+                "POSTGRES_USER": self.postgres.user,
+                "POSTGRES_PASSWORD": self.postgres.password,
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+                **extra_env,
+            }
+        )
 
     def dsn(self, service: str) -> str:
         return self.postgres.dsn(f"motcua_{service}")

@@ -30,17 +30,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(stack) -> Settings:
-    service = f"d{uuid.uuid4().hex[:10]}"  # a database of its own
-    stack.postgres.create_database(f"motcua_{service}")
-    return Settings.from_env(
-        {
-            "MOTCUA_SERVICE": service,
-            "POSTGRES_HOST": "127.0.0.1",
-            "POSTGRES_PORT": str(stack.profile.pg_port),
-            "POSTGRES_USER": stack.postgres.user,
-            "POSTGRES_PASSWORD": stack.postgres.password,
-        }
-    )
+    return stack.settings(f"d{uuid.uuid4().hex[:10]}")  # a database of its own
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from motcua.kernel.config import Settings
 from motcua.procedures.v1 import procedure_service_pb2 as pb
 from tests.support import eventlog
 from tests.support.clients import procedures_stub
@@ -24,15 +23,7 @@ TALLY_GROUP = "motcua.tally.tally"
 
 @pytest.fixture(scope="module")
 def tally_db(stack):
-    stack.postgres.create_database("motcua_tally")
-    env = {
-        "POSTGRES_HOST": "127.0.0.1",
-        "POSTGRES_PORT": str(stack.profile.pg_port),
-        "POSTGRES_USER": stack.postgres.user,
-        "POSTGRES_PASSWORD": stack.postgres.password,
-        "MOTCUA_SERVICE": "tally",
-    }
-    app = TallyApp(Settings.from_env(env))
+    app = TallyApp(stack.settings("tally"))
     yield app
     app.close()
 

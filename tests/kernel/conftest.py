@@ -24,18 +24,7 @@ class NotesApp(ServiceApplication):
 
 
 def kernel_settings(stack, service: str) -> Settings:
-    stack.postgres.create_database(f"motcua_{service}")
-    return Settings.from_env(
-        {
-            "MOTCUA_SERVICE": service,
-            "POSTGRES_HOST": "127.0.0.1",
-            "POSTGRES_PORT": str(stack.profile.pg_port),
-            "POSTGRES_USER": stack.postgres.user,
-            "POSTGRES_PASSWORD": stack.postgres.password,
-            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
-            "MOTCUA_RELAY_IDLE_WAIT": "0.1",
-        }
-    )
+    return stack.settings(service, MOTCUA_RELAY_IDLE_WAIT="0.1")
 
 
 @pytest.fixture

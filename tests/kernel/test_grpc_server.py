@@ -82,18 +82,17 @@ def test_stop_drains_in_flight_calls_and_refuses_new_ones(server):
     in_flight = stub.GetProcedure.future(pb.GetProcedureRequest(procedure_id=str(uuid.uuid4())))
     assert servicer.in_flight.wait(timeout=10)
 
-    stopping = threading.Thread(target=grpc_server.stop)
-    stopping.start()
+    stopped = grpc_server.begin_stop()
     with pytest.raises(grpc.RpcError) as refused:
         stub.GetProcedure(pb.GetProcedureRequest(procedure_id=str(uuid.uuid4())), timeout=5)
     # Refused either at the transport or as the server winds down; never handled.
     assert refused.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
     assert servicer.calls == 1
 
+    assert not stopped.is_set()  # the in-flight call holds the shutdown
     servicer.release.set()
     assert in_flight.result(timeout=10).procedure.name == "Đăng ký khai sinh"
-    stopping.join(timeout=15)
-    assert not stopping.is_alive()
+    assert stopped.wait(timeout=15)
 
 
 def test_client_and_server_spans_form_one_trace(stack, server):

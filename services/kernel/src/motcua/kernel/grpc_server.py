@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any, Callable, Iterator
@@ -108,7 +109,11 @@ class GrpcServer:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("gRPC listening", extra={"address": self.settings.grpc_addr, "services": self.service_names})
 
-    def stop(self) -> None:
-        """Reports NOT_SERVING, refuses new calls, and lets in-flight calls finish."""
+    def begin_stop(self) -> threading.Event:
+        """Reports NOT_SERVING and refuses new calls at once; the event is set when in-flight
+        calls have finished (or the grace period ran out)."""
         self.health.enter_graceful_shutdown()
-        self.server.stop(self.settings.shutdown_grace).wait()
+        return self.server.stop(self.settings.shutdown_grace)
+
+    def stop(self) -> None:
+        self.begin_stop().wait()
