@@ -18,6 +18,7 @@ import pytest
 
 from motcua.gateway.config import GatewaySettings
 from motcua.kernel.config import Settings
+from motcua.signing.config import SigningConfig
 from tests.charts.kubeschema import KUBE_VERSION, load_documents, validate_documents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ PASSWORD = "s3cret-for-tests"
 REQUIRED = {
     "postgresql": {"host": "pg.databases.svc", "password": PASSWORD},
     "kafka": {"bootstrapServers": "kafka-0.kafka.svc:9092,kafka-1.kafka.svc:9092"},
+    "signing": {"keysSecret": "signing-keys"},
 }
 
 pytestmark = pytest.mark.skipif(
@@ -353,6 +355,7 @@ def test_bare_defaults_fail_and_name_everything_missing() -> None:
     assert "no PostgreSQL password" in error
     assert "postgresql.host: not set" in error
     assert "kafka.bootstrapServers: not set" in error
+    assert "signing.keysSecret: not set" in error
 
 
 @pytest.mark.parametrize(
@@ -371,9 +374,13 @@ def test_bare_defaults_fail_and_name_everything_missing() -> None:
         ({"podLabels": {"app.kubernetes.io/component": "x"}}, "podLabels: app.kubernetes.io/component is set by the chart"),
         ({"services": {"signing": {"podAnnotations": {"checksum/config": "x"}}}},
          "services.signing.podAnnotations: checksum/config is set by the chart"),
+        ({"signing": {"devPki": True}}, "both signing.devPki and signing.keysSecret are set"),
+        ({"services": {"signing": {"extraEnvVars": [{"name": "MOTCUA_SIGNING_DEV_PKI", "value": "true"}]}}},
+         "MOTCUA_SIGNING_DEV_PKI is set by the chart for signing and cannot be overridden here (use the signing values)"),
     ],
     ids=["kafka-address", "grace-period", "nothing-enabled", "managed-env", "managed-env-global",
-         "health-timeout", "node-port", "sampler-arg", "chart-label", "checksum-annotation"],
+         "health-timeout", "node-port", "sampler-arg", "chart-label", "checksum-annotation",
+         "signing-both-pki-sources", "signing-managed-env"],
 )
 def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> None:
     error = render_error(values)
@@ -390,13 +397,97 @@ def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> 
         ({"services": {"identity": {"replicas": "two"}}}, "replicas"),
         ({"tracing": {"otlpEndpoint": "collector:4317"}}, "otlpEndpoint"),
         ({"postgresql": {"hostname": "pg"}}, "hostname"),
+        ({"signing": {"tsaUrl": "tsa.example:318"}}, "tsaUrl"),
+        ({"signing": {"storage": {"claim": "pvc"}}}, "claim"),
     ],
-    ids=["unknown-service", "log-level-enum", "pull-policy-enum", "replicas-type", "endpoint-url", "unknown-key"],
+    ids=["unknown-service", "log-level-enum", "pull-policy-enum", "replicas-type", "endpoint-url", "unknown-key",
+         "tsa-url", "signing-unknown-key"],
 )
 def test_the_values_schema_rejects_bad_values(values: dict, fragment: str) -> None:
     error = render_error(values)
     assert "values don't meet the specifications of the schema" in error
     assert fragment in error
+
+
+# --- the signing service: data volume, keys Secret -------------------------------------------------
+
+SIGNING_DIR = "/var/lib/motcua/signing"
+SIGNING_KEYS = "/etc/motcua/signing/keys"
+
+
+def _volumes(rendered: Rendered, service: str) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(mounts by path, volumes by name) of a service's pod."""
+    pod = rendered.deployment(service)["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m for m in rendered.container(service)["volumeMounts"]}
+    return mounts, {v["name"]: v for v in pod["volumes"]}
+
+
+def test_signing_gets_a_writable_volume_at_its_data_dir_and_its_keys_secret_read_only() -> None:
+    rendered = render()
+    env = rendered.environment("signing")
+    config = SigningConfig.from_env(env)  # the service's own parser
+    assert str(config.directory) == SIGNING_DIR
+    assert config.dev_pki is False
+    assert str(config.keys_dir) == SIGNING_KEYS
+    assert [str(p) for p in config.trust_roots] == [f"{SIGNING_KEYS}/trust-roots.pem"]
+    assert str(config.documents_dir).startswith(SIGNING_DIR + "/")  # the signed PDFs are on the volume
+    assert config.tsa_url is None and "MOTCUA_SIGNING_TSA_URL" not in env
+    mounts, volumes = _volumes(rendered, "signing")
+    data = mounts[SIGNING_DIR]
+    assert not data.get("readOnly", False)
+    assert volumes[data["name"]] == {"name": data["name"], "emptyDir": {"sizeLimit": "1Gi"}}
+    keys = mounts[SIGNING_KEYS]
+    assert keys["readOnly"] is True
+    assert volumes[keys["name"]] == {"name": keys["name"], "secret": {"secretName": "signing-keys", "defaultMode": 0o440}}
+    # The root filesystem stays read-only; nothing else is mounted.
+    assert rendered.container("signing")["securityContext"]["readOnlyRootFilesystem"] is True
+    assert set(mounts) == {"/tmp", SIGNING_DIR, SIGNING_KEYS}
+
+
+def test_signing_storage_on_an_existing_claim_and_a_timestamp_authority() -> None:
+    tsa = "https://tsa.example.gov.vn/tsa"
+    rendered = render({"signing": {"storage": {"existingClaim": "signing-documents"}, "tsaUrl": tsa}})
+    config = SigningConfig.from_env(rendered.environment("signing"))
+    assert config.tsa_url == tsa
+    mounts, volumes = _volumes(rendered, "signing")
+    data = mounts[SIGNING_DIR]
+    assert volumes[data["name"]] == {"name": data["name"], "persistentVolumeClaim": {"claimName": "signing-documents"}}
+    assert validate_documents(rendered.documents, KUBE_VERSION) == []
+
+
+def test_signing_dev_pki_for_demos_needs_no_secret() -> None:
+    rendered = render({"signing": {"devPki": True, "keysSecret": ""}})
+    config = SigningConfig.from_env(rendered.environment("signing"))
+    assert config.dev_pki is True
+    assert config.dev_pki_dir == Path(SIGNING_DIR) / "pki"  # generated on the writable volume
+    assert config.keys_dir == Path(SIGNING_DIR) / "pki" / "keys"
+    mounts, volumes = _volumes(rendered, "signing")
+    assert set(mounts) == {"/tmp", SIGNING_DIR}
+    assert not any("secret" in v for v in volumes.values())
+    assert validate_documents(rendered.documents, KUBE_VERSION) == []
+
+
+def test_signing_without_keys_secret_or_dev_pki_fails_with_a_readable_message() -> None:
+    error = render_error({"signing": {"keysSecret": ""}})
+    assert "VALUES VALIDATION" in error
+    assert "signing.keysSecret: not set" in error
+    assert "signing.devPki=true" in error and "services.signing.enabled=false" in error
+
+
+def test_signing_disabled_needs_no_keys() -> None:
+    rendered = render(_merge(disabled("signing"), {"signing": {"keysSecret": ""}}))
+    assert f"{RELEASE}-signing" not in rendered.of_kind("Deployment")
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s != "signing"])
+def test_other_services_get_none_of_the_signing_setup(service: str) -> None:
+    values = {"signing": {"storage": {"existingClaim": "signing-documents"}, "tsaUrl": "http://tsa.example/"}}
+    rendered = render(values)
+    env = rendered.environment(service)
+    assert not [name for name in env if name.startswith("MOTCUA_SIGNING_")]
+    mounts, volumes = _volumes(rendered, service)
+    assert set(mounts) == {"/tmp"}
+    assert set(volumes) == {"tmp"}
 
 
 # --- config checksum ------------------------------------------------------------------------------

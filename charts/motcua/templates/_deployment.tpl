@@ -80,8 +80,14 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if include "motcua.isSigning" . }}
+            {{- include "motcua.signing.volumeMounts" . | trim | nindent 12 }}
+            {{- end }}
       volumes:
         # The root filesystem is read-only; Python and its libraries may still want a scratch directory.
         - name: tmp
           emptyDir: {}
+        {{- if include "motcua.isSigning" . }}
+        {{- include "motcua.signing.volumes" . | trim | nindent 8 }}
+        {{- end }}
 {{- end }}

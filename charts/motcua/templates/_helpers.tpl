@@ -159,12 +159,79 @@ OTEL_TRACES_SAMPLER_ARG: {{ . | toString | quote }}
 {{- join "," $entries }}
 {{- end }}
 
+{{/* The signing service gets a data volume, its keys Secret and its own settings. */}}
+{{- define "motcua.isSigning" -}}
+{{- if eq .name "signing" }}true{{ end }}
+{{- end }}
+
+{{/* Where the signing service's data volume (MOTCUA_SIGNING_DIR) and keys Secret are mounted. */}}
+{{- define "motcua.signing.dataDir" -}}/var/lib/motcua/signing{{- end }}
+{{- define "motcua.signing.keysDir" -}}/etc/motcua/signing/keys{{- end }}
+{{/* The file of the keys Secret holding the trust roots (MOTCUA_SIGNING_TRUST_ROOTS). */}}
+{{- define "motcua.signing.trustRootsFile" -}}trust-roots.pem{{- end }}
+
 {{/* Environment variables the chart sets per container; extraEnvVars may not name them. */}}
 {{- define "motcua.managedEnvNames" -}}
 {{- if include "motcua.isGateway" . -}}
 MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- else -}}
 MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+{{- if include "motcua.isSigning" . -}}
+,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The signing service's own settings (dict root name svc): its data directory, keys, TSA. */}}
+{{- define "motcua.signing.env" -}}
+{{- $signing := .root.Values.signing }}
+- name: MOTCUA_SIGNING_DIR
+  value: {{ include "motcua.signing.dataDir" .root | quote }}
+- name: MOTCUA_SIGNING_DEV_PKI
+  value: {{ ternary "true" "false" $signing.devPki | quote }}
+{{- if $signing.keysSecret }}
+- name: MOTCUA_SIGNING_KEYS_DIR
+  value: {{ include "motcua.signing.keysDir" .root | quote }}
+- name: MOTCUA_SIGNING_TRUST_ROOTS
+  value: {{ printf "%s/%s" (include "motcua.signing.keysDir" .root) (include "motcua.signing.trustRootsFile" .root) | quote }}
+{{- end }}
+{{- with $signing.tsaUrl }}
+- name: MOTCUA_SIGNING_TSA_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The signing container's volumeMounts beside /tmp (dict root name svc). */}}
+{{- define "motcua.signing.volumeMounts" -}}
+- name: signing-data
+  mountPath: {{ include "motcua.signing.dataDir" .root }}
+{{- if .root.Values.signing.keysSecret }}
+- name: signing-keys
+  mountPath: {{ include "motcua.signing.keysDir" .root }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* The signing pod's volumes beside /tmp (dict root name svc). */}}
+{{- define "motcua.signing.volumes" -}}
+{{- $signing := .root.Values.signing }}
+# MOTCUA_SIGNING_DIR: the signed PDFs (and, with signing.devPki, the development PKI).
+- name: signing-data
+  {{- if $signing.storage.existingClaim }}
+  persistentVolumeClaim:
+    claimName: {{ $signing.storage.existingClaim }}
+  {{- else if $signing.storage.sizeLimit }}
+  emptyDir:
+    sizeLimit: {{ $signing.storage.sizeLimit }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- if $signing.keysSecret }}
+# The seal key, its certificate chain and the trust roots; readable by the pod's fsGroup only.
+- name: signing-keys
+  secret:
+    secretName: {{ $signing.keysSecret }}
+    defaultMode: 0440
 {{- end }}
 {{- end }}
 
@@ -191,6 +258,9 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
     secretKeyRef:
       name: {{ include "motcua.postgresql.secretName" $root }}
       key: {{ include "motcua.postgresql.secretKey" $root }}
+{{- if include "motcua.isSigning" . }}
+{{ include "motcua.signing.env" . | trim }}
+{{- end }}
 {{- end }}
 {{- if $root.Values.tracing.otlpEndpoint }}
 - name: OTEL_SERVICE_NAME

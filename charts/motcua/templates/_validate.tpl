@@ -13,6 +13,7 @@ or nothing; validateValues fails the rendering with all messages at once.
 {{- $messages = append $messages (include "motcua.validateValues.gateway" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.tracing" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.labels" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.signing" . | trim) }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail }}
@@ -80,7 +81,8 @@ terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }} must 
 {{ $where }}: {{ .name }} is set by the chart for {{ $name }} and cannot be overridden here
   {{- if eq .name "POSTGRES_DBNAME" }} (use services.{{ $name }}.database){{ end }}
   {{- if eq .name "POSTGRES_PASSWORD" }} (use postgresql.existingSecret){{ end }}
-  {{- if eq .name "MOTCUA_HEALTH_TIMEOUT" }} (use services.gateway.healthTimeout){{ end }}.
+  {{- if eq .name "MOTCUA_HEALTH_TIMEOUT" }} (use services.gateway.healthTimeout){{ end }}
+  {{- if hasPrefix "MOTCUA_SIGNING_" .name }} (use the signing values){{ end }}.
 {{- end }}
 {{- end }}
 {{- end }}
@@ -124,6 +126,21 @@ tracing.samplerArg: set without tracing.sampler; it only applies to a ratio samp
 {{- range $where, $map := $annotations }}
 {{- if hasKey (default dict $map) "checksum/config" }}
 {{ $where }}: checksum/config is set by the chart.
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.signing" -}}
+{{- $signing := .Values.signing }}
+{{- if .Values.services.signing.enabled }}
+{{- if and $signing.devPki $signing.keysSecret -}}
+signing: both signing.devPki and signing.keysSecret are set. Set only one: keysSecret for
+  the keys of a real PKI, or devPki for a demo with a generated development PKI.
+{{- else if not (or $signing.devPki $signing.keysSecret) -}}
+signing.keysSecret: not set. The signing service needs its seal key, certificate and trust
+  roots: create a Secret with agency-seal.key.pem, agency-seal.crt.pem and trust-roots.pem and
+  set signing.keysSecret to its name (or, for a demo only, signing.devPki=true to generate a
+  development PKI; or disable the service with services.signing.enabled=false).
 {{- end }}
 {{- end }}
 {{- end }}
