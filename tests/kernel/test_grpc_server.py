@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 
@@ -67,6 +68,15 @@ def test_unexpected_errors_are_internal_and_leak_nothing(server):
         stub.CreateProcedure(pb.CreateProcedureRequest(code="1.000001", name="Tên", agency_id="000.00.10.H56", processing_days=1))
     assert failure.value.code() == grpc.StatusCode.INTERNAL
     assert "postgres" not in failure.value.details()
+
+
+def test_an_rpc_not_implemented_yet_is_unimplemented_without_an_error_log(server, caplog):
+    _, _, stub = server
+    with pytest.raises(grpc.RpcError) as failure:
+        stub.RenameProcedure(pb.RenameProcedureRequest(procedure_id=str(uuid.uuid4()), name="Tên mới", expected_version=1))
+    assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "RenameProcedure" in failure.value.details()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_domain_errors_map_to_their_status(server):

@@ -44,6 +44,9 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
     except DomainError as e:
         log.info("rejected", extra={"method": method, "error": str(e), "error_type": type(e).__name__})
         abort_with(context, e)
+    except NotImplementedError:
+        # The generated base class answers for an RPC the service does not implement yet.
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
     except Exception:
         if context.code() is not None:  # the servicer ended the call itself
             raise
