@@ -15,6 +15,7 @@ import pytest
 
 from motcua.devstack import Kafka, Postgres, ServiceProcess, free_port, profile, repo_root, service_env
 from motcua.kernel.config import Settings
+from tests.support.clients import dossiers_stub, procedures_stub
 from tests.support.otlp import OtlpCollector
 
 PROFILE = profile("test")  # MOTCUA_TEST_SLOT=N: a session of its own
@@ -91,3 +92,23 @@ def stack() -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def services(stack) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """The procedures and dossiers services, as processes of this test module; they must stop cleanly."""
+    procedures = stack.service("procedures").start()
+    dossiers = stack.service("dossiers").start()
+    yield procedures, dossiers
+    assert procedures.terminate() == 0
+    assert dossiers.terminate() == 0
+
+
+@pytest.fixture(scope="module")
+def procedures(services):
+    return procedures_stub(services[0].addr)
+
+
+@pytest.fixture(scope="module")
+def dossiers(services):
+    return dossiers_stub(services[1].addr)

@@ -4,7 +4,6 @@ publishes their events."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -15,32 +14,14 @@ from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as dpb, events_pb2
 from motcua.procedures.v1 import procedure_service_pb2 as pb
-from tests.support.clients import details, dossiers_stub, field_violations, procedures_stub
+from tests.support.clients import details, dossiers_stub, field_violations
+from tests.support.concurrency import run_concurrently
 from tests.support.dossiers import CODE, VIETNAM, applicant, fresh_agency, submit_request, today_in_vietnam
 from tests.support.procedures import create_request
 from tests.support.topics import find_envelope
 from tests.support.waiting import eventually
 
 TOPIC = "motcua.dossiers.events.v1"
-
-
-@pytest.fixture(scope="module")
-def services(stack):
-    procedures = stack.service("procedures").start()
-    dossiers = stack.service("dossiers").start()
-    yield procedures, dossiers
-    assert procedures.terminate() == 0
-    assert dossiers.terminate() == 0
-
-
-@pytest.fixture(scope="module")
-def procedures(services):
-    return procedures_stub(services[0].addr)
-
-
-@pytest.fixture(scope="module")
-def dossiers(services):
-    return dossiers_stub(services[1].addr)
 
 
 def publish_procedure(procedures, dossiers, processing_days: int = 3, name: str = "Đăng ký khai sinh"):
@@ -97,23 +78,9 @@ def test_a_submitted_dossier_gets_todays_code_and_pins_the_procedure(dossiers, p
 
 def submit_concurrently(stubs, procedure, agency: str, count: int) -> list[dossier_pb2.Dossier]:
     """``count`` submissions started at once, spread over ``stubs``; all must succeed."""
-    barrier = threading.Barrier(count)
-    outcomes: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            outcomes[i] = submit(stubs[i % len(stubs)], procedure, agency)
-        except grpc.RpcError as e:
-            outcomes[i] = e
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    failures = [o for o in outcomes if isinstance(o, grpc.RpcError)]
-    assert not failures, [(e.code(), e.details()) for e in failures]
+    outcomes = run_concurrently(count, lambda i: submit(stubs[i % len(stubs)], procedure, agency))
+    failures = [o for o in outcomes if isinstance(o, Exception)]
+    assert not failures, failures
     return outcomes  # type: ignore[return-value]
 
 
@@ -155,19 +122,8 @@ def test_the_same_request_id_returns_the_same_dossier(dossiers, procedure):
 
     # Racing retries of one request: still one dossier, and one number taken.
     racing_id = str(uuid.uuid4())
-    barrier = threading.Barrier(8)
-    results: list[dossier_pb2.Dossier] = []
-
-    def retry() -> None:
-        barrier.wait()
-        results.append(submit(dossiers, procedure, agency, request_id=racing_id))
-
-    threads = [threading.Thread(target=retry) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(results) == 8
+    results = run_concurrently(8, lambda _: submit(dossiers, procedure, agency, request_id=racing_id))
+    assert all(isinstance(r, dossier_pb2.Dossier) for r in results), results
     assert len({(d.dossier_id, d.code) for d in results}) == 1
     assert results[0].dossier_id != first.dossier_id
 

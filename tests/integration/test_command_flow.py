@@ -3,7 +3,6 @@ bad input, unknown ids and concurrent writes get the statuses the API promises."
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import grpc
@@ -13,28 +12,10 @@ from opentelemetry.trace import SpanKind
 
 from motcua.dossiers.v1 import dossier_service_pb2 as dossiers_pb
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb
-from tests.support.clients import details, dossiers_stub, field_violations, new_traceparent, procedures_stub
+from tests.support.clients import details, field_violations, new_traceparent
+from tests.support.concurrency import run_concurrently
 from tests.support.procedures import create_request
 from tests.support.waiting import eventually
-
-
-@pytest.fixture(scope="module")
-def services(stack):
-    procedures = stack.service("procedures").start()
-    dossiers = stack.service("dossiers").start()
-    yield procedures, dossiers
-    assert procedures.terminate() == 0
-    assert dossiers.terminate() == 0
-
-
-@pytest.fixture(scope="module")
-def procedures(services):
-    return procedures_stub(services[0].addr)
-
-
-@pytest.fixture(scope="module")
-def dossiers(services):
-    return dossiers_stub(services[1].addr)
 
 
 def replica_of(dossiers, procedure_id: str):
@@ -147,26 +128,15 @@ def test_invalid_transition_names_the_current_state(procedures):
 def test_concurrent_writes_one_wins_the_others_are_aborted(procedures):
     created = procedures.CreateProcedure(create_request()).procedure
     names = [f"Thủ tục số {i}" for i in range(8)]
-    outcomes: dict[str, object] = {}
-    barrier = threading.Barrier(len(names))
+    outcomes = run_concurrently(
+        len(names),
+        lambda i: procedures.RenameProcedure(
+            pb.RenameProcedureRequest(procedure_id=created.procedure_id, name=names[i], expected_version=1)
+        ).procedure,
+    )
 
-    def rename(name: str) -> None:
-        barrier.wait()
-        try:
-            outcomes[name] = procedures.RenameProcedure(
-                pb.RenameProcedureRequest(procedure_id=created.procedure_id, name=name, expected_version=1)
-            ).procedure
-        except grpc.RpcError as e:
-            outcomes[name] = e
-
-    threads = [threading.Thread(target=rename, args=(n,)) for n in names]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    winners = [n for n, o in outcomes.items() if not isinstance(o, grpc.RpcError)]
-    losers = [o for o in outcomes.values() if isinstance(o, grpc.RpcError)]
+    winners = [name for name, o in zip(names, outcomes) if not isinstance(o, grpc.RpcError)]
+    losers = [o for o in outcomes if isinstance(o, grpc.RpcError)]
     assert len(winners) == 1
     assert len(losers) == len(names) - 1
     assert {e.code() for e in losers} == {grpc.StatusCode.ABORTED}

@@ -9,6 +9,8 @@ from eventsourcing.domain import event
 
 from motcua.kernel.errors import VersionConflict
 
+from tests.support.concurrency import run_concurrently
+
 from .conftest import Note
 
 
@@ -16,25 +18,6 @@ class Counter(Note):
     @event("Incremented")
     def increment(self) -> None:
         self.text += "+"
-
-
-def run_concurrently(count: int, target) -> list[object]:
-    barrier = threading.Barrier(count)
-    outcomes: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            outcomes[i] = target(i)
-        except Exception as e:
-            outcomes[i] = e
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_concurrent_saves_are_batched_and_all_recorded(notes):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from motcua.kernel.config import ConfigError
+from motcua.kernel.config import ConfigError, env_number
 
 SERVICE = "gateway"
 
@@ -38,17 +38,6 @@ def parse_backends(raw: str) -> dict[str, str]:
     return backends
 
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "")
-    try:
-        value = float(raw) if raw else default
-    except ValueError as e:
-        raise ConfigError(f"{key} must be a number, got {raw!r}") from e
-    if value < 0:
-        raise ConfigError(f"{key} must not be negative, got {raw!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class GatewaySettings:
     http_host: str = "127.0.0.1"
@@ -73,10 +62,10 @@ class GatewaySettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
         env = os.environ if environ is None else environ
         host, port = _split_addr("MOTCUA_HTTP_ADDR", env.get("MOTCUA_HTTP_ADDR") or "127.0.0.1:8080")
-        health_timeout = _float(env, "MOTCUA_HEALTH_TIMEOUT", 1.0)
+        health_timeout = env_number(env, "MOTCUA_HEALTH_TIMEOUT", 1.0, float, minimum=0.0)
         if not health_timeout:
             raise ConfigError("MOTCUA_HEALTH_TIMEOUT must be more than 0")
-        rpc_timeout = _float(env, "MOTCUA_RPC_TIMEOUT", 30.0)
+        rpc_timeout = env_number(env, "MOTCUA_RPC_TIMEOUT", 30.0, float, minimum=0.0)
         if not rpc_timeout:
             raise ConfigError("MOTCUA_RPC_TIMEOUT must be more than 0")
         raw_max_body = env.get("MOTCUA_MAX_BODY_BYTES", "")
@@ -91,7 +80,7 @@ class GatewaySettings:
             http_port=port,
             backends=parse_backends(env.get("MOTCUA_BACKENDS", "")),
             health_timeout=health_timeout,
-            shutdown_grace=_float(env, "MOTCUA_SHUTDOWN_GRACE", 10.0),
+            shutdown_grace=env_number(env, "MOTCUA_SHUTDOWN_GRACE", 10.0, float, minimum=0.0),
             log_level=env.get("MOTCUA_LOG_LEVEL", "INFO").upper(),
             descriptor_set=Path(descriptor_set) if descriptor_set else None,
             rpc_timeout=rpc_timeout,

@@ -29,6 +29,8 @@ from google.protobuf import any_pb2, json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2  # noqa: F401  (details types for JSON)
 from starlette.responses import JSONResponse
 
+from motcua.kernel.grpc_errors import pack_details
+
 log = logging.getLogger(__name__)
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -96,21 +98,12 @@ def error_response(http_status: int, message: str, *, status: str | None = None,
     return JSONResponse(body, status_code=http_status, headers=headers)
 
 
-def pack(*messages) -> list[any_pb2.Any]:
-    packed = []
-    for message in messages:
-        item = any_pb2.Any()
-        item.Pack(message)
-        packed.append(item)
-    return packed
-
-
 def bad_request(message: str, violations: Iterable[tuple[str, str]] = (), headers: dict[str, str] | None = None,
                 reason: str = "") -> JSONResponse:
     """400 INVALID_ARGUMENT from the gateway itself, with a BadRequest naming the fields when known."""
     violations = [error_details_pb2.BadRequest.FieldViolation(field=f, description=d, reason=reason)
                   for f, d in violations]
-    details = pack(error_details_pb2.BadRequest(field_violations=violations)) if violations else []
+    details = pack_details(error_details_pb2.BadRequest(field_violations=violations)) if violations else []
     return error_response(400, message, status="INVALID_ARGUMENT", details=details, headers=headers)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, TypeVar
+
+N = TypeVar("N", int, float)
 
 # Environment variables the eventsourcing library reads for PostgreSQL.
 _EVENTSTORE_KEYS = (
@@ -25,23 +27,22 @@ class ConfigError(ValueError):
     """A required setting is missing or malformed."""
 
 
-def _int(env: Mapping[str, str], key: str, default: int) -> int:
-    raw = env.get(key, "")
+def env_number(env: Mapping[str, str], key: str, default: N, kind: type[N], minimum: N | None = None) -> N:
+    """A number setting: ``default`` when unset; ConfigError naming the variable when malformed."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
     try:
-        return int(raw) if raw else default
+        value = kind(raw)
     except ValueError as e:
-        raise ConfigError(f"{key} must be an integer, got {raw!r}") from e
+        raise ConfigError(f"{key} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from e
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}, got {raw!r}")
+    return value
 
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "")
-    try:
-        return float(raw) if raw else default
-    except ValueError as e:
-        raise ConfigError(f"{key} must be a number, got {raw!r}") from e
-
-
-def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+def env_flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    """A yes/no setting: 1, y, yes, true, on mean yes."""
     raw = env.get(key, "").strip().lower()
     if not raw:
         return default
@@ -78,7 +79,7 @@ class Settings:
         name = service or env.get("MOTCUA_SERVICE", "")
         if not name:
             raise ConfigError("MOTCUA_SERVICE is not set")
-        snapshotting = _flag(env, "MOTCUA_SNAPSHOTTING", True)
+        snapshotting = env_flag(env, "MOTCUA_SNAPSHOTTING", True)
         store = {k: env[k] for k in _EVENTSTORE_KEYS if env.get(k)}
         store.setdefault("POSTGRES_DBNAME", f"motcua_{name}")
         store.setdefault("POSTGRES_POOL_SIZE", "10")
@@ -94,14 +95,14 @@ class Settings:
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
             eventstore_env=store,
             # Enough threads for group commit to fill its batches (measured: 32 beats 8 and 16).
-            grpc_workers=_int(env, "MOTCUA_GRPC_WORKERS", 32),
-            shutdown_grace=_float(env, "MOTCUA_SHUTDOWN_GRACE", 10.0),
+            grpc_workers=env_number(env, "MOTCUA_GRPC_WORKERS", 32, int),
+            shutdown_grace=env_number(env, "MOTCUA_SHUTDOWN_GRACE", 10.0, float),
             log_level=env.get("MOTCUA_LOG_LEVEL", "INFO").upper(),
-            relay_enabled=_flag(env, "MOTCUA_RELAY_ENABLED", True),
-            relay_batch_size=_int(env, "MOTCUA_RELAY_BATCH_SIZE", 1000),
-            relay_idle_wait=_float(env, "MOTCUA_RELAY_IDLE_WAIT", 0.5),
-            topic_partitions=_int(env, "MOTCUA_TOPIC_PARTITIONS", 3),
-            consumer_max_attempts=_int(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3),
+            relay_enabled=env_flag(env, "MOTCUA_RELAY_ENABLED", True),
+            relay_batch_size=env_number(env, "MOTCUA_RELAY_BATCH_SIZE", 1000, int),
+            relay_idle_wait=env_number(env, "MOTCUA_RELAY_IDLE_WAIT", 0.5, float),
+            topic_partitions=env_number(env, "MOTCUA_TOPIC_PARTITIONS", 3, int),
+            consumer_max_attempts=env_number(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3, int),
             snapshotting=snapshotting,
         )
 

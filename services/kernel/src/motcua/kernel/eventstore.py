@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any, Iterator, TypeVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Mapper, StoredEvent, Tracking
@@ -72,6 +73,21 @@ class EventMapper(Mapper[UUID]):
         event = super().to_domain_event(stored_event)
         meta = vars(event).pop(META_KEY, None) or {}
         return event, meta
+
+
+def dedicated_connection(settings: Settings, purpose: str) -> psycopg.Connection:
+    """An autocommit connection of its own to the service's database, outside the pool:
+    for session state such as LISTEN or an advisory lock (named in pg_stat_activity)."""
+    env = settings.eventstore_env
+    return psycopg.connect(
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"],
+        password=env.get("POSTGRES_PASSWORD", ""),
+        application_name=f"motcua-{settings.service}-{purpose}",
+        autocommit=True,
+    )
 
 
 # Aggregates changed but not yet saved by the batch of consumed events being applied

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 ERROR_DOMAIN = "motcua.gov.vn"
 
 
-def _pack(*details: object) -> list[any_pb2.Any]:
+def pack_details(*details: object) -> list[any_pb2.Any]:
+    """google.rpc detail messages packed for a Status."""
     packed = []
     for detail in details:
         item = any_pb2.Any()
@@ -38,13 +39,13 @@ def status_for(error: DomainError) -> status_pb2.Status:
                     for v in error.violations
                 ]
             )
-            return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=_pack(bad_request))
+            return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=pack_details(bad_request))
         case NotFound():
             info = error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=error.resource_id)
-            return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=_pack(info))
+            return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=pack_details(info))
         case AlreadyExists():
             info = error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=error.key)
-            return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=_pack(info))
+            return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=pack_details(info))
         case InvalidTransition():
             failure = error_details_pb2.PreconditionFailure(
                 violations=[
@@ -54,13 +55,13 @@ def status_for(error: DomainError) -> status_pb2.Status:
                 ]
             )
             info = _error_info("INVALID_TRANSITION", current_state=error.current_state, action=error.action)
-            return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=_pack(failure, info))
+            return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=pack_details(failure, info))
         case VersionConflict():
             metadata = {"aggregate_id": error.aggregate_id}
             if error.current is not None:
                 metadata["current_version"] = str(error.current)
             info = _error_info("VERSION_CONFLICT", **metadata)
-            return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=_pack(info))
+            return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=pack_details(info))
     return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
 
 

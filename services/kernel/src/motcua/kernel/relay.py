@@ -25,7 +25,7 @@ from opentelemetry.trace import SpanKind
 
 from motcua.common.v1 import envelope_pb2
 
-from .eventstore import ServiceApplication
+from .eventstore import ServiceApplication, dedicated_connection
 from .faults import failpoint
 from .kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics, new_producer
 from .supervision import keep_running
@@ -66,17 +66,6 @@ class OutboxRelay:
     def run(self, stop: threading.Event) -> None:
         keep_running(stop, self._lead, "relay", topic=self.topic)
 
-    def _conninfo(self) -> str:
-        env = self.settings.eventstore_env
-        return psycopg.conninfo.make_conninfo(
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            dbname=env["POSTGRES_DBNAME"],
-            user=env["POSTGRES_USER"],
-            password=env.get("POSTGRES_PASSWORD", ""),
-            application_name=f"motcua-{self.settings.service}-relay",
-        )
-
     def _lead(self, stop: threading.Event) -> None:
         try:
             self._publish_while_leading(stop)
@@ -84,7 +73,7 @@ class OutboxRelay:
             self._is_leader.clear()
 
     def _publish_while_leading(self, stop: threading.Event) -> None:
-        with psycopg.connect(self._conninfo(), autocommit=True) as conn:
+        with dedicated_connection(self.settings, "relay") as conn:
             # The lock lives as long as this connection: if we die, another replica takes over.
             while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.topic}",)).fetchone()[0]:
                 if stop.wait(1.0):

@@ -20,7 +20,7 @@ from datetime import tzinfo
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from motcua.kernel.config import ConfigError, Settings
+from motcua.kernel.config import ConfigError, Settings, env_number
 
 from .domain import VIETNAM
 
@@ -37,9 +37,9 @@ class NotificationSettings:
         env = os.environ if environ is None else environ
         return cls(
             zone=_zone(env.get("MOTCUA_TIMEZONE", "")),
-            inbox_poll_interval=_number(env, "MOTCUA_INBOX_POLL_INTERVAL", 1.0, float, minimum=0.01),
-            inbox_max_streams=_number(env, "MOTCUA_INBOX_MAX_STREAMS", max(1, settings.grpc_workers // 2), int, minimum=1),
-            inbox_backlog=_number(env, "MOTCUA_INBOX_BACKLOG", 100, int, minimum=0),
+            inbox_poll_interval=env_number(env, "MOTCUA_INBOX_POLL_INTERVAL", 1.0, float, minimum=0.01),
+            inbox_max_streams=env_number(env, "MOTCUA_INBOX_MAX_STREAMS", max(1, settings.grpc_workers // 2), int, minimum=1),
+            inbox_backlog=env_number(env, "MOTCUA_INBOX_BACKLOG", 100, int, minimum=0),
         )
 
 
@@ -50,16 +50,3 @@ def _zone(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as e:
         raise ConfigError(f"MOTCUA_TIMEZONE: unknown time zone {name!r}") from e
-
-
-def _number(env: Mapping[str, str], key: str, default, kind, minimum):  # type: ignore[no-untyped-def]
-    raw = env.get(key, "")
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError as e:
-        raise ConfigError(f"{key} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from e
-    if value < minimum:
-        raise ConfigError(f"{key} must be at least {minimum}, got {raw!r}")
-    return value

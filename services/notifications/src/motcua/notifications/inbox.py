@@ -35,10 +35,10 @@ from typing import Sequence
 from uuid import UUID
 
 import grpc
-import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg.sql import SQL, Identifier
 
+from motcua.kernel.eventstore import dedicated_connection
 from motcua.kernel.supervision import keep_running
 
 from .application import NotificationCenter
@@ -195,16 +195,7 @@ class InboxHub:
             self._threads.append(thread)
 
     def _listen(self, stop: threading.Event) -> None:
-        env = self.center.settings.eventstore_env
-        conninfo = psycopg.conninfo.make_conninfo(
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            dbname=env["POSTGRES_DBNAME"],
-            user=env["POSTGRES_USER"],
-            password=env.get("POSTGRES_PASSWORD", ""),
-            application_name=f"motcua-{self.center.settings.service}-inbox",
-        )
-        with psycopg.connect(conninfo, autocommit=True) as conn:
+        with dedicated_connection(self.center.settings, "inbox") as conn:
             conn.execute(SQL("LISTEN {}").format(Identifier(self.center.recorder.channel_name)))
             while not stop.is_set():
                 self._poll()  # first: whatever arrived while not listening

@@ -19,16 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from motcua.kernel.config import ConfigError
+from motcua.kernel.config import ConfigError, env_flag, env_number
 
 from .pki import AGENCY_SEAL, KEY_ID
 
 DEFAULT_DIR = Path(".local/run/signing")
-
-
-def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
-    raw = env.get(key, "").strip().lower()
-    return default if not raw else raw in ("1", "y", "yes", "true", "on")
 
 
 @dataclass(frozen=True)
@@ -50,7 +45,7 @@ class SigningConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SigningConfig:
         env = os.environ if environ is None else environ
         directory = Path(env.get("MOTCUA_SIGNING_DIR") or DEFAULT_DIR)
-        dev_pki = _flag(env, "MOTCUA_SIGNING_DEV_PKI", True)
+        dev_pki = env_flag(env, "MOTCUA_SIGNING_DEV_PKI", True)
         default_key = env.get("MOTCUA_SIGNING_DEFAULT_KEY") or AGENCY_SEAL
         if not KEY_ID.match(default_key):
             raise ConfigError(f"MOTCUA_SIGNING_DEFAULT_KEY must be a key id such as agency-seal, got {default_key!r}")
@@ -64,10 +59,7 @@ class SigningConfig:
         tsa_url = env.get("MOTCUA_SIGNING_TSA_URL") or None
         if tsa_url and not tsa_url.startswith(("http://", "https://")):
             raise ConfigError(f"MOTCUA_SIGNING_TSA_URL must be an http(s) URL, got {tsa_url!r}")
-        try:
-            tsa_timeout = float(env.get("MOTCUA_SIGNING_TSA_TIMEOUT") or 5)
-        except ValueError as e:
-            raise ConfigError("MOTCUA_SIGNING_TSA_TIMEOUT must be a number of seconds") from e
+        tsa_timeout = env_number(env, "MOTCUA_SIGNING_TSA_TIMEOUT", 5.0, float, minimum=0.0)
         return cls(
             directory=directory,
             dev_pki=dev_pki,
