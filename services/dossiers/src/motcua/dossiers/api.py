@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import grpc
 from google.protobuf import timestamp_pb2
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as pb, dossier_service_pb2_grpc, procedure_replica_pb2
@@ -97,10 +96,6 @@ class DossierServicer(dossier_service_pb2_grpc.DossierServiceServicer):
     def ReceiveDossier(self, request: pb.ReceiveDossierRequest, context) -> pb.ReceiveDossierResponse:
         view = self.office.receive_dossier(UUID(request.dossier_id), request.expected_version, request.note)
         return pb.ReceiveDossierResponse(dossier=dossier_to_proto(view))
-
-    def ListDossiers(self, request: pb.ListDossiersRequest, context) -> pb.ListDossiersResponse:
-        # Listing and filtering need a read model of dossiers (a projection), which does not exist yet.
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, "ListDossiers is not implemented yet")
 
     def GetProcedureReplica(self, request: pb.GetProcedureReplicaRequest, context) -> pb.GetProcedureReplicaResponse:
         view = self.office.get_procedure_replica(UUID(request.procedure_id))

@@ -4,10 +4,8 @@ Channels are opened when the app starts (inside its event loop, as grpc.aio requ
 when it stops; requests share them. The REST transcoding calls the backends over these same
 channels, with generic calls (method path + serializers), so no service needs a hand-written stub.
 
-The channels are traced like the kernel's `grpc_client.aio_channel` (OpenTelemetry's aio client
-interceptors: the backend's spans join the caller's trace), built here because they also need
-the reconnect options below, which `aio_channel` does not take. Health checks are left out of
-the tracing: a readiness probe every few seconds would fill the traces with them.
+The channels are the kernel's traced `grpc_client.aio_channel` (the backend's spans join the
+caller's trace; health checks are not traced), with the reconnect options below.
 """
 
 from __future__ import annotations
@@ -18,7 +16,8 @@ from typing import Any, Mapping
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
+
+from motcua.kernel.grpc_client import aio_channel
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +34,6 @@ CHANNEL_OPTIONS = [
 ]
 
 
-def traced_channel(addr: str) -> grpc.aio.Channel:
-    """kernel.grpc_client.aio_channel with CHANNEL_OPTIONS, and without spans for health checks."""
-    interceptors = aio_client_interceptors(filter_=filters.negate(filters.health_check()))
-    return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS, interceptors=interceptors)
-
-
 class Backends:
     def __init__(self, addresses: Mapping[str, str], health_timeout: float = 1.0) -> None:
         self.addresses = dict(addresses)
@@ -52,7 +45,7 @@ class Backends:
 
     async def open(self) -> None:
         for name, addr in self.addresses.items():
-            channel = traced_channel(addr)
+            channel = aio_channel(addr, CHANNEL_OPTIONS)
             self.channels[name] = channel
             self._health[name] = health_pb2_grpc.HealthStub(channel)
         log.info("backends", extra={"backends": self.addresses})
