@@ -11,7 +11,6 @@ import pytest
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.errors import InvalidArgument, InvalidTransition
 from motcua.notifications.application import _token_scope, decode_page_token, encode_page_token
-from motcua.notifications.bootstrap import loopback
 from motcua.notifications.config import NotificationSettings
 from motcua.notifications.domain import (
     DEFAULT_TEMPLATES,
@@ -160,7 +159,7 @@ def test_page_tokens_continue_only_the_query_they_came_from():
         assert set(violations(failure.value)) == {"page_token"}
 
 
-def test_service_settings_and_loopback_address():
+def test_service_settings():
     base = Settings.from_env(
         {
             "MOTCUA_SERVICE": "notifications",
@@ -182,6 +181,3 @@ def test_service_settings_and_loopback_address():
     ]:
         with pytest.raises(ConfigError, match=name):
             NotificationSettings.from_env(base, env)
-    assert loopback("0.0.0.0:50055") == "127.0.0.1:50055"
-    assert loopback("[::]:50055") == "127.0.0.1:50055"
-    assert loopback("10.0.0.7:50055") == "10.0.0.7:50055"

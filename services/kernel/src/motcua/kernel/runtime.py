@@ -28,6 +28,9 @@ class Service:
     registrations: list[Registration]
     relay: OutboxRelay | None = None
     consumers: list[TrackedConsumer] = field(default_factory=list)
+    # Called as shutdown begins, before in-flight calls are drained: long-lived server
+    # streams end here (clients reconnect elsewhere) instead of holding the drain.
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
 
 class ServiceRuntime:
@@ -51,6 +54,11 @@ class ServiceRuntime:
     def stop(self) -> None:
         """Drains in-flight calls first, then stops publishing and consuming."""
         log.info("shutting down")
+        for callback in self.service.on_shutdown:
+            try:
+                callback()
+            except Exception:
+                log.exception("shutdown callback failed")
         self.server.stop()
         self.stopping.set()
         for thread in self._threads:

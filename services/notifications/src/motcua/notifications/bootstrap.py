@@ -13,17 +13,6 @@ from .config import NotificationSettings
 from .consumers import dossier_events_consumer
 from .inbox import InboxHub
 
-SERVICE_NAME = notification_service_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name
-
-
-def loopback(grpc_addr: str) -> str:
-    """Where this process reaches its own gRPC server (a wildcard listen address → loopback)."""
-    host, _, port = grpc_addr.rpartition(":")
-    if host in ("", "0.0.0.0", "[::]", "::", "*"):
-        host = "127.0.0.1"
-    return f"{host}:{port}"
-
-
 def build(settings: Settings) -> Service:
     own = NotificationSettings.from_env(settings)
     center = NotificationCenter(settings, zone=own.zone)
@@ -32,8 +21,6 @@ def build(settings: Settings) -> Service:
         center,
         poll_interval=own.inbox_poll_interval,
         max_streams=own.inbox_max_streams,
-        health_address=loopback(settings.grpc_addr),
-        health_service=SERVICE_NAME,
     )
     servicer = NotificationServicer(center, hub, backlog=own.inbox_backlog)
     return Service(
@@ -41,4 +28,5 @@ def build(settings: Settings) -> Service:
         app=center,
         registrations=[serve(notification_service_pb2, notification_service_pb2_grpc, servicer)],
         consumers=[dossier_events_consumer(center)],
+        on_shutdown=[hub.shutdown],
     )

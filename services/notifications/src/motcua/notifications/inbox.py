@@ -20,10 +20,9 @@ handled everything up to P gets the unread notifications up to P from the read
 model, then every later one from the hub, none twice and none missed.
 
 Shutdown: the runtime drains in-flight calls before anything else stops, and a
-stream would hold the drain for the whole grace period. The hub watches this
-server's own gRPC health (``grpc.health.v1.Health/Watch``, over loopback); the
-runtime reports NOT_SERVING as the drain starts, and the hub then ends every
-stream with UNAVAILABLE so clients reconnect to another replica at once.
+stream would hold the drain for the whole grace period. The runtime calls
+``shutdown`` as shutdown begins (``Service.on_shutdown``): every stream ends with
+UNAVAILABLE, so clients reconnect to another replica at once.
 """
 
 from __future__ import annotations
@@ -34,8 +33,6 @@ import threading
 from typing import Sequence
 from uuid import UUID
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg.sql import SQL, Identifier
 
 from motcua.kernel.eventstore import dedicated_connection
@@ -117,15 +114,11 @@ class InboxHub:
         poll_interval: float = 1.0,
         max_streams: int = 16,
         max_pending: int = 1000,
-        health_address: str | None = None,
-        health_service: str = "",
     ) -> None:
         self.center = center
         self.poll_interval = poll_interval
         self.max_streams = max_streams
         self.max_pending = max_pending
-        self.health_address = health_address
-        self.health_service = health_service
         self._lock = threading.Lock()
         self._subscribers: dict[UUID, set[InboxSubscription]] = {}
         self._count = 0
@@ -133,7 +126,6 @@ class InboxHub:
         self._stop = threading.Event()
         self._closed = False
         self._threads: list[threading.Thread] = []
-        self._health_call: grpc.Future | None = None
 
     # --- streams ------------------------------------------------------------------------------------
 
@@ -176,23 +168,19 @@ class InboxHub:
         for subscription in subscriptions:
             subscription.close(SHUTDOWN)
         self._stop.set()
-        if self._health_call is not None:
-            self._health_call.cancel()
         log.info("inbox hub shut down", extra={"streams_closed": len(subscriptions)})
 
     # --- background work -------------------------------------------------------------------------
 
     def _start(self) -> None:
-        """Starts the listener (and the shutdown watch) with the first stream. Called under the lock."""
+        """Starts the listener with the first stream. Called under the lock."""
         if self._threads:
             return
-        workers = [("inbox-listener", lambda stop: keep_running(stop, self._listen, "inbox listener"))]
-        if self.health_address:
-            workers.append(("inbox-shutdown-watch", lambda stop: keep_running(stop, self._watch_health, "inbox shutdown watch")))
-        for name, target in workers:
-            thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        thread = threading.Thread(
+            target=keep_running, args=(self._stop, self._listen, "inbox listener"), name="inbox-listener", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
 
     def _listen(self, stop: threading.Event) -> None:
         with dedicated_connection(self.center.settings, "inbox") as conn:
@@ -216,23 +204,3 @@ class InboxHub:
                 for subscription in self._subscribers.get(account_id, ()):
                     subscription.deliver(notifications)
             self._position = up_to
-
-    def _watch_health(self, stop: threading.Event) -> None:
-        assert self.health_address is not None
-        with grpc.insecure_channel(self.health_address) as channel:
-            call = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=self.health_service))
-            self._health_call = call
-            if stop.is_set():
-                call.cancel()
-            try:
-                for response in call:
-                    if response.status == health_pb2.HealthCheckResponse.NOT_SERVING:
-                        log.info("server is shutting down: ending inbox streams")
-                        self.shutdown()
-                        return
-            except grpc.RpcError as e:
-                if stop.is_set():
-                    return
-                raise RuntimeError(f"health watch ended: {e.code()}") from None
-            if not stop.is_set():
-                raise RuntimeError("health watch ended")
