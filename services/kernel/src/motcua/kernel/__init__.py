@@ -1,6 +1,7 @@
 """The shared runtime every motcua service imports.
 
 Pure modules (no gRPC, Kafka or psycopg): ``errors``, ``context``.
-Infrastructure: ``config``, ``logs``, ``tracing``, ``eventstore``, ``relay``,
-``consumer``, ``grpc_server``, ``grpc_errors``, ``kafka``, ``faults``.
+Infrastructure: ``config``, ``logs``, ``tracing``, ``eventstore`` (with ``groupcommit``),
+``relay``, ``consumer``, ``kafka``, ``grpc_server``, ``grpc_client``, ``grpc_errors``,
+``validation``, ``supervision``, ``faults``; ``runtime`` runs one service process.
 """

@@ -74,7 +74,6 @@ class TrackedConsumer:
         self.dead_lettered = 0
         self._positions: dict[str, int] = {}
         self._dlq_producer: Any = None
-        self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         keep_running(stop, self._consume, "consumer", group=self.group_id)
@@ -85,7 +84,6 @@ class TrackedConsumer:
         ensure_topics(self.settings.kafka_bootstrap, [*self.topics, self.settings.deadletter_topic], self.settings.topic_partitions)
         consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
         self._positions.clear()  # partitions may have moved to or from another replica
-        self.ready.set()
         try:
             while not stop.is_set():
                 batches = consumer.poll(timeout_ms=200)
@@ -97,7 +95,6 @@ class TrackedConsumer:
                     failpoint("consumer.before_offset_commit")
                     consumer.commit()
         finally:
-            self.ready.clear()
             consumer.close(autocommit=False)
 
     def _apply_together(self, records: list[Any]) -> bool:
