@@ -13,8 +13,19 @@ from typing import Iterator
 
 import pytest
 
-from motcua.devstack import Kafka, Postgres, ServiceProcess, free_port, profile, repo_root, service_env
+from motcua.devstack import (
+    Kafka,
+    Postgres,
+    ServiceProcess,
+    auth_env,
+    free_port,
+    identity_env,
+    profile,
+    repo_root,
+    service_env,
+)
 from motcua.kernel.config import Settings
+from tests.support import auth
 from tests.support.clients import dossiers_stub, procedures_stub
 from tests.support.otlp import OtlpCollector
 
@@ -30,6 +41,8 @@ class Stack:
         self.logs = PROFILE.root / "logs"
         self._counter = itertools.count(1)
         self._processes: list[ServiceProcess] = []
+        self.identity_http_port = free_port()
+        self.identity: ServiceProcess | None = None
 
     def start(self) -> None:
         self.postgres.start(fresh=True)
@@ -37,6 +50,19 @@ class Stack:
         self.collector.start()
         shutil.rmtree(self.logs, ignore_errors=True)
         self.logs.mkdir(parents=True)
+        # Every service verifies tokens with this identity service's keys (a fresh key per session).
+        shutil.rmtree(self.profile.root / "identity", ignore_errors=True)
+        self.identity = self.service("identity", **identity_env(self.profile, self.identity_http_port)).start()
+        auth.use_identity(self.identity.addr)
+
+    @property
+    def auth_env(self) -> dict[str, str]:
+        return auth_env(self.identity_http_port)
+
+    @property
+    def identity_keys(self):
+        """The session's token signing keys (tests forge tokens with and without them)."""
+        return self.profile.root / "identity" / "keys"
 
     def stop(self) -> None:
         for process in self._processes:
@@ -57,6 +83,7 @@ class Stack:
                 "OTEL_BSP_SCHEDULE_DELAY": "100",
                 "MOTCUA_LOG_LEVEL": "INFO",
                 "PYTHONPATH": str(repo_root()),  # test-only services live in tests/
+                **self.auth_env,
                 **extra_env,
             },
         )
@@ -76,6 +103,7 @@ class Stack:
                 "POSTGRES_USER": self.postgres.user,
                 "POSTGRES_PASSWORD": self.postgres.password,
                 "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+                **self.auth_env,
                 **extra_env,
             }
         )

@@ -19,6 +19,7 @@ from psycopg import sql
 from motcua.audit.reader import APPLICATION_NAMES, EventLog
 from motcua.devstack import SERVICES
 from motcua.procedures.v1 import procedure_service_pb2 as pb
+from tests.support.auth import AGENCY, default_caller
 from tests.support.clients import procedures_stub
 from tests.support.procedures import create_request
 
@@ -94,8 +95,8 @@ def test_history_lists_every_event_with_who_when_and_what(stack, story):
     }
     assert events[1]["data"] == {"name": NEW_NAME}
     assert events[2]["data"]["name"] == NEW_NAME
-    assert {e["actor"] for e in events} == {"anonymous"}
-    assert {e["agency_id"] for e in events} == {None}
+    assert {e["actor"] for e in events} == {default_caller().account_id}  # from the bearer token
+    assert {e["agency_id"] for e in events} == {AGENCY}
     moments = [datetime.fromisoformat(e["when"]) for e in events]
     assert all(m.utcoffset().total_seconds() == 0 for m in moments)
     assert moments == sorted(moments)
@@ -110,7 +111,7 @@ def test_history_table_prints_vietnamese_as_is(stack, story):
     lines = table.splitlines()
     assert lines[0].split() == ["VERSION", "WHEN", "WHO", "WHAT", "DATA"]
     assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3"]
-    assert "Procedure.Renamed" in lines[2] and "anonymous" in lines[2]
+    assert "Procedure.Renamed" in lines[2] and f"{default_caller().account_id} ({AGENCY})" in lines[2]
     assert f'name="{ORIGINAL_NAME}"' in lines[1]
     assert f'name="{NEW_NAME}"' in lines[2]
     assert "\\u" not in table  # not escaped
@@ -167,7 +168,7 @@ def test_log_walks_every_event_in_order(stack, story):
     assert [(e["version"], e["type"]) for e in ours] == [
         (1, "Procedure.Created"), (2, "Procedure.Renamed"), (3, "Procedure.Published"),
     ]
-    assert {e["actor"] for e in ours} == {"anonymous"}
+    assert {e["actor"] for e in ours} == {default_caller().account_id}
     # Its code's index was recorded in the same transaction as the creation.
     assert any(e["type"] == "ProcedureCode.Registered" and e["data"]["code"] == story["code"] for e in walked)
 

@@ -11,7 +11,8 @@ from tests.gateway.support import Gateway, GatewayStarter
 
 @pytest.fixture(scope="module")
 def backends(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
-    """procedures, dossiers, notifications and signing on PostgreSQL and Kafka: {name: gRPC address}."""
+    """The session's identity; procedures, dossiers, notifications and signing on PostgreSQL and Kafka:
+    {name: gRPC address}."""
     signing_dir = tmp_path_factory.mktemp("signing")
     processes = {
         "procedures": stack.service("procedures"),
@@ -21,7 +22,7 @@ def backends(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
     }
     for process in processes.values():
         process.start()
-    yield {name: process.addr for name, process in processes.items()}
+    yield {"identity": stack.identity.addr, **{name: process.addr for name, process in processes.items()}}
     for name, process in processes.items():
         assert process.terminate() == 0, f"{name}: {process.log_path.read_text()}"
 

@@ -22,28 +22,44 @@ PROCEDURE_NAME = "Đăng ký kết hôn"
 RECEIVE_RPC = "/motcua.dossiers.v1.DossierService/ReceiveDossier"
 
 
+def bearer(issued: dict) -> dict[str, str]:
+    return {"Authorization": f"{issued['token_type']} {issued['access_token']}"}
+
+
 def test_walkthrough(stack, gateway: Gateway):
+    # 0. Tokens: nothing without one; development tokens for an officer and a citizen.
+    refused = gateway.call("GET", "/v1/procedures/" + str(uuid.uuid4()), anonymous=True)
+    assert refused.status == 401 and refused.json["error"]["status"] == "UNAUTHENTICATED", refused.json
+    officer_token = ok(gateway.call("POST", "/v1/tokens:issueDevelopment", {
+        "roles": ["ROLE_ADMINISTRATOR", "ROLE_DESK_OFFICER", "ROLE_LEADER"], "agency_id": "000.00.10.H56",
+        "display_name": "Lê Văn Tâm"}, anonymous=True))
+    officer, officer_id = bearer(officer_token), officer_token["account_id"]
+    citizen_token = ok(gateway.call("POST", "/v1/tokens:issueDevelopment", {
+        "roles": ["ROLE_APPLICANT"], "display_name": APPLICANT_NAME}, anonymous=True))
+    citizen, account_id = bearer(citizen_token), citizen_token["account_id"]
+
     # 1. The catalog: create a procedure and publish it.
     code = unique_procedure_code()
     created = ok(gateway.call("POST", "/v1/procedures", {
         "code": code, "name": PROCEDURE_NAME, "agency_id": "000.00.10.H56", "processing_days": 3,
-    }))["procedure"]
+    }, headers=officer))["procedure"]
     assert created["name"] == PROCEDURE_NAME
     assert created["state"] == "PROCEDURE_STATE_DRAFT"
     procedure_id = created["procedure_id"]
-    published = ok(gateway.call("POST", f"/v1/procedures/{procedure_id}:publish", {"expected_version": "1"}))
+    published = ok(gateway.call("POST", f"/v1/procedures/{procedure_id}:publish", {"expected_version": "1"},
+                                headers=officer))
     assert published["procedure"]["state"] == "PROCEDURE_STATE_PUBLISHED"
 
     # 2. A citizen submits a dossier, once the dossiers service has its copy of the procedure.
     agency_id = unique_agency_id()
     assert re.fullmatch(r"[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}", agency_id)
-    account_id = str(uuid.uuid4())
     submit = {
         "procedure_id": procedure_id, "agency_id": agency_id, "channel": "SUBMISSION_CHANNEL_ONLINE",
         "applicant": {"kind": "APPLICANT_KIND_CITIZEN", "account_id": account_id, "full_name": APPLICANT_NAME,
                       "identity_number": "038190001234", "phone": "0912345678"},
     }
-    submitted = ok(retry_while(lambda: gateway.call("POST", "/v1/dossiers:submit", submit), "FAILED_PRECONDITION"))
+    submitted = ok(retry_while(lambda: gateway.call("POST", "/v1/dossiers:submit", submit, headers=citizen),
+                               "FAILED_PRECONDITION"))
     dossier = submitted["dossier"]
     dossier_id = dossier["dossier_id"]
     assert dossier["applicant"]["full_name"] == APPLICANT_NAME
@@ -52,14 +68,16 @@ def test_walkthrough(stack, gateway: Gateway):
     # 3. The desk receives it, in a trace of the caller's.
     traceparent, trace_id = new_traceparent()
     caller_span_id = traceparent.split("-")[2]
-    received = ok(gateway.call("POST", f"/v1/dossiers/{dossier_id}:receive", {}, headers={"traceparent": traceparent}))
+    received = ok(gateway.call("POST", f"/v1/dossiers/{dossier_id}:receive", {},
+                               headers={**officer, "traceparent": traceparent}))
     dossier = received["dossier"]
     assert dossier["state"] == "DOSSIER_STATE_RECEIVED", dossier
     date = appointed_date(dossier)
 
     # 4. The notifications service turned DossierReceived into an in-app notification.
     def notifications() -> list[dict]:
-        return ok(gateway.call("GET", f"/v1/notifications?recipient_account_id={account_id}")).get("notifications", [])
+        return ok(gateway.call("GET", f"/v1/notifications?recipient_account_id={account_id}",
+                               headers=citizen)).get("notifications", [])
 
     (notification,) = eventually(notifications, timeout=30, what="the applicant's notification")
     assert notification["dossier_id"] == dossier_id
@@ -71,10 +89,11 @@ def test_walkthrough(stack, gateway: Gateway):
     pdf = vietnamese_pdf()
     signed = ok(gateway.call("POST", "/v1/documents:sign", {
         "document": base64.b64encode(pdf).decode("ascii"), "reason": "Cấp bản chính", "location": "Thanh Hóa",
-    }))
+    }, headers=officer))
     signed_pdf = base64.b64decode(signed["signed_document"])
     assert signed_pdf.startswith(b"%PDF-") and len(signed_pdf) > len(pdf)
-    verified = ok(gateway.call("POST", "/v1/documents:verify", {"document": signed["signed_document"]}))
+    verified = ok(gateway.call("POST", "/v1/documents:verify", {"document": signed["signed_document"]},
+                               headers=officer))
     (signature,) = verified["signatures"]
     assert signature["status"] == "VERIFICATION_STATUS_VALID", signature
     assert signature["trusted"] is True, signature
@@ -84,6 +103,8 @@ def test_walkthrough(stack, gateway: Gateway):
     history = audit_history(stack, "dossiers", dossier_id)
     assert [event["type"] for event in history] == ["Dossier.Submitted", "Dossier.Received"], history
     submitted_event, received_event = history
+    assert submitted_event["actor"] == account_id  # who did what, from their tokens
+    assert (received_event["actor"], received_event["agency_id"]) == (officer_id, "000.00.10.H56")
     assert submitted_event["data"]["applicant"]["full_name"] == APPLICANT_NAME
     assert submitted_event["data"]["code"] == received_event["data"]["code"] == dossier["code"]
     assert received_event["traceparent"].split("-")[1] == trace_id  # the event remembers the caller's trace

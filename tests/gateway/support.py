@@ -10,6 +10,7 @@ from typing import Callable
 
 from motcua.devstack import ServiceProcess, free_port
 from motcua.devstack.services import gateway_env
+from tests.support.auth import default_token
 
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via an http_proxy
 
@@ -46,24 +47,25 @@ def http(method: str, url: str, body: object = None, *, raw: bytes | None = None
     return reply
 
 
-def get(url: str, timeout: float = 10) -> tuple[int, dict]:
-    """(status, JSON body) of GET url, whatever the status; the body must be JSON."""
-    reply = http("GET", url, timeout=timeout)
-    assert reply.content_type == "application/json", (reply.status, reply.content_type, reply.raw)
-    assert isinstance(reply.json, dict)
-    return reply.status, reply.json
-
-
 class Gateway:
     def __init__(self, process: ServiceProcess, url: str) -> None:
         self.process = process
         self.url = url
 
     def get(self, path: str, timeout: float = 10) -> tuple[int, dict]:
-        return get(self.url + path, timeout)
+        reply = self.call("GET", path, timeout=timeout)
+        assert reply.content_type == "application/json", (reply.status, reply.content_type, reply.raw)
+        assert isinstance(reply.json, dict)
+        return reply.status, reply.json
 
-    def call(self, method: str, path: str, body: object = None, **kwargs) -> Reply:
-        return http(method, self.url + path, body, **kwargs)
+    def call(self, method: str, path: str, body: object = None, *, anonymous: bool = False,
+             headers: dict[str, str] | None = None, **kwargs) -> Reply:
+        """One request as the session's default caller (its bearer token), unless anonymous or
+        the headers carry an Authorization of their own."""
+        headers = dict(headers or {})
+        if not anonymous and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = f"Bearer {default_token()}"
+        return http(method, self.url + path, body, headers=headers, **kwargs)
 
 
 StartGateway = Callable[..., Gateway]

@@ -14,12 +14,13 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from motcua.kernel.config import Settings
+from motcua.kernel.config import AuthSettings, Settings
 from motcua.kernel.errors import InvalidTransition
 from motcua.kernel.grpc_client import channel
 from motcua.kernel.grpc_server import GrpcServer, serve
 from motcua.devstack import free_port
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb, procedure_service_pb2_grpc
+from tests.support.auth import authorized_channel, bearer
 
 
 class SlowServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
@@ -42,12 +43,13 @@ class SlowServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
 
 
 @pytest.fixture
-def server():
-    settings = Settings(service="test", grpc_addr=f"127.0.0.1:{free_port()}", kafka_bootstrap="", eventstore_env={}, shutdown_grace=10)
+def server(stack):
+    settings = Settings(service="test", grpc_addr=f"127.0.0.1:{free_port()}", kafka_bootstrap="", eventstore_env={},
+                        shutdown_grace=10, auth=AuthSettings.from_env(stack.auth_env))
     servicer = SlowServicer()
     server = GrpcServer(settings, [serve(pb, procedure_service_pb2_grpc, servicer)])
     server.start()
-    channel = grpc.insecure_channel(settings.grpc_addr)
+    channel = authorized_channel(settings.grpc_addr)
     yield server, servicer, procedure_service_pb2_grpc.ProcedureServiceStub(channel)
     servicer.release.set()
     channel.close()
@@ -114,7 +116,7 @@ def test_client_and_server_spans_form_one_trace(stack, server):
     servicer.release.set()
     stub = procedure_service_pb2_grpc.ProcedureServiceStub(channel(grpc_server.settings.grpc_addr))
     with provider.get_tracer("test").start_as_current_span("caller") as root:
-        stub.GetProcedure(pb.GetProcedureRequest(procedure_id=str(uuid.uuid4())))
+        stub.GetProcedure(pb.GetProcedureRequest(procedure_id=str(uuid.uuid4())), metadata=bearer())
     trace_id = format(root.get_span_context().trace_id, "032x")
     provider.force_flush()
 

@@ -16,6 +16,7 @@ import grpc
 import pytest
 
 from motcua.notifications.v1 import notification_service_pb2_grpc
+from tests.support.clients import notifications_stub
 from tests.support.dossier_events import DossierEvents
 
 
@@ -31,10 +32,6 @@ def dossier_events(stack):
     events = DossierEvents(stack.kafka.bootstrap)
     yield events
     events.close()
-
-
-def notifications_stub(addr: str) -> notification_service_pb2_grpc.NotificationServiceStub:
-    return notification_service_pb2_grpc.NotificationServiceStub(grpc.insecure_channel(addr))
 
 
 class InboxReader:

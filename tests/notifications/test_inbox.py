@@ -14,6 +14,8 @@ import grpc
 import pytest
 
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
+from motcua.identity.v1.role_pb2 import Role
+from tests.support import auth
 from tests.support.clients import field_violations
 from tests.support.waiting import eventually
 
@@ -85,6 +87,31 @@ def test_a_received_dossier_becomes_a_vietnamese_in_app_notification_for_the_app
     assert listed(other_stub, applicant) == [notification]
     got = other_stub.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)).notification
     assert got == notification
+
+
+def test_a_person_reads_only_their_own_notifications(replicas, dossier_events):
+    applicant, stranger = account(), account()
+    dossier_events.send(dossier_events.received(applicant, datetime(2026, 1, 12, 9, tzinfo=VN)))
+    own = notifications_stub(replicas[0].addr, auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="",
+                                                          account_id=applicant).access_token)
+    (notification,) = eventually(lambda: listed(own, applicant), what="notification listed")
+    assert own.MarkNotificationRead(
+        pb.MarkNotificationReadRequest(notification_id=notification.notification_id)).notification.HasField("read_time")
+
+    snoop = notifications_stub(replicas[0].addr, auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="",
+                                                            account_id=stranger).access_token)
+    attempts = {
+        "list": lambda: listed(snoop, applicant),
+        "get": lambda: snoop.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)),
+        "mark read": lambda: snoop.MarkNotificationRead(
+            pb.MarkNotificationReadRequest(notification_id=notification.notification_id)),
+        "stream": lambda: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(grpc.RpcError) as failure:
+            attempt()
+        assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED, what
+    assert listed(snoop, stranger) == []  # their own inbox is theirs to read
 
 
 def test_an_event_delivered_twice_or_republished_gives_one_notification(stub, dossier_events):

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import grpc
 
 from motcua.procedures.v1 import procedure_service_pb2 as pb, procedure_service_pb2_grpc
+from tests.support.auth import bearer
 
 NAME = "Cấp giấy phép xây dựng nhà ở riêng lẻ"
 AGENCY = "000.00.10.H56"
@@ -60,13 +61,15 @@ async def _pair(stub, result: LoadResult) -> None:
     try:
         t0 = time.perf_counter()
         created = await stub.CreateProcedure(
-            pb.CreateProcedureRequest(code=code, name=NAME, agency_id=AGENCY, processing_days=15), timeout=CALL_TIMEOUT
+            pb.CreateProcedureRequest(code=code, name=NAME, agency_id=AGENCY, processing_days=15), timeout=CALL_TIMEOUT,
+            metadata=bearer(),
         )
         t1 = time.perf_counter()
         result.rpcs_ok += 1
         await stub.PublishProcedure(
             pb.PublishProcedureRequest(procedure_id=created.procedure.procedure_id, expected_version=1),
             timeout=CALL_TIMEOUT,
+            metadata=bearer(),
         )
         t2 = time.perf_counter()
         result.rpcs_ok += 1

@@ -26,7 +26,7 @@ from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service
 from motcua.signing.v1.signing_service_pb2_grpc import SigningServiceStub
 from tests.signing.pdfs import encoded_line, vietnamese_pdf
 from tests.signing.tsa import LocalTsa
-from tests.support.clients import details, field_violations
+from tests.support.clients import details, field_violations, signing_stub
 
 SEAL_NAME = "Ủy ban nhân dân tỉnh Thanh Hóa"
 UNTRUSTED_NAME = "Cơ quan không được tin cậy"
@@ -53,7 +53,7 @@ def service(stack, signing_dir):
 
 @pytest.fixture(scope="module")
 def signing(service) -> SigningServiceStub:
-    return SigningServiceStub(grpc.insecure_channel(service.addr))
+    return signing_stub(service.addr)
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +246,7 @@ def test_with_a_timestamp_authority_signatures_are_pades_b_t(stack, service, sig
         timestamped = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir),
                                     MOTCUA_SIGNING_TSA_URL=tsa.url, MOTCUA_SIGNING_TSA_TIMEOUT="2").start()
         try:
-            client = SigningServiceStub(grpc.insecure_channel(timestamped.addr))
+            client = signing_stub(timestamped.addr)
             sealed = client.SignDocument(pb.SignDocumentRequest(document=document, reason=REASON))
             assert sealed.pades_level == pb.PADES_LEVEL_B_T
             assert tsa.requests == 1

@@ -9,15 +9,27 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from motcua.dossiers.v1 import dossier_service_pb2_grpc
+from motcua.notifications.v1 import notification_service_pb2_grpc
 from motcua.procedures.v1 import procedure_service_pb2_grpc
+from motcua.signing.v1 import signing_service_pb2_grpc
+
+from .auth import authorized_channel
 
 
-def procedures_stub(addr: str) -> procedure_service_pb2_grpc.ProcedureServiceStub:
-    return procedure_service_pb2_grpc.ProcedureServiceStub(grpc.insecure_channel(addr))
+def procedures_stub(addr: str, token: str | None = None) -> procedure_service_pb2_grpc.ProcedureServiceStub:
+    return procedure_service_pb2_grpc.ProcedureServiceStub(authorized_channel(addr, token))
 
 
-def dossiers_stub(addr: str) -> dossier_service_pb2_grpc.DossierServiceStub:
-    return dossier_service_pb2_grpc.DossierServiceStub(grpc.insecure_channel(addr))
+def dossiers_stub(addr: str, token: str | None = None) -> dossier_service_pb2_grpc.DossierServiceStub:
+    return dossier_service_pb2_grpc.DossierServiceStub(authorized_channel(addr, token))
+
+
+def notifications_stub(addr: str, token: str | None = None) -> notification_service_pb2_grpc.NotificationServiceStub:
+    return notification_service_pb2_grpc.NotificationServiceStub(authorized_channel(addr, token))
+
+
+def signing_stub(addr: str, token: str | None = None) -> signing_service_pb2_grpc.SigningServiceStub:
+    return signing_service_pb2_grpc.SigningServiceStub(authorized_channel(addr, token))
 
 
 def new_traceparent() -> tuple[str, str]:

@@ -13,9 +13,10 @@ from ._proc import free_port
 from .kafka_broker import KAFKA_VERSION, Kafka, kafka_libs
 from .postgres import Postgres, pg_bindir
 from .profiles import PROFILES, SERVICES, Profile, profile, repo_root
-from .services import ServiceProcess, service_env
+from .services import ServiceProcess, auth_env, identity_env, service_env
 
 __all__ = [
     "KAFKA_VERSION", "PROFILES", "SERVICES", "Kafka", "Postgres", "Profile", "ServiceProcess", "profile",
     "free_port", "kafka_libs", "pg_bindir", "repo_root", "service_env",
+    "auth_env", "identity_env",
 ]

@@ -12,7 +12,7 @@ from .kafka_broker import Kafka
 from .postgres import Postgres
 from .profiles import PROFILES, SERVICES, Profile
 from .profiles import profile as named_profile
-from .services import ServiceProcess, gateway_env, service_env
+from .services import ServiceProcess, auth_env, gateway_env, identity_env, service_env
 
 GATEWAY = "gateway"
 
@@ -40,7 +40,11 @@ def up(profile: Profile, infra_only: bool) -> int:
             if _svc_pid(profile, svc):
                 continue
             pid_file, log = _svc_files(profile, svc)
-            sp = ServiceProcess(svc, service_env(profile, svc, port), log, detach=True).start(wait=False)
+            assert profile.identity_http_port
+            extra = auth_env(profile.identity_http_port)
+            if svc == "identity":
+                extra |= identity_env(profile, profile.identity_http_port)
+            sp = ServiceProcess(svc, service_env(profile, svc, port, extra), log, detach=True).start(wait=False)
             pid_file.write_text(f"{sp.pid}\n")
             started.append(sp)
         for sp in started:
@@ -102,7 +106,10 @@ def _print_table(profile: Profile, pg: Postgres, kafka: Kafka) -> None:
         ("kafka", kafka.bootstrap, state(kafka.pid), _rel(kafka.log_path)),
     ]
     for svc, port in profile.service_ports.items():
-        rows.append((svc, f"127.0.0.1:{port} (gRPC)", state(_svc_pid(profile, svc)), _rel(_svc_files(profile, svc)[1])))
+        address = f"127.0.0.1:{port} (gRPC)"
+        if svc == "identity" and profile.identity_http_port:
+            address += f", http://127.0.0.1:{profile.identity_http_port} (JWKS)"
+        rows.append((svc, address, state(_svc_pid(profile, svc)), _rel(_svc_files(profile, svc)[1])))
     if profile.gateway_port:
         rows.append((GATEWAY, f"{_gateway_url(profile)} (HTTP)", state(_svc_pid(profile, GATEWAY)),
                      _rel(_svc_files(profile, GATEWAY)[1])))

@@ -36,6 +36,7 @@ class Profile:
     controller_port: int
     service_ports: dict[str, int] = field(default_factory=dict)
     gateway_port: int | None = None
+    identity_http_port: int | None = None  # the JWKS every service verifies tokens with
     ephemeral: bool = False  # test profile: data wiped, durability traded for speed
 
     def service_addr(self, service: str) -> str:
@@ -55,6 +56,7 @@ PROFILES: dict[str, Profile] = {
         controller_port=19093,
         service_ports=dict(zip(SERVICES, range(50051, 50056))),
         gateway_port=8080,
+        identity_http_port=8081,
     ),
     # Services under test are started by the tests on free ports, hence no service_ports.
     "test": Profile(

@@ -37,6 +37,21 @@ def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str,
     }
 
 
+def auth_env(identity_http_port: int) -> dict[str, str]:
+    """Where every service finds the keys tokens are verified with, and the issuer they name."""
+    issuer = f"http://127.0.0.1:{identity_http_port}"
+    return {"MOTCUA_AUTH_ISSUER": issuer, "MOTCUA_AUTH_JWKS_URL": f"{issuer}/.well-known/jwks.json"}
+
+
+def identity_env(profile: Profile, http_port: int) -> dict[str, str]:
+    """The identity service's own: its HTTP port, its key folder, development tokens on."""
+    return {
+        "MOTCUA_HTTP_ADDR": f"127.0.0.1:{http_port}",
+        "MOTCUA_IDENTITY_DIR": str(profile.root / "identity"),
+        "MOTCUA_IDENTITY_DEV_TOKENS": "true",
+    }
+
+
 def gateway_env(http_port: int, backends: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
     """The gateway's configuration: where it listens and the gRPC address of each backend by name."""
     return {

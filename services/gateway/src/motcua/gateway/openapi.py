@@ -507,8 +507,17 @@ def build_openapi(api: Api, *, title: str = "motcua API", version: str = "v1") -
         "info": {"title": title, "version": version, "description": API_DESCRIPTION},
         "tags": tags,
         "paths": paths,  # in the order of the protos: services, then RPCs as declared
-        "components": {"schemas": schemas, "responses": error_responses},
+        "components": {"schemas": schemas, "responses": error_responses, "securitySchemes": SECURITY_SCHEMES},
+        # Every call carries the caller's access token, which the services verify; the one
+        # exception is the development token endpoint, where the token comes from.
+        "security": [{"bearer": []}],
     }
+
+
+SECURITY_SCHEMES = {"bearer": {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "An access token of the identity service (in development: POST /v1/tokens:issueDevelopment).",
+}}
 
 
 

@@ -305,10 +305,11 @@ class Transcoder:
                       "rpc.method": self.method.name}
         with tracer.start_as_current_span(self.span_name, context=self.trace_context(request),
                                           kind=trace.SpanKind.SERVER, attributes=attributes) as span:
+            metadata = forwarded_metadata(request)
             if self.method.server_streaming:
-                response = await self._stream(request, backends, message)
+                response = await self._stream(request, backends, message, metadata)
             else:
-                response = await self._unary(backends, message)
+                response = await self._unary(backends, message, metadata)
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
@@ -336,10 +337,10 @@ class Transcoder:
             body["error"]["message"] = generic[code]
         return http_status, body
 
-    async def _unary(self, backends: Backends, message: Any) -> Response:
+    async def _unary(self, backends: Backends, message: Any, metadata: tuple) -> Response:
         call = backends.unary(self.method.backend, self.method.full_path, self.request_class, self.response_class)
         try:
-            response = await call(message, timeout=self.rpc_timeout)
+            response = await call(message, timeout=self.rpc_timeout, metadata=metadata)
         except grpc.aio.AioRpcError as e:
             http_status, body = self._grpc_error(e)
             return JSONResponse(body, status_code=http_status)
@@ -347,10 +348,10 @@ class Transcoder:
 
     # ------------------------------------------------------------------ server streaming
 
-    async def _stream(self, request: Request, backends: Backends, message: Any) -> Response:
+    async def _stream(self, request: Request, backends: Backends, message: Any, metadata: tuple) -> Response:
         sse = _SSE in request.headers.get("accept", "")
         call = backends.server_stream(self.method.backend, self.method.full_path, self.request_class,
-                                      self.response_class)(message)  # no deadline: a stream may stay open
+                                      self.response_class)(message, metadata=metadata)  # no deadline: streams stay open
         # Wait for the first message or an early failure (e.g. validation), so that it gets its
         # HTTP status; a stream that is merely quiet starts after a short while.
         first = asyncio.ensure_future(call.read())
@@ -405,6 +406,13 @@ class Transcoder:
             if pending is not None:
                 pending.cancel()
             call.cancel()  # the client went away (or the stream ended): end the backend's stream too
+
+
+def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+    """What the services need from the HTTP request: the caller's bearer token, as is (each
+    service verifies it; the gateway holds no keys and decides nothing)."""
+    authorization = request.headers.get("authorization")
+    return (("authorization", authorization),) if authorization else ()
 
 
 STREAM_START_WAIT = 0.5  # seconds a stream may take to say its first word before headers go out

@@ -50,6 +50,31 @@ def env_flag(env: Mapping[str, str], key: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Where the keys are and what a token must say (shared by identity, which issues them)."""
+
+    jwks_url: str
+    issuer: str
+    audience: str = "motcua"
+    leeway: int = 30  # seconds of clock skew tolerated on exp/nbf
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings | None:
+        jwks_url = env.get("MOTCUA_AUTH_JWKS_URL", "").strip()
+        if not jwks_url:
+            return None
+        issuer = env.get("MOTCUA_AUTH_ISSUER", "").strip()
+        if not issuer:
+            raise ConfigError("MOTCUA_AUTH_ISSUER is not set (the `iss` every token must carry)")
+        return cls(
+            jwks_url=jwks_url,
+            issuer=issuer,
+            audience=env.get("MOTCUA_AUTH_AUDIENCE", "").strip() or "motcua",
+            leeway=env_number(env, "MOTCUA_AUTH_LEEWAY", 30, int, minimum=0),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     service: str
     grpc_addr: str
@@ -64,6 +89,8 @@ class Settings:
     topic_partitions: int = 3
     consumer_max_attempts: int = 3
     snapshotting: bool = True
+    auth: AuthSettings | None = None  # required to serve gRPC (see grpc_server)
+    http_addr: str = ""  # a service's own HTTP endpoints, when it has some (identity's JWKS)
 
     @property
     def events_topic(self) -> str:
@@ -104,6 +131,8 @@ class Settings:
             topic_partitions=env_number(env, "MOTCUA_TOPIC_PARTITIONS", 3, int),
             consumer_max_attempts=env_number(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3, int),
             snapshotting=snapshotting,
+            auth=AuthSettings.from_env(env),
+            http_addr=env.get("MOTCUA_HTTP_ADDR", "").strip(),
         )
 
 

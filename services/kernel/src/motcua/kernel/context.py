@@ -16,6 +16,10 @@ from typing import Iterator
 class Actor:
     subject: str
     agency_id: str = ""
+    roles: tuple[str, ...] = ()
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
 
     @classmethod
     def system(cls, service: str) -> Actor:

@@ -71,3 +71,12 @@ class VersionConflict(DomainError):
         self.current = current
         detail = f"expected version {expected}" if expected else "a concurrent write won"
         super().__init__(f"{aggregate_id} was changed concurrently ({detail}, current version {current})")
+
+
+class PermissionDenied(DomainError):
+    """The caller is known but may not do this (role, agency or ownership)."""
+
+    def __init__(self, action: str, reason: str) -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"not allowed to {action}: {reason}")

@@ -9,7 +9,15 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from .errors import AlreadyExists, DomainError, InvalidArgument, InvalidTransition, NotFound, VersionConflict
+from .errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidArgument,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    VersionConflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,9 @@ def status_for(error: DomainError) -> status_pb2.Status:
                 metadata["current_version"] = str(error.current)
             info = _error_info("VERSION_CONFLICT", **metadata)
             return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=pack_details(info))
+        case PermissionDenied():
+            info = _error_info("PERMISSION_DENIED", action=error.action)
+            return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=str(error), details=pack_details(info))
     return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
 
 
@@ -74,3 +85,10 @@ def abort_internal(context: grpc.ServicerContext) -> None:
     context.abort_with_status(
         rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the service log"))
     )
+
+
+def abort_unauthenticated(context: grpc.ServicerContext, reason: str, message: str) -> None:
+    """Ends the call with UNAUTHENTICATED and an ErrorInfo saying why (e.g. TOKEN_EXPIRED)."""
+    info = _error_info(reason)
+    context.abort_with_status(rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=message, details=pack_details(info))))

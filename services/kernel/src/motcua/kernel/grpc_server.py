@@ -14,26 +14,35 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import server_interceptor
 
-from .config import Settings
+from .auth import AuthError, KeysUnavailable, TokenVerifier
+from .config import ConfigError, Settings
+from .context import acting_as
 from .errors import DomainError
-from .grpc_errors import abort_internal, abort_with
+from .grpc_errors import abort_internal, abort_unauthenticated, abort_with
 from .validation import validate_request
 
 log = logging.getLogger(__name__)
 
-# (add_XServicer_to_server, servicer instance, full service name)
-Registration = tuple[Callable[[Any, grpc.Server], None], Any, str]
+# (add_XServicer_to_server, servicer instance, full service name, methods callable without a token)
+Registration = tuple[Callable[[Any, grpc.Server], None], Any, str, frozenset[str]]
 
 
-def serve(service_module: ModuleType, grpc_module: ModuleType, servicer: Any = None) -> Registration:
+def serve(service_module: ModuleType, grpc_module: ModuleType, servicer: Any = None,
+          public: tuple[str, ...] = ()) -> Registration:
     """Registers the one service a ``*_service.proto`` file defines.
 
     Without a servicer, the generated base class answers UNIMPLEMENTED to every RPC.
+    Every RPC needs a bearer token except those named in ``public`` (e.g. the one that
+    issues tokens).
     """
     (name, descriptor), = service_module.DESCRIPTOR.services_by_name.items()
     if servicer is None:
         servicer = getattr(grpc_module, f"{name}Servicer")()
-    return getattr(grpc_module, f"add_{name}Servicer_to_server"), servicer, descriptor.full_name
+    unknown = set(public) - set(descriptor.methods_by_name)
+    if unknown:
+        raise ValueError(f"{descriptor.full_name} has no RPC named {sorted(unknown)}")
+    paths = frozenset(f"/{descriptor.full_name}/{method}" for method in public)
+    return getattr(grpc_module, f"add_{name}Servicer_to_server"), servicer, descriptor.full_name, paths
 
 
 @contextlib.contextmanager
@@ -54,23 +63,46 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
         abort_internal(context)
 
 
+@contextlib.contextmanager
+def _authenticated(verifier: TokenVerifier, public: bool, context: grpc.ServicerContext) -> Iterator[None]:
+    """Runs the handler as the caller the bearer token names (a public RPC without one: anonymous)."""
+    authorization = next((v for k, v in context.invocation_metadata() if k == "authorization"), None)
+    if public and authorization is None:
+        yield
+        return
+    try:
+        actor = verifier.actor(authorization)
+    except AuthError as e:
+        abort_unauthenticated(context, e.reason, str(e))
+    except KeysUnavailable as e:
+        log.warning("cannot verify tokens", extra={"error": str(e)})
+        context.abort(grpc.StatusCode.UNAVAILABLE, "tokens cannot be verified right now; try again later")
+    with acting_as(actor):
+        yield
+
+
 class KernelInterceptor(grpc.ServerInterceptor):
-    """Validates requests and maps domain errors to statuses.
+    """Authenticates the caller, validates the request and maps domain errors to statuses.
 
     Applies to unary-request methods of motcua's services; the health and
     reflection services pass through untouched.
     """
+
+    def __init__(self, verifier: TokenVerifier, public_methods: frozenset[str] = frozenset()) -> None:
+        self.verifier = verifier
+        self.public_methods = public_methods
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
         method = details.method
         if handler is None or not method.startswith("/motcua.") or handler.request_streaming:
             return handler
+        verifier, public = self.verifier, method in self.public_methods
         if handler.unary_unary:
             behavior = handler.unary_unary
 
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                with _guarded(method, context):
+                with _authenticated(verifier, public, context), _guarded(method, context):
                     validate_request(request)
                     return behavior(request, context)
 
@@ -79,7 +111,7 @@ class KernelInterceptor(grpc.ServerInterceptor):
         stream_behavior = handler.unary_stream
 
         def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            with _guarded(method, context):
+            with _authenticated(verifier, public, context), _guarded(method, context):
                 validate_request(request)
                 yield from stream_behavior(request, context)
 
@@ -88,15 +120,18 @@ class KernelInterceptor(grpc.ServerInterceptor):
 
 class GrpcServer:
     def __init__(self, settings: Settings, registrations: list[Registration]) -> None:
+        if settings.auth is None:
+            raise ConfigError("MOTCUA_AUTH_JWKS_URL is not set: every service verifies the callers' tokens")
         self.settings = settings
         self.health = health.HealthServicer()
+        public = frozenset().union(*(r[3] for r in registrations))
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix="grpc"),
-            interceptors=[server_interceptor(), KernelInterceptor()],
+            interceptors=[server_interceptor(), KernelInterceptor(TokenVerifier(settings.auth), public)],
             options=[("grpc.so_reuseport", 0)],
         )
         names = [reflection.SERVICE_NAME, health.SERVICE_NAME]
-        for add, servicer, name in registrations:
+        for add, servicer, name, _ in registrations:
             add(servicer, self.server)
             names.append(name)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

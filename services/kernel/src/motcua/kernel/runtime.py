@@ -6,12 +6,14 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from .config import Settings
 from .consumer import TrackedConsumer
 from .eventstore import ServiceApplication
+from .config import ConfigError
 from .grpc_server import GrpcServer, Registration
+from .http_server import HttpServer
 from .logs import configure_logging
 from .relay import OutboxRelay
 from .tracing import configure_tracing, shutdown_tracing
@@ -31,6 +33,8 @@ class Service:
     # Called as shutdown begins, before in-flight calls are drained: long-lived server
     # streams end here (clients reconnect elsewhere) instead of holding the drain.
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    # Plain HTTP endpoints the service must offer by standard (an ASGI app), on MOTCUA_HTTP_ADDR.
+    http_app: Any = None
 
 
 class ServiceRuntime:
@@ -38,6 +42,11 @@ class ServiceRuntime:
         self.service = service
         self.stopping = threading.Event()
         self.server = GrpcServer(service.settings, service.registrations)
+        self.http: HttpServer | None = None
+        if service.http_app is not None:
+            if not service.settings.http_addr:
+                raise ConfigError(f"MOTCUA_HTTP_ADDR is not set: {service.settings.service} serves HTTP endpoints")
+            self.http = HttpServer(service.http_app, service.settings.http_addr)
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -49,6 +58,8 @@ class ServiceRuntime:
             thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.http is not None:
+            self.http.start()
         self.server.start()
 
     def stop(self) -> None:
@@ -60,6 +71,8 @@ class ServiceRuntime:
             except Exception:
                 log.exception("shutdown callback failed")
         self.server.stop()
+        if self.http is not None:
+            self.http.stop()
         self.stopping.set()
         for thread in self._threads:
             thread.join(timeout=15)

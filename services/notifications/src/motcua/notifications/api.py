@@ -17,6 +17,9 @@ from motcua.notifications.v1 import (
     template_pb2,
 )
 
+from motcua.kernel.context import current_actor
+from motcua.kernel.errors import PermissionDenied
+
 from . import domain
 from .application import NotificationCenter
 from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable
@@ -38,9 +41,18 @@ STATES = {
     domain.FAILED: notification_pb2.NOTIFICATION_STATE_FAILED,
 }
 
+# Who may read and mark anybody's notifications; everyone else only their own.
+INBOX_OVERSEERS = ("administrator", "auditor")
+
 # Initial metadata of a StreamInbox call, sent once its subscription is live: every
 # notification created after the client has received it reaches the stream.
 STREAM_LIVE_HEADER = ("motcua-inbox", "live")
+
+
+def _own_inbox(recipient: UUID | str | None, action: str) -> None:
+    actor = current_actor()
+    if str(recipient or "") != actor.subject and not actor.has_role(*INBOX_OVERSEERS):
+        raise PermissionDenied(action, "notifications are for their recipient only")
 
 
 def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -116,9 +128,11 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
 
     def GetNotification(self, request: pb.GetNotificationRequest, context) -> pb.GetNotificationResponse:
         view = self.center.get_notification(UUID(request.notification_id))
+        _own_inbox(view.recipient_account_id, "read this notification")
         return pb.GetNotificationResponse(notification=notification_to_proto(view))
 
     def ListNotifications(self, request: pb.ListNotificationsRequest, context) -> pb.ListNotificationsResponse:
+        _own_inbox(request.recipient_account_id, "list these notifications")
         page = self.center.list_notifications(
             UUID(request.recipient_account_id),
             CHANNEL_NAMES.get(request.channel),
@@ -130,10 +144,13 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         )
 
     def MarkNotificationRead(self, request: pb.MarkNotificationReadRequest, context) -> pb.MarkNotificationReadResponse:
-        view = self.center.mark_read(UUID(request.notification_id))
+        notification_id = UUID(request.notification_id)
+        _own_inbox(self.center.get_notification(notification_id).recipient_account_id, "mark this notification read")
+        view = self.center.mark_read(notification_id)
         return pb.MarkNotificationReadResponse(notification=notification_to_proto(view))
 
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
+        _own_inbox(request.account_id, "follow this inbox")
         try:
             subscription = self.hub.subscribe(UUID(request.account_id))
         except InboxFull as e:

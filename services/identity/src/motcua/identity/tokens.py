@@ -1,0 +1,47 @@
+"""Access tokens: JWTs (RFC 9068 `at+jwt`) that every service's kernel verifies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from joserfc import jwt
+
+from motcua.kernel.config import AuthSettings
+
+from .keys import SigningKeys
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_at: int  # seconds since the epoch
+    subject: str
+
+
+class TokenIssuer:
+    def __init__(self, keys: SigningKeys, auth: AuthSettings) -> None:
+        self.keys = keys
+        self.auth = auth
+
+    def issue(self, subject: str, roles: list[str], agency_id: str = "", name: str = "",
+              ttl: int = 3600, now: float | None = None) -> IssuedToken:
+        issued_at = int(time.time() if now is None else now)
+        claims = {
+            "iss": self.auth.issuer,
+            "sub": subject,
+            "aud": self.auth.audience,
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": issued_at + ttl,
+            "jti": str(uuid.uuid4()),
+            "roles": roles,
+        }
+        if agency_id:
+            claims["agency_id"] = agency_id
+        if name:
+            claims["name"] = name
+        key = self.keys.active
+        header = {"alg": "ES256", "typ": "at+jwt", "kid": self.keys.key_id(key)}
+        return IssuedToken(jwt.encode(header, claims, key), issued_at + ttl, subject)
