@@ -54,7 +54,9 @@ PROFILES: dict[str, Profile] = {
         pg_port=15432,
         kafka_port=19092,
         controller_port=19093,
-        service_ports=dict(zip(SERVICES, range(50051, 50056))),
+        # Below the kernel's ephemeral range (32768-60999): a fixed port in it can already be
+        # the local end of another process's connection (e.g. to PostgreSQL) and fail to bind.
+        service_ports=dict(zip(SERVICES, range(15051, 15056))),
         gateway_port=8080,
         identity_http_port=8081,
     ),
