@@ -27,10 +27,15 @@ NAMESPACE = "egov"
 GRPC_SERVICES = ("identity", "procedures", "dossiers", "signing", "notifications")
 SERVICES = (*GRPC_SERVICES, "gateway")
 PASSWORD = "s3cret-for-tests"
+ISSUER = "https://dichvucong.example.gov.vn"
+# The JWKS of an identity service outside the release, for renders without identity.
+EXTERNAL_JWKS = "http://motcua-identity.identity.svc.cluster.local:8081/.well-known/jwks.json"
 # What every install must set (see values.yaml); the tests add to it.
 REQUIRED = {
     "postgresql": {"host": "pg.databases.svc", "password": PASSWORD},
     "kafka": {"bootstrapServers": "kafka-0.kafka.svc:9092,kafka-1.kafka.svc:9092"},
+    "auth": {"issuer": ISSUER},
+    "identity": {"keysSecret": "identity-keys"},
     "signing": {"keysSecret": "signing-keys"},
 }
 
@@ -114,7 +119,11 @@ def render_error(values: dict, required: bool = True) -> str:
 
 
 def disabled(*services: str) -> dict:
-    return {"services": {name: {"enabled": False} for name in services}}
+    """Values turning services off; without identity, the others trust an identity elsewhere."""
+    values: dict = {"services": {name: {"enabled": False} for name in services}}
+    if "identity" in services:
+        values["auth"] = {"jwksUrl": EXTERNAL_JWKS}
+    return values
 
 
 def render_notes(tmp_path: Path, values: dict) -> str:

@@ -1,7 +1,8 @@
 """The Helm chart charts/motcua, rendered by the real helm binary (.local/bin/helm, built by
 `make helm`): every service hardened and probed, the environment the kernel and the gateway
 actually parse, MOTCUA_BACKENDS, service toggles, render-time validation, config checksums,
-network policies, and every object valid against the Kubernetes schemas (strict, offline)."""
+network policies, and every object valid against the Kubernetes schemas (strict, offline).
+Token authentication (the JWKS address, identity's keys) is in test_auth.py."""
 
 from __future__ import annotations
 
@@ -87,7 +88,10 @@ def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) 
     _assert_hardened(deployment)
     assert container["image"] == "ghcr.io/motcua/motcua:0.1.0"  # the chart's appVersion
     assert container["command"] == ["python", "-m", f"motcua.{service}"]
-    assert container["ports"] == [{"name": "grpc", "containerPort": 50051, "protocol": "TCP"}]
+    # Identity also serves the JWKS every service verifies tokens with (test_auth.py).
+    jwks = service == "identity"
+    assert container["ports"] == [{"name": "grpc", "containerPort": 50051, "protocol": "TCP"},
+                                  *([{"name": "http", "containerPort": 8081, "protocol": "TCP"}] if jwks else [])]
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["grpc"] == {"port": 50051}, probe
     assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
@@ -96,10 +100,12 @@ def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) 
     assert shutdown_grace == 10
     assert pod["terminationGracePeriodSeconds"] > shutdown_grace
     assert pod["serviceAccountName"] in rendered.of_kind("ServiceAccount")
-    # Its Service: 50051, named grpc, selecting exactly this Deployment's pods.
+    # Its Service: 50051, named grpc (and identity's 8081), selecting exactly this Deployment's pods.
     svc = rendered.get("Service", f"{RELEASE}-{service}")
-    assert svc["spec"]["ports"] == [{"name": "grpc", "port": 50051, "targetPort": "grpc", "protocol": "TCP",
-                                     "appProtocol": "grpc"}]
+    assert svc["spec"]["ports"] == [
+        {"name": "grpc", "port": 50051, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"},
+        *([{"name": "http", "port": 8081, "targetPort": "http", "protocol": "TCP", "appProtocol": "http"}] if jwks else []),
+    ]
     assert svc["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     assert svc["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
 
@@ -130,7 +136,7 @@ def test_every_object_carries_the_recommended_labels() -> None:
         assert labels["app.kubernetes.io/instance"] == RELEASE, where
         assert labels["app.kubernetes.io/version"] == "0.1.0", where
         assert labels["app.kubernetes.io/managed-by"] == "Helm", where
-        assert labels["helm.sh/chart"] == "motcua-0.1.0", where
+        assert labels["helm.sh/chart"] == "motcua-0.2.0", where
         assert obj["metadata"]["namespace"] == NAMESPACE, where
     for kind in ("Deployment", "Service", "NetworkPolicy"):
         components = {o["metadata"]["labels"]["app.kubernetes.io/component"] for o in rendered.of_kind(kind).values()}
@@ -269,6 +275,8 @@ def test_bare_defaults_fail_and_name_everything_missing() -> None:
     assert "postgresql.host: not set" in error
     assert "kafka.bootstrapServers: not set" in error
     assert "signing.keysSecret: not set" in error
+    assert "auth.issuer: not set" in error
+    assert "identity.keysSecret: not set" in error
 
 
 @pytest.mark.parametrize(
@@ -399,8 +407,10 @@ def test_other_services_get_none_of_the_signing_setup(service: str) -> None:
     env = rendered.environment(service)
     assert not [name for name in env if name.startswith("MOTCUA_SIGNING_")]
     mounts, volumes = _volumes(rendered, service)
-    assert set(mounts) == {"/tmp"}
-    assert set(volumes) == {"tmp"}
+    # Identity's keys Secret is its only other volume (test_auth.py).
+    identity = service == "identity"
+    assert set(mounts) == {"/tmp", *(["/etc/motcua/identity/keys"] if identity else [])}
+    assert set(volumes) == {"tmp", *(["identity-keys"] if identity else [])}
 
 
 # --- config checksum ------------------------------------------------------------------------------
@@ -439,7 +449,9 @@ def test_network_policies_admit_grpc_only_from_the_release_and_http_from_anywher
         if service == "gateway":
             assert rule == {"ports": [{"port": 8080, "protocol": "TCP"}]}  # no `from`: anyone
         else:
-            assert rule["ports"] == [{"port": 50051, "protocol": "TCP"}]
+            # Identity's JWKS port too, from the same pods: every service fetches the keys there.
+            jwks = [{"port": 8081, "protocol": "TCP"}] if service == "identity" else []
+            assert rule["ports"] == [{"port": 50051, "protocol": "TCP"}, *jwks]
             (peer,) = rule["from"]
             assert set(peer) == {"podSelector"}  # this namespace only
             selector = peer["podSelector"]["matchLabels"]

@@ -4,6 +4,7 @@
 {{- $values := $root.Values }}
 {{- $svc := .svc }}
 {{- $gateway := include "motcua.isGateway" . }}
+{{- $identity := include "motcua.isIdentity" . }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -15,6 +16,12 @@ metadata:
   {{- end }}
 spec:
   replicas: {{ $svc.replicas }}
+  {{- if and $identity $values.identity.devKeys }}
+  # Each pod generates its own development key: never two identity pods at once, not even
+  # during a rollout, or tokens signed by one would be checked against the other's keys.
+  strategy:
+    type: Recreate
+  {{- end }}
   revisionHistoryLimit: {{ $values.revisionHistoryLimit }}
   selector:
     matchLabels: {{- include "motcua.componentSelectorLabels" . | nindent 6 }}
@@ -70,6 +77,11 @@ spec:
               containerPort: {{ include "motcua.grpcPort" $root }}
               protocol: TCP
             {{- end }}
+            {{- if $identity }}
+            - name: http
+              containerPort: {{ include "motcua.identity.httpPort" $root }}
+              protocol: TCP
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ printf "%s-config" (include "motcua.fullname" $root) }}
@@ -83,11 +95,17 @@ spec:
             {{- if include "motcua.isSigning" . }}
             {{- include "motcua.signing.volumeMounts" . | trim | nindent 12 }}
             {{- end }}
+            {{- if $identity }}
+            {{- include "motcua.identity.volumeMounts" . | trim | nindent 12 }}
+            {{- end }}
       volumes:
         # The root filesystem is read-only; Python and its libraries may still want a scratch directory.
         - name: tmp
           emptyDir: {}
         {{- if include "motcua.isSigning" . }}
         {{- include "motcua.signing.volumes" . | trim | nindent 8 }}
+        {{- end }}
+        {{- if $identity }}
+        {{- include "motcua.identity.volumes" . | trim | nindent 8 }}
         {{- end }}
 {{- end }}

@@ -11,6 +11,9 @@ Named templates of the motcua chart. Per-service templates take a dict:
 {{/* The port the gateway's container listens on. */}}
 {{- define "motcua.httpPort" -}}8080{{- end }}
 
+{{/* The port of the identity service's HTTP endpoints (the JWKS), in the pod and on its Service. */}}
+{{- define "motcua.identity.httpPort" -}}8081{{- end }}
+
 {{/* The HTTP gateway is the one entry of .Values.services that is not a gRPC service. */}}
 {{- define "motcua.isGateway" -}}
 {{- if eq .name "gateway" }}true{{ end }}
@@ -144,6 +147,25 @@ OTEL_TRACES_SAMPLER: {{ . | quote }}
 {{- with .Values.tracing.samplerArg }}
 OTEL_TRACES_SAMPLER_ARG: {{ . | toString | quote }}
 {{- end }}
+{{- with include "motcua.auth.jwksUrl" . }}
+MOTCUA_AUTH_JWKS_URL: {{ . | quote }}
+MOTCUA_AUTH_ISSUER: {{ $.Values.auth.issuer | quote }}
+MOTCUA_AUTH_AUDIENCE: {{ $.Values.auth.audience | quote }}
+MOTCUA_AUTH_LEEWAY: {{ $.Values.auth.leeway | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+MOTCUA_AUTH_JWKS_URL: where every service fetches the keys tokens are verified with. The
+release's identity Service when identity is enabled, else auth.jwksUrl (an identity elsewhere).
+*/}}
+{{- define "motcua.auth.jwksUrl" -}}
+{{- if .Values.services.identity.enabled }}
+{{- $host := include "motcua.serviceHost" (dict "root" . "name" "identity") }}
+{{- printf "http://%s:%s/.well-known/jwks.json" $host (include "motcua.identity.httpPort" .) }}
+{{- else }}
+{{- .Values.auth.jwksUrl }}
+{{- end }}
 {{- end }}
 
 {{/* MOTCUA_BACKENDS of the gateway: name=host:port of every enabled gRPC service. */}}
@@ -170,6 +192,15 @@ OTEL_TRACES_SAMPLER_ARG: {{ . | toString | quote }}
 {{/* The file of the keys Secret holding the trust roots (MOTCUA_SIGNING_TRUST_ROOTS). */}}
 {{- define "motcua.signing.trustRootsFile" -}}trust-roots.pem{{- end }}
 
+{{/* The identity service gets its HTTP port, its token signing keys and its own settings. */}}
+{{- define "motcua.isIdentity" -}}
+{{- if eq .name "identity" }}true{{ end }}
+{{- end }}
+
+{{/* Where identity's keys Secret is mounted, and the data volume identity.devKeys generates a key in. */}}
+{{- define "motcua.identity.keysDir" -}}/etc/motcua/identity/keys{{- end }}
+{{- define "motcua.identity.dataDir" -}}/var/lib/motcua/identity{{- end }}
+
 {{/* Environment variables the chart sets per container; extraEnvVars may not name them. */}}
 {{- define "motcua.managedEnvNames" -}}
 {{- if include "motcua.isGateway" . -}}
@@ -178,6 +209,9 @@ MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,OTEL_SERVICE_NAME,OTEL_RE
 MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- if include "motcua.isSigning" . -}}
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
+{{- end }}
+{{- if include "motcua.isIdentity" . -}}
+,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_DEV_TOKENS
 {{- end }}
 {{- end }}
 {{- end }}
@@ -235,6 +269,55 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 {{- end }}
 
+{{/* The identity service's own settings (dict root name svc): its HTTP address, signing keys, dev tokens. */}}
+{{- define "motcua.identity.env" -}}
+{{- $identity := .root.Values.identity }}
+- name: MOTCUA_HTTP_ADDR
+  value: {{ printf "0.0.0.0:%s" (include "motcua.identity.httpPort" .root) | quote }}
+- name: MOTCUA_IDENTITY_DEV_KEYS
+  value: {{ ternary "true" "false" $identity.devKeys | quote }}
+{{- if $identity.devKeys }}
+- name: MOTCUA_IDENTITY_DIR
+  value: {{ include "motcua.identity.dataDir" .root | quote }}
+{{- end }}
+{{- if $identity.keysSecret }}
+- name: MOTCUA_IDENTITY_KEYS_DIR
+  value: {{ include "motcua.identity.keysDir" .root | quote }}
+{{- end }}
+- name: MOTCUA_IDENTITY_DEV_TOKENS
+  value: {{ ternary "true" "false" $identity.devTokens | quote }}
+{{- end }}
+
+{{/* The identity container's volumeMounts beside /tmp (dict root name svc). */}}
+{{- define "motcua.identity.volumeMounts" -}}
+{{- if .root.Values.identity.devKeys }}
+- name: identity-data
+  mountPath: {{ include "motcua.identity.dataDir" .root }}
+{{- end }}
+{{- if .root.Values.identity.keysSecret }}
+- name: identity-keys
+  mountPath: {{ include "motcua.identity.keysDir" .root }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* The identity pod's volumes beside /tmp (dict root name svc). */}}
+{{- define "motcua.identity.volumes" -}}
+{{- $identity := .root.Values.identity }}
+{{- if $identity.devKeys }}
+# MOTCUA_IDENTITY_DIR: the generated development key, lost (and replaced) with the pod.
+- name: identity-data
+  emptyDir: {}
+{{- end }}
+{{- if $identity.keysSecret }}
+# The token signing keys; readable by the pod's fsGroup only.
+- name: identity-keys
+  secret:
+    secretName: {{ $identity.keysSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- end }}
+
 {{/* The container's env (dict root name svc): the per-service part of the kernel's contract. */}}
 {{- define "motcua.env" -}}
 {{- $root := .root }}
@@ -260,6 +343,9 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
       key: {{ include "motcua.postgresql.secretKey" $root }}
 {{- if include "motcua.isSigning" . }}
 {{ include "motcua.signing.env" . | trim }}
+{{- end }}
+{{- if include "motcua.isIdentity" . }}
+{{ include "motcua.identity.env" . | trim }}
 {{- end }}
 {{- end }}
 {{- if $root.Values.tracing.otlpEndpoint }}

@@ -1,6 +1,7 @@
 {{/*
 The NetworkPolicy of one service (dict root name svc): ingress only. A gRPC service admits
-port 50051 from the pods of this release; the gateway admits port 8080 from anywhere.
+port 50051 from the pods of this release (identity also 8081, its JWKS); the gateway admits
+port 8080 from anywhere.
 Egress stays open (see networkPolicy in values.yaml).
 */}}
 {{- define "motcua.networkPolicy" -}}
@@ -28,6 +29,10 @@ spec:
     - ports:
         - port: {{ include "motcua.grpcPort" $root }}
           protocol: TCP
+        {{- if include "motcua.isIdentity" . }}
+        - port: {{ include "motcua.identity.httpPort" $root }}
+          protocol: TCP
+        {{- end }}
       from:
         - podSelector:
             matchLabels: {{- include "motcua.releaseSelectorLabels" $root | nindent 14 }}

@@ -32,6 +32,14 @@ spec:
       targetPort: grpc
       protocol: TCP
       appProtocol: grpc
+    {{- if include "motcua.isIdentity" . }}
+    # The JWKS every service fetches to verify tokens.
+    - name: http
+      port: {{ include "motcua.identity.httpPort" $root }}
+      targetPort: http
+      protocol: TCP
+      appProtocol: http
+    {{- end }}
   {{- end }}
   selector: {{- include "motcua.componentSelectorLabels" . | nindent 4 }}
 {{- end }}

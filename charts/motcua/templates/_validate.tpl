@@ -14,6 +14,8 @@ or nothing; validateValues fails the rendering with all messages at once.
 {{- $messages = append $messages (include "motcua.validateValues.tracing" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.labels" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.signing" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.auth" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.identity" . | trim) }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail }}
@@ -82,7 +84,8 @@ terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }} must 
   {{- if eq .name "POSTGRES_DBNAME" }} (use services.{{ $name }}.database){{ end }}
   {{- if eq .name "POSTGRES_PASSWORD" }} (use postgresql.existingSecret){{ end }}
   {{- if eq .name "MOTCUA_HEALTH_TIMEOUT" }} (use services.gateway.healthTimeout){{ end }}
-  {{- if hasPrefix "MOTCUA_SIGNING_" .name }} (use the signing values){{ end }}.
+  {{- if hasPrefix "MOTCUA_SIGNING_" .name }} (use the signing values){{ end }}
+  {{- if hasPrefix "MOTCUA_IDENTITY_" .name }} (use the identity values){{ end }}.
 {{- end }}
 {{- end }}
 {{- end }}
@@ -141,6 +144,52 @@ signing.keysSecret: not set. The signing service needs its seal key, certificate
   roots: create a Secret with agency-seal.key.pem, agency-seal.crt.pem and trust-roots.pem and
   set signing.keysSecret to its name (or, for a demo only, signing.devPki=true to generate a
   development PKI; or disable the service with services.signing.enabled=false).
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.auth" -}}
+{{- $auth := .Values.auth }}
+{{- $grpc := list }}
+{{- range $name, $svc := .Values.services }}
+{{- if and $svc.enabled (not (include "motcua.isGateway" (dict "name" $name))) }}{{ $grpc = append $grpc $name }}{{ end }}
+{{- end }}
+{{- $identity := .Values.services.identity.enabled }}
+{{- if and $grpc (not $auth.issuer) }}
+auth.issuer: not set. Every gRPC service accepts only bearer tokens whose `iss` is this value,
+  and identity issues its tokens with it: set the public URL under which the platform's
+  identity is reached (e.g. --set auth.issuer=https://dichvucong.example.gov.vn).
+{{- end }}
+{{- if and $grpc (not $identity) (not $auth.jwksUrl) }}
+auth.jwksUrl: not set while services.identity is disabled. The gRPC services verify tokens
+  with the identity service's public keys ({{ join ", " $grpc }}): enable services.identity,
+  or set auth.jwksUrl to the JWKS of the identity service they trust
+  (e.g. http://motcua-identity.identity.svc.cluster.local:8081/.well-known/jwks.json).
+{{- end }}
+{{- if and $identity $auth.jwksUrl }}
+auth.jwksUrl: set while services.identity is enabled; the services then verify tokens with
+  this release's identity ({{ include "motcua.auth.jwksUrl" . }}). Leave it empty, or disable
+  services.identity to trust an identity service elsewhere.
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.identity" -}}
+{{- $identity := .Values.identity }}
+{{- $svc := .Values.services.identity }}
+{{- if $svc.enabled }}
+{{- if and $identity.devKeys $identity.keysSecret }}
+identity: both identity.devKeys and identity.keysSecret are set. Set only one: keysSecret for
+  the token signing keys you manage, or devKeys for a demo with a generated key.
+{{- else if not (or $identity.devKeys $identity.keysSecret) }}
+identity.keysSecret: not set. The identity service signs tokens with the EC P-256 private keys
+  (PKCS#8 PEM, *.pem; the name sorting last signs) of a Secret you create: set
+  identity.keysSecret to its name (or, for a demo only, identity.devKeys=true to generate a
+  key; or disable the service with services.identity.enabled=false and set auth.jwksUrl).
+{{- end }}
+{{- if and $identity.devKeys (gt (int $svc.replicas) 1) }}
+identity.devKeys: services.identity.replicas is {{ $svc.replicas }}, but each pod would generate
+  its own key, and tokens one pod signs would fail against the keys another publishes. Use
+  services.identity.replicas=1, or identity.keysSecret to share the keys.
 {{- end }}
 {{- end }}
 {{- end }}
