@@ -13,7 +13,6 @@ from .consumer import TrackedConsumer
 from .eventstore import ServiceApplication
 from .config import ConfigError
 from .grpc_server import GrpcServer, Registration
-from .http_server import HttpServer
 from .logs import configure_logging
 from .relay import OutboxRelay
 from .tracing import configure_tracing, shutdown_tracing
@@ -42,10 +41,12 @@ class ServiceRuntime:
         self.service = service
         self.stopping = threading.Event()
         self.server = GrpcServer(service.settings, service.registrations)
-        self.http: HttpServer | None = None
+        self.http = None
         if service.http_app is not None:
             if not service.settings.http_addr:
                 raise ConfigError(f"MOTCUA_HTTP_ADDR is not set: {service.settings.service} serves HTTP endpoints")
+            from .http_server import HttpServer  # uvicorn only in the processes that serve HTTP (~5 MB)
+
             self.http = HttpServer(service.http_app, service.settings.http_addr)
         self._threads: list[threading.Thread] = []
 
