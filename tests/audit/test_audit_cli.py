@@ -90,11 +90,13 @@ def test_history_lists_every_event_with_who_when_and_what(stack, story):
 
     assert [e["version"] for e in events] == [1, 2, 3]
     assert [e["type"] for e in events] == ["Procedure.Created", "Procedure.Renamed", "Procedure.Published"]
-    assert events[0]["data"] == {
-        "code": story["code"], "name": ORIGINAL_NAME, "agency_id": "000.00.10.H56", "processing_days": 3,
-    }
+    assert events[0]["data"]["code"] == story["code"]
+    assert events[0]["data"]["content"]["name"] == ORIGINAL_NAME
+    assert events[0]["data"]["content"]["agency_id"] == "000.00.10.H56"
+    assert events[0]["data"]["content"]["processing_time"] == {"value": 3, "unit": "working_days"}
     assert events[1]["data"] == {"name": NEW_NAME}
-    assert events[2]["data"]["name"] == NEW_NAME
+    assert events[2]["data"]["content"]["name"] == NEW_NAME
+    assert (events[2]["data"]["number"], events[2]["data"]["superseded"]) == (1, 0)
     assert {e["actor"] for e in events} == {default_caller().account_id}  # from the bearer token
     assert {e["agency_id"] for e in events} == {AGENCY}
     moments = [datetime.fromisoformat(e["when"]) for e in events]
@@ -112,7 +114,7 @@ def test_history_table_prints_vietnamese_as_is(stack, story):
     assert lines[0].split() == ["VERSION", "WHEN", "WHO", "WHAT", "DATA"]
     assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3"]
     assert "Procedure.Renamed" in lines[2] and f"{default_caller().account_id} ({AGENCY})" in lines[2]
-    assert f'name="{ORIGINAL_NAME}"' in lines[1]
+    assert f'"name": "{ORIGINAL_NAME}"' in lines[1]
     assert f'name="{NEW_NAME}"' in lines[2]
     assert "\\u" not in table  # not escaped
 
@@ -123,10 +125,10 @@ def test_state_as_of_version_1_is_the_draft_as_created(stack, story):
     assert state["id"] == story["id"]
     assert state["type"] == "Procedure"
     assert state["version"] == 1
-    assert state["attributes"] == {
-        "code": story["code"], "name": ORIGINAL_NAME, "agency_id": "000.00.10.H56",
-        "processing_days": 3, "state": "draft",
-    }
+    (version,) = state["attributes"]["versions"]
+    assert state["attributes"]["code"] == story["code"]
+    assert (version["number"], version["state"], version["effective_from"]) == (1, "draft", None)
+    assert version["content"]["name"] == ORIGINAL_NAME
 
 
 def test_state_at_a_time_between_rename_and_publish_is_the_renamed_draft(stack, story):
@@ -134,16 +136,17 @@ def test_state_at_a_time_between_rename_and_publish_is_the_renamed_draft(stack, 
     state = json.loads(ok(audit(stack, "state", "procedures", story["id"], "--at", at)))
 
     assert state["version"] == 2
-    assert state["attributes"]["name"] == NEW_NAME
-    assert state["attributes"]["state"] == "draft"
+    (version,) = state["attributes"]["versions"]
+    assert (version["content"]["name"], version["state"]) == (NEW_NAME, "draft")
 
 
 def test_current_state_is_published(stack, story):
     state = json.loads(ok(audit(stack, "state", "procedures", story["id"])))
 
     assert state["version"] == 3
-    assert state["attributes"]["state"] == "published"
-    assert state["attributes"]["name"] == NEW_NAME
+    (version,) = state["attributes"]["versions"]
+    assert (version["content"]["name"], version["state"]) == (NEW_NAME, "published")
+    assert version["effective_from"] is not None
 
 
 def test_state_before_the_first_event_is_an_error(stack, story):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
@@ -31,7 +31,7 @@ FRIDAY_1000 = datetime(2026, 1, 9, 3, 0, tzinfo=timezone.utc)  # 10:00 in Vietna
 def replica(processing_days: int = 3) -> ProcedureReplica:
     return ProcedureReplica(
         procedure_id=uuid4(), code="1.001193.000.00.00.H56", name="Đăng ký khai sinh",
-        agency_id="000.00.10.H56", processing_days=processing_days, procedure_version=2,
+        agency_id="000.00.10.H56", processing_days=processing_days, procedure_version=3, version_number=2,
     )
 
 
@@ -62,6 +62,31 @@ def test_a_submitted_dossier_pins_the_procedure_version_and_takes_the_next_code(
     assert (first.procedure_version, first.processing_days) == (2, 3)
     assert first.applicant.full_name == "Trần Văn Bình"
     assert [type(e).__name__ for e in sequence.collect_events()] == ["Opened", "Issued", "Issued"]
+
+
+def test_a_dossier_pins_the_version_in_force_when_submitted():
+    procedure_id = uuid4()
+    v1_from = MONDAY_0800 - timedelta(days=30)
+    procedure = ProcedureReplica(
+        procedure_id=procedure_id, code="1.001193.000.00.00.H56", name="Đăng ký khai sinh", agency_id="000.00.10.H56",
+        processing_days=3, procedure_version=2, version_number=1, effective_from=v1_from,
+    )
+    v2_from = MONDAY_0800 + timedelta(hours=1)
+    assert procedure.update("1.001193.000.00.00.H56", "Đăng ký khai sinh (mới)", "000.00.10.H56", 5, 5, 2, v2_from, 1)
+    assert not procedure.update("1.001193.000.00.00.H56", "again", "000.00.10.H56", 5, 5, 2, v2_from, 1)  # seen: ignored
+    sequence = DossierCodeSequence.open(AGENCY, local_date(MONDAY_0800))
+
+    before = submit(sequence, at=MONDAY_0800, procedure=procedure)
+    after = submit(sequence, at=v2_from + timedelta(minutes=1), procedure=procedure)
+    assert (before.procedure_version, before.processing_days, before.procedure_name) == (1, 3, "Đăng ký khai sinh")
+    assert (after.procedure_version, after.processing_days, after.procedure_name) == (2, 5, "Đăng ký khai sinh (mới)")
+    assert procedure.in_force_at(v1_from - timedelta(seconds=1)) is None
+
+    withdrawn_at = v2_from + timedelta(hours=2)
+    assert procedure.withdraw(2, withdrawn_at, 6)
+    with pytest.raises(UnknownProcedure):
+        submit(sequence, at=withdrawn_at, procedure=procedure)
+    assert [v["effective_until"] for v in procedure.versions] == [v2_from, withdrawn_at]
 
 
 def test_a_sequence_is_one_per_agency_and_local_day():

@@ -64,7 +64,7 @@ def test_a_submitted_dossier_gets_todays_code_and_pins_the_procedure(dossiers, p
     assert match["number"] == "0001"
     assert local(dossier.submit_time).date() in {before, after}
     assert dossier.state == dossier_pb2.DOSSIER_STATE_SUBMITTED
-    assert (dossier.procedure_id, dossier.procedure_version) == (procedure.procedure_id, procedure.procedure_version)
+    assert (dossier.procedure_id, dossier.procedure_version) == (procedure.procedure_id, procedure.version_number)
     assert dossier.version == 1
     assert not dossier.HasField("receive_time") and not dossier.HasField("appointed_return_time")
 
@@ -213,7 +213,7 @@ def test_submitted_and_received_events_reach_kafka(stack, dossiers, procedure):
         dossier_id=submitted.dossier_id,
         code=submitted.code,
         procedure_id=procedure.procedure_id,
-        procedure_version=procedure.procedure_version,
+        procedure_version=procedure.version_number,
         agency_id=submitted.agency_id,
         applicant_account_id=submitted.applicant.account_id,
         receive_time=received.receive_time,

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from motcua.dossiers.application import DossierOffice, Submission
+from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
 from motcua.dossiers.domain import RECEIVED, Applicant, Document, DossierCodeSequence, UnknownProcedure
 from motcua.kernel.config import Settings
 
@@ -63,7 +63,7 @@ def losing_the_race_to(office: DossierOffice, rival) -> None:
 @pytest.fixture
 def procedure_id(office) -> uuid.UUID:
     procedure_id = uuid.uuid4()
-    office.save(office.replicate_procedure(procedure_id, "1.001193.000.00.00.H56", "Đăng ký khai sinh", "000.00.10.H56", 1, 2))
+    office.save(office.replicate_procedure(PublishedVersion(procedure_id, "1.001193.000.00.00.H56", "Đăng ký khai sinh", "000.00.10.H56", 1, 2)))
     return procedure_id
 
 

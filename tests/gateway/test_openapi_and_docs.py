@@ -76,7 +76,8 @@ def test_schemas_come_from_the_messages_their_comments_and_rules(document: dict)
     assert create["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": SCHEMAS + "motcua.procedures.v1.CreateProcedureRequest"}
     request = schemas["motcua.procedures.v1.CreateProcedureRequest"]
-    assert set(request["required"]) == {"code", "name", "agency_id", "processing_days"}
+    # processing_days may be replaced by processing_time.
+    assert set(request["required"]) == {"code", "name", "agency_id"}
     props = request["properties"]
     assert props["name"]["minLength"] == 1 and props["name"]["maxLength"] == 500
     assert "Vietnamese" in props["name"]["description"]
@@ -93,12 +94,16 @@ def test_schemas_come_from_the_messages_their_comments_and_rules(document: dict)
     assert "`PROCEDURE_STATE_DRAFT`: Being prepared" in state["description"]
 
     get = document["paths"]["/v1/procedures/{procedure_id}"]["get"]
-    (param,) = get["parameters"]
-    assert param["in"] == "path" and param["required"] is True
+    (param,) = [p for p in get["parameters"] if p["in"] == "path"]
+    assert param["required"] is True
     assert param["schema"]["format"] == "uuid"
     publish = document["paths"]["/v1/procedures/{procedure_id}:publish"]["post"]
     body = publish["requestBody"]["content"]["application/json"]["schema"]
     assert "procedure_id" not in document["components"]["schemas"][body["$ref"].removeprefix(SCHEMAS)]["properties"]
+
+    catalog = document["paths"]["/v1/procedures"]["get"]
+    assert {p["name"] for p in catalog["parameters"] if p["in"] == "query"} >= {
+        "agency_id", "field", "level", "online_mode", "query", "page_size", "page_token"}
 
     listing = document["paths"]["/v1/dossiers"]["get"]
     assert {p["name"] for p in listing["parameters"] if p["in"] == "query"} >= {"page_size", "page_token", "state"}

@@ -79,6 +79,18 @@ def test_create_publish_get_a_procedure_in_json(gw: Gateway, services):
         "processing_days": 3,
         "state": "PROCEDURE_STATE_DRAFT",
         "version": "1",  # int64: a JSON string (proto3 JSON mapping)
+        # Every field is present, also at its default; timestamps only once set.
+        "version_number": 1,
+        "field": "",
+        "level": "PROCEDURE_LEVEL_UNSPECIFIED",
+        "online_mode": "ONLINE_MODE_UNSPECIFIED",
+        "processing_time": {"value": 3, "unit": "PROCESSING_TIME_UNIT_WORKING_DAYS"},
+        "fees": [],
+        "required_documents": [],
+        "steps": [],
+        "result_type": "",
+        "legal_basis": [],
+        "supplement_rule": "SUPPLEMENT_RULE_RESUME",
     }
     pid = procedure["procedure_id"]
 
@@ -112,7 +124,7 @@ def test_a_publish_without_a_body_and_a_rename_with_camel_case(gw: Gateway):
 
 
 def test_invalid_input_is_400_with_every_field_violation(gw: Gateway):
-    reply = gw.call("POST", "/v1/procedures", {"code": "x", "name": "", "agency_id": "nope", "processing_days": 0})
+    reply = gw.call("POST", "/v1/procedures", {"code": "x", "name": "", "agency_id": "nope", "processing_days": -1})
     body = assert_error(reply, 400, "INVALID_ARGUMENT")
     found = violations(body)
     assert set(found) == {"code", "name", "agency_id", "processing_days"}, found

@@ -74,7 +74,7 @@ def test_one_trace_covers_call_commit_publish_and_consume(stack, procedures, dos
 
 def test_invalid_input_names_every_bad_field(procedures):
     with pytest.raises(grpc.RpcError) as failure:
-        procedures.CreateProcedure(create_request(agency_id="Sở Tư pháp", processing_days=0))
+        procedures.CreateProcedure(create_request(agency_id="Sở Tư pháp", processing_days=-1))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     violations = field_violations(failure.value)
     assert set(violations) == {"agency_id", "processing_days"}

@@ -12,6 +12,7 @@ from .kafka_broker import Kafka
 from .postgres import Postgres
 from .profiles import PROFILES, SERVICES, Profile
 from .profiles import profile as named_profile
+from .seed import run_seeds
 from .services import ServiceProcess, auth_env, gateway_env, identity_env, service_env
 
 GATEWAY = "gateway"
@@ -53,6 +54,10 @@ def up(profile: Profile, infra_only: bool) -> int:
             except Exception as e:  # noqa: BLE001 - reported below, `up` then exits non-zero
                 failures[sp.service] = str(e)
                 _svc_files(profile, sp.service)[0].unlink(missing_ok=True)
+        # Sample data, through the services' APIs: idempotent, so at every start.
+        healthy = {svc: profile.service_addr(svc) for svc in profile.service_ports if _svc_pid(profile, svc)}
+        for seed, err in run_seeds(healthy, profile.root / "services" / "seed.log").items():
+            failures[f"seed {seed}"] = err
         if profile.gateway_port and not _svc_pid(profile, GATEWAY):  # after the services it fronts
             try:
                 _start_gateway(profile)
@@ -61,7 +66,8 @@ def up(profile: Profile, infra_only: bool) -> int:
                 _svc_files(profile, GATEWAY)[0].unlink(missing_ok=True)
     _print_table(profile, pg, kafka)
     for svc, err in failures.items():
-        print(f"\nFAILED: {svc} did not become healthy:\n{err}", file=sys.stderr)
+        what = "did not load" if svc.startswith("seed ") else "did not become healthy"
+        print(f"\nFAILED: {svc} {what}:\n{err}", file=sys.stderr)
     if failures:
         print(f"\n{len(failures)} service(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1

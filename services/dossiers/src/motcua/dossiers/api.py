@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from uuid import UUID
 
 from google.protobuf import timestamp_pb2
@@ -22,6 +22,9 @@ def replica_to_proto(view: ProcedureReplicaView) -> procedure_replica_pb2.Proced
         agency_id=view.agency_id,
         processing_days=view.processing_days,
         procedure_version=view.procedure_version,
+        version_number=view.version_number,
+        effective_from=timestamp(view.effective_from),
+        effective_until=timestamp(view.effective_until),
     )
 
 
@@ -98,5 +101,6 @@ class DossierServicer(dossier_service_pb2_grpc.DossierServiceServicer):
         return pb.ReceiveDossierResponse(dossier=dossier_to_proto(view))
 
     def GetProcedureReplica(self, request: pb.GetProcedureReplicaRequest, context) -> pb.GetProcedureReplicaResponse:
-        view = self.office.get_procedure_replica(UUID(request.procedure_id))
+        at = request.at.ToDatetime(tzinfo=timezone.utc) if request.HasField("at") else None
+        view = self.office.get_procedure_replica(UUID(request.procedure_id), at)
         return pb.GetProcedureReplicaResponse(procedure=replica_to_proto(view))

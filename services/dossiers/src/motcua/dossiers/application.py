@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
-from motcua.kernel.errors import InvalidArgument, VersionConflict
+from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
 from motcua.kernel.eventstore import ServiceApplication
 
 from .domain import DESK, Applicant, Document, Dossier, DossierCodeSequence, ProcedureReplica, local_date
@@ -29,23 +29,48 @@ REQUEST_NAMESPACE = UUID("3a0d1f8e-5c2b-5e47-9d61-6d6f74637561")
 
 @dataclass(frozen=True)
 class ProcedureReplicaView:
+    """One published version of a procedure, as this service knows it."""
+
     procedure_id: UUID
     code: str
     name: str
     agency_id: str
     processing_days: int
     procedure_version: int
+    version_number: int
+    effective_from: datetime | None
+    effective_until: datetime | None
 
     @classmethod
-    def of(cls, replica: ProcedureReplica) -> ProcedureReplicaView:
+    def of(cls, replica: ProcedureReplica, version: dict | None = None) -> ProcedureReplicaView:
+        """The given version (by default the latest published one)."""
+        version = version or replica.versions[-1]
         return cls(
             procedure_id=replica.id,
             code=replica.code,
-            name=replica.name,
-            agency_id=replica.agency_id,
-            processing_days=replica.processing_days,
+            name=version["name"],
+            agency_id=version["agency_id"],
+            processing_days=version["processing_days"],
             procedure_version=replica.procedure_version,
+            version_number=version["number"],
+            effective_from=version["effective_from"],
+            effective_until=version["effective_until"],
         )
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """What the catalog's ProcedurePublished event says, for the replica."""
+
+    procedure_id: UUID
+    code: str
+    name: str
+    agency_id: str
+    processing_days: int
+    procedure_version: int
+    version_number: int = 1
+    effective_from: datetime | None = None
+    superseded: int = 0
 
 
 @dataclass(frozen=True)
@@ -145,22 +170,35 @@ class DossierOffice(ServiceApplication):
 
     # --- procedure replicas (kept by the procedure-catalog consumer) ---
 
-    def replicate_procedure(
-        self, procedure_id: UUID, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int
-    ) -> ProcedureReplica:
-        """The replica with the published version applied (pending events unsaved: the caller saves)."""
-        try:
-            replica = self.repository.get(procedure_id)
-        except AggregateNotFoundError:
-            return ProcedureReplica(
-                procedure_id=procedure_id, code=code, name=name, agency_id=agency_id,
-                processing_days=processing_days, procedure_version=procedure_version,
-            )
-        replica.update(code, name, agency_id, processing_days, procedure_version)
+    def replicate_procedure(self, published: PublishedVersion) -> ProcedureReplica:
+        """The replica with the published version added (pending events unsaved: the caller saves)."""
+        fields = {k: v for k, v in vars(published).items() if k != "procedure_id"}
+        replica = self._find(ProcedureReplica, published.procedure_id)
+        if replica is None:
+            fields.pop("superseded")
+            return ProcedureReplica(procedure_id=published.procedure_id, **fields)
+        replica.update(**fields)
         return replica
 
-    def get_procedure_replica(self, procedure_id: UUID) -> ProcedureReplicaView:
-        return ProcedureReplicaView.of(self.load(ProcedureReplica, procedure_id))
+    def withdraw_procedure_version(
+        self, procedure_id: UUID, version_number: int, effective_until: datetime, procedure_version: int
+    ) -> list[ProcedureReplica]:
+        """The replica with the version withdrawn (unsaved); none when the procedure was never replicated."""
+        replica = self._find(ProcedureReplica, procedure_id)
+        if replica is None:
+            return []
+        replica.withdraw(version_number, effective_until, procedure_version)
+        return [replica]
+
+    def get_procedure_replica(self, procedure_id: UUID, at: datetime | None = None) -> ProcedureReplicaView:
+        """The latest published version, or the one in force at ``at``."""
+        replica = self.load(ProcedureReplica, procedure_id)
+        if at is None:
+            return ProcedureReplicaView.of(replica)
+        version = replica.in_force_at(at)
+        if version is None:
+            raise NotFound("procedure version in force", f"{procedure_id} at {at.isoformat()}")
+        return ProcedureReplicaView.of(replica, version)
 
     # --- dossiers ---
 

@@ -129,10 +129,14 @@ class Document:
 
 
 class ProcedureReplica(Aggregate):
-    """This service's copy of a published procedure, kept from the catalog's events.
+    """This service's copy of a procedure's published versions, kept from the catalog's events.
 
-    Its id is the procedure's id. Dossiers are checked against it without
-    asking the procedures service, and stay bound to the version they pinned.
+    Its id is the procedure's id. It keeps every published version with the period it was
+    in force, so a dossier is checked against, and pinned to, the version in force when it
+    is submitted, without asking the procedures service. The top-level fields are the
+    latest published version's. Events written before versions existed lack
+    ``version_number`` and ``effective_from``: such a first version counts as in force
+    from the start.
     """
 
     @staticmethod
@@ -140,27 +144,74 @@ class ProcedureReplica(Aggregate):
         return procedure_id
 
     @event("Replicated")
-    def __init__(self, procedure_id: UUID, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int) -> None:
-        self.code = code
-        self.name = name
-        self.agency_id = agency_id
-        self.processing_days = processing_days
-        self.procedure_version = procedure_version
+    def __init__(
+        self, procedure_id: UUID, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
+        version_number: int = 1, effective_from: datetime | None = None,
+    ) -> None:
+        self.versions: list[dict[str, Any]] = []
+        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, 0)
 
-    def update(self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int) -> bool:
-        """Applies a newer published version; an older or equal one changes nothing."""
+    def update(
+        self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
+        version_number: int = 0, effective_from: datetime | None = None, superseded: int = 0,
+    ) -> bool:
+        """Applies a newer published version; an event already applied changes nothing."""
         if procedure_version <= self.procedure_version:
             return False
-        self._updated(code=code, name=name, agency_id=agency_id, processing_days=processing_days, procedure_version=procedure_version)
+        self._updated(
+            code=code, name=name, agency_id=agency_id, processing_days=processing_days, procedure_version=procedure_version,
+            version_number=version_number, effective_from=effective_from, superseded=superseded,
+        )
         return True
 
+    def withdraw(self, version_number: int, effective_until: datetime, procedure_version: int) -> bool:
+        """The version stopped being in force; an event already applied changes nothing."""
+        if procedure_version <= self.procedure_version:
+            return False
+        self._withdrawn(version_number=version_number, effective_until=effective_until, procedure_version=procedure_version)
+        return True
+
+    def in_force_at(self, moment: datetime) -> dict[str, Any] | None:
+        """The version in force at ``moment``, if any."""
+        for version in self.versions:
+            start, end = version["effective_from"], version["effective_until"]
+            if (start is None or start <= moment) and (end is None or moment < end):
+                return version
+        return None
+
     @event("Updated")
-    def _updated(self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int) -> None:
+    def _updated(
+        self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
+        version_number: int = 0, effective_from: datetime | None = None, superseded: int = 0,
+    ) -> None:
+        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, superseded)
+
+    @event("Withdrawn")
+    def _withdrawn(self, version_number: int, effective_until: datetime, procedure_version: int) -> None:
+        self._end(version_number, effective_until)
+        self.procedure_version = procedure_version
+
+    def _add_version(
+        self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
+        version_number: int, effective_from: datetime | None, superseded: int,
+    ) -> None:
+        if superseded and effective_from is not None:
+            self._end(superseded, effective_from)
         self.code = code
         self.name = name
         self.agency_id = agency_id
         self.processing_days = processing_days
         self.procedure_version = procedure_version
+        self.version_number = version_number or len(self.versions) + 1
+        self.versions.append({
+            "number": self.version_number, "name": name, "agency_id": agency_id, "processing_days": processing_days,
+            "effective_from": effective_from, "effective_until": None,
+        })
+
+    def _end(self, version_number: int, moment: datetime) -> None:
+        for version in self.versions:
+            if version["number"] == version_number:
+                version["effective_until"] = moment
 
 
 class DossierCodeSequence(Aggregate):
@@ -233,7 +284,8 @@ class Dossier(Aggregate):
         """A submitted dossier, numbered from ``sequence`` (the agency's sequence of the day)."""
         documents = list(documents)
         check_submission(agency_id, applicant, channel, result_delivery, documents)
-        if procedure is None:
+        pinned = procedure.in_force_at(submitted_at) if procedure is not None else None
+        if procedure is None or pinned is None:
             raise UnknownProcedure(procedure_id)
         if (sequence.agency_id, sequence.calendar_day) != (agency_id, local_date(submitted_at)):
             raise ValueError("the sequence is not the agency's sequence of the submission day")
@@ -242,10 +294,10 @@ class Dossier(Aggregate):
             dossier_id=dossier_id,
             code=code,
             procedure_id=procedure.id,
-            procedure_version=procedure.procedure_version,
+            procedure_version=pinned["number"],
             procedure_code=procedure.code,
-            procedure_name=procedure.name,
-            processing_days=procedure.processing_days,
+            procedure_name=pinned["name"],
+            processing_days=pinned["processing_days"],
             agency_id=agency_id,
             applicant=_trimmed(applicant).as_dict(),
             channel=channel,
@@ -390,12 +442,12 @@ def _trimmed_document(document: Document) -> Document:
 
 
 class UnknownProcedure(DomainError):
-    """The procedure is not a published procedure this service knows (FAILED_PRECONDITION)."""
+    """The procedure is not a procedure this service knows with a version in force (FAILED_PRECONDITION)."""
 
     def __init__(self, procedure_id: UUID) -> None:
         self.procedure_id = procedure_id
         super().__init__(
-            f"procedure {procedure_id} is not a published procedure known to the dossiers service"
+            f"procedure {procedure_id} is not a published procedure known to the dossiers service, or none of its versions is in force"
         )
 
 

@@ -1,7 +1,8 @@
 """The shared runtime every motcua service imports.
 
 Pure modules (no gRPC, Kafka or psycopg): ``errors``, ``context``.
-Infrastructure: ``config``, ``logs``, ``tracing``, ``eventstore`` (with ``groupcommit``),
+Infrastructure: ``config``, ``logs``, ``tracing``, ``eventstore`` (with ``groupcommit``;
+``readmodel`` for tables kept in the events' transactions),
 ``relay``, ``consumer``, ``kafka``, ``grpc_server``, ``grpc_client``, ``grpc_errors``,
 ``validation``, ``supervision``, ``faults``; ``runtime`` runs one service process.
 """

@@ -1,45 +1,86 @@
-"""The procedures service's application: load, call, save."""
+"""The procedures service's application: load, call, save; lists from the catalog's search table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from motcua.kernel.errors import VersionConflict
-from motcua.kernel.eventstore import ServiceApplication
+from eventsourcing.application import AggregateNotFoundError
 
+from motcua.kernel.errors import NotFound, VersionConflict
+from motcua.kernel.readmodel import ReadModelApplication
+
+from .content import ProcedureContent
 from .domain import DuplicateProcedureCode, Procedure, ProcedureCode
+from .search import CatalogRecorder, Filters, decode_page_token, encode_page_token
+
+DEFAULT_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
 class ProcedureView:
+    """One version of a procedure, as the API shows it."""
+
     procedure_id: UUID
     code: str
-    name: str
-    agency_id: str
-    processing_days: int
+    version_number: int
+    content: ProcedureContent
     state: str
-    version: int
+    effective_from: datetime | None
+    effective_until: datetime | None
+    version: int  # the aggregate's, for optimistic concurrency
 
     @classmethod
-    def of(cls, procedure: Procedure) -> ProcedureView:
+    def of(cls, procedure: Procedure, version: dict[str, Any] | None = None) -> ProcedureView:
+        """The given version of ``procedure`` (by default its latest)."""
+        version = version or procedure.latest
         return cls(
             procedure_id=procedure.id,
             code=procedure.code,
-            name=procedure.name,
-            agency_id=procedure.agency_id,
-            processing_days=procedure.processing_days,
-            state=procedure.state,
+            version_number=version["number"],
+            content=ProcedureContent.from_dict(version["content"]),
+            state=version["state"],
+            effective_from=version["effective_from"],
+            effective_until=version["effective_until"],
             version=procedure.version,
         )
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ProcedureView:
+        return cls(
+            procedure_id=row["procedure_id"],
+            code=row["code"],
+            version_number=row["version_number"],
+            content=ProcedureContent.from_dict(row["content"]),
+            state=row["state"],
+            effective_from=row["effective_from"],
+            effective_until=row["effective_until"],
+            version=row["version"],
+        )
 
-class ProcedureCatalog(ServiceApplication):
+
+@dataclass(frozen=True)
+class Page:
+    procedures: list[ProcedureView]
+    next_page_token: str
+
+
+class ProcedureCatalog(ReadModelApplication):
     name = "procedures"
     snapshotting_intervals = {Procedure: 50}
+    recorder_class = CatalogRecorder
+    recorder: CatalogRecorder
 
-    def create_procedure(self, code: str, name: str, agency_id: str, processing_days: int) -> ProcedureView:
-        procedure = Procedure.draft(code, name, agency_id, processing_days)
+    def prepare(self) -> None:
+        """Derives the search table from the log when it is missing (e.g. dropped, or new)."""
+        self.recorder.rebuild_if_missing()
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def create_procedure(self, code: str, content: ProcedureContent) -> ProcedureView:
+        procedure = Procedure.draft(code, content)
         index = ProcedureCode(code=code, procedure_id=procedure.id)
         try:
             self.save(procedure, index)
@@ -47,12 +88,21 @@ class ProcedureCatalog(ServiceApplication):
             raise DuplicateProcedureCode("procedure", code) from None
         return ProcedureView.of(procedure)
 
-    def get_procedure(self, procedure_id: UUID) -> ProcedureView:
-        return ProcedureView.of(self.load(Procedure, procedure_id))
-
     def rename_procedure(self, procedure_id: UUID, name: str, expected_version: int) -> ProcedureView:
         procedure = self.load(Procedure, procedure_id, expected_version)
         procedure.rename(name)
+        self.save(procedure)
+        return ProcedureView.of(procedure)
+
+    def update_procedure(self, procedure_id: UUID, content: ProcedureContent, expected_version: int) -> ProcedureView:
+        procedure = self.load(Procedure, procedure_id, expected_version)
+        if procedure.revise(content):
+            self.save(procedure)
+        return ProcedureView.of(procedure)
+
+    def draft_procedure_version(self, procedure_id: UUID, expected_version: int = 0) -> ProcedureView:
+        procedure = self.load(Procedure, procedure_id, expected_version)
+        procedure.draft_next_version()
         self.save(procedure)
         return ProcedureView.of(procedure)
 
@@ -61,3 +111,41 @@ class ProcedureCatalog(ServiceApplication):
         procedure.publish()
         self.save(procedure)
         return ProcedureView.of(procedure)
+
+    def withdraw_procedure(self, procedure_id: UUID, expected_version: int = 0) -> ProcedureView:
+        procedure = self.load(Procedure, procedure_id, expected_version)
+        number = procedure.in_force()["number"] if procedure.in_force() else 0
+        procedure.withdraw()
+        self.save(procedure)
+        return ProcedureView.of(procedure, procedure.version_numbered(number))
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def get_procedure(self, procedure_id: UUID, version_number: int = 0) -> ProcedureView:
+        procedure = self.load(Procedure, procedure_id)
+        if not version_number:
+            return ProcedureView.of(procedure)
+        version = procedure.version_numbered(version_number)
+        if version is None:
+            raise NotFound("procedure version", f"{procedure_id} version {version_number}")
+        return ProcedureView.of(procedure, version)
+
+    def procedure_in_force(self, code: str, moment: datetime) -> ProcedureView:
+        """The version of the procedure with this code in force at ``moment`` (aware)."""
+        try:
+            index = self.repository.get(ProcedureCode.create_id(code))
+        except AggregateNotFoundError:
+            raise NotFound("procedure", code) from None
+        procedure = self.load(Procedure, index.procedure_id)
+        version = procedure.in_force_at(moment)
+        if version is None:
+            raise NotFound("procedure version in force", f"{code} at {moment.isoformat()}")
+        return ProcedureView.of(procedure, version)
+
+    def list_procedures(self, filters: Filters, page_size: int = 0, page_token: str = "") -> Page:
+        limit = page_size or DEFAULT_PAGE_SIZE
+        after = decode_page_token(page_token) if page_token else None
+        rows = self.recorder.page(filters, after, limit + 1)
+        views = [ProcedureView.from_row(row) for row in rows[:limit]]
+        token = encode_page_token(views[-1].code, views[-1].version_number) if len(rows) > limit else ""
+        return Page(views, token)

@@ -15,6 +15,7 @@ from .events import integration_event
 
 def build(settings: Settings) -> Service:
     catalog = ProcedureCatalog(settings)
+    catalog.prepare()
     return Service(
         settings=settings,
         app=catalog,

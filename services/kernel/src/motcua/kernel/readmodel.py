@@ -1,0 +1,176 @@
+"""Read models kept in the transaction of the events they derive from.
+
+A service that must list or search without replaying aggregates keeps tables derived
+from its events. ``ProjectingRecorder`` is the service's PostgreSQL process recorder
+that also writes those tables, in the same transaction that appends the events (and,
+for a consumed integration event, records the consumed position): the tables are never
+behind the log nor ahead of it, whichever replica or path wrote the events (gRPC
+commands, group commit, the consumer's batches).
+
+A subclass names its tables (``read_model_tables``), the statements creating them
+(appended to ``sql_create_statements``), and turns each stored event whose topic it
+projects into SQL statements (``projections``). The tables are disposable:
+``rebuild`` truncates and derives them again from the log, under the events table's
+lock, and ``rebuild_if_missing`` does so at start when they are empty beside a log
+that has projected events.
+
+This uses a hook of eventsourcing's PostgreSQL recorder (``_fetch_ids_after_insert_events``,
+which runs inside the insert's transaction once the events have their positions), selected
+through its documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinned by uv.lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, ProgrammingError, StoredEvent
+from eventsourcing.persistence import Notification as LogEntry
+from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.utils import Environment, EnvType, get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from .eventstore import ServiceApplication
+
+log = logging.getLogger(__name__)
+
+# One SQL statement and its parameters.
+Statement = tuple[Composed, dict[str, Any]]
+# Turns one decoded domain event and its log position into statements.
+Projection = Callable[[Any, int], Iterable[Statement]]
+
+
+class ProjectingRecorder(PostgresProcessRecorder):
+    """A process recorder that keeps read-model tables in the events' transactions."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        if datastore.enable_db_functions:
+            # That insert path bypasses the hook below: the read model would fall behind.
+            raise ProgrammingError("read models need POSTGRES_ENABLE_DB_FUNCTIONS off")
+        self.table_prefix = self.events_table_name.removesuffix("_events")
+        self._decode: Callable[[StoredEvent], Any] | None = None
+        # Topic of a domain event class -> how it changes the tables.
+        self.projections: dict[str, Projection] = {}
+
+    def table(self, suffix: str) -> Identifier:
+        """A read-model table of this service: ``<service>_<suffix>`` in the events' schema."""
+        self.check_identifier_length(f"{self.table_prefix}_{suffix}")
+        return Identifier(self.datastore.schema, f"{self.table_prefix}_{suffix}")
+
+    def read_model_tables(self) -> list[Identifier]:
+        """The tables ``rebuild`` truncates; the first one tells ``rebuild_if_missing`` whether they are empty."""
+        raise NotImplementedError
+
+    def bind(self, mapper: Mapper[UUID]) -> None:
+        """Gives the recorder the application's mapper, to read the events it stores."""
+        self._decode = mapper.to_domain_event
+
+    # --- writing, inside the events' transaction ---------------------------------------------
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            statements = self._statements(zip(ids, stored_events, strict=True))
+            if statements:
+                with curs.connection.cursor() as projecting:
+                    for statement, params in statements:
+                        projecting.execute(statement, params)
+        return ids
+
+    def _statements(self, positioned: Iterable[tuple[int, StoredEvent]]) -> list[Statement]:
+        statements: list[Statement] = []
+        for position, stored in positioned:
+            project = self.projections.get(stored.topic)
+            if project is not None:
+                if self._decode is None:
+                    raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
+                statements.extend(project(self._decode(stored), position))
+        return statements
+
+    # --- rebuilding from the log ----------------------------------------------------------------
+
+    def rebuild(self, batch_size: int = 1000) -> int:
+        """Derives the tables again from the log; returns how many events it applied.
+
+        Holds the events table's EXCLUSIVE lock meanwhile (as every writer does), so
+        no event is appended between the replay and the commit.
+        """
+        applied = 0
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            for table in self.read_model_tables():
+                curs.execute(SQL("TRUNCATE {table}").format(table=table))
+            position = 0
+            while True:
+                entries = self._select_projected(curs, position, batch_size)
+                if not entries:
+                    break
+                for statement, params in self._statements((e.id, e) for e in entries):
+                    curs.execute(statement, params)
+                applied += len(entries)
+                position = entries[-1].id
+        log.info("read model rebuilt", extra={"events": applied, "tables": self.table_prefix})
+        return applied
+
+    def rebuild_if_missing(self) -> bool:
+        """Rebuilds the tables when they are empty while the log has projected events (e.g. new tables)."""
+        with self.datastore.transaction(commit=False) as curs:
+            first = self.read_model_tables()[0]
+            curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {table}) AS filled").format(table=first))
+            if curs.fetchone()["filled"]:  # type: ignore[index]
+                return False
+            if not self._select_projected(curs, 0, 1):
+                return False
+        self.rebuild()
+        return True
+
+    def _select_projected(self, curs: Cursor[DictRow], after: int, limit: int) -> list[LogEntry]:
+        curs.execute(
+            SQL(
+                "SELECT notification_id AS id, originator_id, originator_version, topic, state FROM {events} "
+                "WHERE notification_id > %s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
+            ).format(events=Identifier(self.datastore.schema, self.events_table_name)),
+            (after, list(self.projections), limit),
+        )
+        return [
+            LogEntry(
+                id=row["id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in curs.fetchall()
+        ]
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def query(self, statement: Composed, params: dict[str, Any]) -> list[DictRow]:
+        """Rows of a read-only query, on a pooled connection."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params)
+            return curs.fetchall()
+
+
+class ReadModelApplication(ServiceApplication):
+    """A service application whose recorder keeps read models (``recorder_class``)."""
+
+    recorder_class: type[ProjectingRecorder]
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        environment = super().construct_env(name, env)
+        environment["PROCESS_RECORDER_TOPIC"] = get_topic(self.recorder_class)
+        return environment
+
+    def construct_recorder(self) -> Any:
+        recorder = super().construct_recorder()
+        if not isinstance(recorder, self.recorder_class):
+            raise TypeError(f"the {self.name} service's read models need PostgreSQL; got {type(recorder).__name__}")
+        recorder.bind(self.mapper)
+        return recorder

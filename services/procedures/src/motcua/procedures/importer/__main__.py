@@ -1,0 +1,66 @@
+"""motcua-import-procedures FILE [--agency EID] [--dry-run] [--target HOST:PORT]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tqdm import tqdm
+
+from motcua.kernel.grpc_client import channel
+from motcua.procedures.v1 import procedure_service_pb2_grpc
+
+from .records import load
+from .sync import FAILED, INVALID, Importer
+
+DEFAULT_TARGET = "127.0.0.1:50052"  # the procedures service of `make run`
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="motcua-import-procedures",
+        description="Import procedures from the national procedures database's JSON into the catalog.",
+    )
+    parser.add_argument("file", type=Path, help="JSON array of procedure records")
+    parser.add_argument(
+        "--agency", default="", metavar="EID",
+        help="electronic identifier of the agency for records that name none, e.g. 000.00.01.H56",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    parser.add_argument(
+        "--target", default=os.environ.get("MOTCUA_PROCEDURES_ADDR", DEFAULT_TARGET),
+        help=f"gRPC address of the procedures service (default: $MOTCUA_PROCEDURES_ADDR or {DEFAULT_TARGET})",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the summary and the records that failed")
+    args = parser.parse_args(argv)
+
+    try:
+        records = load(json.loads(args.file.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as e:
+        parser.error(f"cannot read {args.file}: {e}")
+    # Once the services check tokens, the caller's bearer token goes with every call.
+    token = os.environ.get("MOTCUA_TOKEN", "")
+    metadata = [("authorization", f"Bearer {token}")] if token else []
+
+    counts: Counter[str] = Counter()
+    with channel(args.target) as grpc_channel:
+        importer = Importer(procedure_service_pb2_grpc.ProcedureServiceStub(grpc_channel), args.agency, args.dry_run, metadata)
+        # A progress bar on a terminal (stderr) for large files; nothing when piped.
+        for index, record in enumerate(tqdm(records, desc="procedures", unit="record", file=sys.stderr, disable=None)):
+            outcome = importer.import_record(index, record)
+            counts[outcome.action] += 1
+            if not args.quiet or outcome.action in (INVALID, FAILED):
+                version = f" (version {outcome.version_number})" if outcome.version_number else ""
+                detail = f": {outcome.detail}" if outcome.detail else ""
+                tqdm.write(f"#{index + 1} {outcome.action} {outcome.code} {outcome.name}{version}{detail}", file=sys.stdout)
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    print(f"{len(records)} records{' (dry run)' if args.dry_run else ''}: {summary or 'nothing to do'}")
+    return 1 if counts[INVALID] or counts[FAILED] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
