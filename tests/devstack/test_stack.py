@@ -198,3 +198,24 @@ def test_service_process_times_out_with_the_log(fake_service, tmp_path):
     with pytest.raises(TimeoutError, match=r"(?s)not SERVING.*hanging before serving"):
         svc.start(timeout=3)
     assert not svc.alive  # killed, not left behind
+
+
+# --- sample data ---------------------------------------------------------------------------------
+
+
+def test_seeds_load_the_sample_procedures_once_across_restarts(stack, tmp_path):
+    from motcua.devstack.seed import run_seeds
+    from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb
+    from tests.support.clients import procedures_stub
+
+    with stack.service("procedures") as procedures:
+        log = tmp_path / "seed.log"
+        assert run_seeds({"procedures": procedures.addr, "elsewhere": "127.0.0.1:9"}, log) == {}
+        assert run_seeds({"procedures": procedures.addr}, log) == {}  # as at the next `motcua-stack up`
+        stub = procedures_stub(procedures.addr)
+        found = stub.ListProcedures(pb.ListProceduresRequest(query="dang ky khai sinh", state=procedure_pb2.PROCEDURE_STATE_PUBLISHED))
+        births = [p for p in found.procedures if p.code == "1.001193.000.00.00.H56"]
+    text = log.read_text(encoding="utf-8")
+    assert "12 records: 12 created" in text
+    assert "12 records: 12 unchanged" in text
+    assert [(p.name, p.version_number) for p in births] == [("Đăng ký khai sinh", 1)]

@@ -15,8 +15,9 @@ from motcua.kernel.grpc_client import channel
 from motcua.procedures.v1 import procedure_service_pb2_grpc
 
 from .records import load
-from .sync import FAILED, INVALID, Importer
+from .sync import CREATED, FAILED, INVALID, UNCHANGED, UPDATED, WOULD, Importer
 
+ORDER = (CREATED, WOULD[CREATED], UPDATED, WOULD[UPDATED], UNCHANGED, INVALID, FAILED)
 DEFAULT_TARGET = "127.0.0.1:50052"  # the procedures service of `make run`
 
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                 version = f" (version {outcome.version_number})" if outcome.version_number else ""
                 detail = f": {outcome.detail}" if outcome.detail else ""
                 tqdm.write(f"#{index + 1} {outcome.action} {outcome.code} {outcome.name}{version}{detail}", file=sys.stdout)
-    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    summary = ", ".join(f"{counts[action]} {action}" for action in ORDER if counts[action])
     print(f"{len(records)} records{' (dry run)' if args.dry_run else ''}: {summary or 'nothing to do'}")
     return 1 if counts[INVALID] or counts[FAILED] else 0
 
