@@ -210,8 +210,10 @@ def test_seeds_load_the_sample_procedures_once_across_restarts(stack, tmp_path):
 
     with stack.service("procedures") as procedures:
         log = tmp_path / "seed.log"
-        assert run_seeds({"procedures": procedures.addr, "elsewhere": "127.0.0.1:9"}, log) == {}
-        assert run_seeds({"procedures": procedures.addr}, log) == {}  # as at the next `motcua-stack up`
+        running = {"identity": stack.identity.addr, "procedures": procedures.addr}
+        assert run_seeds({**running, "elsewhere": "127.0.0.1:9"}, log) == {}
+        assert run_seeds(running, log) == {}  # as at the next `motcua-stack up`
+        assert set(run_seeds({"procedures": procedures.addr}, log)) == {"procedures"}  # no identity, no token
         stub = procedures_stub(procedures.addr)
         found = stub.ListProcedures(pb.ListProceduresRequest(query="dang ky khai sinh", state=procedure_pb2.PROCEDURE_STATE_PUBLISHED))
         births = [p for p in found.procedures if p.code == "1.001193.000.00.00.H56"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from motcua.devstack import repo_root
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
+from tests.support.auth import default_token
 
 SAMPLE = repo_root() / "infra/local/seed/procedures.sample.json"
 AGENCY = "000.00.01.H56"
@@ -31,9 +33,10 @@ def sample_with_fresh_codes() -> list[dict]:
 
 
 def run(service_addr: str, path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MOTCUA_TOKEN": default_token()}
     return subprocess.run(
         [sys.executable, "-m", "motcua.procedures.importer", str(path), "--target", service_addr, *args],
-        capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=repo_root(),
+        capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=repo_root(), env=env,
     )
 
 
@@ -133,6 +136,19 @@ def test_a_draft_left_half_way_is_completed(procedures, addr, tmp_path):
     assert "#1 created " in result.stdout
     (only,) = versions(procedures, record["code"])
     assert (only.state, only.name, only.processing_days) == (p.PROCEDURE_STATE_PUBLISHED, "Đăng ký khai sinh", 1)
+
+
+def test_without_a_token_every_record_fails_and_says_why(addr, tmp_path):
+    records = sample_with_fresh_codes()[:2]
+    env = {k: v for k, v in os.environ.items() if k != "MOTCUA_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "motcua.procedures.importer", str(write(tmp_path, records)), "--target", addr, "--agency", AGENCY],
+        capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=repo_root(), env=env,
+    )
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if line.startswith("#") and " failed " in line]
+    assert len(failed) == 2 and all("UNAUTHENTICATED" in line for line in failed)
+    assert "2 records: 2 failed" in result.stdout
 
 
 def test_an_unreadable_file_is_a_command_line_error(addr, tmp_path):

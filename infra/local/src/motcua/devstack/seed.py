@@ -3,6 +3,9 @@
 Every seed is an idempotent import run as a subprocess against the running services, so
 `motcua-stack up` may run them at every start: data already there changes nothing. A new
 kind of sample data (e.g. the working-day calendars) is one more entry in SEEDS.
+
+The seeds call as an administrator, with a development token from the identity service
+(the local stack turns development tokens on), passed in MOTCUA_TOKEN.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from .profiles import repo_root
 
 SEED_DIR = Path("infra/local/seed")
+SEED_AGENCY = "000.00.01.H56"  # the sample province's public administration service center
 
 
 @dataclass(frozen=True)
@@ -31,19 +35,41 @@ SEEDS = (
     Seed(
         "procedures",
         "procedures",
-        ("motcua.procedures.importer", str(SEED_DIR / "procedures.sample.json"), "--agency", "000.00.01.H56", "--quiet"),
+        ("motcua.procedures.importer", str(SEED_DIR / "procedures.sample.json"), "--agency", SEED_AGENCY, "--quiet"),
     ),
 )
 
 
+def development_token(identity_addr: str) -> str:
+    """An administrator's development token from the identity service."""
+    import grpc
+
+    from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc
+    from motcua.identity.v1.role_pb2 import Role
+
+    with grpc.insecure_channel(identity_addr) as channel:
+        request = pb.IssueDevelopmentTokenRequest(
+            roles=[Role.ROLE_ADMINISTRATOR], agency_id=SEED_AGENCY, display_name="motcua-stack seed"
+        )
+        return identity_service_pb2_grpc.IdentityServiceStub(channel).IssueDevelopmentToken(request, timeout=30).access_token
+
+
 def run_seeds(addresses: dict[str, str], log_path: Path, seeds: tuple[Seed, ...] = SEEDS) -> dict[str, str]:
-    """Runs each seed whose service is known; returns {seed: why it failed}. Output goes to log_path."""
+    """Runs each seed whose service is known (and identity, for a token); returns {seed: why it
+    failed}. Output goes to log_path."""
     failures: dict[str, str] = {}
+    wanted = [seed for seed in seeds if seed.service in addresses]
+    if not wanted:
+        return failures
+    if "identity" not in addresses:
+        return {seed.name: "the identity service is not running: no token to call with" for seed in wanted}
+    try:
+        token = development_token(addresses["identity"])
+    except Exception as e:  # noqa: BLE001 - reported as the seeds' failure
+        return {seed.name: f"no development token from identity: {e}" for seed in wanted}
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    for seed in seeds:
-        if seed.service not in addresses:
-            continue
-        env = {**os.environ, f"MOTCUA_{seed.service.upper()}_ADDR": addresses[seed.service]}
+    for seed in wanted:
+        env = {**os.environ, f"MOTCUA_{seed.service.upper()}_ADDR": addresses[seed.service], "MOTCUA_TOKEN": token}
         with open(log_path, "ab") as log:
             log.write(f"--- seed {seed.name}\n".encode())
             log.flush()

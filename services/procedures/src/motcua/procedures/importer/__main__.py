@@ -18,7 +18,7 @@ from .records import load
 from .sync import CREATED, FAILED, INVALID, UNCHANGED, UPDATED, WOULD, Importer
 
 ORDER = (CREATED, WOULD[CREATED], UPDATED, WOULD[UPDATED], UNCHANGED, INVALID, FAILED)
-DEFAULT_TARGET = "127.0.0.1:50052"  # the procedures service of `make run`
+DEFAULT_TARGET = "127.0.0.1:15052"  # the procedures service of `make run`
 
 
 def main(argv: list[str] | None = None) -> int:
