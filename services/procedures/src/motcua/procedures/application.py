@@ -114,10 +114,10 @@ class ProcedureCatalog(ReadModelApplication):
 
     def withdraw_procedure(self, procedure_id: UUID, expected_version: int = 0) -> ProcedureView:
         procedure = self.load(Procedure, procedure_id, expected_version)
-        number = procedure.in_force()["number"] if procedure.in_force() else 0
-        procedure.withdraw()
+        in_force = procedure.in_force()
+        procedure.withdraw()  # refuses when nothing is in force
         self.save(procedure)
-        return ProcedureView.of(procedure, procedure.version_numbered(number))
+        return ProcedureView.of(procedure, in_force)
 
     # --- queries ------------------------------------------------------------------------------
 
