@@ -7,10 +7,14 @@ from uuid import UUID
 
 from google.protobuf import timestamp_pb2
 
-from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as pb, dossier_service_pb2_grpc, procedure_replica_pb2
+from google.type import dayofweek_pb2
+
+from motcua.dossiers.v1 import calendar_replica_pb2, dossier_pb2, dossier_service_pb2 as pb, dossier_service_pb2_grpc, procedure_replica_pb2
+from motcua.procedures.v1 import calendar_pb2
 
 from . import enums
 from .application import DossierOffice, DossierView, ProcedureReplicaView, Submission
+from .calendar_copies import CalendarCopies, CalendarReplicaView
 from .domain import Applicant, Document
 
 
@@ -25,6 +29,22 @@ def replica_to_proto(view: ProcedureReplicaView) -> procedure_replica_pb2.Proced
         version_number=view.version_number,
         effective_from=timestamp(view.effective_from),
         effective_until=timestamp(view.effective_until),
+    )
+
+
+def calendar_replica_to_proto(view: CalendarReplicaView) -> calendar_replica_pb2.CalendarReplica:
+    content = view.content
+    return calendar_replica_pb2.CalendarReplica(
+        calendar_id=str(view.calendar_id),
+        agency_id=view.agency_id,
+        year=view.year,
+        calendar_version=view.calendar_version,
+        timezone=content["timezone"],
+        weekend=[dayofweek_pb2.DayOfWeek.Value(name.upper()) for name in content["weekend"]],
+        working_hours=[calendar_pb2.WorkingPeriod(**p) for p in content["working_hours"]],
+        reception_cutoff=content["reception_cutoff"],
+        holidays=[calendar_pb2.CalendarDay(**d) for d in content["holidays"]],
+        makeup_working_days=[calendar_pb2.CalendarDay(**d) for d in content["makeup_working_days"]],
     )
 
 
@@ -88,6 +108,7 @@ def submission_of(request: pb.SubmitDossierRequest) -> Submission:
 class DossierServicer(dossier_service_pb2_grpc.DossierServiceServicer):
     def __init__(self, office: DossierOffice) -> None:
         self.office = office
+        self.calendars = CalendarCopies(office)
 
     def SubmitDossier(self, request: pb.SubmitDossierRequest, context) -> pb.SubmitDossierResponse:
         view = self.office.submit_dossier(submission_of(request))
@@ -104,3 +125,7 @@ class DossierServicer(dossier_service_pb2_grpc.DossierServiceServicer):
         at = request.at.ToDatetime(tzinfo=timezone.utc) if request.HasField("at") else None
         view = self.office.get_procedure_replica(UUID(request.procedure_id), at)
         return pb.GetProcedureReplicaResponse(procedure=replica_to_proto(view))
+
+    def GetCalendarReplica(self, request: pb.GetCalendarReplicaRequest, context) -> pb.GetCalendarReplicaResponse:
+        view = self.calendars.get_calendar_replica(request.agency_id, request.year, request.calendar_version)
+        return pb.GetCalendarReplicaResponse(calendar=calendar_replica_to_proto(view))

@@ -5,15 +5,33 @@ from __future__ import annotations
 from datetime import timezone
 from uuid import UUID
 
+from google.type import dayofweek_pb2
+
 from motcua.common.v1.envelope_pb2 import EventEnvelope
 from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import Subscription, TrackedConsumer
 from motcua.procedures.v1 import events_pb2 as procedures_events
 
 from .application import DossierOffice, PublishedVersion
+from .calendar_copies import CalendarCopies
+
+
+def calendar_content(calendar) -> dict:
+    """A published calendar's content in the clock's plain form."""
+    return {
+        "timezone": calendar.timezone,
+        "weekend": [dayofweek_pb2.DayOfWeek.Name(day).lower() for day in calendar.weekend],
+        "working_hours": [{"start": p.start, "end": p.end} for p in calendar.working_hours],
+        "reception_cutoff": calendar.reception_cutoff,
+        "holidays": [{"date": d.date, "name": d.name} for d in calendar.holidays],
+        "makeup_working_days": [{"date": d.date, "name": d.name} for d in calendar.makeup_working_days],
+    }
 
 
 def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
+    """Keeps the copies of published procedures and working-day calendars."""
+    copies = CalendarCopies(office)
+
     def on_procedure_published(event: procedures_events.ProcedurePublished, envelope: EventEnvelope) -> list:
         published = PublishedVersion(
             procedure_id=UUID(event.procedure_id),
@@ -34,6 +52,17 @@ def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
             UUID(event.procedure_id), event.version_number, event.effective_until.ToDatetime(tzinfo=timezone.utc), event.version
         )
 
+    def on_calendar_published(event: procedures_events.CalendarPublished, envelope: EventEnvelope) -> list:
+        calendar = event.calendar
+        replica = copies.replicate_calendar(
+            calendar_id=UUID(calendar.calendar_id),
+            agency_id=calendar.agency_id,
+            year=calendar.year,
+            calendar_version=calendar.calendar_version,
+            content=calendar_content(calendar),
+        )
+        return [replica]
+
     return TrackedConsumer(
         office,
         name="procedure-catalog",
@@ -41,5 +70,6 @@ def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
         subscriptions=[
             Subscription(procedures_events.ProcedurePublished, on_procedure_published),
             Subscription(procedures_events.ProcedureWithdrawn, on_procedure_withdrawn),
+            Subscription(procedures_events.CalendarPublished, on_calendar_published),
         ],
     )

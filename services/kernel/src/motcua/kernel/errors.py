@@ -44,12 +44,14 @@ class NotFound(DomainError):
 
 
 class AlreadyExists(DomainError):
-    """A resource with the same unique key exists."""
+    """A resource with the same unique key exists; ``field``, when given, names the request
+    field that makes the key (reported as a field violation beside the resource)."""
 
-    def __init__(self, resource_type: str, key: str) -> None:
+    def __init__(self, resource_type: str, key: str, field: str = "", description: str = "") -> None:
         self.resource_type = resource_type
         self.key = key
-        super().__init__(f"{resource_type} {key} already exists")
+        self.field = field
+        super().__init__(description or f"{resource_type} {key} already exists")
 
 
 class InvalidTransition(DomainError):

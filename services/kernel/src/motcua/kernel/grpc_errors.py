@@ -53,7 +53,11 @@ def status_for(error: DomainError) -> status_pb2.Status:
             return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=pack_details(info))
         case AlreadyExists():
             info = error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=error.key)
-            return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=pack_details(info))
+            details = [info]
+            if error.field:
+                violation = error_details_pb2.BadRequest.FieldViolation(field=error.field, description=str(error), reason="ALREADY_EXISTS")
+                details.append(error_details_pb2.BadRequest(field_violations=[violation]))
+            return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=pack_details(*details))
         case InvalidTransition():
             failure = error_details_pb2.PreconditionFailure(
                 violations=[

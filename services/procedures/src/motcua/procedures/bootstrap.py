@@ -1,16 +1,27 @@
-"""Composition root of the procedures service."""
+"""Composition root of the procedures service: the procedure catalog and the working-day calendars."""
 
 from __future__ import annotations
+
+from google.protobuf.message import Message
 
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
-from motcua.procedures.v1 import procedure_service_pb2, procedure_service_pb2_grpc
+from motcua.procedures.v1 import calendar_service_pb2, calendar_service_pb2_grpc, procedure_service_pb2, procedure_service_pb2_grpc
 
 from .api import ProcedureServicer
 from .application import ProcedureCatalog
+from .calendar_api import CalendarServicer
+from .calendar_application import CalendarBook
+from .calendar_events import calendar_integration_event
 from .events import integration_event
+
+
+def translate(event: object) -> Message | None:
+    """The integration event of a procedure's or a calendar's domain event, if any."""
+    message = integration_event(event)
+    return message if message is not None else calendar_integration_event(event)
 
 
 def build(settings: Settings) -> Service:
@@ -19,6 +30,9 @@ def build(settings: Settings) -> Service:
     return Service(
         settings=settings,
         app=catalog,
-        registrations=[serve(procedure_service_pb2, procedure_service_pb2_grpc, ProcedureServicer(catalog))],
-        relay=OutboxRelay(catalog, integration_event),
+        registrations=[
+            serve(procedure_service_pb2, procedure_service_pb2_grpc, ProcedureServicer(catalog)),
+            serve(calendar_service_pb2, calendar_service_pb2_grpc, CalendarServicer(CalendarBook(catalog))),
+        ],
+        relay=OutboxRelay(catalog, translate),
     )

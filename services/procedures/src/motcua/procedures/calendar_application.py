@@ -1,0 +1,183 @@
+"""The calendars of the procedures service: load, call, save, on the service's application.
+
+A ``CalendarBook`` works on the procedures service's one event-sourced application
+(same event log, same outbox), beside the procedure catalog.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from motcua.clock.parsing import parse_weekend
+from motcua.kernel.errors import InvalidArgument, VersionConflict
+from motcua.kernel.eventstore import ServiceApplication
+
+from .calendar_domain import CONTENT_FIELDS, Calendar, CalendarDirectory, DuplicateCalendar
+from .holiday_seed import public_holidays
+
+DEFAULT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    calendar_id: UUID
+    agency_id: str
+    year: int
+    timezone: str
+    weekend: tuple[str, ...]
+    working_hours: tuple[dict[str, str], ...]
+    reception_cutoff: str
+    holidays: tuple[dict[str, str], ...]
+    makeup_working_days: tuple[dict[str, str], ...]
+    calendar_version: int
+    state: str
+    published_version: int
+    version: int
+
+    @classmethod
+    def of(cls, calendar: Calendar, calendar_version: int = 0) -> CalendarView:
+        content, state = calendar.content_of(calendar_version)
+        return cls.from_content(
+            calendar.id, calendar.agency_id, calendar.year, content,
+            calendar_version=calendar_version or calendar.calendar_version, state=state,
+            published_version=calendar.published_version, version=calendar.version,
+        )
+
+    @classmethod
+    def from_content(cls, calendar_id: UUID, agency_id: str, year: int, content: dict[str, Any], **fields: Any) -> CalendarView:
+        return cls(
+            calendar_id=calendar_id, agency_id=agency_id, year=year, timezone=content["timezone"],
+            weekend=tuple(content["weekend"]), working_hours=tuple(content["working_hours"]),
+            reception_cutoff=content["reception_cutoff"], holidays=tuple(content["holidays"]),
+            makeup_working_days=tuple(content["makeup_working_days"]), **fields,
+        )
+
+
+@dataclass(frozen=True)
+class CalendarPage:
+    calendars: list[CalendarView]
+    next_page_token: str
+
+
+class CalendarBook:
+    max_create_attempts = 5
+
+    def __init__(self, app: ServiceApplication) -> None:
+        self.app = app
+
+    def create_calendar(self, agency_id: str, year: int, content: dict[str, Any], seed_public_holidays: bool = False) -> CalendarView:
+        """A new draft calendar; with ``seed_public_holidays`` the year's public holidays and
+        make-up days are added first, those given explicitly winning on the same date."""
+        # Checked before anything is looked up or written: errors name the caller's fields.
+        content = Calendar.create(agency_id, year, {k: content[k] for k in CONTENT_FIELDS if k in content}).content()
+        if seed_public_holidays:
+            content = _seeded(year, content)
+        for _ in range(self.max_create_attempts):
+            existing = self._find(Calendar.create_id(agency_id, year))
+            if existing is not None:
+                raise DuplicateCalendar(agency_id, year, existing.id)
+            # New aggregates each attempt: a failed save has taken their pending events.
+            calendar = Calendar.create(agency_id, year, content)
+            directory = self._find(CalendarDirectory.ID) or CalendarDirectory()
+            directory.add(calendar)
+            try:
+                self.app.save(calendar, directory)
+            except VersionConflict:
+                continue  # the calendar was created concurrently, or another one was listed: look again
+            return CalendarView.of(calendar)
+        raise VersionConflict(str(CalendarDirectory.ID), None, None)
+
+    def get_calendar(self, calendar_id: UUID, calendar_version: int = 0) -> CalendarView:
+        return CalendarView.of(self.app.load(Calendar, calendar_id), calendar_version)
+
+    def list_calendars(self, agency_id: str = "", province_wide: bool = False, year: int = 0,
+                       page_size: int = 0, page_token: str = "") -> CalendarPage:
+        directory = self._find(CalendarDirectory.ID)
+        entries = sorted(directory.entries if directory else [], key=lambda e: (e["year"], e["agency_id"]))
+        entries = [
+            e for e in entries
+            if (not year or e["year"] == year)
+            and (not agency_id or e["agency_id"] == agency_id)
+            and (not province_wide or e["agency_id"] == "")
+        ]
+        start = _offset(page_token)
+        size = page_size or DEFAULT_PAGE_SIZE
+        page = entries[start : start + size]
+        more = start + size < len(entries)
+        return CalendarPage(
+            calendars=[CalendarView.of(self.app.load(Calendar, e["calendar_id"])) for e in page],
+            next_page_token=_token(start + size) if more else "",
+        )
+
+    def add_holiday(self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+        return self._edit(calendar_id, expected_version, lambda c: c.add_holiday(day, name, calendar_version))
+
+    def remove_holiday(self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+        return self._edit(calendar_id, expected_version, lambda c: c.remove_holiday(day, calendar_version))
+
+    def add_makeup_working_day(self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+        return self._edit(calendar_id, expected_version, lambda c: c.add_makeup_working_day(day, name, calendar_version))
+
+    def remove_makeup_working_day(self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+        return self._edit(calendar_id, expected_version, lambda c: c.remove_makeup_working_day(day, calendar_version))
+
+    def set_working_hours(self, calendar_id: UUID, working_hours: list[dict[str, str]], reception_cutoff: str,
+                          expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+        return self._edit(calendar_id, expected_version, lambda c: c.set_working_hours(working_hours, reception_cutoff, calendar_version))
+
+    def set_weekend(self, calendar_id: UUID, weekend: list[str], expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+        return self._edit(calendar_id, expected_version, lambda c: c.set_weekend(weekend, calendar_version))
+
+    def publish_calendar(self, calendar_id: UUID, expected_version: int = 0) -> CalendarView:
+        return self._edit(calendar_id, expected_version, lambda c: c.publish())
+
+    def _edit(self, calendar_id: UUID, expected_version: int, change: Callable[[Calendar], None]) -> CalendarView:
+        calendar = self.app.load(Calendar, calendar_id, expected_version)
+        change(calendar)
+        self.app.save(calendar)
+        return CalendarView.of(calendar)
+
+    def _find(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+
+def _seeded(year: int, content: dict[str, Any]) -> dict[str, Any]:
+    """The content with the seeded days added on the dates it leaves free; a seeded make-up
+    day is kept only on a weekend day of this calendar that is not a holiday."""
+    seeded_holidays, seeded_makeup = public_holidays(year)
+    taken = {d["date"] for d in content["holidays"] + content["makeup_working_days"]}
+    holidays = [*content["holidays"], *(d for d in seeded_holidays if d["date"] not in taken)]
+    taken |= {d["date"] for d in holidays}
+    weekend = set(parse_weekend(content["weekend"], []))
+    makeup = [
+        *content["makeup_working_days"],
+        *(d for d in seeded_makeup if d["date"] not in taken and date.fromisoformat(d["date"]).weekday() in weekend),
+    ]
+    return {**content, "holidays": holidays, "makeup_working_days": makeup}
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        offset = int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument.field("page_token", "is not a token this service issued") from None
+    if kind != "offset" or offset < 0:
+        raise InvalidArgument.field("page_token", "is not a token this service issued")
+    return offset
+
