@@ -4,12 +4,14 @@ nothing the second time, corrects and publishes a new version, refuses a bad fil
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb
+from tests.support.auth import default_token
 from tests.support.calendar_clients import calendars_stub
 from tests.support.calendars import SEED_2026
 from tests.support.dossiers import fresh_agency
@@ -22,10 +24,12 @@ def procedures_service(stack):
     assert service.terminate() == 0
 
 
-def run_import(service, *args: str) -> subprocess.CompletedProcess:
+def run_import(service, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
+    """The importer as an administrator would run it: the token in MOTCUA_API_TOKEN."""
+    env = {**os.environ, "MOTCUA_API_TOKEN": default_token() if token is None else token}
     return subprocess.run(
         [sys.executable, "-m", "motcua.procedures.calendar_import", "--addr", service.addr, *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, env=env,
     )
 
 
@@ -89,3 +93,13 @@ def test_an_agencys_calendar_and_a_refusal_by_the_service(procedures_service):
     refused = run_import(procedures_service, "--agency-id", "Sở Tư pháp", str(SEED_2026))
     assert refused.returncode == 1
     assert "INVALID_ARGUMENT" in refused.stderr and "agency_id" in refused.stderr
+
+
+def test_without_a_token_the_service_refuses_and_a_development_token_can_be_asked_for(stack, procedures_service):
+    agency = fresh_agency()
+    anonymous = run_import(procedures_service, "--agency-id", agency, str(SEED_2026), token="")
+    assert anonymous.returncode == 1
+    assert "UNAUTHENTICATED" in anonymous.stderr
+    asked = run_import(procedures_service, "--agency-id", agency, "--dev-token-from", stack.identity.addr, str(SEED_2026), token="")
+    assert asked.returncode == 0, asked.stderr
+    assert "version 1 in force" in asked.stdout

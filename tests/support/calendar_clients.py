@@ -1,16 +1,15 @@
 """gRPC client of the procedures service's CalendarService, built like the stubs of `clients.py`
-(when those gain authentication, this one must follow)."""
+(its calls carry the session's bearer token unless given another), and calendar requests."""
 
 from __future__ import annotations
 
-import grpc
-
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, calendar_service_pb2_grpc
+from tests.support.auth import authorized_channel
 from tests.support.calendars import plain_2026
 
 
-def calendars_stub(addr: str) -> calendar_service_pb2_grpc.CalendarServiceStub:
-    return calendar_service_pb2_grpc.CalendarServiceStub(grpc.insecure_channel(addr))
+def calendars_stub(addr: str, token: str | None = None) -> calendar_service_pb2_grpc.CalendarServiceStub:
+    return calendar_service_pb2_grpc.CalendarServiceStub(authorized_channel(addr, token))
 
 
 def weekday(name: str) -> int:

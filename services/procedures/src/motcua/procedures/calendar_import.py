@@ -1,6 +1,6 @@
 """Import a year's working-day calendar from a JSON file through the CalendarService API.
 
-    motcua-calendar-import [--addr HOST:PORT] [--agency-id EID] [--token TOKEN] FILE
+    motcua-calendar-import [--addr HOST:PORT] [--agency-id EID] [--token TOKEN | --dev-token-from HOST:PORT] FILE
     python -m motcua.procedures.calendar_import …
 
 The file has the shape of ``infra/local/seed/calendar-2026.json``: ``year``, ``timezone``,
@@ -34,7 +34,8 @@ from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, calen
 
 from .calendar_api import weekday_values
 
-DEFAULT_ADDR = "127.0.0.1:50052"  # the procedures service of `make run`
+DEFAULT_ADDR = "127.0.0.1:15052"  # the procedures service of `make run`
+ADMINISTRATOR = 6  # motcua.identity.v1.Role.ROLE_ADMINISTRATOR
 
 
 class BadFile(Exception):
@@ -159,6 +160,17 @@ def describe_error(error: grpc.RpcError) -> str:
     return text
 
 
+def development_token(identity_addr: str, agency_id: str, timeout: float) -> str:
+    """An administrator's development token from the identity service (development stacks only)."""
+    from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+
+    with grpc.insecure_channel(identity_addr) as identity_channel:
+        stub = identity_service_pb2_grpc.IdentityServiceStub(identity_channel)
+        request = identity_service_pb2.IssueDevelopmentTokenRequest(
+            roles=[ADMINISTRATOR], agency_id=agency_id, display_name="motcua-calendar-import")
+        return stub.IssueDevelopmentToken(request, timeout=timeout, wait_for_ready=True).access_token
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="motcua-calendar-import", description="Create or correct, then publish, a year's working-day calendar from a JSON file.")
     parser.add_argument("file", type=Path, help="the calendar JSON file (e.g. infra/local/seed/calendar-2026.json)")
@@ -166,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"gRPC address of the procedures service (env MOTCUA_PROCEDURES_ADDR; default {DEFAULT_ADDR})")
     parser.add_argument("--agency-id", default=None, help="the agency whose calendar this is (default: the file's agency_id, else province-wide)")
     parser.add_argument("--token", default=os.environ.get("MOTCUA_API_TOKEN", ""), help="bearer token for the API (env MOTCUA_API_TOKEN)")
+    parser.add_argument("--dev-token-from", metavar="IDENTITY_ADDR", default="",
+                        help="without --token: ask the identity service at this gRPC address for a development token "
+                             "(administrator; only where development tokens are on, e.g. `make run`)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the service (default 30)")
     args = parser.parse_args(argv)
     try:
@@ -173,7 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     except BadFile as e:
         print(e, file=sys.stderr)
         return 2
-    metadata = [("authorization", f"Bearer {args.token}")] if args.token else []
+    token = args.token
+    if not token and args.dev_token_from:
+        try:
+            token = development_token(args.dev_token_from, agency_id, args.timeout)
+        except grpc.RpcError as e:
+            print(f"no development token from {args.dev_token_from}: {describe_error(e)}", file=sys.stderr)
+            return 1
+    metadata = [("authorization", f"Bearer {token}")] if token else []
     with grpc.insecure_channel(args.addr) as grpc_channel:
         try:
             grpc.channel_ready_future(grpc_channel).result(timeout=args.timeout)
