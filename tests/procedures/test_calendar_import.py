@@ -25,8 +25,8 @@ def procedures_service(stack):
 
 
 def run_import(service, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
-    """The importer as an administrator would run it: the token in MOTCUA_API_TOKEN."""
-    env = {**os.environ, "MOTCUA_API_TOKEN": default_token() if token is None else token}
+    """The importer as an administrator would run it: the token in MOTCUA_TOKEN."""
+    env = {**os.environ, "MOTCUA_TOKEN": default_token() if token is None else token}
     return subprocess.run(
         [sys.executable, "-m", "motcua.procedures.calendar_import", "--addr", service.addr, *args],
         capture_output=True, text=True, timeout=120, env=env,

@@ -1,6 +1,6 @@
 """Import a year's working-day calendar from a JSON file through the CalendarService API.
 
-    motcua-calendar-import [--addr HOST:PORT] [--agency-id EID] [--token TOKEN | --dev-token-from HOST:PORT] FILE
+    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID] [--token TOKEN | --dev-token-from HOST:PORT] FILE
     python -m motcua.procedures.calendar_import …
 
 The file has the shape of ``infra/local/seed/calendar-2026.json``: ``year``, ``timezone``,
@@ -174,10 +174,10 @@ def development_token(identity_addr: str, agency_id: str, timeout: float) -> str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="motcua-calendar-import", description="Create or correct, then publish, a year's working-day calendar from a JSON file.")
     parser.add_argument("file", type=Path, help="the calendar JSON file (e.g. infra/local/seed/calendar-2026.json)")
-    parser.add_argument("--addr", default=os.environ.get("MOTCUA_PROCEDURES_ADDR", DEFAULT_ADDR),
+    parser.add_argument("--addr", "--target", dest="addr", default=os.environ.get("MOTCUA_PROCEDURES_ADDR", DEFAULT_ADDR),
                         help=f"gRPC address of the procedures service (env MOTCUA_PROCEDURES_ADDR; default {DEFAULT_ADDR})")
     parser.add_argument("--agency-id", default=None, help="the agency whose calendar this is (default: the file's agency_id, else province-wide)")
-    parser.add_argument("--token", default=os.environ.get("MOTCUA_API_TOKEN", ""), help="bearer token for the API (env MOTCUA_API_TOKEN)")
+    parser.add_argument("--token", default=os.environ.get("MOTCUA_TOKEN", ""), help="bearer token for the API (env MOTCUA_TOKEN)")
     parser.add_argument("--dev-token-from", metavar="IDENTITY_ADDR", default="",
                         help="without --token: ask the identity service at this gRPC address for a development token "
                              "(administrator; only where development tokens are on, e.g. `make run`)")
