@@ -1,30 +1,56 @@
-"""Composition root of the identity service.
-
-Today: the token path (signing keys, the JWKS over HTTP, development tokens). Accounts and
-agencies answer UNIMPLEMENTED until the service's own domain lands.
-"""
+"""Composition root of the identity service: the token path (signing keys, the JWKS over
+HTTP, development tokens), and accounts, agencies, grants and credentials on an encrypted
+event store."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import logging
+from datetime import datetime
+from typing import Callable
+
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.utils import get_topic
 
 from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 from motcua.kernel.config import ConfigError, Settings
-from motcua.kernel.eventstore import ServiceApplication
 from motcua.kernel.grpc_server import serve
+from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
 
 from .api import IdentityServicer
+from .application import IdentityApplication
+from .authentication import Authentication
 from .config import IdentityConfig
 from .endpoints import http_app
+from .events import integration_event
 from .keys import SigningKeys
+from .passwords import Passwords
+from .storekeys import EVENT_KEY_BYTES, LOOKUP_KEY_BYTES, Lookup, load_key
 from .tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
 
 
-class IdentityApplication(ServiceApplication):
-    name = "identity"
+def encrypted_store(settings: Settings, config: IdentityConfig) -> Settings:
+    """The settings with the event store encrypted (AES-GCM): a CIPHER_KEY from the
+    environment, else the key file (generated in development)."""
+    store = dict(settings.eventstore_env)
+    if not store.get("CIPHER_KEY"):
+        key = load_key(config.event_key_file, EVENT_KEY_BYTES, config.dev_keys, "event store key")
+        store["CIPHER_KEY"] = base64.b64encode(key).decode()
+    store["CIPHER_TOPIC"] = get_topic(AESCipher)
+    return dataclasses.replace(settings, eventstore_env=store)
+
+
+def build_application(settings: Settings, config: IdentityConfig,
+                      clock: Callable[[], datetime] | None = None) -> tuple[IdentityApplication, Authentication]:
+    lookup = Lookup(load_key(config.lookup_key_file, LOOKUP_KEY_BYTES, config.dev_keys, "lookup key"))
+    app = IdentityApplication(encrypted_store(settings, config), lookup, **({"clock": clock} if clock else {}))
+    auth = Authentication(app, Passwords(config.argon2), config.password_min_length, config.totp_issuer,
+                          config.account_throttle, config.source_throttle)
+    return app, auth
 
 
 def build(settings: Settings) -> Service:
@@ -34,11 +60,13 @@ def build(settings: Settings) -> Service:
     keys = SigningKeys.load(config.keys_dir, generate=config.dev_keys)
     if config.dev_tokens:
         log.warning("development tokens are on: anyone can get a token for any role (not for production)")
-    servicer = IdentityServicer(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl)
+    app, auth = build_application(settings, config)
+    servicer = IdentityServicer(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl, app, auth)
     return Service(
-        settings=settings,
-        app=IdentityApplication(settings),
+        settings=app.settings,
+        app=app,
         registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer,
                              public=("IssueDevelopmentToken",))],
+        relay=OutboxRelay(app, integration_event),
         http_app=http_app(keys),
     )

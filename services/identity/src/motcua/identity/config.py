@@ -5,11 +5,22 @@ The issuer and audience of tokens are the kernel's (`MOTCUA_AUTH_ISSUER`,
 
 | variable | meaning | default |
 | --- | --- | --- |
-| `MOTCUA_IDENTITY_DIR` | the service's files: token signing keys (`keys/`) | `.local/run/identity` (relative to the working directory, as `make run` starts it) |
+| `MOTCUA_IDENTITY_DIR` | the service's files: token signing keys (`keys/`), store secrets (`secrets/`) | `.local/run/identity` (relative to the working directory, as `make run` starts it) |
 | `MOTCUA_IDENTITY_KEYS_DIR` | token signing keys, `*.pem` (PKCS#8 EC P-256); the last by name signs, all are published | `<dir>/keys` |
-| `MOTCUA_IDENTITY_DEV_KEYS` | generate a signing key when there is none | `true` |
+| `MOTCUA_IDENTITY_DEV_KEYS` | generate a signing key, the event store key and the lookup key when there are none | `true` |
 | `MOTCUA_IDENTITY_DEV_TOKENS` | serve IssueDevelopmentToken (tokens without login: never in production) | `false` |
 | `MOTCUA_IDENTITY_TOKEN_TTL` | seconds an access token is valid by default | `3600` |
+| `CIPHER_KEY` | the event store's AES key (base64 of 16, 24 or 32 bytes); wins over the file below | — |
+| `MOTCUA_IDENTITY_EVENT_KEY_FILE` | a file holding that key (base64) | `<dir>/secrets/event-store.key` |
+| `MOTCUA_IDENTITY_LOOKUP_KEY_FILE` | the HMAC-SHA256 key (base64, 32 bytes) of the index of personal id numbers and tax codes, and of the login throttle's keys | `<dir>/secrets/lookup.key` |
+| `MOTCUA_IDENTITY_ARGON2_MEMORY`, `_ITERATIONS`, `_PARALLELISM`, `_HASH_LENGTH` | argon2id parameters of password hashes (KiB, passes, lanes, bytes); never below Keycloak's defaults | `7168`, `5`, `1`, `32` |
+| `MOTCUA_IDENTITY_PASSWORD_MIN_LENGTH` | shortest password accepted | `8` |
+| `MOTCUA_IDENTITY_TOTP_ISSUER` | the issuer name authenticator apps show | `motcua` |
+| `MOTCUA_IDENTITY_LOGIN_FREE_FAILURES` | failed logins of an account before it has to wait | `3` |
+| `MOTCUA_IDENTITY_LOGIN_DELAY`, `MOTCUA_IDENTITY_LOGIN_MAX_DELAY` | seconds of the first wait, doubled at every further failure up to the maximum | `1`, `60` |
+| `MOTCUA_IDENTITY_LOGIN_LOCKOUT_FAILURES`, `MOTCUA_IDENTITY_LOGIN_LOCKOUT` | failures that lock an account, and for how many seconds | `10`, `900` |
+| `MOTCUA_IDENTITY_SOURCE_FREE_FAILURES`, `MOTCUA_IDENTITY_SOURCE_LOCKOUT_FAILURES` | the same per source address (many people can share one address) | `20`, `100` |
+| `MOTCUA_IDENTITY_LOGIN_FAILURE_RESET` | seconds without a failure after which the count starts again | `43200` |
 """
 
 from __future__ import annotations
@@ -19,7 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from motcua.kernel.config import env_flag, env_number
+from motcua.kernel.config import ConfigError, env_flag, env_number
+
+from .passwords import HashParameters
+from .throttle import ThrottlePolicy
 
 DEFAULT_DIR = Path(".local/run/identity")
 
@@ -30,14 +44,50 @@ class IdentityConfig:
     dev_keys: bool
     dev_tokens: bool
     token_ttl: int
+    event_key_file: Path
+    lookup_key_file: Path
+    argon2: HashParameters
+    password_min_length: int
+    totp_issuer: str
+    account_throttle: ThrottlePolicy
+    source_throttle: ThrottlePolicy
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IdentityConfig:
         env = os.environ if environ is None else environ
         directory = Path(env.get("MOTCUA_IDENTITY_DIR") or DEFAULT_DIR)
+        secrets = directory / "secrets"
+        argon2 = HashParameters(
+            memory_kib=env_number(env, "MOTCUA_IDENTITY_ARGON2_MEMORY", 7168, int),
+            iterations=env_number(env, "MOTCUA_IDENTITY_ARGON2_ITERATIONS", 5, int),
+            parallelism=env_number(env, "MOTCUA_IDENTITY_ARGON2_PARALLELISM", 1, int, minimum=1),
+            hash_length=env_number(env, "MOTCUA_IDENTITY_ARGON2_HASH_LENGTH", 32, int),
+        )
+        weaker = argon2.weaker_than_minimum()
+        if weaker:
+            raise ConfigError(f"argon2 parameters below the minimum ({weaker})")
+        delay = env_number(env, "MOTCUA_IDENTITY_LOGIN_DELAY", 1.0, float, minimum=0.0)
+        max_delay = env_number(env, "MOTCUA_IDENTITY_LOGIN_MAX_DELAY", 60.0, float, minimum=0.0)
+        lockout = env_number(env, "MOTCUA_IDENTITY_LOGIN_LOCKOUT", 900.0, float, minimum=0.0)
+        reset = env_number(env, "MOTCUA_IDENTITY_LOGIN_FAILURE_RESET", 43200.0, float, minimum=1.0)
         return cls(
             keys_dir=Path(env.get("MOTCUA_IDENTITY_KEYS_DIR") or directory / "keys"),
             dev_keys=env_flag(env, "MOTCUA_IDENTITY_DEV_KEYS", True),
             dev_tokens=env_flag(env, "MOTCUA_IDENTITY_DEV_TOKENS", False),
             token_ttl=env_number(env, "MOTCUA_IDENTITY_TOKEN_TTL", 3600, int, minimum=1),
+            event_key_file=Path(env.get("MOTCUA_IDENTITY_EVENT_KEY_FILE") or secrets / "event-store.key"),
+            lookup_key_file=Path(env.get("MOTCUA_IDENTITY_LOOKUP_KEY_FILE") or secrets / "lookup.key"),
+            argon2=argon2,
+            password_min_length=env_number(env, "MOTCUA_IDENTITY_PASSWORD_MIN_LENGTH", 8, int, minimum=1),
+            totp_issuer=env.get("MOTCUA_IDENTITY_TOTP_ISSUER", "").strip() or "motcua",
+            account_throttle=ThrottlePolicy(
+                free_failures=env_number(env, "MOTCUA_IDENTITY_LOGIN_FREE_FAILURES", 3, int, minimum=0),
+                lockout_failures=env_number(env, "MOTCUA_IDENTITY_LOGIN_LOCKOUT_FAILURES", 10, int, minimum=1),
+                first_delay=delay, max_delay=max_delay, lockout=lockout, reset_after=reset,
+            ),
+            source_throttle=ThrottlePolicy(
+                free_failures=env_number(env, "MOTCUA_IDENTITY_SOURCE_FREE_FAILURES", 20, int, minimum=0),
+                lockout_failures=env_number(env, "MOTCUA_IDENTITY_SOURCE_LOCKOUT_FAILURES", 100, int, minimum=1),
+                first_delay=delay, max_delay=max_delay, lockout=lockout, reset_after=reset,
+            ),
         )

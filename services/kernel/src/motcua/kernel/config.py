@@ -8,7 +8,8 @@ from typing import Mapping, TypeVar
 
 N = TypeVar("N", int, float)
 
-# Environment variables the eventsourcing library reads for PostgreSQL.
+# Environment variables the eventsourcing library reads for PostgreSQL, and for encrypting
+# the stored events (AES-GCM) where a service turns that on.
 _EVENTSTORE_KEYS = (
     "POSTGRES_HOST",
     "POSTGRES_PORT",
@@ -20,6 +21,8 @@ _EVENTSTORE_KEYS = (
     "POSTGRES_MAX_OVERFLOW",
     "POSTGRES_CONN_MAX_AGE",
     "POSTGRES_LOCK_TIMEOUT",
+    "CIPHER_TOPIC",
+    "CIPHER_KEY",
 )
 
 

@@ -1,0 +1,257 @@
+"""The identity service's application: accounts, agencies and role grants (load, call, save).
+
+Credentials and logins are in ``authentication`` (``app.credentials``), on the same store.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import Environment, EnvType, get_topic
+
+from motcua.kernel.config import Settings
+from motcua.kernel.errors import NotFound, VersionConflict
+from motcua.kernel.eventstore import ServiceApplication
+
+from .domain import (
+    OFFICER,
+    Account,
+    Agency,
+    Credentials,
+    DuplicateAgency,
+    DuplicateIdentifier,
+    DuplicateLogin,
+    IdentifierIndex,
+    LoginName,
+    Profile,
+    UnknownAgency,
+    normalize_login,
+)
+from .domain.accounts import PERSONAL_ID_NUMBER, TAX_CODE
+from .domain.agencies import agency_id as agency_aggregate_id
+from .domain.credentials import INITIAL, credentials_id
+from .paging import decode_page_token, encode_page_token, scope_of
+from .readmodel import IdentityRecorder
+from .storekeys import Lookup
+from .views import AccountPage, AccountView, AgencyPage, AgencyView
+
+A = TypeVar("A", bound=Aggregate)
+
+DEFAULT_PAGE_SIZE = 50
+MAX_TREE_DEPTH = 16  # province > department > unit… never this deep; stops a corrupted cycle
+
+
+def _vietnam() -> Any:
+    try:
+        return ZoneInfo("Asia/Ho_Chi_Minh")
+    except ZoneInfoNotFoundError:  # no tz database: Vietnam keeps UTC+7 all year
+        return timezone(timedelta(hours=7), "ICT")
+
+
+VIETNAM = _vietnam()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class IdentityApplication(ServiceApplication):
+    name = "identity"
+    # Every MFA login appends to the account's credentials (the replay guard).
+    snapshotting_intervals = {Credentials: 50}
+
+    def __init__(self, settings: Settings, lookup: Lookup, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.lookup = lookup
+        self.clock = clock
+        super().__init__(settings)
+        self.recorder: IdentityRecorder
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        environment = super().construct_env(name, env)
+        # The recorder that keeps the read models in the events' transactions (readmodel).
+        environment["PROCESS_RECORDER_TOPIC"] = get_topic(IdentityRecorder)
+        return environment
+
+    def construct_recorder(self) -> IdentityRecorder:
+        recorder = super().construct_recorder()
+        if not isinstance(recorder, IdentityRecorder):
+            raise TypeError(f"the identity service needs PostgreSQL; got {type(recorder).__name__}")
+        recorder.bind(self.mapper)
+        return recorder
+
+    def today(self) -> date:
+        """The date in Vietnam now: agencies' dates are Vietnamese calendar days."""
+        return self.clock().astimezone(VIETNAM).date()
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    def open_account(self, profile: Profile, password_hash: str = "") -> AccountView:
+        """Saves a new account with its indexes and credentials, in one transaction
+        (``app.credentials.create_account`` hashes the password first)."""
+        account = Account.open(profile)
+        if account.kind == OFFICER:
+            self._agency(account.agency_id, "agency_id")
+        indexes: list[Aggregate] = []
+        if account.login:
+            indexes.append(LoginName(login=account.login, account_id=account.id))
+        for field, value in (("personal_id_number", account.personal_id_number), ("tax_code", account.tax_code)):
+            if value:
+                indexes.append(IdentifierIndex(digest=self.lookup.digest(field, value), kind=field, account_id=account.id))
+        credentials = Credentials(account_id=account.id)
+        if password_hash:
+            credentials.set_password(password_hash, INITIAL)
+        try:
+            self.save(account, credentials, *indexes)
+        except VersionConflict:
+            raise self._duplicate(account) from None
+        return AccountView.of(account, credentials)
+
+    def _duplicate(self, account: Account) -> Exception:
+        if account.login and self._find(LoginName, LoginName.create_id(account.login)):
+            return DuplicateLogin("account", f"login {account.login}")
+        field = "personal_id_number" if account.personal_id_number else "tax_code"
+        return DuplicateIdentifier("account", f"with this {field}")
+
+    def get_account(self, account_id: UUID) -> AccountView:
+        return AccountView.of(self.load(Account, account_id), self._find(Credentials, credentials_id(account_id)))
+
+    def find_account(self, login: str) -> Account | None:
+        """The account that logs in as ``login``: its login name, or a citizen's personal id
+        number, or a business's tax code."""
+        login = normalize_login(login)
+        index = self._find(LoginName, LoginName.create_id(login))
+        if index is not None:
+            return self._find(Account, index.account_id)
+        for field, pattern in (("personal_id_number", PERSONAL_ID_NUMBER), ("tax_code", TAX_CODE)):
+            if pattern.match(login):
+                return self._by_identifier(field, login)
+        return None
+
+    def find_account_by_personal_id(self, number: str) -> AccountView | None:
+        """The citizen with this personal identification number (e.g. from a federated login)."""
+        account = self._by_identifier("personal_id_number", number)
+        return None if account is None else AccountView.of(account, self._find(Credentials, credentials_id(account.id)))
+
+    def _by_identifier(self, field: str, value: str) -> Account | None:
+        index = self._find(IdentifierIndex, IdentifierIndex.create_id(self.lookup.digest(field, value)))
+        return None if index is None else self._find(Account, index.account_id)
+
+    def list_accounts(self, kind: str | None = None, agency_id: str | None = None, state: str | None = None,
+                      page_size: int = 0, page_token: str = "") -> AccountPage:
+        size = page_size or DEFAULT_PAGE_SIZE
+        scope = scope_of("accounts", kind, agency_id, state)
+        after = int(decode_page_token(page_token, scope)) if page_token else 0
+        rows = self.recorder.account_page(kind, agency_id, state, after, size + 1)
+        token = encode_page_token(str(rows[size - 1][0]), scope) if len(rows) > size else ""
+        return AccountPage([self.get_account(account_id) for _, account_id in rows[:size]], token)
+
+    def disable_account(self, account_id: UUID, reason: str, expected_version: int = 0) -> AccountView:
+        account = self.load(Account, account_id, expected_version)
+        account.disable(reason)
+        self.save(account)
+        return self.get_account(account_id)
+
+    def grant_role(self, account_id: UUID, role: str, agency_id: str) -> AccountView:
+        account = self.load(Account, account_id)
+        self._agency(agency_id, "agency_id")
+        if account.grant(role, agency_id):
+            self.save(account)
+        return self.get_account(account_id)
+
+    def revoke_role(self, account_id: UUID, role: str, agency_id: str) -> AccountView:
+        account = self.load(Account, account_id)
+        if account.revoke(role, agency_id):
+            self.save(account)
+        return self.get_account(account_id)
+
+    def account(self, account_id: UUID) -> Account:
+        return self.load(Account, account_id)
+
+    def credentials_of(self, account_id: UUID) -> Credentials:
+        """The account's credentials (new, unsaved, for an account that has none yet)."""
+        self.load(Account, account_id)
+        return self._find(Credentials, credentials_id(account_id)) or Credentials(account_id=account_id)
+
+    # --- agencies ---------------------------------------------------------------------------
+
+    def create_agency(self, eid: str, name: str, kind: str, parent_eid: str = "",
+                      valid_from: date | None = None) -> AgencyView:
+        parent = self._agency(parent_eid, "parent_agency_id") if parent_eid else None
+        agency = Agency.found(eid, name, kind, parent, valid_from or self.today())
+        try:
+            self.save(agency)
+        except VersionConflict:
+            raise DuplicateAgency("agency", eid) from None
+        return AgencyView.of(agency, self.today())
+
+    def get_agency(self, eid: str, as_of: date | None = None) -> AgencyView:
+        return AgencyView.of(self._load_agency(eid), as_of or self.today())
+
+    def list_agencies(self, parent_eid: str | None = None, as_of: date | None = None,
+                      page_size: int = 0, page_token: str = "") -> AgencyPage:
+        size = page_size or DEFAULT_PAGE_SIZE
+        scope = scope_of("agencies", parent_eid, as_of)
+        after = decode_page_token(page_token, scope) if page_token else ""
+        eids = self.recorder.agency_page(parent_eid, as_of, after, size + 1)
+        token = encode_page_token(eids[size - 1], scope) if len(eids) > size else ""
+        day = as_of or self.today()
+        return AgencyPage([AgencyView.of(self._load_agency(eid), day) for eid in eids[:size]], token)
+
+    def rename_agency(self, eid: str, name: str, effective: date | None = None,
+                      expected_version: int = 0) -> AgencyView:
+        agency = self.load(Agency, agency_aggregate_id(eid), expected_version)
+        agency.rename(name, effective or self.today())
+        self.save(agency)
+        return AgencyView.of(agency, self.today())
+
+    def close_agency(self, eid: str, close_date: date | None = None, successor_eid: str = "",
+                     expected_version: int = 0) -> AgencyView:
+        agency = self.load(Agency, agency_aggregate_id(eid), expected_version)
+        successor = self._agency(successor_eid, "successor_agency_id") if successor_eid else None
+        agency.close(close_date or self.today(), successor)
+        self.save(agency)
+        return AgencyView.of(agency, self.today())
+
+    def is_within(self, eid: str, ancestor_eid: str) -> bool:
+        """Whether agency ``eid`` is ``ancestor_eid`` or below it in the tree."""
+        current = eid
+        for _ in range(MAX_TREE_DEPTH):
+            if current == ancestor_eid:
+                return True
+            agency = self._find(Agency, agency_aggregate_id(current))
+            if agency is None or not agency.parent_eid:
+                return False
+            current = agency.parent_eid
+        return False
+
+    def _load_agency(self, eid: str) -> Agency:
+        agency = self._find(Agency, agency_aggregate_id(eid))
+        if agency is None:
+            raise NotFound("agency", eid)
+        return agency
+
+    def require_agency(self, eid: str, field: str) -> None:
+        """INVALID_ARGUMENT naming ``field`` when the request refers to an unknown agency."""
+        self._agency(eid, field)
+
+    def _agency(self, eid: str, field: str) -> Agency:
+        """An agency a request refers to: INVALID_ARGUMENT naming ``field`` when unknown."""
+        agency = self._find(Agency, agency_aggregate_id(eid))
+        if agency is None:
+            raise UnknownAgency(field, eid)
+        return agency
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, aggregate_type) else None
+

@@ -1,0 +1,131 @@
+"""Read models of accounts and agencies, written in the transaction of their events.
+
+ListAccounts and ListAgencies filter and page without replaying anything. The tables
+``<app>_accounts`` and ``<app>_agencies`` hold only what lists filter and sort by (ids,
+kinds, agencies, states, dates), never personal data: the pages' contents are loaded from
+the (encrypted) aggregates. Rows are written by the event store's own recorder in the
+transaction that appends the events, through the same hook of eventsourcing's PostgreSQL
+recorder the notifications inbox uses (see motcua.notifications.readmodel), so the tables
+are never behind or ahead of the log. The login throttle's table is created alongside.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, ProgrammingError, StoredEvent
+from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from .domain import Account, Agency
+from .throttle import LoginThrottle
+
+Statement = tuple[Composed, dict[str, Any]]
+
+
+class IdentityRecorder(PostgresProcessRecorder):
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        if datastore.enable_db_functions:
+            raise ProgrammingError("the identity read models need POSTGRES_ENABLE_DB_FUNCTIONS off")
+        prefix = self.events_table_name.removesuffix("_events")
+        self._accounts = Identifier(datastore.schema, f"{prefix}_accounts")
+        self._agencies = Identifier(datastore.schema, f"{prefix}_agencies")
+        self.throttle = LoginThrottle(datastore, f"{prefix}_login_throttle")
+        self._decode: Callable[[StoredEvent], Any] | None = None
+        self.sql_create_statements += [
+            SQL("CREATE TABLE IF NOT EXISTS {t} (account_id uuid PRIMARY KEY, position bigint NOT NULL, "
+                "kind text NOT NULL, agency_id text NOT NULL, state text NOT NULL)").format(t=self._accounts),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (position)").format(
+                i=Identifier(f"{prefix}_accounts_position_idx"), t=self._accounts),
+            SQL("CREATE TABLE IF NOT EXISTS {t} (agency_id text PRIMARY KEY, parent_agency_id text NOT NULL, "
+                "valid_from date NOT NULL, valid_to date)").format(t=self._agencies),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (parent_agency_id, agency_id)").format(
+                i=Identifier(f"{prefix}_agencies_parent_idx"), t=self._agencies),
+            self.throttle.create_statement,
+        ]
+        self._projections: dict[str, Callable[[Any, int], Statement]] = {
+            get_topic(Account.Created): self._account_created,
+            get_topic(Account.Disabled): self._account_disabled,
+            get_topic(Agency.Created): self._agency_created,
+            get_topic(Agency.Closed): self._agency_closed,
+        }
+
+    def bind(self, mapper: Mapper[UUID]) -> None:
+        """Gives the recorder the application's mapper, to read (decrypt) the events it stores."""
+        self._decode = mapper.to_domain_event
+
+    # --- writing, inside the events' transaction -------------------------------------------
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            statements = []
+            for position, stored in zip(ids, stored_events, strict=True):
+                project = self._projections.get(stored.topic)
+                if project is not None:
+                    if self._decode is None:
+                        raise ProgrammingError("IdentityRecorder.bind(mapper) was not called")
+                    statements.append(project(self._decode(stored), position))
+            if statements:
+                with curs.connection.cursor() as projecting:
+                    for statement, params in statements:
+                        projecting.execute(statement, params)
+        return ids
+
+    def _account_created(self, event: Any, position: int) -> Statement:
+        return SQL("INSERT INTO {t} (account_id, position, kind, agency_id, state) VALUES "
+                   "(%(id)s, %(position)s, %(kind)s, %(agency_id)s, 'active') ON CONFLICT DO NOTHING").format(
+            t=self._accounts), {"id": event.originator_id, "position": position, "kind": event.kind,
+                                "agency_id": event.agency_id}
+
+    def _account_disabled(self, event: Any, position: int) -> Statement:
+        return SQL("UPDATE {t} SET state = 'disabled' WHERE account_id = %(id)s").format(
+            t=self._accounts), {"id": event.originator_id}
+
+    def _agency_created(self, event: Any, position: int) -> Statement:
+        return SQL("INSERT INTO {t} (agency_id, parent_agency_id, valid_from) VALUES "
+                   "(%(eid)s, %(parent)s, %(valid_from)s) ON CONFLICT DO NOTHING").format(
+            t=self._agencies), {"eid": event.eid, "parent": event.parent_eid,
+                                "valid_from": date.fromisoformat(event.valid_from)}
+
+    def _agency_closed(self, event: Any, position: int) -> Statement:
+        return SQL("UPDATE {t} SET valid_to = %(valid_to)s WHERE agency_id = %(eid)s").format(
+            t=self._agencies), {"eid": event.eid, "valid_to": date.fromisoformat(event.close_date)}
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def account_page(self, kind: str | None, agency_id: str | None, state: str | None,
+                     after: int, limit: int) -> list[tuple[int, UUID]]:
+        """(position, account id) of up to ``limit`` accounts after ``after``, oldest first."""
+        query = SQL("SELECT position, account_id FROM {t} WHERE position > %(after)s").format(t=self._accounts)
+        if kind is not None:
+            query += SQL(" AND kind = %(kind)s")
+        if agency_id is not None:
+            query += SQL(" AND agency_id = %(agency_id)s")
+        if state is not None:
+            query += SQL(" AND state = %(state)s")
+        query += SQL(" ORDER BY position LIMIT %(limit)s")
+        params = {"after": after, "kind": kind, "agency_id": agency_id, "state": state, "limit": limit}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, params)
+            return [(row["position"], row["account_id"]) for row in curs.fetchall()]
+
+    def agency_page(self, parent: str | None, as_of: date | None, after: str, limit: int) -> list[str]:
+        """Electronic identifiers of up to ``limit`` agencies after ``after``, in order."""
+        query = SQL("SELECT agency_id FROM {t} WHERE agency_id > %(after)s").format(t=self._agencies)
+        if parent is not None:
+            query += SQL(" AND parent_agency_id = %(parent)s")
+        if as_of is not None:
+            query += SQL(" AND valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s)")
+        query += SQL(" ORDER BY agency_id LIMIT %(limit)s")
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, {"after": after, "parent": parent, "day": as_of, "limit": limit})
+            return [row["agency_id"] for row in curs.fetchall()]
