@@ -125,6 +125,7 @@ def store_env(service: str, profile: str | None, environ: Mapping[str, str]) -> 
             "POSTGRES_PORT": str(local_profile(profile).pg_port),
             "POSTGRES_USER": Postgres.user,
             "POSTGRES_PASSWORD": Postgres.password,
+            **({"CIPHER_KEY": environ["CIPHER_KEY"]} if environ.get("CIPHER_KEY") else {}),
         }
     try:
         return Settings.from_env(environ, service=service).eventstore_env

@@ -26,7 +26,9 @@ from eventsourcing.persistence import (
     StoredEvent,
     UUIDAsHex,
 )
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import Environment
 
 from motcua.kernel.eventstore import META_KEY, EventMapper
 
@@ -119,7 +121,8 @@ def _transcoder() -> JSONTranscoder:
 class EventLog:
     """The event log of one service, opened read-only.
 
-    ``store_env`` holds the POSTGRES_* settings as ``Settings.eventstore_env`` gives them.
+    ``store_env`` holds the POSTGRES_* settings as ``Settings.eventstore_env`` gives them
+    (and CIPHER_KEY for an encrypted store).
     Raises AuditError when the server cannot be reached or the database holds no event
     log of the service.
     """
@@ -147,7 +150,10 @@ class EventLog:
         )
         try:
             self.recorder = PostgresApplicationRecorder(self.datastore, events_table_name=self.table)
-            self.mapper = EventMapper(transcoder=_transcoder())
+            # A service whose store is encrypted (identity) is read with its CIPHER_KEY.
+            cipher = AESCipher(Environment(env={"CIPHER_KEY": store_env["CIPHER_KEY"]})) \
+                if store_env.get("CIPHER_KEY") else None
+            self.mapper = EventMapper(transcoder=_transcoder(), cipher=cipher)
             # Events only, no snapshots: the state an auditor sees is what the events say.
             self.repository: Repository[UUID] = Repository(event_store=EventStore(self.mapper, self.recorder))
         except Exception:
