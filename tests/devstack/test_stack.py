@@ -203,21 +203,31 @@ def test_service_process_times_out_with_the_log(fake_service, tmp_path):
 # --- sample data ---------------------------------------------------------------------------------
 
 
-def test_seeds_load_the_sample_procedures_once_across_restarts(stack, tmp_path):
+def test_seeds_load_the_sample_data_once_across_restarts(stack, tmp_path):
     from motcua.devstack.seed import run_seeds
-    from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb
+    from motcua.identity.v1 import identity_service_pb2 as identity_pb
+    from motcua.procedures.v1 import calendar_service_pb2 as calendar_pb, procedure_pb2, procedure_service_pb2 as pb
+    from tests.support.calendar_clients import calendars_stub
     from tests.support.clients import procedures_stub
+    from tests.support.identity import identity_service_stub
 
     with stack.service("procedures") as procedures:
         log = tmp_path / "seed.log"
         running = {"identity": stack.identity.addr, "procedures": procedures.addr}
         assert run_seeds({**running, "elsewhere": "127.0.0.1:9"}, log) == {}
         assert run_seeds(running, log) == {}  # as at the next `motcua-stack up`
-        assert set(run_seeds({"procedures": procedures.addr}, log)) == {"procedures"}  # no identity, no token
+        # No identity, no token.
+        assert set(run_seeds({"procedures": procedures.addr}, log)) == {"calendar", "procedures"}
         stub = procedures_stub(procedures.addr)
         found = stub.ListProcedures(pb.ListProceduresRequest(query="dang ky khai sinh", state=procedure_pb2.PROCEDURE_STATE_PUBLISHED))
         births = [p for p in found.procedures if p.code == "1.001193.000.00.00.H56"]
+        (calendar,) = calendars_stub(procedures.addr).ListCalendars(
+            calendar_pb.ListCalendarsRequest(year=2026, province_wide=True)).calendars
+    agencies = identity_service_stub(stack.identity.addr).ListAgencies(identity_pb.ListAgenciesRequest(page_size=100))
     text = log.read_text(encoding="utf-8")
     assert "12 records: 12 created" in text
     assert "12 records: 12 unchanged" in text
     assert [(p.name, p.version_number) for p in births] == [("Đăng ký khai sinh", 1)]
+    assert (calendar.published_version, calendar.reception_cutoff) == (1, "15:00")
+    assert {d.date: d.name for d in calendar.holidays}["2026-02-17"] == "Tết Nguyên đán"
+    assert any(a.name == "Trung tâm Phục vụ hành chính công tỉnh" for a in agencies.agencies), agencies

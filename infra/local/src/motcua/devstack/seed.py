@@ -20,6 +20,7 @@ from .profiles import repo_root
 
 SEED_DIR = Path("infra/local/seed")
 SEED_AGENCY = "000.00.01.H56"  # the sample province's public administration service center
+PROVINCE = "000.00.00.H56"  # the root of the sample agency tree, whose administrator seeds
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,14 @@ class Seed:
 
 
 SEEDS = (
+    # The agency tree first, in force since the 2025 reform.
+    Seed(
+        "agencies",
+        "identity",
+        ("motcua.identity.seed_agencies", str(SEED_DIR / "agencies.sample.json"), "--valid-from", "2025-07-01"),
+    ),
+    # The province-wide working-day calendar of 2026 (holidays, make-up days, hours, cut-off).
+    Seed("calendar", "procedures", ("motcua.procedures.calendar_import", str(SEED_DIR / "calendar-2026.json"))),
     # The sample procedures name their agency only sometimes: the others are given to the
     # province's public administration service center, which receives dossiers of every level.
     Seed(
@@ -41,7 +50,7 @@ SEEDS = (
 
 
 def development_token(identity_addr: str) -> str:
-    """An administrator's development token from the identity service."""
+    """A development token of the province's administrator from the identity service."""
     import grpc
 
     from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc
@@ -49,7 +58,7 @@ def development_token(identity_addr: str) -> str:
 
     with grpc.insecure_channel(identity_addr) as channel:
         request = pb.IssueDevelopmentTokenRequest(
-            roles=[Role.ROLE_ADMINISTRATOR], agency_id=SEED_AGENCY, display_name="motcua-stack seed"
+            roles=[Role.ROLE_ADMINISTRATOR], agency_id=PROVINCE, display_name="motcua-stack seed"
         )
         return identity_service_pb2_grpc.IdentityServiceStub(channel).IssueDevelopmentToken(request, timeout=30).access_token
 
