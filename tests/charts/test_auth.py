@@ -124,6 +124,9 @@ def test_identity_keys_come_from_the_secret_mounted_read_only() -> None:
     env = rendered.environment("identity")
     config = IdentityConfig.from_env(env)  # the service's own parser
     assert str(config.keys_dir) == IDENTITY_KEYS
+    # The store's keys come from the same Secret: without them identity refuses to start.
+    assert (str(config.event_key_file), str(config.lookup_key_file)) == (
+        f"{IDENTITY_KEYS}/event-store.key", f"{IDENTITY_KEYS}/lookup.key")
     assert (config.dev_keys, config.dev_tokens) == (False, False)
     assert "MOTCUA_IDENTITY_DIR" not in env  # nothing is written: the keys are the Secret's
     mounts, volumes = _mounts_and_volumes(rendered, "identity")

@@ -211,7 +211,7 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
-,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_DEV_TOKENS
+,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS
 {{- end }}
 {{- end }}
 {{- end }}
@@ -283,6 +283,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if $identity.keysSecret }}
 - name: MOTCUA_IDENTITY_KEYS_DIR
   value: {{ include "motcua.identity.keysDir" .root | quote }}
+- name: MOTCUA_IDENTITY_EVENT_KEY_FILE
+  value: {{ printf "%s/event-store.key" (include "motcua.identity.keysDir" .root) | quote }}
+- name: MOTCUA_IDENTITY_LOOKUP_KEY_FILE
+  value: {{ printf "%s/lookup.key" (include "motcua.identity.keysDir" .root) | quote }}
 {{- end }}
 - name: MOTCUA_IDENTITY_DEV_TOKENS
   value: {{ ternary "true" "false" $identity.devTokens | quote }}
