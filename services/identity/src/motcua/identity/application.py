@@ -12,11 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import Environment, EnvType, get_topic
 
 from motcua.kernel.config import Settings
 from motcua.kernel.errors import NotFound, VersionConflict
-from motcua.kernel.eventstore import ServiceApplication
+from motcua.kernel.readmodel import ReadModelApplication
 
 from .domain import (
     OFFICER,
@@ -60,8 +59,9 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class IdentityApplication(ServiceApplication):
+class IdentityApplication(ReadModelApplication):
     name = "identity"
+    recorder_class = IdentityRecorder
     # Every MFA login appends to the account's credentials (the replay guard).
     snapshotting_intervals = {Credentials: 50}
 
@@ -70,19 +70,7 @@ class IdentityApplication(ServiceApplication):
         self.clock = clock
         super().__init__(settings)
         self.recorder: IdentityRecorder
-
-    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
-        environment = super().construct_env(name, env)
-        # The recorder that keeps the read models in the events' transactions (readmodel).
-        environment["PROCESS_RECORDER_TOPIC"] = get_topic(IdentityRecorder)
-        return environment
-
-    def construct_recorder(self) -> IdentityRecorder:
-        recorder = super().construct_recorder()
-        if not isinstance(recorder, IdentityRecorder):
-            raise TypeError(f"the identity service needs PostgreSQL; got {type(recorder).__name__}")
-        recorder.bind(self.mapper)
-        return recorder
+        self.recorder.rebuild_if_missing()
 
     def today(self) -> date:
         """The date in Vietnam now: agencies' dates are Vietnamese calendar days."""

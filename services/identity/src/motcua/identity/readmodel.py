@@ -3,41 +3,34 @@
 ListAccounts and ListAgencies filter and page without replaying anything. The tables
 ``<app>_accounts`` and ``<app>_agencies`` hold only what lists filter and sort by (ids,
 kinds, agencies, states, dates), never personal data: the pages' contents are loaded from
-the (encrypted) aggregates. Rows are written by the event store's own recorder in the
-transaction that appends the events, through the same hook of eventsourcing's PostgreSQL
-recorder the notifications inbox uses (see motcua.notifications.readmodel), so the tables
-are never behind or ahead of the log. The login throttle's table is created alongside.
+the (encrypted) aggregates. The kernel's ``ProjectingRecorder`` writes them in the
+transaction that appends the events and rebuilds them from the log. The login throttle's
+table is created alongside.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import Any, Iterator
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
+
+from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 from .domain import Account, Agency
 from .throttle import LoginThrottle
 
-Statement = tuple[Composed, dict[str, Any]]
 
-
-class IdentityRecorder(PostgresProcessRecorder):
+class IdentityRecorder(ProjectingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        if datastore.enable_db_functions:
-            raise ProgrammingError("the identity read models need POSTGRES_ENABLE_DB_FUNCTIONS off")
-        prefix = self.events_table_name.removesuffix("_events")
-        self._accounts = Identifier(datastore.schema, f"{prefix}_accounts")
-        self._agencies = Identifier(datastore.schema, f"{prefix}_agencies")
+        prefix = self.table_prefix
+        self._accounts = self.table("accounts")
+        self._agencies = self.table("agencies")
         self.throttle = LoginThrottle(datastore, f"{prefix}_login_throttle")
-        self._decode: Callable[[StoredEvent], Any] | None = None
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {t} (account_id uuid PRIMARY KEY, position bigint NOT NULL, "
                 "kind text NOT NULL, agency_id text NOT NULL, state text NOT NULL)").format(t=self._accounts),
@@ -49,55 +42,34 @@ class IdentityRecorder(PostgresProcessRecorder):
                 i=Identifier(f"{prefix}_agencies_parent_idx"), t=self._agencies),
             self.throttle.create_statement,
         ]
-        self._projections: dict[str, Callable[[Any, int], Statement]] = {
+        self.projections = {
             get_topic(Account.Created): self._account_created,
             get_topic(Account.Disabled): self._account_disabled,
             get_topic(Agency.Created): self._agency_created,
             get_topic(Agency.Closed): self._agency_closed,
         }
 
-    def bind(self, mapper: Mapper[UUID]) -> None:
-        """Gives the recorder the application's mapper, to read (decrypt) the events it stores."""
-        self._decode = mapper.to_domain_event
+    def read_model_tables(self) -> list[Identifier]:
+        return [self._accounts, self._agencies]
 
-    # --- writing, inside the events' transaction -------------------------------------------
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            statements = []
-            for position, stored in zip(ids, stored_events, strict=True):
-                project = self._projections.get(stored.topic)
-                if project is not None:
-                    if self._decode is None:
-                        raise ProgrammingError("IdentityRecorder.bind(mapper) was not called")
-                    statements.append(project(self._decode(stored), position))
-            if statements:
-                with curs.connection.cursor() as projecting:
-                    for statement, params in statements:
-                        projecting.execute(statement, params)
-        return ids
-
-    def _account_created(self, event: Any, position: int) -> Statement:
-        return SQL("INSERT INTO {t} (account_id, position, kind, agency_id, state) VALUES "
+    def _account_created(self, event: Any, position: int) -> Iterator[Statement]:
+        yield SQL("INSERT INTO {t} (account_id, position, kind, agency_id, state) VALUES "
                    "(%(id)s, %(position)s, %(kind)s, %(agency_id)s, 'active') ON CONFLICT DO NOTHING").format(
             t=self._accounts), {"id": event.originator_id, "position": position, "kind": event.kind,
                                 "agency_id": event.agency_id}
 
-    def _account_disabled(self, event: Any, position: int) -> Statement:
-        return SQL("UPDATE {t} SET state = 'disabled' WHERE account_id = %(id)s").format(
+    def _account_disabled(self, event: Any, position: int) -> Iterator[Statement]:
+        yield SQL("UPDATE {t} SET state = 'disabled' WHERE account_id = %(id)s").format(
             t=self._accounts), {"id": event.originator_id}
 
-    def _agency_created(self, event: Any, position: int) -> Statement:
-        return SQL("INSERT INTO {t} (agency_id, parent_agency_id, valid_from) VALUES "
+    def _agency_created(self, event: Any, position: int) -> Iterator[Statement]:
+        yield SQL("INSERT INTO {t} (agency_id, parent_agency_id, valid_from) VALUES "
                    "(%(eid)s, %(parent)s, %(valid_from)s) ON CONFLICT DO NOTHING").format(
             t=self._agencies), {"eid": event.eid, "parent": event.parent_eid,
                                 "valid_from": date.fromisoformat(event.valid_from)}
 
-    def _agency_closed(self, event: Any, position: int) -> Statement:
-        return SQL("UPDATE {t} SET valid_to = %(valid_to)s WHERE agency_id = %(eid)s").format(
+    def _agency_closed(self, event: Any, position: int) -> Iterator[Statement]:
+        yield SQL("UPDATE {t} SET valid_to = %(valid_to)s WHERE agency_id = %(eid)s").format(
             t=self._agencies), {"eid": event.eid, "valid_to": date.fromisoformat(event.close_date)}
 
     # --- reading ------------------------------------------------------------------------------

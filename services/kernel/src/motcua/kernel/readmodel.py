@@ -62,7 +62,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
         return Identifier(self.datastore.schema, f"{self.table_prefix}_{suffix}")
 
     def read_model_tables(self) -> list[Identifier]:
-        """The tables ``rebuild`` truncates; the first one tells ``rebuild_if_missing`` whether they are empty."""
+        """The tables ``rebuild`` truncates and ``rebuild_if_missing`` finds empty."""
         raise NotImplementedError
 
     def bind(self, mapper: Mapper[UUID]) -> None:
@@ -119,12 +119,12 @@ class ProjectingRecorder(PostgresProcessRecorder):
         return applied
 
     def rebuild_if_missing(self) -> bool:
-        """Rebuilds the tables when they are empty while the log has projected events (e.g. new tables)."""
+        """Rebuilds the tables when all are empty while the log has projected events (e.g. new tables)."""
         with self.datastore.transaction(commit=False) as curs:
-            first = self.read_model_tables()[0]
-            curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {table}) AS filled").format(table=first))
-            if curs.fetchone()["filled"]:  # type: ignore[index]
-                return False
+            for table in self.read_model_tables():
+                curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {table}) AS filled").format(table=table))
+                if curs.fetchone()["filled"]:  # type: ignore[index]
+                    return False
             if not self._select_projected(curs, 0, 1):
                 return False
         self.rebuild()
