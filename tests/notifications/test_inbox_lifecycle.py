@@ -129,7 +129,7 @@ def test_the_read_model_is_derived_again_from_the_log(stack, center):
     assert center.list_notifications(recipient, None).notifications == []
     center.prepare()  # finds the table empty beside a log with notifications
     assert center.list_notifications(recipient, None) == before
-    assert center.recorder.rebuild_inbox() == 6  # five created, one read
+    assert center.recorder.rebuild() == 6  # five created, one read
     assert center.list_notifications(recipient, None) == before
 
 

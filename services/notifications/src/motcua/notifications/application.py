@@ -13,12 +13,11 @@ from typing import Any, Mapping
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.utils import Environment, EnvType, get_topic
 
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import InvalidArgument, VersionConflict
-from motcua.kernel.eventstore import ServiceApplication
+from motcua.kernel.readmodel import ReadModelApplication
 
 from .domain import (
     DEFAULT_TEMPLATES,
@@ -60,8 +59,9 @@ class DossierReceipt:
     appointed_return_time: datetime
 
 
-class NotificationCenter(ServiceApplication):
+class NotificationCenter(ReadModelApplication):
     name = "notifications"
+    recorder_class = InboxRecorder
     snapshotting_intervals = {Template: 50}
 
     def __init__(self, settings: Settings, zone: tzinfo = VIETNAM) -> None:
@@ -69,24 +69,11 @@ class NotificationCenter(ServiceApplication):
         super().__init__(settings)
         self.recorder: InboxRecorder
 
-    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
-        environment = super().construct_env(name, env)
-        # The recorder that keeps the inbox table in the events' transactions (readmodel).
-        environment["PROCESS_RECORDER_TOPIC"] = get_topic(InboxRecorder)
-        return environment
-
-    def construct_recorder(self) -> InboxRecorder:
-        recorder = super().construct_recorder()
-        if not isinstance(recorder, InboxRecorder):
-            raise TypeError(f"the notifications service needs PostgreSQL; got {type(recorder).__name__}")
-        recorder.bind(self.mapper)
-        return recorder
-
     # --- start-up -------------------------------------------------------------------------------
 
     def prepare(self) -> None:
         """Rebuilds a missing read model and writes the default templates that do not exist yet."""
-        if self.recorder.rebuild_inbox_if_missing():
+        if self.recorder.rebuild_if_missing():
             log.warning("inbox read model was empty beside a log with notifications: rebuilt")
         with acting_as(Actor.system(self.settings.service)):
             for text in DEFAULT_TEMPLATES:

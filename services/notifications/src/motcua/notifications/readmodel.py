@@ -14,32 +14,23 @@ table's EXCLUSIVE lock, so positions become visible in increasing order: the
 inbox stream (``inbox``) follows new rows by position without missing one.
 
 The table is disposable: ``rebuild`` derives it again from the log, and a
-service that finds it empty beside a log with notifications rebuilds it at start.
-
-This uses two hooks of eventsourcing's PostgreSQL recorder (``_insert_events``'
-sibling ``_fetch_ids_after_insert_events``, which runs inside the insert's
-transaction once the events have their positions), selected through its
-documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinned by uv.lock.
+service that finds it empty beside a log with notifications rebuilds it at start
+(the kernel's ``ProjectingRecorder`` does both, and the writing).
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Callable, Sequence
+from typing import Any, Iterator, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, ProgrammingError, StoredEvent
-from eventsourcing.persistence import Notification as LogEntry
-from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
-from psycopg import Cursor
-from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
+
+from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 from .domain import IN_APP, Notification
 from .views import InboxEntry, NotificationView
-
-log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "notification_id",
@@ -60,23 +51,16 @@ _COLUMNS = (
 
 CREATED = get_topic(Notification.Created)
 READ = get_topic(Notification.Read)
-PROJECTED_TOPICS = (CREATED, READ)
-
-Statement = tuple[Composed, dict[str, Any]]
 
 
-class InboxRecorder(PostgresProcessRecorder):
+class InboxRecorder(ProjectingRecorder):
     """The service's process recorder, which also keeps the inbox table."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        if datastore.enable_db_functions:
-            # That insert path bypasses the hook below: the inbox would fall behind.
-            raise ProgrammingError("the inbox read model needs POSTGRES_ENABLE_DB_FUNCTIONS off")
-        self.inbox_table_name = self.events_table_name.removesuffix("_events") + "_inbox"
+        self.inbox_table_name = f"{self.table_prefix}_inbox"
         self.check_identifier_length(self.inbox_table_name + "_recipient_idx")
-        self._decode: Callable[[StoredEvent], Any] | None = None
-        self._inbox = Identifier(self.datastore.schema, self.inbox_table_name)
+        self._inbox = self.table("inbox")
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {inbox} ("
@@ -117,41 +101,13 @@ class InboxRecorder(PostgresProcessRecorder):
         self._select = SQL("SELECT position, {columns} FROM {inbox}").format(
             columns=SQL(", ").join(map(Identifier, _COLUMNS)), inbox=self._inbox
         )
-        self._projections: dict[str, Callable[[Any, int], Statement]] = {
-            CREATED: self._created,
-            READ: self._read,
-        }
+        self.projections = {CREATED: self._created, READ: self._read}
 
-    def bind(self, mapper: Mapper[UUID]) -> None:
-        """Gives the recorder the application's mapper, to read the events it stores."""
-        self._decode = mapper.to_domain_event
+    def read_model_tables(self) -> list[Identifier]:
+        return [self._inbox]
 
-    # --- writing, inside the events' transaction ---------------------------------------------
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            statements = self._statements(zip(ids, stored_events, strict=True))
-            if statements:
-                with curs.connection.cursor() as projecting:
-                    for statement, params in statements:
-                        projecting.execute(statement, params)
-        return ids
-
-    def _statements(self, positioned: Any) -> list[Statement]:
-        statements = []
-        for position, stored in positioned:
-            project = self._projections.get(stored.topic)
-            if project is not None:
-                if self._decode is None:
-                    raise ProgrammingError("InboxRecorder.bind(mapper) was not called")
-                statements.append(project(self._decode(stored), position))
-        return statements
-
-    def _created(self, event: Any, position: int) -> Statement:
-        return self._insert_row, {
+    def _created(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._insert_row, {
             "position": position,
             "notification_id": event.originator_id,
             "recipient_account_id": event.recipient_account_id,
@@ -169,66 +125,12 @@ class InboxRecorder(PostgresProcessRecorder):
             "version": event.originator_version,
         }
 
-    def _read(self, event: Any, position: int) -> Statement:
-        return self._mark_read, {
+    def _read(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._mark_read, {
             "notification_id": event.originator_id,
             "read_time": event.read_time,
             "version": event.originator_version,
         }
-
-    # --- rebuilding from the log ----------------------------------------------------------------
-
-    def rebuild_inbox(self, batch_size: int = 1000) -> int:
-        """Derives the table again from the log; returns how many events it applied.
-
-        Holds the events table's EXCLUSIVE lock meanwhile (as every writer does), so
-        no event is appended between the replay and the commit.
-        """
-        applied = 0
-        with self.datastore.transaction(commit=True) as curs:
-            self._lock_table(curs)
-            curs.execute(SQL("TRUNCATE {inbox}").format(inbox=self._inbox))
-            position = 0
-            while True:
-                notifications = self._select_projected(curs, position, batch_size)
-                if not notifications:
-                    break
-                for statement, params in self._statements((n.id, n) for n in notifications):
-                    curs.execute(statement, params)
-                applied += len(notifications)
-                position = notifications[-1].id
-        log.info("inbox read model rebuilt", extra={"events": applied, "table": self.inbox_table_name})
-        return applied
-
-    def rebuild_inbox_if_missing(self) -> bool:
-        """Rebuilds the table when it is empty while the log has notifications (e.g. a new table)."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {inbox}) AS filled").format(inbox=self._inbox))
-            if curs.fetchone()["filled"]:  # type: ignore[index]
-                return False
-            if not self._select_projected(curs, 0, 1):
-                return False
-        self.rebuild_inbox()
-        return True
-
-    def _select_projected(self, curs: Cursor[DictRow], after: int, limit: int) -> list[LogEntry]:
-        curs.execute(
-            SQL(
-                "SELECT notification_id AS id, originator_id, originator_version, topic, state FROM {events} "
-                "WHERE notification_id > %s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
-            ).format(events=Identifier(self.datastore.schema, self.events_table_name)),
-            (after, list(PROJECTED_TOPICS), limit),
-        )
-        return [
-            LogEntry(
-                id=row["id"],
-                originator_id=row["originator_id"],
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=bytes(row["state"]),
-            )
-            for row in curs.fetchall()
-        ]
 
     # --- reading --------------------------------------------------------------------------------
 
