@@ -10,7 +10,6 @@ from typing import Any, Callable, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from motcua.kernel.config import Settings
@@ -100,21 +99,21 @@ class IdentityApplication(ReadModelApplication):
         return AccountView.of(account, credentials)
 
     def _duplicate(self, account: Account) -> Exception:
-        if account.login and self._find(LoginName, LoginName.create_id(account.login)):
+        if account.login and self.find(LoginName, LoginName.create_id(account.login)):
             return DuplicateLogin("account", f"login {account.login}")
         field = "personal_id_number" if account.personal_id_number else "tax_code"
         return DuplicateIdentifier("account", f"with this {field}")
 
     def get_account(self, account_id: UUID) -> AccountView:
-        return AccountView.of(self.load(Account, account_id), self._find(Credentials, credentials_id(account_id)))
+        return AccountView.of(self.load(Account, account_id), self.find(Credentials, credentials_id(account_id)))
 
     def find_account(self, login: str) -> Account | None:
         """The account that logs in as ``login``: its login name, or a citizen's personal id
         number, or a business's tax code."""
         login = normalize_login(login)
-        index = self._find(LoginName, LoginName.create_id(login))
+        index = self.find(LoginName, LoginName.create_id(login))
         if index is not None:
-            return self._find(Account, index.account_id)
+            return self.find(Account, index.account_id)
         for field, pattern in (("personal_id_number", PERSONAL_ID_NUMBER), ("tax_code", TAX_CODE)):
             if pattern.match(login):
                 return self._by_identifier(field, login)
@@ -123,11 +122,11 @@ class IdentityApplication(ReadModelApplication):
     def find_account_by_personal_id(self, number: str) -> AccountView | None:
         """The citizen with this personal identification number (e.g. from a federated login)."""
         account = self._by_identifier("personal_id_number", number)
-        return None if account is None else AccountView.of(account, self._find(Credentials, credentials_id(account.id)))
+        return None if account is None else AccountView.of(account, self.find(Credentials, credentials_id(account.id)))
 
     def _by_identifier(self, field: str, value: str) -> Account | None:
-        index = self._find(IdentifierIndex, IdentifierIndex.create_id(self.lookup.digest(field, value)))
-        return None if index is None else self._find(Account, index.account_id)
+        index = self.find(IdentifierIndex, IdentifierIndex.create_id(self.lookup.digest(field, value)))
+        return None if index is None else self.find(Account, index.account_id)
 
     def list_accounts(self, kind: str | None = None, agency_id: str | None = None, state: str | None = None,
                       page_size: int = 0, page_token: str = "") -> AccountPage:
@@ -163,7 +162,7 @@ class IdentityApplication(ReadModelApplication):
     def credentials_of(self, account_id: UUID) -> Credentials:
         """The account's credentials (new, unsaved, for an account that has none yet)."""
         self.load(Account, account_id)
-        return self._find(Credentials, credentials_id(account_id)) or Credentials(account_id=account_id)
+        return self.find(Credentials, credentials_id(account_id)) or Credentials(account_id=account_id)
 
     # --- agencies ---------------------------------------------------------------------------
 
@@ -211,14 +210,14 @@ class IdentityApplication(ReadModelApplication):
         for _ in range(MAX_TREE_DEPTH):
             if current == ancestor_eid:
                 return True
-            agency = self._find(Agency, agency_aggregate_id(current))
+            agency = self.find(Agency, agency_aggregate_id(current))
             if agency is None or not agency.parent_eid:
                 return False
             current = agency.parent_eid
         return False
 
     def _load_agency(self, eid: str) -> Agency:
-        agency = self._find(Agency, agency_aggregate_id(eid))
+        agency = self.find(Agency, agency_aggregate_id(eid))
         if agency is None:
             raise NotFound("agency", eid)
         return agency
@@ -229,17 +228,10 @@ class IdentityApplication(ReadModelApplication):
 
     def _agency(self, eid: str, field: str) -> Agency:
         """An agency a request refers to: INVALID_ARGUMENT naming ``field`` when unknown."""
-        agency = self._find(Agency, agency_aggregate_id(eid))
+        agency = self.find(Agency, agency_aggregate_id(eid))
         if agency is None:
             raise UnknownAgency(field, eid)
         return agency
 
     # --- helpers ----------------------------------------------------------------------------
-
-    def _find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, aggregate_type) else None
 

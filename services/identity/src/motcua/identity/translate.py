@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
 from motcua.identity.v1 import account_pb2, agency_pb2
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.timestamps import timestamp
 
 from .domain import BUSINESS, CITIZEN, OFFICER
 from .domain.accounts import ACTIVE, DISABLED
@@ -57,12 +57,6 @@ def to_date(value: date_pb2.Date, field: str) -> date | None:
 
 def date_proto(value: date | None) -> date_pb2.Date | None:
     return None if value is None else date_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def timestamp(moment) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def account_proto(view: AccountView) -> account_pb2.Account:

@@ -149,6 +149,14 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             raise VersionConflict(str(aggregate_id), expected_version, aggregate.version)
         return aggregate
 
+    def find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate, or None when there is none of that type with that id."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, aggregate_type) else None
+
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Saves atomically; a concurrent write to any of the aggregates raises VersionConflict."""
         with tracer().start_as_current_span("eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Iterator
 from uuid import UUID
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from motcua.notifications.v1 import (
     notification_pb2,
@@ -19,6 +17,7 @@ from motcua.notifications.v1 import (
 
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import PermissionDenied
+from motcua.kernel.timestamps import timestamp
 
 from . import domain
 from .application import NotificationCenter
@@ -55,14 +54,6 @@ def _own_inbox(recipient: UUID | str | None, action: str) -> None:
         raise PermissionDenied(action, "notifications are for their recipient only")
 
 
-def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def template_to_proto(view: TemplateView) -> template_pb2.Template:
     return template_pb2.Template(
         template_id=str(view.template_id),
@@ -70,7 +61,7 @@ def template_to_proto(view: TemplateView) -> template_pb2.Template:
         channel=CHANNELS[view.channel],
         subject=view.subject,
         body=view.body,
-        create_time=_timestamp(view.create_time),
+        create_time=timestamp(view.create_time),
         version=view.version,
     )
 
@@ -87,8 +78,8 @@ def notification_to_proto(view: NotificationView) -> notification_pb2.Notificati
         dossier_id=str(view.dossier_id) if view.dossier_id else "",
         state=STATES[view.state],
         attempt_count=view.attempt_count,
-        create_time=_timestamp(view.create_time),
-        read_time=_timestamp(view.read_time),
+        create_time=timestamp(view.create_time),
+        read_time=timestamp(view.read_time),
         version=view.version,
     )
 

@@ -12,7 +12,6 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any, Mapping
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as
@@ -77,7 +76,7 @@ class NotificationCenter(ReadModelApplication):
             log.warning("inbox read model was empty beside a log with notifications: rebuilt")
         with acting_as(Actor.system(self.settings.service)):
             for text in DEFAULT_TEMPLATES:
-                if self._find(template_id(text.key, text.channel)) is None:
+                if self.find(Template, template_id(text.key, text.channel)) is None:
                     try:
                         self.save(Template.write(text.key, text.channel, text.subject, text.body))
                     except VersionConflict:
@@ -117,7 +116,7 @@ class NotificationCenter(ReadModelApplication):
         template = self.load(Template, template_id)
         cause = f"request:{request_id}" if request_id else f"call:{uuid.uuid4()}"
         if request_id is not None:
-            earlier = self._find(Notification.create_id(cause, template.channel, recipient_account_id, address))
+            earlier = self.find(Notification, Notification.create_id(cause, template.channel, recipient_account_id, address))
             if earlier is not None:
                 return NotificationView.of(earlier)
         notification = Notification.from_template(
@@ -142,7 +141,7 @@ class NotificationCenter(ReadModelApplication):
                 "received dossier has no applicant account: no in-app notification", extra={"dossier_id": str(receipt.dossier_id)}
             )
             return []
-        template = self._find(template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(DOSSIER_RECEIVED.key, IN_APP)
+        template = self.find(Template, template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(DOSSIER_RECEIVED.key, IN_APP)
         parameters = {
             "dossier_code": receipt.code,
             "appointed_date": format_date(receipt.appointed_return_time, self.zone),
@@ -181,12 +180,6 @@ class NotificationCenter(ReadModelApplication):
         return self.recorder.unread_in_app(recipient, up_to, limit)
 
     # --- helpers --------------------------------------------------------------------------------
-
-    def _find(self, aggregate_id: UUID) -> Any:
-        try:
-            return self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
 
     @staticmethod
     def _default_template(key: str, channel: str) -> Template:

@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any, Callable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 
 from motcua.clock.parsing import parse_weekend
 from motcua.kernel.errors import InvalidArgument, VersionConflict
@@ -79,12 +78,12 @@ class CalendarBook:
         if seed_public_holidays:
             content = _seeded(year, content)
         for _ in range(self.max_create_attempts):
-            existing = self._find(Calendar.create_id(agency_id, year))
+            existing = self.app.find(Calendar, Calendar.create_id(agency_id, year))
             if existing is not None:
                 raise DuplicateCalendar(agency_id, year, existing.id)
             # New aggregates each attempt: a failed save has taken their pending events.
             calendar = Calendar.create(agency_id, year, content)
-            directory = self._find(CalendarDirectory.ID) or CalendarDirectory()
+            directory = self.app.find(CalendarDirectory, CalendarDirectory.ID) or CalendarDirectory()
             directory.add(calendar)
             try:
                 self.app.save(calendar, directory)
@@ -98,7 +97,7 @@ class CalendarBook:
 
     def list_calendars(self, agency_id: str = "", province_wide: bool = False, year: int = 0,
                        page_size: int = 0, page_token: str = "") -> CalendarPage:
-        directory = self._find(CalendarDirectory.ID)
+        directory = self.app.find(CalendarDirectory, CalendarDirectory.ID)
         entries = sorted(directory.entries if directory else [], key=lambda e: (e["year"], e["agency_id"]))
         entries = [
             e for e in entries
@@ -143,11 +142,6 @@ class CalendarBook:
         self.app.save(calendar)
         return CalendarView.of(calendar)
 
-    def _find(self, aggregate_id: UUID) -> Any:
-        try:
-            return self.app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
 
 
 def _seeded(year: int, content: dict[str, Any]) -> dict[str, Any]:

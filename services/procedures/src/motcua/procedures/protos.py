@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from google.protobuf import timestamp_pb2
 
 from motcua.procedures.v1 import procedure_pb2 as p
+from motcua.kernel.timestamps import timestamp
 
 from . import content as c
 from . import domain
@@ -33,14 +33,6 @@ LEVEL_NAMES = _reverse(LEVELS)
 ONLINE_MODE_NAMES = _reverse(ONLINE_MODES)
 UNIT_NAMES = _reverse(UNITS)
 RULE_NAMES = {p.SUPPLEMENT_RULE_UNSPECIFIED: "", **_reverse(RULES)}
-
-
-def timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def content_fields(content: c.ProcedureContent) -> dict[str, Any]:

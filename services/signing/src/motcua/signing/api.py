@@ -7,9 +7,9 @@ UNIMPLEMENTED, as the generated base class does.
 from __future__ import annotations
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service_pb2 as pb, signing_service_pb2_grpc
+from motcua.kernel.timestamps import timestamp
 
 from .application import SignedDocumentView, SigningApplication
 from .domain import PADES_B_B, PADES_B_T
@@ -30,14 +30,6 @@ _MODIFICATION_LEVELS = {
 }
 
 
-def _timestamp(moment) -> Timestamp | None:  # type: ignore[no-untyped-def]
-    if moment is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def signed_to_proto(view: SignedDocumentView) -> pb.SignDocumentResponse:
     return pb.SignDocumentResponse(
         document_id=str(view.document_id),
@@ -46,7 +38,7 @@ def signed_to_proto(view: SignedDocumentView) -> pb.SignDocumentResponse:
         signed_document_sha256=view.signed_document_sha256,
         key_id=view.key_id,
         certificate_sha256=view.certificate_sha256,
-        sign_time=_timestamp(view.signing_time),
+        sign_time=timestamp(view.signing_time),
         pades_level=_PADES_LEVELS[view.pades_level],
     )
 
@@ -79,7 +71,7 @@ def report_to_proto(report: SignatureReport) -> vpb.SignatureVerification:
         signer_name=report.signer_common_name,
         issuer=report.issuer,
         certificate_serial=report.certificate_serial,
-        signing_time=_timestamp(report.signing_time),
+        signing_time=timestamp(report.signing_time),
         status=_OUTCOMES[report.outcome],
         detail=detail(report),
         signer_subject=report.signer_subject,
