@@ -19,9 +19,9 @@ from eventsourcing.domain import Aggregate, event
 
 from motcua.kernel.errors import DomainError, InvalidArgument, InvalidTransition
 
-# Dossier states (the subset of the life cycle implemented so far).
-SUBMITTED = "submitted"
-RECEIVED = "received"
+from .lifecycle import (  # noqa: E402 - the states, re-exported for the package's users
+    AWAITING_SUPPLEMENT, DRAFT, IN_PROCESS, RECEIVED, REFUSED, RESULT_READY, RETURNED, SUBMITTED, WITHDRAWN,
+)
 
 # Applicant kinds, submission channels and result delivery methods.
 CITIZEN = "citizen"
@@ -50,43 +50,11 @@ def _vietnam() -> tzinfo:
 LOCAL_TIME = _vietnam()
 
 
-# --- the calendar (pure functions) -------------------------------------------------------
-
-
 def local_date(moment: datetime) -> date:
     """The calendar date in Vietnam (Asia/Ho_Chi_Minh) at an aware moment."""
     if moment.tzinfo is None:
         raise ValueError("moment must be timezone-aware")
     return moment.astimezone(LOCAL_TIME).date()
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday. Public holidays and make-up Saturdays come with the statutory calendar."""
-    return day.weekday() < 5
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The date ``days`` working days after ``start``; ``start`` itself is never counted.
-
-    Friday + 1 is the next Monday; a Saturday or Sunday + 1 is also that Monday.
-    """
-    if days < 0:
-        raise ValueError("days must not be negative")
-    day = start
-    remaining = days
-    while remaining:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            remaining -= 1
-    return day
-
-
-def appointed_return_time(received_at: datetime, processing_days: int) -> datetime:
-    """When the result is due: ``processing_days`` working days after the local reception date,
-    at the reception's local time of day (returned in UTC)."""
-    local = received_at.astimezone(LOCAL_TIME)
-    due = add_working_days(local.date(), processing_days)
-    return datetime.combine(due, local.timetz()).astimezone(timezone.utc)
 
 
 def dossier_code(agency_id: str, day: date, number: int) -> str:
@@ -146,21 +114,22 @@ class ProcedureReplica(Aggregate):
     @event("Replicated")
     def __init__(
         self, procedure_id: UUID, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
-        version_number: int = 1, effective_from: datetime | None = None,
+        version_number: int = 1, effective_from: datetime | None = None, terms: dict[str, Any] | None = None,
     ) -> None:
         self.versions: list[dict[str, Any]] = []
-        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, 0)
+        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, 0, terms)
 
     def update(
         self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
         version_number: int = 0, effective_from: datetime | None = None, superseded: int = 0,
+        terms: dict[str, Any] | None = None,
     ) -> bool:
         """Applies a newer published version; an event already applied changes nothing."""
         if procedure_version <= self.procedure_version:
             return False
         self._updated(
             code=code, name=name, agency_id=agency_id, processing_days=processing_days, procedure_version=procedure_version,
-            version_number=version_number, effective_from=effective_from, superseded=superseded,
+            version_number=version_number, effective_from=effective_from, superseded=superseded, terms=terms,
         )
         return True
 
@@ -183,8 +152,9 @@ class ProcedureReplica(Aggregate):
     def _updated(
         self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
         version_number: int = 0, effective_from: datetime | None = None, superseded: int = 0,
+        terms: dict[str, Any] | None = None,
     ) -> None:
-        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, superseded)
+        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, superseded, terms)
 
     @event("Withdrawn")
     def _withdrawn(self, version_number: int, effective_until: datetime, procedure_version: int) -> None:
@@ -193,7 +163,7 @@ class ProcedureReplica(Aggregate):
 
     def _add_version(
         self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
-        version_number: int, effective_from: datetime | None, superseded: int,
+        version_number: int, effective_from: datetime | None, superseded: int, terms: dict[str, Any] | None = None,
     ) -> None:
         if superseded and effective_from is not None:
             self._end(superseded, effective_from)
@@ -206,6 +176,8 @@ class ProcedureReplica(Aggregate):
         self.versions.append({
             "number": self.version_number, "name": name, "agency_id": agency_id, "processing_days": processing_days,
             "effective_from": effective_from, "effective_until": None,
+            # The terms a dossier pins (terms.Terms): absent from versions replicated before they were kept.
+            "terms": terms,
         })
 
     def _end(self, version_number: int, moment: datetime) -> None:
@@ -257,148 +229,6 @@ class DossierCodeSequence(Aggregate):
         self.last_number = number
 
 
-class Dossier(Aggregate):
-    """One application by one applicant for one procedure, bound to the procedure version
-    in force when it was submitted."""
-
-    @staticmethod
-    def create_id(dossier_id: UUID, **_: object) -> UUID:
-        return dossier_id
-
-    @classmethod
-    def submit(
-        cls,
-        *,
-        dossier_id: UUID,
-        procedure_id: UUID,
-        procedure: ProcedureReplica | None,
-        sequence: DossierCodeSequence,
-        agency_id: str,
-        applicant: Applicant,
-        channel: str,
-        result_delivery: str,
-        documents: Iterable[Document],
-        submitted_at: datetime,
-        request_id: str = "",
-    ) -> Dossier:
-        """A submitted dossier, numbered from ``sequence`` (the agency's sequence of the day)."""
-        documents = list(documents)
-        check_submission(agency_id, applicant, channel, result_delivery, documents)
-        pinned = procedure.in_force_at(submitted_at) if procedure is not None else None
-        if procedure is None or pinned is None:
-            raise UnknownProcedure(procedure_id)
-        if (sequence.agency_id, sequence.calendar_day) != (agency_id, local_date(submitted_at)):
-            raise ValueError("the sequence is not the agency's sequence of the submission day")
-        code = sequence.issue(dossier_id)
-        return cls(
-            dossier_id=dossier_id,
-            code=code,
-            procedure_id=procedure.id,
-            procedure_version=pinned["number"],
-            procedure_code=procedure.code,
-            procedure_name=pinned["name"],
-            processing_days=pinned["processing_days"],
-            agency_id=agency_id,
-            applicant=_trimmed(applicant).as_dict(),
-            channel=channel,
-            result_delivery=result_delivery,
-            documents=[_trimmed_document(d).as_dict() for d in documents],
-            submitted_at=submitted_at,
-            request_id=request_id,
-        )
-
-    @event("Submitted")
-    def __init__(
-        self,
-        dossier_id: UUID,
-        code: str,
-        procedure_id: UUID,
-        procedure_version: int,
-        procedure_code: str,
-        procedure_name: str,
-        processing_days: int,
-        agency_id: str,
-        applicant: dict[str, str],
-        channel: str,
-        result_delivery: str,
-        documents: list[dict[str, Any]],
-        submitted_at: datetime,
-        request_id: str,
-    ) -> None:
-        self.code = code
-        self.procedure_id = procedure_id
-        self.procedure_version = procedure_version
-        self.procedure_code = procedure_code
-        self.procedure_name = procedure_name
-        self.processing_days = processing_days
-        self.agency_id = agency_id
-        self.applicant_data = dict(applicant)
-        self.channel = channel
-        self.result_delivery = result_delivery
-        self.documents_data = [dict(d) for d in documents]
-        self.submitted_at = submitted_at
-        self.request_id = request_id
-        self.state = SUBMITTED
-        self.received_at: datetime | None = None
-        self.received_by = ""
-        self.receive_note = ""
-        self.appointed_return_at: datetime | None = None
-
-    @property
-    def applicant(self) -> Applicant:
-        return Applicant(**self.applicant_data)
-
-    @property
-    def documents(self) -> list[Document]:
-        return [Document(**d) for d in self.documents_data]
-
-    def receive(self, received_at: datetime, officer: str, note: str = "") -> None:
-        """The desk accepts the dossier; the statutory clock starts and the return date is set.
-
-        The event carries what the receipt and appointment slip says, so that it can be
-        published on its own.
-        """
-        self.check_state(SUBMITTED, "receive")
-        if len(note) > MAX_NOTE_LENGTH:
-            raise InvalidArgument.field("note", f"must be at most {MAX_NOTE_LENGTH} characters")
-        self._received(
-            code=self.code,
-            procedure_id=self.procedure_id,
-            procedure_version=self.procedure_version,
-            agency_id=self.agency_id,
-            applicant_account_id=self.applicant_data.get("account_id", ""),
-            received_at=received_at,
-            received_by=officer,
-            note=note,
-            processing_days=self.processing_days,
-            appointed_return_at=appointed_return_time(received_at, self.processing_days),
-        )
-
-    @event("Received")
-    def _received(
-        self,
-        code: str,
-        procedure_id: UUID,
-        procedure_version: int,
-        agency_id: str,
-        applicant_account_id: str,
-        received_at: datetime,
-        received_by: str,
-        note: str,
-        processing_days: int,
-        appointed_return_at: datetime,
-    ) -> None:
-        self.state = RECEIVED
-        self.received_at = received_at
-        self.received_by = received_by
-        self.receive_note = note
-        self.appointed_return_at = appointed_return_at
-
-    def check_state(self, required: str, action: str) -> None:
-        if self.state != required:
-            raise DossierStateConflict(f"dossier {self.code}", self.state, action)
-
-
 # --- guards --------------------------------------------------------------------------------
 
 
@@ -430,11 +260,11 @@ def check_submission(agency_id: str, applicant: Applicant, channel: str, result_
             raise InvalidArgument.field(f"documents[{i}]", "counts must not be negative")
 
 
-def _trimmed(applicant: Applicant) -> Applicant:
+def trimmed(applicant: Applicant) -> Applicant:
     return Applicant(**{k: v.strip() for k, v in applicant.as_dict().items()})
 
 
-def _trimmed_document(document: Document) -> Document:
+def trimmed_document(document: Document) -> Document:
     return Document(name=document.name.strip(), originals=document.originals, copies=document.copies)
 
 
@@ -460,3 +290,6 @@ class DossierCodesExhausted(DomainError):
 
 class DossierStateConflict(InvalidTransition):
     """The command is not allowed in the dossier's current state."""
+
+
+from .dossier import Dossier  # noqa: E402 - the aggregate lives in its own module; imported here for existing users
