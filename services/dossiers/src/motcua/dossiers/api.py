@@ -16,6 +16,8 @@ from . import enums
 from .application import DossierOffice, DossierView, ProcedureReplicaView, Submission
 from .calendar_copies import CalendarCopies, CalendarReplicaView
 from .domain import Applicant, Document
+from .lifecycle_api import LifecycleServicer
+from .signing import ResultSigner
 
 
 def replica_to_proto(view: ProcedureReplicaView) -> procedure_replica_pb2.ProcedureReplica:
@@ -81,6 +83,27 @@ def dossier_to_proto(view: DossierView) -> dossier_pb2.Dossier:
         receive_time=timestamp(view.received_at),
         appointed_return_time=timestamp(view.appointed_return_at),
         version=view.version,
+        processing=processing_to_proto(view.processing) if view.processing else None,
+    )
+
+
+def processing_to_proto(p: dict) -> dossier_pb2.ProcessingStatus:
+    return dossier_pb2.ProcessingStatus(
+        due_time=timestamp(p["due_at"]), coming_due_time=timestamp(p["coming_due_at"]),
+        clock_start_time=timestamp(p["clock_started_at"]), paused=p["paused"], step_index=p["step_index"],
+        step_name=p["step_name"], step_due_times=[timestamp(t) for t in p["step_due_at"]], assignee=p["assignee"],
+        handling_agency_id=p["handling_agency_id"], handling_unit=p["handling_unit"],
+        handovers=[dossier_pb2.Handover(
+            kind=h["kind"], time=timestamp(h["at"]), by=h["by"], from_agency_id=h["from_agency_id"], from_unit=h["from_unit"],
+            to_agency_id=h["to_agency_id"], to_unit=h["to_unit"], to_user=h["to_user"], step_index=h["step_index"], note=h["note"],
+        ) for h in p["handovers"]],
+        fee_total_vnd=p["fee_total_vnd"],
+        payments=[dossier_pb2.Payment(idempotency_key=x["idempotency_key"], amount_vnd=x["amount_vnd"], method=x["method"],
+                                      reference=x["reference"], pay_time=timestamp(x["paid_at"])) for x in p["payments"]],
+        signed_document_id=p["signed_document_id"], finish_time=timestamp(p["finished_at"]), return_time=timestamp(p["returned_at"]),
+        outcome=enums.OUTCOMES.get(p["outcome"], dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED), rating=p["rating"],
+        rating_comment=p["rating_comment"], closing_reason=p["closing_reason"],
+        supplement_items=[dossier_pb2.SupplementItem(document=i["document"], problem=i["problem"]) for i in p["supplement_items"]],
     )
 
 
@@ -105,10 +128,15 @@ def submission_of(request: pb.SubmitDossierRequest) -> Submission:
     )
 
 
-class DossierServicer(dossier_service_pb2_grpc.DossierServiceServicer):
-    def __init__(self, office: DossierOffice) -> None:
+class DossierServicer(LifecycleServicer, dossier_service_pb2_grpc.DossierServiceServicer):
+    def __init__(self, office: DossierOffice, signer: ResultSigner | None = None) -> None:
         self.office = office
         self.calendars = CalendarCopies(office)
+        self.signer = signer or ResultSigner("")
+
+    @staticmethod
+    def dossier_to_proto(view: DossierView) -> dossier_pb2.Dossier:
+        return dossier_to_proto(view)
 
     def SubmitDossier(self, request: pb.SubmitDossierRequest, context) -> pb.SubmitDossierResponse:
         view = self.office.submit_dossier(submission_of(request))

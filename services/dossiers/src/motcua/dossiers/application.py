@@ -17,9 +17,13 @@ from eventsourcing.domain import Aggregate
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
-from motcua.kernel.eventstore import ServiceApplication
+from motcua.kernel.readmodel import ReadModelApplication
 
-from .domain import DESK, Applicant, Document, Dossier, DossierCodeSequence, ProcedureReplica, local_date
+from . import authorization as auth
+from .commands import LifecycleCommands
+from .deadline_watch import DeadlineRecorder
+from .domain import DESK, Applicant, Document, DossierCodeSequence, ProcedureReplica, local_date
+from .dossier import Dossier
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -71,6 +75,7 @@ class PublishedVersion:
     version_number: int = 1
     effective_from: datetime | None = None
     superseded: int = 0
+    terms: dict | None = None  # terms.Terms in its plain form
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class DossierView:
     received_at: datetime | None
     appointed_return_at: datetime | None
     version: int
+    processing: dict | None = None  # the clock, step, holder, fees, result (see processing_of)
 
     @classmethod
     def of(cls, dossier: Dossier) -> DossierView:
@@ -120,7 +126,26 @@ class DossierView:
             received_at=dossier.received_at,
             appointed_return_at=dossier.appointed_return_at,
             version=dossier.version,
+            processing=processing_of(dossier),
         )
+
+
+def processing_of(dossier: Dossier) -> dict | None:
+    if dossier.submitted_at is None:
+        return None
+    step = dossier.current_step or {}
+    latest_request = dossier.supplement_requests[-1] if dossier.supplement_requests else {}
+    return {
+        "due_at": dossier.original_due_at or dossier.due_at, "coming_due_at": dossier.coming_due_at,
+        "clock_started_at": dossier.clock_started_at, "paused": bool(dossier.pauses and dossier.pauses[-1]["end"] is None),
+        "step_index": dossier.step_index, "step_name": step.get("name", ""), "step_due_at": list(dossier.step_due_at),
+        "assignee": dossier.assignee, "handling_agency_id": dossier.handling_agency_id, "handling_unit": dossier.handling_unit,
+        "handovers": list(dossier.handovers), "fee_total_vnd": dossier.terms.fee_total, "payments": list(dossier.payments),
+        "signed_document_id": dossier.result.get("document_id", ""), "finished_at": dossier.finished_at,
+        "returned_at": dossier.returned_at, "outcome": dossier.outcome, "rating": dossier.rating.get("score", 0),
+        "rating_comment": dossier.rating.get("comment", ""), "closing_reason": dossier.closing_reason,
+        "supplement_items": list(latest_request.get("items", [])) if dossier.state == "awaiting_supplement" else [],
+    }
 
 
 def dossier_id_for_request(request_id: str) -> UUID:
@@ -152,8 +177,9 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class DossierOffice(ServiceApplication):
+class DossierOffice(LifecycleCommands, ReadModelApplication):
     name = "dossiers"
+    recorder_class = DeadlineRecorder
     # A busy desk issues hundreds of numbers a day: replay a sequence from a recent snapshot.
     snapshotting_intervals = {DossierCodeSequence: 100}
 
@@ -167,6 +193,10 @@ class DossierOffice(ServiceApplication):
         self.clock = clock
         self._numbering = StripedLocks()
         self.submit_conflicts = 0  # saves that lost the race for a number to another replica
+        self.recorder.rebuild_if_missing()
+
+    def view(self, dossier: Dossier) -> DossierView:
+        return DossierView.of(dossier)
 
     # --- procedure replicas (kept by the procedure-catalog consumer) ---
 
@@ -210,6 +240,7 @@ class DossierOffice(ServiceApplication):
         A save that loses a race (for the number, or for the dossier id) is retried from a
         fresh read; only the winner's number is ever recorded, so numbers have no gaps.
         """
+        auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id)
         dossier_id = dossier_id_for_request(submission.request_id) if submission.request_id else uuid4()
         for attempt in itertools.count(1):
             now = self.clock()
@@ -246,6 +277,35 @@ class DossierOffice(ServiceApplication):
             time.sleep(random.uniform(0, min(0.02, 0.001 * attempt)))
         raise AssertionError("unreachable")
 
+    def create_draft(self, submission: Submission) -> DossierView:
+        auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id, "save a draft")
+        dossier = Dossier.draft(
+            dossier_id=uuid4(), procedure_id=submission.procedure_id, agency_id=submission.agency_id,
+            applicant=submission.applicant, channel=submission.channel, result_delivery=submission.result_delivery,
+            documents=submission.documents, drafted_at=self.clock(),
+        )
+        self.save(dossier)
+        return DossierView.of(dossier)
+
+    def submit_draft(self, dossier_id: UUID, expected_version: int = 0) -> DossierView:
+        """Numbers the draft from its agency's sequence of the day, saved together (as submit_dossier)."""
+        actor = current_actor()
+        for attempt in itertools.count(1):
+            dossier = self.load(Dossier, dossier_id, expected_version)
+            auth.applicant_or_desk(actor, dossier, "submit the draft")
+            now = self.clock()
+            sequence = self._sequence(dossier.agency_id, local_date(now))
+            dossier.submit_draft(self._find(ProcedureReplica, dossier.procedure_id), sequence, now)
+            try:
+                self.save(sequence, dossier)
+            except VersionConflict:
+                if expected_version or attempt >= self.max_submit_attempts:
+                    raise
+                time.sleep(random.uniform(0, min(0.02, 0.001 * attempt)))
+                continue
+            return DossierView.of(dossier)
+        raise AssertionError("unreachable")
+
     def get_dossier(self, dossier_id: UUID) -> DossierView:
         return DossierView.of(self.load(Dossier, dossier_id))
 
@@ -256,10 +316,12 @@ class DossierOffice(ServiceApplication):
         the command is applied to the latest version: after a concurrent change it is
         checked again, so a racing second reception fails on the dossier's state.
         """
-        officer = current_actor().subject
+        actor = current_actor()
         for attempt in itertools.count(1):
             dossier = self.load(Dossier, dossier_id, expected_version)
-            dossier.receive(self.clock(), officer, note)
+            auth.desk(actor, dossier, "receive the dossier")
+            now = self.clock()
+            dossier.receive(now, actor.subject, note, self.calendar_for(dossier.agency_id, now))
             try:
                 self.save(dossier)
             except VersionConflict:

@@ -10,16 +10,22 @@ from motcua.kernel.runtime import Service
 
 from .api import DossierServicer
 from .application import DossierOffice
+from .config import DossiersConfig
 from .consumers import procedure_catalog_consumer
+from .deadline_watch import DeadlineWatch
 from .events import integration_event
+from .signing import ResultSigner
 
 
 def build(settings: Settings) -> Service:
+    config = DossiersConfig.from_env()
     office = DossierOffice(settings)
+    servicer = DossierServicer(office, ResultSigner(config.signing_addr))
     return Service(
         settings=settings,
         app=office,
-        registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, DossierServicer(office))],
+        registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer)],
         relay=OutboxRelay(office, integration_event),
         consumers=[procedure_catalog_consumer(office)],
+        workers=[DeadlineWatch(office, config.watch_interval)],
     )

@@ -10,7 +10,9 @@ from google.type import dayofweek_pb2
 from motcua.common.v1.envelope_pb2 import EventEnvelope
 from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import Subscription, TrackedConsumer
-from motcua.procedures.v1 import events_pb2 as procedures_events
+from motcua.procedures.v1 import events_pb2 as procedures_events, procedure_pb2
+
+from .terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
 
 from .application import DossierOffice, PublishedVersion
 from .calendar_copies import CalendarCopies
@@ -25,6 +27,25 @@ def calendar_content(calendar) -> dict:
         "reception_cutoff": calendar.reception_cutoff,
         "holidays": [{"date": d.date, "name": d.name} for d in calendar.holidays],
         "makeup_working_days": [{"date": d.date, "name": d.name} for d in calendar.makeup_working_days],
+    }
+
+
+_UNITS = {procedure_pb2.PROCESSING_TIME_UNIT_WORKING_HOURS: WORKING_HOURS}
+_RULES = {procedure_pb2.SUPPLEMENT_RULE_RESTART: RESTART}
+
+
+def terms_of(event: procedures_events.ProcedurePublished) -> dict | None:
+    """The terms a dossier pins, from the published version (None from events that lack it)."""
+    if not event.HasField("procedure"):
+        return None
+    p = event.procedure
+    time = p.processing_time
+    return {
+        "processing_time": {"value": time.value or event.processing_days, "unit": _UNITS.get(time.unit, WORKING_DAYS)},
+        "required_documents": [{"name": d.name, "originals": d.originals, "copies": d.copies} for d in p.required_documents],
+        "steps": [{"name": s.name, "role": s.role, "unit": s.unit, "share": s.share} for s in p.steps],
+        "fees": [{"name": f.name, "amount_vnd": f.amount_vnd} for f in p.fees],
+        "supplement_rule": _RULES.get(p.supplement_rule, RESUME),
     }
 
 
@@ -44,6 +65,7 @@ def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
             version_number=event.version_number or 1,
             effective_from=event.effective_from.ToDatetime(tzinfo=timezone.utc) if event.HasField("effective_from") else None,
             superseded=event.superseded_version_number,
+            terms=terms_of(event),
         )
         return [office.replicate_procedure(published)]
 

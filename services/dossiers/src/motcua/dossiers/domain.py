@@ -292,4 +292,11 @@ class DossierStateConflict(InvalidTransition):
     """The command is not allowed in the dossier's current state."""
 
 
-from .dossier import Dossier  # noqa: E402 - the aggregate lives in its own module; imported here for existing users
+def __getattr__(name: str) -> Any:
+    """``domain.Dossier``: the aggregate lives in its own module (``dossier``), which imports
+    this one; events stored under this module's name resolve through here."""
+    if name == "Dossier":
+        from .dossier import Dossier
+
+        return Dossier
+    raise AttributeError(name)

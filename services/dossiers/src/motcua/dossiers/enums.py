@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from motcua.dossiers.v1 import dossier_pb2
 
-from . import domain
+from . import domain, lifecycle
 
 APPLICANT_KINDS = {
     domain.CITIZEN: dossier_pb2.APPLICANT_KIND_CITIZEN,
@@ -24,8 +24,20 @@ DELIVERY_METHODS = {
     domain.POSTAL: dossier_pb2.RESULT_DELIVERY_METHOD_POSTAL,
 }
 STATES = {
+    domain.DRAFT: dossier_pb2.DOSSIER_STATE_DRAFT,
     domain.SUBMITTED: dossier_pb2.DOSSIER_STATE_SUBMITTED,
     domain.RECEIVED: dossier_pb2.DOSSIER_STATE_RECEIVED,
+    domain.IN_PROCESS: dossier_pb2.DOSSIER_STATE_IN_PROCESS,
+    domain.AWAITING_SUPPLEMENT: dossier_pb2.DOSSIER_STATE_AWAITING_SUPPLEMENT,
+    domain.RESULT_READY: dossier_pb2.DOSSIER_STATE_RESULT_READY,
+    domain.RETURNED: dossier_pb2.DOSSIER_STATE_RETURNED,
+    domain.REFUSED: dossier_pb2.DOSSIER_STATE_REFUSED,
+    domain.WITHDRAWN: dossier_pb2.DOSSIER_STATE_WITHDRAWN,
+}
+OUTCOMES = {
+    lifecycle.EARLY: dossier_pb2.DOSSIER_OUTCOME_EARLY,
+    lifecycle.ON_TIME: dossier_pb2.DOSSIER_OUTCOME_ON_TIME,
+    lifecycle.LATE: dossier_pb2.DOSSIER_OUTCOME_LATE,
 }
 
 

@@ -32,6 +32,9 @@ class Service:
     # Called as shutdown begins, before in-flight calls are drained: long-lived server
     # streams end here (clients reconnect elsewhere) instead of holding the drain.
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    # Other background loops of the service, each with a ``name`` and ``run(stop_event)``
+    # (e.g. a periodic task holding an advisory lock), started and stopped like the consumers.
+    workers: list[Any] = field(default_factory=list)
     # Plain HTTP endpoints the service must offer by standard (an ASGI app), on MOTCUA_HTTP_ADDR.
     http_app: Any = None
 
@@ -55,6 +58,7 @@ class ServiceRuntime:
         if self.service.relay is not None and self.service.settings.relay_enabled:
             workers.append(("relay", self.service.relay.run))
         workers += [(f"consumer-{c.name}", c.run) for c in self.service.consumers]
+        workers += [(w.name, w.run) for w in self.service.workers]
         for name, target in workers:
             thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
             thread.start()
