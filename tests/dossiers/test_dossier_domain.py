@@ -143,7 +143,8 @@ def test_reception_appoints_the_return_in_working_days_and_records_the_slip():
                      sequence=DossierCodeSequence.open(AGENCY, date(2026, 1, 9)))
     dossier.receive(FRIDAY_1000, officer="officer-1", note="Đủ thành phần")
     assert dossier.state == RECEIVED
-    assert dossier.appointed_return_at == datetime(2026, 1, 12, 3, 0, tzinfo=timezone.utc)  # Monday 10:00
+    # The statutory clock: the Nth working day after reception, at the end of working hours.
+    assert dossier.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=timezone.utc)  # Monday 17:00
     received = dossier.collect_events()[-1]
     assert type(received).__name__ == "Received"
     assert (received.code, received.received_by, received.note) == (dossier.code, "officer-1", "Đủ thành phần")

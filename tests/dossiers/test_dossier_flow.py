@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import grpc
 import pytest
@@ -169,11 +169,15 @@ def test_reception_appoints_the_return_in_working_days(procedures, dossiers):
     assert received.state == dossier_pb2.DOSSIER_STATE_RECEIVED
     assert received.version == 2
     assert received.code == submitted.code
-    reception, due = local(received.receive_time), local(received.appointed_return_time)
+    # No calendar published for the agency: Monday–Friday, 07:30–17:00, cut-off 15:00. The
+    # clock starts on the (deemed) reception day, which is not counted; due at 17:00.
+    clock_start, due = local(received.processing.clock_start_time), local(received.appointed_return_time)
+    assert clock_start >= local(received.receive_time) and clock_start.weekday() < 5
     assert due.weekday() < 5
-    assert weekdays_between(reception.date(), due.date()) == 6
-    assert (due.date() - reception.date()).days >= 8  # at least one weekend skipped
-    assert due.time() == reception.time()
+    assert weekdays_between(clock_start.date(), due.date()) == 6
+    assert (due.date() - clock_start.date()).days >= 8  # at least one weekend skipped
+    assert due.time() == time(17, 0)
+    assert received.processing.due_time == received.appointed_return_time
     assert dossiers.GetDossier(dpb.GetDossierRequest(dossier_id=submitted.dossier_id)).dossier == received
 
 

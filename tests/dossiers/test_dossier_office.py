@@ -11,6 +11,7 @@ import pytest
 from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
 from motcua.dossiers.domain import RECEIVED, Applicant, Document, DossierCodeSequence, UnknownProcedure
 from motcua.kernel.config import Settings
+from motcua.kernel.context import Actor, acting_as
 
 AGENCY = "000.00.12.H56"
 
@@ -21,6 +22,15 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def desk_officer():
+    """The caller of these in-process commands: a desk officer (and administrator, who acts in
+    every agency; these tests are not about authorization) of the agency (the gRPC
+    interceptor sets it from the bearer token in a running service)."""
+    with acting_as(Actor(subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "administrator"))) as actor:
+        yield actor
 
 
 @pytest.fixture
@@ -126,7 +136,7 @@ def test_a_friday_reception_is_due_on_monday(office, clock, procedure_id):
     received = office.receive_dossier(submitted.dossier_id, expected_version=submitted.version)
     assert received.state == RECEIVED
     assert received.received_at == clock.now
-    assert received.appointed_return_at == datetime(2026, 1, 12, 3, 0, tzinfo=timezone.utc)  # Monday 10:00
+    assert received.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=timezone.utc)  # Monday, end of working hours
     assert office.get_dossier(submitted.dossier_id) == received
 
 

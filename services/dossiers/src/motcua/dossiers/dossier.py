@@ -137,7 +137,7 @@ class Dossier(ClosingRules):
         self.receive_note = note
         self.appointed_return_at = appointed_return_at
         self.clock_from = received_at
-        self._deadlines(due_at or appointed_return_at, coming_due_at, step_due_at or [], calendars or [])
+        self._deadlines(due_at or appointed_return_at, coming_due_at, step_due_at or [], calendars or [], clock_started_at)
         self.original_due_at = self.due_at
         self.handling_agency_id = agency_id
         self._hand_over("received", received_at, received_by, "", agency_id, self.handling_unit)
