@@ -1,0 +1,218 @@
+"""The whole life cycle over real gRPC between real processes (procedures, dossiers, signing;
+PostgreSQL and Kafka): each branch walked by callers holding only their own role's token,
+the signed result, fees, the control slip, and the integration events on Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import grpc
+import pytest
+from fpdf import FPDF
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
+
+from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb, events_pb2
+from motcua.identity.v1.role_pb2 import Role
+from motcua.procedures.v1 import procedure_service_pb2 as ppb
+from tests.support import auth
+from tests.support.clients import details, dossiers_stub, procedures_stub
+from tests.support.dossiers import applicant, fresh_agency, submit_request
+from tests.support.procedures import full_create_request
+from tests.support.topics import find_envelope
+from tests.support.waiting import eventually
+
+
+@pytest.fixture(scope="module")
+def processes(stack, tmp_path_factory):
+    signing = stack.service("signing", MOTCUA_SIGNING_DIR=str(tmp_path_factory.mktemp("signing"))).start()
+    procedures = stack.service("procedures").start()
+    dossiers = stack.service("dossiers", MOTCUA_SIGNING_ADDR=signing.addr).start()
+    yield {"procedures": procedures.addr, "dossiers": dossiers.addr, "signing": signing.addr}
+    for process in (dossiers, procedures, signing):
+        assert process.terminate() == 0
+
+
+@pytest.fixture(scope="module")
+def procedure(processes):
+    """Đăng ký khai sinh: two required documents, three steps, 11 000 đ of fees, restart rule."""
+    procedures = procedures_stub(processes["procedures"])
+    created = procedures.CreateProcedure(full_create_request()).procedure
+    procedures.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=created.procedure_id))
+    dossiers = dossiers_stub(processes["dossiers"])
+    return eventually(lambda: dossiers.GetProcedureReplica(pb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure,
+                      what="replica in dossiers")
+
+
+class Office:
+    """One agency's people, each with a token holding only their own role."""
+
+    def __init__(self, addr: str, agency: str) -> None:
+        self.addr = addr
+        self.agency = agency
+        citizen = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Nguyễn Thị Hồng Nhung")
+        self.citizen_id = citizen.account_id
+        self.citizen = dossiers_stub(addr, citizen.access_token)
+        self.people = {}
+        for name, role in (("desk", Role.ROLE_DESK_OFFICER), ("specialist", Role.ROLE_SPECIALIST),
+                           ("head", Role.ROLE_DEPARTMENT_HEAD), ("leader", Role.ROLE_LEADER)):
+            token = auth.issue(roles=(role,), agency_id=agency)
+            self.people[name] = token.account_id
+            setattr(self, name, dossiers_stub(addr, token.access_token))
+
+    def submit(self, procedure, **overrides) -> d.Dossier:
+        request = submit_request(procedure.procedure_id, self.agency, applicant=applicant(account_id=self.citizen_id), **overrides)
+        return self.citizen.SubmitDossier(request).dossier
+
+    def received(self, procedure) -> d.Dossier:
+        return self.desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=self.submit(procedure).dossier_id)).dossier
+
+
+@pytest.fixture
+def office(processes) -> Office:
+    return Office(processes["dossiers"], fresh_agency())
+
+
+def pdf() -> bytes:
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    document.cell(text="Giay khai sinh - ban chinh")
+    return bytes(document.output())
+
+
+def fails_with(code: grpc.StatusCode, call, *args):
+    with pytest.raises(grpc.RpcError) as failure:
+        call(*args)
+    assert failure.value.code() == code, failure.value.details()
+    return failure.value
+
+
+def test_received_claimed_stepped_signed_paid_returned_rated(stack, processes, procedure, office):
+    dossier = office.received(procedure)
+    assert dossier.state == d.DOSSIER_STATE_RECEIVED and dossier.procedure_version == procedure.version_number
+    assert len(dossier.processing.step_due_times) == 3 and dossier.processing.fee_total_vnd == 11000
+    id_ = dossier.dossier_id
+
+    # Step 1 (Tiếp nhận và thẩm định) has a role outside the platform's: any officer takes it.
+    claimed = office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=id_)).dossier
+    assert claimed.state == d.DOSSIER_STATE_IN_PROCESS and claimed.processing.assignee == office.people["specialist"]
+    office.specialist.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Hồ sơ hợp lệ", next_assignee=office.people["leader"]))
+    # Step 2 (Ký duyệt) is the leader's: the specialist may not complete it.
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.specialist.CompleteStep, pb.CompleteStepRequest(dossier_id=id_))
+    office.leader.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Đồng ý"))
+
+    ready = office.desk.MarkResultReady(pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), result_name="Giấy khai sinh")).dossier
+    assert ready.state == d.DOSSIER_STATE_RESULT_READY
+    assert ready.processing.outcome == d.DOSSIER_OUTCOME_EARLY or ready.processing.outcome == d.DOSSIER_OUTCOME_ON_TIME
+    assert uuid.UUID(ready.processing.signed_document_id)
+
+    # No return before the fees are paid (the procedure does not allow it).
+    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.ReturnResult, pb.ReturnResultRequest(dossier_id=id_))
+    assert "11000 VND of fees unpaid" in error.details()
+    key = str(uuid.uuid4())
+    payment = pb.RecordPaymentRequest(dossier_id=id_, idempotency_key=key, amount_vnd=11000, method="cash", reference="BL-0001234")
+    office.desk.RecordPayment(payment)
+    again = office.desk.RecordPayment(payment).dossier
+    assert [p.amount_vnd for p in again.processing.payments] == [11000]
+
+    returned = office.desk.ReturnResult(pb.ReturnResultRequest(dossier_id=id_)).dossier
+    assert returned.state == d.DOSSIER_STATE_RETURNED
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.desk.RateDossier, pb.RateDossierRequest(dossier_id=id_, score=5))
+    rated = office.citizen.RateDossier(pb.RateDossierRequest(dossier_id=id_, score=5, comment="Cán bộ tận tình, đúng hẹn")).dossier
+    assert (rated.processing.rating, rated.processing.rating_comment) == (5, "Cán bộ tận tình, đúng hẹn")
+    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.citizen.RateDossier, pb.RateDossierRequest(dossier_id=id_, score=1))
+    assert "rated" in error.details()
+    assert [h.kind for h in rated.processing.handovers] == ["received", "claimed", "step", "step"]
+
+    def of(event_type):
+        return lambda e: e.aggregate_id == id_ and e.type == event_type.DESCRIPTOR.full_name
+
+    for event_type in (events_pb2.DossierResultReady, events_pb2.DossierReturned):
+        envelope = find_envelope(stack.kafka.bootstrap, "motcua.dossiers.events.v1", of(event_type))
+        event = event_type()
+        assert envelope.payload.Unpack(event)
+        assert event.dossier.code == dossier.code and event.dossier.applicant_account_id == office.citizen_id
+    assert event.outcome in (d.DOSSIER_OUTCOME_EARLY, d.DOSSIER_OUTCOME_ON_TIME)
+
+
+def test_supplement_at_reception_then_in_processing_restarts_the_clock(stack, procedure, office):
+    incomplete = office.submit(procedure, documents=[d.DossierDocument(name="Tờ khai đăng ký khai sinh", originals=1)])
+    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.ReceiveDossier, pb.ReceiveDossierRequest(dossier_id=incomplete.dossier_id))
+    assert "Giấy chứng sinh" in error.details()
+    items = [d.SupplementItem(document="Giấy chứng sinh", problem="Thiếu bản sao có chứng thực")]
+    asked = office.desk.RequestSupplement(pb.RequestSupplementRequest(dossier_id=incomplete.dossier_id, items=items)).dossier
+    assert asked.state == d.DOSSIER_STATE_AWAITING_SUPPLEMENT and asked.processing.supplement_items == items
+    back = office.citizen.SupplementDossier(pb.SupplementDossierRequest(
+        dossier_id=incomplete.dossier_id, documents=[d.DossierDocument(name="Giấy chứng sinh", originals=1, copies=1)])).dossier
+    assert back.state == d.DOSSIER_STATE_SUBMITTED
+    received = office.desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=incomplete.dossier_id)).dossier
+    assert received.state == d.DOSSIER_STATE_RECEIVED
+
+    office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=received.dossier_id))
+    paused = office.specialist.RequestSupplement(pb.RequestSupplementRequest(dossier_id=received.dossier_id, items=items)).dossier
+    assert paused.processing.paused
+    resumed = office.citizen.SupplementDossier(pb.SupplementDossierRequest(
+        dossier_id=received.dossier_id, documents=[d.DossierDocument(name="Giấy chứng sinh", originals=1, copies=2)])).dossier
+    assert resumed.state == d.DOSSIER_STATE_IN_PROCESS and not resumed.processing.paused
+    # The procedure's rule is restart: the clock counts again from the supplement.
+    assert resumed.processing.clock_start_time.ToDatetime() >= paused.processing.clock_start_time.ToDatetime()
+    explained = office.specialist.ExplainDueDate(pb.ExplainDueDateRequest(dossier_id=received.dossier_id))
+    assert explained.due_time == resumed.processing.due_time and explained.count_from_time.ToDatetime() > received.receive_time.ToDatetime()
+    assert explained.calendars and explained.text
+
+    envelope = find_envelope(stack.kafka.bootstrap, "motcua.dossiers.events.v1",
+                             lambda e: e.aggregate_id == received.dossier_id and e.type.endswith("DossierSupplementRequested"))
+    event = events_pb2.DossierSupplementRequested()
+    assert envelope.payload.Unpack(event) and event.at_reception and event.items[0].problem == "Thiếu bản sao có chứng thực"
+
+
+def test_refusal_withdrawal_transfer_and_apology(procedure, office):
+    refused = office.received(procedure)
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.specialist.RefuseDossier,
+               pb.RefuseDossierRequest(dossier_id=refused.dossier_id, reason="Không thuộc thẩm quyền"))
+    done = office.head.RefuseDossier(pb.RefuseDossierRequest(dossier_id=refused.dossier_id, reason="Không thuộc thẩm quyền")).dossier
+    assert done.state == d.DOSSIER_STATE_REFUSED and done.processing.closing_reason == "Không thuộc thẩm quyền"
+
+    withdrawn = office.submit(procedure)
+    gone = office.citizen.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=withdrawn.dossier_id, reason="Nộp nhầm")).dossier
+    assert gone.state == d.DOSSIER_STATE_WITHDRAWN
+    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.ReceiveDossier, pb.ReceiveDossierRequest(dossier_id=withdrawn.dossier_id))
+    assert "withdrawn" in error.details()
+
+    moved = office.received(procedure)
+    office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=moved.dossier_id))
+    elsewhere = fresh_agency()
+    transferred = office.head.TransferDossier(pb.TransferDossierRequest(
+        dossier_id=moved.dossier_id, to_agency_id=elsewhere, to_unit="Phòng Tư pháp", reason="Liên thông")).dossier
+    assert transferred.processing.handling_agency_id == elsewhere
+    assert transferred.processing.handovers[-1].kind == "transfer" and transferred.processing.handovers[-1].from_agency_id == office.agency
+    # The first agency no longer handles it; the second one's officers do.
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.head.IssueApology, pb.IssueApologyRequest(
+        dossier_id=moved.dossier_id, reason="Chờ xác minh", new_appointment_time=_later(transferred, 5)))
+    other_head = dossiers_stub_for(office, elsewhere, Role.ROLE_DEPARTMENT_HEAD)
+    sorry = other_head.IssueApology(pb.IssueApologyRequest(
+        dossier_id=moved.dossier_id, reason="Chờ kết quả xác minh của cơ quan khác", new_appointment_time=_later(transferred, 5))).dossier
+    assert sorry.appointed_return_time == _later(transferred, 5)
+    assert sorry.processing.due_time == transferred.processing.due_time  # statistics keep the original date
+
+
+def test_concurrent_officers_one_wins_the_other_is_aborted_with_the_version(procedure, office):
+    dossier = office.received(procedure)
+    office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=dossier.dossier_id, expected_version=dossier.version))
+    error = fails_with(grpc.StatusCode.ABORTED, office.head.AssignDossier, pb.AssignDossierRequest(
+        dossier_id=dossier.dossier_id, expected_version=dossier.version, assignee=office.people["head"]))
+    (info,) = details(error, error_details_pb2.ErrorInfo)
+    assert info.reason == "VERSION_CONFLICT" and info.metadata["current_version"] == str(dossier.version + 1)
+
+
+def _later(dossier: d.Dossier, days: int) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(dossier.appointed_return_time.ToDatetime() + timedelta(days=days))
+    return stamp
+
+
+def dossiers_stub_for(office: Office, agency: str, role: int):
+    """A stub for an officer of another agency."""
+    return dossiers_stub(office.addr, auth.issue(roles=(role,), agency_id=agency).access_token)
