@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from ..domain import LOCAL_TIME, add_working_days, dossier_code
+from ..domain import LOCAL_TIME, dossier_code
 from .model import (
     EARLY,
     LATE,
@@ -23,6 +23,15 @@ from .model import (
     TrackingBook,
     TrackingEntry,
 )
+
+
+def add_working_days(start: date, days: int) -> date:
+    """Sample dates only (Monday–Friday); real deadlines come from the statutory clock."""
+    day = start
+    while days:
+        day += timedelta(days=1)
+        days -= day.weekday() < 5
+    return day
 
 AGENCY = Agency(
     name="Ủy ban nhân dân xã Đông Sơn",
