@@ -233,6 +233,19 @@ def test_gateway_backends_are_every_enabled_grpc_service_at_its_service_address(
         assert services[svc_name]["metadata"]["labels"]["app.kubernetes.io/component"] == name
 
 
+def test_dossiers_sign_results_with_the_release_signing_service() -> None:
+    from motcua.dossiers.config import DossiersConfig
+
+    rendered = render()
+    addr = DossiersConfig.from_env(rendered.environment("dossiers")).signing_addr
+    host, port = addr.rsplit(":", 1)
+    service = rendered.of_kind("Service")[host.split(".", 1)[0]]
+    assert service["metadata"]["labels"]["app.kubernetes.io/component"] == "signing"
+    assert port == "50051"
+    # Without a signing service there is nobody to ask: results then fail with a clear error.
+    assert "MOTCUA_SIGNING_ADDR" not in render(disabled("signing")).environment("dossiers")
+
+
 @pytest.mark.parametrize("service", GRPC_SERVICES)
 def test_disabling_a_service_removes_its_objects_and_its_backend(service: str) -> None:
     rendered = render(disabled(service))

@@ -210,6 +210,9 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if include "motcua.isSigning" . -}}
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
+{{- if eq .name "dossiers" -}}
+,MOTCUA_SIGNING_ADDR
+{{- end }}
 {{- if include "motcua.isIdentity" . -}}
 ,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS
 {{- end }}
@@ -350,6 +353,11 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 {{- if include "motcua.isIdentity" . }}
 {{ include "motcua.identity.env" . | trim }}
+{{- end }}
+{{- if and (eq .name "dossiers") $root.Values.services.signing.enabled }}
+{{- /* Result documents are signed by the release's signing service. */}}
+- name: MOTCUA_SIGNING_ADDR
+  value: {{ printf "%s:%s" (include "motcua.serviceHost" (dict "root" $root "name" "signing")) (include "motcua.grpcPort" $root) | quote }}
 {{- end }}
 {{- end }}
 {{- if $root.Values.tracing.otlpEndpoint }}
