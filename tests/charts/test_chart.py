@@ -418,7 +418,9 @@ def test_other_services_get_none_of_the_signing_setup(service: str) -> None:
     values = {"signing": {"storage": {"existingClaim": "signing-documents"}, "tsaUrl": "http://tsa.example/"}}
     rendered = render(values)
     env = rendered.environment(service)
-    assert not [name for name in env if name.startswith("MOTCUA_SIGNING_")]
+    # Dossiers only learns where signing is (MOTCUA_SIGNING_ADDR), nothing of its setup.
+    assert [name for name in env if name.startswith("MOTCUA_SIGNING_")] == (
+        ["MOTCUA_SIGNING_ADDR"] if service == "dossiers" else [])
     mounts, volumes = _volumes(rendered, service)
     # Identity's keys Secret is its only other volume (test_auth.py).
     identity = service == "identity"
