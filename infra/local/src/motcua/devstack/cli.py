@@ -42,7 +42,8 @@ def up(profile: Profile, infra_only: bool) -> int:
                 continue
             pid_file, log = _svc_files(profile, svc)
             assert profile.identity_http_port
-            extra = auth_env(profile.identity_http_port)
+            # The gateway fronts identity's OIDC endpoints: its URL is the public issuer.
+            extra = auth_env(profile.identity_http_port, _gateway_url(profile) if profile.gateway_port else None)
             if svc == "identity":
                 extra |= identity_env(profile, profile.identity_http_port)
             if svc == "dossiers":  # result documents are signed by the signing service
@@ -80,7 +81,7 @@ def _start_gateway(profile: Profile) -> None:
     assert profile.gateway_port
     pid_file, log = _svc_files(profile, GATEWAY)
     backends = {svc: profile.service_addr(svc) for svc in profile.service_ports}
-    env = gateway_env(profile.gateway_port, backends)
+    env = gateway_env(profile.gateway_port, backends, identity_http_port=profile.identity_http_port)
     gw = ServiceProcess(GATEWAY, env, log, detach=True, ready_url=f"{_gateway_url(profile)}/livez").start(wait=False)
     pid_file.write_text(f"{gw.pid}\n")
     gw.wait_healthy()

@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from . import _proc
 from .postgres import Postgres
-from .profiles import Profile
+from .profiles import Profile, repo_root
 
 
 def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -37,28 +37,40 @@ def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str,
     }
 
 
-def auth_env(identity_http_port: int) -> dict[str, str]:
-    """Where every service finds the keys tokens are verified with, and the issuer they name."""
-    issuer = f"http://127.0.0.1:{identity_http_port}"
-    return {"MOTCUA_AUTH_ISSUER": issuer, "MOTCUA_AUTH_JWKS_URL": f"{issuer}/.well-known/jwks.json"}
+def auth_env(identity_http_port: int, issuer: str | None = None) -> dict[str, str]:
+    """Where every service finds the keys tokens are verified with (identity's own, internal
+    address), and the issuer they name: the public URL of the OIDC provider, the gateway's when
+    one fronts identity (default: identity's own address)."""
+    internal = f"http://127.0.0.1:{identity_http_port}"
+    return {"MOTCUA_AUTH_ISSUER": issuer or internal, "MOTCUA_AUTH_JWKS_URL": f"{internal}/.well-known/jwks.json"}
+
+
+OIDC_DEV_FILES = repo_root() / "infra" / "local" / "oidc"
 
 
 def identity_env(profile: Profile, http_port: int) -> dict[str, str]:
-    """The identity service's own: its HTTP port, its key folder, development tokens on."""
+    """The identity service's own: its HTTP port, its key folder, development tokens on, the
+    development OIDC clients and accounts (infra/local/oidc/)."""
     return {
         "MOTCUA_HTTP_ADDR": f"127.0.0.1:{http_port}",
         "MOTCUA_IDENTITY_DIR": str(profile.root / "identity"),
         "MOTCUA_IDENTITY_DEV_TOKENS": "true",
+        "MOTCUA_IDENTITY_OIDC_CLIENTS": str(OIDC_DEV_FILES / "clients.json"),
+        "MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS": str(OIDC_DEV_FILES / "dev-accounts.json"),
     }
 
 
-def gateway_env(http_port: int, backends: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The gateway's configuration: where it listens and the gRPC address of each backend by name."""
-    return {
+def gateway_env(http_port: int, backends: dict[str, str], extra: dict[str, str] | None = None,
+                identity_http_port: int | None = None) -> dict[str, str]:
+    """The gateway's configuration: where it listens, the gRPC address of each backend by name,
+    and identity's HTTP address, whose OIDC endpoints it serves under its own URL."""
+    env = {
         "MOTCUA_HTTP_ADDR": f"127.0.0.1:{http_port}",
         "MOTCUA_BACKENDS": ",".join(f"{name}={addr}" for name, addr in backends.items()),
-        **(extra or {}),
     }
+    if identity_http_port:
+        env["MOTCUA_IDENTITY_URL"] = f"http://127.0.0.1:{identity_http_port}"
+    return {**env, **(extra or {})}
 
 
 class ServiceProcess:

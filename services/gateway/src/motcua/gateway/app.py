@@ -3,7 +3,8 @@
 - every RPC with a google.api.http rule as REST/JSON (transcode.py), routes built at startup
   from the protos' descriptors (descriptors.py), no route written by hand;
 - /openapi.json generated from the same descriptors (openapi.py), Swagger UI at /docs (docs.py);
-- /livez (the process) and /healthz (every backend's grpc.health.v1).
+- /livez (the process) and /healthz (every backend's grpc.health.v1);
+- the identity service's OIDC endpoints and login page, proxied (identity_proxy.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .config import SERVICE, GatewaySettings
 from .descriptors import Api, DescriptorError, load_api
 from .docs import docs_routes, openapi_route
 from .errors import error_response
+from .identity_proxy import IdentityProxy
 from .openapi import build_openapi
 from .transcode import build_routes
 
@@ -110,14 +112,21 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
     log.info("REST routes", extra={"routes": len(rpc_routes), "rpcs": len(api.methods),
                                    "comments_from": api.comments_source, "no_backend_for": unserved})
 
+    identity = IdentityProxy(settings.identity_url, settings.rpc_timeout, settings.max_body_bytes) \
+        if settings.identity_url else None
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends = Backends(settings.backends, settings.health_timeout)
         await backends.open()
         app.state.backends = backends
+        if identity is not None:
+            await identity.open()
         try:
             yield
         finally:  # after uvicorn has let in-flight requests finish
+            if identity is not None:
+                await identity.close()
             await backends.close(grace=1.0)
             log.info("backend channels closed")
 
@@ -127,6 +136,7 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
         openapi_route(document),
         *docs_routes(settings.docs_dir, document["info"]["title"]),
         *rpc_routes,
+        *(identity.routes() if identity is not None else []),
     ]
     app = Starlette(
         routes=routes,

@@ -52,6 +52,9 @@ class GatewaySettings:
     rpc_timeout: float = 30.0  # deadline of each transcoded unary call
     max_body_bytes: int = 4 * 1024 * 1024  # larger request bodies are refused (413)
     docs_dir: Path | None = DEFAULT_DOCS_DIR  # swagger-ui-dist, served at /docs
+    # The identity service's HTTP address (discovery, JWKS, OAuth2 endpoints, login page),
+    # proxied under the gateway's own URL, the public issuer; "" serves none of it.
+    identity_url: str = ""
 
     @property
     def http_addr(self) -> str:
@@ -86,4 +89,12 @@ class GatewaySettings:
             rpc_timeout=rpc_timeout,
             max_body_bytes=int(raw_max_body) if raw_max_body else 4 * 1024 * 1024,
             docs_dir=Path(docs_dir) if docs_dir else DEFAULT_DOCS_DIR,
+            identity_url=_http_url("MOTCUA_IDENTITY_URL", env.get("MOTCUA_IDENTITY_URL", "")),
         )
+
+
+def _http_url(key: str, raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{key} must be an http(s) URL, got {raw!r}")
+    return url

@@ -1,6 +1,7 @@
 """Composition root of the identity service: the token path (signing keys, the JWKS over
 HTTP, development tokens), and accounts, agencies, grants and credentials on an encrypted
-event store."""
+event store; the OIDC provider
+(oidc/)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .config import IdentityConfig
 from .endpoints import http_app
 from .events import integration_event
 from .keys import SigningKeys
+from .oidc import build_provider
 from .passwords import Passwords
 from .storekeys import EVENT_KEY_BYTES, LOOKUP_KEY_BYTES, Lookup, load_key
 from .tokens import TokenIssuer
@@ -68,5 +70,5 @@ def build(settings: Settings) -> Service:
         registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer,
                              public=("IssueDevelopmentToken",))],
         relay=OutboxRelay(app, integration_event),
-        http_app=http_app(keys),
+        http_app=http_app(keys, build_provider(app.settings, keys, config.token_ttl).routes()),
     )

@@ -26,7 +26,8 @@ class TokenIssuer:
         self.auth = auth
 
     def issue(self, subject: str, roles: list[str], agency_id: str = "", name: str = "",
-              ttl: int = 3600, now: float | None = None) -> IssuedToken:
+              ttl: int = 3600, now: float | None = None, extra: dict | None = None) -> IssuedToken:
+        """``extra``: further claims (the OIDC provider's client_id, scope, sid, auth_time)."""
         issued_at = int(time.time() if now is None else now)
         claims = {
             "iss": self.auth.issuer,
@@ -42,6 +43,8 @@ class TokenIssuer:
             claims["agency_id"] = agency_id
         if name:
             claims["name"] = name
+        for key, value in (extra or {}).items():
+            claims.setdefault(key, value)  # never overrides the claims above
         key = self.keys.active
         header = {"alg": "ES256", "typ": "at+jwt", "kid": self.keys.key_id(key)}
         return IssuedToken(jwt.encode(header, claims, key), issued_at + ttl, subject)

@@ -1,0 +1,71 @@
+"""The identity service's HTTP endpoints under the gateway's URL: OIDC discovery, the JWKS,
+the OAuth2 endpoints and the login page (/.well-known/*, /oauth2/*).
+
+Browsers and OIDC clients see one origin, the public issuer; identity's own HTTP port stays
+internal. Requests are passed as they are (method, path, query, body, headers but the
+hop-by-hop ones), with X-Forwarded-For naming the caller; answers come back as they are,
+redirects and cookies included.
+"""
+
+from __future__ import annotations
+
+from http.cookiejar import DefaultCookiePolicy
+
+import httpx2
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .errors import error_response
+
+PREFIXES = ("/.well-known/{rest:path}", "/oauth2/{rest:path}")
+# RFC 9110 7.6.1: meaningful for one connection only; content-length is recomputed.
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "host", "content-length"}
+
+
+class IdentityProxy:
+    def __init__(self, base_url: str, timeout: float, max_body_bytes: int) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self.client: httpx2.AsyncClient | None = None
+
+    async def open(self) -> None:
+        # trust_env=False: an in-cluster address, never through an HTTP proxy of the environment.
+        # A cookie jar that keeps nothing: the browsers' cookies pass through, they must never
+        # be remembered here and sent on behalf of someone else.
+        self.client = httpx2.AsyncClient(base_url=self.base_url, timeout=self.timeout, trust_env=False,
+                                         follow_redirects=False)
+        self.client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    def routes(self) -> list[Route]:
+        methods = ["GET", "POST", "HEAD", "OPTIONS"]
+        return [Route(path, self.forward, methods=methods) for path in PREFIXES]
+
+    async def forward(self, request: Request) -> Response:
+        assert self.client is not None, "the proxy is opened by the app's lifespan"
+        body = await request.body()
+        if len(body) > self.max_body_bytes:
+            return error_response(413, "request body too large")
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+        caller = request.client.host if request.client else ""
+        forwarded = request.headers.get("x-forwarded-for")
+        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
+        headers.append(("x-forwarded-for", f"{forwarded}, {caller}" if forwarded else caller))
+        headers.append(("x-forwarded-proto", request.url.scheme))
+        try:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            upstream = await self.client.request(request.method, target, content=body, headers=headers)
+        except httpx2.HTTPError:
+            return error_response(503, "the identity service is unavailable")
+        response = Response(upstream.content, status_code=upstream.status_code)
+        response.raw_headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in upstream.headers.multi_items()
+            if k.lower() not in HOP_BY_HOP
+        ] + [(b"content-length", str(len(upstream.content)).encode())]
+        return response

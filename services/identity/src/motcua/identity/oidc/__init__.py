@@ -1,0 +1,48 @@
+"""The OIDC provider of the identity service, on authlib.
+
+``server`` (authlib's AuthorizationServer on Starlette), ``grants`` (authlib's grants and
+endpoints filled in), ``routes`` (the HTTP endpoints), ``login_page``, ``store`` (PostgreSQL),
+``clients``, ``models``, ``federation`` (login through an upstream provider), ``accounts``
+(what the provider needs of accounts), ``dev_accounts`` (a file of accounts for development),
+``config``. ``build_provider`` assembles them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from motcua.kernel.config import Settings
+
+from ..keys import SigningKeys
+from .accounts import AccountDirectory
+from .clients import load_clients
+from .config import OidcConfig
+from .dev_accounts import DevAccounts
+from .routes import OidcRoutes
+from .server import Provider
+from .store import OidcStore
+
+log = logging.getLogger(__name__)
+
+
+def build_provider(settings: Settings, keys: SigningKeys, token_ttl: int,
+                   accounts: AccountDirectory | None = None) -> OidcRoutes:
+    assert settings.auth is not None
+    config = OidcConfig.from_env(settings.auth.issuer)
+    store = OidcStore(settings)
+    store.migrate()
+    if config.clients_file is not None:
+        store.register_clients(load_clients(config.clients_file))
+    if accounts is None:
+        if config.dev_accounts_file is not None:
+            log.warning("OIDC logins against development accounts from a file (not for production)")
+            accounts = DevAccounts.load(config.dev_accounts_file)
+        else:
+            accounts = DevAccounts([])
+    provider = Provider(config, store, accounts, keys, settings.auth, token_ttl)
+    federation = None
+    if config.federation is not None:
+        from .federation import FederatedLogin
+
+        federation = FederatedLogin(provider, config.federation)
+    return OidcRoutes(provider, federation)
