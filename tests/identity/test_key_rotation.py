@@ -46,8 +46,8 @@ def test_a_new_key_signs_and_the_old_ones_tokens_still_validate(stack, tmp_path)
     keys.mkdir(parents=True)
     old = ECKey.generate_key("P-256")
     (keys / "2026-01-old.pem").write_bytes(old.as_pem(private=True))
-    identity, issuer = start_identity(stack, tmp_path / "identity", database="motcua_identity_rotation",
-                                      MOTCUA_IDENTITY_DEV_KEYS="false")
+    # A key is there: none is generated (the store's own keys are, in development).
+    identity, issuer = start_identity(stack, tmp_path / "identity", database="motcua_identity_rotation")
     auth = {"MOTCUA_AUTH_ISSUER": issuer, "MOTCUA_AUTH_JWKS_URL": f"{issuer}/.well-known/jwks.json"}
     procedures = stack.service("procedures", **auth).start()
     try:

@@ -28,6 +28,7 @@ from .endpoints import http_app
 from .events import integration_event
 from .keys import SigningKeys
 from .oidc import build_provider
+from .oidc.identity_accounts import IdentityAccounts
 from .passwords import Passwords
 from .storekeys import EVENT_KEY_BYTES, LOOKUP_KEY_BYTES, Lookup, load_key
 from .tokens import TokenIssuer
@@ -70,5 +71,6 @@ def build(settings: Settings) -> Service:
         registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer,
                              public=("IssueDevelopmentToken",))],
         relay=OutboxRelay(app, integration_event),
-        http_app=http_app(keys, build_provider(app.settings, keys, config.token_ttl).routes()),
+        http_app=http_app(keys, build_provider(app.settings, keys, config.token_ttl,
+                                              IdentityAccounts(app, auth)).routes()),
     )

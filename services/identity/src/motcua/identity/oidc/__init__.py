@@ -3,7 +3,8 @@
 ``server`` (authlib's AuthorizationServer on Starlette), ``grants`` (authlib's grants and
 endpoints filled in), ``routes`` (the HTTP endpoints), ``login_page``, ``store`` (PostgreSQL),
 ``clients``, ``models``, ``federation`` (login through an upstream provider), ``accounts``
-(what the provider needs of accounts), ``dev_accounts`` (a file of accounts for development),
+(what the provider needs of accounts), ``identity_accounts`` (the service's own),
+``dev_accounts`` (a file of accounts for development),
 ``config``. ``build_provider`` assembles them.
 """
 
@@ -27,18 +28,19 @@ log = logging.getLogger(__name__)
 
 def build_provider(settings: Settings, keys: SigningKeys, token_ttl: int,
                    accounts: AccountDirectory | None = None) -> OidcRoutes:
+    """accounts: the service's own (identity_accounts.py); a development accounts file
+    (MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS) takes their place when set."""
     assert settings.auth is not None
     config = OidcConfig.from_env(settings.auth.issuer)
     store = OidcStore(settings)
     store.migrate()
     if config.clients_file is not None:
         store.register_clients(load_clients(config.clients_file))
-    if accounts is None:
-        if config.dev_accounts_file is not None:
-            log.warning("OIDC logins against development accounts from a file (not for production)")
-            accounts = DevAccounts.load(config.dev_accounts_file)
-        else:
-            accounts = DevAccounts([])
+    if config.dev_accounts_file is not None:
+        log.warning("OIDC logins against development accounts from a file (not for production)")
+        accounts = DevAccounts.load(config.dev_accounts_file)
+    elif accounts is None:
+        accounts = DevAccounts([])
     provider = Provider(config, store, accounts, keys, settings.auth, token_ttl)
     federation = None
     if config.federation is not None:

@@ -1,5 +1,6 @@
-"""A development account directory read from a JSON file, for the OIDC provider to log
-people in before the identity service keeps accounts of its own (then it is not used).
+"""A development account directory read from a JSON file: when MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS
+names one, the OIDC provider logs people in against it instead of the service's own
+accounts (demos, and tests of the protocol that need fixed people).
 
 Each entry: ``login``, ``password`` (hashed at start, argon2id at Keycloak's default cost)
 or ``password_hash``, optional ``totp_secret`` (base32: the second factor is then required),
