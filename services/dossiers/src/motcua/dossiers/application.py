@@ -307,7 +307,9 @@ class DossierOffice(LifecycleCommands, ReadModelApplication):
         raise AssertionError("unreachable")
 
     def get_dossier(self, dossier_id: UUID) -> DossierView:
-        return DossierView.of(self.load(Dossier, dossier_id))
+        dossier = self.load(Dossier, dossier_id)
+        auth.reader(current_actor(), dossier, "read the dossier")
+        return DossierView.of(dossier)
 
     def receive_dossier(self, dossier_id: UUID, expected_version: int = 0, note: str = "") -> DossierView:
         """The desk accepts a submitted dossier; the appointed return date is set.

@@ -6,41 +6,45 @@ the dossier. Pure; the application calls these before a command, with ``current_
 - Officers act on dossiers of their agency: the desk on the receiving agency's, the
   others on the agency handling the dossier now (after a transfer, the new one).
 - Administrators act in every agency (they unblock dossiers); auditors only read.
+
+Which roles may call each RPC at all is declared in the protos and checked by the kernel
+before these run; these add what needs the dossier (its agency, its applicant), with the
+kernel's helpers (``motcua.kernel.access``). The agency is the token's, compared by equality:
+this service keeps no copy of the agency tree.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from motcua.kernel.access import (
+    ADMINISTRATOR,
+    APPLICANT,
+    AUDITOR,
+    DEPARTMENT_HEAD,
+    DESK_OFFICER,
+    LEADER,
+    OFFICERS,
+    is_self,
+    require_agency,
+    require_role,
+)
 from motcua.kernel.context import Actor
 from motcua.kernel.errors import PermissionDenied
 
-APPLICANT = "applicant"
-DESK_OFFICER = "desk_officer"
-SPECIALIST = "specialist"
-DEPARTMENT_HEAD = "department_head"
-LEADER = "leader"
-ADMINISTRATOR = "administrator"
-OFFICERS = (DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER)
 MANAGERS = (DEPARTMENT_HEAD, LEADER)
 
 
 def _needs_role(actor: Actor, action: str, roles: Iterable[str]) -> None:
-    roles = tuple(roles)
-    if not actor.has_role(*roles, ADMINISTRATOR):
-        raise PermissionDenied(action, f"needs one of the roles {', '.join(roles)}")
+    require_role(actor, action, *roles, ADMINISTRATOR)
 
 
 def _in_agency(actor: Actor, action: str, *agencies: str) -> None:
-    if actor.has_role(ADMINISTRATOR):
-        return
-    if actor.agency_id not in agencies:
-        raise PermissionDenied(action, f"the dossier is handled by {' / '.join(sorted(set(agencies)))}, not by the caller's agency")
+    require_agency(actor, action, *agencies, anywhere=(ADMINISTRATOR,))
 
 
 def is_owner(actor: Actor, dossier: Any) -> bool:
-    account = dossier.applicant_data.get("account_id", "")
-    return bool(account) and actor.has_role(APPLICANT) and actor.subject == account
+    return actor.has_role(APPLICANT) and is_self(actor, dossier.applicant_data.get("account_id", ""))
 
 
 def may_submit(actor: Actor, agency_id: str, applicant_account_id: str, action: str = "submit a dossier") -> None:
@@ -49,7 +53,7 @@ def may_submit(actor: Actor, agency_id: str, applicant_account_id: str, action: 
         return
     if actor.has_role(APPLICANT, ADMINISTRATOR) and applicant_account_id in ("", actor.subject):
         return
-    raise PermissionDenied(action, "applicants file for themselves; desk officers for their agency")
+    raise PermissionDenied(action, "applicants file for themselves; desk officers for their agency", error_reason="NOT_OWNER")
 
 
 def applicant_or_desk(actor: Actor, dossier: Any, action: str) -> None:
@@ -62,7 +66,7 @@ def applicant_or_desk(actor: Actor, dossier: Any, action: str) -> None:
 def applicant_only(actor: Actor, dossier: Any, action: str) -> None:
     if is_owner(actor, dossier) or actor.has_role(ADMINISTRATOR):
         return
-    raise PermissionDenied(action, "only the applicant of the dossier")
+    raise PermissionDenied(action, "only the applicant of the dossier", error_reason="NOT_OWNER")
 
 
 def desk(actor: Actor, dossier: Any, action: str) -> None:
@@ -83,8 +87,9 @@ def step_holder(actor: Actor, dossier: Any, action: str) -> None:
 
 
 def reader(actor: Actor, dossier: Any, action: str) -> None:
-    """Who may read the dossier's clock: its applicant, officers of its agencies, auditors."""
-    if is_owner(actor, dossier) or actor.has_role(ADMINISTRATOR, "auditor"):
+    """Who may read the dossier (and its clock): its applicant, officers of its agencies,
+    administrators and auditors."""
+    if is_owner(actor, dossier) or actor.has_role(ADMINISTRATOR, AUDITOR):
         return
     _needs_role(actor, action, OFFICERS)
     _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)

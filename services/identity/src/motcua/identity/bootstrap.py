@@ -68,8 +68,7 @@ def build(settings: Settings) -> Service:
     return Service(
         settings=app.settings,
         app=app,
-        registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer,
-                             public=("IssueDevelopmentToken",))],
+        registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer)],
         relay=OutboxRelay(app, integration_event),
         http_app=http_app(keys, build_provider(app.settings, keys, config.token_ttl,
                                               IdentityAccounts(app, auth)).routes()),

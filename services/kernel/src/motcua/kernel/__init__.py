@@ -1,6 +1,7 @@
 """The shared runtime every motcua service imports.
 
-Pure modules (no gRPC, Kafka or psycopg): ``errors``, ``context``.
+Pure modules (no gRPC, Kafka or psycopg): ``errors``, ``context``, ``access`` (who may do
+what: each RPC's role policy, agency scope and ownership checks).
 Infrastructure: ``config``, ``logs``, ``tracing``, ``eventstore`` (with ``groupcommit``;
 ``readmodel`` for tables kept in the events' transactions),
 ``relay``, ``consumer``, ``kafka``, ``grpc_server``, ``grpc_client``, ``grpc_errors``,

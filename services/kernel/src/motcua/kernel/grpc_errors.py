@@ -75,7 +75,7 @@ def status_for(error: DomainError) -> status_pb2.Status:
             info = _error_info("VERSION_CONFLICT", **metadata)
             return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=pack_details(info))
         case PermissionDenied():
-            info = _error_info("PERMISSION_DENIED", action=error.action)
+            info = _error_info(error.error_reason, **{**error.metadata, "action": error.action})
             return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=str(error), details=pack_details(info))
     return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
 

@@ -10,39 +10,63 @@ from types import ModuleType
 from typing import Any, Callable, Iterator
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import server_interceptor
 
+from motcua.common.v1 import access_pb2
+
+from .access import Policy, RoleRequired
 from .auth import AuthError, KeysUnavailable, TokenVerifier
 from .config import ConfigError, Settings
-from .context import acting_as
+from .context import ANONYMOUS, acting_as, current_actor
 from .errors import DomainError
 from .grpc_errors import abort_internal, abort_unauthenticated, abort_with
 from .validation import validate_request
 
 log = logging.getLogger(__name__)
 
-# (add_XServicer_to_server, servicer instance, full service name, methods callable without a token)
-Registration = tuple[Callable[[Any, grpc.Server], None], Any, str, frozenset[str]]
+# (add_XServicer_to_server, servicer instance, full service name, each method path's access policy)
+Registration = tuple[Callable[[Any, grpc.Server], None], Any, str, dict[str, Policy]]
 
 
-def serve(service_module: ModuleType, grpc_module: ModuleType, servicer: Any = None,
-          public: tuple[str, ...] = ()) -> Registration:
+class AccessUndeclared(ValueError):
+    """An RPC says nothing about who may call it: the service must not start."""
+
+
+def access_policies(service: ServiceDescriptor) -> dict[str, Policy]:
+    """Each RPC's policy (``/package.Service/Method`` -> Policy), from its
+    ``(motcua.common.v1.access)`` option; AccessUndeclared when one has none."""
+    policies, undeclared = {}, []
+    for method in service.methods:
+        options = method.GetOptions()
+        if not options.HasExtension(access_pb2.access):
+            undeclared.append(method.name)
+            continue
+        access = options.Extensions[access_pb2.access]
+        try:
+            policies[f"/{service.full_name}/{method.name}"] = Policy(
+                roles=tuple(access.roles), public=access.public, authenticated=access.authenticated)
+        except ValueError as e:
+            raise AccessUndeclared(f"{method.full_name}: {e}") from None
+    if undeclared:
+        raise AccessUndeclared(f"{service.full_name} does not say who may call {', '.join(undeclared)}: "
+                               "declare option (motcua.common.v1.access) on every RPC")
+    return policies
+
+
+def serve(service_module: ModuleType, grpc_module: ModuleType, servicer: Any = None) -> Registration:
     """Registers the one service a ``*_service.proto`` file defines.
 
-    Without a servicer, the generated base class answers UNIMPLEMENTED to every RPC.
-    Every RPC needs a bearer token except those named in ``public`` (e.g. the one that
-    issues tokens).
+    Without a servicer, the generated base class answers UNIMPLEMENTED to every RPC. Who may
+    call each RPC comes from its access option; a service with an RPC without one is refused.
     """
     (name, descriptor), = service_module.DESCRIPTOR.services_by_name.items()
     if servicer is None:
         servicer = getattr(grpc_module, f"{name}Servicer")()
-    unknown = set(public) - set(descriptor.methods_by_name)
-    if unknown:
-        raise ValueError(f"{descriptor.full_name} has no RPC named {sorted(unknown)}")
-    paths = frozenset(f"/{descriptor.full_name}/{method}" for method in public)
-    return getattr(grpc_module, f"add_{name}Servicer_to_server"), servicer, descriptor.full_name, paths
+    policies = access_policies(descriptor)
+    return getattr(grpc_module, f"add_{name}Servicer_to_server"), servicer, descriptor.full_name, policies
 
 
 @contextlib.contextmanager
@@ -64,11 +88,12 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _authenticated(verifier: TokenVerifier, public: bool, context: grpc.ServicerContext) -> Iterator[None]:
+def _authenticated(verifier: TokenVerifier, policy: Policy | None, context: grpc.ServicerContext) -> Iterator[None]:
     """Runs the handler as the caller the bearer token names (a public RPC without one: anonymous)."""
     authorization = next((v for k, v in context.invocation_metadata() if k == "authorization"), None)
-    if public and authorization is None:
-        yield
+    if policy is not None and not policy.needs_token() and authorization is None:
+        with acting_as(ANONYMOUS):
+            yield
         return
     try:
         actor = verifier.actor(authorization)
@@ -81,28 +106,40 @@ def _authenticated(verifier: TokenVerifier, public: bool, context: grpc.Servicer
         yield
 
 
+def _authorized(policy: Policy | None, method: str) -> None:
+    """RoleRequired (PERMISSION_DENIED) unless the caller's roles let them call the method
+    (nobody may call a method without a policy)."""
+    action = f"call {method.rsplit('/', 1)[-1]}"
+    if policy is None:
+        raise RoleRequired(action, ())
+    policy.check(current_actor(), action)
+
+
 class KernelInterceptor(grpc.ServerInterceptor):
-    """Authenticates the caller, validates the request and maps domain errors to statuses.
+    """Authenticates the caller, checks their roles against the RPC's access policy,
+    validates the request and maps domain errors to statuses, in that order.
 
     Applies to unary-request methods of motcua's services; the health and
-    reflection services pass through untouched.
+    reflection services pass through untouched. A motcua method without a policy (not
+    registered through ``serve``) is refused to everyone.
     """
 
-    def __init__(self, verifier: TokenVerifier, public_methods: frozenset[str] = frozenset()) -> None:
+    def __init__(self, verifier: TokenVerifier, policies: dict[str, Policy]) -> None:
         self.verifier = verifier
-        self.public_methods = public_methods
+        self.policies = policies
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
         method = details.method
         if handler is None or not method.startswith("/motcua.") or handler.request_streaming:
             return handler
-        verifier, public = self.verifier, method in self.public_methods
+        verifier, policy = self.verifier, self.policies.get(method)
         if handler.unary_unary:
             behavior = handler.unary_unary
 
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                with _authenticated(verifier, public, context), _guarded(method, context):
+                with _authenticated(verifier, policy, context), _guarded(method, context):
+                    _authorized(policy, method)
                     validate_request(request)
                     return behavior(request, context)
 
@@ -111,7 +148,8 @@ class KernelInterceptor(grpc.ServerInterceptor):
         stream_behavior = handler.unary_stream
 
         def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            with _authenticated(verifier, public, context), _guarded(method, context):
+            with _authenticated(verifier, policy, context), _guarded(method, context):
+                _authorized(policy, method)
                 validate_request(request)
                 yield from stream_behavior(request, context)
 
@@ -124,10 +162,10 @@ class GrpcServer:
             raise ConfigError("MOTCUA_AUTH_JWKS_URL is not set: every service verifies the callers' tokens")
         self.settings = settings
         self.health = health.HealthServicer()
-        public = frozenset().union(*(r[3] for r in registrations))
+        policies = {path: policy for r in registrations for path, policy in r[3].items()}
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix="grpc"),
-            interceptors=[server_interceptor(), KernelInterceptor(TokenVerifier(settings.auth), public)],
+            interceptors=[server_interceptor(), KernelInterceptor(TokenVerifier(settings.auth), policies)],
             options=[("grpc.so_reuseport", 0)],
         )
         names = [reflection.SERVICE_NAME, health.SERVICE_NAME]

@@ -15,8 +15,8 @@ from motcua.notifications.v1 import (
     template_pb2,
 )
 
+from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
 from motcua.kernel.context import current_actor
-from motcua.kernel.errors import PermissionDenied
 from motcua.kernel.timestamps import timestamp
 
 from . import domain
@@ -41,7 +41,7 @@ STATES = {
 }
 
 # Who may read and mark anybody's notifications; everyone else only their own.
-INBOX_OVERSEERS = ("administrator", "auditor")
+INBOX_OVERSEERS = (ADMINISTRATOR, AUDITOR)
 
 # Initial metadata of a StreamInbox call, sent once its subscription is live: every
 # notification created after the client has received it reaches the stream.
@@ -49,9 +49,8 @@ STREAM_LIVE_HEADER = ("motcua-inbox", "live")
 
 
 def _own_inbox(recipient: UUID | str | None, action: str) -> None:
-    actor = current_actor()
-    if str(recipient or "") != actor.subject and not actor.has_role(*INBOX_OVERSEERS):
-        raise PermissionDenied(action, "notifications are for their recipient only")
+    """Notifications are for their recipient (and those who oversee inboxes)."""
+    require_self_or(current_actor(), action, recipient, *INBOX_OVERSEERS)
 
 
 def template_to_proto(view: TemplateView) -> template_pb2.Template:
