@@ -65,9 +65,10 @@ def get_procedure(addr: str, token: str | None = None, metadata=None):
 def test_a_call_without_a_token_is_unauthenticated(procedures_addr):
     from motcua.procedures.v1 import procedure_service_pb2_grpc
 
+    # (GetProcedure itself is public: the catalog is read without logging in.)
     bare = procedure_service_pb2_grpc.ProcedureServiceStub(grpc.insecure_channel(procedures_addr))
-    assert unauthenticated_reason(lambda: bare.GetProcedure(pb.GetProcedureRequest(procedure_id=str(uuid.uuid4())))) \
-        == "TOKEN_MISSING"
+    rename = pb.RenameProcedureRequest(procedure_id=str(uuid.uuid4()), name="Tên mới", expected_version=1)
+    assert unauthenticated_reason(lambda: bare.RenameProcedure(rename)) == "TOKEN_MISSING"
     basic = (("authorization", "Basic dXNlcjpwYXNz"),)
     assert unauthenticated_reason(get_procedure(procedures_addr, metadata=basic)) == "TOKEN_MISSING"
 

@@ -39,6 +39,18 @@ def _needs_role(actor: Actor, action: str, roles: Iterable[str]) -> None:
     require_role(actor, action, *roles, ADMINISTRATOR)
 
 
+def _owner_or_role(actor: Actor, dossier: Any, action: str, roles: Iterable[str]) -> bool:
+    """True for the dossier's applicant; else the caller needs one of ``roles`` (another
+    applicant is told the dossier is not theirs: NOT_OWNER)."""
+    if is_owner(actor, dossier):
+        return True
+    roles = tuple(roles)
+    if actor.has_role(APPLICANT) and not actor.has_role(*roles, ADMINISTRATOR):
+        raise PermissionDenied(action, "only the applicant of the dossier", error_reason="NOT_OWNER")
+    _needs_role(actor, action, roles)
+    return False
+
+
 def _in_agency(actor: Actor, action: str, *agencies: str) -> None:
     require_agency(actor, action, *agencies, anywhere=(ADMINISTRATOR,))
 
@@ -57,10 +69,8 @@ def may_submit(actor: Actor, agency_id: str, applicant_account_id: str, action: 
 
 
 def applicant_or_desk(actor: Actor, dossier: Any, action: str) -> None:
-    if is_owner(actor, dossier):
-        return
-    _needs_role(actor, action, (DESK_OFFICER,))
-    _in_agency(actor, action, dossier.agency_id)
+    if not _owner_or_role(actor, dossier, action, (DESK_OFFICER,)):
+        _in_agency(actor, action, dossier.agency_id)
 
 
 def applicant_only(actor: Actor, dossier: Any, action: str) -> None:
@@ -89,7 +99,7 @@ def step_holder(actor: Actor, dossier: Any, action: str) -> None:
 def reader(actor: Actor, dossier: Any, action: str) -> None:
     """Who may read the dossier (and its clock): its applicant, officers of its agencies,
     administrators and auditors."""
-    if is_owner(actor, dossier) or actor.has_role(ADMINISTRATOR, AUDITOR):
+    if actor.has_role(ADMINISTRATOR, AUDITOR):
         return
-    _needs_role(actor, action, OFFICERS)
-    _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)
+    if not _owner_or_role(actor, dossier, action, OFFICERS):
+        _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)
