@@ -56,6 +56,26 @@ def test_the_document_is_valid_openapi_3_1(document: dict):
     validate(document)  # raises OpenAPIValidationError with the path of what is wrong
 
 
+def test_every_operation_says_who_may_call_it_as_the_services_enforce(document: dict):
+    from motcua.kernel.grpc_server import access_policies
+    from tests.support.rpcs import services
+
+    policies = {path.rsplit("/", 1)[1]: policy for service in services() for path, policy in access_policies(service).items()}
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert len(operations) >= len(policies)
+    for op in operations:
+        policy = policies[op["summary"]]
+        if policy.public:
+            assert (op["x-motcua-access"], op["security"]) == ("public", []), op["operationId"]
+        elif policy.authenticated:
+            assert op["x-motcua-access"] == "authenticated" and "security" not in op, op["operationId"]
+        else:
+            assert (op["x-motcua-access"], op["x-motcua-roles"]) == ("roles", list(policy.roles)), op["operationId"]
+            assert "Who may call: callers with one of the roles" in op["description"]
+    issue = document["paths"]["/v1/tokens:issueDevelopment"]["post"]
+    assert issue["security"] == [] and document["security"] == [{"bearer": []}]
+
+
 def test_every_rpc_has_its_path(document: dict):
     rules = http_rules_in_the_protos()
     assert len(rules) >= 20  # every service of protos/motcua
@@ -130,7 +150,8 @@ def test_comments_come_from_the_descriptor_set_that_matches_the_stubs(tmp_path: 
     stale = tmp_path / "stale.binpb"
     stale.write_bytes(fds.SerializeToString())
     doc = build_openapi(load_api(stale, required=True))
-    assert doc["paths"]["/v1/procedures"]["post"]["description"] == (
+    assert doc["paths"]["/v1/procedures"]["post"]["description"] == (  # who may call: from the option, not a comment
+        "Who may call: callers with one of the roles `administrator` (else 403, `ROLE_REQUIRED`).\n\n"
         "gRPC: `/motcua.procedures.v1.ProcedureService/CreateProcedure`")
     assert "catalog of administrative procedures" in (
         doc["components"]["schemas"]["motcua.procedures.v1.Procedure"]["description"])  # another file: still there
@@ -142,7 +163,8 @@ def test_without_a_descriptor_set_the_stubs_alone_give_the_same_api(document: di
     validate(bare)
     assert bare["paths"].keys() == document["paths"].keys()
     assert bare["components"]["schemas"].keys() == document["components"]["schemas"].keys()
-    assert bare["paths"]["/v1/procedures"]["post"]["description"] == (
+    assert bare["paths"]["/v1/procedures"]["post"]["description"] == (  # who may call: the stubs carry the option
+        "Who may call: callers with one of the roles `administrator` (else 403, `ROLE_REQUIRED`).\n\n"
         "gRPC: `/motcua.procedures.v1.ProcedureService/CreateProcedure`")
 
 

@@ -8,6 +8,8 @@ import uuid
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -17,9 +19,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from motcua.kernel.config import AuthSettings, Settings
 from motcua.kernel.errors import InvalidTransition
 from motcua.kernel.grpc_client import channel
-from motcua.kernel.grpc_server import GrpcServer, serve
+from motcua.kernel.grpc_server import AccessUndeclared, GrpcServer, serve
 from motcua.devstack import free_port
+from motcua.identity.v1.role_pb2 import Role
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb, procedure_service_pb2_grpc
+from tests.support import auth
+from tests.support.clients import details
 from tests.support.auth import authorized_channel, bearer
 
 
@@ -125,3 +130,19 @@ def test_client_and_server_spans_form_one_trace(stack, server):
     (client,) = [s for s in spans if s.name == method and s.kind == 3]  # SPAN_KIND_CLIENT
     (server_span,) = [s for s in spans if s.name == method and s.kind == 2]  # SPAN_KIND_SERVER
     assert server_span.parent_span_id == client.span_id
+
+
+def test_a_service_with_an_rpc_that_declares_no_access_does_not_start():
+    with pytest.raises(AccessUndeclared, match="Check"):
+        serve(health_pb2, health_pb2_grpc)
+
+
+def test_roles_are_checked_before_the_request_is_validated(server):
+    _, servicer, _ = server
+    citizen = procedure_service_pb2_grpc.ProcedureServiceStub(
+        authorized_channel(server[0].settings.grpc_addr, auth.issue(roles=(Role.ROLE_APPLICANT,)).access_token))
+    with pytest.raises(grpc.RpcError) as failure:
+        citizen.CreateProcedure(pb.CreateProcedureRequest())  # invalid too: the role decides first
+    assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    (info,) = details(failure.value, error_details_pb2.ErrorInfo)
+    assert (info.reason, info.metadata["roles"]) == ("ROLE_REQUIRED", "administrator")

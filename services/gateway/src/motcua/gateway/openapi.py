@@ -12,7 +12,10 @@
   protovalidate counts), patterns, const/in/not_in, uuid/email/hostname/ip/uri formats,
   numeric ranges (on JSON numbers; on 64-bit integers, which are strings, in the description),
   repeated and map sizes; CEL rules are quoted in the descriptions;
-- every error: the gateway's error body (errors.py) with its google.rpc details.
+- every error: the gateway's error body (errors.py) with its google.rpc details;
+- who may call each operation, from the RPC's `motcua.common.v1.access` option (the one the
+  services enforce): `x-motcua-access` (`public`, `authenticated` or `roles`), `x-motcua-roles`
+  and a sentence in the description; public operations have `security: []`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from buf.validate import validate_pb2
 from google.api import field_behavior_pb2
 from google.protobuf import descriptor
 from google.rpc import error_details_pb2
+
+from motcua.common.v1 import access_pb2
 
 from .descriptors import Api, Binding, Method
 from .errors import HTTP_STATUS
@@ -365,11 +370,13 @@ class _Builder:
 
     def operation(self, method: Method, binding: Binding, operation_id: str) -> dict[str, Any]:
         comment = self.api.comment(f"{method.service.full_name}.{method.name}")
+        access, who = _access(method)
         op: dict[str, Any] = {
             "operationId": operation_id,
             "summary": method.name,
-            "description": "\n\n".join(p for p in (comment, f"gRPC: `{method.full_path}`") if p),
+            "description": "\n\n".join(p for p in (comment, who, f"gRPC: `{method.full_path}`") if p),
             "tags": [method.service.name],
+            **access,
         }
         parameters = []
         for var in binding.template.variables:
@@ -448,6 +455,22 @@ class _Builder:
         }
 
 
+def _access(method: Method) -> tuple[dict[str, Any], str]:
+    """The operation's access fields and the sentence saying who may call it."""
+    options = method.method.GetOptions()
+    if not options.HasExtension(access_pb2.access):
+        return {}, ""
+    access = options.Extensions[access_pb2.access]
+    if access.public:
+        return {"x-motcua-access": "public", "security": []}, "Who may call: anyone, without a token."
+    if access.authenticated:
+        return {"x-motcua-access": "authenticated"}, \
+            "Who may call: any signed-in caller (the service checks that the resource is theirs)."
+    roles = list(access.roles)
+    return {"x-motcua-access": "roles", "x-motcua-roles": roles}, \
+        f"Who may call: callers with one of the roles {', '.join(f'`{r}`' for r in roles)} (else 403, `ROLE_REQUIRED`)."
+
+
 def _field_path(message: descriptor.Descriptor, path: tuple[str, ...]) -> list[FieldDescriptor]:
     fields = []
     for name in path:
@@ -508,8 +531,8 @@ def build_openapi(api: Api, *, title: str = "motcua API", version: str = "v1") -
         "tags": tags,
         "paths": paths,  # in the order of the protos: services, then RPCs as declared
         "components": {"schemas": schemas, "responses": error_responses, "securitySchemes": SECURITY_SCHEMES},
-        # Every call carries the caller's access token, which the services verify; the one
-        # exception is the development token endpoint, where the token comes from.
+        # Every call carries the caller's access token, which the services verify; public
+        # operations (the token endpoint, the catalog) say `security: []` themselves.
         "security": [{"bearer": []}],
     }
 
