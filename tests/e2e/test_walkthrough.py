@@ -27,8 +27,9 @@ def bearer(issued: dict) -> dict[str, str]:
 
 
 def test_walkthrough(stack, gateway: Gateway):
-    # 0. Tokens: nothing without one; development tokens for an officer and a citizen.
-    refused = gateway.call("GET", "/v1/procedures/" + str(uuid.uuid4()), anonymous=True)
+    # 0. Tokens: nothing without one (but the public catalog); development tokens for an officer and a citizen.
+    assert gateway.call("GET", "/v1/procedures/" + str(uuid.uuid4()), anonymous=True).status == 404
+    refused = gateway.call("GET", "/v1/dossiers/" + str(uuid.uuid4()), anonymous=True)
     assert refused.status == 401 and refused.json["error"]["status"] == "UNAUTHENTICATED", refused.json
     officer_token = ok(gateway.call("POST", "/v1/tokens:issueDevelopment", {
         "roles": ["ROLE_ADMINISTRATOR", "ROLE_DESK_OFFICER", "ROLE_LEADER"], "agency_id": "000.00.10.H56",

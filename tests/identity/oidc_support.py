@@ -25,7 +25,7 @@ PASSWORD = "Mật-khẩu-thử-2026"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 OFFICER = {"account_id": "0b9c1f4e-1111-4000-8000-000000000001", "login": "le.van.tam", "password": PASSWORD,
-           "display_name": "Lê Văn Tâm", "roles": ["desk_officer"], "agency_id": "000.00.10.H56",
+           "display_name": "Lê Văn Tâm", "roles": ["administrator"], "agency_id": "000.00.10.H56",
            "email": "tam@example.invalid"}
 CITIZEN = {"account_id": "0b9c1f4e-1111-4000-8000-000000000002", "login": "038190001234", "password": PASSWORD,
            "display_name": "Nguyễn Thị Hằng", "roles": ["applicant"], "personal_id_number": "038190001234"}
@@ -38,7 +38,7 @@ CLIENTS = [
      "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [SPA_REDIRECT],
      "post_logout_redirect_uris": [SPA_LOGOUT], "scope": "openid profile email roles personal_id offline_access"},
     {"client_id": SERVICE, "client_secret": SERVICE_SECRET, "token_endpoint_auth_method": "client_secret_basic",
-     "grant_types": ["client_credentials"], "scope": "", "roles": ["desk_officer"], "agency_id": "000.00.10.H56"},
+     "grant_types": ["client_credentials"], "scope": "", "roles": ["administrator"], "agency_id": "000.00.10.H56"},
 ]
 
 

@@ -89,7 +89,7 @@ def test_code_flow_with_pkce_gives_tokens_a_service_accepts(op, discovery):
     # The access token: the at+jwt every service verifies.
     access = jwt.decode(token["access_token"], provider_keys(discovery), algorithms=["ES256"])
     assert access.header["typ"] == "at+jwt"
-    assert access.claims["roles"] == ["desk_officer"] and access.claims["agency_id"] == "000.00.10.H56"
+    assert access.claims["roles"] == ["administrator"] and access.claims["agency_id"] == "000.00.10.H56"
     assert access.claims["client_id"] == SPA and access.claims["aud"] == "motcua"
     # It calls a real service over gRPC; the event log names the person.
     stub = procedures_stub(op.procedures.addr, token["access_token"])
@@ -102,7 +102,7 @@ def test_code_flow_with_pkce_gives_tokens_a_service_accepts(op, discovery):
     # userinfo, by the client library's own authenticated request.
     info = client.get(discovery["userinfo_endpoint"]).json()
     assert info == {"sub": OFFICER["account_id"], "name": "Lê Văn Tâm", "email": "tam@example.invalid",
-                    "roles": ["desk_officer"], "agency_id": "000.00.10.H56"}
+                    "roles": ["administrator"], "agency_id": "000.00.10.H56"}
 
 
 def test_refresh_tokens_rotate_and_a_reused_one_revokes_its_family(discovery):
@@ -187,7 +187,7 @@ def test_a_service_gets_a_token_with_client_credentials(op, discovery):
     token = service.fetch_token(discovery["token_endpoint"], grant_type="client_credentials")
     assert "refresh_token" not in token and "id_token" not in token
     claims = jwt.decode(token["access_token"], provider_keys(discovery), algorithms=["ES256"]).claims
-    assert (claims["sub"], claims["client_id"], claims["roles"]) == (SERVICE, SERVICE, ["desk_officer"])
+    assert (claims["sub"], claims["client_id"], claims["roles"]) == (SERVICE, SERVICE, ["administrator"])
     stub = procedures_stub(op.procedures.addr, token["access_token"])
     assert stub.CreateProcedure(create_request(name="Cấp giấy phép")).procedure.procedure_id
     wrong = OAuth2Client(client_id=SERVICE, client_secret="not-the-secret", trust_env=False)
