@@ -27,7 +27,7 @@ from motcua.procedures.domain import (
     ProcedureCode,
     ProcedureNotDraft,
 )
-from motcua.procedures.text import fold
+from motcua.kernel.text import fold
 
 CODE = "1.001193.000.00.00.H56"
 STEPS = (Step("Tiếp nhận và thẩm định", "civil_status_officer", 0.7), Step("Ký duyệt", "leader", 0.2), Step("Trả kết quả", "desk_officer", 0.1))

@@ -1,7 +1,8 @@
 """The shared runtime every motcua service imports.
 
 Pure modules (no gRPC, Kafka or psycopg): ``errors``, ``context``, ``access`` (who may do
-what: each RPC's role policy, agency scope and ownership checks).
+what: each RPC's role policy, agency scope and ownership checks), ``text`` (Vietnamese
+folded for search), ``blobstore`` (documents' bytes).
 Infrastructure: ``config``, ``logs``, ``tracing``, ``eventstore`` (with ``groupcommit``;
 ``readmodel`` for tables kept in the events' transactions),
 ``relay``, ``consumer``, ``kafka``, ``grpc_server``, ``grpc_client``, ``grpc_errors``,

@@ -26,7 +26,7 @@ from motcua.kernel.errors import InvalidArgument
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 from .domain import DRAFT, PUBLISHED, SUPERSEDED, WITHDRAWN, Procedure
-from .text import fold
+from motcua.kernel.text import fold
 
 
 @dataclass(frozen=True)

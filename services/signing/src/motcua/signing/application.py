@@ -10,7 +10,7 @@ from uuid import UUID
 from motcua.kernel.config import Settings
 from motcua.kernel.eventstore import ServiceApplication
 
-from .blobstore import BlobStore
+from motcua.kernel.blobstore import BlobStore
 from .domain import PADES_B_B, PADES_B_T, Document, UnknownSigningKey, check_signing_request
 from .pades import Sealer, SignatureReport, Verifier
 

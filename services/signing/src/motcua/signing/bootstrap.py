@@ -22,7 +22,7 @@ from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 
 from .api import SigningServicer
 from .application import SigningApplication
-from .blobstore import FilesystemBlobStore
+from motcua.kernel.blobstore import FilesystemBlobStore
 from .config import SigningConfig
 from .pades import Sealer, Verifier, minimal_pdf
 from .pki import KeyMaterialError, ensure_dev_pki, load_certificates, load_key_pairs

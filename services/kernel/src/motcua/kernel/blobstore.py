@@ -1,6 +1,7 @@
-"""Where signed documents are kept: a small interface, on the filesystem for now.
+"""Where documents' bytes are kept (signed PDFs, dossier attachments): one small
+interface, on the filesystem for now. Pure of gRPC, Kafka and PostgreSQL.
 
-The event log records hashes only; the bytes live here, under the document id.
+Event logs record ids and hashes only; the bytes live here, under a key written once.
 An object store (S3-compatible, a WORM archive) can implement the same interface.
 """
 
@@ -20,7 +21,8 @@ class BlobNotFound(KeyError):
 
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
-        """Stores ``data`` under ``key``, durably, replacing nothing: keys are written once."""
+        """Stores ``data`` under ``key``, durably, replacing nothing: keys are written once
+        (FileExistsError when ``key`` holds bytes already)."""
 
     def get(self, key: str) -> bytes:
         """The bytes stored under ``key``; BlobNotFound when there are none."""
