@@ -17,6 +17,7 @@ from .application import DossierOffice, DossierView, ProcedureReplicaView, Submi
 from .calendar_copies import CalendarCopies, CalendarReplicaView
 from .domain import Applicant, Document
 from .lifecycle_api import LifecycleServicer
+from .reports_api import ReportsServicer
 from .signing import ResultSigner
 
 
@@ -84,6 +85,10 @@ def dossier_to_proto(view: DossierView) -> dossier_pb2.Dossier:
         appointed_return_time=timestamp(view.appointed_return_at),
         version=view.version,
         processing=processing_to_proto(view.processing) if view.processing else None,
+        attachments=[dossier_pb2.Attachment(
+            name=a["name"], content_type=a["content_type"], size_bytes=a["size_bytes"], sha256=a["sha256"],
+            attach_time=timestamp(a["at"]), source_dossier_id=a["source_dossier_id"],
+        ) for a in view.attachments],
     )
 
 
@@ -128,9 +133,10 @@ def submission_of(request: pb.SubmitDossierRequest) -> Submission:
     )
 
 
-class DossierServicer(LifecycleServicer, dossier_service_pb2_grpc.DossierServiceServicer):
-    def __init__(self, office: DossierOffice, signer: ResultSigner | None = None) -> None:
+class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_grpc.DossierServiceServicer):
+    def __init__(self, office: DossierOffice, signer: ResultSigner | None = None, trusted_proxies: tuple[str, ...] = ()) -> None:
         self.office = office
+        self.trusted_proxies = trusted_proxies
         self.calendars = CalendarCopies(office)
         self.signer = signer or ResultSigner("")
 

@@ -20,10 +20,14 @@ from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
 from motcua.kernel.readmodel import ReadModelApplication
 
 from . import authorization as auth
+from .attachments import AttachmentCommands
 from .commands import LifecycleCommands
-from .deadline_watch import DeadlineRecorder
+from .config import DossiersConfig
+from .register import DossierRecorder
 from .domain import DESK, Applicant, Document, DossierCodeSequence, ProcedureReplica, local_date
 from .dossier import Dossier
+from .lookup_throttle import LookupThrottle
+from .reports import RegisterReads
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -108,6 +112,7 @@ class DossierView:
     appointed_return_at: datetime | None
     version: int
     processing: dict | None = None  # the clock, step, holder, fees, result (see processing_of)
+    attachments: tuple[dict, ...] = ()
 
     @classmethod
     def of(cls, dossier: Dossier) -> DossierView:
@@ -127,6 +132,7 @@ class DossierView:
             appointed_return_at=dossier.appointed_return_at,
             version=dossier.version,
             processing=processing_of(dossier),
+            attachments=tuple(dossier.attachments),
         )
 
 
@@ -177,9 +183,9 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class DossierOffice(LifecycleCommands, ReadModelApplication):
+class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadModelApplication):
     name = "dossiers"
-    recorder_class = DeadlineRecorder
+    recorder_class = DossierRecorder
     # A busy desk issues hundreds of numbers a day: replay a sequence from a recent snapshot.
     snapshotting_intervals = {DossierCodeSequence: 100}
 
@@ -188,9 +194,14 @@ class DossierOffice(LifecycleCommands, ReadModelApplication):
     max_submit_attempts = 100
     max_receive_attempts = 3
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now, config: DossiersConfig | None = None) -> None:
         super().__init__(settings)
         self.clock = clock
+        config = config or DossiersConfig()
+        self.documents_dir = config.documents_dir
+        self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
+                                              config.lookup_per_minute)
+        self.lookup_throttle.create_table()
         self._numbering = StripedLocks()
         self.submit_conflicts = 0  # saves that lost the race for a number to another replica
         self.recorder.rebuild_if_missing()

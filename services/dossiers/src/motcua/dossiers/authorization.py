@@ -103,3 +103,46 @@ def reader(actor: Actor, dossier: Any, action: str) -> None:
         return
     if not _owner_or_role(actor, dossier, action, OFFICERS):
         _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)
+
+
+# Forms the applicant is handed (receipt, supplement request, refusal, apology); the control
+# slip and the tracking book are the agencies' own records.
+APPLICANT_FORMS = frozenset({"receipt", "supplement_request", "refusal", "apology"})
+
+
+def list_scope(actor: Actor, action: str = "list dossiers") -> tuple[str, str]:
+    """What a caller may list: (agency whose dossiers, applicant account whose dossiers);
+    empty for no narrowing (administrators and auditors see every agency)."""
+    if actor.has_role(ADMINISTRATOR, AUDITOR):
+        return "", ""
+    if actor.has_role(*OFFICERS) and actor.agency_id:
+        return actor.agency_id, ""
+    if actor.has_role(APPLICANT) and actor.subject:
+        return "", actor.subject
+    raise PermissionDenied(action, "officers list their agency's dossiers, applicants their own")
+
+
+def queue_holder(actor: Actor, action: str = "list the work queue") -> str:
+    """An officer's agency, whose queue they may see."""
+    _needs_role(actor, action, OFFICERS)
+    if not actor.agency_id:
+        raise PermissionDenied(action, "the caller belongs to no agency")
+    return actor.agency_id
+
+
+def agency_reader(actor: Actor, agency_id: str, action: str) -> None:
+    """Reports of one agency: its officers, administrators and auditors."""
+    if actor.has_role(ADMINISTRATOR, AUDITOR):
+        return
+    _needs_role(actor, action, OFFICERS)
+    _in_agency(actor, action, agency_id)
+
+
+def form_reader(actor: Actor, dossier: Any, form: str) -> None:
+    action = f"render the {form.replace('_', ' ')} form"
+    if form in APPLICANT_FORMS and is_owner(actor, dossier):
+        return
+    if actor.has_role(ADMINISTRATOR, AUDITOR):
+        return
+    _needs_role(actor, action, OFFICERS)
+    _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)

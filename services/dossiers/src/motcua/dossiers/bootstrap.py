@@ -19,12 +19,12 @@ from .signing import ResultSigner
 
 def build(settings: Settings) -> Service:
     config = DossiersConfig.from_env()
-    office = DossierOffice(settings)
-    servicer = DossierServicer(office, ResultSigner(config.signing_addr))
+    office = DossierOffice(settings, config=config)
+    servicer = DossierServicer(office, ResultSigner(config.signing_addr), config.trusted_proxies)
     return Service(
         settings=settings,
         app=office,
-        registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer)],
+        registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer, public=("LookUpDossierStatus",))],
         relay=OutboxRelay(office, integration_event),
         consumers=[procedure_catalog_consumer(office)],
         workers=[DeadlineWatch(office, config.watch_interval)],

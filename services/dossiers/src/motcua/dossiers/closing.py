@@ -10,9 +10,10 @@ from typing import Any
 
 from eventsourcing.domain import event
 
+from motcua.clock import WorkingCalendar, elapsed
 from motcua.kernel.errors import DomainError, InvalidArgument
 
-from . import lifecycle as lc
+from . import deadlines, lifecycle as lc
 from .domain import DELIVERY_METHODS, MAX_NOTE_LENGTH, local_date
 from .processing import ProcessingRules, lc_conflict
 
@@ -21,18 +22,23 @@ MAX_REFERENCE_LENGTH = 200
 
 
 class ClosingRules(ProcessingRules):
-    def mark_result_ready(self, at: datetime, officer: str, result: dict[str, Any]) -> None:
-        """The result is decided and signed (``result`` describes the signed document)."""
+    def mark_result_ready(self, at: datetime, officer: str, result: dict[str, Any], calendar: WorkingCalendar | None = None) -> None:
+        """The result is decided and signed (``result`` describes the signed document). With
+        the agency's calendar, the working days it took are recorded (for statistics)."""
         self.check_allowed(lc.MARK_RESULT_READY)
         if self.terms.steps and self.step_index < len(self.terms.steps) - 1:
             raise lc_conflict(self, f"at step {self.step_index + 1} of {len(self.terms.steps)}", lc.MARK_RESULT_READY)
         due = self.original_due_at or self.due_at
+        working_days = None
+        if calendar is not None and self.received_at is not None:
+            working_days = elapsed(self.received_at, at, calendar, deadlines.pauses_of(self.pauses)).working_days
         self._result_ready(ready_at=at, ready_by=officer, result=dict(result), due_at=due,
-                           outcome=lc.outcome(at, due, local_date) if due else "", facts=self._facts())
+                           outcome=lc.outcome(at, due, local_date) if due else "", facts=self._facts(),
+                           working_days=working_days)
 
     @event("ResultReady")
     def _result_ready(self, ready_at: datetime, ready_by: str, result: dict[str, Any], due_at: datetime | None,
-                      outcome: str, facts: dict[str, Any]) -> None:
+                      outcome: str, facts: dict[str, Any], working_days: int | None = None) -> None:
         self.state = lc.RESULT_READY
         self.result = result
         self.finished_at = ready_at

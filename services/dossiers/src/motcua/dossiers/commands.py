@@ -97,7 +97,8 @@ class LifecycleCommands:
         auth.step_holder(actor, dossier, "mark the result ready")
         dossier.check_allowed(MARK_RESULT_READY)
         result = sign(dossier)
-        dossier.mark_result_ready(self.clock(), actor.subject, result)
+        now = self.clock()
+        dossier.mark_result_ready(now, actor.subject, result, self.calendar_for(dossier.agency_id, dossier.received_at))
         self.save(dossier)
         return self.view(dossier)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 from motcua.kernel.config import env_number
@@ -15,6 +16,14 @@ class DossiersConfig:
     signing_addr: str = ""
     # Seconds between two passes of the deadline watch.
     watch_interval: float = 30.0
+    # Where attachments' bytes are kept (a blob store directory, created at the first upload).
+    documents_dir: Path = Path(".local/run/dossiers/documents")
+    # The citizens' status lookup, per source address: a bucket of this many calls, refilled
+    # at this many calls per minute.
+    lookup_burst: int = 10
+    lookup_per_minute: float = 10.0
+    # Peers (gRPC peer addresses, e.g. the REST gateway's) whose x-forwarded-for names the caller.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -22,4 +31,8 @@ class DossiersConfig:
         return cls(
             signing_addr=env.get("MOTCUA_SIGNING_ADDR", ""),
             watch_interval=env_number(env, "MOTCUA_DEADLINE_WATCH_INTERVAL", 30.0, float, minimum=0.1),
+            documents_dir=Path(env.get("MOTCUA_DOSSIERS_DOCUMENTS_DIR") or ".local/run/dossiers/documents"),
+            lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),
+            lookup_per_minute=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE", 10.0, float, minimum=0.01),
+            trusted_proxies=tuple(a.strip() for a in env.get("MOTCUA_DOSSIERS_TRUSTED_PROXIES", "").split(",") if a.strip()),
         )

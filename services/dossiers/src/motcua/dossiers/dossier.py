@@ -22,11 +22,12 @@ from .domain import (
     MAX_NOTE_LENGTH, Applicant, Document, DossierCodeSequence, DossierStateConflict, ProcedureReplica, UnknownProcedure,
     check_submission, local_date, trimmed, trimmed_document,
 )
+from .attachment_rules import AttachmentRules
 from .closing import ClosingRules
 from .terms import Terms
 
 
-class Dossier(ClosingRules):
+class Dossier(AttachmentRules, ClosingRules):
     """One application by one applicant for one procedure, bound to the procedure version
     in force when it was submitted."""
 
@@ -221,6 +222,7 @@ class Dossier(ClosingRules):
         self.closing_reason = ""
         self.rating: dict[str, Any] = {}
         self.flagged: list[str] = []
+        self.attachments: list[dict[str, Any]] = []
 
     def _pin(self, code: str, procedure_version: int, procedure_code: str, procedure_name: str, processing_days: int,
              terms: dict[str, Any] | None, submitted_at: datetime) -> None:

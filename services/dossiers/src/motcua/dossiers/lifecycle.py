@@ -36,6 +36,7 @@ RETURN = "return the result of"
 WITHDRAW = "withdraw"
 RATE = "rate"
 PAY = "record a payment on"
+ATTACH = "attach a file to"
 
 ALLOWED: dict[str, frozenset[str]] = {
     SUBMIT: frozenset({DRAFT}),
@@ -52,6 +53,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     WITHDRAW: frozenset({DRAFT, SUBMITTED, RECEIVED, IN_PROCESS, AWAITING_SUPPLEMENT}),
     RATE: frozenset({RETURNED}),
     PAY: frozenset({DRAFT, SUBMITTED, RECEIVED, IN_PROCESS, AWAITING_SUPPLEMENT, RESULT_READY}),
+    ATTACH: frozenset({DRAFT, SUBMITTED, AWAITING_SUPPLEMENT}),
 }
 
 # States in which the statutory clock runs (deadlines are watched).
