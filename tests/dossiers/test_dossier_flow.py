@@ -236,13 +236,10 @@ def test_submitted_and_received_events_reach_kafka(stack, dossiers, procedure):
     assert applicant().full_name.encode() not in envelope.SerializeToString()
 
 
-def test_unknown_dossier_is_not_found_and_listing_is_not_implemented_yet(dossiers):
+def test_unknown_dossier_is_not_found(dossiers):
     unknown = str(uuid.uuid4())
     with pytest.raises(grpc.RpcError) as missing:
         dossiers.GetDossier(dpb.GetDossierRequest(dossier_id=unknown))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
     (info,) = details(missing.value, error_details_pb2.ResourceInfo)
     assert info.resource_name == unknown
-    with pytest.raises(grpc.RpcError) as listing:
-        dossiers.ListDossiers(dpb.ListDossiersRequest())
-    assert listing.value.code() == grpc.StatusCode.UNIMPLEMENTED

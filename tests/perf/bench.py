@@ -74,7 +74,8 @@ from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_ins
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
-TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150}
+TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150,
+           "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5}
 TOPIC = "motcua.procedures.events.v1"
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
 
@@ -171,6 +172,9 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     step(f"eventsourcing Application: 8 threads, {plan.es_seconds:g} s of saves")
     results["eventsourcing"] = eventsourcing_saves(stack.postgres, 8, plan.es_seconds)
 
+    step("read models: the dossier register rebuilt from the log; a dossier's state at a past time")
+    results["read_models"] = read_models(stack, 1000 if args.quick else 3000)
+
     step("starting procedures and dossiers; idle RSS")
     procedures = stack.service("procedures").start(wait=False)
     dossiers = stack.service("dossiers").start(wait=False)
@@ -224,6 +228,16 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     results["stored_event_bytes"] = {"procedures_avg": stored_event_size(stack.dsn("procedures"), "procedures_events"),
                                      "pgbench_payload": PAYLOAD_BYTES}
     return results
+
+
+def read_models(stack: BenchStack, dossiers: int) -> dict:
+    from .readmodels import measure
+
+    settings = stack.settings("dossiers_bench")
+    store_env = {"POSTGRES_HOST": stack.postgres.host, "POSTGRES_PORT": str(stack.profile.pg_port),
+                 "POSTGRES_USER": stack.postgres.user, "POSTGRES_PASSWORD": stack.postgres.password,
+                 "POSTGRES_DBNAME": "motcua_dossiers_bench"}
+    return measure(settings, store_env, dossiers)
 
 
 def end_to_end(load: LoadResult, applied: list[Applied]) -> dict:
@@ -340,6 +354,12 @@ def print_table(r: dict) -> None:
             row(f"  {label}, p50 / p99", f"{fmt(lat[f'{key}_p50_ms'])} / {fmt(lat[f'{key}_p99_ms'])}", "ms")
         row("  sent / acknowledged", f"{lat['sent_rpcs_per_s']:,.0f} / {lat['acknowledged_rpcs_per_s']:,.0f}",
             "commands/s", "", "", "", incomplete(lat))
+    if "read_models" in r:
+        rm = r["read_models"]
+        row(f"register rebuild, {rm['events']:,} events", f"{rm['rebuild_events_per_s']:,}", "events/s", "", "",
+            f">= {TARGETS['rebuild_events_per_s']:,}", check(rm["rebuild_events_per_s"], TARGETS["rebuild_events_per_s"], True))
+        row("dossier state at a past time", f"{rm['state_at_past_time_ms']:.2f}", "ms", "", "",
+            f"<= {TARGETS['state_at_past_time_ms']}", check(rm["state_at_past_time_ms"], TARGETS["state_at_past_time_ms"], False))
     for service, mb in r["idle_rss_mb"].items():
         row(f"idle RSS {service}", f"{mb:.0f}", "MB", "", "", f"<= {TARGETS['idle_rss_mb']}",
             check(mb, TARGETS["idle_rss_mb"], False))
