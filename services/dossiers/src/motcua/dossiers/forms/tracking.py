@@ -34,7 +34,9 @@ def render(book: TrackingBook) -> bytes:
     page.text_font("", BOOK_PT)
     code_width = max([page.get_string_width(composed(e.code)) for e in book.entries] + [20.0]) + 3.5
     fixed = NUMBER_WIDTH + SETS_WIDTH + 3 * DATE_WIDTH + code_width
-    unit = (page.epw - fixed) / sum(share for _, share in TEXT_COLUMNS)
+    # A hair under the page width: summed back, the shares' rounding must not exceed it
+    # (fpdf2 rejects a table wider than the page by even 1e-13 mm).
+    unit = (page.epw - fixed - 0.01) / sum(share for _, share in TEXT_COLUMNS)
     text = {heading: share * unit for heading, share in TEXT_COLUMNS}
     columns = (
         ("STT", NUMBER_WIDTH, "C"),
