@@ -24,7 +24,7 @@ def build(settings: Settings) -> Service:
     return Service(
         settings=settings,
         app=office,
-        registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer, public=("LookUpDossierStatus",))],
+        registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer)],
         relay=OutboxRelay(office, integration_event),
         consumers=[procedure_catalog_consumer(office)],
         workers=[DeadlineWatch(office, config.watch_interval)],
