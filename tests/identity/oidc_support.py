@@ -67,11 +67,17 @@ class OidcStack:
 
 
 def start_identity(stack, folder: Path, *, database: str, issuer: str | None = None, http_port: int | None = None,
-                   clients: list | None = None, accounts: list | None = None, **env: str) -> tuple[ServiceProcess, str]:
-    """An identity process of its own; returns it and its internal HTTP URL."""
+                   clients: list | None = None, accounts: list | None = None, own_accounts: bool = False,
+                   **env: str) -> tuple[ServiceProcess, str]:
+    """An identity process of its own; returns it and its internal HTTP URL. Logins go against
+    development accounts from a file (``accounts``, default the three above), or with
+    ``own_accounts`` against the accounts created through identity's API."""
     http_port = http_port or free_port()
     internal = f"http://127.0.0.1:{http_port}"
     stack.postgres.create_database(database)
+    if not own_accounts:
+        env["MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS"] = str(write_json(
+            folder / "accounts.json", [OFFICER, CITIZEN, MFA_OFFICER] if accounts is None else accounts))
     process = stack.service(
         "identity",
         POSTGRES_DBNAME=database,
@@ -80,26 +86,26 @@ def start_identity(stack, folder: Path, *, database: str, issuer: str | None = N
         MOTCUA_AUTH_ISSUER=issuer or internal,
         MOTCUA_AUTH_JWKS_URL=f"{internal}/.well-known/jwks.json",
         MOTCUA_IDENTITY_OIDC_CLIENTS=str(write_json(folder / "clients.json", CLIENTS if clients is None else clients)),
-        MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS=str(write_json(
-            folder / "accounts.json", [OFFICER, CITIZEN, MFA_OFFICER] if accounts is None else accounts)),
         **env,
     )
     return process.start(), internal
 
 
-def start_behind_gateway(stack, folder: Path, database: str, **env: str) -> OidcStack:
-    """identity, then procedures (trusting the gateway's URL as the issuer), then the gateway."""
+def start_behind_gateway(stack, folder: Path, database: str, services: tuple[str, ...] = ("procedures",),
+                         **env) -> OidcStack:
+    """identity, then the services (trusting the gateway's URL as the issuer), then the gateway."""
     gateway_port = free_port()
     issuer = f"http://127.0.0.1:{gateway_port}"
     identity, internal = start_identity(stack, folder, database=database, issuer=issuer, **env)
     auth = {"MOTCUA_AUTH_ISSUER": issuer, "MOTCUA_AUTH_JWKS_URL": f"{internal}/.well-known/jwks.json"}
-    procedures = stack.service("procedures", **auth).start()
+    started = {name: stack.service(name, **auth).start() for name in services}
     gateway_http = int(internal.rpartition(":")[2])
-    gw_env = gateway_env(gateway_port, {"procedures": procedures.addr, "identity": identity.addr},
-                         identity_http_port=gateway_http)
+    backends = {"identity": identity.addr, **{name: process.addr for name, process in started.items()}}
+    gw_env = gateway_env(gateway_port, backends, identity_http_port=gateway_http)
     gateway = ServiceProcess("gateway", gw_env, stack.logs / f"gateway-{gateway_port}.log",
                              ready_url=f"{issuer}/livez").start(timeout=30)
-    return OidcStack(issuer, identity, internal, gateway, procedures, [identity, procedures, gateway])
+    return OidcStack(issuer, identity, internal, gateway, started.get("procedures"),
+                     [identity, *started.values(), gateway])
 
 
 class LoginForm:
