@@ -37,6 +37,8 @@ SEEDS = (
         "identity",
         ("motcua.identity.seed_agencies", str(SEED_DIR / "agencies.sample.json"), "--valid-from", "2025-07-01"),
     ),
+    # People to log in as, with development passwords (README: development logins).
+    Seed("accounts", "identity", ("motcua.identity.seed_accounts", str(SEED_DIR / "accounts.dev.json"))),
     # The province-wide working-day calendar of 2026 (holidays, make-up days, hours, cut-off).
     Seed("calendar", "procedures", ("motcua.procedures.calendar_import", str(SEED_DIR / "calendar-2026.json"))),
     # The sample procedures name their agency only sometimes: the others are given to the

@@ -50,13 +50,13 @@ OIDC_DEV_FILES = repo_root() / "infra" / "local" / "oidc"
 
 def identity_env(profile: Profile, http_port: int) -> dict[str, str]:
     """The identity service's own: its HTTP port, its key folder, development tokens on, the
-    development OIDC clients and accounts (infra/local/oidc/)."""
+    development OIDC clients (infra/local/oidc/). People log in with the service's own
+    accounts: the seeds create a few with development passwords (seed.py)."""
     return {
         "MOTCUA_HTTP_ADDR": f"127.0.0.1:{http_port}",
         "MOTCUA_IDENTITY_DIR": str(profile.root / "identity"),
         "MOTCUA_IDENTITY_DEV_TOKENS": "true",
         "MOTCUA_IDENTITY_OIDC_CLIENTS": str(OIDC_DEV_FILES / "clients.json"),
-        "MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS": str(OIDC_DEV_FILES / "dev-accounts.json"),
     }
 
 
