@@ -166,7 +166,8 @@ def test_identity_dev_tokens_are_off_unless_asked_for() -> None:
 def test_other_services_get_none_of_the_identity_setup(service: str) -> None:
     rendered = render({**DEV_KEYS, "identity": {**DEV_KEYS["identity"], "devTokens": True}})
     env = rendered.environment(service)
-    assert not [name for name in env if name.startswith("MOTCUA_IDENTITY_")]
+    # The gateway's MOTCUA_IDENTITY_URL is its own setting: where it forwards the OIDC endpoints.
+    assert not [name for name in env if name.startswith("MOTCUA_IDENTITY_") and name != "MOTCUA_IDENTITY_URL"]
     assert "8081" not in env.get("MOTCUA_HTTP_ADDR", "")
     if service != "gateway":  # the gateway has its own HTTP port, 8080
         assert [p["name"] for p in rendered.container(service)["ports"]] == ["grpc"]

@@ -34,6 +34,9 @@ spec:
         {{- end }}
       annotations:
         checksum/config: {{ include "motcua.configData" $root | sha256sum }}
+        {{- if and $identity $values.identity.oidc.clients }}
+        checksum/oidc-clients: {{ include "motcua.identity.oidcClients" $root | sha256sum }}
+        {{- end }}
         {{- /* No checksum of the password: a pod annotation readable by more people than the Secret
         would carry an unsalted hash of it. After changing the password, `kubectl rollout restart`. */}}
         {{- with merge (deepCopy (default dict $svc.podAnnotations)) (deepCopy $values.podAnnotations) }}

@@ -197,6 +197,27 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 {{- if eq .name "identity" }}true{{ end }}
 {{- end }}
 
+{{/* Where identity's OIDC clients file (a ConfigMap) and its clients' secrets (a Secret) are mounted. */}}
+{{- define "motcua.identity.oidcDir" -}}/etc/motcua/identity/oidc{{- end }}
+{{- define "motcua.identity.oidcSecretsDir" -}}/etc/motcua/identity/oidc-secrets{{- end }}
+
+{{/*
+identity's OIDC clients file: identity.oidc.clients, each confidential client pointing at its
+secret in the mounted clientSecretsSecret (client_secret_file), so the ConfigMap holds no secret.
+*/}}
+{{- define "motcua.identity.oidcClients" -}}
+{{- $root := . }}
+{{- $clients := list }}
+{{- range .Values.identity.oidc.clients }}
+{{- $client := deepCopy . }}
+{{- if ne (default "client_secret_basic" $client.token_endpoint_auth_method) "none" }}
+{{- $_ := set $client "client_secret_file" (printf "%s/%s" (include "motcua.identity.oidcSecretsDir" $root) $client.client_id) }}
+{{- end }}
+{{- $clients = append $clients $client }}
+{{- end }}
+{{- toPrettyJson $clients }}
+{{- end }}
+
 {{/* Where identity's keys Secret is mounted, and the data volume identity.devKeys generates a key in. */}}
 {{- define "motcua.identity.keysDir" -}}/etc/motcua/identity/keys{{- end }}
 {{- define "motcua.identity.dataDir" -}}/var/lib/motcua/identity{{- end }}
@@ -204,7 +225,7 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 {{/* Environment variables the chart sets per container; extraEnvVars may not name them. */}}
 {{- define "motcua.managedEnvNames" -}}
 {{- if include "motcua.isGateway" . -}}
-MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_IDENTITY_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- else -}}
 MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- if include "motcua.isSigning" . -}}
@@ -214,7 +235,7 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 ,MOTCUA_SIGNING_ADDR
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
-,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS
+,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
 {{- end }}
 {{- end }}
 {{- end }}
@@ -293,6 +314,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 - name: MOTCUA_IDENTITY_DEV_TOKENS
   value: {{ ternary "true" "false" $identity.devTokens | quote }}
+{{- if $identity.oidc.clients }}
+- name: MOTCUA_IDENTITY_OIDC_CLIENTS
+  value: {{ printf "%s/clients.json" (include "motcua.identity.oidcDir" .root) | quote }}
+{{- end }}
 {{- end }}
 
 {{/* The identity container's volumeMounts beside /tmp (dict root name svc). */}}
@@ -304,6 +329,16 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if .root.Values.identity.keysSecret }}
 - name: identity-keys
   mountPath: {{ include "motcua.identity.keysDir" .root }}
+  readOnly: true
+{{- end }}
+{{- if .root.Values.identity.oidc.clients }}
+- name: identity-oidc
+  mountPath: {{ include "motcua.identity.oidcDir" .root }}
+  readOnly: true
+{{- end }}
+{{- if .root.Values.identity.oidc.clientSecretsSecret }}
+- name: identity-oidc-secrets
+  mountPath: {{ include "motcua.identity.oidcSecretsDir" .root }}
   readOnly: true
 {{- end }}
 {{- end }}
@@ -323,6 +358,19 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
     secretName: {{ $identity.keysSecret }}
     defaultMode: 0440
 {{- end }}
+{{- if $identity.oidc.clients }}
+# The OIDC clients file (no secrets in it).
+- name: identity-oidc
+  configMap:
+    name: {{ printf "%s-identity-oidc" (include "motcua.fullname" .root) }}
+{{- end }}
+{{- if $identity.oidc.clientSecretsSecret }}
+# The confidential clients' secrets, one file per client_id; readable by the pod's fsGroup only.
+- name: identity-oidc-secrets
+  secret:
+    secretName: {{ $identity.oidc.clientSecretsSecret }}
+    defaultMode: 0440
+{{- end }}
 {{- end }}
 
 {{/* The container's env (dict root name svc): the per-service part of the kernel's contract. */}}
@@ -336,6 +384,11 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
   value: {{ include "motcua.backends" $root | quote }}
 - name: MOTCUA_HEALTH_TIMEOUT
   value: {{ $svc.healthTimeout | toString | quote }}
+{{- if $root.Values.services.identity.enabled }}
+{{- /* The OIDC endpoints and the login page are served under the gateway's URL, the public issuer. */}}
+- name: MOTCUA_IDENTITY_URL
+  value: {{ printf "http://%s:%s" (include "motcua.serviceHost" (dict "root" $root "name" "identity")) (include "motcua.identity.httpPort" $root) | quote }}
+{{- end }}
 {{- else }}
 - name: MOTCUA_SERVICE
   value: {{ .name | quote }}

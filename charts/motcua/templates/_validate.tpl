@@ -186,6 +186,14 @@ identity.keysSecret: not set. The identity service signs tokens with the EC P-25
   identity.keysSecret to its name (or, for a demo only, identity.devKeys=true to generate a
   key; or disable the service with services.identity.enabled=false and set auth.jwksUrl).
 {{- end }}
+{{- range $identity.oidc.clients }}
+{{- /* A client_secret in the values is refused by values.schema.json: secrets live in the Secret. */}}
+{{- if and (ne (default "client_secret_basic" .token_endpoint_auth_method) "none") (not $identity.oidc.clientSecretsSecret) }}
+identity.oidc.clientSecretsSecret: not set, but client {{ .client_id }} is confidential
+  ({{ default "client_secret_basic" .token_endpoint_auth_method }}). Create a Secret holding its secret under the key
+  {{ .client_id }} and name it in identity.oidc.clientSecretsSecret.
+{{- end }}
+{{- end }}
 {{- if and $identity.devKeys (gt (int $svc.replicas) 1) }}
 identity.devKeys: services.identity.replicas is {{ $svc.replicas }}, but each pod would generate
   its own key, and tokens one pod signs would fail against the keys another publishes. Use

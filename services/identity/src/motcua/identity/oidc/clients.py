@@ -1,8 +1,9 @@
 """Registered OIDC clients: registered by configuration (a JSON file) and kept in the
 database, so that every replica answers for the same clients.
 
-An entry: ``client_id``; ``client_secret`` (or ``client_secret_sha256``) for a confidential
-client; ``token_endpoint_auth_method`` (``none`` for a public client such as a browser app,
+An entry: ``client_id``; ``client_secret`` (or ``client_secret_sha256``, or
+``client_secret_file``: a file holding it, e.g. mounted from a Kubernetes Secret; relative to
+the clients file) for a confidential client; ``token_endpoint_auth_method`` (``none`` for a public client such as a browser app,
 which must then use PKCE S256; ``client_secret_basic`` or ``client_secret_post``);
 ``redirect_uris``; ``post_logout_redirect_uris``; ``grant_types`` (``authorization_code``,
 ``refresh_token``, ``client_credentials``); ``scope``; for a service logging in as itself
@@ -93,6 +94,9 @@ def _client(entry: dict[str, Any], path: Path) -> Client:
     if not client_id:
         raise ConfigError(f"{path}: a client has no client_id")
     secret = entry.pop("client_secret", "")
+    secret_file = entry.pop("client_secret_file", "")
+    if secret_file and not secret:
+        secret = _read_secret(path.parent / secret_file, client_id, path)
     if secret:
         entry["client_secret_sha256"] = digest(secret)
     method = entry.setdefault("token_endpoint_auth_method", "client_secret_basic")
@@ -107,3 +111,13 @@ def _client(entry: dict[str, Any], path: Path) -> Client:
         raise ConfigError(f"{path}: client {client_id} is public: it cannot use client_credentials")
     entry.setdefault("response_types", ["code"] if "authorization_code" in entry.get("grant_types", []) else [])
     return Client(client_id, entry)
+
+
+def _read_secret(secret_file: Path, client_id: str, path: Path) -> str:
+    try:
+        secret = secret_file.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigError(f"{path}: client {client_id}: cannot read its client_secret_file: {e}") from e
+    if not secret:
+        raise ConfigError(f"{path}: client {client_id}: its client_secret_file {secret_file} is empty")
+    return secret
