@@ -3,6 +3,7 @@
     make bench                       # about 2-3 minutes
     make bench BENCH_ARGS=--quick    # under 1 minute: shorter phases, one concurrency
     make bench BENCH_ARGS="--relaxed --concurrency 16,48"
+    make bench BENCH_ARGS="--only identity"   # logins, grants, token validations (tests/perf/identity.py)
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
 .local/bench, PostgreSQL 35432, Kafka 39092/39093), started fresh and stopped
@@ -71,12 +72,14 @@ import statistics
 import sys
 import time
 from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
+from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
 TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150,
            "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5}
 TOPIC = "motcua.procedures.events.v1"
+IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
 
 
@@ -90,12 +93,13 @@ class Plan:
     rate: float
     latency_seconds: float
     settle_seconds: float = 3.0
+    identity_seconds: float = 10.0
 
 
 FULL = Plan(pgbench_seconds=15, pgbench_single_client=True, es_seconds=15, concurrency=(8, 32, 64),
             e2e_seconds=15, rate=500, latency_seconds=20)
 QUICK = Plan(pgbench_seconds=5, pgbench_single_client=False, es_seconds=5, concurrency=(32,),
-             e2e_seconds=8, rate=500, latency_seconds=8, settle_seconds=2)
+             e2e_seconds=8, rate=500, latency_seconds=8, settle_seconds=2, identity_seconds=4)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", help="comma-separated K values for the end-to-end phases")
     parser.add_argument("--seconds", type=float, help="length of each end-to-end phase")
     parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
+    parser.add_argument("--only", choices=("all", "core", "identity"), default="all",
+                        help="core: the command path and its baselines; identity: logins, grants, validations")
     args = parser.parse_args(argv)
     overrides: dict = {}
     if args.concurrency:
@@ -140,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
     results["duration_s"] = round(time.time() - results["started_at"], 1)
-    print_table(results)
+    if "pgbench" in results:
+        print_table(results)
+    if "identity" in results:
+        print_identity(results["identity"])
     path = stack.profile.root / f"results-{time.strftime('%Y%m%d-%H%M%S', time.localtime(results['started_at']))}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nresults: {os.path.relpath(path)}")
@@ -163,7 +172,15 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     results["server"] = stack.server_settings()
     results["kafka"] = {"brokers": 1, "producer_acks": "all", "partitions": 3}
     results["tracing"] = "off (no OTLP endpoint; trace context still propagated)"
+    if args.only in ("all", "core"):
+        core(stack, plan, args, results)
+    if args.only in ("all", "identity"):
+        results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
+    return results
 
+
+def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict) -> None:
+    """The kernel's command path beside the baselines (the sections of the module's docstring)."""
     step(f"pgbench: 8 clients, {plan.pgbench_seconds} s of one-row inserts")
     results["pgbench"] = pgbench_insert(stack.postgres, 8, plan.pgbench_seconds)
     if plan.pgbench_single_client:
@@ -227,7 +244,6 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     results["loaded_rss_mb"] = {"procedures": round(rss_mb(procedures.pid), 1), "dossiers": round(rss_mb(probe.pid), 1)}
     results["stored_event_bytes"] = {"procedures_avg": stored_event_size(stack.dsn("procedures"), "procedures_events"),
                                      "pgbench_payload": PAYLOAD_BYTES}
-    return results
 
 
 def read_models(stack: BenchStack, dossiers: int) -> dict:
