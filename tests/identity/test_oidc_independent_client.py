@@ -69,7 +69,7 @@ def test_discovery_code_pkce_refresh_and_logout_with_pyoidc(op):
     # GET with the Authorization header, as OIDC Core 5.3.1 says a client should.
     info = client.do_user_info_request(method="GET", state=state)
     assert isinstance(info, OpenIDSchema)
-    assert (info["sub"], info["name"], info["roles"]) == (OFFICER["account_id"], "Lê Văn Tâm", ["desk_officer"])
+    assert (info["sub"], info["name"], info["roles"]) == (OFFICER["account_id"], "Lê Văn Tâm", OFFICER["roles"])
 
     refreshed = client.do_access_token_refresh(state=state, authn_method="", request_args={"client_id": SPA})
     assert isinstance(refreshed, AccessTokenResponse), refreshed.to_dict()
