@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from uuid import UUID
 
-from google.protobuf import timestamp_pb2
 
 from google.type import dayofweek_pb2
 
 from motcua.dossiers.v1 import calendar_replica_pb2, dossier_pb2, dossier_service_pb2 as pb, dossier_service_pb2_grpc, procedure_replica_pb2
 from motcua.procedures.v1 import calendar_pb2
+from motcua.kernel.timestamps import timestamp
 
 from . import enums
 from .application import DossierOffice, DossierView, ProcedureReplicaView, Submission
@@ -49,14 +49,6 @@ def calendar_replica_to_proto(view: CalendarReplicaView) -> calendar_replica_pb2
         holidays=[calendar_pb2.CalendarDay(**d) for d in content["holidays"]],
         makeup_working_days=[calendar_pb2.CalendarDay(**d) for d in content["makeup_working_days"]],
     )
-
-
-def timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def dossier_to_proto(view: DossierView) -> dossier_pb2.Dossier:

@@ -11,7 +11,6 @@ from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from uuid import UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from motcua.kernel.config import Settings
@@ -215,7 +214,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
     def replicate_procedure(self, published: PublishedVersion) -> ProcedureReplica:
         """The replica with the published version added (pending events unsaved: the caller saves)."""
         fields = {k: v for k, v in vars(published).items() if k != "procedure_id"}
-        replica = self._find(ProcedureReplica, published.procedure_id)
+        replica = self.find(ProcedureReplica, published.procedure_id)
         if replica is None:
             fields.pop("superseded")
             return ProcedureReplica(procedure_id=published.procedure_id, **fields)
@@ -226,7 +225,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         self, procedure_id: UUID, version_number: int, effective_until: datetime, procedure_version: int
     ) -> list[ProcedureReplica]:
         """The replica with the version withdrawn (unsaved); none when the procedure was never replicated."""
-        replica = self._find(ProcedureReplica, procedure_id)
+        replica = self.find(ProcedureReplica, procedure_id)
         if replica is None:
             return []
         replica.withdraw(version_number, effective_until, procedure_version)
@@ -259,14 +258,14 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
             day = local_date(now)
             with self._numbering.lock(DossierCodeSequence.id_for(submission.agency_id, day)):
                 if submission.request_id:
-                    existing = self._find(Dossier, dossier_id)
+                    existing = self.find(Dossier, dossier_id)
                     if existing is not None:
                         return DossierView.of(existing)
                 sequence = self._sequence(submission.agency_id, day)
                 dossier = Dossier.submit(
                     dossier_id=dossier_id,
                     procedure_id=submission.procedure_id,
-                    procedure=self._find(ProcedureReplica, submission.procedure_id),
+                    procedure=self.find(ProcedureReplica, submission.procedure_id),
                     sequence=sequence,
                     agency_id=submission.agency_id,
                     applicant=submission.applicant,
@@ -307,7 +306,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
             auth.applicant_or_desk(actor, dossier, "submit the draft")
             now = self.clock()
             sequence = self._sequence(dossier.agency_id, local_date(now))
-            dossier.submit_draft(self._find(ProcedureReplica, dossier.procedure_id), sequence, now)
+            dossier.submit_draft(self.find(ProcedureReplica, dossier.procedure_id), sequence, now)
             try:
                 self.save(sequence, dossier)
             except VersionConflict:
@@ -347,13 +346,6 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
 
     # --- helpers ---
 
-    def _find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, aggregate_type) else None
-
     def _sequence(self, agency_id: str, day: date) -> DossierCodeSequence:
-        existing = self._find(DossierCodeSequence, DossierCodeSequence.id_for(agency_id, day))
+        existing = self.find(DossierCodeSequence, DossierCodeSequence.id_for(agency_id, day))
         return existing if existing is not None else DossierCodeSequence.open(agency_id, day)

@@ -70,7 +70,7 @@ class AttachmentCommands:
                          lambda d, a, now: d.attach(now, a.subject, name, content_type, len(content), sha256))
 
     def attach_issued_result(self, dossier_id: UUID, name: str, source_dossier_id: UUID, sha256: str):
-        source = self._find(Dossier, source_dossier_id)
+        source = self.find(Dossier, source_dossier_id)
         if source is None:
             raise NotFound("dossier", str(source_dossier_id))
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 
 from motcua.clock import MissingCalendar, WorkingCalendar
 from motcua.kernel.errors import NotFound
@@ -56,8 +55,4 @@ class CalendarCopies:
         return WorkingCalendar(chosen)
 
     def _find(self, agency_id: str, year: int) -> CalendarReplica | None:
-        try:
-            replica = self.app.repository.get(CalendarReplica.create_id(agency_id, year))
-        except AggregateNotFoundError:
-            return None
-        return replica if isinstance(replica, CalendarReplica) else None
+        return self.app.find(CalendarReplica, CalendarReplica.create_id(agency_id, year))

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 
 from motcua.clock import Explanation, WorkingCalendar
 from motcua.kernel.context import Actor, current_actor
@@ -160,8 +159,4 @@ class LifecycleCommands:
         return WorkingCalendar(years)
 
     def _calendar_replica(self, agency_id: str, year: int) -> CalendarReplica | None:
-        try:
-            replica = self.repository.get(CalendarReplica.create_id(agency_id, year))
-        except AggregateNotFoundError:
-            return None
-        return replica if isinstance(replica, CalendarReplica) else None
+        return self.find(CalendarReplica, CalendarReplica.create_id(agency_id, year))

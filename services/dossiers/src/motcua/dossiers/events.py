@@ -5,26 +5,17 @@ They carry no personal data of the applicant (events.proto): ids, codes and date
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import singledispatch
 
-from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
 from motcua.dossiers.v1 import dossier_pb2, events_pb2
+from motcua.kernel.timestamps import timestamp
 
 from . import enums
 from .closing import ClosingRules
 from .dossier import Dossier
 from .processing import ProcessingRules
-
-
-def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def _ref(event) -> events_pb2.DossierRef:
@@ -55,7 +46,7 @@ def _(event: Dossier.Submitted) -> Message:
         channel=enums.CHANNELS[event.channel],
         version=event.originator_version,
         code=event.code,
-        submit_time=_timestamp(event.submitted_at),
+        submit_time=timestamp(event.submitted_at),
     )
 
 
@@ -68,8 +59,8 @@ def _(event: Dossier.Received) -> Message:
         procedure_version=event.procedure_version,
         agency_id=event.agency_id,
         applicant_account_id=event.applicant_account_id,
-        receive_time=_timestamp(event.received_at),
-        appointed_return_time=_timestamp(event.appointed_return_at),
+        receive_time=timestamp(event.received_at),
+        appointed_return_time=timestamp(event.appointed_return_at),
         version=event.originator_version,
     )
 
@@ -80,14 +71,14 @@ def _(event: Dossier.DraftSubmitted) -> Message:
         dossier_id=str(event.originator_id), procedure_id=str(event.procedure_id), procedure_version=event.procedure_version,
         agency_id=event.agency_id, applicant_kind=enums.APPLICANT_KINDS[event.applicant_kind],
         applicant_account_id=event.applicant_account_id, channel=enums.CHANNELS[event.channel],
-        version=event.originator_version, code=event.code, submit_time=_timestamp(event.submitted_at),
+        version=event.originator_version, code=event.code, submit_time=timestamp(event.submitted_at),
     )
 
 
 @integration_event.register
 def _(event: ProcessingRules.SupplementRequested) -> Message:
     return events_pb2.DossierSupplementRequested(
-        dossier=_ref(event), request_time=_timestamp(event.requested_at), at_reception=event.during == "reception",
+        dossier=_ref(event), request_time=timestamp(event.requested_at), at_reception=event.during == "reception",
         items=[dossier_pb2.SupplementItem(document=i["document"], problem=i["problem"]) for i in event.items],
     )
 
@@ -95,16 +86,16 @@ def _(event: ProcessingRules.SupplementRequested) -> Message:
 @integration_event.register
 def _(event: ProcessingRules.ApologyIssued) -> Message:
     return events_pb2.DossierApologyIssued(
-        dossier=_ref(event), issue_time=_timestamp(event.issued_at), reason=event.reason,
-        new_appointed_return_time=_timestamp(event.new_appointment_at),
-        previous_appointed_return_time=_timestamp(event.previous_appointment_at),
+        dossier=_ref(event), issue_time=timestamp(event.issued_at), reason=event.reason,
+        new_appointed_return_time=timestamp(event.new_appointment_at),
+        previous_appointed_return_time=timestamp(event.previous_appointment_at),
     )
 
 
 @integration_event.register
 def _(event: ClosingRules.ResultReady) -> Message:
     return events_pb2.DossierResultReady(
-        dossier=_ref(event), ready_time=_timestamp(event.ready_at), signed_document_id=event.result.get("document_id", ""),
+        dossier=_ref(event), ready_time=timestamp(event.ready_at), signed_document_id=event.result.get("document_id", ""),
         outcome=enums.OUTCOMES.get(event.outcome, 0),
     )
 
@@ -112,31 +103,31 @@ def _(event: ClosingRules.ResultReady) -> Message:
 @integration_event.register
 def _(event: ClosingRules.Returned) -> Message:
     return events_pb2.DossierReturned(
-        dossier=_ref(event), return_time=_timestamp(event.returned_at), method=enums.DELIVERY_METHODS[event.method],
-        outcome=enums.OUTCOMES.get(event.outcome, 0), due_time=_timestamp(event.due_at),
+        dossier=_ref(event), return_time=timestamp(event.returned_at), method=enums.DELIVERY_METHODS[event.method],
+        outcome=enums.OUTCOMES.get(event.outcome, 0), due_time=timestamp(event.due_at),
     )
 
 
 @integration_event.register
 def _(event: ProcessingRules.Refused) -> Message:
-    return events_pb2.DossierRefused(dossier=_ref(event), refuse_time=_timestamp(event.refused_at), reason=event.reason)
+    return events_pb2.DossierRefused(dossier=_ref(event), refuse_time=timestamp(event.refused_at), reason=event.reason)
 
 
 @integration_event.register
 def _(event: ClosingRules.Withdrawn) -> Message:
-    return events_pb2.DossierWithdrawn(dossier=_ref(event), withdraw_time=_timestamp(event.withdrawn_at))
+    return events_pb2.DossierWithdrawn(dossier=_ref(event), withdraw_time=timestamp(event.withdrawn_at))
 
 
 @integration_event.register
 def _(event: ProcessingRules.Assigned) -> Message:
-    return events_pb2.DossierAssigned(dossier=_ref(event), assign_time=_timestamp(event.assigned_at), assignee=event.assignee)
+    return events_pb2.DossierAssigned(dossier=_ref(event), assign_time=timestamp(event.assigned_at), assignee=event.assignee)
 
 
 @integration_event.register
 def _(event: ProcessingRules.CameDue) -> Message:
-    return events_pb2.DossierCameDue(dossier=_ref(event), due_time=_timestamp(event.due_at))
+    return events_pb2.DossierCameDue(dossier=_ref(event), due_time=timestamp(event.due_at))
 
 
 @integration_event.register
 def _(event: ProcessingRules.BecameOverdue) -> Message:
-    return events_pb2.DossierOverdue(dossier=_ref(event), due_time=_timestamp(event.due_at))
+    return events_pb2.DossierOverdue(dossier=_ref(event), due_time=timestamp(event.due_at))

@@ -107,7 +107,7 @@ class LifecycleServicer:
 
     def ExplainDueDate(self, request, context):
         count_from, explanation = self.office.explain_due_date(UUID(request.dossier_id))
-        from .api import timestamp
+        from motcua.kernel.timestamps import timestamp
 
         return pb.ExplainDueDateResponse(
             count_from_time=timestamp(count_from),

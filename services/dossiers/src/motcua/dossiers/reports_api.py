@@ -25,7 +25,7 @@ FORMS = {
 
 
 def _ts(moment):
-    from .api import timestamp
+    from motcua.kernel.timestamps import timestamp
 
     return timestamp(moment)
 
