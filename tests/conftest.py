@@ -87,6 +87,8 @@ class Stack:
                 **extra_env,
             },
         )
+        if name == "dossiers":  # attachments' bytes: in the session's folder, wiped with it
+            env.setdefault("MOTCUA_DOSSIERS_DOCUMENTS_DIR", str(self.profile.root / "dossiers" / "documents"))
         log = self.logs / f"{name}-{next(self._counter)}.log"
         process = ServiceProcess(name, env, log, module=module)
         self._processes.append(process)

@@ -422,10 +422,25 @@ def test_other_services_get_none_of_the_signing_setup(service: str) -> None:
     assert [name for name in env if name.startswith("MOTCUA_SIGNING_")] == (
         ["MOTCUA_SIGNING_ADDR"] if service == "dossiers" else [])
     mounts, volumes = _volumes(rendered, service)
-    # Identity's keys Secret is its only other volume (test_auth.py).
-    identity = service == "identity"
-    assert set(mounts) == {"/tmp", *(["/etc/motcua/identity/keys"] if identity else [])}
-    assert set(volumes) == {"tmp", *(["identity-keys"] if identity else [])}
+    # Identity's keys Secret and dossiers' attachments are their only other volumes.
+    own = {"identity": ("/etc/motcua/identity/keys", "identity-keys"),
+           "dossiers": ("/var/lib/motcua/dossiers", "dossiers-data")}.get(service)
+    assert set(mounts) == {"/tmp", *([own[0]] if own else [])}
+    assert set(volumes) == {"tmp", *([own[1]] if own else [])}
+
+
+def test_dossiers_keep_attachments_on_their_data_volume() -> None:
+    from motcua.dossiers.config import DossiersConfig
+
+    rendered = render()
+    documents = DossiersConfig.from_env(rendered.environment("dossiers")).documents_dir
+    mounts, volumes = _volumes(rendered, "dossiers")
+    mount = mounts["/var/lib/motcua/dossiers"]
+    assert documents.is_relative_to("/var/lib/motcua/dossiers")  # writable despite the read-only root
+    assert volumes[mount["name"]]["emptyDir"] == {"sizeLimit": "2Gi"}
+    claimed = render({"dossiers": {"storage": {"existingClaim": "dossier-files", "sizeLimit": ""}}})
+    _, volumes = _volumes(claimed, "dossiers")
+    assert volumes["dossiers-data"]["persistentVolumeClaim"] == {"claimName": "dossier-files"}
 
 
 # --- config checksum ------------------------------------------------------------------------------

@@ -98,6 +98,10 @@ spec:
             {{- if include "motcua.isSigning" . }}
             {{- include "motcua.signing.volumeMounts" . | trim | nindent 12 }}
             {{- end }}
+            {{- if eq .name "dossiers" }}
+            - name: dossiers-data
+              mountPath: {{ include "motcua.dossiers.dataDir" $root }}
+            {{- end }}
             {{- if $identity }}
             {{- include "motcua.identity.volumeMounts" . | trim | nindent 12 }}
             {{- end }}
@@ -107,6 +111,9 @@ spec:
           emptyDir: {}
         {{- if include "motcua.isSigning" . }}
         {{- include "motcua.signing.volumes" . | trim | nindent 8 }}
+        {{- end }}
+        {{- if eq .name "dossiers" }}
+        {{- include "motcua.dossiers.volumes" . | trim | nindent 8 }}
         {{- end }}
         {{- if $identity }}
         {{- include "motcua.identity.volumes" . | trim | nindent 8 }}

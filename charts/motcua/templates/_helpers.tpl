@@ -181,6 +181,24 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 {{- join "," $entries }}
 {{- end }}
 
+{{/* Where the dossiers service's data volume (the attachments) is mounted. */}}
+{{- define "motcua.dossiers.dataDir" -}}/var/lib/motcua/dossiers{{- end }}
+
+{{/* The dossiers pod's data volume (dict root name svc): a claim, else an emptyDir. */}}
+{{- define "motcua.dossiers.volumes" -}}
+{{- $storage := .root.Values.dossiers.storage }}
+- name: dossiers-data
+  {{- if $storage.existingClaim }}
+  persistentVolumeClaim:
+    claimName: {{ $storage.existingClaim }}
+  {{- else if $storage.sizeLimit }}
+  emptyDir:
+    sizeLimit: {{ $storage.sizeLimit }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
+
 {{/* The signing service gets a data volume, its keys Secret and its own settings. */}}
 {{- define "motcua.isSigning" -}}
 {{- if eq .name "signing" }}true{{ end }}
@@ -232,7 +250,7 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
 {{- if eq .name "dossiers" -}}
-,MOTCUA_SIGNING_ADDR
+,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
 ,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
@@ -406,6 +424,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 {{- if include "motcua.isIdentity" . }}
 {{ include "motcua.identity.env" . | trim }}
+{{- end }}
+{{- if eq .name "dossiers" }}
+- name: MOTCUA_DOSSIERS_DOCUMENTS_DIR
+  value: {{ printf "%s/documents" (include "motcua.dossiers.dataDir" $root) | quote }}
 {{- end }}
 {{- if and (eq .name "dossiers") $root.Values.services.signing.enabled }}
 {{- /* Result documents are signed by the release's signing service. */}}

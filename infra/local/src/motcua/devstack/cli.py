@@ -48,6 +48,7 @@ def up(profile: Profile, infra_only: bool) -> int:
                 extra |= identity_env(profile, profile.identity_http_port)
             if svc == "dossiers":  # result documents are signed by the signing service
                 extra["MOTCUA_SIGNING_ADDR"] = profile.service_addr("signing")
+                extra["MOTCUA_DOSSIERS_DOCUMENTS_DIR"] = str(profile.root / "dossiers" / "documents")
             sp = ServiceProcess(svc, service_env(profile, svc, port, extra), log, detach=True).start(wait=False)
             pid_file.write_text(f"{sp.pid}\n")
             started.append(sp)

@@ -13,7 +13,7 @@ from uuid import UUID
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound
 
-from . import authorization as auth, forms
+from . import authorization as auth
 from .domain import LOCAL_TIME, DossierStateConflict
 from .dossier import Dossier
 from .register_queries import DossierRegister, Filters
@@ -134,6 +134,7 @@ class RegisterReads:
     # --- forms ------------------------------------------------------------------------------
 
     def render_form(self, dossier_id: UUID, form: str) -> tuple[bytes, str]:
+        from . import forms  # fpdf2 and its fonts (~30 MB) only in processes that render forms
         from .form_filling import FORM_NUMBERS, fill
 
         dossier = self.load(Dossier, dossier_id)
@@ -144,6 +145,7 @@ class RegisterReads:
         return forms.render(filled), f"{dossier.code or dossier.id}-{FORM_NUMBERS[form]}.pdf"
 
     def render_tracking_book(self, agency_id: str, start_date: str, end_date: str) -> tuple[bytes, int]:
+        from . import forms
         from .form_filling import tracking_book
 
         auth.agency_reader(current_actor(), agency_id, "render the agency's tracking book")
