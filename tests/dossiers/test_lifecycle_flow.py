@@ -15,13 +15,10 @@ from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb, events_pb2
 from motcua.identity.v1.role_pb2 import Role
-from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.support import auth
-from tests.support.clients import details, dossiers_stub, procedures_stub
-from tests.support.dossiers import applicant, fresh_agency, submit_request
-from tests.support.procedures import full_create_request
+from tests.support.clients import details, dossiers_stub
+from tests.support.dossiers import applicant, fresh_agency, published_full_procedure, submit_request
 from tests.support.topics import find_envelope
-from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +34,7 @@ def processes(stack, tmp_path_factory):
 @pytest.fixture(scope="module")
 def procedure(processes):
     """Đăng ký khai sinh: two required documents, three steps, 11 000 đ of fees, restart rule."""
-    procedures = procedures_stub(processes["procedures"])
-    created = procedures.CreateProcedure(full_create_request()).procedure
-    procedures.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=created.procedure_id))
-    dossiers = dossiers_stub(processes["dossiers"])
-    return eventually(lambda: dossiers.GetProcedureReplica(pb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure,
-                      what="replica in dossiers")
+    return published_full_procedure(processes["procedures"], processes["dossiers"])
 
 
 class Office:

@@ -17,16 +17,13 @@ from PIL import Image
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb, reports_pb2 as r
 from motcua.identity.v1.role_pb2 import Role
 from tests.support import auth
-from tests.support.clients import dossiers_stub, field_violations, procedures_stub
-from tests.support.dossiers import today_in_vietnam
-from tests.support.procedures import full_create_request
+from tests.support.clients import dossiers_stub, field_violations
+from tests.support.dossiers import published_full_procedure, today_in_vietnam
 from tests.support.public_clients import anonymous_dossiers_stub
-from tests.support.waiting import eventually
 
 from .pdfread import flat_text
 from .test_lifecycle_flow import Office, fails_with, office, pdf  # noqa: F401 - fixtures
 
-from motcua.procedures.v1 import procedure_service_pb2 as ppb
 
 LOOKUP_BURST = 4
 
@@ -45,12 +42,7 @@ def processes(stack, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def procedure(processes):
-    procedures = procedures_stub(processes["procedures"])
-    created = procedures.CreateProcedure(full_create_request()).procedure
-    procedures.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=created.procedure_id))
-    dossiers = dossiers_stub(processes["dossiers"])
-    return eventually(lambda: dossiers.GetProcedureReplica(pb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure,
-                      what="replica in dossiers")
+    return published_full_procedure(processes["procedures"], processes["dossiers"])
 
 
 def png() -> bytes:

@@ -53,3 +53,18 @@ def submit_request(procedure_id: str, agency_id: str, **overrides) -> pb.SubmitD
     }
     fields.update(overrides)
     return pb.SubmitDossierRequest(**fields)
+
+
+def published_full_procedure(procedures_addr: str, dossiers_addr: str):
+    """Publishes tests.support.procedures.full_create_request() and returns the dossiers
+    service's copy of it, once the event has reached it."""
+    from motcua.procedures.v1 import procedure_service_pb2 as ppb
+    from tests.support.clients import dossiers_stub, procedures_stub
+    from tests.support.procedures import full_create_request
+    from tests.support.waiting import eventually
+
+    created = procedures_stub(procedures_addr).CreateProcedure(full_create_request()).procedure
+    procedures_stub(procedures_addr).PublishProcedure(ppb.PublishProcedureRequest(procedure_id=created.procedure_id))
+    dossiers = dossiers_stub(dossiers_addr)
+    request = pb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)
+    return eventually(lambda: dossiers.GetProcedureReplica(request).procedure, what="replica in dossiers")
