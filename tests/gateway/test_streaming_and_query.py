@@ -171,7 +171,8 @@ def test_a_path_segment_is_percent_decoded(gw: Gateway, stand_in):
 def test_sigterm_ends_open_streams_with_a_reconnect_error_and_exits_0(stand_in, start_gateway: StartGateway):
     servicer, addr = stand_in
     servicer.cancelled.clear()
-    gw = start_gateway({"notifications": addr})  # the default 10 s grace: the stream must not use it up
+    # A grace far longer than the wait below: an exit within it shows the stream did not hold the shutdown.
+    gw = start_gateway({"notifications": addr}, MOTCUA_SHUTDOWN_GRACE="600")
     host, port = gw.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=20)
     conn.request("GET", f"/v1/accounts/{ENDLESS}/inbox:stream", headers={"Accept": "text/event-stream"})
@@ -183,13 +184,11 @@ def test_sigterm_ends_open_streams_with_a_reconnect_error_and_exits_0(stand_in, 
     assert response.readline().startswith(b"data: ")
     assert response.readline() == b"\n"
     assert gw.process.pid is not None
-    signalled = time.monotonic()
     os.kill(gw.process.pid, signal.SIGTERM)
     rest = response.read().decode()  # the server ends the stream
     assert rest.startswith("event: error\ndata: "), rest
     assert json.loads(rest.split("data: ", 1)[1])["error"]["status"] == "UNAVAILABLE"
     assert gw.process.wait_exit(timeout=15) == 0
-    assert time.monotonic() - signalled < 5  # not held until the grace ran out
     assert servicer.cancelled.wait(10), "the backend stream was not cancelled"
     conn.close()
     assert '"level": "ERROR"' not in gw.process.log_path.read_text()
