@@ -18,9 +18,7 @@ command line or file.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,10 +27,8 @@ import grpc
 
 from motcua.identity.v1 import account_pb2
 from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import identity_service_pb2_grpc
-from motcua.identity.v1.role_pb2 import Role
 
-from .seed_agencies import DEFAULT_ADDR
+from .seeding import run_seed, seed_parser
 from .translate import ACCOUNT_KINDS, role_enum
 
 PROVINCE = "000.00.00.H56"  # the sample tree's root, whose administrator a development token is for
@@ -109,37 +105,16 @@ def seed(stub: Any, entries: list[dict[str, Any]], metadata: tuple) -> dict[str,
     return counts
 
 
-def _token(args: argparse.Namespace, stub: Any) -> str:
-    if args.token:
-        return args.token
-    if not args.dev_token:
-        raise SystemExit("no token: pass --token (or set MOTCUA_TOKEN), or --dev-token where development tokens are on")
-    return stub.IssueDevelopmentToken(pb.IssueDevelopmentTokenRequest(
-        roles=[Role.ROLE_ADMINISTRATOR], agency_id=PROVINCE, display_name="seed_accounts")).access_token
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m motcua.identity.seed_accounts", description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", type=Path, help="JSON list of accounts")
-    parser.add_argument("--addr", default=os.environ.get("MOTCUA_IDENTITY_ADDR", DEFAULT_ADDR),
-                        help=f"identity's gRPC address (default: MOTCUA_IDENTITY_ADDR or {DEFAULT_ADDR})")
-    parser.add_argument("--token", default=os.environ.get("MOTCUA_TOKEN", ""), help="an administrator's access token")
-    parser.add_argument("--dev-token", action="store_true", help="get a development token of the province's administrator")
+    parser = seed_parser("python -m motcua.identity.seed_accounts", __doc__.split("\n\n")[0], "accounts",
+                         "get a development token of the province's administrator")
     args = parser.parse_args(argv)
     try:
         entries = read(args.file)
     except (OSError, ValueError, BadFile) as e:
         print(f"{args.file}: {e}", file=sys.stderr)
         return 2
-    with grpc.insecure_channel(args.addr) as channel:
-        stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
-        try:
-            counts = seed(stub, entries, (("authorization", f"Bearer {_token(args, stub)}"),))
-        except grpc.RpcError as e:
-            print(f"identity at {args.addr}: {e.code().name}: {e.details()}", file=sys.stderr)
-            return 1
-    print(", ".join(f"{n} {what}" for what, n in counts.items()))
-    return 1 if counts["failed"] else 0
+    return run_seed(args, PROVINCE, "seed_accounts", lambda stub, metadata: seed(stub, entries, metadata))
 
 
 if __name__ == "__main__":

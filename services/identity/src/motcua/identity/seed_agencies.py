@@ -16,24 +16,19 @@ afterwards, 1 otherwise, 2 for a bad command line or file.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import grpc
 from google.type import date_pb2
 
 from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import identity_service_pb2_grpc
-from motcua.identity.v1.role_pb2 import Role
 
+from .seeding import run_seed, seed_parser
 from .translate import AGENCY_KINDS
 
-DEFAULT_ADDR = "127.0.0.1:15051"  # identity in `make run`'s stack
 
 
 class BadFile(Exception):
@@ -100,23 +95,9 @@ def seed(stub: Any, entries: list[dict[str, Any]], metadata: tuple, valid_from: 
     return counts
 
 
-def _token(args: argparse.Namespace, stub: Any, root: str) -> str:
-    if args.token:
-        return args.token
-    if not args.dev_token:
-        raise SystemExit("no token: pass --token (or set MOTCUA_TOKEN), or --dev-token where development tokens are on")
-    issued = stub.IssueDevelopmentToken(pb.IssueDevelopmentTokenRequest(
-        roles=[Role.ROLE_ADMINISTRATOR], agency_id=root, display_name="seed_agencies"))
-    return issued.access_token
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m motcua.identity.seed_agencies", description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", type=Path, help="JSON list of agencies")
-    parser.add_argument("--addr", default=os.environ.get("MOTCUA_IDENTITY_ADDR", DEFAULT_ADDR),
-                        help=f"identity's gRPC address (default: MOTCUA_IDENTITY_ADDR or {DEFAULT_ADDR})")
-    parser.add_argument("--token", default=os.environ.get("MOTCUA_TOKEN", ""), help="an administrator's access token")
-    parser.add_argument("--dev-token", action="store_true", help="get a development token for the root's administrator")
+    parser = seed_parser("python -m motcua.identity.seed_agencies", __doc__.split("\n\n")[0], "agencies",
+                         "get a development token for the root's administrator")
     parser.add_argument("--valid-from", help="first day in force of agencies whose entry has none (default: today)")
     args = parser.parse_args(argv)
     try:
@@ -132,16 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(roots) != 1:
         print(f"{args.file}: needs exactly one root agency, found {len(roots)}", file=sys.stderr)
         return 2
-    with grpc.insecure_channel(args.addr) as channel:
-        stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
-        try:
-            metadata = (("authorization", f"Bearer {_token(args, stub, roots[0])}"),)
-            counts = seed(stub, entries, metadata, args.valid_from)
-        except grpc.RpcError as e:
-            print(f"identity at {args.addr}: {e.code().name}: {e.details()}", file=sys.stderr)
-            return 1
-    print(", ".join(f"{n} {what}" for what, n in counts.items()))
-    return 1 if counts["failed"] else 0
+    return run_seed(args, roots[0], "seed_agencies",
+                    lambda stub, metadata: seed(stub, entries, metadata, args.valid_from))
 
 
 if __name__ == "__main__":
