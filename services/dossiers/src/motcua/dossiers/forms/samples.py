@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from motcua.clock import WorkingDays, due
+
+from ..deadlines import default_calendar
 from ..domain import LOCAL_TIME, dossier_code
 from .model import (
     EARLY,
@@ -25,13 +28,10 @@ from .model import (
 )
 
 
-def add_working_days(start: date, days: int) -> date:
-    """Sample dates only (Monday–Friday); real deadlines come from the statutory clock."""
-    day = start
-    while days:
-        day += timedelta(days=1)
-        days -= day.weekday() < 5
-    return day
+def after_working_days(start: datetime, days: int) -> datetime:
+    """When `days` working days after `start` end, by the statutory clock on the default
+    (Monday–Friday) calendar: sample dates need no published calendar."""
+    return due(start, WorkingDays(days), default_calendar(start)).due_at
 
 AGENCY = Agency(
     name="Ủy ban nhân dân xã Đông Sơn",
@@ -40,7 +40,7 @@ AGENCY = Agency(
 )
 AGENCY_EID = "000.00.12.H56"
 RECEIVED = datetime(2026, 1, 5, 8, 30, tzinfo=LOCAL_TIME)
-APPOINTED = datetime.combine(add_working_days(RECEIVED.date(), 3), RECEIVED.timetz())
+APPOINTED = after_working_days(RECEIVED, 3)
 APPLICANT = Applicant(
     full_name="Nguyễn Thị Hồng Nhung",
     address="Thôn Phú Minh, xã Đông Sơn, tỉnh Thanh Hóa",
@@ -109,7 +109,7 @@ def apology() -> Apology:
     return Apology(
         dossier=DOSSIER,
         reason="Cần xác minh thông tin về nơi cư trú của người mẹ với Công an xã.",
-        new_appointed_at=datetime.combine(add_working_days(APPOINTED.date(), 2), APPOINTED.timetz()),
+        new_appointed_at=after_working_days(APPOINTED, 2),
         issued_at=APPOINTED - timedelta(days=1),
         signer_title="Chủ tịch",
         signer_name="Phạm Văn Đông",
@@ -118,11 +118,11 @@ def apology() -> Apology:
 
 
 def control_slip() -> ControlSlip:
-    day = RECEIVED.date()
+    start = RECEIVED
 
     def at(days: int, hour: int, minute: int) -> datetime:
-        return datetime.combine(add_working_days(day, days), datetime.min.time(), tzinfo=LOCAL_TIME).replace(
-            hour=hour, minute=minute)
+        end = after_working_days(start, days) if days else start
+        return end.astimezone(LOCAL_TIME).replace(hour=hour, minute=minute)
 
     return ControlSlip(
         dossier=DOSSIER,
@@ -144,7 +144,7 @@ def tracking_book(count: int = 40) -> TrackingBook:
     entries = []
     for i in range(count):
         received = RECEIVED + timedelta(days=i // 4, minutes=40 * (i % 4))
-        appointed = datetime.combine(add_working_days(received.date(), 3), received.timetz())
+        appointed = after_working_days(received, 3)
         entries.append(TrackingEntry(
             code=dossier_code(AGENCY_EID, received.date(), i % 4 + 1),
             procedure_name=PROCEDURES[i % len(PROCEDURES)],
