@@ -36,9 +36,10 @@ MFA_OFFICER = {"account_id": "0b9c1f4e-1111-4000-8000-000000000003", "login": "t
 CLIENTS = [
     {"client_id": SPA, "client_name": "Cổng dịch vụ công <thử>", "token_endpoint_auth_method": "none",
      "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [SPA_REDIRECT],
-     "post_logout_redirect_uris": [SPA_LOGOUT], "scope": "openid profile email roles personal_id offline_access"},
+     "post_logout_redirect_uris": [SPA_LOGOUT],
+     "scope": "openid profile email roles personal_id offline_access api"},
     {"client_id": SERVICE, "client_secret": SERVICE_SECRET, "token_endpoint_auth_method": "client_secret_basic",
-     "grant_types": ["client_credentials"], "scope": "", "roles": ["administrator"], "agency_id": "000.00.10.H56"},
+     "grant_types": ["client_credentials"], "scope": "api", "roles": ["administrator"], "agency_id": "000.00.10.H56"},
 ]
 
 

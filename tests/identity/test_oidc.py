@@ -44,7 +44,7 @@ def discovery(op) -> dict:
 
 def spa_client(code_challenge_method: str | None = "S256") -> OAuth2Client:
     return OAuth2Client(client_id=SPA, token_endpoint_auth_method="none", redirect_uri=SPA_REDIRECT,
-                        scope="openid profile email roles offline_access",
+                        scope="openid profile email roles offline_access api",
                         code_challenge_method=code_challenge_method, trust_env=False)
 
 
@@ -90,7 +90,7 @@ def test_code_flow_with_pkce_gives_tokens_a_service_accepts(op, discovery):
     access = jwt.decode(token["access_token"], provider_keys(discovery), algorithms=["ES256"])
     assert access.header["typ"] == "at+jwt"
     assert access.claims["roles"] == ["administrator"] and access.claims["agency_id"] == "000.00.10.H56"
-    assert access.claims["client_id"] == SPA and access.claims["aud"] == "motcua"
+    assert access.claims["client_id"] == SPA and access.claims["aud"] == ["motcua", op.issuer]  # API, userinfo
     # It calls a real service over gRPC; the event log names the person.
     stub = procedures_stub(op.procedures.addr, token["access_token"])
     created = stub.CreateProcedure(create_request(name="Đăng ký khai sinh"))
@@ -232,12 +232,13 @@ def test_forged_expired_foreign_and_unsigned_tokens_are_refused_at_userinfo(op, 
 def test_expired_and_foreign_audience_tokens_signed_by_the_provider_are_refused(op, stack, discovery):
     key = ECKey.import_key(next((op_dir := _keys_dir(op)).glob("*.pem")).read_bytes())
     now = int(time.time())
-    base = {"iss": op.issuer, "sub": OFFICER["account_id"], "aud": "motcua", "client_id": SPA, "iat": now,
+    base = {"iss": op.issuer, "sub": OFFICER["account_id"], "aud": op.issuer, "client_id": SPA, "iat": now,
             "jti": uuid.uuid4().hex, "exp": now + 600, "scope": "openid"}
     header = {"alg": "ES256", "typ": "at+jwt", "kid": key.thumbprint()}
     assert _userinfo_status(discovery, jwt.encode(header, base, key)) == 200
     assert _userinfo_status(discovery, jwt.encode(header, {**base, "exp": now - 3600, "iat": now - 7200}, key)) == 401
     assert _userinfo_status(discovery, jwt.encode(header, {**base, "aud": "another-system"}, key)) == 401
+    assert _userinfo_status(discovery, jwt.encode(header, {**base, "aud": "motcua"}, key)) == 401  # the API's only
     assert _userinfo_status(discovery, jwt.encode(header, {**base, "iss": "https://evil.example"}, key)) == 401
     assert op_dir.is_dir()
 

@@ -93,3 +93,20 @@ def test_keys_that_cannot_be_fetched_are_not_a_token_problem():
     key, clock = ECKey.generate_key("P-256"), Clock()
     with pytest.raises(KeysUnavailable):
         TokenVerifier(SETTINGS, unreachable, clock).actor("Bearer " + token(key, clock.now))
+
+
+@pytest.mark.parametrize("scope, accepted", [
+    ("openid api", True), ("api", True), ("openid profile", False), ("", False), (None, False), (["api"], False),
+])
+def test_an_oidc_clients_token_needs_the_api_scope(scope, accepted):
+    key, clock = ECKey.generate_key("P-256"), Clock()
+    verifier = TokenVerifier(SETTINGS, Jwks(key), clock)
+    claims = {"client_id": "cong-dich-vu-cong", **({} if scope is None else {"scope": scope})}
+    bearer = "Bearer " + token(key, clock.now, **claims)
+    if accepted:
+        assert verifier.actor(bearer).subject == "u-1"
+    else:
+        with pytest.raises(AuthError, match="`api` scope"):
+            verifier.actor(bearer)
+    # Tokens not issued to an OIDC client (identity's development tokens) are not scoped.
+    assert verifier.actor("Bearer " + token(key, clock.now, sub="u-2")).subject == "u-2"

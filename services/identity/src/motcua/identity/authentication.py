@@ -48,6 +48,7 @@ class LoginOutcome:
     grants: tuple[Grant, ...] = ()
     locked_until: datetime | None = None  # when LOCKED, or when this failure made the next wait
     second_factor: str = ""  # "totp" or "recovery_code" when one was used
+    password_generation: int = 0  # of the credentials checked (login sessions end when it moves on)
 
     @property
     def succeeded(self) -> bool:
@@ -169,7 +170,8 @@ class Authentication:
             return attempt.failed(BAD_SECOND_FACTOR)
         self.throttle.clear(account_key)
         return LoginOutcome(account_id=account.id, display_name=account.display_name, roles=account.roles,
-                            agency_id=account.agency_id, grants=tuple(account.grants), second_factor=second_factor)
+                            agency_id=account.agency_id, grants=tuple(account.grants), second_factor=second_factor,
+                            password_generation=credentials.password_generation)
 
     def _second_factor(self, credentials: Credentials, code: str, now: datetime) -> str:
         """"totp" or "recovery_code" when ``code`` is a valid unused one (spent on the

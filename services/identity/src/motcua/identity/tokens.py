@@ -26,13 +26,15 @@ class TokenIssuer:
         self.auth = auth
 
     def issue(self, subject: str, roles: list[str], agency_id: str = "", name: str = "",
-              ttl: int = 3600, now: float | None = None, extra: dict | None = None) -> IssuedToken:
-        """``extra``: further claims (the OIDC provider's client_id, scope, sid, auth_time)."""
+              ttl: int = 3600, now: float | None = None, extra: dict | None = None,
+              audience: str | list[str] | None = None) -> IssuedToken:
+        """``extra``: further claims (the OIDC provider's client_id, scope, sid, auth_time);
+        ``audience``: who the token is for, when not the services (``MOTCUA_AUTH_AUDIENCE``)."""
         issued_at = int(time.time() if now is None else now)
         claims = {
             "iss": self.auth.issuer,
             "sub": subject,
-            "aud": self.auth.audience,
+            "aud": self.auth.audience if audience is None else audience,
             "iat": issued_at,
             "nbf": issued_at,
             "exp": issued_at + ttl,

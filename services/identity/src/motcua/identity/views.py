@@ -30,6 +30,7 @@ class AccountView:
     mfa_enabled: bool
     has_password: bool
     version: int
+    password_generation: int = 0  # ends login sessions opened before a password change or reset
 
     @classmethod
     def of(cls, account: Account, credentials: Credentials | None) -> AccountView:
@@ -52,6 +53,7 @@ class AccountView:
             mfa_enabled=bool(credentials and credentials.mfa_enabled),
             has_password=bool(credentials and credentials.password_hash),
             version=account.version,
+            password_generation=credentials.password_generation if credentials else 0,
         )
 
 

@@ -24,6 +24,9 @@ from .context import Actor
 ALGORITHMS = ["ES256"]  # never "none", never a symmetric one: services only hold public keys
 REFRESH_INTERVAL = 10.0  # seconds between JWKS fetches triggered by unknown key ids
 CACHE_SIZE = 10_000  # verified tokens remembered, so a client's repeated calls cost a lookup
+# The scope an OIDC client's access token (RFC 9068: it names its `client_id`) must carry for
+# the services' API; a client registered without it gets tokens for login and userinfo only.
+API_SCOPE = "api"
 
 
 class AuthError(Exception):
@@ -96,6 +99,9 @@ class TokenVerifier:
             raise AuthError("TOKEN_INVALID", f"the token is not valid: {_describe(e)}") from None
         if decoded.header.get("typ", "").lower() not in ("at+jwt", "application/at+jwt"):
             raise AuthError("TOKEN_INVALID", "the token is not an access token (typ must be at+jwt)")
+        scope = decoded.claims.get("scope", "")
+        if "client_id" in decoded.claims and API_SCOPE not in (scope.split() if isinstance(scope, str) else ()):
+            raise AuthError("TOKEN_INVALID", f"the client's token was not granted the `{API_SCOPE}` scope")
         return decoded.claims
 
     def _key_set(self, refresh: bool = False) -> KeySet:

@@ -26,6 +26,10 @@ FAILED = "failed"
 class Credentials(Aggregate):
     """The password hash and second factor of one account (its id derives from the account's)."""
 
+    # How many times the password was changed or reset: login sessions opened under an earlier
+    # generation are over. A class default, so that snapshots taken before it existed load.
+    password_generation = 0
+
     @staticmethod
     def create_id(account_id: UUID, **_: object) -> UUID:
         return credentials_id(account_id)
@@ -49,6 +53,8 @@ class Credentials(Aggregate):
     @event("PasswordSet")
     def _password_set(self, password_hash: str, reason: str) -> None:
         self.password_hash = password_hash
+        if reason in (CHANGED, RESET):
+            self.password_generation += 1
 
     def start_totp(self, secret: str) -> None:
         if self.mfa_enabled:

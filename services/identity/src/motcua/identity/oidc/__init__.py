@@ -34,8 +34,12 @@ def build_provider(settings: Settings, keys: SigningKeys, token_ttl: int,
     config = OidcConfig.from_env(settings.auth.issuer)
     store = OidcStore(settings)
     store.migrate()
-    if config.clients_file is not None:
-        store.register_clients(load_clients(config.clients_file))
+    # The configuration is the registry: a client left out of it (or every client, without a
+    # clients file) is removed, its refresh tokens with it.
+    clients = load_clients(config.clients_file) if config.clients_file is not None else []
+    removed = store.register_clients(clients)
+    if removed:
+        log.warning("OIDC clients no longer configured were removed", extra={"client_ids": removed})
     if config.dev_accounts_file is not None:
         log.warning("OIDC logins against development accounts from a file (not for production)")
         accounts = DevAccounts.load(config.dev_accounts_file)

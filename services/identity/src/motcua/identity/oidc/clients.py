@@ -6,8 +6,14 @@ An entry: ``client_id``; ``client_secret`` (or ``client_secret_sha256``, or
 the clients file) for a confidential client; ``token_endpoint_auth_method`` (``none`` for a public client such as a browser app,
 which must then use PKCE S256; ``client_secret_basic`` or ``client_secret_post``);
 ``redirect_uris``; ``post_logout_redirect_uris``; ``grant_types`` (``authorization_code``,
-``refresh_token``, ``client_credentials``); ``scope``; for a service logging in as itself
-(client credentials) the ``roles`` and ``agency_id`` of its tokens.
+``refresh_token``, ``client_credentials``); ``scope``: the scopes the client may ask for
+(asking for any other is ``invalid_scope``), among them ``api`` for access tokens the motcua
+services accept; ``audience``: the ``aud`` of those access tokens (default: the services'
+audience, ``MOTCUA_AUTH_AUDIENCE``); for a service logging in as itself (client credentials)
+the ``roles`` and ``agency_id`` of its tokens.
+
+A client removed from the file stops working at the next start: its registration is deleted
+and its refresh tokens revoked (store.register_clients).
 """
 
 from __future__ import annotations
@@ -50,6 +56,22 @@ class Client(ClientMixin):
     @property
     def agency_id(self) -> str:
         return str(self.client_metadata.get("agency_id", ""))
+
+    @property
+    def audience(self) -> str:
+        """The audience of its API access tokens; empty: the services' default."""
+        return str(self.client_metadata.get("audience", ""))
+
+    def allows_scope(self, scope: str | None) -> bool:
+        """Whether every scope in ``scope`` is one the client may ask for."""
+        allowed = set(scope_to_list(self.client_metadata.get("scope", "")) or [])
+        return set(scope_to_list(scope) or []) <= allowed
+
+    def allowed_part(self, scope: str) -> str:
+        """The part of ``scope`` the client may still have (its registration may have narrowed
+        since a refresh token was issued)."""
+        allowed = scope_to_list(self.client_metadata.get("scope", "")) or []
+        return " ".join(s for s in scope_to_list(scope) or [] if s in allowed)
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -109,6 +131,11 @@ def _client(entry: dict[str, Any], path: Path) -> Client:
         raise ConfigError(f"{path}: client {client_id}: unsupported grant types {sorted(unknown)}")
     if method == PUBLIC and "client_credentials" in entry.get("grant_types", []):
         raise ConfigError(f"{path}: client {client_id} is public: it cannot use client_credentials")
+    audience = entry.get("audience", "")
+    if not isinstance(audience, str):
+        raise ConfigError(f"{path}: client {client_id}: audience must be a string")
+    if not isinstance(entry.get("scope", ""), str):
+        raise ConfigError(f"{path}: client {client_id}: scope must be a space-separated string")
     entry.setdefault("response_types", ["code"] if "authorization_code" in entry.get("grant_types", []) else [])
     return Client(client_id, entry)
 

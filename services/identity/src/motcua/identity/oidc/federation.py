@@ -7,6 +7,12 @@ the database so that any replica takes the callback), takes the code back at
 ``/oauth2/federation/callback``, exchanges it with authlib's client, checks the ID token
 (signature against the upstream JWKS, iss, aud, exp, nonce) and answers the original
 authorization request as the linked citizen.
+
+The callback is bound to the browser that started the login (RFC 6749 10.12, OIDC Core
+3.1.2.1): the start sets a cookie holding a secret whose digest is kept with the state, and
+a callback whose browser does not carry that cookie is refused. Otherwise anyone could send a
+victim's browser to the callback with a code and state of the attacker's own upstream login,
+and the victim would be signed in as the attacker (login CSRF).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from . import login_page
+from .clients import digest
 from .config import Federation
 from .server import HttpRequest, Provider
 
@@ -40,7 +47,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_TTL = 600  # seconds the person has to log in upstream
-CALLBACK_PATH = "/oauth2/federation/callback"
+FEDERATION_PATH = "/oauth2/federation"
+CALLBACK_PATH = f"{FEDERATION_PATH}/callback"
+# The browser-binding cookie: SameSite=Lax, as the upstream provider sends the browser back by a
+# top-level GET; scoped to the federation endpoints.
+BROWSER_COOKIE = "motcua_federation"
 
 
 class FederationFailed(Exception):
@@ -101,9 +112,15 @@ class FederatedLogin:
 
     async def start(self, request: Request) -> Response:
         oauth_request = await _read(self.provider, request)
-        return await run_in_threadpool(self._start, oauth_request, request.url.query)
+        # One secret per browser (kept across logins started in several tabs).
+        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(32)
+        response = await run_in_threadpool(self._start, oauth_request, request.url.query, browser)
+        if response.status_code == 302:
+            response.set_cookie(BROWSER_COOKIE, browser, max_age=STATE_TTL, path=FEDERATION_PATH, httponly=True,
+                                samesite="lax", secure=self.provider.config.secure_cookies)
+        return response
 
-    def _start(self, oauth_request: HttpRequest, query: str) -> Response:
+    def _start(self, oauth_request: HttpRequest, query: str, browser: str) -> Response:
         try:
             self.provider.get_consent_grant(oauth_request, end_user=None)  # never relay a bad request upstream
         except OAuth2Error as error:
@@ -114,7 +131,8 @@ class FederatedLogin:
         except (httpx.HTTPError, FederationFailed, KeyError, ValueError) as e:
             log.warning("upstream provider unavailable", extra={"error": str(e)})
             return login_page.error_page("Không đăng nhập được", login_page.message("federation_failed"), 502)
-        self.provider.store.save_state(state, {"query": query, "nonce": nonce, "verifier": verifier}, STATE_TTL)
+        self.provider.store.save_state(state, {"query": query, "nonce": nonce, "verifier": verifier,
+                                               "browser": digest(browser)}, STATE_TTL)
         with self.client() as client:
             url, _ = client.create_authorization_url(endpoint, state=state, nonce=nonce, code_verifier=verifier)
         return RedirectResponse(url, status_code=302)
@@ -123,7 +141,8 @@ class FederatedLogin:
         return await run_in_threadpool(self._callback, request)
 
     def _callback(self, request: Request) -> Response:
-        data = self.provider.store.take_state(request.query_params.get("state", ""))
+        data = self.provider.store.take_state(request.query_params.get("state", ""),
+                                              request.cookies.get(BROWSER_COOKIE, ""))
         if data is None or "code" not in request.query_params:
             return login_page.error_page("Không đăng nhập được", login_page.message("federation_failed"))
         try:

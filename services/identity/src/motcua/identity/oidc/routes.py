@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 from urllib.parse import urlencode
+from uuid import UUID
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.discovery import OpenIDProviderMetadata
@@ -14,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from motcua.kernel.errors import NotFound
+
 from . import login_page
 from .accounts import BAD_SECOND_FACTOR, MFA_REQUIRED
-from .grants import user_of
+from .grants import password_generation, user_of
 from .models import EndUser
 from .server import SESSION_COOKIE, HttpRequest, Provider
 
@@ -123,11 +126,21 @@ class OidcRoutes:
                              error=login_page.message(outcome.reason, outcome.locked_until),
                              status=200 if outcome.reason == MFA_REQUIRED else 401)
         amr = ["pwd", "otp", "mfa"] if totp else ["pwd"]
-        return self.sign_in(oauth_request, grant, str(outcome.account_id), amr)
+        return self.sign_in(oauth_request, grant, str(outcome.account_id), amr,
+                            getattr(outcome, "password_generation", None))
 
-    def sign_in(self, oauth_request: HttpRequest, grant: Any, account_id: str, amr: list[str]) -> Response:
-        """Opens a login session for the account and answers the authorization request."""
-        session, cookie = self.provider.store.open_session(account_id, amr, self.provider.config.session_ttl)
+    def sign_in(self, oauth_request: HttpRequest, grant: Any, account_id: str, amr: list[str],
+                generation: int | None = None) -> Response:
+        """Opens a login session for the account and answers the authorization request.
+        ``generation``: the account's password generation when the password was checked (a
+        change in between ends the new session at once); else the current one."""
+        if generation is None:
+            try:
+                generation = password_generation(self.provider.accounts.get_account(UUID(account_id)))
+            except (NotFound, ValueError):
+                generation = 0  # user_of refuses it below
+        session, cookie = self.provider.store.open_session(account_id, amr, self.provider.config.session_ttl,
+                                                           generation)
         user = user_of(self.provider, account_id, session.session_id, session.auth_time, amr)
         if user is None:
             return login_page.error_page("Không đăng nhập được", login_page.message("account_disabled"), 403)

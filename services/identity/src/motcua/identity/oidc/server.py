@@ -20,6 +20,7 @@ from authlib.oidc.core import UserInfo
 from joserfc.jwk import KeySet
 from starlette.responses import Response
 
+from motcua.kernel.auth import API_SCOPE
 from motcua.kernel.config import AuthSettings
 
 from ..keys import SigningKeys
@@ -33,9 +34,10 @@ from .models import EndUser
 from .store import OidcStore, RefreshToken as RefreshRecord, Session
 
 SESSION_COOKIE = "motcua_session"
-# Scopes beyond OIDC's own: `roles` (roles and agency in userinfo), `personal_id` (the
-# citizen's personal identification number, asked by relying parties that must know it).
-SCOPES = ["openid", "profile", "email", "phone", "roles", "personal_id", "offline_access"]
+# Scopes beyond OIDC's own: `api` (access tokens the motcua services accept, clients.py),
+# `roles` (roles and agency in userinfo), `personal_id` (the citizen's personal identification
+# number, asked by relying parties that must know it).
+SCOPES = ["openid", "profile", "email", "phone", "roles", "personal_id", "offline_access", API_SCOPE]
 
 
 class _Payload(OAuth2Payload):
@@ -53,6 +55,11 @@ class _Payload(OAuth2Payload):
     @property
     def datalist(self) -> defaultdict[str, list]:
         return self._datalist
+
+    def discard(self, key: str) -> None:
+        """Forgets a parameter (an untrusted logout hint is treated as absent)."""
+        self._data.pop(key, None)
+        self._datalist.pop(key, None)
 
 
 class HttpRequest(OAuth2Request):
@@ -140,27 +147,40 @@ class Provider(AuthorizationServer):
 
     def _generate_token(self, grant_type: str, client: Client, user: EndUser | None = None, scope: str | None = None,
                         expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
-        """The existing at+jwt access token (every service verifies it), RFC 9068 claims added."""
-        scope = client.get_allowed_scope(scope) if scope is None else scope
+        """The at+jwt access token, RFC 9068 claims added: ``client_id``, ``scope`` and the
+        audience the scope earns (see ``audience_of``)."""
+        # No scope asked: all the client may have; asked (or granted earlier, on refresh): only
+        # what its registration still allows.
+        scope = client.get_allowed_scope(scope) if scope is None else client.allowed_part(scope)
         ttl = expires_in or self.token_ttl
-        extra: dict[str, Any] = {"client_id": client.client_id}
-        if scope:
-            extra["scope"] = scope
+        extra: dict[str, Any] = {"client_id": client.client_id, "scope": scope}
+        audience = self.audience_of(client, scope)
         if user is None:  # a service as itself (client credentials)
-            issued = self.tokens.issue(client.client_id, client.roles, client.agency_id, ttl=ttl, extra=extra)
+            issued = self.tokens.issue(client.client_id, client.roles, client.agency_id, ttl=ttl, extra=extra,
+                                       audience=audience)
         else:
             extra["auth_time"] = user.auth_time
             if user.session_id is not None:
                 extra["sid"] = str(user.session_id)
             account = user.account
             issued = self.tokens.issue(user.subject, list(account.roles), account.agency_id, account.display_name,
-                                       ttl=ttl, extra=extra)
+                                       ttl=ttl, extra=extra, audience=audience)
         token = {"token_type": "Bearer", "access_token": issued.access_token, "expires_in": ttl}
         if scope:
             token["scope"] = scope
         if include_refresh_token and user is not None:
             token["refresh_token"] = secrets.token_urlsafe(48)
         return token
+
+    def audience_of(self, client: Client, scope: str) -> str | list[str]:
+        """The API (the client's audience) only with the ``api`` scope, so that a client
+        registered without it never holds a token the services accept; the issuer (userinfo)
+        with ``openid``."""
+        granted = scope.split()
+        audience = [client.audience or self.audience] if API_SCOPE in granted else []
+        if "openid" in granted or not audience:
+            audience.append(self.issuer)
+        return audience[0] if len(audience) == 1 else audience
 
     def user_info(self, user: EndUser, scope: str) -> UserInfo:
         account = user.account

@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS oidc_federation_state (
     data jsonb NOT NULL,
     expires_at timestamptz NOT NULL
 );
+-- The account's password generation at the login: a session outlives no password change.
+ALTER TABLE oidc_session ADD COLUMN IF NOT EXISTS password_generation bigint NOT NULL DEFAULT 0;
 """
 
 
@@ -139,11 +141,25 @@ class OidcStore:
 
     # --- clients ------------------------------------------------------------------------------
 
-    def register_clients(self, clients: list[Client]) -> None:
-        for client in clients:
-            self._run("INSERT INTO oidc_client (client_id, metadata) VALUES (%s, %s) "
-                      "ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, updated_at = now()",
-                      (client.client_id, json.dumps(client.client_metadata)))
+    def register_clients(self, clients: list[Client]) -> list[str]:
+        """Makes the configured clients the registered ones. A client no longer configured is
+        deleted (authentication as it fails: invalid_client), and its refresh tokens and unused
+        codes are revoked, so that they stay dead should the same client_id come back. Returns
+        the removed client ids."""
+        ids = [client.client_id for client in clients]
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('motcua-identity-oidc-clients'))")
+            for client in clients:
+                conn.execute("INSERT INTO oidc_client (client_id, metadata) VALUES (%s, %s) "
+                             "ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, updated_at = now()",
+                             (client.client_id, json.dumps(client.client_metadata)))
+            removed = [row["client_id"] for row in conn.execute(
+                "DELETE FROM oidc_client WHERE NOT (client_id = ANY(%s)) RETURNING client_id", (ids,))]
+            conn.execute("UPDATE oidc_refresh_token SET revoked_at = now() "
+                         "WHERE NOT (client_id = ANY(%s)) AND revoked_at IS NULL", (ids,))
+            conn.execute("UPDATE oidc_code SET used_at = now() WHERE NOT (client_id = ANY(%s)) AND used_at IS NULL",
+                         (ids,))
+        return removed
 
     def client(self, client_id: str) -> Client | None:
         row = self._one("SELECT client_id, metadata FROM oidc_client WHERE client_id = %s", (client_id,))
@@ -151,14 +167,17 @@ class OidcStore:
 
     # --- login sessions -------------------------------------------------------------------------
 
-    def open_session(self, account_id: str, amr: list[str], ttl: int) -> tuple[Session, str]:
-        """A new login session and the secret its cookie carries."""
+    def open_session(self, account_id: str, amr: list[str], ttl: int,
+                     password_generation: int = 0) -> tuple[Session, str]:
+        """A new login session and the secret its cookie carries; ``password_generation``: the
+        account's when its password (or other factor) was checked."""
         cookie = secrets.token_urlsafe(32)
         row = self._one(
-            "INSERT INTO oidc_session (session_id, cookie_hash, account_id, amr, auth_time, expires_at) "
-            "VALUES (%s, %s, %s, %s, floor(extract(epoch FROM now()))::bigint, now() + make_interval(secs => %s)) "
+            "INSERT INTO oidc_session (session_id, cookie_hash, account_id, amr, auth_time, expires_at, "
+            "password_generation) "
+            "VALUES (%s, %s, %s, %s, floor(extract(epoch FROM now()))::bigint, now() + make_interval(secs => %s), %s) "
             "RETURNING session_id, account_id, amr, auth_time",
-            (uuid.uuid4(), digest(cookie), account_id, amr, ttl))
+            (uuid.uuid4(), digest(cookie), account_id, amr, ttl, password_generation))
         assert row is not None
         return Session(**row), cookie
 
@@ -167,9 +186,18 @@ class OidcStore:
                         "WHERE cookie_hash = %s AND ended_at IS NULL AND expires_at > now()", (digest(cookie),))
         return Session(**row) if row else None
 
-    def session_active(self, session_id: UUID) -> bool:
-        return self._one("SELECT 1 AS ok FROM oidc_session WHERE session_id = %s AND ended_at IS NULL "
-                         "AND expires_at > now()", (session_id,)) is not None
+    def session_active(self, session_id: UUID, password_generation: int = 0) -> bool:
+        """Whether the session goes on: not ended, not expired, and opened under the account's
+        current password (``password_generation``). One opened under an older password is
+        ended here, with its refresh tokens."""
+        row = self._one("SELECT password_generation FROM oidc_session WHERE session_id = %s AND ended_at IS NULL "
+                        "AND expires_at > now()", (session_id,))
+        if row is None:
+            return False
+        if row["password_generation"] != password_generation:
+            self.end_session(session_id)
+            return False
+        return True
 
     def end_session(self, session_id: UUID) -> None:
         """Ends the session and every refresh token issued under it."""
@@ -251,7 +279,11 @@ class OidcStore:
         self._run("INSERT INTO oidc_federation_state (state_hash, data, expires_at) "
                   "VALUES (%s, %s, now() + make_interval(secs => %s))", (digest(state), json.dumps(data), ttl))
 
-    def take_state(self, state: str) -> dict[str, Any] | None:
+    def take_state(self, state: str, browser: str) -> dict[str, Any] | None:
+        """The state's data, once, and only for the browser it was saved for (``browser``: the
+        secret of that browser's cookie): another browser's callback leaves it in place."""
+        if not browser:
+            return None
         row = self._one("DELETE FROM oidc_federation_state WHERE state_hash = %s AND expires_at > now() "
-                        "RETURNING data", (digest(state),))
+                        "AND data->>'browser' = %s RETURNING data", (digest(state), digest(browser)))
         return row["data"] if row else None
