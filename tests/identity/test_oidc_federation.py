@@ -43,7 +43,9 @@ def providers(stack, tmp_path_factory):
         assert process.terminate() == 0
 
 
-def federated_login(local_issuer: str, upstream_login: str) -> tuple[OAuth2Client, str, httpx2.Response]:
+def to_callback(local_issuer: str, upstream_login: str) -> tuple[OAuth2Client, str, Browser, str]:
+    """The login up to the upstream provider's answer: the client, its PKCE verifier, the
+    browser that started the login and the callback URL the upstream provider sends it to."""
     client = OAuth2Client(client_id=SPA, token_endpoint_auth_method="none", redirect_uri=SPA_REDIRECT,
                           scope="openid profile", code_challenge_method="S256", trust_env=False)
     verifier = "f" * 64
@@ -57,7 +59,12 @@ def federated_login(local_issuer: str, upstream_login: str) -> tuple[OAuth2Clien
     upstream_form = browser.login_form(to_upstream.headers["location"])
     back = browser.submit(upstream_form, login=upstream_login, password=PASSWORD)
     assert back.status_code == 302 and "/oauth2/federation/callback?" in back.headers["location"]
-    return client, verifier, browser.open(back.headers["location"])
+    return client, verifier, browser, back.headers["location"]
+
+
+def federated_login(local_issuer: str, upstream_login: str) -> tuple[OAuth2Client, str, httpx2.Response]:
+    client, verifier, browser, callback = to_callback(local_issuer, upstream_login)
+    return client, verifier, browser.open(callback)
 
 
 def test_a_citizen_logs_in_upstream_and_is_the_local_citizen(providers):
@@ -85,3 +92,19 @@ def test_a_forged_callback_is_refused(providers):
     local_issuer, _ = providers
     forged = httpx2.get(f"{local_issuer}/oauth2/federation/callback?code=x&state=made-up", trust_env=False)
     assert forged.status_code == 400 and "location" not in forged.headers
+
+
+def test_a_callback_in_another_browser_than_the_one_that_started_the_login_is_refused(providers):
+    """Login CSRF: an attacker logs in upstream as themself and sends the victim's browser to
+    the callback with their code and state; the victim's browser lacks the starting cookie."""
+    local_issuer, _ = providers
+    _, _, attacker, callback = to_callback(local_issuer, UPSTREAM_CITIZEN["login"])
+    victim = Browser()
+    refused = victim.open(callback)
+    assert refused.status_code == 400 and "location" not in refused.headers
+    assert "motcua_session" not in victim.http.cookies
+    # A forged cookie does not pass either.
+    assert victim.http.get(callback, headers={"Cookie": "motcua_federation=guessed"}).status_code == 400
+    # The browser that started it still completes its own login.
+    answer = attacker.open(callback)
+    assert answer.status_code == 302 and answer.headers["location"].startswith(SPA_REDIRECT)

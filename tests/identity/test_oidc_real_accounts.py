@@ -18,6 +18,7 @@ import uuid
 import httpx2
 import pyotp
 import pytest
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -87,7 +88,7 @@ def provider_keys(discovery) -> KeySet:
 
 def spa_client() -> OAuth2Client:
     return OAuth2Client(client_id=SPA, token_endpoint_auth_method="none", redirect_uri=SPA_REDIRECT,
-                        scope="openid profile roles offline_access", code_challenge_method="S256", trust_env=False)
+                        scope="openid profile roles offline_access api", code_challenge_method="S256", trust_env=False)
 
 
 def authorize(discovery) -> tuple[OAuth2Client, str, str, str]:
@@ -99,10 +100,10 @@ def authorize(discovery) -> tuple[OAuth2Client, str, str, str]:
     return client, url, state, verifier
 
 
-def log_in(discovery, login: str) -> tuple[OAuth2Client, dict]:
+def log_in(discovery, login: str, browser: Browser | None = None, password: str = PASSWORD) -> tuple[OAuth2Client, dict]:
     """Code + PKCE through the Vietnamese login page, as a person in a browser."""
     client, url, state, verifier = authorize(discovery)
-    back = Browser().log_in(url, login, PASSWORD)
+    back = (browser or Browser()).log_in(url, login, password)
     assert back.startswith(SPA_REDIRECT) and query_of(back)["state"] == state, back
     return client, client.fetch_token(discovery["token_endpoint"], authorization_response=back,
                                       code_verifier=verifier)
@@ -192,3 +193,41 @@ def test_an_account_with_a_second_factor_logs_in_with_it(discovery, platform, ad
                                 code_verifier=verifier)
     claims = jwt.decode(second["id_token"], provider_keys(discovery), algorithms=["ES256"]).claims
     assert claims["sub"] == citizen["account_id"] and claims["amr"] == ["pwd", "otp", "mfa"]
+
+
+def signed_in(discovery, browser: Browser) -> bool:
+    """Whether the browser's login session answers an authorization request without the form."""
+    _, url, _, _ = authorize(discovery)
+    answer = browser.open(url)
+    assert answer.status_code in (200, 302), answer.text
+    return answer.status_code == 302
+
+
+def refresh_error(discovery, client: OAuth2Client, tokens: dict) -> str:
+    with pytest.raises(OAuthError) as refused:
+        client.refresh_token(discovery["token_endpoint"], refresh_token=tokens["refresh_token"])
+    return refused.value.error
+
+
+def test_a_password_change_or_reset_ends_the_accounts_sessions_and_refresh_tokens(discovery, platform,
+                                                                                  administrator):
+    citizen = create_citizen(administrator, "Đỗ Thị Lan")
+    login, path = citizen["personal_id_number"], f"/v1/accounts/{citizen['account_id']}:setPassword"
+    phone, laptop = Browser(), Browser()
+    phone_client, phone_tokens = log_in(discovery, login, phone)
+    laptop_client, laptop_tokens = log_in(discovery, login, laptop)
+    # Someone may know the old password: she changes it, from the laptop. Every session ends,
+    # the laptop's too (the person signs in again with the new password).
+    Rest(platform.issuer, laptop_tokens["access_token"]).post(path, {"current_password": PASSWORD,
+                                                                     "new_password": "Mật-khẩu-mới-2026"})
+    assert refresh_error(discovery, phone_client, phone_tokens) == "invalid_grant"
+    assert refresh_error(discovery, laptop_client, laptop_tokens) == "invalid_grant"
+    assert not signed_in(discovery, phone) and not signed_in(discovery, laptop)
+
+    # With the new password she is in again; then an administrator resets it: the same.
+    client, tokens = log_in(discovery, login, phone, "Mật-khẩu-mới-2026")
+    assert signed_in(discovery, phone)
+    administrator.post(path, {"new_password": "Mật-khẩu-cấp-lại-2026"})
+    assert refresh_error(discovery, client, tokens) == "invalid_grant"
+    assert not signed_in(discovery, phone)
+    log_in(discovery, login, Browser(), "Mật-khẩu-cấp-lại-2026")

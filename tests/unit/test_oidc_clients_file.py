@@ -33,3 +33,23 @@ def test_a_missing_or_empty_secret_file_stops_the_start(tmp_path, content, messa
     clients.write_text(json.dumps([{**SERVICE, "client_secret_file": str(tmp_path / "secret")}]), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_clients(clients)
+
+
+def test_a_client_may_ask_only_for_its_registered_scopes_and_keeps_only_those_on_refresh(tmp_path):
+    clients = tmp_path / "clients.json"
+    clients.write_text(json.dumps([{**SERVICE, "client_secret": "s" * 32, "scope": "api roles",
+                                    "audience": "motcua-thanh-toan"}]), encoding="utf-8")
+    (client,) = load_clients(clients)
+    assert client.allows_scope("api") and client.allows_scope("roles api") and client.allows_scope("")
+    assert not client.allows_scope("api openid") and not client.allows_scope("made-up")
+    assert client.allowed_part("openid api roles") == "api roles"  # a narrowed registration
+    assert client.audience == "motcua-thanh-toan"
+
+
+@pytest.mark.parametrize("entry, message", [({"audience": ["a", "b"]}, "audience must be a string"),
+                                            ({"scope": ["api"]}, "scope must be a space-separated string")])
+def test_a_malformed_audience_or_scope_stops_the_start(tmp_path, entry, message):
+    clients = tmp_path / "clients.json"
+    clients.write_text(json.dumps([{**SERVICE, "client_secret": "s" * 32, **entry}]), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_clients(clients)
