@@ -45,7 +45,7 @@ def log_in(client: Client, browser: Browser) -> tuple[str, str, AccessTokenRespo
     state, nonce = rndstr(), rndstr()
     challenge, verifier = client.add_code_challenge()
     request = client.construct_AuthorizationRequest(request_args={
-        "response_type": "code", "scope": "openid profile email roles offline_access", "state": state,
+        "response_type": "code", "scope": "openid profile email roles offline_access api", "state": state,
         "nonce": nonce, "redirect_uri": SPA_REDIRECT, **challenge})
     back = browser.log_in(request.request(client.authorization_endpoint), OFFICER["login"])
     answer = client.parse_response(AuthorizationResponse, info=urlsplit(back).query, sformat="urlencoded")
@@ -91,9 +91,16 @@ def test_discovery_code_pkce_refresh_and_logout_with_pyoidc(op):
 def test_client_credentials_with_pyoidc(op):
     service = relying_party(op.issuer, SERVICE, client_secret=SERVICE_SECRET,
                             token_endpoint_auth_method="client_secret_basic")
-    # pyoidc's client-credentials request message, sent with its client_secret_basic authentication.
+    # pyoidc's client-credentials request message asks for `openid` unless told: a scope the
+    # service is not registered for is refused, not silently dropped.
     url, body, http_args, _ = service.request_info(CCAccessTokenRequest, authn_method="client_secret_basic",
                                                    authn_endpoint="token", endpoint=service.token_endpoint)
+    refused = service.request_and_return(url, AccessTokenResponse, "POST", body, "json", http_args=http_args)
+    assert isinstance(refused, ErrorResponse) and refused["error"] == "invalid_scope", refused.to_dict()
+    # Sent with its client_secret_basic authentication, for the scope it is registered for.
+    url, body, http_args, _ = service.request_info(CCAccessTokenRequest, request_args={"scope": "api"},
+                                                   authn_method="client_secret_basic", authn_endpoint="token",
+                                                   endpoint=service.token_endpoint)
     tokens = service.request_and_return(url, AccessTokenResponse, "POST", body, "json", http_args=http_args)
     assert isinstance(tokens, AccessTokenResponse), tokens.to_dict()
     assert tokens["token_type"] == "Bearer" and "refresh_token" not in tokens and "id_token" not in tokens
