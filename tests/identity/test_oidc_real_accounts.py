@@ -222,6 +222,9 @@ def test_a_password_change_or_reset_ends_the_accounts_sessions_and_refresh_token
                                                                      "new_password": "Mật-khẩu-mới-2026"})
     assert refresh_error(discovery, phone_client, phone_tokens) == "invalid_grant"
     assert refresh_error(discovery, laptop_client, laptop_tokens) == "invalid_grant"
+    userinfo = httpx2.get(discovery["userinfo_endpoint"], trust_env=False,
+                          headers={"Authorization": f"Bearer {phone_tokens['access_token']}"})
+    assert userinfo.status_code == 401  # its session is over (services accept it until it expires)
     assert not signed_in(discovery, phone) and not signed_in(discovery, laptop)
 
     # With the new password she is in again; then an administrator resets it: the same.

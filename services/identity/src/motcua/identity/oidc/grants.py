@@ -289,7 +289,12 @@ class AccessTokenValidator(JWTBearerTokenValidator):
 class Userinfo(UserInfoEndpoint):
     def __call__(self, request: Any) -> tuple[int, Any, list[tuple[str, str]]]:
         token = self.resource_protector.validate_request(["openid"], request)
-        user = user_of(self.server, str(token["sub"]), None, int(token.get("auth_time", 0)), ())
+        # The token's login session must go on (not logged out, no password change since).
+        try:
+            session_id = UUID(str(token["sid"])) if token.get("sid") else None
+        except ValueError:
+            raise InvalidTokenError() from None
+        user = user_of(self.server, str(token["sub"]), session_id, int(token.get("auth_time", 0)), ())
         if user is None:
             raise InvalidTokenError()
         return 200, dict(self.server.user_info(user, str(token.get("scope", "")))), \
