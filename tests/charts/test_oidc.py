@@ -25,8 +25,9 @@ OIDC_DIR = "/etc/motcua/identity/oidc"
 SECRETS_DIR = "/etc/motcua/identity/oidc-secrets"
 PORTAL = {"client_id": "cong-dich-vu-cong", "client_name": "Cổng dịch vụ công tỉnh", "token_endpoint_auth_method": "none",
           "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [f"{ISSUER}/callback"],
-          "post_logout_redirect_uris": [f"{ISSUER}/"], "scope": "openid profile roles offline_access"}
-PAYMENTS = {"client_id": "cong-thanh-toan", "grant_types": ["client_credentials"], "roles": ["desk_officer"],
+          "post_logout_redirect_uris": [f"{ISSUER}/"], "scope": "openid profile roles offline_access api"}
+PAYMENTS = {"client_id": "cong-thanh-toan", "grant_types": ["client_credentials"], "scope": "api",
+            "audience": "motcua", "roles": ["desk_officer"],
             "agency_id": "000.00.10.H56"}
 WITH_CLIENTS = {"identity": {"oidc": {"clients": [PORTAL, PAYMENTS], "clientSecretsSecret": "oidc-client-secrets"}}}
 
@@ -82,6 +83,7 @@ def test_oidc_clients_come_from_the_values_and_their_secrets_from_a_secret(tmp_p
     assert portal.client_metadata["client_name"] == "Cổng dịch vụ công tỉnh"
     assert not payments.public and payments.check_client_secret("bí-mật-thanh-toán")
     assert (payments.roles, payments.agency_id) == (["desk_officer"], "000.00.10.H56")
+    assert payments.allows_scope("api") and payments.audience == "motcua" and not portal.allows_scope("made-up")
     assert validate_documents(rendered.documents, KUBE_VERSION) == []
 
 
