@@ -2,7 +2,7 @@
 
 | variable | meaning | default |
 | --- | --- | --- |
-| `MOTCUA_IDENTITY_OIDC_CLIENTS` | JSON file of the registered clients (see clients.py) | none: no client can log in |
+| `MOTCUA_IDENTITY_OIDC_CLIENTS` | JSON file of the registered clients (see clients.py); a client left out is removed at start, its refresh tokens revoked | none: no client can log in |
 | `MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS` | JSON file of development accounts (dev_accounts.py) in place of the service's own (tests of the protocol with fixed people; never in production) | none: the service's own accounts |
 | `MOTCUA_IDENTITY_OIDC_CODE_TTL` | seconds an authorization code is valid | `60` |
 | `MOTCUA_IDENTITY_OIDC_REFRESH_TTL` | seconds a refresh token is valid (each rotation starts again) | `2592000` (30 days) |
