@@ -90,9 +90,13 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     def GrantRole(self, request: pb.GrantRoleRequest, context) -> pb.GrantRoleResponse:
         account_id = UUID(request.account_id)
-        self.guard.require_admin_of_account(self.app.account(account_id), "grant roles to this account")
+        account = self.app.account(account_id)
         self.app.require_agency(request.agency_id, "agency_id")
         self.guard.require_admin_of_agency(request.agency_id, f"grant roles within {request.agency_id}")
+        # Only officers hold grants: a citizen's account is refused as such (not as one the
+        # administrator may not touch), once the caller is known to administer the agency.
+        account.check_officer("be granted roles")
+        self.guard.require_admin_of_account(account, "grant roles to this account")
         view = self.app.grant_role(account_id, role_name(request.role), request.agency_id)
         return pb.GrantRoleResponse(account=account_proto(view))
 
