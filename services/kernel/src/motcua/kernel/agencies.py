@@ -18,8 +18,9 @@ replica denies (never allows) — the safe side for an authorization check.
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -87,9 +88,16 @@ class AgencyTree:
     """Subtree questions over the replica. Parents never change once an agency exists (identity
     has no move), so known parent links are remembered; children are read each time."""
 
-    def __init__(self, app: ServiceApplication) -> None:
+    # A subtree read is remembered this long: a province's few hundred agencies are one read
+    # each. Agencies are only ever added (closing keeps them), so a remembered subtree can only
+    # miss an agency created meanwhile — which then is not listed yet: the safe side.
+    SUBTREE_TTL = 10.0
+
+    def __init__(self, app: ServiceApplication, clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
+        self._clock = clock
         self._parents: dict[str, str] = {}
+        self._subtrees: dict[str, tuple[float, list[str]]] = {}
 
     def parent_of(self, eid: str) -> str | None:
         """The agency's parent ("" for a root); None for an agency the replica does not know."""
@@ -114,6 +122,9 @@ class AgencyTree:
 
     def subtree(self, eid: str) -> list[str]:
         """``eid`` and every agency below it known to the replica."""
+        remembered = self._subtrees.get(eid)
+        if remembered is not None and self._clock() - remembered[0] < self.SUBTREE_TTL:
+            return remembered[1]
         found, queue = [eid], deque([eid])
         while queue and len(found) < 100_000:
             replica = self._replica(queue.popleft())
@@ -121,6 +132,9 @@ class AgencyTree:
                 if child not in found:
                     found.append(child)
                     queue.append(child)
+        if len(self._subtrees) > 10_000:
+            self._subtrees.clear()
+        self._subtrees[eid] = (self._clock(), found)
         return found
 
     def _replica(self, eid: str) -> AgencyReplica | None:
