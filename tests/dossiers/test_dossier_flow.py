@@ -14,6 +14,7 @@ from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as dpb, events_pb2
 from motcua.procedures.v1 import procedure_service_pb2 as pb
+from tests.support import auth
 from tests.support.clients import details, dossiers_stub, field_violations
 from tests.support.concurrency import run_concurrently
 from tests.support.dossiers import CODE, VIETNAM, applicant, fresh_agency, submit_request, today_in_vietnam
@@ -37,6 +38,11 @@ def publish_procedure(procedures, dossiers, processing_days: int = 3, name: str 
 @pytest.fixture(scope="module")
 def procedure(procedures, dossiers):
     return publish_procedure(procedures, dossiers)
+
+
+def desk_of(services, agency: str):
+    """A stub for an officer holding every role at ``agency`` (roles are granted per agency)."""
+    return dossiers_stub(services[1].addr, auth.issue(agency_id=agency).access_token)
 
 
 def submit(dossiers, procedure, agency: str, **overrides) -> dossier_pb2.Dossier:
@@ -158,10 +164,12 @@ def weekdays_between(start: date, end: date) -> int:
     return sum((start + timedelta(days=i)).weekday() < 5 for i in range(1, (end - start).days + 1))
 
 
-def test_reception_appoints_the_return_in_working_days(procedures, dossiers):
+def test_reception_appoints_the_return_in_working_days(procedures, services, dossiers):
     # Any six working days span a weekend, whatever day the test runs.
     six_days = publish_procedure(procedures, dossiers, processing_days=6, name="Cấp giấy phép xây dựng")
-    submitted = submit(dossiers, six_days, fresh_agency())
+    agency = fresh_agency()
+    submitted = submit(dossiers, six_days, agency)
+    dossiers = desk_of(services, agency)
     received = dossiers.ReceiveDossier(
         dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id, expected_version=submitted.version, note="Hồ sơ đủ thành phần")
     ).dossier
@@ -181,8 +189,10 @@ def test_reception_appoints_the_return_in_working_days(procedures, dossiers):
     assert dossiers.GetDossier(dpb.GetDossierRequest(dossier_id=submitted.dossier_id)).dossier == received
 
 
-def test_a_dossier_is_received_once(dossiers, procedure):
-    submitted = submit(dossiers, procedure, fresh_agency())
+def test_a_dossier_is_received_once(services, dossiers, procedure):
+    agency = fresh_agency()
+    submitted = submit(dossiers, procedure, agency)
+    dossiers = desk_of(services, agency)
     dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id))
     with pytest.raises(grpc.RpcError) as failure:
         dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id))
@@ -193,8 +203,10 @@ def test_a_dossier_is_received_once(dossiers, procedure):
     assert info.metadata["current_state"] == "received"
 
 
-def test_a_stale_expected_version_is_aborted(dossiers, procedure):
-    submitted = submit(dossiers, procedure, fresh_agency())
+def test_a_stale_expected_version_is_aborted(services, dossiers, procedure):
+    agency = fresh_agency()
+    submitted = submit(dossiers, procedure, agency)
+    dossiers = desk_of(services, agency)
     with pytest.raises(grpc.RpcError) as failure:
         dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id, expected_version=7))
     assert failure.value.code() == grpc.StatusCode.ABORTED
@@ -202,9 +214,10 @@ def test_a_stale_expected_version_is_aborted(dossiers, procedure):
     assert (info.reason, info.metadata["current_version"]) == ("VERSION_CONFLICT", "1")
 
 
-def test_submitted_and_received_events_reach_kafka(stack, dossiers, procedure):
-    submitted = submit(dossiers, procedure, fresh_agency(), applicant=applicant(account_id=str(uuid.uuid4())))
-    received = dossiers.ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
+def test_submitted_and_received_events_reach_kafka(stack, services, dossiers, procedure):
+    agency = fresh_agency()
+    submitted = submit(desk_of(services, agency), procedure, agency, applicant=applicant(account_id=str(uuid.uuid4())))
+    received = desk_of(services, agency).ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
 
     def of(event_type):
         return lambda e: e.aggregate_id == submitted.dossier_id and e.type == event_type.DESCRIPTOR.full_name

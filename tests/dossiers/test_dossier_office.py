@@ -11,7 +11,7 @@ import pytest
 from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
 from motcua.dossiers.domain import RECEIVED, Applicant, Document, DossierCodeSequence, UnknownProcedure
 from motcua.kernel.config import Settings
-from motcua.kernel.context import Actor, acting_as
+from motcua.kernel.context import Actor, Grant, acting_as
 
 AGENCY = "000.00.12.H56"
 
@@ -26,10 +26,12 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def desk_officer():
-    """The caller of these in-process commands: a desk officer (and administrator, who acts in
-    every agency; these tests are not about authorization) of the agency (the gRPC
+    """The caller of these in-process commands: a desk officer and administrator of the agency,
+    and a desk officer of a second one (these tests are not about authorization; the gRPC
     interceptor sets it from the bearer token in a running service)."""
-    with acting_as(Actor(subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "administrator"))) as actor:
+    grants = (Grant("desk_officer", AGENCY), Grant("administrator", AGENCY), Grant("desk_officer", "000.00.13.H56"))
+    with acting_as(Actor(subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "administrator"),
+                         grants=grants)) as actor:
         yield actor
 
 

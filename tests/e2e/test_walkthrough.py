@@ -31,8 +31,12 @@ def test_walkthrough(stack, gateway: Gateway):
     assert gateway.call("GET", "/v1/procedures/" + str(uuid.uuid4()), anonymous=True).status == 404
     refused = gateway.call("GET", "/v1/dossiers/" + str(uuid.uuid4()), anonymous=True)
     assert refused.status == 401 and refused.json["error"]["status"] == "UNAUTHENTICATED", refused.json
+    # The dossier goes to an agency of its own (fresh numbers); the officer's roles are granted per
+    # agency: their department's, and the desk of that agency.
+    agency_id = unique_agency_id()
     officer_token = ok(gateway.call("POST", "/v1/tokens:issueDevelopment", {
         "roles": ["ROLE_ADMINISTRATOR", "ROLE_DESK_OFFICER", "ROLE_LEADER"], "agency_id": "000.00.10.H56",
+        "grants": [{"role": "ROLE_DESK_OFFICER", "agency_id": agency_id}],
         "display_name": "Lê Văn Tâm"}, anonymous=True))
     officer, officer_id = bearer(officer_token), officer_token["account_id"]
     citizen_token = ok(gateway.call("POST", "/v1/tokens:issueDevelopment", {
@@ -52,7 +56,6 @@ def test_walkthrough(stack, gateway: Gateway):
     assert published["procedure"]["state"] == "PROCEDURE_STATE_PUBLISHED"
 
     # 2. A citizen submits a dossier, once the dossiers service has its copy of the procedure.
-    agency_id = unique_agency_id()
     assert re.fullmatch(r"[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}", agency_id)
     submit = {
         "procedure_id": procedure_id, "agency_id": agency_id, "channel": "SUBMISSION_CHANNEL_ONLINE",

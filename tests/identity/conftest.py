@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.identity import identity_service_stub, province_admin_token, seed_agencies
+from motcua.identity.v1.role_pb2 import Role
+from tests.support.identity import PROVINCE, identity_service_stub, province_admin_token, seed_agencies, token
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +26,11 @@ def agency_tree(identity_addr) -> str:
 def province_admin(identity_addr, agency_tree):
     """An administrator of the whole province."""
     return identity_service_stub(identity_addr, province_admin_token())
+
+
+@pytest.fixture
+def registrar(identity_addr, agency_tree):
+    """The province's administrator who is also a credential officer: opens citizens' and
+    businesses' accounts and resets their credentials besides administering officers."""
+    return identity_service_stub(identity_addr, token(Role.ROLE_ADMINISTRATOR, Role.ROLE_CREDENTIAL_OFFICER,
+                                                      agency_id=PROVINCE))

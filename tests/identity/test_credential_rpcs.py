@@ -1,4 +1,4 @@
-"""Credential RPCs over real gRPC: administrators reset passwords, people change their own
+"""Credential RPCs over real gRPC: credential officers reset citizens' passwords, people change their own
 with the current one, and enrol a TOTP second factor for themselves."""
 
 from __future__ import annotations
@@ -21,18 +21,19 @@ def failure(call) -> grpc.RpcError:
 
 
 @pytest.fixture
-def person(identity_addr, province_admin):
+def person(identity_addr, registrar):
     """A citizen account without a password, and a stub carrying that citizen's token."""
-    account = province_admin.CreateAccount(pb.CreateAccountRequest(
+    account = registrar.CreateAccount(pb.CreateAccountRequest(
         kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Lê Thị Hoa", login=unique_login("hoa"),
         personal_id_number=unique_personal_id())).account
     return account, identity_service_stub(identity_addr, token(Role.ROLE_APPLICANT, account_id=account.account_id))
 
 
-def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person, province_admin, identity_addr):
+def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person, registrar, identity_addr):
     account, own = person
     assert not account.has_password
-    reset = province_admin.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="tạm thời 123"))
+    reset = registrar.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="tạm thời 123",
+                                                         reason="Công dân quên mật khẩu"))
     assert reset.account.has_password
     error = failure(lambda: own.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="mới mới mới")))
     assert "current_password" in field_violations(error)
@@ -50,9 +51,9 @@ def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-def test_people_enrol_a_totp_second_factor_for_themselves(person, province_admin):
+def test_people_enrol_a_totp_second_factor_for_themselves(person, registrar):
     account, own = person
-    error = failure(lambda: province_admin.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id)))
+    error = failure(lambda: registrar.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id)))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     started = own.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id))
     assert started.provisioning_uri.startswith("otpauth://totp/")
@@ -64,5 +65,5 @@ def test_people_enrol_a_totp_second_factor_for_themselves(person, province_admin
     again = failure(lambda: own.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id)))
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
     # An administrator removes it when the phone is lost.
-    removed = province_admin.DisableTotp(pb.DisableTotpRequest(account_id=account.account_id)).account
+    removed = registrar.DisableTotp(pb.DisableTotpRequest(account_id=account.account_id, reason="Mất điện thoại")).account
     assert not removed.mfa_enabled

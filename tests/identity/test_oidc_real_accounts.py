@@ -70,9 +70,11 @@ class Rest:
 
 @pytest.fixture(scope="module")
 def administrator(platform) -> Rest:
-    """The province's first administrator (a development token: someone creates the first accounts)."""
+    """The province's first administrator, also a credential officer to open citizens' accounts
+    (a development token: someone creates the first accounts)."""
     issued = ok(http("POST", platform.issuer + "/v1/tokens:issueDevelopment", {
-        "roles": ["ROLE_ADMINISTRATOR"], "agency_id": PROVINCE, "display_name": "Quản trị tỉnh"}))
+        "roles": ["ROLE_ADMINISTRATOR", "ROLE_CREDENTIAL_OFFICER"], "agency_id": PROVINCE,
+        "display_name": "Quản trị tỉnh"}))
     return Rest(platform.issuer, issued["access_token"])
 
 
@@ -121,6 +123,10 @@ def test_a_citizen_logs_in_and_submits_and_tracks_a_dossier(platform, discovery,
     # The officer logs in and publishes a procedure.
     _, officer_tokens = log_in(discovery, officer["login"])
     desk = Rest(platform.issuer, officer_tokens["access_token"])
+    # The login's token keeps each grant with its agency.
+    officer_claims = jwt.decode(officer_tokens["access_token"], provider_keys(discovery), algorithms=["ES256"]).claims
+    assert officer_claims["grants"] == [{"role": "desk_officer", "agency_id": AGENCY},
+                                        {"role": "administrator", "agency_id": AGENCY}]
     procedure = desk.post("/v1/procedures", {"code": unique_procedure_code(), "name": "Đăng ký khai sinh",
                                              "agency_id": AGENCY, "processing_days": 3})["procedure"]
     desk.post(f"/v1/procedures/{procedure['procedure_id']}:publish", {"expected_version": "1"})
@@ -132,7 +138,7 @@ def test_a_citizen_logs_in_and_submits_and_tracks_a_dossier(platform, discovery,
     access = jwt.decode(tokens["access_token"], keys, algorithms=["ES256"]).claims
     assert id_claims["sub"] == access["sub"] == citizen["account_id"]
     assert id_claims["name"] == CITIZEN_NAME and id_claims["iss"] == platform.issuer
-    assert access["roles"] == ["applicant"] and "agency_id" not in access
+    assert access["roles"] == ["applicant"] and "agency_id" not in access and access["grants"] == []
     me = Rest(platform.issuer, tokens["access_token"])
     assert me.get(f"/v1/accounts/{citizen['account_id']}")["account"]["display_name"] == CITIZEN_NAME
 

@@ -16,13 +16,13 @@ from motcua.identity.v1 import identity_service_pb2 as pb
 from tests.support.identity import unique_login, unique_personal_id, unique_phone, unique_tax_code
 
 
-def test_identifiers_and_contacts_never_reach_postgresql_in_the_clear(stack, province_admin):
+def test_identifiers_and_contacts_never_reach_postgresql_in_the_clear(stack, registrar):
     number, phone, email = unique_personal_id(), unique_phone(), f"{unique_login('mail')}@example.vn"
-    citizen = province_admin.CreateAccount(pb.CreateAccountRequest(
+    citizen = registrar.CreateAccount(pb.CreateAccountRequest(
         kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Phan Thị Thu Trang", personal_id_number=number,
         phone=phone, email=email, login=unique_login("trang"), password="một mật khẩu dài")).account
     tax_code = unique_tax_code()
-    business = province_admin.CreateAccount(pb.CreateAccountRequest(
+    business = registrar.CreateAccount(pb.CreateAccountRequest(
         kind=account_pb2.ACCOUNT_KIND_BUSINESS, display_name="Công ty Cổ phần Sầm Sơn", tax_code=tax_code)).account
     secrets = [s.encode() for s in (number, phone, email, tax_code, "một mật khẩu dài")]
 
@@ -46,10 +46,10 @@ def test_identifiers_and_contacts_never_reach_postgresql_in_the_clear(stack, pro
 
 
 
-def test_an_auditor_with_the_key_reads_an_accounts_history(stack, province_admin):
-    account = province_admin.CreateAccount(pb.CreateAccountRequest(
+def test_an_auditor_with_the_key_reads_an_accounts_history(stack, registrar):
+    account = registrar.CreateAccount(pb.CreateAccountRequest(
         kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Mai Văn Khoa", personal_id_number=unique_personal_id())).account
-    province_admin.DisableAccount(pb.DisableAccountRequest(account_id=account.account_id, reason="Đã mất"))
+    registrar.DisableAccount(pb.DisableAccountRequest(account_id=account.account_id, reason="Đã mất"))
     key = (stack.profile.root / "identity" / "secrets" / "event-store.key").read_text().strip()
     env = {**os.environ, "POSTGRES_HOST": stack.postgres.host, "POSTGRES_PORT": str(stack.profile.pg_port),
            "POSTGRES_USER": stack.postgres.user, "POSTGRES_PASSWORD": stack.postgres.password, "CIPHER_KEY": key}

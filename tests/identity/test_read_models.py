@@ -16,8 +16,8 @@ def rows(stack) -> dict[str, list[tuple]]:
         return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in TABLES}
 
 
-def test_a_new_identity_process_rebuilds_emptied_lists_from_the_log(stack, agency_tree, province_admin):
-    province_admin.CreateAccount(pb.CreateAccountRequest(
+def test_a_new_identity_process_rebuilds_emptied_lists_from_the_log(stack, agency_tree, registrar):
+    registrar.CreateAccount(pb.CreateAccountRequest(
         kind=account_pb2.ACCOUNT_KIND_BUSINESS, display_name="Hợp tác xã Nga Sơn", tax_code=unique_tax_code()))
     before = rows(stack)
     assert before["identity_agencies"] and before["identity_accounts"]

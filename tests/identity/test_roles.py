@@ -73,8 +73,8 @@ def test_granting_outside_the_administrators_subtree_is_denied(finance_admin, pr
     assert [g.role for g in granted.grants] == [Role.ROLE_LEADER]
 
 
-def test_only_officers_get_roles_and_applicant_is_not_granted(finance_admin, province_admin):
-    citizen = province_admin.CreateAccount(pb.CreateAccountRequest(
+def test_only_officers_get_roles_and_applicant_is_not_granted(finance_admin, province_admin, registrar):
+    citizen = registrar.CreateAccount(pb.CreateAccountRequest(
         kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Ngô Bảo Châu",
         personal_id_number=unique_personal_id())).account
     error = failure(lambda: province_admin.GrantRole(pb.GrantRoleRequest(

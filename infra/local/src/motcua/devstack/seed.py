@@ -52,7 +52,8 @@ SEEDS = (
 
 
 def development_token(identity_addr: str) -> str:
-    """A development token of the province's administrator from the identity service."""
+    """A development token of the province's administrator from the identity service, also a
+    credential officer: the seeded accounts include a citizen, which administrators do not open."""
     import grpc
 
     from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc
@@ -60,7 +61,8 @@ def development_token(identity_addr: str) -> str:
 
     with grpc.insecure_channel(identity_addr) as channel:
         request = pb.IssueDevelopmentTokenRequest(
-            roles=[Role.ROLE_ADMINISTRATOR], agency_id=PROVINCE, display_name="motcua-stack seed"
+            roles=[Role.ROLE_ADMINISTRATOR, Role.ROLE_CREDENTIAL_OFFICER], agency_id=PROVINCE,
+            display_name="motcua-stack seed",
         )
         return identity_service_pb2_grpc.IdentityServiceStub(channel).IssueDevelopmentToken(request, timeout=30).access_token
 

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
@@ -202,9 +203,15 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
                                               config.lookup_per_minute)
         self.lookup_throttle.create_table()
+        # Identity's agency tree, kept by the agency-tree consumer: grants reach the subtrees.
+        self.agency_tree = AgencyTree(self)
         self._numbering = StripedLocks()
         self.submit_conflicts = 0  # saves that lost the race for a number to another replica
         self.recorder.rebuild_if_missing()
+
+    def within(self, agency_id: str, ancestor_id: str) -> bool:
+        """Whether an agency is ``ancestor_id`` or below it, in the replica of the tree."""
+        return self.agency_tree.is_within(agency_id, ancestor_id)
 
     def view(self, dossier: Dossier) -> DossierView:
         return DossierView.of(dossier)
@@ -251,7 +258,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         A save that loses a race (for the number, or for the dossier id) is retried from a
         fresh read; only the winner's number is ever recorded, so numbers have no gaps.
         """
-        auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id)
+        auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id, within=self.within)
         dossier_id = dossier_id_for_request(submission.request_id) if submission.request_id else uuid4()
         for attempt in itertools.count(1):
             now = self.clock()
@@ -289,7 +296,8 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         raise AssertionError("unreachable")
 
     def create_draft(self, submission: Submission) -> DossierView:
-        auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id, "save a draft")
+        auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id, "save a draft",
+                       within=self.within)
         dossier = Dossier.draft(
             dossier_id=uuid4(), procedure_id=submission.procedure_id, agency_id=submission.agency_id,
             applicant=submission.applicant, channel=submission.channel, result_delivery=submission.result_delivery,
@@ -303,7 +311,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         actor = current_actor()
         for attempt in itertools.count(1):
             dossier = self.load(Dossier, dossier_id, expected_version)
-            auth.applicant_or_desk(actor, dossier, "submit the draft")
+            auth.applicant_or_desk(actor, dossier, "submit the draft", self.within)
             now = self.clock()
             sequence = self._sequence(dossier.agency_id, local_date(now))
             dossier.submit_draft(self.find(ProcedureReplica, dossier.procedure_id), sequence, now)
@@ -319,7 +327,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
 
     def get_dossier(self, dossier_id: UUID) -> DossierView:
         dossier = self.load(Dossier, dossier_id)
-        auth.reader(current_actor(), dossier, "read the dossier")
+        auth.reader(current_actor(), dossier, "read the dossier", self.within)
         return DossierView.of(dossier)
 
     def receive_dossier(self, dossier_id: UUID, expected_version: int = 0, note: str = "") -> DossierView:
@@ -332,7 +340,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         actor = current_actor()
         for attempt in itertools.count(1):
             dossier = self.load(Dossier, dossier_id, expected_version)
-            auth.desk(actor, dossier, "receive the dossier")
+            auth.desk(actor, dossier, "receive the dossier", self.within)
             now = self.clock()
             dossier.receive(now, actor.subject, note, self.calendar_for(dossier.agency_id, now))
             try:

@@ -58,7 +58,7 @@ class AttachmentCommands:
         content_type = check_upload(content, declared_type)
         sha256 = hashlib.sha256(content).hexdigest()
         dossier = self.load(Dossier, dossier_id)
-        auth.applicant_or_desk(self._actor(), dossier, "attach a file")
+        auth.applicant_or_desk(self._actor(), dossier, "attach a file", self.within)
         dossier.check_allowed("attach a file to")
         # Stored before the event: bytes without an event are never referenced (and the same
         # bytes attached again are already there, under the same key).
@@ -74,8 +74,8 @@ class AttachmentCommands:
         if source is None:
             raise NotFound("dossier", str(source_dossier_id))
 
-        def check(actor, dossier: Dossier, action: str) -> None:
-            auth.applicant_or_desk(actor, dossier, action)
+        def check(actor, dossier: Dossier, action: str, within) -> None:
+            auth.applicant_or_desk(actor, dossier, action, within)
             if auth.is_owner(actor, dossier) and not auth.is_owner(actor, source):
                 raise PermissionDenied(action, "applicants reuse results of their own dossiers")
             mine, theirs = dossier.applicant, source.applicant

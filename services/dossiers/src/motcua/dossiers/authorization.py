@@ -1,21 +1,26 @@
-"""Who may act on a dossier: the caller's roles and agency (from the bearer token) against
-the dossier. Pure; the application calls these before a command, with ``current_actor()``.
+"""Who may act on a dossier: the caller's role grants (from the bearer token) against the
+dossier. Pure; the application calls these before a command, with ``current_actor()`` and
+its replica of the agency tree (``within``: ``motcua.kernel.agencies.AgencyTree.is_within``).
 
 - Applicants act on their own dossiers (the applicant's account id is the caller's
   subject); the desk may act for them (desk submissions, supplements, withdrawals).
-- Officers act on dossiers of their agency: the desk on the receiving agency's, the
-  others on the agency handling the dossier now (after a transfer, the new one).
-- Administrators act in every agency (they unblock dossiers); auditors only read.
+- Officers act on dossiers of the agencies their grants cover (the granted agency and every
+  agency below it): the desk on the receiving agency's, the others on the agency handling the
+  dossier now (after a transfer, the new one).
+- Administrators act where their administrator grant reaches (a province administrator in
+  every agency of the province, through the tree; a commune's in that commune only).
+- Auditors only read, in every agency.
 
 Which roles may call each RPC at all is declared in the protos and checked by the kernel
 before these run; these add what needs the dossier (its agency, its applicant), with the
-kernel's helpers (``motcua.kernel.access``). The agency is the token's, compared by equality:
-this service keeps no copy of the agency tree.
+kernel's helpers (``motcua.kernel.access``). A role held at one agency never lends that agency
+to another role. Without ``within`` (or for an agency the tree replica does not know yet) a
+grant covers its own agency only.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from motcua.kernel.access import (
     ADMINISTRATOR,
@@ -25,8 +30,10 @@ from motcua.kernel.access import (
     DESK_OFFICER,
     LEADER,
     OFFICERS,
+    Within,
+    holds,
     is_self,
-    require_agency,
+    require_grant,
     require_role,
 )
 from motcua.kernel.context import Actor
@@ -51,58 +58,62 @@ def _owner_or_role(actor: Actor, dossier: Any, action: str, roles: Iterable[str]
     return False
 
 
-def _in_agency(actor: Actor, action: str, *agencies: str) -> None:
-    require_agency(actor, action, *agencies, anywhere=(ADMINISTRATOR,))
+def _granted(actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None) -> None:
+    """One of ``roles`` (or administrator) granted for one of ``agencies`` (AGENCY_SCOPE otherwise)."""
+    require_grant(actor, action, (*roles, ADMINISTRATOR), *agencies, within=within)
 
 
 def is_owner(actor: Actor, dossier: Any) -> bool:
     return actor.has_role(APPLICANT) and is_self(actor, dossier.applicant_data.get("account_id", ""))
 
 
-def may_submit(actor: Actor, agency_id: str, applicant_account_id: str, action: str = "submit a dossier") -> None:
-    """An applicant files for themselves (or without an account id); the desk for anyone."""
-    if actor.has_role(DESK_OFFICER) and (actor.agency_id == agency_id or actor.has_role(ADMINISTRATOR)):
+def may_submit(actor: Actor, agency_id: str, applicant_account_id: str, action: str = "submit a dossier",
+               within: Within | None = None) -> None:
+    """An applicant files for themselves (or without an account id); the desk (or an
+    administrator) of the agency for anyone."""
+    if holds(actor, (DESK_OFFICER, ADMINISTRATOR), agency_id, within):
         return
-    if actor.has_role(APPLICANT, ADMINISTRATOR) and applicant_account_id in ("", actor.subject):
+    if actor.has_role(APPLICANT) and applicant_account_id in ("", actor.subject):
         return
     raise PermissionDenied(action, "applicants file for themselves; desk officers for their agency", error_reason="NOT_OWNER")
 
 
-def applicant_or_desk(actor: Actor, dossier: Any, action: str) -> None:
+def applicant_or_desk(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
     if not _owner_or_role(actor, dossier, action, (DESK_OFFICER,)):
-        _in_agency(actor, action, dossier.agency_id)
+        _granted(actor, action, (DESK_OFFICER,), dossier.agency_id, within=within)
 
 
-def applicant_only(actor: Actor, dossier: Any, action: str) -> None:
-    if is_owner(actor, dossier) or actor.has_role(ADMINISTRATOR):
+def applicant_only(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
+    if is_owner(actor, dossier) or holds(actor, (ADMINISTRATOR,), dossier.agency_id, within):
         return
     raise PermissionDenied(action, "only the applicant of the dossier", error_reason="NOT_OWNER")
 
 
-def desk(actor: Actor, dossier: Any, action: str) -> None:
+def desk(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
     _needs_role(actor, action, (DESK_OFFICER,))
-    _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)
+    _granted(actor, action, (DESK_OFFICER,), dossier.agency_id, dossier.handling_agency_id, within=within)
 
 
-def officer(actor: Actor, dossier: Any, action: str, roles: Iterable[str] = OFFICERS) -> None:
+def officer(actor: Actor, dossier: Any, action: str, roles: Iterable[str] = OFFICERS, within: Within | None = None) -> None:
+    roles = tuple(roles)
     _needs_role(actor, action, roles)
-    _in_agency(actor, action, dossier.handling_agency_id)
+    _granted(actor, action, roles, dossier.handling_agency_id, within=within)
 
 
-def step_holder(actor: Actor, dossier: Any, action: str) -> None:
+def step_holder(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
     """The current step's role when it is one of the platform's, else any officer; managers always."""
     step = dossier.current_step
     role = step["role"] if step else ""
-    officer(actor, dossier, action, (role, *MANAGERS) if role in OFFICERS else OFFICERS)
+    officer(actor, dossier, action, (role, *MANAGERS) if role in OFFICERS else OFFICERS, within=within)
 
 
-def reader(actor: Actor, dossier: Any, action: str) -> None:
-    """Who may read the dossier (and its clock): its applicant, officers of its agencies,
-    administrators and auditors."""
-    if actor.has_role(ADMINISTRATOR, AUDITOR):
+def reader(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
+    """Who may read the dossier (and its clock): its applicant, officers and administrators of
+    its agencies (by their grants), auditors."""
+    if actor.has_role(AUDITOR):
         return
     if not _owner_or_role(actor, dossier, action, OFFICERS):
-        _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)
+        _granted(actor, action, OFFICERS, dossier.agency_id, dossier.handling_agency_id, within=within)
 
 
 # Forms the applicant is handed (receipt, supplement request, refusal, apology); the control
@@ -110,39 +121,43 @@ def reader(actor: Actor, dossier: Any, action: str) -> None:
 APPLICANT_FORMS = frozenset({"receipt", "supplement_request", "refusal", "apology"})
 
 
-def list_scope(actor: Actor, action: str = "list dossiers") -> tuple[str, str]:
-    """What a caller may list: (agency whose dossiers, applicant account whose dossiers);
-    empty for no narrowing (administrators and auditors see every agency)."""
-    if actor.has_role(ADMINISTRATOR, AUDITOR):
-        return "", ""
-    if actor.has_role(*OFFICERS) and actor.agency_id:
-        return actor.agency_id, ""
+def list_scope(actor: Actor, subtree: Callable[[str], Iterable[str]] = lambda agency: (agency,),
+               action: str = "list dossiers") -> tuple[tuple[str, ...] | None, str]:
+    """What a caller may list: (agencies whose dossiers, None for every agency; applicant
+    account whose dossiers, "" for no narrowing). Officers and administrators see their
+    grants' subtrees (``subtree``: an agency and those below it), auditors every agency."""
+    if actor.has_role(AUDITOR):
+        return None, ""
+    granted = actor.agencies_for(*OFFICERS, ADMINISTRATOR)
+    if granted:
+        return tuple(dict.fromkeys(a for agency in granted for a in subtree(agency))), ""
     if actor.has_role(APPLICANT) and actor.subject:
-        return "", actor.subject
-    raise PermissionDenied(action, "officers list their agency's dossiers, applicants their own")
+        return None, actor.subject
+    raise PermissionDenied(action, "officers list their agencies' dossiers, applicants their own")
 
 
 def queue_holder(actor: Actor, action: str = "list the work queue") -> str:
-    """An officer's agency, whose queue they may see."""
+    """An officer's agency, whose queue they may see (an officer role granted there)."""
     _needs_role(actor, action, OFFICERS)
     if not actor.agency_id:
         raise PermissionDenied(action, "the caller belongs to no agency")
+    _granted(actor, action, OFFICERS, actor.agency_id, within=None)
     return actor.agency_id
 
 
-def agency_reader(actor: Actor, agency_id: str, action: str) -> None:
-    """Reports of one agency: its officers, administrators and auditors."""
-    if actor.has_role(ADMINISTRATOR, AUDITOR):
+def agency_reader(actor: Actor, agency_id: str, action: str, within: Within | None = None) -> None:
+    """Reports of one agency: officers and administrators whose grants cover it, auditors."""
+    if actor.has_role(AUDITOR):
         return
     _needs_role(actor, action, OFFICERS)
-    _in_agency(actor, action, agency_id)
+    _granted(actor, action, OFFICERS, agency_id, within=within)
 
 
-def form_reader(actor: Actor, dossier: Any, form: str) -> None:
+def form_reader(actor: Actor, dossier: Any, form: str, within: Within | None = None) -> None:
     action = f"render the {form.replace('_', ' ')} form"
     if form in APPLICANT_FORMS and is_owner(actor, dossier):
         return
-    if actor.has_role(ADMINISTRATOR, AUDITOR):
+    if actor.has_role(AUDITOR):
         return
     _needs_role(actor, action, OFFICERS)
-    _in_agency(actor, action, dossier.agency_id, dossier.handling_agency_id)
+    _granted(actor, action, OFFICERS, dossier.agency_id, dossier.handling_agency_id, within=within)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from motcua.dossiers.v1 import dossier_service_pb2, dossier_service_pb2_grpc
+from motcua.kernel.agencies import agency_tree_consumer
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
@@ -26,6 +27,6 @@ def build(settings: Settings) -> Service:
         app=office,
         registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer)],
         relay=OutboxRelay(office, integration_event),
-        consumers=[procedure_catalog_consumer(office)],
+        consumers=[procedure_catalog_consumer(office), agency_tree_consumer(office)],
         workers=[DeadlineWatch(office, config.watch_interval)],
     )

@@ -24,7 +24,8 @@ from .dossier import Dossier
 from .lifecycle import MARK_RESULT_READY
 
 Command = Callable[[Dossier, Actor, datetime], Any]
-Check = Callable[[Actor, Dossier, str], None]
+# (caller, dossier, action, within: the agency tree's subtree test)
+Check = Callable[..., None]
 
 MAX_ATTEMPTS = 3
 
@@ -36,7 +37,7 @@ class LifecycleCommands:
         actor = current_actor()
         for attempt in itertools.count(1):
             dossier = self.load(Dossier, dossier_id, expected_version)
-            check(actor, dossier, action)
+            check(actor, dossier, action, within=self.within)
             command(dossier, actor, self.clock())
             try:
                 self.save(dossier)
@@ -48,8 +49,8 @@ class LifecycleCommands:
         raise AssertionError("unreachable")
 
     def request_supplement(self, dossier_id: UUID, expected_version: int, items: list[dict[str, str]], note: str = ""):
-        def check(actor: Actor, dossier: Dossier, action: str) -> None:
-            (auth.desk if dossier.state == "submitted" else auth.officer)(actor, dossier, action)
+        def check(actor: Actor, dossier: Dossier, action: str, within) -> None:
+            (auth.desk if dossier.state == "submitted" else auth.officer)(actor, dossier, action, within=within)
 
         return self._act(dossier_id, expected_version, check, "request a supplement",
                          lambda d, a, now: d.request_supplement(now, a.subject, items, note))
@@ -59,16 +60,16 @@ class LifecycleCommands:
                          lambda d, a, now: d.supplement(now, a.subject, documents, note, self.calendar_for(d.agency_id, now)))
 
     def refuse_dossier(self, dossier_id: UUID, expected_version: int, reason: str):
-        def check(actor: Actor, dossier: Dossier, action: str) -> None:
+        def check(actor: Actor, dossier: Dossier, action: str, within) -> None:
             if dossier.state == "submitted":
-                auth.desk(actor, dossier, action)
+                auth.desk(actor, dossier, action, within)
             else:
-                auth.officer(actor, dossier, action, auth.MANAGERS)
+                auth.officer(actor, dossier, action, auth.MANAGERS, within)
 
         return self._act(dossier_id, expected_version, check, "refuse the dossier", lambda d, a, now: d.refuse(now, a.subject, reason))
 
     def assign_dossier(self, dossier_id: UUID, expected_version: int, assignee: str, unit: str = ""):
-        return self._act(dossier_id, expected_version, lambda a, d, x: auth.officer(a, d, x, (*auth.MANAGERS, auth.DESK_OFFICER)),
+        return self._act(dossier_id, expected_version, lambda a, d, x, within: auth.officer(a, d, x, (*auth.MANAGERS, auth.DESK_OFFICER), within),
                          "assign the dossier", lambda d, a, now: d.assign(now, a.subject, assignee, unit))
 
     def claim_dossier(self, dossier_id: UUID, expected_version: int, unit: str = ""):
@@ -84,7 +85,7 @@ class LifecycleCommands:
                          lambda d, a, now: d.transfer(now, a.subject, to_agency_id, to_unit, reason))
 
     def issue_apology(self, dossier_id: UUID, expected_version: int, reason: str, new_appointment: datetime):
-        return self._act(dossier_id, expected_version, lambda a, d, x: auth.officer(a, d, x, auth.MANAGERS), "issue an apology",
+        return self._act(dossier_id, expected_version, lambda a, d, x, within: auth.officer(a, d, x, auth.MANAGERS, within), "issue an apology",
                          lambda d, a, now: d.apologize(now, a.subject, reason, new_appointment))
 
     def mark_result_ready(self, dossier_id: UUID, expected_version: int, sign: Callable[[Dossier], dict[str, Any]]):
@@ -93,7 +94,7 @@ class LifecycleCommands:
         could not take it, and a concurrent change fails the call (ABORTED)."""
         actor = current_actor()
         dossier = self.load(Dossier, dossier_id, expected_version)
-        auth.step_holder(actor, dossier, "mark the result ready")
+        auth.step_holder(actor, dossier, "mark the result ready", self.within)
         dossier.check_allowed(MARK_RESULT_READY)
         result = sign(dossier)
         now = self.clock()
@@ -132,7 +133,7 @@ class LifecycleCommands:
     def explain_due_date(self, dossier_id: UUID) -> tuple[datetime, Explanation]:
         """Counts again, on the calendar versions the due date was counted on."""
         dossier = self.load(Dossier, dossier_id)
-        auth.reader(current_actor(), dossier, "explain the due date")
+        auth.reader(current_actor(), dossier, "explain the due date", self.within)
         if dossier.clock_from is None:
             from .domain import DossierStateConflict
 

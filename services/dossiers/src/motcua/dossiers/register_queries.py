@@ -32,7 +32,9 @@ class Filters:
     """What a list is narrowed to; empty fields do not narrow it."""
 
     agency_id: str = ""  # received by this agency
-    visible_to_agency: str = ""  # received or handled by this agency (an officer's view)
+    # Received or handled by one of these agencies (an officer's or administrator's view: their
+    # grants' subtrees); None for no narrowing.
+    visible_to_agencies: tuple[str, ...] | None = None
     applicant_account_id: str = ""  # an applicant's own dossiers
     procedure_id: UUID | None = None
     state: str = ""
@@ -108,9 +110,9 @@ class DossierRegister:
         equal("handling_agency_id", f.handling_agency_id)
         equal("handling_unit", f.handling_unit)
         equal("assignee", f.assignee)
-        if f.visible_to_agency:
-            conditions.append(SQL("(agency_id = %(visible)s OR handling_agency_id = %(visible)s)"))
-            params["visible"] = f.visible_to_agency
+        if f.visible_to_agencies is not None:
+            conditions.append(SQL("(agency_id = ANY(%(visible)s) OR handling_agency_id = ANY(%(visible)s))"))
+            params["visible"] = list(f.visible_to_agencies)
         if f.open_only:
             conditions.append(SQL("state = ANY(%(open)s)"))
             params["open"] = list(OPEN_STATES)

@@ -94,8 +94,8 @@ class RegisterReads:
         return DossierRegister(self.recorder)
 
     def list_dossiers(self, filters: Filters, page_size: int, page_token: str) -> tuple[list[dict[str, Any]], str]:
-        agency, account = auth.list_scope(current_actor())
-        narrowed = replace(filters, visible_to_agency=agency, applicant_account_id=account or filters.applicant_account_id)
+        agencies, account = auth.list_scope(current_actor(), self.agency_tree.subtree)
+        narrowed = replace(filters, visible_to_agencies=agencies, applicant_account_id=account or filters.applicant_account_id)
         return self.register.page(narrowed, page_token, page_size or DEFAULT_PAGE)
 
     def work_queue(self, scope: str, unit: str, state: str, deadline: str, page_size: int,
@@ -123,7 +123,7 @@ class RegisterReads:
 
     def statistics(self, agency_id: str, procedure_id: UUID | None, start_date: str,
                    end_date: str) -> tuple[Statistics, list[Statistics]]:
-        auth.agency_reader(current_actor(), agency_id, "read the agency's statistics")
+        auth.agency_reader(current_actor(), agency_id, "read the agency's statistics", self.within)
         _, _, start, end = period(start_date, end_date)
         lines = [Statistics.of(row) for row in self.register.statistics(agency_id, procedure_id, start, end)]
         total = Statistics()
@@ -138,7 +138,7 @@ class RegisterReads:
         from .form_filling import FORM_NUMBERS, fill
 
         dossier = self.load(Dossier, dossier_id)
-        auth.form_reader(current_actor(), dossier, form)
+        auth.form_reader(current_actor(), dossier, form, self.within)
         filled = fill(dossier, form, self._events_of(dossier_id))
         if filled is None:
             raise DossierStateConflict(f"dossier {dossier.code or dossier.id}", dossier.state, f"render the {form.replace('_', ' ')} of")
@@ -148,7 +148,7 @@ class RegisterReads:
         from . import forms
         from .form_filling import tracking_book
 
-        auth.agency_reader(current_actor(), agency_id, "render the agency's tracking book")
+        auth.agency_reader(current_actor(), agency_id, "render the agency's tracking book", self.within)
         first, last, start, end = period(start_date, end_date)
         rows = self.register.received_between(agency_id, start, end)
         return forms.render(tracking_book(agency_id, rows, first, last, self.clock())), len(rows)

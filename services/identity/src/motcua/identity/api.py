@@ -11,10 +11,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from motcua.identity.v1 import agency_pb2
 from motcua.identity.v1 import identity_service_pb2 as pb
 from motcua.identity.v1 import identity_service_pb2_grpc
+from motcua.kernel.context import Grant, current_actor
 from motcua.kernel.errors import DomainError, InvalidArgument
 
 from .application import IdentityApplication
-from .authentication import Authentication
+from .authentication import Authentication, Reset
 from .authorization import Guard
 from .domain import OFFICER, Profile
 from .tokens import TokenIssuer
@@ -60,7 +61,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             self.app.require_agency(request.agency_id, "agency_id")
             self.guard.require_admin_of_agency(request.agency_id, "create an officer account")
         else:
-            self.guard.require_admin("create an account")
+            self.guard.require_credential_officer("create a citizen or business account")
         profile = Profile(kind=kind, display_name=request.display_name, login=request.login,
                           personal_id_number=request.personal_id_number, tax_code=request.tax_code,
                           phone=request.phone, email=request.email, agency_id=request.agency_id, unit=request.unit)
@@ -73,10 +74,11 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         return pb.GetAccountResponse(account=account_proto(self.app.get_account(account_id)))
 
     def ListAccounts(self, request: pb.ListAccountsRequest, context) -> pb.ListAccountsResponse:
-        self.guard.require_lister("list accounts")
+        officers_under, people = self.guard.listing_scope("list accounts")
         page = self.app.list_accounts(
             kind=kind_name(request.kind, ACCOUNT_KINDS), agency_id=request.agency_id or None,
-            state=kind_name(request.state, ACCOUNT_STATES), page_size=request.page_size, page_token=request.page_token)
+            state=kind_name(request.state, ACCOUNT_STATES), page_size=request.page_size, page_token=request.page_token,
+            officers_under=officers_under, people=people)
         return pb.ListAccountsResponse(accounts=[account_proto(v) for v in page.accounts],
                                        next_page_token=page.next_page_token)
 
@@ -88,9 +90,13 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     def GrantRole(self, request: pb.GrantRoleRequest, context) -> pb.GrantRoleResponse:
         account_id = UUID(request.account_id)
-        self.guard.require_admin_of_account(self.app.account(account_id), "grant roles to this account")
+        account = self.app.account(account_id)
         self.app.require_agency(request.agency_id, "agency_id")
         self.guard.require_admin_of_agency(request.agency_id, f"grant roles within {request.agency_id}")
+        # Only officers hold grants: a citizen's account is refused as such (not as one the
+        # administrator may not touch), once the caller is known to administer the agency.
+        account.check_officer("be granted roles")
+        self.guard.require_admin_of_account(account, "grant roles to this account")
         view = self.app.grant_role(account_id, role_name(request.role), request.agency_id)
         return pb.GrantRoleResponse(account=account_proto(view))
 
@@ -111,10 +117,11 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             if has_password and not request.current_password:
                 raise InvalidArgument.field("current_password", "is required to change one's own password")
             current = request.current_password if has_password else None
+            reset = None
         else:
             self.guard.require_admin_of_account(account, "set this account's password")
-            current = None
-        view = self.auth.set_password(account_id, request.new_password, current)
+            current, reset = None, self._reset(request.reason)
+        view = self.auth.set_password(account_id, request.new_password, current, reset)
         return pb.SetPasswordResponse(account=account_proto(view))
 
     def StartTotpEnrollment(self, request: pb.StartTotpEnrollmentRequest, context) -> pb.StartTotpEnrollmentResponse:
@@ -131,9 +138,18 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     def DisableTotp(self, request: pb.DisableTotpRequest, context) -> pb.DisableTotpResponse:
         account_id = UUID(request.account_id)
+        reset = None
         if not self.guard.is_owner(account_id):
             self.guard.require_admin_of_account(self.app.account(account_id), "remove this account's second factor")
-        return pb.DisableTotpResponse(account=account_proto(self.auth.disable_totp(account_id)))
+            reset = self._reset(request.reason)
+        return pb.DisableTotpResponse(account=account_proto(self.auth.disable_totp(account_id, reset)))
+
+    @staticmethod
+    def _reset(reason: str) -> Reset:
+        """A reset of someone else's credentials: the caller and their reason, for the audit trail
+        (the credentials refuse a blank reason)."""
+        actor = current_actor()
+        return Reset(by=actor.subject, by_agency_id=actor.agency_id, reason=reason)
 
     # --- agencies ---------------------------------------------------------------------------
 
@@ -186,7 +202,12 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             raise InvalidArgument.field("agency_id", "is required for every role but applicant")
         ttl = request.ttl.seconds if request.HasField("ttl") else self.default_ttl
         subject = request.account_id or str(uuid.uuid4())
-        token = self.issuer.issue(subject, roles, request.agency_id, request.display_name, max(ttl, 1))
+        # The roles at the given agency, and any further grants each at its own agency.
+        grants = [Grant(r, request.agency_id) for r in roles if r != APPLICANT]
+        grants += [Grant(role_claim(g.role), g.agency_id) for g in request.grants]
+        roles += [g.role for g in grants if g.role not in roles]
+        token = self.issuer.issue(subject, roles, request.agency_id, request.display_name, max(ttl, 1),
+                                  grants=list(dict.fromkeys(grants)))
         return pb.IssueDevelopmentTokenResponse(
             access_token=token.access_token,
             token_type="Bearer",

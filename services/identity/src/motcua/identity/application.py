@@ -129,11 +129,14 @@ class IdentityApplication(ReadModelApplication):
         return None if index is None else self.find(Account, index.account_id)
 
     def list_accounts(self, kind: str | None = None, agency_id: str | None = None, state: str | None = None,
-                      page_size: int = 0, page_token: str = "") -> AccountPage:
+                      page_size: int = 0, page_token: str = "", officers_under: list[str] | None = None,
+                      people: bool = True) -> AccountPage:
+        """``officers_under``: only officers of these agencies' subtrees (None: every officer);
+        ``people``: citizens and businesses too."""
         size = page_size or DEFAULT_PAGE_SIZE
-        scope = scope_of("accounts", kind, agency_id, state)
+        scope = scope_of("accounts", kind, agency_id, state, officers_under, people)
         after = int(decode_page_token(page_token, scope)) if page_token else 0
-        rows = self.recorder.account_page(kind, agency_id, state, after, size + 1)
+        rows = self.recorder.account_page(kind, agency_id, state, after, size + 1, officers_under, people)
         token = encode_page_token(str(rows[size - 1][0]), scope) if len(rows) > size else ""
         return AccountPage([self.get_account(account_id) for _, account_id in rows[:size]], token)
 

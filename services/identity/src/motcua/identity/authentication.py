@@ -21,7 +21,7 @@ from motcua.kernel.errors import InvalidArgument, VersionConflict
 
 from .application import IdentityApplication
 from .domain import ACTIVE, Account, Credentials, Grant, LoginAttempt, Profile, normalize_login
-from .domain.credentials import CHANGED, FAILED, REHASHED, RESET, SUCCEEDED
+from .domain.credentials import CHANGED, FAILED, PASSWORD, REHASHED, RESET, SECOND_FACTOR, SUCCEEDED
 from .passwords import Passwords
 from .throttle import ThrottlePolicy
 from .views import AccountView
@@ -56,6 +56,15 @@ class LoginOutcome:
 
 
 @dataclass(frozen=True)
+class Reset:
+    """Someone other than the owner resetting credentials: who (subject, home agency) and why."""
+
+    by: str
+    by_agency_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class TotpEnrollment:
     secret: str  # base32
     provisioning_uri: str  # otpauth://totp/...
@@ -79,8 +88,10 @@ class Authentication:
         password_hash = self._new_password_hash(password, profile.login, "password") if password else ""
         return self.app.open_account(profile, password_hash)
 
-    def set_password(self, account_id: UUID, new_password: str, current_password: str | None = None) -> AccountView:
-        """With ``current_password`` the owner changes it; without, an administrator resets it."""
+    def set_password(self, account_id: UUID, new_password: str, current_password: str | None = None,
+                     reset: Reset | None = None) -> AccountView:
+        """With ``current_password`` the owner changes it; with ``reset``, someone else resets it
+        (recorded with who and why in the same save)."""
         account = self.app.account(account_id)
         credentials = self.app.credentials_of(account_id)
         if current_password is not None:
@@ -89,6 +100,8 @@ class Authentication:
                 raise InvalidArgument.field("current_password", "is not the account's current password")
         new_hash = self._new_password_hash(new_password, account.login, "new_password")
         credentials.set_password(new_hash, CHANGED if current_password is not None else RESET)
+        if reset is not None:
+            credentials.record_reset(PASSWORD, reset.by, reset.by_agency_id, reset.reason)
         self.app.save(credentials)
         return self.app.get_account(account_id)
 
@@ -122,9 +135,12 @@ class Authentication:
         self.app.save(credentials)
         return codes, self.app.get_account(account_id)
 
-    def disable_totp(self, account_id: UUID) -> AccountView:
+    def disable_totp(self, account_id: UUID, reset: Reset | None = None) -> AccountView:
+        """Removes the second factor: its owner, or someone else with ``reset`` (recorded)."""
         credentials = self.app.credentials_of(account_id)
         credentials.disable_totp()
+        if reset is not None:
+            credentials.record_reset(SECOND_FACTOR, reset.by, reset.by_agency_id, reset.reason)
         self.app.save(credentials)
         return self.app.get_account(account_id)
 

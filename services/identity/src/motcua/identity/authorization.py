@@ -1,20 +1,28 @@
-"""Who may act on identity's accounts and agencies, once they are loaded: administrators
-administer their agency's subtree, people read and change their own account, auditors read.
+"""Who may act on identity's accounts and agencies, once they are loaded.
+
+- Administrators administer officers and agencies within their administrator grants'
+  subtrees (the granted agency and every agency below it, in this service's tree); a role
+  granted at one agency never lends that agency to another role.
+- Citizens' and businesses' accounts belong to no agency: ordinary administrators do not
+  administer them. Opening them, resetting their credentials (a password without the current
+  one, removing a second factor) and disabling them takes the narrow ``credential_officer``
+  role, and every reset is recorded with who did it and why (``Credentials.CredentialsReset``).
+- People read and change their own account; auditors read officers within their grants.
 
 Which roles may call each RPC at all is declared in the protos and checked by the kernel;
-these add what needs the resource, with the kernel's helpers (``motcua.kernel.access``) and
-the agency tree this service keeps (``within``: an agency and those below it).
+these add what needs the resource, with the kernel's helpers (``motcua.kernel.access``).
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from motcua.kernel.access import in_agency, is_self, require_agency, require_role, require_self_or
+from motcua.kernel.access import holds, is_self, require_grant, require_role, require_self_or
 from motcua.kernel.context import Actor, current_actor
+from motcua.kernel.errors import PermissionDenied
 
 from .application import IdentityApplication
-from .domain import ADMINISTRATOR, AUDITOR, OFFICER, Account
+from .domain import ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER, OFFICER, Account
 
 
 class Guard:
@@ -32,37 +40,45 @@ class Guard:
         return is_self(current_actor(), account_id)
 
     def administers_agency(self, eid: str) -> bool:
-        actor = current_actor()
-        return actor.has_role(ADMINISTRATOR) and in_agency(actor, eid, within=self._within)
+        return holds(current_actor(), (ADMINISTRATOR,), eid, self._within)
 
     def administers_account(self, account: Account) -> bool:
-        """Officers are administered within their agency's subtree; citizens and businesses,
-        who belong to no agency, by any administrator."""
+        """Officers by administrators of their agency's subtree; citizens and businesses by
+        credential officers."""
         if account.kind == OFFICER:
             return self.administers_agency(account.agency_id)
-        return current_actor().has_role(ADMINISTRATOR)
+        return current_actor().has_role(CREDENTIAL_OFFICER)
 
     def require_admin_of_agency(self, eid: str, action: str) -> None:
-        actor = current_actor()
-        require_role(actor, action, ADMINISTRATOR)
-        require_agency(actor, action, eid, within=self._within)
+        require_grant(current_actor(), action, (ADMINISTRATOR,), eid, within=self._within)
 
-    def require_admin(self, action: str) -> None:
-        require_role(current_actor(), action, ADMINISTRATOR)
+    def require_credential_officer(self, action: str) -> None:
+        require_role(current_actor(), action, CREDENTIAL_OFFICER)
 
     def require_admin_of_account(self, account: Account, action: str) -> None:
         if account.kind == OFFICER:
             self.require_admin_of_agency(account.agency_id, action)
         else:
-            self.require_admin(action)
+            self.require_credential_officer(action)
 
     def require_reader_of_account(self, account: Account, action: str) -> None:
         if self.administers_account(account):
             return
-        require_self_or(current_actor(), action, account.id, AUDITOR)
+        actor = current_actor()
+        if account.kind == OFFICER and holds(actor, (AUDITOR,), account.agency_id, self._within):
+            return
+        require_self_or(actor, action, account.id)
 
-    def require_lister(self, action: str) -> None:
-        require_role(current_actor(), action, ADMINISTRATOR, AUDITOR)
+    def listing_scope(self, action: str) -> tuple[list[str], bool]:
+        """What the caller may list: the agencies whose subtrees' officers (administrator and
+        auditor grants), and whether citizens and businesses (credential officers)."""
+        actor = current_actor()
+        roots = list(actor.agencies_for(ADMINISTRATOR, AUDITOR))
+        people = actor.has_role(CREDENTIAL_OFFICER)
+        if not roots and not people:
+            raise PermissionDenied(action, "needs an administrator or auditor grant, or the credential officer role",
+                                   error_reason="ROLE_REQUIRED")
+        return roots, people
 
     def require_owner(self, account_id: UUID, action: str) -> None:
         require_self_or(current_actor(), action, account_id)

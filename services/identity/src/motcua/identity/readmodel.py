@@ -75,9 +75,21 @@ class IdentityRecorder(ProjectingRecorder):
     # --- reading ------------------------------------------------------------------------------
 
     def account_page(self, kind: str | None, agency_id: str | None, state: str | None,
-                     after: int, limit: int) -> list[tuple[int, UUID]]:
-        """(position, account id) of up to ``limit`` accounts after ``after``, oldest first."""
+                     after: int, limit: int, officers_under: list[str] | None = None,
+                     people: bool = True) -> list[tuple[int, UUID]]:
+        """(position, account id) of up to ``limit`` accounts after ``after``, oldest first;
+        officers only of the subtrees of ``officers_under`` (None: all), citizens and
+        businesses only with ``people``. Filtered here, so that every page is full."""
         query = SQL("SELECT position, account_id FROM {t} WHERE position > %(after)s").format(t=self._accounts)
+        if officers_under is not None:
+            query += SQL(
+                " AND ((kind = 'officer' AND agency_id IN ("
+                "WITH RECURSIVE subtree(agency_id) AS (SELECT unnest(%(roots)s::text[]) UNION "
+                "SELECT a.agency_id FROM {a} a JOIN subtree s ON a.parent_agency_id = s.agency_id) "
+                "SELECT agency_id FROM subtree))").format(a=self._agencies)
+            query += SQL(" OR (kind <> 'officer' AND %(people)s))")
+        elif not people:
+            query += SQL(" AND kind = 'officer'")
         if kind is not None:
             query += SQL(" AND kind = %(kind)s")
         if agency_id is not None:
@@ -85,7 +97,8 @@ class IdentityRecorder(ProjectingRecorder):
         if state is not None:
             query += SQL(" AND state = %(state)s")
         query += SQL(" ORDER BY position LIMIT %(limit)s")
-        params = {"after": after, "kind": kind, "agency_id": agency_id, "state": state, "limit": limit}
+        params = {"after": after, "kind": kind, "agency_id": agency_id, "state": state, "limit": limit,
+                  "roots": officers_under or [], "people": people}
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(query, params)
             return [(row["position"], row["account_id"]) for row in curs.fetchall()]

@@ -10,8 +10,9 @@ The file is a list of {"kind" (citizen, business, officer), "display_name", "pas
 id number or tax code) keeps its password; its missing grants are added. For development
 and demonstrations: the passwords are in the file.
 
-The caller must be an administrator of the agencies named (`--token` or MOTCUA_TOKEN, or
-`--dev-token` for a development token of the province's administrator, where those are on).
+The caller must be an administrator of the agencies named, and a credential officer for
+citizens and businesses (`--token` or MOTCUA_TOKEN, or `--dev-token` for a development token
+of the province's administrator and credential officer, where those are on).
 Exit code 0 when every account exists with its grants afterwards, 1 otherwise, 2 for a bad
 command line or file.
 """
@@ -27,6 +28,7 @@ import grpc
 
 from motcua.identity.v1 import account_pb2
 from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1.role_pb2 import Role
 
 from .seeding import run_seed, seed_parser
 from .translate import ACCOUNT_KINDS, role_enum
@@ -114,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, BadFile) as e:
         print(f"{args.file}: {e}", file=sys.stderr)
         return 2
-    return run_seed(args, PROVINCE, "seed_accounts", lambda stub, metadata: seed(stub, entries, metadata))
+    # Citizens and businesses are opened by a credential officer, officers by their administrator.
+    return run_seed(args, PROVINCE, "seed_accounts", lambda stub, metadata: seed(stub, entries, metadata),
+                    roles=(Role.ROLE_ADMINISTRATOR, Role.ROLE_CREDENTIAL_OFFICER))
 
 
 if __name__ == "__main__":

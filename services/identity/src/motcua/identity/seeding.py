@@ -32,23 +32,25 @@ def seed_parser(prog: str, description: str, what: str, dev_token_help: str) -> 
 
 
 def administrator_token(args: argparse.Namespace, stub: identity_service_pb2_grpc.IdentityServiceStub,
-                        agency_id: str, caller: str) -> str:
-    """--token (or MOTCUA_TOKEN), else with --dev-token a development token of an administrator of agency_id."""
+                        agency_id: str, caller: str, roles: tuple[int, ...] = (Role.ROLE_ADMINISTRATOR,)) -> str:
+    """--token (or MOTCUA_TOKEN), else with --dev-token a development token of ``roles`` (an
+    administrator) at agency_id."""
     if args.token:
         return args.token
     if not args.dev_token:
         raise SystemExit("no token: pass --token (or set MOTCUA_TOKEN), or --dev-token where development tokens are on")
     return stub.IssueDevelopmentToken(pb.IssueDevelopmentTokenRequest(
-        roles=[Role.ROLE_ADMINISTRATOR], agency_id=agency_id, display_name=caller)).access_token
+        roles=list(roles), agency_id=agency_id, display_name=caller)).access_token
 
 
 def run_seed(args: argparse.Namespace, agency_id: str, caller: str,
-             seed: Callable[[identity_service_pb2_grpc.IdentityServiceStub, Metadata], dict[str, int]]) -> int:
+             seed: Callable[[identity_service_pb2_grpc.IdentityServiceStub, Metadata], dict[str, int]],
+             roles: tuple[int, ...] = (Role.ROLE_ADMINISTRATOR,)) -> int:
     """Calls seed(stub, metadata) as the administrator; prints its counts; the exit code."""
     with grpc.insecure_channel(args.addr) as channel:
         stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
         try:
-            metadata = (("authorization", f"Bearer {administrator_token(args, stub, agency_id, caller)}"),)
+            metadata = (("authorization", f"Bearer {administrator_token(args, stub, agency_id, caller, roles)}"),)
             counts = seed(stub, metadata)
         except grpc.RpcError as e:
             print(f"identity at {args.addr}: {e.code().name}: {e.details()}", file=sys.stderr)

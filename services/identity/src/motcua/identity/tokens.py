@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any, Iterable
 
 from joserfc import jwt
 
@@ -27,8 +28,11 @@ class TokenIssuer:
 
     def issue(self, subject: str, roles: list[str], agency_id: str = "", name: str = "",
               ttl: int = 3600, now: float | None = None, extra: dict | None = None,
-              audience: str | list[str] | None = None) -> IssuedToken:
-        """``extra``: further claims (the OIDC provider's client_id, scope, sid, auth_time);
+              audience: str | list[str] | None = None, grants: Iterable[Any] | None = None) -> IssuedToken:
+        """``grants``: the account's role grants (``role``, ``agency_id``), each kept with its agency
+        in the ``grants`` claim; None grants every role but applicant at ``agency_id`` (development
+        tokens, services' client credentials). ``roles`` stays the union, ``agency_id`` the home
+        agency. ``extra``: further claims (the OIDC provider's client_id, scope, sid, auth_time);
         ``audience``: who the token is for, when not the services (``MOTCUA_AUTH_AUDIENCE``)."""
         issued_at = int(time.time() if now is None else now)
         claims = {
@@ -40,6 +44,7 @@ class TokenIssuer:
             "exp": issued_at + ttl,
             "jti": str(uuid.uuid4()),
             "roles": roles,
+            "grants": _grants_claim(roles, agency_id, grants),
         }
         if agency_id:
             claims["agency_id"] = agency_id
@@ -50,3 +55,9 @@ class TokenIssuer:
         key = self.keys.active
         header = {"alg": "ES256", "typ": "at+jwt", "kid": self.keys.key_id(key)}
         return IssuedToken(jwt.encode(header, claims, key), issued_at + ttl, subject)
+
+
+def _grants_claim(roles: list[str], agency_id: str, grants: Iterable[Any] | None) -> list[dict[str, str]]:
+    if grants is None:
+        return [{"role": r, "agency_id": agency_id} for r in roles if agency_id and r != "applicant"]
+    return [{"role": g.role, "agency_id": g.agency_id} for g in grants]

@@ -9,11 +9,15 @@ Two layers, one vocabulary:
 - what depends on the resource (the dossier's agency, the account's owner) is checked by the
   services with the helpers below, once they have loaded it.
 
-Agency scope: the token's ``agency_id`` must be the resource's agency. Identity, which keeps
-the agency tree, passes ``within`` to accept agencies below the caller's too; the other
-services keep no copy of the tree, so an officer of a parent agency is not "within" a child
-agency there (the roles given in ``anywhere``, e.g. administrators for dossiers, act in every
-agency instead).
+Agency scope: roles are granted within an agency's subtree, and tokens carry each grant with
+its agency (``Actor.grants``). ``holds``/``require_grant`` answer "does the caller hold role R
+for agency X": a grant of R at X or at an agency above X. "Above" is the agency tree's
+(``within(agency, ancestor)``): identity's own, or the replica other services keep from
+identity's events (``motcua.kernel.agencies.AgencyTree.is_within``). A grant of one role never
+lends its agency to another role: desk officer at A and administrator at B administers only B.
+
+``in_agency``/``require_agency`` compare the home agency (``Actor.agency_id``) only; they remain
+for checks about who one *is* (a signing key's agency), not what one may administer.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ DEPARTMENT_HEAD = "department_head"
 LEADER = "leader"
 ADMINISTRATOR = "administrator"
 AUDITOR = "auditor"
+# Resets citizens' and businesses' credentials (password, second factor), each reset audited.
+CREDENTIAL_OFFICER = "credential_officer"
 # The roles of protos/motcua/identity/v1/role.proto, as the token's `roles` claim names them.
-ROLES = (APPLICANT, DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER, ADMINISTRATOR, AUDITOR)
+ROLES = (APPLICANT, DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER, ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER)
 OFFICERS = (DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER)
 
 
@@ -97,6 +103,31 @@ def require_agency(actor: Actor, action: str, *agencies: str, within: Callable[[
     where = f"{named} or an agency above it" if within else named
     raise PermissionDenied(action, f"only callers of {where} may",
                            error_reason="AGENCY_SCOPE", agencies=",".join(sorted(set(agencies))))
+
+
+Within = Callable[[str, str], bool]  # (agency, ancestor) -> agency is ancestor or below it
+
+
+def holds(actor: Actor, roles: Iterable[str], agency: str, within: Within | None = None) -> bool:
+    """Whether the caller holds one of ``roles`` for ``agency``: granted at it, or (with
+    ``within``) at an agency above it."""
+    if not agency:
+        return False
+    wanted = set(roles)
+    return any(grant.role in wanted and (grant.agency_id == agency or (within is not None and within(agency, grant.agency_id)))
+               for grant in actor.grants or ())
+
+
+def require_grant(actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None = None) -> None:
+    """RoleRequired without any of ``roles``; PERMISSION_DENIED (reason AGENCY_SCOPE) unless one
+    of them is held for one of ``agencies`` (see ``holds``)."""
+    roles = tuple(roles)
+    require_role(actor, action, *roles)
+    if any(holds(actor, roles, agency, within) for agency in agencies):
+        return
+    named = " / ".join(sorted({a for a in agencies if a})) or "no agency"
+    raise PermissionDenied(action, f"needs {' or '.join(roles)} granted for {named} or an agency above it",
+                           error_reason="AGENCY_SCOPE", agencies=",".join(sorted({a for a in agencies if a})))
 
 
 def is_self(actor: Actor, account_id: UUID | str | None) -> bool:

@@ -19,7 +19,7 @@ from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from .config import AuthSettings
-from .context import Actor
+from .context import Actor, Grant
 
 ALGORITHMS = ["ES256"]  # never "none", never a symmetric one: services only hold public keys
 REFRESH_INTERVAL = 10.0  # seconds between JWKS fetches triggered by unknown key ids
@@ -80,6 +80,7 @@ class TokenVerifier:
             subject=str(claims["sub"]),
             agency_id=str(claims.get("agency_id", "")),
             roles=tuple(str(r) for r in claims.get("roles", ()) if isinstance(r, str)),
+            grants=_grants(claims),
         )
         if len(self._verified) >= CACHE_SIZE:
             self._verified.clear()
@@ -116,6 +117,17 @@ class TokenVerifier:
                         raise KeysUnavailable(f"cannot fetch the token keys from {self.settings.jwks_url}: {e}") from e
                 self._fetched_at = self._clock()
             return self._keys
+
+
+def _grants(claims: dict) -> tuple[Grant, ...] | None:
+    """The ``grants`` claim (``[{"role": …, "agency_id": …}, …]``); None without one (every role
+    at the home agency, see ``Actor``). Malformed entries grant nothing."""
+    if "grants" not in claims:
+        return None
+    entries = claims["grants"] if isinstance(claims["grants"], list) else []
+    return tuple(Grant(e["role"], e["agency_id"]) for e in entries
+                 if isinstance(e, dict) and isinstance(e.get("role"), str) and isinstance(e.get("agency_id"), str)
+                 and e["agency_id"])
 
 
 def _bearer(authorization: str | None) -> str:

@@ -15,6 +15,7 @@ from .accounts import (
     AUDITOR,
     BUSINESS,
     CITIZEN,
+    CREDENTIAL_OFFICER,
     DISABLED,
     GRANTABLE_ROLES,
     OFFICER,
@@ -32,7 +33,7 @@ from .credentials import Credentials, LoginAttempt
 from .indexes import IdentifierIndex, LoginName
 
 __all__ = [
-    "ACTIVE", "ADMINISTRATOR", "AGENCY_KINDS", "APPLICANT", "AUDITOR", "BUSINESS", "CITIZEN", "DISABLED",
+    "ACTIVE", "ADMINISTRATOR", "AGENCY_KINDS", "APPLICANT", "AUDITOR", "BUSINESS", "CITIZEN", "CREDENTIAL_OFFICER", "DISABLED",
     "GRANTABLE_ROLES", "OFFICER", "ROLES", "Account", "AccountDisabledError", "Agency", "AgencyClosedError",
     "Credentials", "DuplicateAgency", "DuplicateIdentifier", "DuplicateLogin", "Grant", "IdentifierIndex",
     "LoginAttempt", "LoginName", "Profile", "UnknownAgency", "normalize_login",

@@ -23,7 +23,9 @@ DISABLED = "disabled"
 APPLICANT = "applicant"
 ADMINISTRATOR = "administrator"
 AUDITOR = "auditor"
-ROLES = (APPLICANT, "desk_officer", "specialist", "department_head", "leader", ADMINISTRATOR, AUDITOR)
+CREDENTIAL_OFFICER = "credential_officer"
+ROLES = (APPLICANT, "desk_officer", "specialist", "department_head", "leader", ADMINISTRATOR, AUDITOR,
+         CREDENTIAL_OFFICER)
 # Citizens and businesses are applicants by their kind; officers are granted the others.
 GRANTABLE_ROLES = ROLES[1:]
 

@@ -11,12 +11,16 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from motcua.kernel.errors import InvalidTransition
+from motcua.kernel.errors import InvalidArgument, InvalidTransition
 
 # Why a password was set.
 INITIAL = "initial"
 CHANGED = "changed"  # by its owner, with the current password
-RESET = "reset"  # by an administrator
+RESET = "reset"  # by someone else: an administrator (officers) or a credential officer
+# What a reset by someone else changed (CredentialsReset.what).
+PASSWORD = "password"
+SECOND_FACTOR = "second_factor"
+MAX_RESET_REASON_LENGTH = 1000
 REHASHED = "rehashed"  # same password, stronger hashing parameters
 
 SUCCEEDED = "succeeded"
@@ -55,6 +59,19 @@ class Credentials(Aggregate):
         self.password_hash = password_hash
         if reason in (CHANGED, RESET):
             self.password_generation += 1
+
+    def record_reset(self, what: str, by: str, by_agency_id: str, reason: str) -> None:
+        """The audit trail of a reset by someone other than the owner: who, from which agency,
+        and why (recorded with the change itself, in the same save)."""
+        if not reason.strip():
+            raise InvalidArgument.field("reason", "must say why someone else's credentials are reset")
+        if len(reason) > MAX_RESET_REASON_LENGTH:
+            raise InvalidArgument.field("reason", f"must be at most {MAX_RESET_REASON_LENGTH} characters")
+        self._reset(what=what, by=by, by_agency_id=by_agency_id, reason=reason.strip())
+
+    @event("CredentialsReset")
+    def _reset(self, what: str, by: str, by_agency_id: str, reason: str) -> None:
+        pass  # the audit trail only: the change itself is its own event beside this one
 
     def start_totp(self, secret: str) -> None:
         if self.mfa_enabled:

@@ -163,8 +163,11 @@ class Provider(AuthorizationServer):
             if user.session_id is not None:
                 extra["sid"] = str(user.session_id)
             account = user.account
+            # Real accounts carry their grants, each with its agency (development-file accounts:
+            # their roles at their agency).
             issued = self.tokens.issue(user.subject, list(account.roles), account.agency_id, account.display_name,
-                                       ttl=ttl, extra=extra, audience=audience)
+                                       ttl=ttl, extra=extra, audience=audience,
+                                       grants=getattr(account, "grants", None))
         token = {"token_type": "Bearer", "access_token": issued.access_token, "expires_in": ttl}
         if scope:
             token["scope"] = scope
