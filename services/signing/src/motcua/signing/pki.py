@@ -261,6 +261,17 @@ def ensure_dev_agency_seal(directory: Path, agency_id: str, agency_name: str = "
     return pair, read_ownership(keys, key_id)
 
 
+def agency_names(file: Path | None) -> dict[str, str]:
+    """{agency id: name} from a JSON list of agencies (``eid``, ``name``: identity's seed format)."""
+    if file is None:
+        return {}
+    try:
+        agencies = json.loads(file.read_text(encoding="utf-8"))
+        return {str(a["eid"]): str(a["name"]) for a in agencies}
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        raise KeyMaterialError(f"cannot read the agencies of the development seals from {file}: {e}") from e
+
+
 def write_ownership(keys_dir: Path, key_id: str, ownership: KeyOwnership) -> None:
     """Writes ``<key_id>.owner.json``: whose the key is and its purposes."""
     keys_dir.mkdir(parents=True, exist_ok=True)
