@@ -18,6 +18,7 @@ from motcua.kernel.eventstore import ServiceApplication
 from motcua.kernel.blobstore import BlobStore
 from .authority import choose_key
 from .domain import (
+    AGENCY_SEAL_PURPOSES,
     PADES_B_B,
     PADES_B_T,
     Document,
@@ -109,15 +110,19 @@ class SigningApplication(ServiceApplication):
             holder_account_id=ownership.holder_account_id,
         )
 
-    def _issue_dev_seal(self, agency_id: str) -> tuple[str, KeyOwnership]:
-        """The development PKI's seal of an agency that has none yet, made, declared and loaded."""
+    def _issue_dev_seal(self, agency_id: str, purpose: str) -> tuple[str, KeyOwnership] | None:
+        """The development PKI's seal of an agency that has none yet, made, declared and loaded
+        (none for a purpose no seal allows: that needs a person's own key)."""
         assert self.dev_seals is not None and self.sealer is not None
+        if purpose not in AGENCY_SEAL_PURPOSES:
+            return None
         with self._issuing:
             pair, ownership = self.dev_seals(agency_id)
             if pair.key_id not in self.sealer.keys:
                 self.sealer.add(pair)
                 self.declare_keys({pair.key_id: (pair.fingerprint, ownership)})
-                self.ownerships[pair.key_id] = ownership
+                # Replaced, not changed in place: requests iterate over the keys meanwhile.
+                self.ownerships = {**self.ownerships, pair.key_id: ownership}
         return pair.key_id, ownership
 
     def declare_keys(self, declarations: Mapping[str, tuple[str, KeyOwnership]]) -> None:

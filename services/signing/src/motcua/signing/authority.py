@@ -20,8 +20,8 @@ from .domain import KeyOwnership, NoSigningKey, UnknownSigningKey
 
 ACTION = "sign with this key"
 
-# Issues a key for an agency that has none (the development PKI only); None: none is made.
-KeyIssuer = Callable[[str], tuple[str, KeyOwnership] | None]
+# Issues a key of an agency that has none for a purpose (the development PKI only); None: none is made.
+KeyIssuer = Callable[[str, str], tuple[str, KeyOwnership] | None]
 
 
 def may_use(actor: Actor, ownership: KeyOwnership) -> bool:
@@ -64,7 +64,7 @@ def choose_key(actor: Actor, keys: Mapping[str, KeyOwnership], purpose: str, key
     own = [] if agency_id else [k for k, o in keys.items() if o.holder_account_id and may_use(actor, o) and o.allows(purpose)]
     candidates = own or [k for k, o in keys.items() if agency and o.agency_id == agency and o.allows(purpose)]
     if not candidates and agency and issue is not None:
-        issued = issue(agency)
+        issued = issue(agency, purpose)
         if issued is not None and issued[1].allows(purpose):
             return issued
     if not candidates:
