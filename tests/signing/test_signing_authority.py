@@ -18,7 +18,7 @@ from google.rpc import error_details_pb2
 
 from motcua.identity.v1.role_pb2 import Role
 from motcua.signing import pki
-from motcua.signing.domain import KeyOwnership
+from motcua.signing.domain import KeyOwnership, SigningKey
 from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service_pb2 as pb
 from tests.signing.pdfs import vietnamese_pdf
 from tests.support import auth
@@ -35,10 +35,14 @@ APPROVAL = pb.SIGNING_PURPOSE_PERSONAL_APPROVAL
 
 
 @pytest.fixture(scope="module")
-def service(stack, tmp_path_factory):
+def directory(tmp_path_factory):
+    return tmp_path_factory.mktemp("signing")
+
+
+@pytest.fixture(scope="module")
+def service(stack, directory):
     """A development PKI (the province's `agency-seal`) plus a personal key of HOLDER, declared
     beside it before the start."""
-    directory = tmp_path_factory.mktemp("signing")
     made = pki.ensure_dev_pki(directory / "pki")
     ca_key = serialization.load_pem_private_key((made.directory / pki.ROOT_CA_KEY).read_bytes(), None)
     ca_cert = x509.load_pem_x509_certificate(made.root_certificate.read_bytes())
@@ -183,3 +187,15 @@ def test_each_keys_declaration_is_recorded_once(stack, service, commune_desk):
     assert declared["agency-seal"]["agency_id"] == PROVINCE
     assert declared[PERSONAL_KEY]["holder_account_id"] == HOLDER
     assert declared[PERSONAL_KEY]["purposes"] == ["personal_approval"]
+
+
+def test_a_changed_declaration_is_recorded_at_the_next_start(stack, service, directory):
+    keys = directory / "pki" / "keys"
+    pki.write_ownership(keys, PERSONAL_KEY, KeyOwnership(holder_account_id=HOLDER, purposes=("personal_approval", "certified_copy")))
+    restarted = stack.service("signing", MOTCUA_SIGNING_DIR=str(directory)).start()
+    assert restarted.terminate() == 0
+    with psycopg.connect(stack.dsn("signing")) as conn:
+        rows = conn.execute("SELECT topic, state FROM signing_events WHERE originator_id = %s ORDER BY originator_version",
+                            (SigningKey.create_id(PERSONAL_KEY),)).fetchall()
+    assert [topic.rsplit(":", 1)[1] for topic, _ in rows] == ["SigningKey.Declared", "SigningKey.Redeclared"]
+    assert json.loads(bytes(rows[1][1]))["purposes"] == ["personal_approval", "certified_copy"]
