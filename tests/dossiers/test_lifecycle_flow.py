@@ -138,6 +138,11 @@ def test_the_result_is_sealed_with_the_dossiers_agency_key_whatever_key_the_call
     office.specialist.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Hồ sơ hợp lệ", next_assignee=office.people["leader"]))
     office.leader.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Đồng ý"))
 
+    not_pdf = fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.desk.MarkResultReady,
+                         pb.MarkResultReadyRequest(dossier_id=id_, result_document="Giấy khai sinh".encode()))
+    (bad_request,) = details(not_pdf, error_details_pb2.BadRequest)
+    assert [v.field for v in bad_request.field_violations] == ["result_document"]
+
     # An administrator of the province passes the dossier's checks (administrators act in every
     # agency) but may not seal on behalf of this agency: refused, and the dossier is unchanged.
     province_admin = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token)

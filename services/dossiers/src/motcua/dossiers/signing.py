@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from motcua.kernel import grpc_client
-from motcua.kernel.errors import DomainError, PermissionDenied
+from motcua.kernel.errors import DomainError, InvalidArgument, PermissionDenied
 from motcua.signing.v1 import signing_service_pb2 as spb, signing_service_pb2_grpc
 
 TIMEOUT = 30.0
@@ -42,6 +42,8 @@ class ResultSigner:
         try:
             signed = self._stub.SignDocument(request, metadata=(("authorization", authorization),), timeout=TIMEOUT)
         except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:  # what the caller sent is not a signable PDF
+                raise InvalidArgument.field("result_document", f"cannot be signed: {e.details()}") from None
             if e.code() == grpc.StatusCode.PERMISSION_DENIED:
                 raise PermissionDenied(ACTION, f"the signing service refused: {e.details()}",
                                        error_reason=_reason(e) or "PERMISSION_DENIED") from None
