@@ -13,9 +13,8 @@ since when, is in the log.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -195,11 +194,9 @@ class DocumentSubject:
     document_reference: str = ""
 
 
-def check_signing_request(reason: str, location: str, key_id: str, purpose: str = DOSSIER_RESULT,
-                          subject: DocumentSubject | None = None) -> None:
+def check_signing_request(reason: str, location: str, key_id: str, purpose: str, subject: DocumentSubject) -> None:
     """The fields of a signing request (the document is checked by the PDF reader). Every
     signature says what it is for and which dossier or document it is."""
-    subject = subject or DocumentSubject()
     violations = []
     if purpose not in PURPOSES:
         violations.append(("purpose", f"must be one of {', '.join(p.upper() for p in PURPOSES)}"))
