@@ -4,10 +4,12 @@ the signed result, fees, the control slip, and the integration events on Kafka."
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
 import grpc
+import psycopg
 import pytest
 from fpdf import FPDF
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -127,6 +129,39 @@ def test_received_claimed_stepped_signed_paid_returned_rated(stack, processes, p
         assert envelope.payload.Unpack(event)
         assert event.dossier.code == dossier.code and event.dossier.applicant_account_id == office.citizen_id
     assert event.outcome in (d.DOSSIER_OUTCOME_EARLY, d.DOSSIER_OUTCOME_ON_TIME)
+
+
+def test_the_result_is_sealed_with_the_dossiers_agency_key_whatever_key_the_caller_names(stack, processes, procedure, office):
+    dossier = office.received(procedure)
+    id_ = dossier.dossier_id
+    office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=id_))
+    office.specialist.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Hồ sơ hợp lệ", next_assignee=office.people["leader"]))
+    office.leader.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Đồng ý"))
+
+    not_pdf = fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.desk.MarkResultReady,
+                         pb.MarkResultReadyRequest(dossier_id=id_, result_document="Giấy khai sinh".encode()))
+    (bad_request,) = details(not_pdf, error_details_pb2.BadRequest)
+    assert [v.field for v in bad_request.field_violations] == ["result_document"]
+
+    # An administrator of the province passes the dossier's checks (administrators act in every
+    # agency) but may not seal on behalf of this agency: refused, and the dossier is unchanged.
+    province_admin = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token)
+    error = fails_with(grpc.StatusCode.PERMISSION_DENIED, province_admin.MarkResultReady,
+                       pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), key_id="agency-seal"))
+    (info,) = details(error, error_details_pb2.ErrorInfo)
+    assert info.reason == "AGENCY_SCOPE"
+    assert office.desk.GetDossier(pb.GetDossierRequest(dossier_id=id_)).dossier.state == d.DOSSIER_STATE_IN_PROCESS
+
+    # The desk names the province's seal: the dossier's agency's seal signs all the same.
+    ready = office.desk.MarkResultReady(pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), key_id="agency-seal")).dossier
+    assert ready.state == d.DOSSIER_STATE_RESULT_READY
+    with psycopg.connect(stack.dsn("signing")) as conn:
+        ((state,),) = conn.execute("SELECT state FROM signing_events WHERE originator_id = %s",
+                                   (ready.processing.signed_document_id,)).fetchall()
+    signed = json.loads(bytes(state))
+    assert signed["key_id"] != "agency-seal" and signed["agency_id"] == office.agency
+    assert (signed["purpose"], signed["dossier_id"], signed["dossier_code"]) == ("dossier_result", id_, dossier.code)
+    assert signed["signed_by"] == office.people["desk"]
 
 
 def test_supplement_at_reception_then_in_processing_restarts_the_clock(stack, procedure, office):

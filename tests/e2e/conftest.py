@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from tests.gateway.support import Gateway, GatewayStarter
+
+
+# As `make run` does: the development seals carry the seeded agencies' names.
+SEED_AGENCIES = Path(__file__).resolve().parents[2] / "infra" / "local" / "seed" / "agencies.sample.json"
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +23,8 @@ def backends(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
         "procedures": stack.service("procedures"),
         "dossiers": stack.service("dossiers"),
         "notifications": stack.service("notifications"),
-        "signing": stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir)),
+        "signing": stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir),
+                                 MOTCUA_SIGNING_DEV_AGENCIES=str(SEED_AGENCIES)),
     }
     for process in processes.values():
         process.start()

@@ -89,11 +89,15 @@ def test_walkthrough(stack, gateway: Gateway):
     assert date in notification["body"], notification
     assert "tiếp nhận" in notification["body"], notification
 
-    # 5. Seal a PDF with the agency's development certificate, then verify it.
+    # 5. Seal a PDF with the officer's agency's development seal, then verify it; the province's
+    #    seal is not theirs to use.
     pdf = vietnamese_pdf()
-    signed = ok(gateway.call("POST", "/v1/documents:sign", {
-        "document": base64.b64encode(pdf).decode("ascii"), "reason": "Cấp bản chính", "location": "Thanh Hóa",
-    }, headers=officer))
+    sign = {"document": base64.b64encode(pdf).decode("ascii"), "reason": "Cấp bản chính", "location": "Thanh Hóa",
+            "purpose": "SIGNING_PURPOSE_CERTIFIED_COPY", "document_reference": "Số chứng thực 01/2026/SCT/BS"}
+    not_theirs = gateway.call("POST", "/v1/documents:sign", {**sign, "key_id": "agency-seal"}, headers=officer)
+    assert not_theirs.status == 403 and "KEY_NOT_OWNED" in str(not_theirs.json), not_theirs.json
+    signed = ok(gateway.call("POST", "/v1/documents:sign", sign, headers=officer))
+    assert signed["agency_id"] == "000.00.10.H56", signed
     signed_pdf = base64.b64decode(signed["signed_document"])
     assert signed_pdf.startswith(b"%PDF-") and len(signed_pdf) > len(pdf)
     verified = ok(gateway.call("POST", "/v1/documents:verify", {"document": signed["signed_document"]},
@@ -101,7 +105,7 @@ def test_walkthrough(stack, gateway: Gateway):
     (signature,) = verified["signatures"]
     assert signature["status"] == "VERIFICATION_STATUS_VALID", signature
     assert signature["trusted"] is True, signature
-    assert signature["signer_name"] == "Ủy ban nhân dân tỉnh Thanh Hóa", signature
+    assert signature["signer_name"] == "Sở Tư pháp", signature
 
     # 6. The auditor's view, replayed from the dossiers event log.
     history = audit_history(stack, "dossiers", dossier_id)

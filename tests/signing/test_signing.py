@@ -21,17 +21,23 @@ from cryptography.hazmat.primitives import serialization
 from google.rpc import error_details_pb2
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from motcua.identity.v1.role_pb2 import Role
 from motcua.signing import pki
+from motcua.signing.domain import KeyOwnership
 from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service_pb2 as pb
 from motcua.signing.v1.signing_service_pb2_grpc import SigningServiceStub
 from tests.signing.pdfs import encoded_line, vietnamese_pdf
 from tests.signing.tsa import LocalTsa
+from tests.support import auth
 from tests.support.clients import details, field_violations, signing_stub
 
 SEAL_NAME = "Ủy ban nhân dân tỉnh Thanh Hóa"
 UNTRUSTED_NAME = "Cơ quan không được tin cậy"
 REASON = "Chứng thực bản sao điện tử từ bản chính"
 LOCATION = "Phường Hạc Thành, tỉnh Thanh Hóa"
+PROVINCE = "000.00.00.H56"  # whose seal the development PKI's agency-seal is
+COPY = pb.SIGNING_PURPOSE_CERTIFIED_COPY
+REFERENCE = "Số chứng thực 125/2026/SCT/BS"
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +47,7 @@ def signing_dir(tmp_path_factory) -> Path:
     ca_key, ca_cert = pki.create_root_ca("CA thử nghiệm không tin cậy", "Tổ chức thử nghiệm")
     key, cert = pki.issue_signing_certificate(ca_key, ca_cert, UNTRUSTED_NAME, "Tổ chức thử nghiệm")
     pki.write_key_pair(directory / "pki" / "keys", "untrusted-seal", key, [cert, ca_cert])
+    pki.write_ownership(directory / "pki" / "keys", "untrusted-seal", KeyOwnership(agency_id=PROVINCE, purposes=("certified_copy",)))
     return directory
 
 
@@ -53,7 +60,12 @@ def service(stack, signing_dir):
 
 @pytest.fixture(scope="module")
 def signing(service) -> SigningServiceStub:
-    return signing_stub(service.addr)
+    """An officer of the province, whose seal is the development PKI's agency-seal."""
+    return signing_stub(service.addr, auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token)
+
+
+def sign_request(document: bytes, **fields) -> pb.SignDocumentRequest:
+    return pb.SignDocumentRequest(document=document, **{"purpose": COPY, "document_reference": REFERENCE, **fields})
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +75,7 @@ def document() -> bytes:
 
 @pytest.fixture(scope="module")
 def sealed(signing, document) -> pb.SignDocumentResponse:
-    return signing.SignDocument(pb.SignDocumentRequest(document=document, reason=REASON, location=LOCATION))
+    return signing.SignDocument(sign_request(document, reason=REASON, location=LOCATION))
 
 
 def verify(signing, pdf: bytes) -> list[vpb.SignatureVerification]:
@@ -133,7 +145,7 @@ def test_a_byte_flipped_in_the_signed_content_fails_integrity(signing, sealed):
 
 
 def test_a_signature_by_a_key_from_an_untrusted_ca_is_reported_untrusted(signing, document):
-    sealed = signing.SignDocument(pb.SignDocumentRequest(document=document, reason=REASON, key_id="untrusted-seal"))
+    sealed = signing.SignDocument(sign_request(document, reason=REASON, key_id="untrusted-seal"))
     assert sealed.key_id == "untrusted-seal"
     (report,) = verify(signing, sealed.signed_document)
     assert report.integrity_ok
@@ -144,7 +156,7 @@ def test_a_signature_by_a_key_from_an_untrusted_ca_is_reported_untrusted(signing
 
 
 def test_a_second_signature_keeps_the_first_valid(signing, sealed):
-    twice = signing.SignDocument(pb.SignDocumentRequest(document=sealed.signed_document, reason="Phê duyệt"))
+    twice = signing.SignDocument(sign_request(sealed.signed_document, reason="Phê duyệt"))
     first, second = verify(signing, twice.signed_document)
     assert first.field_name == "Signature1" and second.field_name == "Signature2"
     assert first.status == second.status == vpb.VERIFICATION_STATUS_VALID
@@ -164,7 +176,7 @@ def test_an_unsigned_pdf_has_no_signatures(signing, document):
     vietnamese_pdf()[:400],  # truncated: no cross-reference table, no trailer
 ])
 def test_what_is_not_a_pdf_is_invalid_argument_naming_the_document(signing, content):
-    for call, request in ((signing.SignDocument, pb.SignDocumentRequest(document=content)),
+    for call, request in ((signing.SignDocument, sign_request(content)),
                           (signing.VerifyDocument, pb.VerifyDocumentRequest(document=content))):
         with pytest.raises(grpc.RpcError) as failure:
             call(request)
@@ -174,14 +186,14 @@ def test_what_is_not_a_pdf_is_invalid_argument_naming_the_document(signing, cont
 
 def test_an_encrypted_pdf_is_invalid_argument(signing):
     with pytest.raises(grpc.RpcError) as failure:
-        signing.SignDocument(pb.SignDocumentRequest(document=vietnamese_pdf(password="mật khẩu")))
+        signing.SignDocument(sign_request(vietnamese_pdf(password="mật khẩu")))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "encrypted" in field_violations(failure.value)["document"]
 
 
 def test_concurrent_signings_each_get_their_own_document_and_event(stack, signing, document):
     def sign(n: int) -> pb.SignDocumentResponse:
-        return signing.SignDocument(pb.SignDocumentRequest(document=document, reason=f"Bản sao số {n}"))
+        return signing.SignDocument(sign_request(document, reason=f"Bản sao số {n}"))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(sign, range(16)))
@@ -202,12 +214,12 @@ def test_request_fields_are_validated(signing, document):
     with pytest.raises(grpc.RpcError) as failure:
         signing.SignDocument(pb.SignDocumentRequest(document=b"", reason="x" * 501, key_id="Con Dấu"))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert set(field_violations(failure.value)) == {"document", "reason", "key_id"}
+    assert set(field_violations(failure.value)) == {"document", "reason", "key_id", "purpose"}
 
 
 def test_an_unknown_key_is_not_found(signing, document):
     with pytest.raises(grpc.RpcError) as failure:
-        signing.SignDocument(pb.SignDocumentRequest(document=document, key_id="khong-co-khoa-nay"))
+        signing.SignDocument(sign_request(document, key_id="khong-co-khoa-nay"))
     assert failure.value.code() == grpc.StatusCode.NOT_FOUND
     (info,) = details(failure.value, error_details_pb2.ResourceInfo)
     assert (info.resource_type, info.resource_name) == ("SigningKey", "khong-co-khoa-nay")
@@ -229,6 +241,7 @@ def test_each_signing_is_an_event_with_hashes_and_the_pdf_is_in_the_blob_store(s
     assert data["certificate_sha256"] == sealed.certificate_sha256
     assert data["reason"] == REASON
     assert data["pades_level"] == "B-B"
+    assert (data["purpose"], data["agency_id"], data["document_reference"]) == ("certified_copy", PROVINCE, REFERENCE)
     assert "signing_time" in data
     assert len(state) < 2048  # hashes, not the document
 
@@ -246,8 +259,8 @@ def test_with_a_timestamp_authority_signatures_are_pades_b_t(stack, service, sig
         timestamped = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir),
                                     MOTCUA_SIGNING_TSA_URL=tsa.url, MOTCUA_SIGNING_TSA_TIMEOUT="2").start()
         try:
-            client = signing_stub(timestamped.addr)
-            sealed = client.SignDocument(pb.SignDocumentRequest(document=document, reason=REASON))
+            client = signing_stub(timestamped.addr, auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token)
+            sealed = client.SignDocument(sign_request(document, reason=REASON))
             assert sealed.pades_level == pb.PADES_LEVEL_B_T
             assert tsa.requests == 1
             (report,) = verify(client, sealed.signed_document)
@@ -255,7 +268,7 @@ def test_with_a_timestamp_authority_signatures_are_pades_b_t(stack, service, sig
             assert report.timestamped
             tsa.stop()
             with pytest.raises(grpc.RpcError) as failure:
-                client.SignDocument(pb.SignDocumentRequest(document=document))
+                client.SignDocument(sign_request(document))
             assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
         finally:
             assert timestamped.terminate() == 0

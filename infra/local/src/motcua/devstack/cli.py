@@ -12,7 +12,7 @@ from .kafka_broker import Kafka
 from .postgres import Postgres
 from .profiles import PROFILES, SERVICES, Profile
 from .profiles import profile as named_profile
-from .seed import run_seeds
+from .seed import SEED_DIR, run_seeds
 from .services import ServiceProcess, auth_env, gateway_env, identity_env, service_env
 
 GATEWAY = "gateway"
@@ -49,6 +49,8 @@ def up(profile: Profile, infra_only: bool) -> int:
             if svc == "dossiers":  # result documents are signed by the signing service
                 extra["MOTCUA_SIGNING_ADDR"] = profile.service_addr("signing")
                 extra["MOTCUA_DOSSIERS_DOCUMENTS_DIR"] = str(profile.root / "dossiers" / "documents")
+            if svc == "signing":  # the development seals carry the seeded agencies' names
+                extra["MOTCUA_SIGNING_DEV_AGENCIES"] = str((SEED_DIR / "agencies.sample.json").resolve())
             sp = ServiceProcess(svc, service_env(profile, svc, port, extra), log, detach=True).start(wait=False)
             pid_file.write_text(f"{sp.pid}\n")
             started.append(sp)

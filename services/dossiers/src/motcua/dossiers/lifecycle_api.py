@@ -80,7 +80,9 @@ class LifecycleServicer:
 
         def sign(dossier) -> dict:
             reason = f"Kết quả giải quyết hồ sơ {dossier.code}" + (f": {request.result_name}" if request.result_name else "")
-            signed = self.signer.sign(request.result_document, reason, dossier.handling_agency_id, request.key_id, authorization)
+            # request.key_id is not passed on: the dossier's agency's seal signs, whatever the caller names.
+            signed = self.signer.sign(request.result_document, reason, dossier.handling_agency_id, dossier.handling_agency_id,
+                                      str(dossier.id), dossier.code, authorization)
             return {**signed, "name": request.result_name}
 
         view = self.office.mark_result_ready(UUID(request.dossier_id), request.expected_version, sign)

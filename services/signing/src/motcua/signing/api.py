@@ -12,10 +12,16 @@ from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service
 from motcua.kernel.timestamps import timestamp
 
 from .application import SignedDocumentView, SigningApplication
-from .domain import PADES_B_B, PADES_B_T
+from .domain import CERTIFIED_COPY, DOSSIER_RESULT, PADES_B_B, PADES_B_T, PERSONAL_APPROVAL, DocumentSubject
 from .pades import SignatureReport, TimestampUnavailable
 
 _PADES_LEVELS = {PADES_B_B: pb.PADES_LEVEL_B_B, PADES_B_T: pb.PADES_LEVEL_B_T}
+_PURPOSES = {
+    pb.SIGNING_PURPOSE_DOSSIER_RESULT: DOSSIER_RESULT,
+    pb.SIGNING_PURPOSE_CERTIFIED_COPY: CERTIFIED_COPY,
+    pb.SIGNING_PURPOSE_PERSONAL_APPROVAL: PERSONAL_APPROVAL,
+}
+_PURPOSE_PROTOS = {name: value for value, name in _PURPOSES.items()}
 _OUTCOMES = {
     "valid": vpb.VERIFICATION_STATUS_VALID,
     "invalid": vpb.VERIFICATION_STATUS_INVALID,
@@ -40,6 +46,9 @@ def signed_to_proto(view: SignedDocumentView) -> pb.SignDocumentResponse:
         certificate_sha256=view.certificate_sha256,
         sign_time=timestamp(view.signing_time),
         pades_level=_PADES_LEVELS[view.pades_level],
+        purpose=_PURPOSE_PROTOS.get(view.purpose, pb.SIGNING_PURPOSE_UNSPECIFIED),
+        agency_id=view.agency_id,
+        holder_account_id=view.holder_account_id,
     )
 
 
@@ -91,7 +100,10 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
 
     def SignDocument(self, request: pb.SignDocumentRequest, context) -> pb.SignDocumentResponse:  # type: ignore[no-untyped-def]
         try:
-            view = self.app.sign_document(request.document, request.reason, request.location, request.key_id)
+            subject = DocumentSubject(dossier_id=request.dossier_id, dossier_code=request.dossier_code,
+                                      document_reference=request.document_reference)
+            view = self.app.sign_document(request.document, request.reason, request.location, request.key_id,
+                                          _PURPOSES.get(request.purpose, ""), request.agency_id, subject)
         except TimestampUnavailable:
             context.abort(grpc.StatusCode.UNAVAILABLE, "the timestamp authority did not answer; try again")
         return signed_to_proto(view)

@@ -25,7 +25,7 @@ from .application import SigningApplication
 from motcua.kernel.blobstore import FilesystemBlobStore
 from .config import SigningConfig
 from .pades import Sealer, Verifier, minimal_pdf
-from .pki import KeyMaterialError, ensure_dev_pki, load_certificates, load_key_pairs
+from .pki import KeyMaterialError, agency_names, ensure_dev_agency_seal, ensure_dev_pki, load_certificates, load_key_pairs, load_ownerships
 
 __all__ = ["SigningApplication", "build"]
 
@@ -46,6 +46,8 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
     pairs = load_key_pairs(config.keys_dir)
     if config.default_key not in pairs:
         raise KeyMaterialError(f"the default signing key {config.default_key!r} is not in {config.keys_dir}")
+    ownerships = load_ownerships(config.keys_dir, pairs)
+    names = agency_names(config.dev_agencies) if config.dev_pki else {}
     roots = load_certificates(list(config.trust_roots))
     if not roots:
         log.warning("no trust roots: every signature will be reported untrusted")
@@ -60,9 +62,16 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         verifier=verifier,
         documents=FilesystemBlobStore(config.documents_dir, suffix=".pdf"),
         default_key=config.default_key,
+        ownerships=ownerships,
+        # Development only: an agency without a seal gets one from the development CA when
+        # its officers first sign (production keys are all declared beforehand).
+        dev_seals=((lambda agency_id: ensure_dev_agency_seal(config.dev_pki_dir, agency_id, names.get(agency_id, "")))
+                   if config.dev_pki and config.keys_dir == config.dev_pki_dir / "keys" else None),
     )
+    app.declare_keys({key_id: (pair.fingerprint, ownerships[key_id]) for key_id, pair in pairs.items()})
     log.info("signing keys loaded", extra={
-        "keys": {key_id: key.pair.fingerprint for key_id, key in sealer.keys.items()},
+        "keys": {key_id: {"certificate_sha256": key.pair.fingerprint, "owner": ownerships[key_id].owner,
+                          "purposes": list(ownerships[key_id].purposes)} for key_id, key in sealer.keys.items()},
         "default_key": config.default_key, "trust_roots": len(roots), "timestamp_authority": config.tsa_url or "",
     })
     return Service(

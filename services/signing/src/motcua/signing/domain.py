@@ -2,17 +2,24 @@
 
 A signed document is recorded by what identifies it, never by its content: the
 SHA-256 of what was submitted and of what was returned, the key and certificate
-that signed it, and when. The signed PDF itself is kept in the blob store.
+that signed it, whose key it is, for what purpose, which dossier or document it is,
+and when. The signed PDF itself is kept in the blob store.
+
+A signing key is recorded by whose it is (an agency, or one person) and the purposes it
+allows, each time that declaration changes (``SigningKey``): who could seal what, and
+since when, is in the log.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from motcua.kernel.errors import FieldViolation, InvalidArgument, NotFound
+from motcua.kernel.errors import DomainError, FieldViolation, InvalidArgument, NotFound
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 KEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -22,6 +29,88 @@ MAX_LOCATION_LENGTH = 200
 # PAdES levels a signature was made at.
 PADES_B_B = "B-B"
 PADES_B_T = "B-T"
+
+# What a signature is for (SigningPurpose in the protos, lowercased without its prefix).
+DOSSIER_RESULT = "dossier_result"
+CERTIFIED_COPY = "certified_copy"
+PERSONAL_APPROVAL = "personal_approval"
+PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY, PERSONAL_APPROVAL)
+# What an agency's seal is for, when its declaration does not say otherwise (the development PKI's seals).
+AGENCY_SEAL_PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY)
+
+AGENCY_ID = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
+UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MAX_DOSSIER_CODE_LENGTH = 64
+MAX_DOCUMENT_REFERENCE_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class KeyOwnership:
+    """Whose a signing key is and what it may sign: an agency's (its seal) or one person's,
+    never both, for the ``purposes`` listed."""
+
+    agency_id: str = ""
+    holder_account_id: str = ""
+    purposes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if bool(self.agency_id) == bool(self.holder_account_id):
+            raise ValueError("a signing key belongs to exactly one of: an agency (agency_id), a person (holder_account_id)")
+        if self.agency_id and not AGENCY_ID.match(self.agency_id):
+            raise ValueError(f"agency_id must be an agency identifier such as 000.00.00.H56, got {self.agency_id!r}")
+        if self.holder_account_id and not UUID_TEXT.match(self.holder_account_id):
+            raise ValueError(f"holder_account_id must be an account id (a lowercase UUID), got {self.holder_account_id!r}")
+        if not self.purposes:
+            raise ValueError(f"purposes must list what the key may sign: {', '.join(PURPOSES)}")
+        unknown = sorted(set(self.purposes) - set(PURPOSES))
+        if unknown:
+            raise ValueError(f"unknown purposes {unknown} (known: {', '.join(PURPOSES)})")
+
+    @property
+    def owner(self) -> str:
+        return f"agency {self.agency_id}" if self.agency_id else f"account {self.holder_account_id}"
+
+    def allows(self, purpose: str) -> bool:
+        return purpose in self.purposes
+
+
+class SigningKey(Aggregate):
+    """The declaration of one signing key (by its id): its certificate, owner and purposes."""
+
+    @staticmethod
+    def create_id(key_id: str, **_: object) -> UUID:
+        return uuid5(NAMESPACE_URL, f"motcua:signing-key:{key_id}")
+
+    @event("Declared")
+    def __init__(self, key_id: str, certificate_sha256: str, agency_id: str, holder_account_id: str,
+                 purposes: list[str]) -> None:
+        self.key_id = key_id
+        self.certificate_sha256 = certificate_sha256
+        self.agency_id = agency_id
+        self.holder_account_id = holder_account_id
+        self.purposes = list(purposes)
+
+    @classmethod
+    def declare(cls, key_id: str, certificate_sha256: str, ownership: KeyOwnership) -> SigningKey:
+        return cls(key_id=key_id, certificate_sha256=certificate_sha256, agency_id=ownership.agency_id,
+                   holder_account_id=ownership.holder_account_id, purposes=list(ownership.purposes))
+
+    def matches(self, certificate_sha256: str, ownership: KeyOwnership) -> bool:
+        return (self.certificate_sha256, self.agency_id, self.holder_account_id, list(self.purposes)) == (
+            certificate_sha256, ownership.agency_id, ownership.holder_account_id, list(ownership.purposes))
+
+    def redeclare(self, certificate_sha256: str, ownership: KeyOwnership) -> None:
+        """Records a changed declaration (a new certificate, owner or purposes); nothing when unchanged."""
+        if not self.matches(certificate_sha256, ownership):
+            self._redeclared(certificate_sha256=certificate_sha256, agency_id=ownership.agency_id,
+                             holder_account_id=ownership.holder_account_id, purposes=list(ownership.purposes))
+
+    @event("Redeclared")
+    def _redeclared(self, certificate_sha256: str, agency_id: str, holder_account_id: str, purposes: list[str]) -> None:
+        self.certificate_sha256 = certificate_sha256
+        self.agency_id = agency_id
+        self.holder_account_id = holder_account_id
+        self.purposes = list(purposes)
 
 
 class Document(Aggregate):
@@ -39,6 +128,13 @@ class Document(Aggregate):
         reason: str,
         location: str,
         pades_level: str,
+        purpose: str = "",
+        agency_id: str = "",
+        holder_account_id: str = "",
+        signed_by: str = "",
+        dossier_id: str = "",
+        dossier_code: str = "",
+        document_reference: str = "",
     ) -> None:
         self.document_sha256 = document_sha256
         self.signed_document_sha256 = signed_document_sha256
@@ -49,11 +145,20 @@ class Document(Aggregate):
         self.reason = reason
         self.location = location
         self.pades_level = pades_level
+        # Signed before keys had owners: empty.
+        self.purpose = purpose
+        self.agency_id = agency_id
+        self.holder_account_id = holder_account_id
+        self.signed_by = signed_by
+        self.dossier_id = dossier_id
+        self.dossier_code = dossier_code
+        self.document_reference = document_reference
 
     @classmethod
     def signed(cls, document_sha256: str, signed_document_sha256: str, key_id: str, certificate_sha256: str,
                certificate_serial: str, signing_time: datetime, reason: str, location: str,
-               pades_level: str) -> Document:
+               pades_level: str, purpose: str, ownership: KeyOwnership, signed_by: str,
+               subject: DocumentSubject) -> Document:
         for value in (document_sha256, signed_document_sha256, certificate_sha256):
             if not SHA256_HEX.match(value):
                 raise ValueError(f"not a lowercase hex SHA-256: {value!r}")
@@ -69,19 +174,50 @@ class Document(Aggregate):
             reason=reason,
             location=location,
             pades_level=pades_level,
+            purpose=purpose,
+            agency_id=ownership.agency_id,
+            holder_account_id=ownership.holder_account_id,
+            signed_by=signed_by,
+            dossier_id=subject.dossier_id,
+            dossier_code=subject.dossier_code,
+            document_reference=subject.document_reference,
         )
 
 
-def check_signing_request(reason: str, location: str, key_id: str) -> None:
-    """The text fields of a signing request (the document is checked by the PDF reader)."""
+@dataclass(frozen=True)
+class DocumentSubject:
+    """What a signed document is: a dossier's (by id, and code when known), or another
+    document named by its reference."""
+
+    dossier_id: str = ""
+    dossier_code: str = ""
+    document_reference: str = ""
+
+
+def check_signing_request(reason: str, location: str, key_id: str, purpose: str, subject: DocumentSubject) -> None:
+    """The fields of a signing request (the document is checked by the PDF reader). Every
+    signature says what it is for and which dossier or document it is."""
     violations = []
+    if purpose not in PURPOSES:
+        violations.append(("purpose", f"must be one of {', '.join(p.upper() for p in PURPOSES)}"))
+    elif purpose == DOSSIER_RESULT and not subject.dossier_id:
+        violations.append(("dossier_id", "must name the dossier whose result is signed"))
+    elif not (subject.dossier_id or subject.document_reference.strip()):
+        violations.append(("document_reference", "must say which document is signed (or give dossier_id)"))
+    if subject.dossier_id and not UUID_TEXT.match(subject.dossier_id):
+        violations.append(("dossier_id", "must be a dossier id (a lowercase UUID)"))
+    if len(subject.dossier_code) > MAX_DOSSIER_CODE_LENGTH:
+        violations.append(("dossier_code", f"must be at most {MAX_DOSSIER_CODE_LENGTH} characters"))
+    if len(subject.document_reference) > MAX_DOCUMENT_REFERENCE_LENGTH:
+        violations.append(("document_reference", f"must be at most {MAX_DOCUMENT_REFERENCE_LENGTH} characters"))
     if len(reason) > MAX_REASON_LENGTH:
         violations.append(("reason", f"must be at most {MAX_REASON_LENGTH} characters"))
     if len(location) > MAX_LOCATION_LENGTH:
         violations.append(("location", f"must be at most {MAX_LOCATION_LENGTH} characters"))
     if not KEY_ID.match(key_id):
         violations.append(("key_id", "must be lowercase letters, digits and '-', such as agency-seal"))
-    for text, field in ((reason, "reason"), (location, "location")):
+    for text, field in ((reason, "reason"), (location, "location"), (subject.dossier_code, "dossier_code"),
+                        (subject.document_reference, "document_reference")):
         if any(ord(c) < 32 and c not in "\t" for c in text):
             violations.append((field, "must not contain control characters"))
     if violations:
@@ -93,3 +229,13 @@ class UnknownSigningKey(NotFound):
 
     def __init__(self, key_id: str) -> None:
         super().__init__("SigningKey", key_id)
+
+
+class NoSigningKey(DomainError):
+    """The agency (or person) has no key for the purpose (FAILED_PRECONDITION)."""
+
+    def __init__(self, owner: str, purpose: str) -> None:
+        self.owner = owner
+        self.purpose = purpose
+        verb = "has no" if owner.startswith("agency") else "holds a"
+        super().__init__(f"{owner} {verb} signing key for the purpose {purpose.upper()}; one must be declared for it")

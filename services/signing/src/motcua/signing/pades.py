@@ -169,6 +169,11 @@ class Sealer:
         self.timestamper: TimeStamper | None = HTTPTimeStamper(tsa_url, timeout=tsa_timeout) if tsa_url else None
         self.keys = {p.key_id: SealingKey.of(p, timestamped=self.timestamper is not None) for p in pairs}
 
+    def add(self, pair: KeyPair) -> None:
+        """One more key (a development seal made while running); requests read ``keys`` meanwhile,
+        so the dict is replaced, never changed in place."""
+        self.keys = {**self.keys, pair.key_id: SealingKey.of(pair, timestamped=self.timestamper is not None)}
+
     def seal(self, document: bytes, key_id: str, reason: str, location: str, signing_time: dt.datetime,
              timestamp: bool = True) -> Sealed:
         """Signs ``document``; with ``timestamp`` and a timestamp authority, at PAdES B-T."""

@@ -11,7 +11,18 @@ directory is used and reused after that. Layout of that directory::
 
 A keys directory holds one pair per signing key: ``<key id>.key.pem`` (PKCS#8 or
 traditional PEM, unencrypted) and ``<key id>.crt.pem`` (the signer's certificate
-first, then its chain). Every pair is loaded once, when the service starts.
+first, then its chain), and beside them ``<key id>.owner.json``, whose key it is and
+what it may sign::
+
+    {"agency_id": "000.00.00.H56", "purposes": ["dossier_result", "certified_copy"]}
+    {"holder_account_id": "<the person's account id>", "purposes": ["personal_approval"]}
+
+Every pair is loaded once, when the service starts; a key without its declaration fails
+the start (nobody could be allowed to use it).
+
+The development PKI's ``agency-seal`` is the province's seal (``000.00.00.H56``); the
+seal of any other agency is issued by the development CA the first time an officer of
+that agency asks for it (``ensure_dev_agency_seal``, key id ``seal-<agency id>``).
 
 Nothing here is for production: a real agency seal lives in an HSM.
 """
@@ -22,16 +33,19 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from .domain import AGENCY_SEAL_PURPOSES, KeyOwnership
 
 AGENCY_SEAL = "agency-seal"
 KEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -45,6 +59,9 @@ DEV_ORGANIZATION = "Ủy ban nhân dân tỉnh Thanh Hóa"
 DEV_ROOT_CA_NAME = "CA gốc phát triển motcua – tỉnh Thanh Hóa"  # at most 64 bytes
 DEV_SEAL_NAME = "Ủy ban nhân dân tỉnh Thanh Hóa"
 DEV_PROVINCE = "Thanh Hóa"
+DEV_PROVINCE_AGENCY = "000.00.00.H56"  # whose seal ``agency-seal`` is
+DEV_AGENCY_SEAL_NAME = "Con dấu phát triển – cơ quan {agency_id}"  # an agency the PKI has no name for
+OWNER_SUFFIX = ".owner.json"
 
 RSA_BITS = 3072
 ROOT_VALIDITY = dt.timedelta(days=3650)
@@ -97,10 +114,11 @@ def create_root_ca(common_name: str, organization: str, validity: dt.timedelta =
 
 def issue_signing_certificate(ca_key: PrivateKey, ca_cert: x509.Certificate, common_name: str,
                               organization: str, province: str | None = None,
-                              validity: dt.timedelta = SEAL_VALIDITY,
-                              ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    """An end-entity certificate for document signatures (digital signature, non-repudiation)."""
-    key = new_key()
+                              validity: dt.timedelta = SEAL_VALIDITY, key: PrivateKey | None = None,
+                              ) -> tuple[PrivateKey, x509.Certificate]:
+    """An end-entity certificate for document signatures (digital signature, non-repudiation),
+    for ``key`` (by default a new RSA key)."""
+    key = key or new_key()
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -189,6 +207,7 @@ def ensure_dev_pki(directory: Path) -> DevPki:
     os.chmod(directory, 0o700)
     with _locked(directory):
         if (directory / ROOT_CA_CERT).is_file():
+            _declare_dev_province_seal(directory)
             return DevPki(directory, created=False)
         seal_key_file = directory / KEYS_DIR / f"{AGENCY_SEAL}.key.pem"
         if seal_key_file.exists() and not (directory / ROOT_CA_KEY).exists():
@@ -202,8 +221,91 @@ def ensure_dev_pki(directory: Path) -> DevPki:
         # finished one.
         _write(directory / ROOT_CA_KEY, _key_pem(ca_key), private=True)
         write_key_pair(directory / KEYS_DIR, AGENCY_SEAL, seal_key, [seal_cert, ca_cert])
+        write_ownership(directory / KEYS_DIR, AGENCY_SEAL, PROVINCE_SEAL)
         _write(directory / ROOT_CA_CERT, ca_cert.public_bytes(serialization.Encoding.PEM))
         return DevPki(directory, created=True)
+
+
+PROVINCE_SEAL = KeyOwnership(agency_id=DEV_PROVINCE_AGENCY, purposes=AGENCY_SEAL_PURPOSES)
+
+
+def _declare_dev_province_seal(directory: Path) -> None:
+    """A development PKI made before keys had owners: its seal is the province's."""
+    keys = directory / KEYS_DIR
+    if (keys / f"{AGENCY_SEAL}.key.pem").is_file() and not (keys / f"{AGENCY_SEAL}{OWNER_SUFFIX}").exists():
+        write_ownership(keys, AGENCY_SEAL, PROVINCE_SEAL)
+
+
+def dev_seal_key_id(agency_id: str) -> str:
+    """``seal-000-00-10-h56`` for agency 000.00.10.H56: a key id (lowercase, digits, '-')."""
+    return "seal-" + agency_id.lower().replace(".", "-")
+
+
+def ensure_dev_agency_seal(directory: Path, agency_id: str, agency_name: str = "") -> tuple[KeyPair, KeyOwnership]:
+    """The development seal of ``agency_id``, issued by the development CA the first time
+    (an EC P-256 key: quick to make while a request waits). Several processes asking at
+    once make one (the PKI's lock)."""
+    ownership = KeyOwnership(agency_id=agency_id, purposes=AGENCY_SEAL_PURPOSES)
+    key_id = dev_seal_key_id(agency_id)
+    keys = directory / KEYS_DIR
+    with _locked(directory):
+        if not (keys / f"{key_id}.crt.pem").is_file():  # written last
+            ca_key = serialization.load_pem_private_key((directory / ROOT_CA_KEY).read_bytes(), password=None)
+            ca_cert = x509.load_pem_x509_certificate((directory / ROOT_CA_CERT).read_bytes())
+            seal_name = agency_name or DEV_AGENCY_SEAL_NAME.format(agency_id=agency_id)
+            key, cert = issue_signing_certificate(ca_key, ca_cert, seal_name[:64], seal_name[:64],  # type: ignore[arg-type]
+                                                  province=DEV_PROVINCE, key=ec.generate_private_key(ec.SECP256R1()))
+            write_ownership(keys, key_id, ownership)  # before the key: a loaded key always has its owner
+            write_key_pair(keys, key_id, key, [cert, ca_cert])
+        pair = _load_pair(keys, key_id)
+    return pair, read_ownership(keys, key_id)
+
+
+def agency_names(file: Path | None) -> dict[str, str]:
+    """{agency id: name} from a JSON list of agencies (``eid``, ``name``: identity's seed format)."""
+    if file is None:
+        return {}
+    try:
+        agencies = json.loads(file.read_text(encoding="utf-8"))
+        return {str(a["eid"]): str(a["name"]) for a in agencies}
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        raise KeyMaterialError(f"cannot read the agencies of the development seals from {file}: {e}") from e
+
+
+def write_ownership(keys_dir: Path, key_id: str, ownership: KeyOwnership) -> None:
+    """Writes ``<key_id>.owner.json``: whose the key is and its purposes."""
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    declared: dict[str, object] = ({"agency_id": ownership.agency_id} if ownership.agency_id
+                                   else {"holder_account_id": ownership.holder_account_id})
+    declared["purposes"] = list(ownership.purposes)
+    _write(keys_dir / f"{key_id}{OWNER_SUFFIX}", json.dumps(declared, indent=2).encode() + b"\n")
+
+
+def read_ownership(keys_dir: Path, key_id: str) -> KeyOwnership:
+    file = keys_dir / f"{key_id}{OWNER_SUFFIX}"
+    try:
+        declared = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KeyMaterialError(f"signing key {key_id!r} has no {file.name} beside it in {keys_dir}: declare whose key it "
+                               'is and what it may sign, e.g. {"agency_id": "000.00.00.H56", "purposes": '
+                               '["dossier_result", "certified_copy"]}') from None
+    except (OSError, ValueError) as e:
+        raise KeyMaterialError(f"cannot read {file}: {e}") from e
+    if not isinstance(declared, dict) or set(declared) - {"agency_id", "holder_account_id", "purposes"}:
+        raise KeyMaterialError(f"{file}: an object with agency_id or holder_account_id, and purposes")
+    purposes = declared.get("purposes")
+    if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
+        raise KeyMaterialError(f"{file}: purposes must be a list of names")
+    try:
+        return KeyOwnership(agency_id=str(declared.get("agency_id") or ""),
+                            holder_account_id=str(declared.get("holder_account_id") or ""), purposes=tuple(purposes))
+    except ValueError as e:
+        raise KeyMaterialError(f"{file}: {e}") from e
+
+
+def load_ownerships(keys_dir: Path, key_ids: Iterable[str]) -> dict[str, KeyOwnership]:
+    """The declaration of every key; a key without one fails (KeyMaterialError naming it)."""
+    return {key_id: read_ownership(keys_dir, key_id) for key_id in key_ids}
 
 
 @dataclass(frozen=True)
@@ -230,19 +332,24 @@ def load_key_pairs(keys_dir: Path) -> dict[str, KeyPair]:
         key_id = key_file.name.removesuffix(".key.pem")
         if not KEY_ID.match(key_id):
             raise KeyMaterialError(f"{key_file}: a key id is lowercase letters, digits and '-'")
-        cert_file = keys_dir / f"{key_id}.crt.pem"
-        try:
-            private_key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-            certificates = x509.load_pem_x509_certificates(cert_file.read_bytes())
-        except (OSError, ValueError, TypeError) as e:
-            raise KeyMaterialError(f"cannot load signing key {key_id!r} from {keys_dir}: {e}") from e
-        if not isinstance(private_key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
-            raise KeyMaterialError(f"{key_file}: only RSA and EC keys are supported")
-        certificate, *chain = certificates
-        if certificate.public_key() != private_key.public_key():
-            raise KeyMaterialError(f"{cert_file}: the first certificate is not the one of {key_file.name}")
-        pairs[key_id] = KeyPair(key_id, private_key, certificate, tuple(chain))
+        pairs[key_id] = _load_pair(keys_dir, key_id)
     return pairs
+
+
+def _load_pair(keys_dir: Path, key_id: str) -> KeyPair:
+    key_file = keys_dir / f"{key_id}.key.pem"
+    cert_file = keys_dir / f"{key_id}.crt.pem"
+    try:
+        private_key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        certificates = x509.load_pem_x509_certificates(cert_file.read_bytes())
+    except (OSError, ValueError, TypeError) as e:
+        raise KeyMaterialError(f"cannot load signing key {key_id!r} from {keys_dir}: {e}") from e
+    if not isinstance(private_key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise KeyMaterialError(f"{key_file}: only RSA and EC keys are supported")
+    certificate, *chain = certificates
+    if certificate.public_key() != private_key.public_key():
+        raise KeyMaterialError(f"{cert_file}: the first certificate is not the one of {key_file.name}")
+    return KeyPair(key_id, private_key, certificate, tuple(chain))
 
 
 def load_certificates(paths: list[Path]) -> list[x509.Certificate]:
