@@ -233,10 +233,10 @@ def test_a_password_change_or_reset_ends_the_accounts_sessions_and_refresh_token
     assert userinfo.status_code == 401  # its session is over (services accept it until it expires)
     assert not signed_in(discovery, phone) and not signed_in(discovery, laptop)
 
-    # With the new password she is in again; then an administrator resets it: the same.
+    # With the new password she is in again; then a credential officer resets it: the same.
     client, tokens = log_in(discovery, login, phone, "Mật-khẩu-mới-2026")
     assert signed_in(discovery, phone)
-    administrator.post(path, {"new_password": "Mật-khẩu-cấp-lại-2026"})
+    administrator.post(path, {"new_password": "Mật-khẩu-cấp-lại-2026", "reason": "Công dân mất mật khẩu"})
     assert refresh_error(discovery, client, tokens) == "invalid_grant"
     assert not signed_in(discovery, phone)
     log_in(discovery, login, Browser(), "Mật-khẩu-cấp-lại-2026")
