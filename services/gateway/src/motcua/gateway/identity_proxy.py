@@ -8,8 +8,8 @@ redirects and cookies included.
 
 Bodies are limited before they are read (guard.py): a Content-Length over the limit is refused
 with 413 at once, and a body without one is counted as it arrives, refused at the first chunk
-past the limit. The limit is MOTCUA_MAX_MESSAGE_BYTES or IDENTITY_MAX_BODY_BYTES, whichever is
-smaller: these endpoints take forms and small JSON only.
+past the limit. The limit is IDENTITY_MAX_BODY_BYTES (never above MOTCUA_MAX_MESSAGE_BYTES):
+these endpoints take forms and small JSON only.
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ class IdentityProxy:
         self.base_url = base_url
         self.timeout = timeout
         self.max_body_bytes = min(max_body_bytes, IDENTITY_MAX_BODY_BYTES)
-        self.limit_name = "MOTCUA_MAX_MESSAGE_BYTES" if max_body_bytes < IDENTITY_MAX_BODY_BYTES \
-            else "the identity endpoints' limit"
         self.client: httpx2.AsyncClient | None = None
 
     async def open(self) -> None:
@@ -61,7 +59,7 @@ class IdentityProxy:
     async def forward(self, request: Request) -> Response:
         assert self.client is not None, "the proxy is opened by the app's lifespan"
         try:
-            body = await read_limited(request, self.max_body_bytes, setting=self.limit_name)
+            body = await read_limited(request, self.max_body_bytes, setting="the identity endpoints' limit")
         except Refused as e:
             return e.response
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]

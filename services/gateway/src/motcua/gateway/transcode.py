@@ -53,12 +53,13 @@ from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 import grpc
 from google.protobuf import descriptor, json_format, message_factory
-from motcua.common.v1 import access_pb2
 from opentelemetry import propagate, trace
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
+
+from motcua.common.v1 import access_pb2
 
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
@@ -363,7 +364,8 @@ class Transcoder:
         log.warning("message over the limit", extra={"rpc": self.method.full_path, "size": size, "limit": limit,
                                                      "request_size": request_size})
         if size == request_size:
-            response = too_large(limit, f"the {self.method.input.name} message ({size} bytes)")
+            response = too_large(limit, f"the {self.method.input.name} message ({size} bytes) "
+                                        f"for the {self.method.backend} service")
             return response.status_code, json.loads(response.body)
         message = f"the {self.method.backend} service's answer exceeds the limit of {limit} bytes"
         return 500, error_body(500, "RESOURCE_EXHAUSTED", message)
