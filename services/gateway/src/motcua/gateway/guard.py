@@ -11,7 +11,6 @@ body over MOTCUA_MAX_MESSAGE_BYTES.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
@@ -31,9 +30,11 @@ T = TypeVar("T")
 # Bodies and responses above this are parsed and rendered in a worker thread: below it the
 # hop to a thread costs more than the work.
 OFF_LOOP_BYTES = 64 * 1024
-# Few workers: they bound how many large bodies are turned into objects at once (memory), and
-# the event loop keeps the interpreter in between (the GIL passes every few milliseconds).
-_heavy = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="gateway-parse")
+# Few workers: they bound how many large bodies are turned into objects at once (memory: a body
+# at the limit may become a few hundred MiB of objects), and the event loop keeps the interpreter
+# in between (the GIL passes every few milliseconds). Others wait their turn, as bytes.
+PARSE_WORKERS = 2
+_heavy = ThreadPoolExecutor(max_workers=PARSE_WORKERS, thread_name_prefix="gateway-parse")
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
