@@ -177,7 +177,8 @@ def test_sigterm_ends_open_streams_with_a_reconnect_error_and_exits_0(stand_in, 
     gw = start_gateway({"notifications": addr}, MOTCUA_SHUTDOWN_GRACE="600")
     host, port = gw.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=20)
-    conn.request("GET", f"/v1/accounts/{ENDLESS}/inbox:stream", headers={"Accept": "text/event-stream"})
+    conn.request("GET", f"/v1/accounts/{ENDLESS}/inbox:stream",
+                 headers={"Accept": "text/event-stream", "Authorization": f"Bearer {default_token()}"})
     response = conn.getresponse()
     assert response.status == 200
     assert response.readline() == b": stream open\n"
