@@ -40,7 +40,8 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Refused(Exception):
-    """The request is answered with `response` before its body is read (or read any further)."""
+    """The request is answered with `response` and goes no further (no backend call; the body,
+    when refused by size or token, not read or not read any further)."""
 
     def __init__(self, response: Response) -> None:
         self.response = response
