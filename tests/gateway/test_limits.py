@@ -24,7 +24,7 @@ from fpdf import FPDF
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from motcua.dossiers.v1 import dossier_service_pb2 as pb
+from motcua.gateway.guard import MAX_JSON_VALUES
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import DEFAULT_MAX_MESSAGE_BYTES
 from motcua.procedures.v1 import procedure_service_pb2 as ppb
@@ -218,6 +218,20 @@ def test_a_grpc_message_over_a_services_limit_is_resource_exhausted_naming_it(gw
                                                "agency_id": oversized.agency_id, "processing_days": 3})
     _assert_too_large(reply.status, reply.json, SMALL_LIMIT)
     assert "CreateProcedureRequest" in reply.json["error"]["message"]
+
+
+def test_a_body_of_too_many_json_values_is_refused_before_it_is_parsed(gw: Gateway):
+    # Well under the byte limit, but millions of objects once parsed; a 400 (not an object) if parsed.
+    many = b"[" + b"{}," * MAX_JSON_VALUES + b"{}]"
+    reply = gw.call("POST", "/v1/dossiers:submit", raw=many, headers={"Content-Type": "application/json"})
+    assert (reply.status, reply.json["error"]["status"]) == (413, "RESOURCE_EXHAUSTED"), reply.raw[:500]
+    info = _error_info(reply.json)
+    assert (info["reason"], info["metadata"]["limit"]) == ("TOO_MANY_JSON_VALUES", str(MAX_JSON_VALUES))
+    assert str(MAX_JSON_VALUES) in reply.json["error"]["message"]
+    # Half as many are parsed, and judged on their shape (not an object).
+    few = b"[" + b"{}," * (MAX_JSON_VALUES // 2) + b"{}]"
+    reply = gw.call("POST", "/v1/dossiers:submit", raw=few, headers={"Content-Type": "application/json"})
+    assert (reply.status, reply.json["error"]["status"]) == (400, "INVALID_ARGUMENT"), reply.raw[:500]
 
 
 # ---------------------------------------------------------------------------- tokens before parsing

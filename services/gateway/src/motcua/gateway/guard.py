@@ -85,6 +85,25 @@ async def off_loop(work: Callable[[], T], size: int) -> T:
     return await asyncio.get_running_loop().run_in_executor(_heavy, work)
 
 
+# The most JSON values (objects, arrays, list and member separators) a body may hold. Memory
+# goes with the number of values, not the bytes: 16 MiB of `{},` is 5.6 million dicts, hundreds
+# of MiB. No request of the API comes near this many (a 10 MiB attachment is one string value).
+MAX_JSON_VALUES = 100_000
+
+
+def count_json_values(raw: bytes) -> int:
+    """An upper bound of the values in a JSON text, from bytes alone (separators inside strings
+    count too): a few milliseconds for a body at the limit, and no object made."""
+    return raw.count(b",") + raw.count(b"{") + raw.count(b"[")
+
+
+def too_many_values(limit: int) -> JSONResponse:
+    info = error_details_pb2.ErrorInfo(reason="TOO_MANY_JSON_VALUES", domain=ERROR_DOMAIN,
+                                       metadata={"limit": str(limit)})
+    return error_response(413, f"the body holds more than {limit} JSON values (objects, arrays, elements)",
+                          status="RESOURCE_EXHAUSTED", details=pack_details(info))
+
+
 def unauthenticated(reason: str, message: str) -> JSONResponse:
     """401 in the shape the services' own UNAUTHENTICATED takes (an ErrorInfo with the reason)."""
     info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)

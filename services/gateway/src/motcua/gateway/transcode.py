@@ -31,7 +31,9 @@ Responses are proto3 JSON, UTF-8 without escaping (Vietnamese stays readable), w
 Before any of that, the request passes the guard (guard.py): a body over
 MOTCUA_MAX_MESSAGE_BYTES is refused with 413 (from its Content-Length, without reading it, or
 as soon as the streamed bytes pass the limit), and a call to an RPC that is not public is
-refused with 401 without a bearer token, before its body is read. A large body is parsed, and a
+refused with 401 without a bearer token, before its body is read. A body of more than
+MAX_JSON_VALUES values (objects, arrays, elements: what memory grows with) is refused with 413
+before it is parsed. A large body is parsed, and a
 large response rendered, in a worker thread, so the event loop keeps serving other requests.
 A request message over the limit (query and path values count too) is 413 as well; one the
 backend refuses as too large (a smaller limit there) also becomes 413, naming its limit.
@@ -64,7 +66,8 @@ from motcua.common.v1 import access_pb2
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
 from .errors import bad_request, error_body, error_response, grpc_error_body
-from .guard import Refused, TokenGate, check_length, off_loop, read_limited, too_large
+from .guard import (MAX_JSON_VALUES, Refused, TokenGate, check_length, count_json_values, off_loop, read_limited,
+                    too_large, too_many_values)
 from .pathtemplate import decode_path
 
 log = logging.getLogger(__name__)
@@ -243,6 +246,8 @@ class Transcoder:
         if not _JSON_MEDIA.fullmatch(media):
             raise ClientError(error_response(415, f"the body must be JSON (Content-Type: application/json), "
                                                   f"not {media or 'without a Content-Type'}"))
+        if count_json_values(raw) > MAX_JSON_VALUES:  # before json.loads makes them all
+            raise ClientError(too_many_values(MAX_JSON_VALUES))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
