@@ -448,7 +448,8 @@ class Transcoder:
 
 def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
     """What the services need from the HTTP request: the caller's bearer token, as is (each
-    service verifies it; the gateway holds no keys and decides nothing)."""
+    service verifies it and decides who may call what; the gateway's own check, guard.TokenGate,
+    only keeps callers without a valid token from costing it a body)."""
     authorization = request.headers.get("authorization")
     return (("authorization", authorization),) if authorization else ()
 
