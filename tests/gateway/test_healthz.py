@@ -1,5 +1,6 @@
 """The gateway shell as real processes: /healthz asks every backend's grpc.health.v1 over a long-lived
-channel and says which one is down; /livez, JSON 404s, and a clean, graceful SIGTERM."""
+channel and says which one is down, while the gateway stays ready (a down backend's routes answer
+503 naming it); /livez, JSON 404s, and a clean, graceful SIGTERM (unready while it drains)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from concurrent import futures
 from typing import Callable, Iterator
 
@@ -20,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from motcua.devstack import free_port
 from tests.gateway.support import _http
+from tests.support.auth import default_token
 from tests.support.waiting import eventually
 
 
@@ -79,12 +82,25 @@ def test_healthz_names_the_unreachable_backend(services, start_gateway):
     ghost = nowhere()
     gw = start_gateway({**services, "ghost": ghost})
     status, body = gw.get("/healthz")
-    assert status == 503
+    assert status == 200  # the gateway serves: the other backends' routes work
     assert body == {
-        "status": "NOT_SERVING",
+        "status": "SERVING",
         "backends": {"procedures": "SERVING", "dossiers": "SERVING", "ghost": "UNREACHABLE"},
+        "backends_not_serving": ["ghost"],
     }
     assert '"state": "UNREACHABLE"' in gw.process.log_path.read_text()  # logged once, as it changed
+
+
+def test_one_backend_down_leaves_the_gateway_ready_and_only_its_routes_503(services, start_gateway):
+    gw = start_gateway({"procedures": services["procedures"], "dossiers": nowhere()})
+    status, body = gw.get("/healthz")
+    assert (status, body["status"], body["backends_not_serving"]) == (200, "SERVING", ["dossiers"])
+    token = {"Authorization": f"Bearer {default_token()}"}
+    assert gw.call("GET", "/v1/procedures?page_size=1", headers=token).status == 200
+    down = gw.call("GET", f"/v1/dossiers/{uuid.uuid4()}", headers=token)
+    assert (down.status, down.json["error"]["status"]) == (503, "UNAVAILABLE"), down.raw
+    assert "dossiers" in down.json["error"]["message"]
+    assert "127.0.0.1" not in down.json["error"]["message"]
 
 
 def test_healthz_is_200_when_every_backend_serves(services, start_gateway):
@@ -92,7 +108,8 @@ def test_healthz_is_200_when_every_backend_serves(services, start_gateway):
     for _ in range(3):  # the same channels serve probe after probe
         status, body = gw.get("/healthz")
         assert status == 200
-        assert body == {"status": "SERVING", "backends": {"procedures": "SERVING", "dossiers": "SERVING"}}
+        assert body == {"status": "SERVING", "backends": {"procedures": "SERVING", "dossiers": "SERVING"},
+                        "backends_not_serving": []}
 
 
 def test_livez_and_json_errors(start_gateway):
@@ -112,10 +129,12 @@ def test_livez_and_json_errors(start_gateway):
 def test_healthz_follows_a_backend_down_and_back(start_gateway, health_backend):
     backend = health_backend.start(health_pb2.HealthCheckResponse.NOT_SERVING)
     gw = start_gateway({"flaky": backend.addr})
-    assert gw.get("/healthz") == (503, {"status": "NOT_SERVING", "backends": {"flaky": "NOT_SERVING"}})
+    assert gw.get("/healthz") == (200, {"status": "SERVING", "backends": {"flaky": "NOT_SERVING"},
+                                        "backends_not_serving": ["flaky"]})
 
     backend.health.set("", health_pb2.HealthCheckResponse.SERVING)
-    assert gw.get("/healthz") == (200, {"status": "SERVING", "backends": {"flaky": "SERVING"}})
+    assert gw.get("/healthz") == (200, {"status": "SERVING", "backends": {"flaky": "SERVING"},
+                                        "backends_not_serving": []})
 
     backend.stop()
     eventually(lambda: gw.get("/healthz")[1]["backends"] == {"flaky": "UNREACHABLE"}, timeout=10,
@@ -123,7 +142,8 @@ def test_healthz_follows_a_backend_down_and_back(start_gateway, health_backend):
 
     backend.start(health_pb2.HealthCheckResponse.SERVING)  # back, on the same address
     # The same channel reconnects by itself, after a backoff of at most 2 s.
-    eventually(lambda: gw.get("/healthz")[0] == 200, timeout=10, what="SERVING once the backend is back")
+    eventually(lambda: gw.get("/healthz")[1]["backends"] == {"flaky": "SERVING"}, timeout=10,
+               what="SERVING once the backend is back")
 
 
 class MeetingHealth(health_pb2_grpc.HealthServicer):
@@ -164,7 +184,7 @@ def test_healthz_checks_backends_concurrently(start_gateway):
 def test_healthz_answers_within_its_deadline_when_backends_never_answer(start_gateway, black_hole):
     gw = start_gateway({"a": black_hole(), "b": black_hole(), "c": black_hole()}, MOTCUA_HEALTH_TIMEOUT="1")
     status, body = gw.get("/healthz")
-    assert status == 503
+    assert status == 200
     assert body["backends"] == {"a": "UNREACHABLE", "b": "UNREACHABLE", "c": "UNREACHABLE"}
 
 
@@ -187,7 +207,9 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(start_gateway, black
     signalled = time.monotonic()
     assert gw.process.wait_exit(timeout=20) == 0
     caller.join(timeout=10)
-    assert result.get("response") == (503, {"status": "NOT_SERVING", "backends": {"slow": "UNREACHABLE"}}), result
+    # Answered while draining: no longer ready, so that no new request is sent its way.
+    assert result.get("response") == (503, {"status": "NOT_SERVING", "backends": {"slow": "UNREACHABLE"},
+                                            "backends_not_serving": ["slow"]}), result
     assert result["answered"] > signalled  # it was in flight when SIGTERM came, and still got its answer
     with pytest.raises(urllib.error.URLError):  # no longer listening
         _http.open(gw.url + "/livez", timeout=2)

@@ -24,6 +24,7 @@ from motcua.devstack import free_port
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from motcua.notifications.v1 import notification_service_pb2_grpc as rpc
 from tests.gateway.support import Gateway, StartGateway
+from tests.support.auth import default_token
 
 TWO = "11111111-1111-4111-8111-111111111111"  # streams two notifications, then ends
 MISSING = "22222222-2222-4222-8222-222222222222"  # fails before the first message
@@ -135,7 +136,8 @@ def test_a_client_going_away_cancels_the_backend_stream(gw: Gateway, stand_in):
     servicer, _ = stand_in
     host, port = gw.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    conn.request("GET", f"/v1/accounts/{ENDLESS}/inbox:stream")
+    conn.request("GET", f"/v1/accounts/{ENDLESS}/inbox:stream",
+                 headers={"Authorization": f"Bearer {default_token()}"})  # refused before the backend without one
     response = conn.getresponse()
     assert response.status == 200
     assert "result" in json.loads(response.readline())
@@ -175,7 +177,8 @@ def test_sigterm_ends_open_streams_with_a_reconnect_error_and_exits_0(stand_in, 
     gw = start_gateway({"notifications": addr}, MOTCUA_SHUTDOWN_GRACE="600")
     host, port = gw.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=20)
-    conn.request("GET", f"/v1/accounts/{ENDLESS}/inbox:stream", headers={"Accept": "text/event-stream"})
+    conn.request("GET", f"/v1/accounts/{ENDLESS}/inbox:stream",
+                 headers={"Accept": "text/event-stream", "Authorization": f"Bearer {default_token()}"})
     response = conn.getresponse()
     assert response.status == 200
     assert response.readline() == b": stream open\n"

@@ -3,7 +3,8 @@
 - every RPC with a google.api.http rule as REST/JSON (transcode.py), routes built at startup
   from the protos' descriptors (descriptors.py), no route written by hand;
 - /openapi.json generated from the same descriptors (openapi.py), Swagger UI at /docs (docs.py);
-- /livez (the process) and /healthz (every backend's grpc.health.v1);
+- /livez (the process) and /healthz (the gateway's readiness, with every backend's grpc.health.v1
+  for information: one backend down makes only its own routes answer 503);
 - the identity service's OIDC endpoints and login page, proxied (identity_proxy.py).
 """
 
@@ -35,6 +36,7 @@ from .config import SERVICE, GatewaySettings
 from .descriptors import Api, DescriptorError, load_api
 from .docs import docs_routes, openapi_route
 from .errors import error_response
+from .guard import TokenGate
 from .identity_proxy import IdentityProxy
 from .openapi import build_openapi
 from .transcode import build_routes
@@ -60,12 +62,17 @@ async def livez(request: Request) -> JSONResponse:
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """Readiness: the gateway serves unless it is shutting down. A backend that is down does not
+    make it unready: that would take the whole API and the login page (identity's) out with
+    one service, while the other backends' routes still work and the down one's answer 503
+    naming it. Every backend's health is in the body, for people and monitoring."""
     backends: Backends = request.app.state.backends
     states = await backends.check_all()
-    ok = all(state == SERVING for state in states.values())
+    ready = not request.app.state.draining.is_set()
+    degraded = sorted(name for name, state in states.items() if state != SERVING)
     return JSONResponse(
-        {"status": SERVING if ok else "NOT_SERVING", "backends": states},
-        status_code=200 if ok else 503,
+        {"status": SERVING if ready else "NOT_SERVING", "backends": states, "backends_not_serving": degraded},
+        status_code=200 if ready else 503,
         headers=NO_STORE,
     )
 
@@ -107,17 +114,17 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
     if api is None:
         api = load_api(settings.descriptor_set, required=settings.descriptor_set is not None)
     document = build_openapi(api)
-    rpc_routes = build_routes(api, settings.rpc_timeout, settings.max_body_bytes)
+    rpc_routes = build_routes(api, settings.rpc_timeout, settings.max_message_bytes, TokenGate(settings.auth))
     unserved = sorted({m.backend for m in api.methods} - set(settings.backends))
     log.info("REST routes", extra={"routes": len(rpc_routes), "rpcs": len(api.methods),
                                    "comments_from": api.comments_source, "no_backend_for": unserved})
 
-    identity = IdentityProxy(settings.identity_url, settings.rpc_timeout, settings.max_body_bytes) \
+    identity = IdentityProxy(settings.identity_url, settings.rpc_timeout, settings.max_message_bytes) \
         if settings.identity_url else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        backends = Backends(settings.backends, settings.health_timeout)
+        backends = Backends(settings.backends, settings.health_timeout, settings.max_message_bytes)
         await backends.open()
         app.state.backends = backends
         if identity is not None:

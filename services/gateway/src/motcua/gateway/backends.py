@@ -5,7 +5,8 @@ when it stops; requests share them. The REST transcoding calls the backends over
 channels, with generic calls (method path + serializers), so no service needs a hand-written stub.
 
 The channels are the kernel's traced `grpc_client.aio_channel` (the backend's spans join the
-caller's trace; health checks are not traced), with the reconnect options below.
+caller's trace; health checks are not traced), with the reconnect options below and the one
+message-size limit (MOTCUA_MAX_MESSAGE_BYTES) the services keep too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Mapping
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from motcua.kernel.config import DEFAULT_MAX_MESSAGE_BYTES
 from motcua.kernel.grpc_client import aio_channel
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,11 @@ CHANNEL_OPTIONS = [
 
 
 class Backends:
-    def __init__(self, addresses: Mapping[str, str], health_timeout: float = 1.0) -> None:
+    def __init__(self, addresses: Mapping[str, str], health_timeout: float = 1.0,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.addresses = dict(addresses)
         self.health_timeout = health_timeout
+        self.max_message_bytes = max_message_bytes
         self.channels: dict[str, grpc.aio.Channel] = {}
         self._health: dict[str, health_pb2_grpc.HealthStub] = {}
         self._calls: dict[tuple[str, str, bool], object] = {}  # (backend, method path, streaming) -> callable
@@ -45,7 +49,7 @@ class Backends:
 
     async def open(self) -> None:
         for name, addr in self.addresses.items():
-            channel = aio_channel(addr, CHANNEL_OPTIONS)
+            channel = aio_channel(addr, CHANNEL_OPTIONS, max_message_bytes=self.max_message_bytes)
             self.channels[name] = channel
             self._health[name] = health_pb2_grpc.HealthStub(channel)
         log.info("backends", extra={"backends": self.addresses})

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from motcua.kernel.config import ConfigError, env_number
+from motcua.kernel.config import DEFAULT_MAX_MESSAGE_BYTES, AuthSettings, ConfigError, env_number, max_message_bytes
 
 SERVICE = "gateway"
 
@@ -50,11 +50,17 @@ class GatewaySettings:
     # the installed stubs (protos/gen/descriptor_set.binpb). See descriptors.py.
     descriptor_set: Path | None = None
     rpc_timeout: float = 30.0  # deadline of each transcoded unary call
-    max_body_bytes: int = 4 * 1024 * 1024  # larger request bodies are refused (413)
+    # MOTCUA_MAX_MESSAGE_BYTES, the kernel's one limit: larger request bodies are refused (413),
+    # and the backend channels send and receive messages up to it, as the services do.
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     docs_dir: Path | None = DEFAULT_DOCS_DIR  # swagger-ui-dist, served at /docs
     # The identity service's HTTP address (discovery, JWKS, OAuth2 endpoints, login page),
     # proxied under the gateway's own URL, the public issuer; "" serves none of it.
     identity_url: str = ""
+    # Where the token keys are (MOTCUA_AUTH_*, as for the services): with them the gateway refuses
+    # a call without a valid token before reading its body; without them it checks only that a
+    # bearer token is there. The services verify every token either way.
+    auth: AuthSettings | None = None
 
     @property
     def http_addr(self) -> str:
@@ -71,9 +77,10 @@ class GatewaySettings:
         rpc_timeout = env_number(env, "MOTCUA_RPC_TIMEOUT", 30.0, float, minimum=0.0)
         if not rpc_timeout:
             raise ConfigError("MOTCUA_RPC_TIMEOUT must be more than 0")
-        raw_max_body = env.get("MOTCUA_MAX_BODY_BYTES", "")
-        if raw_max_body and not raw_max_body.isdigit():
-            raise ConfigError(f"MOTCUA_MAX_BODY_BYTES must be a whole number of bytes, got {raw_max_body!r}")
+        if env.get("MOTCUA_MAX_BODY_BYTES", "").strip():
+            # Silently ignoring it would leave an operator believing in a limit that is not there.
+            raise ConfigError("MOTCUA_MAX_BODY_BYTES is replaced by MOTCUA_MAX_MESSAGE_BYTES, the one limit "
+                              "of the gateway, the channels and the services")
         descriptor_set = env.get("MOTCUA_DESCRIPTOR_SET", "")
         if descriptor_set and not Path(descriptor_set).is_file():
             raise ConfigError(f"MOTCUA_DESCRIPTOR_SET names no file: {descriptor_set!r}")
@@ -87,9 +94,10 @@ class GatewaySettings:
             log_level=env.get("MOTCUA_LOG_LEVEL", "INFO").upper(),
             descriptor_set=Path(descriptor_set) if descriptor_set else None,
             rpc_timeout=rpc_timeout,
-            max_body_bytes=int(raw_max_body) if raw_max_body else 4 * 1024 * 1024,
+            max_message_bytes=max_message_bytes(env),
             docs_dir=Path(docs_dir) if docs_dir else DEFAULT_DOCS_DIR,
             identity_url=_http_url("MOTCUA_IDENTITY_URL", env.get("MOTCUA_IDENTITY_URL", "")),
+            auth=AuthSettings.from_env(env),
         )
 
 

@@ -63,7 +63,7 @@ _STATUS_OF_HTTP = {
     404: "NOT_FOUND",
     405: "UNIMPLEMENTED",  # the resource exists; this HTTP method is not one of its operations
     409: "ABORTED",
-    413: "INVALID_ARGUMENT",
+    413: "RESOURCE_EXHAUSTED",  # what gRPC says of a message over its limit
     415: "INVALID_ARGUMENT",
     429: "RESOURCE_EXHAUSTED",
     499: "CANCELLED",

@@ -5,6 +5,11 @@ Browsers and OIDC clients see one origin, the public issuer; identity's own HTTP
 internal. Requests are passed as they are (method, path, query, body, headers but the
 hop-by-hop ones), with X-Forwarded-For naming the caller; answers come back as they are,
 redirects and cookies included.
+
+Bodies are limited before they are read (guard.py): a Content-Length over the limit is refused
+with 413 at once, and a body without one is counted as it arrives, refused at the first chunk
+past the limit. The limit is IDENTITY_MAX_BODY_BYTES (never above MOTCUA_MAX_MESSAGE_BYTES):
+these endpoints take forms and small JSON only.
 """
 
 from __future__ import annotations
@@ -17,18 +22,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .errors import error_response
+from .guard import Refused, read_limited
 
 PREFIXES = ("/.well-known/{rest:path}", "/oauth2/{rest:path}")
 # RFC 9110 7.6.1: meaningful for one connection only; content-length is recomputed.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
+# A login form, a token request with a client assertion, a logout with an id_token_hint: a few
+# kilobytes. Anything much larger is not an OAuth2 request.
+IDENTITY_MAX_BODY_BYTES = 64 * 1024
 
 
 class IdentityProxy:
     def __init__(self, base_url: str, timeout: float, max_body_bytes: int) -> None:
         self.base_url = base_url
         self.timeout = timeout
-        self.max_body_bytes = max_body_bytes
+        self.max_body_bytes = min(max_body_bytes, IDENTITY_MAX_BODY_BYTES)
         self.client: httpx2.AsyncClient | None = None
 
     async def open(self) -> None:
@@ -49,9 +58,10 @@ class IdentityProxy:
 
     async def forward(self, request: Request) -> Response:
         assert self.client is not None, "the proxy is opened by the app's lifespan"
-        body = await request.body()
-        if len(body) > self.max_body_bytes:
-            return error_response(413, "request body too large")
+        try:
+            body = await read_limited(request, self.max_body_bytes, setting="the identity endpoints' limit")
+        except Refused as e:
+            return e.response
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         caller = request.client.host if request.client else ""
         forwarded = request.headers.get("x-forwarded-for")

@@ -28,6 +28,16 @@ Responses are proto3 JSON, UTF-8 without escaping (Vietnamese stays readable), w
     JSON numbers lose precision past 2^53; numbers are accepted on input), bytes as base64,
     Timestamps as RFC 3339.
 
+Before any of that, the request passes the guard (guard.py): a body over
+MOTCUA_MAX_MESSAGE_BYTES is refused with 413 (from its Content-Length, without reading it, or
+as soon as the streamed bytes pass the limit), and a call to an RPC that is not public is
+refused with 401 without a bearer token, before its body is read. A body of more than
+MAX_JSON_VALUES values (objects, arrays, elements: what memory grows with) is refused with 413
+before it is parsed. A large body is parsed, and a
+large response rendered, in a worker thread, so the event loop keeps serving other requests.
+A request message over the limit (query and path values count too) is 413 as well; one the
+backend refuses as too large (a smaller limit there) also becomes 413, naming its limit.
+
 Server-streaming RPCs are answered as Server-Sent Events when the client accepts
 `text/event-stream` (EventSource), else as NDJSON (`application/x-ndjson`): one JSON message per
 event / line. An error before the first message is an ordinary JSON error with its HTTP status;
@@ -51,9 +61,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from motcua.common.v1 import access_pb2
+
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
 from .errors import bad_request, error_body, error_response, grpc_error_body
+from .guard import (MAX_JSON_VALUES, Refused, TokenGate, check_length, count_json_values, off_loop, read_limited,
+                    too_large, too_many_values)
 from .pathtemplate import decode_path
 
 log = logging.getLogger(__name__)
@@ -67,11 +81,8 @@ _NDJSON = "application/x-ndjson"
 _SSE = "text/event-stream"
 
 
-class ClientError(Exception):
+class ClientError(Refused):
     """What the client sent cannot make a request message: answered 4xx, never 500."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
 
 
 def _bad(message: str, field: str | None = None, description: str | None = None) -> ClientError:
@@ -195,9 +206,13 @@ class Transcoder:
     method: Method
     binding: Binding
     rpc_timeout: float
-    max_body_bytes: int
+    max_message_bytes: int
+    token_gate: TokenGate
 
     def __post_init__(self) -> None:
+        options = self.method.method.GetOptions()
+        # As the services read it (kernel grpc_server.access_policies): only `public` goes without a token.
+        self.public = options.HasExtension(access_pb2.access) and options.Extensions[access_pb2.access].public
         self.request_class = message_factory.GetMessageClass(self.method.input)
         self.response_class = message_factory.GetMessageClass(self.method.output)
         self.path_fields = {v.name: _resolve(self.method.input, v.name) for v in self.binding.template.variables}
@@ -205,17 +220,21 @@ class Transcoder:
 
     # ------------------------------------------------------------------ request
 
-    async def read_body(self, request: Request) -> bytes:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > self.max_body_bytes:
-            raise ClientError(error_response(413, f"the body exceeds {self.max_body_bytes} bytes"))
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise ClientError(error_response(413, f"the body exceeds {self.max_body_bytes} bytes"))
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def guard(self, request: Request) -> bytes:
+        """The body, once the request has passed the checks that cost nothing to make: its size
+        as declared, then the token (unless the RPC is public), then its size as read."""
+        check_length(request, self.max_message_bytes)
+        if not self.public:
+            await self.token_gate.check(request.headers.get("authorization"))
+        return await read_limited(request, self.max_message_bytes)
+
+    def decode(self, raw: bytes, content_type: str | None, path_values: dict[str, str],
+               query: list[tuple[str, str]]) -> Any:
+        """The request message of the body, path and query (see the module's docstring)."""
+        message = self.build(path_values, query, self.parse_body(raw, content_type))
+        if message.ByteSize() > self.max_message_bytes:  # e.g. a body just under the limit plus a long query
+            raise ClientError(too_large(self.max_message_bytes, f"the {self.method.input.name} message"))
+        return message
 
     def parse_body(self, raw: bytes, content_type: str | None) -> Any:
         """The JSON value of the body; None when there is none."""
@@ -227,6 +246,8 @@ class Transcoder:
         if not _JSON_MEDIA.fullmatch(media):
             raise ClientError(error_response(415, f"the body must be JSON (Content-Type: application/json), "
                                                   f"not {media or 'without a Content-Type'}"))
+        if count_json_values(raw) > MAX_JSON_VALUES:  # before json.loads makes them all
+            raise ClientError(too_many_values(MAX_JSON_VALUES))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -289,10 +310,10 @@ class Transcoder:
 
     async def __call__(self, request: Request, path_values: dict[str, str]) -> Response:
         try:
-            raw = await self.read_body(request)
-            body = self.parse_body(raw, request.headers.get("content-type"))
-            message = self.build(path_values, request.query_params.multi_items(), body)
-        except ClientError as e:
+            raw = await self.guard(request)
+            content_type, query = request.headers.get("content-type"), request.query_params.multi_items()
+            message = await off_loop(lambda: self.decode(raw, content_type, path_values, query), len(raw))
+        except Refused as e:
             return e.response
         backends: Backends = request.app.state.backends
         backend = self.method.backend
@@ -321,9 +342,12 @@ class Transcoder:
                                     .get(field.name))
         return rendered
 
-    def _grpc_error(self, error: grpc.aio.AioRpcError) -> tuple[int, dict]:
-        http_status, body = grpc_error_body(error)
+    def _grpc_error(self, error: grpc.aio.AioRpcError, request_size: int | None = None) -> tuple[int, dict]:
         code = error.code()
+        oversized = _TOO_LARGE.search(error.details() or "") if code == grpc.StatusCode.RESOURCE_EXHAUSTED else None
+        if oversized:
+            return self._too_large(oversized, request_size)
+        http_status, body = grpc_error_body(error)
         # Said by the gateway's own gRPC stack, not by the service: keep addresses and stack
         # traces out of what clients see, and in the log.
         generic = {
@@ -337,14 +361,28 @@ class Transcoder:
             body["error"]["message"] = generic[code]
         return http_status, body
 
+    def _too_large(self, match: re.Match, request_size: int | None) -> tuple[int, dict]:
+        """gRPC's own refusal of a message over a limit (the gateway's channel or the backend's
+        server): 413 when it was the request, naming the limit; the response's is no fault of
+        the client's."""
+        size, limit = int(match.group(1)), int(match.group(2))
+        log.warning("message over the limit", extra={"rpc": self.method.full_path, "size": size, "limit": limit,
+                                                     "request_size": request_size})
+        if size == request_size:
+            response = too_large(limit, f"the {self.method.input.name} message ({size} bytes) "
+                                        f"for the {self.method.backend} service")
+            return response.status_code, json.loads(response.body)
+        message = f"the {self.method.backend} service's answer exceeds the limit of {limit} bytes"
+        return 500, error_body(500, "RESOURCE_EXHAUSTED", message)
+
     async def _unary(self, backends: Backends, message: Any, metadata: tuple) -> Response:
         call = backends.unary(self.method.backend, self.method.full_path, self.request_class, self.response_class)
         try:
             response = await call(message, timeout=self.rpc_timeout, metadata=metadata)
         except grpc.aio.AioRpcError as e:
-            http_status, body = self._grpc_error(e)
+            http_status, body = self._grpc_error(e, message.ByteSize())
             return JSONResponse(body, status_code=http_status)
-        return JSONResponse(self.render(response))
+        return await off_loop(lambda: JSONResponse(self.render(response)), response.ByteSize())
 
     # ------------------------------------------------------------------ server streaming
 
@@ -360,7 +398,7 @@ class Transcoder:
             try:
                 first.result()  # a message or EOF: _events takes it from there
             except grpc.aio.AioRpcError as e:
-                http_status, body = self._grpc_error(e)
+                http_status, body = self._grpc_error(e, message.ByteSize())
                 return JSONResponse(body, status_code=http_status)
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         media = _SSE if sse else _NDJSON
@@ -410,10 +448,15 @@ class Transcoder:
 
 def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
     """What the services need from the HTTP request: the caller's bearer token, as is (each
-    service verifies it; the gateway holds no keys and decides nothing)."""
+    service verifies it and decides who may call what; the gateway's own check, guard.TokenGate,
+    only keeps callers without a valid token from costing it a body)."""
     authorization = request.headers.get("authorization")
     return (("authorization", authorization),) if authorization else ()
 
+
+# gRPC's words for a message over a limit, on either side: "Received message larger than max
+# (20971520 vs. 16777216)", "Sent message larger than max (...)".
+_TOO_LARGE = re.compile(r"message larger than max \((\d+) vs\. (\d+)\)", re.IGNORECASE)
 
 STREAM_START_WAIT = 0.5  # seconds a stream may take to say its first word before headers go out
 SSE_KEEPALIVE = 15.0  # seconds between SSE comments on a quiet stream (proxies close idle ones)
@@ -478,8 +521,10 @@ def _specificity(binding: Binding) -> tuple[int, int]:
     return wildcards, -len(template.template)
 
 
-def build_routes(api: Api, rpc_timeout: float, max_body_bytes: int) -> list[RpcRoute]:
-    transcoders = [Transcoder(m, b, rpc_timeout, max_body_bytes) for m in api.methods for b in m.bindings
+def build_routes(api: Api, rpc_timeout: float, max_message_bytes: int,
+                 token_gate: TokenGate | None = None) -> list[RpcRoute]:
+    gate = token_gate or TokenGate(None)
+    transcoders = [Transcoder(m, b, rpc_timeout, max_message_bytes, gate) for m in api.methods for b in m.bindings
                    if not m.client_streaming]  # client streaming has no REST form; left out
     seen: dict[tuple[str, str], str] = {}
     for t in transcoders:

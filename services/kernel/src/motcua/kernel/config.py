@@ -30,6 +30,15 @@ class ConfigError(ValueError):
     """A required setting is missing or malformed."""
 
 
+# The largest message anywhere on a request's way, in bytes: the gateway's request bodies, and
+# what every gRPC server and channel sends and receives (MOTCUA_MAX_MESSAGE_BYTES). One number,
+# so that what the gateway lets in a service also takes. 16 MiB: an attachment may be 10 MiB,
+# which is 13.4 MiB as base64 in a JSON body, plus its envelope (names, fields); the same
+# attachment is 10 MiB and a little in its gRPC message. gRPC's own default (4 MiB) is too small.
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MIN_MAX_MESSAGE_BYTES = 64 * 1024  # below this, ordinary requests (a dossier with its documents) fail
+
+
 def env_number(env: Mapping[str, str], key: str, default: N, kind: type[N], minimum: N | None = None) -> N:
     """A number setting: ``default`` when unset; ConfigError naming the variable when malformed."""
     raw = env.get(key, "").strip()
@@ -42,6 +51,12 @@ def env_number(env: Mapping[str, str], key: str, default: N, kind: type[N], mini
     if minimum is not None and value < minimum:
         raise ConfigError(f"{key} must be at least {minimum}, got {raw!r}")
     return value
+
+
+def max_message_bytes(environ: Mapping[str, str] | None = None) -> int:
+    """MOTCUA_MAX_MESSAGE_BYTES, the one message-size limit (see DEFAULT_MAX_MESSAGE_BYTES)."""
+    env = os.environ if environ is None else environ
+    return env_number(env, "MOTCUA_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, int, minimum=MIN_MAX_MESSAGE_BYTES)
 
 
 def env_flag(env: Mapping[str, str], key: str, default: bool) -> bool:
@@ -94,6 +109,7 @@ class Settings:
     snapshotting: bool = True
     auth: AuthSettings | None = None  # required to serve gRPC (see grpc_server)
     http_addr: str = ""  # a service's own HTTP endpoints, when it has some (identity's JWKS)
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # the gRPC server's limit, both ways
 
     @property
     def events_topic(self) -> str:
@@ -136,6 +152,7 @@ class Settings:
             snapshotting=snapshotting,
             auth=AuthSettings.from_env(env),
             http_addr=env.get("MOTCUA_HTTP_ADDR", "").strip(),
+            max_message_bytes=max_message_bytes(env),
         )
 
 

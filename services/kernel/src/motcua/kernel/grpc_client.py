@@ -1,6 +1,8 @@
 """Channels to other services, traced: the callee's spans join the caller's trace.
 
 Health checks are not traced: a probe every few seconds would fill the traces with them.
+Every channel sends and receives messages up to MOTCUA_MAX_MESSAGE_BYTES (config.py), the limit
+the servers keep too, rather than gRPC's 4 MiB default.
 """
 
 from __future__ import annotations
@@ -11,16 +13,30 @@ import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, client_interceptor, filters
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 
+from .config import max_message_bytes
+
 ChannelOptions = Sequence[tuple[str, int | str]]
 
 _NOT_HEALTH_CHECKS = filters.negate(filters.health_check())
 
 
-def channel(target: str, options: ChannelOptions = ()) -> grpc.Channel:
+def message_size_options(limit: int) -> list[tuple[str, int]]:
+    """gRPC options keeping messages (both ways) to `limit` bytes, for channels and servers alike."""
+    return [("grpc.max_send_message_length", limit), ("grpc.max_receive_message_length", limit)]
+
+
+def _with_limit(options: ChannelOptions, limit: int | None) -> list[tuple[str, int | str]]:
+    """The caller's options after the message-size ones (the default limit: MOTCUA_MAX_MESSAGE_BYTES)."""
+    return [*message_size_options(max_message_bytes() if limit is None else limit), *options]
+
+
+def channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None) -> grpc.Channel:
     """A long-lived channel (create once, share across threads)."""
-    return intercept_channel(grpc.insecure_channel(target, options=options), client_interceptor(filter_=_NOT_HEALTH_CHECKS))
+    raw = grpc.insecure_channel(target, options=_with_limit(options, max_message_bytes))
+    return intercept_channel(raw, client_interceptor(filter_=_NOT_HEALTH_CHECKS))
 
 
-def aio_channel(target: str, options: ChannelOptions = ()) -> grpc.aio.Channel:
+def aio_channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None) -> grpc.aio.Channel:
     """The asyncio equivalent, for the gateway and other asyncio callers."""
-    return grpc.aio.insecure_channel(target, options=options, interceptors=aio_client_interceptors(filter_=_NOT_HEALTH_CHECKS))
+    return grpc.aio.insecure_channel(target, options=_with_limit(options, max_message_bytes),
+                                     interceptors=aio_client_interceptors(filter_=_NOT_HEALTH_CHECKS))

@@ -22,6 +22,7 @@ from .auth import AuthError, KeysUnavailable, TokenVerifier
 from .config import ConfigError, Settings
 from .context import ANONYMOUS, acting_as, current_actor
 from .errors import DomainError
+from .grpc_client import message_size_options
 from .grpc_errors import abort_internal, abort_unauthenticated, abort_with
 from .validation import validate_request
 
@@ -166,7 +167,8 @@ class GrpcServer:
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix="grpc"),
             interceptors=[server_interceptor(), KernelInterceptor(TokenVerifier(settings.auth), policies)],
-            options=[("grpc.so_reuseport", 0)],
+            # A larger message is refused by gRPC itself with RESOURCE_EXHAUSTED, naming both sizes.
+            options=[("grpc.so_reuseport", 0), *message_size_options(settings.max_message_bytes)],
         )
         names = [reflection.SERVICE_NAME, health.SERVICE_NAME]
         for add, servicer, name, _ in registrations:
