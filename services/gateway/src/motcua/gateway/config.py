@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from motcua.kernel.config import ConfigError, env_number
+from motcua.kernel.client_address import TrustedProxies
+from motcua.kernel.config import ConfigError, env_number, trusted_proxies_from_env
 
 SERVICE = "gateway"
 
@@ -55,6 +56,8 @@ class GatewaySettings:
     # The identity service's HTTP address (discovery, JWKS, OAuth2 endpoints, login page),
     # proxied under the gateway's own URL, the public issuer; "" serves none of it.
     identity_url: str = ""
+    # The proxies in front of the gateway (the ingress) whose X-Forwarded-For names the caller.
+    trusted_proxies: TrustedProxies = TrustedProxies()
 
     @property
     def http_addr(self) -> str:
@@ -90,6 +93,7 @@ class GatewaySettings:
             max_body_bytes=int(raw_max_body) if raw_max_body else 4 * 1024 * 1024,
             docs_dir=Path(docs_dir) if docs_dir else DEFAULT_DOCS_DIR,
             identity_url=_http_url("MOTCUA_IDENTITY_URL", env.get("MOTCUA_IDENTITY_URL", "")),
+            trusted_proxies=trusted_proxies_from_env(env),
         )
 
 

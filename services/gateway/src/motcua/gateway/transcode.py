@@ -51,6 +51,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from motcua.kernel.client_address import CLIENT_ADDRESS_METADATA, current_client_address
+
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
 from .errors import bad_request, error_body, error_response, grpc_error_body
@@ -410,9 +412,12 @@ class Transcoder:
 
 def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
     """What the services need from the HTTP request: the caller's bearer token, as is (each
-    service verifies it; the gateway holds no keys and decides nothing)."""
+    service verifies it; the gateway holds no keys and decides nothing), and the caller's
+    address (kernel client_address), which the services' throttles count by."""
     authorization = request.headers.get("authorization")
-    return (("authorization", authorization),) if authorization else ()
+    address = current_client_address()
+    return ((("authorization", authorization),) if authorization else ()) + \
+        (((CLIENT_ADDRESS_METADATA, address),) if address else ())
 
 
 STREAM_START_WAIT = 0.5  # seconds a stream may take to say its first word before headers go out
