@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
+from motcua.kernel.keyfiles import load_key
 from motcua.kernel.readmodel import ReadModelApplication
 
 from . import authorization as auth
@@ -199,8 +200,9 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         self.clock = clock
         config = config or DossiersConfig()
         self.documents_dir = config.documents_dir
+        lookup_key = load_key(config.lookup_key_file, 32, True, "lookup throttle key")
         self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
-                                              config.lookup_per_minute)
+                                              config.lookup_per_minute, lookup_key)
         self.lookup_throttle.create_table()
         self._numbering = StripedLocks()
         self.submit_conflicts = 0  # saves that lost the race for a number to another replica

@@ -55,17 +55,17 @@ class ThrottlePolicy:
 class LoginThrottle:
     def __init__(self, datastore: Any, table: str) -> None:
         self.datastore = datastore
-        self._table = Identifier(datastore.schema, table)
-        self._known = Identifier(datastore.schema, f"{table}_known")
+        self.table = Identifier(datastore.schema, table)
+        self.known_table = Identifier(datastore.schema, f"{table}_known")
         self.create_statements = [
             SQL("CREATE TABLE IF NOT EXISTS {t} (key text PRIMARY KEY, failures integer NOT NULL, "
-                "last_failure timestamptz NOT NULL, locked_until timestamptz)").format(t=self._table),
+                "last_failure timestamptz NOT NULL, locked_until timestamptz)").format(t=self.table),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (last_failure)").format(
-                i=Identifier(f"{table}_last_failure_idx"), t=self._table),
+                i=Identifier(f"{table}_last_failure_idx"), t=self.table),
             SQL("CREATE TABLE IF NOT EXISTS {t} (key text PRIMARY KEY, last_success timestamptz NOT NULL)").format(
-                t=self._known),
+                t=self.known_table),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (last_success)").format(
-                i=Identifier(f"{table}_known_last_success_idx"), t=self._known),
+                i=Identifier(f"{table}_known_last_success_idx"), t=self.known_table),
         ]
 
     def locked_until(self, keys: list[str], now: datetime) -> datetime | None:
@@ -73,7 +73,7 @@ class LoginThrottle:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 SQL("SELECT max(locked_until) AS until FROM {t} WHERE key = ANY(%s) AND locked_until > %s").format(
-                    t=self._table), (keys, now))
+                    t=self.table), (keys, now))
             row = curs.fetchone()
         return row["until"] if row else None
 
@@ -85,22 +85,22 @@ class LoginThrottle:
                     "INSERT INTO {t} AS t (key, failures, last_failure) VALUES (%(key)s, 1, %(now)s) "
                     "ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN t.last_failure < %(stale)s "
                     "THEN 1 ELSE t.failures + 1 END, last_failure = %(now)s RETURNING failures"
-                ).format(t=self._table),
+                ).format(t=self.table),
                 {"key": key, "now": now, "stale": now - timedelta(seconds=policy.reset_after)},
             )
             failures = curs.fetchone()["failures"]
             until = policy.locked_until(failures, now)
-            curs.execute(SQL("UPDATE {t} SET locked_until = %s WHERE key = %s").format(t=self._table), (until, key))
+            curs.execute(SQL("UPDATE {t} SET locked_until = %s WHERE key = %s").format(t=self.table), (until, key))
         return until
 
     def clear(self, key: str) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("DELETE FROM {t} WHERE key = %s").format(t=self._table), (key,))
+            curs.execute(SQL("DELETE FROM {t} WHERE key = %s").format(t=self.table), (key,))
 
     def is_known(self, key: str, since: datetime) -> bool:
         """Whether the pair ``key`` logged in successfully after ``since``."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT 1 FROM {t} WHERE key = %s AND last_success >= %s").format(t=self._known),
+            curs.execute(SQL("SELECT 1 FROM {t} WHERE key = %s AND last_success >= %s").format(t=self.known_table),
                          (key, since))
             return curs.fetchone() is not None
 
@@ -108,7 +108,7 @@ class LoginThrottle:
         """Records a successful login of the pair ``key``."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("INSERT INTO {t} (key, last_success) VALUES (%(key)s, %(now)s) ON CONFLICT (key) "
-                             "DO UPDATE SET last_success = greatest({t}.last_success, %(now)s)").format(t=self._known),
+                             "DO UPDATE SET last_success = greatest({t}.last_success, %(now)s)").format(t=self.known_table),
                          {"key": key, "now": now})
 
     def purge(self, failures_before: datetime, known_before: datetime, now: datetime) -> int:
@@ -116,7 +116,7 @@ class LoginThrottle:
         locked) and known pairs last seen before ``known_before``; returns how many rows."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DELETE FROM {t} WHERE last_failure < %s AND (locked_until IS NULL OR locked_until <= %s)")
-                         .format(t=self._table), (failures_before, now))
+                         .format(t=self.table), (failures_before, now))
             deleted = curs.rowcount
-            curs.execute(SQL("DELETE FROM {t} WHERE last_success < %s").format(t=self._known), (known_before,))
+            curs.execute(SQL("DELETE FROM {t} WHERE last_success < %s").format(t=self.known_table), (known_before,))
             return deleted + curs.rowcount
