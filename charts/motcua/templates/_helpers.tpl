@@ -131,6 +131,7 @@ so that a change of any of these values rolls the pods.
 MOTCUA_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 MOTCUA_SHUTDOWN_GRACE: {{ .Values.config.shutdownGrace | toString | quote }}
 MOTCUA_TOPIC_PARTITIONS: {{ .Values.config.topicPartitions | toString | quote }}
+MOTCUA_TRUSTED_PROXIES: {{ join "," .Values.config.trustedProxies | quote }}
 PERSISTENCE_MODULE: "eventsourcing.postgres"
 POSTGRES_HOST: {{ .Values.postgresql.host | quote }}
 POSTGRES_PORT: {{ .Values.postgresql.port | toString | quote }}
