@@ -456,6 +456,10 @@ def test_dossiers_keep_attachments_on_their_data_volume() -> None:
     assert documents.is_relative_to("/var/lib/motcua/dossiers")  # writable despite the read-only root
     assert config.lookup_key_file.is_relative_to("/var/lib/motcua/dossiers")  # generated there when missing
     assert volumes[mount["name"]]["emptyDir"] == {"sizeLimit": "2Gi"}
+    assert "MOTCUA_DOSSIERS_LOOKUP_KEY" not in rendered.environment("dossiers")
+    keyed = render({"dossiers": {"lookupKeySecret": "dossier-lookup-key"}})
+    (var,) = [v for v in keyed.container("dossiers")["env"] if v["name"] == "MOTCUA_DOSSIERS_LOOKUP_KEY"]
+    assert var["valueFrom"]["secretKeyRef"] == {"name": "dossier-lookup-key", "key": "lookup-throttle.key"}
     claimed = render({"dossiers": {"storage": {"existingClaim": "dossier-files", "sizeLimit": ""}}})
     _, volumes = _volumes(claimed, "dossiers")
     assert volumes["dossiers-data"]["persistentVolumeClaim"] == {"claimName": "dossier-files"}

@@ -3,6 +3,7 @@ what depends on the date and time of day, which a running service cannot be told
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -11,10 +12,12 @@ import pytest
 from psycopg.sql import SQL
 
 from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
+from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.domain import RECEIVED, Applicant, Document, DossierCodeSequence, UnknownProcedure
 from motcua.dossiers.reports import LookupsExhausted
-from motcua.kernel.config import Settings
+from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.errors import NotFound
+from motcua.kernel.keyfiles import keyed_hash
 from motcua.kernel.context import Actor, acting_as
 
 AGENCY = "000.00.12.H56"
@@ -185,3 +188,15 @@ def test_status_lookups_are_counted_per_address_under_keyed_hashes_and_full_buck
     with pytest.raises(NotFound):
         office.look_up_status(code, phone, "203.0.113.9")
     assert keys() == {throttle.key("203.0.113.9")}
+
+
+def test_the_lookup_throttles_key_comes_from_the_environment_when_given(settings, clock):
+    key = bytes(range(32))
+    env = {"MOTCUA_DOSSIERS_LOOKUP_KEY": base64.b64encode(key).decode()}
+    app = DossierOffice(settings, clock=clock, config=DossiersConfig.from_env(env))
+    try:
+        assert app.lookup_throttle.key("198.51.100.1") == keyed_hash(key, "dossiers/lookup", "198.51.100.1")
+    finally:
+        app.close()
+    with pytest.raises(ConfigError, match="MOTCUA_DOSSIERS_LOOKUP_KEY"):
+        DossierOffice(settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="}))

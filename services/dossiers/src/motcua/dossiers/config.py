@@ -25,6 +25,8 @@ class DossiersConfig:
     # The HMAC key of the lookup throttle's rows (base64), generated there when missing: losing
     # it only resets the buckets. Replicas share buckets only when they share the key (a Secret).
     lookup_key_file: Path = Path(".local/run/dossiers/secrets/lookup-throttle.key")
+    # The same key given in the environment (from a Secret shared by the replicas); wins over the file.
+    lookup_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -36,5 +38,6 @@ class DossiersConfig:
             documents_dir=documents_dir,
             lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),
             lookup_per_minute=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE", 10.0, float, minimum=0.01),
+            lookup_key=env.get("MOTCUA_DOSSIERS_LOOKUP_KEY", "").strip(),
             lookup_key_file=Path(env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"),
         )

@@ -20,12 +20,17 @@ def load_key(path: Path, size: int, generate: bool, what: str, hint: str = "") -
         if not generate:
             raise ConfigError(f"no {what} in {path}; add one (base64 of {size} random bytes){hint}")
         write_new_key(path, size)
+    return decode_key(path.read_text(), f"{path}", what)
+
+
+def decode_key(text: str, source: str, what: str) -> bytes:
+    """A key written in base64 (16, 24 or 32 bytes); ConfigError naming ``source`` otherwise."""
     try:
-        key = base64.b64decode(path.read_text().strip(), validate=True)
+        key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as e:
-        raise ConfigError(f"{path} must hold the {what} in base64: {e}") from e
+        raise ConfigError(f"{source} must hold the {what} in base64: {e}") from e
     if len(key) not in (16, 24, 32):
-        raise ConfigError(f"{path}: the {what} must be 16, 24 or 32 bytes, got {len(key)}")
+        raise ConfigError(f"{source}: the {what} must be 16, 24 or 32 bytes, got {len(key)}")
     return key
 
 
