@@ -163,6 +163,21 @@ def test_grpc_service_environment_is_what_the_kernel_reads(service: str) -> None
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in env and "OTEL_SERVICE_NAME" not in env  # tracing is off
 
 
+def test_the_services_and_the_gateway_trust_the_configured_proxies_only() -> None:
+    from ipaddress import ip_address
+
+    from motcua.gateway.config import GatewaySettings
+
+    rendered = render({"config": {"trustedProxies": ["10.42.0.0/16", "fd00:42::/64"]}})
+    for service in GRPC_SERVICES:
+        trusted = Settings.from_env(rendered.environment(service)).trusted_proxies
+        assert trusted.trusts(ip_address("10.42.7.1")) and trusted.trusts(ip_address("fd00:42::9"))
+        assert not trusted.trusts(ip_address("10.43.0.1"))
+    gateway = GatewaySettings.from_env(rendered.environment("gateway")).trusted_proxies
+    assert gateway.client_address("10.42.0.5", ["203.0.113.9"]) == "203.0.113.9"
+    assert gateway.client_address("203.0.113.66", ["203.0.113.9"]) == "203.0.113.66"
+
+
 def test_password_comes_from_a_secret_never_from_a_plain_value() -> None:
     rendered = render()
     assert PASSWORD not in json.dumps(rendered.of_kind("ConfigMap"))
@@ -333,9 +348,10 @@ def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> 
         ({"postgresql": {"hostname": "pg"}}, "hostname"),
         ({"signing": {"tsaUrl": "tsa.example:318"}}, "tsaUrl"),
         ({"signing": {"storage": {"claim": "pvc"}}}, "claim"),
+        ({"config": {"trustedProxies": "10.0.0.0/8"}}, "trustedProxies"),
     ],
     ids=["unknown-service", "log-level-enum", "pull-policy-enum", "replicas-type", "endpoint-url", "unknown-key",
-         "tsa-url", "signing-unknown-key"],
+         "tsa-url", "signing-unknown-key", "trusted-proxies-list"],
 )
 def test_the_values_schema_rejects_bad_values(values: dict, fragment: str) -> None:
     error = render_error(values)
@@ -436,8 +452,14 @@ def test_dossiers_keep_attachments_on_their_data_volume() -> None:
     documents = DossiersConfig.from_env(rendered.environment("dossiers")).documents_dir
     mounts, volumes = _volumes(rendered, "dossiers")
     mount = mounts["/var/lib/motcua/dossiers"]
+    config = DossiersConfig.from_env(rendered.environment("dossiers"))
     assert documents.is_relative_to("/var/lib/motcua/dossiers")  # writable despite the read-only root
+    assert config.lookup_key_file.is_relative_to("/var/lib/motcua/dossiers")  # generated there when missing
     assert volumes[mount["name"]]["emptyDir"] == {"sizeLimit": "2Gi"}
+    assert "MOTCUA_DOSSIERS_LOOKUP_KEY" not in rendered.environment("dossiers")
+    keyed = render({"dossiers": {"lookupKeySecret": "dossier-lookup-key"}})
+    (var,) = [v for v in keyed.container("dossiers")["env"] if v["name"] == "MOTCUA_DOSSIERS_LOOKUP_KEY"]
+    assert var["valueFrom"]["secretKeyRef"] == {"name": "dossier-lookup-key", "key": "lookup-throttle.key"}
     claimed = render({"dossiers": {"storage": {"existingClaim": "dossier-files", "sizeLimit": ""}}})
     _, volumes = _volumes(claimed, "dossiers")
     assert volumes["dossiers-data"]["persistentVolumeClaim"] == {"claimName": "dossier-files"}

@@ -3,15 +3,22 @@ what depends on the date and time of day, which a running service cannot be told
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from psycopg.sql import SQL
 
 from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
+from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.domain import RECEIVED, Applicant, Document, DossierCodeSequence, UnknownProcedure
-from motcua.kernel.config import Settings
+from motcua.dossiers.reports import LookupsExhausted
+from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.context import Actor, Grant, acting_as
+from motcua.kernel.errors import NotFound
+from motcua.kernel.keyfiles import keyed_hash
 
 AGENCY = "000.00.12.H56"
 
@@ -155,3 +162,43 @@ def test_the_log_reads_back_with_the_default_transcodings_as_the_auditor_reads_i
         assert log.aggregate(submitted.dossier_id).code == submitted.code
         sequence = log.aggregate(DossierCodeSequence.id_for(AGENCY, date(2026, 1, 5)))
         assert sequence.last_number == 1
+
+
+def test_status_lookups_are_counted_per_address_under_keyed_hashes_and_full_buckets_are_purged(office, clock):
+    code, phone = f"{AGENCY}-260105-9999", "0912345678"
+    throttle = office.lookup_throttle
+    for _ in range(throttle.burst):
+        with pytest.raises(NotFound):
+            office.look_up_status(code, phone, "198.51.100.1")
+    with pytest.raises(LookupsExhausted):
+        office.look_up_status(code, phone, "198.51.100.1")
+    with pytest.raises(NotFound):  # someone else's bucket
+        office.look_up_status(code, phone, "2001:db8:1:2::1")
+    with pytest.raises(NotFound):  # the same /64: the same bucket, not yet empty
+        office.look_up_status(code, phone, "2001:db8:1:2::99")
+
+    def keys() -> set[str]:
+        with throttle.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT key FROM {t}").format(t=throttle.table))
+            return {row["key"] for row in curs.fetchall()}
+
+    stored = keys()
+    assert len(stored) == 2
+    assert not any("198.51.100.1" in key or "2001:db8" in key for key in stored)
+    assert hashlib.sha256(b"motcua/dossiers/lookup/198.51.100.1").hexdigest() not in stored  # not a plain hash
+    clock.now += throttle.refill_time + timedelta(minutes=10)  # full again, and the next purge is due
+    with pytest.raises(NotFound):
+        office.look_up_status(code, phone, "203.0.113.9")
+    assert keys() == {throttle.key("203.0.113.9")}
+
+
+def test_the_lookup_throttles_key_comes_from_the_environment_when_given(settings, clock):
+    key = bytes(range(32))
+    env = {"MOTCUA_DOSSIERS_LOOKUP_KEY": base64.b64encode(key).decode()}
+    app = DossierOffice(settings, clock=clock, config=DossiersConfig.from_env(env))
+    try:
+        assert app.lookup_throttle.key("198.51.100.1") == keyed_hash(key, "dossiers/lookup", "198.51.100.1")
+    finally:
+        app.close()
+    with pytest.raises(ConfigError, match="MOTCUA_DOSSIERS_LOOKUP_KEY"):
+        DossierOffice(settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="}))

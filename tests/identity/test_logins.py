@@ -13,6 +13,7 @@ from uuid import UUID
 import pyotp
 import pytest
 from eventsourcing.utils import get_topic
+from psycopg.sql import SQL
 
 from motcua.identity.authentication import (
     ACCOUNT_DISABLED,
@@ -207,3 +208,56 @@ def test_disabled_accounts_cannot_log_in_and_passwords_change_with_the_current_o
     app.disable_account(account_id, "Yêu cầu của chủ tài khoản")
     assert auth.verify_login(login, "mật khẩu mới dài").reason == ACCOUNT_DISABLED
     assert isinstance(app.repository.get(credentials_id(account_id)), Credentials)
+
+
+def test_an_address_an_account_logged_in_from_is_not_locked_by_other_peoples_failures(identity):
+    _, auth, _ = identity
+    office = "100.64.1.1"  # one address for a whole office (NAT)
+    owner, newcomer = unique_login("owner"), unique_login("newcomer")
+    citizen(auth, owner)
+    citizen(auth, newcomer)
+    assert auth.verify_login(owner, PASSWORD, source_address=office).succeeded
+    for _ in range(4):  # more than the address's free failures: it has to wait
+        auth.verify_login(unique_login("guess"), "123456", source_address=office)
+    assert auth.verify_login(newcomer, PASSWORD, source_address=office).reason == LOCKED
+    assert auth.verify_login(owner, PASSWORD, source_address=office).succeeded
+
+
+def test_failures_spread_over_many_addresses_delay_new_addresses_and_never_lock_the_account(identity):
+    _, auth, clock = identity
+    owner = unique_login("owner")
+    citizen(auth, owner)
+    assert auth.verify_login(owner, PASSWORD, source_address="100.64.2.1").succeeded
+    for i in range(21):  # one failure from each address: no pair waits, the account's 21st failure does
+        assert auth.verify_login(owner, "sai", source_address=f"100.64.3.{i}").reason == BAD_CREDENTIALS
+    waiting = auth.verify_login(owner, PASSWORD, source_address="100.64.2.2")
+    assert (waiting.reason, waiting.locked_until) == (LOCKED, clock() + timedelta(seconds=10))
+    assert auth.verify_login(owner, PASSWORD, source_address="100.64.2.1").succeeded  # known: not delayed
+    clock.advance(10)
+    assert auth.verify_login(owner, PASSWORD, source_address="100.64.2.2").succeeded
+
+
+def test_throttle_rows_are_keyed_hashes_and_old_ones_are_purged(identity):
+    app, auth, clock = identity
+    throttle = app.recorder.throttle
+    login, address, home = unique_login("purged"), "100.64.4.1", "100.64.4.2"
+    account_id = citizen(auth, login)
+    auth.verify_login(login, "sai", source_address=address)
+    auth.verify_login(login, PASSWORD, source_address=home)
+
+    def rows() -> set[str]:
+        with throttle.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT key FROM {t} UNION ALL SELECT key FROM {k}").format(
+                t=throttle.table, k=throttle.known_table))
+            return {row["key"] for row in curs.fetchall()}
+
+    before = rows()
+    source_key = f"source:{app.lookup.digest('source', address)}"
+    known_pair = f"pair:{app.lookup.digest('pair', f'account:{account_id}|{home}')}"
+    assert {source_key, known_pair} <= before
+    assert not any(address in key or login in key or str(account_id) in key for key in before)
+    clock.advance(43200 + 600)  # older than MOTCUA_IDENTITY_LOGIN_FAILURE_RESET, and the next purge is due
+    auth.verify_login(unique_login("later"), "sai", source_address="100.64.4.3")
+    after = rows()
+    assert source_key not in after
+    assert known_pair in after  # the address the account logged in from is kept for 90 days

@@ -80,3 +80,18 @@ def test_password_hashing_cannot_be_configured_below_keycloaks_defaults(tmp_path
         IdentityConfig.from_env({"MOTCUA_IDENTITY_DIR": str(tmp_path), "MOTCUA_IDENTITY_ARGON2_MEMORY": "4096"})
     stronger = IdentityConfig.from_env({"MOTCUA_IDENTITY_DIR": str(tmp_path), "MOTCUA_IDENTITY_ARGON2_ITERATIONS": "8"})
     assert stronger.argon2.iterations == 8
+
+
+def test_a_throttle_policy_without_lockout_only_ever_makes_callers_wait_up_to_its_maximum():
+    from datetime import datetime, timedelta, timezone
+
+    from motcua.identity.throttle import ThrottlePolicy
+
+    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    spread = ThrottlePolicy(free_failures=2, lockout_failures=None, first_delay=1.0, max_delay=60.0)
+    assert spread.locked_until(2, now) is None
+    assert spread.locked_until(3, now) == now + timedelta(seconds=1)
+    assert spread.locked_until(5, now) == now + timedelta(seconds=4)
+    assert spread.locked_until(10_000, now) == now + timedelta(seconds=60)  # a long spray: still a wait
+    locking = ThrottlePolicy(free_failures=2, lockout_failures=5, lockout=900.0)
+    assert locking.locked_until(5, now) == now + timedelta(seconds=900)

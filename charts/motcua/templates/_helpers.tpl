@@ -132,6 +132,7 @@ MOTCUA_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 MOTCUA_SHUTDOWN_GRACE: {{ .Values.config.shutdownGrace | toString | quote }}
 MOTCUA_TOPIC_PARTITIONS: {{ .Values.config.topicPartitions | toString | quote }}
 MOTCUA_MAX_MESSAGE_BYTES: {{ .Values.config.maxMessageBytes | int64 | toString | quote }}
+MOTCUA_TRUSTED_PROXIES: {{ join "," .Values.config.trustedProxies | quote }}
 PERSISTENCE_MODULE: "eventsourcing.postgres"
 POSTGRES_HOST: {{ .Values.postgresql.host | quote }}
 POSTGRES_PORT: {{ .Values.postgresql.port | toString | quote }}
@@ -251,7 +252,7 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
 {{- if eq .name "dossiers" -}}
-,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR
+,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
 ,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
@@ -429,6 +430,13 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if eq .name "dossiers" }}
 - name: MOTCUA_DOSSIERS_DOCUMENTS_DIR
   value: {{ printf "%s/documents" (include "motcua.dossiers.dataDir" $root) | quote }}
+{{- with $root.Values.dossiers.lookupKeySecret }}
+- name: MOTCUA_DOSSIERS_LOOKUP_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: lookup-throttle.key
+{{- end }}
 {{- end }}
 {{- if and (eq .name "dossiers") $root.Values.services.signing.enabled }}
 {{- /* Result documents are signed by the release's signing service. */}}

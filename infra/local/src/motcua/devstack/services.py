@@ -21,6 +21,11 @@ from .postgres import Postgres
 from .profiles import Profile, repo_root
 
 
+# Every process of the local stack listens on loopback, the gateway's calls to the services
+# included: loopback is the one trusted proxy, whose word on the caller's address counts.
+LOCAL_TRUSTED_PROXIES = "127.0.0.0/8,::1/128"
+
+
 def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The configuration contract of a service: only these variables (plus extra), not os.environ."""
     return {
@@ -33,6 +38,7 @@ def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str,
         "POSTGRES_PASSWORD": Postgres.password,
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{profile.kafka_port}",
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "MOTCUA_TRUSTED_PROXIES": LOCAL_TRUSTED_PROXIES,
         **(extra or {}),
     }
 
@@ -67,6 +73,7 @@ def gateway_env(http_port: int, backends: dict[str, str], extra: dict[str, str] 
     env = {
         "MOTCUA_HTTP_ADDR": f"127.0.0.1:{http_port}",
         "MOTCUA_BACKENDS": ",".join(f"{name}={addr}" for name, addr in backends.items()),
+        "MOTCUA_TRUSTED_PROXIES": LOCAL_TRUSTED_PROXIES,
     }
     if identity_http_port:
         env["MOTCUA_IDENTITY_URL"] = f"http://127.0.0.1:{identity_http_port}"

@@ -127,9 +127,8 @@ def submission_of(request: pb.SubmitDossierRequest) -> Submission:
 
 
 class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_grpc.DossierServiceServicer):
-    def __init__(self, office: DossierOffice, signer: ResultSigner | None = None, trusted_proxies: tuple[str, ...] = ()) -> None:
+    def __init__(self, office: DossierOffice, signer: ResultSigner | None = None) -> None:
         self.office = office
-        self.trusted_proxies = trusted_proxies
         self.calendars = CalendarCopies(office)
         self.signer = signer or ResultSigner("")
 

@@ -17,6 +17,7 @@ from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
+from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.readmodel import ReadModelApplication
 
 from . import authorization as auth
@@ -196,12 +197,15 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
     max_receive_attempts = 3
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now, config: DossiersConfig | None = None) -> None:
+        config = config or DossiersConfig()
+        # Before the store opens: a bad key is refused with nothing to clean up.
+        lookup_key = decode_key(config.lookup_key, "MOTCUA_DOSSIERS_LOOKUP_KEY", "lookup throttle key") \
+            if config.lookup_key else load_key(config.lookup_key_file, 32, True, "lookup throttle key")
         super().__init__(settings)
         self.clock = clock
-        config = config or DossiersConfig()
         self.documents_dir = config.documents_dir
         self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
-                                              config.lookup_per_minute)
+                                              config.lookup_per_minute, lookup_key)
         self.lookup_throttle.create_table()
         # Identity's agency tree, kept by the agency-tree consumer: grants reach the subtrees.
         self.agency_tree = AgencyTree(self)

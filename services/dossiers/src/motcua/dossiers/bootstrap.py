@@ -21,7 +21,7 @@ from .signing import ResultSigner
 def build(settings: Settings) -> Service:
     config = DossiersConfig.from_env()
     office = DossierOffice(settings, config=config)
-    servicer = DossierServicer(office, ResultSigner(config.signing_addr), config.trusted_proxies)
+    servicer = DossierServicer(office, ResultSigner(config.signing_addr))
     return Service(
         settings=settings,
         app=office,

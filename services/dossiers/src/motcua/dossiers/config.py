@@ -22,17 +22,22 @@ class DossiersConfig:
     # at this many calls per minute.
     lookup_burst: int = 10
     lookup_per_minute: float = 10.0
-    # Peers (gRPC peer addresses, e.g. the REST gateway's) whose x-forwarded-for names the caller.
-    trusted_proxies: tuple[str, ...] = ()
+    # The HMAC key of the lookup throttle's rows (base64), generated there when missing: losing
+    # it only resets the buckets. Replicas share buckets only when they share the key (a Secret).
+    lookup_key_file: Path = Path(".local/run/dossiers/secrets/lookup-throttle.key")
+    # The same key given in the environment (from a Secret shared by the replicas); wins over the file.
+    lookup_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
         env = os.environ if environ is None else environ
+        documents_dir = Path(env.get("MOTCUA_DOSSIERS_DOCUMENTS_DIR") or ".local/run/dossiers/documents")
         return cls(
             signing_addr=env.get("MOTCUA_SIGNING_ADDR", ""),
             watch_interval=env_number(env, "MOTCUA_DEADLINE_WATCH_INTERVAL", 30.0, float, minimum=0.1),
-            documents_dir=Path(env.get("MOTCUA_DOSSIERS_DOCUMENTS_DIR") or ".local/run/dossiers/documents"),
+            documents_dir=documents_dir,
             lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),
             lookup_per_minute=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE", 10.0, float, minimum=0.01),
-            trusted_proxies=tuple(a.strip() for a in env.get("MOTCUA_DOSSIERS_TRUSTED_PROXIES", "").split(",") if a.strip()),
+            lookup_key=env.get("MOTCUA_DOSSIERS_LOOKUP_KEY", "").strip(),
+            lookup_key_file=Path(env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"),
         )

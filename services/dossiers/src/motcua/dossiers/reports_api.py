@@ -9,6 +9,7 @@ from uuid import UUID
 import grpc
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as pb, reports_pb2
+from motcua.kernel.client_address import current_client_address
 
 from . import enums
 from .register_queries import Filters
@@ -64,23 +65,10 @@ def statistics_to_proto(line: Statistics, procedure_id: str = "") -> reports_pb2
     )
 
 
-def source_address(context, trusted_proxies: tuple[str, ...]) -> str:
-    """The caller's address: the gRPC peer's, or the x-forwarded-for a trusted proxy passes on."""
-    peer = context.peer() or ""
-    kind, _, rest = peer.partition(":")
-    address = rest.rsplit(":", 1)[0].strip("[]") if kind in ("ipv4", "ipv6") else peer
-    if address in trusted_proxies:
-        forwarded = next((v for k, v in context.invocation_metadata() if k == "x-forwarded-for"), "")
-        if forwarded.strip():
-            return forwarded.split(",")[0].strip()
-    return address
-
-
 class ReportsServicer:
-    """Mixed into ``DossierServicer`` (``office``, ``dossier_to_proto``, ``trusted_proxies``)."""
+    """Mixed into ``DossierServicer`` (``office``, ``dossier_to_proto``)."""
 
     office: object
-    trusted_proxies: tuple[str, ...] = ()
 
     def ListDossiers(self, request, context):
         filters = Filters(
@@ -98,7 +86,7 @@ class ReportsServicer:
 
     def LookUpDossierStatus(self, request, context):
         try:
-            row = self.office.look_up_status(request.code, request.phone, source_address(context, self.trusted_proxies))
+            row = self.office.look_up_status(request.code, request.phone, current_client_address())
         except LookupsExhausted:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many status lookups from this address; try again in a minute")
         return pb.LookUpDossierStatusResponse(status=reports_pb2.DossierStatus(

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from motcua.kernel.client_address import ClientAddressMiddleware
 from motcua.kernel.config import ConfigError
 from motcua.kernel.logs import configure_logging
 from motcua.kernel.tracing import configure_tracing, shutdown_tracing
@@ -147,7 +148,7 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLog)],
+        middleware=[Middleware(AccessLog), Middleware(ClientAddressMiddleware, settings.trusted_proxies)],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )
@@ -214,6 +215,7 @@ def main() -> None:
         log_config=None,  # keep the kernel's JSON handler on the root logger
         access_log=False,  # AccessLog logs requests with fields instead
         server_header=False,
+        proxy_headers=False,  # the caller's address is the kernel's rule (ClientAddressMiddleware), not uvicorn's
         timeout_graceful_shutdown=settings.shutdown_grace,  # type: ignore[arg-type]  # a float works
     )
     server = _Server(config, app.state.draining)

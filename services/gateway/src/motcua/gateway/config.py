@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from motcua.kernel.config import DEFAULT_MAX_MESSAGE_BYTES, AuthSettings, ConfigError, env_number, max_message_bytes
+from motcua.kernel.client_address import TrustedProxies
+from motcua.kernel.config import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    AuthSettings,
+    ConfigError,
+    env_number,
+    max_message_bytes,
+    trusted_proxies_from_env,
+)
 
 SERVICE = "gateway"
 
@@ -61,6 +69,8 @@ class GatewaySettings:
     # a call without a valid token before reading its body; without them it checks only that a
     # bearer token is there. The services verify every token either way.
     auth: AuthSettings | None = None
+    # The proxies in front of the gateway (the ingress) whose X-Forwarded-For names the caller.
+    trusted_proxies: TrustedProxies = TrustedProxies()
 
     @property
     def http_addr(self) -> str:
@@ -98,6 +108,7 @@ class GatewaySettings:
             docs_dir=Path(docs_dir) if docs_dir else DEFAULT_DOCS_DIR,
             identity_url=_http_url("MOTCUA_IDENTITY_URL", env.get("MOTCUA_IDENTITY_URL", "")),
             auth=AuthSettings.from_env(env),
+            trusted_proxies=trusted_proxies_from_env(env),
         )
 
 

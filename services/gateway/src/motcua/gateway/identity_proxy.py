@@ -3,8 +3,8 @@ the OAuth2 endpoints and the login page (/.well-known/*, /oauth2/*).
 
 Browsers and OIDC clients see one origin, the public issuer; identity's own HTTP port stays
 internal. Requests are passed as they are (method, path, query, body, headers but the
-hop-by-hop ones), with X-Forwarded-For naming the caller; answers come back as they are,
-redirects and cookies included.
+hop-by-hop ones), with X-Forwarded-For naming the caller as the gateway resolved it
+(kernel client_address); answers come back as they are, redirects and cookies included.
 
 Bodies are limited before they are read (guard.py): a Content-Length over the limit is refused
 with 413 at once, and a body without one is counted as it arrives, refused at the first chunk
@@ -20,6 +20,8 @@ import httpx2
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from motcua.kernel.client_address import current_client_address
 
 from .errors import error_response
 from .guard import Refused, read_limited
@@ -63,10 +65,10 @@ class IdentityProxy:
         except Refused as e:
             return e.response
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-        caller = request.client.host if request.client else ""
-        forwarded = request.headers.get("x-forwarded-for")
-        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
-        headers.append(("x-forwarded-for", f"{forwarded}, {caller}" if forwarded else caller))
+        # The caller as the gateway resolved it, alone: entries an untrusted caller wrote
+        # never reach identity, which trusts the gateway's word (the same rule).
+        headers = [(k, v) for k, v in headers if k.lower() not in ("x-forwarded-for", "forwarded")]
+        headers.append(("x-forwarded-for", current_client_address()))
         headers.append(("x-forwarded-proto", request.url.scheme))
         try:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

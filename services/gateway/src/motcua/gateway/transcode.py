@@ -62,6 +62,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from motcua.common.v1 import access_pb2
+from motcua.kernel.client_address import CLIENT_ADDRESS_METADATA, current_client_address
 
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
@@ -449,9 +450,12 @@ class Transcoder:
 def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
     """What the services need from the HTTP request: the caller's bearer token, as is (each
     service verifies it and decides who may call what; the gateway's own check, guard.TokenGate,
-    only keeps callers without a valid token from costing it a body)."""
+    only keeps callers without a valid token from costing it a body), and the caller's address
+    (kernel client_address), which the services' throttles count by."""
     authorization = request.headers.get("authorization")
-    return (("authorization", authorization),) if authorization else ()
+    address = current_client_address()
+    return ((("authorization", authorization),) if authorization else ()) + \
+        (((CLIENT_ADDRESS_METADATA, address),) if address else ())
 
 
 # gRPC's words for a message over a limit, on either side: "Received message larger than max

@@ -2,8 +2,8 @@
 
 ``Authentication.verify_login`` is what a login form calls: it answers with a
 ``LoginOutcome`` (the account, its roles and agency; or why not), counts failures per
-account and per source address (``throttle``), and records every attempt, successful or
-not, as a ``LoginAttempt`` event in the log.
+account and address pair, per account and per address (``throttle``), and records every
+attempt, successful or not, as a ``LoginAttempt`` event in the log.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pyotp
 
+from motcua.kernel.client_address import current_client_address, throttle_bucket
 from motcua.kernel.errors import InvalidArgument, VersionConflict
 
 from .application import IdentityApplication
@@ -36,6 +37,7 @@ ACCOUNT_DISABLED = "account_disabled"
 RECOVERY_CODES = 10
 MAX_LOGIN_LENGTH = 200
 SIX_DIGITS = re.compile(r"^[0-9]{6}$")
+PURGE_INTERVAL = timedelta(minutes=10)  # how often old throttle rows are looked for
 
 
 @dataclass(frozen=True)
@@ -71,16 +73,24 @@ class TotpEnrollment:
 
 
 class Authentication:
+    """account_policy: per account and address pair (locks); spread_policy: per account from
+    every address (delays only); source_policy: per address over every account (see throttle.py)."""
+
     def __init__(self, app: IdentityApplication, passwords: Passwords, min_password_length: int = 8,
                  totp_issuer: str = "motcua", account_policy: ThrottlePolicy = ThrottlePolicy(),
-                 source_policy: ThrottlePolicy = ThrottlePolicy(free_failures=20, lockout_failures=100)) -> None:
+                 source_policy: ThrottlePolicy = ThrottlePolicy(free_failures=20, lockout_failures=100),
+                 spread_policy: ThrottlePolicy = ThrottlePolicy(free_failures=20, lockout_failures=None),
+                 known_for: timedelta = timedelta(days=90)) -> None:
         self.app = app
         self.passwords = passwords
         self.min_password_length = min_password_length
         self.totp_issuer = totp_issuer
         self.account_policy = account_policy
         self.source_policy = source_policy
+        self.spread_policy = spread_policy
+        self.known_for = known_for
         self.throttle = app.recorder.throttle
+        self._next_purge: datetime | None = None
 
     # --- accounts with a password -----------------------------------------------------------
 
@@ -96,7 +106,9 @@ class Authentication:
         credentials = self.app.credentials_of(account_id)
         if current_password is not None:
             if not credentials.password_hash or not self.passwords.verify(credentials.password_hash, current_password):
-                self.throttle.record_failure(self._account_key(account), self.account_policy, self.app.clock())
+                keys = _ThrottleKeys(self, f"account:{account.id}", current_client_address())
+                for key, policy in keys.counted:
+                    self.throttle.record_failure(key, policy, self.app.clock())
                 raise InvalidArgument.field("current_password", "is not the account's current password")
         new_hash = self._new_password_hash(new_password, account.login, "new_password")
         credentials.set_password(new_hash, CHANGED if current_password is not None else RESET)
@@ -151,15 +163,15 @@ class Authentication:
         """Checks a login (login name, or a citizen's personal id number, or a business's tax
         code) with its password and, when the account has one, its second factor."""
         now = self.app.clock()
+        self._purge_now_and_then(now)
         login = normalize_login(login)[:MAX_LOGIN_LENGTH]
         account = self.app.find_account(login) if login else None
-        account_key = self._account_key(account) if account else f"login:{self.app.lookup.digest('login', login)}"
-        keys = [account_key]
-        if source_address:
-            keys.append(f"source:{self.app.lookup.digest('source', source_address)}")
-        attempt = _Attempt(self, account, login, source_address, keys, now)
+        # An unknown login is counted like an account: the throttle tells nothing about which exist.
+        keys = _ThrottleKeys(self, f"account:{account.id}" if account else f"login:{login}", source_address)
+        checked = keys.checked(known=account is not None and self.throttle.is_known(keys.pair, now - self.known_for))
+        attempt = _Attempt(self, account, login, source_address, keys, checked, now)
 
-        locked_until = self.throttle.locked_until(keys, now)
+        locked_until = self.throttle.locked_until(checked, now)
         if locked_until is not None:
             return attempt.failed(LOCKED, count=False, locked_until=locked_until)
         credentials = self.app.credentials_of(account.id) if account else None
@@ -184,7 +196,8 @@ class Authentication:
             attempt.record(SUCCEEDED, "", second_factor, credentials)
         except VersionConflict:  # the same code or recovery code spent concurrently
             return attempt.failed(BAD_SECOND_FACTOR)
-        self.throttle.clear(account_key)
+        self.throttle.clear(keys.pair)
+        self.throttle.remember(keys.pair, now)
         return LoginOutcome(account_id=account.id, display_name=account.display_name, roles=account.roles,
                             agency_id=account.agency_id, grants=tuple(account.grants), second_factor=second_factor,
                             password_generation=credentials.password_generation)
@@ -211,17 +224,44 @@ class Authentication:
         # Recovery codes are random (50 bits): a keyed hash suffices, no need for argon2.
         return self.app.lookup.digest("recovery", code.replace("-", "").strip().lower())
 
-    @staticmethod
-    def _account_key(account: Account) -> str:
-        return f"account:{account.id}"
+    def _purge_now_and_then(self, now: datetime) -> None:
+        """Deletes the throttle's rows nobody needs any more, at most every PURGE_INTERVAL (per
+        process: replicas purging the same rows now and then is harmless)."""
+        if self._next_purge is not None and now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_INTERVAL
+        reset_after = max(p.reset_after for p in (self.account_policy, self.spread_policy, self.source_policy))
+        self.throttle.purge(now - timedelta(seconds=reset_after), now - self.known_for, now)
+
+
+class _ThrottleKeys:
+    """The throttle's keys of one attempt, keyed hashes of ``subject`` (an account or an
+    unknown login) and the address (an IPv6 one by its /64)."""
+
+    def __init__(self, auth: Authentication, subject: str, address: str) -> None:
+        digest = auth.app.lookup.digest
+        bucket = throttle_bucket(address) if address else ""
+        self.pair = f"pair:{digest('pair', f'{subject}|{bucket}')}"
+        self.account = f"account:{digest('account', subject)}"
+        self.source = f"source:{digest('source', bucket)}" if bucket else ""
+        self.counted = [(self.pair, auth.account_policy), (self.account, auth.spread_policy)]
+        if self.source:
+            self.counted.append((self.source, auth.source_policy))
+
+    def checked(self, known: bool) -> list[str]:
+        """The keys whose waits apply: a known pair answers for its own failures only."""
+        if known:
+            return [self.pair]
+        return [key for key, _ in self.counted]
 
 
 class _Attempt:
     """One call of verify_login: records its outcome and counts its failures."""
 
     def __init__(self, auth: Authentication, account: Account | None, login: str, source: str,
-                 keys: list[str], now: datetime) -> None:
-        self.auth, self.account, self.login, self.source, self.keys, self.now = auth, account, login, source, keys, now
+                 keys: _ThrottleKeys, checked: list[str], now: datetime) -> None:
+        self.auth, self.account, self.login, self.source, self.now = auth, account, login, source, now
+        self.keys, self.checked = keys, checked
 
     def record(self, outcome: str, reason: str, second_factor: str = "", credentials: Credentials | None = None) -> None:
         event = LoginAttempt(outcome=outcome, reason=reason, account_id=self.account.id if self.account else None,
@@ -232,10 +272,9 @@ class _Attempt:
     def failed(self, reason: str, count: bool = True, locked_until: datetime | None = None,
                account_id: UUID | None = None) -> LoginOutcome:
         if count:
-            policies = (self.auth.account_policy, self.auth.source_policy)
-            waits = [self.auth.throttle.record_failure(key, policy, self.now)
-                     for key, policy in zip(self.keys, policies)]
-            locked_until = max((w for w in waits if w is not None), default=None)
+            waits = [(key, self.auth.throttle.record_failure(key, policy, self.now))
+                     for key, policy in self.keys.counted]
+            locked_until = max((w for key, w in waits if w is not None and key in self.checked), default=None)
         self.record(FAILED, reason)
         return LoginOutcome(reason=reason, account_id=account_id, locked_until=locked_until)
 

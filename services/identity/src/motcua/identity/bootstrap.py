@@ -52,7 +52,8 @@ def build_application(settings: Settings, config: IdentityConfig,
     lookup = Lookup(load_key(config.lookup_key_file, LOOKUP_KEY_BYTES, config.dev_keys, "lookup key"))
     app = IdentityApplication(encrypted_store(settings, config), lookup, **({"clock": clock} if clock else {}))
     auth = Authentication(app, Passwords(config.argon2), config.password_min_length, config.totp_issuer,
-                          config.account_throttle, config.source_throttle)
+                          config.account_throttle, config.source_throttle, config.spread_throttle,
+                          config.known_address_for)
     return app, auth
 
 

@@ -16,17 +16,20 @@ The issuer and audience of tokens are the kernel's (`MOTCUA_AUTH_ISSUER`,
 | `MOTCUA_IDENTITY_ARGON2_MEMORY`, `_ITERATIONS`, `_PARALLELISM`, `_HASH_LENGTH` | argon2id parameters of password hashes (KiB, passes, lanes, bytes); never below Keycloak's defaults | `7168`, `5`, `1`, `32` |
 | `MOTCUA_IDENTITY_PASSWORD_MIN_LENGTH` | shortest password accepted | `8` |
 | `MOTCUA_IDENTITY_TOTP_ISSUER` | the issuer name authenticator apps show | `motcua` |
-| `MOTCUA_IDENTITY_LOGIN_FREE_FAILURES` | failed logins of an account before it has to wait | `3` |
+| `MOTCUA_IDENTITY_LOGIN_FREE_FAILURES` | failed logins of an account from one address before that address has to wait | `3` |
 | `MOTCUA_IDENTITY_LOGIN_DELAY`, `MOTCUA_IDENTITY_LOGIN_MAX_DELAY` | seconds of the first wait, doubled at every further failure up to the maximum | `1`, `60` |
-| `MOTCUA_IDENTITY_LOGIN_LOCKOUT_FAILURES`, `MOTCUA_IDENTITY_LOGIN_LOCKOUT` | failures that lock an account, and for how many seconds | `10`, `900` |
-| `MOTCUA_IDENTITY_SOURCE_FREE_FAILURES`, `MOTCUA_IDENTITY_SOURCE_LOCKOUT_FAILURES` | the same per source address (many people can share one address) | `20`, `100` |
-| `MOTCUA_IDENTITY_LOGIN_FAILURE_RESET` | seconds without a failure after which the count starts again | `43200` |
+| `MOTCUA_IDENTITY_LOGIN_LOCKOUT_FAILURES`, `MOTCUA_IDENTITY_LOGIN_LOCKOUT` | failures that lock an account for one address, and for how many seconds | `10`, `900` |
+| `MOTCUA_IDENTITY_ACCOUNT_FREE_FAILURES` | failed logins of an account from every address before addresses it never logged in from have to wait (growing waits, never a lockout) | `20` |
+| `MOTCUA_IDENTITY_SOURCE_FREE_FAILURES`, `MOTCUA_IDENTITY_SOURCE_LOCKOUT_FAILURES` | the same per source address over every account (not for accounts that logged in from it before) | `20`, `100` |
+| `MOTCUA_IDENTITY_LOGIN_FAILURE_RESET` | seconds without a failure after which the count starts again (older counts are purged) | `43200` |
+| `MOTCUA_IDENTITY_KNOWN_ADDRESS_DAYS` | days an address an account logged in from stays exempt from others' failures | `90` |
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -51,6 +54,8 @@ class IdentityConfig:
     totp_issuer: str
     account_throttle: ThrottlePolicy
     source_throttle: ThrottlePolicy
+    spread_throttle: ThrottlePolicy
+    known_address_for: timedelta
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IdentityConfig:
@@ -90,4 +95,10 @@ class IdentityConfig:
                 lockout_failures=env_number(env, "MOTCUA_IDENTITY_SOURCE_LOCKOUT_FAILURES", 100, int, minimum=1),
                 first_delay=delay, max_delay=max_delay, lockout=lockout, reset_after=reset,
             ),
+            spread_throttle=ThrottlePolicy(
+                free_failures=env_number(env, "MOTCUA_IDENTITY_ACCOUNT_FREE_FAILURES", 20, int, minimum=0),
+                lockout_failures=None, first_delay=delay, max_delay=max_delay, lockout=lockout, reset_after=reset,
+            ),
+            known_address_for=timedelta(days=env_number(env, "MOTCUA_IDENTITY_KNOWN_ADDRESS_DAYS", 90.0, float,
+                                                        minimum=0.0)),
         )

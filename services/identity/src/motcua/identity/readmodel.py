@@ -40,7 +40,7 @@ class IdentityRecorder(ProjectingRecorder):
                 "valid_from date NOT NULL, valid_to date)").format(t=self._agencies),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (parent_agency_id, agency_id)").format(
                 i=Identifier(f"{prefix}_agencies_parent_idx"), t=self._agencies),
-            self.throttle.create_statement,
+            *self.throttle.create_statements,
         ]
         self.projections = {
             get_topic(Account.Created): self._account_created,

@@ -2,9 +2,11 @@
 
 Pure modules (no gRPC, Kafka or psycopg): ``errors``, ``context``, ``access`` (who may do
 what: each RPC's role policy, agency scope and ownership checks), ``text`` (Vietnamese
-folded for search), ``blobstore`` (documents' bytes).
+folded for search), ``blobstore`` (documents' bytes), ``client_address`` (who is calling,
+by network address: one rule behind trusted proxies).
 Infrastructure: ``config``, ``logs``, ``tracing``, ``eventstore`` (with ``groupcommit``;
 ``readmodel`` for tables kept in the events' transactions),
 ``relay``, ``consumer``, ``kafka``, ``grpc_server``, ``grpc_client``, ``grpc_errors``,
-``validation``, ``supervision``, ``faults``; ``runtime`` runs one service process.
+``validation``, ``supervision``, ``faults``, ``keyfiles`` (secret keys in files, keyed
+hashes); ``runtime`` runs one service process.
 """

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, TypeVar
 
+from .client_address import TrustedProxies
+
 N = TypeVar("N", int, float)
 
 # Environment variables the eventsourcing library reads for PostgreSQL, and for encrypting
@@ -110,6 +112,8 @@ class Settings:
     auth: AuthSettings | None = None  # required to serve gRPC (see grpc_server)
     http_addr: str = ""  # a service's own HTTP endpoints, when it has some (identity's JWKS)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # the gRPC server's limit, both ways
+    # Whose word on the caller's address counts (client_address.py): nobody's unless set.
+    trusted_proxies: TrustedProxies = TrustedProxies()
 
     @property
     def events_topic(self) -> str:
@@ -153,7 +157,16 @@ class Settings:
             auth=AuthSettings.from_env(env),
             http_addr=env.get("MOTCUA_HTTP_ADDR", "").strip(),
             max_message_bytes=max_message_bytes(env),
+            trusted_proxies=trusted_proxies_from_env(env),
         )
+
+
+def trusted_proxies_from_env(env: Mapping[str, str]) -> TrustedProxies:
+    """MOTCUA_TRUSTED_PROXIES, for the services and the gateway alike."""
+    try:
+        return TrustedProxies.parse(env.get("MOTCUA_TRUSTED_PROXIES", ""))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def events_topic(service: str) -> str:

@@ -19,6 +19,7 @@ from motcua.common.v1 import access_pb2
 
 from .access import Policy, RoleRequired
 from .auth import AuthError, KeysUnavailable, TokenVerifier
+from .client_address import TrustedProxies, calling_from, grpc_client_address
 from .config import ConfigError, Settings
 from .context import ANONYMOUS, acting_as, current_actor
 from .errors import DomainError
@@ -107,6 +108,11 @@ def _authenticated(verifier: TokenVerifier, policy: Policy | None, context: grpc
         yield
 
 
+def _addressed(trusted: TrustedProxies, context: grpc.ServicerContext) -> contextlib.AbstractContextManager[str]:
+    """Runs the handler with the caller's address as current_client_address()."""
+    return calling_from(grpc_client_address(context.peer(), context.invocation_metadata(), trusted))
+
+
 def _authorized(policy: Policy | None, method: str) -> None:
     """RoleRequired (PERMISSION_DENIED) unless the caller's roles let them call the method
     (nobody may call a method without a policy)."""
@@ -125,21 +131,24 @@ class KernelInterceptor(grpc.ServerInterceptor):
     registered through ``serve``) is refused to everyone.
     """
 
-    def __init__(self, verifier: TokenVerifier, policies: dict[str, Policy]) -> None:
+    def __init__(self, verifier: TokenVerifier, policies: dict[str, Policy],
+                 trusted_proxies: TrustedProxies = TrustedProxies()) -> None:
         self.verifier = verifier
         self.policies = policies
+        self.trusted_proxies = trusted_proxies
 
     def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
         method = details.method
         if handler is None or not method.startswith("/motcua.") or handler.request_streaming:
             return handler
-        verifier, policy = self.verifier, self.policies.get(method)
+        verifier, policy, trusted = self.verifier, self.policies.get(method), self.trusted_proxies
         if handler.unary_unary:
             behavior = handler.unary_unary
 
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                with _authenticated(verifier, policy, context), _guarded(method, context):
+                with _addressed(trusted, context), _authenticated(verifier, policy, context), \
+                        _guarded(method, context):
                     _authorized(policy, method)
                     validate_request(request)
                     return behavior(request, context)
@@ -149,7 +158,8 @@ class KernelInterceptor(grpc.ServerInterceptor):
         stream_behavior = handler.unary_stream
 
         def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            with _authenticated(verifier, policy, context), _guarded(method, context):
+            with _addressed(trusted, context), _authenticated(verifier, policy, context), \
+                    _guarded(method, context):
                 _authorized(policy, method)
                 validate_request(request)
                 yield from stream_behavior(request, context)
@@ -166,7 +176,8 @@ class GrpcServer:
         policies = {path: policy for r in registrations for path, policy in r[3].items()}
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix="grpc"),
-            interceptors=[server_interceptor(), KernelInterceptor(TokenVerifier(settings.auth), policies)],
+            interceptors=[server_interceptor(), KernelInterceptor(TokenVerifier(settings.auth), policies,
+                                                                  settings.trusted_proxies)],
             # A larger message is refused by gRPC itself with RESOURCE_EXHAUSTED, naming both sizes.
             options=[("grpc.so_reuseport", 0), *message_size_options(settings.max_message_bytes)],
         )

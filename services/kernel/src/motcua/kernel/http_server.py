@@ -13,19 +13,22 @@ from typing import Any
 
 import uvicorn
 
+from .client_address import ClientAddressMiddleware, TrustedProxies
 from .config import ConfigError
 
 log = logging.getLogger(__name__)
 
 
 class HttpServer:
-    def __init__(self, app: Any, addr: str) -> None:
+    def __init__(self, app: Any, addr: str, trusted_proxies: TrustedProxies = TrustedProxies()) -> None:
         host, _, port = addr.rpartition(":")
         if not host or not port.isdigit():
             raise ConfigError(f"MOTCUA_HTTP_ADDR must be host:port, got {addr!r}")
         self.addr = addr
-        config = uvicorn.Config(app, host=host, port=int(port), loop="asyncio", http="h11", lifespan="off",
-                                log_config=None, access_log=False, server_header=False)
+        # The caller's address by the kernel's rule (client_address.py), not by uvicorn's own.
+        config = uvicorn.Config(ClientAddressMiddleware(app, trusted_proxies), host=host, port=int(port),
+                                loop="asyncio", http="h11", lifespan="off", log_config=None, access_log=False,
+                                server_header=False, proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="http", daemon=True)
 

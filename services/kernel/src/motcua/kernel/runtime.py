@@ -50,7 +50,7 @@ class ServiceRuntime:
                 raise ConfigError(f"MOTCUA_HTTP_ADDR is not set: {service.settings.service} serves HTTP endpoints")
             from .http_server import HttpServer  # uvicorn only in the processes that serve HTTP (~5 MB)
 
-            self.http = HttpServer(service.http_app, service.settings.http_addr)
+            self.http = HttpServer(service.http_app, service.settings.http_addr, service.settings.trusted_proxies)
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from motcua.kernel.errors import NotFound
+from motcua.kernel.client_address import current_client_address
 
 from . import login_page
 from .accounts import BAD_SECOND_FACTOR, MFA_REQUIRED
@@ -44,13 +45,6 @@ async def read(provider: Provider, request: Request, with_form: bool = True) -> 
     # The URL as clients see it (the public issuer, e.g. through the gateway), not this process's.
     url = provider.issuer.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return HttpRequest(request.method, url, request.headers, query, form, dict(request.cookies))
-
-
-def source_address(request: Request) -> str:
-    # The gateway in front of identity (its HTTP port is internal) appends the address it was
-    # called from: the last entry, the only one a browser cannot write.
-    forwarded = request.headers.get("x-forwarded-for", "")
-    return forwarded.split(",")[-1].strip() or (request.client.host if request.client else "")
 
 
 class OidcRoutes:
@@ -119,7 +113,7 @@ class OidcRoutes:
             return self.page(request, grant, login=login, error=login_page.message("csrf"), status=400)
         totp = fields.get("totp", "").strip() or None
         outcome = self.provider.accounts.verify_login(login, fields.get("password", ""), totp,
-                                                      source_address(request))
+                                                      current_client_address())
         if not outcome.succeeded:
             ask_totp = outcome.reason in (MFA_REQUIRED, BAD_SECOND_FACTOR)
             return self.page(request, grant, login=login, ask_totp=ask_totp,
