@@ -39,9 +39,10 @@ def platform(stack, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def administrator_token(platform) -> str:
+def registrar_token(platform) -> str:
+    """A credential officer of the province: citizens' accounts are opened by one."""
     issued = ok(http("POST", platform.issuer + "/v1/tokens:issueDevelopment", {
-        "roles": ["ROLE_ADMINISTRATOR"], "agency_id": PROVINCE, "display_name": "Quản trị tỉnh"}))
+        "roles": ["ROLE_CREDENTIAL_OFFICER"], "agency_id": PROVINCE, "display_name": "Cán bộ cấp tài khoản"}))
     return issued["access_token"]
 
 
@@ -81,9 +82,9 @@ class Person(Browser):
         return statuses
 
 
-def test_a_hundred_failures_from_one_address_lock_that_address_out_not_the_owner(platform, administrator_token):
-    victim = create_citizen(platform, administrator_token)
-    neighbour = create_citizen(platform, administrator_token)
+def test_a_hundred_failures_from_one_address_lock_that_address_out_not_the_owner(platform, registrar_token):
+    victim = create_citizen(platform, registrar_token)
+    neighbour = create_citizen(platform, registrar_token)
     attacker = Person("198.51.100.10")
     assert set(attacker.fail_many(platform.issuer, victim, 100)) == {401}
     # The attacker's address is locked out of that account, even with the right password...
@@ -94,8 +95,8 @@ def test_a_hundred_failures_from_one_address_lock_that_address_out_not_the_owner
     assert Person("203.0.113.30").try_login(platform.issuer, neighbour, PASSWORD) == (302, "")
 
 
-def test_a_spray_from_one_address_does_not_lock_out_the_people_behind_other_addresses(platform, administrator_token):
-    people = [create_citizen(platform, administrator_token) for _ in range(2)]
+def test_a_spray_from_one_address_does_not_lock_out_the_people_behind_other_addresses(platform, registrar_token):
+    people = [create_citizen(platform, registrar_token) for _ in range(2)]
     sprayer = Person("198.51.100.11")
     for _ in range(25):  # more than the 20 an address may fail before it has to wait
         sprayer.try_login(platform.issuer, unique_personal_id(), "123456")
@@ -105,7 +106,7 @@ def test_a_spray_from_one_address_does_not_lock_out_the_people_behind_other_addr
     assert Person("203.0.113.22").try_login(platform.issuer, people[1], PASSWORD) == (302, "")
 
 
-def test_an_untrusted_caller_cannot_spoof_its_address(stack, platform, administrator_token):
+def test_an_untrusted_caller_cannot_spoof_its_address(stack, platform, registrar_token):
     """A gateway that trusts no proxy: the X-Forwarded-For its callers write is ignored, so
     failures with a new made-up address each time still count against the one real peer."""
     port = free_port()
@@ -114,7 +115,7 @@ def test_an_untrusted_caller_cannot_spoof_its_address(stack, platform, administr
     env = gateway_env(port, {"identity": platform.identity.addr}, {"MOTCUA_TRUSTED_PROXIES": ""},
                       identity_http_port=identity_http_port)
     with ServiceProcess("gateway", env, stack.logs / f"gateway-{port}.log", ready_url=f"{url}/livez"):
-        victim = create_citizen(platform, administrator_token)
+        victim = create_citizen(platform, registrar_token)
         for attempt in range(6):  # the lockout, each failure "from" another address
             Person(f"192.0.2.{attempt + 1}").try_login(url, victim, "sai")
         status, error = Person("192.0.2.99").try_login(url, victim, PASSWORD)
@@ -123,8 +124,8 @@ def test_an_untrusted_caller_cannot_spoof_its_address(stack, platform, administr
         assert Person("203.0.113.23").try_login(platform.issuer, victim, PASSWORD) == (302, "")
 
 
-def test_the_throttle_stores_keyed_hashes_only(stack, platform, administrator_token):
-    victim = create_citizen(platform, administrator_token)
+def test_the_throttle_stores_keyed_hashes_only(stack, platform, registrar_token):
+    victim = create_citizen(platform, registrar_token)
     address = "198.51.100.12"
     Person(address).fail_many(platform.issuer, victim, 2)
     with psycopg.connect(stack.postgres.dsn(DATABASE)) as connection:
