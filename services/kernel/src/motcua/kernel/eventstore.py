@@ -87,6 +87,8 @@ def dedicated_connection(settings: Settings, purpose: str) -> psycopg.Connection
         password=env.get("POSTGRES_PASSWORD", ""),
         application_name=f"motcua-{settings.service}-{purpose}",
         autocommit=True,
+        # The same bound as the pool's: a worker waiting on an unreachable server fails and retries.
+        connect_timeout=max(1, round(float(env.get("POSTGRES_CONNECT_TIMEOUT") or 5))),
     )
 
 
