@@ -181,9 +181,15 @@ class GrpcServer:
 
     def start(self) -> None:
         self.server.start()
-        for name in ["", *self.service_names]:
-            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.set_serving(True)
         log.info("gRPC listening", extra={"address": self.settings.grpc_addr, "services": self.service_names})
+
+    def set_serving(self, serving: bool) -> None:
+        """What every health check answers (the whole server and each service); ignored once
+        shutdown has begun."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ["", *self.service_names]:
+            self.health.set(name, status)
 
     def begin_stop(self) -> threading.Event:
         """Reports NOT_SERVING and refuses new calls at once; the event is set when in-flight
