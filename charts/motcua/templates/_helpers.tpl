@@ -184,13 +184,18 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 {{/* Where the dossiers service's data volume (the attachments) is mounted. */}}
 {{- define "motcua.dossiers.dataDir" -}}/var/lib/motcua/dossiers{{- end }}
 
-{{/* The dossiers pod's data volume (dict root name svc): a claim, else an emptyDir. */}}
+{{/* The claim of the dossiers' data volume: the existing one named in the values, else the chart's. */}}
+{{- define "motcua.dossiers.claimName" -}}
+{{- .Values.dossiers.storage.existingClaim | default (printf "%s-dossiers-data" (include "motcua.fullname" .)) }}
+{{- end }}
+
+{{/* The dossiers pod's data volume (dict root name svc): a claim, else (explicitly) an emptyDir. */}}
 {{- define "motcua.dossiers.volumes" -}}
 {{- $storage := .root.Values.dossiers.storage }}
 - name: dossiers-data
-  {{- if $storage.existingClaim }}
+  {{- if eq $storage.type "claim" }}
   persistentVolumeClaim:
-    claimName: {{ $storage.existingClaim }}
+    claimName: {{ include "motcua.dossiers.claimName" .root }}
   {{- else if $storage.sizeLimit }}
   emptyDir:
     sizeLimit: {{ $storage.sizeLimit }}
@@ -470,6 +475,12 @@ httpGet:
 {{- else }}
 grpc:
   port: {{ include "motcua.grpcPort" .root }}
+  {{- if eq .kind "liveness" }}
+  {{- /* Liveness asks the kernel's "liveness" health service: SERVING while the process runs.
+       Readiness and startup ask "", which turns NOT_SERVING while a background worker is stuck
+       (a restart would not cure a PostgreSQL or Kafka outage). */}}
+  service: liveness
+  {{- end }}
 {{- end }}
 periodSeconds: {{ $settings.periodSeconds }}
 timeoutSeconds: {{ $settings.timeoutSeconds }}

@@ -23,12 +23,18 @@ from .config import ConfigError, Settings
 from .context import ANONYMOUS, acting_as, current_actor
 from .errors import DomainError
 from .grpc_errors import abort_internal, abort_unauthenticated, abort_with
+from .transient import is_transient
 from .validation import validate_request
 
 log = logging.getLogger(__name__)
 
 # (add_XServicer_to_server, servicer instance, full service name, each method path's access policy)
 Registration = tuple[Callable[[Any, grpc.Server], None], Any, str, dict[str, Policy]]
+
+
+# The health service name a liveness probe asks: SERVING from start to shutdown, whatever the
+# background workers do (the unnamed service "" and each service's name follow them).
+LIVENESS_SERVICE = "liveness"
 
 
 class AccessUndeclared(ValueError):
@@ -80,9 +86,14 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
     except NotImplementedError:
         # The generated base class answers for an RPC the service does not implement yet.
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
-    except Exception:
+    except Exception as e:
         if context.code() is not None:  # the servicer ended the call itself
             raise
+        if is_transient(e):
+            # PostgreSQL (or another dependency) is down: nothing is wrong with the call, and
+            # clients retry UNAVAILABLE by convention.
+            log.warning("dependency unavailable", extra={"method": method, "error": f"{type(e).__name__}: {e}"})
+            context.abort(grpc.StatusCode.UNAVAILABLE, "a service this call needs is unavailable; try again later")
         log.exception("failed", extra={"method": method})
         abort_internal(context)
 
@@ -181,12 +192,14 @@ class GrpcServer:
 
     def start(self) -> None:
         self.server.start()
+        self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self.set_serving(True)
         log.info("gRPC listening", extra={"address": self.settings.grpc_addr, "services": self.service_names})
 
     def set_serving(self, serving: bool) -> None:
-        """What every health check answers (the whole server and each service); ignored once
-        shutdown has begun."""
+        """What the health checks of the whole server ("") and of each service answer; ignored
+        once shutdown has begun. ``LIVENESS_SERVICE`` stays SERVING while the process runs: a
+        restart cures neither a PostgreSQL nor a Kafka outage, so liveness must not follow them."""
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in ["", *self.service_names]:
             self.health.set(name, status)
