@@ -10,6 +10,10 @@ from typing import Mapping
 from motcua.kernel.config import env_number
 
 
+MAX_OPEN_DRAFTS_SETTING = "MOTCUA_DOSSIERS_MAX_OPEN_DRAFTS"
+MAX_ATTACHMENT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_DOSSIER"
+
+
 @dataclass(frozen=True)
 class DossiersConfig:
     # gRPC address of the signing service, which signs results (empty: results cannot be marked ready).
@@ -24,6 +28,10 @@ class DossiersConfig:
     lookup_per_minute: float = 10.0
     # Peers (gRPC peer addresses, e.g. the REST gateway's) whose x-forwarded-for names the caller.
     trusted_proxies: tuple[str, ...] = ()
+    # What one applicant may hold, so that one account cannot fill the attachments' volume or
+    # the register: open drafts per applicant account, attachment bytes per dossier.
+    max_open_drafts: int = 20
+    max_attachment_bytes_per_dossier: int = 100 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -35,4 +43,6 @@ class DossiersConfig:
             lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),
             lookup_per_minute=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE", 10.0, float, minimum=0.01),
             trusted_proxies=tuple(a.strip() for a in env.get("MOTCUA_DOSSIERS_TRUSTED_PROXIES", "").split(",") if a.strip()),
+            max_open_drafts=env_number(env, MAX_OPEN_DRAFTS_SETTING, 20, int, minimum=1),
+            max_attachment_bytes_per_dossier=env_number(env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1),
         )

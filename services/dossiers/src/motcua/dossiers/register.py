@@ -66,6 +66,8 @@ class DossierRecorder(DeadlineRecorder):
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (agency_id, created_at DESC)").format(i=index("register_agency_idx"), t=self.register),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (handling_agency_id, due_at)").format(i=index("register_queue_idx"), t=self.register),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (code)").format(i=index("register_code_idx"), t=self.register),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_account_id, state)").format(
+                i=index("register_applicant_idx"), t=self.register),
             SQL("CREATE TABLE IF NOT EXISTS {t} (dossier_id uuid NOT NULL, requested_at timestamptz NOT NULL, "
                 "agency_id text NOT NULL, procedure_id uuid NOT NULL, during text NOT NULL, "
                 "PRIMARY KEY (dossier_id, requested_at))").format(t=self.supplements),
@@ -95,6 +97,12 @@ class DossierRecorder(DeadlineRecorder):
         for topic, projection in own.items():
             existing = self.projections.get(topic)
             self.projections[topic] = _chain(existing, projection) if existing else projection
+
+    def open_drafts(self, applicant_account_id: str) -> int:
+        """How many drafts of this applicant account are not submitted (or withdrawn) yet."""
+        rows = self.query(SQL("SELECT count(*) AS drafts FROM {t} WHERE applicant_account_id = %(account)s AND state = 'draft'")
+                          .format(t=self.register), {"account": applicant_account_id})
+        return rows[0]["drafts"]
 
     def read_model_tables(self) -> list[Identifier]:
         return [*super().read_model_tables(), self.register, self.supplements]
