@@ -40,7 +40,7 @@ from opentelemetry.trace import Link, SpanKind
 from motcua.common.v1 import envelope_pb2
 
 from .context import Actor, acting_as
-from .errors import DomainError
+from .errors import DomainError, VersionConflict
 from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import ensure_topics, new_consumer, new_producer
@@ -173,15 +173,22 @@ class TrackedConsumer:
                     return True  # not an event this consumer cares about; the next tracked one moves the position
                 self._apply(record, upstream, envelope, subscription)
                 return True
+            except (IntegrityError, VersionConflict) as e:
+                # Another replica recorded this position or changed the same aggregate first:
+                # re-read the position (it may be applied now) and try again. One that keeps
+                # conflicting (a policy creating an aggregate that exists) counts as a failure.
+                self._positions.pop(upstream, None)
+                failures += 1
+                log.info("concurrent write; retrying", extra={"event_type": envelope.type, "error": str(e)})
+                if failures >= self.settings.consumer_max_attempts:
+                    if envelope.position <= self._position(upstream):
+                        return True
+                    self._dead_letter(record, upstream, envelope, f"concurrent write: {e}")
+                    return True
+                stop.wait(0.05 * failures)
             except (PoisonMessage, DomainError) as e:
                 self._dead_letter(record, upstream, envelope, f"{type(e).__name__}: {e}")
                 return True
-            except IntegrityError as e:
-                # Another replica recorded this position or changed the same aggregate first:
-                # re-read the position (it may be applied now) and try again.
-                self._positions.pop(upstream, None)
-                log.info("concurrent write; retrying", extra={"event_type": envelope.type, "error": str(e)})
-                stop.wait(0.05)
             except Exception as e:
                 self._positions.pop(upstream, None)
                 if is_transient(e):

@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, R
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Mapper, StoredEvent, Tracking
 from eventsourcing.projection import EventSourcedProjection
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, strtobool
 from opentelemetry.trace import SpanKind
 
 from .config import Settings
@@ -73,6 +73,12 @@ class EventMapper(Mapper[UUID]):
         event = super().to_domain_event(stored_event)
         meta = vars(event).pop(META_KEY, None) or {}
         return event, meta
+
+
+def pre_ping(settings: Settings) -> bool:
+    """Whether pooled connections are checked before use (POSTGRES_PRE_PING), for the pools a
+    service keeps beside the event store's."""
+    return strtobool(settings.eventstore_env.get("POSTGRES_PRE_PING") or "n")
 
 
 def dedicated_connection(settings: Settings, purpose: str) -> psycopg.Connection:
