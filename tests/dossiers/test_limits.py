@@ -1,5 +1,5 @@
 """What one applicant may hold, over real gRPC: open drafts per applicant account and
-attachment bytes per dossier, each refused with RESOURCE_EXHAUSTED naming the limit and
+attachment bytes per dossier and per applicant account, each refused with RESOURCE_EXHAUSTED naming the limit and
 its setting, and nothing written by a refused call."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .test_register_api import png
 MAX_OPEN_DRAFTS = 2
 IMAGE = png()
 MAX_BYTES_PER_DOSSIER = 2 * len(IMAGE) + len(IMAGE) // 2  # room for two images, not three
+MAX_BYTES_PER_APPLICANT = 3 * len(IMAGE) + len(IMAGE) // 2  # three images over all of one's dossiers
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,7 @@ def processes(stack, tmp_path_factory):
     procedures = stack.service("procedures").start()
     dossiers = stack.service("dossiers", MOTCUA_DOSSIERS_MAX_OPEN_DRAFTS=str(MAX_OPEN_DRAFTS),
                              MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_DOSSIER=str(MAX_BYTES_PER_DOSSIER),
+                             MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_APPLICANT=str(MAX_BYTES_PER_APPLICANT),
                              MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(tmp_path_factory.mktemp("documents"))).start()
     yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
     for process in (dossiers, procedures):
@@ -90,3 +92,22 @@ def test_a_dossier_holds_a_limited_number_of_attachment_bytes(procedure, office)
     current = office.citizen.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id)).dossier
     assert [a.name for a in current.attachments] == ["Ảnh chân dung", "Ảnh hộ chiếu"]
     assert current.version == added.version
+
+
+def test_an_applicant_holds_a_limited_number_of_attachment_bytes_over_all_their_dossiers(procedure, office):
+    first, second = office.submit(procedure), office.submit(procedure)
+
+    def attach(dossier, name: str):
+        return office.citizen.AddAttachment(pb.AddAttachmentRequest(
+            dossier_id=dossier.dossier_id, name=name, content=IMAGE, content_type="image/png"))
+
+    attach(first, "Ảnh chân dung")
+    attach(first, "Ảnh hộ chiếu")
+    attach(second, "Ảnh chân dung")
+    error = fails_with(grpc.StatusCode.RESOURCE_EXHAUSTED, attach, second, "Ảnh hộ chiếu")
+    subject, metadata = limit_of(error)
+    assert subject == f"account {office.citizen_id}"
+    assert metadata == {"limit": "attachment bytes per applicant", "allowed": str(MAX_BYTES_PER_APPLICANT),
+                        "setting": "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_APPLICANT"}
+    current = office.citizen.GetDossier(pb.GetDossierRequest(dossier_id=second.dossier_id)).dossier
+    assert [a.name for a in current.attachments] == ["Ảnh chân dung"]

@@ -201,6 +201,7 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         self.documents_dir = config.documents_dir
         self.max_open_drafts = config.max_open_drafts
         self.max_attachment_bytes_per_dossier = config.max_attachment_bytes_per_dossier
+        self.max_attachment_bytes_per_applicant = config.max_attachment_bytes_per_applicant
         self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
                                               config.lookup_per_minute)
         self.lookup_throttle.create_table()

@@ -15,7 +15,7 @@ from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
 from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
 
 from . import authorization as auth
-from .config import MAX_ATTACHMENT_BYTES_SETTING
+from .config import MAX_APPLICANT_BYTES_SETTING, MAX_ATTACHMENT_BYTES_SETTING
 from .dossier import Dossier
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -48,6 +48,7 @@ class AttachmentCommands:
 
     _documents: BlobStore | None = None
     max_attachment_bytes_per_dossier: int
+    max_attachment_bytes_per_applicant: int
 
     @property
     def documents(self) -> BlobStore:
@@ -77,10 +78,17 @@ class AttachmentCommands:
         return self._act(dossier_id, 0, auth.applicant_or_desk, "attach a file", attach)
 
     def _check_room(self, dossier: Dossier, size: int) -> None:
-        """LimitExceeded when the dossier's attachments would pass their total size limit."""
+        """LimitExceeded when the dossier's attachments, or all of its applicant account's,
+        would pass their total size limit."""
         limit = self.max_attachment_bytes_per_dossier
         if dossier.attachment_bytes() + size > limit:
             raise LimitExceeded(f"dossier {dossier.id}", "attachment bytes per dossier", limit, MAX_ATTACHMENT_BYTES_SETTING)
+        account_id = dossier.applicant.account_id
+        limit = self.max_attachment_bytes_per_applicant
+        # From the register, kept in the transaction of each upload's event: concurrent uploads
+        # of one account may pass the limit by the few saved at the same instant, never by more.
+        if account_id and self.recorder.attachment_bytes(account_id) + size > limit:
+            raise LimitExceeded(f"account {account_id}", "attachment bytes per applicant", limit, MAX_APPLICANT_BYTES_SETTING)
 
     def attach_issued_result(self, dossier_id: UUID, name: str, source_dossier_id: UUID, sha256: str):
         source = self.find(Dossier, source_dossier_id)

@@ -12,6 +12,7 @@ from motcua.kernel.config import env_number
 
 MAX_OPEN_DRAFTS_SETTING = "MOTCUA_DOSSIERS_MAX_OPEN_DRAFTS"
 MAX_ATTACHMENT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_DOSSIER"
+MAX_APPLICANT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_APPLICANT"
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,11 @@ class DossiersConfig:
     # Peers (gRPC peer addresses, e.g. the REST gateway's) whose x-forwarded-for names the caller.
     trusted_proxies: tuple[str, ...] = ()
     # What one applicant may hold, so that one account cannot fill the attachments' volume or
-    # the register: open drafts per applicant account, attachment bytes per dossier.
+    # the register: open drafts per applicant account, attachment bytes per dossier and per
+    # applicant account (over all their dossiers).
     max_open_drafts: int = 20
     max_attachment_bytes_per_dossier: int = 100 * 1024 * 1024
+    max_attachment_bytes_per_applicant: int = 1024 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -45,4 +48,5 @@ class DossiersConfig:
             trusted_proxies=tuple(a.strip() for a in env.get("MOTCUA_DOSSIERS_TRUSTED_PROXIES", "").split(",") if a.strip()),
             max_open_drafts=env_number(env, MAX_OPEN_DRAFTS_SETTING, 20, int, minimum=1),
             max_attachment_bytes_per_dossier=env_number(env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1),
+            max_attachment_bytes_per_applicant=env_number(env, MAX_APPLICANT_BYTES_SETTING, 1024 * 1024 * 1024, int, minimum=1),
         )
