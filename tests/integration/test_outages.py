@@ -18,9 +18,12 @@ from kafka import KafkaConsumer, KafkaProducer
 from motcua.common.v1 import envelope_pb2
 from motcua.kernel.kafka import ensure_topics
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
+from motcua.procedures.v1 import procedure_service_pb2 as procedures_pb
 from tests.support.auth import AGENCY
-from tests.support.clients import dossiers_stub
+from tests.support.clients import dossiers_stub, procedures_stub
 from tests.support.copyist import REFUSED_TEXT, CopyistApp
+from tests.support.procedures import create_request
+from tests.support.topics import find_envelope
 from tests.support.waiting import eventually
 
 SERVICE = "copyist"
@@ -138,3 +141,23 @@ def test_while_postgresql_is_down_a_call_answers_unavailable_and_succeeds_once_i
         assert list(stub.ListDossiers(LISTING).dossiers) == []
     finally:
         assert dossiers.terminate() == 0
+
+
+def test_a_relay_that_cannot_reach_kafka_turns_the_health_not_serving_until_it_publishes_again(stack):
+    procedures = stack.service("procedures", MOTCUA_WORKER_UNHEALTHY_AFTER="1").start()
+    try:
+        stub = procedures_stub(procedures.addr)
+        stack.kafka.stop()
+        try:
+            # Commands need only PostgreSQL; the publication is an event for other services.
+            created = stub.CreateProcedure(create_request(name="Đăng ký thường trú")).procedure
+            stub.PublishProcedure(procedures_pb.PublishProcedureRequest(procedure_id=created.procedure_id))
+            eventually(lambda: health(procedures.addr) == NOT_SERVING, timeout=120, what="relay reported failing")
+            assert health(procedures.addr, "liveness") == SERVING
+        finally:
+            stack.kafka.start(fresh=False)
+        eventually(lambda: health(procedures.addr) == SERVING, timeout=120, what="relay healthy again")
+        find_envelope(stack.kafka.bootstrap, "motcua.procedures.events.v1",
+                      lambda e: e.aggregate_id == created.procedure_id)
+    finally:
+        assert procedures.terminate() == 0
