@@ -92,8 +92,11 @@ def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) 
     jwks = service == "identity"
     assert container["ports"] == [{"name": "grpc", "containerPort": 50051, "protocol": "TCP"},
                                   *([{"name": "http", "containerPort": 8081, "protocol": "TCP"}] if jwks else [])]
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert container[probe]["grpc"] == {"port": 50051}, probe
+    assert container["startupProbe"]["grpc"] == {"port": 50051}
+    # Liveness and readiness follow the process only, not its background workers (see
+    # grpc_server.LIVENESS_SERVICE): a Kafka outage takes no pod out of its Service.
+    assert container["livenessProbe"]["grpc"] == {"port": 50051, "service": "liveness"}
+    assert container["readinessProbe"]["grpc"] == {"port": 50051, "service": "readiness"}
     assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
                                       "limits": {"cpu": "1", "memory": "256Mi"}}
     shutdown_grace = float(rendered.environment(service)["MOTCUA_SHUTDOWN_GRACE"])
@@ -455,14 +458,39 @@ def test_dossiers_keep_attachments_on_their_data_volume() -> None:
     config = DossiersConfig.from_env(rendered.environment("dossiers"))
     assert documents.is_relative_to("/var/lib/motcua/dossiers")  # writable despite the read-only root
     assert config.lookup_key_file.is_relative_to("/var/lib/motcua/dossiers")  # generated there when missing
-    assert volumes[mount["name"]]["emptyDir"] == {"sizeLimit": "2Gi"}
     assert "MOTCUA_DOSSIERS_LOOKUP_KEY" not in rendered.environment("dossiers")
     keyed = render({"dossiers": {"lookupKeySecret": "dossier-lookup-key"}})
     (var,) = [v for v in keyed.container("dossiers")["env"] if v["name"] == "MOTCUA_DOSSIERS_LOOKUP_KEY"]
     assert var["valueFrom"]["secretKeyRef"] == {"name": "dossier-lookup-key", "key": "lookup-throttle.key"}
-    claimed = render({"dossiers": {"storage": {"existingClaim": "dossier-files", "sizeLimit": ""}}})
+    # By default a claim of the chart's own, kept when the release is uninstalled: attachments
+    # survive evictions, reschedules and upgrades.
+    claim = volumes[mount["name"]]["persistentVolumeClaim"]["claimName"]
+    pvc = rendered.of_kind("PersistentVolumeClaim")[claim]
+    assert pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    assert "storageClassName" not in pvc["spec"]  # the cluster's default class
+
+    claimed = render({"dossiers": {"storage": {"existingClaim": "dossier-files"}}})
     _, volumes = _volumes(claimed, "dossiers")
     assert volumes["dossiers-data"]["persistentVolumeClaim"] == {"claimName": "dossier-files"}
+    assert not claimed.of_kind("PersistentVolumeClaim")  # the existing one is used, none created
+
+    # An emptyDir only when chosen (its attachments are lost with the pod).
+    scratch = render({"dossiers": {"storage": {"type": "emptyDir"}}})
+    _, volumes = _volumes(scratch, "dossiers")
+    assert volumes["dossiers-data"]["emptyDir"] == {"sizeLimit": "2Gi"}
+    assert not scratch.of_kind("PersistentVolumeClaim")
+
+
+def test_several_dossiers_replicas_need_a_claim_they_can_all_write() -> None:
+    refused = render_error({"services": {"dossiers": {"replicas": 2}}})
+    assert "dossiers.storage.accessModes" in refused and "ReadWriteMany" in refused
+    shared = render({"services": {"dossiers": {"replicas": 2}},
+                     "dossiers": {"storage": {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs"}}})
+    (pvc,) = shared.of_kind("PersistentVolumeClaim").values()
+    assert pvc["spec"] == {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs",
+                           "resources": {"requests": {"storage": "20Gi"}}}
 
 
 # --- config checksum ------------------------------------------------------------------------------
@@ -482,7 +510,7 @@ def test_config_checksum_changes_with_the_config_and_only_then() -> None:
                    {"tracing": {"otlpEndpoint": "http://collector:4317"}}):
         changed = _checksums(render(change))
         assert all(changed[name] != base[name] for name in base), change
-    unrelated = _checksums(render({"services": {"dossiers": {"replicas": 3}}, "podAnnotations": {"a": "b"}}))
+    unrelated = _checksums(render({"services": {"procedures": {"replicas": 3}}, "podAnnotations": {"a": "b"}}))
     assert unrelated == base
 
 

@@ -225,3 +225,33 @@ def test_every_projection_dropped_and_rebuilt_from_the_log_is_identical(office, 
     assert office.recorder.rebuild_if_missing()
     assert office.register.all_rows() == before_rows
     assert statistics(office) == before_stats
+
+
+def test_a_register_from_before_attachment_bytes_were_counted_is_rebuilt_with_them_at_start(stack, clock, tmp_path):
+    from .test_register_api import png
+
+    settings = stack.settings(f"r{uuid.uuid4().hex[:10]}")
+    config = DossiersConfig(documents_dir=tmp_path / "documents")
+    image = png()
+    app = DossierOffice(settings, clock=clock, config=config)
+    try:
+        with acting_as(OFFICER):
+            clock.now = vn(2026, 1, 5, 9, 0)
+            dossier = app.submit_dossier(Submission(
+                procedure_id=publish(app), agency_id=AGENCY, channel="desk",
+                applicant=Applicant(kind="citizen", full_name="Nguyễn Thị Hồng Nhung", identity_number="038190001234",
+                                    account_id="tai-khoan-1", phone="0912 345 678"),
+                documents=(Document("Tờ khai", 1, 0),),
+            ))
+            app.add_attachment(dossier.dossier_id, "Ảnh chân dung", image)
+        assert app.recorder.attachment_bytes("tai-khoan-1") == len(image)
+        with app.recorder.datastore.get_connection() as conn:  # as the register was before
+            conn.execute(SQL("ALTER TABLE {t} DROP COLUMN attachment_bytes").format(t=app.recorder.register))
+    finally:
+        app.close()
+
+    restarted = DossierOffice(settings, clock=clock, config=config)
+    try:
+        assert restarted.recorder.attachment_bytes("tai-khoan-1") == len(image)
+    finally:
+        restarted.close()

@@ -186,13 +186,18 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 {{/* Where the dossiers service's data volume (the attachments) is mounted. */}}
 {{- define "motcua.dossiers.dataDir" -}}/var/lib/motcua/dossiers{{- end }}
 
-{{/* The dossiers pod's data volume (dict root name svc): a claim, else an emptyDir. */}}
+{{/* The claim of the dossiers' data volume: the existing one named in the values, else the chart's. */}}
+{{- define "motcua.dossiers.claimName" -}}
+{{- .Values.dossiers.storage.existingClaim | default (printf "%s-dossiers-data" (include "motcua.fullname" .)) }}
+{{- end }}
+
+{{/* The dossiers pod's data volume (dict root name svc): a claim, else (explicitly) an emptyDir. */}}
 {{- define "motcua.dossiers.volumes" -}}
 {{- $storage := .root.Values.dossiers.storage }}
 - name: dossiers-data
-  {{- if $storage.existingClaim }}
+  {{- if eq $storage.type "claim" }}
   persistentVolumeClaim:
-    claimName: {{ $storage.existingClaim }}
+    claimName: {{ include "motcua.dossiers.claimName" .root }}
   {{- else if $storage.sizeLimit }}
   emptyDir:
     sizeLimit: {{ $storage.sizeLimit }}
@@ -479,6 +484,14 @@ httpGet:
 {{- else }}
 grpc:
   port: {{ include "motcua.grpcPort" .root }}
+  {{- if ne .kind "startup" }}
+  {{- /* Liveness and readiness ask the kernel's "liveness" and "readiness" health services:
+       SERVING while the process runs (readiness until shutdown begins). Startup asks "", which
+       also follows the background workers. Neither probe follows the workers: a restart does
+       not cure a PostgreSQL or Kafka outage, and while Kafka is down the outbox still accepts
+       commands, which a pod taken out of its Service could not. */}}
+  service: {{ .kind }}
+  {{- end }}
 {{- end }}
 periodSeconds: {{ $settings.periodSeconds }}
 timeoutSeconds: {{ $settings.timeoutSeconds }}

@@ -16,6 +16,7 @@ or nothing; validateValues fails the rendering with all messages at once.
 {{- $messages = append $messages (include "motcua.validateValues.signing" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.auth" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.identity" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.dossiersStorage" . | trim) }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail }}
@@ -199,5 +200,15 @@ identity.devKeys: services.identity.replicas is {{ $svc.replicas }}, but each po
   its own key, and tokens one pod signs would fail against the keys another publishes. Use
   services.identity.replicas=1, or identity.keysSecret to share the keys.
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.dossiersStorage" -}}
+{{- $storage := .Values.dossiers.storage }}
+{{- $replicas := int .Values.services.dossiers.replicas }}
+{{- if and .Values.services.dossiers.enabled (eq $storage.type "claim") (not $storage.existingClaim) (gt $replicas 1) (not (has "ReadWriteMany" $storage.accessModes)) -}}
+dossiers.storage.accessModes: services.dossiers.replicas is {{ $replicas }}, but the claim the chart creates
+  is not ReadWriteMany: every replica reads and writes the same attachments. Add ReadWriteMany
+  (a storage class that offers it), or set dossiers.storage.existingClaim.
 {{- end }}
 {{- end }}

@@ -122,7 +122,7 @@ def submission_of(request: pb.SubmitDossierRequest) -> Submission:
         channel=enums.CHANNEL_OF.get(request.channel, ""),
         result_delivery=enums.DELIVERY_METHOD_OF.get(request.result_delivery, ""),
         documents=tuple(Document(name=d.name, originals=d.originals, copies=d.copies) for d in request.documents),
-        request_id=request.request_id,
+        request_id=getattr(request, "request_id", ""),  # a draft's request (CreateDossierDraft) has none
     )
 
 

@@ -16,14 +16,14 @@ from eventsourcing.domain import Aggregate
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
-from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
+from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, VersionConflict
 from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.readmodel import ReadModelApplication
 
 from . import authorization as auth
 from .attachments import AttachmentCommands
 from .commands import LifecycleCommands
-from .config import DossiersConfig
+from .config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
 from .register import DossierRecorder
 from .domain import DESK, Applicant, Document, DossierCodeSequence, ProcedureReplica, local_date
 from .dossier import Dossier
@@ -204,6 +204,9 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         super().__init__(settings)
         self.clock = clock
         self.documents_dir = config.documents_dir
+        self.max_open_drafts = config.max_open_drafts
+        self.max_attachment_bytes_per_dossier = config.max_attachment_bytes_per_dossier
+        self.max_attachment_bytes_per_applicant = config.max_attachment_bytes_per_applicant
         self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
                                               config.lookup_per_minute, lookup_key)
         self.lookup_throttle.create_table()
@@ -302,6 +305,12 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
     def create_draft(self, submission: Submission) -> DossierView:
         auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id, "save a draft",
                        within=self.within)
+        account_id = submission.applicant.account_id
+        # Counted on the register (kept in the same transaction as the log): concurrent drafts of
+        # one account may pass the limit by the few saved at the same instant, never by more.
+        if account_id and self.recorder.open_drafts(account_id) >= self.max_open_drafts:
+            raise LimitExceeded(f"account {account_id}", "open drafts per applicant", self.max_open_drafts,
+                                MAX_OPEN_DRAFTS_SETTING)
         dossier = Dossier.draft(
             dossier_id=uuid4(), procedure_id=submission.procedure_id, agency_id=submission.agency_id,
             applicant=submission.applicant, channel=submission.channel, result_delivery=submission.result_delivery,

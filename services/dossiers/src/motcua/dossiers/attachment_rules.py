@@ -40,6 +40,10 @@ class AttachmentRules(Aggregate):
         self.attachments.append({"name": name, "content_type": content_type, "size_bytes": size_bytes, "sha256": sha256,
                                  "at": attached_at, "source_dossier_id": source_dossier_id})
 
+    def attachment_bytes(self) -> int:
+        """The bytes of the files uploaded to this dossier (a reused result counts none: its bytes are elsewhere)."""
+        return sum(a["size_bytes"] for a in self.attachments)
+
     def issued_result_sha256s(self) -> set[str]:
         """Hashes of this dossier's signed result, once returned: what a later dossier may reuse."""
         if self.state != lc.RETURNED:

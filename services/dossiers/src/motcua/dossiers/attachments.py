@@ -12,9 +12,10 @@ from uuid import UUID
 import filetype
 
 from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
-from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied
+from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
 
 from . import authorization as auth
+from .config import MAX_APPLICANT_BYTES_SETTING, MAX_ATTACHMENT_BYTES_SETTING
 from .dossier import Dossier
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -46,6 +47,8 @@ class AttachmentCommands:
     """Mixed into ``DossierOffice`` (``_act``, ``_find``, ``documents_dir``)."""
 
     _documents: BlobStore | None = None
+    max_attachment_bytes_per_dossier: int
+    max_attachment_bytes_per_applicant: int
 
     @property
     def documents(self) -> BlobStore:
@@ -60,14 +63,32 @@ class AttachmentCommands:
         dossier = self.load(Dossier, dossier_id)
         auth.applicant_or_desk(self._actor(), dossier, "attach a file", self.within)
         dossier.check_allowed("attach a file to")
+        self._check_room(dossier, len(content))  # before the bytes reach the disk
         # Stored before the event: bytes without an event are never referenced (and the same
         # bytes attached again are already there, under the same key).
         try:
             self.documents.put(sha256, content)
         except FileExistsError:
             pass
-        return self._act(dossier_id, 0, auth.applicant_or_desk, "attach a file",
-                         lambda d, a, now: d.attach(now, a.subject, name, content_type, len(content), sha256))
+
+        def attach(d: Dossier, a, now) -> None:
+            self._check_room(d, len(content))  # again on the version being saved
+            d.attach(now, a.subject, name, content_type, len(content), sha256)
+
+        return self._act(dossier_id, 0, auth.applicant_or_desk, "attach a file", attach)
+
+    def _check_room(self, dossier: Dossier, size: int) -> None:
+        """LimitExceeded when the dossier's attachments, or all of its applicant account's,
+        would pass their total size limit."""
+        limit = self.max_attachment_bytes_per_dossier
+        if dossier.attachment_bytes() + size > limit:
+            raise LimitExceeded(f"dossier {dossier.id}", "attachment bytes per dossier", limit, MAX_ATTACHMENT_BYTES_SETTING)
+        account_id = dossier.applicant.account_id
+        limit = self.max_attachment_bytes_per_applicant
+        # From the register, kept in the transaction of each upload's event: concurrent uploads
+        # of one account may pass the limit by the few saved at the same instant, never by more.
+        if account_id and self.recorder.attachment_bytes(account_id) + size > limit:
+            raise LimitExceeded(f"account {account_id}", "attachment bytes per applicant", limit, MAX_APPLICANT_BYTES_SETTING)
 
     def attach_issued_result(self, dossier_id: UUID, name: str, source_dossier_id: UUID, sha256: str):
         source = self.find(Dossier, source_dossier_id)

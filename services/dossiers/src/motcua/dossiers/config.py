@@ -10,6 +10,11 @@ from typing import Mapping
 from motcua.kernel.config import env_number
 
 
+MAX_OPEN_DRAFTS_SETTING = "MOTCUA_DOSSIERS_MAX_OPEN_DRAFTS"
+MAX_ATTACHMENT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_DOSSIER"
+MAX_APPLICANT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_APPLICANT"
+
+
 @dataclass(frozen=True)
 class DossiersConfig:
     # gRPC address of the signing service, which signs results (empty: results cannot be marked ready).
@@ -27,6 +32,12 @@ class DossiersConfig:
     lookup_key_file: Path = Path(".local/run/dossiers/secrets/lookup-throttle.key")
     # The same key given in the environment (from a Secret shared by the replicas); wins over the file.
     lookup_key: str = ""
+    # What one applicant may hold, so that one account cannot fill the attachments' volume or
+    # the register: open drafts per applicant account, attachment bytes per dossier and per
+    # applicant account (over all their dossiers).
+    max_open_drafts: int = 20
+    max_attachment_bytes_per_dossier: int = 100 * 1024 * 1024
+    max_attachment_bytes_per_applicant: int = 1024 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -40,4 +51,7 @@ class DossiersConfig:
             lookup_per_minute=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE", 10.0, float, minimum=0.01),
             lookup_key=env.get("MOTCUA_DOSSIERS_LOOKUP_KEY", "").strip(),
             lookup_key_file=Path(env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"),
+            max_open_drafts=env_number(env, MAX_OPEN_DRAFTS_SETTING, 20, int, minimum=1),
+            max_attachment_bytes_per_dossier=env_number(env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1),
+            max_attachment_bytes_per_applicant=env_number(env, MAX_APPLICANT_BYTES_SETTING, 1024 * 1024 * 1024, int, minimum=1),
         )

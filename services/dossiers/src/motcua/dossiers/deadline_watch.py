@@ -25,7 +25,7 @@ from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict
 from motcua.kernel.eventstore import dedicated_connection
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
-from motcua.kernel.supervision import keep_running
+from motcua.kernel.supervision import WorkerHealth, keep_running
 
 from .closing import ClosingRules
 from .dossier import Dossier
@@ -101,17 +101,20 @@ class DeadlineWatch:
         self.interval = interval
         self.clock = clock or office.clock
         self.flagged = 0
+        self.health = WorkerHealth(self.name)
 
     def run(self, stop: threading.Event) -> None:
-        keep_running(stop, self._lead, "deadline watch")
+        keep_running(stop, self._lead, "deadline watch", health=self.health)
 
     def _lead(self, stop: threading.Event) -> None:
         with dedicated_connection(self.office.settings, "deadline-watch") as conn:
             while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", ("deadline-watch:dossiers",)).fetchone()[0]:
+                self.health.working()  # another replica leads: nothing to do here
                 if stop.wait(self.interval):
                     return
             while not stop.is_set():
                 self.sweep()
+                self.health.working()
                 stop.wait(self.interval)
 
     def sweep(self) -> int:

@@ -37,7 +37,7 @@ COLUMNS = (
     "appointed_at timestamptz, apologized boolean NOT NULL DEFAULT false, result_at timestamptz, "
     "finished_at timestamptz, refused_at timestamptz, withdrawn_at timestamptz, returned_at timestamptz, "
     "outcome text NOT NULL DEFAULT '', working_days integer, supplement_requests integer NOT NULL DEFAULT 0, "
-    "rating integer, rated_at timestamptz, version integer NOT NULL"
+    "rating integer, rated_at timestamptz, attachment_bytes bigint NOT NULL DEFAULT 0, version integer NOT NULL"
 )
 
 
@@ -60,12 +60,18 @@ class DossierRecorder(DeadlineRecorder):
         super().__init__(datastore, **kwargs)
         self.register = self.table("register")
         self.supplements = self.table("supplements")
+        # A register from before attachment bytes were counted gets the column, then is rebuilt
+        # from the log at start (rebuild_if_missing) so that the counts include earlier uploads.
+        self._register_lacks_bytes = self._lacks_column(f"{self.table_prefix}_register", "attachment_bytes")
         index = lambda name: Identifier(f"{self.table_prefix}_{name}")  # noqa: E731
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {t} (" + COLUMNS + ")").format(t=self.register),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (agency_id, created_at DESC)").format(i=index("register_agency_idx"), t=self.register),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (handling_agency_id, due_at)").format(i=index("register_queue_idx"), t=self.register),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (code)").format(i=index("register_code_idx"), t=self.register),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS attachment_bytes bigint NOT NULL DEFAULT 0").format(t=self.register),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_account_id, state)").format(
+                i=index("register_applicant_idx"), t=self.register),
             SQL("CREATE TABLE IF NOT EXISTS {t} (dossier_id uuid NOT NULL, requested_at timestamptz NOT NULL, "
                 "agency_id text NOT NULL, procedure_id uuid NOT NULL, during text NOT NULL, "
                 "PRIMARY KEY (dossier_id, requested_at))").format(t=self.supplements),
@@ -90,11 +96,35 @@ class DossierRecorder(DeadlineRecorder):
             get_topic(ClosingRules.Returned): self._set(state="'returned'", returned_at="returned_at"),
             get_topic(ClosingRules.Withdrawn): self._set(state="'withdrawn'", withdrawn_at="withdrawn_at", finished_at="withdrawn_at"),
             get_topic(ClosingRules.Rated): self._set(rating="score", rated_at="rated_at"),
-            get_topic(AttachmentRules.AttachmentAdded): self._set(),
+            get_topic(AttachmentRules.AttachmentAdded): self._attachment_added,
         }
         for topic, projection in own.items():
             existing = self.projections.get(topic)
             self.projections[topic] = _chain(existing, projection) if existing else projection
+
+    def _lacks_column(self, table: str, column: str) -> bool:
+        """True when ``table`` exists without ``column`` (an older deployment's table)."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT to_regclass(%(qualified)s) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM information_schema.columns "
+                "WHERE table_schema = %(schema)s AND table_name = %(table)s AND column_name = %(column)s) AS lacks",
+                {"qualified": f'"{self.datastore.schema}"."{table}"', "schema": self.datastore.schema, "table": table,
+                 "column": column},
+            ).fetchone()
+        return bool(row["lacks"])
+
+    def attachment_bytes(self, applicant_account_id: str) -> int:
+        """The bytes uploaded to this applicant account's dossiers, every state included."""
+        rows = self.query(SQL("SELECT coalesce(sum(attachment_bytes), 0) AS total FROM {t} "
+                              "WHERE applicant_account_id = %(account)s").format(t=self.register),
+                          {"account": applicant_account_id})
+        return int(rows[0]["total"])
+
+    def open_drafts(self, applicant_account_id: str) -> int:
+        """How many drafts of this applicant account are not submitted (or withdrawn) yet."""
+        rows = self.query(SQL("SELECT count(*) AS drafts FROM {t} WHERE applicant_account_id = %(account)s AND state = 'draft'")
+                          .format(t=self.register), {"account": applicant_account_id})
+        return rows[0]["drafts"]
 
     def read_model_tables(self) -> list[Identifier]:
         return [*super().read_model_tables(), self.register, self.supplements]
@@ -102,6 +132,10 @@ class DossierRecorder(DeadlineRecorder):
     def rebuild_if_missing(self) -> bool:
         """Rebuilds when the register is empty beside a log of dossiers: e.g. a deployment
         whose deadlines table predates the register."""
+        if self._register_lacks_bytes:
+            self._register_lacks_bytes = False
+            self.rebuild()
+            return True
         rows = self.query(SQL("SELECT EXISTS (SELECT 1 FROM {t}) AS filled").format(t=self.register), {})
         if rows[0]["filled"]:
             return False
@@ -129,6 +163,11 @@ class DossierRecorder(DeadlineRecorder):
         return SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT (dossier_id) DO NOTHING").format(
             t=self.register, c=SQL(", ").join(map(Identifier, names)),
             v=SQL(", ").join(SQL("%({})s").format(SQL(n)) for n in names)), row
+
+    def _attachment_added(self, event: Any, position: int) -> Iterable[Statement]:
+        yield SQL("UPDATE {t} SET attachment_bytes = attachment_bytes + %(size)s, version = %(_v)s "
+                  "WHERE dossier_id = %(_id)s").format(t=self.register), {
+            "size": event.size_bytes, "_v": event.originator_version, "_id": event.originator_id}
 
     def _drafted(self, event: Any, position: int) -> Iterable[Statement]:
         yield self._insert(event, event.applicant, event.drafted_at, state="draft")

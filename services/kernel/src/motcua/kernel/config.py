@@ -6,25 +6,21 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, TypeVar
 
+from eventsourcing.postgres import BasePostgresFactory
+
 from .client_address import TrustedProxies
 
 N = TypeVar("N", int, float)
 
-# Environment variables the eventsourcing library reads for PostgreSQL, and for encrypting
-# the stored events (AES-GCM) where a service turns that on.
+# Environment variables the eventsourcing library reads for PostgreSQL (every one its
+# PostgreSQL factory knows, e.g. POSTGRES_PRE_PING, POSTGRES_CONNECT_TIMEOUT,
+# POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT: taken from the library so that none is
+# dropped), and for encrypting or compressing the stored events where a service turns that on.
 _EVENTSTORE_KEYS = (
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_DBNAME",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_SCHEMA",
-    "POSTGRES_POOL_SIZE",
-    "POSTGRES_MAX_OVERFLOW",
-    "POSTGRES_CONN_MAX_AGE",
-    "POSTGRES_LOCK_TIMEOUT",
+    *sorted({value for name, value in vars(BasePostgresFactory).items() if name.isupper() and isinstance(value, str)}),
     "CIPHER_TOPIC",
     "CIPHER_KEY",
+    "COMPRESSOR_TOPIC",
 )
 
 
@@ -108,6 +104,9 @@ class Settings:
     relay_idle_wait: float = 0.5
     topic_partitions: int = 3
     consumer_max_attempts: int = 3
+    consumer_retry_max_pause: float = 10.0  # seconds between retries of a message while a dependency is down
+    # A background worker (relay, consumer, periodic task) failing this long turns the gRPC health NOT_SERVING.
+    worker_unhealthy_after: float = 30.0
     snapshotting: bool = True
     auth: AuthSettings | None = None  # required to serve gRPC (see grpc_server)
     http_addr: str = ""  # a service's own HTTP endpoints, when it has some (identity's JWKS)
@@ -134,6 +133,9 @@ class Settings:
         store.setdefault("POSTGRES_DBNAME", f"motcua_{name}")
         store.setdefault("POSTGRES_POOL_SIZE", "10")
         store.setdefault("POSTGRES_MAX_OVERFLOW", "20")
+        # Check a pooled connection before handing it out: after a PostgreSQL restart (or a
+        # failover) the pool's stale connections are replaced instead of failing a call.
+        store.setdefault("POSTGRES_PRE_PING", "y")
         store["PERSISTENCE_MODULE"] = env.get("PERSISTENCE_MODULE", "eventsourcing.postgres")
         store["IS_SNAPSHOTTING_ENABLED"] = "y" if snapshotting else "n"
         for required in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER"):
@@ -152,7 +154,9 @@ class Settings:
             relay_batch_size=env_number(env, "MOTCUA_RELAY_BATCH_SIZE", 1000, int),
             relay_idle_wait=env_number(env, "MOTCUA_RELAY_IDLE_WAIT", 0.5, float),
             topic_partitions=env_number(env, "MOTCUA_TOPIC_PARTITIONS", 3, int),
-            consumer_max_attempts=env_number(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3, int),
+            consumer_max_attempts=env_number(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3, int, minimum=1),
+            consumer_retry_max_pause=env_number(env, "MOTCUA_CONSUMER_RETRY_MAX_PAUSE", 10.0, float, minimum=0.1),
+            worker_unhealthy_after=env_number(env, "MOTCUA_WORKER_UNHEALTHY_AFTER", 30.0, float, minimum=0.0),
             snapshotting=snapshotting,
             auth=AuthSettings.from_env(env),
             http_addr=env.get("MOTCUA_HTTP_ADDR", "").strip(),

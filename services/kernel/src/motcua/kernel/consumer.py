@@ -14,8 +14,15 @@ in a batch fails, nothing of it is saved and its records are applied one by
 one instead, so a single bad message is isolated.
 
 Kafka offsets are committed after the database transaction, only to spare
-rework after a restart. A message that cannot be processed goes to the
-service's dead-letter topic with the error, and its position is recorded.
+rework after a restart. A message the handler rejects (undecodable, or refused
+by a domain rule) goes to the service's dead-letter topic with the error, and
+its position is recorded. An unavailable dependency (PostgreSQL, Kafka, another
+service: see ``transient``) is never the message's fault: the message is retried
+with a capped exponential backoff until it is applied, never dead-lettered and
+never skipped, and the worker reports itself failing meanwhile (gRPC health). An
+unexpected error of the policy itself (a bug) is retried
+``MOTCUA_CONSUMER_MAX_ATTEMPTS`` times and then dead-lettered, so one message
+cannot hold up every later one.
 """
 
 from __future__ import annotations
@@ -29,17 +36,17 @@ from typing import Any, Callable, Sequence
 from eventsourcing.persistence import IntegrityError, Tracking
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.trace import Link, SpanKind
-from psycopg import InterfaceError, OperationalError
 
 from motcua.common.v1 import envelope_pb2
 
 from .context import Actor, acting_as
-from .errors import DomainError
+from .errors import DomainError, VersionConflict
 from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import ensure_topics, new_consumer, new_producer
-from .supervision import keep_running
+from .supervision import WorkerHealth, keep_running
 from .tracing import context_from_kafka_headers, tracer
+from .transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,9 @@ class Subscription:
 
     message_type: type[Message]
     policy: Policy
+
+
+_RETRY_FIRST_PAUSE = 0.2  # seconds before the first retry after a transient error; doubles up to the setting
 
 
 class PoisonMessage(Exception):
@@ -74,9 +84,10 @@ class TrackedConsumer:
         self.dead_lettered = 0
         self._positions: dict[str, int] = {}
         self._dlq_producer: Any = None
+        self.health = WorkerHealth(f"consumer {self.group_id}")
 
     def run(self, stop: threading.Event) -> None:
-        keep_running(stop, self._consume, "consumer", group=self.group_id)
+        keep_running(stop, self._consume, "consumer", health=self.health, group=self.group_id)
         if self._dlq_producer is not None:
             self._dlq_producer.close(timeout=5)
 
@@ -90,10 +101,12 @@ class TrackedConsumer:
                 for records in batches.values():
                     if not self._apply_together(records):
                         for record in records:
-                            self._handle(record, stop)
+                            if not self._handle(record, stop):
+                                return  # stopping before it was applied: its offset stays uncommitted
                 if batches:
                     failpoint("consumer.before_offset_commit")
                     consumer.commit()
+                self.health.working()
         finally:
             consumer.close(autocommit=False)
 
@@ -140,45 +153,59 @@ class TrackedConsumer:
         self.applied_together += len(deliveries)
         return True
 
-    def _handle(self, record: Any, stop: threading.Event) -> None:
+    def _handle(self, record: Any, stop: threading.Event) -> bool:
+        """Applies, skips (already applied, not subscribed) or dead-letters one record;
+        False only when stopping before it was settled."""
         upstream = f"{record.topic}:{record.partition}"
         try:
             envelope = envelope_pb2.EventEnvelope.FromString(record.value)
         except DecodeError as e:
             self._dead_letter(record, upstream, None, f"undecodable envelope: {e}")
-            return
-        if envelope.position <= self._position(upstream):
-            return  # already applied: a redelivery or a republished batch
+            return True
         subscription = self.policies.get(envelope.type)
-        if subscription is None:
-            return  # not an event this consumer cares about; the next tracked one moves the position
-        attempt = 0
+        failures = 0  # of the policy itself, not of the infrastructure
+        pause = _RETRY_FIRST_PAUSE
         while not stop.is_set():
-            attempt += 1
             try:
-                self._apply(record, upstream, envelope, subscription)
-                return
-            except IntegrityError:
-                self._positions.pop(upstream, None)
                 if envelope.position <= self._position(upstream):
-                    return  # another replica applied it first
-                error = "concurrent write"
-            except (OperationalError, InterfaceError) as e:
-                # The database is unavailable: wait for it, never skip the message.
-                log.warning("database unavailable; retrying", extra={"error": str(e)})
-                stop.wait(1.0)
-                attempt = 0
-                continue
+                    return True  # already applied: a redelivery or a republished batch
+                if subscription is None:
+                    return True  # not an event this consumer cares about; the next tracked one moves the position
+                self._apply(record, upstream, envelope, subscription)
+                return True
+            except (IntegrityError, VersionConflict) as e:
+                # Another replica recorded this position or changed the same aggregate first:
+                # re-read the position (it may be applied now) and try again. One that keeps
+                # conflicting (a policy creating an aggregate that exists) counts as a failure.
+                self._positions.pop(upstream, None)
+                failures += 1
+                log.info("concurrent write; retrying", extra={"event_type": envelope.type, "error": str(e)})
+                if failures >= self.settings.consumer_max_attempts:
+                    if envelope.position <= self._position(upstream):
+                        return True
+                    self._dead_letter(record, upstream, envelope, f"concurrent write: {e}")
+                    return True
+                stop.wait(0.05 * failures)
             except (PoisonMessage, DomainError) as e:
                 self._dead_letter(record, upstream, envelope, f"{type(e).__name__}: {e}")
-                return
+                return True
             except Exception as e:
-                log.exception("policy failed", extra={"event_type": envelope.type, "attempt": attempt})
-                error = f"{type(e).__name__}: {e}"
-            if attempt >= self.settings.consumer_max_attempts:
-                self._dead_letter(record, upstream, envelope, error)
-                return
-            time.sleep(0.05 * attempt)
+                self._positions.pop(upstream, None)
+                if is_transient(e):
+                    # The message is fine, a dependency is not: wait for it, never skip the message.
+                    self.health.failing(e)
+                    log.warning("dependency unavailable; retrying", extra={
+                        "event_type": envelope.type, "error": f"{type(e).__name__}: {e}", "retry_in_s": pause})
+                    stop.wait(pause)
+                    pause = min(pause * 2, self.settings.consumer_retry_max_pause)
+                    continue
+                failures += 1
+                log.exception("policy failed", extra={"event_type": envelope.type, "attempt": failures})
+                if failures >= self.settings.consumer_max_attempts:
+                    self._dead_letter(record, upstream, envelope, f"{type(e).__name__}: {e}")
+                    return True
+                stop.wait(0.05 * failures)
+        return False
 
     def _apply(self, record: Any, upstream: str, envelope: envelope_pb2.EventEnvelope, subscription: Subscription) -> None:
         with self._span(record, envelope), acting_as(self.actor):
@@ -186,6 +213,7 @@ class TrackedConsumer:
             self.app.record_processed(Tracking(upstream, envelope.position), *aggregates)
         self._positions[upstream] = envelope.position
         self.applied += 1
+        self.health.working()
 
     def _run_policy(self, envelope: envelope_pb2.EventEnvelope, subscription: Subscription) -> Sequence[Any]:
         payload = subscription.message_type()

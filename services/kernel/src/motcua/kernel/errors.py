@@ -85,3 +85,15 @@ class PermissionDenied(DomainError):
         self.error_reason = error_reason
         self.metadata = metadata
         super().__init__(f"not allowed to {action}: {reason}")
+
+
+class LimitExceeded(DomainError):
+    """The command would take the caller past a limit on what one person or record may hold
+    (open drafts, attachment bytes): RESOURCE_EXHAUSTED, naming the limit and its setting."""
+
+    def __init__(self, subject: str, limit: str, allowed: int, setting: str) -> None:
+        self.subject = subject
+        self.limit = limit
+        self.allowed = allowed
+        self.setting = setting
+        super().__init__(f"{subject} is at its limit: at most {allowed} {limit} ({setting})")

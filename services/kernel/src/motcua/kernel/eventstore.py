@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, R
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Mapper, StoredEvent, Tracking
 from eventsourcing.projection import EventSourcedProjection
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, strtobool
 from opentelemetry.trace import SpanKind
 
 from .config import Settings
@@ -75,6 +75,12 @@ class EventMapper(Mapper[UUID]):
         return event, meta
 
 
+def pre_ping(settings: Settings) -> bool:
+    """Whether pooled connections are checked before use (POSTGRES_PRE_PING), for the pools a
+    service keeps beside the event store's."""
+    return strtobool(settings.eventstore_env.get("POSTGRES_PRE_PING") or "n")
+
+
 def dedicated_connection(settings: Settings, purpose: str) -> psycopg.Connection:
     """An autocommit connection of its own to the service's database, outside the pool:
     for session state such as LISTEN or an advisory lock (named in pg_stat_activity)."""
@@ -87,6 +93,8 @@ def dedicated_connection(settings: Settings, purpose: str) -> psycopg.Connection
         password=env.get("POSTGRES_PASSWORD", ""),
         application_name=f"motcua-{settings.service}-{purpose}",
         autocommit=True,
+        # The same bound as the pool's: a worker waiting on an unreachable server fails and retries.
+        connect_timeout=max(1, round(float(env.get("POSTGRES_CONNECT_TIMEOUT") or 5))),
     )
 
 

@@ -14,6 +14,7 @@ from .errors import (
     DomainError,
     InvalidArgument,
     InvalidTransition,
+    LimitExceeded,
     NotFound,
     PermissionDenied,
     VersionConflict,
@@ -77,6 +78,12 @@ def status_for(error: DomainError) -> status_pb2.Status:
         case PermissionDenied():
             info = _error_info(error.error_reason, **{**error.metadata, "action": error.action})
             return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=str(error), details=pack_details(info))
+        case LimitExceeded():
+            quota = error_details_pb2.QuotaFailure(
+                violations=[error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=str(error))]
+            )
+            info = _error_info("LIMIT_EXCEEDED", limit=error.limit, allowed=str(error.allowed), setting=error.setting)
+            return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=pack_details(quota, info))
     return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
 
 

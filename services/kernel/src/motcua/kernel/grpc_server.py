@@ -25,12 +25,22 @@ from .context import ANONYMOUS, acting_as, current_actor
 from .errors import DomainError
 from .grpc_client import message_size_options
 from .grpc_errors import abort_internal, abort_unauthenticated, abort_with
+from .transient import is_transient
 from .validation import validate_request
 
 log = logging.getLogger(__name__)
 
 # (add_XServicer_to_server, servicer instance, full service name, each method path's access policy)
 Registration = tuple[Callable[[Any, grpc.Server], None], Any, str, dict[str, Policy]]
+
+
+# The health service names the liveness and readiness probes ask: SERVING from start to
+# shutdown, whatever the background workers do (the unnamed service "" and each service's name
+# follow them, for monitoring and the gateway's /healthz). A restart cures neither a PostgreSQL
+# nor a Kafka outage, and during a Kafka outage the outbox still accepts commands: a pod taken
+# out of its Service for it would refuse them.
+LIVENESS_SERVICE = "liveness"
+READINESS_SERVICE = "readiness"
 
 
 class AccessUndeclared(ValueError):
@@ -82,9 +92,14 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
     except NotImplementedError:
         # The generated base class answers for an RPC the service does not implement yet.
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
-    except Exception:
+    except Exception as e:
         if context.code() is not None:  # the servicer ended the call itself
             raise
+        if is_transient(e):
+            # PostgreSQL (or another dependency) is down: nothing is wrong with the call, and
+            # clients retry UNAVAILABLE by convention.
+            log.warning("dependency unavailable", extra={"method": method, "error": f"{type(e).__name__}: {e}"})
+            context.abort(grpc.StatusCode.UNAVAILABLE, "a service this call needs is unavailable; try again later")
         log.exception("failed", extra={"method": method})
         abort_internal(context)
 
@@ -194,9 +209,18 @@ class GrpcServer:
 
     def start(self) -> None:
         self.server.start()
-        for name in ["", *self.service_names]:
+        for name in (LIVENESS_SERVICE, READINESS_SERVICE):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.set_serving(True)
         log.info("gRPC listening", extra={"address": self.settings.grpc_addr, "services": self.service_names})
+
+    def set_serving(self, serving: bool) -> None:
+        """What the health checks of the whole server ("") and of each service answer; ignored
+        once shutdown has begun. ``LIVENESS_SERVICE`` and ``READINESS_SERVICE`` stay SERVING while
+        the process runs (see their definition)."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ["", *self.service_names]:
+            self.health.set(name, status)
 
     def begin_stop(self) -> threading.Event:
         """Reports NOT_SERVING and refuses new calls at once; the event is set when in-flight

@@ -25,10 +25,10 @@ import logging
 from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, ProgrammingError, StoredEvent
+from eventsourcing.persistence import InterfaceError, Mapper, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.persistence import Notification as LogEntry
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
-from eventsourcing.utils import Environment, EnvType, get_topic
+from eventsourcing.utils import Environment, EnvType, get_topic, retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -154,8 +154,10 @@ class ProjectingRecorder(PostgresProcessRecorder):
 
     # --- reading ----------------------------------------------------------------------------
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def query(self, statement: Composed, params: dict[str, Any]) -> list[DictRow]:
-        """Rows of a read-only query, on a pooled connection."""
+        """Rows of a read-only query, on a pooled connection (retried as eventsourcing retries
+        its own reads: a connection the server dropped is replaced by the next attempt)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params)
             return curs.fetchall()

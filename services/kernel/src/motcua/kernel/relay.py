@@ -9,6 +9,15 @@ the last batch; consumers recognise those by position (see ``consumer``).
 Exactly one relay per service publishes at a time: the one holding a
 PostgreSQL advisory lock on a dedicated connection. It wakes on the NOTIFY
 the event store sends at every commit, and polls as a fallback.
+
+A stored event the relay cannot turn into an integration event (its class is
+gone, its state does not decode, the translator raises) would otherwise stop
+the relay at that position forever, holding back every later event. Such an
+event is dead-lettered instead, visibly: an ERROR log line, the
+``motcua.relay.dead_lettered`` counter, and a row in ``motcua_relay_deadletter``
+(the service's database: topic, position, aggregate, event class, error), written
+in the same transaction as the position that passes it; then the relay goes on.
+Failures of Kafka or PostgreSQL are not the event's: the batch is retried.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from typing import Any, Callable
 import psycopg
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
+from opentelemetry import metrics
 from opentelemetry.trace import SpanKind
 
 from motcua.common.v1 import envelope_pb2
@@ -28,7 +38,7 @@ from motcua.common.v1 import envelope_pb2
 from .eventstore import ServiceApplication, dedicated_connection
 from .faults import failpoint
 from .kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics, new_producer
-from .supervision import keep_running
+from .supervision import WorkerHealth, keep_running
 from .tracing import context_from_traceparent, inject_kafka_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -44,6 +54,22 @@ CREATE TABLE IF NOT EXISTS motcua_relay_position (
     position bigint NOT NULL
 )"""
 
+_DEADLETTER_DDL = """
+CREATE TABLE IF NOT EXISTS motcua_relay_deadletter (
+    topic text NOT NULL,
+    position bigint NOT NULL,
+    originator_id text NOT NULL,
+    originator_version bigint NOT NULL,
+    event_class text NOT NULL,
+    error text NOT NULL,
+    dead_lettered_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (topic, position)
+)"""
+
+_dead_letters_counter = metrics.get_meter("motcua.kernel.relay").create_counter(
+    "motcua.relay.dead_lettered", unit="{event}", description="Stored events the relay could not translate and skipped"
+)
+
 
 def event_id(aggregate_id: uuid.UUID, version: int) -> str:
     """Stable id of an event: the same on every republish."""
@@ -57,6 +83,8 @@ class OutboxRelay:
         self.settings = app.settings
         self.topic = self.settings.events_topic
         self.published = 0
+        self.dead_lettered = 0
+        self.health = WorkerHealth(f"relay {self.topic}")
         self._is_leader = threading.Event()
 
     @property
@@ -64,7 +92,7 @@ class OutboxRelay:
         return self._is_leader.is_set()
 
     def run(self, stop: threading.Event) -> None:
-        keep_running(stop, self._lead, "relay", topic=self.topic)
+        keep_running(stop, self._lead, "relay", health=self.health, topic=self.topic)
 
     def _lead(self, stop: threading.Event) -> None:
         try:
@@ -76,10 +104,12 @@ class OutboxRelay:
         with dedicated_connection(self.settings, "relay") as conn:
             # The lock lives as long as this connection: if we die, another replica takes over.
             while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.topic}",)).fetchone()[0]:
+                self.health.working()  # a standby: another replica publishes
                 if stop.wait(1.0):
                     return
             self._is_leader.set()
             conn.execute(_POSITION_DDL)
+            conn.execute(_DEADLETTER_DDL)
             conn.execute(f'LISTEN "{self.app.recorder.channel_name}"')
             ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
             producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-relay")
@@ -91,18 +121,23 @@ class OutboxRelay:
                         start=position, limit=self.settings.relay_batch_size, inclusive_of_start=False
                     )
                     if not batch:
+                        self.health.working()
                         # Wake on the commit's NOTIFY, or poll again after the idle wait.
                         for _ in conn.notifies(timeout=self.settings.relay_idle_wait, stop_after=1):
                             pass
                         continue
-                    self._publish(producer, batch)
+                    rejected = self._publish(producer, batch)
                     position = batch[-1].id
                     failpoint("relay.before_position_save")
-                    conn.execute(
-                        "INSERT INTO motcua_relay_position (topic, position) VALUES (%s, %s) "
-                        "ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position",
-                        (self.topic, position),
-                    )
+                    with conn.transaction():
+                        self._record_dead_letters(conn, rejected)
+                        conn.execute(
+                            "INSERT INTO motcua_relay_position (topic, position) VALUES (%s, %s) "
+                            "ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position",
+                            (self.topic, position),
+                        )
+                    self.dead_lettered += len(rejected)
+                    self.health.working()
             finally:
                 producer.close(timeout=5)
 
@@ -110,14 +145,34 @@ class OutboxRelay:
         row = conn.execute("SELECT position FROM motcua_relay_position WHERE topic = %s", (self.topic,)).fetchone()
         return row[0] if row else 0
 
-    def _publish(self, producer: Any, batch: list[Any]) -> None:
+    def _record_dead_letters(self, conn: psycopg.Connection, rejected: list[tuple[Any, str]]) -> None:
+        for notification, error in rejected:
+            log.error("relay dead-lettered an event it cannot translate", extra={
+                "topic": self.topic, "position": notification.id, "aggregate_id": str(notification.originator_id),
+                "aggregate_version": notification.originator_version, "event_class": notification.topic, "error": error,
+            })
+            conn.execute(
+                "INSERT INTO motcua_relay_deadletter (topic, position, originator_id, originator_version, event_class, error) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (topic, position) DO NOTHING",
+                (self.topic, notification.id, str(notification.originator_id), notification.originator_version,
+                 notification.topic, error),
+            )
+            _dead_letters_counter.add(1, {"messaging.destination.name": self.topic})
+
+    def _publish(self, producer: Any, batch: list[Any]) -> list[tuple[Any, str]]:
+        """Publishes the batch; returns the notifications it could not translate, with why."""
         futures = []
+        rejected: list[tuple[Any, str]] = []
         for notification in batch:
-            event, meta = self.app.mapper.decode(notification)
-            message = self.translate(event)
-            if message is None:
+            try:
+                event, meta = self.app.mapper.decode(notification)
+                message = self.translate(event)
+                if message is None:
+                    continue
+                envelope = self._envelope(notification, event, meta, message)
+            except Exception as e:  # decoding and translating are pure: the event itself is at fault
+                rejected.append((notification, f"{type(e).__name__}: {e}"))
                 continue
-            envelope = self._envelope(notification, event, meta, message)
             parent = context_from_traceparent(meta.get("traceparent"))
             with tracer().start_as_current_span(
                 f"{self.topic} publish",
@@ -148,6 +203,7 @@ class OutboxRelay:
         for future in futures:
             future.get(timeout=0)  # raises if the broker did not acknowledge
         self.published += len(futures)
+        return rejected
 
     def _envelope(self, notification: Any, event: Any, meta: dict[str, str], message: Message) -> envelope_pb2.EventEnvelope:
         payload = any_pb2.Any()

@@ -15,6 +15,7 @@ from .config import ConfigError
 from .grpc_server import GrpcServer, Registration
 from .logs import configure_logging
 from .relay import OutboxRelay
+from .supervision import WorkerHealth
 from .tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ class Service:
     # streams end here (clients reconnect elsewhere) instead of holding the drain.
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     # Other background loops of the service, each with a ``name`` and ``run(stop_event)``
-    # (e.g. a periodic task holding an advisory lock), started and stopped like the consumers.
+    # (e.g. a periodic task holding an advisory lock), started and stopped like the consumers;
+    # one with a ``health`` (WorkerHealth) counts in the service's gRPC health like them.
     workers: list[Any] = field(default_factory=list)
     # Plain HTTP endpoints the service must offer by standard (an ASGI app), on MOTCUA_HTTP_ADDR.
     http_app: Any = None
@@ -52,20 +54,51 @@ class ServiceRuntime:
 
             self.http = HttpServer(service.http_app, service.settings.http_addr, service.settings.trusted_proxies)
         self._threads: list[threading.Thread] = []
+        self._watched: list[tuple[threading.Thread, WorkerHealth | None]] = []
+        self.serving = True
 
     def start(self) -> None:
         workers = []
         if self.service.relay is not None and self.service.settings.relay_enabled:
-            workers.append(("relay", self.service.relay.run))
-        workers += [(f"consumer-{c.name}", c.run) for c in self.service.consumers]
-        workers += [(w.name, w.run) for w in self.service.workers]
-        for name, target in workers:
+            workers.append(("relay", self.service.relay.run, self.service.relay.health))
+        workers += [(f"consumer-{c.name}", c.run, c.health) for c in self.service.consumers]
+        workers += [(w.name, w.run, getattr(w, "health", None)) for w in self.service.workers]
+        for name, target, health in workers:
             thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+            self._watched.append((thread, health))
         if self.http is not None:
             self.http.start()
         self.server.start()
+        if self._watched:
+            threading.Thread(target=self._watch_workers, name="worker-health", daemon=True).start()
+
+    def unhealthy_workers(self) -> list[str]:
+        """The background workers that died or have been failing for longer than allowed, with why."""
+        limit = self.service.settings.worker_unhealthy_after
+        found = []
+        for thread, health in self._watched:
+            if not thread.is_alive():
+                found.append(f"{thread.name}: stopped")
+            elif health is not None and health.failing_for() > limit:
+                found.append(f"{thread.name}: failing for {health.failing_for():.0f}s ({health.last_error})")
+        return found
+
+    def _watch_workers(self) -> None:
+        """Keeps the gRPC health in step with the workers: a service whose relay or consumer
+        is dead or stuck is not doing its job, even if it still answers calls."""
+        interval = min(1.0, max(self.service.settings.worker_unhealthy_after / 2, 0.1))
+        while not self.stopping.wait(interval):
+            unhealthy = self.unhealthy_workers()
+            serving = not unhealthy
+            if serving != self.serving:
+                if serving:
+                    log.warning("background workers recovered: SERVING again")
+                else:
+                    log.error("background workers unhealthy: NOT_SERVING", extra={"workers": unhealthy})
+                self.serving = serving
+                self.server.set_serving(serving)
 
     def stop(self) -> None:
         """Drains in-flight calls first, then stops publishing and consuming."""

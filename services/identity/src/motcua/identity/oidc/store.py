@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from motcua.kernel.config import Settings
+from motcua.kernel.eventstore import pre_ping
 
 from .clients import Client, digest
 
@@ -119,7 +120,7 @@ class OidcStore:
                     f"user={env['POSTGRES_USER']} application_name=motcua-{settings.service}-oidc")
         kwargs = {"password": env.get("POSTGRES_PASSWORD", ""), "autocommit": True, "row_factory": dict_row}
         self.pool = ConnectionPool(conninfo, kwargs=kwargs, min_size=1, max_size=max_size, open=True,
-                                   name="oidc")
+                                   name="oidc", check=ConnectionPool.check_connection if pre_ping(settings) else None)
         self.pool.wait(timeout=30)
 
     def close(self) -> None:
