@@ -80,6 +80,7 @@ def notification_to_proto(view: NotificationView) -> notification_pb2.Notificati
         create_time=timestamp(view.create_time),
         read_time=timestamp(view.read_time),
         version=view.version,
+        sender=view.sent_by,
     )
 
 
