@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from motcua.kernel.config import Settings
+from motcua.kernel.context import Actor, acting_as
 from motcua.notifications.application import DossierReceipt, NotificationCenter
 from motcua.notifications.domain import IN_APP, template_id
 from motcua.identity.v1.role_pb2 import Role
@@ -153,10 +154,12 @@ def center(stack):
 def test_the_read_model_is_derived_again_from_the_log(stack, center):
     recipient = uuid.uuid4()
     template = center.create_template("bao_tin", IN_APP, "", "Tin số {{so}}")
-    sent = [center.send_notification(template.template_id, {"so": str(n)}, recipient) for n in range(5)]
+    with acting_as(Actor(subject="quan-tri-1", roles=("administrator",))):
+        sent = [center.send_notification(template.template_id, {"so": str(n)}, recipient) for n in range(5)]
     center.mark_read(sent[2].notification_id)
     before = center.list_notifications(recipient, None)
     assert [n.body for n in before.notifications] == [f"Tin số {n}" for n in range(4, -1, -1)]
+    assert {n.sent_by for n in before.notifications} == {"quan-tri-1"}  # the sender, derived again below too
     assert before.notifications[2].read_time is not None
 
     with psycopg.connect(stack.postgres.dsn(center.database), autocommit=True) as conn:
