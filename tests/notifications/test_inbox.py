@@ -380,3 +380,10 @@ def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_nev
     citizen = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", account_id=applicant)
     refused(grpc.StatusCode.PERMISSION_DENIED, notifications_stub(replicas[0].addr, citizen.access_token))
     assert [n.notification_id for n in listed(stub, applicant)][0] == sent.notification_id
+
+    # Transferred to another agency (the events carry the handling agency): its officers notify too.
+    dossier_events.send(dossier_events.assigned(dossier_id, applicant, "000.00.21.H56-260302-0004", agency, "000.00.23.H56"))
+    specialist = officer("000.00.23.H56", Role.ROLE_SPECIALIST)[1]
+    later = eventually(lambda: send(specialist), what="the transfer known to the service")
+    assert later.body == sent.body
+    refused(grpc.StatusCode.PERMISSION_DENIED, officer("000.00.24.H56")[1])
