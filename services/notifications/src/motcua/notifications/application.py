@@ -123,8 +123,8 @@ class NotificationCenter(ReadModelApplication):
         sending.check_sender(actor, template.key, dossier_id is not None, dossier, recipient_account_id, address)
         if dossier_id is not None and dossier is None and not actor.has_role(ADMINISTRATOR):
             raise NotFound("dossier", str(dossier_id))
-        parameters = sending.parameters_for(actor, dossier, parameters)
         sending.check_parameters(template.key, template.subject, template.body, parameters)
+        parameters = sending.parameters_for(actor, dossier, parameters, template.subject, template.body)
         cause = f"request:{request_id}" if request_id else f"call:{uuid.uuid4()}"
         if request_id is not None:
             earlier = self.find(Notification, Notification.create_id(cause, template.channel, recipient_account_id, address))

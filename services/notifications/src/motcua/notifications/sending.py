@@ -55,17 +55,20 @@ def check_sender(actor: Actor, template_key: str, dossier_id_given: bool, dossie
                                error_reason="NOT_APPLICANT")
 
 
-def parameters_for(actor: Actor, dossier: DossierReplica | None, parameters: Mapping[str, str]) -> dict[str, str]:
-    """The parameters with the dossier's facts filled in for officers (who may not give
-    other values for them); administrators' values stand."""
+def parameters_for(actor: Actor, dossier: DossierReplica | None, parameters: Mapping[str, str], subject: str,
+                   body: str) -> dict[str, str]:
+    """The parameters with the dossier's facts the template uses filled in for officers (who
+    may not give other values for them); administrators' values stand."""
     filled = dict(parameters)
     if dossier is None or actor.has_role(ADMINISTRATOR):
         return filled
+    used = set(placeholders(subject)) | set(placeholders(body))
     facts = {"dossier_code": dossier.code}
     for name in DOSSIER_FACTS:
         if name in filled and filled[name] != facts[name]:
             raise InvalidArgument.field(f"parameters[{name}]", "is filled from the dossier; leave it out")
-        filled[name] = facts[name]
+        if name in used:
+            filled[name] = facts[name]
     return filled
 
 
