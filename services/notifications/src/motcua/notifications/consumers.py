@@ -20,8 +20,12 @@ def _uuid(value: str, field: str, event: str = "DossierReceived") -> UUID:
         raise PoisonMessage(f"{event}.{field} is not a UUID: {value!r}") from None
 
 
-def _account(value: str, field: str, event: str) -> UUID | None:
-    return _uuid(value, field, event) if value else None
+def _account(value: str) -> UUID | None:
+    """The applicant's account, when the dossier names one that can be notified."""
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 # Events that carry the dossier's reference (its agencies now, its applicant): each keeps
@@ -60,13 +64,13 @@ def dossier_events_consumer(center: NotificationCenter) -> TrackedConsumer:
     def on_dossier_submitted(event: dossiers_events.DossierSubmitted, envelope: EventEnvelope) -> list:
         name = "DossierSubmitted"
         return center.replicate_dossier(_uuid(event.dossier_id, "dossier_id", name), event.code, event.agency_id, "",
-                                        _account(event.applicant_account_id, "applicant_account_id", name))
+                                        _account(event.applicant_account_id))
 
     def on_dossier_ref(event, envelope: EventEnvelope) -> list:
         name, ref = type(event).__name__, event.dossier
         return center.replicate_dossier(_uuid(ref.dossier_id, "dossier.dossier_id", name), ref.code, ref.agency_id,
                                         ref.handling_agency_id,
-                                        _account(ref.applicant_account_id, "dossier.applicant_account_id", name))
+                                        _account(ref.applicant_account_id))
 
     return TrackedConsumer(
         center,
