@@ -247,14 +247,12 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         """Submits a dossier numbered from its agency's sequence of the day (saved together).
 
         With a request id, the dossier id is derived from it: a repeated submission finds
-        the dossier of the first one, and two racing ones collide on its first version. The
-        dossier found is shown only to who may read it (as GetDossier): a request id is no key
-        to somebody else's dossier.
+        the dossier of the first one (to who may read it, as GetDossier), and two racing ones
+        collide on its first version.
         A save that loses a race (for the number, or for the dossier id) is retried from a
         fresh read; only the winner's number is ever recorded, so numbers have no gaps.
         """
-        actor = current_actor()
-        auth.may_submit(actor, submission.agency_id, submission.applicant.account_id)
+        auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id)
         dossier_id = dossier_id_for_request(submission.request_id) if submission.request_id else uuid4()
         for attempt in itertools.count(1):
             now = self.clock()
@@ -263,8 +261,8 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
                 if submission.request_id:
                     existing = self.find(Dossier, dossier_id)
                     if existing is not None:
-                        auth.reader(actor, existing, "read the dossier")
-                        return DossierView.of(existing)
+                        # Through GetDossier's own read check: a request id is no key to others' dossiers.
+                        return self.get_dossier(existing.id)
                 sequence = self._sequence(submission.agency_id, day)
                 dossier = Dossier.submit(
                     dossier_id=dossier_id,
