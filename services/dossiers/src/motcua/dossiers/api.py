@@ -105,7 +105,7 @@ def processing_to_proto(p: dict) -> dossier_pb2.ProcessingStatus:
     )
 
 
-def submission_of(request: pb.SubmitDossierRequest) -> Submission:
+def submission_of(request: pb.SubmitDossierRequest | pb.CreateDossierDraftRequest) -> Submission:
     applicant = request.applicant
     return Submission(
         procedure_id=UUID(request.procedure_id),
@@ -122,7 +122,8 @@ def submission_of(request: pb.SubmitDossierRequest) -> Submission:
         channel=enums.CHANNEL_OF.get(request.channel, ""),
         result_delivery=enums.DELIVERY_METHOD_OF.get(request.result_delivery, ""),
         documents=tuple(Document(name=d.name, originals=d.originals, copies=d.copies) for d in request.documents),
-        request_id=request.request_id,
+        # A draft request has no idempotency key (each draft is a new one).
+        request_id=getattr(request, "request_id", ""),
     )
 
 

@@ -21,7 +21,7 @@ from motcua.kernel.timestamps import timestamp
 
 from . import domain
 from .application import NotificationCenter
-from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable
+from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
 from .views import NotificationView, TemplateView
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ def notification_to_proto(view: NotificationView) -> notification_pb2.Notificati
         create_time=timestamp(view.create_time),
         read_time=timestamp(view.read_time),
         version=view.version,
+        sender=view.sent_by,
     )
 
 
@@ -142,7 +143,11 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
         _own_inbox(request.account_id, "follow this inbox")
         try:
-            subscription = self.hub.subscribe(UUID(request.account_id))
+            subscription = self.hub.subscribe(UUID(request.account_id), holder=current_actor().subject)
+        except TooManyStreams as e:
+            context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
+            context.set_details(str(e))
+            return
         except InboxFull as e:
             context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
             context.set_details(f"{e}; retry later or on another replica")

@@ -21,6 +21,7 @@ def build(settings: Settings) -> Service:
         center,
         poll_interval=own.inbox_poll_interval,
         max_streams=own.inbox_max_streams,
+        max_streams_per_holder=own.inbox_max_streams_per_account,
     )
     servicer = NotificationServicer(center, hub, backlog=own.inbox_backlog)
     return Service(
