@@ -98,20 +98,31 @@ def test_a_person_reads_only_their_own_notifications(replicas, dossier_events):
     assert own.MarkNotificationRead(
         pb.MarkNotificationReadRequest(notification_id=notification.notification_id)).notification.HasField("read_time")
 
-    snoop = notifications_stub(replicas[0].addr, auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="",
-                                                            account_id=stranger).access_token)
-    attempts = {
-        "list": lambda: listed(snoop, applicant),
-        "get": lambda: snoop.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)),
-        "mark read": lambda: snoop.MarkNotificationRead(
-            pb.MarkNotificationReadRequest(notification_id=notification.notification_id)),
-        "stream": lambda: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
-    }
-    for what, attempt in attempts.items():
-        with pytest.raises(grpc.RpcError) as failure:
-            attempt()
-        assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED, what
-    assert listed(snoop, stranger) == []  # their own inbox is theirs to read
+    stranger_token = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", account_id=stranger).access_token
+    # A citizen belongs to no agency: even the province's administrator is a stranger to her inbox.
+    administrator_token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
+    for who, token in (("a stranger", stranger_token), ("an administrator", administrator_token)):
+        snoop = notifications_stub(replicas[0].addr, token)
+        attempts = {
+            "list": lambda: listed(snoop, applicant),
+            "get": lambda: snoop.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)),
+            "mark read": lambda: snoop.MarkNotificationRead(
+                pb.MarkNotificationReadRequest(notification_id=notification.notification_id)),
+            "stream": lambda: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
+        }
+        for what, attempt in attempts.items():
+            with pytest.raises(grpc.RpcError) as failure:
+                attempt()
+            assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED, (who, what)
+    assert listed(notifications_stub(replicas[0].addr, stranger_token), stranger) == []  # their own is theirs
+
+    # Auditors read every inbox, and change nothing in it.
+    auditor = notifications_stub(replicas[0].addr, auth.issue(roles=(Role.ROLE_AUDITOR,),
+                                                              agency_id="000.00.00.H56").access_token)
+    assert [n.notification_id for n in listed(auditor, applicant)] == [notification.notification_id]
+    with pytest.raises(grpc.RpcError) as failure:
+        auditor.MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=notification.notification_id))
+    assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_an_event_delivered_twice_or_republished_gives_one_notification(stub, dossier_events):
@@ -162,7 +173,7 @@ def test_a_stream_opened_before_the_event_receives_it_on_every_replica(stub, oth
             stream.cancel()
 
 
-def test_a_stream_starts_with_the_unread_notifications_oldest_first(stub, other_stub, dossier_events):
+def test_a_stream_starts_with_the_unread_notifications_oldest_first(stub, replicas, dossier_events):
     applicant = account()
     codes = [f"000.00.12.H56-260401-{n:04d}" for n in (1, 2, 3)]
     same_partition = str(uuid.uuid4())  # the key: one partition keeps them in order
@@ -176,9 +187,12 @@ def test_a_stream_starts_with_the_unread_notifications_oldest_first(stub, other_
     newest_first = [n.body.split()[2] for n in found]
     assert newest_first == codes[::-1]
 
-    read = other_stub.MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
+    # Only she marks her notifications read, on either replica.
+    token = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", account_id=applicant).access_token
+    hers = [notifications_stub(replica.addr, token) for replica in replicas]
+    read = hers[1].MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
     assert read.HasField("read_time") and read.version == found[1].version + 1
-    again = stub.MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
+    again = hers[0].MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
     assert again == read  # reading twice changes nothing
     assert listed(stub, applicant)[1] == read  # the read model saw it in the same transaction
 

@@ -51,3 +51,24 @@ def test_officers_notify_the_applicant_of_their_agencys_dossier_administrators_a
     ]:
         with pytest.raises(PermissionDenied):
             sending.check_sender(actor, key, named, dossier, recipient, address)
+
+
+def test_about_a_dossier_administrators_and_officers_act_within_their_grants_subtrees():
+    tree = {"000.00.21.H56": "000.00.00.H56", "000.00.22.H56": "000.00.00.H56"}
+
+    def within(agency: str, ancestor: str) -> bool:
+        while agency:
+            if agency == ancestor:
+                return True
+            agency = tree.get(agency, "")
+        return False
+
+    commune_admin = Actor(subject="quan-tri-xa", agency_id="000.00.22.H56", roles=("administrator",))
+    with pytest.raises(PermissionDenied) as refused:
+        sending.check_sender(commune_admin, "moi_nhan", True, DOSSIER, APPLICANT, "", within=within)
+    assert refused.value.error_reason == "AGENCY_SCOPE"
+    sending.check_sender(ADMIN, "moi_nhan", True, DOSSIER, APPLICANT, "", within=within)  # the province's
+    province_desk = Actor(subject="can-bo-tinh", agency_id="000.00.00.H56", roles=("desk_officer",))
+    sending.check_sender(province_desk, "moi_nhan", True, DOSSIER, APPLICANT, "", within=within)
+    with pytest.raises(PermissionDenied):  # without the tree, a grant reaches its own agency only
+        sending.check_sender(province_desk, "moi_nhan", True, DOSSIER, APPLICANT, "")

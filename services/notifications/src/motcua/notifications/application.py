@@ -15,6 +15,7 @@ from uuid import UUID
 
 from motcua.kernel.config import Settings
 from motcua.kernel.access import ADMINISTRATOR
+from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.context import Actor, acting_as, current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.readmodel import ReadModelApplication
@@ -70,6 +71,9 @@ class NotificationCenter(ReadModelApplication):
         self.zone = zone
         super().__init__(settings)
         self.recorder: InboxRecorder
+        # Identity's agency tree, kept by the agency-tree consumer: officers' and administrators'
+        # grants reach the dossiers of their agencies' subtrees.
+        self.agency_tree = AgencyTree(self)
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -120,7 +124,8 @@ class NotificationCenter(ReadModelApplication):
         actor = current_actor()
         template = self.load(Template, template_id)
         dossier = self.find(DossierReplica, dossier_id) if dossier_id is not None else None
-        sending.check_sender(actor, template.key, dossier_id is not None, dossier, recipient_account_id, address)
+        sending.check_sender(actor, template.key, dossier_id is not None, dossier, recipient_account_id, address,
+                             within=self.agency_tree.is_within)
         if dossier_id is not None and dossier is None and not actor.has_role(ADMINISTRATOR):
             raise NotFound("dossier", str(dossier_id))
         sending.check_parameters(template.key, template.subject, template.body, parameters)

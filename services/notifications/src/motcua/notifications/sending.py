@@ -5,8 +5,9 @@ A notification reaches a citizen under an official template, so what an officer 
 in one is narrow:
 
 - Administrators send any template to anybody (announcements, messages to people
-  without an account), with checked parameters.
-- Officers notify only about a dossier of their agency (receiving or handling), only its
+  without an account), with checked parameters; about a dossier, only one of their grants'
+  agency subtrees.
+- Officers notify only about a dossier of their agency's subtree (receiving or handling), only its
   applicant's account, never with a template of an occasion the service notifies of itself
   (those texts say the dossier was received, for instance: only the event says so), and the
   dossier's own facts in the text (its code) come from the dossier, not from the officer.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Mapping
 
-from motcua.kernel.access import ADMINISTRATOR, OFFICERS, require_agency, require_role
+from motcua.kernel.access import ADMINISTRATOR, OFFICERS, Within, require_grant, require_role
 from motcua.kernel.context import Actor
 from motcua.kernel.errors import FieldViolation, InvalidArgument, PermissionDenied
 
@@ -35,11 +36,14 @@ DOSSIER_FACTS = ("dossier_code",)
 
 
 def check_sender(actor: Actor, template_key: str, dossier_id_given: bool, dossier: DossierReplica | None,
-                 recipient_account_id: object, address: str) -> None:
+                 recipient_account_id: object, address: str, within: Within | None = None) -> None:
     """PERMISSION_DENIED unless ``actor`` may send this template to this recipient (see the
-    module's rules). ``dossier`` is this service's copy of the dossier named, if it has one."""
+    module's rules). ``dossier`` is this service's copy of the dossier named, if it has one;
+    ``within`` answers from the agency tree whether an agency is below a grant's."""
     require_role(actor, ACTION, *OFFICERS, ADMINISTRATOR)
     if actor.has_role(ADMINISTRATOR):
+        if dossier is not None:
+            require_grant(actor, ACTION, (ADMINISTRATOR,), dossier.agency_id, dossier.handling_agency_id, within=within)
         return
     if template_key in OCCASIONS:
         raise PermissionDenied(ACTION, f"{template_key} notifications are sent by the service when the event happens",
@@ -49,7 +53,7 @@ def check_sender(actor: Actor, template_key: str, dossier_id_given: bool, dossie
                                error_reason="DOSSIER_REQUIRED")
     if dossier is None:
         return  # the caller reports NOT_FOUND: this service has not heard of the dossier (yet)
-    require_agency(actor, ACTION, dossier.agency_id, dossier.handling_agency_id, anywhere=(ADMINISTRATOR,))
+    require_grant(actor, ACTION, OFFICERS, dossier.agency_id, dossier.handling_agency_id, within=within)
     if address or dossier.applicant_account_id is None or recipient_account_id != dossier.applicant_account_id:
         raise PermissionDenied(ACTION, "officers notify only the account of the dossier's applicant",
                                error_reason="NOT_APPLICANT")
