@@ -13,6 +13,7 @@ import pytest
 from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as dpb, events_pb2
+from motcua.identity.v1.role_pb2 import Role
 from motcua.procedures.v1 import procedure_service_pb2 as pb
 from tests.support import auth
 from tests.support.clients import details, dossiers_stub, field_violations
@@ -136,6 +137,36 @@ def test_the_same_request_id_returns_the_same_dossier(dossiers, procedure):
     following = submit(dossiers, procedure, agency)
     if CODE.match(following.code)["day"] == CODE.match(first.code)["day"]:
         assert [number(first.code), number(results[0].code), number(following.code)] == [1, 2, 3]
+
+
+def test_a_known_request_id_returns_the_dossier_only_to_who_may_read_it(services, procedure):
+    addr = services[1].addr
+    agency = fresh_agency()
+    citizen = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Trần Thị Mai")
+    own = dossiers_stub(addr, citizen.access_token)
+    request_id = str(uuid.uuid4())
+    first = own.SubmitDossier(submit_request(procedure.procedure_id, agency, request_id=request_id,
+                                             applicant=applicant(account_id=citizen.account_id))).dossier
+
+    # Another applicant re-using the request id (filing for themselves) learns nothing of the dossier.
+    other = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Lê Văn Hùng")
+    stranger = dossiers_stub(addr, other.access_token)
+    with pytest.raises(grpc.RpcError) as refused:
+        stranger.SubmitDossier(submit_request(procedure.procedure_id, agency, request_id=request_id,
+                                              applicant=applicant(account_id=other.account_id)))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    (info,) = details(refused.value, error_details_pb2.ErrorInfo)
+    assert info.reason == "NOT_OWNER" and first.code not in refused.value.details()
+    # Nor does the desk of another agency.
+    other_agency = fresh_agency()
+    desk = dossiers_stub(addr, auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=other_agency).access_token)
+    with pytest.raises(grpc.RpcError) as elsewhere:
+        desk.SubmitDossier(submit_request(procedure.procedure_id, other_agency, request_id=request_id))
+    assert elsewhere.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    # The applicant's own retry still gets the dossier of the first call.
+    assert own.SubmitDossier(submit_request(procedure.procedure_id, agency, request_id=request_id,
+                                            applicant=applicant(account_id=citizen.account_id))).dossier == first
 
 
 def test_an_unknown_procedure_is_a_failed_precondition_naming_it(dossiers):

@@ -243,3 +243,30 @@ def _later(dossier: d.Dossier, days: int) -> Timestamp:
 def dossiers_stub_for(office: Office, agency: str, role: int):
     """A stub for an officer of another agency."""
     return dossiers_stub(office.addr, auth.issue(roles=(role,), agency_id=agency).access_token)
+
+
+def test_only_the_desk_of_the_agency_records_fees_and_only_once_the_dossier_is_received(procedure, office):
+    def payment(dossier_id: str) -> pb.RecordPaymentRequest:
+        return pb.RecordPaymentRequest(dossier_id=dossier_id, idempotency_key=str(uuid.uuid4()), amount_vnd=11000,
+                                       method="cash", reference="BL-0005678")
+
+    submitted = office.submit(procedure)
+    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.RecordPayment, payment(submitted.dossier_id))
+    assert "submitted" in error.details()
+    draft = office.citizen.CreateDossierDraft(pb.CreateDossierDraftRequest(
+        procedure_id=procedure.procedure_id, agency_id=office.agency, applicant=applicant(account_id=office.citizen_id),
+        channel=d.SUBMISSION_CHANNEL_ONLINE)).dossier
+    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.RecordPayment, payment(draft.dossier_id))
+    assert "draft" in error.details()
+
+    received = office.desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
+    # The applicant cannot mark their own fees paid, on their own dossier or any other.
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.citizen.RecordPayment, payment(received.dossier_id))
+    # Officers other than the desk, and the desk of another agency, record nothing either.
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.specialist.RecordPayment, payment(received.dossier_id))
+    elsewhere = dossiers_stub(office.addr, auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=fresh_agency()).access_token)
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, elsewhere.RecordPayment, payment(received.dossier_id))
+    assert office.desk.GetDossier(pb.GetDossierRequest(dossier_id=received.dossier_id)).dossier.processing.payments == []
+
+    paid = office.desk.RecordPayment(payment(received.dossier_id)).dossier
+    assert [(p.amount_vnd, p.reference) for p in paid.processing.payments] == [(11000, "BL-0005678")]

@@ -18,6 +18,7 @@ from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb, repo
 from motcua.identity.v1.role_pb2 import Role
 from tests.support import auth
 from tests.support.clients import dossiers_stub, field_violations
+from tests.support.concurrency import run_concurrently
 from tests.support.dossiers import published_full_procedure, today_in_vietnam
 from tests.support.public_clients import anonymous_dossiers_stub
 
@@ -34,8 +35,8 @@ def processes(stack, tmp_path_factory):
     procedures = stack.service("procedures").start()
     dossiers = stack.service("dossiers", MOTCUA_SIGNING_ADDR=signing.addr, MOTCUA_DOSSIERS_LOOKUP_BURST=str(LOOKUP_BURST),
                              MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE="0.01",
-                             MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(tmp_path_factory.mktemp("documents"))).start()
-    yield {"procedures": procedures.addr, "dossiers": dossiers.addr, "signing": signing.addr}
+                             MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(documents := tmp_path_factory.mktemp("documents"))).start()
+    yield {"procedures": procedures.addr, "dossiers": dossiers.addr, "signing": signing.addr, "documents": documents}
     for process in (dossiers, procedures, signing):
         assert process.terminate() == 0
 
@@ -145,6 +146,21 @@ def test_uploads_are_checked_by_their_bytes(procedure, office):
     assert "content_type" in field_violations(error)
     pdf_added = office.desk.AddAttachment(pb.AddAttachmentRequest(dossier_id=dossier.dossier_id, name="Tờ khai", content=pdf())).dossier
     assert [a.content_type for a in pdf_added.attachments] == ["image/png", "application/pdf"]
+
+
+def test_the_same_bytes_uploaded_at_once_are_stored_once_and_intact(processes, procedure, office):
+    dossier_ids = [office.submit(procedure).dossier_id for _ in range(6)]
+    # One scanned file attached to several dossiers at once (e.g. the same identity card):
+    # large enough that the writes overlap in the service's worker threads.
+    content = pdf() + b"%" + uuid.uuid4().hex.encode() * 40_000 + b"\n"
+    outcomes = run_concurrently(len(dossier_ids), lambda i: office.citizen.AddAttachment(pb.AddAttachmentRequest(
+        dossier_id=dossier_ids[i], name="Căn cước công dân", content=content)).dossier)
+    assert all(isinstance(o, d.Dossier) for o in outcomes), outcomes
+    sha = hashlib.sha256(content).hexdigest()
+    assert {o.attachments[0].sha256 for o in outcomes} == {sha}
+    documents = processes["documents"]
+    assert (documents / sha[:2] / sha).read_bytes() == content
+    assert [p.name for p in documents.rglob(".*")] == []  # no temporary file left behind
 
 
 def test_a_returned_result_is_reused_by_its_hash(procedure, office):

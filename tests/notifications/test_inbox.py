@@ -98,20 +98,31 @@ def test_a_person_reads_only_their_own_notifications(replicas, dossier_events):
     assert own.MarkNotificationRead(
         pb.MarkNotificationReadRequest(notification_id=notification.notification_id)).notification.HasField("read_time")
 
-    snoop = notifications_stub(replicas[0].addr, auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="",
-                                                            account_id=stranger).access_token)
-    attempts = {
-        "list": lambda: listed(snoop, applicant),
-        "get": lambda: snoop.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)),
-        "mark read": lambda: snoop.MarkNotificationRead(
-            pb.MarkNotificationReadRequest(notification_id=notification.notification_id)),
-        "stream": lambda: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
-    }
-    for what, attempt in attempts.items():
-        with pytest.raises(grpc.RpcError) as failure:
-            attempt()
-        assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED, what
-    assert listed(snoop, stranger) == []  # their own inbox is theirs to read
+    stranger_token = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", account_id=stranger).access_token
+    # A citizen belongs to no agency: even the province's administrator is a stranger to her inbox.
+    administrator_token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
+    for who, token in (("a stranger", stranger_token), ("an administrator", administrator_token)):
+        snoop = notifications_stub(replicas[0].addr, token)
+        attempts = {
+            "list": lambda: listed(snoop, applicant),
+            "get": lambda: snoop.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)),
+            "mark read": lambda: snoop.MarkNotificationRead(
+                pb.MarkNotificationReadRequest(notification_id=notification.notification_id)),
+            "stream": lambda: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
+        }
+        for what, attempt in attempts.items():
+            with pytest.raises(grpc.RpcError) as failure:
+                attempt()
+            assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED, (who, what)
+    assert listed(notifications_stub(replicas[0].addr, stranger_token), stranger) == []  # their own is theirs
+
+    # Auditors read every inbox, and change nothing in it.
+    auditor = notifications_stub(replicas[0].addr, auth.issue(roles=(Role.ROLE_AUDITOR,),
+                                                              agency_id="000.00.00.H56").access_token)
+    assert [n.notification_id for n in listed(auditor, applicant)] == [notification.notification_id]
+    with pytest.raises(grpc.RpcError) as failure:
+        auditor.MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=notification.notification_id))
+    assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_an_event_delivered_twice_or_republished_gives_one_notification(stub, dossier_events):
@@ -162,7 +173,7 @@ def test_a_stream_opened_before_the_event_receives_it_on_every_replica(stub, oth
             stream.cancel()
 
 
-def test_a_stream_starts_with_the_unread_notifications_oldest_first(stub, other_stub, dossier_events):
+def test_a_stream_starts_with_the_unread_notifications_oldest_first(stub, replicas, dossier_events):
     applicant = account()
     codes = [f"000.00.12.H56-260401-{n:04d}" for n in (1, 2, 3)]
     same_partition = str(uuid.uuid4())  # the key: one partition keeps them in order
@@ -176,9 +187,12 @@ def test_a_stream_starts_with_the_unread_notifications_oldest_first(stub, other_
     newest_first = [n.body.split()[2] for n in found]
     assert newest_first == codes[::-1]
 
-    read = other_stub.MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
+    # Only she marks her notifications read, on either replica.
+    token = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", account_id=applicant).access_token
+    hers = [notifications_stub(replica.addr, token) for replica in replicas]
+    read = hers[1].MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
     assert read.HasField("read_time") and read.version == found[1].version + 1
-    again = stub.MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
+    again = hers[0].MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
     assert again == read  # reading twice changes nothing
     assert listed(stub, applicant)[1] == read  # the read model saw it in the same transaction
 
@@ -318,3 +332,72 @@ def test_send_notification_is_idempotent_by_request_id(stub):
     with pytest.raises(grpc.RpcError) as unknown:
         stub.GetNotification(pb.GetNotificationRequest(notification_id=str(uuid.uuid4())))
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_never_as_the_service(replicas, stub, dossier_events):
+    agency, applicant = "000.00.21.H56", account()
+    received = dossier_events.received(applicant, datetime(2026, 3, 9, 16, 0, tzinfo=VN), code="000.00.21.H56-260302-0004",
+                                       agency_id=agency)
+    dossier_events.send(received)
+    eventually(lambda: listed(stub, applicant), what="the dossier known to the service")  # saved with its copy
+    dossier_id = received.event.dossier_id
+    template = stub.CreateTemplate(pb.CreateTemplateRequest(
+        key=f"moi_nhan_ket_qua_{uuid.uuid4().hex[:8]}", channel=notification_pb2.CHANNEL_IN_APP,
+        subject="Hồ sơ {{dossier_code}}", body="Mời ông/bà đến nhận kết quả hồ sơ {{dossier_code}} vào ngày {{ngay}}.",
+    )).template
+
+    def officer(agency_id: str, role=Role.ROLE_DESK_OFFICER):
+        caller = auth.issue(roles=(role,), agency_id=agency_id, display_name="Lê Văn Tâm")
+        return caller.account_id, notifications_stub(replicas[0].addr, caller.access_token)
+
+    def send(caller, **overrides):
+        fields = {"recipient_account_id": applicant, "template_id": template.template_id, "dossier_id": dossier_id,
+                  "parameters": {"ngay": "12/03/2026"}}
+        fields.update(overrides)
+        return caller.SendNotification(pb.SendNotificationRequest(**fields)).notification
+
+    def refused(code, caller, **overrides):
+        with pytest.raises(grpc.RpcError) as failure:
+            send(caller, **overrides)
+        assert failure.value.code() == code, failure.value.details()
+        return failure.value
+
+    desk_id, desk = officer(agency)
+    request_id = str(uuid.uuid4())
+    sent = send(desk, request_id=request_id)
+    assert sent.body == "Mời ông/bà đến nhận kết quả hồ sơ 000.00.21.H56-260302-0004 vào ngày 12/03/2026."
+    assert sent.sender == desk_id and sent.dossier_id == dossier_id
+    assert listed(stub, applicant)[0] == sent
+
+    # The service's own occasion: only the event says a dossier was received.
+    received_id = received_template(stub).template_id
+    refused(grpc.StatusCode.PERMISSION_DENIED, desk, template_id=received_id,
+            parameters={"appointed_date": "01/01/2027", "dossier_code": "000.00.21.H56-260302-0004"})
+    # Not about a dossier, about another agency's, or to anybody but its applicant.
+    refused(grpc.StatusCode.PERMISSION_DENIED, desk, dossier_id="")
+    refused(grpc.StatusCode.PERMISSION_DENIED, officer("000.00.22.H56")[1])
+    refused(grpc.StatusCode.PERMISSION_DENIED, desk, recipient_account_id=account())
+    refused(grpc.StatusCode.PERMISSION_DENIED, desk, recipient_account_id="", address="0912345678")
+    refused(grpc.StatusCode.NOT_FOUND, desk, dossier_id=str(uuid.uuid4()))
+    # Parameters: the dossier's code is the dossier's; only the template's placeholders; one short line each.
+    assert "parameters[dossier_code]" in field_violations(
+        refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026", "dossier_code": "CK 5.000.000đ"}))
+    assert "parameters[so_tai_khoan]" in field_violations(
+        refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026", "so_tai_khoan": "0123456789"}))
+    assert "parameters[ngay]" in field_violations(
+        refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026\nChuyển khoản phí tại đây"}))
+    assert "parameters[ngay]" in field_violations(refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "x" * 501}))
+    # Another officer re-using the request id gets nothing of the first sender's.
+    refused(grpc.StatusCode.PERMISSION_DENIED, officer(agency, Role.ROLE_SPECIALIST)[1], request_id=request_id)
+    assert send(desk, request_id=request_id) == sent
+    # Applicants send nothing.
+    citizen = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", account_id=applicant)
+    refused(grpc.StatusCode.PERMISSION_DENIED, notifications_stub(replicas[0].addr, citizen.access_token))
+    assert [n.notification_id for n in listed(stub, applicant)][0] == sent.notification_id
+
+    # Transferred to another agency (the events carry the handling agency): its officers notify too.
+    dossier_events.send(dossier_events.assigned(dossier_id, applicant, "000.00.21.H56-260302-0004", agency, "000.00.23.H56"))
+    specialist = officer("000.00.23.H56", Role.ROLE_SPECIALIST)[1]
+    later = eventually(lambda: send(specialist), what="the transfer known to the service")
+    assert later.body == sent.body
+    refused(grpc.StatusCode.PERMISSION_DENIED, officer("000.00.24.H56")[1])

@@ -12,9 +12,12 @@ import psycopg
 import pytest
 
 from motcua.kernel.config import Settings
+from motcua.kernel.context import Actor, acting_as
 from motcua.notifications.application import DossierReceipt, NotificationCenter
 from motcua.notifications.domain import IN_APP, template_id
+from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_service_pb2 as pb
+from tests.support import auth
 from tests.support.waiting import eventually
 
 from .conftest import InboxReader, notifications_stub
@@ -59,6 +62,39 @@ def test_streams_are_capped_per_process_and_a_cancelled_stream_frees_its_place(l
     third = eventually(reopened, what="a stream accepted once one was cancelled")
     for stream in (second, third):
         stream.cancel()
+
+
+def test_one_account_holds_a_few_streams_at_most_and_leaves_the_others_for_everybody_else(stack, notifications_db):
+    process = stack.service("notifications", POSTGRES_DBNAME=notifications_db, MOTCUA_INBOX_MAX_STREAMS="4",
+                            MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT="2").start()
+    try:
+        citizen = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Phạm Thị Thu")
+        own = notifications_stub(process.addr, citizen.access_token)
+        held = [open_stream(own, citizen.account_id).live() for _ in range(2)]
+
+        refused = open_stream(own, citizen.account_id)
+        error = refused.wait_end()
+        assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "the most one account may hold (2)" in error.details()
+
+        # Somebody else still gets a stream of this process.
+        neighbour = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Đỗ Văn Nam")
+        theirs = open_stream(notifications_stub(process.addr, neighbour.access_token), neighbour.account_id).live()
+
+        held[0].cancel()
+
+        def reopened():
+            stream = open_stream(own, citizen.account_id)
+            if stream.is_live():
+                return stream
+            stream.cancel()
+            return None
+
+        again = eventually(reopened, what="the account's stream accepted once one of its own was cancelled")
+        for stream in (held[1], theirs, again):
+            stream.cancel()
+    finally:
+        process.terminate()
 
 
 def test_open_streams_end_with_unavailable_as_soon_as_the_server_shuts_down(lone):
@@ -118,10 +154,12 @@ def center(stack):
 def test_the_read_model_is_derived_again_from_the_log(stack, center):
     recipient = uuid.uuid4()
     template = center.create_template("bao_tin", IN_APP, "", "Tin số {{so}}")
-    sent = [center.send_notification(template.template_id, {"so": str(n)}, recipient) for n in range(5)]
+    with acting_as(Actor(subject="quan-tri-1", roles=("administrator",))):
+        sent = [center.send_notification(template.template_id, {"so": str(n)}, recipient) for n in range(5)]
     center.mark_read(sent[2].notification_id)
     before = center.list_notifications(recipient, None)
     assert [n.body for n in before.notifications] == [f"Tin số {n}" for n in range(4, -1, -1)]
+    assert {n.sent_by for n in before.notifications} == {"quan-tri-1"}  # the sender, derived again below too
     assert before.notifications[2].read_time is not None
 
     with psycopg.connect(stack.postgres.dsn(center.database), autocommit=True) as conn:

@@ -170,7 +170,7 @@ def test_service_settings():
         }
     )
     settings = NotificationSettings.from_env(base, {})
-    assert settings.inbox_max_streams == 20
+    assert (settings.inbox_max_streams, settings.inbox_max_streams_per_account) == (20, 3)
     assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), settings.zone) == "12/01/2026"
     utc = NotificationSettings.from_env(base, {"MOTCUA_TIMEZONE": "UTC", "MOTCUA_INBOX_MAX_STREAMS": "3"})
     assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), utc.zone) == "11/01/2026"
@@ -178,6 +178,7 @@ def test_service_settings():
     for env, name in [
         ({"MOTCUA_TIMEZONE": "Mars/Base"}, "MOTCUA_TIMEZONE"),
         ({"MOTCUA_INBOX_MAX_STREAMS": "0"}, "MOTCUA_INBOX_MAX_STREAMS"),
+        ({"MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT": "0"}, "MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT"),
     ]:
         with pytest.raises(ConfigError, match=name):
             NotificationSettings.from_env(base, env)

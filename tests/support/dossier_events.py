@@ -39,7 +39,7 @@ class Published:
     key: bytes
     value: bytes
     envelope: envelope_pb2.EventEnvelope
-    event: events_pb2.DossierReceived
+    event: events_pb2.DossierReceived | events_pb2.DossierAssigned
 
 
 @dataclass
@@ -74,6 +74,19 @@ class DossierEvents:
             appointed_return_time=_timestamp(appointed_return_time),
             version=2,
         )
+        return self._published(event, dossier_id, agency_id)
+
+    def assigned(self, dossier_id: str, applicant_account_id: str, code: str, agency_id: str, handling_agency_id: str,
+                 assignee: str = "") -> Published:
+        """A DossierAssigned envelope (e.g. after a transfer to ``handling_agency_id``), not sent yet."""
+        ref = events_pb2.DossierRef(dossier_id=dossier_id, code=code, procedure_id=str(uuid.uuid4()), procedure_version=1,
+                                    agency_id=agency_id, handling_agency_id=handling_agency_id,
+                                    applicant_account_id=applicant_account_id, version=5)
+        event = events_pb2.DossierAssigned(dossier=ref, assign_time=_timestamp(datetime.now(timezone.utc)),
+                                           assignee=assignee or str(uuid.uuid4()))
+        return self._published(event, dossier_id, handling_agency_id)
+
+    def _published(self, event, dossier_id: str, agency_id: str) -> Published:
         payload = any_pb2.Any()
         payload.Pack(event, type_url_prefix="type.googleapis.com/")
         envelope = envelope_pb2.EventEnvelope(

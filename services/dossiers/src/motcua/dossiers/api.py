@@ -105,7 +105,7 @@ def processing_to_proto(p: dict) -> dossier_pb2.ProcessingStatus:
     )
 
 
-def submission_of(request: pb.SubmitDossierRequest) -> Submission:
+def submission_of(request: pb.SubmitDossierRequest | pb.CreateDossierDraftRequest) -> Submission:
     applicant = request.applicant
     return Submission(
         procedure_id=UUID(request.procedure_id),

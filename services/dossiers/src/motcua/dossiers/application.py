@@ -261,7 +261,8 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         """Submits a dossier numbered from its agency's sequence of the day (saved together).
 
         With a request id, the dossier id is derived from it: a repeated submission finds
-        the dossier of the first one, and two racing ones collide on its first version.
+        the dossier of the first one (to who may read it, as GetDossier), and two racing ones
+        collide on its first version.
         A save that loses a race (for the number, or for the dossier id) is retried from a
         fresh read; only the winner's number is ever recorded, so numbers have no gaps.
         """
@@ -274,7 +275,8 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
                 if submission.request_id:
                     existing = self.find(Dossier, dossier_id)
                     if existing is not None:
-                        return DossierView.of(existing)
+                        # Through GetDossier's own read check: a request id is no key to others' dossiers.
+                        return self.get_dossier(existing.id)
                 sequence = self._sequence(submission.agency_id, day)
                 dossier = Dossier.submit(
                     dossier_id=dossier_id,

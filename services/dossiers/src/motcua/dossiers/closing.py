@@ -64,6 +64,8 @@ class ClosingRules(ProcessingRules):
                     raise InvalidArgument.field("idempotency_key", "was used for a different payment")
                 return False
         self.check_allowed(lc.PAY)
+        if self.received_at is None:  # awaiting a supplement asked for at reception: not accepted yet
+            raise lc_conflict(self, f"{self.state} (not received yet)", lc.PAY)
         if amount_vnd <= 0:
             raise InvalidArgument.field("amount_vnd", "must be positive")
         if amount_vnd > self.amount_due:

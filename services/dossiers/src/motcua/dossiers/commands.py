@@ -104,7 +104,9 @@ class LifecycleCommands:
 
     def record_payment(self, dossier_id: UUID, idempotency_key: str, amount_vnd: int, method: str, reference: str,
                        paid_at: datetime | None = None):
-        return self._act(dossier_id, 0, auth.applicant_or_desk, "record a payment",
+        # The desk of the dossier's agency records what it collected. Applicants never record
+        # their own payments: paying online will be confirmed by the payment gateway instead.
+        return self._act(dossier_id, 0, auth.desk, "record a payment",
                          lambda d, a, now: d.record_payment(now, a.subject, idempotency_key, amount_vnd, method, reference, paid_at))
 
     def return_result(self, dossier_id: UUID, expected_version: int, method: str = ""):

@@ -52,7 +52,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     RETURN: frozenset({RESULT_READY}),
     WITHDRAW: frozenset({DRAFT, SUBMITTED, RECEIVED, IN_PROCESS, AWAITING_SUPPLEMENT}),
     RATE: frozenset({RETURNED}),
-    PAY: frozenset({DRAFT, SUBMITTED, RECEIVED, IN_PROCESS, AWAITING_SUPPLEMENT, RESULT_READY}),
+    # Fees are collected by the desk once it has accepted the dossier (not on a draft or an
+    # unchecked submission), until the result is handed over.
+    PAY: frozenset({RECEIVED, IN_PROCESS, AWAITING_SUPPLEMENT, RESULT_READY}),
     ATTACH: frozenset({DRAFT, SUBMITTED, AWAITING_SUPPLEMENT}),
 }
 

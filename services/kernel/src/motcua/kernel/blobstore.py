@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -31,8 +32,10 @@ class BlobStore(Protocol):
 class FilesystemBlobStore:
     """One file per blob under ``root/<first 2 characters of the key>/<key>``.
 
-    Writes go to a temporary file that is flushed to disk and then renamed, so a blob is
-    either absent or complete, even after a crash.
+    Writes go to a temporary file of their own that is flushed to disk and then linked
+    under the key, so a blob is either absent or complete, even after a crash; and two
+    writers of one key (two uploads of the same bytes, in one process or several) never
+    share a temporary file: the first link wins, the other gets FileExistsError.
     """
 
     def __init__(self, root: Path, suffix: str = "") -> None:
@@ -48,14 +51,18 @@ class FilesystemBlobStore:
     def put(self, key: str, data: bytes) -> None:
         path = self.path(key)
         path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        # A name of its own per write, not per process: threads of one process write at once.
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), 0o640)
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.link(tmp, path)  # fails if the key exists: blobs are written once
+            # A link, not os.replace: it fails if the key exists, so blobs are written once.
+            os.link(tmp, path)
+            _fsync_directory(path.parent)  # the new name survives a crash too
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -64,3 +71,11 @@ class FilesystemBlobStore:
             return self.path(key).read_bytes()
         except FileNotFoundError:
             raise BlobNotFound(key) from None
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

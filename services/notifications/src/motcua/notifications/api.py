@@ -15,13 +15,13 @@ from motcua.notifications.v1 import (
     template_pb2,
 )
 
-from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
+from motcua.kernel.access import AUDITOR, require_self_or
 from motcua.kernel.context import current_actor
 from motcua.kernel.timestamps import timestamp
 
 from . import domain
 from .application import NotificationCenter
-from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable
+from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
 from .views import NotificationView, TemplateView
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,19 @@ STATES = {
     domain.FAILED: notification_pb2.NOTIFICATION_STATE_FAILED,
 }
 
-# Who may read and mark anybody's notifications; everyone else only their own.
-INBOX_OVERSEERS = (ADMINISTRATOR, AUDITOR)
+# Who may read anybody's notifications: auditors, who read and change nothing. A notification
+# tells a person about their own dossiers, so administrators (scoped to agencies, while a
+# citizen belongs to none) read only their own inbox, and only its owner marks one read.
+INBOX_READERS = (AUDITOR,)
 
 # Initial metadata of a StreamInbox call, sent once its subscription is live: every
 # notification created after the client has received it reaches the stream.
 STREAM_LIVE_HEADER = ("motcua-inbox", "live")
 
 
-def _own_inbox(recipient: UUID | str | None, action: str) -> None:
-    """Notifications are for their recipient (and those who oversee inboxes)."""
-    require_self_or(current_actor(), action, recipient, *INBOX_OVERSEERS)
+def _own_inbox(recipient: UUID | str | None, action: str, *readers: str) -> None:
+    """Notifications are for their recipient (and, to read them, ``readers``)."""
+    require_self_or(current_actor(), action, recipient, *readers)
 
 
 def template_to_proto(view: TemplateView) -> template_pb2.Template:
@@ -80,6 +82,7 @@ def notification_to_proto(view: NotificationView) -> notification_pb2.Notificati
         create_time=timestamp(view.create_time),
         read_time=timestamp(view.read_time),
         version=view.version,
+        sender=view.sent_by,
     )
 
 
@@ -118,11 +121,11 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
 
     def GetNotification(self, request: pb.GetNotificationRequest, context) -> pb.GetNotificationResponse:
         view = self.center.get_notification(UUID(request.notification_id))
-        _own_inbox(view.recipient_account_id, "read this notification")
+        _own_inbox(view.recipient_account_id, "read this notification", *INBOX_READERS)
         return pb.GetNotificationResponse(notification=notification_to_proto(view))
 
     def ListNotifications(self, request: pb.ListNotificationsRequest, context) -> pb.ListNotificationsResponse:
-        _own_inbox(request.recipient_account_id, "list these notifications")
+        _own_inbox(request.recipient_account_id, "list these notifications", *INBOX_READERS)
         page = self.center.list_notifications(
             UUID(request.recipient_account_id),
             CHANNEL_NAMES.get(request.channel),
@@ -140,9 +143,13 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         return pb.MarkNotificationReadResponse(notification=notification_to_proto(view))
 
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
-        _own_inbox(request.account_id, "follow this inbox")
+        _own_inbox(request.account_id, "follow this inbox", *INBOX_READERS)
         try:
-            subscription = self.hub.subscribe(UUID(request.account_id))
+            subscription = self.hub.subscribe(UUID(request.account_id), holder=current_actor().subject)
+        except TooManyStreams as e:
+            context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
+            context.set_details(str(e))
+            return
         except InboxFull as e:
             context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
             context.set_details(f"{e}; retry later or on another replica")

@@ -14,8 +14,10 @@ from uuid import UUID
 
 
 from motcua.kernel.config import Settings
-from motcua.kernel.context import Actor, acting_as
-from motcua.kernel.errors import InvalidArgument, VersionConflict
+from motcua.kernel.access import ADMINISTRATOR
+from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.context import Actor, acting_as, current_actor
+from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.readmodel import ReadModelApplication
 
 from .domain import (
@@ -23,6 +25,7 @@ from .domain import (
     DOSSIER_RECEIVED,
     IN_APP,
     VIETNAM,
+    DossierReplica,
     DuplicateTemplate,
     Notification,
     Template,
@@ -31,6 +34,7 @@ from .domain import (
     format_time,
     template_id,
 )
+from . import sending
 from .readmodel import InboxRecorder
 from .views import InboxEntry, NotificationView, TemplateView
 
@@ -67,6 +71,9 @@ class NotificationCenter(ReadModelApplication):
         self.zone = zone
         super().__init__(settings)
         self.recorder: InboxRecorder
+        # Identity's agency tree, kept by the agency-tree consumer: officers' and administrators'
+        # grants reach the dossiers of their agencies' subtrees.
+        self.agency_tree = AgencyTree(self)
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -112,15 +119,28 @@ class NotificationCenter(ReadModelApplication):
         dossier_id: UUID | None = None,
         request_id: UUID | None = None,
     ) -> NotificationView:
-        """Renders and queues one notification; the same request id returns the first one's result."""
+        """Renders and queues one notification from the caller (``sending`` says who may send
+        what to whom); the same request id returns the first one's result, to its sender."""
+        actor = current_actor()
         template = self.load(Template, template_id)
+        dossier = self.find(DossierReplica, dossier_id) if dossier_id is not None else None
+        sending.check_sender(actor, template.key, dossier_id is not None, dossier, recipient_account_id, address,
+                             within=self.agency_tree.is_within)
+        if dossier_id is not None and dossier is None and not actor.has_role(ADMINISTRATOR):
+            raise NotFound("dossier", str(dossier_id))
+        sending.check_parameters(template.key, template.subject, template.body, parameters)
+        parameters = sending.parameters_for(actor, dossier, parameters, template.subject, template.body)
         cause = f"request:{request_id}" if request_id else f"call:{uuid.uuid4()}"
         if request_id is not None:
             earlier = self.find(Notification, Notification.create_id(cause, template.channel, recipient_account_id, address))
             if earlier is not None:
+                if earlier.sent_by != actor.subject and not actor.has_role(ADMINISTRATOR):
+                    raise PermissionDenied(sending.ACTION, "the request id is another sender's", error_reason="NOT_OWNER")
                 return NotificationView.of(earlier)
+        rendered = template.render(parameters)
+        sending.check_rendered(rendered)
         notification = Notification.from_template(
-            cause, template.render(parameters), recipient_account_id, address=address, dossier_id=dossier_id
+            cause, rendered, recipient_account_id, address=address, dossier_id=dossier_id, sent_by=actor.subject
         )
         try:
             self.save(notification)
@@ -129,6 +149,16 @@ class NotificationCenter(ReadModelApplication):
                 raise
             return NotificationView.of(self.load(Notification, notification.id))  # a concurrent retry won
         return NotificationView.of(notification)
+
+    def replicate_dossier(self, dossier_id: UUID, code: str, agency_id: str, handling_agency_id: str,
+                          applicant_account_id: UUID | None) -> list[Any]:
+        """This service's copy of a dossier brought up to date (unsaved: the consumer saves it
+        with the position); [] when nothing changed."""
+        replica = self.find(DossierReplica, dossier_id)
+        if replica is None:
+            return [DossierReplica(dossier_id=dossier_id, code=code, agency_id=agency_id,
+                                   handling_agency_id=handling_agency_id, applicant_account_id=applicant_account_id)]
+        return [replica] if replica.update(code, agency_id, handling_agency_id, applicant_account_id) else []
 
     def notify_dossier_received(self, receipt: DossierReceipt) -> list[Any]:
         """The in-app notification of the applicant (unsaved: the consumer saves it with the position).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from motcua.kernel.agencies import agency_tree_consumer
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.runtime import Service
@@ -21,12 +22,13 @@ def build(settings: Settings) -> Service:
         center,
         poll_interval=own.inbox_poll_interval,
         max_streams=own.inbox_max_streams,
+        max_streams_per_holder=own.inbox_max_streams_per_account,
     )
     servicer = NotificationServicer(center, hub, backlog=own.inbox_backlog)
     return Service(
         settings=settings,
         app=center,
         registrations=[serve(notification_service_pb2, notification_service_pb2_grpc, servicer)],
-        consumers=[dossier_events_consumer(center)],
+        consumers=[dossier_events_consumer(center), agency_tree_consumer(center)],
         on_shutdown=[hub.shutdown],
     )

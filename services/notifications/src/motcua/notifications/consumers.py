@@ -13,11 +13,34 @@ from motcua.kernel.consumer import PoisonMessage, Subscription, TrackedConsumer
 from .application import DossierReceipt, NotificationCenter
 
 
-def _uuid(value: str, field: str) -> UUID:
+def _uuid(value: str, field: str, event: str = "DossierReceived") -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise PoisonMessage(f"DossierReceived.{field} is not a UUID: {value!r}") from None
+        raise PoisonMessage(f"{event}.{field} is not a UUID: {value!r}") from None
+
+
+def _account(value: str) -> UUID | None:
+    """The applicant's account, when the dossier names one that can be notified."""
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+# Events that carry the dossier's reference (its agencies now, its applicant): each keeps
+# this service's copy of the dossier current, e.g. after a transfer to another agency.
+_WITH_DOSSIER_REF = (
+    dossiers_events.DossierSupplementRequested,
+    dossiers_events.DossierApologyIssued,
+    dossiers_events.DossierResultReady,
+    dossiers_events.DossierReturned,
+    dossiers_events.DossierRefused,
+    dossiers_events.DossierWithdrawn,
+    dossiers_events.DossierAssigned,
+    dossiers_events.DossierCameDue,
+    dossiers_events.DossierOverdue,
+)
 
 
 def dossier_events_consumer(center: NotificationCenter) -> TrackedConsumer:
@@ -35,11 +58,27 @@ def dossier_events_consumer(center: NotificationCenter) -> TrackedConsumer:
             receive_time=event.receive_time.ToDatetime(tzinfo=timezone.utc) if event.HasField("receive_time") else None,
             appointed_return_time=event.appointed_return_time.ToDatetime(tzinfo=timezone.utc),
         )
-        return center.notify_dossier_received(receipt)
+        copy = center.replicate_dossier(receipt.dossier_id, event.code, event.agency_id, "", receipt.applicant_account_id)
+        return [*copy, *center.notify_dossier_received(receipt)]
+
+    def on_dossier_submitted(event: dossiers_events.DossierSubmitted, envelope: EventEnvelope) -> list:
+        name = "DossierSubmitted"
+        return center.replicate_dossier(_uuid(event.dossier_id, "dossier_id", name), event.code, event.agency_id, "",
+                                        _account(event.applicant_account_id))
+
+    def on_dossier_ref(event, envelope: EventEnvelope) -> list:
+        name, ref = type(event).__name__, event.dossier
+        return center.replicate_dossier(_uuid(ref.dossier_id, "dossier.dossier_id", name), ref.code, ref.agency_id,
+                                        ref.handling_agency_id,
+                                        _account(ref.applicant_account_id))
 
     return TrackedConsumer(
         center,
         name="dossier-events",
         topics=[events_topic("dossiers")],
-        subscriptions=[Subscription(dossiers_events.DossierReceived, on_dossier_received)],
+        subscriptions=[
+            Subscription(dossiers_events.DossierReceived, on_dossier_received),
+            Subscription(dossiers_events.DossierSubmitted, on_dossier_submitted),
+            *(Subscription(event_type, on_dossier_ref) for event_type in _WITH_DOSSIER_REF),
+        ],
     )

@@ -294,6 +294,7 @@ class Notification(Aggregate):
         body: str,
         dossier_id: UUID | None,
         state: str,
+        sent_by: str = "",
     ) -> None:
         self.cause = cause
         self.channel = channel
@@ -306,6 +307,8 @@ class Notification(Aggregate):
         self.body = body
         self.dossier_id = dossier_id
         self.state = state
+        # Who sent it: the caller's subject; empty when the service itself notifies of an event.
+        self.sent_by = sent_by
         self.attempt_count = 0
         self.read_time: datetime | None = None
 
@@ -317,6 +320,7 @@ class Notification(Aggregate):
         recipient_account_id: UUID | None,
         address: str = "",
         dossier_id: UUID | None = None,
+        sent_by: str = "",
     ) -> Notification:
         if rendered.channel == IN_APP and recipient_account_id is None:
             raise InvalidArgument.field("recipient_account_id", "in-app notifications go to an account: it is required")
@@ -334,6 +338,7 @@ class Notification(Aggregate):
             body=rendered.body,
             dossier_id=dossier_id,
             state=DELIVERED if rendered.channel == IN_APP else QUEUED,
+            sent_by=sent_by,
         )
 
     def mark_read(self, at: datetime) -> bool:
@@ -353,6 +358,42 @@ class Notification(Aggregate):
 def notification_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "") -> UUID:
     recipient = str(recipient_account_id) if recipient_account_id else f"address:{address}"
     return uuid5(NAMESPACE_URL, f"/motcua/notifications/{cause}/{channel}/{recipient}")
+
+
+class DossierReplica(Aggregate):
+    """What this service knows of a dossier, from the dossiers service's events: the
+    agencies whose officers may notify its applicant about it, and that applicant's account.
+    Its id is the dossier's."""
+
+    @staticmethod
+    def create_id(dossier_id: UUID, **_: object) -> UUID:
+        return dossier_id
+
+    @event("Replicated")
+    def __init__(self, dossier_id: UUID, code: str, agency_id: str, handling_agency_id: str,
+                 applicant_account_id: UUID | None) -> None:
+        self._set(code, agency_id, handling_agency_id, applicant_account_id)
+
+    def update(self, code: str, agency_id: str, handling_agency_id: str, applicant_account_id: UUID | None) -> bool:
+        """Records what changed (a code given at submission, a transfer); False when nothing did."""
+        handling_agency_id = handling_agency_id or agency_id
+        if (code, agency_id, handling_agency_id, applicant_account_id) == (
+            self.code, self.agency_id, self.handling_agency_id, self.applicant_account_id
+        ):
+            return False
+        self._updated(code=code, agency_id=agency_id, handling_agency_id=handling_agency_id,
+                      applicant_account_id=applicant_account_id)
+        return True
+
+    @event("Updated")
+    def _updated(self, code: str, agency_id: str, handling_agency_id: str, applicant_account_id: UUID | None) -> None:
+        self._set(code, agency_id, handling_agency_id, applicant_account_id)
+
+    def _set(self, code: str, agency_id: str, handling_agency_id: str, applicant_account_id: UUID | None) -> None:
+        self.code = code
+        self.agency_id = agency_id
+        self.handling_agency_id = handling_agency_id or agency_id
+        self.applicant_account_id = applicant_account_id
 
 
 class NotInInbox(InvalidTransition):

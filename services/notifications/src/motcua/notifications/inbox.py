@@ -63,11 +63,16 @@ class InboxFull(Exception):
     """This process already serves as many streams as it may."""
 
 
+class TooManyStreams(InboxFull):
+    """The caller already holds as many streams of this process as one caller may."""
+
+
 class InboxSubscription:
     """One open stream's mailbox: the hub puts arrivals in, the stream takes them out."""
 
-    def __init__(self, account_id: UUID, after: int, max_pending: int) -> None:
+    def __init__(self, account_id: UUID, after: int, max_pending: int, holder: str = "") -> None:
         self.account_id = account_id
+        self.holder = holder or str(account_id)  # who opened it (an overseer may follow others' inboxes)
         self.after = after  # the hub had handled every position up to here when it registered
         self.max_pending = max_pending
         self.closed: str | None = None
@@ -113,15 +118,18 @@ class InboxHub:
         *,
         poll_interval: float = 1.0,
         max_streams: int = 16,
+        max_streams_per_holder: int = 3,
         max_pending: int = 1000,
     ) -> None:
         self.center = center
         self.poll_interval = poll_interval
         self.max_streams = max_streams
+        self.max_streams_per_holder = max_streams_per_holder
         self.max_pending = max_pending
         self._lock = threading.Lock()
         self._subscribers: dict[UUID, set[InboxSubscription]] = {}
         self._count = 0
+        self._held: collections.Counter[str] = collections.Counter()  # open streams by holder
         self._position = 0  # every arrival up to here was handed to the streams open then
         self._stop = threading.Event()
         self._closed = False
@@ -129,18 +137,29 @@ class InboxHub:
 
     # --- streams ------------------------------------------------------------------------------------
 
-    def subscribe(self, account_id: UUID) -> InboxSubscription:
+    def subscribe(self, account_id: UUID, holder: str = "") -> InboxSubscription:
+        """A live subscription to ``account_id``'s inbox, opened by ``holder`` (the caller;
+        by default the account itself). Refused (TooManyStreams) when the holder has
+        ``max_streams_per_holder`` open already: without that, one account could hold every
+        stream this process serves and lock everybody else out."""
+        holder = holder or str(account_id)
         with self._lock:
             if self._closed:
                 raise InboxUnavailable("the server is shutting down")
+            if self._held[holder] >= self.max_streams_per_holder:
+                raise TooManyStreams(
+                    f"this account holds {self._held[holder]} open inbox streams already, "
+                    f"the most one account may hold ({self.max_streams_per_holder}); close one first"
+                )
             if self._count >= self.max_streams:
                 raise InboxFull(f"this replica serves {self.max_streams} inbox streams already")
             if self._count == 0:
                 # Nobody listened since the last position handled: start from the end of the log.
                 self._position = self.center.recorder.max_notification_id() or 0
-            subscription = InboxSubscription(account_id, self._position, self.max_pending)
+            subscription = InboxSubscription(account_id, self._position, self.max_pending, holder)
             self._subscribers.setdefault(account_id, set()).add(subscription)
             self._count += 1
+            self._held[holder] += 1
             self._start()
         return subscription
 
@@ -151,6 +170,9 @@ class InboxHub:
             if subscriptions is not None and subscription in subscriptions:
                 subscriptions.discard(subscription)
                 self._count -= 1
+                self._held[subscription.holder] -= 1
+                if not self._held[subscription.holder]:
+                    del self._held[subscription.holder]
                 if not subscriptions:
                     del self._subscribers[subscription.account_id]
 

@@ -47,6 +47,7 @@ _COLUMNS = (
     "create_time",
     "read_time",
     "version",
+    "sent_by",
 )
 
 CREATED = get_topic(Notification.Created)
@@ -80,6 +81,10 @@ class InboxRecorder(ProjectingRecorder):
                 "read_time timestamptz, "
                 "version bigint NOT NULL)"
             ).format(inbox=self._inbox)
+        )
+        # Added later: tables created before it get the column (rows of earlier notifications: '').
+        self.sql_create_statements.append(
+            SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS sent_by text NOT NULL DEFAULT ''").format(inbox=self._inbox)
         )
         # Newest first per recipient, and everything after a position for the stream.
         self.sql_create_statements.append(
@@ -123,6 +128,7 @@ class InboxRecorder(ProjectingRecorder):
             "create_time": event.timestamp,
             "read_time": None,
             "version": event.originator_version,
+            "sent_by": getattr(event, "sent_by", ""),  # events recorded before the field have none
         }
 
     def _read(self, event: Any, position: int) -> Iterator[Statement]:

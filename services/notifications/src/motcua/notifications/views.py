@@ -49,6 +49,7 @@ class NotificationView:
     create_time: datetime
     read_time: datetime | None
     version: int
+    sent_by: str = ""
 
     @classmethod
     def of(cls, notification: Notification) -> NotificationView:
@@ -67,6 +68,7 @@ class NotificationView:
             create_time=notification.created_on,
             read_time=notification.read_time,
             version=notification.version,
+            sent_by=notification.sent_by,
         )
 
     @classmethod
