@@ -131,6 +131,8 @@ def classify(tally: Tally, error: Failure | FailureGroup, label: str) -> None:
             tally.other_failures.append(text)
 
 
+# The budget grows with the cases (a busy 2-core machine answers a case in well under a second).
+@pytest.mark.timeout(300 + CASES)
 def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(gateway, role_tokens):
     tally = Tally()
     session = requests.Session()
@@ -142,11 +144,24 @@ def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(ga
     operations = [result.ok() for result in schema.get_all_operations()]
     roles = itertools.cycle(sorted(role_tokens))
 
+    def call(case, **kwargs):
+        """The case's request; sent once more if the first got no answer in time (the machine
+        may be busy), recorded as a failure if neither did."""
+        for attempt in (1, 2):
+            try:
+                return case.call(**kwargs)
+            except requests.RequestException as error:
+                if attempt == 2:
+                    tally.other_failures.append(f"{case.operation.label}: no answer: {error}")
+                    return None
+
     def send(case, role: str) -> None:
         tally.cases += 1
         tally.per_role[role] = tally.per_role.get(role, 0) + 1
-        response = case.call(base_url=gateway.url, session=session, headers=headers_of(role_tokens[role]),
-                             timeout=REQUEST_TIMEOUT)
+        response = call(case, base_url=gateway.url, session=session, headers=headers_of(role_tokens[role]),
+                        timeout=REQUEST_TIMEOUT)
+        if response is None:
+            return
         try:
             case.validate_response(response, checks=CHECKS)
         except (Failure, FailureGroup) as error:
@@ -172,7 +187,6 @@ def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(ga
                 pass  # no valid negative input exists for an operation without parameters
 
     # --- stateful: scenarios that follow the inferred links, one role per scenario
-    stateful_budget = CASES - tally.cases
     machine_roles = itertools.cycle(["every_role", *sorted(r for r in role_tokens if r != ANONYMOUS)])
 
     class Scenario(schema.as_state_machine()):  # type: ignore[misc]
@@ -183,6 +197,12 @@ def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(ga
             return {"base_url": gateway.url, "session": session, "timeout": REQUEST_TIMEOUT,
                     "headers": headers_of(role_tokens[self.role])}
 
+        def call(self, case, **kwargs):
+            response = call(case, **kwargs)
+            if response is None:  # recorded; the scenario cannot go on without an answer
+                raise hypothesis.errors.UnsatisfiedAssumption()
+            return response
+
         def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
             tally.cases += 1
             tally.stateful += 1
@@ -192,12 +212,15 @@ def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(ga
             except (Failure, FailureGroup) as error:
                 classify(tally, error, f"{self.role} {case.operation.label} (stateful)")
 
-    scenarios = max(1, stateful_budget // STEPS_PER_SCENARIO)
-    Scenario.run(settings=hypothesis.settings(
-        max_examples=scenarios, stateful_step_count=STEPS_PER_SCENARIO, database=None, deadline=None,
-        suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
+    # Scenarios end early at times (a step with nowhere to go): run more until the budget is spent.
+    while tally.cases < CASES:
+        before = tally.cases
+        Scenario.run(settings=hypothesis.settings(
+            max_examples=max(1, (CASES - tally.cases) // STEPS_PER_SCENARIO), stateful_step_count=STEPS_PER_SCENARIO,
+            database=None, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
+        assert tally.cases > before, "the state machine made no call"
 
     print("\n" + tally.report())
-    assert tally.cases >= CASES * 0.9, tally.report()
+    assert tally.cases >= CASES, tally.report()
     assert not tally.server_errors, tally.report()
     assert not tally.schema_violations, tally.report()
