@@ -67,6 +67,7 @@ class Ledger:
     retries: Counter = field(default_factory=Counter)
     published: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    failed: threading.Event = field(default_factory=threading.Event)  # the run is lost: clients stop
 
     @property
     def accepted(self) -> int:
@@ -86,6 +87,8 @@ def retrying(ledger: Ledger, call, what: str):
                 return error
             with ledger.lock:
                 ledger.retries[f"{what} {error.code().name}"] += 1
+            if ledger.failed.is_set():
+                raise AssertionError(f"{what}: the run failed elsewhere")
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what} still failing after {GIVE_UP_AFTER}s: {error.code()} {error.details()}")
             time.sleep(0.2 + random.random() * 0.3)
@@ -110,7 +113,7 @@ class Stack:
     def kill_and_restart(self, name: str) -> None:
         process = self.services[name]
         assert process.kill() == -signal.SIGKILL
-        process.start(timeout=120)
+        process.start(timeout=300)
 
     def kill_kafka_and_restart(self) -> None:
         pid = self.stack.kafka.pid
@@ -217,7 +220,7 @@ def drive(processes: Stack, ledger: Ledger, commands: int) -> None:
                  for i in range(len(faults) + 1)]
     errors: list[BaseException] = []
 
-    def run_stretch(numbers: range) -> None:
+    def start_stretch(numbers: range) -> list[threading.Thread]:
         todo = iter(numbers)
         todo_lock = threading.Lock()
 
@@ -225,7 +228,7 @@ def drive(processes: Stack, ledger: Ledger, commands: int) -> None:
             officer = dossiers_stub(addr["dossiers"], officer_token)
             stubs = {r.account_id: dossiers_stub(addr["dossiers"], r.access_token) for r in recipients}
             try:
-                while not errors:
+                while not ledger.failed.is_set():
                     with todo_lock:
                         n = next(todo, None)
                     if n is None:
@@ -234,27 +237,31 @@ def drive(processes: Stack, ledger: Ledger, commands: int) -> None:
                     file_and_receive(ledger, stubs[recipient], officer, procedure_id, agency, recipient)
             except BaseException as error:  # noqa: BLE001 - reported after the run
                 errors.append(error)
+                ledger.failed.set()
 
         threads = [threading.Thread(target=worker, name=f"client-{i}") for i in range(WORKERS)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        return threads
 
-    def strike(name: str, fault) -> None:
+    for thread in start_stretch(stretches[0]):
+        thread.join()
+    for (name, fault), numbers in zip(faults, stretches[1:]):
+        clients = start_stretch(numbers)
+        time.sleep(0.5)  # the stretch's first commands are under way
         try:
-            time.sleep(0.5)  # the stretch's first commands are under way
+            # On this thread: processes are started with a parent-death signal, which a
+            # thread of their own would fire as it ended.
             fault()
             ledger.faults.append(name)
-        except BaseException as error:  # noqa: BLE001 - reported after the run
-            errors.append(error)
-
-    run_stretch(stretches[0])
-    for (name, fault), numbers in zip(faults, stretches[1:]):
-        striker = threading.Thread(target=strike, args=(name, fault), name=f"fault {name}")
-        striker.start()
-        run_stretch(numbers)
-        striker.join()
+        except BaseException:
+            ledger.failed.set()
+            raise
+        finally:
+            for thread in clients:
+                thread.join()
+        if errors:
+            raise errors[0]
         # A procedure published right after each fault reaches the dossiers' replicas too.
         publish_procedure(ledger, addr["procedures"], agency)
     if errors:
