@@ -5,7 +5,7 @@ The owner is Sở Tư pháp (OWNER_AGENCY) and a citizen of it: their dossier (r
 it has a notification), their accounts, their procedure, their calendar, the province's seal.
 The callers hold one role each in Sở Y tế (CALLER_AGENCY, a sibling in the sample tree: not
 above the owner), or are another citizen. Every request field that names a resource
-(requests.RESOURCE_FIELDS) names the owner's; the other fields are filled so that the request
+(probe_requests.RESOURCE_FIELDS) names the owner's; the other fields are filled so that the request
 passes validation and reaches the service's own checks.
 
 Refused means PERMISSION_DENIED, or NOT_FOUND: a service may deny that someone else's
@@ -29,7 +29,7 @@ from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.access import ROLES
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as npb
 from motcua.procedures.v1 import procedure_service_pb2 as ppb
-from tests.authorization.requests import RESOURCE_FIELDS, invalid_fields, request_for
+from tests.authorization.probe_requests import RESOURCE_FIELDS, invalid_fields, request_for
 from tests.support import auth
 from tests.support.calendar_clients import calendars_stub, create_request as calendar_request
 from tests.support.clients import dossiers_stub, notifications_stub, procedures_stub
