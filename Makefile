@@ -3,6 +3,8 @@
 #   make stop   stop them
 #   make test   the whole test suite on its own stack (ports apart from `make run`)
 #   make bench  benchmarks with baselines; prints a table and writes JSON
+#   make fuzz   the REST API under schemathesis, 5,000 generated requests
+#   make faults 10,000 dossier commands while Kafka, PostgreSQL and each service are killed
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -32,6 +34,18 @@ include mk/charts.mk
 .PHONY: test
 test: setup lint-protos breaking-protos check-charts gateway-browser ## run the test suite (starts and stops its own PostgreSQL and Kafka)
 	$(UV) run pytest $(PYTEST_ARGS)
+
+# Sizes of the long runs (make test runs the same tests smaller: 500 cases, 300 commands).
+FUZZ_CASES ?= 5000
+FAULT_COMMANDS ?= 10000
+
+.PHONY: fuzz
+fuzz: setup ## fuzz the REST API with schemathesis: 5,000 generated requests, a token of each role (FUZZ_CASES=<n>)
+	MOTCUA_FUZZ_CASES=$(FUZZ_CASES) $(UV) run pytest tests/fuzz -s $(PYTEST_ARGS)
+
+.PHONY: faults
+faults: setup ## the fault suite at scale: 10,000 dossier commands through kills and restarts (FAULT_COMMANDS=<n>)
+	MOTCUA_FAULT_COMMANDS=$(FAULT_COMMANDS) $(UV) run pytest tests/faults -m faults -s $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: setup ## benchmarks beside their baselines (pgbench, eventsourcing's default path)

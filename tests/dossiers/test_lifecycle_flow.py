@@ -270,3 +270,15 @@ def test_only_the_desk_of_the_agency_records_fees_and_only_once_the_dossier_is_r
 
     paid = office.desk.RecordPayment(payment(received.dossier_id)).dossier
     assert [(p.amount_vnd, p.reference) for p in paid.processing.payments] == [(11000, "BL-0005678")]
+
+
+def test_a_draft_is_created_and_then_submitted_by_its_applicant(procedure, office):
+    """CreateDossierDraft answered INTERNAL for every valid request (found by the authorization probe)."""
+    draft = office.citizen.CreateDossierDraft(pb.CreateDossierDraftRequest(
+        procedure_id=procedure.procedure_id, agency_id=office.agency, channel=d.SUBMISSION_CHANNEL_ONLINE,
+        applicant=applicant(account_id=office.citizen_id, full_name="Nguyễn Thị Hồng Nhung"),
+        documents=[d.DossierDocument(name="Tờ khai đăng ký khai sinh", originals=1)])).dossier
+    assert (draft.state, draft.applicant.full_name) == (d.DOSSIER_STATE_DRAFT, "Nguyễn Thị Hồng Nhung")
+    submitted = office.citizen.SubmitDossierDraft(pb.SubmitDossierDraftRequest(
+        dossier_id=draft.dossier_id, expected_version=draft.version)).dossier
+    assert (submitted.dossier_id, submitted.state) == (draft.dossier_id, d.DOSSIER_STATE_SUBMITTED)

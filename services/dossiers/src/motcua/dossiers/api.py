@@ -107,6 +107,9 @@ def processing_to_proto(p: dict) -> dossier_pb2.ProcessingStatus:
 
 def submission_of(request: pb.SubmitDossierRequest | pb.CreateDossierDraftRequest) -> Submission:
     applicant = request.applicant
+    # A draft is created without an idempotency key: its request has no request_id field, and
+    # reading one off it raised (INTERNAL on every CreateDossierDraft).
+    request_id = request.request_id if "request_id" in request.DESCRIPTOR.fields_by_name else ""
     return Submission(
         procedure_id=UUID(request.procedure_id),
         agency_id=request.agency_id,
@@ -122,7 +125,7 @@ def submission_of(request: pb.SubmitDossierRequest | pb.CreateDossierDraftReques
         channel=enums.CHANNEL_OF.get(request.channel, ""),
         result_delivery=enums.DELIVERY_METHOD_OF.get(request.result_delivery, ""),
         documents=tuple(Document(name=d.name, originals=d.originals, copies=d.copies) for d in request.documents),
-        request_id=getattr(request, "request_id", ""),  # a draft's request (CreateDossierDraft) has none
+        request_id=request_id,
     )
 
 
