@@ -35,6 +35,13 @@ def province_admin_token() -> str:
     return token(Role.ROLE_ADMINISTRATOR, agency_id=PROVINCE)
 
 
+@cache
+def province_registrar_token() -> str:
+    """The province's administrator who is also a credential officer: opens officers' and
+    citizens' accounts alike."""
+    return token(Role.ROLE_ADMINISTRATOR, Role.ROLE_CREDENTIAL_OFFICER, agency_id=PROVINCE)
+
+
 def seed_agencies(addr: str, *args: str) -> subprocess.CompletedProcess:
     """Runs `python -m motcua.identity.seed_agencies` against identity at addr."""
     return subprocess.run([sys.executable, "-m", "motcua.identity.seed_agencies", str(SEED_FILE), "--addr", addr,

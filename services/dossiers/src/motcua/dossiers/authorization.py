@@ -9,7 +9,8 @@ its replica of the agency tree (``within``: ``motcua.kernel.agencies.AgencyTree.
   dossier now (after a transfer, the new one).
 - Administrators act where their administrator grant reaches (a province administrator in
   every agency of the province, through the tree; a commune's in that commune only).
-- Auditors only read, in every agency.
+- Auditors only read, where their auditor grant reaches (a province's auditor in every
+  agency of the province).
 
 Which roles may call each RPC at all is declared in the protos and checked by the kernel
 before these run; these add what needs the dossier (its agency, its applicant), with the
@@ -63,6 +64,11 @@ def _granted(actor: Actor, action: str, roles: Iterable[str], *agencies: str, wi
     require_grant(actor, action, (*roles, ADMINISTRATOR), *agencies, within=within)
 
 
+def _audits(actor: Actor, within: Within | None, *agencies: str) -> bool:
+    """Whether the caller holds an auditor grant reaching one of ``agencies``."""
+    return any(holds(actor, (AUDITOR,), agency, within) for agency in agencies)
+
+
 def is_owner(actor: Actor, dossier: Any) -> bool:
     return actor.has_role(APPLICANT) and is_self(actor, dossier.applicant_data.get("account_id", ""))
 
@@ -109,8 +115,8 @@ def step_holder(actor: Actor, dossier: Any, action: str, within: Within | None =
 
 def reader(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
     """Who may read the dossier (and its clock): its applicant, officers and administrators of
-    its agencies (by their grants), auditors."""
-    if actor.has_role(AUDITOR):
+    its agencies (by their grants), auditors whose grants reach them."""
+    if _audits(actor, within, dossier.agency_id, dossier.handling_agency_id):
         return
     if not _owner_or_role(actor, dossier, action, OFFICERS):
         _granted(actor, action, OFFICERS, dossier.agency_id, dossier.handling_agency_id, within=within)
@@ -125,10 +131,8 @@ def list_scope(actor: Actor, subtree: Callable[[str], Iterable[str]] = lambda ag
                action: str = "list dossiers") -> tuple[tuple[str, ...] | None, str]:
     """What a caller may list: (agencies whose dossiers, None for every agency; applicant
     account whose dossiers, "" for no narrowing). Officers and administrators see their
-    grants' subtrees (``subtree``: an agency and those below it), auditors every agency."""
-    if actor.has_role(AUDITOR):
-        return None, ""
-    granted = actor.agencies_for(*OFFICERS, ADMINISTRATOR)
+    grants' subtrees (``subtree``: an agency and those below it), auditors too."""
+    granted = actor.agencies_for(*OFFICERS, ADMINISTRATOR, AUDITOR)
     if granted:
         return tuple(dict.fromkeys(a for agency in granted for a in subtree(agency))), ""
     if actor.has_role(APPLICANT) and actor.subject:
@@ -146,8 +150,8 @@ def queue_holder(actor: Actor, action: str = "list the work queue") -> str:
 
 
 def agency_reader(actor: Actor, agency_id: str, action: str, within: Within | None = None) -> None:
-    """Reports of one agency: officers and administrators whose grants cover it, auditors."""
-    if actor.has_role(AUDITOR):
+    """Reports of one agency: officers, administrators and auditors whose grants cover it."""
+    if _audits(actor, within, agency_id):
         return
     _needs_role(actor, action, OFFICERS)
     _granted(actor, action, OFFICERS, agency_id, within=within)
@@ -157,7 +161,7 @@ def form_reader(actor: Actor, dossier: Any, form: str, within: Within | None = N
     action = f"render the {form.replace('_', ' ')} form"
     if form in APPLICANT_FORMS and is_owner(actor, dossier):
         return
-    if actor.has_role(AUDITOR):
+    if _audits(actor, within, dossier.agency_id, dossier.handling_agency_id):
         return
     _needs_role(actor, action, OFFICERS)
     _granted(actor, action, OFFICERS, dossier.agency_id, dossier.handling_agency_id, within=within)
