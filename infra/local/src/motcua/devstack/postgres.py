@@ -65,6 +65,7 @@ class Postgres:
             if not self.is_running():
                 if not (self.data_dir / "PG_VERSION").exists():
                     self._initdb()
+                self._reclaim()
                 self._run("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_path),
                           "-w", "-t", "60", "-o", self._server_options())
             for db in self.databases:  # inside the lock: concurrent CREATE DATABASE fails
@@ -103,31 +104,33 @@ class Postgres:
     def _initdb(self) -> None:
         _proc.wipe(self.data_dir)  # leftovers of an interrupted initdb
         self.data_dir.mkdir(parents=True, mode=0o700)
-        ids = _proc.unprivileged()
-        if ids:
-            os.chown(self.data_dir, ids[1], ids[2])
         with tempfile.TemporaryDirectory() as tmp:  # private to whoever runs initdb
             pwfile = Path(tmp) / "pw"
             pwfile.write_text(self.password + "\n")
-            if ids:
-                for p in (tmp, pwfile):
-                    os.chown(p, ids[1], ids[2])
             # C.UTF-8: byte-order collation like C, but lower()/upper()/ILIKE know Vietnamese
             # letters (with the plain C locale, lower('NGUYỄN') is 'nguyỄn').
             self._run("initdb", "-D", str(self.data_dir), "-U", self.user, f"--pwfile={pwfile}",
                       "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
 
+    def _reclaim(self) -> None:
+        """Data written by earlier versions, which ran PostgreSQL as the real `nobody`, goes back
+        to root, whose files the server reaches from its user namespace (_proc.unprivileged)."""
+        if not _proc.unprivileged() or self.data_dir.stat().st_uid == 0:
+            return
+        for folder, folders, files in os.walk(self.data_dir):
+            for name in (folder, *(os.path.join(folder, n) for n in folders + files)):
+                os.chown(name, 0, 0, follow_symlinks=False)
+
     def _run(self, tool: str, *args: str) -> None:
         cmd = [str(self.bindir / tool), *args]
-        if ids := _proc.unprivileged():
-            cmd = ids[0] + cmd
+        if prefix := _proc.unprivileged():
+            cmd = prefix + cmd
         # Own session: the postmaster pg_ctl leaves behind must outlive the caller's terminal.
         res = subprocess.run(cmd, capture_output=True, text=True, cwd=self.data_dir, start_new_session=True)
         if res.returncode != 0:
             hint = ""
             if _proc.unprivileged():
-                hint = (f"\n(running as 'nobody' because we are root: every folder above "
-                        f"{self.data_dir} and {self.bindir} must be world-executable)")
+                hint = "\n(run in a user namespace of its own, `unshare --user`, because we are root)"
             raise RuntimeError(
                 f"{tool} failed ({res.returncode}): {' '.join(cmd)}\n{res.stdout}{res.stderr}"
                 f"\n--- {self.log_path} ---\n{_proc.tail(self.log_path)}{hint}"
