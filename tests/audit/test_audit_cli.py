@@ -92,7 +92,7 @@ def test_history_lists_every_event_with_who_when_and_what(stack, story):
     assert [e["type"] for e in events] == ["Procedure.Created", "Procedure.Renamed", "Procedure.Published"]
     assert events[0]["data"]["code"] == story["code"]
     assert events[0]["data"]["content"]["name"] == ORIGINAL_NAME
-    assert events[0]["data"]["content"]["agency_id"] == "000.00.10.H56"
+    assert events[0]["data"]["content"]["agency_id"] == AGENCY
     assert events[0]["data"]["content"]["processing_time"] == {"value": 3, "unit": "working_days"}
     assert events[1]["data"] == {"name": NEW_NAME}
     assert events[2]["data"]["content"]["name"] == NEW_NAME

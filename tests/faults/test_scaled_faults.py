@@ -161,7 +161,7 @@ def processes(stack):
 
 
 def publish_procedure(ledger: Ledger, addr: str, agency: str) -> str:
-    procedures = procedures_stub(addr)
+    procedures = procedures_stub(addr, auth.issue(agency_id=agency).access_token)  # the agency's administrator
     created = retrying(ledger, lambda: procedures.CreateProcedure(full_create_request(agency_id=agency)), "create procedure")
     assert not isinstance(created, grpc.RpcError), created
     procedure_id = created.procedure.procedure_id

@@ -9,6 +9,7 @@ from typing import Iterator
 import pytest
 
 from tests.gateway.support import Gateway, StartGateway
+from tests.support.auth import AGENCY
 from tests.support.clients import new_traceparent
 from tests.support.procedures import unique_code
 from tests.support.waiting import eventually
@@ -37,7 +38,7 @@ def gw(stack, services, start_module_gateway: StartGateway) -> Iterator[Gateway]
 
 
 def new_procedure(name: str = "Đăng ký khai sinh", **overrides) -> dict:
-    return {"code": unique_code(), "name": name, "agency_id": "000.00.10.H56", "processing_days": 3, **overrides}
+    return {"code": unique_code(), "name": name, "agency_id": AGENCY, "processing_days": 3, **overrides}
 
 
 def details_of(body: dict, type_url: str) -> list[dict]:
@@ -75,7 +76,7 @@ def test_create_publish_get_a_procedure_in_json(gw: Gateway, services):
         "procedure_id": procedure["procedure_id"],
         "code": payload["code"],
         "name": name,
-        "agency_id": "000.00.10.H56",
+        "agency_id": AGENCY,
         "processing_days": 3,
         "state": "PROCEDURE_STATE_DRAFT",
         "version": "1",  # int64: a JSON string (proto3 JSON mapping)

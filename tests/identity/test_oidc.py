@@ -93,7 +93,7 @@ def test_code_flow_with_pkce_gives_tokens_a_service_accepts(op, discovery):
     assert access.claims["client_id"] == SPA and access.claims["aud"] == ["motcua", op.issuer]  # API, userinfo
     # It calls a real service over gRPC; the event log names the person.
     stub = procedures_stub(op.procedures.addr, token["access_token"])
-    created = stub.CreateProcedure(create_request(name="Đăng ký khai sinh"))
+    created = stub.CreateProcedure(create_request(name="Đăng ký khai sinh", agency_id="000.00.10.H56"))
     assert created.procedure.name == "Đăng ký khai sinh"
     # ... and over REST through the gateway.
     rest = httpx2.get(f"{op.issuer}/v1/procedures/{created.procedure.procedure_id}", trust_env=False,
@@ -189,7 +189,7 @@ def test_a_service_gets_a_token_with_client_credentials(op, discovery):
     claims = jwt.decode(token["access_token"], provider_keys(discovery), algorithms=["ES256"]).claims
     assert (claims["sub"], claims["client_id"], claims["roles"]) == (SERVICE, SERVICE, ["administrator"])
     stub = procedures_stub(op.procedures.addr, token["access_token"])
-    assert stub.CreateProcedure(create_request(name="Cấp giấy phép")).procedure.procedure_id
+    assert stub.CreateProcedure(create_request(name="Cấp giấy phép", agency_id="000.00.10.H56")).procedure.procedure_id
     wrong = OAuth2Client(client_id=SERVICE, client_secret="not-the-secret", trust_env=False)
     with pytest.raises(OAuthError) as refused:
         wrong.fetch_token(discovery["token_endpoint"], grant_type="client_credentials")

@@ -89,7 +89,7 @@ def signed_in(discovery, browser: Browser) -> bool:
 
 def create_procedure(op, access_token: str) -> grpc.StatusCode:
     try:
-        procedures_stub(op.procedures.addr, access_token).CreateProcedure(create_request(name="Cấp phép xây dựng"))
+        procedures_stub(op.procedures.addr, access_token).CreateProcedure(create_request(name="Cấp phép xây dựng", agency_id="000.00.10.H56"))
     except grpc.RpcError as error:
         return error.code()
     return grpc.StatusCode.OK

@@ -76,7 +76,7 @@ def test_a_call_without_a_token_is_unauthenticated(procedures_addr):
 def test_a_valid_token_is_accepted_and_names_the_actor_in_the_event_log(stack, procedures_addr):
     issued = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.10.H56", display_name="Trần Văn Bình")
     stub = procedures_stub(procedures_addr, issued.access_token)
-    created = stub.CreateProcedure(create_request(name="Cấp phép hoạt động"))
+    created = stub.CreateProcedure(create_request(name="Cấp phép hoạt động", agency_id="000.00.10.H56"))
     history = audit_history(stack, "procedures", created.procedure.procedure_id)
     assert [(e["actor"], e["agency_id"]) for e in history] == [(issued.account_id, "000.00.10.H56")]
 

@@ -14,6 +14,7 @@ from motcua.dossiers.v1 import dossier_service_pb2 as dossiers_pb
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb
 from tests.support.clients import details, field_violations, new_traceparent
 from tests.support.concurrency import run_concurrently
+from tests.support.auth import AGENCY
 from tests.support.procedures import create_request
 from tests.support.waiting import eventually
 
@@ -35,7 +36,7 @@ def test_published_procedure_reaches_dossiers_with_its_vietnamese_name(procedure
     replica = eventually(lambda: replica_of(dossiers, created.procedure_id), what="replica in dossiers")
     assert replica.name == "Cấp giấy phép xây dựng nhà ở riêng lẻ"
     assert replica.code == created.code
-    assert replica.agency_id == "000.00.10.H56"
+    assert replica.agency_id == AGENCY
     assert replica.procedure_version == published.version
 
 

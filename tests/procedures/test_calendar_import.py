@@ -11,10 +11,13 @@ import sys
 import pytest
 
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb
+from tests.support import auth
 from tests.support.auth import default_token
 from tests.support.calendar_clients import calendars_stub
 from tests.support.calendars import SEED_2026
 from tests.support.dossiers import fresh_agency
+from tests.support.identity import province_admin_token, seed_agencies
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +40,20 @@ def province_2026(service) -> list[calendar_pb2.Calendar]:
     return list(calendars_stub(service.addr).ListCalendars(pb.ListCalendarsRequest(province_wide=True, year=2026)).calendars)
 
 
-def test_the_seed_is_imported_once_then_corrected(procedures_service, tmp_path):
-    first = run_import(procedures_service, str(SEED_2026))
-    assert first.returncode == 0, first.stderr
+def test_the_seed_is_imported_once_then_corrected(stack, procedures_service, tmp_path):
+    # The province-wide calendar is the province administrator's: granted at the root of the
+    # agency tree, which procedures knows once it has identity's AgencyCreated events.
+    seeded = seed_agencies(stack.identity.addr)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    province = province_admin_token()
+    first = eventually(lambda: (done := run_import(procedures_service, str(SEED_2026), token=province)).returncode == 0 and done,
+                       what="the province-wide calendar imported once procedures knows the province")
     (calendar,) = province_2026(procedures_service)
     assert (calendar.state, calendar.calendar_version) == (calendar_pb2.CALENDAR_STATE_PUBLISHED, 1)
     assert calendar.holidays[0] == calendar_pb2.CalendarDay(date="2026-01-01", name="Tết Dương lịch")
     assert "version 1 in force" in first.stdout
 
-    again = run_import(procedures_service, str(SEED_2026))
+    again = run_import(procedures_service, str(SEED_2026), token=province)
     assert again.returncode == 0, again.stderr
     assert "already up to date" in again.stdout
     assert province_2026(procedures_service) == [calendar]  # not one event more
@@ -57,7 +65,7 @@ def test_the_seed_is_imported_once_then_corrected(procedures_service, tmp_path):
     corrected["reception_cutoff"] = "16:00"
     path = tmp_path / "calendar-2026.json"
     path.write_text(json.dumps(corrected, ensure_ascii=False), encoding="utf-8")
-    third = run_import(procedures_service, str(path))
+    third = run_import(procedures_service, str(path), token=province)
     assert third.returncode == 0, third.stderr
     (updated,) = province_2026(procedures_service)
     assert (updated.state, updated.calendar_version, updated.reception_cutoff) == (calendar_pb2.CALENDAR_STATE_PUBLISHED, 2, "16:00")
@@ -88,7 +96,7 @@ def test_a_bad_file_is_refused_whole_naming_every_field(procedures_service, tmp_
 
 def test_an_agencys_calendar_and_a_refusal_by_the_service(procedures_service):
     agency = fresh_agency()
-    created = run_import(procedures_service, "--agency-id", agency, str(SEED_2026))
+    created = run_import(procedures_service, "--agency-id", agency, str(SEED_2026), token=auth.issue(agency_id=agency).access_token)
     assert created.returncode == 0, created.stderr
     refused = run_import(procedures_service, "--agency-id", "Sở Tư pháp", str(SEED_2026))
     assert refused.returncode == 1

@@ -11,6 +11,7 @@ from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_service_pb2 as dpb
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, events_pb2
+from tests.support import auth
 from tests.support.calendar_clients import calendars_stub, create_request, weekday
 from tests.support.clients import details, field_violations
 from tests.support.concurrency import run_concurrently
@@ -26,6 +27,12 @@ def calendars(services):
     return calendars_stub(services[0].addr)
 
 
+@pytest.fixture(scope="module")
+def admin_of(services):
+    """The CalendarService as an administrator of the agency: only they edit its calendars."""
+    return lambda agency: calendars_stub(services[0].addr, auth.issue(agency_id=agency).access_token)
+
+
 def failure(call, *args) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as error:
         call(*args)
@@ -37,8 +44,9 @@ def replica(dossiers, agency_id: str, year: int, calendar_version: int = 0):
     return dossiers.GetCalendarReplica(request).calendar
 
 
-def test_a_published_calendar_reaches_kafka_and_the_dossiers_copy_with_its_vietnamese_names(stack, calendars, dossiers):
+def test_a_published_calendar_reaches_kafka_and_the_dossiers_copy_with_its_vietnamese_names(stack, calendars, dossiers, admin_of):
     agency = fresh_agency()
+    calendars = admin_of(agency)
     created = calendars.CreateCalendar(create_request(agency)).calendar
     assert (created.state, created.calendar_version, created.published_version, created.version) == (DRAFT, 1, 0, 1)
     assert created.timezone == "Asia/Ho_Chi_Minh"
@@ -64,8 +72,9 @@ def test_a_published_calendar_reaches_kafka_and_the_dossiers_copy_with_its_vietn
     assert (list(copy.working_hours), copy.reception_cutoff) == (list(published.working_hours), "15:00")
 
 
-def test_an_edit_after_publishing_makes_a_new_version_and_the_copy_keeps_both(calendars, dossiers):
+def test_an_edit_after_publishing_makes_a_new_version_and_the_copy_keeps_both(calendars, dossiers, admin_of):
     agency = fresh_agency()
+    calendars = admin_of(agency)
     created = calendars.CreateCalendar(create_request(agency)).calendar
     calendars.PublishCalendar(pb.PublishCalendarRequest(calendar_id=created.calendar_id))
     holiday = calendar_pb2.CalendarDay(date="2026-11-24", name="Ngày Văn hóa Việt Nam")
@@ -82,8 +91,10 @@ def test_an_edit_after_publishing_makes_a_new_version_and_the_copy_keeps_both(ca
     assert holiday not in replica(dossiers, agency, 2026, calendar_version=1).holidays
 
 
-def test_published_versions_never_change(calendars):
-    created = calendars.CreateCalendar(create_request(fresh_agency())).calendar
+def test_published_versions_never_change(calendars, admin_of):
+    agency = fresh_agency()
+    calendars = admin_of(agency)
+    created = calendars.CreateCalendar(create_request(agency)).calendar
     calendars.PublishCalendar(pb.PublishCalendarRequest(calendar_id=created.calendar_id))
 
     twice = failure(calendars.PublishCalendar, pb.PublishCalendarRequest(calendar_id=created.calendar_id))
@@ -97,8 +108,9 @@ def test_published_versions_never_change(calendars):
     assert (after.version, after.calendar_version, after.state) == (2, 1, PUBLISHED)
 
 
-def test_one_calendar_per_agency_and_year_even_when_created_at_once(calendars):
+def test_one_calendar_per_agency_and_year_even_when_created_at_once(calendars, admin_of):
     agency = fresh_agency()
+    calendars = admin_of(agency)
     outcomes = run_concurrently(4, lambda i: calendars.CreateCalendar(create_request(agency, year=2027)).calendar)
     created = [o for o in outcomes if not isinstance(o, Exception)]
     refused = [o for o in outcomes if isinstance(o, grpc.RpcError)]
@@ -127,16 +139,19 @@ def test_one_calendar_per_agency_and_year_even_when_created_at_once(calendars):
         ({"agency_id": "Sở Tư pháp", "year": 1999}, {"agency_id", "year"}),
     ],
 )
-def test_bad_calendars_name_every_bad_field_and_write_nothing(calendars, overrides, fields):
+def test_bad_calendars_name_every_bad_field_and_write_nothing(calendars, overrides, fields, admin_of):
     agency = fresh_agency()
+    calendars = admin_of(agency)
     error = failure(calendars.CreateCalendar, create_request(**{"agency_id": agency, **overrides}))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert fields <= set(field_violations(error)), field_violations(error)
     assert not calendars.ListCalendars(pb.ListCalendarsRequest(agency_id=agency)).calendars
 
 
-def test_bad_edits_name_their_field_and_change_nothing(calendars):
-    created = calendars.CreateCalendar(create_request(fresh_agency())).calendar
+def test_bad_edits_name_their_field_and_change_nothing(calendars, admin_of):
+    agency = fresh_agency()
+    calendars = admin_of(agency)
+    created = calendars.CreateCalendar(create_request(agency)).calendar
     cid = created.calendar_id
     cases = [
         (calendars.AddHoliday, pb.AddHolidayRequest(calendar_id=cid, holiday=calendar_pb2.CalendarDay(date="2027-01-01", name="Tết")), "holiday.date"),
@@ -163,8 +178,10 @@ def test_bad_edits_name_their_field_and_change_nothing(calendars):
     assert missing.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_corrections_of_a_draft_stay_in_its_version(calendars):
-    created = calendars.CreateCalendar(create_request(fresh_agency())).calendar
+def test_corrections_of_a_draft_stay_in_its_version(calendars, admin_of):
+    agency = fresh_agency()
+    calendars = admin_of(agency)
+    created = calendars.CreateCalendar(create_request(agency)).calendar
     cid = created.calendar_id
     calendars.RemoveMakeupWorkingDay(pb.RemoveMakeupWorkingDayRequest(calendar_id=cid, date="2026-08-22"))
     calendars.RemoveHoliday(pb.RemoveHolidayRequest(calendar_id=cid, date="2026-08-31"))
@@ -179,9 +196,11 @@ def test_corrections_of_a_draft_stay_in_its_version(calendars):
     assert (list(final.working_hours), final.reception_cutoff) == (hours, "16:00")
 
 
-def test_seeding_from_the_public_holidays_of_vietnam(calendars):
+def test_seeding_from_the_public_holidays_of_vietnam(calendars, admin_of):
     explicit = calendar_pb2.CalendarDay(date="2027-01-01", name="Tết Dương lịch (theo quyết định của tỉnh)")
-    request = create_request(fresh_agency(), year=2027, holidays=[explicit], seed_public_holidays=True)
+    agency = fresh_agency()
+    calendars = admin_of(agency)
+    request = create_request(agency, year=2027, holidays=[explicit], seed_public_holidays=True)
     created = calendars.CreateCalendar(request).calendar
     by_date = {d.date: d.name for d in created.holidays}
     assert by_date["2027-01-01"] == explicit.name  # what the caller gives wins
@@ -189,8 +208,9 @@ def test_seeding_from_the_public_holidays_of_vietnam(calendars):
     assert any("Tết Nguyên Đán" in name for date, name in by_date.items() if date.startswith("2027-02"))
 
 
-def test_listing_filters_and_pages(calendars):
+def test_listing_filters_and_pages(calendars, admin_of):
     agency = fresh_agency()
+    calendars = admin_of(agency)
     for year in (2028, 2029, 2030):
         calendars.CreateCalendar(create_request(agency, year=year))
     first = calendars.ListCalendars(pb.ListCalendarsRequest(agency_id=agency, page_size=2))

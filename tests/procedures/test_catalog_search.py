@@ -11,15 +11,18 @@ import pytest
 
 from motcua.procedures.application import ProcedureCatalog
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
-from tests.support.clients import field_violations
+from tests.support import auth
+from tests.support.clients import field_violations, procedures_stub
 from tests.support.dossiers import fresh_agency
 from tests.support.procedures import full_create_request
 
 
 @pytest.fixture(scope="module")
-def catalog(procedures):
-    """Procedures of one fresh agency (so other tests' rows never match), some published."""
+def catalog(services):
+    """Procedures of one fresh agency (so other tests' rows never match), some published, by
+    that agency's administrator."""
     agency = fresh_agency()
+    procedures = procedures_stub(services[0].addr, auth.issue(agency_id=agency).access_token)
     made = {}
     for key, name, field, level, mode in [
         ("birth", "Đăng ký khai sinh", "Hộ tịch", p.PROCEDURE_LEVEL_COMMUNE, p.ONLINE_MODE_FULL),
@@ -61,8 +64,9 @@ def test_filters_by_field_level_online_mode_and_state(procedures, catalog):
     assert sorted(names(procedures, agency_id=agency, state=p.PROCEDURE_STATE_PUBLISHED)) == ["Cấp Phiếu lý lịch tư pháp", "Đăng ký khai sinh"]
 
 
-def test_every_version_is_listed_with_its_state(procedures, catalog):
+def test_every_version_is_listed_with_its_state(services, catalog):
     agency, made = catalog
+    procedures = procedures_stub(services[0].addr, auth.issue(agency_id=agency).access_token)  # the agency's administrator
     pid = made["birth"].procedure_id
     draft = procedures.DraftProcedureVersion(pb.DraftProcedureVersionRequest(procedure_id=pid)).procedure
     renamed = procedures.RenameProcedure(pb.RenameProcedureRequest(procedure_id=pid, name="Đăng ký khai sinh lưu động", expected_version=draft.version)).procedure

@@ -16,7 +16,10 @@ import pytest
 
 from motcua.devstack import repo_root
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
-from tests.support.auth import default_token
+from tests.support.clients import procedures_stub
+from tests.support.identity import province_admin_token, seed_agencies
+from tests.support.procedures import unique_code
+from tests.support.waiting import eventually
 
 SAMPLE = repo_root() / "infra/local/seed/procedures.sample.json"
 AGENCY = "000.00.01.H56"
@@ -33,7 +36,8 @@ def sample_with_fresh_codes() -> list[dict]:
 
 
 def run(service_addr: str, path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MOTCUA_TOKEN": default_token()}
+    # The sample's procedures belong to several agencies of the province: its administrator imports.
+    env = {**os.environ, "MOTCUA_TOKEN": province_admin_token()}
     return subprocess.run(
         [sys.executable, "-m", "motcua.procedures.importer", str(path), "--target", service_addr, *args],
         capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=repo_root(), env=env,
@@ -50,8 +54,16 @@ def versions(procedures, code: str) -> list[p.Procedure]:
     return list(procedures.ListProcedures(pb.ListProceduresRequest(code=code)).procedures)
 
 
-@pytest.fixture
-def addr(services) -> str:
+@pytest.fixture(scope="module")
+def addr(stack, services) -> str:
+    """The service, once its replica of the agency tree has every agency the sample names."""
+    seeded = seed_agencies(stack.identity.addr)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    province = procedures_stub(services[0].addr, province_admin_token())
+    records = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    for agency in sorted({AGENCY} | {r["agency"] for r in records if r.get("agency")}):
+        eventually(lambda: province.CreateProcedure(pb.CreateProcedureRequest(
+            code=unique_code(), name="Thủ tục thử", agency_id=agency, processing_days=1)), what=f"{agency} in procedures' tree")
     return services[0].addr
 
 
@@ -130,7 +142,8 @@ def test_a_changed_record_is_a_new_version_and_bad_records_do_not_stop_the_rest(
 def test_a_draft_left_half_way_is_completed(procedures, addr, tmp_path):
     (record,) = sample_with_fresh_codes()[:1]
     # An import that stopped after creating, before publishing.
-    procedures.CreateProcedure(pb.CreateProcedureRequest(code=record["code"], name="Tên tạm", agency_id=AGENCY, processing_days=9))
+    procedures_stub(addr, province_admin_token()).CreateProcedure(
+        pb.CreateProcedureRequest(code=record["code"], name="Tên tạm", agency_id=AGENCY, processing_days=9))
     result = run(addr, write(tmp_path, [record]), "--agency", AGENCY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "#1 created " in result.stdout

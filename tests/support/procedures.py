@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from motcua.procedures.v1 import procedure_service_pb2 as pb
+from tests.support.auth import AGENCY
 
 
 def unique_code() -> str:
@@ -12,7 +13,7 @@ def unique_code() -> str:
 
 
 def create_request(name: str = "Đăng ký khai sinh", **overrides) -> pb.CreateProcedureRequest:
-    fields = {"code": unique_code(), "name": name, "agency_id": "000.00.10.H56", "processing_days": 3}
+    fields = {"code": unique_code(), "name": name, "agency_id": AGENCY, "processing_days": 3}
     fields.update(overrides)
     return pb.CreateProcedureRequest(**fields)
 
@@ -24,7 +25,7 @@ def full_create_request(name: str = "Đăng ký khai sinh", **overrides) -> pb.C
     fields = {
         "code": unique_code(),
         "name": name,
-        "agency_id": "000.00.10.H56",
+        "agency_id": AGENCY,  # administered by the default caller
         "field": "Hộ tịch",
         "level": p.PROCEDURE_LEVEL_COMMUNE,
         "online_mode": p.ONLINE_MODE_FULL,

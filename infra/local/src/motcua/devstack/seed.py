@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,11 @@ from .profiles import repo_root
 SEED_DIR = Path("infra/local/seed")
 SEED_AGENCY = "000.00.01.H56"  # the sample province's public administration service center
 PROVINCE = "000.00.00.H56"  # the root of the sample agency tree, whose administrator seeds
+# Procedures learns the agency tree from identity's events, a moment after the agencies seed:
+# until then the province's grant does not reach the agencies (AGENCY_SCOPE refusals, nothing
+# written), so those seeds are run again until it does, this long at most.
+AGENCY_TREE_WAIT = 120.0
+AGENCY_TREE_RETRY = 2.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class Seed:
     name: str
     service: str  # whose gRPC address the command gets in MOTCUA_<SERVICE>_ADDR
     args: tuple[str, ...]  # after `python -m`, relative to the repository root
+    # Run again while the service refuses for agency scope: it has not learned the tree yet.
+    waits_for_agency_tree: bool = False
 
 
 SEEDS = (
@@ -40,13 +48,15 @@ SEEDS = (
     # People to log in as, with development passwords (README: development logins).
     Seed("accounts", "identity", ("motcua.identity.seed_accounts", str(SEED_DIR / "accounts.dev.json"))),
     # The province-wide working-day calendar of 2026 (holidays, make-up days, hours, cut-off).
-    Seed("calendar", "procedures", ("motcua.procedures.calendar_import", str(SEED_DIR / "calendar-2026.json"))),
+    Seed("calendar", "procedures", ("motcua.procedures.calendar_import", str(SEED_DIR / "calendar-2026.json")),
+         waits_for_agency_tree=True),
     # The sample procedures name their agency only sometimes: the others are given to the
     # province's public administration service center, which receives dossiers of every level.
     Seed(
         "procedures",
         "procedures",
         ("motcua.procedures.importer", str(SEED_DIR / "procedures.sample.json"), "--agency", SEED_AGENCY, "--quiet"),
+        waits_for_agency_tree=True,
     ),
 )
 
@@ -83,13 +93,24 @@ def run_seeds(addresses: dict[str, str], log_path: Path, seeds: tuple[Seed, ...]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     for seed in wanted:
         env = {**os.environ, f"MOTCUA_{seed.service.upper()}_ADDR": addresses[seed.service], "MOTCUA_TOKEN": token}
-        with open(log_path, "ab") as log:
-            log.write(f"--- seed {seed.name}\n".encode())
-            log.flush()
-            done = subprocess.run(
-                [sys.executable, "-m", *seed.args], cwd=repo_root(), env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, timeout=600,
-            )
-        if done.returncode != 0:
-            failures[seed.name] = f"exit code {done.returncode}; see {log_path}"
+        returncode = _run_seed(seed, env, log_path)
+        if returncode != 0:
+            failures[seed.name] = f"exit code {returncode}; see {log_path}"
     return failures
+
+
+def _run_seed(seed: Seed, env: dict[str, str], log_path: Path) -> int:
+    """Runs the seed, again while it is refused for agency scope (bounded); its exit code."""
+    deadline = time.monotonic() + AGENCY_TREE_WAIT
+    while True:
+        done = subprocess.run(
+            [sys.executable, "-m", *seed.args], cwd=repo_root(), env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600,
+        )
+        with open(log_path, "ab") as log:
+            log.write(f"--- seed {seed.name}\n".encode() + done.stdout)
+        waiting = (seed.waits_for_agency_tree and done.returncode != 0 and b"AGENCY_SCOPE" in done.stdout
+                   and time.monotonic() < deadline)
+        if not waiting:
+            return done.returncode
+        time.sleep(AGENCY_TREE_RETRY)

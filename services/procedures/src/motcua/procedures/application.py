@@ -9,10 +9,14 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from motcua.kernel.access import ADMINISTRATOR, require_grant
+from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.config import Settings
+from motcua.kernel.context import current_actor
 from motcua.kernel.errors import NotFound, VersionConflict
 from motcua.kernel.readmodel import ReadModelApplication
 
-from .content import ProcedureContent
+from .content import AGENCY_EID, ProcedureContent
 from .domain import DuplicateProcedureCode, Procedure, ProcedureCode
 from .search import CatalogRecorder, Filters, decode_page_token, encode_page_token
 
@@ -73,13 +77,50 @@ class ProcedureCatalog(ReadModelApplication):
     recorder_class = CatalogRecorder
     recorder: CatalogRecorder
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        # Identity's agency tree, kept by the agency-tree consumer: an administrator's grant
+        # reaches the procedures and calendars of the agencies below it.
+        self.agency_tree = AgencyTree(self)
+
     def prepare(self) -> None:
         """Derives the search table from the log when it is missing (e.g. dropped, or new)."""
         self.recorder.rebuild_if_missing()
 
+    def within(self, agency_id: str, ancestor_id: str) -> bool:
+        """Whether an agency is ``ancestor_id`` or below it, in the replica of the tree."""
+        return self.agency_tree.is_within(agency_id, ancestor_id)
+
+    def require_administrator(self, action: str, *agencies: str) -> None:
+        """PERMISSION_DENIED (AGENCY_SCOPE) unless the caller administers every one of ``agencies``
+        (each through a grant at it or above it)."""
+        actor = current_actor()
+        for agency in dict.fromkeys(agencies):
+            require_grant(actor, action, (ADMINISTRATOR,), agency, within=self.within)
+
+    def _editable(self, procedure_id: UUID, expected_version: int, action: str) -> Procedure:
+        """The procedure, once the caller may edit it; only then checked against the version the
+        caller last saw (a stranger learns nothing from a version conflict)."""
+        procedure = self.load(Procedure, procedure_id)
+        self._require_editor(procedure, action)
+        if expected_version and procedure.version != expected_version:
+            raise VersionConflict(str(procedure_id), expected_version, procedure.version)
+        return procedure
+
+    def _require_editor(self, procedure: Procedure, action: str) -> None:
+        """The caller administers the procedure's implementing agency: that of its latest version
+        and, when another version is in force, that one's too (both are changed or superseded)."""
+        agencies = [procedure.latest["content"]["agency_id"]]
+        in_force = procedure.in_force()
+        if in_force is not None:
+            agencies.append(in_force["content"]["agency_id"])
+        self.require_administrator(action, *agencies)
+
     # --- commands ---------------------------------------------------------------------------
 
     def create_procedure(self, code: str, content: ProcedureContent) -> ProcedureView:
+        if AGENCY_EID.match(content.agency_id):  # a malformed agency is the content's error, below
+            self.require_administrator("create the procedure", content.agency_id)
         procedure = Procedure.draft(code, content)
         index = ProcedureCode(code=code, procedure_id=procedure.id)
         try:
@@ -89,31 +130,34 @@ class ProcedureCatalog(ReadModelApplication):
         return ProcedureView.of(procedure)
 
     def rename_procedure(self, procedure_id: UUID, name: str, expected_version: int) -> ProcedureView:
-        procedure = self.load(Procedure, procedure_id, expected_version)
+        procedure = self._editable(procedure_id, expected_version, "rename the procedure")
         procedure.rename(name)
         self.save(procedure)
         return ProcedureView.of(procedure)
 
     def update_procedure(self, procedure_id: UUID, content: ProcedureContent, expected_version: int) -> ProcedureView:
-        procedure = self.load(Procedure, procedure_id, expected_version)
+        procedure = self._editable(procedure_id, expected_version, "update the procedure")
+        # Moving a procedure to another agency needs that agency's administrator too.
+        if AGENCY_EID.match(content.agency_id):
+            self.require_administrator("update the procedure", content.agency_id)
         if procedure.revise(content):
             self.save(procedure)
         return ProcedureView.of(procedure)
 
     def draft_procedure_version(self, procedure_id: UUID, expected_version: int = 0) -> ProcedureView:
-        procedure = self.load(Procedure, procedure_id, expected_version)
+        procedure = self._editable(procedure_id, expected_version, "draft the procedure's next version")
         procedure.draft_next_version()
         self.save(procedure)
         return ProcedureView.of(procedure)
 
     def publish_procedure(self, procedure_id: UUID, expected_version: int = 0) -> ProcedureView:
-        procedure = self.load(Procedure, procedure_id, expected_version)
+        procedure = self._editable(procedure_id, expected_version, "publish the procedure")
         procedure.publish()
         self.save(procedure)
         return ProcedureView.of(procedure)
 
     def withdraw_procedure(self, procedure_id: UUID, expected_version: int = 0) -> ProcedureView:
-        procedure = self.load(Procedure, procedure_id, expected_version)
+        procedure = self._editable(procedure_id, expected_version, "withdraw the procedure")
         in_force = procedure.in_force()
         procedure.withdraw()  # refuses when nothing is in force
         self.save(procedure)

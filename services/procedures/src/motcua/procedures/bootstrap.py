@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
+from motcua.kernel.agencies import agency_tree_consumer
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
@@ -32,7 +33,9 @@ def build(settings: Settings) -> Service:
         app=catalog,
         registrations=[
             serve(procedure_service_pb2, procedure_service_pb2_grpc, ProcedureServicer(catalog)),
-            serve(calendar_service_pb2, calendar_service_pb2_grpc, CalendarServicer(CalendarBook(catalog))),
+            serve(calendar_service_pb2, calendar_service_pb2_grpc, CalendarServicer(CalendarBook(catalog, catalog.agency_tree))),
         ],
         relay=OutboxRelay(catalog, translate),
+        # Identity's agency tree: administrators' grants reach the agencies below them.
+        consumers=[agency_tree_consumer(catalog)],
     )

@@ -14,10 +14,13 @@ from uuid import UUID
 
 
 from motcua.clock.parsing import parse_weekend
-from motcua.kernel.errors import InvalidArgument, VersionConflict
+from motcua.kernel.access import ADMINISTRATOR, require_grant, require_role
+from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.context import current_actor
+from motcua.kernel.errors import InvalidArgument, PermissionDenied, VersionConflict
 from motcua.kernel.eventstore import ServiceApplication
 
-from .calendar_domain import CONTENT_FIELDS, Calendar, CalendarDirectory, DuplicateCalendar
+from .calendar_domain import AGENCY_EID, CONTENT_FIELDS, PROVINCE, Calendar, CalendarDirectory, DuplicateCalendar
 from .holiday_seed import public_holidays
 
 DEFAULT_PAGE_SIZE = 50
@@ -67,12 +70,34 @@ class CalendarPage:
 class CalendarBook:
     max_create_attempts = 5
 
-    def __init__(self, app: ServiceApplication) -> None:
+    def __init__(self, app: ServiceApplication, agency_tree: AgencyTree) -> None:
         self.app = app
+        self.agency_tree = agency_tree
+
+    def require_administrator(self, action: str, agency_id: str) -> None:
+        """PERMISSION_DENIED (AGENCY_SCOPE) unless the caller administers the calendar's scope.
+
+        An agency's calendar: an administrator granted at the agency or above it in the tree.
+        The province-wide calendar (agency ``""``) binds every agency, so it needs an
+        administrator granted at a root of the tree: an agency the replica knows and that has
+        no parent. A grant at an agency the replica does not know yet is not at a root.
+        """
+        actor = current_actor()
+        if agency_id != PROVINCE:
+            require_grant(actor, action, (ADMINISTRATOR,), agency_id, within=self.agency_tree.is_within)
+            return
+        require_role(actor, action, ADMINISTRATOR)
+        if any(grant.role == ADMINISTRATOR and grant.agency_id and self.agency_tree.parent_of(grant.agency_id) == ""
+               for grant in actor.grants or ()):
+            return
+        raise PermissionDenied(action, "needs administrator granted at the province (the root of the agency tree)",
+                               error_reason="AGENCY_SCOPE", agencies="")
 
     def create_calendar(self, agency_id: str, year: int, content: dict[str, Any], seed_public_holidays: bool = False) -> CalendarView:
         """A new draft calendar; with ``seed_public_holidays`` the year's public holidays and
         make-up days are added first, those given explicitly winning on the same date."""
+        if agency_id == PROVINCE or AGENCY_EID.match(agency_id):  # a malformed agency is a field error, below
+            self.require_administrator("create the calendar", agency_id)
         # Checked before anything is looked up or written: errors name the caller's fields.
         content = Calendar.create(agency_id, year, {k: content[k] for k in CONTENT_FIELDS if k in content}).content()
         if seed_public_holidays:
@@ -137,7 +162,11 @@ class CalendarBook:
         return self._edit(calendar_id, expected_version, lambda c: c.publish())
 
     def _edit(self, calendar_id: UUID, expected_version: int, change: Callable[[Calendar], None]) -> CalendarView:
-        calendar = self.app.load(Calendar, calendar_id, expected_version)
+        calendar = self.app.load(Calendar, calendar_id)
+        self.require_administrator(f"edit the {calendar.subject}", calendar.agency_id)
+        # Only then against the version the caller last saw: a stranger learns nothing from a conflict.
+        if expected_version and calendar.version != expected_version:
+            raise VersionConflict(str(calendar_id), expected_version, calendar.version)
         change(calendar)
         self.app.save(calendar)
         return CalendarView.of(calendar)

@@ -1,6 +1,6 @@
 """Import a year's working-day calendar from a JSON file through the CalendarService API.
 
-    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID] [--token TOKEN | --dev-token-from HOST:PORT] FILE
+    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID] [--token TOKEN | --dev-token-from HOST:PORT [--dev-token-agency EID]] FILE
     python -m motcua.procedures.calendar_import …
 
 The file has the shape of ``infra/local/seed/calendar-2026.json``: ``year``, ``timezone``,
@@ -151,11 +151,17 @@ class Importer:
 
 
 def describe_error(error: grpc.RpcError) -> str:
+    """The status, its machine-readable reason (e.g. AGENCY_SCOPE, which a caller may wait out
+    while the service learns the agency tree) and the bad request's fields."""
     text = f"{error.code().name}: {error.details()}"
     status = rpc_status.from_call(error)
     for detail in status.details if status else ():
+        error_info = error_details_pb2.ErrorInfo()
+        if detail.Is(error_info.DESCRIPTOR) and detail.Unpack(error_info) and error_info.reason:
+            text += f" (reason {error_info.reason})"
+    for detail in status.details if status else ():
         bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
+        if detail.Is(bad_request.DESCRIPTOR) and detail.Unpack(bad_request):
             text += "".join(f"\n  {v.field}: {v.description}" for v in bad_request.field_violations)
     return text
 
@@ -181,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev-token-from", metavar="IDENTITY_ADDR", default="",
                         help="without --token: ask the identity service at this gRPC address for a development token "
                              "(administrator; only where development tokens are on, e.g. `make run`)")
+    parser.add_argument("--dev-token-agency", metavar="EID", default="",
+                        help="with --dev-token-from: the agency the administrator is granted at (default: the calendar's; "
+                             "the province-wide calendar needs the province's, the root of the agency tree)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the service (default 30)")
     args = parser.parse_args(argv)
     try:
@@ -191,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     token = args.token
     if not token and args.dev_token_from:
         try:
-            token = development_token(args.dev_token_from, agency_id, args.timeout)
+            token = development_token(args.dev_token_from, args.dev_token_agency or agency_id, args.timeout)
         except grpc.RpcError as e:
             print(f"no development token from {args.dev_token_from}: {describe_error(e)}", file=sys.stderr)
             return 1

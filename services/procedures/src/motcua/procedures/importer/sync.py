@@ -10,6 +10,7 @@ import grpc
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
 
 from .. import protos
+from ..calendar_import import describe_error
 from .records import RecordError, create_request
 
 CREATED = "created"
@@ -55,7 +56,7 @@ class Importer:
             return Outcome(index, str(code), str(name), INVALID, detail="; ".join(f"{v.field}: {v.description}" for v in e.violations))
         except grpc.RpcError as e:
             action = INVALID if e.code() == grpc.StatusCode.INVALID_ARGUMENT else FAILED
-            return Outcome(index, code, name, action, detail=f"{e.code().name}: {e.details()}")
+            return Outcome(index, code, name, action, detail=describe_error(e))
         if self.dry_run and action in WOULD:
             action = WOULD[action]
         return Outcome(index, code, name, action, number)
