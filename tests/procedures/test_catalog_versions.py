@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_service_pb2 as dpb
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
+from tests.support import auth
 from tests.support.clients import details, field_violations
 from tests.support.dossiers import fresh_agency, submit_request
 from tests.support.procedures import full_create_request
@@ -159,7 +160,8 @@ def test_dossiers_keep_every_version_and_pin_the_one_in_force(procedures, dossie
     pid = v1.procedure_id
     eventually(lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure, what="replica of v1")
     during_v1 = datetime.now(timezone.utc)
-    first = dossiers.SubmitDossier(submit_request(pid, fresh_agency())).dossier
+    # Filed at the session caller's agency, whose dossiers it reads.
+    first = dossiers.SubmitDossier(submit_request(pid, auth.AGENCY)).dossier
     assert first.procedure_version == 1
 
     draft = procedures.DraftProcedureVersion(pb.DraftProcedureVersionRequest(procedure_id=pid)).procedure
