@@ -8,6 +8,7 @@ from typing import Iterator
 import pytest
 
 from tests.gateway.support import Gateway, GatewayStarter
+from tests.support.platform import every_service
 
 
 # As `make run` does: the development seals carry the seeded agencies' names.
@@ -18,19 +19,9 @@ SEED_AGENCIES = Path(__file__).resolve().parents[2] / "infra" / "local" / "seed"
 def backends(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
     """The session's identity; procedures, dossiers, notifications and signing on PostgreSQL and Kafka:
     {name: gRPC address}."""
-    signing_dir = tmp_path_factory.mktemp("signing")
-    processes = {
-        "procedures": stack.service("procedures"),
-        "dossiers": stack.service("dossiers"),
-        "notifications": stack.service("notifications"),
-        "signing": stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir),
-                                 MOTCUA_SIGNING_DEV_AGENCIES=str(SEED_AGENCIES)),
-    }
-    for process in processes.values():
-        process.start()
-    yield {"identity": stack.identity.addr, **{name: process.addr for name, process in processes.items()}}
-    for name, process in processes.items():
-        assert process.terminate() == 0, f"{name}: {process.log_path.read_text()}"
+    with every_service(stack, tmp_path_factory.mktemp("signing"),
+                       MOTCUA_SIGNING_DEV_AGENCIES=str(SEED_AGENCIES)) as addresses:
+        yield addresses
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from motcua.identity.v1.role_pb2 import Role
 from tests.gateway.support import Gateway, GatewayStarter
 from tests.support import auth
+from tests.support.platform import every_service
 
 CASES = int(os.environ.get("MOTCUA_FUZZ_CASES", "500"))
 STATEFUL_SHARE = 0.3  # of the cases, for the state machine's steps
@@ -79,18 +80,8 @@ class Tally:
 
 @pytest.fixture(scope="module")
 def backends(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
-    signing_dir = tmp_path_factory.mktemp("signing")
-    processes = {
-        "procedures": stack.service("procedures"),
-        "dossiers": stack.service("dossiers"),
-        "notifications": stack.service("notifications"),
-        "signing": stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir)),
-    }
-    for process in processes.values():
-        process.start()
-    yield {"identity": stack.identity.addr, **{name: process.addr for name, process in processes.items()}}
-    for name, process in processes.items():
-        assert process.terminate() == 0, f"{name}: {process.log_path.read_text()}"
+    with every_service(stack, tmp_path_factory.mktemp("signing")) as addresses:
+        yield addresses
 
 
 @pytest.fixture(scope="module")

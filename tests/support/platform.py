@@ -1,0 +1,24 @@
+"""Every service of the platform as real processes, for tests that go through all of them."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def every_service(stack, signing_dir: Path, **signing_env: str) -> Iterator[dict[str, str]]:
+    """The session's identity; procedures, dossiers, notifications and signing started on the
+    session's PostgreSQL and Kafka: {name: gRPC address}. Each must stop cleanly."""
+    processes = {
+        "procedures": stack.service("procedures"),
+        "dossiers": stack.service("dossiers"),
+        "notifications": stack.service("notifications"),
+        "signing": stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), **signing_env),
+    }
+    for process in processes.values():
+        process.start()
+    yield {"identity": stack.identity.addr, **{name: process.addr for name, process in processes.items()}}
+    for name, process in processes.items():
+        assert process.terminate() == 0, f"{name}: {process.log_path.read_text()}"
