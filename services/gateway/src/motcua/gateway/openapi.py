@@ -55,6 +55,8 @@ _RULES_OF_TYPE = {  # FieldRules oneof case for each scalar type
     FieldDescriptor.TYPE_FIXED32: "fixed32", FieldDescriptor.TYPE_FIXED64: "fixed64",
     FieldDescriptor.TYPE_SFIXED32: "sfixed32", FieldDescriptor.TYPE_SFIXED64: "sfixed64",
 }
+# What a string field's rules add to its schema (moved under anyOf when empty is valid too).
+_STRING_CONSTRAINTS = ("const", "minLength", "maxLength", "pattern", "enum", "not", "format")
 _STRING_FORMATS = {
     "email": "email", "hostname": "hostname", "ipv4": "ipv4", "ipv6": "ipv6", "uri": "uri",
     "uri_ref": "uri-reference", "uuid": "uuid",
@@ -300,7 +302,14 @@ class _Builder:
                 if s.HasField(name):
                     notes.append(f"{name.replace('_', ' ')}: {getattr(s, name)} (UTF-8 bytes).")
             if rules.required and "minLength" not in schema and "const" not in schema:
-                schema["minLength"] = 1
+                # A rule of requests: a response may show it empty (a draft's applicant not yet
+                # complete), and a component schema serves both.
+                notes.append("Required in requests (not empty).")
+            if rules.ignore == validate_pb2.IGNORE_IF_ZERO_VALUE:
+                # The rules hold only when it is set: empty is valid too.
+                constraints = {k: schema.pop(k) for k in _STRING_CONSTRAINTS if k in schema}
+                if constraints:
+                    schema["anyOf"] = [{"const": ""}, constraints]
             if s.example:
                 schema["examples"] = list(s.example)
         elif kind in _RULES_OF_TYPE.values():
