@@ -20,10 +20,9 @@ from motcua.identity.domain.credentials import credentials_id
 from motcua.identity.v1 import account_pb2
 from motcua.identity.v1 import identity_service_pb2 as ipb
 from motcua.identity.v1.role_pb2 import Role
-from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.support import auth
-from tests.support.clients import details, dossiers_stub, field_violations, procedures_stub
-from tests.support.dossiers import applicant, submit_request
+from tests.support.clients import details, dossiers_stub, field_violations
+from tests.support.dossiers import applicant, published_full_procedure, submit_request
 from tests.support.identity import (
     PROVINCE,
     identity_service_stub,
@@ -33,7 +32,6 @@ from tests.support.identity import (
     unique_personal_id,
     unique_phone,
 )
-from tests.support.procedures import full_create_request
 from tests.support.waiting import eventually
 
 COMMUNE_A = "000.21.30.H56"  # communes of the sample tree, both under the province
@@ -200,13 +198,7 @@ def dossiers(stack, identity) -> str:
 
 @pytest.fixture(scope="module")
 def procedure_id(dossiers) -> str:
-    procedures = procedures_stub(dossiers["procedures"])
-    created = procedures.CreateProcedure(full_create_request()).procedure
-    procedures.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=created.procedure_id))
-    stub = dossiers_stub(dossiers["dossiers"])
-    eventually(lambda: stub.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)),
-               what="replica in dossiers")
-    return created.procedure_id
+    return published_full_procedure(dossiers["procedures"], dossiers["dossiers"]).procedure_id
 
 
 def test_dossiers_administrators_act_within_their_subtree_only(dossiers, procedure_id):

@@ -3,21 +3,16 @@ services with the kernel's helpers (motcua.kernel.access), through real RPCs."""
 
 from __future__ import annotations
 
-import grpc
 import pytest
-from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
 from motcua.identity.v1 import account_pb2, identity_service_pb2 as ipb
 from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_service_pb2 as npb
-from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.support import auth
-from tests.support.clients import details, dossiers_stub, notifications_stub, procedures_stub
-from tests.support.dossiers import applicant, fresh_agency, submit_request
+from tests.support.clients import dossiers_stub, error_reason, notifications_stub
+from tests.support.dossiers import applicant, fresh_agency, published_full_procedure, submit_request
 from tests.support.identity import identity_service_stub, unique_personal_id, unique_phone
-from tests.support.procedures import full_create_request
-from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -30,27 +25,12 @@ def processes(stack):
 
 @pytest.fixture(scope="module")
 def procedure_id(processes) -> str:
-    procedures = procedures_stub(processes["procedures"])
-    created = procedures.CreateProcedure(full_create_request()).procedure
-    procedures.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=created.procedure_id))
-    dossiers = dossiers_stub(processes["dossiers"])
-    eventually(lambda: dossiers.GetProcedureReplica(pb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)),
-               what="replica in dossiers")
-    return created.procedure_id
+    return published_full_procedure(processes["procedures"], processes["dossiers"]).procedure_id
 
 
 def citizen() -> tuple[str, str]:
     issued = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Phạm Thị Thu Hà")
     return issued.account_id, issued.access_token
-
-
-def refusal(call) -> str:
-    """The ErrorInfo reason of a PERMISSION_DENIED call."""
-    with pytest.raises(grpc.RpcError) as failure:
-        call()
-    assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED, failure.value.details()
-    (info,) = details(failure.value, error_details_pb2.ErrorInfo)
-    return info.reason
 
 
 def test_a_desk_officer_of_another_agency_cannot_receive_a_dossier(processes, procedure_id):
@@ -59,7 +39,7 @@ def test_a_desk_officer_of_another_agency_cannot_receive_a_dossier(processes, pr
     dossier = dossiers_stub(processes["dossiers"], token).SubmitDossier(
         submit_request(procedure_id, agency, applicant=applicant(account_id=account_id))).dossier
     stranger = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=other).access_token)
-    assert refusal(lambda: stranger.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=dossier.dossier_id))) == "AGENCY_SCOPE"
+    assert error_reason(lambda: stranger.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=dossier.dossier_id))) == "AGENCY_SCOPE"
     desk = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=agency).access_token)
     received = desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=dossier.dossier_id)).dossier
     assert received.version == dossier.version + 1
@@ -73,11 +53,11 @@ def test_a_citizen_reads_their_own_dossier_and_no_one_else_s(processes, procedur
     assert mine.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id)).dossier.applicant.full_name == "Phạm Thị Thu Hà"
     _, other_token = citizen()
     other = dossiers_stub(processes["dossiers"], other_token)
-    assert refusal(lambda: other.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id))) == "NOT_OWNER"
-    assert refusal(lambda: other.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=dossier.dossier_id))) == "NOT_OWNER"
+    assert error_reason(lambda: other.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id))) == "NOT_OWNER"
+    assert error_reason(lambda: other.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=dossier.dossier_id))) == "NOT_OWNER"
     specialist_elsewhere = dossiers_stub(processes["dossiers"], auth.issue(
         roles=(Role.ROLE_SPECIALIST,), agency_id=fresh_agency()).access_token)
-    assert refusal(lambda: specialist_elsewhere.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id))) == "AGENCY_SCOPE"
+    assert error_reason(lambda: specialist_elsewhere.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id))) == "AGENCY_SCOPE"
 
 
 def test_a_citizen_reads_their_own_account_and_no_one_else_s(stack):
@@ -89,8 +69,8 @@ def test_a_citizen_reads_their_own_account_and_no_one_else_s(stack):
     own = identity_service_stub(stack.identity.addr, hung).GetAccount(ipb.GetAccountRequest(account_id=created[0].account_id))
     assert own.account.display_name == "Đỗ Văn Hùng"
     stranger = identity_service_stub(stack.identity.addr, lan)
-    assert refusal(lambda: stranger.GetAccount(ipb.GetAccountRequest(account_id=created[0].account_id))) == "NOT_OWNER"
-    assert refusal(lambda: stranger.StartTotpEnrollment(
+    assert error_reason(lambda: stranger.GetAccount(ipb.GetAccountRequest(account_id=created[0].account_id))) == "NOT_OWNER"
+    assert error_reason(lambda: stranger.StartTotpEnrollment(
         ipb.StartTotpEnrollmentRequest(account_id=created[0].account_id))) == "NOT_OWNER"
 
 
@@ -99,4 +79,4 @@ def test_a_citizen_lists_their_own_notifications_and_no_one_else_s(processes):
     other_id, _ = citizen()
     inbox = notifications_stub(processes["notifications"], token)
     assert list(inbox.ListNotifications(npb.ListNotificationsRequest(recipient_account_id=account_id)).notifications) == []
-    assert refusal(lambda: inbox.ListNotifications(npb.ListNotificationsRequest(recipient_account_id=other_id))) == "NOT_OWNER"
+    assert error_reason(lambda: inbox.ListNotifications(npb.ListNotificationsRequest(recipient_account_id=other_id))) == "NOT_OWNER"

@@ -12,7 +12,6 @@ import uuid
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
@@ -22,7 +21,7 @@ from motcua.identity.v1.role_pb2 import Role
 from motcua.procedures.v1 import procedure_service_pb2 as pb
 from tests.e2e.support import audit_history
 from tests.support import auth
-from tests.support.clients import details, field_violations, procedures_stub
+from tests.support.clients import error_reason, field_violations, procedures_stub
 from tests.support.procedures import create_request
 
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -45,11 +44,7 @@ def signed(key: ECKey, payload: dict, kid: str | None = None, **header) -> str:
 
 
 def unauthenticated_reason(call) -> str:
-    with pytest.raises(grpc.RpcError) as failure:
-        call()
-    assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED, failure.value.details()
-    (info,) = details(failure.value, error_details_pb2.ErrorInfo)
-    return info.reason
+    return error_reason(call, grpc.StatusCode.UNAUTHENTICATED)
 
 
 @pytest.fixture(scope="module")

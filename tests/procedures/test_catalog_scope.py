@@ -3,14 +3,12 @@ real processes: the procedures service replicates identity's agency tree from it
 
 from __future__ import annotations
 
-import grpc
 import pytest
-from google.rpc import error_details_pb2
 
 from motcua.identity.v1.role_pb2 import Role
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as cpb, procedure_pb2, procedure_service_pb2 as ppb
 from tests.support.calendar_clients import calendars_stub, create_request as calendar_request
-from tests.support.clients import details, procedures_stub
+from tests.support.clients import error_reason, procedures_stub
 from tests.support.identity import province_admin_token, seed_agencies, token
 from tests.support.procedures import full_create_request
 from tests.support.waiting import eventually
@@ -42,15 +40,6 @@ def moved_to(procedure: procedure_pb2.Procedure, agency: str) -> procedure_pb2.P
     return moved
 
 
-def refusal(call) -> str:
-    """The ErrorInfo reason of a PERMISSION_DENIED call."""
-    with pytest.raises(grpc.RpcError) as failure:
-        call()
-    assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED, failure.value.details()
-    (info,) = details(failure.value, error_details_pb2.ErrorInfo)
-    return info.reason
-
-
 @pytest.fixture(scope="module")
 def department_procedure(procedures_addr):
     """A procedure of the department, created by the province's administrator through the tree."""
@@ -71,12 +60,12 @@ def test_a_commune_administrator_cannot_edit_a_departments_procedure(procedures_
     commune = procedures_stub(procedures_addr, admin(COMMUNE))
     pid = department_procedure.procedure_id
     current = procedures_stub(procedures_addr).GetProcedure(ppb.GetProcedureRequest(procedure_id=pid)).procedure
-    assert refusal(lambda: commune.RenameProcedure(ppb.RenameProcedureRequest(
+    assert error_reason(lambda: commune.RenameProcedure(ppb.RenameProcedureRequest(
         procedure_id=pid, name="Tên khác", expected_version=current.version))) == "AGENCY_SCOPE"
-    assert refusal(lambda: commune.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=pid))) == "AGENCY_SCOPE"
-    assert refusal(lambda: commune.UpdateProcedure(ppb.UpdateProcedureRequest(
+    assert error_reason(lambda: commune.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=pid))) == "AGENCY_SCOPE"
+    assert error_reason(lambda: commune.UpdateProcedure(ppb.UpdateProcedureRequest(
         procedure_id=pid, procedure=moved_to(current, COMMUNE), expected_version=current.version))) == "AGENCY_SCOPE"
-    assert refusal(lambda: commune.CreateProcedure(full_create_request(agency_id=JUSTICE))) == "AGENCY_SCOPE"
+    assert error_reason(lambda: commune.CreateProcedure(full_create_request(agency_id=JUSTICE))) == "AGENCY_SCOPE"
     unchanged = procedures_stub(procedures_addr).GetProcedure(ppb.GetProcedureRequest(procedure_id=pid)).procedure
     assert unchanged == current
 
@@ -84,7 +73,7 @@ def test_a_commune_administrator_cannot_edit_a_departments_procedure(procedures_
 def test_a_departments_administrator_cannot_move_its_procedure_to_another_department(procedures_addr):
     justice = procedures_stub(procedures_addr, admin(JUSTICE))
     created = justice.CreateProcedure(full_create_request(agency_id=JUSTICE)).procedure  # its own agency: no tree needed
-    assert refusal(lambda: justice.UpdateProcedure(ppb.UpdateProcedureRequest(
+    assert error_reason(lambda: justice.UpdateProcedure(ppb.UpdateProcedureRequest(
         procedure_id=created.procedure_id, procedure=moved_to(created, HEALTH), expected_version=created.version))) == "AGENCY_SCOPE"
     assert procedures_stub(procedures_addr).GetProcedure(ppb.GetProcedureRequest(procedure_id=created.procedure_id)).procedure == created
 
@@ -97,8 +86,8 @@ def test_only_the_province_administrator_edits_the_province_calendar(procedures_
     holiday = calendar_pb2.CalendarDay(date=f"{YEAR}-11-24", name="Ngày Văn hóa Việt Nam")
     for agency in (COMMUNE, JUSTICE):  # a department is not the province either
         refused = calendars_stub(procedures_addr, admin(agency))
-        assert refusal(lambda: refused.AddHoliday(cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday))) == "AGENCY_SCOPE"
-        assert refusal(lambda: refused.PublishCalendar(cpb.PublishCalendarRequest(calendar_id=created.calendar_id))) == "AGENCY_SCOPE"
-    assert refusal(lambda: calendars_stub(procedures_addr, admin(COMMUNE)).CreateCalendar(calendar_request(year=YEAR + 1))) == "AGENCY_SCOPE"
+        assert error_reason(lambda: refused.AddHoliday(cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday))) == "AGENCY_SCOPE"
+        assert error_reason(lambda: refused.PublishCalendar(cpb.PublishCalendarRequest(calendar_id=created.calendar_id))) == "AGENCY_SCOPE"
+    assert error_reason(lambda: calendars_stub(procedures_addr, admin(COMMUNE)).CreateCalendar(calendar_request(year=YEAR + 1))) == "AGENCY_SCOPE"
     edited = province.AddHoliday(cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday)).calendar
     assert holiday in edited.holidays and edited.version == created.version + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import grpc
+import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -49,6 +50,15 @@ def details(error: grpc.RpcError, detail_type):
             item.Unpack(detail)
             found.append(detail)
     return found
+
+
+def error_reason(call, code: grpc.StatusCode = grpc.StatusCode.PERMISSION_DENIED) -> str:
+    """The ErrorInfo reason of ``call()``, which must fail with ``code``."""
+    with pytest.raises(grpc.RpcError) as failure:
+        call()
+    assert failure.value.code() == code, failure.value.details()
+    (info,) = details(failure.value, error_details_pb2.ErrorInfo)
+    return info.reason
 
 
 def field_violations(error: grpc.RpcError) -> dict[str, str]:
