@@ -260,13 +260,13 @@ def test_the_reader_cannot_write(stack, story):
 def test_one_application_name_per_service_as_the_applications_call_themselves():
     from motcua.dossiers.application import DossierOffice
     from motcua.identity.bootstrap import IdentityApplication
-    from motcua.notifications.application import NotificationCenter
-    from motcua.procedures.application import ProcedureCatalog
+    from motcua.notifications.application import NotificationsApplication
+    from motcua.procedures.application import ProceduresApplication
     from motcua.signing.application import SigningApplication
 
     assert set(APPLICATION_NAMES) == set(SERVICES)
     applications = {
-        "identity": IdentityApplication, "procedures": ProcedureCatalog, "dossiers": DossierOffice,
-        "signing": SigningApplication, "notifications": NotificationCenter,
+        "identity": IdentityApplication, "procedures": ProceduresApplication, "dossiers": DossierOffice,
+        "signing": SigningApplication, "notifications": NotificationsApplication,
     }
     assert APPLICATION_NAMES == {service: app.name for service, app in applications.items()}

@@ -13,7 +13,7 @@ import pytest
 
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as
-from motcua.notifications.application import DossierReceipt, NotificationCenter
+from motcua.notifications.application import DossierReceipt, NotificationsApplication
 from motcua.notifications.domain import IN_APP, template_id
 from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_service_pb2 as pb
@@ -144,7 +144,7 @@ def center(stack):
             "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
         }
     )
-    center = NotificationCenter(settings)
+    center = NotificationsApplication(settings)
     center.prepare()
     center.database = database
     yield center

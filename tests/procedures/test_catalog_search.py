@@ -9,7 +9,7 @@ import grpc
 import psycopg
 import pytest
 
-from motcua.procedures.application import ProcedureCatalog
+from motcua.procedures.application import ProceduresApplication
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
 from tests.support import auth
 from tests.support.clients import field_violations, procedures_stub
@@ -116,7 +116,7 @@ def test_the_search_table_is_rebuilt_from_the_log(stack, procedures, catalog):
     with psycopg.connect(stack.dsn("procedures")) as conn:
         conn.execute("DROP TABLE procedures_catalog")
     # A catalog that starts beside a log without its table creates and derives it.
-    app = ProcedureCatalog(stack.settings("procedures", POSTGRES_POOL_SIZE="2"))
+    app = ProceduresApplication(stack.settings("procedures", POSTGRES_POOL_SIZE="2"))
     try:
         app.prepare()
         assert rows() == before

@@ -20,7 +20,7 @@ from motcua.kernel.context import current_actor
 from motcua.kernel.timestamps import timestamp
 
 from . import domain
-from .application import NotificationCenter
+from .application import NotificationsApplication
 from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
 from .views import NotificationView, TemplateView
 
@@ -91,7 +91,7 @@ def _optional_uuid(value: str) -> UUID | None:
 
 
 class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServicer):
-    def __init__(self, center: NotificationCenter, hub: InboxHub, backlog: int = 100, wait_slice: float = 5.0) -> None:
+    def __init__(self, center: NotificationsApplication, hub: InboxHub, backlog: int = 100, wait_slice: float = 5.0) -> None:
         self.center = center
         self.hub = hub
         self.backlog = backlog

@@ -62,7 +62,7 @@ class DossierReceipt:
     appointed_return_time: datetime
 
 
-class NotificationCenter(ReadModelApplication):
+class NotificationsApplication(ReadModelApplication):
     name = "notifications"
     recorder_class = InboxRecorder
     snapshotting_intervals = {Template: 50}

@@ -9,14 +9,14 @@ from motcua.kernel.runtime import Service
 from motcua.notifications.v1 import notification_service_pb2, notification_service_pb2_grpc
 
 from .api import NotificationServicer
-from .application import NotificationCenter
+from .application import NotificationsApplication
 from .config import NotificationSettings
 from .consumers import dossier_events_consumer
 from .inbox import InboxHub
 
 def build(settings: Settings) -> Service:
     own = NotificationSettings.from_env(settings)
-    center = NotificationCenter(settings, zone=own.zone)
+    center = NotificationsApplication(settings, zone=own.zone)
     center.prepare()
     hub = InboxHub(
         center,

@@ -10,7 +10,7 @@ from motcua.dossiers.v1 import events_pb2 as dossiers_events
 from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import PoisonMessage, Subscription, TrackedConsumer
 
-from .application import DossierReceipt, NotificationCenter
+from .application import DossierReceipt, NotificationsApplication
 
 
 def _uuid(value: str, field: str, event: str = "DossierReceived") -> UUID:
@@ -43,7 +43,7 @@ _WITH_DOSSIER_REF = (
 )
 
 
-def dossier_events_consumer(center: NotificationCenter) -> TrackedConsumer:
+def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer:
     def on_dossier_received(event: dossiers_events.DossierReceived, envelope: EventEnvelope) -> list:
         if not event.HasField("appointed_return_time"):
             raise PoisonMessage("DossierReceived without appointed_return_time")

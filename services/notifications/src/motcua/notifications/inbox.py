@@ -38,7 +38,7 @@ from psycopg.sql import SQL, Identifier
 from motcua.kernel.eventstore import dedicated_connection
 from motcua.kernel.supervision import keep_running
 
-from .application import NotificationCenter
+from .application import NotificationsApplication
 from .views import InboxEntry, NotificationView
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class InboxSubscription:
 class InboxHub:
     def __init__(
         self,
-        center: NotificationCenter,
+        center: NotificationsApplication,
         *,
         poll_interval: float = 1.0,
         max_streams: int = 16,

@@ -6,18 +6,12 @@ from datetime import datetime, timezone
 from uuid import UUID
 
 from motcua.kernel.errors import FieldViolation, InvalidArgument
-from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb, procedure_service_pb2_grpc
+from motcua.procedures.v1 import procedure_service_pb2 as pb, procedure_service_pb2_grpc
 
-from . import protos
-from .application import ProcedureCatalog, ProcedureView
+from . import convert
+from .application import ProceduresApplication
+from .convert import procedure_proto
 from .search import Filters
-
-
-def to_proto(view: ProcedureView) -> procedure_pb2.Procedure:
-    return protos.procedure(
-        view.procedure_id, view.code, view.version_number, view.content, view.state, view.version,
-        view.effective_from, view.effective_until,
-    )
 
 
 def _within(prefix: str, error: InvalidArgument) -> InvalidArgument:
@@ -31,56 +25,56 @@ def _check_processing_time_given(message, prefix: str = "") -> None:
 
 
 class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
-    def __init__(self, catalog: ProcedureCatalog) -> None:
+    def __init__(self, catalog: ProceduresApplication) -> None:
         self.catalog = catalog
 
     def CreateProcedure(self, request: pb.CreateProcedureRequest, context) -> pb.CreateProcedureResponse:
         _check_processing_time_given(request)
-        view = self.catalog.create_procedure(request.code, protos.content_from(request))
-        return pb.CreateProcedureResponse(procedure=to_proto(view))
+        view = self.catalog.create_procedure(request.code, convert.content_from(request))
+        return pb.CreateProcedureResponse(procedure=procedure_proto(view))
 
     def GetProcedure(self, request: pb.GetProcedureRequest, context) -> pb.GetProcedureResponse:
         view = self.catalog.get_procedure(UUID(request.procedure_id), request.version_number)
-        return pb.GetProcedureResponse(procedure=to_proto(view))
+        return pb.GetProcedureResponse(procedure=procedure_proto(view))
 
     def RenameProcedure(self, request: pb.RenameProcedureRequest, context) -> pb.RenameProcedureResponse:
         view = self.catalog.rename_procedure(UUID(request.procedure_id), request.name, request.expected_version)
-        return pb.RenameProcedureResponse(procedure=to_proto(view))
+        return pb.RenameProcedureResponse(procedure=procedure_proto(view))
 
     def PublishProcedure(self, request: pb.PublishProcedureRequest, context) -> pb.PublishProcedureResponse:
         view = self.catalog.publish_procedure(UUID(request.procedure_id), request.expected_version)
-        return pb.PublishProcedureResponse(procedure=to_proto(view))
+        return pb.PublishProcedureResponse(procedure=procedure_proto(view))
 
     def UpdateProcedure(self, request: pb.UpdateProcedureRequest, context) -> pb.UpdateProcedureResponse:
         _check_processing_time_given(request.procedure, "procedure.")
-        content = protos.content_from(request.procedure)
+        content = convert.content_from(request.procedure)
         try:
             view = self.catalog.update_procedure(UUID(request.procedure_id), content, request.expected_version)
         except InvalidArgument as e:
             raise _within("procedure", e) from None
-        return pb.UpdateProcedureResponse(procedure=to_proto(view))
+        return pb.UpdateProcedureResponse(procedure=procedure_proto(view))
 
     def DraftProcedureVersion(self, request: pb.DraftProcedureVersionRequest, context) -> pb.DraftProcedureVersionResponse:
         view = self.catalog.draft_procedure_version(UUID(request.procedure_id), request.expected_version)
-        return pb.DraftProcedureVersionResponse(procedure=to_proto(view))
+        return pb.DraftProcedureVersionResponse(procedure=procedure_proto(view))
 
     def WithdrawProcedure(self, request: pb.WithdrawProcedureRequest, context) -> pb.WithdrawProcedureResponse:
         view = self.catalog.withdraw_procedure(UUID(request.procedure_id), request.expected_version)
-        return pb.WithdrawProcedureResponse(procedure=to_proto(view))
+        return pb.WithdrawProcedureResponse(procedure=procedure_proto(view))
 
     def GetProcedureInForce(self, request: pb.GetProcedureInForceRequest, context) -> pb.GetProcedureInForceResponse:
         moment = request.at.ToDatetime(tzinfo=timezone.utc) if request.HasField("at") else datetime.now(timezone.utc)
-        return pb.GetProcedureInForceResponse(procedure=to_proto(self.catalog.procedure_in_force(request.code, moment)))
+        return pb.GetProcedureInForceResponse(procedure=procedure_proto(self.catalog.procedure_in_force(request.code, moment)))
 
     def ListProcedures(self, request: pb.ListProceduresRequest, context) -> pb.ListProceduresResponse:
         filters = Filters(
             agency_id=request.agency_id,
             field=request.field,
-            level=protos.LEVEL_NAMES[request.level],
-            online_mode=protos.ONLINE_MODE_NAMES[request.online_mode],
-            state=protos.STATE_NAMES.get(request.state, ""),
+            level=convert.LEVEL_NAMES[request.level],
+            online_mode=convert.ONLINE_MODE_NAMES[request.online_mode],
+            state=convert.STATE_NAMES.get(request.state, ""),
             code=request.code,
             query=request.query,
         )
         page = self.catalog.list_procedures(filters, request.page_size, request.page_token)
-        return pb.ListProceduresResponse(procedures=[to_proto(v) for v in page.procedures], next_page_token=page.next_page_token)
+        return pb.ListProceduresResponse(procedures=[procedure_proto(v) for v in page.procedures], next_page_token=page.next_page_token)

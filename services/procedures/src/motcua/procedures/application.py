@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -19,59 +17,12 @@ from motcua.kernel.readmodel import ReadModelApplication
 from .content import AGENCY_EID, ProcedureContent
 from .domain import DuplicateProcedureCode, Procedure, ProcedureCode
 from .search import CatalogRecorder, Filters, decode_page_token, encode_page_token
+from .views import Page, ProcedureView
 
 DEFAULT_PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class ProcedureView:
-    """One version of a procedure, as the API shows it."""
-
-    procedure_id: UUID
-    code: str
-    version_number: int
-    content: ProcedureContent
-    state: str
-    effective_from: datetime | None
-    effective_until: datetime | None
-    version: int  # the aggregate's, for optimistic concurrency
-
-    @classmethod
-    def of(cls, procedure: Procedure, version: dict[str, Any] | None = None) -> ProcedureView:
-        """The given version of ``procedure`` (by default its latest)."""
-        version = version or procedure.latest
-        return cls(
-            procedure_id=procedure.id,
-            code=procedure.code,
-            version_number=version["number"],
-            content=ProcedureContent.from_dict(version["content"]),
-            state=version["state"],
-            effective_from=version["effective_from"],
-            effective_until=version["effective_until"],
-            version=procedure.version,
-        )
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ProcedureView:
-        return cls(
-            procedure_id=row["procedure_id"],
-            code=row["code"],
-            version_number=row["version_number"],
-            content=ProcedureContent.from_dict(row["content"]),
-            state=row["state"],
-            effective_from=row["effective_from"],
-            effective_until=row["effective_until"],
-            version=row["version"],
-        )
-
-
-@dataclass(frozen=True)
-class Page:
-    procedures: list[ProcedureView]
-    next_page_token: str
-
-
-class ProcedureCatalog(ReadModelApplication):
+class ProceduresApplication(ReadModelApplication):
     name = "procedures"
     snapshotting_intervals = {Procedure: 50}
     recorder_class = CatalogRecorder

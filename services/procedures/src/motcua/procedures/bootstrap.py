@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from google.protobuf.message import Message
-
 from motcua.kernel.agencies import agency_tree_consumer
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
@@ -12,30 +10,23 @@ from motcua.kernel.runtime import Service
 from motcua.procedures.v1 import calendar_service_pb2, calendar_service_pb2_grpc, procedure_service_pb2, procedure_service_pb2_grpc
 
 from .api import ProcedureServicer
-from .application import ProcedureCatalog
+from .application import ProceduresApplication
 from .calendar_api import CalendarServicer
-from .calendar_application import CalendarBook
-from .calendar_events import calendar_integration_event
-from .events import integration_event
-
-
-def translate(event: object) -> Message | None:
-    """The integration event of a procedure's or a calendar's domain event, if any."""
-    message = integration_event(event)
-    return message if message is not None else calendar_integration_event(event)
+from .calendar_application import CalendarsApplication
+from .outbox import integration_event
 
 
 def build(settings: Settings) -> Service:
-    catalog = ProcedureCatalog(settings)
+    catalog = ProceduresApplication(settings)
     catalog.prepare()
     return Service(
         settings=settings,
         app=catalog,
         registrations=[
             serve(procedure_service_pb2, procedure_service_pb2_grpc, ProcedureServicer(catalog)),
-            serve(calendar_service_pb2, calendar_service_pb2_grpc, CalendarServicer(CalendarBook(catalog, catalog.agency_tree))),
+            serve(calendar_service_pb2, calendar_service_pb2_grpc, CalendarServicer(CalendarsApplication(catalog, catalog.agency_tree))),
         ],
-        relay=OutboxRelay(catalog, translate),
+        relay=OutboxRelay(catalog, integration_event),
         # Identity's agency tree: administrators' grants reach the agencies below them.
         consumers=[agency_tree_consumer(catalog)],
     )

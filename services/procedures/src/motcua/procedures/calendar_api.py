@@ -1,61 +1,16 @@
-"""gRPC servicer of the calendars: translates between protos and the calendar book, nothing more."""
+"""gRPC servicer of the calendars: translates between protos and the calendars application, nothing more."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from google.type import dayofweek_pb2
+from motcua.procedures.v1 import calendar_service_pb2 as pb, calendar_service_pb2_grpc
 
-from motcua.clock import WEEKDAYS
-from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, calendar_service_pb2_grpc
-
-from . import calendar_domain
-from .calendar_application import CalendarBook, CalendarView
-
-_STATES = {
-    calendar_domain.DRAFT: calendar_pb2.CALENDAR_STATE_DRAFT,
-    calendar_domain.PUBLISHED: calendar_pb2.CALENDAR_STATE_PUBLISHED,
-}
-
-
-def weekday_names(days) -> list[str]:
-    """google.type.DayOfWeek values (MONDAY = 1) as the clock's names; protovalidate has
-    already refused undefined and unspecified values."""
-    return [WEEKDAYS[day - 1] for day in days]
-
-
-def weekday_values(names) -> list[int]:
-    return [dayofweek_pb2.DayOfWeek.Value(name.upper()) for name in names]
-
-
-def days_of(items) -> list[dict[str, str]]:
-    return [{"date": d.date, "name": d.name} for d in items]
-
-
-def periods_of(items) -> list[dict[str, str]]:
-    return [{"start": p.start, "end": p.end} for p in items]
-
-
-def calendar_to_proto(view: CalendarView) -> calendar_pb2.Calendar:
-    return calendar_pb2.Calendar(
-        calendar_id=str(view.calendar_id),
-        agency_id=view.agency_id,
-        year=view.year,
-        timezone=view.timezone,
-        weekend=weekday_values(view.weekend),
-        working_hours=[calendar_pb2.WorkingPeriod(**p) for p in view.working_hours],
-        reception_cutoff=view.reception_cutoff,
-        holidays=[calendar_pb2.CalendarDay(**d) for d in view.holidays],
-        makeup_working_days=[calendar_pb2.CalendarDay(**d) for d in view.makeup_working_days],
-        calendar_version=view.calendar_version,
-        state=_STATES[view.state],
-        published_version=view.published_version,
-        version=view.version,
-    )
-
+from .calendar_application import CalendarsApplication
+from .convert import calendar_to_proto, days_of, periods_of, weekday_names
 
 class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
-    def __init__(self, book: CalendarBook) -> None:
+    def __init__(self, book: CalendarsApplication) -> None:
         self.book = book
 
     def CreateCalendar(self, request: pb.CreateCalendarRequest, context) -> pb.CreateCalendarResponse:

@@ -1,13 +1,12 @@
 """The calendars of the procedures service: load, call, save, on the service's application.
 
-A ``CalendarBook`` works on the procedures service's one event-sourced application
+A ``CalendarsApplication`` works on the procedures service's one event-sourced application
 (same event log, same outbox), beside the procedure catalog.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 from uuid import UUID
@@ -22,52 +21,12 @@ from motcua.kernel.eventstore import ServiceApplication
 
 from .calendar_domain import AGENCY_EID, CONTENT_FIELDS, PROVINCE, Calendar, CalendarDirectory, DuplicateCalendar
 from .holiday_seed import public_holidays
+from .views import CalendarPage, CalendarView
 
 DEFAULT_PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class CalendarView:
-    calendar_id: UUID
-    agency_id: str
-    year: int
-    timezone: str
-    weekend: tuple[str, ...]
-    working_hours: tuple[dict[str, str], ...]
-    reception_cutoff: str
-    holidays: tuple[dict[str, str], ...]
-    makeup_working_days: tuple[dict[str, str], ...]
-    calendar_version: int
-    state: str
-    published_version: int
-    version: int
-
-    @classmethod
-    def of(cls, calendar: Calendar, calendar_version: int = 0) -> CalendarView:
-        content, state = calendar.content_of(calendar_version)
-        return cls.from_content(
-            calendar.id, calendar.agency_id, calendar.year, content,
-            calendar_version=calendar_version or calendar.calendar_version, state=state,
-            published_version=calendar.published_version, version=calendar.version,
-        )
-
-    @classmethod
-    def from_content(cls, calendar_id: UUID, agency_id: str, year: int, content: dict[str, Any], **fields: Any) -> CalendarView:
-        return cls(
-            calendar_id=calendar_id, agency_id=agency_id, year=year, timezone=content["timezone"],
-            weekend=tuple(content["weekend"]), working_hours=tuple(content["working_hours"]),
-            reception_cutoff=content["reception_cutoff"], holidays=tuple(content["holidays"]),
-            makeup_working_days=tuple(content["makeup_working_days"]), **fields,
-        )
-
-
-@dataclass(frozen=True)
-class CalendarPage:
-    calendars: list[CalendarView]
-    next_page_token: str
-
-
-class CalendarBook:
+class CalendarsApplication:
     max_create_attempts = 5
 
     def __init__(self, app: ServiceApplication, agency_tree: AgencyTree) -> None:

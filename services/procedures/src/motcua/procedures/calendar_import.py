@@ -32,7 +32,7 @@ from grpc_status import rpc_status
 from motcua.clock import InvalidCalendar, parse_year_calendar
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, calendar_service_pb2_grpc
 
-from .calendar_api import weekday_values
+from .convert import weekday_values
 
 DEFAULT_ADDR = "127.0.0.1:15052"  # the procedures service of `make run`
 ADMINISTRATOR = 6  # motcua.identity.v1.Role.ROLE_ADMINISTRATOR

@@ -15,7 +15,7 @@ from motcua.kernel.errors import FieldViolation, InvalidArgument
 from motcua.kernel.validation import validate_request
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
 
-from .. import protos
+from .. import convert
 from ..domain import code_violations
 
 DEFAULT_FEE_NAME = "Lệ phí"
@@ -86,7 +86,7 @@ def check(request: pb.CreateProcedureRequest) -> None:
     violations are named by the record's keys."""
     try:
         validate_request(request)
-        violations = [*code_violations(request.code), *protos.content_from(request).trimmed().violations()]
+        violations = [*code_violations(request.code), *convert.content_from(request).trimmed().violations()]
     except InvalidArgument as e:
         violations = list(e.violations)
     if violations:

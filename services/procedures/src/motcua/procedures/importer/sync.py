@@ -9,7 +9,7 @@ import grpc
 
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
 
-from .. import protos
+from .. import convert
 from ..calendar_import import describe_error
 from .records import RecordError, create_request
 
@@ -112,4 +112,4 @@ class Importer:
 
 def _content(message: Any) -> Any:
     """What the service would store for a message's content (trimmed, defaults applied)."""
-    return protos.content_from(message).trimmed()
+    return convert.content_from(message).trimmed()

@@ -1,16 +1,22 @@
-"""Translation between the catalog's protos and its domain values, both ways. No rules here."""
+"""Every translation between the procedures service's protos (procedures and calendars) and its
+domain values and views, both ways. No rules here."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
+from google.type import dayofweek_pb2
 
-from motcua.procedures.v1 import procedure_pb2 as p
+from motcua.clock import WEEKDAYS
 from motcua.kernel.timestamps import timestamp
+from motcua.procedures.v1 import calendar_pb2
+from motcua.procedures.v1 import procedure_pb2 as p
 
+from . import calendar_domain
 from . import content as c
 from . import domain
+from .views import CalendarView, ProcedureView
 
 STATES = {
     domain.DRAFT: p.PROCEDURE_STATE_DRAFT,
@@ -72,6 +78,13 @@ def procedure(
     )
 
 
+def procedure_proto(view: ProcedureView) -> p.Procedure:
+    return procedure(
+        view.procedure_id, view.code, view.version_number, view.content, view.state, view.version,
+        view.effective_from, view.effective_until,
+    )
+
+
 def content_from(message: Any) -> c.ProcedureContent:
     """The content a create request or a Procedure message states.
 
@@ -99,3 +112,47 @@ def content_from(message: Any) -> c.ProcedureContent:
 
 def _documents(documents: Sequence[p.RequiredDocument]) -> tuple[c.RequiredDocument, ...]:
     return tuple(c.RequiredDocument(d.name, d.originals, d.copies, d.eform_ref) for d in documents)
+
+
+# --- calendars -----------------------------------------------------------------------------
+
+CALENDAR_STATES = {
+    calendar_domain.DRAFT: calendar_pb2.CALENDAR_STATE_DRAFT,
+    calendar_domain.PUBLISHED: calendar_pb2.CALENDAR_STATE_PUBLISHED,
+}
+
+
+def weekday_names(days: Iterable[int]) -> list[str]:
+    """google.type.DayOfWeek values (MONDAY = 1) as the clock's names; protovalidate has
+    already refused undefined and unspecified values."""
+    return [WEEKDAYS[day - 1] for day in days]
+
+
+def weekday_values(names: Iterable[str]) -> list[int]:
+    return [dayofweek_pb2.DayOfWeek.Value(name.upper()) for name in names]
+
+
+def days_of(items: Iterable[Any]) -> list[dict[str, str]]:
+    return [{"date": d.date, "name": d.name} for d in items]
+
+
+def periods_of(items: Iterable[Any]) -> list[dict[str, str]]:
+    return [{"start": period.start, "end": period.end} for period in items]
+
+
+def calendar_to_proto(view: CalendarView) -> calendar_pb2.Calendar:
+    return calendar_pb2.Calendar(
+        calendar_id=str(view.calendar_id),
+        agency_id=view.agency_id,
+        year=view.year,
+        timezone=view.timezone,
+        weekend=weekday_values(view.weekend),
+        working_hours=[calendar_pb2.WorkingPeriod(**period) for period in view.working_hours],
+        reception_cutoff=view.reception_cutoff,
+        holidays=[calendar_pb2.CalendarDay(**d) for d in view.holidays],
+        makeup_working_days=[calendar_pb2.CalendarDay(**d) for d in view.makeup_working_days],
+        calendar_version=view.calendar_version,
+        state=CALENDAR_STATES[view.state],
+        published_version=view.published_version,
+        version=view.version,
+    )

@@ -1,4 +1,5 @@
-"""Which domain events other services see, as integration events (protos/.../events.proto)."""
+"""Which domain events other services see, as integration events (protos/.../events.proto):
+the outbox relay's mapper, for procedures and calendars alike."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from google.protobuf.message import Message
 
 from motcua.procedures.v1 import events_pb2
 
-from . import protos
+from . import calendar_domain, convert
+from .calendar_domain import Calendar
 from .content import ProcedureContent
 from .domain import PUBLISHED, Procedure
+from .views import CalendarView
 
 
 @singledispatch
 def integration_event(event: object) -> Message | None:
-    return None  # internal to this service
+    return None  # internal to this service: drafts, the code index, the calendar directory
 
 
 @integration_event.register
@@ -29,9 +32,9 @@ def _(event: Procedure.Published) -> Message:
         processing_days=content.processing_time.days,
         version=event.originator_version,
         version_number=event.number,
-        effective_from=protos.timestamp(event.timestamp),
+        effective_from=convert.timestamp(event.timestamp),
         superseded_version_number=event.superseded,
-        procedure=protos.procedure(
+        procedure=convert.procedure(
             event.originator_id, event.code, event.number, content, PUBLISHED, event.originator_version, event.timestamp
         ),
     )
@@ -43,6 +46,17 @@ def _(event: Procedure.Withdrawn) -> Message:
         procedure_id=str(event.originator_id),
         code=event.code,
         version_number=event.number,
-        effective_until=protos.timestamp(event.timestamp),
+        effective_until=convert.timestamp(event.timestamp),
         version=event.originator_version,
     )
+
+
+@integration_event.register
+def _(event: Calendar.Published) -> Message:
+    content = {field: getattr(event, field) for field in calendar_domain.CONTENT_FIELDS}
+    view = CalendarView.from_content(
+        event.originator_id, event.agency_id, event.year, content,
+        calendar_version=event.calendar_version, state=calendar_domain.PUBLISHED,
+        published_version=event.calendar_version, version=event.originator_version,
+    )
+    return events_pb2.CalendarPublished(calendar=convert.calendar_to_proto(view))
