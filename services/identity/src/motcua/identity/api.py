@@ -19,7 +19,7 @@ from .authentication import Authentication, Reset
 from .authorization import Guard
 from .domain import OFFICER, Profile
 from .tokens import TokenIssuer
-from .translate import (
+from .convert import (
     ACCOUNT_KINDS,
     ACCOUNT_STATES,
     AGENCY_KINDS,

@@ -25,7 +25,7 @@ from .application import IdentityApplication
 from .authentication import Authentication
 from .config import IdentityConfig
 from .endpoints import http_app
-from .events import integration_event
+from .outbox import integration_event
 from .keys import SigningKeys
 from .oidc import build_provider
 from .oidc.identity_accounts import IdentityAccounts

@@ -27,7 +27,7 @@ from google.type import date_pb2
 from motcua.identity.v1 import identity_service_pb2 as pb
 
 from .seeding import run_seed, seed_parser
-from .translate import AGENCY_KINDS
+from .convert import AGENCY_KINDS
 
 
 

@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 from motcua.identity.v1 import events_pb2
 
 from .domain import Account, Agency
-from .translate import ACCOUNT_KINDS, AGENCY_KINDS, role_enum
+from .convert import ACCOUNT_KINDS, AGENCY_KINDS, role_enum
 
 
 @singledispatch

@@ -1,4 +1,4 @@
-"""Protos ⇄ the application's plain values: no rules here."""
+"""Every translation between identity's protos and the application's plain values: no rules here."""
 
 from __future__ import annotations
 
