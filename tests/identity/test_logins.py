@@ -26,11 +26,18 @@ from motcua.identity.bootstrap import build_application
 from motcua.identity.config import IdentityConfig
 from motcua.identity.domain import Credentials, LoginAttempt, Profile
 from motcua.identity.domain.credentials import credentials_id
+from motcua.kernel.context import Actor, Grant, acting_as
 from motcua.kernel.errors import InvalidArgument
 from tests.support.identity import unique_login, unique_personal_id
 
 PASSWORD = "Mật khẩu rất dài 2026"
 AGENCY = "000.00.12.H56"
+# The application authorizes its callers: these tests set up as the province's administrator
+# and a credential officer, as the API's callers would be.
+ADMINISTRATOR = Actor(subject="test:administrator", agency_id=AGENCY, roles=("administrator",),
+                      grants=(Grant("administrator", AGENCY),))
+CREDENTIAL_OFFICER = Actor(subject="test:credential-officer", agency_id=AGENCY, roles=("credential_officer",),
+                           grants=(Grant("credential_officer", AGENCY),))
 
 
 class Clock:
@@ -61,7 +68,8 @@ def identity(stack, tmp_path_factory):
     })
     clock = Clock()
     app, auth = build_application(settings, config, clock)
-    app.create_agency(AGENCY, "Sở Tài chính", "province", valid_from=clock().date())
+    with acting_as(ADMINISTRATOR):
+        app.create_agency(AGENCY, "Sở Tài chính", "province", valid_from=clock().date())
     try:
         yield app, auth, clock
     finally:
@@ -103,8 +111,9 @@ def test_a_login_by_name_or_personal_id_number_answers_with_roles_and_agency(ide
     app, auth, _ = identity
     officer = auth.create_account(Profile(kind="officer", display_name="Trịnh Văn Sơn", login=unique_login("son"),
                                           agency_id=AGENCY), PASSWORD)
-    app.grant_role(officer.account_id, "specialist", AGENCY)
-    app.grant_role(officer.account_id, "desk_officer", AGENCY)
+    with acting_as(ADMINISTRATOR):
+        app.grant_role(officer.account_id, "specialist", AGENCY)
+        app.grant_role(officer.account_id, "desk_officer", AGENCY)
     outcome = auth.verify_login(officer.login.upper(), PASSWORD, source_address="203.0.113.7")
     assert outcome.succeeded
     assert (outcome.account_id, outcome.roles, outcome.agency_id) == \
@@ -205,7 +214,8 @@ def test_disabled_accounts_cannot_log_in_and_passwords_change_with_the_current_o
     assert auth.verify_login(login, "mật khẩu mới dài").succeeded
     reasons = [e.reason for e in app.events.get(credentials_id(account_id)) if hasattr(e, "reason")]
     assert reasons == ["initial", "changed"]
-    app.disable_account(account_id, "Yêu cầu của chủ tài khoản")
+    with acting_as(CREDENTIAL_OFFICER):
+        app.disable_account(account_id, "Yêu cầu của chủ tài khoản")
     assert auth.verify_login(login, "mật khẩu mới dài").reason == ACCOUNT_DISABLED
     assert isinstance(app.repository.get(credentials_id(account_id)), Credentials)
 

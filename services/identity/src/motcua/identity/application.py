@@ -1,6 +1,9 @@
 """The identity service's application: accounts, agencies and role grants (load, call, save).
 
-Credentials and logins are in ``authentication`` (``app.credentials``), on the same store.
+The use cases the API calls authorize the caller (``current_actor``) first, for the very
+account or agency (``authorization.Guard``); the plain operations below them are for this
+service's own trusted callers (the OIDC provider, logins). Credentials and logins are in
+``authentication`` (``app.credentials``), on the same store.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate
 
 from motcua.kernel.config import Settings
-from motcua.kernel.errors import NotFound, VersionConflict
+from motcua.kernel.context import current_actor
+from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
 from motcua.kernel.readmodel import ReadModelApplication
 
+from .authentication import Authentication, Reset, TotpEnrollment
+from .authorization import Guard
 from .domain import (
     OFFICER,
     Account,
@@ -31,6 +37,7 @@ from .domain import (
     normalize_login,
 )
 from .domain.accounts import PERSONAL_ID_NUMBER, TAX_CODE
+from .domain.agencies import PROVINCE
 from .domain.agencies import agency_id as agency_aggregate_id
 from .domain.credentials import INITIAL, credentials_id
 from .paging import decode_page_token, encode_page_token, scope_of
@@ -70,6 +77,8 @@ class IdentityApplication(ReadModelApplication):
         super().__init__(settings)
         self.recorder: IdentityRecorder
         self.recorder.rebuild_if_missing()
+        self.guard = Guard(self.is_within)
+        self.credentials: Authentication  # set by the Authentication built on this application
 
     def today(self) -> date:
         """The date in Vietnam now: agencies' dates are Vietnamese calendar days."""
@@ -104,7 +113,8 @@ class IdentityApplication(ReadModelApplication):
         field = "personal_id_number" if account.personal_id_number else "tax_code"
         return DuplicateIdentifier("account", f"with this {field}")
 
-    def get_account(self, account_id: UUID) -> AccountView:
+    def account_view(self, account_id: UUID) -> AccountView:
+        """The account as the API shows it, without asking who wants it (trusted callers)."""
         return AccountView.of(self.load(Account, account_id), self.find(Credentials, credentials_id(account_id)))
 
     def find_account(self, login: str) -> Account | None:
@@ -129,38 +139,103 @@ class IdentityApplication(ReadModelApplication):
         return None if index is None else self.find(Account, index.account_id)
 
     def list_accounts(self, kind: str | None = None, agency_id: str | None = None, state: str | None = None,
-                      page_size: int = 0, page_token: str = "", officers_under: list[str] | None = None,
-                      people: bool = True) -> AccountPage:
-        """``officers_under``: only officers of these agencies' subtrees (None: every officer);
-        ``people``: citizens and businesses too."""
+                      page_size: int = 0, page_token: str = "") -> AccountPage:
+        """The accounts the caller may see: officers of their administrator and auditor grants'
+        subtrees, and citizens and businesses for credential officers."""
+        officers_under, people = self.guard.listing_scope("list accounts")
         size = page_size or DEFAULT_PAGE_SIZE
         scope = scope_of("accounts", kind, agency_id, state, officers_under, people)
         after = int(decode_page_token(page_token, scope)) if page_token else 0
         rows = self.recorder.account_page(kind, agency_id, state, after, size + 1, officers_under, people)
         token = encode_page_token(str(rows[size - 1][0]), scope) if len(rows) > size else ""
-        return AccountPage([self.get_account(account_id) for _, account_id in rows[:size]], token)
+        return AccountPage([self.account_view(account_id) for _, account_id in rows[:size]], token)
 
     def disable_account(self, account_id: UUID, reason: str, expected_version: int = 0) -> AccountView:
+        self.guard.require_admin_of_account(self.account(account_id), "disable this account")
         account = self.load(Account, account_id, expected_version)
         account.disable(reason)
         self.save(account)
-        return self.get_account(account_id)
+        return self.account_view(account_id)
 
     def grant_role(self, account_id: UUID, role: str, agency_id: str) -> AccountView:
         account = self.load(Account, account_id)
         self._agency(agency_id, "agency_id")
+        self.guard.require_admin_of_agency(agency_id, f"grant roles within {agency_id}")
+        # Only officers hold grants: a citizen's account is refused as such (not as one the
+        # administrator may not touch), once the caller is known to administer the agency.
+        account.check_officer("be granted roles")
+        self.guard.require_admin_of_account(account, "grant roles to this account")
         if account.grant(role, agency_id):
             self.save(account)
-        return self.get_account(account_id)
+        return self.account_view(account_id)
 
     def revoke_role(self, account_id: UUID, role: str, agency_id: str) -> AccountView:
         account = self.load(Account, account_id)
+        self.guard.require_admin_of_account(account, "revoke roles of this account")
+        self.guard.require_admin_of_agency(agency_id, f"revoke roles within {agency_id}")
         if account.revoke(role, agency_id):
             self.save(account)
-        return self.get_account(account_id)
+        return self.account_view(account_id)
 
     def account(self, account_id: UUID) -> Account:
         return self.load(Account, account_id)
+
+    def get_account(self, account_id: UUID) -> AccountView:
+        """The account, for its owner, those who administer it and auditors of its agency."""
+        self.guard.require_reader_of_account(self.account(account_id), "read this account")
+        return self.account_view(account_id)
+
+    # --- credentials (``authentication`` checks and stores them) ----------------------------
+
+    def create_account(self, profile: Profile, password: str = "") -> AccountView:
+        """Officers by administrators of their agency's subtree; citizens and businesses by
+        credential officers."""
+        if profile.kind == OFFICER:
+            self.require_agency(profile.agency_id, "agency_id")
+            self.guard.require_admin_of_agency(profile.agency_id, "create an officer account")
+        else:
+            self.guard.require_credential_officer("create a citizen or business account")
+        return self.credentials.create_account(profile, password)
+
+    def set_password(self, account_id: UUID, new_password: str, current_password: str = "",
+                     reason: str = "") -> AccountView:
+        """The owner changes their password (with the current one, once they have one); whoever
+        administers the account resets it, with a ``reason`` for the audit trail."""
+        account = self.account(account_id)
+        reset = None
+        if self.guard.is_owner(account_id):
+            has_password = bool(self.credentials_of(account_id).password_hash)
+            if has_password and not current_password:
+                raise InvalidArgument.field("current_password", "is required to change one's own password")
+            current = current_password if has_password else None
+        else:
+            self.guard.require_admin_of_account(account, "set this account's password")
+            current, reset = None, self._reset(reason)
+        return self.credentials.set_password(account_id, new_password, current, reset)
+
+    def start_totp_enrollment(self, account_id: UUID) -> TotpEnrollment:
+        self.guard.require_owner(account_id, "enrol a second factor for this account")
+        return self.credentials.start_totp(account_id)
+
+    def confirm_totp_enrollment(self, account_id: UUID, code: str) -> tuple[list[str], AccountView]:
+        self.guard.require_owner(account_id, "confirm a second factor for this account")
+        return self.credentials.confirm_totp(account_id, code)
+
+    def disable_totp(self, account_id: UUID, reason: str = "") -> AccountView:
+        """The owner removes their second factor; whoever administers the account resets it,
+        with a ``reason``."""
+        reset = None
+        if not self.guard.is_owner(account_id):
+            self.guard.require_admin_of_account(self.account(account_id), "remove this account's second factor")
+            reset = self._reset(reason)
+        return self.credentials.disable_totp(account_id, reset)
+
+    @staticmethod
+    def _reset(reason: str) -> Reset:
+        """A reset of someone else's credentials: the caller and their reason, for the audit trail
+        (the credentials refuse a blank reason)."""
+        actor = current_actor()
+        return Reset(by=actor.subject, by_agency_id=actor.agency_id, reason=reason)
 
     def credentials_of(self, account_id: UUID) -> Credentials:
         """The account's credentials (new, unsaved, for an account that has none yet)."""
@@ -171,6 +246,14 @@ class IdentityApplication(ReadModelApplication):
 
     def create_agency(self, eid: str, name: str, kind: str, parent_eid: str = "",
                       valid_from: date | None = None) -> AgencyView:
+        """Under a parent, by its administrators; the root of a tree (a province), by its own
+        administrator (see seed_agencies); anything else without a parent the domain refuses
+        (parent_agency_id is required)."""
+        if parent_eid:
+            self.require_agency(parent_eid, "parent_agency_id")
+            self.guard.require_admin_of_agency(parent_eid, f"create an agency under {parent_eid}")
+        elif kind == PROVINCE:
+            self.guard.require_admin_of_agency(eid, f"create the province {eid}")
         parent = self._agency(parent_eid, "parent_agency_id") if parent_eid else None
         agency = Agency.found(eid, name, kind, parent, valid_from or self.today())
         try:
@@ -194,6 +277,8 @@ class IdentityApplication(ReadModelApplication):
 
     def rename_agency(self, eid: str, name: str, effective: date | None = None,
                       expected_version: int = 0) -> AgencyView:
+        self._load_agency(eid)  # NOT_FOUND before PERMISSION_DENIED
+        self.guard.require_admin_of_agency(eid, "rename this agency")
         agency = self.load(Agency, agency_aggregate_id(eid), expected_version)
         agency.rename(name, effective or self.today())
         self.save(agency)
@@ -201,6 +286,10 @@ class IdentityApplication(ReadModelApplication):
 
     def close_agency(self, eid: str, close_date: date | None = None, successor_eid: str = "",
                      expected_version: int = 0) -> AgencyView:
+        self._load_agency(eid)  # NOT_FOUND before PERMISSION_DENIED
+        self.guard.require_admin_of_agency(eid, "close this agency")
+        if successor_eid:
+            self.require_agency(successor_eid, "successor_agency_id")
         agency = self.load(Agency, agency_aggregate_id(eid), expected_version)
         successor = self._agency(successor_eid, "successor_agency_id") if successor_eid else None
         agency.close(close_date or self.today(), successor)

@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import pyotp
@@ -20,12 +21,14 @@ import pyotp
 from motcua.kernel.client_address import current_client_address, throttle_bucket
 from motcua.kernel.errors import InvalidArgument, VersionConflict
 
-from .application import IdentityApplication
 from .domain import ACTIVE, Account, Credentials, Grant, LoginAttempt, Profile, normalize_login
 from .domain.credentials import CHANGED, FAILED, PASSWORD, REHASHED, RESET, SECOND_FACTOR, SUCCEEDED
 from .passwords import Passwords
 from .throttle import ThrottlePolicy
 from .views import AccountView
+
+if TYPE_CHECKING:  # only a type here: the application imports this module for its use cases
+    from .application import IdentityApplication
 
 # Why a login did not succeed (LoginOutcome.reason).
 BAD_CREDENTIALS = "bad_credentials"  # unknown login, no password, or a wrong one
@@ -91,6 +94,7 @@ class Authentication:
         self.known_for = known_for
         self.throttle = app.recorder.throttle
         self._next_purge: datetime | None = None
+        app.credentials = self
 
     # --- accounts with a password -----------------------------------------------------------
 
@@ -115,7 +119,7 @@ class Authentication:
         if reset is not None:
             credentials.record_reset(PASSWORD, reset.by, reset.by_agency_id, reset.reason)
         self.app.save(credentials)
-        return self.app.get_account(account_id)
+        return self.app.account_view(account_id)
 
     def _new_password_hash(self, password: str, login: str, field: str) -> str:
         if len(password) < self.min_password_length:
@@ -145,7 +149,7 @@ class Authentication:
         codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
         credentials.confirm_totp(step or 0, [self._recovery_hash(c) for c in codes])
         self.app.save(credentials)
-        return codes, self.app.get_account(account_id)
+        return codes, self.app.account_view(account_id)
 
     def disable_totp(self, account_id: UUID, reset: Reset | None = None) -> AccountView:
         """Removes the second factor: its owner, or someone else with ``reset`` (recorded)."""
@@ -154,7 +158,7 @@ class Authentication:
         if reset is not None:
             credentials.record_reset(SECOND_FACTOR, reset.by, reset.by_agency_id, reset.reason)
         self.app.save(credentials)
-        return self.app.get_account(account_id)
+        return self.app.account_view(account_id)
 
     # --- login ------------------------------------------------------------------------------
 

@@ -17,24 +17,18 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from motcua.kernel.access import holds, is_self, require_grant, require_role, require_self_or
-from motcua.kernel.context import Actor, current_actor
+from motcua.kernel.access import Within, holds, is_self, require_grant, require_role, require_self_or
+from motcua.kernel.context import current_actor
 from motcua.kernel.errors import PermissionDenied
 
-from .application import IdentityApplication
 from .domain import ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER, OFFICER, Account
 
 
 class Guard:
-    def __init__(self, app: IdentityApplication) -> None:
-        self.app = app
+    """The checks of the application's use cases; ``within`` is the application's agency tree."""
 
-    @staticmethod
-    def actor() -> Actor:
-        return current_actor()
-
-    def _within(self, eid: str, ancestor: str) -> bool:
-        return self.app.is_within(eid, ancestor)
+    def __init__(self, within: Within) -> None:
+        self._within = within
 
     def is_owner(self, account_id: UUID) -> bool:
         return is_self(current_actor(), account_id)

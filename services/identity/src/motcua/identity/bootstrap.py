@@ -65,7 +65,7 @@ def build(settings: Settings) -> Service:
     if config.dev_tokens:
         log.warning("development tokens are on: anyone can get a token for any role (not for production)")
     app, auth = build_application(settings, config)
-    servicer = IdentityServicer(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl, app, auth)
+    servicer = IdentityServicer(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl, app)
     return Service(
         settings=app.settings,
         app=app,

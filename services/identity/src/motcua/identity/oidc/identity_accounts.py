@@ -21,7 +21,7 @@ class IdentityAccounts:
         return self.auth.verify_login(login, password, totp_code, source_address)
 
     def get_account(self, account_id: UUID) -> AccountView:
-        return self.app.get_account(account_id)
+        return self.app.account_view(account_id)
 
     def find_account_by_personal_id(self, number: str) -> AccountView | None:
         return self.app.find_account_by_personal_id(number)
