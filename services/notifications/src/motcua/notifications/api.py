@@ -8,86 +8,19 @@ from uuid import UUID
 
 import grpc
 
-from motcua.notifications.v1 import (
-    notification_pb2,
-    notification_service_pb2 as pb,
-    notification_service_pb2_grpc,
-    template_pb2,
-)
-
-from motcua.kernel.access import AUDITOR, require_self_or
 from motcua.kernel.context import current_actor
-from motcua.kernel.timestamps import timestamp
+from motcua.notifications.v1 import notification_service_pb2 as pb
+from motcua.notifications.v1 import notification_service_pb2_grpc
 
-from . import domain
 from .application import NotificationsApplication
+from .convert import CHANNEL_NAMES, notification_to_proto, optional_uuid, template_to_proto
 from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
-from .views import NotificationView, TemplateView
 
 log = logging.getLogger(__name__)
-
-CHANNELS = {
-    domain.SMS: notification_pb2.CHANNEL_SMS,
-    domain.EMAIL: notification_pb2.CHANNEL_EMAIL,
-    domain.ZALO: notification_pb2.CHANNEL_ZALO,
-    domain.IN_APP: notification_pb2.CHANNEL_IN_APP,
-}
-CHANNEL_NAMES = {number: name for name, number in CHANNELS.items()}
-STATES = {
-    domain.QUEUED: notification_pb2.NOTIFICATION_STATE_QUEUED,
-    domain.SENT: notification_pb2.NOTIFICATION_STATE_SENT,
-    domain.DELIVERED: notification_pb2.NOTIFICATION_STATE_DELIVERED,
-    domain.FAILED: notification_pb2.NOTIFICATION_STATE_FAILED,
-}
-
-# Who may read anybody's notifications: auditors, who read and change nothing. A notification
-# tells a person about their own dossiers, so administrators (scoped to agencies, while a
-# citizen belongs to none) read only their own inbox, and only its owner marks one read.
-INBOX_READERS = (AUDITOR,)
 
 # Initial metadata of a StreamInbox call, sent once its subscription is live: every
 # notification created after the client has received it reaches the stream.
 STREAM_LIVE_HEADER = ("motcua-inbox", "live")
-
-
-def _own_inbox(recipient: UUID | str | None, action: str, *readers: str) -> None:
-    """Notifications are for their recipient (and, to read them, ``readers``)."""
-    require_self_or(current_actor(), action, recipient, *readers)
-
-
-def template_to_proto(view: TemplateView) -> template_pb2.Template:
-    return template_pb2.Template(
-        template_id=str(view.template_id),
-        key=view.key,
-        channel=CHANNELS[view.channel],
-        subject=view.subject,
-        body=view.body,
-        create_time=timestamp(view.create_time),
-        version=view.version,
-    )
-
-
-def notification_to_proto(view: NotificationView) -> notification_pb2.Notification:
-    return notification_pb2.Notification(
-        notification_id=str(view.notification_id),
-        recipient_account_id=str(view.recipient_account_id) if view.recipient_account_id else "",
-        channel=CHANNELS[view.channel],
-        template_id=str(view.template_id),
-        template_version=view.template_version,
-        subject=view.subject,
-        body=view.body,
-        dossier_id=str(view.dossier_id) if view.dossier_id else "",
-        state=STATES[view.state],
-        attempt_count=view.attempt_count,
-        create_time=timestamp(view.create_time),
-        read_time=timestamp(view.read_time),
-        version=view.version,
-        sender=view.sent_by,
-    )
-
-
-def _optional_uuid(value: str) -> UUID | None:
-    return UUID(value) if value else None
 
 
 class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServicer):
@@ -112,20 +45,18 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         view = self.center.send_notification(
             template_id=UUID(request.template_id),
             parameters=dict(request.parameters),
-            recipient_account_id=_optional_uuid(request.recipient_account_id),
+            recipient_account_id=optional_uuid(request.recipient_account_id),
             address=request.address,
-            dossier_id=_optional_uuid(request.dossier_id),
-            request_id=_optional_uuid(request.request_id),
+            dossier_id=optional_uuid(request.dossier_id),
+            request_id=optional_uuid(request.request_id),
         )
         return pb.SendNotificationResponse(notification=notification_to_proto(view))
 
     def GetNotification(self, request: pb.GetNotificationRequest, context) -> pb.GetNotificationResponse:
         view = self.center.get_notification(UUID(request.notification_id))
-        _own_inbox(view.recipient_account_id, "read this notification", *INBOX_READERS)
         return pb.GetNotificationResponse(notification=notification_to_proto(view))
 
     def ListNotifications(self, request: pb.ListNotificationsRequest, context) -> pb.ListNotificationsResponse:
-        _own_inbox(request.recipient_account_id, "list these notifications", *INBOX_READERS)
         page = self.center.list_notifications(
             UUID(request.recipient_account_id),
             CHANNEL_NAMES.get(request.channel),
@@ -137,15 +68,14 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         )
 
     def MarkNotificationRead(self, request: pb.MarkNotificationReadRequest, context) -> pb.MarkNotificationReadResponse:
-        notification_id = UUID(request.notification_id)
-        _own_inbox(self.center.get_notification(notification_id).recipient_account_id, "mark this notification read")
-        view = self.center.mark_read(notification_id)
+        view = self.center.mark_read(UUID(request.notification_id))
         return pb.MarkNotificationReadResponse(notification=notification_to_proto(view))
 
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
-        _own_inbox(request.account_id, "follow this inbox", *INBOX_READERS)
+        account_id = UUID(request.account_id)
+        self.center.check_inbox_follower(account_id)
         try:
-            subscription = self.hub.subscribe(UUID(request.account_id), holder=current_actor().subject)
+            subscription = self.hub.subscribe(account_id, holder=current_actor().subject)
         except TooManyStreams as e:
             context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
             context.set_details(str(e))

@@ -14,7 +14,7 @@ from uuid import UUID
 
 
 from motcua.kernel.config import Settings
-from motcua.kernel.access import ADMINISTRATOR
+from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.context import Actor, acting_as, current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
@@ -36,17 +36,22 @@ from .domain import (
 )
 from . import sending
 from .readmodel import InboxRecorder
-from .views import InboxEntry, NotificationView, TemplateView
+from .views import InboxEntry, NotificationView, Page, TemplateView
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class Page:
-    notifications: list[NotificationView]
-    next_page_token: str
+# Who may read anybody's notifications: auditors, who read and change nothing. A notification
+# tells a person about their own dossiers, so administrators (scoped to agencies, while a
+# citizen belongs to none) read only their own inbox, and only its owner marks one read.
+INBOX_READERS = (AUDITOR,)
+
+
+def _own_inbox(recipient: UUID | str | None, action: str, *readers: str) -> None:
+    """Notifications are for their recipient (and, to read them, ``readers``)."""
+    require_self_or(current_actor(), action, recipient, *readers)
 
 
 @dataclass(frozen=True)
@@ -185,16 +190,23 @@ class NotificationsApplication(ReadModelApplication):
         return [template, notification]
 
     def get_notification(self, notification_id: UUID) -> NotificationView:
-        return NotificationView.of(self.load(Notification, notification_id))
+        """The notification, for its recipient and auditors."""
+        view = NotificationView.of(self.load(Notification, notification_id))
+        _own_inbox(view.recipient_account_id, "read this notification", *INBOX_READERS)
+        return view
 
     def mark_read(self, notification_id: UUID) -> NotificationView:
+        """Marked read by its recipient only."""
         notification = self.load(Notification, notification_id)
+        _own_inbox(notification.recipient_account_id, "mark this notification read")
         if notification.mark_read(datetime.now(timezone.utc)):
             self.save(notification)
         return NotificationView.of(notification)
 
     def list_notifications(self, recipient: UUID, channel: str | None, page_size: int = 0, page_token: str = "") -> Page:
-        """A page of a recipient's notifications, newest first (from the inbox read model)."""
+        """A page of a recipient's notifications, newest first (from the inbox read model), for
+        the recipient and auditors."""
+        _own_inbox(recipient, "list these notifications", *INBOX_READERS)
         if channel is not None:
             check_channel(channel)
         size = page_size or DEFAULT_PAGE_SIZE
@@ -205,6 +217,11 @@ class NotificationsApplication(ReadModelApplication):
         entries = entries[:size]
         token = encode_page_token(entries[-1].position, scope) if more else ""
         return Page([e.notification for e in entries], token)
+
+    def check_inbox_follower(self, recipient: UUID) -> None:
+        """PERMISSION_DENIED unless the caller may follow ``recipient``'s inbox as it fills (its
+        owner and auditors)."""
+        _own_inbox(recipient, "follow this inbox", *INBOX_READERS)
 
     def unread_in_app(self, recipient: UUID, up_to: int, limit: int) -> list[InboxEntry]:
         return self.recorder.unread_in_app(recipient, up_to, limit)

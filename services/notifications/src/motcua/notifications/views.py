@@ -82,3 +82,9 @@ class InboxEntry:
 
     position: int
     notification: NotificationView
+
+
+@dataclass(frozen=True)
+class Page:
+    notifications: list[NotificationView]
+    next_page_token: str
