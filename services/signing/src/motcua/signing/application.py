@@ -6,16 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from dataclasses import dataclass
 from typing import Callable, Mapping
-from uuid import UUID
 
+from motcua.kernel.blobstore import BlobStore
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import VersionConflict
 from motcua.kernel.eventstore import ServiceApplication
 
-from motcua.kernel.blobstore import BlobStore
 from .authority import choose_key
 from .domain import (
     AGENCY_SEAL_PURPOSES,
@@ -29,24 +27,10 @@ from .domain import (
 )
 from .pades import Sealer, SignatureReport, Verifier
 from .pki import KeyPair
+from .views import SignedDocumentView
 
 # Makes (or finds) the development seal of an agency: (its key, its declaration).
 DevSealMaker = Callable[[str], tuple[KeyPair, KeyOwnership]]
-
-
-@dataclass(frozen=True)
-class SignedDocumentView:
-    document_id: UUID
-    signed_document: bytes
-    document_sha256: str
-    signed_document_sha256: str
-    key_id: str
-    certificate_sha256: str
-    signing_time: dt.datetime
-    pades_level: str
-    purpose: str = ""
-    agency_id: str = ""
-    holder_account_id: str = ""
 
 
 class SigningApplication(ServiceApplication):

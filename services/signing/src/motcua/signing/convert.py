@@ -1,0 +1,90 @@
+"""Every translation between the signing service's protos and its domain values and views
+(the verification report, in words for a person, included). No rules here."""
+
+from __future__ import annotations
+
+from motcua.kernel.timestamps import timestamp
+from motcua.signing.v1 import signature_verification_pb2 as vpb
+from motcua.signing.v1 import signing_service_pb2 as pb
+
+from .domain import CERTIFIED_COPY, DOSSIER_RESULT, PADES_B_B, PADES_B_T, PERSONAL_APPROVAL
+from .pades import SignatureReport
+from .views import SignedDocumentView
+
+PADES_LEVELS = {PADES_B_B: pb.PADES_LEVEL_B_B, PADES_B_T: pb.PADES_LEVEL_B_T}
+PURPOSES = {
+    pb.SIGNING_PURPOSE_DOSSIER_RESULT: DOSSIER_RESULT,
+    pb.SIGNING_PURPOSE_CERTIFIED_COPY: CERTIFIED_COPY,
+    pb.SIGNING_PURPOSE_PERSONAL_APPROVAL: PERSONAL_APPROVAL,
+}
+PURPOSE_PROTOS = {name: value for value, name in PURPOSES.items()}
+OUTCOMES = {
+    "valid": vpb.VERIFICATION_STATUS_VALID,
+    "invalid": vpb.VERIFICATION_STATUS_INVALID,
+    "indeterminate": vpb.VERIFICATION_STATUS_INDETERMINATE,
+}
+MODIFICATION_LEVELS = {
+    "none": vpb.MODIFICATION_LEVEL_NONE,
+    "lta_updates": vpb.MODIFICATION_LEVEL_LTA_UPDATES,
+    "form_filling": vpb.MODIFICATION_LEVEL_FORM_FILLING,
+    "annotations": vpb.MODIFICATION_LEVEL_ANNOTATIONS,
+    "other": vpb.MODIFICATION_LEVEL_OTHER,
+}
+
+
+def signed_to_proto(view: SignedDocumentView) -> pb.SignDocumentResponse:
+    return pb.SignDocumentResponse(
+        document_id=str(view.document_id),
+        signed_document=view.signed_document,
+        document_sha256=view.document_sha256,
+        signed_document_sha256=view.signed_document_sha256,
+        key_id=view.key_id,
+        certificate_sha256=view.certificate_sha256,
+        sign_time=timestamp(view.signing_time),
+        pades_level=PADES_LEVELS[view.pades_level],
+        purpose=PURPOSE_PROTOS.get(view.purpose, pb.SIGNING_PURPOSE_UNSPECIFIED),
+        agency_id=view.agency_id,
+        holder_account_id=view.holder_account_id,
+    )
+
+
+def detail(report: SignatureReport) -> str:
+    """What the report means, for a person, in Vietnamese."""
+    if report.problem:
+        return f"Không kiểm tra được chữ ký: {report.problem}."
+    problems = []
+    if not report.integrity_ok:
+        problems.append("tài liệu đã bị thay đổi sau khi ký hoặc giá trị chữ ký không khớp")
+    if report.revoked:
+        problems.append("chứng thư số của người ký đã bị thu hồi")
+    elif not report.trusted:
+        problems.append("chứng thư số không chuỗi được đến tổ chức chứng thực tin cậy")
+    if report.modification_level == "other":
+        problems.append("tài liệu có thay đổi không được phép sau khi ký")
+    elif not report.covers_whole_document:
+        problems.append("chữ ký không bao phủ toàn bộ tài liệu (có phần bổ sung sau khi ký)")
+    head = {"valid": "Chữ ký hợp lệ", "invalid": "Chữ ký không hợp lệ",
+            "indeterminate": "Chưa xác định được hiệu lực của chữ ký"}[report.outcome]
+    text = head + (": " + "; ".join(problems) if problems else "")
+    if not report.timestamped:
+        text += " (thời gian ký do người ký tự khai, không có dấu thời gian)"
+    return text + "."
+
+
+def report_to_proto(report: SignatureReport) -> vpb.SignatureVerification:
+    return vpb.SignatureVerification(
+        signer_name=report.signer_common_name,
+        issuer=report.issuer,
+        certificate_serial=report.certificate_serial,
+        signing_time=timestamp(report.signing_time),
+        status=OUTCOMES[report.outcome],
+        detail=detail(report),
+        signer_subject=report.signer_subject,
+        integrity_ok=report.integrity_ok,
+        trusted=report.trusted,
+        covers_whole_document=report.covers_whole_document,
+        modification_level=MODIFICATION_LEVELS.get(report.modification_level, vpb.MODIFICATION_LEVEL_UNSPECIFIED),
+        certificate_sha256=report.certificate_sha256,
+        timestamped=report.timestamped,
+        field_name=report.field_name,
+    )
