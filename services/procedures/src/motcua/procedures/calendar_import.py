@@ -30,6 +30,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from motcua.clock import InvalidCalendar, parse_year_calendar
+from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, calendar_service_pb2_grpc
 
 from .convert import weekday_values
@@ -168,8 +169,6 @@ def describe_error(error: grpc.RpcError) -> str:
 
 def development_token(identity_addr: str, agency_id: str, timeout: float) -> str:
     """An administrator's development token from the identity service (development stacks only)."""
-    from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
-
     with grpc.insecure_channel(identity_addr) as identity_channel:
         stub = identity_service_pb2_grpc.IdentityServiceStub(identity_channel)
         request = identity_service_pb2.IssueDevelopmentTokenRequest(

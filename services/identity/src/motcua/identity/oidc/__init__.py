@@ -19,6 +19,7 @@ from .accounts import AccountDirectory
 from .clients import load_clients
 from .config import OidcConfig
 from .dev_accounts import DevAccounts
+from .federation import FederatedLogin
 from .routes import OidcRoutes
 from .server import Provider
 from .store import OidcStore
@@ -48,7 +49,5 @@ def build_provider(settings: Settings, keys: SigningKeys, token_ttl: int,
     provider = Provider(config, store, accounts, keys, settings.auth, token_ttl)
     federation = None
     if config.federation is not None:
-        from .federation import FederatedLogin
-
         federation = FederatedLogin(provider, config.federation)
     return OidcRoutes(provider, federation)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx2 as httpx
@@ -39,10 +39,8 @@ from starlette.routing import Route
 from . import login_page
 from .clients import digest
 from .config import Federation
+from .routes import OidcRoutes, read
 from .server import HttpRequest, Provider
-
-if TYPE_CHECKING:
-    from .routes import OidcRoutes
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +181,4 @@ class FederatedLogin:
 
 
 async def _read(provider: Provider, request: Request) -> HttpRequest:
-    from .routes import read
-
     return await read(provider, request, with_form=False)

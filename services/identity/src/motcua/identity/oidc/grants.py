@@ -29,7 +29,7 @@ from .clients import Client
 from .models import EndUser, StoredCode, StoredRefreshToken
 from .store import Code, Session
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only a type: the provider (server) imports this module for its grants
     from .server import Provider
 
 SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
