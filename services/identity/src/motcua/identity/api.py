@@ -3,7 +3,6 @@ decided by the application, the rules live in the domain and the token issuer.""
 
 from __future__ import annotations
 
-import uuid
 from uuid import UUID
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -11,11 +10,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from motcua.identity.v1 import identity_service_pb2 as pb
 from motcua.identity.v1 import identity_service_pb2_grpc
 from motcua.kernel.context import Grant
-from motcua.kernel.errors import DomainError, InvalidArgument
 
 from .application import IdentityApplication
-from .domain import Profile
-from .tokens import TokenIssuer
 from .convert import (
     ACCOUNT_KINDS,
     ACCOUNT_STATES,
@@ -26,27 +22,14 @@ from .convert import (
     role_name,
     to_date,
 )
-
-APPLICANT = "applicant"
-
-
-class DevelopmentTokensDisabled(DomainError):
-    def __init__(self) -> None:
-        super().__init__("development tokens are turned off on this deployment (MOTCUA_IDENTITY_DEV_TOKENS)")
-
-
-def role_claim(role: int) -> str:
-    """ROLE_DESK_OFFICER -> desk_officer, the name used in the `roles` claim."""
-    return role_name(role)
+from .domain import Profile
+from .tokens import DevelopmentTokens
 
 
 class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, issuer: TokenIssuer, dev_tokens: bool, default_ttl: int,
-                 app: IdentityApplication) -> None:
-        self.issuer = issuer
-        self.dev_tokens = dev_tokens
-        self.default_ttl = default_ttl
+    def __init__(self, app: IdentityApplication, dev_tokens: DevelopmentTokens) -> None:
         self.app = app
+        self.dev_tokens = dev_tokens
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -129,24 +112,15 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     # --- development tokens -----------------------------------------------------------------
 
     def IssueDevelopmentToken(self, request: pb.IssueDevelopmentTokenRequest, context) -> pb.IssueDevelopmentTokenResponse:
-        if not self.dev_tokens:
-            raise DevelopmentTokensDisabled()
-        roles = [role_claim(r) for r in request.roles]
-        if not request.agency_id and any(r != APPLICANT for r in roles):
-            raise InvalidArgument.field("agency_id", "is required for every role but applicant")
-        ttl = request.ttl.seconds if request.HasField("ttl") else self.default_ttl
-        subject = request.account_id or str(uuid.uuid4())
-        # The roles at the given agency, and any further grants each at its own agency.
-        grants = [Grant(r, request.agency_id) for r in roles if r != APPLICANT]
-        grants += [Grant(role_claim(g.role), g.agency_id) for g in request.grants]
-        roles += [g.role for g in grants if g.role not in roles]
-        token = self.issuer.issue(subject, roles, request.agency_id, request.display_name, max(ttl, 1),
-                                  grants=list(dict.fromkeys(grants)))
+        token = self.dev_tokens.issue(
+            [role_name(r) for r in request.roles], request.agency_id, request.display_name,
+            request.ttl.seconds if request.HasField("ttl") else None, request.account_id,
+            [Grant(role_name(g.role), g.agency_id) for g in request.grants])
         return pb.IssueDevelopmentTokenResponse(
             access_token=token.access_token,
             token_type="Bearer",
             expire_time=Timestamp(seconds=token.expires_at),
-            account_id=subject,
+            account_id=token.subject,
         )
 
 

@@ -31,7 +31,7 @@ from .oidc import build_provider
 from .oidc.identity_accounts import IdentityAccounts
 from .passwords import Passwords
 from .storekeys import EVENT_KEY_BYTES, LOOKUP_KEY_BYTES, Lookup, load_key
-from .tokens import TokenIssuer
+from .tokens import DevelopmentTokens, TokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def build(settings: Settings) -> Service:
     if config.dev_tokens:
         log.warning("development tokens are on: anyone can get a token for any role (not for production)")
     app, auth = build_application(settings, config)
-    servicer = IdentityServicer(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl, app)
+    servicer = IdentityServicer(app, DevelopmentTokens(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl))
     return Service(
         settings=app.settings,
         app=app,

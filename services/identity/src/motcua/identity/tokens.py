@@ -1,4 +1,5 @@
-"""Access tokens: JWTs (RFC 9068 `at+jwt`) that every service's kernel verifies."""
+"""Access tokens: JWTs (RFC 9068 `at+jwt`) that every service's kernel verifies, and the
+development tokens of development stacks (any account, any roles)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any, Iterable
 
 from joserfc import jwt
 
+from motcua.kernel.access import APPLICANT
 from motcua.kernel.config import AuthSettings
+from motcua.kernel.context import Grant
+from motcua.kernel.errors import DomainError, InvalidArgument
 
 from .keys import SigningKeys
 
@@ -61,3 +65,32 @@ def _grants_claim(roles: list[str], agency_id: str, grants: Iterable[Any] | None
     if grants is None:
         return [{"role": r, "agency_id": agency_id} for r in roles if agency_id and r != "applicant"]
     return [{"role": g.role, "agency_id": g.agency_id} for g in grants]
+
+
+class DevelopmentTokensDisabled(DomainError):
+    def __init__(self) -> None:
+        super().__init__("development tokens are turned off on this deployment (MOTCUA_IDENTITY_DEV_TOKENS)")
+
+
+class DevelopmentTokens:
+    """Tokens for any account and roles, without a login: only where turned on
+    (``MOTCUA_IDENTITY_DEV_TOKENS``), for scripts and tests."""
+
+    def __init__(self, issuer: TokenIssuer, enabled: bool, default_ttl: int) -> None:
+        self.issuer = issuer
+        self.enabled = enabled
+        self.default_ttl = default_ttl
+
+    def issue(self, roles: list[str], agency_id: str = "", display_name: str = "", ttl: int | None = None,
+              account_id: str = "", grants: Iterable[Grant] = ()) -> IssuedToken:
+        """``roles`` at ``agency_id`` (every role but applicant needs one) and further ``grants``
+        each at its own agency; a new subject unless ``account_id`` is given."""
+        if not self.enabled:
+            raise DevelopmentTokensDisabled()
+        if not agency_id and any(r != APPLICANT for r in roles):
+            raise InvalidArgument.field("agency_id", "is required for every role but applicant")
+        subject = account_id or str(uuid.uuid4())
+        held = [Grant(r, agency_id) for r in roles if r != APPLICANT] + list(grants)
+        roles = roles + [g.role for g in held if g.role not in roles]
+        return self.issuer.issue(subject, roles, agency_id, display_name, max(self.default_ttl if ttl is None else ttl, 1),
+                                 grants=list(dict.fromkeys(held)))
