@@ -13,6 +13,7 @@ import pytest
 
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as
+from motcua.kernel.errors import PermissionDenied
 from motcua.notifications.application import DossierReceipt, NotificationsApplication
 from motcua.notifications.domain import IN_APP, template_id
 from motcua.identity.v1.role_pb2 import Role
@@ -193,3 +194,25 @@ def test_the_default_template_is_written_at_start_by_the_service_and_a_dossier_w
     changed = center.notify_dossier_received(replace(receipt, applicant_account_id=uuid.uuid4()))
     assert [type(a).__name__ for a in changed] == ["Template", "Notification"]
     assert changed[1].body.endswith("Ngày hẹn trả kết quả: 12/01/2026.")
+
+
+def test_the_application_itself_keeps_a_person_s_notifications_to_them_whoever_calls_it(center):
+    recipient, stranger = uuid.uuid4(), uuid.uuid4()
+    template = center.create_template("tin_rieng", IN_APP, "", "Tin riêng của {{ten}}")
+    with acting_as(Actor(subject="quan-tri-2", roles=("administrator",))):
+        sent = center.send_notification(template.template_id, {"ten": "Hằng"}, recipient)
+    with acting_as(Actor(subject=str(stranger), roles=("applicant",))):
+        for call in (lambda: center.get_notification(sent.notification_id),
+                     lambda: center.mark_read(sent.notification_id),
+                     lambda: center.list_notifications(recipient, None),
+                     lambda: center.check_inbox_follower(recipient)):
+            with pytest.raises(PermissionDenied) as refused:
+                call()
+            assert refused.value.error_reason == "NOT_OWNER"
+    with acting_as(Actor(subject="kiem-toan", roles=("auditor",))):
+        assert center.get_notification(sent.notification_id).body == "Tin riêng của Hằng"
+        with pytest.raises(PermissionDenied):
+            center.mark_read(sent.notification_id)  # auditors read and change nothing
+    with acting_as(Actor(subject=str(recipient), roles=("applicant",))):
+        assert center.get_notification(sent.notification_id).read_time is None
+        assert center.mark_read(sent.notification_id).read_time is not None
