@@ -24,25 +24,25 @@ STREAM_LIVE_HEADER = ("motcua-inbox", "live")
 
 
 class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServicer):
-    def __init__(self, center: NotificationsApplication, hub: InboxHub, backlog: int = 100, wait_slice: float = 5.0) -> None:
-        self.center = center
+    def __init__(self, app: NotificationsApplication, hub: InboxHub, backlog: int = 100, wait_slice: float = 5.0) -> None:
+        self.app = app
         self.hub = hub
         self.backlog = backlog
         self.wait_slice = wait_slice
 
     def CreateTemplate(self, request: pb.CreateTemplateRequest, context) -> pb.CreateTemplateResponse:
-        view = self.center.create_template(request.key, CHANNEL_NAMES[request.channel], request.subject, request.body)
+        view = self.app.create_template(request.key, CHANNEL_NAMES[request.channel], request.subject, request.body)
         return pb.CreateTemplateResponse(template=template_to_proto(view))
 
     def GetTemplate(self, request: pb.GetTemplateRequest, context) -> pb.GetTemplateResponse:
-        return pb.GetTemplateResponse(template=template_to_proto(self.center.get_template(UUID(request.template_id))))
+        return pb.GetTemplateResponse(template=template_to_proto(self.app.get_template(UUID(request.template_id))))
 
     def ReviseTemplate(self, request: pb.ReviseTemplateRequest, context) -> pb.ReviseTemplateResponse:
-        view = self.center.revise_template(UUID(request.template_id), request.subject, request.body, request.expected_version)
+        view = self.app.revise_template(UUID(request.template_id), request.subject, request.body, request.expected_version)
         return pb.ReviseTemplateResponse(template=template_to_proto(view))
 
     def SendNotification(self, request: pb.SendNotificationRequest, context) -> pb.SendNotificationResponse:
-        view = self.center.send_notification(
+        view = self.app.send_notification(
             template_id=UUID(request.template_id),
             parameters=dict(request.parameters),
             recipient_account_id=optional_uuid(request.recipient_account_id),
@@ -53,11 +53,11 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         return pb.SendNotificationResponse(notification=notification_to_proto(view))
 
     def GetNotification(self, request: pb.GetNotificationRequest, context) -> pb.GetNotificationResponse:
-        view = self.center.get_notification(UUID(request.notification_id))
+        view = self.app.get_notification(UUID(request.notification_id))
         return pb.GetNotificationResponse(notification=notification_to_proto(view))
 
     def ListNotifications(self, request: pb.ListNotificationsRequest, context) -> pb.ListNotificationsResponse:
-        page = self.center.list_notifications(
+        page = self.app.list_notifications(
             UUID(request.recipient_account_id),
             CHANNEL_NAMES.get(request.channel),
             request.page_size,
@@ -68,12 +68,12 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         )
 
     def MarkNotificationRead(self, request: pb.MarkNotificationReadRequest, context) -> pb.MarkNotificationReadResponse:
-        view = self.center.mark_read(UUID(request.notification_id))
+        view = self.app.mark_read(UUID(request.notification_id))
         return pb.MarkNotificationReadResponse(notification=notification_to_proto(view))
 
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
         account_id = UUID(request.account_id)
-        self.center.check_inbox_follower(account_id)
+        self.app.check_inbox_follower(account_id)
         try:
             subscription = self.hub.subscribe(account_id, holder=current_actor().subject)
         except TooManyStreams as e:

@@ -14,21 +14,22 @@ from .config import NotificationSettings
 from .consumers import dossier_events_consumer
 from .inbox import InboxHub
 
+
 def build(settings: Settings) -> Service:
     own = NotificationSettings.from_env(settings)
-    center = NotificationsApplication(settings, zone=own.zone)
-    center.prepare()
+    app = NotificationsApplication(settings, zone=own.zone)
+    app.prepare()
     hub = InboxHub(
-        center,
+        app,
         poll_interval=own.inbox_poll_interval,
         max_streams=own.inbox_max_streams,
         max_streams_per_holder=own.inbox_max_streams_per_account,
     )
-    servicer = NotificationServicer(center, hub, backlog=own.inbox_backlog)
+    servicer = NotificationServicer(app, hub, backlog=own.inbox_backlog)
     return Service(
         settings=settings,
-        app=center,
+        app=app,
         registrations=[serve(notification_service_pb2, notification_service_pb2_grpc, servicer)],
-        consumers=[dossier_events_consumer(center), agency_tree_consumer(center)],
+        consumers=[dossier_events_consumer(app), agency_tree_consumer(app)],
         on_shutdown=[hub.shutdown],
     )
