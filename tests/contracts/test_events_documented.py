@@ -26,7 +26,7 @@ EVENT_ROW = re.compile(r"^\| `(?P<event>\w+)` \|")
 
 
 def events_in_proto(service: str) -> set[str]:
-    """The top-level messages of the service's events.proto that no message there uses as a field."""
+    """The top-level messages of the service's events.proto that no message there has as a field."""
     file: FileDescriptor = importlib.import_module(f"motcua.{service}.v1.events_pb2").DESCRIPTOR
     messages = file.message_types_by_name.values()
     parts = {
@@ -71,5 +71,6 @@ def test_the_table_lists_exactly_the_events_of_events_proto(service):
     declared = events_in_proto(service)
     documented = events_in_readme().get(service, set())
     assert declared, f"motcua/{service}/v1/events.proto declares no event"
-    assert not declared - documented, f"events of {service} missing from protos/README.md: {sorted(declared - documented)}"
-    assert not documented - declared, f"rows of {service} in protos/README.md name no event: {sorted(documented - declared)}"
+    missing, unknown = sorted(declared - documented), sorted(documented - declared)
+    assert not missing, f"events of {service} missing from protos/README.md: {missing}"
+    assert not unknown, f"rows of {service} in protos/README.md name no event of its events.proto: {unknown}"
