@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from google.protobuf.descriptor import FieldDescriptor, FileDescriptor
+from google.protobuf.descriptor import FileDescriptor
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "protos" / "README.md"
@@ -33,7 +33,7 @@ def events_in_proto(service: str) -> set[str]:
         field.message_type.full_name
         for message in messages
         for field in message.fields
-        if field.type == FieldDescriptor.TYPE_MESSAGE
+        if field.message_type is not None
     }
     return {message.name for message in messages if message.full_name not in parts}
 
@@ -41,7 +41,7 @@ def events_in_proto(service: str) -> set[str]:
 def events_in_readme() -> dict[str, set[str]]:
     """Per service, the event names in the first column of its table in protos/README.md."""
     tables: dict[str, set[str]] = {}
-    service = None
+    service: str | None = None
     in_section = False
     for line in README.read_text(encoding="utf-8").splitlines():
         if line.startswith("## "):
