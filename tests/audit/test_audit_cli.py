@@ -258,7 +258,7 @@ def test_the_reader_cannot_write(stack, story):
 
 
 def test_one_application_name_per_service_as_the_applications_call_themselves():
-    from motcua.dossiers.application import DossierOffice
+    from motcua.dossiers.application.dossiers_application import DossierOffice
     from motcua.identity.bootstrap import IdentityApplication
     from motcua.notifications.application import NotificationCenter
     from motcua.procedures.application import ProcedureCatalog

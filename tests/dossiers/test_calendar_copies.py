@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from motcua.clock import MissingCalendar, WorkingDays, due
-from motcua.dossiers.application import DossierOffice
-from motcua.dossiers.calendar_copies import CalendarCopies
+from motcua.dossiers.application.dossiers_application import DossierOffice
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from tests.support.calendars import plain_2026, vn
 
 AGENCY = "000.00.12.H56"

@@ -11,10 +11,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from psycopg.sql import SQL
 
-from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
+from motcua.dossiers.application.dossiers_application import DossierOffice, PublishedVersion, Submission
 from motcua.dossiers.config import DossiersConfig
-from motcua.dossiers.domain import RECEIVED, Applicant, Document, DossierCodeSequence, UnknownProcedure
-from motcua.dossiers.reports import LookupsExhausted
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.values import RECEIVED, Applicant, Document, UnknownProcedure
+from motcua.dossiers.application.register_reads import LookupsExhausted
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.context import Actor, Grant, acting_as
 from motcua.kernel.errors import NotFound

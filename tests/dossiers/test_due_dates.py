@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
-from motcua.dossiers.calendar_copies import CalendarCopies
-from motcua.dossiers.deadline_watch import DeadlineWatch
-from motcua.dossiers.domain import Applicant, Document
+from motcua.dossiers.application.dossiers_application import DossierOffice, PublishedVersion, Submission
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
+from motcua.dossiers.workers.deadline_watch import DeadlineWatch
+from motcua.dossiers.domain.values import Applicant, Document
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from motcua.dossiers.application import DossierOffice
+from motcua.dossiers.application.dossiers_application import DossierOffice
 from motcua.dossiers.consumers import procedure_catalog_consumer
 from motcua.kernel.config import Settings
 from motcua.kernel.consumer import Subscription

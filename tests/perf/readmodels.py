@@ -14,9 +14,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from motcua.audit.reader import EventLog
-from motcua.dossiers.application import DossierOffice, PublishedVersion
-from motcua.dossiers.domain import Applicant, Document, DossierCodeSequence, ProcedureReplica, local_date
-from motcua.dossiers.dossier import Dossier
+from motcua.dossiers.application.dossiers_application import DossierOffice, PublishedVersion
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.dossiers.domain.values import Applicant, Document, local_date
+from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.kernel.context import Actor, acting_as
 
 BATCH = 100

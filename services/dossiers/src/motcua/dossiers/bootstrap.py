@@ -9,13 +9,13 @@ from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
 
-from .api import DossierServicer
-from .application import DossierOffice
-from .config import DossiersConfig
-from .consumers import procedure_catalog_consumer
-from .deadline_watch import DeadlineWatch
-from .events import integration_event
-from .signing import ResultSigner
+from motcua.dossiers.api.dossier_servicer import DossierServicer
+from motcua.dossiers.application.dossiers_application import DossierOffice
+from motcua.dossiers.config import DossiersConfig
+from motcua.dossiers.consumers import procedure_catalog_consumer
+from motcua.dossiers.workers.deadline_watch import DeadlineWatch
+from motcua.dossiers.outbox import integration_event
+from motcua.dossiers.adapters.signing_client import ResultSigner
 
 
 def build(settings: Settings) -> Service:

@@ -12,10 +12,10 @@ from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import Subscription, TrackedConsumer
 from motcua.procedures.v1 import events_pb2 as procedures_events, procedure_pb2
 
-from .terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
+from motcua.dossiers.domain.terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
 
-from .application import DossierOffice, PublishedVersion
-from .calendar_copies import CalendarCopies
+from motcua.dossiers.application.dossiers_application import DossierOffice, PublishedVersion
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 
 
 def calendar_content(calendar) -> dict:

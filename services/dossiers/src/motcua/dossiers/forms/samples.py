@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 
 from motcua.clock import WorkingDays, due
 
-from ..deadlines import default_calendar
-from ..domain import LOCAL_TIME, dossier_code
+from motcua.dossiers.domain.deadlines import default_calendar
+from motcua.dossiers.domain.values import LOCAL_TIME, dossier_code
 from .model import (
     EARLY,
     LATE,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from motcua.dossiers.v1 import dossier_pb2
 
-from . import domain, lifecycle
+from motcua.dossiers.domain import values as domain, lifecycle
 
 APPLICANT_KINDS = {
     domain.CITIZEN: dossier_pb2.APPLICANT_KIND_CITIZEN,

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from motcua.clock import Explanation, Pause, WorkingCalendar, WorkingDays, WorkingHours, WorkingPeriod, YearCalendar, due, elapsed
 
-from .terms import WORKING_HOURS, Terms
+from motcua.dossiers.domain.terms import WORKING_HOURS, Terms
 
 # Counting on a year for which no calendar reached this service: Monday–Friday, the usual
 # hours and cut-off, no holidays. Recorded as calendar version 0, so an explanation says so.

@@ -13,9 +13,9 @@ from eventsourcing.domain import event
 from motcua.clock import WorkingCalendar, elapsed
 from motcua.kernel.errors import DomainError, InvalidArgument
 
-from . import deadlines, lifecycle as lc
-from .domain import DELIVERY_METHODS, MAX_NOTE_LENGTH, local_date
-from .processing import ProcessingRules, lc_conflict
+from motcua.dossiers.domain import deadlines, lifecycle as lc
+from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH, local_date
+from motcua.dossiers.domain.dossier.processing import ProcessingRules, lc_conflict
 
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "online_portal")
 MAX_REFERENCE_LENGTH = 200

@@ -17,14 +17,16 @@ from eventsourcing.domain import Aggregate, event
 from motcua.clock import WorkingCalendar
 from motcua.kernel.errors import DomainError, InvalidArgument
 
-from . import deadlines, lifecycle as lc
-from .domain import (
-    MAX_NOTE_LENGTH, Applicant, Document, DossierCodeSequence, DossierStateConflict, ProcedureReplica, UnknownProcedure,
+from motcua.dossiers.domain import deadlines, lifecycle as lc
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.dossiers.domain.values import (
+    MAX_NOTE_LENGTH, Applicant, Document, DossierStateConflict, UnknownProcedure,
     check_submission, local_date, trimmed, trimmed_document,
 )
-from .attachment_rules import AttachmentRules
-from .closing import ClosingRules
-from .terms import Terms
+from motcua.dossiers.domain.dossier.attachments import AttachmentRules
+from motcua.dossiers.domain.dossier.closing import ClosingRules
+from motcua.dossiers.domain.terms import Terms
 
 
 class Dossier(AttachmentRules, ClosingRules):

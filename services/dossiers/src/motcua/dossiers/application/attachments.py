@@ -14,9 +14,9 @@ import filetype
 from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
 from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
 
-from . import authorization as auth
-from .config import MAX_APPLICANT_BYTES_SETTING, MAX_ATTACHMENT_BYTES_SETTING
-from .dossier import Dossier
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.config import MAX_APPLICANT_BYTES_SETTING, MAX_ATTACHMENT_BYTES_SETTING
+from motcua.dossiers.domain.dossier.aggregate import Dossier
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ACCEPTED_TYPES = ("application/pdf", "image/jpeg", "image/png")

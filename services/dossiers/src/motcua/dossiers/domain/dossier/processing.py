@@ -16,9 +16,9 @@ from eventsourcing.domain import Aggregate, event
 from motcua.clock import WorkingCalendar
 from motcua.kernel.errors import InvalidArgument
 
-from . import deadlines, lifecycle as lc
-from .domain import MAX_NAME_LENGTH, MAX_NOTE_LENGTH, AGENCY_EID
-from .terms import RESTART
+from motcua.dossiers.domain import deadlines, lifecycle as lc
+from motcua.dossiers.domain.values import MAX_NAME_LENGTH, MAX_NOTE_LENGTH, AGENCY_EID
+from motcua.dossiers.domain.terms import RESTART
 
 MAX_ITEMS = 100
 
@@ -212,7 +212,7 @@ class ProcessingRules(Aggregate):
 
 
 def lc_conflict(dossier: Any, state: str, action: str) -> Exception:
-    from .domain import DossierStateConflict
+    from motcua.dossiers.domain.values import DossierStateConflict
 
     return DossierStateConflict(f"dossier {dossier.code}", state, action)
 

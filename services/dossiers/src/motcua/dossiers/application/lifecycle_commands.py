@@ -18,10 +18,11 @@ from motcua.clock import Explanation, WorkingCalendar
 from motcua.kernel.context import Actor, current_actor
 from motcua.kernel.errors import VersionConflict
 
-from . import authorization as auth, deadlines
-from .calendar_domain import CalendarReplica
-from .dossier import Dossier
-from .lifecycle import MARK_RESULT_READY
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.domain import deadlines
+from motcua.dossiers.domain.calendar_replica import CalendarReplica
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.lifecycle import MARK_RESULT_READY
 
 Command = Callable[[Dossier, Actor, datetime], Any]
 # (caller, dossier, action, within: the agency tree's subtree test)
@@ -137,7 +138,7 @@ class LifecycleCommands:
         dossier = self.load(Dossier, dossier_id)
         auth.reader(current_actor(), dossier, "explain the due date", self.within)
         if dossier.clock_from is None:
-            from .domain import DossierStateConflict
+            from motcua.dossiers.domain.values import DossierStateConflict
 
             raise DossierStateConflict(f"dossier {dossier.code or dossier.id}", dossier.state, "explain the due date of")
         calendar = self.calendar_for(dossier.agency_id, dossier.clock_from, versions=dossier.calendars)

@@ -14,8 +14,8 @@ from eventsourcing.domain import Aggregate, event
 
 from motcua.kernel.errors import InvalidArgument
 
-from . import lifecycle as lc
-from .domain import MAX_DOCUMENTS
+from motcua.dossiers.domain import lifecycle as lc
+from motcua.dossiers.domain.values import MAX_DOCUMENTS
 
 MAX_ATTACHMENT_NAME = 500
 

@@ -12,10 +12,10 @@ from google.protobuf.message import Message
 from motcua.dossiers.v1 import dossier_pb2, events_pb2
 from motcua.kernel.timestamps import timestamp
 
-from . import enums
-from .closing import ClosingRules
-from .dossier import Dossier
-from .processing import ProcessingRules
+from motcua.dossiers.api import convert as enums
+from motcua.dossiers.domain.dossier.closing import ClosingRules
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 
 def _ref(event) -> events_pb2.DossierRef:

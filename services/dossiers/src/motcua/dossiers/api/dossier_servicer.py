@@ -12,13 +12,13 @@ from motcua.dossiers.v1 import calendar_replica_pb2, dossier_pb2, dossier_servic
 from motcua.procedures.v1 import calendar_pb2
 from motcua.kernel.timestamps import timestamp
 
-from . import enums
-from .application import DossierOffice, DossierView, ProcedureReplicaView, Submission
-from .calendar_copies import CalendarCopies, CalendarReplicaView
-from .domain import Applicant, Document
-from .lifecycle_api import LifecycleServicer
-from .reports_api import ReportsServicer
-from .signing import ResultSigner
+from motcua.dossiers.api import convert as enums
+from motcua.dossiers.application.dossiers_application import DossierOffice, DossierView, ProcedureReplicaView, Submission
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
+from motcua.dossiers.domain.values import Applicant, Document
+from motcua.dossiers.api.lifecycle_servicer import LifecycleServicer
+from motcua.dossiers.api.reports_servicer import ReportsServicer
+from motcua.dossiers.adapters.signing_client import ResultSigner
 
 
 def replica_to_proto(view: ProcedureReplicaView) -> procedure_replica_pb2.ProcedureReplica:

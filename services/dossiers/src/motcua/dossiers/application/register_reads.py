@@ -13,10 +13,10 @@ from uuid import UUID
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound
 
-from . import authorization as auth
-from .domain import LOCAL_TIME, DossierStateConflict
-from .dossier import Dossier
-from .register_queries import DossierRegister, Filters
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.domain.values import LOCAL_TIME, DossierStateConflict
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.adapters.register_queries import DossierRegister, Filters
 
 DEFAULT_PAGE = 50
 MINE, UNIT, AGENCY = "mine", "unit", "agency"
@@ -134,8 +134,8 @@ class RegisterReads:
     # --- forms ------------------------------------------------------------------------------
 
     def render_form(self, dossier_id: UUID, form: str) -> tuple[bytes, str]:
-        from . import forms  # fpdf2 and its fonts (~30 MB) only in processes that render forms
-        from .form_filling import FORM_NUMBERS, fill
+        from motcua.dossiers import forms  # fpdf2 and its fonts (~30 MB) only in processes that render forms
+        from motcua.dossiers.application.form_filling import FORM_NUMBERS, fill
 
         dossier = self.load(Dossier, dossier_id)
         auth.form_reader(current_actor(), dossier, form, self.within)
@@ -145,8 +145,8 @@ class RegisterReads:
         return forms.render(filled), f"{dossier.code or dossier.id}-{FORM_NUMBERS[form]}.pdf"
 
     def render_tracking_book(self, agency_id: str, start_date: str, end_date: str) -> tuple[bytes, int]:
-        from . import forms
-        from .form_filling import tracking_book
+        from motcua.dossiers import forms
+        from motcua.dossiers.application.form_filling import tracking_book
 
         auth.agency_reader(current_actor(), agency_id, "render the agency's tracking book", self.within)
         first, last, start, end = period(start_date, end_date)

@@ -20,15 +20,17 @@ from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, Versi
 from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.readmodel import ReadModelApplication
 
-from . import authorization as auth
-from .attachments import AttachmentCommands
-from .commands import LifecycleCommands
-from .config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
-from .register import DossierRecorder
-from .domain import DESK, Applicant, Document, DossierCodeSequence, ProcedureReplica, local_date
-from .dossier import Dossier
-from .lookup_throttle import LookupThrottle
-from .reports import RegisterReads
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.application.attachments import AttachmentCommands
+from motcua.dossiers.application.lifecycle_commands import LifecycleCommands
+from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
+from motcua.dossiers.adapters.register_projection import DossierRecorder
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.dossiers.domain.values import DESK, Applicant, Document, local_date
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
+from motcua.dossiers.application.register_reads import RegisterReads
 
 A = TypeVar("A", bound=Aggregate)
 

@@ -9,8 +9,8 @@ from google.protobuf import timestamp_pb2
 
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
 
-from . import enums
-from .signing import ResultSigner
+from motcua.dossiers.api import convert as enums
+from motcua.dossiers.adapters.signing_client import ResultSigner
 
 
 def _time(stamp: timestamp_pb2.Timestamp):
@@ -32,7 +32,7 @@ class LifecycleServicer:
     signer: ResultSigner
 
     def CreateDossierDraft(self, request, context):
-        from .api import submission_of
+        from motcua.dossiers.api.dossier_servicer import submission_of
 
         return pb.CreateDossierDraftResponse(dossier=self.dossier_to_proto(self.office.create_draft(submission_of(request))))
 

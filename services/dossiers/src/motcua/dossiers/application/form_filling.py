@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from . import forms
-from .dossier import Dossier
-from .processing import ProcessingRules
+from motcua.dossiers import forms
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 FORM_NUMBERS = {"receipt": "01", "supplement_request": "02", "refusal": "03", "apology": "04", "control_slip": "06"}
 DELIVERY_WORDS = {"desk": "desk", "postal": "postal", "online": "online"}

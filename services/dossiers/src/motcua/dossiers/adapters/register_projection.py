@@ -20,11 +20,11 @@ from psycopg.sql import SQL, Identifier
 from motcua.kernel.readmodel import Projection, Statement
 from motcua.kernel.text import fold
 
-from .attachment_rules import AttachmentRules
-from .closing import ClosingRules
-from .deadline_watch import DeadlineRecorder
-from .dossier import Dossier
-from .processing import ProcessingRules
+from motcua.dossiers.domain.dossier.attachments import AttachmentRules
+from motcua.dossiers.domain.dossier.closing import ClosingRules
+from motcua.dossiers.adapters.deadlines_table import DeadlineRecorder
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 COLUMNS = (
     "dossier_id uuid PRIMARY KEY, code text NOT NULL, agency_id text NOT NULL, handling_agency_id text NOT NULL, "

@@ -20,7 +20,7 @@ from psycopg.sql import SQL, Composed
 from motcua.kernel.errors import InvalidArgument
 from motcua.kernel.text import fold
 
-from .register import DossierRecorder
+from motcua.dossiers.adapters.register_projection import DossierRecorder
 
 OPEN_STATES = ("submitted", "received", "in_process", "awaiting_supplement", "result_ready")
 CLOCK_RUNNING = ("received", "in_process")

@@ -11,9 +11,9 @@ import grpc
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as pb, reports_pb2
 from motcua.kernel.client_address import current_client_address
 
-from . import enums
-from .register_queries import Filters
-from .reports import AGENCY, COMING_DUE, MINE, OVERDUE, UNIT, LookupsExhausted, Statistics
+from motcua.dossiers.api import convert as enums
+from motcua.dossiers.adapters.register_queries import Filters
+from motcua.dossiers.application.register_reads import AGENCY, COMING_DUE, MINE, OVERDUE, UNIT, LookupsExhausted, Statistics
 
 STATE_OF = {number: word for word, number in enums.STATES.items()}
 SCOPES = {pb.WORK_QUEUE_SCOPE_MINE: MINE, pb.WORK_QUEUE_SCOPE_UNIT: UNIT, pb.WORK_QUEUE_SCOPE_AGENCY: AGENCY}

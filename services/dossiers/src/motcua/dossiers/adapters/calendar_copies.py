@@ -12,7 +12,7 @@ from motcua.clock import MissingCalendar, WorkingCalendar
 from motcua.kernel.errors import NotFound
 from motcua.kernel.eventstore import ServiceApplication
 
-from .calendar_domain import CalendarReplica
+from motcua.dossiers.domain.calendar_replica import CalendarReplica
 
 
 @dataclass(frozen=True)
