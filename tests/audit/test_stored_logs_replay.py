@@ -104,9 +104,28 @@ class LoadedLog:
         self.datastore.close()
 
 
-@pytest.fixture(params=SERVICES)
+# Before dossier.py, processing.py, closing.py and attachment_rules.py, the dossier aggregate
+# and its events lived in domain.py: the same log, as that code stored it.
+OLDER_DOSSIER_MODULES = ("motcua.dossiers.dossier", "motcua.dossiers.processing", "motcua.dossiers.closing",
+                         "motcua.dossiers.attachment_rules")
+
+
+def as_domain_module_stored_them(row: dict[str, Any]) -> dict[str, Any]:
+    module, _, qualname = row["topic"].partition(":")
+    if module not in OLDER_DOSSIER_MODULES:
+        return row
+    state = row["state"].replace('"originator_topic":"motcua.dossiers.dossier:Dossier"',
+                                 '"originator_topic":"motcua.dossiers.domain:Dossier"')
+    return {**row, "topic": f"motcua.dossiers.domain:Dossier.{qualname.rpartition('.')[2]}", "state": state}
+
+
+LOGS_TO_REPLAY = {service: (service, fixture_rows(service)) for service in SERVICES}
+LOGS_TO_REPLAY["dossiers, older topics"] = ("dossiers", [as_domain_module_stored_them(r) for r in fixture_rows("dossiers")])
+
+
+@pytest.fixture(params=list(LOGS_TO_REPLAY))
 def loaded(request, stack):
-    log = LoadedLog(stack, request.param, fixture_rows(request.param))
+    log = LoadedLog(stack, *LOGS_TO_REPLAY[request.param])
     yield log
     log.close()
 
