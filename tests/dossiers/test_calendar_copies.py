@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from motcua.clock import MissingCalendar, WorkingDays, due
-from motcua.dossiers.application.dossiers_application import DossierOffice
+from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from tests.support.calendars import plain_2026, vn
 
@@ -17,7 +17,7 @@ AGENCY = "000.00.12.H56"
 
 @pytest.fixture
 def copies(stack):
-    app = DossierOffice(stack.settings(f"d{uuid.uuid4().hex[:10]}"))  # a database of its own
+    app = DossiersApplication(stack.settings(f"d{uuid.uuid4().hex[:10]}"))  # a database of its own
     yield CalendarCopies(app)
     app.close()
 

@@ -10,7 +10,7 @@ from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
 
 from motcua.dossiers.api.dossier_servicer import DossierServicer
-from motcua.dossiers.application.dossiers_application import DossierOffice
+from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.consumers import procedure_catalog_consumer
 from motcua.dossiers.workers.deadline_watch import DeadlineWatch
@@ -20,8 +20,8 @@ from motcua.dossiers.adapters.signing_client import ResultSigner
 
 def build(settings: Settings) -> Service:
     config = DossiersConfig.from_env()
-    office = DossierOffice(settings, config=config)
-    servicer = DossierServicer(office, ResultSigner(config.signing_addr))
+    office = DossiersApplication(settings, config=config, signer=ResultSigner(config.signing_addr))
+    servicer = DossierServicer(office)
     return Service(
         settings=settings,
         app=office,

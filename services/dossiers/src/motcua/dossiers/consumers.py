@@ -14,7 +14,8 @@ from motcua.procedures.v1 import events_pb2 as procedures_events, procedure_pb2
 
 from motcua.dossiers.domain.terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
 
-from motcua.dossiers.application.dossiers_application import DossierOffice, PublishedVersion
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 
 
@@ -49,7 +50,7 @@ def terms_of(event: procedures_events.ProcedurePublished) -> dict | None:
     }
 
 
-def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
+def procedure_catalog_consumer(office: DossiersApplication) -> TrackedConsumer:
     """Keeps the copies of published procedures and working-day calendars."""
     copies = CalendarCopies(office)
 

@@ -1,7 +1,7 @@
 """Attaching files to dossiers: the bytes checked (size; type by sniffing them, never by
 what the client declares), kept in the blob store under their SHA-256, and the hash
 recorded in the dossier's event; or a result issued earlier to the same applicant,
-attached by reference and checked by its hash. Mixed into ``DossierOffice``.
+attached by reference and checked by its hash. Mixed into ``DossiersApplication``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def check_upload(content: bytes, declared_type: str) -> str:
 
 
 class AttachmentCommands:
-    """Mixed into ``DossierOffice`` (``_act``, ``_find``, ``documents_dir``)."""
+    """Mixed into ``DossiersApplication`` (``_act``, ``_find``, ``documents_dir``)."""
 
     _documents: BlobStore | None = None
     max_attachment_bytes_per_dossier: int

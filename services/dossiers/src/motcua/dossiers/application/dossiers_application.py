@@ -6,7 +6,6 @@ import itertools
 import random
 import threading
 import time
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -27,135 +26,18 @@ from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
 from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
-from motcua.dossiers.domain.values import DESK, Applicant, Document, local_date
+from motcua.dossiers.domain.values import local_date
 from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
 from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
+from motcua.dossiers.adapters.signing_client import ResultSigner
 from motcua.dossiers.application.register_reads import RegisterReads
+from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
 
 A = TypeVar("A", bound=Aggregate)
 
 # Dossier ids of idempotent submissions: uuid5(namespace, request_id).
 REQUEST_NAMESPACE = UUID("3a0d1f8e-5c2b-5e47-9d61-6d6f74637561")
-
-
-@dataclass(frozen=True)
-class ProcedureReplicaView:
-    """One published version of a procedure, as this service knows it."""
-
-    procedure_id: UUID
-    code: str
-    name: str
-    agency_id: str
-    processing_days: int
-    procedure_version: int
-    version_number: int
-    effective_from: datetime | None
-    effective_until: datetime | None
-
-    @classmethod
-    def of(cls, replica: ProcedureReplica, version: dict | None = None) -> ProcedureReplicaView:
-        """The given version (by default the latest published one)."""
-        version = version or replica.versions[-1]
-        return cls(
-            procedure_id=replica.id,
-            code=replica.code,
-            name=version["name"],
-            agency_id=version["agency_id"],
-            processing_days=version["processing_days"],
-            procedure_version=replica.procedure_version,
-            version_number=version["number"],
-            effective_from=version["effective_from"],
-            effective_until=version["effective_until"],
-        )
-
-
-@dataclass(frozen=True)
-class PublishedVersion:
-    """What the catalog's ProcedurePublished event says, for the replica."""
-
-    procedure_id: UUID
-    code: str
-    name: str
-    agency_id: str
-    processing_days: int
-    procedure_version: int
-    version_number: int = 1
-    effective_from: datetime | None = None
-    superseded: int = 0
-    terms: dict | None = None  # terms.Terms in its plain form
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What is handed in to submit a dossier."""
-
-    procedure_id: UUID
-    agency_id: str
-    applicant: Applicant
-    channel: str
-    result_delivery: str = DESK
-    documents: tuple[Document, ...] = ()
-    request_id: str = ""  # idempotency key (a UUID), optional
-
-
-@dataclass(frozen=True)
-class DossierView:
-    dossier_id: UUID
-    code: str
-    procedure_id: UUID
-    procedure_version: int
-    agency_id: str
-    applicant: Applicant
-    channel: str
-    result_delivery: str
-    documents: tuple[Document, ...]
-    state: str
-    submitted_at: datetime
-    received_at: datetime | None
-    appointed_return_at: datetime | None
-    version: int
-    processing: dict | None = None  # the clock, step, holder, fees, result (see processing_of)
-    attachments: tuple[dict, ...] = ()
-
-    @classmethod
-    def of(cls, dossier: Dossier) -> DossierView:
-        return cls(
-            dossier_id=dossier.id,
-            code=dossier.code,
-            procedure_id=dossier.procedure_id,
-            procedure_version=dossier.procedure_version,
-            agency_id=dossier.agency_id,
-            applicant=dossier.applicant,
-            channel=dossier.channel,
-            result_delivery=dossier.result_delivery,
-            documents=tuple(dossier.documents),
-            state=dossier.state,
-            submitted_at=dossier.submitted_at,
-            received_at=dossier.received_at,
-            appointed_return_at=dossier.appointed_return_at,
-            version=dossier.version,
-            processing=processing_of(dossier),
-            attachments=tuple(dossier.attachments),
-        )
-
-
-def processing_of(dossier: Dossier) -> dict | None:
-    if dossier.submitted_at is None:
-        return None
-    step = dossier.current_step or {}
-    latest_request = dossier.supplement_requests[-1] if dossier.supplement_requests else {}
-    return {
-        "due_at": dossier.original_due_at or dossier.due_at, "coming_due_at": dossier.coming_due_at,
-        "clock_started_at": dossier.clock_started_at, "paused": bool(dossier.pauses and dossier.pauses[-1]["end"] is None),
-        "step_index": dossier.step_index, "step_name": step.get("name", ""), "step_due_at": list(dossier.step_due_at),
-        "assignee": dossier.assignee, "handling_agency_id": dossier.handling_agency_id, "handling_unit": dossier.handling_unit,
-        "handovers": list(dossier.handovers), "fee_total_vnd": dossier.terms.fee_total, "payments": list(dossier.payments),
-        "signed_document_id": dossier.result.get("document_id", ""),
-        "signed_document_sha256": dossier.result.get("signed_document_sha256", ""), "finished_at": dossier.finished_at,
-        "returned_at": dossier.returned_at, "outcome": dossier.outcome, "rating": dossier.rating.get("score", 0),
-        "rating_comment": dossier.rating.get("comment", ""), "closing_reason": dossier.closing_reason,
-        "supplement_items": list(latest_request.get("items", [])) if dossier.state == "awaiting_supplement" else [],
-    }
 
 
 def dossier_id_for_request(request_id: str) -> UUID:
@@ -187,7 +69,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadModelApplication):
+class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, ReadModelApplication):
     name = "dossiers"
     recorder_class = DossierRecorder
     # A busy desk issues hundreds of numbers a day: replay a sequence from a recent snapshot.
@@ -198,13 +80,17 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
     max_submit_attempts = 100
     max_receive_attempts = 3
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now, config: DossiersConfig | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now, config: DossiersConfig | None = None,
+                 signer: ResultSigner | None = None) -> None:
         config = config or DossiersConfig()
         # Before the store opens: a bad key is refused with nothing to clean up.
         lookup_key = decode_key(config.lookup_key, "MOTCUA_DOSSIERS_LOOKUP_KEY", "lookup throttle key") \
             if config.lookup_key else load_key(config.lookup_key_file, 32, True, "lookup throttle key")
         super().__init__(settings)
         self.clock = clock
+        # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready fails.
+        self.signer = signer or ResultSigner("")
+        self.calendars = CalendarCopies(self)
         self.documents_dir = config.documents_dir
         self.max_open_drafts = config.max_open_drafts
         self.max_attachment_bytes_per_dossier = config.max_attachment_bytes_per_dossier
@@ -258,6 +144,9 @@ class DossierOffice(LifecycleCommands, RegisterReads, AttachmentCommands, ReadMo
         return ProcedureReplicaView.of(replica, version)
 
     # --- dossiers ---
+
+    def get_calendar_replica(self, agency_id: str, year: int, calendar_version: int = 0) -> CalendarReplicaView:
+        return self.calendars.get_calendar_replica(agency_id, year, calendar_version)
 
     def submit_dossier(self, submission: Submission) -> DossierView:
         """Submits a dossier numbered from its agency's sequence of the day (saved together).

@@ -22,6 +22,7 @@ from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.domain import deadlines
 from motcua.dossiers.domain.calendar_replica import CalendarReplica
 from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.closing import result_signature_reason
 from motcua.dossiers.domain.lifecycle import MARK_RESULT_READY
 
 Command = Callable[[Dossier, Actor, datetime], Any]
@@ -32,7 +33,7 @@ MAX_ATTEMPTS = 3
 
 
 class LifecycleCommands:
-    """Mixed into ``DossierOffice`` (which provides load, save, clock and the views)."""
+    """Mixed into ``DossiersApplication`` (which provides load, save, clock and the views)."""
 
     def _act(self, dossier_id: UUID, expected_version: int, check: Check, action: str, command: Command):
         actor = current_actor()
@@ -102,6 +103,18 @@ class LifecycleCommands:
         dossier.mark_result_ready(now, actor.subject, result, self.calendar_for(dossier.agency_id, dossier.received_at))
         self.save(dossier)
         return self.view(dossier)
+
+    def sign_result(self, dossier_id: UUID, expected_version: int, document: bytes, result_name: str, authorization: str):
+        """Marks the result ready, sealed by the signing service with the key of the agency
+        handling the dossier (whatever key a caller might name), on the caller's authority
+        (``authorization``: their bearer token, which the signing service checks again)."""
+
+        def sign(dossier: Dossier) -> dict[str, Any]:
+            signed = self.signer.sign(document, result_signature_reason(dossier.code, result_name), dossier.handling_agency_id,
+                                      dossier.handling_agency_id, str(dossier.id), dossier.code, authorization)
+            return {**signed, "name": result_name}
+
+        return self.mark_result_ready(dossier_id, expected_version, sign)
 
     def record_payment(self, dossier_id: UUID, idempotency_key: str, amount_vnd: int, method: str, reference: str,
                        paid_at: datetime | None = None):

@@ -1,6 +1,6 @@
 """The dossiers application's reads of the register (lists, work queues, the status
 lookup, statistics, the tracking book) and the forms rendered from a dossier's history.
-Mixed into ``DossierOffice``; who may ask is checked here, the SQL is in ``register_queries``.
+Mixed into ``DossiersApplication``; who may ask is checked here, the SQL is in ``register_queries``.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def period(start_date: str, end_date: str) -> tuple[date, date, datetime, dateti
 
 
 class RegisterReads:
-    """Mixed into ``DossierOffice`` (recorder, clock, load, throttle)."""
+    """Mixed into ``DossiersApplication`` (recorder, clock, load, throttle)."""
 
     @property
     def register(self) -> DossierRegister:

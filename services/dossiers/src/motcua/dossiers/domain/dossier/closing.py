@@ -134,6 +134,11 @@ class ClosingRules(ProcessingRules):
         self.rating = {"score": score, "comment": comment, "at": rated_at}
 
 
+def result_signature_reason(dossier_code: str, result_name: str = "") -> str:
+    """What the seal on a dossier's result says it is for (the PDF signature's reason)."""
+    return f"Kết quả giải quyết hồ sơ {dossier_code}" + (f": {result_name}" if result_name else "")
+
+
 class FeesUnpaid(DomainError):
     """The result cannot be returned before the fees are paid (FAILED_PRECONDITION)."""
 

@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from psycopg.sql import SQL
 
-from motcua.dossiers.application.dossiers_application import DossierOffice, PublishedVersion, Submission
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.values import RECEIVED, Applicant, Document, UnknownProcedure
@@ -55,7 +56,7 @@ def settings(stack) -> Settings:
 
 @pytest.fixture
 def office(settings, clock):
-    app = DossierOffice(settings, clock=clock)
+    app = DossiersApplication(settings, clock=clock)
     yield app
     app.close()
 
@@ -63,12 +64,12 @@ def office(settings, clock):
 @pytest.fixture
 def other_replica(settings, clock, office):
     """A second application on the same database, as another replica of the service would be."""
-    app = DossierOffice(settings, clock=clock)
+    app = DossiersApplication(settings, clock=clock)
     yield app
     app.close()
 
 
-def losing_the_race_to(office: DossierOffice, rival) -> None:
+def losing_the_race_to(office: DossiersApplication, rival) -> None:
     """Makes ``office``'s next save run only after ``rival()`` saved in between."""
     save = office.save
 
@@ -196,10 +197,10 @@ def test_status_lookups_are_counted_per_address_under_keyed_hashes_and_full_buck
 def test_the_lookup_throttles_key_comes_from_the_environment_when_given(settings, clock):
     key = bytes(range(32))
     env = {"MOTCUA_DOSSIERS_LOOKUP_KEY": base64.b64encode(key).decode()}
-    app = DossierOffice(settings, clock=clock, config=DossiersConfig.from_env(env))
+    app = DossiersApplication(settings, clock=clock, config=DossiersConfig.from_env(env))
     try:
         assert app.lookup_throttle.key("198.51.100.1") == keyed_hash(key, "dossiers/lookup", "198.51.100.1")
     finally:
         app.close()
     with pytest.raises(ConfigError, match="MOTCUA_DOSSIERS_LOOKUP_KEY"):
-        DossierOffice(settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="}))
+        DossiersApplication(settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="}))
