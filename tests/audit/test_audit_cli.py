@@ -258,7 +258,7 @@ def test_the_reader_cannot_write(stack, story):
 
 
 def test_one_application_name_per_service_as_the_applications_call_themselves():
-    from motcua.dossiers.application.dossiers_application import DossierOffice
+    from motcua.dossiers.application.dossiers_application import DossiersApplication
     from motcua.identity.bootstrap import IdentityApplication
     from motcua.notifications.application import NotificationCenter
     from motcua.procedures.application import ProcedureCatalog
@@ -266,7 +266,7 @@ def test_one_application_name_per_service_as_the_applications_call_themselves():
 
     assert set(APPLICATION_NAMES) == set(SERVICES)
     applications = {
-        "identity": IdentityApplication, "procedures": ProcedureCatalog, "dossiers": DossierOffice,
+        "identity": IdentityApplication, "procedures": ProcedureCatalog, "dossiers": DossiersApplication,
         "signing": SigningApplication, "notifications": NotificationCenter,
     }
     assert APPLICATION_NAMES == {service: app.name for service, app in applications.items()}

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from motcua.audit.reader import EventLog
-from motcua.dossiers.application.dossiers_application import DossierOffice, PublishedVersion
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.dossiers.domain.values import Applicant, Document, local_date
@@ -30,7 +31,7 @@ TERMS = {
 }
 
 
-def _batch(office: DossierOffice, replica: ProcedureReplica, agency: str, start: datetime) -> list[Any]:
+def _batch(office: DossiersApplication, replica: ProcedureReplica, agency: str, start: datetime) -> list[Any]:
     sequence = DossierCodeSequence.open(agency, local_date(start))
     calendar = office.calendar_for(agency, start)
     dossiers = []
@@ -51,7 +52,7 @@ def _batch(office: DossierOffice, replica: ProcedureReplica, agency: str, start:
 
 
 def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samples: int = 200) -> dict:
-    office = DossierOffice(settings)
+    office = DossiersApplication(settings)
     try:
         with acting_as(Actor.system("bench")):
             procedure_id = uuid.uuid4()
