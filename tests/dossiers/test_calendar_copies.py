@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from motcua.clock import MissingCalendar, WorkingDays, due
+from motcua.clock import WorkingDays, due
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from tests.support.calendars import plain_2026, vn
@@ -49,5 +49,8 @@ def test_the_agency_calendar_wins_and_every_version_is_kept(copies):
     assert deadline.due_at == vn(2026, 3, 9, 17)
     assert [(c.agency_id, c.year, c.version) for c in deadline.explanation.calendars] == [(AGENCY, 2026, 2)]
 
-    with pytest.raises(MissingCalendar):
-        copies.working_calendar(AGENCY, [2026, 2027])
+    # A year that neither the agency nor the province has published is counted Monday–Friday,
+    # recorded as version 0: the one behaviour of every lookup (the README's calendars section).
+    both = copies.working_calendar(AGENCY, [2026, 2027])
+    assert [(y.agency_id, y.version) for y in (both.year(2026), both.year(2027))] == [(AGENCY, 2), ("", 0)]
+    assert both.year(2027).weekend == frozenset({5, 6}) and not both.year(2027).holidays

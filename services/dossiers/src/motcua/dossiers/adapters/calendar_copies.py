@@ -8,10 +8,11 @@ from typing import Any, Iterable
 from uuid import UUID
 
 
-from motcua.clock import MissingCalendar, WorkingCalendar
+from motcua.clock import WorkingCalendar, YearCalendar
 from motcua.kernel.errors import NotFound
 from motcua.kernel.eventstore import ServiceApplication
 
+from motcua.dossiers.domain import deadlines
 from motcua.dossiers.domain.calendar_replica import CalendarReplica
 
 
@@ -43,16 +44,21 @@ class CalendarCopies:
         version = calendar_version or replica.calendar_version
         return CalendarReplicaView(replica.calendar_id, agency_id, year, version, replica.content(version))
 
-    def working_calendar(self, agency_id: str, years: Iterable[int]) -> WorkingCalendar:
-        """The calendars in force for an agency: its own for a year where it has one, else the
-        province's; raises MissingCalendar for a year with neither."""
-        chosen = []
-        for year in sorted(set(years)):
-            replica = (self._find(agency_id, year) if agency_id else None) or self._find("", year)
-            if replica is None:
-                raise MissingCalendar(year)
-            chosen.append(replica.year_calendar())
-        return WorkingCalendar(chosen)
+    def working_calendar(self, agency_id: str, years: Iterable[int],
+                         recorded: Iterable[dict[str, Any]] = ()) -> WorkingCalendar:
+        """The calendars deadlines are counted on, one per year: the agency's own copy, else the
+        province's, else Monday–Friday with the usual hours (``deadlines.default_year``, recorded
+        as version 0 so that an explanation says so; documented in the README). With
+        ``recorded`` (the versions a dossier's due date was counted on), exactly those."""
+        versions = {int(v["year"]): v for v in recorded}
+        return WorkingCalendar([self._year_calendar(agency_id, year, versions.get(year)) for year in sorted(set(years))])
+
+    def _year_calendar(self, agency_id: str, year: int, recorded: dict[str, Any] | None) -> YearCalendar:
+        if recorded is not None:
+            replica = self._find(recorded["agency_id"], year) if recorded["version"] else None
+            return replica.year_calendar(recorded["version"]) if replica else deadlines.default_year(year, recorded["agency_id"])
+        replica = (self._find(agency_id, year) if agency_id else None) or self._find("", year)
+        return replica.year_calendar() if replica else deadlines.default_year(year)
 
     def _find(self, agency_id: str, year: int) -> CalendarReplica | None:
         return self.app.find(CalendarReplica, CalendarReplica.create_id(agency_id, year))

@@ -16,6 +16,7 @@ from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, Permi
 
 from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.config import MAX_APPLICANT_BYTES_SETTING, MAX_ATTACHMENT_BYTES_SETTING
+from motcua.dossiers.domain import lifecycle as lc
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -62,7 +63,7 @@ class AttachmentCommands:
         sha256 = hashlib.sha256(content).hexdigest()
         dossier = self.load(Dossier, dossier_id)
         auth.applicant_or_desk(self._actor(), dossier, "attach a file", self.within)
-        dossier.check_allowed("attach a file to")
+        dossier.check_allowed(lc.ATTACH)
         self._check_room(dossier, len(content))  # before the bytes reach the disk
         # Stored before the event: bytes without an event are never referenced (and the same
         # bytes attached again are already there, under the same key).

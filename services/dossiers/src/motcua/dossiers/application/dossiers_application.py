@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-import random
 import threading
-import time
 from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -15,7 +12,7 @@ from eventsourcing.domain import Aggregate
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
-from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, VersionConflict
+from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound
 from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.readmodel import ReadModelApplication
 
@@ -32,6 +29,7 @@ from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarRep
 from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
 from motcua.dossiers.adapters.signing_client import ResultSigner
 from motcua.dossiers.application.register_reads import RegisterReads
+from motcua.dossiers.application.retries import retried_on_version_conflict
 from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
 
 A = TypeVar("A", bound=Aggregate)
@@ -159,7 +157,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         """
         auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id, within=self.within)
         dossier_id = dossier_id_for_request(submission.request_id) if submission.request_id else uuid4()
-        for attempt in itertools.count(1):
+
+        def attempt() -> DossierView:
             now = self.clock()
             day = local_date(now)
             with self._numbering.lock(DossierCodeSequence.id_for(submission.agency_id, day)):
@@ -182,18 +181,14 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                     submitted_at=now,
                     request_id=submission.request_id,
                 )
-                try:
-                    self.save(sequence, dossier)
-                except VersionConflict:
-                    # Another replica took the number (or saved this request's dossier) first.
-                    self.submit_conflicts += 1
-                    if attempt >= self.max_submit_attempts:
-                        raise
-                else:
-                    return DossierView.of(dossier)
-            # Spread the retries so that the losers do not collide again all at once.
-            time.sleep(random.uniform(0, min(0.02, 0.001 * attempt)))
-        raise AssertionError("unreachable")
+                # Another replica may take the number (or save this request's dossier) first.
+                self.save(sequence, dossier)
+                return DossierView.of(dossier)
+
+        return retried_on_version_conflict(attempt, self.max_submit_attempts, spread=True, on_conflict=self._count_submit_conflict)
+
+    def _count_submit_conflict(self) -> None:
+        self.submit_conflicts += 1
 
     def create_draft(self, submission: Submission) -> DossierView:
         auth.may_submit(current_actor(), submission.agency_id, submission.applicant.account_id, "save a draft",
@@ -215,21 +210,17 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
     def submit_draft(self, dossier_id: UUID, expected_version: int = 0) -> DossierView:
         """Numbers the draft from its agency's sequence of the day, saved together (as submit_dossier)."""
         actor = current_actor()
-        for attempt in itertools.count(1):
+
+        def attempt() -> DossierView:
             dossier = self.load(Dossier, dossier_id, expected_version)
             auth.applicant_or_desk(actor, dossier, "submit the draft", self.within)
             now = self.clock()
             sequence = self._sequence(dossier.agency_id, local_date(now))
             dossier.submit_draft(self.find(ProcedureReplica, dossier.procedure_id), sequence, now)
-            try:
-                self.save(sequence, dossier)
-            except VersionConflict:
-                if expected_version or attempt >= self.max_submit_attempts:
-                    raise
-                time.sleep(random.uniform(0, min(0.02, 0.001 * attempt)))
-                continue
+            self.save(sequence, dossier)
             return DossierView.of(dossier)
-        raise AssertionError("unreachable")
+
+        return retried_on_version_conflict(attempt, self.max_submit_attempts, expected_version, spread=True)
 
     def get_dossier(self, dossier_id: UUID) -> DossierView:
         dossier = self.load(Dossier, dossier_id)
@@ -244,19 +235,16 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         checked again, so a racing second reception fails on the dossier's state.
         """
         actor = current_actor()
-        for attempt in itertools.count(1):
+
+        def attempt() -> DossierView:
             dossier = self.load(Dossier, dossier_id, expected_version)
             auth.desk(actor, dossier, "receive the dossier", self.within)
             now = self.clock()
             dossier.receive(now, actor.subject, note, self.calendar_for(dossier.agency_id, now))
-            try:
-                self.save(dossier)
-            except VersionConflict:
-                if expected_version or attempt >= self.max_receive_attempts:
-                    raise
-                continue
+            self.save(dossier)
             return DossierView.of(dossier)
-        raise AssertionError("unreachable")
+
+        return retried_on_version_conflict(attempt, self.max_receive_attempts, expected_version)
 
     # --- helpers ---
 

@@ -8,7 +8,6 @@ applied to the latest version and checked again after a conflict.
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID
@@ -16,11 +15,10 @@ from uuid import UUID
 
 from motcua.clock import Explanation, WorkingCalendar
 from motcua.kernel.context import Actor, current_actor
-from motcua.kernel.errors import VersionConflict
 
 from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.application.retries import retried_on_version_conflict
 from motcua.dossiers.domain import deadlines
-from motcua.dossiers.domain.calendar_replica import CalendarReplica
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.dossier.closing import result_signature_reason
 from motcua.dossiers.domain.lifecycle import MARK_RESULT_READY
@@ -37,18 +35,15 @@ class LifecycleCommands:
 
     def _act(self, dossier_id: UUID, expected_version: int, check: Check, action: str, command: Command):
         actor = current_actor()
-        for attempt in itertools.count(1):
+
+        def attempt():
             dossier = self.load(Dossier, dossier_id, expected_version)
             check(actor, dossier, action, within=self.within)
             command(dossier, actor, self.clock())
-            try:
-                self.save(dossier)
-            except VersionConflict:
-                if expected_version or attempt >= MAX_ATTEMPTS:
-                    raise
-                continue
+            self.save(dossier)
             return self.view(dossier)
-        raise AssertionError("unreachable")
+
+        return retried_on_version_conflict(attempt, MAX_ATTEMPTS, expected_version)
 
     def request_supplement(self, dossier_id: UUID, expected_version: int, items: list[dict[str, str]], note: str = ""):
         def check(actor: Actor, dossier: Dossier, action: str, within) -> None:
@@ -159,21 +154,6 @@ class LifecycleCommands:
         return dossier.clock_from, deadlines.explain(dossier.clock_from, dossier.terms, calendar, pauses)
 
     def calendar_for(self, agency_id: str, at: datetime, versions: list[dict[str, Any]] | None = None) -> WorkingCalendar:
-        """The agency's calendar, else the province's, for the years a deadline from ``at`` can
-        reach; the default Monday–Friday year where neither was published. With ``versions``
-        (as recorded on a dossier), exactly the versions a due date was counted on."""
+        """The calendars for the years a deadline from ``at`` can reach (``CalendarCopies.working_calendar``)."""
         start = at.astimezone(deadlines.default_year(2000).zone).year
-        recorded = {int(v["year"]): v for v in versions or ()}
-        years = []
-        for year in range(start, start + deadlines.YEARS_AHEAD + 1):
-            if year in recorded:
-                wanted = recorded[year]
-                replica = self._calendar_replica(wanted["agency_id"], year) if wanted["version"] else None
-                years.append(replica.year_calendar(wanted["version"]) if replica else deadlines.default_year(year, wanted["agency_id"]))
-                continue
-            replica = (self._calendar_replica(agency_id, year) if agency_id else None) or self._calendar_replica("", year)
-            years.append(replica.year_calendar() if replica else deadlines.default_year(year))
-        return WorkingCalendar(years)
-
-    def _calendar_replica(self, agency_id: str, year: int) -> CalendarReplica | None:
-        return self.find(CalendarReplica, CalendarReplica.create_id(agency_id, year))
+        return self.calendars.working_calendar(agency_id, range(start, start + deadlines.YEARS_AHEAD + 1), versions or ())

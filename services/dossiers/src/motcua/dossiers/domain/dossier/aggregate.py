@@ -171,13 +171,14 @@ class Dossier(AttachmentRules, ClosingRules):
             return {"index": self.step_index, "name": step.name, "role": step.role, "unit": step.unit}
         return None
 
-    def check_state(self, required: str, action: str) -> None:
-        if self.state != required:
-            raise DossierStateConflict(f"dossier {self.code or self.id}", self.state, action)
-
     def check_allowed(self, action: str) -> None:
+        """Refuses an action its state does not allow (the table in ``lifecycle``)."""
         if not lc.allows(self.state, action):
-            raise DossierStateConflict(f"dossier {self.code or self.id}", self.state, action)
+            raise self.state_conflict(self.state, action)
+
+    def state_conflict(self, state: str, action: str) -> DossierStateConflict:
+        """The action is not allowed as the dossier is: ``state`` says how (its state, or e.g. "rated")."""
+        return DossierStateConflict(f"dossier {self.code or self.id}", state, action)
 
     # --- state shared by the creation events ----------------------------------------------------
 

@@ -15,7 +15,7 @@ from motcua.kernel.errors import DomainError, InvalidArgument
 
 from motcua.dossiers.domain import deadlines, lifecycle as lc
 from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH, local_date
-from motcua.dossiers.domain.dossier.processing import ProcessingRules, lc_conflict
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "online_portal")
 MAX_REFERENCE_LENGTH = 200
@@ -27,7 +27,7 @@ class ClosingRules(ProcessingRules):
         the agency's calendar, the working days it took are recorded (for statistics)."""
         self.check_allowed(lc.MARK_RESULT_READY)
         if self.terms.steps and self.step_index < len(self.terms.steps) - 1:
-            raise lc_conflict(self, f"at step {self.step_index + 1} of {len(self.terms.steps)}", lc.MARK_RESULT_READY)
+            raise self.state_conflict(f"at step {self.step_index + 1} of {len(self.terms.steps)}", lc.MARK_RESULT_READY)
         due = self.original_due_at or self.due_at
         working_days = None
         if calendar is not None and self.received_at is not None:
@@ -65,7 +65,7 @@ class ClosingRules(ProcessingRules):
                 return False
         self.check_allowed(lc.PAY)
         if self.received_at is None:  # awaiting a supplement asked for at reception: not accepted yet
-            raise lc_conflict(self, f"{self.state} (not received yet)", lc.PAY)
+            raise self.state_conflict(f"{self.state} (not received yet)", lc.PAY)
         if amount_vnd <= 0:
             raise InvalidArgument.field("amount_vnd", "must be positive")
         if amount_vnd > self.amount_due:
@@ -122,7 +122,7 @@ class ClosingRules(ProcessingRules):
     def rate(self, at: datetime, by: str, score: int, comment: str = "") -> None:
         self.check_allowed(lc.RATE)
         if self.rating:
-            raise lc_conflict(self, "rated", lc.RATE)
+            raise self.state_conflict("rated", lc.RATE)
         if not 1 <= score <= 5:
             raise InvalidArgument.field("score", "must be 1 to 5")
         if len(comment) > MAX_NOTE_LENGTH:

@@ -121,7 +121,7 @@ class ProcessingRules(Aggregate):
         _check_text(note, "note")
         steps = self.terms.steps
         if self.step_index >= len(steps) - 1:
-            raise lc_conflict(self, "at its last step", lc.COMPLETE_STEP)
+            raise self.state_conflict("at its last step", lc.COMPLETE_STEP)
         due = self.step_due_at[self.step_index] if self.step_index < len(self.step_due_at) else None
         following = steps[self.step_index + 1]
         self._step_completed(completed_at=at, completed_by=by, step=self.current_step, note=note, step_due_at=due,
@@ -209,12 +209,6 @@ class ProcessingRules(Aggregate):
     def _close_pause(self, at: datetime) -> None:
         if self.pauses and self.pauses[-1]["end"] is None:
             self.pauses[-1] = {**self.pauses[-1], "end": at}
-
-
-def lc_conflict(dossier: Any, state: str, action: str) -> Exception:
-    from motcua.dossiers.domain.values import DossierStateConflict
-
-    return DossierStateConflict(f"dossier {dossier.code}", state, action)
 
 
 def _check_text(text: str, field: str, limit: int = MAX_NOTE_LENGTH) -> None:
