@@ -1,14 +1,19 @@
-"""A sample of each form, filled with realistic data, for people to look at (``demo``)."""
+"""A sample of each form, filled with realistic data, for people to look at and for the forms'
+tests: ``python -m tests.support.form_samples demo OUTDIR`` writes a PDF of each (demo data:
+it stays with the tests, out of the service)."""
 
 from __future__ import annotations
 
+import argparse
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from motcua.clock import WorkingDays, due
 
 from motcua.dossiers.domain.deadlines import default_calendar
 from motcua.dossiers.domain.values import LOCAL_TIME, dossier_code
-from .model import (
+from motcua.dossiers.forms import render
+from motcua.dossiers.forms.model import (
     EARLY,
     LATE,
     ON_TIME,
@@ -176,3 +181,22 @@ SAMPLES = {
     "06-phieu-kiem-soat-qua-trinh-giai-quyet-ho-so": control_slip,
     "07-so-theo-doi-ho-so": tracking_book,
 }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.form_samples",
+                                     description="The one-stop-shop forms as PDFs in Vietnamese, filled with sample data.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="write a sample PDF of each form into OUTDIR")
+    demo.add_argument("outdir", type=Path)
+    args = parser.parse_args(argv)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    for name, sample in SAMPLES.items():
+        path = args.outdir / f"{name}.pdf"
+        path.write_bytes(render(sample()))
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
