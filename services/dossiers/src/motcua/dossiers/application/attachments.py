@@ -12,6 +12,7 @@ from uuid import UUID
 import filetype
 
 from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
+from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
 
 from motcua.dossiers.application import authorization as auth
@@ -62,7 +63,7 @@ class AttachmentCommands:
         content_type = check_upload(content, declared_type)
         sha256 = hashlib.sha256(content).hexdigest()
         dossier = self.load(Dossier, dossier_id)
-        auth.applicant_or_desk(self._actor(), dossier, "attach a file", self.within)
+        auth.applicant_or_desk(current_actor(), dossier, "attach a file", self.within)
         dossier.check_allowed(lc.ATTACH)
         self._check_room(dossier, len(content))  # before the bytes reach the disk
         # Stored before the event: bytes without an event are never referenced (and the same
@@ -108,9 +109,3 @@ class AttachmentCommands:
 
         return self._act(dossier_id, 0, check, "attach an issued result",
                          lambda d, a, now: d.attach(now, a.subject, name, "application/pdf", 0, sha256, str(source_dossier_id)))
-
-    @staticmethod
-    def _actor():
-        from motcua.kernel.context import current_actor
-
-        return current_actor()

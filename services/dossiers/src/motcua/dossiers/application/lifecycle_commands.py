@@ -146,9 +146,7 @@ class LifecycleCommands:
         dossier = self.load(Dossier, dossier_id)
         auth.reader(current_actor(), dossier, "explain the due date", self.within)
         if dossier.clock_from is None:
-            from motcua.dossiers.domain.values import DossierStateConflict
-
-            raise DossierStateConflict(f"dossier {dossier.code or dossier.id}", dossier.state, "explain the due date of")
+            raise dossier.state_conflict(dossier.state, "explain the due date of")
         calendar = self.calendar_for(dossier.agency_id, dossier.clock_from, versions=dossier.calendars)
         pauses = deadlines.pauses_of(dossier.pauses)
         return dossier.clock_from, deadlines.explain(dossier.clock_from, dossier.terms, calendar, pauses)

@@ -134,7 +134,8 @@ class RegisterReads:
     # --- forms ------------------------------------------------------------------------------
 
     def render_form(self, dossier_id: UUID, form: str) -> tuple[bytes, str]:
-        from motcua.dossiers import forms  # fpdf2 and its fonts (~30 MB) only in processes that render forms
+        # Here, not at the top: fpdf2 and its fonts (~30 MB) load only in processes that render forms.
+        from motcua.dossiers import forms
         from motcua.dossiers.application.form_filling import FORM_NUMBERS, fill
 
         dossier = self.load(Dossier, dossier_id)
@@ -145,6 +146,7 @@ class RegisterReads:
         return forms.render(filled), f"{dossier.code or dossier.id}-{FORM_NUMBERS[form]}.pdf"
 
     def render_tracking_book(self, agency_id: str, start_date: str, end_date: str) -> tuple[bytes, int]:
+        # Here, not at the top: fpdf2 and its fonts load only in processes that render forms.
         from motcua.dossiers import forms
         from motcua.dossiers.application.form_filling import tracking_book
 
