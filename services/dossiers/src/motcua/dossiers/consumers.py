@@ -16,7 +16,6 @@ from motcua.dossiers.domain.terms import RESTART, RESUME, WORKING_DAYS, WORKING_
 
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.application.views import PublishedVersion
-from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 
 
 def calendar_content(calendar) -> dict:
@@ -52,7 +51,6 @@ def terms_of(event: procedures_events.ProcedurePublished) -> dict | None:
 
 def procedure_catalog_consumer(office: DossiersApplication) -> TrackedConsumer:
     """Keeps the copies of published procedures and working-day calendars."""
-    copies = CalendarCopies(office)
 
     def on_procedure_published(event: procedures_events.ProcedurePublished, envelope: EventEnvelope) -> list:
         published = PublishedVersion(
@@ -77,7 +75,7 @@ def procedure_catalog_consumer(office: DossiersApplication) -> TrackedConsumer:
 
     def on_calendar_published(event: procedures_events.CalendarPublished, envelope: EventEnvelope) -> list:
         calendar = event.calendar
-        replica = copies.replicate_calendar(
+        replica = office.calendars.replicate_calendar(
             calendar_id=UUID(calendar.calendar_id),
             agency_id=calendar.agency_id,
             year=calendar.year,
