@@ -20,13 +20,13 @@ from motcua.dossiers.adapters.signing_client import ResultSigner
 
 def build(settings: Settings) -> Service:
     config = DossiersConfig.from_env()
-    office = DossiersApplication(settings, config=config, signer=ResultSigner(config.signing_addr))
-    servicer = DossierServicer(office)
+    app = DossiersApplication(settings, config=config, signer=ResultSigner(config.signing_addr))
+    servicer = DossierServicer(app)
     return Service(
         settings=settings,
-        app=office,
+        app=app,
         registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer)],
-        relay=OutboxRelay(office, integration_event),
-        consumers=[procedure_catalog_consumer(office), agency_tree_consumer(office)],
-        workers=[DeadlineWatch(office, config.watch_interval)],
+        relay=OutboxRelay(app, integration_event),
+        consumers=[procedure_catalog_consumer(app), agency_tree_consumer(app)],
+        workers=[DeadlineWatch(app, config.watch_interval)],
     )

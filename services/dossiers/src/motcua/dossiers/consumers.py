@@ -49,7 +49,7 @@ def terms_of(event: procedures_events.ProcedurePublished) -> dict | None:
     }
 
 
-def procedure_catalog_consumer(office: DossiersApplication) -> TrackedConsumer:
+def procedure_catalog_consumer(app: DossiersApplication) -> TrackedConsumer:
     """Keeps the copies of published procedures and working-day calendars."""
 
     def on_procedure_published(event: procedures_events.ProcedurePublished, envelope: EventEnvelope) -> list:
@@ -66,16 +66,16 @@ def procedure_catalog_consumer(office: DossiersApplication) -> TrackedConsumer:
             superseded=event.superseded_version_number,
             terms=terms_of(event),
         )
-        return [office.replicate_procedure(published)]
+        return [app.replicate_procedure(published)]
 
     def on_procedure_withdrawn(event: procedures_events.ProcedureWithdrawn, envelope: EventEnvelope) -> list:
-        return office.withdraw_procedure_version(
+        return app.withdraw_procedure_version(
             UUID(event.procedure_id), event.version_number, event.effective_until.ToDatetime(tzinfo=timezone.utc), event.version
         )
 
     def on_calendar_published(event: procedures_events.CalendarPublished, envelope: EventEnvelope) -> list:
         calendar = event.calendar
-        replica = office.calendars.replicate_calendar(
+        replica = app.calendars.replicate_calendar(
             calendar_id=UUID(calendar.calendar_id),
             agency_id=calendar.agency_id,
             year=calendar.year,
@@ -85,7 +85,7 @@ def procedure_catalog_consumer(office: DossiersApplication) -> TrackedConsumer:
         return [replica]
 
     return TrackedConsumer(
-        office,
+        app,
         name="procedure-catalog",
         topics=[events_topic("procedures")],
         subscriptions=[

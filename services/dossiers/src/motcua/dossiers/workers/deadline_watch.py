@@ -29,10 +29,10 @@ class DeadlineWatch:
 
     name = "deadline-watch"
 
-    def __init__(self, office: Any, interval: float, clock: Callable[[], datetime] | None = None) -> None:
-        self.office = office
+    def __init__(self, app: Any, interval: float, clock: Callable[[], datetime] | None = None) -> None:
+        self.app = app
         self.interval = interval
-        self.clock = clock or office.clock
+        self.clock = clock or app.clock
         self.flagged = 0
         self.health = WorkerHealth(self.name)
 
@@ -40,7 +40,7 @@ class DeadlineWatch:
         keep_running(stop, self._lead, "deadline watch", health=self.health)
 
     def _lead(self, stop: threading.Event) -> None:
-        with dedicated_connection(self.office.settings, "deadline-watch") as conn:
+        with dedicated_connection(self.app.settings, "deadline-watch") as conn:
             while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", ("deadline-watch:dossiers",)).fetchone()[0]:
                 self.health.working()  # another replica leads: nothing to do here
                 if stop.wait(self.interval):
@@ -54,10 +54,10 @@ class DeadlineWatch:
         """One pass: flags what is due; returns how many flags it raised."""
         raised = 0
         now = self.clock()
-        with acting_as(Actor.system(self.office.name)):
-            for dossier_id in self.office.recorder.to_watch(now):
+        with acting_as(Actor.system(self.app.name)):
+            for dossier_id in self.app.recorder.to_watch(now):
                 try:
-                    raised += len(self.office.watch_deadline(dossier_id, now))
+                    raised += len(self.app.watch_deadline(dossier_id, now))
                 except VersionConflict:
                     continue  # changed meanwhile (or flagged by another replica): the next pass sees it again
         self.flagged += raised
