@@ -32,8 +32,12 @@ include mk/stack.mk
 include mk/charts.mk
 
 .PHONY: test
-test: setup lint-protos breaking-protos check-charts gateway-browser ## run the test suite (starts and stops its own PostgreSQL and Kafka)
+test: setup lint-protos breaking-protos check-charts lint-imports gateway-browser ## run the test suite (starts and stops its own PostgreSQL and Kafka)
 	$(UV) run pytest $(PYTEST_ARGS)
+
+.PHONY: lint-imports
+lint-imports: setup ## check that each service's layers import downwards only (the [tool.importlinter] contracts in pyproject.toml)
+	$(UV) run lint-imports
 
 # Sizes of the long runs (make test runs the same tests smaller: 500 cases, 300 commands).
 FUZZ_CASES ?= 5000

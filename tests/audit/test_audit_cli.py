@@ -258,7 +258,7 @@ def test_the_reader_cannot_write(stack, story):
 
 
 def test_one_application_name_per_service_as_the_applications_call_themselves():
-    from motcua.dossiers.application import DossierOffice
+    from motcua.dossiers.application.dossiers_application import DossiersApplication
     from motcua.identity.bootstrap import IdentityApplication
     from motcua.notifications.application import NotificationsApplication
     from motcua.procedures.application import ProceduresApplication
@@ -266,7 +266,7 @@ def test_one_application_name_per_service_as_the_applications_call_themselves():
 
     assert set(APPLICATION_NAMES) == set(SERVICES)
     applications = {
-        "identity": IdentityApplication, "procedures": ProceduresApplication, "dossiers": DossierOffice,
+        "identity": IdentityApplication, "procedures": ProceduresApplication, "dossiers": DossiersApplication,
         "signing": SigningApplication, "notifications": NotificationsApplication,
     }
     assert APPLICATION_NAMES == {service: app.name for service, app in applications.items()}

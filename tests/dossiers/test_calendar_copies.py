@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from motcua.clock import MissingCalendar, WorkingDays, due
-from motcua.dossiers.application import DossierOffice
-from motcua.dossiers.calendar_copies import CalendarCopies
+from motcua.clock import WorkingDays, due
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from tests.support.calendars import plain_2026, vn
 
 AGENCY = "000.00.12.H56"
@@ -17,7 +17,7 @@ AGENCY = "000.00.12.H56"
 
 @pytest.fixture
 def copies(stack):
-    app = DossierOffice(stack.settings(f"d{uuid.uuid4().hex[:10]}"))  # a database of its own
+    app = DossiersApplication(stack.settings(f"d{uuid.uuid4().hex[:10]}"))  # a database of its own
     yield CalendarCopies(app)
     app.close()
 
@@ -49,5 +49,8 @@ def test_the_agency_calendar_wins_and_every_version_is_kept(copies):
     assert deadline.due_at == vn(2026, 3, 9, 17)
     assert [(c.agency_id, c.year, c.version) for c in deadline.explanation.calendars] == [(AGENCY, 2026, 2)]
 
-    with pytest.raises(MissingCalendar):
-        copies.working_calendar(AGENCY, [2026, 2027])
+    # A year that neither the agency nor the province has published is counted Monday–Friday,
+    # recorded as version 0: the one behaviour of every lookup (the README's calendars section).
+    both = copies.working_calendar(AGENCY, [2026, 2027])
+    assert [(y.agency_id, y.version) for y in (both.year(2026), both.year(2027))] == [(AGENCY, 2), ("", 0)]
+    assert both.year(2027).weekend == frozenset({5, 6}) and not both.year(2027).holidays

@@ -7,17 +7,17 @@ from uuid import uuid4
 
 import pytest
 
-from motcua.dossiers.domain import (
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.dossiers.domain.values import (
     MAX_SEQUENCE,
     RECEIVED,
     SUBMITTED,
     Applicant,
     Document,
-    Dossier,
     DossierCodesExhausted,
-    DossierCodeSequence,
     DossierStateConflict,
-    ProcedureReplica,
     UnknownProcedure,
     local_date,
 )

@@ -11,14 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
-from motcua.dossiers.calendar_copies import CalendarCopies
-from motcua.dossiers.deadline_watch import DeadlineWatch
-from motcua.dossiers.domain import Applicant, Document
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion, Submission
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
+from motcua.dossiers.workers.deadline_watch import DeadlineWatch
+from motcua.dossiers.domain.values import Applicant, Document
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict
 
-from .test_dossier_office import Clock
+from .test_dossiers_application import Clock
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 AGENCY = "000.00.21.H56"
@@ -44,13 +45,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def office(stack, clock):
-    app = DossierOffice(stack.settings(f"d{uuid.uuid4().hex[:10]}"), clock=clock)
+    app = DossiersApplication(stack.settings(f"d{uuid.uuid4().hex[:10]}"), clock=clock)
     with acting_as(Actor(subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "specialist", "department_head", "applicant"))):
         yield app
     app.close()
 
 
-def publish(office: DossierOffice, days: int, rule: str = "resume") -> uuid.UUID:
+def publish(office: DossiersApplication, days: int, rule: str = "resume") -> uuid.UUID:
     procedure_id = uuid.uuid4()
     terms = {
         "processing_time": {"value": days, "unit": "working_days"},
@@ -65,7 +66,7 @@ def publish(office: DossierOffice, days: int, rule: str = "resume") -> uuid.UUID
     return procedure_id
 
 
-def received_at(office: DossierOffice, clock: Clock, procedure_id: uuid.UUID, at: datetime):
+def received_at(office: DossiersApplication, clock: Clock, procedure_id: uuid.UUID, at: datetime):
     clock.now = at
     submitted = office.submit_dossier(Submission(
         procedure_id=procedure_id, agency_id=AGENCY, channel="desk",
@@ -131,7 +132,7 @@ def test_steps_are_due_by_their_share_and_the_last_at_the_due_date(office, clock
 
 def test_the_watch_flags_coming_due_then_overdue_once_across_replicas(stack, office, clock):
     dossier = received_at(office, clock, publish(office, 1), vn(2026, 3, 2, 9, 0))  # due Tue 3 March 17:00
-    other = DossierOffice(office.settings, clock=clock)
+    other = DossiersApplication(office.settings, clock=clock)
     try:
         watches = [DeadlineWatch(office, 1.0), DeadlineWatch(other, 1.0)]
         clock.now = vn(2026, 3, 2, 16, 0)

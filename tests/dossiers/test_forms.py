@@ -14,6 +14,7 @@ import fontpkg
 import pytest
 from fontTools.ttLib import TTFont
 
+from motcua.devstack import repo_root
 from motcua.dossiers import forms
 from motcua.dossiers.forms import (
     Agency,
@@ -30,12 +31,12 @@ from motcua.dossiers.forms import (
     TrackingBook,
     TrackingEntry,
 )
-from motcua.dossiers.forms import samples
 from motcua.dossiers.forms.layout import FAMILY
 from motcua.dossiers.forms.model import EARLY, LATE, ON_TIME
 from motcua.dossiers.forms.wording import clock_and_date, delivery_words, long_date, place_and_date
 
 from tests.dossiers.pdfread import flat_text, fonts, page_texts, qr_codes, reader
+from tests.support import form_samples as samples
 
 VN = timezone(timedelta(hours=7))
 CODE = "000.00.12.H56-260105-0007"
@@ -337,8 +338,8 @@ def test_the_forms_import_no_infrastructure():
 
 
 def test_the_demo_writes_one_sample_of_each_form(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "motcua.dossiers.forms", "demo", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "tests.support.form_samples", "demo", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, cwd=repo_root())
     assert done.returncode == 0, done.stderr
     written = sorted(p.name[:2] for p in tmp_path.glob("*.pdf"))
     assert written == ["01", "02", "03", "04", "06", "07"]

@@ -12,16 +12,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from psycopg.sql import SQL
 
-from motcua.dossiers.application import DossierOffice, PublishedVersion, Submission
-from motcua.dossiers.calendar_copies import CalendarCopies
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion, Submission
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from motcua.dossiers.config import DossiersConfig
-from motcua.dossiers.domain import Applicant, Document
-from motcua.dossiers.register_queries import Filters
-from motcua.dossiers.reports import LookupsExhausted
+from motcua.dossiers.domain.values import Applicant, Document
+from motcua.dossiers.adapters.register_queries import Filters
+from motcua.dossiers.application.register_reads import LookupsExhausted
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied
 
-from .test_dossier_office import Clock
+from .test_dossiers_application import Clock
 from .test_due_dates import CALENDAR_2026
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -41,13 +42,13 @@ def clock() -> Clock:
 @pytest.fixture
 def office(stack, clock, tmp_path):
     config = DossiersConfig(documents_dir=tmp_path / "documents", lookup_burst=3, lookup_per_minute=1.0)
-    app = DossierOffice(stack.settings(f"r{uuid.uuid4().hex[:10]}"), clock=clock, config=config)
+    app = DossiersApplication(stack.settings(f"r{uuid.uuid4().hex[:10]}"), clock=clock, config=config)
     with acting_as(OFFICER):
         yield app
     app.close()
 
 
-def publish(office: DossierOffice, days: int = 3) -> uuid.UUID:
+def publish(office: DossiersApplication, days: int = 3) -> uuid.UUID:
     procedure_id = uuid.uuid4()
     terms = {
         "processing_time": {"value": days, "unit": "working_days"},
@@ -233,7 +234,7 @@ def test_a_register_from_before_attachment_bytes_were_counted_is_rebuilt_with_th
     settings = stack.settings(f"r{uuid.uuid4().hex[:10]}")
     config = DossiersConfig(documents_dir=tmp_path / "documents")
     image = png()
-    app = DossierOffice(settings, clock=clock, config=config)
+    app = DossiersApplication(settings, clock=clock, config=config)
     try:
         with acting_as(OFFICER):
             clock.now = vn(2026, 1, 5, 9, 0)
@@ -250,7 +251,7 @@ def test_a_register_from_before_attachment_bytes_were_counted_is_rebuilt_with_th
     finally:
         app.close()
 
-    restarted = DossierOffice(settings, clock=clock, config=config)
+    restarted = DossiersApplication(settings, clock=clock, config=config)
     try:
         assert restarted.recorder.attachment_bytes("tai-khoan-1") == len(image)
     finally:

@@ -24,7 +24,7 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from motcua.dossiers.application import DossierOffice
+from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.consumers import procedure_catalog_consumer
 from motcua.kernel.config import Settings
 from motcua.kernel.consumer import Subscription
@@ -33,8 +33,8 @@ from motcua.kernel.runtime import Service
 LOG_ENV = "MOTCUA_BENCH_APPLIED_LOG"
 
 
-class TimedOffice(DossierOffice):
-    name = DossierOffice.name  # same tables as the dossiers service (eventsourcing names them after the app)
+class TimedOffice(DossiersApplication):
+    name = DossiersApplication.name  # same tables as the dossiers service (eventsourcing names them after the app)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)

@@ -14,9 +14,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from motcua.audit.reader import EventLog
-from motcua.dossiers.application import DossierOffice, PublishedVersion
-from motcua.dossiers.domain import Applicant, Document, DossierCodeSequence, ProcedureReplica, local_date
-from motcua.dossiers.dossier import Dossier
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.dossiers.domain.values import Applicant, Document, local_date
+from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.kernel.context import Actor, acting_as
 
 BATCH = 100
@@ -28,7 +31,7 @@ TERMS = {
 }
 
 
-def _batch(office: DossierOffice, replica: ProcedureReplica, agency: str, start: datetime) -> list[Any]:
+def _batch(office: DossiersApplication, replica: ProcedureReplica, agency: str, start: datetime) -> list[Any]:
     sequence = DossierCodeSequence.open(agency, local_date(start))
     calendar = office.calendar_for(agency, start)
     dossiers = []
@@ -49,7 +52,7 @@ def _batch(office: DossierOffice, replica: ProcedureReplica, agency: str, start:
 
 
 def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samples: int = 200) -> dict:
-    office = DossierOffice(settings)
+    office = DossiersApplication(settings)
     try:
         with acting_as(Actor.system("bench")):
             procedure_id = uuid.uuid4()

@@ -11,6 +11,7 @@ a write, had one slipped in, would fail rather than change the log.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -131,6 +132,9 @@ class EventLog:
         if service not in APPLICATION_NAMES:
             raise AuditError(f"unknown service {service!r} (one of {', '.join(APPLICATION_NAMES)})")
         self.service = service
+        # The service's domain declares the old topics of classes it moved (kernel.topics):
+        # imported before any event is decoded, so that those events resolve too.
+        importlib.import_module(f"motcua.{service}.domain")
         self.table = table_name(service)
         self.schema = store_env.get("POSTGRES_SCHEMA") or "public"
         self.dbname = store_env["POSTGRES_DBNAME"]

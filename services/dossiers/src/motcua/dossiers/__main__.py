@@ -1,5 +1,5 @@
 from motcua.kernel.runtime import main
 
-from .bootstrap import build
+from motcua.dossiers.bootstrap import build
 
 main("dossiers", build)

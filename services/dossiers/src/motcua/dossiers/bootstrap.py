@@ -9,24 +9,24 @@ from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
 
-from .api import DossierServicer
-from .application import DossierOffice
-from .config import DossiersConfig
-from .consumers import procedure_catalog_consumer
-from .deadline_watch import DeadlineWatch
-from .events import integration_event
-from .signing import ResultSigner
+from motcua.dossiers.api.dossier_servicer import DossierServicer
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.config import DossiersConfig
+from motcua.dossiers.consumers import procedure_catalog_consumer
+from motcua.dossiers.workers.deadline_watch import DeadlineWatch
+from motcua.dossiers.outbox import integration_event
+from motcua.dossiers.adapters.signing_client import ResultSigner
 
 
 def build(settings: Settings) -> Service:
     config = DossiersConfig.from_env()
-    office = DossierOffice(settings, config=config)
-    servicer = DossierServicer(office, ResultSigner(config.signing_addr))
+    app = DossiersApplication(settings, config=config, signer=ResultSigner(config.signing_addr))
+    servicer = DossierServicer(app)
     return Service(
         settings=settings,
-        app=office,
+        app=app,
         registrations=[serve(dossier_service_pb2, dossier_service_pb2_grpc, servicer)],
-        relay=OutboxRelay(office, integration_event),
-        consumers=[procedure_catalog_consumer(office), agency_tree_consumer(office)],
-        workers=[DeadlineWatch(office, config.watch_interval)],
+        relay=OutboxRelay(app, integration_event),
+        consumers=[procedure_catalog_consumer(app), agency_tree_consumer(app)],
+        workers=[DeadlineWatch(app, config.watch_interval)],
     )

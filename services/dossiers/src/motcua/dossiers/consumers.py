@@ -12,10 +12,10 @@ from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import Subscription, TrackedConsumer
 from motcua.procedures.v1 import events_pb2 as procedures_events, procedure_pb2
 
-from .terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
+from motcua.dossiers.domain.terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
 
-from .application import DossierOffice, PublishedVersion
-from .calendar_copies import CalendarCopies
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion
 
 
 def calendar_content(calendar) -> dict:
@@ -49,9 +49,8 @@ def terms_of(event: procedures_events.ProcedurePublished) -> dict | None:
     }
 
 
-def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
+def procedure_catalog_consumer(app: DossiersApplication) -> TrackedConsumer:
     """Keeps the copies of published procedures and working-day calendars."""
-    copies = CalendarCopies(office)
 
     def on_procedure_published(event: procedures_events.ProcedurePublished, envelope: EventEnvelope) -> list:
         published = PublishedVersion(
@@ -67,16 +66,16 @@ def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
             superseded=event.superseded_version_number,
             terms=terms_of(event),
         )
-        return [office.replicate_procedure(published)]
+        return [app.replicate_procedure(published)]
 
     def on_procedure_withdrawn(event: procedures_events.ProcedureWithdrawn, envelope: EventEnvelope) -> list:
-        return office.withdraw_procedure_version(
+        return app.withdraw_procedure_version(
             UUID(event.procedure_id), event.version_number, event.effective_until.ToDatetime(tzinfo=timezone.utc), event.version
         )
 
     def on_calendar_published(event: procedures_events.CalendarPublished, envelope: EventEnvelope) -> list:
         calendar = event.calendar
-        replica = copies.replicate_calendar(
+        replica = app.calendars.replicate_calendar(
             calendar_id=UUID(calendar.calendar_id),
             agency_id=calendar.agency_id,
             year=calendar.year,
@@ -86,7 +85,7 @@ def procedure_catalog_consumer(office: DossierOffice) -> TrackedConsumer:
         return [replica]
 
     return TrackedConsumer(
-        office,
+        app,
         name="procedure-catalog",
         topics=[events_topic("procedures")],
         subscriptions=[

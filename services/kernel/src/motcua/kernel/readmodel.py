@@ -33,6 +33,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from . import topics
 from .eventstore import ServiceApplication
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class ProjectingRecorder(PostgresProcessRecorder):
         self._decode: Callable[[StoredEvent], Any] | None = None
         # Topic of a domain event class -> how it changes the tables.
         self.projections: dict[str, Projection] = {}
+        # The same projections under the old topics of moved classes (kernel.topics), for
+        # events stored before the move; rebuilt when either side changes.
+        self._aliases: dict[str, Projection] = {}
+        self._aliases_of: tuple[int, tuple[str, ...]] | None = None
 
     def table(self, suffix: str) -> Identifier:
         """A read-model table of this service: ``<service>_<suffix>`` in the events' schema."""
@@ -86,12 +91,19 @@ class ProjectingRecorder(PostgresProcessRecorder):
     def _statements(self, positioned: Iterable[tuple[int, StoredEvent]]) -> list[Statement]:
         statements: list[Statement] = []
         for position, stored in positioned:
-            project = self.projections.get(stored.topic)
+            project = self.projections.get(stored.topic) or self._projections_of_old_topics().get(stored.topic)
             if project is not None:
                 if self._decode is None:
                     raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
                 statements.extend(project(self._decode(stored), position))
         return statements
+
+    def _projections_of_old_topics(self) -> dict[str, Projection]:
+        key = (topics.generation(), tuple(self.projections))
+        if self._aliases_of != key:
+            self._aliases = {old: project for topic, project in self.projections.items() for old in topics.old_topics(topic)}
+            self._aliases_of = key
+        return self._aliases
 
     # --- rebuilding from the log ----------------------------------------------------------------
 
@@ -139,7 +151,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
                 "SELECT notification_id AS id, originator_id, originator_version, topic, state FROM {events} "
                 "WHERE notification_id > %s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
             ).format(events=Identifier(self.datastore.schema, self.events_table_name)),
-            (after, list(self.projections), limit),
+            (after, [*self.projections, *self._projections_of_old_topics()], limit),
         )
         return [
             LogEntry(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from ..domain import DESK, LOCAL_TIME, ONLINE, POSTAL
+from motcua.dossiers.domain.values import DESK, LOCAL_TIME, ONLINE, POSTAL
 from .model import EARLY, LATE, ON_TIME
 
 OUTCOME_WORDS = {EARLY: "Trước hạn", ON_TIME: "Đúng hạn", LATE: "Quá hạn"}

@@ -1,0 +1,38 @@
+"""gRPC servicer of DossierService: translates between protos and the application, nothing more."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from uuid import UUID
+
+from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
+
+from motcua.dossiers import convert
+from motcua.dossiers.api.lifecycle_servicer import LifecycleServicer
+from motcua.dossiers.api.reports_servicer import ReportsServicer
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+
+
+class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_grpc.DossierServiceServicer):
+    def __init__(self, app: DossiersApplication) -> None:
+        self.app = app
+
+    def SubmitDossier(self, request: pb.SubmitDossierRequest, context) -> pb.SubmitDossierResponse:
+        view = self.app.submit_dossier(convert.submission_of(request))
+        return pb.SubmitDossierResponse(dossier=convert.dossier_to_proto(view))
+
+    def GetDossier(self, request: pb.GetDossierRequest, context) -> pb.GetDossierResponse:
+        return pb.GetDossierResponse(dossier=convert.dossier_to_proto(self.app.get_dossier(UUID(request.dossier_id))))
+
+    def ReceiveDossier(self, request: pb.ReceiveDossierRequest, context) -> pb.ReceiveDossierResponse:
+        view = self.app.receive_dossier(UUID(request.dossier_id), request.expected_version, request.note)
+        return pb.ReceiveDossierResponse(dossier=convert.dossier_to_proto(view))
+
+    def GetProcedureReplica(self, request: pb.GetProcedureReplicaRequest, context) -> pb.GetProcedureReplicaResponse:
+        at = request.at.ToDatetime(tzinfo=timezone.utc) if request.HasField("at") else None
+        view = self.app.get_procedure_replica(UUID(request.procedure_id), at)
+        return pb.GetProcedureReplicaResponse(procedure=convert.replica_to_proto(view))
+
+    def GetCalendarReplica(self, request: pb.GetCalendarReplicaRequest, context) -> pb.GetCalendarReplicaResponse:
+        view = self.app.get_calendar_replica(request.agency_id, request.year, request.calendar_version)
+        return pb.GetCalendarReplicaResponse(calendar=convert.calendar_replica_to_proto(view))
