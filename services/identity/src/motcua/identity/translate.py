@@ -7,7 +7,6 @@ from datetime import date
 from google.type import date_pb2
 
 from motcua.identity.v1 import account_pb2, agency_pb2
-from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.errors import InvalidArgument
 from motcua.kernel.timestamps import timestamp
 
@@ -28,18 +27,6 @@ AGENCY_KINDS = {
     "district": agency_pb2.AGENCY_KIND_DISTRICT,
     "commune": agency_pb2.AGENCY_KIND_COMMUNE,
 }
-ROLE_PREFIX = "ROLE_"
-
-
-def role_name(role: int) -> str:
-    """ROLE_DESK_OFFICER -> desk_officer, the name used in the `roles` claim."""
-    return Role.Name(role).removeprefix(ROLE_PREFIX).lower()
-
-
-def role_enum(name: str) -> int:
-    return Role.Value(ROLE_PREFIX + name.upper())
-
-
 def kind_name(kind: int, table: dict[str, int]) -> str | None:
     """The name of an enum value (None for UNSPECIFIED: no filter)."""
     return next((name for name, value in table.items() if value == kind), None)

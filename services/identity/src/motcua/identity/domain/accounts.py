@@ -11,6 +11,9 @@ from eventsourcing.domain import Aggregate, event
 
 from motcua.kernel.agency_ids import check_agency_id, is_agency_id
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
+# The platform's role vocabulary, as the `roles` claim names them; citizens and businesses are
+# applicants by their kind, officers are granted the others (GRANTABLE_ROLES).
+from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, CREDENTIAL_OFFICER, GRANTABLE_ROLES, ROLES
 
 CITIZEN = "citizen"
 BUSINESS = "business"
@@ -20,15 +23,6 @@ KINDS = (CITIZEN, BUSINESS, OFFICER)
 ACTIVE = "active"
 DISABLED = "disabled"
 
-# The roles of protos/motcua/identity/v1/role.proto, as the `roles` claim names them.
-APPLICANT = "applicant"
-ADMINISTRATOR = "administrator"
-AUDITOR = "auditor"
-CREDENTIAL_OFFICER = "credential_officer"
-ROLES = (APPLICANT, "desk_officer", "specialist", "department_head", "leader", ADMINISTRATOR, AUDITOR,
-         CREDENTIAL_OFFICER)
-# Citizens and businesses are applicants by their kind; officers are granted the others.
-GRANTABLE_ROLES = ROLES[1:]
 
 PERSONAL_ID_NUMBER = re.compile(r"^[0-9]{12}$")  # số định danh cá nhân (CCCD)
 TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")  # mã số thuế; -NNN for a branch
