@@ -8,6 +8,7 @@ from google.type import date_pb2
 
 from motcua.identity.v1 import account_pb2, agency_pb2
 from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.role_protos import role_enum
 from motcua.kernel.timestamps import timestamp
 
 from .domain import BUSINESS, CITIZEN, OFFICER

@@ -12,8 +12,16 @@ from eventsourcing.domain import Aggregate, event
 from motcua.kernel.agency_ids import check_agency_id, is_agency_id
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
 # The platform's role vocabulary, as the `roles` claim names them; citizens and businesses are
-# applicants by their kind, officers are granted the others (GRANTABLE_ROLES).
-from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, CREDENTIAL_OFFICER, GRANTABLE_ROLES, ROLES
+# applicants by their kind, officers are granted the others (GRANTABLE_ROLES). The domain
+# package exports them with its own names.
+from motcua.kernel.roles import (
+    ADMINISTRATOR as ADMINISTRATOR,
+    APPLICANT,
+    AUDITOR as AUDITOR,
+    CREDENTIAL_OFFICER as CREDENTIAL_OFFICER,
+    GRANTABLE_ROLES,
+    ROLES,
+)
 
 CITIZEN = "citizen"
 BUSINESS = "business"
