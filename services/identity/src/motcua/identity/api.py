@@ -13,8 +13,6 @@ from motcua.identity.v1 import identity_service_pb2 as pb
 from motcua.identity.v1 import identity_service_pb2_grpc
 from motcua.kernel.context import Grant, current_actor
 from motcua.kernel.errors import DomainError, InvalidArgument
-from motcua.kernel.role_protos import role_name
-from motcua.kernel.roles import is_granted_at_agency
 
 from .application import IdentityApplication
 from .authentication import Authentication, Reset
@@ -28,12 +26,21 @@ from .translate import (
     account_proto,
     agency_proto,
     kind_name,
+    role_name,
     to_date,
 )
+
+APPLICANT = "applicant"
+
 
 class DevelopmentTokensDisabled(DomainError):
     def __init__(self) -> None:
         super().__init__("development tokens are turned off on this deployment (MOTCUA_IDENTITY_DEV_TOKENS)")
+
+
+def role_claim(role: int) -> str:
+    """ROLE_DESK_OFFICER -> desk_officer, the name used in the `roles` claim."""
+    return role_name(role)
 
 
 class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
@@ -190,14 +197,14 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     def IssueDevelopmentToken(self, request: pb.IssueDevelopmentTokenRequest, context) -> pb.IssueDevelopmentTokenResponse:
         if not self.dev_tokens:
             raise DevelopmentTokensDisabled()
-        roles = [role_name(r) for r in request.roles]
-        if not request.agency_id and any(is_granted_at_agency(r) for r in roles):
+        roles = [role_claim(r) for r in request.roles]
+        if not request.agency_id and any(r != APPLICANT for r in roles):
             raise InvalidArgument.field("agency_id", "is required for every role but applicant")
         ttl = request.ttl.seconds if request.HasField("ttl") else self.default_ttl
         subject = request.account_id or str(uuid.uuid4())
         # The roles at the given agency, and any further grants each at its own agency.
-        grants = [Grant(r, request.agency_id) for r in roles if is_granted_at_agency(r)]
-        grants += [Grant(role_name(g.role), g.agency_id) for g in request.grants]
+        grants = [Grant(r, request.agency_id) for r in roles if r != APPLICANT]
+        grants += [Grant(role_claim(g.role), g.agency_id) for g in request.grants]
         roles += [g.role for g in grants if g.role not in roles]
         token = self.issuer.issue(subject, roles, request.agency_id, request.display_name, max(ttl, 1),
                                   grants=list(dict.fromkeys(grants)))

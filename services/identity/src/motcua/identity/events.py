@@ -10,10 +10,9 @@ from functools import singledispatch
 from google.protobuf.message import Message
 
 from motcua.identity.v1 import events_pb2
-from motcua.kernel.role_protos import role_enum
 
 from .domain import Account, Agency
-from .translate import ACCOUNT_KINDS, AGENCY_KINDS
+from .translate import ACCOUNT_KINDS, AGENCY_KINDS, role_enum
 
 
 @singledispatch

@@ -15,9 +15,8 @@ from motcua.notifications.v1 import (
     template_pb2,
 )
 
-from motcua.kernel.access import require_self_or
+from motcua.kernel.access import AUDITOR, require_self_or
 from motcua.kernel.context import current_actor
-from motcua.kernel.roles import AUDITOR
 from motcua.kernel.timestamps import timestamp
 
 from . import domain

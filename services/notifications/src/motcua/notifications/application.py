@@ -11,12 +11,12 @@ from uuid import UUID
 
 
 from motcua.kernel.config import Settings
+from motcua.kernel.access import ADMINISTRATOR
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.context import Actor, acting_as, current_actor
 from motcua.kernel.errors import NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
-from motcua.kernel.roles import ADMINISTRATOR
 
 from .domain import (
     DEFAULT_TEMPLATES,

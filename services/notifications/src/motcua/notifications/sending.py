@@ -20,10 +20,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Mapping
 
-from motcua.kernel.access import Within, require_grant, require_role
+from motcua.kernel.access import ADMINISTRATOR, OFFICERS, Within, require_grant, require_role
 from motcua.kernel.context import Actor
 from motcua.kernel.errors import FieldViolation, InvalidArgument, PermissionDenied
-from motcua.kernel.roles import ADMINISTRATOR, OFFICERS
 
 from .domain import MAX_BODY_LENGTH, MAX_SUBJECT_LENGTH, OCCASIONS, DossierReplica, Rendered, placeholders
 

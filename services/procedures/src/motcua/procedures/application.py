@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from motcua.kernel.access import require_grant
+from motcua.kernel.access import ADMINISTRATOR, require_grant
 from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
@@ -17,7 +17,6 @@ from motcua.kernel.context import current_actor
 from motcua.kernel.errors import NotFound, VersionConflict
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
-from motcua.kernel.roles import ADMINISTRATOR
 
 from .content import ProcedureContent
 from .domain import DuplicateProcedureCode, Procedure, ProcedureCode

@@ -13,14 +13,13 @@ from uuid import UUID
 
 
 from motcua.clock.parsing import parse_weekend
-from motcua.kernel.access import require_grant, require_role
+from motcua.kernel.access import ADMINISTRATOR, require_grant, require_role
 from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import PermissionDenied, VersionConflict
 from motcua.kernel.eventstore import ServiceApplication
 from motcua.kernel.paging import PageQuery, invalid_page_token
-from motcua.kernel.roles import ADMINISTRATOR
 
 from .calendar_domain import CONTENT_FIELDS, PROVINCE, Calendar, CalendarDirectory, DuplicateCalendar
 from .holiday_seed import public_holidays
