@@ -10,7 +10,6 @@ from typing import Any, Iterable
 from joserfc import jwt
 
 from motcua.kernel.config import AuthSettings
-from motcua.kernel.roles import is_granted_at_agency
 
 from .keys import SigningKeys
 
@@ -60,5 +59,5 @@ class TokenIssuer:
 
 def _grants_claim(roles: list[str], agency_id: str, grants: Iterable[Any] | None) -> list[dict[str, str]]:
     if grants is None:
-        return [{"role": r, "agency_id": agency_id} for r in roles if agency_id and is_granted_at_agency(r)]
+        return [{"role": r, "agency_id": agency_id} for r in roles if agency_id and r != "applicant"]
     return [{"role": g.role, "agency_id": g.agency_id} for g in grants]
