@@ -62,7 +62,8 @@ def test_malformed_tokens_and_positions_of_another_shape_are_refused_on_page_tok
         "not a token",
         "không phải token",
         "bm9wZQ",
-        good.replace("M", "N"),
+        "X" + good[1:],  # altered: every token starts with "Wz", the base64 of '[' and more
+        raw([1, query.digest[:-1] + ("1" if query.digest[-1] == "0" else "0"), 12345]),
         good[:-3],
         raw([1, query.digest]),
         raw([2, query.digest, 12345]),
