@@ -14,7 +14,7 @@ import pytest
 from google.rpc import error_details_pb2
 
 from motcua.identity.v1.role_pb2 import Role
-from motcua.kernel.access import ROLES
+from motcua.kernel.roles import ROLES
 from tests.support import auth
 from tests.support.clients import details
 from tests.support.rpcs import NO_TOKEN, call, methods, owner

@@ -26,7 +26,7 @@ from google.protobuf import message_factory
 from motcua.dossiers.v1 import dossier_service_pb2 as dpb
 from motcua.identity.v1 import account_pb2, identity_service_pb2 as ipb
 from motcua.identity.v1.role_pb2 import Role
-from motcua.kernel.access import ROLES
+from motcua.kernel.roles import ROLES
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as npb
 from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.authorization.probe_requests import RESOURCE_FIELDS, invalid_fields, request_for

@@ -1,8 +1,7 @@
-"""Templates and notifications without servers: rendering, checks, versions, dates, page tokens."""
+"""Templates and notifications without servers: rendering, checks, versions, dates."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -10,7 +9,6 @@ import pytest
 
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.errors import InvalidArgument, InvalidTransition
-from motcua.notifications.application import _token_scope, decode_page_token, encode_page_token
 from motcua.notifications.config import NotificationSettings
 from motcua.notifications.domain import (
     DEFAULT_TEMPLATES,
@@ -140,23 +138,6 @@ def test_reading_is_for_in_app_notifications_and_happens_once():
 def test_dates_are_written_dd_mm_yyyy_in_vietnam_time(moment, day, time):
     assert format_date(moment) == day
     assert format_time(moment) == time
-
-
-def test_page_tokens_continue_only_the_query_they_came_from():
-    recipient = uuid.uuid4()
-    scope = _token_scope(recipient, None)
-    token = encode_page_token(12345, scope)
-    assert decode_page_token(token, scope) == 12345
-    for wrong_scope, bad in [
-        (_token_scope(uuid.uuid4(), None), token),
-        (_token_scope(recipient, IN_APP), token),
-        (scope, "not a token"),
-        (scope, encode_page_token(12345, scope).replace("M", "N")),
-        (scope, base64.urlsafe_b64encode(f"1:{scope}:abc".encode()).decode()),
-    ]:
-        with pytest.raises(InvalidArgument) as failure:
-            decode_page_token(bad, wrong_scope)
-        assert set(violations(failure.value)) == {"page_token"}
 
 
 def test_service_settings():

@@ -224,6 +224,9 @@ def test_listing_filters_and_pages(calendars, admin_of):
     assert both.code() == grpc.StatusCode.INVALID_ARGUMENT
     token = failure(calendars.ListCalendars, pb.ListCalendarsRequest(page_token="bm9wZQ=="))
     assert set(field_violations(token)) == {"page_token"}
+    # An offset of one agency's calendars would skip rows of another query's.
+    foreign = failure(calendars.ListCalendars, pb.ListCalendarsRequest(year=2029, page_token=first.next_page_token))
+    assert foreign.code() == grpc.StatusCode.INVALID_ARGUMENT and set(field_violations(foreign)) == {"page_token"}
 
 
 def test_an_unknown_replica_is_not_found(dossiers):

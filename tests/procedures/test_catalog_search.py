@@ -106,6 +106,25 @@ def test_a_foreign_page_token_is_invalid(procedures):
     assert set(field_violations(failure.value)) == {"page_token"}
 
 
+def test_a_page_token_continues_only_its_own_query(procedures, catalog):
+    agency, _ = catalog
+    everything = procedures.ListProcedures(pb.ListProceduresRequest(agency_id=agency, page_size=100)).procedures
+    first = procedures.ListProcedures(pb.ListProceduresRequest(agency_id=agency, page_size=2))
+    assert first.next_page_token
+    # Larger pages of the same query are fine: the page size is not part of the query.
+    rest = procedures.ListProcedures(pb.ListProceduresRequest(agency_id=agency, page_size=100, page_token=first.next_page_token))
+    assert [*first.procedures, *rest.procedures] == list(everything) and not rest.next_page_token
+    for other_query in [
+        pb.ListProceduresRequest(agency_id=agency, state=p.PROCEDURE_STATE_PUBLISHED, page_token=first.next_page_token),
+        pb.ListProceduresRequest(agency_id=agency, query="khai sinh", page_token=first.next_page_token),
+        pb.ListProceduresRequest(page_token=first.next_page_token),
+    ]:
+        with pytest.raises(grpc.RpcError) as failure:
+            procedures.ListProcedures(other_query)
+        assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(field_violations(failure.value)) == {"page_token"}
+
+
 def test_the_search_table_is_rebuilt_from_the_log(stack, procedures, catalog):
     def rows() -> list[tuple]:
         with psycopg.connect(stack.dsn("procedures")) as conn:

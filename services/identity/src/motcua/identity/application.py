@@ -8,16 +8,17 @@ service's own trusted callers (the OIDC provider, logins). Credentials and login
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, TypeVar
+from datetime import date, datetime, timezone
+from typing import Callable, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate
 
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
+from motcua.kernel.localtime import local_date
+from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
 from .authentication import Authentication, Reset, TotpEnrollment
@@ -40,7 +41,6 @@ from .domain.accounts import PERSONAL_ID_NUMBER, TAX_CODE
 from .domain.agencies import PROVINCE
 from .domain.agencies import agency_id as agency_aggregate_id
 from .domain.credentials import INITIAL, credentials_id
-from .paging import decode_page_token, encode_page_token, scope_of
 from .readmodel import IdentityRecorder
 from .storekeys import Lookup
 from .views import AccountPage, AccountView, AgencyPage, AgencyView
@@ -49,16 +49,6 @@ A = TypeVar("A", bound=Aggregate)
 
 DEFAULT_PAGE_SIZE = 50
 MAX_TREE_DEPTH = 16  # province > department > unit… never this deep; stops a corrupted cycle
-
-
-def _vietnam() -> Any:
-    try:
-        return ZoneInfo("Asia/Ho_Chi_Minh")
-    except ZoneInfoNotFoundError:  # no tz database: Vietnam keeps UTC+7 all year
-        return timezone(timedelta(hours=7), "ICT")
-
-
-VIETNAM = _vietnam()
 
 
 def _utc_now() -> datetime:
@@ -82,7 +72,7 @@ class IdentityApplication(ReadModelApplication):
 
     def today(self) -> date:
         """The date in Vietnam now: agencies' dates are Vietnamese calendar days."""
-        return self.clock().astimezone(VIETNAM).date()
+        return local_date(self.clock())
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -144,10 +134,10 @@ class IdentityApplication(ReadModelApplication):
         subtrees, and citizens and businesses for credential officers."""
         officers_under, people = self.guard.listing_scope("list accounts")
         size = page_size or DEFAULT_PAGE_SIZE
-        scope = scope_of("accounts", kind, agency_id, state, officers_under, people)
-        after = int(decode_page_token(page_token, scope)) if page_token else 0
+        query = PageQuery("accounts", kind, agency_id, state, officers_under, people)
+        after = query.position(page_token, int) or 0
         rows = self.recorder.account_page(kind, agency_id, state, after, size + 1, officers_under, people)
-        token = encode_page_token(str(rows[size - 1][0]), scope) if len(rows) > size else ""
+        token = query.token(rows[size - 1][0]) if len(rows) > size else ""
         return AccountPage([self.account_view(account_id) for _, account_id in rows[:size]], token)
 
     def disable_account(self, account_id: UUID, reason: str, expected_version: int = 0) -> AccountView:
@@ -268,10 +258,10 @@ class IdentityApplication(ReadModelApplication):
     def list_agencies(self, parent_eid: str | None = None, as_of: date | None = None,
                       page_size: int = 0, page_token: str = "") -> AgencyPage:
         size = page_size or DEFAULT_PAGE_SIZE
-        scope = scope_of("agencies", parent_eid, as_of)
-        after = decode_page_token(page_token, scope) if page_token else ""
+        query = PageQuery("agencies", parent_eid, as_of)
+        after = query.position(page_token, str) or ""
         eids = self.recorder.agency_page(parent_eid, as_of, after, size + 1)
-        token = encode_page_token(eids[size - 1], scope) if len(eids) > size else ""
+        token = query.token(eids[size - 1]) if len(eids) > size else ""
         day = as_of or self.today()
         return AgencyPage([AgencyView.of(self._load_agency(eid), day) for eid in eids[:size]], token)
 

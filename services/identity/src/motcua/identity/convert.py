@@ -7,8 +7,9 @@ from datetime import date
 from google.type import date_pb2
 
 from motcua.identity.v1 import account_pb2, agency_pb2
-from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.errors import InvalidArgument
+# The one mapping of the Role enum is the kernel's; role_name is imported from here by the API.
+from motcua.kernel.role_protos import role_enum, role_name as role_name
 from motcua.kernel.timestamps import timestamp
 
 from .domain import BUSINESS, CITIZEN, OFFICER
@@ -28,18 +29,6 @@ AGENCY_KINDS = {
     "district": agency_pb2.AGENCY_KIND_DISTRICT,
     "commune": agency_pb2.AGENCY_KIND_COMMUNE,
 }
-ROLE_PREFIX = "ROLE_"
-
-
-def role_name(role: int) -> str:
-    """ROLE_DESK_OFFICER -> desk_officer, the name used in the `roles` claim."""
-    return Role.Name(role).removeprefix(ROLE_PREFIX).lower()
-
-
-def role_enum(name: str) -> int:
-    return Role.Value(ROLE_PREFIX + name.upper())
-
-
 def kind_name(kind: int, table: dict[str, int]) -> str | None:
     """The name of an enum value (None for UNSPECIFIED: no filter)."""
     return next((name for name, value in table.items() if value == kind), None)

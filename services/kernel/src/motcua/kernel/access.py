@@ -29,18 +29,20 @@ from uuid import UUID
 from .context import Actor
 from .errors import PermissionDenied
 
-APPLICANT = "applicant"
-DESK_OFFICER = "desk_officer"
-SPECIALIST = "specialist"
-DEPARTMENT_HEAD = "department_head"
-LEADER = "leader"
-ADMINISTRATOR = "administrator"
-AUDITOR = "auditor"
-# Resets citizens' and businesses' credentials (password, second factor), each reset audited.
-CREDENTIAL_OFFICER = "credential_officer"
-# The roles of protos/motcua/identity/v1/role.proto, as the token's `roles` claim names them.
-ROLES = (APPLICANT, DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER, ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER)
-OFFICERS = (DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER)
+# The vocabulary lives in ``roles``; these names stay importable from here for the callers
+# that import them with the checks.
+from .roles import (
+    ADMINISTRATOR as ADMINISTRATOR,
+    APPLICANT as APPLICANT,
+    AUDITOR as AUDITOR,
+    CREDENTIAL_OFFICER as CREDENTIAL_OFFICER,
+    DEPARTMENT_HEAD as DEPARTMENT_HEAD,
+    DESK_OFFICER as DESK_OFFICER,
+    LEADER as LEADER,
+    OFFICERS as OFFICERS,
+    ROLES as ROLES,
+    SPECIALIST as SPECIALIST,
+)
 
 
 class RoleRequired(PermissionDenied):

@@ -11,8 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Iterator
 
-# Applicants act for themselves, never within an agency: a grant of it would mean nothing.
-_NOT_GRANTED = "applicant"
+from .roles import is_granted_at_agency
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class Actor:
 
     def __post_init__(self) -> None:
         if self.grants is None:
-            derived = tuple(Grant(r, self.agency_id) for r in self.roles if self.agency_id and r != _NOT_GRANTED)
+            derived = tuple(Grant(r, self.agency_id) for r in self.roles if self.agency_id and is_granted_at_agency(r))
             object.__setattr__(self, "grants", derived)
 
     def has_role(self, *roles: str) -> bool:

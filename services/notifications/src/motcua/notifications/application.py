@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -17,7 +14,8 @@ from motcua.kernel.config import Settings
 from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.context import Actor, acting_as, current_actor
-from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
+from motcua.kernel.errors import NotFound, PermissionDenied, VersionConflict
+from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
 from .domain import (
@@ -210,12 +208,12 @@ class NotificationsApplication(ReadModelApplication):
         if channel is not None:
             check_channel(channel)
         size = page_size or DEFAULT_PAGE_SIZE
-        scope = _token_scope(recipient, channel)
-        before = decode_page_token(page_token, scope) if page_token else None
+        query = PageQuery("notifications", recipient, channel)
+        before = query.position(page_token, int)
         entries = self.recorder.inbox_page(recipient, channel, before, size + 1)
         more = len(entries) > size
         entries = entries[:size]
-        token = encode_page_token(entries[-1].position, scope) if more else ""
+        token = query.token(entries[-1].position) if more else ""
         return Page([e.notification for e in entries], token)
 
     def check_inbox_follower(self, recipient: UUID) -> None:
@@ -232,28 +230,3 @@ class NotificationsApplication(ReadModelApplication):
     def _default_template(key: str, channel: str) -> Template:
         (text,) = [t for t in DEFAULT_TEMPLATES if (t.key, t.channel) == (key, channel)]
         return Template.write(text.key, text.channel, text.subject, text.body)
-
-
-# --- page tokens: opaque to clients, bound to the query they continue ------------------------------
-
-
-def _token_scope(recipient: UUID, channel: str | None) -> str:
-    return hashlib.sha256(f"{recipient}|{channel or ''}".encode()).hexdigest()[:16]
-
-
-def encode_page_token(position: int, scope: str) -> str:
-    return base64.urlsafe_b64encode(f"1:{scope}:{position}".encode()).decode().rstrip("=")
-
-
-def decode_page_token(token: str, scope: str) -> int:
-    """The position a page ends at; InvalidArgument if the token is not one of this query's."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        version, token_scope, position = raw.split(":")
-        if version != "1" or token_scope != scope:
-            raise ValueError(raw)
-        return int(position)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument.field(
-            "page_token", "is not a next_page_token of a previous call with the same recipient and channel"
-        ) from None

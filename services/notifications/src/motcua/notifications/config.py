@@ -24,8 +24,7 @@ from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from motcua.kernel.config import ConfigError, Settings, env_number
-
-from .domain import VIETNAM
+from motcua.kernel.localtime import VIETNAM, VIETNAM_ZONE_NAME
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class NotificationSettings:
 
 
 def _zone(name: str) -> tzinfo:
-    if not name or name == "Asia/Ho_Chi_Minh":
+    if not name or name == VIETNAM_ZONE_NAME:
         return VIETNAM
     try:
         return ZoneInfo(name)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from typing import Mapping
 from uuid import NAMESPACE_URL, UUID, uuid5
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate, event
 
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
+from motcua.kernel.localtime import VIETNAM, local_date
 
 # Channels (the proto's Channel enum, in lower case).
 SMS = "sms"
@@ -95,22 +95,6 @@ def render(text: str, parameters: Mapping[str, str], template: str = "") -> str:
 
 
 # --- dates as the one-stop shop writes them -------------------------------------------------
-
-
-def _vietnam() -> tzinfo:
-    try:
-        return ZoneInfo("Asia/Ho_Chi_Minh")
-    except ZoneInfoNotFoundError:  # no tz database on the host: Vietnam keeps UTC+7 all year (no DST since 1975)
-        return timezone(timedelta(hours=7), "ICT")
-
-
-VIETNAM = _vietnam()
-
-
-def local_date(moment: datetime, zone: tzinfo = VIETNAM) -> date:
-    if moment.tzinfo is None:
-        raise ValueError("moment must be timezone-aware")
-    return moment.astimezone(zone).date()
 
 
 def format_date(moment: datetime, zone: tzinfo = VIETNAM) -> str:

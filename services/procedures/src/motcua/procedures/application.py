@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from motcua.kernel.access import ADMINISTRATOR, require_grant
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import NotFound, VersionConflict
+from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
-from .content import AGENCY_EID, ProcedureContent
+from .content import ProcedureContent
 from .domain import DuplicateProcedureCode, Procedure, ProcedureCode
-from .search import CatalogRecorder, Filters, decode_page_token, encode_page_token
+from .search import CatalogRecorder, Filters
 from .views import Page, ProcedureView
 
 DEFAULT_PAGE_SIZE = 50
@@ -70,7 +73,7 @@ class ProceduresApplication(ReadModelApplication):
     # --- commands ---------------------------------------------------------------------------
 
     def create_procedure(self, code: str, content: ProcedureContent) -> ProcedureView:
-        if AGENCY_EID.match(content.agency_id):  # a malformed agency is the content's error, below
+        if is_agency_id(content.agency_id):  # a malformed agency is the content's error, below
             self.require_administrator("create the procedure", content.agency_id)
         procedure = Procedure.draft(code, content)
         index = ProcedureCode(code=code, procedure_id=procedure.id)
@@ -89,7 +92,7 @@ class ProceduresApplication(ReadModelApplication):
     def update_procedure(self, procedure_id: UUID, content: ProcedureContent, expected_version: int) -> ProcedureView:
         procedure = self._editable(procedure_id, expected_version, "update the procedure")
         # Moving a procedure to another agency needs that agency's administrator too.
-        if AGENCY_EID.match(content.agency_id):
+        if is_agency_id(content.agency_id):
             self.require_administrator("update the procedure", content.agency_id)
         if procedure.revise(content):
             self.save(procedure)
@@ -139,8 +142,9 @@ class ProceduresApplication(ReadModelApplication):
 
     def list_procedures(self, filters: Filters, page_size: int = 0, page_token: str = "") -> Page:
         limit = page_size or DEFAULT_PAGE_SIZE
-        after = decode_page_token(page_token) if page_token else None
+        query = PageQuery("procedures", asdict(filters))
+        after = query.position(page_token, str, int)
         rows = self.recorder.page(filters, after, limit + 1)
         views = [ProcedureView.from_row(row) for row in rows[:limit]]
-        token = encode_page_token(views[-1].code, views[-1].version_number) if len(rows) > limit else ""
+        token = query.token([views[-1].code, views[-1].version_number]) if len(rows) > limit else ""
         return Page(views, token)

@@ -6,7 +6,6 @@ A ``CalendarsApplication`` works on the procedures service's one event-sourced a
 
 from __future__ import annotations
 
-import base64
 from datetime import date
 from typing import Any, Callable
 from uuid import UUID
@@ -14,12 +13,14 @@ from uuid import UUID
 
 from motcua.clock.parsing import parse_weekend
 from motcua.kernel.access import ADMINISTRATOR, require_grant, require_role
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.context import current_actor
-from motcua.kernel.errors import InvalidArgument, PermissionDenied, VersionConflict
+from motcua.kernel.errors import PermissionDenied, VersionConflict
 from motcua.kernel.eventstore import ServiceApplication
+from motcua.kernel.paging import PageQuery, invalid_page_token
 
-from .calendar_domain import AGENCY_EID, CONTENT_FIELDS, PROVINCE, Calendar, CalendarDirectory, DuplicateCalendar
+from .calendar_domain import CONTENT_FIELDS, PROVINCE, Calendar, CalendarDirectory, DuplicateCalendar
 from .holiday_seed import public_holidays
 from .views import CalendarPage, CalendarView
 
@@ -55,7 +56,7 @@ class CalendarsApplication:
     def create_calendar(self, agency_id: str, year: int, content: dict[str, Any], seed_public_holidays: bool = False) -> CalendarView:
         """A new draft calendar; with ``seed_public_holidays`` the year's public holidays and
         make-up days are added first, those given explicitly winning on the same date."""
-        if agency_id == PROVINCE or AGENCY_EID.match(agency_id):  # a malformed agency is a field error, below
+        if agency_id == PROVINCE or is_agency_id(agency_id):  # a malformed agency is a field error, below
             self.require_administrator("create the calendar", agency_id)
         # Checked before anything is looked up or written: errors name the caller's fields.
         content = Calendar.create(agency_id, year, {k: content[k] for k in CONTENT_FIELDS if k in content}).content()
@@ -89,13 +90,16 @@ class CalendarsApplication:
             and (not agency_id or e["agency_id"] == agency_id)
             and (not province_wide or e["agency_id"] == "")
         ]
-        start = _offset(page_token)
+        query = PageQuery("calendars", agency_id, province_wide, year)
+        start = query.position(page_token, int) or 0
+        if start < 0:
+            raise invalid_page_token()
         size = page_size or DEFAULT_PAGE_SIZE
         page = entries[start : start + size]
         more = start + size < len(entries)
         return CalendarPage(
             calendars=[CalendarView.of(self.app.load(Calendar, e["calendar_id"])) for e in page],
-            next_page_token=_token(start + size) if more else "",
+            next_page_token=query.token(start + size) if more else "",
         )
 
     def add_holiday(self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
@@ -145,21 +149,3 @@ def _seeded(year: int, content: dict[str, Any]) -> dict[str, Any]:
         *(d for d in seeded_makeup if d["date"] not in taken and date.fromisoformat(d["date"]).weekday() in weekend),
     ]
     return {**content, "holidays": holidays, "makeup_working_days": makeup}
-
-
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _offset(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        offset = int(value)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument.field("page_token", "is not a token this service issued") from None
-    if kind != "offset" or offset < 0:
-        raise InvalidArgument.field("page_token", "is not a token this service issued")
-    return offset
-

@@ -12,7 +12,6 @@ version never changes. Its content stays in the ``Published`` event and in ``pub
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -20,13 +19,14 @@ from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import InvalidCalendar, Problem, parse_year_calendar
 from motcua.clock.parsing import check_name, parse_cutoff, parse_date, parse_weekend, parse_working_hours
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition, NotFound
+from motcua.kernel.localtime import VIETNAM_ZONE_NAME
 
 DRAFT = "draft"
 PUBLISHED = "published"
 PROVINCE = ""  # agency scope of the province-wide calendar
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
-AGENCY_EID = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
+DEFAULT_TIMEZONE = VIETNAM_ZONE_NAME
 
 CONTENT_FIELDS = ("timezone", "weekend", "working_hours", "reception_cutoff", "holidays", "makeup_working_days")
 
@@ -48,7 +48,7 @@ class Calendar(Aggregate):
         """A draft of version 1; ``content`` in the clock's plain form (see ``motcua.clock.parsing``)."""
         content = {**content, "timezone": content.get("timezone") or DEFAULT_TIMEZONE}
         violations = []
-        if agency_id and not AGENCY_EID.match(agency_id):
+        if agency_id and not is_agency_id(agency_id):
             violations.append(FieldViolation("agency_id", "must be empty (province-wide) or an agency electronic identifier such as 000.00.12.H56"))
         try:
             normalized = normalize(year, content)

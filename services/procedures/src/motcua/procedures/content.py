@@ -8,10 +8,10 @@ and the audit tool reads back.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from motcua.kernel.agency_ids import AGENCY_ID_RULE, is_agency_id
 from motcua.kernel.errors import FieldViolation, InvalidArgument
 
 PROVINCE = "province"
@@ -28,7 +28,6 @@ SUPPLEMENT_RULES = (RESUME, RESTART)
 
 HOURS_PER_WORKING_DAY = 8
 MAX_PROCESSING = {WORKING_DAYS: 365, WORKING_HOURS: 365 * HOURS_PER_WORKING_DAY}
-AGENCY_EID = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
 MAX_NAME_LENGTH = 500
 # Shares are decimals such as 0.7 + 0.2 + 0.1, which binary floats sum to 0.9999999999999999.
 SHARE_TOLERANCE = 1e-6
@@ -117,8 +116,8 @@ class ProcedureContent:
             bad("name", "must not be blank")
         elif len(self.name) > MAX_NAME_LENGTH:
             bad("name", f"must be at most {MAX_NAME_LENGTH} characters")
-        if not AGENCY_EID.match(self.agency_id):
-            bad("agency_id", "must be an agency electronic identifier such as 000.00.12.H56")
+        if not is_agency_id(self.agency_id):
+            bad("agency_id", AGENCY_ID_RULE)
         if self.level not in LEVELS:
             bad("level", "must be province or commune")
         if self.online_mode not in ONLINE_MODES:

@@ -11,9 +11,6 @@ case, đ as d) and the code, so "dang ky khai sinh" finds "Đăng ký khai sinh"
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -22,7 +19,6 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
-from motcua.kernel.errors import InvalidArgument
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 from .domain import DRAFT, PUBLISHED, SUPERSEDED, WITHDRAWN, Procedure
@@ -49,20 +45,6 @@ def search_text(code: str, name: str) -> str:
 def _like_word(word: str) -> str:
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def encode_page_token(code: str, number: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([code, number]).encode()).decode()
-
-
-def decode_page_token(token: str) -> tuple[str, int]:
-    try:
-        code, number = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(code, str) and isinstance(number, int):
-            return code, number
-    except (binascii.Error, ValueError, TypeError):
-        pass
-    raise InvalidArgument.field("page_token", "is not a page token this service issued")
 
 
 class CatalogRecorder(ProjectingRecorder):

@@ -19,6 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.errors import DomainError, FieldViolation, InvalidArgument, NotFound
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -38,7 +39,6 @@ PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY, PERSONAL_APPROVAL)
 # What an agency's seal is for, when its declaration does not say otherwise (the development PKI's seals).
 AGENCY_SEAL_PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY)
 
-AGENCY_ID = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
 UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_DOSSIER_CODE_LENGTH = 64
 MAX_DOCUMENT_REFERENCE_LENGTH = 200
@@ -56,7 +56,7 @@ class KeyOwnership:
     def __post_init__(self) -> None:
         if bool(self.agency_id) == bool(self.holder_account_id):
             raise ValueError("a signing key belongs to exactly one of: an agency (agency_id), a person (holder_account_id)")
-        if self.agency_id and not AGENCY_ID.match(self.agency_id):
+        if self.agency_id and not is_agency_id(self.agency_id):
             raise ValueError(f"agency_id must be an agency identifier such as 000.00.00.H56, got {self.agency_id!r}")
         if self.holder_account_id and not UUID_TEXT.match(self.holder_account_id):
             raise ValueError(f"holder_account_id must be an account id (a lowercase UUID), got {self.holder_account_id!r}")

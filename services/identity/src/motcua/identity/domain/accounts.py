@@ -9,7 +9,19 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from motcua.kernel.agency_ids import check_agency_id, is_agency_id
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
+# The platform's role vocabulary, as the `roles` claim names them; citizens and businesses are
+# applicants by their kind, officers are granted the others (GRANTABLE_ROLES). The domain
+# package exports them with its own names.
+from motcua.kernel.roles import (
+    ADMINISTRATOR as ADMINISTRATOR,
+    APPLICANT,
+    AUDITOR as AUDITOR,
+    CREDENTIAL_OFFICER as CREDENTIAL_OFFICER,
+    GRANTABLE_ROLES,
+    ROLES,
+)
 
 CITIZEN = "citizen"
 BUSINESS = "business"
@@ -19,15 +31,6 @@ KINDS = (CITIZEN, BUSINESS, OFFICER)
 ACTIVE = "active"
 DISABLED = "disabled"
 
-# The roles of protos/motcua/identity/v1/role.proto, as the `roles` claim names them.
-APPLICANT = "applicant"
-ADMINISTRATOR = "administrator"
-AUDITOR = "auditor"
-CREDENTIAL_OFFICER = "credential_officer"
-ROLES = (APPLICANT, "desk_officer", "specialist", "department_head", "leader", ADMINISTRATOR, AUDITOR,
-         CREDENTIAL_OFFICER)
-# Citizens and businesses are applicants by their kind; officers are granted the others.
-GRANTABLE_ROLES = ROLES[1:]
 
 PERSONAL_ID_NUMBER = re.compile(r"^[0-9]{12}$")  # số định danh cá nhân (CCCD)
 TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")  # mã số thuế; -NNN for a branch
@@ -35,7 +38,6 @@ PHONE = re.compile(r"^(\+84|0)[0-9]{9,10}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,99}$")
 NUMBER_LIKE = re.compile(r"^[0-9-]+$")
-AGENCY_EID = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
 MAX_NAME_LENGTH = 200
 MAX_REASON_LENGTH = 1000
 
@@ -199,7 +201,7 @@ def check_profile(profile: Profile) -> None:
     if profile.email and not EMAIL.match(profile.email.strip()):
         bad("email", "must be an e-mail address")
     if profile.kind == OFFICER:
-        if not AGENCY_EID.match(profile.agency_id):
+        if not is_agency_id(profile.agency_id):
             bad("agency_id", "an officer needs the electronic identifier of an agency such as 000.00.12.H56")
     elif profile.agency_id or profile.unit:
         bad("agency_id" if profile.agency_id else "unit", "is only for officers")
@@ -212,8 +214,7 @@ def check_profile(profile: Profile) -> None:
 def check_grant(role: str, agency_id: str) -> None:
     if role not in GRANTABLE_ROLES:
         raise InvalidArgument.field("role", f"must be one of {', '.join(GRANTABLE_ROLES)}")
-    if not AGENCY_EID.match(agency_id):
-        raise InvalidArgument.field("agency_id", "must be an agency electronic identifier such as 000.00.12.H56")
+    check_agency_id(agency_id)
 
 
 class AccountDisabledError(InvalidTransition):

@@ -4,13 +4,13 @@ and the name, in force when it was received)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
 
 PROVINCE = "province"
@@ -20,7 +20,6 @@ DISTRICT = "district"  # gone since the 2025 reform; kept for history
 COMMUNE = "commune"
 AGENCY_KINDS = (PROVINCE, DEPARTMENT, SERVICE_CENTER, DISTRICT, COMMUNE)
 
-AGENCY_EID = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
 MAX_NAME_LENGTH = 500
 
 
@@ -50,8 +49,7 @@ class Agency(Aggregate):
     @classmethod
     def found(cls, eid: str, name: str, kind: str, parent: Agency | None, valid_from: date) -> Agency:
         """A new agency under ``parent`` (None only for a province), in force from ``valid_from``."""
-        if not AGENCY_EID.match(eid):
-            raise InvalidArgument.field("agency_id", "must be an agency electronic identifier such as 000.00.12.H56")
+        check_agency_id(eid)
         check_name(name)
         if kind not in AGENCY_KINDS:
             raise InvalidArgument.field("kind", f"must be one of {', '.join(AGENCY_KINDS)}")

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from motcua.kernel.config import ConfigError
 from motcua.kernel.errors import NotFound
+from motcua.kernel.roles import APPLICANT
 
 from .accounts import BAD_CREDENTIALS, BAD_SECOND_FACTOR, MFA_REQUIRED
 
@@ -35,7 +36,7 @@ class DevAccount:
     account_id: UUID
     login: str
     display_name: str = ""
-    roles: tuple[str, ...] = ("applicant",)
+    roles: tuple[str, ...] = (APPLICANT,)
     agency_id: str = ""
     personal_id_number: str = ""
     email: str = ""
@@ -74,7 +75,7 @@ class DevAccounts:
             password = entry.pop("password", "")
             accounts.append(DevAccount(
                 account_id=UUID(entry.pop("account_id", None) or str(uuid.uuid4())),
-                roles=tuple(entry.pop("roles", ("applicant",))),
+                roles=tuple(entry.pop("roles", (APPLICANT,))),
                 password_hash=entry.pop("password_hash", "") or (HASHER.hash(password) if password else ""),
                 **entry,
             ))

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from html import escape
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from motcua.kernel.localtime import VIETNAM
+
 from .accounts import ACCOUNT_DISABLED, BAD_CREDENTIALS, BAD_SECOND_FACTOR, LOCKED, MFA_REQUIRED
 
 CSRF_COOKIE = "motcua_csrf"
 CSRF_FIELD = "csrf_token"
-VIETNAM = timezone(timedelta(hours=7))
 
 MESSAGES = {
     BAD_CREDENTIALS: "Tên đăng nhập hoặc mật khẩu không đúng.",
