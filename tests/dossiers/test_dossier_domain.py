@@ -19,9 +19,9 @@ from motcua.dossiers.domain.values import (
     DossierCodesExhausted,
     DossierStateConflict,
     UnknownProcedure,
-    local_date,
 )
 from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.localtime import local_date
 
 AGENCY = "000.00.12.H56"
 MONDAY_0800 = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)  # 08:00 in Vietnam

@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from motcua.clock import WorkingDays, due
+from motcua.kernel.localtime import VIETNAM
 
 from motcua.dossiers.domain.deadlines import default_calendar
-from motcua.dossiers.domain.values import LOCAL_TIME, dossier_code
+from motcua.dossiers.domain.values import dossier_code
 from motcua.dossiers.forms import render
 from motcua.dossiers.forms.model import (
     EARLY,
@@ -44,7 +45,7 @@ AGENCY = Agency(
     place="Đông Sơn",
 )
 AGENCY_EID = "000.00.12.H56"
-RECEIVED = datetime(2026, 1, 5, 8, 30, tzinfo=LOCAL_TIME)
+RECEIVED = datetime(2026, 1, 5, 8, 30, tzinfo=VIETNAM)
 APPOINTED = after_working_days(RECEIVED, 3)
 APPLICANT = Applicant(
     full_name="Nguyễn Thị Hồng Nhung",
@@ -127,7 +128,7 @@ def control_slip() -> ControlSlip:
 
     def at(days: int, hour: int, minute: int) -> datetime:
         end = after_working_days(start, days) if days else start
-        return end.astimezone(LOCAL_TIME).replace(hour=hour, minute=minute)
+        return end.astimezone(VIETNAM).replace(hour=hour, minute=minute)
 
     return ControlSlip(
         dossier=DOSSIER,
@@ -169,7 +170,7 @@ def tracking_book(count: int = 40) -> TrackingBook:
         period_start=date(2026, 1, 5),
         period_end=date(2026, 1, 30),
         volume="01",
-        issued_at=datetime(2026, 1, 30, 17, 0, tzinfo=LOCAL_TIME),
+        issued_at=datetime(2026, 1, 30, 17, 0, tzinfo=VIETNAM),
     )
 
 

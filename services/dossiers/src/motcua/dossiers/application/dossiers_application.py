@@ -14,6 +14,7 @@ from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound
 from motcua.kernel.keyfiles import decode_key, load_key
+from motcua.kernel.localtime import local_date
 from motcua.kernel.readmodel import ReadModelApplication
 
 from motcua.dossiers.application import authorization as auth
@@ -23,7 +24,6 @@ from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
 from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
-from motcua.dossiers.domain.values import local_date
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
 from motcua.dossiers.adapters.lookup_throttle import LookupThrottle

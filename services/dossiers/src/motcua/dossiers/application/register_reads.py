@@ -12,9 +12,10 @@ from uuid import UUID
 
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound
+from motcua.kernel.localtime import VIETNAM
 
 from motcua.dossiers.application import authorization as auth
-from motcua.dossiers.domain.values import LOCAL_TIME, DossierStateConflict
+from motcua.dossiers.domain.values import DossierStateConflict
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.adapters.register_queries import DossierRegister, Filters
 
@@ -83,7 +84,7 @@ def period(start_date: str, end_date: str) -> tuple[date, date, datetime, dateti
         raise InvalidArgument.field("end_date", "must not be before start_date")
     if (last - first).days > MAX_PERIOD_DAYS:
         raise InvalidArgument.field("end_date", "the period is at most five years")
-    return first, last, datetime.combine(first, time(), LOCAL_TIME), datetime.combine(last + timedelta(days=1), time(), LOCAL_TIME)
+    return first, last, datetime.combine(first, time(), VIETNAM), datetime.combine(last + timedelta(days=1), time(), VIETNAM)
 
 
 class RegisterReads:

@@ -7,7 +7,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from motcua.dossiers.domain.values import MAX_SEQUENCE, DossierCodesExhausted, check_agency, dossier_code
+from motcua.kernel.agency_ids import check_agency_id
+
+from motcua.dossiers.domain.values import MAX_SEQUENCE, DossierCodesExhausted, dossier_code
 
 
 class DossierCodeSequence(Aggregate):
@@ -28,7 +30,7 @@ class DossierCodeSequence(Aggregate):
 
     @classmethod
     def open(cls, agency_id: str, day: date) -> DossierCodeSequence:
-        check_agency(agency_id)
+        check_agency_id(agency_id)
         return cls(agency_id=agency_id, day=day.isoformat())
 
     @event("Opened")

@@ -1,4 +1,4 @@
-"""The dossiers service's values, guards and errors. Pure: imports only the kernel's errors.
+"""The dossiers service's values, guards and errors. Pure: imports only the kernel's errors and agency ids.
 
 Events hold plain values only (str, int, UUID, aware datetimes, dicts and lists of
 those): the log is read back by eventsourcing's default transcodings alone, by this
@@ -8,13 +8,12 @@ in the API of the aggregates.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import DomainError, InvalidArgument, InvalidTransition
 
 from motcua.dossiers.domain.lifecycle import (  # noqa: E402 - the states, re-exported for the package's users
@@ -31,28 +30,10 @@ POSTAL = "postal"
 CHANNELS = (ONLINE, DESK, POSTAL)
 DELIVERY_METHODS = (ONLINE, DESK, POSTAL)
 
-AGENCY_EID = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
 MAX_SEQUENCE = 9999  # the code's sequence has four digits
 MAX_NAME_LENGTH = 200
 MAX_DOCUMENTS = 100
 MAX_NOTE_LENGTH = 2000
-
-
-def _vietnam() -> tzinfo:
-    try:
-        return ZoneInfo("Asia/Ho_Chi_Minh")
-    except ZoneInfoNotFoundError:  # no tz database on the host: Vietnam keeps UTC+7 all year (no DST since 1975)
-        return timezone(timedelta(hours=7), "ICT")
-
-
-LOCAL_TIME = _vietnam()
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar date in Vietnam (Asia/Ho_Chi_Minh) at an aware moment."""
-    if moment.tzinfo is None:
-        raise ValueError("moment must be timezone-aware")
-    return moment.astimezone(LOCAL_TIME).date()
 
 
 def dossier_code(agency_id: str, day: date, number: int) -> str:
@@ -94,13 +75,8 @@ class Document:
 # --- guards --------------------------------------------------------------------------------
 
 
-def check_agency(agency_id: str, field: str = "agency_id") -> None:
-    if not AGENCY_EID.match(agency_id):
-        raise InvalidArgument.field(field, "must be an agency electronic identifier such as 000.00.12.H56")
-
-
 def check_submission(agency_id: str, applicant: Applicant, channel: str, result_delivery: str, documents: list[Document]) -> None:
-    check_agency(agency_id)
+    check_agency_id(agency_id)
     if applicant.kind not in APPLICANT_KINDS:
         raise InvalidArgument.field("applicant.kind", f"must be one of {', '.join(APPLICANT_KINDS)}")
     if not applicant.full_name.strip():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from motcua.dossiers.domain.values import DESK, LOCAL_TIME, ONLINE, POSTAL
+from motcua.kernel.localtime import VIETNAM
+
+from motcua.dossiers.domain.values import DESK, ONLINE, POSTAL
 from .model import EARLY, LATE, ON_TIME
 
 OUTCOME_WORDS = {EARLY: "Trước hạn", ON_TIME: "Đúng hạn", LATE: "Quá hạn"}
@@ -18,7 +20,7 @@ def composed(text: str) -> str:
 
 
 def local(moment: datetime) -> datetime:
-    return moment.astimezone(LOCAL_TIME)
+    return moment.astimezone(VIETNAM)
 
 
 def _day_and_month(day: date) -> tuple[str, str]:

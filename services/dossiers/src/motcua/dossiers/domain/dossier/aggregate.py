@@ -16,13 +16,14 @@ from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar
 from motcua.kernel.errors import DomainError, InvalidArgument
+from motcua.kernel.localtime import local_date
 
 from motcua.dossiers.domain import deadlines, lifecycle as lc
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.dossiers.domain.values import (
     MAX_NOTE_LENGTH, Applicant, Document, DossierStateConflict, UnknownProcedure,
-    check_submission, local_date, trimmed, trimmed_document,
+    check_submission, trimmed, trimmed_document,
 )
 from motcua.dossiers.domain.dossier.attachments import AttachmentRules
 from motcua.dossiers.domain.dossier.closing import ClosingRules

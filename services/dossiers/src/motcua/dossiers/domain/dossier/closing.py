@@ -12,9 +12,10 @@ from eventsourcing.domain import event
 
 from motcua.clock import WorkingCalendar, elapsed
 from motcua.kernel.errors import DomainError, InvalidArgument
+from motcua.kernel.localtime import local_date
 
 from motcua.dossiers.domain import deadlines, lifecycle as lc
-from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH, local_date
+from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "online_portal")

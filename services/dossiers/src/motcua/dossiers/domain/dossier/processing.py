@@ -14,10 +14,11 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar
+from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import InvalidArgument
 
 from motcua.dossiers.domain import deadlines, lifecycle as lc
-from motcua.dossiers.domain.values import MAX_NAME_LENGTH, MAX_NOTE_LENGTH, AGENCY_EID
+from motcua.dossiers.domain.values import MAX_NAME_LENGTH, MAX_NOTE_LENGTH
 from motcua.dossiers.domain.terms import RESTART
 
 MAX_ITEMS = 100
@@ -139,8 +140,7 @@ class ProcessingRules(Aggregate):
     def transfer(self, at: datetime, by: str, to_agency_id: str, to_unit: str, reason: str) -> None:
         """Hands the dossier to another unit or agency (liên thông); the clock keeps running."""
         self.check_allowed(lc.TRANSFER)
-        if not AGENCY_EID.match(to_agency_id):
-            raise InvalidArgument.field("to_agency_id", "must be an agency electronic identifier such as 000.00.12.H56")
+        check_agency_id(to_agency_id, "to_agency_id")
         _check_text(to_unit, "to_unit", MAX_NAME_LENGTH)
         _check_text(reason, "reason")
         if (to_agency_id, to_unit.strip()) == (self.handling_agency_id, self.handling_unit):
