@@ -6,7 +6,9 @@ returned result reused by hash."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import uuid
 from io import BytesIO
 
@@ -81,6 +83,53 @@ def test_lists_search_queue_statistics_and_tracking_book(procedure, office):
     book = office.desk.RenderTrackingBook(pb.RenderTrackingBookRequest(agency_id=office.agency, start_date=today, end_date=today))
     text = flat_text(book.pdf)
     assert book.entries == 2 and first.code in text and second.code in text and "Nguyễn Thị Hồng Nhung" in text
+
+
+def altered_position(token: str, position: list) -> str:
+    """The token with another position in it, its query's digest kept: a hand-made token that
+    passes for one of this list's."""
+    version, digest, _ = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    return base64.urlsafe_b64encode(json.dumps([version, digest, position]).encode()).decode().rstrip("=")
+
+
+def test_page_tokens_walk_a_list_and_continue_only_their_own_query(procedure, office):
+    received = [office.received(procedure) for _ in range(2)]
+    submitted = office.submit(procedure)
+    search = pb.ListDossiersRequest(agency_id=office.agency, page_size=1)
+    walked, token = [], ""
+    while True:
+        page = office.desk.ListDossiers(pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=token))
+        walked += [x.dossier_id for x in page.dossiers]
+        token = page.next_page_token
+        if not token:
+            break
+    assert walked == [submitted.dossier_id, *reversed([x.dossier_id for x in received])]
+    # The queue runs soonest due first, the dossier not yet received (no due date) last.
+    queue = pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2)
+    first = office.desk.ListWorkQueue(queue)
+    rest = office.desk.ListWorkQueue(pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2,
+                                                             page_token=first.next_page_token))
+    assert [x.dossier_id for x in [*first.dossiers, *rest.dossiers]][-1] == submitted.dossier_id
+    assert not rest.next_page_token
+
+    token = office.desk.ListDossiers(search).next_page_token
+    for other_query in [
+        pb.ListDossiersRequest(agency_id=office.agency, query="nguyen", page_size=1, page_token=token),
+        pb.ListDossiersRequest(agency_id=office.agency, state=d.DOSSIER_STATE_RECEIVED, page_size=1, page_token=token),
+        pb.ListDossiersRequest(page_size=1, page_token=token),
+        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=token[:-2]),
+        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token="not-ours"),
+        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=altered_position(token, ["yesterday", submitted.dossier_id])),
+        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=altered_position(token, ["2026-01-05 08:30:00", submitted.dossier_id])),
+        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=altered_position(token, ["2026-01-05 08:30:00+07", "not-an-id"])),
+        pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2, page_token=token),
+    ]:
+        call = office.desk.ListDossiers if isinstance(other_query, pb.ListDossiersRequest) else office.desk.ListWorkQueue
+        error = fails_with(grpc.StatusCode.INVALID_ARGUMENT, call, other_query)
+        assert set(field_violations(error)) == {"page_token"}
+    # A well-formed position of the list's own making is a place to start from.
+    moved = altered_position(token, ["2000-01-01 00:00:00+07", submitted.dossier_id])
+    assert not office.desk.ListDossiers(pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=moved)).dossiers
 
 
 def test_forms_by_role(procedure, office):

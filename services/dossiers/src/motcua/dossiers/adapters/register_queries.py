@@ -5,19 +5,16 @@ application's concern (it narrows the filters to the caller's agency or account)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg.sql import SQL, Composed
 
-from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.paging import PageQuery, invalid_page_token
 from motcua.kernel.text import fold
 
 from motcua.dossiers.adapters.register_projection import DossierRecorder
@@ -49,18 +46,36 @@ class Filters:
     overdue_at: datetime | None = None  # due before this moment with the clock running
 
 
-def encode_page_token(sort_key: str, dossier_id: UUID) -> str:
-    return base64.urlsafe_b64encode(json.dumps([sort_key, str(dossier_id)]).encode()).decode()
+# The sort key of dossiers without a due date when the soonest due come first (PostgreSQL's
+# text of 'infinity'::timestamptz).
+NO_DUE_DATE = "infinity"
 
 
-def decode_page_token(token: str) -> tuple[str, UUID] | None:
-    if not token:
+def page_query(filters: Filters, soonest_due: bool) -> PageQuery:
+    """The list's query as its page tokens know it. The two "due at" filters are the moment of
+    each call, so only whether they are set is part of it: a token stays good on the next call."""
+    return PageQuery(
+        "dossiers",
+        {**asdict(filters), "coming_due_at": filters.coming_due_at is not None, "overdue_at": filters.overdue_at is not None},
+        "soonest_due" if soonest_due else "newest",
+    )
+
+
+def page_position(query: PageQuery, page_token: str) -> tuple[datetime | str, UUID] | None:
+    """Where the previous page ended (its last row's sort key and id), checked here so that a
+    hand-made token is refused on ``page_token`` rather than failing in PostgreSQL."""
+    after = query.position(page_token, str, str)
+    if after is None:
         return None
+    sort_key, dossier_id = after
     try:
-        sort_key, dossier_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(sort_key), UUID(dossier_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidArgument.field("page_token", "is not a token this list returned") from None
+        moment: datetime | str = sort_key if sort_key == NO_DUE_DATE else datetime.fromisoformat(sort_key)
+        position = moment, UUID(dossier_id)
+    except ValueError:
+        raise invalid_page_token() from None
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        raise invalid_page_token()  # every sort key this list writes has its offset
+    return position
 
 
 def phone_digits(phone: str) -> str:
@@ -79,7 +94,8 @@ class DossierRegister:
         """One page of rows, newest first (or soonest due first), and the next page's token."""
         sort = SQL("coalesce(due_at, 'infinity'::timestamptz)") if soonest_due else SQL("created_at")
         conditions, params = self._conditions(filters)
-        after = decode_page_token(page_token)
+        query = page_query(filters, soonest_due)
+        after = page_position(query, page_token)
         if after is not None:
             conditions.append(SQL("({s}, dossier_id) {op} (%(after_key)s::timestamptz, %(after_id)s)").format(
                 s=sort, op=SQL(">") if soonest_due else SQL("<")))
@@ -91,7 +107,7 @@ class DossierRegister:
                  d=direction), {**params, "limit": limit + 1})
         if len(rows) > limit:
             last = rows[limit - 1]
-            return rows[:limit], encode_page_token(last["sort_key"], last["dossier_id"])
+            return rows[:limit], query.token([last["sort_key"], str(last["dossier_id"])])
         return rows, ""
 
     def _conditions(self, f: Filters) -> tuple[list[Composed | SQL], dict[str, Any]]:
