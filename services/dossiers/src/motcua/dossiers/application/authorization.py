@@ -23,21 +23,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from motcua.kernel.access import (
-    ADMINISTRATOR,
-    APPLICANT,
-    AUDITOR,
-    DEPARTMENT_HEAD,
-    DESK_OFFICER,
-    LEADER,
-    OFFICERS,
-    Within,
-    holds,
-    is_self,
-    require_grant,
-    require_role,
-)
+from motcua.kernel.access import Within, holds, is_self, require_grant, require_role
 from motcua.kernel.context import Actor
+from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, DEPARTMENT_HEAD, DESK_OFFICER, LEADER, OFFICERS
 from motcua.kernel.errors import PermissionDenied
 
 MANAGERS = (DEPARTMENT_HEAD, LEADER)
