@@ -10,9 +10,10 @@ from functools import singledispatch
 from google.protobuf.message import Message
 
 from motcua.identity.v1 import events_pb2
+from motcua.kernel.role_protos import role_enum
 
 from .domain import Account, Agency
-from .convert import ACCOUNT_KINDS, AGENCY_KINDS, role_enum
+from .convert import ACCOUNT_KINDS, AGENCY_KINDS
 
 
 @singledispatch

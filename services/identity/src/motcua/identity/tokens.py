@@ -10,10 +10,10 @@ from typing import Any, Iterable
 
 from joserfc import jwt
 
-from motcua.kernel.access import APPLICANT
 from motcua.kernel.config import AuthSettings
 from motcua.kernel.context import Grant
 from motcua.kernel.errors import DomainError, InvalidArgument
+from motcua.kernel.roles import is_granted_at_agency
 
 from .keys import SigningKeys
 
@@ -63,7 +63,7 @@ class TokenIssuer:
 
 def _grants_claim(roles: list[str], agency_id: str, grants: Iterable[Any] | None) -> list[dict[str, str]]:
     if grants is None:
-        return [{"role": r, "agency_id": agency_id} for r in roles if agency_id and r != "applicant"]
+        return [{"role": r, "agency_id": agency_id} for r in roles if agency_id and is_granted_at_agency(r)]
     return [{"role": g.role, "agency_id": g.agency_id} for g in grants]
 
 
@@ -87,10 +87,10 @@ class DevelopmentTokens:
         each at its own agency; a new subject unless ``account_id`` is given."""
         if not self.enabled:
             raise DevelopmentTokensDisabled()
-        if not agency_id and any(r != APPLICANT for r in roles):
+        if not agency_id and any(is_granted_at_agency(r) for r in roles):
             raise InvalidArgument.field("agency_id", "is required for every role but applicant")
         subject = account_id or str(uuid.uuid4())
-        held = [Grant(r, agency_id) for r in roles if r != APPLICANT] + list(grants)
+        held = [Grant(r, agency_id) for r in roles if is_granted_at_agency(r)] + list(grants)
         roles = roles + [g.role for g in held if g.role not in roles]
         return self.issuer.issue(subject, roles, agency_id, display_name, max(self.default_ttl if ttl is None else ttl, 1),
                                  grants=list(dict.fromkeys(held)))

@@ -31,12 +31,13 @@ from grpc_status import rpc_status
 
 from motcua.clock import InvalidCalendar, parse_year_calendar
 from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+from motcua.kernel.role_protos import role_enum
+from motcua.kernel.roles import ADMINISTRATOR
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, calendar_service_pb2_grpc
 
 from .convert import weekday_values
 
 DEFAULT_ADDR = "127.0.0.1:15052"  # the procedures service of `make run`
-ADMINISTRATOR = 6  # motcua.identity.v1.Role.ROLE_ADMINISTRATOR
 
 
 class BadFile(Exception):
@@ -172,7 +173,7 @@ def development_token(identity_addr: str, agency_id: str, timeout: float) -> str
     with grpc.insecure_channel(identity_addr) as identity_channel:
         stub = identity_service_pb2_grpc.IdentityServiceStub(identity_channel)
         request = identity_service_pb2.IssueDevelopmentTokenRequest(
-            roles=[ADMINISTRATOR], agency_id=agency_id, display_name="motcua-calendar-import")
+            roles=[role_enum(ADMINISTRATOR)], agency_id=agency_id, display_name="motcua-calendar-import")
         return stub.IssueDevelopmentToken(request, timeout=timeout, wait_for_ready=True).access_token
 
 
