@@ -31,6 +31,7 @@ from grpc_status import rpc_status
 
 from motcua.clock import InvalidCalendar, parse_year_calendar
 from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+from motcua.kernel.localtime import VIETNAM_ZONE_NAME
 from motcua.kernel.role_protos import role_enum
 from motcua.kernel.roles import ADMINISTRATOR
 from motcua.procedures.v1 import calendar_pb2, calendar_service_pb2 as pb, calendar_service_pb2_grpc
@@ -56,7 +57,7 @@ def read_calendar_file(path: Path, agency_id: str | None = None) -> tuple[str, d
     try:
         plain = {
             "year": data.get("year"),
-            "timezone": data.get("timezone") or "Asia/Ho_Chi_Minh",
+            "timezone": data.get("timezone") or VIETNAM_ZONE_NAME,
             "weekend": [str(d).strip().lower() for d in data.get("weekend", [])],
             "working_hours": [_period(p) for p in data.get("working_hours", [])],
             "reception_cutoff": data.get("reception_cutoff", ""),
