@@ -95,33 +95,36 @@ def altered_position(token: str, position: list) -> str:
 def test_page_tokens_walk_a_list_and_continue_only_their_own_query(procedure, office):
     received = [office.received(procedure) for _ in range(2)]
     submitted = office.submit(procedure)
-    search = pb.ListDossiersRequest(agency_id=office.agency, page_size=1)
+
+    def search(page_token: str = "", **filters) -> pb.ListDossiersRequest:
+        return pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=page_token, **filters)
+
     walked, token = [], ""
     while True:
-        page = office.desk.ListDossiers(pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=token))
+        page = office.desk.ListDossiers(search(token))
         walked += [x.dossier_id for x in page.dossiers]
         token = page.next_page_token
         if not token:
             break
     assert walked == [submitted.dossier_id, *reversed([x.dossier_id for x in received])]
     # The queue runs soonest due first, the dossier not yet received (no due date) last.
-    queue = pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2)
-    first = office.desk.ListWorkQueue(queue)
+    first = office.desk.ListWorkQueue(pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2))
     rest = office.desk.ListWorkQueue(pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2,
                                                              page_token=first.next_page_token))
     assert [x.dossier_id for x in [*first.dossiers, *rest.dossiers]][-1] == submitted.dossier_id
     assert not rest.next_page_token
 
-    token = office.desk.ListDossiers(search).next_page_token
+    token = office.desk.ListDossiers(search()).next_page_token
     for other_query in [
-        pb.ListDossiersRequest(agency_id=office.agency, query="nguyen", page_size=1, page_token=token),
-        pb.ListDossiersRequest(agency_id=office.agency, state=d.DOSSIER_STATE_RECEIVED, page_size=1, page_token=token),
+        search(token, query="nguyen"),
+        search(token, state=d.DOSSIER_STATE_RECEIVED),
         pb.ListDossiersRequest(page_size=1, page_token=token),
-        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=token[:-2]),
-        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token="not-ours"),
-        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=altered_position(token, ["yesterday", submitted.dossier_id])),
-        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=altered_position(token, ["2026-01-05 08:30:00", submitted.dossier_id])),
-        pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=altered_position(token, ["2026-01-05 08:30:00+07", "not-an-id"])),
+        search(token[:-2]),
+        search("not-ours"),
+        search(altered_position(token, ["yesterday", submitted.dossier_id])),
+        search(altered_position(token, ["2026-01-05 08:30:00", submitted.dossier_id])),  # no offset
+        search(altered_position(token, ["2026-01-05 08:30:00+07", "not-an-id"])),
+        search(altered_position(token, [20260105, submitted.dossier_id])),
         pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2, page_token=token),
     ]:
         call = office.desk.ListDossiers if isinstance(other_query, pb.ListDossiersRequest) else office.desk.ListWorkQueue
@@ -129,7 +132,7 @@ def test_page_tokens_walk_a_list_and_continue_only_their_own_query(procedure, of
         assert set(field_violations(error)) == {"page_token"}
     # A well-formed position of the list's own making is a place to start from.
     moved = altered_position(token, ["2000-01-01 00:00:00+07", submitted.dossier_id])
-    assert not office.desk.ListDossiers(pb.ListDossiersRequest(agency_id=office.agency, page_size=1, page_token=moved)).dossiers
+    assert not office.desk.ListDossiers(search(moved)).dossiers
 
 
 def test_forms_by_role(procedure, office):
