@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -78,7 +78,7 @@ def story(procedures):
     renamed = procedures.RenameProcedure(
         pb.RenameProcedureRequest(procedure_id=created.procedure_id, name=NEW_NAME, expected_version=created.version)
     ).procedure
-    between = datetime.now(timezone.utc)  # same host clock as the service's event timestamps
+    between = datetime.now(UTC)  # same host clock as the service's event timestamps
     procedures.PublishProcedure(
         pb.PublishProcedureRequest(procedure_id=created.procedure_id, expected_version=renamed.version)
     )

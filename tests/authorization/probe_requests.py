@@ -10,15 +10,15 @@ count a refusal the validator gave instead of the service).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import protovalidate
+from buf.validate import validate_pb2
 from google.protobuf import descriptor, message_factory
 from google.protobuf.message import Message
 
 from motcua.kernel.validation import field_path
-from buf.validate import validate_pb2
 
 FD = descriptor.FieldDescriptor
 
@@ -76,7 +76,7 @@ def _pdf() -> bytes:
 
 
 def _timestamp(message: Message) -> None:
-    message.FromDatetime(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3))
+    message.FromDatetime(datetime.now(UTC).replace(microsecond=0) + timedelta(days=3))
 
 
 def fill(message: Message, resources: Mapping[str, str], depth: int = 0) -> Message:

@@ -17,8 +17,7 @@ from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_service_pb2 as dpb
 from motcua.identity.domain.credentials import credentials_id
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as ipb
+from motcua.identity.v1 import account_pb2, identity_service_pb2 as ipb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support import auth
 from tests.support.clients import details, dossiers_stub, field_violations

@@ -34,8 +34,15 @@ from tests.support import auth
 from tests.support.calendar_clients import calendars_stub, create_request as calendar_request
 from tests.support.clients import dossiers_stub, notifications_stub, procedures_stub
 from tests.support.dossiers import applicant, submit_request
-from tests.support.identity import (identity_service_stub, province_admin_token, province_registrar_token, seed_agencies, unique_login,
-                                    unique_personal_id, unique_phone)
+from tests.support.identity import (
+    identity_service_stub,
+    province_admin_token,
+    province_registrar_token,
+    seed_agencies,
+    unique_login,
+    unique_personal_id,
+    unique_phone,
+)
 from tests.support.procedures import full_create_request
 from tests.support.rpcs import methods, owner
 from tests.support.waiting import eventually

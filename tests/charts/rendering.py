@@ -62,7 +62,7 @@ def helm(*args: str, values: dict | None = None, files: tuple[Path, ...] = ()) -
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _template(values_json: str, files: tuple[Path, ...]) -> subprocess.CompletedProcess:
     return helm("template", RELEASE, "--namespace", NAMESPACE, values=json.loads(values_json), files=files)
 

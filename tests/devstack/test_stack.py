@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaTimeoutError
-from motcua.devstack import SERVICES, Kafka, Postgres, ServiceProcess, free_port, service_env
 
-from tests.conftest import PROFILE as TEST_PROFILE
+from motcua.devstack import SERVICES, Kafka, Postgres, ServiceProcess, free_port, service_env
 from motcua.devstack._proc import port_open
+from tests.conftest import PROFILE as TEST_PROFILE
 
 PROFILE = TEST_PROFILE  # the session's (MOTCUA_TEST_SLOT aware)
 NAME = "Nguyễn Thị Hằng"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from tests.gateway.support import Gateway, GatewayStarter
 from tests.support.platform import every_service
-
 
 # As `make run` does: the development seals carry the seeded agencies' names.
 SEED_AGENCIES = Path(__file__).resolve().parents[2] / "infra" / "local" / "seed" / "agencies.sample.json"

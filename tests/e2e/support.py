@@ -8,8 +8,8 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 from tests.gateway.support import Reply
 from tests.support.otlp import ReceivedSpan

@@ -14,8 +14,16 @@ from tests.signing.pdfs import vietnamese_pdf
 from tests.support.clients import new_traceparent
 from tests.support.waiting import eventually
 
-from .support import appointed_date, audit_history, describe, has, ok, retry_while, unique_agency_id, \
-    unique_procedure_code
+from .support import (
+    appointed_date,
+    audit_history,
+    describe,
+    has,
+    ok,
+    retry_while,
+    unique_agency_id,
+    unique_procedure_code,
+)
 
 APPLICANT_NAME = "Nguyễn Thị Hằng"
 PROCEDURE_NAME = "Đăng ký kết hôn"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from motcua.devstack import ServiceProcess, free_port
 from motcua.devstack.services import gateway_env

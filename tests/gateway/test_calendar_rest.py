@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.gateway.support import Gateway, StartGateway
 from tests.gateway.test_rest import assert_error, details_of, violations
-from tests.support.calendars import plain_2026
 from tests.support import auth
+from tests.support.calendars import plain_2026
 from tests.support.dossiers import fresh_agency
 from tests.support.waiting import eventually
 

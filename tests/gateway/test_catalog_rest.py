@@ -4,7 +4,7 @@ version in force, an update naming the bad field inside the procedure."""
 from __future__ import annotations
 
 import urllib.parse
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

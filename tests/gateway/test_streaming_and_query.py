@@ -11,8 +11,8 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent import futures
-from typing import Iterator
 
 import grpc
 import pytest
@@ -21,8 +21,11 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from motcua.devstack import free_port
-from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
-from motcua.notifications.v1 import notification_service_pb2_grpc as rpc
+from motcua.notifications.v1 import (
+    notification_pb2,
+    notification_service_pb2 as pb,
+    notification_service_pb2_grpc as rpc,
+)
 from tests.gateway.support import Gateway, StartGateway
 from tests.support.auth import default_token
 

@@ -8,9 +8,7 @@ import uuid
 import grpc
 import pytest
 
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import events_pb2
+from motcua.identity.v1 import account_pb2, events_pb2, identity_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support.clients import field_violations
 from tests.support.identity import (

@@ -7,8 +7,7 @@ import grpc
 import pytest
 from google.type import date_pb2
 
-from motcua.identity.v1 import agency_pb2, events_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1 import agency_pb2, events_pb2, identity_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support.clients import field_violations
 from tests.support.identity import PROVINCE, identity_service_stub, seed_agencies, token, unique_eid

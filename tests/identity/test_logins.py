@@ -7,7 +7,7 @@ account and per source address, and an audit event for every attempt."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pyotp
@@ -35,7 +35,7 @@ AGENCY = "000.00.12.H56"
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -23,8 +23,21 @@ from joserfc.jwk import ECKey, KeySet
 from tests.support.clients import procedures_stub
 from tests.support.procedures import create_request
 
-from .oidc_support import (CLIENTS, OFFICER, SERVICE, SERVICE_SECRET, SPA, SPA_LOGOUT, SPA_REDIRECT, Browser,
-                           LoginForm, query_of, start_behind_gateway, start_identity, write_json)
+from .oidc_support import (
+    CLIENTS,
+    OFFICER,
+    SERVICE,
+    SERVICE_SECRET,
+    SPA,
+    SPA_LOGOUT,
+    SPA_REDIRECT,
+    Browser,
+    LoginForm,
+    query_of,
+    start_behind_gateway,
+    start_identity,
+    write_json,
+)
 
 LOGIN_ONLY = "test-login-only"  # signs people in; may not call the API
 REPORTING = "test-reporting"  # a service client without the API scope

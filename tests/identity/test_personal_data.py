@@ -11,8 +11,7 @@ import sys
 import psycopg
 import pytest
 
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1 import account_pb2, identity_service_pb2 as pb
 from tests.support.identity import unique_login, unique_personal_id, unique_phone, unique_tax_code
 
 

@@ -12,9 +12,9 @@ from opentelemetry.trace import SpanKind
 
 from motcua.dossiers.v1 import dossier_service_pb2 as dossiers_pb
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb
+from tests.support.auth import AGENCY
 from tests.support.clients import details, field_violations, new_traceparent
 from tests.support.concurrency import run_concurrently
-from tests.support.auth import AGENCY
 from tests.support.procedures import create_request
 from tests.support.waiting import eventually
 

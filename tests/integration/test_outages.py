@@ -16,8 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kafka import KafkaConsumer, KafkaProducer
 
 from motcua.common.v1 import envelope_pb2
-from motcua.kernel.kafka import ensure_topics
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
+from motcua.kernel.kafka import ensure_topics
 from motcua.procedures.v1 import procedure_service_pb2 as procedures_pb
 from tests.support.auth import AGENCY
 from tests.support.clients import dossiers_stub, procedures_stub

@@ -16,16 +16,16 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from motcua.devstack import free_port
+from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import AuthSettings, Settings
 from motcua.kernel.errors import InvalidTransition
 from motcua.kernel.grpc_client import channel
 from motcua.kernel.grpc_server import AccessUndeclared, GrpcServer, serve
-from motcua.devstack import free_port
-from motcua.identity.v1.role_pb2 import Role
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb, procedure_service_pb2_grpc
 from tests.support import auth
-from tests.support.clients import details
 from tests.support.auth import authorized_channel, bearer
+from tests.support.clients import details
 
 
 class SlowServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):

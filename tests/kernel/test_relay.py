@@ -7,8 +7,8 @@ import uuid
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
-from kafka import KafkaConsumer
 from google.protobuf import wrappers_pb2
+from kafka import KafkaConsumer
 
 from motcua.common.v1 import envelope_pb2
 from motcua.kernel.relay import OutboxRelay

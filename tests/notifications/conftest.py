@@ -15,8 +15,6 @@ import uuid
 import grpc
 import pytest
 
-from motcua.notifications.v1 import notification_service_pb2_grpc
-from tests.support.clients import notifications_stub
 from tests.support.dossier_events import DossierEvents
 
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 
-from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
+from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from tests.support import auth
 from tests.support.clients import field_violations
 from tests.support.waiting import eventually

@@ -11,11 +11,11 @@ import grpc
 import psycopg
 import pytest
 
+from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as
 from motcua.notifications.application import DossierReceipt, NotificationCenter
 from motcua.notifications.domain import IN_APP, template_id
-from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_service_pb2 as pb
 from tests.support import auth
 from tests.support.waiting import eventually

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -113,7 +113,7 @@ def test_reading_is_for_in_app_notifications_and_happens_once():
     account = uuid.uuid4()
     in_app = Template.write("tin_nhan", IN_APP, "", "Xin chào").render({})
     notification = Notification.from_template("request:1", in_app, account)
-    at = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     assert notification.mark_read(at) is True
     assert notification.mark_read(at + timedelta(hours=1)) is False
     assert notification.read_time == at
@@ -133,8 +133,8 @@ def test_reading_is_for_in_app_notifications_and_happens_once():
     [
         (datetime(2026, 1, 12, 17, 0, tzinfo=VN), "12/01/2026", "17:00"),
         # Half past midnight in Hà Nội is still the day before in UTC: the text shows Vietnam's date.
-        (datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), "12/01/2026", "00:30"),
-        (datetime(2026, 12, 31, 16, 59, tzinfo=timezone.utc), "31/12/2026", "23:59"),
+        (datetime(2026, 1, 11, 17, 30, tzinfo=UTC), "12/01/2026", "00:30"),
+        (datetime(2026, 12, 31, 16, 59, tzinfo=UTC), "31/12/2026", "23:59"),
     ],
 )
 def test_dates_are_written_dd_mm_yyyy_in_vietnam_time(moment, day, time):
@@ -171,9 +171,9 @@ def test_service_settings():
     )
     settings = NotificationSettings.from_env(base, {})
     assert (settings.inbox_max_streams, settings.inbox_max_streams_per_account) == (20, 3)
-    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), settings.zone) == "12/01/2026"
+    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=UTC), settings.zone) == "12/01/2026"
     utc = NotificationSettings.from_env(base, {"MOTCUA_TIMEZONE": "UTC", "MOTCUA_INBOX_MAX_STREAMS": "3"})
-    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), utc.zone) == "11/01/2026"
+    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=UTC), utc.zone) == "11/01/2026"
     assert utc.inbox_max_streams == 3
     for env, name in [
         ({"MOTCUA_TIMEZONE": "Mars/Base"}, "MOTCUA_TIMEZONE"),

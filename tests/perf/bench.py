@@ -71,6 +71,7 @@ import signal
 import statistics
 import sys
 import time
+
 from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
 from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile

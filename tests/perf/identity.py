@@ -33,8 +33,8 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx2
 
@@ -136,8 +136,7 @@ def _portal_login(issuer: str, login: str) -> str:
 
 
 def token_endpoint(stack, seconds: float, callers: int) -> dict:
-    from motcua.identity.v1 import account_pb2
-    from motcua.identity.v1 import identity_service_pb2 as pb
+    from motcua.identity.v1 import account_pb2, identity_service_pb2 as pb
     from motcua.identity.v1.role_pb2 import Role
     from tests.support import auth as test_auth
     from tests.support.identity import identity_service_stub

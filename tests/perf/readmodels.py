@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from motcua.audit.reader import EventLog
@@ -56,7 +56,7 @@ def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samp
             replica = office.replicate_procedure(PublishedVersion(procedure_id, "1.000003.000.00.00.H56", "Đăng ký khai sinh",
                                                                   "000.00.12.H56", 3, 1, terms=TERMS))
             office.save(replica)
-            start = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # a Monday, 08:30 in Vietnam
+            start = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # a Monday, 08:30 in Vietnam
             ids = []
             for n in range(dossiers // BATCH):
                 saved = _batch(office, replica, f"000.00.{n // 100:02d}.B{n % 100:02d}", start)
@@ -68,7 +68,7 @@ def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samp
     finally:
         office.close()
     with EventLog("dossiers", store_env) as log:
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
         picked = ids[:: max(1, len(ids) // samples)][:samples]
         began = time.perf_counter()
         for dossier_id in picked:

@@ -4,7 +4,7 @@ service keeping every published version to pin dossiers to the one in force."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -64,7 +64,7 @@ def test_working_hours_are_kept_with_their_unit(procedures):
 
 def test_a_change_is_a_new_version_and_time_tells_which_was_in_force(procedures):
     created = procedures.CreateProcedure(full_create_request()).procedure
-    before_v1 = datetime.now(timezone.utc)
+    before_v1 = datetime.now(UTC)
     v1 = procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id, expected_version=1)).procedure
     assert (v1.state, v1.version_number) == (p.PROCEDURE_STATE_PUBLISHED, 1)
 
@@ -86,7 +86,7 @@ def test_a_change_is_a_new_version_and_time_tells_which_was_in_force(procedures)
     changed.name = "Đăng ký khai sinh (thủ tục mới)"
     updated = procedures.UpdateProcedure(pb.UpdateProcedureRequest(procedure_id=draft.procedure_id, procedure=changed, expected_version=draft.version)).procedure
     assert (updated.processing_days, updated.name, updated.state) == (5, "Đăng ký khai sinh (thủ tục mới)", p.PROCEDURE_STATE_DRAFT)
-    between = datetime.now(timezone.utc)
+    between = datetime.now(UTC)
     assert in_force(procedures, v1.code).version_number == 1  # the draft is not in force yet
 
     v2 = procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=draft.procedure_id, expected_version=updated.version)).procedure
@@ -159,7 +159,7 @@ def test_dossiers_keep_every_version_and_pin_the_one_in_force(procedures, dossie
     v1 = procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id)).procedure
     pid = v1.procedure_id
     eventually(lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure, what="replica of v1")
-    during_v1 = datetime.now(timezone.utc)
+    during_v1 = datetime.now(UTC)
     # Filed at the session caller's agency, whose dossiers it reads.
     first = dossiers.SubmitDossier(submit_request(pid, auth.AGENCY)).dossier
     assert first.procedure_version == 1

@@ -23,7 +23,7 @@ def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
 
 def issue_tsa_certificate(ca_key, ca_cert: x509.Certificate):  # type: ignore[no-untyped-def]
     key = pki.new_key()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(pki.name("Máy chủ cấp dấu thời gian thử nghiệm", pki.DEV_ORGANIZATION))

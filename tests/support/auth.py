@@ -13,8 +13,7 @@ from typing import Any
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
-from motcua.identity.v1 import identity_service_pb2 as identity_pb
-from motcua.identity.v1 import identity_service_pb2_grpc
+from motcua.identity.v1 import identity_service_pb2 as identity_pb, identity_service_pb2_grpc
 from motcua.identity.v1.role_pb2 import Role
 
 AGENCY = "000.00.12.H56"

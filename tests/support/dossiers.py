@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as pb
@@ -25,7 +25,7 @@ def fresh_agency() -> str:
 
 
 def today_in_vietnam() -> date:
-    return datetime.now(timezone.utc).astimezone(VIETNAM).date()
+    return datetime.now(UTC).astimezone(VIETNAM).date()
 
 
 def applicant(**overrides) -> dossier_pb2.Applicant:

@@ -10,7 +10,18 @@ from datetime import timedelta
 
 import pytest
 
-from motcua.clock import CalendarUsed, Elapsed, MissingCalendar, Pause, Reason, WorkingDays, WorkingHours, clock_start, due, elapsed
+from motcua.clock import (
+    CalendarUsed,
+    Elapsed,
+    MissingCalendar,
+    Pause,
+    Reason,
+    WorkingDays,
+    WorkingHours,
+    clock_start,
+    due,
+    elapsed,
+)
 from tests.support.calendars import calendar_2026, calendar_2026_2027, vn
 
 CAL = calendar_2026()

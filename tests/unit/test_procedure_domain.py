@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.text import fold
 from motcua.procedures.content import (
     WORKING_HOURS,
     Fee,
@@ -27,7 +28,6 @@ from motcua.procedures.domain import (
     ProcedureCode,
     ProcedureNotDraft,
 )
-from motcua.kernel.text import fold
 
 CODE = "1.001193.000.00.00.H56"
 STEPS = (Step("Tiếp nhận và thẩm định", "civil_status_officer", 0.7), Step("Ký duyệt", "leader", 0.2), Step("Trả kết quả", "desk_officer", 0.1))

@@ -10,8 +10,7 @@ from pathlib import Path
 from . import _proc
 from .kafka_broker import Kafka
 from .postgres import Postgres
-from .profiles import PROFILES, SERVICES, Profile
-from .profiles import profile as named_profile
+from .profiles import PROFILES, SERVICES, Profile, profile as named_profile
 from .seed import SEED_DIR, run_seeds
 from .services import ServiceProcess, auth_env, gateway_env, identity_env, service_env
 

@@ -10,8 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -19,7 +19,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from . import _proc
 from .postgres import Postgres
 from .profiles import Profile, repo_root
-
 
 # Every process of the local stack listens on loopback, the gateway's calls to the services
 # included: loopback is the one trusted proxy, whose word on the caller's address counts.

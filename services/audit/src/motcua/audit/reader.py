@@ -11,13 +11,15 @@ a write, had one slipped in, would fail rather than change the log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -26,7 +28,6 @@ from eventsourcing.persistence import (
     StoredEvent,
     UUIDAsHex,
 )
-from eventsourcing.cryptography import AESCipher
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import Environment
 
@@ -87,8 +88,8 @@ def table_name(service: str) -> str:
 def utc(moment: datetime) -> datetime:
     """An aware UTC datetime (a naive one is taken to be UTC already)."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def iso_utc(moment: datetime) -> str:

@@ -6,10 +6,10 @@ code that already holds checked values) and never change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 # What the calendar says a day is.

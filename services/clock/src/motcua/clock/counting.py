@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Iterator, Union
+from typing import Union
 
 from .calendar import HOLIDAY, MAKEUP_WORKING_DAY, WEEKEND, WorkingCalendar
 from .explanation import CalendarUsed, DayNote, Explanation, Reason

@@ -12,9 +12,10 @@ The plain form is the one of the API and of the events (field names as in the pr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .calendar import PROVINCE, NamedDay, WorkingPeriod, YearCalendar

@@ -16,7 +16,7 @@ import logging
 import signal
 import sys
 import time
-from typing import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from starlette.applications import Starlette

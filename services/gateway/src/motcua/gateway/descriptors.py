@@ -30,8 +30,7 @@ from pathlib import Path
 from google.api import annotations_pb2
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
 
-from .pathtemplate import PathTemplate, TemplateError
-from .pathtemplate import parse as parse_template
+from .pathtemplate import PathTemplate, TemplateError, parse as parse_template
 
 log = logging.getLogger(__name__)
 

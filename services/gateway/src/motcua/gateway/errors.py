@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import grpc
 from google.protobuf import any_pb2, json_format

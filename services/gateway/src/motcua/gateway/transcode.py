@@ -50,8 +50,9 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor, json_format, message_factory
@@ -67,8 +68,17 @@ from motcua.kernel.client_address import CLIENT_ADDRESS_METADATA, current_client
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
 from .errors import bad_request, error_body, error_response, grpc_error_body
-from .guard import (MAX_JSON_VALUES, Refused, TokenGate, check_length, count_json_values, off_loop, read_limited,
-                    too_large, too_many_values)
+from .guard import (
+    MAX_JSON_VALUES,
+    Refused,
+    TokenGate,
+    check_length,
+    count_json_values,
+    off_loop,
+    read_limited,
+    too_large,
+    too_many_values,
+)
 from .pathtemplate import decode_path
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ for checks about who one *is* (a signing key's agency), not what one may adminis
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 from uuid import UUID
 
 from .context import Actor

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from google.protobuf.message import DecodeError, Message

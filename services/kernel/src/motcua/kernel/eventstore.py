@@ -9,8 +9,9 @@ consumed from other services (each with the consumed position, atomically).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg

@@ -7,7 +7,7 @@ the servers keep too, rather than gRPC's 4 MiB default.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, client_interceptor, filters

@@ -22,11 +22,18 @@ through its documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinn
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, Mapper, OperationalError, ProgrammingError, StoredEvent
-from eventsourcing.persistence import Notification as LogEntry
+from eventsourcing.persistence import (
+    InterfaceError,
+    Mapper,
+    Notification as LogEntry,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import Environment, EnvType, get_topic, retry
 from psycopg import Cursor

@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from google.protobuf import any_pb2, timestamp_pb2

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .config import Settings
+from .config import ConfigError, Settings
 from .consumer import TrackedConsumer
 from .eventstore import ServiceApplication
-from .config import ConfigError
 from .grpc_server import GrpcServer, Registration
 from .logs import configure_logging
 from .relay import OutboxRelay
