@@ -211,7 +211,9 @@ def test_database_without_the_event_log_is_an_error_and_stays_untouched(stack, s
     empty = f"motcua_audit_empty_{uuid.uuid4().hex[:8]}"
     stack.postgres.create_database(empty)
     try:
-        error = failed(audit(stack, "history", "procedures", story["id"], env=audit_env(stack, POSTGRES_DBNAME=empty)), 1)
+        error = failed(
+            audit(stack, "history", "procedures", story["id"], env=audit_env(stack, POSTGRES_DBNAME=empty)), 1
+        )
         assert "no event log for service procedures" in error
         with psycopg.connect(stack.postgres.dsn(empty)) as conn:
             created = conn.execute(

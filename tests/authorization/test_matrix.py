@@ -76,8 +76,10 @@ def test_a_role_may_call_exactly_the_rpcs_that_declare_it(addresses, tokens, rol
 def test_without_a_token_only_public_rpcs_answer(addresses, method, policy):
     error = call(addresses[owner(method)], method, NO_TOKEN)
     if policy.public:
-        assert error is None or error.code() not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED), \
-            f"public {_id(method)} refused an anonymous caller: {error.code()} {error.details()}"
+        assert error is None or error.code() not in (
+            grpc.StatusCode.UNAUTHENTICATED,
+            grpc.StatusCode.PERMISSION_DENIED,
+        ), f"public {_id(method)} refused an anonymous caller: {error.code()} {error.details()}"
     else:
         assert error is not None and error.code() == grpc.StatusCode.UNAUTHENTICATED, \
             f"{_id(method)} without a token: {error.code() if error else 'answered'}"

@@ -185,18 +185,35 @@ def test_other_services_get_none_of_the_identity_setup(service: str) -> None:
         ({"auth": {"issuer": ""}}, "auth.issuer: not set. Every gRPC service accepts only bearer tokens whose `iss`"),
         ({"identity": {"devKeys": True}}, "both identity.devKeys and identity.keysSecret are set"),
         ({"identity": {"keysSecret": ""}}, "identity.keysSecret: not set"),
-        ({**DEV_KEYS, "services": {"identity": {"replicas": 2}}},
-         "identity.devKeys: services.identity.replicas is 2, but each pod would generate"),
-        ({"services": {"identity": {"enabled": False}}},
-         "auth.jwksUrl: not set while services.identity is disabled. The gRPC services verify tokens\n"
-         "  with the identity service's public keys (dossiers, notifications, procedures, signing)"),
+        (
+            {**DEV_KEYS, "services": {"identity": {"replicas": 2}}},
+            "identity.devKeys: services.identity.replicas is 2, but each pod would generate",
+        ),
+        (
+            {"services": {"identity": {"enabled": False}}},
+            "auth.jwksUrl: not set while services.identity is disabled. The gRPC services verify tokens\n"
+            "  with the identity service's public keys (dossiers, notifications, procedures, signing)",
+        ),
         ({"auth": {"jwksUrl": EXTERNAL_JWKS}}, "auth.jwksUrl: set while services.identity is enabled"),
-        ({"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_IDENTITY_DEV_TOKENS", "value": "true"}]}}},
-         "MOTCUA_IDENTITY_DEV_TOKENS is set by the chart for identity and cannot be overridden here (use the identity values)"),
-        ({"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_HTTP_ADDR", "value": "0.0.0.0:9000"}]}}},
-         "services.identity.extraEnvVars: MOTCUA_HTTP_ADDR is set by the chart for identity"),
+        (
+            {"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_IDENTITY_DEV_TOKENS", "value": "true"}]}}},
+            "MOTCUA_IDENTITY_DEV_TOKENS is set by the chart for identity and cannot be overridden here (use the identity values)",
+        ),
+        (
+            {"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_HTTP_ADDR", "value": "0.0.0.0:9000"}]}}},
+            "services.identity.extraEnvVars: MOTCUA_HTTP_ADDR is set by the chart for identity",
+        ),
     ],
-    ids=["no-issuer", "both-key-sources", "no-key-source", "dev-keys-two-replicas", "no-identity-no-jwks", "identity-and-jwks", "identity-managed-env", "identity-http-addr"],
+    ids=[
+        "no-issuer",
+        "both-key-sources",
+        "no-key-source",
+        "dev-keys-two-replicas",
+        "no-identity-no-jwks",
+        "identity-and-jwks",
+        "identity-managed-env",
+        "identity-http-addr",
+    ],
 )
 def test_bad_auth_values_fail_with_a_readable_message(values: dict, message: str) -> None:
     error = render_error(values)

@@ -23,9 +23,15 @@ pytestmark = needs_helm
 
 OIDC_DIR = "/etc/motcua/identity/oidc"
 SECRETS_DIR = "/etc/motcua/identity/oidc-secrets"
-PORTAL = {"client_id": "cong-dich-vu-cong", "client_name": "Cổng dịch vụ công tỉnh", "token_endpoint_auth_method": "none",
-          "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [f"{ISSUER}/callback"],
-          "post_logout_redirect_uris": [f"{ISSUER}/"], "scope": "openid profile roles offline_access api"}
+PORTAL = {
+    "client_id": "cong-dich-vu-cong",
+    "client_name": "Cổng dịch vụ công tỉnh",
+    "token_endpoint_auth_method": "none",
+    "grant_types": ["authorization_code", "refresh_token"],
+    "redirect_uris": [f"{ISSUER}/callback"],
+    "post_logout_redirect_uris": [f"{ISSUER}/"],
+    "scope": "openid profile roles offline_access api",
+}
 PAYMENTS = {"client_id": "cong-thanh-toan", "grant_types": ["client_credentials"], "scope": "api",
             "audience": "motcua", "roles": ["desk_officer"],
             "agency_id": "000.00.10.H56"}
@@ -94,7 +100,10 @@ def test_changed_clients_roll_identitys_pods_only() -> None:
     def annotations(rendered, service):
         return rendered.deployment(service)["spec"]["template"]["metadata"]["annotations"]
 
-    assert annotations(base, "identity")["checksum/oidc-clients"] != annotations(changed, "identity")["checksum/oidc-clients"]
+    assert (
+        annotations(base, "identity")["checksum/oidc-clients"]
+        != annotations(changed, "identity")["checksum/oidc-clients"]
+    )
     assert annotations(base, "dossiers") == annotations(changed, "dossiers")
 
 

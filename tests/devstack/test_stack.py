@@ -219,7 +219,9 @@ def test_seeds_load_the_sample_data_once_across_restarts(stack, tmp_path):
         # No identity, no token.
         assert set(run_seeds({"procedures": procedures.addr}, log)) == {"calendar", "procedures"}
         stub = procedures_stub(procedures.addr)
-        found = stub.ListProcedures(pb.ListProceduresRequest(query="dang ky khai sinh", state=procedure_pb2.PROCEDURE_STATE_PUBLISHED))
+        found = stub.ListProcedures(
+            pb.ListProceduresRequest(query="dang ky khai sinh", state=procedure_pb2.PROCEDURE_STATE_PUBLISHED)
+        )
         births = [p for p in found.procedures if p.code == "1.001193.000.00.00.H56"]
         (calendar,) = calendars_stub(procedures.addr).ListCalendars(
             calendar_pb.ListCalendarsRequest(year=2026, province_wide=True)).calendars

@@ -162,7 +162,9 @@ def processes(stack):
 
 def publish_procedure(ledger: Ledger, addr: str, agency: str) -> str:
     procedures = procedures_stub(addr, auth.issue(agency_id=agency).access_token)  # the agency's administrator
-    created = retrying(ledger, lambda: procedures.CreateProcedure(full_create_request(agency_id=agency)), "create procedure")
+    created = retrying(
+        ledger, lambda: procedures.CreateProcedure(full_create_request(agency_id=agency)), "create procedure"
+    )
     assert not isinstance(created, grpc.RpcError), created
     procedure_id = created.procedure.procedure_id
     published = retrying(ledger, lambda: procedures.PublishProcedure(ppb.PublishProcedureRequest(

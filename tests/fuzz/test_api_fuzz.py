@@ -213,9 +213,16 @@ def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(ga
     while tally.cases < CASES:
         before = tally.cases
         try:
-            Scenario.run(settings=hypothesis.settings(
-                max_examples=max(1, (CASES - tally.cases) // STEPS_PER_SCENARIO), stateful_step_count=STEPS_PER_SCENARIO,
-                database=None, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
+            Scenario.run(
+                settings=hypothesis.settings(
+                    max_examples=max(1, (CASES - tally.cases) // STEPS_PER_SCENARIO),
+                    stateful_step_count=STEPS_PER_SCENARIO,
+                    database=None,
+                    deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    phases=[Phase.generate],
+                )
+            )
         except hypothesis.errors.FlakyStrategyDefinition:
             # The API keeps state between scenarios: hypothesis, finding that a replayed choice
             # of rules went another way than before, stops the run (every response so far is

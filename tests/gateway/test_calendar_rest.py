@@ -48,8 +48,10 @@ def test_create_correct_publish_and_read_the_copy_in_json(gw: Gateway):
     published = call("POST", f"/v1/calendars/{cid}:publish", {})
     assert published.json["calendar"]["state"] == "CALENDAR_STATE_PUBLISHED"
 
-    copy = eventually(lambda: (r := call("GET", f"/v1/calendar-replicas/2026?agency_id={agency}")).status == 200 and r.json,
-                      what="calendar replica over REST")
+    copy = eventually(
+        lambda: (r := call("GET", f"/v1/calendar-replicas/2026?agency_id={agency}")).status == 200 and r.json,
+        what="calendar replica over REST",
+    )
     assert {"date": "2026-11-24", "name": "Ngày Văn hóa Việt Nam"} in copy["calendar"]["holidays"]
     assert copy["calendar"]["calendar_id"] == cid
 

@@ -61,7 +61,9 @@ def test_every_operation_says_who_may_call_it_as_the_services_enforce(document: 
     from motcua.kernel.grpc_server import access_policies
     from tests.support.rpcs import services
 
-    policies = {path.rsplit("/", 1)[1]: policy for service in services() for path, policy in access_policies(service).items()}
+    policies = {
+        path.rsplit("/", 1)[1]: policy for service in services() for path, policy in access_policies(service).items()
+    }
     operations = [op for item in document["paths"].values() for op in item.values()]
     assert len(operations) >= len(policies)
     for op in operations:

@@ -34,7 +34,9 @@ def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person
     reset = registrar.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="tạm thời 123",
                                                          reason="Công dân quên mật khẩu"))
     assert reset.account.has_password
-    error = failure(lambda: own.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="mới mới mới")))
+    error = failure(
+        lambda: own.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="mới mới mới"))
+    )
     assert "current_password" in field_violations(error)
     error = failure(lambda: own.SetPassword(pb.SetPasswordRequest(
         account_id=account.account_id, new_password="mới mới mới", current_password="đoán bừa")))
@@ -46,7 +48,9 @@ def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person
         account_id=account.account_id, new_password="mới mới mới", current_password="tạm thời 123")).account
     assert changed.has_password
     stranger = identity_service_stub(identity_addr, token(Role.ROLE_APPLICANT))
-    error = failure(lambda: stranger.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="x" * 12)))
+    error = failure(
+        lambda: stranger.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="x" * 12))
+    )
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -56,7 +60,9 @@ def test_people_enrol_a_totp_second_factor_for_themselves(person, registrar):
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     started = own.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id))
     assert started.provisioning_uri.startswith("otpauth://totp/")
-    error = failure(lambda: own.ConfirmTotpEnrollment(pb.ConfirmTotpEnrollmentRequest(account_id=account.account_id, code="12ab56")))
+    error = failure(
+        lambda: own.ConfirmTotpEnrollment(pb.ConfirmTotpEnrollmentRequest(account_id=account.account_id, code="12ab56"))
+    )
     assert "code" in field_violations(error)
     confirmed = own.ConfirmTotpEnrollment(pb.ConfirmTotpEnrollmentRequest(
         account_id=account.account_id, code=pyotp.TOTP(started.secret).now()))
@@ -64,5 +70,7 @@ def test_people_enrol_a_totp_second_factor_for_themselves(person, registrar):
     again = failure(lambda: own.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id)))
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
     # An administrator removes it when the phone is lost.
-    removed = registrar.DisableTotp(pb.DisableTotpRequest(account_id=account.account_id, reason="Mất điện thoại")).account
+    removed = registrar.DisableTotp(
+        pb.DisableTotpRequest(account_id=account.account_id, reason="Mất điện thoại")
+    ).account
     assert not removed.mfa_enabled

@@ -110,7 +110,9 @@ def test_a_login_by_name_or_personal_id_number_answers_with_roles_and_agency(ide
     assert (outcome.account_id, outcome.roles, outcome.agency_id) == \
         (officer.account_id, ("desk_officer", "specialist"), AGENCY)
     number = unique_personal_id()
-    person = auth.create_account(Profile(kind="citizen", display_name="Đỗ Thị Yến", personal_id_number=number), PASSWORD)
+    person = auth.create_account(
+        Profile(kind="citizen", display_name="Đỗ Thị Yến", personal_id_number=number), PASSWORD
+    )
     by_number = auth.verify_login(number, PASSWORD)
     assert (by_number.account_id, by_number.roles, by_number.agency_id) == (person.account_id, ("applicant",), "")
     assert app.find_account_by_personal_id(number).account_id == person.account_id

@@ -102,7 +102,9 @@ def signed_in(discovery, browser: Browser) -> bool:
 
 def create_procedure(op, access_token: str) -> grpc.StatusCode:
     try:
-        procedures_stub(op.procedures.addr, access_token).CreateProcedure(create_request(name="Cấp phép xây dựng", agency_id="000.00.10.H56"))
+        procedures_stub(op.procedures.addr, access_token).CreateProcedure(
+            create_request(name="Cấp phép xây dựng", agency_id="000.00.10.H56")
+        )
     except grpc.RpcError as error:
         return error.code()
     return grpc.StatusCode.OK
@@ -265,7 +267,9 @@ def test_a_client_removed_from_the_configuration_stops_working_after_a_restart(s
         page = Browser().open(url)
         assert page.status_code == 400 and "location" not in page.headers
         # The clients still configured go on.
-        assert kept.refresh_token(discovery["token_endpoint"], refresh_token=kept_token["refresh_token"])["access_token"]
+        assert kept.refresh_token(discovery["token_endpoint"], refresh_token=kept_token["refresh_token"])[
+            "access_token"
+        ]
 
         # Registered again under the same id, it starts afresh: the old refresh token stays dead.
         assert identity.terminate() == 0, identity.log_path.read_text()

@@ -47,8 +47,11 @@ def test_an_administrator_grants_and_revokes_roles_within_their_subtree(stack, f
         account_id=account.account_id, role=Role.ROLE_DESK_OFFICER, agency_id=FINANCE)).account
     assert list(revoked.grants) == [] and revoked.version == granted.version + 1
 
-    envelope = find_envelope(stack.kafka.bootstrap, "motcua.identity.events.v1",
-                             lambda e: e.aggregate_id == account.account_id and e.type == "motcua.identity.v1.RoleGranted")
+    envelope = find_envelope(
+        stack.kafka.bootstrap,
+        "motcua.identity.events.v1",
+        lambda e: e.aggregate_id == account.account_id and e.type == "motcua.identity.v1.RoleGranted",
+    )
     event = events_pb2.RoleGranted()
     envelope.payload.Unpack(event)
     assert (event.role, event.agency_id) == (Role.ROLE_DESK_OFFICER, FINANCE)

@@ -53,7 +53,9 @@ def publish(bootstrap: str, *messages: tuple[int, str]) -> None:
 
 def health(addr: str, service: str = "") -> int:
     with grpc.insecure_channel(addr) as channel:
-        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        return (
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        )
 
 
 def dead_letters(bootstrap: str, topic: str) -> list:
@@ -71,7 +73,9 @@ def copyist_db(stack):
     app.close()
 
 
-def test_a_postgresql_outage_under_a_consumer_delays_events_but_applies_each_once_and_dead_letters_none(stack, copyist_db):
+def test_a_postgresql_outage_under_a_consumer_delays_events_but_applies_each_once_and_dead_letters_none(
+    stack, copyist_db
+):
     ensure_topics(stack.kafka.bootstrap, [UPSTREAM], partitions=1)
     copyist = stack.service(
         SERVICE, module="tests.support.copyist", MOTCUA_TEST_UPSTREAM_TOPIC=UPSTREAM,

@@ -61,7 +61,9 @@ def test_processes_writing_the_same_bytes_store_one_intact_blob(tmp_path):
     data = content(-1)
     key = hashlib.sha256(data).hexdigest()
     start, results = context.Barrier(4), context.Queue()
-    writers = [context.Process(target=_write_in_process, args=(str(tmp_path), key, data, start, results)) for _ in range(4)]
+    writers = [
+        context.Process(target=_write_in_process, args=(str(tmp_path), key, data, start, results)) for _ in range(4)
+    ]
     for writer in writers:
         writer.start()
     for writer in writers:

@@ -52,7 +52,9 @@ def test_render_fills_every_placeholder_and_inserts_values_verbatim():
 def test_render_names_every_missing_placeholder_once_in_order():
     with pytest.raises(MissingParameters) as failure:
         render(
-            "Kính gửi {{ho_ten}}: hồ sơ {{dossier_code}}, {{ho_ten}}, hẹn {{appointed_date}}", {"dossier_code": "X"}, "thu_moi v3"
+            "Kính gửi {{ho_ten}}: hồ sơ {{dossier_code}}, {{ho_ten}}, hẹn {{appointed_date}}",
+            {"dossier_code": "X"},
+            "thu_moi v3",
         )
     error = failure.value
     assert isinstance(error, InvalidArgument)
@@ -65,7 +67,9 @@ def test_template_texts_are_checked_for_malformed_and_unknown_placeholders():
         check_template_text("dossier_received", "Hồ sơ {{Ma_Ho_So}}", "Kính gửi {{ho_ten}}, hồ sơ {{dossier_code}} }}")
     found = violations(failure.value)
     assert "'{{Ma_Ho_So}}' at character 7 is not a placeholder" in found["subject"]
-    assert "{{ho_ten}} unknown: dossier_received templates can use {{dossier_code}}, {{appointed_date}}" in found["body"]
+    assert (
+        "{{ho_ten}} unknown: dossier_received templates can use {{dossier_code}}, {{appointed_date}}" in found["body"]
+    )
     assert "'}}' at character 45 does not open or close a placeholder" in found["body"]
     # Keys the service does not fill itself may use any placeholder.
     check_template_text("thu_moi_hop", "", "Kính gửi {{ho_ten}}")

@@ -166,8 +166,13 @@ def step(message: str) -> None:
 
 def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     started = time.time()
-    results: dict = {"started_at": started, "quick": args.quick, "plan": plan.__dict__, "targets": TARGETS,
-                     "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()}}
+    results: dict = {
+        "started_at": started,
+        "quick": args.quick,
+        "plan": plan.__dict__,
+        "targets": TARGETS,
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()},
+    }
     step(f"starting PostgreSQL and Kafka on profile 'bench' ({os.path.relpath(stack.profile.root)})")
     stack.start()
     results["server"] = stack.server_settings()
@@ -199,7 +204,10 @@ def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict)
     procedures.wait_healthy()
     dossiers.wait_healthy()
     time.sleep(plan.settle_seconds)  # relay leads, consumer joins its group
-    results["idle_rss_mb"] = {"procedures": round(rss_mb(procedures.pid), 1), "dossiers": round(rss_mb(dossiers.pid), 1)}
+    results["idle_rss_mb"] = {
+        "procedures": round(rss_mb(procedures.pid), 1),
+        "dossiers": round(rss_mb(dossiers.pid), 1),
+    }
     dossiers.terminate()
 
     # The consumer from now on: dossiers' application and policy, timing each commit (tests/perf/probe.py).
@@ -316,9 +324,11 @@ def print_table(r: dict) -> None:
     print()
     print(f"motcua bench {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['started_at']))}: {r['host']['cpus']} CPUs, "
           f"every process on this machine, loopback only{' (QUICK)' if r['quick'] else ''}")
-    print(f"PostgreSQL {s['server_version']} ({durability}): fsync={s['fsync']} synchronous_commit={s['synchronous_commit']} "
-          f"full_page_writes={s['full_page_writes']} wal_sync_method={s['wal_sync_method']} shared_buffers={s['shared_buffers']} "
-          f"track_commit_timestamp={s['track_commit_timestamp']}")
+    print(
+        f"PostgreSQL {s['server_version']} ({durability}): fsync={s['fsync']} synchronous_commit={s['synchronous_commit']} "
+        f"full_page_writes={s['full_page_writes']} wal_sync_method={s['wal_sync_method']} shared_buffers={s['shared_buffers']} "
+        f"track_commit_timestamp={s['track_commit_timestamp']}"
+    )
     print(f"Kafka 1 broker, producer acks=all, 3 partitions. Tracing: {r['tracing']}. "
           "Load: grpc.aio, one process, one channel.")
     print()
@@ -373,10 +383,24 @@ def print_table(r: dict) -> None:
             "commands/s", "", "", "", incomplete(lat))
     if "read_models" in r:
         rm = r["read_models"]
-        row(f"register rebuild, {rm['events']:,} events", f"{rm['rebuild_events_per_s']:,}", "events/s", "", "",
-            f">= {TARGETS['rebuild_events_per_s']:,}", check(rm["rebuild_events_per_s"], TARGETS["rebuild_events_per_s"], True))
-        row("dossier state at a past time", f"{rm['state_at_past_time_ms']:.2f}", "ms", "", "",
-            f"<= {TARGETS['state_at_past_time_ms']}", check(rm["state_at_past_time_ms"], TARGETS["state_at_past_time_ms"], False))
+        row(
+            f"register rebuild, {rm['events']:,} events",
+            f"{rm['rebuild_events_per_s']:,}",
+            "events/s",
+            "",
+            "",
+            f">= {TARGETS['rebuild_events_per_s']:,}",
+            check(rm["rebuild_events_per_s"], TARGETS["rebuild_events_per_s"], True),
+        )
+        row(
+            "dossier state at a past time",
+            f"{rm['state_at_past_time_ms']:.2f}",
+            "ms",
+            "",
+            "",
+            f"<= {TARGETS['state_at_past_time_ms']}",
+            check(rm["state_at_past_time_ms"], TARGETS["state_at_past_time_ms"], False),
+        )
     for service, mb in r["idle_rss_mb"].items():
         row(f"idle RSS {service}", f"{mb:.0f}", "MB", "", "", f"<= {TARGETS['idle_rss_mb']}",
             check(mb, TARGETS["idle_rss_mb"], False))
@@ -390,7 +414,9 @@ def print_table(r: dict) -> None:
         print("  ".join(cells).rstrip())
 
     cores = r["host"]["cpus"]
-    print(f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is all of it):")
+    print(
+        f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is all of it):"
+    )
     phases = [(f"K={e['concurrency']}", e["cpu_percent"]) for e in r["e2e"]]
     phases += [(f"@{lat['offered_commands_per_s']:g}/s", lat["cpu_percent"]) for lat in r["latency"]]
     names = [*CPU_COLUMNS, "other", "machine"]

@@ -145,7 +145,9 @@ def token_endpoint(stack, seconds: float, callers: int) -> dict:
     token_url = f"{issuer}/oauth2/token"
     pid = stack.identity.pid
     test_auth.use_identity(stack.identity.addr)
-    admin = identity_service_stub(stack.identity.addr, test_auth.issue(roles=(Role.ROLE_CREDENTIAL_OFFICER,)).access_token)
+    admin = identity_service_stub(
+        stack.identity.addr, test_auth.issue(roles=(Role.ROLE_CREDENTIAL_OFFICER,)).access_token
+    )
     login = f"do.lam.moi.{int(time.time())}"
     admin.CreateAccount(pb.CreateAccountRequest(kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Người đo",
                                                 login=login, password=PASSWORD,

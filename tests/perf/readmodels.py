@@ -35,9 +35,18 @@ def _batch(office: DossierOffice, replica: ProcedureReplica, agency: str, start:
     for i in range(BATCH):
         at = start + timedelta(minutes=i)
         dossier = Dossier.submit(
-            dossier_id=uuid.uuid4(), procedure_id=replica.id, procedure=replica, sequence=sequence, agency_id=agency,
-            applicant=Applicant(kind="citizen", full_name=f"Nguyễn Văn Số {i}", identity_number=f"0381900{i:05d}", phone="0912345678"),
-            channel="online", result_delivery="desk", documents=[Document("Tờ khai", 1, 0)], submitted_at=at,
+            dossier_id=uuid.uuid4(),
+            procedure_id=replica.id,
+            procedure=replica,
+            sequence=sequence,
+            agency_id=agency,
+            applicant=Applicant(
+                kind="citizen", full_name=f"Nguyễn Văn Số {i}", identity_number=f"0381900{i:05d}", phone="0912345678"
+            ),
+            channel="online",
+            result_delivery="desk",
+            documents=[Document("Tờ khai", 1, 0)],
+            submitted_at=at,
         )
         dossier.receive(at + timedelta(minutes=5), "desk-1", calendar=calendar)
         dossier.assign(at + timedelta(hours=1), "officer-1", "officer-1")
@@ -53,8 +62,11 @@ def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samp
     try:
         with acting_as(Actor.system("bench")):
             procedure_id = uuid.uuid4()
-            replica = office.replicate_procedure(PublishedVersion(procedure_id, "1.000003.000.00.00.H56", "Đăng ký khai sinh",
-                                                                  "000.00.12.H56", 3, 1, terms=TERMS))
+            replica = office.replicate_procedure(
+                PublishedVersion(
+                    procedure_id, "1.000003.000.00.00.H56", "Đăng ký khai sinh", "000.00.12.H56", 3, 1, terms=TERMS
+                )
+            )
             office.save(replica)
             start = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # a Monday, 08:30 in Vietnam
             ids = []

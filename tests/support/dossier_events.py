@@ -79,9 +79,16 @@ class DossierEvents:
     def assigned(self, dossier_id: str, applicant_account_id: str, code: str, agency_id: str, handling_agency_id: str,
                  assignee: str = "") -> Published:
         """A DossierAssigned envelope (e.g. after a transfer to ``handling_agency_id``), not sent yet."""
-        ref = events_pb2.DossierRef(dossier_id=dossier_id, code=code, procedure_id=str(uuid.uuid4()), procedure_version=1,
-                                    agency_id=agency_id, handling_agency_id=handling_agency_id,
-                                    applicant_account_id=applicant_account_id, version=5)
+        ref = events_pb2.DossierRef(
+            dossier_id=dossier_id,
+            code=code,
+            procedure_id=str(uuid.uuid4()),
+            procedure_version=1,
+            agency_id=agency_id,
+            handling_agency_id=handling_agency_id,
+            applicant_account_id=applicant_account_id,
+            version=5,
+        )
         event = events_pb2.DossierAssigned(dossier=ref, assign_time=_timestamp(datetime.now(UTC)),
                                            assignee=assignee or str(uuid.uuid4()))
         return self._published(event, dossier_id, handling_agency_id)

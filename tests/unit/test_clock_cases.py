@@ -127,7 +127,9 @@ def test_a_pause_stops_working_hours():
 
 def test_elapsed_working_time_and_days():
     received = vn(2026, 1, 5, 10)  # Monday
-    assert elapsed(received, vn(2026, 1, 7, 12), CAL) == Elapsed(working_days=1, working_time=timedelta(hours=16, minutes=30))
+    assert elapsed(received, vn(2026, 1, 7, 12), CAL) == Elapsed(
+        working_days=1, working_time=timedelta(hours=16, minutes=30)
+    )
     assert elapsed(received, vn(2026, 1, 5, 9), CAL) == Elapsed(0, timedelta(0))  # before the reception
     after_cutoff = vn(2026, 1, 5, 16)
     assert elapsed(after_cutoff, vn(2026, 1, 5, 17), CAL) == Elapsed(0, timedelta(0))  # the clock starts Tuesday

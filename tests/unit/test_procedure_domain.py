@@ -30,7 +30,11 @@ from motcua.procedures.domain import (
 )
 
 CODE = "1.001193.000.00.00.H56"
-STEPS = (Step("Tiếp nhận và thẩm định", "civil_status_officer", 0.7), Step("Ký duyệt", "leader", 0.2), Step("Trả kết quả", "desk_officer", 0.1))
+STEPS = (
+    Step("Tiếp nhận và thẩm định", "civil_status_officer", 0.7),
+    Step("Ký duyệt", "leader", 0.2),
+    Step("Trả kết quả", "desk_officer", 0.1),
+)
 
 
 def content(**overrides) -> ProcedureContent:
@@ -42,7 +46,10 @@ def content(**overrides) -> ProcedureContent:
         "level": "commune",
         "online_mode": "full",
         "fees": (Fee("Lệ phí", 0),),
-        "documents": (RequiredDocument("Tờ khai đăng ký khai sinh", 1, 0, "TK-01"), RequiredDocument("Giấy chứng sinh", 1, 0)),
+        "documents": (
+            RequiredDocument("Tờ khai đăng ký khai sinh", 1, 0, "TK-01"),
+            RequiredDocument("Giấy chứng sinh", 1, 0),
+        ),
         "steps": STEPS,
         "result_type": "Giấy khai sinh",
         "legal_basis": ("Luật Hộ tịch 2014",),

@@ -173,7 +173,9 @@ def due(received_at: datetime, duration: Duration, calendar: WorkingCalendar, pa
     return Deadline(due_at, explanation)
 
 
-def _count_days(start: _Start, count: int, calendar: WorkingCalendar, pauses: _Pauses) -> tuple[datetime, list[DayNote]]:
+def _count_days(
+    start: _Start, count: int, calendar: WorkingCalendar, pauses: _Pauses
+) -> tuple[datetime, list[DayNote]]:
     notes = [*start.notes, _note_of(calendar, start.reception_day, Reason.RECEPTION_DAY)]
     day, counted = start.reception_day, 0
     while counted < count:
@@ -190,7 +192,9 @@ def _count_days(start: _Start, count: int, calendar: WorkingCalendar, pauses: _P
     return calendar.periods(day)[-1][1], notes
 
 
-def _count_time(start: _Start, amount: timedelta, calendar: WorkingCalendar, pauses: _Pauses) -> tuple[datetime, list[DayNote]]:
+def _count_time(
+    start: _Start, amount: timedelta, calendar: WorkingCalendar, pauses: _Pauses
+) -> tuple[datetime, list[DayNote]]:
     notes = list(start.notes)
     day, remaining = start.reception_day, amount
     while True:

@@ -114,11 +114,15 @@ def holds(actor: Actor, roles: Iterable[str], agency: str, within: Within | None
     if not agency:
         return False
     wanted = set(roles)
-    return any(grant.role in wanted and (grant.agency_id == agency or (within is not None and within(agency, grant.agency_id)))
-               for grant in actor.grants or ())
+    return any(
+        grant.role in wanted and (grant.agency_id == agency or (within is not None and within(agency, grant.agency_id)))
+        for grant in actor.grants or ()
+    )
 
 
-def require_grant(actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None = None) -> None:
+def require_grant(
+    actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None = None
+) -> None:
     """RoleRequired without any of ``roles``; PERMISSION_DENIED (reason AGENCY_SCOPE) unless one
     of them is held for one of ``agencies`` (see ``holds``)."""
     roles = tuple(roles)

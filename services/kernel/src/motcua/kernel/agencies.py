@@ -145,7 +145,9 @@ class AgencyTree:
 def agency_tree_consumer(app: ServiceApplication) -> TrackedConsumer:
     """Keeps ``app``'s replica of the agency tree from identity's events."""
 
-    def replica(eid: str, changed: dict[str, AgencyReplica], parent_eid: str = "", known: bool = False) -> AgencyReplica:
+    def replica(
+        eid: str, changed: dict[str, AgencyReplica], parent_eid: str = "", known: bool = False
+    ) -> AgencyReplica:
         existing = changed.get(eid) or app.find(AgencyReplica, replica_id(eid))
         if existing is None:
             existing = AgencyReplica(eid=eid, parent_eid=parent_eid, known=known)

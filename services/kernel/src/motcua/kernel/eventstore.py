@@ -168,7 +168,9 @@ class ServiceApplication(EventSourcedProjection[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Saves atomically; a concurrent write to any of the aggregates raises VersionConflict."""
-        with tracer().start_as_current_span("eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()):
+        with tracer().start_as_current_span(
+            "eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()
+        ):
             try:
                 return super().save(*objs, **kwargs)
             except IntegrityError as e:
@@ -183,7 +185,9 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         """
         processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
         processing_event.collect_events(*aggregates)
-        with tracer().start_as_current_span("eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()):
+        with tracer().start_as_current_span(
+            "eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()
+        ):
             recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)

@@ -155,8 +155,14 @@ class OutboxRelay:
             conn.execute(
                 "INSERT INTO motcua_relay_deadletter (topic, position, originator_id, originator_version, event_class, error) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (topic, position) DO NOTHING",
-                (self.topic, notification.id, str(notification.originator_id), notification.originator_version,
-                 notification.topic, error),
+                (
+                    self.topic,
+                    notification.id,
+                    str(notification.originator_id),
+                    notification.originator_version,
+                    notification.topic,
+                    error,
+                ),
             )
             _dead_letters_counter.add(1, {"messaging.destination.name": self.topic})
 
@@ -206,7 +212,9 @@ class OutboxRelay:
         self.published += len(futures)
         return rejected
 
-    def _envelope(self, notification: Any, event: Any, meta: dict[str, str], message: Message) -> envelope_pb2.EventEnvelope:
+    def _envelope(
+        self, notification: Any, event: Any, meta: dict[str, str], message: Message
+    ) -> envelope_pb2.EventEnvelope:
         payload = any_pb2.Any()
         payload.Pack(message, type_url_prefix="type.googleapis.com/")
         occurred_at = timestamp_pb2.Timestamp()
