@@ -58,7 +58,8 @@ def load_documents(text: str) -> list[Document]:
 
 
 def validate_documents(docs: Iterable[Document], kube_version: str = KUBE_VERSION) -> list[str]:
-    """One message per invalid object: '<Kind>/<name> (<template>): <field path>: <what is wrong>'."""
+    """One message per invalid object: '<Kind>/<name> (<template>): <field path>: <what is
+    wrong>'."""
     errors = []
     for doc in docs:
         if not isinstance(doc.obj, dict) or "apiVersion" not in doc.obj or "kind" not in doc.obj:

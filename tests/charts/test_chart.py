@@ -103,7 +103,8 @@ def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) 
     assert shutdown_grace == 10
     assert pod["terminationGracePeriodSeconds"] > shutdown_grace
     assert pod["serviceAccountName"] in rendered.of_kind("ServiceAccount")
-    # Its Service: 50051, named grpc (and identity's 8081), selecting exactly this Deployment's pods.
+    # Its Service: 50051, named grpc (and identity's 8081), selecting exactly this Deployment's
+    # pods.
     svc = rendered.get("Service", f"{RELEASE}-{service}")
     assert svc["spec"]["ports"] == [
         {"name": "grpc", "port": 50051, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"},
@@ -399,7 +400,8 @@ def test_the_values_schema_rejects_bad_values(values: dict, fragment: str) -> No
     assert fragment in error
 
 
-# --- the signing service: data volume, keys Secret -------------------------------------------------
+# --- the signing service: data volume, keys Secret
+# -------------------------------------------------
 
 SIGNING_DIR = "/var/lib/motcua/signing"
 SIGNING_KEYS = "/etc/motcua/signing/keys"

@@ -70,7 +70,8 @@ def test_processing_days_out_of_range_is_rejected() -> None:
     assert violations(valid_create(processing_days=-1)) == {
         ("processing_days", "int32.gte_lte", "int32.gte"),
     }
-    # Left out (0), it may be replaced by processing_time: the service checks that one of them is given.
+    # Left out (0), it may be replaced by processing_time: the service checks that one of them is
+    # given.
     assert violations(valid_create(processing_days=0)) == set()
 
 

@@ -1,4 +1,5 @@
-"""The local stack really runs: PostgreSQL speaks UTF-8 Vietnamese, Kafka keeps data across a restart,
+"""The local stack really runs: PostgreSQL speaks UTF-8 Vietnamese, Kafka keeps data across a
+restart,
 ServiceProcess sees gRPC health. Uses the `test` profile (.local/test, ports 25432 / 29092)."""
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ NAME = "Nguyễn Thị Hằng"
 
 
 def _started(component):
-    """Start for this module; stop afterwards only if it was not running before (a session fixture may own it)."""
+    """Start for this module; stop afterwards only if it was not running before (a session fixture
+    may own it)."""
     was_running = component.is_running()
     component.start()
     yield component

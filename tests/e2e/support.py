@@ -36,7 +36,8 @@ def ok(reply: Reply) -> dict:
 
 
 def retry_while(call: Callable[[], Reply], status: str, timeout: float = 30.0) -> Reply:
-    """call() again while it fails with the gRPC status ``status`` (e.g. FAILED_PRECONDITION), for at most timeout s."""
+    """call() again while it fails with the gRPC status ``status`` (e.g. FAILED_PRECONDITION), for
+    at most timeout s."""
     deadline = time.monotonic() + timeout
     while True:
         reply = call()

@@ -141,7 +141,8 @@ class Stack:
 
 def _alive(pid: int) -> bool:
     try:
-        # The broker is this process's child: reap it, or it lingers as a zombie that signal 0 still finds.
+        # The broker is this process's child: reap it, or it lingers as a zombie that signal 0 still
+        # finds.
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
     except ChildProcessError:

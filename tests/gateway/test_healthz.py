@@ -1,4 +1,5 @@
-"""The gateway shell as real processes: /healthz asks every backend's grpc.health.v1 over a long-lived
+"""The gateway shell as real processes: /healthz asks every backend's grpc.health.v1 over a
+long-lived
 channel and says which one is down, while the gateway stays ready (a down backend's routes answer
 503 naming it); /livez, JSON 404s, and a clean, graceful SIGTERM (unready while it drains)."""
 
@@ -58,7 +59,8 @@ def health_backend() -> Iterator[HealthBackend]:
 
 @pytest.fixture
 def black_hole() -> Iterator[Callable[[], str]]:
-    """Addresses whose TCP port accepts connections (the kernel's backlog) but never answers a byte."""
+    """Addresses whose TCP port accepts connections (the kernel's backlog) but never answers a
+    byte."""
     sockets: list[socket.socket] = []
 
     def make() -> str:

@@ -1,4 +1,5 @@
-"""/openapi.json is a valid OpenAPI document listing every RPC's HTTP binding, generated from the protos;
+"""/openapi.json is a valid OpenAPI document listing every RPC's HTTP binding, generated from the
+protos;
 /docs is Swagger UI rendering it in a real headless Chromium."""
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def document(gw: Gateway) -> dict:
 
 
 def http_rules_in_the_protos() -> list[tuple[str, str, str]]:
-    """(HTTP method, OpenAPI path, RPC) of every binding, read straight from `make gen`'s descriptor set."""
+    """(HTTP method, OpenAPI path, RPC) of every binding, read straight from `make gen`'s descriptor
+    set."""
     fds = descriptor_pb2.FileDescriptorSet.FromString((repo_root() / "protos/gen/descriptor_set.binpb").read_bytes())
     found = []
     for file in fds.file:
@@ -201,7 +203,8 @@ def test_docs_render_in_a_real_headless_chromium(gw: Gateway, tmp_path: Path):
         chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={profile}",
-        # Runs the page's scripts (Swagger UI fetching /openapi.json and rendering it) before the dump.
+        # Runs the page's scripts (Swagger UI fetching /openapi.json and rendering it) before the
+        # dump.
         "--virtual-time-budget=20000", "--dump-dom", gw.url + "/docs",
     ]
     result = subprocess.run(command, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})

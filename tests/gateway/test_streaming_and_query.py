@@ -1,4 +1,5 @@
-"""Server streaming (SSE and NDJSON) and query parameters, through the real gateway process to a real
+"""Server streaming (SSE and NDJSON) and query parameters, through the real gateway process to a
+real
 gRPC server: a stand-in NotificationService (the test's, on a free port) whose behaviour each test
 chooses, so that what reaches the backend and what it streams back are both visible."""
 
@@ -176,7 +177,8 @@ def test_a_path_segment_is_percent_decoded(gw: Gateway, stand_in):
 def test_sigterm_ends_open_streams_with_a_reconnect_error_and_exits_0(stand_in, start_gateway: StartGateway):
     servicer, addr = stand_in
     servicer.cancelled.clear()
-    # A grace far longer than the wait below: an exit within it shows the stream did not hold the shutdown.
+    # A grace far longer than the wait below: an exit within it shows the stream did not hold the
+    # shutdown.
     gw = start_gateway({"notifications": addr}, MOTCUA_SHUTDOWN_GRACE="600")
     host, port = gw.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=20)

@@ -1,4 +1,5 @@
-"""Credential RPCs over real gRPC: credential officers reset citizens' passwords, people change their own
+"""Credential RPCs over real gRPC: credential officers reset citizens' passwords, people change
+their own
 with the current one, and enrol a TOTP second factor for themselves."""
 
 from __future__ import annotations

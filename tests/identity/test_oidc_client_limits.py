@@ -179,7 +179,8 @@ def test_a_scope_the_client_is_not_registered_for_is_invalid_scope(discovery):
     assert granted["scope"] == "api"
 
 
-# --- RP-initiated logout ---------------------------------------------------------------------------
+# --- RP-initiated logout
+# ---------------------------------------------------------------------------
 
 
 def logout(discovery, browser: Browser, **params: str) -> httpx2.Response:
@@ -238,7 +239,8 @@ def test_a_valid_hint_of_another_session_asks_first_and_never_ends_that_session(
     assert not signed_in(discovery, theirs)
 
 
-# --- a client removed from the configuration ----------------------------------------------------------
+# --- a client removed from the configuration
+# ----------------------------------------------------------
 
 PORTAL_V1 = {"client_id": "test-retired-portal", "token_endpoint_auth_method": "none",
              "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [SPA_REDIRECT],

@@ -80,7 +80,8 @@ def test_a_postgresql_outage_under_a_consumer_delays_events_but_applies_each_onc
     copyist = stack.service(
         SERVICE, module="tests.support.copyist", MOTCUA_TEST_UPSTREAM_TOPIC=UPSTREAM,
         MOTCUA_WORKER_UNHEALTHY_AFTER="1", MOTCUA_CONSUMER_RETRY_MAX_PAUSE="1",
-        # eventsourcing's own retries wait this long for each of their attempts: keep the outage short to notice.
+        # eventsourcing's own retries wait this long for each of their attempts: keep the outage
+        # short to notice.
         POSTGRES_CONNECT_TIMEOUT="1",
     ).start()
     try:

@@ -33,7 +33,8 @@ def dossier_events(stack):
 
 
 class InboxReader:
-    """Reads a StreamInbox call on a thread, so that a test can wait for each message with a timeout."""
+    """Reads a StreamInbox call on a thread, so that a test can wait for each message with a
+    timeout."""
 
     def __init__(self, call) -> None:
         self.call = call

@@ -71,7 +71,8 @@ def test_a_received_dossier_becomes_a_vietnamese_in_app_notification_for_the_app
     stub, other_stub, dossier_events
 ):
     applicant = account()
-    # Half past midnight in Hà Nội on the 12th is still the 11th in UTC: the text must say 12/01/2026.
+    # Half past midnight in Hà Nội on the 12th is still the 11th in UTC: the text must say
+    # 12/01/2026.
     appointed = datetime(2026, 1, 12, 0, 30, tzinfo=VN)
     message = dossier_events.received(applicant, appointed, code="000.00.12.H56-260105-0007")
     dossier_events.send(message)
@@ -413,7 +414,8 @@ def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_nev
     refused(grpc.StatusCode.PERMISSION_DENIED, desk, recipient_account_id=account())
     refused(grpc.StatusCode.PERMISSION_DENIED, desk, recipient_account_id="", address="0912345678")
     refused(grpc.StatusCode.NOT_FOUND, desk, dossier_id=str(uuid.uuid4()))
-    # Parameters: the dossier's code is the dossier's; only the template's placeholders; one short line each.
+    # Parameters: the dossier's code is the dossier's; only the template's placeholders; one short
+    # line each.
     assert "parameters[dossier_code]" in field_violations(
         refused(
             grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026", "dossier_code": "CK 5.000.000đ"}

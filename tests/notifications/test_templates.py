@@ -136,7 +136,8 @@ def test_reading_is_for_in_app_notifications_and_happens_once():
     ("moment", "day", "time"),
     [
         (datetime(2026, 1, 12, 17, 0, tzinfo=VN), "12/01/2026", "17:00"),
-        # Half past midnight in Hà Nội is still the day before in UTC: the text shows Vietnam's date.
+        # Half past midnight in Hà Nội is still the day before in UTC: the text shows Vietnam's
+        # date.
         (datetime(2026, 1, 11, 17, 30, tzinfo=UTC), "12/01/2026", "00:30"),
         (datetime(2026, 12, 31, 16, 59, tzinfo=UTC), "31/12/2026", "23:59"),
     ],

@@ -3,7 +3,8 @@
     make bench                       # about 2-3 minutes
     make bench BENCH_ARGS=--quick    # under 1 minute: shorter phases, one concurrency
     make bench BENCH_ARGS="--relaxed --concurrency 16,48"
-    make bench BENCH_ARGS="--only identity"   # logins, grants, token validations (tests/perf/identity.py)
+    make bench BENCH_ARGS="--only identity"   # logins, grants, token validations
+    (tests/perf/identity.py)
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
 .local/bench, PostgreSQL 35432, Kafka 39092/39093), started fresh and stopped
@@ -52,7 +53,8 @@ idle RSS
 
 Ratios compare a rate with the baselines' transactions per second (a motcua
 command is at most one transaction in procedures -- the kernel may commit
-concurrent ones together -- and every second command is one more in dossiers). Under the table: the CPU each process used during each
+concurrent ones together -- and every second command is one more in dossiers). Under the table: the
+CPU each process used during each
 phase, in % of one core, and "other": the rest of the machine's busy time
 (the kernel, and processes that are not this benchmark's -- a warning says
 when they may have lowered the figures). Figures below a target say so.
@@ -210,7 +212,8 @@ def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict)
     }
     dossiers.terminate()
 
-    # The consumer from now on: dossiers' application and policy, timing each commit (tests/perf/probe.py).
+    # The consumer from now on: dossiers' application and policy, timing each commit
+    # (tests/perf/probe.py).
     log = AppliedLog(stack.profile.root / "applied.log")
     probe = stack.service("dossiers", module="tests.perf.probe", MOTCUA_BENCH_APPLIED_LOG=str(log.path)).start()
     meter_pids = dict(zip(CPU_COLUMNS, (os.getpid(), procedures.pid, probe.pid, stack.postgres.pid, stack.kafka.pid)))
@@ -288,8 +291,10 @@ def latency(load: LoadResult, applied: list[Applied], commits: dict[int, int], s
     p50, p99, worst = stats([(a.applied_ns - commits[a.position]) / 1e6 for a in applied if a.position in commits])
     timed = [a for a in applied if a.position in commits and a.position in sends]
     o50, o99, _ = stats([(a.applied_ns - a.occurred_ns) / 1e6 for a in applied])
-    # Where the time goes: commit -> the relay hands it to Kafka -> the consumer's policy starts on it
-    # (Kafka, and waiting behind the records polled before it) -> the consumer's transaction has committed.
+    # Where the time goes: commit -> the relay hands it to Kafka -> the consumer's policy starts on
+    # it
+    # (Kafka, and waiting behind the records polled before it) -> the consumer's transaction has
+    # committed.
     r50, r99, _ = stats([(sends[a.position] - commits[a.position]) / 1e6 for a in timed])
     k50, k99, _ = stats([(a.picked_up_ns - sends[a.position]) / 1e6 for a in timed])
     c50, c99, _ = stats([(a.applied_ns - a.picked_up_ns) / 1e6 for a in timed])

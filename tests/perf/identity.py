@@ -98,7 +98,8 @@ def _cpu(pid: int) -> float:
 
 
 def _grants(pid: int, callers: int, seconds: float, make: Callable[[], Callable[[], None]]) -> dict:
-    """Each caller thread runs the call its make() returns for `seconds`; identity's CPU is measured."""
+    """Each caller thread runs the call its make() returns for `seconds`; identity's CPU is
+    measured."""
     counts = [0] * callers
     calls = [make() for _ in range(callers)]  # set-up (logins) before the clock starts
     start_cpu, start = _cpu(pid), time.perf_counter()

@@ -66,7 +66,8 @@ class BenchStack(Stack):
         return {position: ns for position, ns in rows if ns is not None}
 
     def send_times_ns(self, topic: str, positions: set[int]) -> dict[int, int]:
-        """When the relay handed each event to its Kafka producer (the record's CreateTime, ms precision)."""
+        """When the relay handed each event to its Kafka producer (the record's CreateTime, ms
+        precision)."""
         consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap, enable_auto_commit=False)
         try:
             partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]

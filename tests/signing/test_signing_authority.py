@@ -126,7 +126,8 @@ def test_an_officer_seals_with_their_agencys_key(stack, commune_desk, province_l
         document=document, key_id="agency-seal", purpose=COPY, document_reference="BS-2026-0002"))
     assert (province.key_id, province.agency_id, province.purpose) == ("agency-seal", PROVINCE, COPY)
 
-    # No key named: the commune's seal (the development CA issues it on first use), never the province's.
+    # No key named: the commune's seal (the development CA issues it on first use), never the
+    # province's.
     commune = commune_desk.SignDocument(
         pb.SignDocumentRequest(document=document, purpose=COPY, document_reference="BS-2026-0003")
     )

@@ -78,7 +78,8 @@ class DossierEvents:
 
     def assigned(self, dossier_id: str, applicant_account_id: str, code: str, agency_id: str, handling_agency_id: str,
                  assignee: str = "") -> Published:
-        """A DossierAssigned envelope (e.g. after a transfer to ``handling_agency_id``), not sent yet."""
+        """A DossierAssigned envelope (e.g. after a transfer to ``handling_agency_id``), not sent
+        yet."""
         ref = events_pb2.DossierRef(
             dossier_id=dossier_id,
             code=code,

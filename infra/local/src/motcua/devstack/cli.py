@@ -1,4 +1,5 @@
-"""motcua-stack up | down | status: the local stack as detached processes under .local/<profile>/."""
+"""motcua-stack up | down | status: the local stack as detached processes under
+.local/<profile>/."""
 
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ def _start_gateway(profile: Profile) -> None:
     assert profile.gateway_port
     pid_file, log = _svc_files(profile, GATEWAY)
     backends = {svc: profile.service_addr(svc) for svc in profile.service_ports}
-    # The services' token keys and issuer: the gateway verifies tokens before reading bodies, as in the chart.
+    # The services' token keys and issuer: the gateway verifies tokens before reading bodies, as in
+    # the chart.
     keys = auth_env(profile.identity_http_port, _gateway_url(profile))
     env = gateway_env(profile.gateway_port, backends, keys, identity_http_port=profile.identity_http_port)
     gw = ServiceProcess(GATEWAY, env, log, detach=True, ready_url=f"{_gateway_url(profile)}/livez").start(wait=False)

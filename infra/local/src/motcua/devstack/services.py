@@ -26,7 +26,8 @@ LOCAL_TRUSTED_PROXIES = "127.0.0.0/8,::1/128"
 
 
 def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The configuration contract of a service: only these variables (plus extra), not os.environ."""
+    """The configuration contract of a service: only these variables (plus extra), not
+    os.environ."""
     return {
         "MOTCUA_SERVICE": service,
         "MOTCUA_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
@@ -173,7 +174,8 @@ class ServiceProcess:
         yield probe
 
     def terminate(self, timeout: float = 30) -> int | None:
-        """SIGTERM, wait for the exit (SIGKILL after timeout); returns the exit code (-9 if killed)."""
+        """SIGTERM, wait for the exit (SIGKILL after timeout); returns the exit code (-9 if
+        killed)."""
         if self._proc is None:
             return None
         if self._proc.poll() is None:

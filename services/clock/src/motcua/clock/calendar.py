@@ -68,7 +68,8 @@ class YearCalendar:
         return {m.day: m.name for m in self.makeup_working_days}
 
     def kind_of(self, day: date) -> tuple[str, str]:
-        """What the day is (``WORKING_DAY``, ``MAKEUP_WORKING_DAY``, ``WEEKEND``, ``HOLIDAY``) and its name."""
+        """What the day is (``WORKING_DAY``, ``MAKEUP_WORKING_DAY``, ``WEEKEND``, ``HOLIDAY``) and
+        its name."""
         if day.year != self.year:
             raise ValueError(f"{day} is not in {self.year}")
         if day in self._holidays:

@@ -61,7 +61,8 @@ class Backends:
 
     def unary(self, backend: str, method: str, request_type: Any,
               response_type: Any) -> grpc.aio.UnaryUnaryMultiCallable:
-        """A generic unary-unary call of `method` (/package.Service/Method) on the backend's channel.
+        """A generic unary-unary call of `method` (/package.Service/Method) on the backend's
+        channel.
 
         Raises KeyError when no such backend is configured."""
         return self._callable(backend, method, request_type, response_type, streaming=False)

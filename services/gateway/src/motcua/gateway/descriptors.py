@@ -231,7 +231,8 @@ def load_api(descriptor_set: Path | None = None, *, required: bool = False) -> A
 
 
 def _default_descriptor_sets(stub_paths: list[Path], files: list[descriptor.FileDescriptor]) -> list[Path | None]:
-    """descriptor_set.binpb in the folder above the stubs' root (protos/gen/ for protos/gen/python/)."""
+    """descriptor_set.binpb in the folder above the stubs' root (protos/gen/ for
+    protos/gen/python/)."""
     found: list[Path | None] = []
     for path, file in zip(stub_paths, files, strict=True):
         depth = len(Path(file.name).parts)  # motcua/procedures/v1/x.proto -> 4 levels to the root

@@ -269,7 +269,8 @@ class _Builder:
         return schema
 
     def apply_rules(self, schema: dict[str, Any], fd: FieldDescriptor, rules: validate_pb2.FieldRules) -> list[str]:
-        """Adds the protovalidate rules JSON Schema can say to schema; returns the others as notes."""
+        """Adds the protovalidate rules JSON Schema can say to schema; returns the others as
+        notes."""
         notes: list[str] = []
         kind = rules.WhichOneof("type")
         if kind == "string":
@@ -554,7 +555,8 @@ SECURITY_SCHEMES = {"bearer": {
 
 
 def main(argv: list[str] | None = None) -> None:
-    """python -m motcua.gateway.openapi [--out FILE] [--validate]: the document, without a running gateway."""
+    """python -m motcua.gateway.openapi [--out FILE] [--validate]: the document, without a running
+    gateway."""
     import argparse
     import json
     import sys

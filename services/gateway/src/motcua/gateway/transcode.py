@@ -222,7 +222,8 @@ class Transcoder:
 
     def __post_init__(self) -> None:
         options = self.method.method.GetOptions()
-        # As the services read it (kernel grpc_server.access_policies): only `public` goes without a token.
+        # As the services read it (kernel grpc_server.access_policies): only `public` goes without a
+        # token.
         self.public = options.HasExtension(access_pb2.access) and options.Extensions[access_pb2.access].public
         self.request_class = message_factory.GetMessageClass(self.method.input)
         self.response_class = message_factory.GetMessageClass(self.method.output)
@@ -529,7 +530,8 @@ class RpcRoute(BaseRoute):
 
 
 def _specificity(binding: Binding) -> tuple[int, int]:
-    """Literal-rich templates first, so that /v1/x/special wins over /v1/x/{id} for the same verb."""
+    """Literal-rich templates first, so that /v1/x/special wins over /v1/x/{id} for the same
+    verb."""
     template = binding.template
     wildcards = len(template.variables) + template.template.count("*")
     return wildcards, -len(template.template)

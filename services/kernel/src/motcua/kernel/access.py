@@ -140,7 +140,8 @@ def is_self(actor: Actor, account_id: UUID | str | None) -> bool:
 
 
 def require_self_or(actor: Actor, action: str, account_id: UUID | str | None, *roles: str) -> None:
-    """PERMISSION_DENIED (reason NOT_OWNER) unless the caller is the account or holds one of ``roles``."""
+    """PERMISSION_DENIED (reason NOT_OWNER) unless the caller is the account or holds one of
+    ``roles``."""
     if is_self(actor, account_id) or (roles and actor.has_role(*roles)):
         return
     others = f" (or {', '.join(roles)})" if roles else ""

@@ -111,7 +111,8 @@ class AgencyTree:
         return replica.parent_eid
 
     def is_within(self, eid: str, ancestor_eid: str) -> bool:
-        """Whether agency ``eid`` is ``ancestor_eid`` or below it (unknown agencies: only itself)."""
+        """Whether agency ``eid`` is ``ancestor_eid`` or below it (unknown agencies: only
+        itself)."""
         current: str | None = eid
         for _ in range(MAX_TREE_DEPTH):
             if current == ancestor_eid:

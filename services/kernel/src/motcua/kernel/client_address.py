@@ -77,7 +77,8 @@ class TrustedProxies:
 
     @classmethod
     def parse(cls, raw: str, setting: str = "MOTCUA_TRUSTED_PROXIES") -> TrustedProxies:
-        """Comma-separated CIDRs (a bare address is a /32 or /128); ValueError naming the bad one."""
+        """Comma-separated CIDRs (a bare address is a /32 or /128); ValueError naming the bad
+        one."""
         networks = []
         for item in filter(None, (part.strip() for part in raw.split(","))):
             try:

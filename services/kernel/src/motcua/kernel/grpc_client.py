@@ -21,12 +21,14 @@ _NOT_HEALTH_CHECKS = filters.negate(filters.health_check())
 
 
 def message_size_options(limit: int) -> list[tuple[str, int]]:
-    """gRPC options keeping messages (both ways) to `limit` bytes, for channels and servers alike."""
+    """gRPC options keeping messages (both ways) to `limit` bytes, for channels and servers
+    alike."""
     return [("grpc.max_send_message_length", limit), ("grpc.max_receive_message_length", limit)]
 
 
 def _with_limit(options: ChannelOptions, limit: int | None) -> list[tuple[str, int | str]]:
-    """The caller's options after the message-size ones (the default limit: MOTCUA_MAX_MESSAGE_BYTES)."""
+    """The caller's options after the message-size ones (the default limit:
+    MOTCUA_MAX_MESSAGE_BYTES)."""
     return [*message_size_options(max_message_bytes() if limit is None else limit), *options]
 
 

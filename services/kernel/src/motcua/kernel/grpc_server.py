@@ -107,7 +107,8 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _authenticated(verifier: TokenVerifier, policy: Policy | None, context: grpc.ServicerContext) -> Iterator[None]:
-    """Runs the handler as the caller the bearer token names (a public RPC without one: anonymous)."""
+    """Runs the handler as the caller the bearer token names (a public RPC without one:
+    anonymous)."""
     authorization = next((v for k, v in context.invocation_metadata() if k == "authorization"), None)
     if policy is not None and not policy.needs_token() and authorization is None:
         with acting_as(ANONYMOUS):

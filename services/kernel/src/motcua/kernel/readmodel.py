@@ -129,7 +129,8 @@ class ProjectingRecorder(PostgresProcessRecorder):
         return applied
 
     def rebuild_if_missing(self) -> bool:
-        """Rebuilds the tables when all are empty while the log has projected events (e.g. new tables)."""
+        """Rebuilds the tables when all are empty while the log has projected events (e.g. new
+        tables)."""
         with self.datastore.transaction(commit=False) as curs:
             for table in self.read_model_tables():
                 curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {table}) AS filled").format(table=table))

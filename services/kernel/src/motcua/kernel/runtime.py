@@ -75,7 +75,8 @@ class ServiceRuntime:
             threading.Thread(target=self._watch_workers, name="worker-health", daemon=True).start()
 
     def unhealthy_workers(self) -> list[str]:
-        """The background workers that died or have been failing for longer than allowed, with why."""
+        """The background workers that died or have been failing for longer than allowed, with
+        why."""
         limit = self.service.settings.worker_unhealthy_after
         found = []
         for thread, health in self._watched:

@@ -1,4 +1,5 @@
-"""Keeps a background worker (relay, consumer) running through failures, and tells how it is doing."""
+"""Keeps a background worker (relay, consumer) running through failures, and tells how it is
+doing."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def keep_running(
     health: WorkerHealth | None = None,
     **context: object,
 ) -> None:
-    """Runs ``work`` until ``stop`` is set, restarting it with a growing pause after each failure."""
+    """Runs ``work`` until ``stop`` is set, restarting it with a growing pause after each
+    failure."""
     backoff = 0.5
     while not stop.is_set():
         try:
