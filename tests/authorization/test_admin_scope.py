@@ -123,8 +123,9 @@ def test_a_credential_reset_needs_a_reason_and_is_recorded_with_who_and_why(stac
     # Their own TOTP, removed by the desk when the phone is lost.
     own = stub_of(identity, Role.ROLE_APPLICANT, account_id=citizen.account_id)
     started = own.StartTotpEnrollment(ipb.StartTotpEnrollmentRequest(account_id=citizen.account_id))
-    own.ConfirmTotpEnrollment(ipb.ConfirmTotpEnrollmentRequest(
-        account_id=citizen.account_id, code=pyotp.TOTP(started.secret).now()))
+    own.ConfirmTotpEnrollment(
+        ipb.ConfirmTotpEnrollmentRequest(account_id=citizen.account_id, code=pyotp.TOTP(started.secret).now())
+    )
     removed = support_desk.DisableTotp(
         ipb.DisableTotpRequest(account_id=citizen.account_id, reason="Mất điện thoại")
     ).account

@@ -68,8 +68,9 @@ def test_a_citizen_reads_their_own_dossier_and_no_one_else_s(processes, procedur
         error_reason(lambda: other.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=dossier.dossier_id)))
         == "NOT_OWNER"
     )
-    specialist_elsewhere = dossiers_stub(processes["dossiers"], auth.issue(
-        roles=(Role.ROLE_SPECIALIST,), agency_id=fresh_agency()).access_token)
+    specialist_elsewhere = dossiers_stub(
+        processes["dossiers"], auth.issue(roles=(Role.ROLE_SPECIALIST,), agency_id=fresh_agency()).access_token
+    )
     assert (
         error_reason(lambda: specialist_elsewhere.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id)))
         == "AGENCY_SCOPE"
@@ -78,9 +79,17 @@ def test_a_citizen_reads_their_own_dossier_and_no_one_else_s(processes, procedur
 
 def test_a_citizen_reads_their_own_account_and_no_one_else_s(stack):
     admin = identity_service_stub(stack.identity.addr)
-    created = [admin.CreateAccount(ipb.CreateAccountRequest(
-        kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name=name, personal_id_number=unique_personal_id(),
-        phone=unique_phone())).account for name in ("Đỗ Văn Hùng", "Vũ Thị Lan")]
+    created = [
+        admin.CreateAccount(
+            ipb.CreateAccountRequest(
+                kind=account_pb2.ACCOUNT_KIND_CITIZEN,
+                display_name=name,
+                personal_id_number=unique_personal_id(),
+                phone=unique_phone(),
+            )
+        ).account
+        for name in ("Đỗ Văn Hùng", "Vũ Thị Lan")
+    ]
     hung, lan = (auth.issue(roles=(Role.ROLE_APPLICANT,), account_id=a.account_id).access_token for a in created)
     own = identity_service_stub(stack.identity.addr, hung).GetAccount(
         ipb.GetAccountRequest(account_id=created[0].account_id)

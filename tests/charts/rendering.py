@@ -138,7 +138,8 @@ def render_notes(tmp_path: Path, values: dict) -> str:
     (chart / "templates" / "NOTES.txt").unlink()
     (chart / "templates" / "_notes.tpl").write_text('{{- define "test.notes" -}}\n' + notes + "{{- end }}\n")
     (chart / "templates" / "notes.yaml").write_text(
-        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n'
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: '
+        '{{ include "test.notes" . | quote }}\n'
     )
     values_file = tmp_path / "values.yaml"
     values_file.write_text(json.dumps(merge_values(REQUIRED, values)))

@@ -197,7 +197,8 @@ def test_other_services_get_none_of_the_identity_setup(service: str) -> None:
         ({"auth": {"jwksUrl": EXTERNAL_JWKS}}, "auth.jwksUrl: set while services.identity is enabled"),
         (
             {"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_IDENTITY_DEV_TOKENS", "value": "true"}]}}},
-            "MOTCUA_IDENTITY_DEV_TOKENS is set by the chart for identity and cannot be overridden here (use the identity values)",
+            "MOTCUA_IDENTITY_DEV_TOKENS is set by the chart for identity and cannot be overridden here (use the "
+            "identity values)",
         ),
         (
             {"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_HTTP_ADDR", "value": "0.0.0.0:9000"}]}}},

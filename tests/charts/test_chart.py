@@ -354,7 +354,8 @@ def test_bare_defaults_fail_and_name_everything_missing() -> None:
         ({"signing": {"devPki": True}}, "both signing.devPki and signing.keysSecret are set"),
         (
             {"services": {"signing": {"extraEnvVars": [{"name": "MOTCUA_SIGNING_DEV_PKI", "value": "true"}]}}},
-            "MOTCUA_SIGNING_DEV_PKI is set by the chart for signing and cannot be overridden here (use the signing values)",
+            "MOTCUA_SIGNING_DEV_PKI is set by the chart for signing and cannot be overridden here (use the signing "
+            "values)",
         ),
     ],
     ids=[
@@ -391,8 +392,17 @@ def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> 
         ({"signing": {"storage": {"claim": "pvc"}}}, "claim"),
         ({"config": {"trustedProxies": "10.0.0.0/8"}}, "trustedProxies"),
     ],
-    ids=["unknown-service", "log-level-enum", "pull-policy-enum", "replicas-type", "endpoint-url", "unknown-key",
-         "tsa-url", "signing-unknown-key", "trusted-proxies-list"],
+    ids=[
+        "unknown-service",
+        "log-level-enum",
+        "pull-policy-enum",
+        "replicas-type",
+        "endpoint-url",
+        "unknown-key",
+        "tsa-url",
+        "signing-unknown-key",
+        "trusted-proxies-list",
+    ],
 )
 def test_the_values_schema_rejects_bad_values(values: dict, fragment: str) -> None:
     error = render_error(values)

@@ -94,8 +94,19 @@ def test_oidc_clients_come_from_the_values_and_their_secrets_from_a_secret(tmp_p
 
 
 def test_changed_clients_roll_identitys_pods_only() -> None:
-    base, changed = render(WITH_CLIENTS), render({"identity": {"oidc": {
-        "clients": [{**PORTAL, "redirect_uris": [f"{ISSUER}/moi"]}, PAYMENTS], "clientSecretsSecret": "s"}}})
+    base, changed = (
+        render(WITH_CLIENTS),
+        render(
+            {
+                "identity": {
+                    "oidc": {
+                        "clients": [{**PORTAL, "redirect_uris": [f"{ISSUER}/moi"]}, PAYMENTS],
+                        "clientSecretsSecret": "s",
+                    }
+                }
+            }
+        ),
+    )
 
     def annotations(rendered, service):
         return rendered.deployment(service)["spec"]["template"]["metadata"]["annotations"]

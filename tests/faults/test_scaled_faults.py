@@ -88,9 +88,11 @@ def retrying(ledger: Ledger, call, what: str):
             with ledger.lock:
                 ledger.retries[f"{what} {error.code().name}"] += 1
             if ledger.failed.is_set():
-                raise AssertionError(f"{what}: the run failed elsewhere")
+                raise AssertionError(f"{what}: the run failed elsewhere") from error
             if time.monotonic() > deadline:
-                raise AssertionError(f"{what} still failing after {GIVE_UP_AFTER}s: {error.code()} {error.details()}")
+                raise AssertionError(
+                    f"{what} still failing after {GIVE_UP_AFTER}s: {error.code()} {error.details()}"
+                ) from error
             time.sleep(0.2 + random.random() * 0.3)
 
 
@@ -249,7 +251,7 @@ def drive(processes: Stack, ledger: Ledger, commands: int) -> None:
 
     for thread in start_stretch(stretches[0]):
         thread.join()
-    for (name, fault), numbers in zip(faults, stretches[1:]):
+    for (name, fault), numbers in zip(faults, stretches[1:], strict=False):
         clients = start_stretch(numbers)
         time.sleep(0.5)  # the stretch's first commands are under way
         try:
@@ -326,8 +328,13 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
     # Replicas: every procedure published during the faults.
     officer = dossiers_stub(addr["dossiers"], ledger.officer)
     for procedure_id in ledger.published:
-        eventually(lambda: officer.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=procedure_id)),
-                   timeout=180, what=f"replica of {procedure_id}")
+        eventually(
+            lambda procedure_id=procedure_id: officer.GetProcedureReplica(
+                dpb.GetProcedureReplicaRequest(procedure_id=procedure_id)
+            ),
+            timeout=180,
+            what=f"replica of {procedure_id}",
+        )
 
     # The tally: every Submitted and Received event of ours counted exactly once.
     def tallied() -> dict[str, Counter]:
@@ -360,7 +367,8 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
         f"{len(ledger.published)} procedures published\n"
         f"faults: dossiers log: {sum(log['Submitted'][d] for d in dossier_ids)} submitted, "
         f"{sum(log['Received'][d] for d in dossier_ids)} received events for {len(dossier_ids)} dossiers\n"
-        f"faults: tally applied {sum(tally['submitted'].values())} submitted, {sum(tally['received'].values())} received\n"
+        f"faults: tally applied {sum(tally['submitted'].values())} submitted, {sum(tally['received'].values())} "
+        f"received\n"
         f"faults: inbox: {sum(notifications[d] for d in ledger.received)} notifications for "
         f"{len(ledger.received)} received dossiers; replicas: {len(ledger.published)} of {len(ledger.published)}\n"
         f"faults: lost {lost}; duplicated {duplicated}"

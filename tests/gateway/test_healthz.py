@@ -68,7 +68,7 @@ def black_hole() -> Iterator[Callable[[], str]]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         sockets.append(sock)
-        return "127.0.0.1:%d" % sock.getsockname()[1]
+        return f"127.0.0.1:{sock.getsockname()[1]}"
 
     yield make
     for sock in sockets:

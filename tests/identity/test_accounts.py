@@ -175,8 +175,9 @@ def test_accounts_are_listed_in_pages_with_filters(registrar, agency_tree):
         if not page_token:
             break
     assert [a for a in seen if a in created] == created
-    active = registrar.ListAccounts(pb.ListAccountsRequest(
-        agency_id=agency, state=account_pb2.ACCOUNT_STATE_ACTIVE, page_size=1000)).accounts
+    active = registrar.ListAccounts(
+        pb.ListAccountsRequest(agency_id=agency, state=account_pb2.ACCOUNT_STATE_ACTIVE, page_size=1000)
+    ).accounts
     assert created[0] not in {a.account_id for a in active} and set(created[1:]) <= {a.account_id for a in active}
     citizens = registrar.ListAccounts(pb.ListAccountsRequest(kind=CITIZEN, agency_id=agency)).accounts
     assert list(citizens) == []

@@ -45,8 +45,11 @@ def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person
     error = failure(lambda: own.SetPassword(pb.SetPasswordRequest(
         account_id=account.account_id, new_password="ngắn", current_password="tạm thời 123")))
     assert field_violations(error) == {"new_password": "must be at least 8 characters"}
-    changed = own.SetPassword(pb.SetPasswordRequest(
-        account_id=account.account_id, new_password="mới mới mới", current_password="tạm thời 123")).account
+    changed = own.SetPassword(
+        pb.SetPasswordRequest(
+            account_id=account.account_id, new_password="mới mới mới", current_password="tạm thời 123"
+        )
+    ).account
     assert changed.has_password
     stranger = identity_service_stub(identity_addr, token(Role.ROLE_APPLICANT))
     error = failure(

@@ -265,7 +265,8 @@ def test_a_client_removed_from_the_configuration_stops_working_after_a_restart(s
         assert refused.value.error == "invalid_client"
         assert userinfo_status(discovery, retired_token["access_token"]) == 401
         url, _ = public_client(PORTAL_V1["client_id"], "openid").create_authorization_url(
-            discovery["authorization_endpoint"], code_verifier="r" * 50)
+            discovery["authorization_endpoint"], code_verifier="r" * 50
+        )
         page = Browser().open(url)
         assert page.status_code == 400 and "location" not in page.headers
         # The clients still configured go on.

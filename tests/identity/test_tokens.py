@@ -101,8 +101,10 @@ def test_forged_tokens_are_rejected(stack, procedures_addr):
 
 def test_tokens_for_someone_else_or_of_another_kind_are_rejected(stack, procedures_addr):
     real = active_key(stack)
-    assert unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack, aud="another-system")))) \
+    assert (
+        unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack, aud="another-system"))))
         == "TOKEN_INVALID"
+    )
     assert (
         unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack, iss="https://evil.example"))))
         == "TOKEN_INVALID"

@@ -136,7 +136,7 @@ def test_concurrent_writes_one_wins_the_others_are_aborted(procedures):
         ).procedure,
     )
 
-    winners = [name for name, o in zip(names, outcomes) if not isinstance(o, grpc.RpcError)]
+    winners = [name for name, o in zip(names, outcomes, strict=True) if not isinstance(o, grpc.RpcError)]
     losers = [o for o in outcomes if isinstance(o, grpc.RpcError)]
     assert len(winners) == 1
     assert len(losers) == len(names) - 1

@@ -45,7 +45,9 @@ def test_threads_writing_the_same_bytes_store_one_intact_blob_and_leave_no_tempo
             data = content(round_)
             key = hashlib.sha256(data).hexdigest()
             start = threading.Barrier(WRITERS)
-            outcomes = list(pool.map(lambda _: put_once(store, key, data, start), range(WRITERS)))
+            outcomes = list(
+                pool.map(lambda _, key=key, data=data, start=start: put_once(store, key, data, start), range(WRITERS))
+            )
             assert sorted(outcomes) == ["exists"] * (WRITERS - 1) + ["stored"], outcomes
             assert store.get(key) == data
     assert leftovers(tmp_path) == []

@@ -111,14 +111,14 @@ def test_a_person_reads_only_their_own_notifications(replicas, dossier_events):
     for who, token in (("a stranger", stranger_token), ("an administrator", administrator_token)):
         snoop = notifications_stub(replicas[0].addr, token)
         attempts = {
-            "list": lambda: listed(snoop, applicant),
-            "get": lambda: snoop.GetNotification(
+            "list": lambda snoop=snoop: listed(snoop, applicant),
+            "get": lambda snoop=snoop: snoop.GetNotification(
                 pb.GetNotificationRequest(notification_id=notification.notification_id)
             ),
-            "mark read": lambda: snoop.MarkNotificationRead(
+            "mark read": lambda snoop=snoop: snoop.MarkNotificationRead(
                 pb.MarkNotificationReadRequest(notification_id=notification.notification_id)
             ),
-            "stream": lambda: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
+            "stream": lambda snoop=snoop: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
         }
         for what, attempt in attempts.items():
             with pytest.raises(grpc.RpcError) as failure:
@@ -310,7 +310,8 @@ def test_a_revised_template_renders_later_notifications_with_its_new_version(stu
         pb.ReviseTemplateRequest(
             template_id=before.template_id,
             subject=before.subject,
-            body="Hồ sơ {{dossier_code}} đã được tiếp nhận ngày {{received_date}}; hẹn trả kết quả {{appointed_time}} ngày {{appointed_date}}.",
+            body="Hồ sơ {{dossier_code}} đã được tiếp nhận ngày {{received_date}}; hẹn trả kết quả "
+                 "{{appointed_time}} ngày {{appointed_date}}.",
             expected_version=before.version,
         )
     ).template
@@ -328,7 +329,8 @@ def test_a_revised_template_renders_later_notifications_with_its_new_version(stu
         (notification,) = eventually(lambda: listed(stub, applicant), what="notification listed")
         assert (
             notification.body
-            == "Hồ sơ 000.00.12.H56-260427-0005 đã được tiếp nhận ngày 27/04/2026; hẹn trả kết quả 16:30 ngày 04/05/2026."
+            == "Hồ sơ 000.00.12.H56-260427-0005 đã được tiếp nhận ngày 27/04/2026; "
+            "hẹn trả kết quả 16:30 ngày 04/05/2026."
         )
         assert notification.template_version == revised.version
         with pytest.raises(grpc.RpcError) as stale:
@@ -386,8 +388,12 @@ def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_nev
         return caller.account_id, notifications_stub(replicas[0].addr, caller.access_token)
 
     def send(caller, **overrides):
-        fields = {"recipient_account_id": applicant, "template_id": template.template_id, "dossier_id": dossier_id,
-                  "parameters": {"ngay": "12/03/2026"}}
+        fields = {
+            "recipient_account_id": applicant,
+            "template_id": template.template_id,
+            "dossier_id": dossier_id,
+            "parameters": {"ngay": "12/03/2026"},
+        }
         fields.update(overrides)
         return caller.SendNotification(pb.SendNotificationRequest(**fields)).notification
 

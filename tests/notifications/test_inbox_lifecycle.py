@@ -115,7 +115,10 @@ def test_a_lost_listener_connection_loses_no_notification(stack, lone, notificat
     stream = open_stream(stub, applicant).live()
     try:
         with psycopg.connect(stack.postgres.dsn(notifications_db), autocommit=True) as conn:
-            listeners = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = 'motcua-notifications-inbox'"
+            listeners = (
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = %s AND application_name = 'motcua-notifications-inbox'"
+            )
             (pid,) = eventually(
                 lambda: conn.execute(listeners, (notifications_db,)).fetchall(), what="the inbox listener"
             )

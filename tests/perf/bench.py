@@ -216,7 +216,9 @@ def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict)
     # (tests/perf/probe.py).
     log = AppliedLog(stack.profile.root / "applied.log")
     probe = stack.service("dossiers", module="tests.perf.probe", MOTCUA_BENCH_APPLIED_LOG=str(log.path)).start()
-    meter_pids = dict(zip(CPU_COLUMNS, (os.getpid(), procedures.pid, probe.pid, stack.postgres.pid, stack.kafka.pid)))
+    meter_pids = dict(
+        zip(CPU_COLUMNS, (os.getpid(), procedures.pid, probe.pid, stack.postgres.pid, stack.kafka.pid), strict=True)
+    )
     step("warm-up: 1 s of load, until the consumer has applied it")
     warm = closed_loop(procedures.addr, 4, 1.0)
     if not warm.pairs_ok:
@@ -330,8 +332,10 @@ def print_table(r: dict) -> None:
     print(f"motcua bench {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['started_at']))}: {r['host']['cpus']} CPUs, "
           f"every process on this machine, loopback only{' (QUICK)' if r['quick'] else ''}")
     print(
-        f"PostgreSQL {s['server_version']} ({durability}): fsync={s['fsync']} synchronous_commit={s['synchronous_commit']} "
-        f"full_page_writes={s['full_page_writes']} wal_sync_method={s['wal_sync_method']} shared_buffers={s['shared_buffers']} "
+        f"PostgreSQL {s['server_version']} ({durability}): fsync={s['fsync']} "
+        f"synchronous_commit={s['synchronous_commit']} "
+        f"full_page_writes={s['full_page_writes']} wal_sync_method={s['wal_sync_method']} "
+        f"shared_buffers={s['shared_buffers']} "
         f"track_commit_timestamp={s['track_commit_timestamp']}"
     )
     print(f"Kafka 1 broker, producer acks=all, 3 partitions. Tracing: {r['tracing']}. "
@@ -373,10 +377,24 @@ def print_table(r: dict) -> None:
     for n, lat in enumerate(r["latency"]):
         at = f"@{lat['offered_commands_per_s']:g}/s"
         if n == 0:
-            row(f"commit->consumer p50 {at}", fmt(lat["p50_ms"]), "ms", "", "", f"<= {TARGETS['latency_p50_ms']}",
-                check(lat["p50_ms"], TARGETS["latency_p50_ms"], False))
-            row(f"commit->consumer p99 {at}", fmt(lat["p99_ms"]), "ms", "", "", f"<= {TARGETS['latency_p99_ms']}",
-                check(lat["p99_ms"], TARGETS["latency_p99_ms"], False))
+            row(
+                f"commit->consumer p50 {at}",
+                fmt(lat["p50_ms"]),
+                "ms",
+                "",
+                "",
+                f"<= {TARGETS['latency_p50_ms']}",
+                check(lat["p50_ms"], TARGETS["latency_p50_ms"], False),
+            )
+            row(
+                f"commit->consumer p99 {at}",
+                fmt(lat["p99_ms"]),
+                "ms",
+                "",
+                "",
+                f"<= {TARGETS['latency_p99_ms']}",
+                check(lat["p99_ms"], TARGETS["latency_p99_ms"], False),
+            )
         else:  # informational: below saturation
             row(f"commit->consumer p50 / p99 {at}", f"{fmt(lat['p50_ms'])} / {fmt(lat['p99_ms'])}", "ms")
         for label, key in (("commit -> relay sent", "commit_to_relay_send"),
@@ -415,12 +433,15 @@ def print_table(r: dict) -> None:
     header = ("figure", "value", "unit", "vs pgbench", "vs eventsourcing", "target", "status")
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
     for line in [header, tuple("-" * w for w in widths), *rows]:
-        cells = [c.ljust(w) if i in (0, 2, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))]
+        cells = [
+            c.ljust(w) if i in (0, 2, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=False))
+        ]
         print("  ".join(cells).rstrip())
 
     cores = r["host"]["cpus"]
     print(
-        f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is all of it):"
+        f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is "
+        f"all of it):"
     )
     phases = [(f"K={e['concurrency']}", e["cpu_percent"]) for e in r["e2e"]]
     phases += [(f"@{lat['offered_commands_per_s']:g}/s", lat["cpu_percent"]) for lat in r["latency"]]

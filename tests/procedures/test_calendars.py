@@ -64,7 +64,8 @@ def test_a_published_calendar_reaches_kafka_and_the_dossiers_copy_with_its_vietn
     assert (published.state, published.calendar_version, published.published_version) == (PUBLISHED, 1, 1)
 
     envelope = find_envelope(
-        stack.kafka.bootstrap, "motcua.procedures.events.v1",
+        stack.kafka.bootstrap,
+        "motcua.procedures.events.v1",
         lambda e: e.type == "motcua.procedures.v1.CalendarPublished" and e.aggregate_id == created.calendar_id,
     )
     event = events_pb2.CalendarPublished()

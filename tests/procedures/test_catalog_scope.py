@@ -111,12 +111,18 @@ def test_only_the_province_administrator_edits_the_province_calendar(procedures_
         refused = calendars_stub(procedures_addr, admin(agency))
         assert (
             error_reason(
-                lambda: refused.AddHoliday(cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday))
+                lambda refused=refused: refused.AddHoliday(
+                    cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday)
+                )
             )
             == "AGENCY_SCOPE"
         )
         assert (
-            error_reason(lambda: refused.PublishCalendar(cpb.PublishCalendarRequest(calendar_id=created.calendar_id)))
+            error_reason(
+                lambda refused=refused: refused.PublishCalendar(
+                    cpb.PublishCalendarRequest(calendar_id=created.calendar_id)
+                )
+            )
             == "AGENCY_SCOPE"
         )
     assert (

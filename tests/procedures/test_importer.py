@@ -63,7 +63,7 @@ def addr(stack, services) -> str:
     records = json.loads(SAMPLE.read_text(encoding="utf-8"))
     for agency in sorted({AGENCY} | {r["agency"] for r in records if r.get("agency")}):
         eventually(
-            lambda: province.CreateProcedure(
+            lambda agency=agency: province.CreateProcedure(
                 pb.CreateProcedureRequest(code=unique_code(), name="Thủ tục thử", agency_id=agency, processing_days=1)
             ),
             what=f"{agency} in procedures' tree",

@@ -258,8 +258,12 @@ def test_with_a_timestamp_authority_signatures_are_pades_b_t(stack, service, sig
     ca_cert = x509.load_pem_x509_certificate((signing_dir / "pki/dev-root-ca.crt.pem").read_bytes())
     seal_before = (signing_dir / "pki/keys/agency-seal.crt.pem").read_bytes()
     with LocalTsa(ca_key, ca_cert) as tsa:
-        timestamped = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir),
-                                    MOTCUA_SIGNING_TSA_URL=tsa.url, MOTCUA_SIGNING_TSA_TIMEOUT="2").start()
+        timestamped = stack.service(
+            "signing",
+            MOTCUA_SIGNING_DIR=str(signing_dir),
+            MOTCUA_SIGNING_TSA_URL=tsa.url,
+            MOTCUA_SIGNING_TSA_TIMEOUT="2",
+        ).start()
         try:
             client = signing_stub(
                 timestamped.addr, auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token

@@ -122,8 +122,9 @@ def test_a_commune_desk_officer_cannot_seal_with_the_province_key(stack, commune
 
 
 def test_an_officer_seals_with_their_agencys_key(stack, commune_desk, province_leader, document):
-    province = province_leader.SignDocument(pb.SignDocumentRequest(
-        document=document, key_id="agency-seal", purpose=COPY, document_reference="BS-2026-0002"))
+    province = province_leader.SignDocument(
+        pb.SignDocumentRequest(document=document, key_id="agency-seal", purpose=COPY, document_reference="BS-2026-0002")
+    )
     assert (province.key_id, province.agency_id, province.purpose) == ("agency-seal", PROVINCE, COPY)
 
     # No key named: the commune's seal (the development CA issues it on first use), never the

@@ -66,4 +66,5 @@ def unique_phone() -> str:
 
 def unique_eid() -> str:
     """An agency eid that no sample agency has (letter T), new for each run."""
-    return f"{random.randrange(1000):03d}.{random.randrange(100):02d}.{random.randrange(100):02d}.T{random.randrange(100):02d}"
+    province, department, unit, serial = (random.randrange(n) for n in (1000, 100, 100, 100))
+    return f"{province:03d}.{department:02d}.{unit:02d}.T{serial:02d}"

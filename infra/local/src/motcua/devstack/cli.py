@@ -131,7 +131,7 @@ def _print_table(profile: Profile, pg: Postgres, kafka: Kafka) -> None:
     print(f"motcua stack '{profile.name}' — data and logs in {_rel(profile.root)}")
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:
-        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths + [0])).rstrip())
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, [*widths, 0], strict=True)).rstrip())
 
 
 def status(profile: Profile) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Union
 
 from .calendar import HOLIDAY, MAKEUP_WORKING_DAY, WEEKEND, WorkingCalendar
 from .explanation import CalendarUsed, DayNote, Explanation, Reason
@@ -49,7 +48,7 @@ class WorkingHours:
         return f"{self.minutes // 60}h{self.minutes % 60:02d} of working time"
 
 
-Duration = Union[WorkingDays, WorkingHours]
+Duration = WorkingDays | WorkingHours
 
 
 @dataclass(frozen=True)

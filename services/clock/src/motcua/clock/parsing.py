@@ -104,7 +104,8 @@ def parse_working_hours(
             problems.append(
                 Problem(
                     f"{field}[{i}].start",
-                    f"overlaps or precedes the period before it (until {parsed[-1].end:%H:%M}); list periods in order, without overlaps",
+                    f"overlaps or precedes the period before it (until {parsed[-1].end:%H:%M}); list periods in "
+                    f"order, without overlaps",
                 )
             )
         else:
@@ -168,7 +169,8 @@ def check_makeup_days(makeup: dict[int, NamedDay], holidays: Iterable[NamedDay],
             problems.append(
                 Problem(
                     f"{field}[{i}].date",
-                    f"{day.day} ({WEEKDAYS[day.day.weekday()]}) is a working day already; a make-up working day falls on a weekend day",
+                    f"{day.day} ({WEEKDAYS[day.day.weekday()]}) is a working day already; a make-up working day "
+                    f"falls on a weekend day",
                 )
             )
 

@@ -107,4 +107,4 @@ class Backends:
         """Every backend's state, checked concurrently: the slowest one bounds the wait."""
         names = list(self.addresses)
         states = await asyncio.gather(*(self.check(name) for name in names))
-        return dict(zip(names, states))
+        return dict(zip(names, states, strict=True))

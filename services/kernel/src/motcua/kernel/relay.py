@@ -153,7 +153,8 @@ class OutboxRelay:
                 "aggregate_version": notification.originator_version, "event_class": notification.topic, "error": error,
             })
             conn.execute(
-                "INSERT INTO motcua_relay_deadletter (topic, position, originator_id, originator_version, event_class, error) "
+                "INSERT INTO motcua_relay_deadletter (topic, position, originator_id, originator_version, "
+                "event_class, error) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (topic, position) DO NOTHING",
                 (
                     self.topic,
