@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypedDict, Unpack
 
 from .calendar import HOLIDAY, MAKEUP_WORKING_DAY, WEEKEND, WorkingCalendar
 from .explanation import CalendarUsed, DayNote, Explanation, Reason
@@ -134,7 +135,17 @@ def clock_start(received_at: datetime, calendar: WorkingCalendar) -> datetime:
     return _start(received_at, calendar).at
 
 
-def _note_of(calendar: WorkingCalendar, day: date, on_working_day: Reason = Reason.COUNTED, **fields) -> DayNote:
+class _Counted(TypedDict, total=False):
+    """What a note says was counted on its day (DayNote's fields of the same names)."""
+
+    ordinal: int
+    working_time: timedelta
+    paused_time: timedelta
+
+
+def _note_of(
+    calendar: WorkingCalendar, day: date, on_working_day: Reason = Reason.COUNTED, **fields: Unpack[_Counted]
+) -> DayNote:
     """The note for a day, its reason from the calendar when it is not a working day."""
     kind, name = calendar.kind_of(day)
     version = calendar.year(day.year).version

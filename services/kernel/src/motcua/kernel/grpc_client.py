@@ -35,7 +35,8 @@ def _with_limit(options: ChannelOptions, limit: int | None) -> list[tuple[str, i
 def channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None) -> grpc.Channel:
     """A long-lived channel (create once, share across threads)."""
     raw = grpc.insecure_channel(target, options=_with_limit(options, max_message_bytes))
-    return intercept_channel(raw, client_interceptor(filter_=_NOT_HEALTH_CHECKS))
+    traced: grpc.Channel = intercept_channel(raw, client_interceptor(filter_=_NOT_HEALTH_CHECKS))
+    return traced
 
 
 def aio_channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None) -> grpc.aio.Channel:

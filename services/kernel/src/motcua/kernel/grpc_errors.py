@@ -6,6 +6,7 @@ import logging
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 ERROR_DOMAIN = "motcua.gov.vn"
 
 
-def pack_details(*details: object) -> list[any_pb2.Any]:
+def pack_details(*details: Message) -> list[any_pb2.Any]:
     """google.rpc detail messages packed for a Status."""
     packed = []
     for detail in details:

@@ -58,7 +58,7 @@ class ServiceRuntime:
         self.serving = True
 
     def start(self) -> None:
-        workers = []
+        workers: list[tuple[str, Callable[[threading.Event], None], WorkerHealth | None]] = []
         if self.service.relay is not None and self.service.settings.relay_enabled:
             workers.append(("relay", self.service.relay.run, self.service.relay.health))
         workers += [(f"consumer-{c.name}", c.run, c.health) for c in self.service.consumers]
