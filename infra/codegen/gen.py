@@ -11,8 +11,9 @@ Run from anywhere inside the repo:  uv run python infra/codegen/gen.py [--force]
 2. Runs grpc_tools.protoc over protos/motcua/**.proto (plus buf/validate/validate.proto)
    into protos/gen/python/: *_pb2.py, and *_pb2_grpc.py for files declaring services, each
    with its typed stub (.pyi) by mypy-protobuf's plugins, which type extensions and the grpc
-   stubs for mypy (protoc's own --pyi_out does neither). google/api and google/rpc modules are not generated: they come from
-   googleapis-common-protos. No __init__.py files are written (PEP 420 namespaces).
+   stubs for mypy (protoc's own --pyi_out does neither). google/api and google/rpc modules
+   are not generated: they come from googleapis-common-protos. No __init__.py files are
+   written (PEP 420 namespaces).
 3. Writes protos/gen/descriptor_set.binpb: a FileDescriptorSet of every proto with its
    imports and source info (for the REST gateway and OpenAPI).
 

@@ -81,7 +81,7 @@ def up(profile: Profile, infra_only: bool) -> int:
 
 
 def _start_gateway(profile: Profile) -> None:
-    assert profile.gateway_port
+    assert profile.gateway_port and profile.identity_http_port
     pid_file, log = _svc_files(profile, GATEWAY)
     backends = {svc: profile.service_addr(svc) for svc in profile.service_ports}
     # The services' token keys and issuer: the gateway verifies tokens before reading bodies, as in

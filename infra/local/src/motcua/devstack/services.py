@@ -159,12 +159,13 @@ class ServiceProcess:
     @contextlib.contextmanager
     def _http_probe(self) -> Iterator[Callable[[], tuple[bool, object]]]:
         """GET ready_url answers 200."""
-        assert self.ready_url is not None
+        ready_url = self.ready_url
+        assert ready_url is not None
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an http_proxy
 
         def probe() -> tuple[bool, object]:
             try:
-                with opener.open(self.ready_url, timeout=1) as response:
+                with opener.open(ready_url, timeout=1) as response:
                     return response.status == 200, response.status
             except urllib.error.HTTPError as e:
                 return False, e.code

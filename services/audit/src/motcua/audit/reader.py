@@ -11,10 +11,10 @@ a write, had one slipped in, would fail rather than change the log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 import psycopg
@@ -100,7 +100,7 @@ def iso_utc(moment: datetime) -> str:
 class _ReadOnlyDatastore(PostgresDatastore):
     """eventsourcing's datastore whose every connection refuses writes."""
 
-    def after_connect_func(self):  # type: ignore[no-untyped-def]
+    def after_connect_func(self) -> Callable[[psycopg.Connection[Any]], None]:
         configure = super().after_connect_func()
 
         def after_connect(conn: psycopg.Connection[Any]) -> None:
@@ -117,6 +117,14 @@ def _transcoder() -> JSONTranscoder:
     transcoder.register(DecimalAsStr())
     transcoder.register(DatetimeAsISO())
     return transcoder
+
+
+class _ConnectionInfo(TypedDict):
+    host: str
+    port: str
+    dbname: str
+    user: str
+    password: str
 
 
 class EventLog:
@@ -136,7 +144,7 @@ class EventLog:
         self.schema = store_env.get("POSTGRES_SCHEMA") or "public"
         self.dbname = store_env["POSTGRES_DBNAME"]
         self.where = f"database {self.dbname} on {store_env['POSTGRES_HOST']}:{store_env['POSTGRES_PORT']}"
-        conninfo = {
+        conninfo: _ConnectionInfo = {
             "host": store_env["POSTGRES_HOST"],
             "port": store_env["POSTGRES_PORT"],
             "dbname": self.dbname,
@@ -161,7 +169,7 @@ class EventLog:
             self.datastore.close()
             raise
 
-    def _check_log_exists(self, conninfo: dict[str, str]) -> None:
+    def _check_log_exists(self, conninfo: _ConnectionInfo) -> None:
         try:
             with psycopg.connect(**conninfo, connect_timeout=CONNECT_TIMEOUT, options=READ_ONLY) as conn:
                 row = conn.execute(

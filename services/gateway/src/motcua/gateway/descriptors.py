@@ -46,6 +46,18 @@ SCALAR_WKT = frozenset({
     "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.BytesValue",
 })
 
+
+def message_of(fd: descriptor.FieldDescriptor) -> descriptor.Descriptor:
+    """The type of a message field (protobuf types it as optional: it is None on other fields)."""
+    assert fd.message_type is not None, f"{fd.full_name} is not a message field"
+    return fd.message_type
+
+
+def enum_of(fd: descriptor.FieldDescriptor) -> descriptor.EnumDescriptor:
+    """The type of an enum field (protobuf types it as optional: it is None on other fields)."""
+    assert fd.enum_type is not None, f"{fd.full_name} is not an enum field"
+    return fd.enum_type
+
 # FileDescriptorProto / DescriptorProto / ... field numbers, for source_code_info paths.
 _FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
 _MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM, _MESSAGE_ONEOF = 2, 3, 4, 8
@@ -325,6 +337,6 @@ def _file_comments(fdp: descriptor_pb2.FileDescriptorProto) -> dict[str, str]:
     for i, s in enumerate(fdp.service):
         name = prefix + s.name
         note(name, (_FILE_SERVICE, i))
-        for j, m in enumerate(s.method):
-            note(f"{name}.{m.name}", (_FILE_SERVICE, i, _SERVICE_METHOD, j))
+        for j, method in enumerate(s.method):
+            note(f"{name}.{method.name}", (_FILE_SERVICE, i, _SERVICE_METHOD, j))
     return out
