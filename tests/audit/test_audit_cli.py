@@ -40,7 +40,9 @@ def audit_env(stack, **overrides: str) -> dict[str, str]:
     return env
 
 
-def audit(stack, *args: str, env: dict[str, str] | None = None, command: list[str] | None = None):
+def audit(
+    stack, *args: str, env: dict[str, str] | None = None, command: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Runs the CLI; stdout and stderr decoded as UTF-8 (what it promises to write)."""
     result = subprocess.run(
         [*(command or [sys.executable, "-m", "motcua.audit"]), *args],
@@ -48,8 +50,9 @@ def audit(stack, *args: str, env: dict[str, str] | None = None, command: list[st
         capture_output=True,
         timeout=120,
     )
-    result.stdout, result.stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
-    return result
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
+    )
 
 
 def ok(result) -> str:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import grpc
 import pyotp
@@ -60,7 +61,7 @@ def identity(stack) -> str:
     return stack.identity.addr
 
 
-def stub_of(identity: str, *roles: int, agency_id: str = "", account_id: str = ""):
+def stub_of(identity: str, *roles: Role.ValueType, agency_id: str = "", account_id: str = ""):
     return identity_service_stub(identity, token(*roles, agency_id=agency_id, account_id=account_id))
 
 
@@ -207,7 +208,7 @@ def test_a_desk_officer_at_one_agency_and_administrator_at_another_administers_o
 
 
 @pytest.fixture(scope="module")
-def dossiers(stack, identity) -> str:
+def dossiers(stack, identity) -> Iterator[dict[str, str]]:
     started = {name: stack.service(name).start() for name in ("procedures", "dossiers")}
     yield {name: p.addr for name, p in started.items()}
     for process in started.values():

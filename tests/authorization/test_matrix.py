@@ -9,6 +9,8 @@ empty request, NOT_FOUND, an answer...) is the service's business, not this matr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -29,7 +31,7 @@ def _id(method) -> str:
 
 
 @pytest.fixture(scope="module")
-def addresses(stack, tmp_path_factory) -> dict[str, str]:
+def addresses(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
     """One process of every service for the module (identity: the session's)."""
     extra = {"signing": {"MOTCUA_SIGNING_DIR": str(tmp_path_factory.mktemp("signing"))}}
     processes = {name: stack.service(name, **extra.get(name, {})).start() for name in SERVICES if name != "identity"}

@@ -19,6 +19,8 @@ so the fix flips them into failures to unmark.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 import pytest
 from google.protobuf import message_factory
@@ -94,7 +96,7 @@ def cases():
 
 
 @pytest.fixture(scope="module")
-def addresses(stack, tmp_path_factory) -> dict[str, str]:
+def addresses(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
     extra = {"signing": {"MOTCUA_SIGNING_DIR": str(tmp_path_factory.mktemp("signing"))}}
     started = {name: stack.service(name, **extra.get(name, {})).start()
                for name in ("procedures", "dossiers", "notifications", "signing")}

@@ -66,6 +66,7 @@ def test_the_jwks_url_is_the_identity_service_http_port() -> None:
     rendered = render()
     url = urlsplit(rendered.environment("procedures")["MOTCUA_AUTH_JWKS_URL"])
     assert (url.scheme, url.port, url.path) == ("http", 8081, JWKS_PATH)
+    assert url.hostname is not None
     service_name, namespace, rest = url.hostname.split(".", 2)
     assert (namespace, rest) == (NAMESPACE, "svc.cluster.local")
     # The Service it names is identity's, and its port 8081 leads to the container port the
@@ -111,7 +112,8 @@ def test_without_identity_the_services_trust_the_identity_named_by_auth_jwks_url
     rendered = render({**disabled("identity"), "identity": {"keysSecret": ""}})
     for service in GRPC_SERVICES:
         if service != "identity":
-            assert Settings.from_env(rendered.environment(service)).auth.jwks_url == EXTERNAL_JWKS, service
+            auth = Settings.from_env(rendered.environment(service)).auth
+            assert auth is not None and auth.jwks_url == EXTERNAL_JWKS, service
     assert f"{RELEASE}-identity" not in rendered.of_kind("Service")
     assert validate_documents(rendered.documents, KUBE_VERSION) == []
 

@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -34,7 +35,7 @@ import pytest
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as dpb
 from motcua.identity.v1.role_pb2 import Role
-from motcua.notifications.v1 import notification_service_pb2 as npb
+from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as npb
 from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.faults.dossier_tally import NAME as TALLY, tally_id
 from tests.support import auth
@@ -129,7 +130,7 @@ class Stack:
         self.stack.postgres.stop()
         self.stack.postgres.start(fresh=False)
 
-    def faults(self) -> list[tuple[str, callable]]:
+    def faults(self) -> list[tuple[str, Callable[[], None]]]:
         return [("Kafka SIGKILL + restart", self.kill_kafka_and_restart),
                 ("PostgreSQL restart", self.restart_postgres),
                 *((f"{name} SIGKILL + restart", lambda name=name: self.kill_and_restart(name))
@@ -301,7 +302,8 @@ def settle(probe, done, timeout: float):
 
 def inbox(addr: str, account_id: str, token: str) -> list:
     stub = notifications_stub(addr, token)
-    notifications, page_token = [], ""
+    notifications: list[notification_pb2.Notification] = []
+    page_token = ""
     while True:
         page = stub.ListNotifications(npb.ListNotificationsRequest(
             recipient_account_id=account_id, page_size=100, page_token=page_token))
@@ -345,8 +347,8 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
     tally = settle(tallied, lambda t: all(t[k][d] >= 1 for k in t for d in dossier_ids), timeout=300)
 
     # The inbox: one notification per received dossier, in its applicant's inbox.
-    def notified() -> Counter:
-        per_dossier = Counter()
+    def notified() -> Counter[str]:
+        per_dossier: Counter[str] = Counter()
         for account, token in ledger.recipient_tokens.items():
             for notification in inbox(addr["notifications"], account, token):
                 per_dossier[notification.dossier_id] += 1

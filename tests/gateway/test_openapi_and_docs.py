@@ -182,7 +182,7 @@ def test_docs_assets_are_served_by_the_gateway(gw: Gateway):
     from tests.gateway.support import http
 
     page = http("GET", gw.url + "/docs")
-    assert page.status == 200 and page.content_type.startswith("text/html"), page.raw[:300]  # make gateway-ui
+    assert page.status == 200 and (page.content_type or "").startswith("text/html"), page.raw[:300]  # make gateway-ui
     assert "script-src 'self'" in page.headers["content-security-policy"]
     for asset in re.findall(r'(?:src|href)="([^"]+)"', page.raw.decode()):
         reply = http("GET", gw.url + asset)

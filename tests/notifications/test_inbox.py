@@ -16,10 +16,10 @@ import pytest
 from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from tests.support import auth
-from tests.support.clients import field_violations
+from tests.support.clients import field_violations, notifications_stub
 from tests.support.waiting import eventually
 
-from .conftest import InboxReader, notifications_stub
+from .conftest import InboxReader
 
 VN = timezone(timedelta(hours=7))
 RECEIVED_BODY = "Hồ sơ {code} đã được tiếp nhận. Ngày hẹn trả kết quả: {date}."

@@ -18,9 +18,10 @@ from motcua.notifications.application import DossierReceipt, NotificationCenter
 from motcua.notifications.domain import IN_APP, template_id
 from motcua.notifications.v1 import notification_service_pb2 as pb
 from tests.support import auth
+from tests.support.clients import notifications_stub
 from tests.support.waiting import eventually
 
-from .conftest import InboxReader, notifications_stub
+from .conftest import InboxReader
 
 VN = timezone(timedelta(hours=7))
 

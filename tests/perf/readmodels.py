@@ -18,6 +18,7 @@ from motcua.dossiers.application import DossierOffice, PublishedVersion
 from motcua.dossiers.domain import Applicant, Document, DossierCodeSequence, ProcedureReplica, local_date
 from motcua.dossiers.dossier import Dossier
 from motcua.kernel.context import Actor, acting_as
+from motcua.kernel.readmodel import ProjectingRecorder
 
 BATCH = 100
 TERMS = {
@@ -75,7 +76,9 @@ def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samp
                 office.save(*saved)
                 ids += [d.id for d in saved[1:]]
         began = time.perf_counter()
-        events = office.recorder.rebuild()
+        recorder = office.recorder
+        assert isinstance(recorder, ProjectingRecorder)
+        events = recorder.rebuild()
         rebuild_s = time.perf_counter() - began
     finally:
         office.close()

@@ -94,7 +94,9 @@ class BenchStack(Stack):
             rows = conn.execute(
                 "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)", (list(names),)
             ).fetchall()
-            version = conn.execute("SHOW server_version").fetchone()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            assert row is not None
+            version = row[0]
         settings = {"server_version": version}
         for name, setting, unit in rows:
             settings[name] = f"{int(setting) * 8 // 1024}MB" if unit == "8kB" else setting

@@ -62,12 +62,15 @@ def addr(stack, services) -> str:
     province = procedures_stub(services[0].addr, province_admin_token())
     records = json.loads(SAMPLE.read_text(encoding="utf-8"))
     for agency in sorted({AGENCY} | {r["agency"] for r in records if r.get("agency")}):
-        eventually(
-            lambda agency=agency: province.CreateProcedure(
-                pb.CreateProcedureRequest(code=unique_code(), name="Thủ tục thử", agency_id=agency, processing_days=1)
-            ),
-            what=f"{agency} in procedures' tree",
-        )
+
+        def create(agency: str = agency) -> pb.CreateProcedureResponse:
+            # A new code each try: a try that failed may have created it.
+            request = pb.CreateProcedureRequest(
+                code=unique_code(), name="Thủ tục thử", agency_id=agency, processing_days=1
+            )
+            return province.CreateProcedure(request)
+
+        eventually(create, what=f"{agency} in procedures' tree")
     return services[0].addr
 
 

@@ -57,7 +57,7 @@ def service(stack, directory):
     assert process.terminate() == 0
 
 
-def caller(service, agency: str, role: int = Role.ROLE_DESK_OFFICER, account_id: str = ""):
+def caller(service, agency: str, role: Role.ValueType = Role.ROLE_DESK_OFFICER, account_id: str = ""):
     return signing_stub(service.addr, auth.issue(roles=(role,), agency_id=agency, account_id=account_id).access_token)
 
 
@@ -95,10 +95,11 @@ def reason(error: grpc.RpcError) -> str:
 
 def signed_events(stack) -> int:
     with psycopg.connect(stack.dsn("signing")) as conn:
-        (count,) = conn.execute(
+        row = conn.execute(
             "SELECT count(*) FROM signing_events WHERE topic LIKE %s", ("%:Document.Signed",)
         ).fetchone()
-    return count
+    assert row is not None  # count(*) always answers
+    return int(row[0])
 
 
 def event_of(stack, document_id: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as pb
@@ -29,7 +30,7 @@ def today_in_vietnam() -> date:
 
 
 def applicant(**overrides) -> dossier_pb2.Applicant:
-    fields = {
+    fields: dict[str, Any] = {
         "kind": dossier_pb2.APPLICANT_KIND_CITIZEN,
         "full_name": "Nguyễn Thị Hồng Nhung",
         "identity_number": "079190012345",
@@ -41,7 +42,7 @@ def applicant(**overrides) -> dossier_pb2.Applicant:
 
 
 def submit_request(procedure_id: str, agency_id: str, **overrides) -> pb.SubmitDossierRequest:
-    fields = {
+    fields: dict[str, Any] = {
         "procedure_id": procedure_id,
         "agency_id": agency_id,
         "applicant": applicant(),

@@ -25,7 +25,7 @@ def identity_service_stub(addr: str, token: str | None = None) -> identity_servi
     return identity_service_pb2_grpc.IdentityServiceStub(authorized_channel(addr, token))
 
 
-def token(*roles: int, agency_id: str = "", account_id: str = "") -> str:
+def token(*roles: Role.ValueType, agency_id: str = "", account_id: str = "") -> str:
     """A development token of these roles (applicant only: no agency needed)."""
     return auth.issue(roles=roles, agency_id=agency_id, account_id=account_id, ttl_seconds=3600).access_token
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from motcua.procedures.v1 import procedure_service_pb2 as pb
 from tests.support.auth import AGENCY
@@ -13,7 +14,7 @@ def unique_code() -> str:
 
 
 def create_request(name: str = "Đăng ký khai sinh", **overrides) -> pb.CreateProcedureRequest:
-    fields = {"code": unique_code(), "name": name, "agency_id": AGENCY, "processing_days": 3}
+    fields: dict[str, Any] = {"code": unique_code(), "name": name, "agency_id": AGENCY, "processing_days": 3}
     fields.update(overrides)
     return pb.CreateProcedureRequest(**fields)
 
@@ -22,7 +23,7 @@ def full_create_request(name: str = "Đăng ký khai sinh", **overrides) -> pb.C
     """A procedure with every part of its record, in Vietnamese."""
     from motcua.procedures.v1 import procedure_pb2 as p
 
-    fields = {
+    fields: dict[str, Any] = {
         "code": unique_code(),
         "name": name,
         "agency_id": AGENCY,  # administered by the default caller

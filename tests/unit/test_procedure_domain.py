@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ STEPS = (
 
 
 def content(**overrides) -> ProcedureContent:
-    fields = {
+    fields: dict[str, Any] = {
         "name": "  Đăng ký khai sinh ",
         "agency_id": "000.00.10.H56",
         "processing_time": ProcessingTime(3),
