@@ -69,6 +69,8 @@ class Ledger:
     published: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
     failed: threading.Event = field(default_factory=threading.Event)  # the run is lost: clients stop
+    officer: str = ""  # the desk officer's token
+    recipient_tokens: dict[str, str] = field(default_factory=dict)  # applicant account -> token
 
     @property
     def accepted(self) -> int:
@@ -273,9 +275,8 @@ def drive(processes: Stack, ledger: Ledger, commands: int) -> None:
     if errors:
         raise errors[0]
     assert ledger.accepted == 2 * dossiers_total
-    ledger.recipient_tokens = {r.account_id: r.access_token for r in recipients}  # type: ignore[attr-defined]
-    ledger.agency = agency  # type: ignore[attr-defined]
-    ledger.officer = officer_token  # type: ignore[attr-defined]
+    ledger.recipient_tokens = {r.account_id: r.access_token for r in recipients}
+    ledger.officer = officer_token
 
 
 def counts_by_topic(dsn: str, table: str, suffixes: tuple[str, ...]) -> dict[str, Counter]:

@@ -191,8 +191,9 @@ def test_docs_assets_are_served_by_the_gateway(gw: Gateway):
 
 def chromium() -> str:
     for candidate in (os.environ.get("MOTCUA_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if candidate and shutil.which(candidate):
-            return shutil.which(candidate)  # type: ignore[return-value]
+        found = shutil.which(candidate) if candidate else None
+        if found:
+            return found
     pytest.fail("no chromium: `make gateway-browser` installs Debian's (or set MOTCUA_CHROMIUM)")
 
 

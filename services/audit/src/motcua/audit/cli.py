@@ -14,6 +14,7 @@ aggregate, no event log, server unreachable...), 2 bad command line.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -172,8 +173,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     for stream in (sys.stdout, sys.stderr):  # Vietnamese as-is, whatever the locale
-        if (stream.encoding or "").lower().replace("-", "") != "utf8":
-            stream.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        if isinstance(stream, io.TextIOWrapper) and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(encoding="utf-8")
     args = parser().parse_args(argv)  # exits 2 on a bad command line
     try:
         run(args)

@@ -259,7 +259,8 @@ class EventLog:
             except ValueError:
                 when = None
         return Recorded(
-            aggregate_id=stored.originator_id,  # type: ignore[arg-type]
+            # The events tables key aggregates by uuid (the recorder's originator_id_type).
+            aggregate_id=UUID(str(stored.originator_id)),
             version=stored.originator_version,
             type=stored.topic.partition(":")[2] or stored.topic,
             topic=stored.topic,

@@ -134,9 +134,10 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     @contextlib.contextmanager
     def batch_of_changes(self) -> Iterator[dict[UUID, Any]]:
         """Within it, aggregates put in the yielded dict are what ``repository.get`` returns."""
-        token = _batch_changes.set({})
+        changes: dict[UUID, Any] = {}
+        token = _batch_changes.set(changes)
         try:
-            yield _batch_changes.get()  # type: ignore[misc]
+            yield changes
         finally:
             _batch_changes.reset(token)
 

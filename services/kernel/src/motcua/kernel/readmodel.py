@@ -134,7 +134,9 @@ class ProjectingRecorder(PostgresProcessRecorder):
         with self.datastore.transaction(commit=False) as curs:
             for table in self.read_model_tables():
                 curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {table}) AS filled").format(table=table))
-                if curs.fetchone()["filled"]:  # type: ignore[index]
+                row = curs.fetchone()
+                assert row is not None  # EXISTS answers one row
+                if row["filled"]:
                     return False
             if not self._select_projected(curs, 0, 1):
                 return False
