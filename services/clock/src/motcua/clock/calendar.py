@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -124,14 +124,6 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         return self.kind_of(day)[0] in (WORKING_DAY, MAKEUP_WORKING_DAY)
-
-    def next_working_day(self, day: date) -> date:
-        """The first working day after ``day``."""
-        for offset in range(1, 2 * 366):
-            candidate = day + timedelta(days=offset)
-            if self.is_working_day(candidate):
-                return candidate
-        raise MissingCalendar(day.year + 2)  # two years without a working day: not a real calendar
 
     def periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's working periods as aware local datetimes (any day: weekends have hours too,

@@ -132,8 +132,3 @@ def grpc_error_body(error: grpc.aio.AioRpcError) -> tuple[int, dict]:
     status = rpc_status_of(error)
     http_status = HTTP_STATUS.get(code, 500)
     return http_status, error_body(http_status, code.name, status.message, status.details)
-
-
-def grpc_error_response(error: grpc.aio.AioRpcError) -> JSONResponse:
-    http_status, body = grpc_error_body(error)
-    return JSONResponse(body, status_code=http_status)
