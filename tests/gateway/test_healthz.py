@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from typing import Any
 
 import grpc
 import pytest
@@ -190,9 +191,9 @@ def test_healthz_answers_within_its_deadline_when_backends_never_answer(start_ga
     assert body["backends"] == {"a": "UNREACHABLE", "b": "UNREACHABLE", "c": "UNREACHABLE"}
 
 
-def test_sigterm_finishes_the_request_in_flight_and_exits_0(start_gateway, black_hole):
+def test_sigterm_finishes_the_request_in_flight_and_exits_0(start_gateway, black_hole) -> None:
     gw = start_gateway({"slow": black_hole()}, MOTCUA_HEALTH_TIMEOUT="1.5")
-    result: dict[str, object] = {}
+    result: dict[str, Any] = {}
 
     def call() -> None:
         try:
