@@ -30,9 +30,10 @@ include mk/protos.mk
 include mk/gateway.mk
 include mk/stack.mk
 include mk/charts.mk
+include mk/python.mk
 
 .PHONY: test
-test: setup lint-protos breaking-protos check-charts lint-imports gateway-browser ## run the test suite (starts and stops its own PostgreSQL and Kafka)
+test: setup lint-python lint-imports lint-protos breaking-protos check-charts gateway-browser ## run the test suite (starts and stops its own PostgreSQL and Kafka)
 	$(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: lint-imports

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -126,7 +126,8 @@ def stack() -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def services(stack) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    """The procedures and dossiers services, as processes of this test module; they must stop cleanly."""
+    """The procedures and dossiers services, as processes of this test module; they must stop
+    cleanly."""
     procedures = stack.service("procedures").start()
     dossiers = stack.service("dossiers").start()
     yield procedures, dossiers

@@ -9,9 +9,11 @@ Run from anywhere inside the repo:  uv run python infra/codegen/gen.py [--force]
    The well-known types (google/protobuf/*.proto) come from grpcio-tools' bundled copy.
    protos/gen/third_party links to that folder so that buf sees it as a local module.
 2. Runs grpc_tools.protoc over protos/motcua/**.proto (plus buf/validate/validate.proto)
-   into protos/gen/python/: *_pb2.py, *_pb2.pyi, and *_pb2_grpc.py for files declaring
-   services. google/api and google/rpc modules are not generated: they come from
-   googleapis-common-protos. No __init__.py files are written (PEP 420 namespaces).
+   into protos/gen/python/: *_pb2.py, and *_pb2_grpc.py for files declaring services, each
+   with its typed stub (.pyi) by mypy-protobuf's plugins, which type extensions and the grpc
+   stubs for mypy (protoc's own --pyi_out does neither). google/api and google/rpc modules
+   are not generated: they come from googleapis-common-protos. No __init__.py files are
+   written (PEP 420 namespaces).
 3. Writes protos/gen/descriptor_set.binpb: a FileDescriptorSet of every proto with its
    imports and source info (for the REST gateway and OpenAPI).
 
@@ -152,7 +154,7 @@ def our_protos() -> list[str]:
 
 def fingerprint(protos: list[str], third_party: str) -> str:
     digest = hashlib.sha256()
-    for name in ("grpcio-tools", "protobuf", "googleapis-common-protos"):
+    for name in ("grpcio-tools", "protobuf", "googleapis-common-protos", "mypy-protobuf"):
         digest.update(f"{name}=={importlib.metadata.version(name)}\n".encode())
     digest.update(Path(__file__).read_bytes())
     digest.update(third_party.encode())
@@ -164,6 +166,12 @@ def fingerprint(protos: list[str], third_party: str) -> str:
 def up_to_date(stamp: str) -> bool:
     return (STAMP.is_file() and STAMP.read_text().strip() == stamp
             and OUT_PY.is_dir() and DESCRIPTOR_SET.is_file())
+
+
+def _plugins() -> list[str]:
+    """mypy-protobuf's protoc plugins, installed beside this interpreter."""
+    bin_dir = Path(sys.executable).parent
+    return [f"--plugin=protoc-gen-{name}={bin_dir / f'protoc-gen-{name}'}" for name in ("mypy", "mypy_grpc")]
 
 
 def run_protoc(args: list[str]) -> None:
@@ -183,16 +191,18 @@ def generate(protos: list[str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".python-", dir=GEN))
     try:
         desc_tmp = tmp / "descriptor_set.binpb"
-        run_protoc([*includes,
-                    f"--python_out={tmp}", f"--pyi_out={tmp}", f"--grpc_python_out={tmp}",
+        run_protoc([*includes, *_plugins(),
+                    f"--python_out={tmp}", f"--mypy_out=quiet:{tmp}", f"--grpc_python_out={tmp}",
+                    f"--mypy_grpc_out=quiet:{tmp}",
                     f"--descriptor_set_out={desc_tmp}", "--include_imports",
                     "--include_source_info", *inputs])
         fds = descriptor_pb2.FileDescriptorSet.FromString(desc_tmp.read_bytes())
-        # The grpc plugin writes a *_pb2_grpc.py for every input; keep those with services.
+        # The grpc plugins write a *_pb2_grpc module for every input; keep those with services.
         with_services = {f.name for f in fds.file if f.service}
         for rel in inputs:
             if rel not in with_services:
-                (tmp / rel.replace(".proto", "_pb2_grpc.py")).unlink(missing_ok=True)
+                for suffix in ("_pb2_grpc.py", "_pb2_grpc.pyi"):
+                    (tmp / rel.replace(".proto", suffix)).unlink(missing_ok=True)
         os.replace(desc_tmp, DESCRIPTOR_SET)
         # Swap the new tree in whole, so that stubs of deleted protos disappear.
         old = GEN / ".python-old"

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -40,7 +40,9 @@ def audit_env(stack, **overrides: str) -> dict[str, str]:
     return env
 
 
-def audit(stack, *args: str, env: dict[str, str] | None = None, command: list[str] | None = None):
+def audit(
+    stack, *args: str, env: dict[str, str] | None = None, command: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Runs the CLI; stdout and stderr decoded as UTF-8 (what it promises to write)."""
     result = subprocess.run(
         [*(command or [sys.executable, "-m", "motcua.audit"]), *args],
@@ -48,8 +50,9 @@ def audit(stack, *args: str, env: dict[str, str] | None = None, command: list[st
         capture_output=True,
         timeout=120,
     )
-    result.stdout, result.stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
-    return result
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
+    )
 
 
 def ok(result) -> str:
@@ -78,7 +81,7 @@ def story(procedures):
     renamed = procedures.RenameProcedure(
         pb.RenameProcedureRequest(procedure_id=created.procedure_id, name=NEW_NAME, expected_version=created.version)
     ).procedure
-    between = datetime.now(timezone.utc)  # same host clock as the service's event timestamps
+    between = datetime.now(UTC)  # same host clock as the service's event timestamps
     procedures.PublishProcedure(
         pb.PublishProcedureRequest(procedure_id=created.procedure_id, expected_version=renamed.version)
     )
@@ -211,7 +214,9 @@ def test_database_without_the_event_log_is_an_error_and_stays_untouched(stack, s
     empty = f"motcua_audit_empty_{uuid.uuid4().hex[:8]}"
     stack.postgres.create_database(empty)
     try:
-        error = failed(audit(stack, "history", "procedures", story["id"], env=audit_env(stack, POSTGRES_DBNAME=empty)), 1)
+        error = failed(
+            audit(stack, "history", "procedures", story["id"], env=audit_env(stack, POSTGRES_DBNAME=empty)), 1
+        )
         assert "no event log for service procedures" in error
         with psycopg.connect(stack.postgres.dsn(empty)) as conn:
             created = conn.execute(

@@ -10,15 +10,16 @@ count a refusal the validator gave instead of the service).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import protovalidate
+from buf.validate import validate_pb2
 from google.protobuf import descriptor, message_factory
 from google.protobuf.message import Message
 
 from motcua.kernel.validation import field_path
-from buf.validate import validate_pb2
 
 FD = descriptor.FieldDescriptor
 
@@ -75,11 +76,12 @@ def _pdf() -> bytes:
     return vietnamese_pdf()
 
 
-def _timestamp(message: Message) -> None:
-    message.FromDatetime(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3))
+# The messages are built from descriptors at run time: their fields are known then only.
+def _timestamp(message: Any) -> None:
+    message.FromDatetime(datetime.now(UTC).replace(microsecond=0) + timedelta(days=3))
 
 
-def fill(message: Message, resources: Mapping[str, str], depth: int = 0) -> Message:
+def fill(message: Any, resources: Mapping[str, str], depth: int = 0) -> Any:
     """Sets every field of `message` (and of its sub-messages, to a depth) to a valid value."""
     full_name = message.DESCRIPTOR.full_name
     if full_name == "google.protobuf.Timestamp":
@@ -122,9 +124,11 @@ def _scalar(fd: FD, resources: Mapping[str, str], qualified: str):
     if qualified in _BY_MESSAGE_FIELD:
         return _BY_MESSAGE_FIELD[qualified]
     if fd.type == FD.TYPE_ENUM:
-        if fd.enum_type.full_name in _ENUM_BY_NAME:
-            return fd.enum_type.values_by_name[_ENUM_BY_NAME[fd.enum_type.full_name]].number
-        values = [v.number for v in fd.enum_type.values if v.number != 0]
+        enum = fd.enum_type
+        assert enum is not None
+        if enum.full_name in _ENUM_BY_NAME:
+            return enum.values_by_name[_ENUM_BY_NAME[enum.full_name]].number
+        values = [v.number for v in enum.values if v.number != 0]
         return values[0] if values else 0
     if name in _BY_NAME:
         return _BY_NAME[name]

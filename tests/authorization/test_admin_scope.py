@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import grpc
 import pyotp
@@ -17,8 +18,7 @@ from google.rpc import error_details_pb2
 
 from motcua.dossiers.v1 import dossier_service_pb2 as dpb
 from motcua.identity.domain.credentials import credentials_id
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as ipb
+from motcua.identity.v1 import account_pb2, identity_service_pb2 as ipb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support import auth
 from tests.support.clients import details, dossiers_stub, field_violations
@@ -61,7 +61,7 @@ def identity(stack) -> str:
     return stack.identity.addr
 
 
-def stub_of(identity: str, *roles: int, agency_id: str = "", account_id: str = ""):
+def stub_of(identity: str, *roles: Role.ValueType, agency_id: str = "", account_id: str = ""):
     return identity_service_stub(identity, token(*roles, agency_id=agency_id, account_id=account_id))
 
 
@@ -112,7 +112,9 @@ def test_a_commune_administrator_cannot_touch_a_citizens_credentials_or_list_cit
 
 def test_a_credential_reset_needs_a_reason_and_is_recorded_with_who_and_why(stack, identity, support_desk, citizen):
     with pytest.raises(grpc.RpcError) as caught:
-        support_desk.SetPassword(ipb.SetPasswordRequest(account_id=citizen.account_id, new_password="mật khẩu tạm 2026"))
+        support_desk.SetPassword(
+            ipb.SetPasswordRequest(account_id=citizen.account_id, new_password="mật khẩu tạm 2026")
+        )
     error = caught.value
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "reason" in field_violations(error)
     reset = support_desk.SetPassword(ipb.SetPasswordRequest(
@@ -122,9 +124,12 @@ def test_a_credential_reset_needs_a_reason_and_is_recorded_with_who_and_why(stac
     # Their own TOTP, removed by the desk when the phone is lost.
     own = stub_of(identity, Role.ROLE_APPLICANT, account_id=citizen.account_id)
     started = own.StartTotpEnrollment(ipb.StartTotpEnrollmentRequest(account_id=citizen.account_id))
-    own.ConfirmTotpEnrollment(ipb.ConfirmTotpEnrollmentRequest(
-        account_id=citizen.account_id, code=pyotp.TOTP(started.secret).now()))
-    removed = support_desk.DisableTotp(ipb.DisableTotpRequest(account_id=citizen.account_id, reason="Mất điện thoại")).account
+    own.ConfirmTotpEnrollment(
+        ipb.ConfirmTotpEnrollmentRequest(account_id=citizen.account_id, code=pyotp.TOTP(started.secret).now())
+    )
+    removed = support_desk.DisableTotp(
+        ipb.DisableTotpRequest(account_id=citizen.account_id, reason="Mất điện thoại")
+    ).account
     assert not removed.mfa_enabled
 
     history = audit_history(stack, str(credentials_id(citizen.account_id)))
@@ -140,7 +145,13 @@ def audit_history(stack, aggregate_id: str) -> list[dict]:
     env = {**os.environ, "POSTGRES_HOST": stack.postgres.host, "POSTGRES_PORT": str(stack.profile.pg_port),
            "POSTGRES_USER": stack.postgres.user, "POSTGRES_PASSWORD": stack.postgres.password, "CIPHER_KEY": key}
     env.pop("POSTGRES_DBNAME", None)
-    audit = [os.path.join(os.path.dirname(sys.executable), "motcua-audit"), "history", "identity", aggregate_id, "--json"]
+    audit = [
+        os.path.join(os.path.dirname(sys.executable), "motcua-audit"),
+        "history",
+        "identity",
+        aggregate_id,
+        "--json",
+    ]
     done = subprocess.run(audit, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -177,11 +188,19 @@ def test_a_desk_officer_at_one_agency_and_administrator_at_another_administers_o
         roles=[Role.ROLE_DESK_OFFICER], agency_id=COMMUNE_A, display_name="Mạc Văn Khải",
         grants=[ipb.DevelopmentGrant(role=Role.ROLE_ADMINISTRATOR, agency_id=COMMUNE_B)]))
     as_person = identity_service_stub(identity, issued.access_token)
-    error = refused(lambda: as_person.DisableAccount(ipb.DisableAccountRequest(account_id=here.account_id, reason="thử")))
+    error = refused(
+        lambda: as_person.DisableAccount(ipb.DisableAccountRequest(account_id=here.account_id, reason="thử"))
+    )
     assert reason_of(error) == "AGENCY_SCOPE"
-    refused(lambda: as_person.CreateAccount(ipb.CreateAccountRequest(kind=OFFICER, display_name="Ai Đó", agency_id=COMMUNE_A)))
+    refused(
+        lambda: as_person.CreateAccount(
+            ipb.CreateAccountRequest(kind=OFFICER, display_name="Ai Đó", agency_id=COMMUNE_A)
+        )
+    )
     refused(lambda: as_person.GetAccount(ipb.GetAccountRequest(account_id=here.account_id)))
-    disabled = as_person.DisableAccount(ipb.DisableAccountRequest(account_id=there.account_id, reason="Chuyển công tác")).account
+    disabled = as_person.DisableAccount(
+        ipb.DisableAccountRequest(account_id=there.account_id, reason="Chuyển công tác")
+    ).account
     assert disabled.state == account_pb2.ACCOUNT_STATE_DISABLED
 
 
@@ -189,7 +208,7 @@ def test_a_desk_officer_at_one_agency_and_administrator_at_another_administers_o
 
 
 @pytest.fixture(scope="module")
-def dossiers(stack, identity) -> str:
+def dossiers(stack, identity) -> Iterator[dict[str, str]]:
     started = {name: stack.service(name).start() for name in ("procedures", "dossiers")}
     yield {name: p.addr for name, p in started.items()}
     for process in started.values():
@@ -208,7 +227,9 @@ def test_dossiers_administrators_act_within_their_subtree_only(dossiers, procedu
         account_id=issued.account_id, full_name="Phùng Thị Thanh"))).dossier
 
     def as_admin(agency: str):
-        return dossiers_stub(dossiers["dossiers"], auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id=agency).access_token)
+        return dossiers_stub(
+            dossiers["dossiers"], auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id=agency).access_token
+        )
 
     commune_a = as_admin(COMMUNE_A)
     error = refused(lambda: commune_a.GetDossier(dpb.GetDossierRequest(dossier_id=dossier.dossier_id)))
@@ -224,7 +245,10 @@ def test_dossiers_administrators_act_within_their_subtree_only(dossiers, procedu
     assert received.version == dossier.version + 1
     # The commune's own administrator acts on it; a grant at the other commune still does not.
     commune_b = as_admin(COMMUNE_B)
-    assert commune_b.GetDossier(dpb.GetDossierRequest(dossier_id=dossier.dossier_id)).dossier.dossier_id == dossier.dossier_id
+    assert (
+        commune_b.GetDossier(dpb.GetDossierRequest(dossier_id=dossier.dossier_id)).dossier.dossier_id
+        == dossier.dossier_id
+    )
     listed = commune_a.ListDossiers(dpb.ListDossiersRequest(page_size=100)).dossiers
     assert dossier.dossier_id not in {d.dossier_id for d in listed}
     listed = province.ListDossiers(dpb.ListDossiersRequest(page_size=1000)).dossiers

@@ -9,6 +9,8 @@ empty request, NOT_FOUND, an answer...) is the service's business, not this matr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -29,7 +31,7 @@ def _id(method) -> str:
 
 
 @pytest.fixture(scope="module")
-def addresses(stack, tmp_path_factory) -> dict[str, str]:
+def addresses(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
     """One process of every service for the module (identity: the session's)."""
     extra = {"signing": {"MOTCUA_SIGNING_DIR": str(tmp_path_factory.mktemp("signing"))}}
     processes = {name: stack.service(name, **extra.get(name, {})).start() for name in SERVICES if name != "identity"}
@@ -76,8 +78,10 @@ def test_a_role_may_call_exactly_the_rpcs_that_declare_it(addresses, tokens, rol
 def test_without_a_token_only_public_rpcs_answer(addresses, method, policy):
     error = call(addresses[owner(method)], method, NO_TOKEN)
     if policy.public:
-        assert error is None or error.code() not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED), \
-            f"public {_id(method)} refused an anonymous caller: {error.code()} {error.details()}"
+        assert error is None or error.code() not in (
+            grpc.StatusCode.UNAUTHENTICATED,
+            grpc.StatusCode.PERMISSION_DENIED,
+        ), f"public {_id(method)} refused an anonymous caller: {error.code()} {error.details()}"
     else:
         assert error is not None and error.code() == grpc.StatusCode.UNAUTHENTICATED, \
             f"{_id(method)} without a token: {error.code() if error else 'answered'}"

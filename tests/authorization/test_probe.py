@@ -19,6 +19,8 @@ so the fix flips them into failures to unmark.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 import pytest
 from google.protobuf import message_factory
@@ -34,8 +36,15 @@ from tests.support import auth
 from tests.support.calendar_clients import calendars_stub, create_request as calendar_request
 from tests.support.clients import dossiers_stub, notifications_stub, procedures_stub
 from tests.support.dossiers import applicant, submit_request
-from tests.support.identity import (identity_service_stub, province_admin_token, province_registrar_token, seed_agencies, unique_login,
-                                    unique_personal_id, unique_phone)
+from tests.support.identity import (
+    identity_service_stub,
+    province_admin_token,
+    province_registrar_token,
+    seed_agencies,
+    unique_login,
+    unique_personal_id,
+    unique_phone,
+)
 from tests.support.procedures import full_create_request
 from tests.support.rpcs import methods, owner
 from tests.support.waiting import eventually
@@ -87,7 +96,7 @@ def cases():
 
 
 @pytest.fixture(scope="module")
-def addresses(stack, tmp_path_factory) -> dict[str, str]:
+def addresses(stack, tmp_path_factory) -> Iterator[dict[str, str]]:
     extra = {"signing": {"MOTCUA_SIGNING_DIR": str(tmp_path_factory.mktemp("signing"))}}
     started = {name: stack.service(name, **extra.get(name, {})).start()
                for name in ("procedures", "dossiers", "notifications", "signing")}

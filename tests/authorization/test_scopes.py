@@ -38,9 +38,16 @@ def test_a_desk_officer_of_another_agency_cannot_receive_a_dossier(processes, pr
     account_id, token = citizen()
     dossier = dossiers_stub(processes["dossiers"], token).SubmitDossier(
         submit_request(procedure_id, agency, applicant=applicant(account_id=account_id))).dossier
-    stranger = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=other).access_token)
-    assert error_reason(lambda: stranger.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=dossier.dossier_id))) == "AGENCY_SCOPE"
-    desk = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=agency).access_token)
+    stranger = dossiers_stub(
+        processes["dossiers"], auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=other).access_token
+    )
+    assert (
+        error_reason(lambda: stranger.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=dossier.dossier_id)))
+        == "AGENCY_SCOPE"
+    )
+    desk = dossiers_stub(
+        processes["dossiers"], auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=agency).access_token
+    )
     received = desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=dossier.dossier_id)).dossier
     assert received.version == dossier.version + 1
 
@@ -50,26 +57,49 @@ def test_a_citizen_reads_their_own_dossier_and_no_one_else_s(processes, procedur
     mine = dossiers_stub(processes["dossiers"], token)
     dossier = mine.SubmitDossier(submit_request(procedure_id, fresh_agency(), applicant=applicant(
         account_id=account_id, full_name="Phạm Thị Thu Hà"))).dossier
-    assert mine.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id)).dossier.applicant.full_name == "Phạm Thị Thu Hà"
+    assert (
+        mine.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id)).dossier.applicant.full_name
+        == "Phạm Thị Thu Hà"
+    )
     _, other_token = citizen()
     other = dossiers_stub(processes["dossiers"], other_token)
     assert error_reason(lambda: other.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id))) == "NOT_OWNER"
-    assert error_reason(lambda: other.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=dossier.dossier_id))) == "NOT_OWNER"
-    specialist_elsewhere = dossiers_stub(processes["dossiers"], auth.issue(
-        roles=(Role.ROLE_SPECIALIST,), agency_id=fresh_agency()).access_token)
-    assert error_reason(lambda: specialist_elsewhere.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id))) == "AGENCY_SCOPE"
+    assert (
+        error_reason(lambda: other.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=dossier.dossier_id)))
+        == "NOT_OWNER"
+    )
+    specialist_elsewhere = dossiers_stub(
+        processes["dossiers"], auth.issue(roles=(Role.ROLE_SPECIALIST,), agency_id=fresh_agency()).access_token
+    )
+    assert (
+        error_reason(lambda: specialist_elsewhere.GetDossier(pb.GetDossierRequest(dossier_id=dossier.dossier_id)))
+        == "AGENCY_SCOPE"
+    )
 
 
 def test_a_citizen_reads_their_own_account_and_no_one_else_s(stack):
     admin = identity_service_stub(stack.identity.addr)
-    created = [admin.CreateAccount(ipb.CreateAccountRequest(
-        kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name=name, personal_id_number=unique_personal_id(),
-        phone=unique_phone())).account for name in ("Đỗ Văn Hùng", "Vũ Thị Lan")]
+    created = [
+        admin.CreateAccount(
+            ipb.CreateAccountRequest(
+                kind=account_pb2.ACCOUNT_KIND_CITIZEN,
+                display_name=name,
+                personal_id_number=unique_personal_id(),
+                phone=unique_phone(),
+            )
+        ).account
+        for name in ("Đỗ Văn Hùng", "Vũ Thị Lan")
+    ]
     hung, lan = (auth.issue(roles=(Role.ROLE_APPLICANT,), account_id=a.account_id).access_token for a in created)
-    own = identity_service_stub(stack.identity.addr, hung).GetAccount(ipb.GetAccountRequest(account_id=created[0].account_id))
+    own = identity_service_stub(stack.identity.addr, hung).GetAccount(
+        ipb.GetAccountRequest(account_id=created[0].account_id)
+    )
     assert own.account.display_name == "Đỗ Văn Hùng"
     stranger = identity_service_stub(stack.identity.addr, lan)
-    assert error_reason(lambda: stranger.GetAccount(ipb.GetAccountRequest(account_id=created[0].account_id))) == "NOT_OWNER"
+    assert (
+        error_reason(lambda: stranger.GetAccount(ipb.GetAccountRequest(account_id=created[0].account_id)))
+        == "NOT_OWNER"
+    )
     assert error_reason(lambda: stranger.StartTotpEnrollment(
         ipb.StartTotpEnrollmentRequest(account_id=created[0].account_id))) == "NOT_OWNER"
 
@@ -78,5 +108,10 @@ def test_a_citizen_lists_their_own_notifications_and_no_one_else_s(processes):
     account_id, token = citizen()
     other_id, _ = citizen()
     inbox = notifications_stub(processes["notifications"], token)
-    assert list(inbox.ListNotifications(npb.ListNotificationsRequest(recipient_account_id=account_id)).notifications) == []
-    assert error_reason(lambda: inbox.ListNotifications(npb.ListNotificationsRequest(recipient_account_id=other_id))) == "NOT_OWNER"
+    assert (
+        list(inbox.ListNotifications(npb.ListNotificationsRequest(recipient_account_id=account_id)).notifications) == []
+    )
+    assert (
+        error_reason(lambda: inbox.ListNotifications(npb.ListNotificationsRequest(recipient_account_id=other_id)))
+        == "NOT_OWNER"
+    )

@@ -14,9 +14,10 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import kubernetes_validate
 import yaml
@@ -57,7 +58,8 @@ def load_documents(text: str) -> list[Document]:
 
 
 def validate_documents(docs: Iterable[Document], kube_version: str = KUBE_VERSION) -> list[str]:
-    """One message per invalid object: '<Kind>/<name> (<template>): <field path>: <what is wrong>'."""
+    """One message per invalid object: '<Kind>/<name> (<template>): <field path>: <what is
+    wrong>'."""
     errors = []
     for doc in docs:
         if not isinstance(doc.obj, dict) or "apiVersion" not in doc.obj or "kind" not in doc.obj:

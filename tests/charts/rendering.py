@@ -48,7 +48,9 @@ needs_helm = pytest.mark.skipif(
 def merge_values(base: dict, override: dict) -> dict:
     out = dict(base)
     for key, value in override.items():
-        out[key] = merge_values(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = (
+            merge_values(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
     return out
 
 
@@ -62,7 +64,7 @@ def helm(*args: str, values: dict | None = None, files: tuple[Path, ...] = ()) -
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _template(values_json: str, files: tuple[Path, ...]) -> subprocess.CompletedProcess:
     return helm("template", RELEASE, "--namespace", NAMESPACE, values=json.loads(values_json), files=files)
 
@@ -136,7 +138,9 @@ def render_notes(tmp_path: Path, values: dict) -> str:
     (chart / "templates" / "NOTES.txt").unlink()
     (chart / "templates" / "_notes.tpl").write_text('{{- define "test.notes" -}}\n' + notes + "{{- end }}\n")
     (chart / "templates" / "notes.yaml").write_text(
-        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n')
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: '
+        '{{ include "test.notes" . | quote }}\n'
+    )
     values_file = tmp_path / "values.yaml"
     values_file.write_text(json.dumps(merge_values(REQUIRED, values)))
     result = subprocess.run(

@@ -66,6 +66,7 @@ def test_the_jwks_url_is_the_identity_service_http_port() -> None:
     rendered = render()
     url = urlsplit(rendered.environment("procedures")["MOTCUA_AUTH_JWKS_URL"])
     assert (url.scheme, url.port, url.path) == ("http", 8081, JWKS_PATH)
+    assert url.hostname is not None
     service_name, namespace, rest = url.hostname.split(".", 2)
     assert (namespace, rest) == (NAMESPACE, "svc.cluster.local")
     # The Service it names is identity's, and its port 8081 leads to the container port the
@@ -111,7 +112,8 @@ def test_without_identity_the_services_trust_the_identity_named_by_auth_jwks_url
     rendered = render({**disabled("identity"), "identity": {"keysSecret": ""}})
     for service in GRPC_SERVICES:
         if service != "identity":
-            assert Settings.from_env(rendered.environment(service)).auth.jwks_url == EXTERNAL_JWKS, service
+            auth = Settings.from_env(rendered.environment(service)).auth
+            assert auth is not None and auth.jwks_url == EXTERNAL_JWKS, service
     assert f"{RELEASE}-identity" not in rendered.of_kind("Service")
     assert validate_documents(rendered.documents, KUBE_VERSION) == []
 
@@ -185,18 +187,36 @@ def test_other_services_get_none_of_the_identity_setup(service: str) -> None:
         ({"auth": {"issuer": ""}}, "auth.issuer: not set. Every gRPC service accepts only bearer tokens whose `iss`"),
         ({"identity": {"devKeys": True}}, "both identity.devKeys and identity.keysSecret are set"),
         ({"identity": {"keysSecret": ""}}, "identity.keysSecret: not set"),
-        ({**DEV_KEYS, "services": {"identity": {"replicas": 2}}},
-         "identity.devKeys: services.identity.replicas is 2, but each pod would generate"),
-        ({"services": {"identity": {"enabled": False}}},
-         "auth.jwksUrl: not set while services.identity is disabled. The gRPC services verify tokens\n"
-         "  with the identity service's public keys (dossiers, notifications, procedures, signing)"),
+        (
+            {**DEV_KEYS, "services": {"identity": {"replicas": 2}}},
+            "identity.devKeys: services.identity.replicas is 2, but each pod would generate",
+        ),
+        (
+            {"services": {"identity": {"enabled": False}}},
+            "auth.jwksUrl: not set while services.identity is disabled. The gRPC services verify tokens\n"
+            "  with the identity service's public keys (dossiers, notifications, procedures, signing)",
+        ),
         ({"auth": {"jwksUrl": EXTERNAL_JWKS}}, "auth.jwksUrl: set while services.identity is enabled"),
-        ({"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_IDENTITY_DEV_TOKENS", "value": "true"}]}}},
-         "MOTCUA_IDENTITY_DEV_TOKENS is set by the chart for identity and cannot be overridden here (use the identity values)"),
-        ({"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_HTTP_ADDR", "value": "0.0.0.0:9000"}]}}},
-         "services.identity.extraEnvVars: MOTCUA_HTTP_ADDR is set by the chart for identity"),
+        (
+            {"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_IDENTITY_DEV_TOKENS", "value": "true"}]}}},
+            "MOTCUA_IDENTITY_DEV_TOKENS is set by the chart for identity and cannot be overridden here (use the "
+            "identity values)",
+        ),
+        (
+            {"services": {"identity": {"extraEnvVars": [{"name": "MOTCUA_HTTP_ADDR", "value": "0.0.0.0:9000"}]}}},
+            "services.identity.extraEnvVars: MOTCUA_HTTP_ADDR is set by the chart for identity",
+        ),
     ],
-    ids=["no-issuer", "both-key-sources", "no-key-source", "dev-keys-two-replicas", "no-identity-no-jwks", "identity-and-jwks", "identity-managed-env", "identity-http-addr"],
+    ids=[
+        "no-issuer",
+        "both-key-sources",
+        "no-key-source",
+        "dev-keys-two-replicas",
+        "no-identity-no-jwks",
+        "identity-and-jwks",
+        "identity-managed-env",
+        "identity-http-addr",
+    ],
 )
 def test_bad_auth_values_fail_with_a_readable_message(values: dict, message: str) -> None:
     error = render_error(values)

@@ -103,11 +103,16 @@ def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) 
     assert shutdown_grace == 10
     assert pod["terminationGracePeriodSeconds"] > shutdown_grace
     assert pod["serviceAccountName"] in rendered.of_kind("ServiceAccount")
-    # Its Service: 50051, named grpc (and identity's 8081), selecting exactly this Deployment's pods.
+    # Its Service: 50051, named grpc (and identity's 8081), selecting exactly this Deployment's
+    # pods.
     svc = rendered.get("Service", f"{RELEASE}-{service}")
     assert svc["spec"]["ports"] == [
         {"name": "grpc", "port": 50051, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"},
-        *([{"name": "http", "port": 8081, "targetPort": "http", "protocol": "TCP", "appProtocol": "http"}] if jwks else []),
+        *(
+            [{"name": "http", "port": 8081, "targetPort": "http", "protocol": "TCP", "appProtocol": "http"}]
+            if jwks
+            else []
+        ),
     ]
     assert svc["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     assert svc["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
@@ -124,7 +129,9 @@ def test_gateway_deployment_is_hardened_and_probed_over_http() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["startupProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
     # /healthz waits up to MOTCUA_HEALTH_TIMEOUT for each backend: the probe must wait longer.
-    assert container["readinessProbe"]["timeoutSeconds"] > float(rendered.environment("gateway")["MOTCUA_HEALTH_TIMEOUT"])
+    assert container["readinessProbe"]["timeoutSeconds"] > float(
+        rendered.environment("gateway")["MOTCUA_HEALTH_TIMEOUT"]
+    )
     svc = rendered.get("Service", f"{RELEASE}-gateway")
     assert svc["spec"]["type"] == "ClusterIP"
     assert svc["spec"]["ports"][0]["port"] == 8080 and svc["spec"]["ports"][0]["targetPort"] == "http"
@@ -201,10 +208,19 @@ def test_existing_secret_is_used_and_no_secret_is_created() -> None:
 
 def test_per_service_database_and_extra_env() -> None:
     values = {
-        "extraEnvVars": [{"name": "MOTCUA_GRPC_WORKERS", "value": "8"}, {"name": "MOTCUA_RELAY_BATCH_SIZE", "value": "50"}],
-        "services": {"dossiers": {"database": "dossiers_prod",
-                                  "extraEnvVars": [{"name": "MOTCUA_GRPC_WORKERS", "value": "64"},
-                                                   {"name": "MOTCUA_LOG_LEVEL", "value": "DEBUG"}]}},
+        "extraEnvVars": [
+            {"name": "MOTCUA_GRPC_WORKERS", "value": "8"},
+            {"name": "MOTCUA_RELAY_BATCH_SIZE", "value": "50"},
+        ],
+        "services": {
+            "dossiers": {
+                "database": "dossiers_prod",
+                "extraEnvVars": [
+                    {"name": "MOTCUA_GRPC_WORKERS", "value": "64"},
+                    {"name": "MOTCUA_LOG_LEVEL", "value": "DEBUG"},
+                ],
+            }
+        },
     }
     rendered = render(values)
     dossiers = Settings.from_env(rendered.environment("dossiers"))
@@ -316,23 +332,46 @@ def test_bare_defaults_fail_and_name_everything_missing() -> None:
         ({"kafka": {"bootstrapServers": "kafka.svc"}}, '"kafka.svc" is not host:port'),
         ({"config": {"shutdownGrace": 30}}, "must be more than\n  config.shutdownGrace (30)"),
         (disabled(*SERVICES), "every service is disabled"),
-        ({"services": {"identity": {"extraEnvVars": [{"name": "POSTGRES_DBNAME", "value": "x"}]}}},
-         "services.identity.extraEnvVars: POSTGRES_DBNAME is set by the chart for identity"),
-        ({"extraEnvVars": [{"name": "MOTCUA_BACKENDS", "value": "x=y:1"}]},
-         "extraEnvVars: MOTCUA_BACKENDS is set by the chart for gateway"),
+        (
+            {"services": {"identity": {"extraEnvVars": [{"name": "POSTGRES_DBNAME", "value": "x"}]}}},
+            "services.identity.extraEnvVars: POSTGRES_DBNAME is set by the chart for identity",
+        ),
+        (
+            {"extraEnvVars": [{"name": "MOTCUA_BACKENDS", "value": "x=y:1"}]},
+            "extraEnvVars: MOTCUA_BACKENDS is set by the chart for gateway",
+        ),
         ({"services": {"gateway": {"healthTimeout": 5}}}, "probes.readiness.timeoutSeconds: 2 must be more than"),
         ({"services": {"gateway": {"service": {"nodePort": 30080}}}}, "a ClusterIP Service has no node port"),
         ({"tracing": {"samplerArg": "0.1"}}, "tracing.samplerArg: set without tracing.sampler"),
-        ({"podLabels": {"app.kubernetes.io/component": "x"}}, "podLabels: app.kubernetes.io/component is set by the chart"),
-        ({"services": {"signing": {"podAnnotations": {"checksum/config": "x"}}}},
-         "services.signing.podAnnotations: checksum/config is set by the chart"),
+        (
+            {"podLabels": {"app.kubernetes.io/component": "x"}},
+            "podLabels: app.kubernetes.io/component is set by the chart",
+        ),
+        (
+            {"services": {"signing": {"podAnnotations": {"checksum/config": "x"}}}},
+            "services.signing.podAnnotations: checksum/config is set by the chart",
+        ),
         ({"signing": {"devPki": True}}, "both signing.devPki and signing.keysSecret are set"),
-        ({"services": {"signing": {"extraEnvVars": [{"name": "MOTCUA_SIGNING_DEV_PKI", "value": "true"}]}}},
-         "MOTCUA_SIGNING_DEV_PKI is set by the chart for signing and cannot be overridden here (use the signing values)"),
+        (
+            {"services": {"signing": {"extraEnvVars": [{"name": "MOTCUA_SIGNING_DEV_PKI", "value": "true"}]}}},
+            "MOTCUA_SIGNING_DEV_PKI is set by the chart for signing and cannot be overridden here (use the signing "
+            "values)",
+        ),
     ],
-    ids=["kafka-address", "grace-period", "nothing-enabled", "managed-env", "managed-env-global",
-         "health-timeout", "node-port", "sampler-arg", "chart-label", "checksum-annotation",
-         "signing-both-pki-sources", "signing-managed-env"],
+    ids=[
+        "kafka-address",
+        "grace-period",
+        "nothing-enabled",
+        "managed-env",
+        "managed-env-global",
+        "health-timeout",
+        "node-port",
+        "sampler-arg",
+        "chart-label",
+        "checksum-annotation",
+        "signing-both-pki-sources",
+        "signing-managed-env",
+    ],
 )
 def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> None:
     error = render_error(values)
@@ -353,8 +392,17 @@ def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> 
         ({"signing": {"storage": {"claim": "pvc"}}}, "claim"),
         ({"config": {"trustedProxies": "10.0.0.0/8"}}, "trustedProxies"),
     ],
-    ids=["unknown-service", "log-level-enum", "pull-policy-enum", "replicas-type", "endpoint-url", "unknown-key",
-         "tsa-url", "signing-unknown-key", "trusted-proxies-list"],
+    ids=[
+        "unknown-service",
+        "log-level-enum",
+        "pull-policy-enum",
+        "replicas-type",
+        "endpoint-url",
+        "unknown-key",
+        "tsa-url",
+        "signing-unknown-key",
+        "trusted-proxies-list",
+    ],
 )
 def test_the_values_schema_rejects_bad_values(values: dict, fragment: str) -> None:
     error = render_error(values)
@@ -362,7 +410,8 @@ def test_the_values_schema_rejects_bad_values(values: dict, fragment: str) -> No
     assert fragment in error
 
 
-# --- the signing service: data volume, keys Secret -------------------------------------------------
+# --- the signing service: data volume, keys Secret
+# -------------------------------------------------
 
 SIGNING_DIR = "/var/lib/motcua/signing"
 SIGNING_KEYS = "/etc/motcua/signing/keys"
@@ -391,7 +440,10 @@ def test_signing_gets_a_writable_volume_at_its_data_dir_and_its_keys_secret_read
     assert volumes[data["name"]] == {"name": data["name"], "emptyDir": {"sizeLimit": "1Gi"}}
     keys = mounts[SIGNING_KEYS]
     assert keys["readOnly"] is True
-    assert volumes[keys["name"]] == {"name": keys["name"], "secret": {"secretName": "signing-keys", "defaultMode": 0o440}}
+    assert volumes[keys["name"]] == {
+        "name": keys["name"],
+        "secret": {"secretName": "signing-keys", "defaultMode": 0o440},
+    }
     # The root filesystem stays read-only; nothing else is mounted.
     assert rendered.container("signing")["securityContext"]["readOnlyRootFilesystem"] is True
     assert set(mounts) == {"/tmp", SIGNING_DIR, SIGNING_KEYS}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,10 +24,16 @@ pytestmark = needs_helm
 
 OIDC_DIR = "/etc/motcua/identity/oidc"
 SECRETS_DIR = "/etc/motcua/identity/oidc-secrets"
-PORTAL = {"client_id": "cong-dich-vu-cong", "client_name": "Cổng dịch vụ công tỉnh", "token_endpoint_auth_method": "none",
-          "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [f"{ISSUER}/callback"],
-          "post_logout_redirect_uris": [f"{ISSUER}/"], "scope": "openid profile roles offline_access api"}
-PAYMENTS = {"client_id": "cong-thanh-toan", "grant_types": ["client_credentials"], "scope": "api",
+PORTAL = {
+    "client_id": "cong-dich-vu-cong",
+    "client_name": "Cổng dịch vụ công tỉnh",
+    "token_endpoint_auth_method": "none",
+    "grant_types": ["authorization_code", "refresh_token"],
+    "redirect_uris": [f"{ISSUER}/callback"],
+    "post_logout_redirect_uris": [f"{ISSUER}/"],
+    "scope": "openid profile roles offline_access api",
+}
+PAYMENTS: dict[str, Any] = {"client_id": "cong-thanh-toan", "grant_types": ["client_credentials"], "scope": "api",
             "audience": "motcua", "roles": ["desk_officer"],
             "agency_id": "000.00.10.H56"}
 WITH_CLIENTS = {"identity": {"oidc": {"clients": [PORTAL, PAYMENTS], "clientSecretsSecret": "oidc-client-secrets"}}}
@@ -53,12 +60,14 @@ def test_without_identity_in_the_release_the_gateway_proxies_no_oidc() -> None:
 
 
 def test_identity_and_every_service_name_the_same_public_issuer() -> None:
-    rendered = render({"auth": {"issuer": "https://dichvucong.thanhhoa.gov.vn"}})
-    issuers = {service: Settings.from_env(rendered.environment(service)).auth.issuer for service in GRPC_SERVICES}
-    assert set(issuers.values()) == {"https://dichvucong.thanhhoa.gov.vn"}, issuers
+    issuer = "https://dichvucong.thanhhoa.gov.vn"
+    rendered = render({"auth": {"issuer": issuer}})
+    auths = {service: Settings.from_env(rendered.environment(service)).auth for service in GRPC_SERVICES}
+    issuers = {service: auth.issuer if auth else None for service, auth in auths.items()}
+    assert set(issuers.values()) == {issuer}, issuers
     # identity's OIDC provider is configured against that issuer: its cookies are https-only.
     identity = rendered.environment("identity")
-    assert OidcConfig.from_env(issuers["identity"], identity).secure_cookies is True
+    assert OidcConfig.from_env(issuer, identity).secure_cookies is True
 
 
 def test_oidc_clients_come_from_the_values_and_their_secrets_from_a_secret(tmp_path: Path) -> None:
@@ -88,13 +97,27 @@ def test_oidc_clients_come_from_the_values_and_their_secrets_from_a_secret(tmp_p
 
 
 def test_changed_clients_roll_identitys_pods_only() -> None:
-    base, changed = render(WITH_CLIENTS), render({"identity": {"oidc": {
-        "clients": [{**PORTAL, "redirect_uris": [f"{ISSUER}/moi"]}, PAYMENTS], "clientSecretsSecret": "s"}}})
+    base, changed = (
+        render(WITH_CLIENTS),
+        render(
+            {
+                "identity": {
+                    "oidc": {
+                        "clients": [{**PORTAL, "redirect_uris": [f"{ISSUER}/moi"]}, PAYMENTS],
+                        "clientSecretsSecret": "s",
+                    }
+                }
+            }
+        ),
+    )
 
     def annotations(rendered, service):
         return rendered.deployment(service)["spec"]["template"]["metadata"]["annotations"]
 
-    assert annotations(base, "identity")["checksum/oidc-clients"] != annotations(changed, "identity")["checksum/oidc-clients"]
+    assert (
+        annotations(base, "identity")["checksum/oidc-clients"]
+        != annotations(changed, "identity")["checksum/oidc-clients"]
+    )
     assert annotations(base, "dossiers") == annotations(changed, "dossiers")
 
 

@@ -70,19 +70,29 @@ def test_processing_days_out_of_range_is_rejected() -> None:
     assert violations(valid_create(processing_days=-1)) == {
         ("processing_days", "int32.gte_lte", "int32.gte"),
     }
-    # Left out (0), it may be replaced by processing_time: the service checks that one of them is given.
+    # Left out (0), it may be replaced by processing_time: the service checks that one of them is
+    # given.
     assert violations(valid_create(processing_days=0)) == set()
 
 
 def test_processing_time_must_be_positive_with_a_unit() -> None:
     from motcua.procedures.v1 import procedure_pb2 as p
 
-    assert violations(valid_create(processing_days=0, processing_time=p.ProcessingTime(value=4, unit=p.PROCESSING_TIME_UNIT_WORKING_HOURS))) == set()
+    assert (
+        violations(
+            valid_create(
+                processing_days=0, processing_time=p.ProcessingTime(value=4, unit=p.PROCESSING_TIME_UNIT_WORKING_HOURS)
+            )
+        )
+        == set()
+    )
     assert violations(valid_create(processing_time=p.ProcessingTime(value=0))) == {
         ("processing_time.value", "int32.gt", "int32.gt"),
         ("processing_time.unit", "enum.not_in", "enum.not_in"),
     }
-    assert violations(valid_create(fees=[p.Fee(name="Lệ phí", amount_vnd=-5)])) == {("fees.amount_vnd", "int64.gte", "int64.gte")}
+    assert violations(valid_create(fees=[p.Fee(name="Lệ phí", amount_vnd=-5)])) == {
+        ("fees.amount_vnd", "int64.gte", "int64.gte")
+    }
 
 
 def test_bad_agency_id_is_rejected() -> None:

@@ -1,4 +1,5 @@
-"""The local stack really runs: PostgreSQL speaks UTF-8 Vietnamese, Kafka keeps data across a restart,
+"""The local stack really runs: PostgreSQL speaks UTF-8 Vietnamese, Kafka keeps data across a
+restart,
 ServiceProcess sees gRPC health. Uses the `test` profile (.local/test, ports 25432 / 29092)."""
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ import psycopg
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaTimeoutError
-from motcua.devstack import SERVICES, Kafka, Postgres, ServiceProcess, free_port, service_env
 
-from tests.conftest import PROFILE as TEST_PROFILE
+from motcua.devstack import SERVICES, Kafka, Postgres, ServiceProcess, free_port, service_env
 from motcua.devstack._proc import port_open
+from tests.conftest import PROFILE as TEST_PROFILE
 
 PROFILE = TEST_PROFILE  # the session's (MOTCUA_TEST_SLOT aware)
 NAME = "Nguyễn Thị Hằng"
 
 
 def _started(component):
-    """Start for this module; stop afterwards only if it was not running before (a session fixture may own it)."""
+    """Start for this module; stop afterwards only if it was not running before (a session fixture
+    may own it)."""
     was_running = component.is_running()
     component.start()
     yield component
@@ -219,7 +221,9 @@ def test_seeds_load_the_sample_data_once_across_restarts(stack, tmp_path):
         # No identity, no token.
         assert set(run_seeds({"procedures": procedures.addr}, log)) == {"calendar", "procedures"}
         stub = procedures_stub(procedures.addr)
-        found = stub.ListProcedures(pb.ListProceduresRequest(query="dang ky khai sinh", state=procedure_pb2.PROCEDURE_STATE_PUBLISHED))
+        found = stub.ListProcedures(
+            pb.ListProceduresRequest(query="dang ky khai sinh", state=procedure_pb2.PROCEDURE_STATE_PUBLISHED)
+        )
         births = [p for p in found.procedures if p.code == "1.001193.000.00.00.H56"]
         (calendar,) = calendars_stub(procedures.addr).ListCalendars(
             calendar_pb.ListCalendarsRequest(year=2026, province_wide=True)).calendars

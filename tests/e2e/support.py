@@ -8,8 +8,8 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 from tests.gateway.support import Reply
 from tests.support.otlp import ReceivedSpan
@@ -36,7 +36,8 @@ def ok(reply: Reply) -> dict:
 
 
 def retry_while(call: Callable[[], Reply], status: str, timeout: float = 30.0) -> Reply:
-    """call() again while it fails with the gRPC status ``status`` (e.g. FAILED_PRECONDITION), for at most timeout s."""
+    """call() again while it fails with the gRPC status ``status`` (e.g. FAILED_PRECONDITION), for
+    at most timeout s."""
     deadline = time.monotonic() + timeout
     while True:
         reply = call()

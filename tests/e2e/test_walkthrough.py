@@ -14,8 +14,16 @@ from tests.signing.pdfs import vietnamese_pdf
 from tests.support.clients import new_traceparent
 from tests.support.waiting import eventually
 
-from .support import appointed_date, audit_history, describe, has, ok, retry_while, unique_agency_id, \
-    unique_procedure_code
+from .support import (
+    appointed_date,
+    audit_history,
+    describe,
+    has,
+    ok,
+    retry_while,
+    unique_agency_id,
+    unique_procedure_code,
+)
 
 APPLICANT_NAME = "Nguyễn Thị Hằng"
 PROCEDURE_NAME = "Đăng ký kết hôn"
@@ -27,7 +35,8 @@ def bearer(issued: dict) -> dict[str, str]:
 
 
 def test_walkthrough(stack, gateway: Gateway):
-    # 0. Tokens: nothing without one (but the public catalog); development tokens for an officer and a citizen.
+    # 0. Tokens: nothing without one (but the public catalog); development tokens for an officer and
+    # a citizen.
     assert gateway.call("GET", "/v1/procedures/" + str(uuid.uuid4()), anonymous=True).status == 404
     refused = gateway.call("GET", "/v1/dossiers/" + str(uuid.uuid4()), anonymous=True)
     assert refused.status == 401 and refused.json["error"]["status"] == "UNAUTHENTICATED", refused.json

@@ -52,7 +52,7 @@ def build(settings: Settings) -> Service:
     def counting(kind: str):
         def on_event(payload, envelope) -> list:
             try:
-                tally = app.repository.get(tally_id(kind, payload.dossier_id))
+                tally: DossierTally = app.repository.get(tally_id(kind, payload.dossier_id))
             except AggregateNotFoundError:
                 tally = DossierTally(kind, payload.dossier_id)
             tally.count()

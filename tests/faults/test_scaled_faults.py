@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -34,7 +35,7 @@ import pytest
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as dpb
 from motcua.identity.v1.role_pb2 import Role
-from motcua.notifications.v1 import notification_service_pb2 as npb
+from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as npb
 from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.faults.dossier_tally import NAME as TALLY, tally_id
 from tests.support import auth
@@ -68,6 +69,8 @@ class Ledger:
     published: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
     failed: threading.Event = field(default_factory=threading.Event)  # the run is lost: clients stop
+    officer: str = ""  # the desk officer's token
+    recipient_tokens: dict[str, str] = field(default_factory=dict)  # applicant account -> token
 
     @property
     def accepted(self) -> int:
@@ -88,9 +91,11 @@ def retrying(ledger: Ledger, call, what: str):
             with ledger.lock:
                 ledger.retries[f"{what} {error.code().name}"] += 1
             if ledger.failed.is_set():
-                raise AssertionError(f"{what}: the run failed elsewhere")
+                raise AssertionError(f"{what}: the run failed elsewhere") from error
             if time.monotonic() > deadline:
-                raise AssertionError(f"{what} still failing after {GIVE_UP_AFTER}s: {error.code()} {error.details()}")
+                raise AssertionError(
+                    f"{what} still failing after {GIVE_UP_AFTER}s: {error.code()} {error.details()}"
+                ) from error
             time.sleep(0.2 + random.random() * 0.3)
 
 
@@ -127,7 +132,7 @@ class Stack:
         self.stack.postgres.stop()
         self.stack.postgres.start(fresh=False)
 
-    def faults(self) -> list[tuple[str, callable]]:
+    def faults(self) -> list[tuple[str, Callable[[], None]]]:
         return [("Kafka SIGKILL + restart", self.kill_kafka_and_restart),
                 ("PostgreSQL restart", self.restart_postgres),
                 *((f"{name} SIGKILL + restart", lambda name=name: self.kill_and_restart(name))
@@ -141,7 +146,8 @@ class Stack:
 
 def _alive(pid: int) -> bool:
     try:
-        # The broker is this process's child: reap it, or it lingers as a zombie that signal 0 still finds.
+        # The broker is this process's child: reap it, or it lingers as a zombie that signal 0 still
+        # finds.
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
     except ChildProcessError:
@@ -162,7 +168,9 @@ def processes(stack):
 
 def publish_procedure(ledger: Ledger, addr: str, agency: str) -> str:
     procedures = procedures_stub(addr, auth.issue(agency_id=agency).access_token)  # the agency's administrator
-    created = retrying(ledger, lambda: procedures.CreateProcedure(full_create_request(agency_id=agency)), "create procedure")
+    created = retrying(
+        ledger, lambda: procedures.CreateProcedure(full_create_request(agency_id=agency)), "create procedure"
+    )
     assert not isinstance(created, grpc.RpcError), created
     procedure_id = created.procedure.procedure_id
     published = retrying(ledger, lambda: procedures.PublishProcedure(ppb.PublishProcedureRequest(
@@ -246,7 +254,7 @@ def drive(processes: Stack, ledger: Ledger, commands: int) -> None:
 
     for thread in start_stretch(stretches[0]):
         thread.join()
-    for (name, fault), numbers in zip(faults, stretches[1:]):
+    for (name, fault), numbers in zip(faults, stretches[1:], strict=False):
         clients = start_stretch(numbers)
         time.sleep(0.5)  # the stretch's first commands are under way
         try:
@@ -267,9 +275,8 @@ def drive(processes: Stack, ledger: Ledger, commands: int) -> None:
     if errors:
         raise errors[0]
     assert ledger.accepted == 2 * dossiers_total
-    ledger.recipient_tokens = {r.account_id: r.access_token for r in recipients}  # type: ignore[attr-defined]
-    ledger.agency = agency  # type: ignore[attr-defined]
-    ledger.officer = officer_token  # type: ignore[attr-defined]
+    ledger.recipient_tokens = {r.account_id: r.access_token for r in recipients}
+    ledger.officer = officer_token
 
 
 def counts_by_topic(dsn: str, table: str, suffixes: tuple[str, ...]) -> dict[str, Counter]:
@@ -296,7 +303,8 @@ def settle(probe, done, timeout: float):
 
 def inbox(addr: str, account_id: str, token: str) -> list:
     stub = notifications_stub(addr, token)
-    notifications, page_token = [], ""
+    notifications: list[notification_pb2.Notification] = []
+    page_token = ""
     while True:
         page = stub.ListNotifications(npb.ListNotificationsRequest(
             recipient_account_id=account_id, page_size=100, page_token=page_token))
@@ -323,8 +331,13 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
     # Replicas: every procedure published during the faults.
     officer = dossiers_stub(addr["dossiers"], ledger.officer)
     for procedure_id in ledger.published:
-        eventually(lambda: officer.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=procedure_id)),
-                   timeout=180, what=f"replica of {procedure_id}")
+        eventually(
+            lambda procedure_id=procedure_id: officer.GetProcedureReplica(
+                dpb.GetProcedureReplicaRequest(procedure_id=procedure_id)
+            ),
+            timeout=180,
+            what=f"replica of {procedure_id}",
+        )
 
     # The tally: every Submitted and Received event of ours counted exactly once.
     def tallied() -> dict[str, Counter]:
@@ -335,8 +348,8 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
     tally = settle(tallied, lambda t: all(t[k][d] >= 1 for k in t for d in dossier_ids), timeout=300)
 
     # The inbox: one notification per received dossier, in its applicant's inbox.
-    def notified() -> Counter:
-        per_dossier = Counter()
+    def notified() -> Counter[str]:
+        per_dossier: Counter[str] = Counter()
         for account, token in ledger.recipient_tokens.items():
             for notification in inbox(addr["notifications"], account, token):
                 per_dossier[notification.dossier_id] += 1
@@ -357,7 +370,8 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
         f"{len(ledger.published)} procedures published\n"
         f"faults: dossiers log: {sum(log['Submitted'][d] for d in dossier_ids)} submitted, "
         f"{sum(log['Received'][d] for d in dossier_ids)} received events for {len(dossier_ids)} dossiers\n"
-        f"faults: tally applied {sum(tally['submitted'].values())} submitted, {sum(tally['received'].values())} received\n"
+        f"faults: tally applied {sum(tally['submitted'].values())} submitted, {sum(tally['received'].values())} "
+        f"received\n"
         f"faults: inbox: {sum(notifications[d] for d in ledger.received)} notifications for "
         f"{len(ledger.received)} received dossiers; replicas: {len(ledger.published)} of {len(ledger.published)}\n"
         f"faults: lost {lost}; duplicated {duplicated}"

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import hypothesis
 import pytest
@@ -114,7 +114,7 @@ def headers_of(token: str | None) -> dict[str, str]:
 
 def classify(tally: Tally, error: Failure | FailureGroup, label: str) -> None:
     """Sorts each failed check into the tally."""
-    for failure in getattr(error, "exceptions", None) or (error,):
+    for failure in error.exceptions if isinstance(error, FailureGroup) else (error,):
         text = f"{label}: {failure.code} {failure.title}: {str(failure.message)[:800]}"
         if isinstance(failure, ServerError) and failure.status_code == 501:
             # An RPC the protos declare and its service does not implement yet answers
@@ -186,7 +186,7 @@ def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(ga
     # --- stateful: scenarios that follow the inferred links, one role per scenario
     machine_roles = itertools.cycle(["every_role", *sorted(r for r in role_tokens if r != ANONYMOUS)])
 
-    class Scenario(schema.as_state_machine()):  # type: ignore[misc]
+    class Scenario(schema.as_state_machine()):
         def setup(self) -> None:
             self.role = next(machine_roles)
 
@@ -213,9 +213,16 @@ def test_the_api_under_generated_requests_answers_no_5xx_and_keeps_its_schema(ga
     while tally.cases < CASES:
         before = tally.cases
         try:
-            Scenario.run(settings=hypothesis.settings(
-                max_examples=max(1, (CASES - tally.cases) // STEPS_PER_SCENARIO), stateful_step_count=STEPS_PER_SCENARIO,
-                database=None, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
+            Scenario.run(
+                settings=hypothesis.settings(
+                    max_examples=max(1, (CASES - tally.cases) // STEPS_PER_SCENARIO),
+                    stateful_step_count=STEPS_PER_SCENARIO,
+                    database=None,
+                    deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    phases=[Phase.generate],
+                )
+            )
         except hypothesis.errors.FlakyStrategyDefinition:
             # The API keeps state between scenarios: hypothesis, finding that a replayed choice
             # of rules went another way than before, stops the run (every response so far is

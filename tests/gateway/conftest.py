@@ -1,8 +1,9 @@
-"""Fixtures: the gateway as a real process (`python -m motcua.gateway`) in front of real service processes."""
+"""Fixtures: the gateway as a real process (`python -m motcua.gateway`) in front of real service
+processes."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,7 +22,8 @@ def services(stack) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def start_gateway(stack) -> Iterator[StartGateway]:
-    """Starts `python -m motcua.gateway` on a free port; each one left running must stop with exit code 0."""
+    """Starts `python -m motcua.gateway` on a free port; each one left running must stop with exit
+    code 0."""
     starter = GatewayStarter(stack)
     yield starter
     starter.stop()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 from motcua.devstack import ServiceProcess, free_port
 from motcua.devstack.services import gateway_env
@@ -20,7 +21,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     raw: bytes
-    json: object = field(default=None)
+    json: Any = field(default=None)  # decoded JSON: its shape is what each test asserts
 
     @property
     def content_type(self) -> str | None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.gateway.support import Gateway, StartGateway
 from tests.gateway.test_rest import assert_error, details_of, violations
-from tests.support.calendars import plain_2026
 from tests.support import auth
+from tests.support.calendars import plain_2026
 from tests.support.dossiers import fresh_agency
 from tests.support.waiting import eventually
 
@@ -48,8 +48,10 @@ def test_create_correct_publish_and_read_the_copy_in_json(gw: Gateway):
     published = call("POST", f"/v1/calendars/{cid}:publish", {})
     assert published.json["calendar"]["state"] == "CALENDAR_STATE_PUBLISHED"
 
-    copy = eventually(lambda: (r := call("GET", f"/v1/calendar-replicas/2026?agency_id={agency}")).status == 200 and r.json,
-                      what="calendar replica over REST")
+    copy = eventually(
+        lambda: (r := call("GET", f"/v1/calendar-replicas/2026?agency_id={agency}")).status == 200 and r.json,
+        what="calendar replica over REST",
+    )
     assert {"date": "2026-11-24", "name": "Ngày Văn hóa Việt Nam"} in copy["calendar"]["holidays"]
     assert copy["calendar"]["calendar_id"] == cid
 

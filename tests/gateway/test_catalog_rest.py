@@ -4,7 +4,7 @@ version in force, an update naming the bad field inside the procedure."""
 from __future__ import annotations
 
 import urllib.parse
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -28,10 +28,18 @@ def administrator_of(gw: Gateway, agency: str):
 
 def record(name: str, agency: str, **overrides) -> dict:
     return {
-        "code": unique_code(), "name": name, "agency_id": agency, "field": "Hộ tịch", "level": "PROCEDURE_LEVEL_COMMUNE",
-        "online_mode": "ONLINE_MODE_FULL", "processing_time": {"value": 1, "unit": "PROCESSING_TIME_UNIT_WORKING_DAYS"},
+        "code": unique_code(),
+        "name": name,
+        "agency_id": agency,
+        "field": "Hộ tịch",
+        "level": "PROCEDURE_LEVEL_COMMUNE",
+        "online_mode": "ONLINE_MODE_FULL",
+        "processing_time": {"value": 1, "unit": "PROCESSING_TIME_UNIT_WORKING_DAYS"},
         "fees": [{"name": "Lệ phí", "amount_vnd": "8000"}],
-        "steps": [{"name": "Thẩm định", "role": "civil_status_officer", "share": 0.7}, {"name": "Ký duyệt", "role": "leader", "share": 0.3}],
+        "steps": [
+            {"name": "Thẩm định", "role": "civil_status_officer", "share": 0.7},
+            {"name": "Ký duyệt", "role": "leader", "share": 0.3},
+        ],
         **overrides,
     }
 
@@ -63,7 +71,9 @@ def test_the_version_in_force_by_code_and_time(gw: Gateway):
     published = call("POST", f"/v1/procedures/{pid}:publish").json["procedure"]
     assert published["version_number"] == 1 and published["effective_from"]
 
-    found = call("GET", f"/v1/procedures:inForce?code={body['code']}&at={urllib.parse.quote(published['effective_from'])}")
+    found = call(
+        "GET", f"/v1/procedures:inForce?code={body['code']}&at={urllib.parse.quote(published['effective_from'])}"
+    )
     assert found.status == 200, found.raw
     assert found.json["procedure"] == published
     before = call("GET", f"/v1/procedures:inForce?code={body['code']}&at=2020-01-01T00:00:00Z")
@@ -78,7 +88,9 @@ def test_an_update_of_a_draft_and_of_a_published_version(gw: Gateway):
     pid = created["procedure_id"]
     bad = {**created, "steps": [{"name": "Thẩm định", "role": "specialist", "share": 0.5}]}
     reply = call("PATCH", f"/v1/procedures/{pid}", {"procedure": bad, "expected_version": "1"})
-    assert violations(assert_error(reply, 400, "INVALID_ARGUMENT")) == {"procedure.steps": "shares must sum to 1, not 0.5"}
+    assert violations(assert_error(reply, 400, "INVALID_ARGUMENT")) == {
+        "procedure.steps": "shares must sum to 1, not 0.5"
+    }
 
     good = {**created, "result_type": "Quyết định công nhận việc giám hộ"}
     updated = call("PATCH", f"/v1/procedures/{pid}", {"procedure": good, "expected_version": "1"})
@@ -90,4 +102,7 @@ def test_an_update_of_a_draft_and_of_a_published_version(gw: Gateway):
     assert_error(frozen, 400, "FAILED_PRECONDITION")
     drafted = call("POST", f"/v1/procedures/{pid}:draftVersion", {})
     assert drafted.status == 200, drafted.raw
-    assert (drafted.json["procedure"]["version_number"], drafted.json["procedure"]["state"]) == (2, "PROCEDURE_STATE_DRAFT")
+    assert (drafted.json["procedure"]["version_number"], drafted.json["procedure"]["state"]) == (
+        2,
+        "PROCEDURE_STATE_DRAFT",
+    )

@@ -1,4 +1,5 @@
-"""The gateway shell as real processes: /healthz asks every backend's grpc.health.v1 over a long-lived
+"""The gateway shell as real processes: /healthz asks every backend's grpc.health.v1 over a
+long-lived
 channel and says which one is down, while the gateway stays ready (a down backend's routes answer
 503 naming it); /livez, JSON 404s, and a clean, graceful SIGTERM (unready while it drains)."""
 
@@ -13,8 +14,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent import futures
-from typing import Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -58,7 +60,8 @@ def health_backend() -> Iterator[HealthBackend]:
 
 @pytest.fixture
 def black_hole() -> Iterator[Callable[[], str]]:
-    """Addresses whose TCP port accepts connections (the kernel's backlog) but never answers a byte."""
+    """Addresses whose TCP port accepts connections (the kernel's backlog) but never answers a
+    byte."""
     sockets: list[socket.socket] = []
 
     def make() -> str:
@@ -66,7 +69,7 @@ def black_hole() -> Iterator[Callable[[], str]]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         sockets.append(sock)
-        return "127.0.0.1:%d" % sock.getsockname()[1]
+        return f"127.0.0.1:{sock.getsockname()[1]}"
 
     yield make
     for sock in sockets:
@@ -188,9 +191,9 @@ def test_healthz_answers_within_its_deadline_when_backends_never_answer(start_ga
     assert body["backends"] == {"a": "UNREACHABLE", "b": "UNREACHABLE", "c": "UNREACHABLE"}
 
 
-def test_sigterm_finishes_the_request_in_flight_and_exits_0(start_gateway, black_hole):
+def test_sigterm_finishes_the_request_in_flight_and_exits_0(start_gateway, black_hole) -> None:
     gw = start_gateway({"slow": black_hole()}, MOTCUA_HEALTH_TIMEOUT="1.5")
-    result: dict[str, object] = {}
+    result: dict[str, Any] = {}
 
     def call() -> None:
         try:

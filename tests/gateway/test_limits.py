@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import grpc
@@ -39,7 +39,8 @@ SMALL_LIMIT = 64 * 1024  # the smallest MOTCUA_MAX_MESSAGE_BYTES allowed: cheap 
 
 @pytest.fixture(scope="module")
 def backends(stack) -> Iterator[dict[str, str]]:
-    """dossiers with the default limit; procedures with a small one (a service stricter than the gateway)."""
+    """dossiers with the default limit; procedures with a small one (a service stricter than the
+    gateway)."""
     procedures = stack.service("procedures", MOTCUA_MAX_MESSAGE_BYTES=str(SMALL_LIMIT)).start()
     dossiers = stack.service("dossiers").start()
     yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
@@ -79,7 +80,8 @@ def _head(method: str, path: str, headers: dict[str, str]) -> bytes:
 
 
 def _read_reply(sock: socket.socket) -> tuple[int, dict[str, str], dict]:
-    """The response, read until the server closes the connection (a refusal comes with Connection: close)."""
+    """The response, read until the server closes the connection (a refusal comes with Connection:
+    close)."""
     data = b""
     while True:
         try:
@@ -212,8 +214,9 @@ def test_a_grpc_message_over_a_services_limit_is_resource_exhausted_naming_it(gw
     with pytest.raises(grpc.RpcError) as failure:
         procedures_stub(backends["procedures"]).CreateProcedure(oversized)
     assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert str(SMALL_LIMIT) in failure.value.details()
-    # Through the gateway (whose own limit is larger): the service's refusal becomes 413, naming its limit.
+    assert str(SMALL_LIMIT) in (failure.value.details() or "")
+    # Through the gateway (whose own limit is larger): the service's refusal becomes 413, naming its
+    # limit.
     reply = gw.call("POST", "/v1/procedures", {"code": oversized.code, "name": oversized.name,
                                                "agency_id": oversized.agency_id, "processing_days": 3})
     _assert_too_large(reply.status, reply.json, SMALL_LIMIT)
@@ -221,7 +224,8 @@ def test_a_grpc_message_over_a_services_limit_is_resource_exhausted_naming_it(gw
 
 
 def test_a_body_of_too_many_json_values_is_refused_before_it_is_parsed(gw: Gateway):
-    # Well under the byte limit, but millions of objects once parsed; a 400 (not an object) if parsed.
+    # Well under the byte limit, but millions of objects once parsed; a 400 (not an object) if
+    # parsed.
     many = b"[" + b"{}," * MAX_JSON_VALUES + b"{}]"
     reply = gw.call("POST", "/v1/dossiers:submit", raw=many, headers={"Content-Type": "application/json"})
     assert (reply.status, reply.json["error"]["status"]) == (413, "RESOURCE_EXHAUSTED"), reply.raw[:500]

@@ -1,4 +1,5 @@
-"""/openapi.json is a valid OpenAPI document listing every RPC's HTTP binding, generated from the protos;
+"""/openapi.json is a valid OpenAPI document listing every RPC's HTTP binding, generated from the
+protos;
 /docs is Swagger UI rendering it in a real headless Chromium."""
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def document(gw: Gateway) -> dict:
 
 
 def http_rules_in_the_protos() -> list[tuple[str, str, str]]:
-    """(HTTP method, OpenAPI path, RPC) of every binding, read straight from `make gen`'s descriptor set."""
+    """(HTTP method, OpenAPI path, RPC) of every binding, read straight from `make gen`'s descriptor
+    set."""
     fds = descriptor_pb2.FileDescriptorSet.FromString((repo_root() / "protos/gen/descriptor_set.binpb").read_bytes())
     found = []
     for file in fds.file:
@@ -61,7 +63,9 @@ def test_every_operation_says_who_may_call_it_as_the_services_enforce(document: 
     from motcua.kernel.grpc_server import access_policies
     from tests.support.rpcs import services
 
-    policies = {path.rsplit("/", 1)[1]: policy for service in services() for path, policy in access_policies(service).items()}
+    policies = {
+        path.rsplit("/", 1)[1]: policy for service in services() for path, policy in access_policies(service).items()
+    }
     operations = [op for item in document["paths"].values() for op in item.values()]
     assert len(operations) >= len(policies)
     for op in operations:
@@ -178,7 +182,7 @@ def test_docs_assets_are_served_by_the_gateway(gw: Gateway):
     from tests.gateway.support import http
 
     page = http("GET", gw.url + "/docs")
-    assert page.status == 200 and page.content_type.startswith("text/html"), page.raw[:300]  # make gateway-ui
+    assert page.status == 200 and (page.content_type or "").startswith("text/html"), page.raw[:300]  # make gateway-ui
     assert "script-src 'self'" in page.headers["content-security-policy"]
     for asset in re.findall(r'(?:src|href)="([^"]+)"', page.raw.decode()):
         reply = http("GET", gw.url + asset)
@@ -187,8 +191,9 @@ def test_docs_assets_are_served_by_the_gateway(gw: Gateway):
 
 def chromium() -> str:
     for candidate in (os.environ.get("MOTCUA_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if candidate and shutil.which(candidate):
-            return shutil.which(candidate)  # type: ignore[return-value]
+        found = shutil.which(candidate) if candidate else None
+        if found:
+            return found
     pytest.fail("no chromium: `make gateway-browser` installs Debian's (or set MOTCUA_CHROMIUM)")
 
 
@@ -199,7 +204,8 @@ def test_docs_render_in_a_real_headless_chromium(gw: Gateway, tmp_path: Path):
         chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={profile}",
-        # Runs the page's scripts (Swagger UI fetching /openapi.json and rendering it) before the dump.
+        # Runs the page's scripts (Swagger UI fetching /openapi.json and rendering it) before the
+        # dump.
         "--virtual-time-budget=20000", "--dump-dom", gw.url + "/docs",
     ]
     result = subprocess.run(command, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})

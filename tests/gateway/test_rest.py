@@ -4,7 +4,7 @@ services on PostgreSQL and Kafka. Requests are plain HTTP with JSON, as a browse
 from __future__ import annotations
 
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

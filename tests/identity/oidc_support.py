@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx2
@@ -24,14 +25,32 @@ SERVICE_SECRET = "a-long-random-service-secret-for-tests"
 PASSWORD = "Mật-khẩu-thử-2026"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
-OFFICER = {"account_id": "0b9c1f4e-1111-4000-8000-000000000001", "login": "le.van.tam", "password": PASSWORD,
-           "display_name": "Lê Văn Tâm", "roles": ["administrator"], "agency_id": "000.00.10.H56",
-           "email": "tam@example.invalid"}
-CITIZEN = {"account_id": "0b9c1f4e-1111-4000-8000-000000000002", "login": "038190001234", "password": PASSWORD,
-           "display_name": "Nguyễn Thị Hằng", "roles": ["applicant"], "personal_id_number": "038190001234"}
-MFA_OFFICER = {"account_id": "0b9c1f4e-1111-4000-8000-000000000003", "login": "tran.thi.mai", "password": PASSWORD,
-               "totp_secret": TOTP_SECRET, "display_name": "Trần Thị Mai", "roles": ["desk_officer"],
-               "agency_id": "000.00.10.H56"}
+OFFICER: dict[str, Any] = {
+    "account_id": "0b9c1f4e-1111-4000-8000-000000000001",
+    "login": "le.van.tam",
+    "password": PASSWORD,
+    "display_name": "Lê Văn Tâm",
+    "roles": ["administrator"],
+    "agency_id": "000.00.10.H56",
+    "email": "tam@example.invalid",
+}
+CITIZEN: dict[str, Any] = {
+    "account_id": "0b9c1f4e-1111-4000-8000-000000000002",
+    "login": "038190001234",
+    "password": PASSWORD,
+    "display_name": "Nguyễn Thị Hằng",
+    "roles": ["applicant"],
+    "personal_id_number": "038190001234",
+}
+MFA_OFFICER: dict[str, Any] = {
+    "account_id": "0b9c1f4e-1111-4000-8000-000000000003",
+    "login": "tran.thi.mai",
+    "password": PASSWORD,
+    "totp_secret": TOTP_SECRET,
+    "display_name": "Trần Thị Mai",
+    "roles": ["desk_officer"],
+    "agency_id": "000.00.10.H56",
+}
 
 CLIENTS = [
     {"client_id": SPA, "client_name": "Cổng dịch vụ công <thử>", "token_endpoint_auth_method": "none",

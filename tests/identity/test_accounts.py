@@ -8,9 +8,7 @@ import uuid
 import grpc
 import pytest
 
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import events_pb2
+from motcua.identity.v1 import account_pb2, events_pb2, identity_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support.clients import field_violations
 from tests.support.identity import (
@@ -115,8 +113,12 @@ def test_people_read_their_own_account_and_auditors_read_officers_within_their_g
     # Citizens' personal data is not an auditor's to read; officers within the grant are.
     assert failure(lambda: auditor.GetAccount(pb.GetAccountRequest(account_id=other.account_id))).code() == \
         grpc.StatusCode.PERMISSION_DENIED
-    officer = registrar.CreateAccount(pb.CreateAccountRequest(kind=OFFICER, display_name="Lò Văn Pâng", agency_id=FINANCE)).account
-    assert auditor.GetAccount(pb.GetAccountRequest(account_id=officer.account_id)).account.account_id == officer.account_id
+    officer = registrar.CreateAccount(
+        pb.CreateAccountRequest(kind=OFFICER, display_name="Lò Văn Pâng", agency_id=FINANCE)
+    ).account
+    assert (
+        auditor.GetAccount(pb.GetAccountRequest(account_id=officer.account_id)).account.account_id == officer.account_id
+    )
     error = failure(lambda: auditor.CreateAccount(citizen_request()))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
@@ -173,10 +175,15 @@ def test_accounts_are_listed_in_pages_with_filters(registrar, agency_tree):
         if not page_token:
             break
     assert [a for a in seen if a in created] == created
-    active = registrar.ListAccounts(pb.ListAccountsRequest(
-        agency_id=agency, state=account_pb2.ACCOUNT_STATE_ACTIVE, page_size=1000)).accounts
+    active = registrar.ListAccounts(
+        pb.ListAccountsRequest(agency_id=agency, state=account_pb2.ACCOUNT_STATE_ACTIVE, page_size=1000)
+    ).accounts
     assert created[0] not in {a.account_id for a in active} and set(created[1:]) <= {a.account_id for a in active}
     citizens = registrar.ListAccounts(pb.ListAccountsRequest(kind=CITIZEN, agency_id=agency)).accounts
     assert list(citizens) == []
-    error = failure(lambda: registrar.ListAccounts(pb.ListAccountsRequest(kind=CITIZEN, page_token=page.next_page_token or "bm9wZQ")))
+    error = failure(
+        lambda: registrar.ListAccounts(
+            pb.ListAccountsRequest(kind=CITIZEN, page_token=page.next_page_token or "bm9wZQ")
+        )
+    )
     assert "page_token" in field_violations(error)

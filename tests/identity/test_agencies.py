@@ -7,8 +7,7 @@ import grpc
 import pytest
 from google.type import date_pb2
 
-from motcua.identity.v1 import agency_pb2, events_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1 import agency_pb2, events_pb2, identity_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support.clients import field_violations
 from tests.support.identity import PROVINCE, identity_service_stub, seed_agencies, token, unique_eid
@@ -84,8 +83,11 @@ def test_a_rename_keeps_the_old_name_for_earlier_days(stack, province_admin):
     province_admin.CreateAgency(pb.CreateAgencyRequest(
         agency_id=eid, name="Ủy ban nhân dân xã Hoằng Lộc", kind=COMMUNE, parent_agency_id=PROVINCE,
         valid_from=day("2025-07-01")))
-    renamed = province_admin.RenameAgency(pb.RenameAgencyRequest(
-        agency_id=eid, name="Ủy ban nhân dân xã Hoằng Hóa", effective_date=day("2026-01-01"), expected_version=1)).agency
+    renamed = province_admin.RenameAgency(
+        pb.RenameAgencyRequest(
+            agency_id=eid, name="Ủy ban nhân dân xã Hoằng Hóa", effective_date=day("2026-01-01"), expected_version=1
+        )
+    ).agency
     assert [n.name for n in renamed.names] == ["Ủy ban nhân dân xã Hoằng Lộc", "Ủy ban nhân dân xã Hoằng Hóa"]
     before = province_admin.GetAgency(pb.GetAgencyRequest(agency_id=eid, as_of=day("2025-12-31"))).agency
     after = province_admin.GetAgency(pb.GetAgencyRequest(agency_id=eid, as_of=day("2026-01-01"))).agency

@@ -1,4 +1,5 @@
-"""Credential RPCs over real gRPC: credential officers reset citizens' passwords, people change their own
+"""Credential RPCs over real gRPC: credential officers reset citizens' passwords, people change
+their own
 with the current one, and enrol a TOTP second factor for themselves."""
 
 from __future__ import annotations
@@ -7,8 +8,7 @@ import grpc
 import pyotp
 import pytest
 
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1 import account_pb2, identity_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support.clients import field_violations
 from tests.support.identity import identity_service_stub, token, unique_login, unique_personal_id
@@ -35,7 +35,9 @@ def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person
     reset = registrar.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="tạm thời 123",
                                                          reason="Công dân quên mật khẩu"))
     assert reset.account.has_password
-    error = failure(lambda: own.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="mới mới mới")))
+    error = failure(
+        lambda: own.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="mới mới mới"))
+    )
     assert "current_password" in field_violations(error)
     error = failure(lambda: own.SetPassword(pb.SetPasswordRequest(
         account_id=account.account_id, new_password="mới mới mới", current_password="đoán bừa")))
@@ -43,11 +45,16 @@ def test_passwords_are_reset_by_administrators_and_changed_by_their_owner(person
     error = failure(lambda: own.SetPassword(pb.SetPasswordRequest(
         account_id=account.account_id, new_password="ngắn", current_password="tạm thời 123")))
     assert field_violations(error) == {"new_password": "must be at least 8 characters"}
-    changed = own.SetPassword(pb.SetPasswordRequest(
-        account_id=account.account_id, new_password="mới mới mới", current_password="tạm thời 123")).account
+    changed = own.SetPassword(
+        pb.SetPasswordRequest(
+            account_id=account.account_id, new_password="mới mới mới", current_password="tạm thời 123"
+        )
+    ).account
     assert changed.has_password
     stranger = identity_service_stub(identity_addr, token(Role.ROLE_APPLICANT))
-    error = failure(lambda: stranger.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="x" * 12)))
+    error = failure(
+        lambda: stranger.SetPassword(pb.SetPasswordRequest(account_id=account.account_id, new_password="x" * 12))
+    )
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -57,7 +64,9 @@ def test_people_enrol_a_totp_second_factor_for_themselves(person, registrar):
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     started = own.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id))
     assert started.provisioning_uri.startswith("otpauth://totp/")
-    error = failure(lambda: own.ConfirmTotpEnrollment(pb.ConfirmTotpEnrollmentRequest(account_id=account.account_id, code="12ab56")))
+    error = failure(
+        lambda: own.ConfirmTotpEnrollment(pb.ConfirmTotpEnrollmentRequest(account_id=account.account_id, code="12ab56"))
+    )
     assert "code" in field_violations(error)
     confirmed = own.ConfirmTotpEnrollment(pb.ConfirmTotpEnrollmentRequest(
         account_id=account.account_id, code=pyotp.TOTP(started.secret).now()))
@@ -65,5 +74,7 @@ def test_people_enrol_a_totp_second_factor_for_themselves(person, registrar):
     again = failure(lambda: own.StartTotpEnrollment(pb.StartTotpEnrollmentRequest(account_id=account.account_id)))
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
     # An administrator removes it when the phone is lost.
-    removed = registrar.DisableTotp(pb.DisableTotpRequest(account_id=account.account_id, reason="Mất điện thoại")).account
+    removed = registrar.DisableTotp(
+        pb.DisableTotpRequest(account_id=account.account_id, reason="Mất điện thoại")
+    ).account
     assert not removed.mfa_enabled

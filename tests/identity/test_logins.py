@@ -7,7 +7,7 @@ account and per source address, and an audit event for every attempt."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pyotp
@@ -42,7 +42,7 @@ CREDENTIAL_OFFICER = Actor(subject="test:credential-officer", agency_id=AGENCY, 
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -84,7 +84,8 @@ def citizen(auth, login: str = "", password: str = PASSWORD) -> UUID:
 
 def attempts(app, account_id: UUID) -> list[tuple[str, str, str]]:
     """(outcome, reason, second factor) of every recorded login attempt on the account, in order."""
-    topic = get_topic(LoginAttempt.Recorded)
+    # The event class is made by @event("Recorded") when the aggregate class is created.
+    topic = get_topic(LoginAttempt.Recorded)  # type: ignore[attr-defined]
     found = []
     for notification in app.recorder.select_notifications(start=1, limit=100_000, topics=[topic]):
         event = app.mapper.to_domain_event(notification)
@@ -119,7 +120,9 @@ def test_a_login_by_name_or_personal_id_number_answers_with_roles_and_agency(ide
     assert (outcome.account_id, outcome.roles, outcome.agency_id) == \
         (officer.account_id, ("desk_officer", "specialist"), AGENCY)
     number = unique_personal_id()
-    person = auth.create_account(Profile(kind="citizen", display_name="Đỗ Thị Yến", personal_id_number=number), PASSWORD)
+    person = auth.create_account(
+        Profile(kind="citizen", display_name="Đỗ Thị Yến", personal_id_number=number), PASSWORD
+    )
     by_number = auth.verify_login(number, PASSWORD)
     assert (by_number.account_id, by_number.roles, by_number.agency_id) == (person.account_id, ("applicant",), "")
     assert app.find_account_by_personal_id(number).account_id == person.account_id

@@ -11,12 +11,11 @@ import json
 import time
 import uuid
 
-import grpc
 import httpx2
 import pyotp
 import pytest
-from authlib.integrations.httpx_client import OAuth2Client
 from authlib.integrations.base_client import OAuthError
+from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oidc import rpinitiated
 from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import jwt
@@ -26,8 +25,22 @@ from motcua.identity.oidc.routes import ProviderMetadata
 from tests.support.clients import procedures_stub
 from tests.support.procedures import create_request
 
-from .oidc_support import (CITIZEN, MFA_OFFICER, OFFICER, PASSWORD, SERVICE, SERVICE_SECRET, SPA, SPA_LOGOUT,
-                           SPA_REDIRECT, TOTP_SECRET, Browser, LoginForm, query_of, start_behind_gateway)
+from .oidc_support import (
+    CITIZEN,
+    MFA_OFFICER,
+    OFFICER,
+    PASSWORD,
+    SERVICE,
+    SERVICE_SECRET,
+    SPA,
+    SPA_LOGOUT,
+    SPA_REDIRECT,
+    TOTP_SECRET,
+    Browser,
+    LoginForm,
+    query_of,
+    start_behind_gateway,
+)
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,21 @@ from joserfc.jwk import ECKey, KeySet
 from tests.support.clients import procedures_stub
 from tests.support.procedures import create_request
 
-from .oidc_support import (CLIENTS, OFFICER, SERVICE, SERVICE_SECRET, SPA, SPA_LOGOUT, SPA_REDIRECT, Browser,
-                           LoginForm, query_of, start_behind_gateway, start_identity, write_json)
+from .oidc_support import (
+    CLIENTS,
+    OFFICER,
+    SERVICE,
+    SERVICE_SECRET,
+    SPA,
+    SPA_LOGOUT,
+    SPA_REDIRECT,
+    Browser,
+    LoginForm,
+    query_of,
+    start_behind_gateway,
+    start_identity,
+    write_json,
+)
 
 LOGIN_ONLY = "test-login-only"  # signs people in; may not call the API
 REPORTING = "test-reporting"  # a service client without the API scope
@@ -89,7 +102,9 @@ def signed_in(discovery, browser: Browser) -> bool:
 
 def create_procedure(op, access_token: str) -> grpc.StatusCode:
     try:
-        procedures_stub(op.procedures.addr, access_token).CreateProcedure(create_request(name="Cấp phép xây dựng", agency_id="000.00.10.H56"))
+        procedures_stub(op.procedures.addr, access_token).CreateProcedure(
+            create_request(name="Cấp phép xây dựng", agency_id="000.00.10.H56")
+        )
     except grpc.RpcError as error:
         return error.code()
     return grpc.StatusCode.OK
@@ -164,7 +179,8 @@ def test_a_scope_the_client_is_not_registered_for_is_invalid_scope(discovery):
     assert granted["scope"] == "api"
 
 
-# --- RP-initiated logout ---------------------------------------------------------------------------
+# --- RP-initiated logout
+# ---------------------------------------------------------------------------
 
 
 def logout(discovery, browser: Browser, **params: str) -> httpx2.Response:
@@ -223,7 +239,8 @@ def test_a_valid_hint_of_another_session_asks_first_and_never_ends_that_session(
     assert not signed_in(discovery, theirs)
 
 
-# --- a client removed from the configuration ----------------------------------------------------------
+# --- a client removed from the configuration
+# ----------------------------------------------------------
 
 PORTAL_V1 = {"client_id": "test-retired-portal", "token_endpoint_auth_method": "none",
              "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [SPA_REDIRECT],
@@ -248,11 +265,14 @@ def test_a_client_removed_from_the_configuration_stops_working_after_a_restart(s
         assert refused.value.error == "invalid_client"
         assert userinfo_status(discovery, retired_token["access_token"]) == 401
         url, _ = public_client(PORTAL_V1["client_id"], "openid").create_authorization_url(
-            discovery["authorization_endpoint"], code_verifier="r" * 50)
+            discovery["authorization_endpoint"], code_verifier="r" * 50
+        )
         page = Browser().open(url)
         assert page.status_code == 400 and "location" not in page.headers
         # The clients still configured go on.
-        assert kept.refresh_token(discovery["token_endpoint"], refresh_token=kept_token["refresh_token"])["access_token"]
+        assert kept.refresh_token(discovery["token_endpoint"], refresh_token=kept_token["refresh_token"])[
+            "access_token"
+        ]
 
         # Registered again under the same id, it starts afresh: the old refresh token stays dead.
         assert identity.terminate() == 0, identity.log_path.read_text()

@@ -15,8 +15,17 @@ from oic.oic import Client
 from oic.oic.message import AccessTokenResponse, AuthorizationResponse, OpenIDSchema, RegistrationResponse
 from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 
-from .oidc_support import (OFFICER, SERVICE, SERVICE_SECRET, SPA, SPA_LOGOUT, SPA_REDIRECT, Browser, query_of,
-                           start_behind_gateway)
+from .oidc_support import (
+    OFFICER,
+    SERVICE,
+    SERVICE_SECRET,
+    SPA,
+    SPA_LOGOUT,
+    SPA_REDIRECT,
+    Browser,
+    query_of,
+    start_behind_gateway,
+)
 
 
 @pytest.fixture(scope="module")

@@ -102,7 +102,9 @@ def authorize(discovery) -> tuple[OAuth2Client, str, str, str]:
     return client, url, state, verifier
 
 
-def log_in(discovery, login: str, browser: Browser | None = None, password: str = PASSWORD) -> tuple[OAuth2Client, dict]:
+def log_in(
+    discovery, login: str, browser: Browser | None = None, password: str = PASSWORD
+) -> tuple[OAuth2Client, dict]:
     """Code + PKCE through the Vietnamese login page, as a person in a browser."""
     client, url, state, verifier = authorize(discovery)
     back = (browser or Browser()).log_in(url, login, password)

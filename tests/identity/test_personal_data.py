@@ -11,8 +11,7 @@ import sys
 import psycopg
 import pytest
 
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1 import account_pb2, identity_service_pb2 as pb
 from tests.support.identity import unique_login, unique_personal_id, unique_phone, unique_tax_code
 
 
@@ -32,7 +31,9 @@ def test_identifiers_and_contacts_never_reach_postgresql_in_the_clear(stack, reg
             repr(conn.execute(f"SELECT * FROM {table}").fetchall())
             for table in ("identity_accounts", "identity_agencies", "identity_login_throttle")
         ]
-    created = [r for r in rows if str(r[0]) in (citizen.account_id, business.account_id) and r[1].endswith("Account.Created")]
+    created = [
+        r for r in rows if str(r[0]) in (citizen.account_id, business.account_id) and r[1].endswith("Account.Created")
+    ]
     assert len(created) == 2  # the accounts' events are in this table…
     for _, topic, state in rows:
         for secret in secrets:
@@ -47,8 +48,11 @@ def test_identifiers_and_contacts_never_reach_postgresql_in_the_clear(stack, reg
 
 
 def test_an_auditor_with_the_key_reads_an_accounts_history(stack, registrar):
-    account = registrar.CreateAccount(pb.CreateAccountRequest(
-        kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Mai Văn Khoa", personal_id_number=unique_personal_id())).account
+    account = registrar.CreateAccount(
+        pb.CreateAccountRequest(
+            kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Mai Văn Khoa", personal_id_number=unique_personal_id()
+        )
+    ).account
     registrar.DisableAccount(pb.DisableAccountRequest(account_id=account.account_id, reason="Đã mất"))
     key = (stack.profile.root / "identity" / "secrets" / "event-store.key").read_text().strip()
     env = {**os.environ, "POSTGRES_HOST": stack.postgres.host, "POSTGRES_PORT": str(stack.profile.pg_port),

@@ -25,7 +25,8 @@ def test_a_new_identity_process_rebuilds_emptied_lists_from_the_log(stack, agenc
         conn.execute(f"TRUNCATE {', '.join(TABLES)}")
     assert rows(stack) == {table: [] for table in TABLES}
 
-    # Another replica of the session's identity (same database and keys) starts and finds them empty.
+    # Another replica of the session's identity (same database and keys) starts and finds them
+    # empty.
     replica = stack.service("identity", **identity_env(stack.profile, free_port())).start()
     try:
         assert rows(stack) == before

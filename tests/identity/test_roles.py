@@ -6,8 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from motcua.identity.v1 import account_pb2, events_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1 import account_pb2, events_pb2, identity_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from tests.support.clients import field_violations
 from tests.support.identity import identity_service_stub, token, unique_personal_id
@@ -48,8 +47,11 @@ def test_an_administrator_grants_and_revokes_roles_within_their_subtree(stack, f
         account_id=account.account_id, role=Role.ROLE_DESK_OFFICER, agency_id=FINANCE)).account
     assert list(revoked.grants) == [] and revoked.version == granted.version + 1
 
-    envelope = find_envelope(stack.kafka.bootstrap, "motcua.identity.events.v1",
-                             lambda e: e.aggregate_id == account.account_id and e.type == "motcua.identity.v1.RoleGranted")
+    envelope = find_envelope(
+        stack.kafka.bootstrap,
+        "motcua.identity.events.v1",
+        lambda e: e.aggregate_id == account.account_id and e.type == "motcua.identity.v1.RoleGranted",
+    )
     event = events_pb2.RoleGranted()
     envelope.payload.Unpack(event)
     assert (event.role, event.agency_id) == (Role.ROLE_DESK_OFFICER, FINANCE)

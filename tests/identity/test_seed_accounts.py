@@ -8,11 +8,11 @@ import json
 import subprocess
 import sys
 
+import httpx2
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-import httpx2
 from motcua.devstack import repo_root
 
 from .oidc_support import Browser, query_of

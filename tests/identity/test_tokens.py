@@ -80,8 +80,10 @@ def test_forged_tokens_are_rejected(stack, procedures_addr):
     real = active_key(stack)
     impostor = ECKey.generate_key("P-256")
     # Signed by another key under the real key's id.
-    assert unauthenticated_reason(get_procedure(procedures_addr, signed(impostor, claims(stack), kid=real.thumbprint()))) \
+    assert (
+        unauthenticated_reason(get_procedure(procedures_addr, signed(impostor, claims(stack), kid=real.thumbprint())))
         == "TOKEN_INVALID"
+    )
     # A payload altered after signing.
     token = signed(real, claims(stack, roles=["applicant"]))
     head, _, rest = token.partition(".")
@@ -99,10 +101,14 @@ def test_forged_tokens_are_rejected(stack, procedures_addr):
 
 def test_tokens_for_someone_else_or_of_another_kind_are_rejected(stack, procedures_addr):
     real = active_key(stack)
-    assert unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack, aud="another-system")))) \
+    assert (
+        unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack, aud="another-system"))))
         == "TOKEN_INVALID"
-    assert unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack, iss="https://evil.example")))) \
+    )
+    assert (
+        unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack, iss="https://evil.example"))))
         == "TOKEN_INVALID"
+    )
     # An ID token (typ JWT) is not an access token.
     assert unauthenticated_reason(get_procedure(procedures_addr, signed(real, claims(stack), typ="JWT"))) \
         == "TOKEN_INVALID"

@@ -12,9 +12,9 @@ from opentelemetry.trace import SpanKind
 
 from motcua.dossiers.v1 import dossier_service_pb2 as dossiers_pb
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb
+from tests.support.auth import AGENCY
 from tests.support.clients import details, field_violations, new_traceparent
 from tests.support.concurrency import run_concurrently
-from tests.support.auth import AGENCY
 from tests.support.procedures import create_request
 from tests.support.waiting import eventually
 
@@ -136,7 +136,7 @@ def test_concurrent_writes_one_wins_the_others_are_aborted(procedures):
         ).procedure,
     )
 
-    winners = [name for name, o in zip(names, outcomes) if not isinstance(o, grpc.RpcError)]
+    winners = [name for name, o in zip(names, outcomes, strict=True) if not isinstance(o, grpc.RpcError)]
     losers = [o for o in outcomes if isinstance(o, grpc.RpcError)]
     assert len(winners) == 1
     assert len(losers) == len(names) - 1

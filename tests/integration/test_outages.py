@@ -16,8 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kafka import KafkaConsumer, KafkaProducer
 
 from motcua.common.v1 import envelope_pb2
-from motcua.kernel.kafka import ensure_topics
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
+from motcua.kernel.kafka import ensure_topics
 from motcua.procedures.v1 import procedure_service_pb2 as procedures_pb
 from tests.support.auth import AGENCY
 from tests.support.clients import dossiers_stub, procedures_stub
@@ -53,7 +53,9 @@ def publish(bootstrap: str, *messages: tuple[int, str]) -> None:
 
 def health(addr: str, service: str = "") -> int:
     with grpc.insecure_channel(addr) as channel:
-        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        return (
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        )
 
 
 def dead_letters(bootstrap: str, topic: str) -> list:
@@ -71,12 +73,15 @@ def copyist_db(stack):
     app.close()
 
 
-def test_a_postgresql_outage_under_a_consumer_delays_events_but_applies_each_once_and_dead_letters_none(stack, copyist_db):
+def test_a_postgresql_outage_under_a_consumer_delays_events_but_applies_each_once_and_dead_letters_none(
+    stack, copyist_db
+):
     ensure_topics(stack.kafka.bootstrap, [UPSTREAM], partitions=1)
     copyist = stack.service(
         SERVICE, module="tests.support.copyist", MOTCUA_TEST_UPSTREAM_TOPIC=UPSTREAM,
         MOTCUA_WORKER_UNHEALTHY_AFTER="1", MOTCUA_CONSUMER_RETRY_MAX_PAUSE="1",
-        # eventsourcing's own retries wait this long for each of their attempts: keep the outage short to notice.
+        # eventsourcing's own retries wait this long for each of their attempts: keep the outage
+        # short to notice.
         POSTGRES_CONNECT_TIMEOUT="1",
     ).start()
     try:

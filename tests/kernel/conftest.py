@@ -14,7 +14,10 @@ from motcua.kernel.eventstore import ServiceApplication
 class Note(Aggregate):
     """A minimal aggregate for exercising the kernel."""
 
-    @event("Written")
+    class Written(Aggregate.Created):
+        text: str
+
+    @event(Written)
     def __init__(self, text: str) -> None:
         self.text = text
 

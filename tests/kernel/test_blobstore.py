@@ -45,7 +45,9 @@ def test_threads_writing_the_same_bytes_store_one_intact_blob_and_leave_no_tempo
             data = content(round_)
             key = hashlib.sha256(data).hexdigest()
             start = threading.Barrier(WRITERS)
-            outcomes = list(pool.map(lambda _: put_once(store, key, data, start), range(WRITERS)))
+            outcomes = list(
+                pool.map(lambda _, key=key, data=data, start=start: put_once(store, key, data, start), range(WRITERS))
+            )
             assert sorted(outcomes) == ["exists"] * (WRITERS - 1) + ["stored"], outcomes
             assert store.get(key) == data
     assert leftovers(tmp_path) == []
@@ -61,7 +63,9 @@ def test_processes_writing_the_same_bytes_store_one_intact_blob(tmp_path):
     data = content(-1)
     key = hashlib.sha256(data).hexdigest()
     start, results = context.Barrier(4), context.Queue()
-    writers = [context.Process(target=_write_in_process, args=(str(tmp_path), key, data, start, results)) for _ in range(4)]
+    writers = [
+        context.Process(target=_write_in_process, args=(str(tmp_path), key, data, start, results)) for _ in range(4)
+    ]
     for writer in writers:
         writer.start()
     for writer in writers:

@@ -32,7 +32,7 @@ def envelope(position: int, text: str) -> bytes:
     ).SerializeToString()
 
 
-def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_once(stack, notes, service_name):
+def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_once(stack, notes, service_name) -> None:
     upstream = f"motcua.{service_name}-upstream.events.v1"
     ensure_topics(stack.kafka.bootstrap, [upstream], partitions=1)
     applied: list[str] = []

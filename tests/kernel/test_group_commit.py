@@ -8,7 +8,6 @@ import pytest
 from eventsourcing.domain import event
 
 from motcua.kernel.errors import VersionConflict
-
 from tests.support.concurrency import run_concurrently
 
 from .conftest import Note

@@ -16,16 +16,16 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from motcua.devstack import free_port
+from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import AuthSettings, Settings
 from motcua.kernel.errors import InvalidTransition
 from motcua.kernel.grpc_client import channel
 from motcua.kernel.grpc_server import AccessUndeclared, GrpcServer, serve
-from motcua.devstack import free_port
-from motcua.identity.v1.role_pb2 import Role
 from motcua.procedures.v1 import procedure_pb2, procedure_service_pb2 as pb, procedure_service_pb2_grpc
 from tests.support import auth
-from tests.support.clients import details
 from tests.support.auth import authorized_channel, bearer
+from tests.support.clients import details
 
 
 class SlowServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
@@ -38,7 +38,9 @@ class SlowServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
         self.calls += 1
         self.in_flight.set()
         self.release.wait(timeout=30)
-        return pb.GetProcedureResponse(procedure=procedure_pb2.Procedure(procedure_id=request.procedure_id, name="Đăng ký khai sinh"))
+        return pb.GetProcedureResponse(
+            procedure=procedure_pb2.Procedure(procedure_id=request.procedure_id, name="Đăng ký khai sinh")
+        )
 
     def CreateProcedure(self, request, context):
         raise RuntimeError("secret connection string postgres://motcua:motcua@db")
@@ -72,7 +74,9 @@ def test_invalid_requests_never_reach_the_handler(server):
 def test_unexpected_errors_are_internal_and_leak_nothing(server):
     _, _, stub = server
     with pytest.raises(grpc.RpcError) as failure:
-        stub.CreateProcedure(pb.CreateProcedureRequest(code="1.000001", name="Tên", agency_id="000.00.10.H56", processing_days=1))
+        stub.CreateProcedure(
+            pb.CreateProcedureRequest(code="1.000001", name="Tên", agency_id="000.00.10.H56", processing_days=1)
+        )
     assert failure.value.code() == grpc.StatusCode.INTERNAL
     assert "postgres" not in failure.value.details()
 
@@ -80,7 +84,9 @@ def test_unexpected_errors_are_internal_and_leak_nothing(server):
 def test_an_rpc_not_implemented_yet_is_unimplemented_without_an_error_log(server, caplog):
     _, _, stub = server
     with pytest.raises(grpc.RpcError) as failure:
-        stub.RenameProcedure(pb.RenameProcedureRequest(procedure_id=str(uuid.uuid4()), name="Tên mới", expected_version=1))
+        stub.RenameProcedure(
+            pb.RenameProcedureRequest(procedure_id=str(uuid.uuid4()), name="Tên mới", expected_version=1)
+        )
     assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert "RenameProcedure" in failure.value.details()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -7,8 +7,8 @@ import uuid
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
-from kafka import KafkaConsumer
 from google.protobuf import wrappers_pb2
+from kafka import KafkaConsumer
 
 from motcua.common.v1 import envelope_pb2
 from motcua.kernel.relay import OutboxRelay
@@ -113,7 +113,8 @@ def test_an_event_the_relay_cannot_translate_is_dead_lettered_visibly_and_the_re
 
     with psycopg.connect(stack.dsn(notes.settings.service)) as conn:
         rows = conn.execute(
-            "SELECT topic, originator_id, originator_version, event_class, error FROM motcua_relay_deadletter ORDER BY position"
+            "SELECT topic, originator_id, originator_version, event_class, error FROM motcua_relay_deadletter "
+            "ORDER BY position"
         ).fetchall()
         (saved_position,) = conn.execute("SELECT position FROM motcua_relay_position").fetchone()
         (last,) = conn.execute(f"SELECT max(notification_id) FROM {notes.name.lower()}_events").fetchone()

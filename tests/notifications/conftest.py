@@ -15,8 +15,6 @@ import uuid
 import grpc
 import pytest
 
-from motcua.notifications.v1 import notification_service_pb2_grpc
-from tests.support.clients import notifications_stub
 from tests.support.dossier_events import DossierEvents
 
 
@@ -35,7 +33,8 @@ def dossier_events(stack):
 
 
 class InboxReader:
-    """Reads a StreamInbox call on a thread, so that a test can wait for each message with a timeout."""
+    """Reads a StreamInbox call on a thread, so that a test can wait for each message with a
+    timeout."""
 
     def __init__(self, call) -> None:
         self.call = call

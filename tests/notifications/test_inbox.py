@@ -13,13 +13,13 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 
-from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
+from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from tests.support import auth
-from tests.support.clients import field_violations
+from tests.support.clients import field_violations, notifications_stub
 from tests.support.waiting import eventually
 
-from .conftest import InboxReader, notifications_stub
+from .conftest import InboxReader
 
 VN = timezone(timedelta(hours=7))
 RECEIVED_BODY = "Hồ sơ {code} đã được tiếp nhận. Ngày hẹn trả kết quả: {date}."
@@ -51,7 +51,9 @@ def account() -> str:
 
 
 def listed(stub, recipient: str, **request) -> list[notification_pb2.Notification]:
-    return list(stub.ListNotifications(pb.ListNotificationsRequest(recipient_account_id=recipient, **request)).notifications)
+    return list(
+        stub.ListNotifications(pb.ListNotificationsRequest(recipient_account_id=recipient, **request)).notifications
+    )
 
 
 def received_template(stub):
@@ -65,9 +67,12 @@ def _dossier_received_template_id() -> str:
     return str(template_id("dossier_received", IN_APP))
 
 
-def test_a_received_dossier_becomes_a_vietnamese_in_app_notification_for_the_applicant(stub, other_stub, dossier_events):
+def test_a_received_dossier_becomes_a_vietnamese_in_app_notification_for_the_applicant(
+    stub, other_stub, dossier_events
+):
     applicant = account()
-    # Half past midnight in Hà Nội on the 12th is still the 11th in UTC: the text must say 12/01/2026.
+    # Half past midnight in Hà Nội on the 12th is still the 11th in UTC: the text must say
+    # 12/01/2026.
     appointed = datetime(2026, 1, 12, 0, 30, tzinfo=VN)
     message = dossier_events.received(applicant, appointed, code="000.00.12.H56-260105-0007")
     dossier_events.send(message)
@@ -85,7 +90,9 @@ def test_a_received_dossier_becomes_a_vietnamese_in_app_notification_for_the_app
     assert not notification.HasField("read_time")
     # Every replica reads the same read model; Get reads the notification itself.
     assert listed(other_stub, applicant) == [notification]
-    got = other_stub.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)).notification
+    got = other_stub.GetNotification(
+        pb.GetNotificationRequest(notification_id=notification.notification_id)
+    ).notification
     assert got == notification
 
 
@@ -104,11 +111,14 @@ def test_a_person_reads_only_their_own_notifications(replicas, dossier_events):
     for who, token in (("a stranger", stranger_token), ("an administrator", administrator_token)):
         snoop = notifications_stub(replicas[0].addr, token)
         attempts = {
-            "list": lambda: listed(snoop, applicant),
-            "get": lambda: snoop.GetNotification(pb.GetNotificationRequest(notification_id=notification.notification_id)),
-            "mark read": lambda: snoop.MarkNotificationRead(
-                pb.MarkNotificationReadRequest(notification_id=notification.notification_id)),
-            "stream": lambda: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
+            "list": lambda snoop=snoop: listed(snoop, applicant),
+            "get": lambda snoop=snoop: snoop.GetNotification(
+                pb.GetNotificationRequest(notification_id=notification.notification_id)
+            ),
+            "mark read": lambda snoop=snoop: snoop.MarkNotificationRead(
+                pb.MarkNotificationReadRequest(notification_id=notification.notification_id)
+            ),
+            "stream": lambda snoop=snoop: next(snoop.StreamInbox(pb.StreamInboxRequest(account_id=applicant))),
         }
         for what, attempt in attempts.items():
             with pytest.raises(grpc.RpcError) as failure:
@@ -179,20 +189,32 @@ def test_a_stream_starts_with_the_unread_notifications_oldest_first(stub, replic
     same_partition = str(uuid.uuid4())  # the key: one partition keeps them in order
     dossier_events.send(
         *(
-            dossier_events.received(applicant, datetime(2026, 4, 6, 17, 0, tzinfo=VN), code=c, dossier_id=same_partition)
+            dossier_events.received(
+                applicant, datetime(2026, 4, 6, 17, 0, tzinfo=VN), code=c, dossier_id=same_partition
+            )
             for c in codes
         )
     )
-    found = eventually(lambda: (lambda f: f if len(f) == 3 else None)(listed(stub, applicant)), what="three notifications")
+    found = eventually(
+        lambda: (lambda f: f if len(f) == 3 else None)(listed(stub, applicant)), what="three notifications"
+    )
     newest_first = [n.body.split()[2] for n in found]
     assert newest_first == codes[::-1]
 
     # Only she marks her notifications read, on either replica.
     token = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", account_id=applicant).access_token
     hers = [notifications_stub(replica.addr, token) for replica in replicas]
-    read = hers[1].MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
+    read = (
+        hers[1]
+        .MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id))
+        .notification
+    )
     assert read.HasField("read_time") and read.version == found[1].version + 1
-    again = hers[0].MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id)).notification
+    again = (
+        hers[0]
+        .MarkNotificationRead(pb.MarkNotificationReadRequest(notification_id=found[1].notification_id))
+        .notification
+    )
     assert again == read  # reading twice changes nothing
     assert listed(stub, applicant)[1] == read  # the read model saw it in the same transaction
 
@@ -227,7 +249,9 @@ def test_pages_go_newest_first_and_end_with_an_empty_token(stub):
         if not token:
             break
     assert pages == [["7", "6", "5"], ["4", "3", "2"], ["1"]]
-    assert [n.body for n in listed(stub, recipient)] == [f"Thông báo số {n}" for n in range(7, 0, -1)]  # default page size
+    assert [n.body for n in listed(stub, recipient)] == [
+        f"Thông báo số {n}" for n in range(7, 0, -1)
+    ]  # default page size
     assert listed(stub, recipient, channel=notification_pb2.CHANNEL_SMS) == []
 
     first = stub.ListNotifications(pb.ListNotificationsRequest(recipient_account_id=recipient, page_size=3))
@@ -269,7 +293,10 @@ def test_a_template_with_a_placeholder_without_value_is_a_clear_error(stub):
             )
         )
     assert revision.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "{{ho_ten}} unknown: dossier_received templates can use {{dossier_code}}" in field_violations(revision.value)["body"]
+    assert (
+        "{{ho_ten}} unknown: dossier_received templates can use {{dossier_code}}"
+        in field_violations(revision.value)["body"]
+    )
     with pytest.raises(grpc.RpcError) as malformed:
         stub.CreateTemplate(
             pb.CreateTemplateRequest(key="mau_loi", channel=notification_pb2.CHANNEL_SMS, body="Hồ sơ {{Ma Ho So}}")
@@ -283,7 +310,8 @@ def test_a_revised_template_renders_later_notifications_with_its_new_version(stu
         pb.ReviseTemplateRequest(
             template_id=before.template_id,
             subject=before.subject,
-            body="Hồ sơ {{dossier_code}} đã được tiếp nhận ngày {{received_date}}; hẹn trả kết quả {{appointed_time}} ngày {{appointed_date}}.",
+            body="Hồ sơ {{dossier_code}} đã được tiếp nhận ngày {{received_date}}; hẹn trả kết quả "
+                 "{{appointed_time}} ngày {{appointed_date}}.",
             expected_version=before.version,
         )
     ).template
@@ -301,12 +329,15 @@ def test_a_revised_template_renders_later_notifications_with_its_new_version(stu
         (notification,) = eventually(lambda: listed(stub, applicant), what="notification listed")
         assert (
             notification.body
-            == "Hồ sơ 000.00.12.H56-260427-0005 đã được tiếp nhận ngày 27/04/2026; hẹn trả kết quả 16:30 ngày 04/05/2026."
+            == "Hồ sơ 000.00.12.H56-260427-0005 đã được tiếp nhận ngày 27/04/2026; "
+            "hẹn trả kết quả 16:30 ngày 04/05/2026."
         )
         assert notification.template_version == revised.version
         with pytest.raises(grpc.RpcError) as stale:
             stub.ReviseTemplate(
-                pb.ReviseTemplateRequest(template_id=before.template_id, body=before.body, expected_version=before.version)
+                pb.ReviseTemplateRequest(
+                    template_id=before.template_id, body=before.body, expected_version=before.version
+                )
             )
         assert stale.value.code() == grpc.StatusCode.ABORTED
     finally:
@@ -324,7 +355,10 @@ def test_send_notification_is_idempotent_by_request_id(stub):
     ).template
     recipient, request_id = account(), str(uuid.uuid4())
     request = pb.SendNotificationRequest(
-        request_id=request_id, recipient_account_id=recipient, template_id=template.template_id, parameters={"viec": "thẩm định"}
+        request_id=request_id,
+        recipient_account_id=recipient,
+        template_id=template.template_id,
+        parameters={"viec": "thẩm định"},
     )
     first = stub.SendNotification(request).notification
     assert stub.SendNotification(request).notification == first
@@ -334,10 +368,13 @@ def test_send_notification_is_idempotent_by_request_id(stub):
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_never_as_the_service(replicas, stub, dossier_events):
+def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_never_as_the_service(
+    replicas, stub, dossier_events
+):
     agency, applicant = "000.00.21.H56", account()
-    received = dossier_events.received(applicant, datetime(2026, 3, 9, 16, 0, tzinfo=VN), code="000.00.21.H56-260302-0004",
-                                       agency_id=agency)
+    received = dossier_events.received(
+        applicant, datetime(2026, 3, 9, 16, 0, tzinfo=VN), code="000.00.21.H56-260302-0004", agency_id=agency
+    )
     dossier_events.send(received)
     eventually(lambda: listed(stub, applicant), what="the dossier known to the service")  # saved with its copy
     dossier_id = received.event.dossier_id
@@ -351,8 +388,12 @@ def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_nev
         return caller.account_id, notifications_stub(replicas[0].addr, caller.access_token)
 
     def send(caller, **overrides):
-        fields = {"recipient_account_id": applicant, "template_id": template.template_id, "dossier_id": dossier_id,
-                  "parameters": {"ngay": "12/03/2026"}}
+        fields = {
+            "recipient_account_id": applicant,
+            "template_id": template.template_id,
+            "dossier_id": dossier_id,
+            "parameters": {"ngay": "12/03/2026"},
+        }
         fields.update(overrides)
         return caller.SendNotification(pb.SendNotificationRequest(**fields)).notification
 
@@ -379,14 +420,21 @@ def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_nev
     refused(grpc.StatusCode.PERMISSION_DENIED, desk, recipient_account_id=account())
     refused(grpc.StatusCode.PERMISSION_DENIED, desk, recipient_account_id="", address="0912345678")
     refused(grpc.StatusCode.NOT_FOUND, desk, dossier_id=str(uuid.uuid4()))
-    # Parameters: the dossier's code is the dossier's; only the template's placeholders; one short line each.
+    # Parameters: the dossier's code is the dossier's; only the template's placeholders; one short
+    # line each.
     assert "parameters[dossier_code]" in field_violations(
-        refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026", "dossier_code": "CK 5.000.000đ"}))
+        refused(
+            grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026", "dossier_code": "CK 5.000.000đ"}
+        )
+    )
     assert "parameters[so_tai_khoan]" in field_violations(
-        refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026", "so_tai_khoan": "0123456789"}))
+        refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026", "so_tai_khoan": "0123456789"})
+    )
     assert "parameters[ngay]" in field_violations(
         refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "12/03/2026\nChuyển khoản phí tại đây"}))
-    assert "parameters[ngay]" in field_violations(refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "x" * 501}))
+    assert "parameters[ngay]" in field_violations(
+        refused(grpc.StatusCode.INVALID_ARGUMENT, desk, parameters={"ngay": "x" * 501})
+    )
     # Another officer re-using the request id gets nothing of the first sender's.
     refused(grpc.StatusCode.PERMISSION_DENIED, officer(agency, Role.ROLE_SPECIALIST)[1], request_id=request_id)
     assert send(desk, request_id=request_id) == sent
@@ -396,7 +444,9 @@ def test_officers_notify_only_the_applicant_of_a_dossier_of_their_agency_and_nev
     assert [n.notification_id for n in listed(stub, applicant)][0] == sent.notification_id
 
     # Transferred to another agency (the events carry the handling agency): its officers notify too.
-    dossier_events.send(dossier_events.assigned(dossier_id, applicant, "000.00.21.H56-260302-0004", agency, "000.00.23.H56"))
+    dossier_events.send(
+        dossier_events.assigned(dossier_id, applicant, "000.00.21.H56-260302-0004", agency, "000.00.23.H56")
+    )
     specialist = officer("000.00.23.H56", Role.ROLE_SPECIALIST)[1]
     later = eventually(lambda: send(specialist), what="the transfer known to the service")
     assert later.body == sent.body

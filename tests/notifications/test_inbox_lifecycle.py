@@ -11,17 +11,18 @@ import grpc
 import psycopg
 import pytest
 
+from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import PermissionDenied
 from motcua.notifications.application import DossierReceipt, NotificationsApplication
 from motcua.notifications.domain import IN_APP, template_id
-from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_service_pb2 as pb
 from tests.support import auth
+from tests.support.clients import notifications_stub
 from tests.support.waiting import eventually
 
-from .conftest import InboxReader, notifications_stub
+from .conftest import InboxReader
 
 VN = timezone(timedelta(hours=7))
 
@@ -116,15 +117,28 @@ def test_a_lost_listener_connection_loses_no_notification(stack, lone, notificat
     stream = open_stream(stub, applicant).live()
     try:
         with psycopg.connect(stack.postgres.dsn(notifications_db), autocommit=True) as conn:
-            listeners = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = 'motcua-notifications-inbox'"
-            (pid,) = eventually(lambda: conn.execute(listeners, (notifications_db,)).fetchall(), what="the inbox listener")
+            listeners = (
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = %s AND application_name = 'motcua-notifications-inbox'"
+            )
+            (pid,) = eventually(
+                lambda: conn.execute(listeners, (notifications_db,)).fetchall(), what="the inbox listener"
+            )
             conn.execute("SELECT pg_terminate_backend(%s)", pid)
             dossier_events.send(
-                dossier_events.received(applicant, datetime(2026, 6, 1, 17, 0, tzinfo=VN), code="000.00.12.H56-260525-0009")
+                dossier_events.received(
+                    applicant, datetime(2026, 6, 1, 17, 0, tzinfo=VN), code="000.00.12.H56-260525-0009"
+                )
             )
-            assert stream.next().body == "Hồ sơ 000.00.12.H56-260525-0009 đã được tiếp nhận. Ngày hẹn trả kết quả: 01/06/2026."
+            assert (
+                stream.next().body
+                == "Hồ sơ 000.00.12.H56-260525-0009 đã được tiếp nhận. Ngày hẹn trả kết quả: 01/06/2026."
+            )
             # The hub listens again on a new connection.
-            eventually(lambda: conn.execute(listeners, (notifications_db,)).fetchall() not in ([], [pid]), what="a new listener")
+            eventually(
+                lambda: conn.execute(listeners, (notifications_db,)).fetchall() not in ([], [pid]),
+                what="a new listener",
+            )
     finally:
         stream.cancel()
 
@@ -177,7 +191,9 @@ def test_the_read_model_is_derived_again_from_the_log(stack, center):
         assert center.list_notifications(recipient, None) == before
 
 
-def test_the_default_template_is_written_at_start_by_the_service_and_a_dossier_without_account_gets_nothing_in_app(center):
+def test_the_default_template_is_written_at_start_by_the_service_and_a_dossier_without_account_gets_nothing_in_app(
+    center,
+):
     template = center.get_template(template_id("dossier_received", IN_APP))
     assert template.version == 1
     assert template.body == "Hồ sơ {{dossier_code}} đã được tiếp nhận. Ngày hẹn trả kết quả: {{appointed_date}}."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -50,7 +50,9 @@ def test_render_fills_every_placeholder_and_inserts_values_verbatim():
 def test_render_names_every_missing_placeholder_once_in_order():
     with pytest.raises(MissingParameters) as failure:
         render(
-            "Kính gửi {{ho_ten}}: hồ sơ {{dossier_code}}, {{ho_ten}}, hẹn {{appointed_date}}", {"dossier_code": "X"}, "thu_moi v3"
+            "Kính gửi {{ho_ten}}: hồ sơ {{dossier_code}}, {{ho_ten}}, hẹn {{appointed_date}}",
+            {"dossier_code": "X"},
+            "thu_moi v3",
         )
     error = failure.value
     assert isinstance(error, InvalidArgument)
@@ -63,7 +65,9 @@ def test_template_texts_are_checked_for_malformed_and_unknown_placeholders():
         check_template_text("dossier_received", "Hồ sơ {{Ma_Ho_So}}", "Kính gửi {{ho_ten}}, hồ sơ {{dossier_code}} }}")
     found = violations(failure.value)
     assert "'{{Ma_Ho_So}}' at character 7 is not a placeholder" in found["subject"]
-    assert "{{ho_ten}} unknown: dossier_received templates can use {{dossier_code}}, {{appointed_date}}" in found["body"]
+    assert (
+        "{{ho_ten}} unknown: dossier_received templates can use {{dossier_code}}, {{appointed_date}}" in found["body"]
+    )
     assert "'}}' at character 45 does not open or close a placeholder" in found["body"]
     # Keys the service does not fill itself may use any placeholder.
     check_template_text("thu_moi_hop", "", "Kính gửi {{ho_ten}}")
@@ -111,7 +115,7 @@ def test_reading_is_for_in_app_notifications_and_happens_once():
     account = uuid.uuid4()
     in_app = Template.write("tin_nhan", IN_APP, "", "Xin chào").render({})
     notification = Notification.from_template("request:1", in_app, account)
-    at = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     assert notification.mark_read(at) is True
     assert notification.mark_read(at + timedelta(hours=1)) is False
     assert notification.read_time == at
@@ -130,9 +134,10 @@ def test_reading_is_for_in_app_notifications_and_happens_once():
     ("moment", "day", "time"),
     [
         (datetime(2026, 1, 12, 17, 0, tzinfo=VN), "12/01/2026", "17:00"),
-        # Half past midnight in Hà Nội is still the day before in UTC: the text shows Vietnam's date.
-        (datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), "12/01/2026", "00:30"),
-        (datetime(2026, 12, 31, 16, 59, tzinfo=timezone.utc), "31/12/2026", "23:59"),
+        # Half past midnight in Hà Nội is still the day before in UTC: the text shows Vietnam's
+        # date.
+        (datetime(2026, 1, 11, 17, 30, tzinfo=UTC), "12/01/2026", "00:30"),
+        (datetime(2026, 12, 31, 16, 59, tzinfo=UTC), "31/12/2026", "23:59"),
     ],
 )
 def test_dates_are_written_dd_mm_yyyy_in_vietnam_time(moment, day, time):
@@ -152,9 +157,9 @@ def test_service_settings():
     )
     settings = NotificationSettings.from_env(base, {})
     assert (settings.inbox_max_streams, settings.inbox_max_streams_per_account) == (20, 3)
-    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), settings.zone) == "12/01/2026"
+    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=UTC), settings.zone) == "12/01/2026"
     utc = NotificationSettings.from_env(base, {"MOTCUA_TIMEZONE": "UTC", "MOTCUA_INBOX_MAX_STREAMS": "3"})
-    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=timezone.utc), utc.zone) == "11/01/2026"
+    assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=UTC), utc.zone) == "11/01/2026"
     assert utc.inbox_max_streams == 3
     for env, name in [
         ({"MOTCUA_TIMEZONE": "Mars/Base"}, "MOTCUA_TIMEZONE"),

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
@@ -51,7 +52,9 @@ def pgbench_insert(postgres: Postgres, clients: int, seconds: int) -> dict:
         cmd = [str(postgres.bindir / "pgbench"), *conn, "-n", "-f", f.name,
                "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), db]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
+    tps_line = re.search(r"tps = ([0-9.]+)", out)
+    assert tps_line is not None, out
+    tps = float(tps_line.group(1))
     latency = re.search(r"latency average = ([0-9.]+) ms", out)
     return {"clients": clients, "seconds": seconds, "tps": round(tps, 1),
             "latency_avg_ms": float(latency.group(1)) if latency else None}
@@ -72,7 +75,7 @@ def eventsourcing_saves(postgres: Postgres, threads: int, seconds: float) -> dic
     """Aggregates created and saved per second by a plain eventsourcing Application."""
     db = "bench_eventsourcing"
     postgres.create_database(db)
-    app = Application(env={
+    app: Application[UUID] = Application(env={
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_HOST": postgres.host,
         "POSTGRES_PORT": str(postgres.port),

@@ -3,7 +3,8 @@
     make bench                       # about 2-3 minutes
     make bench BENCH_ARGS=--quick    # under 1 minute: shorter phases, one concurrency
     make bench BENCH_ARGS="--relaxed --concurrency 16,48"
-    make bench BENCH_ARGS="--only identity"   # logins, grants, token validations (tests/perf/identity.py)
+    make bench BENCH_ARGS="--only identity"   # logins, grants, token validations
+    (tests/perf/identity.py)
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
 .local/bench, PostgreSQL 35432, Kafka 39092/39093), started fresh and stopped
@@ -52,7 +53,8 @@ idle RSS
 
 Ratios compare a rate with the baselines' transactions per second (a motcua
 command is at most one transaction in procedures -- the kernel may commit
-concurrent ones together -- and every second command is one more in dossiers). Under the table: the CPU each process used during each
+concurrent ones together -- and every second command is one more in dossiers). Under the table: the
+CPU each process used during each
 phase, in % of one core, and "other": the rest of the machine's busy time
 (the kernel, and processes that are not this benchmark's -- a warning says
 when they may have lowered the figures). Figures below a target say so.
@@ -71,6 +73,7 @@ import signal
 import statistics
 import sys
 import time
+
 from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
 from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
@@ -165,8 +168,13 @@ def step(message: str) -> None:
 
 def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     started = time.time()
-    results: dict = {"started_at": started, "quick": args.quick, "plan": plan.__dict__, "targets": TARGETS,
-                     "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()}}
+    results: dict = {
+        "started_at": started,
+        "quick": args.quick,
+        "plan": plan.__dict__,
+        "targets": TARGETS,
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()},
+    }
     step(f"starting PostgreSQL and Kafka on profile 'bench' ({os.path.relpath(stack.profile.root)})")
     stack.start()
     results["server"] = stack.server_settings()
@@ -198,13 +206,19 @@ def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict)
     procedures.wait_healthy()
     dossiers.wait_healthy()
     time.sleep(plan.settle_seconds)  # relay leads, consumer joins its group
-    results["idle_rss_mb"] = {"procedures": round(rss_mb(procedures.pid), 1), "dossiers": round(rss_mb(dossiers.pid), 1)}
+    results["idle_rss_mb"] = {
+        "procedures": round(rss_mb(procedures.pid), 1),
+        "dossiers": round(rss_mb(dossiers.pid), 1),
+    }
     dossiers.terminate()
 
-    # The consumer from now on: dossiers' application and policy, timing each commit (tests/perf/probe.py).
+    # The consumer from now on: dossiers' application and policy, timing each commit
+    # (tests/perf/probe.py).
     log = AppliedLog(stack.profile.root / "applied.log")
     probe = stack.service("dossiers", module="tests.perf.probe", MOTCUA_BENCH_APPLIED_LOG=str(log.path)).start()
-    meter_pids = dict(zip(CPU_COLUMNS, (os.getpid(), procedures.pid, probe.pid, stack.postgres.pid, stack.kafka.pid)))
+    meter_pids = dict(
+        zip(CPU_COLUMNS, (os.getpid(), procedures.pid, probe.pid, stack.postgres.pid, stack.kafka.pid), strict=True)
+    )
     step("warm-up: 1 s of load, until the consumer has applied it")
     warm = closed_loop(procedures.addr, 4, 1.0)
     if not warm.pairs_ok:
@@ -279,8 +293,10 @@ def latency(load: LoadResult, applied: list[Applied], commits: dict[int, int], s
     p50, p99, worst = stats([(a.applied_ns - commits[a.position]) / 1e6 for a in applied if a.position in commits])
     timed = [a for a in applied if a.position in commits and a.position in sends]
     o50, o99, _ = stats([(a.applied_ns - a.occurred_ns) / 1e6 for a in applied])
-    # Where the time goes: commit -> the relay hands it to Kafka -> the consumer's policy starts on it
-    # (Kafka, and waiting behind the records polled before it) -> the consumer's transaction has committed.
+    # Where the time goes: commit -> the relay hands it to Kafka -> the consumer's policy starts on
+    # it
+    # (Kafka, and waiting behind the records polled before it) -> the consumer's transaction has
+    # committed.
     r50, r99, _ = stats([(sends[a.position] - commits[a.position]) / 1e6 for a in timed])
     k50, k99, _ = stats([(a.picked_up_ns - sends[a.position]) / 1e6 for a in timed])
     c50, c99, _ = stats([(a.applied_ns - a.picked_up_ns) / 1e6 for a in timed])
@@ -315,9 +331,13 @@ def print_table(r: dict) -> None:
     print()
     print(f"motcua bench {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['started_at']))}: {r['host']['cpus']} CPUs, "
           f"every process on this machine, loopback only{' (QUICK)' if r['quick'] else ''}")
-    print(f"PostgreSQL {s['server_version']} ({durability}): fsync={s['fsync']} synchronous_commit={s['synchronous_commit']} "
-          f"full_page_writes={s['full_page_writes']} wal_sync_method={s['wal_sync_method']} shared_buffers={s['shared_buffers']} "
-          f"track_commit_timestamp={s['track_commit_timestamp']}")
+    print(
+        f"PostgreSQL {s['server_version']} ({durability}): fsync={s['fsync']} "
+        f"synchronous_commit={s['synchronous_commit']} "
+        f"full_page_writes={s['full_page_writes']} wal_sync_method={s['wal_sync_method']} "
+        f"shared_buffers={s['shared_buffers']} "
+        f"track_commit_timestamp={s['track_commit_timestamp']}"
+    )
     print(f"Kafka 1 broker, producer acks=all, 3 partitions. Tracing: {r['tracing']}. "
           "Load: grpc.aio, one process, one channel.")
     print()
@@ -357,10 +377,24 @@ def print_table(r: dict) -> None:
     for n, lat in enumerate(r["latency"]):
         at = f"@{lat['offered_commands_per_s']:g}/s"
         if n == 0:
-            row(f"commit->consumer p50 {at}", fmt(lat["p50_ms"]), "ms", "", "", f"<= {TARGETS['latency_p50_ms']}",
-                check(lat["p50_ms"], TARGETS["latency_p50_ms"], False))
-            row(f"commit->consumer p99 {at}", fmt(lat["p99_ms"]), "ms", "", "", f"<= {TARGETS['latency_p99_ms']}",
-                check(lat["p99_ms"], TARGETS["latency_p99_ms"], False))
+            row(
+                f"commit->consumer p50 {at}",
+                fmt(lat["p50_ms"]),
+                "ms",
+                "",
+                "",
+                f"<= {TARGETS['latency_p50_ms']}",
+                check(lat["p50_ms"], TARGETS["latency_p50_ms"], False),
+            )
+            row(
+                f"commit->consumer p99 {at}",
+                fmt(lat["p99_ms"]),
+                "ms",
+                "",
+                "",
+                f"<= {TARGETS['latency_p99_ms']}",
+                check(lat["p99_ms"], TARGETS["latency_p99_ms"], False),
+            )
         else:  # informational: below saturation
             row(f"commit->consumer p50 / p99 {at}", f"{fmt(lat['p50_ms'])} / {fmt(lat['p99_ms'])}", "ms")
         for label, key in (("commit -> relay sent", "commit_to_relay_send"),
@@ -372,10 +406,24 @@ def print_table(r: dict) -> None:
             "commands/s", "", "", "", incomplete(lat))
     if "read_models" in r:
         rm = r["read_models"]
-        row(f"register rebuild, {rm['events']:,} events", f"{rm['rebuild_events_per_s']:,}", "events/s", "", "",
-            f">= {TARGETS['rebuild_events_per_s']:,}", check(rm["rebuild_events_per_s"], TARGETS["rebuild_events_per_s"], True))
-        row("dossier state at a past time", f"{rm['state_at_past_time_ms']:.2f}", "ms", "", "",
-            f"<= {TARGETS['state_at_past_time_ms']}", check(rm["state_at_past_time_ms"], TARGETS["state_at_past_time_ms"], False))
+        row(
+            f"register rebuild, {rm['events']:,} events",
+            f"{rm['rebuild_events_per_s']:,}",
+            "events/s",
+            "",
+            "",
+            f">= {TARGETS['rebuild_events_per_s']:,}",
+            check(rm["rebuild_events_per_s"], TARGETS["rebuild_events_per_s"], True),
+        )
+        row(
+            "dossier state at a past time",
+            f"{rm['state_at_past_time_ms']:.2f}",
+            "ms",
+            "",
+            "",
+            f"<= {TARGETS['state_at_past_time_ms']}",
+            check(rm["state_at_past_time_ms"], TARGETS["state_at_past_time_ms"], False),
+        )
     for service, mb in r["idle_rss_mb"].items():
         row(f"idle RSS {service}", f"{mb:.0f}", "MB", "", "", f"<= {TARGETS['idle_rss_mb']}",
             check(mb, TARGETS["idle_rss_mb"], False))
@@ -385,11 +433,16 @@ def print_table(r: dict) -> None:
     header = ("figure", "value", "unit", "vs pgbench", "vs eventsourcing", "target", "status")
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
     for line in [header, tuple("-" * w for w in widths), *rows]:
-        cells = [c.ljust(w) if i in (0, 2, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))]
+        cells = [
+            c.ljust(w) if i in (0, 2, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=False))
+        ]
         print("  ".join(cells).rstrip())
 
     cores = r["host"]["cpus"]
-    print(f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is all of it):")
+    print(
+        f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is "
+        f"all of it):"
+    )
     phases = [(f"K={e['concurrency']}", e["cpu_percent"]) for e in r["e2e"]]
     phases += [(f"@{lat['offered_commands_per_s']:g}/s", lat["cpu_percent"]) for lat in r["latency"]]
     names = [*CPU_COLUMNS, "other", "machine"]

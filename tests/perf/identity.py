@@ -33,8 +33,8 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx2
 
@@ -98,7 +98,8 @@ def _cpu(pid: int) -> float:
 
 
 def _grants(pid: int, callers: int, seconds: float, make: Callable[[], Callable[[], None]]) -> dict:
-    """Each caller thread runs the call its make() returns for `seconds`; identity's CPU is measured."""
+    """Each caller thread runs the call its make() returns for `seconds`; identity's CPU is
+    measured."""
     counts = [0] * callers
     calls = [make() for _ in range(callers)]  # set-up (logins) before the clock starts
     start_cpu, start = _cpu(pid), time.perf_counter()
@@ -136,8 +137,7 @@ def _portal_login(issuer: str, login: str) -> str:
 
 
 def token_endpoint(stack, seconds: float, callers: int) -> dict:
-    from motcua.identity.v1 import account_pb2
-    from motcua.identity.v1 import identity_service_pb2 as pb
+    from motcua.identity.v1 import account_pb2, identity_service_pb2 as pb
     from motcua.identity.v1.role_pb2 import Role
     from tests.support import auth as test_auth
     from tests.support.identity import identity_service_stub
@@ -146,7 +146,9 @@ def token_endpoint(stack, seconds: float, callers: int) -> dict:
     token_url = f"{issuer}/oauth2/token"
     pid = stack.identity.pid
     test_auth.use_identity(stack.identity.addr)
-    admin = identity_service_stub(stack.identity.addr, test_auth.issue(roles=(Role.ROLE_CREDENTIAL_OFFICER,)).access_token)
+    admin = identity_service_stub(
+        stack.identity.addr, test_auth.issue(roles=(Role.ROLE_CREDENTIAL_OFFICER,)).access_token
+    )
     login = f"do.lam.moi.{int(time.time())}"
     admin.CreateAccount(pb.CreateAccountRequest(kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name="Người đo",
                                                 login=login, password=PASSWORD,

@@ -97,7 +97,8 @@ async def _closed_loop(addr: str, concurrency: int, seconds: float) -> LoadResul
 
 
 async def _open_loop(addr: str, pairs_per_second: float, seconds: float) -> LoadResult:
-    """Starts a pair every 1/rate s on a fixed schedule, whether earlier ones have answered or not."""
+    """Starts a pair every 1/rate s on a fixed schedule, whether earlier ones have answered or
+    not."""
     result = LoadResult()
     async with grpc.aio.insecure_channel(addr) as channel:
         stub = procedure_service_pb2_grpc.ProcedureServiceStub(channel)
@@ -154,7 +155,8 @@ class AppliedLog:
         return [Applied(*map(int, line.split())) for line in complete.splitlines()]
 
     def wait_for(self, count: int, stall_timeout: float = 30.0) -> list[Applied]:
-        """The lines since mark(), once there are `count` of them or nothing new came for stall_timeout."""
+        """The lines since mark(), once there are `count` of them or nothing new came for
+        stall_timeout."""
         seen, last_progress = -1, time.monotonic()
         while True:
             lines = self.lines()

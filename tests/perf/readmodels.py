@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from motcua.audit.reader import EventLog
@@ -22,6 +22,7 @@ from motcua.dossiers.domain.values import Applicant, Document
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.localtime import local_date
+from motcua.kernel.readmodel import ProjectingRecorder
 
 BATCH = 100
 TERMS = {
@@ -39,9 +40,18 @@ def _batch(office: DossiersApplication, replica: ProcedureReplica, agency: str, 
     for i in range(BATCH):
         at = start + timedelta(minutes=i)
         dossier = Dossier.submit(
-            dossier_id=uuid.uuid4(), procedure_id=replica.id, procedure=replica, sequence=sequence, agency_id=agency,
-            applicant=Applicant(kind="citizen", full_name=f"Nguyễn Văn Số {i}", identity_number=f"0381900{i:05d}", phone="0912345678"),
-            channel="online", result_delivery="desk", documents=[Document("Tờ khai", 1, 0)], submitted_at=at,
+            dossier_id=uuid.uuid4(),
+            procedure_id=replica.id,
+            procedure=replica,
+            sequence=sequence,
+            agency_id=agency,
+            applicant=Applicant(
+                kind="citizen", full_name=f"Nguyễn Văn Số {i}", identity_number=f"0381900{i:05d}", phone="0912345678"
+            ),
+            channel="online",
+            result_delivery="desk",
+            documents=[Document("Tờ khai", 1, 0)],
+            submitted_at=at,
         )
         dossier.receive(at + timedelta(minutes=5), "desk-1", calendar=calendar)
         dossier.assign(at + timedelta(hours=1), "officer-1", "officer-1")
@@ -57,22 +67,27 @@ def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samp
     try:
         with acting_as(Actor.system("bench")):
             procedure_id = uuid.uuid4()
-            replica = office.replicate_procedure(PublishedVersion(procedure_id, "1.000003.000.00.00.H56", "Đăng ký khai sinh",
-                                                                  "000.00.12.H56", 3, 1, terms=TERMS))
+            replica = office.replicate_procedure(
+                PublishedVersion(
+                    procedure_id, "1.000003.000.00.00.H56", "Đăng ký khai sinh", "000.00.12.H56", 3, 1, terms=TERMS
+                )
+            )
             office.save(replica)
-            start = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # a Monday, 08:30 in Vietnam
+            start = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # a Monday, 08:30 in Vietnam
             ids = []
             for n in range(dossiers // BATCH):
                 saved = _batch(office, replica, f"000.00.{n // 100:02d}.B{n % 100:02d}", start)
                 office.save(*saved)
                 ids += [d.id for d in saved[1:]]
         began = time.perf_counter()
-        events = office.recorder.rebuild()
+        recorder = office.recorder
+        assert isinstance(recorder, ProjectingRecorder)
+        events = recorder.rebuild()
         rebuild_s = time.perf_counter() - began
     finally:
         office.close()
     with EventLog("dossiers", store_env) as log:
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
         picked = ids[:: max(1, len(ids) // samples)][:samples]
         began = time.perf_counter()
         for dossier_id in picked:

@@ -66,7 +66,8 @@ class BenchStack(Stack):
         return {position: ns for position, ns in rows if ns is not None}
 
     def send_times_ns(self, topic: str, positions: set[int]) -> dict[int, int]:
-        """When the relay handed each event to its Kafka producer (the record's CreateTime, ms precision)."""
+        """When the relay handed each event to its Kafka producer (the record's CreateTime, ms
+        precision)."""
         consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap, enable_auto_commit=False)
         try:
             partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
@@ -93,7 +94,9 @@ class BenchStack(Stack):
             rows = conn.execute(
                 "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)", (list(names),)
             ).fetchall()
-            version = conn.execute("SHOW server_version").fetchone()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            assert row is not None
+            version = row[0]
         settings = {"server_version": version}
         for name, setting, unit in rows:
             settings[name] = f"{int(setting) * 8 // 1024}MB" if unit == "8kB" else setting

@@ -37,7 +37,9 @@ def run_import(service, *args: str, token: str | None = None) -> subprocess.Comp
 
 
 def province_2026(service) -> list[calendar_pb2.Calendar]:
-    return list(calendars_stub(service.addr).ListCalendars(pb.ListCalendarsRequest(province_wide=True, year=2026)).calendars)
+    return list(
+        calendars_stub(service.addr).ListCalendars(pb.ListCalendarsRequest(province_wide=True, year=2026)).calendars
+    )
 
 
 def test_the_seed_is_imported_once_then_corrected(stack, procedures_service, tmp_path):
@@ -46,8 +48,10 @@ def test_the_seed_is_imported_once_then_corrected(stack, procedures_service, tmp
     seeded = seed_agencies(stack.identity.addr)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     province = province_admin_token()
-    first = eventually(lambda: (done := run_import(procedures_service, str(SEED_2026), token=province)).returncode == 0 and done,
-                       what="the province-wide calendar imported once procedures knows the province")
+    first = eventually(
+        lambda: (done := run_import(procedures_service, str(SEED_2026), token=province)).returncode == 0 and done,
+        what="the province-wide calendar imported once procedures knows the province",
+    )
     (calendar,) = province_2026(procedures_service)
     assert (calendar.state, calendar.calendar_version) == (calendar_pb2.CALENDAR_STATE_PUBLISHED, 1)
     assert calendar.holidays[0] == calendar_pb2.CalendarDay(date="2026-01-01", name="Tết Dương lịch")
@@ -68,7 +72,11 @@ def test_the_seed_is_imported_once_then_corrected(stack, procedures_service, tmp
     third = run_import(procedures_service, str(path), token=province)
     assert third.returncode == 0, third.stderr
     (updated,) = province_2026(procedures_service)
-    assert (updated.state, updated.calendar_version, updated.reception_cutoff) == (calendar_pb2.CALENDAR_STATE_PUBLISHED, 2, "16:00")
+    assert (updated.state, updated.calendar_version, updated.reception_cutoff) == (
+        calendar_pb2.CALENDAR_STATE_PUBLISHED,
+        2,
+        "16:00",
+    )
     dates = [d.date for d in updated.holidays]
     assert "2026-11-24" in dates and "2026-08-31" not in dates
     assert not updated.makeup_working_days
@@ -96,7 +104,9 @@ def test_a_bad_file_is_refused_whole_naming_every_field(procedures_service, tmp_
 
 def test_an_agencys_calendar_and_a_refusal_by_the_service(procedures_service):
     agency = fresh_agency()
-    created = run_import(procedures_service, "--agency-id", agency, str(SEED_2026), token=auth.issue(agency_id=agency).access_token)
+    created = run_import(
+        procedures_service, "--agency-id", agency, str(SEED_2026), token=auth.issue(agency_id=agency).access_token
+    )
     assert created.returncode == 0, created.stderr
     refused = run_import(procedures_service, "--agency-id", "Sở Tư pháp", str(SEED_2026))
     assert refused.returncode == 1
@@ -108,6 +118,8 @@ def test_without_a_token_the_service_refuses_and_a_development_token_can_be_aske
     anonymous = run_import(procedures_service, "--agency-id", agency, str(SEED_2026), token="")
     assert anonymous.returncode == 1
     assert "UNAUTHENTICATED" in anonymous.stderr
-    asked = run_import(procedures_service, "--agency-id", agency, "--dev-token-from", stack.identity.addr, str(SEED_2026), token="")
+    asked = run_import(
+        procedures_service, "--agency-id", agency, "--dev-token-from", stack.identity.addr, str(SEED_2026), token=""
+    )
     assert asked.returncode == 0, asked.stderr
     assert "version 1 in force" in asked.stdout

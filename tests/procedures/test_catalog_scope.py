@@ -44,11 +44,15 @@ def moved_to(procedure: procedure_pb2.Procedure, agency: str) -> procedure_pb2.P
 def department_procedure(procedures_addr):
     """A procedure of the department, created by the province's administrator through the tree."""
     province = procedures_stub(procedures_addr, province_admin_token())
-    return eventually(lambda: province.CreateProcedure(full_create_request(name="Chứng thực bản sao", agency_id=JUSTICE)).procedure,
-                      what="the department in procedures' agency tree")
+    return eventually(
+        lambda: province.CreateProcedure(full_create_request(name="Chứng thực bản sao", agency_id=JUSTICE)).procedure,
+        what="the department in procedures' agency tree",
+    )
 
 
-def test_the_province_administrator_edits_a_departments_procedure_through_the_tree(procedures_addr, department_procedure):
+def test_the_province_administrator_edits_a_departments_procedure_through_the_tree(
+    procedures_addr, department_procedure
+):
     province = procedures_stub(procedures_addr, province_admin_token())
     renamed = province.RenameProcedure(ppb.RenameProcedureRequest(
         procedure_id=department_procedure.procedure_id, name="Chứng thực bản sao từ bản chính",
@@ -62,7 +66,9 @@ def test_a_commune_administrator_cannot_edit_a_departments_procedure(procedures_
     current = procedures_stub(procedures_addr).GetProcedure(ppb.GetProcedureRequest(procedure_id=pid)).procedure
     assert error_reason(lambda: commune.RenameProcedure(ppb.RenameProcedureRequest(
         procedure_id=pid, name="Tên khác", expected_version=current.version))) == "AGENCY_SCOPE"
-    assert error_reason(lambda: commune.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=pid))) == "AGENCY_SCOPE"
+    assert (
+        error_reason(lambda: commune.PublishProcedure(ppb.PublishProcedureRequest(procedure_id=pid))) == "AGENCY_SCOPE"
+    )
     assert error_reason(lambda: commune.UpdateProcedure(ppb.UpdateProcedureRequest(
         procedure_id=pid, procedure=moved_to(current, COMMUNE), expected_version=current.version))) == "AGENCY_SCOPE"
     assert error_reason(lambda: commune.CreateProcedure(full_create_request(agency_id=JUSTICE))) == "AGENCY_SCOPE"
@@ -72,10 +78,27 @@ def test_a_commune_administrator_cannot_edit_a_departments_procedure(procedures_
 
 def test_a_departments_administrator_cannot_move_its_procedure_to_another_department(procedures_addr):
     justice = procedures_stub(procedures_addr, admin(JUSTICE))
-    created = justice.CreateProcedure(full_create_request(agency_id=JUSTICE)).procedure  # its own agency: no tree needed
-    assert error_reason(lambda: justice.UpdateProcedure(ppb.UpdateProcedureRequest(
-        procedure_id=created.procedure_id, procedure=moved_to(created, HEALTH), expected_version=created.version))) == "AGENCY_SCOPE"
-    assert procedures_stub(procedures_addr).GetProcedure(ppb.GetProcedureRequest(procedure_id=created.procedure_id)).procedure == created
+    created = justice.CreateProcedure(
+        full_create_request(agency_id=JUSTICE)
+    ).procedure  # its own agency: no tree needed
+    assert (
+        error_reason(
+            lambda: justice.UpdateProcedure(
+                ppb.UpdateProcedureRequest(
+                    procedure_id=created.procedure_id,
+                    procedure=moved_to(created, HEALTH),
+                    expected_version=created.version,
+                )
+            )
+        )
+        == "AGENCY_SCOPE"
+    )
+    assert (
+        procedures_stub(procedures_addr)
+        .GetProcedure(ppb.GetProcedureRequest(procedure_id=created.procedure_id))
+        .procedure
+        == created
+    )
 
 
 def test_only_the_province_administrator_edits_the_province_calendar(procedures_addr):
@@ -86,8 +109,27 @@ def test_only_the_province_administrator_edits_the_province_calendar(procedures_
     holiday = calendar_pb2.CalendarDay(date=f"{YEAR}-11-24", name="Ngày Văn hóa Việt Nam")
     for agency in (COMMUNE, JUSTICE):  # a department is not the province either
         refused = calendars_stub(procedures_addr, admin(agency))
-        assert error_reason(lambda: refused.AddHoliday(cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday))) == "AGENCY_SCOPE"
-        assert error_reason(lambda: refused.PublishCalendar(cpb.PublishCalendarRequest(calendar_id=created.calendar_id))) == "AGENCY_SCOPE"
-    assert error_reason(lambda: calendars_stub(procedures_addr, admin(COMMUNE)).CreateCalendar(calendar_request(year=YEAR + 1))) == "AGENCY_SCOPE"
+        assert (
+            error_reason(
+                lambda refused=refused: refused.AddHoliday(
+                    cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday)
+                )
+            )
+            == "AGENCY_SCOPE"
+        )
+        assert (
+            error_reason(
+                lambda refused=refused: refused.PublishCalendar(
+                    cpb.PublishCalendarRequest(calendar_id=created.calendar_id)
+                )
+            )
+            == "AGENCY_SCOPE"
+        )
+    assert (
+        error_reason(
+            lambda: calendars_stub(procedures_addr, admin(COMMUNE)).CreateCalendar(calendar_request(year=YEAR + 1))
+        )
+        == "AGENCY_SCOPE"
+    )
     edited = province.AddHoliday(cpb.AddHolidayRequest(calendar_id=created.calendar_id, holiday=holiday)).calendar
     assert holiday in edited.holidays and edited.version == created.version + 1

@@ -58,18 +58,34 @@ def test_free_text_matches_the_code_and_escapes_wildcards(procedures, catalog):
 def test_filters_by_field_level_online_mode_and_state(procedures, catalog):
     agency, _ = catalog
     assert len(names(procedures, agency_id=agency)) == 5
-    assert sorted(names(procedures, agency_id=agency, field="ho tich")) == ["Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký lại khai sinh"]
-    assert sorted(names(procedures, agency_id=agency, level=p.PROCEDURE_LEVEL_PROVINCE)) == ["Cấp Phiếu lý lịch tư pháp", "Cấp giấy phép xây dựng"]
-    assert names(procedures, agency_id=agency, level=p.PROCEDURE_LEVEL_PROVINCE, online_mode=p.ONLINE_MODE_FULL) == ["Cấp Phiếu lý lịch tư pháp"]
-    assert sorted(names(procedures, agency_id=agency, state=p.PROCEDURE_STATE_PUBLISHED)) == ["Cấp Phiếu lý lịch tư pháp", "Đăng ký khai sinh"]
+    assert sorted(names(procedures, agency_id=agency, field="ho tich")) == [
+        "Đăng ký khai sinh",
+        "Đăng ký kết hôn",
+        "Đăng ký lại khai sinh",
+    ]
+    assert sorted(names(procedures, agency_id=agency, level=p.PROCEDURE_LEVEL_PROVINCE)) == [
+        "Cấp Phiếu lý lịch tư pháp",
+        "Cấp giấy phép xây dựng",
+    ]
+    assert names(procedures, agency_id=agency, level=p.PROCEDURE_LEVEL_PROVINCE, online_mode=p.ONLINE_MODE_FULL) == [
+        "Cấp Phiếu lý lịch tư pháp"
+    ]
+    assert sorted(names(procedures, agency_id=agency, state=p.PROCEDURE_STATE_PUBLISHED)) == [
+        "Cấp Phiếu lý lịch tư pháp",
+        "Đăng ký khai sinh",
+    ]
 
 
 def test_every_version_is_listed_with_its_state(services, catalog):
     agency, made = catalog
-    procedures = procedures_stub(services[0].addr, auth.issue(agency_id=agency).access_token)  # the agency's administrator
+    procedures = procedures_stub(
+        services[0].addr, auth.issue(agency_id=agency).access_token
+    )  # the agency's administrator
     pid = made["birth"].procedure_id
     draft = procedures.DraftProcedureVersion(pb.DraftProcedureVersionRequest(procedure_id=pid)).procedure
-    renamed = procedures.RenameProcedure(pb.RenameProcedureRequest(procedure_id=pid, name="Đăng ký khai sinh lưu động", expected_version=draft.version)).procedure
+    renamed = procedures.RenameProcedure(
+        pb.RenameProcedureRequest(procedure_id=pid, name="Đăng ký khai sinh lưu động", expected_version=draft.version)
+    ).procedure
     listed = procedures.ListProcedures(pb.ListProceduresRequest(code=made["birth"].code)).procedures
     assert [(v.version_number, v.state, v.name) for v in listed] == [
         (1, p.PROCEDURE_STATE_PUBLISHED, "Đăng ký khai sinh"),

@@ -4,7 +4,7 @@ service keeping every published version to pin dossiers to the one in force."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -64,18 +64,25 @@ def test_working_hours_are_kept_with_their_unit(procedures):
 
 def test_a_change_is_a_new_version_and_time_tells_which_was_in_force(procedures):
     created = procedures.CreateProcedure(full_create_request()).procedure
-    before_v1 = datetime.now(timezone.utc)
-    v1 = procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id, expected_version=1)).procedure
+    before_v1 = datetime.now(UTC)
+    v1 = procedures.PublishProcedure(
+        pb.PublishProcedureRequest(procedure_id=created.procedure_id, expected_version=1)
+    ).procedure
     assert (v1.state, v1.version_number) == (p.PROCEDURE_STATE_PUBLISHED, 1)
 
     # A published version never changes: editing it names its state.
     edited = p.Procedure(name="Tên khác", agency_id=v1.agency_id, processing_time=v1.processing_time)
-    error = failure_of(procedures.UpdateProcedure, pb.UpdateProcedureRequest(procedure_id=v1.procedure_id, procedure=edited, expected_version=v1.version))
+    error = failure_of(
+        procedures.UpdateProcedure,
+        pb.UpdateProcedureRequest(procedure_id=v1.procedure_id, procedure=edited, expected_version=v1.version),
+    )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     (precondition,) = details(error, error_details_pb2.PreconditionFailure)
     assert "version 1 is published" in precondition.violations[0].description
 
-    draft = procedures.DraftProcedureVersion(pb.DraftProcedureVersionRequest(procedure_id=v1.procedure_id, expected_version=v1.version)).procedure
+    draft = procedures.DraftProcedureVersion(
+        pb.DraftProcedureVersionRequest(procedure_id=v1.procedure_id, expected_version=v1.version)
+    ).procedure
     assert (draft.state, draft.version_number, draft.name) == (p.PROCEDURE_STATE_DRAFT, 2, v1.name)
     error = failure_of(procedures.DraftProcedureVersion, pb.DraftProcedureVersionRequest(procedure_id=v1.procedure_id))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION  # one draft at a time
@@ -84,12 +91,20 @@ def test_a_change_is_a_new_version_and_time_tells_which_was_in_force(procedures)
     changed.CopyFrom(draft)
     changed.processing_time.value = 5
     changed.name = "Đăng ký khai sinh (thủ tục mới)"
-    updated = procedures.UpdateProcedure(pb.UpdateProcedureRequest(procedure_id=draft.procedure_id, procedure=changed, expected_version=draft.version)).procedure
-    assert (updated.processing_days, updated.name, updated.state) == (5, "Đăng ký khai sinh (thủ tục mới)", p.PROCEDURE_STATE_DRAFT)
-    between = datetime.now(timezone.utc)
+    updated = procedures.UpdateProcedure(
+        pb.UpdateProcedureRequest(procedure_id=draft.procedure_id, procedure=changed, expected_version=draft.version)
+    ).procedure
+    assert (updated.processing_days, updated.name, updated.state) == (
+        5,
+        "Đăng ký khai sinh (thủ tục mới)",
+        p.PROCEDURE_STATE_DRAFT,
+    )
+    between = datetime.now(UTC)
     assert in_force(procedures, v1.code).version_number == 1  # the draft is not in force yet
 
-    v2 = procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=draft.procedure_id, expected_version=updated.version)).procedure
+    v2 = procedures.PublishProcedure(
+        pb.PublishProcedureRequest(procedure_id=draft.procedure_id, expected_version=updated.version)
+    ).procedure
     assert (v2.state, v2.version_number) == (p.PROCEDURE_STATE_PUBLISHED, 2)
     old = procedures.GetProcedure(pb.GetProcedureRequest(procedure_id=v1.procedure_id, version_number=1)).procedure
     assert old.state == p.PROCEDURE_STATE_SUPERSEDED
@@ -111,7 +126,9 @@ def test_a_change_is_a_new_version_and_time_tells_which_was_in_force(procedures)
 
 def test_unknown_codes_and_versions_are_not_found(procedures):
     created = procedures.CreateProcedure(full_create_request()).procedure
-    error = failure_of(procedures.GetProcedure, pb.GetProcedureRequest(procedure_id=created.procedure_id, version_number=2))
+    error = failure_of(
+        procedures.GetProcedure, pb.GetProcedureRequest(procedure_id=created.procedure_id, version_number=2)
+    )
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert failure_of(in_force, procedures, "9.999999.000.00.00.T99").code() == grpc.StatusCode.NOT_FOUND
     assert failure_of(in_force, procedures, created.code).code() == grpc.StatusCode.NOT_FOUND  # a draft is not in force
@@ -122,9 +139,18 @@ def test_unknown_codes_and_versions_are_not_found(procedures):
     [
         ({"code": "TTHC-01"}, {"code"}),
         ({"agency_id": "Sở Tư pháp"}, {"agency_id"}),
-        ({"processing_time": p.ProcessingTime(value=0, unit=p.PROCESSING_TIME_UNIT_WORKING_DAYS)}, {"processing_time.value"}),
-        ({"processing_time": p.ProcessingTime(value=-3, unit=p.PROCESSING_TIME_UNIT_WORKING_DAYS)}, {"processing_time.value"}),
-        ({"processing_time": p.ProcessingTime(value=400, unit=p.PROCESSING_TIME_UNIT_WORKING_DAYS)}, {"processing_time.value"}),
+        (
+            {"processing_time": p.ProcessingTime(value=0, unit=p.PROCESSING_TIME_UNIT_WORKING_DAYS)},
+            {"processing_time.value"},
+        ),
+        (
+            {"processing_time": p.ProcessingTime(value=-3, unit=p.PROCESSING_TIME_UNIT_WORKING_DAYS)},
+            {"processing_time.value"},
+        ),
+        (
+            {"processing_time": p.ProcessingTime(value=400, unit=p.PROCESSING_TIME_UNIT_WORKING_DAYS)},
+            {"processing_time.value"},
+        ),
         ({"processing_days": -1}, {"processing_days"}),
         ({"processing_time": None, "processing_days": 0}, {"processing_days"}),
         ({"steps": [p.ProcessingStep(name="Thẩm định", role="specialist", share=0.5)]}, {"steps"}),
@@ -148,7 +174,10 @@ def test_an_update_names_the_fields_inside_the_procedure(procedures):
     bad = p.Procedure()
     bad.CopyFrom(created)
     del bad.steps[0]  # 0.2 + 0.1
-    error = failure_of(procedures.UpdateProcedure, pb.UpdateProcedureRequest(procedure_id=created.procedure_id, procedure=bad, expected_version=1))
+    error = failure_of(
+        procedures.UpdateProcedure,
+        pb.UpdateProcedureRequest(procedure_id=created.procedure_id, procedure=bad, expected_version=1),
+    )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(error)) == {"procedure.steps"}
     assert procedures.GetProcedure(pb.GetProcedureRequest(procedure_id=created.procedure_id)).procedure == created
@@ -158,8 +187,11 @@ def test_dossiers_keep_every_version_and_pin_the_one_in_force(procedures, dossie
     created = procedures.CreateProcedure(full_create_request()).procedure
     v1 = procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id)).procedure
     pid = v1.procedure_id
-    eventually(lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure, what="replica of v1")
-    during_v1 = datetime.now(timezone.utc)
+    eventually(
+        lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure,
+        what="replica of v1",
+    )
+    during_v1 = datetime.now(UTC)
     # Filed at the session caller's agency, whose dossiers it reads.
     first = dossiers.SubmitDossier(submit_request(pid, auth.AGENCY)).dossier
     assert first.procedure_version == 1
@@ -168,15 +200,25 @@ def test_dossiers_keep_every_version_and_pin_the_one_in_force(procedures, dossie
     changed = p.Procedure()
     changed.CopyFrom(draft)
     changed.processing_time.value = 7
-    procedures.UpdateProcedure(pb.UpdateProcedureRequest(procedure_id=pid, procedure=changed, expected_version=draft.version))
+    procedures.UpdateProcedure(
+        pb.UpdateProcedureRequest(procedure_id=pid, procedure=changed, expected_version=draft.version)
+    )
     v2 = procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=pid)).procedure
 
     latest = eventually(
-        lambda: (r := dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure).version_number == 2 and r,
+        lambda: (
+            (
+                r := dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure
+            ).version_number
+            == 2
+            and r
+        ),
         what="replica of v2",
     )
     assert (latest.processing_days, latest.effective_from) == (7, v2.effective_from)
-    earlier = dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid, at=stamp(during_v1))).procedure
+    earlier = dossiers.GetProcedureReplica(
+        dpb.GetProcedureReplicaRequest(procedure_id=pid, at=stamp(during_v1))
+    ).procedure
     assert (earlier.version_number, earlier.processing_days, earlier.effective_until) == (1, 3, v2.effective_from)
 
     second = dossiers.SubmitDossier(submit_request(pid, fresh_agency())).dossier
@@ -186,12 +228,15 @@ def test_dossiers_keep_every_version_and_pin_the_one_in_force(procedures, dossie
 
     procedures.WithdrawProcedure(pb.WithdrawProcedureRequest(procedure_id=pid))
     eventually(
-        lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure.HasField("effective_until"),
+        lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=pid)).procedure.HasField(
+            "effective_until"
+        ),
         what="withdrawal in the replica",
     )
     refused = failure_of(dossiers.SubmitDossier, submit_request(pid, fresh_agency()))
     assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
     before = failure_of(
-        dossiers.GetProcedureReplica, dpb.GetProcedureReplicaRequest(procedure_id=pid, at=stamp(during_v1 - timedelta(hours=1)))
+        dossiers.GetProcedureReplica,
+        dpb.GetProcedureReplicaRequest(procedure_id=pid, at=stamp(during_v1 - timedelta(hours=1))),
     )
     assert before.code() == grpc.StatusCode.NOT_FOUND

@@ -62,8 +62,15 @@ def addr(stack, services) -> str:
     province = procedures_stub(services[0].addr, province_admin_token())
     records = json.loads(SAMPLE.read_text(encoding="utf-8"))
     for agency in sorted({AGENCY} | {r["agency"] for r in records if r.get("agency")}):
-        eventually(lambda: province.CreateProcedure(pb.CreateProcedureRequest(
-            code=unique_code(), name="Thủ tục thử", agency_id=agency, processing_days=1)), what=f"{agency} in procedures' tree")
+
+        def create(agency: str = agency) -> pb.CreateProcedureResponse:
+            # A new code each try: a try that failed may have created it.
+            request = pb.CreateProcedureRequest(
+                code=unique_code(), name="Thủ tục thử", agency_id=agency, processing_days=1
+            )
+            return province.CreateProcedure(request)
+
+        eventually(create, what=f"{agency} in procedures' tree")
     return services[0].addr
 
 
@@ -85,7 +92,12 @@ def test_importing_twice_changes_nothing_and_a_dry_run_writes_nothing(procedures
     assert all(len(v) == 1 and v[0].state == p.PROCEDURE_STATE_PUBLISHED for v in imported.values())
 
     birth = imported[records[0]["code"]][0]
-    assert (birth.name, birth.field, birth.level, birth.online_mode) == ("Đăng ký khai sinh", "Hộ tịch", p.PROCEDURE_LEVEL_COMMUNE, p.ONLINE_MODE_FULL)
+    assert (birth.name, birth.field, birth.level, birth.online_mode) == (
+        "Đăng ký khai sinh",
+        "Hộ tịch",
+        p.PROCEDURE_LEVEL_COMMUNE,
+        p.ONLINE_MODE_FULL,
+    )
     assert birth.agency_id == AGENCY  # the record names none: --agency
     assert [d.eform_ref for d in birth.required_documents] == [f"{records[0]['code']}/1", ""]
     assert [s.share for s in birth.steps] == [0.7, 0.2, 0.1]
@@ -155,8 +167,22 @@ def test_without_a_token_every_record_fails_and_says_why(addr, tmp_path):
     records = sample_with_fresh_codes()[:2]
     env = {k: v for k, v in os.environ.items() if k != "MOTCUA_TOKEN"}
     result = subprocess.run(
-        [sys.executable, "-m", "motcua.procedures.importer", str(write(tmp_path, records)), "--target", addr, "--agency", AGENCY],
-        capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=repo_root(), env=env,
+        [
+            sys.executable,
+            "-m",
+            "motcua.procedures.importer",
+            str(write(tmp_path, records)),
+            "--target",
+            addr,
+            "--agency",
+            AGENCY,
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        cwd=repo_root(),
+        env=env,
     )
     assert result.returncode == 1
     failed = [line for line in result.stdout.splitlines() if line.startswith("#") and " failed " in line]

@@ -86,8 +86,14 @@ def test_every_key_needs_its_declaration_of_owner_and_purposes(tmp_path):
     with pytest.raises(pki.KeyMaterialError, match="khong-khai-bao.owner.json"):
         pki.load_ownerships(made.keys_dir, pki.load_key_pairs(made.keys_dir))
     for declared, problem in (
-        ({"agency_id": "000.00.00.H56", "holder_account_id": "3f0c1f8e-8d7e-4a57-9a51-6a3f1d2b7c10", "purposes": ["certified_copy"]},
-         "exactly one"),
+        (
+            {
+                "agency_id": "000.00.00.H56",
+                "holder_account_id": "3f0c1f8e-8d7e-4a57-9a51-6a3f1d2b7c10",
+                "purposes": ["certified_copy"],
+            },
+            "exactly one",
+        ),
         ({"agency_id": "000.00.00.H56", "purposes": ["everything"]}, "unknown purposes"),
         ({"agency_id": "000.00.00.H56", "purposes": []}, "purposes"),
         ({"agency_id": "Tỉnh Thanh Hóa", "purposes": ["certified_copy"]}, "agency identifier"),
@@ -107,11 +113,20 @@ def test_a_development_pki_made_before_keys_had_owners_gets_the_province_seal_de
 def test_an_agencys_development_seal_is_issued_once_even_when_asked_at_once(tmp_path):
     made = pki.ensure_dev_pki(tmp_path / "pki")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        seals = list(pool.map(lambda _: pki.ensure_dev_agency_seal(made.directory, "000.21.30.H56", "Ủy ban nhân dân phường Hạc Thành"),
-                              range(4)))
+        seals = list(
+            pool.map(
+                lambda _: pki.ensure_dev_agency_seal(
+                    made.directory, "000.21.30.H56", "Ủy ban nhân dân phường Hạc Thành"
+                ),
+                range(4),
+            )
+        )
     assert len({pair.fingerprint for pair, _ in seals}) == 1
     pair, ownership = seals[0]
     assert pair.key_id == "seal-000-21-30-h56"
     assert (ownership.agency_id, ownership.purposes) == ("000.21.30.H56", ("dossier_result", "certified_copy"))
-    assert pair.certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "Ủy ban nhân dân phường Hạc Thành"
+    assert (
+        pair.certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+        == "Ủy ban nhân dân phường Hạc Thành"
+    )
     assert set(pki.load_ownerships(made.keys_dir, pki.load_key_pairs(made.keys_dir))) == {"agency-seal", pair.key_id}

@@ -47,7 +47,9 @@ def signing_dir(tmp_path_factory) -> Path:
     ca_key, ca_cert = pki.create_root_ca("CA thử nghiệm không tin cậy", "Tổ chức thử nghiệm")
     key, cert = pki.issue_signing_certificate(ca_key, ca_cert, UNTRUSTED_NAME, "Tổ chức thử nghiệm")
     pki.write_key_pair(directory / "pki" / "keys", "untrusted-seal", key, [cert, ca_cert])
-    pki.write_ownership(directory / "pki" / "keys", "untrusted-seal", KeyOwnership(agency_id=PROVINCE, purposes=("certified_copy",)))
+    pki.write_ownership(
+        directory / "pki" / "keys", "untrusted-seal", KeyOwnership(agency_id=PROVINCE, purposes=("certified_copy",))
+    )
     return directory
 
 
@@ -256,10 +258,16 @@ def test_with_a_timestamp_authority_signatures_are_pades_b_t(stack, service, sig
     ca_cert = x509.load_pem_x509_certificate((signing_dir / "pki/dev-root-ca.crt.pem").read_bytes())
     seal_before = (signing_dir / "pki/keys/agency-seal.crt.pem").read_bytes()
     with LocalTsa(ca_key, ca_cert) as tsa:
-        timestamped = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir),
-                                    MOTCUA_SIGNING_TSA_URL=tsa.url, MOTCUA_SIGNING_TSA_TIMEOUT="2").start()
+        timestamped = stack.service(
+            "signing",
+            MOTCUA_SIGNING_DIR=str(signing_dir),
+            MOTCUA_SIGNING_TSA_URL=tsa.url,
+            MOTCUA_SIGNING_TSA_TIMEOUT="2",
+        ).start()
         try:
-            client = signing_stub(timestamped.addr, auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token)
+            client = signing_stub(
+                timestamped.addr, auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token
+            )
             sealed = client.SignDocument(sign_request(document, reason=REASON))
             assert sealed.pades_level == pb.PADES_LEVEL_B_T
             assert tsa.requests == 1

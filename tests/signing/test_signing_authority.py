@@ -49,13 +49,15 @@ def service(stack, directory):
     key, cert = pki.issue_signing_certificate(ca_key, ca_cert, "Trần Thị Thu Hà", "Ủy ban nhân dân phường Hạc Thành",
                                               key=ec.generate_private_key(ec.SECP256R1()))
     pki.write_key_pair(made.keys_dir, PERSONAL_KEY, key, [cert, ca_cert])
-    pki.write_ownership(made.keys_dir, PERSONAL_KEY, KeyOwnership(holder_account_id=HOLDER, purposes=("personal_approval",)))
+    pki.write_ownership(
+        made.keys_dir, PERSONAL_KEY, KeyOwnership(holder_account_id=HOLDER, purposes=("personal_approval",))
+    )
     process = stack.service("signing", MOTCUA_SIGNING_DIR=str(directory)).start()
     yield process
     assert process.terminate() == 0
 
 
-def caller(service, agency: str, role: int = Role.ROLE_DESK_OFFICER, account_id: str = ""):
+def caller(service, agency: str, role: Role.ValueType = Role.ROLE_DESK_OFFICER, account_id: str = ""):
     return signing_stub(service.addr, auth.issue(roles=(role,), agency_id=agency, account_id=account_id).access_token)
 
 
@@ -93,8 +95,11 @@ def reason(error: grpc.RpcError) -> str:
 
 def signed_events(stack) -> int:
     with psycopg.connect(stack.dsn("signing")) as conn:
-        (count,) = conn.execute("SELECT count(*) FROM signing_events WHERE topic LIKE %s", ("%:Document.Signed",)).fetchone()
-    return count
+        row = conn.execute(
+            "SELECT count(*) FROM signing_events WHERE topic LIKE %s", ("%:Document.Signed",)
+        ).fetchone()
+    assert row is not None  # count(*) always answers
+    return int(row[0])
 
 
 def event_of(stack, document_id: str) -> dict:
@@ -118,14 +123,20 @@ def test_a_commune_desk_officer_cannot_seal_with_the_province_key(stack, commune
 
 
 def test_an_officer_seals_with_their_agencys_key(stack, commune_desk, province_leader, document):
-    province = province_leader.SignDocument(pb.SignDocumentRequest(
-        document=document, key_id="agency-seal", purpose=COPY, document_reference="BS-2026-0002"))
+    province = province_leader.SignDocument(
+        pb.SignDocumentRequest(document=document, key_id="agency-seal", purpose=COPY, document_reference="BS-2026-0002")
+    )
     assert (province.key_id, province.agency_id, province.purpose) == ("agency-seal", PROVINCE, COPY)
 
-    # No key named: the commune's seal (the development CA issues it on first use), never the province's.
-    commune = commune_desk.SignDocument(pb.SignDocumentRequest(document=document, purpose=COPY, document_reference="BS-2026-0003"))
+    # No key named: the commune's seal (the development CA issues it on first use), never the
+    # province's.
+    commune = commune_desk.SignDocument(
+        pb.SignDocumentRequest(document=document, purpose=COPY, document_reference="BS-2026-0003")
+    )
     assert (commune.key_id, commune.agency_id) == (pki.dev_seal_key_id(COMMUNE), COMMUNE)
-    again = commune_desk.SignDocument(pb.SignDocumentRequest(document=document, purpose=COPY, document_reference="BS-2026-0004"))
+    again = commune_desk.SignDocument(
+        pb.SignDocumentRequest(document=document, purpose=COPY, document_reference="BS-2026-0004")
+    )
     assert again.certificate_sha256 == commune.certificate_sha256
     (report,) = commune_desk.VerifyDocument(pb.VerifyDocumentRequest(document=commune.signed_document)).signatures
     assert report.status == vpb.VERIFICATION_STATUS_VALID, report.detail
@@ -157,8 +168,11 @@ def test_no_key_for_the_purpose_is_failed_precondition_naming_it(commune_desk, d
 
 
 def test_the_purpose_and_what_is_signed_are_required(commune_desk, document):
-    no_purpose = refused(commune_desk.SignDocument, pb.SignDocumentRequest(document=document, document_reference="BS-1"),
-                         grpc.StatusCode.INVALID_ARGUMENT)
+    no_purpose = refused(
+        commune_desk.SignDocument,
+        pb.SignDocumentRequest(document=document, document_reference="BS-1"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
     assert set(field_violations(no_purpose)) == {"purpose"}
     no_dossier = refused(commune_desk.SignDocument, pb.SignDocumentRequest(document=document, purpose=RESULT),
                          grpc.StatusCode.INVALID_ARGUMENT)
@@ -174,14 +188,20 @@ def test_the_signature_event_names_the_dossier_the_keys_owner_and_the_signer(sta
         document=document, purpose=RESULT, dossier_id=dossier_id, dossier_code=f"{COMMUNE}-261206-0001",
         reason="Kết quả giải quyết hồ sơ"))
     data = event_of(stack, signed.document_id)
-    assert (data["purpose"], data["dossier_id"], data["dossier_code"]) == ("dossier_result", dossier_id, f"{COMMUNE}-261206-0001")
+    assert (data["purpose"], data["dossier_id"], data["dossier_code"]) == (
+        "dossier_result",
+        dossier_id,
+        f"{COMMUNE}-261206-0001",
+    )
     assert (data["key_id"], data["agency_id"], data["holder_account_id"]) == (pki.dev_seal_key_id(COMMUNE), COMMUNE, "")
     assert uuid.UUID(data["signed_by"])
 
 
 def test_each_keys_declaration_is_recorded_once(stack, service, commune_desk):
     with psycopg.connect(stack.dsn("signing")) as conn:
-        rows = conn.execute("SELECT topic, state FROM signing_events WHERE topic LIKE %s", ("%:SigningKey.Declared",)).fetchall()
+        rows = conn.execute(
+            "SELECT topic, state FROM signing_events WHERE topic LIKE %s", ("%:SigningKey.Declared",)
+        ).fetchall()
     declared = {json.loads(bytes(state))["key_id"]: json.loads(bytes(state)) for _, state in rows}
     assert len(rows) == len(declared)
     assert declared["agency-seal"]["agency_id"] == PROVINCE
@@ -191,11 +211,15 @@ def test_each_keys_declaration_is_recorded_once(stack, service, commune_desk):
 
 def test_a_changed_declaration_is_recorded_at_the_next_start(stack, service, directory):
     keys = directory / "pki" / "keys"
-    pki.write_ownership(keys, PERSONAL_KEY, KeyOwnership(holder_account_id=HOLDER, purposes=("personal_approval", "certified_copy")))
+    pki.write_ownership(
+        keys, PERSONAL_KEY, KeyOwnership(holder_account_id=HOLDER, purposes=("personal_approval", "certified_copy"))
+    )
     restarted = stack.service("signing", MOTCUA_SIGNING_DIR=str(directory)).start()
     assert restarted.terminate() == 0
     with psycopg.connect(stack.dsn("signing")) as conn:
-        rows = conn.execute("SELECT topic, state FROM signing_events WHERE originator_id = %s ORDER BY originator_version",
-                            (SigningKey.create_id(PERSONAL_KEY),)).fetchall()
+        rows = conn.execute(
+            "SELECT topic, state FROM signing_events WHERE originator_id = %s ORDER BY originator_version",
+            (SigningKey.create_id(PERSONAL_KEY),),
+        ).fetchall()
     assert [topic.rsplit(":", 1)[1] for topic, _ in rows] == ["SigningKey.Declared", "SigningKey.Redeclared"]
     assert json.loads(bytes(rows[1][1]))["purposes"] == ["personal_approval", "certified_copy"]

@@ -21,9 +21,9 @@ def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
-def issue_tsa_certificate(ca_key, ca_cert: x509.Certificate):  # type: ignore[no-untyped-def]
+def issue_tsa_certificate(ca_key, ca_cert: x509.Certificate):
     key = pki.new_key()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(pki.name("Máy chủ cấp dấu thời gian thử nghiệm", pki.DEV_ORGANIZATION))
@@ -40,7 +40,7 @@ def issue_tsa_certificate(ca_key, ca_cert: x509.Certificate):  # type: ignore[no
 
 
 class LocalTsa:
-    def __init__(self, ca_key, ca_cert: x509.Certificate) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ca_key, ca_cert: x509.Certificate) -> None:
         key, cert = issue_tsa_certificate(ca_key, ca_cert)
         der_key = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
@@ -63,7 +63,7 @@ class LocalTsa:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+            def log_message(self, *args: object) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -80,5 +80,5 @@ class LocalTsa:
             self.server.shutdown()
         self.server.server_close()
 
-    def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -13,8 +13,7 @@ from typing import Any
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
-from motcua.identity.v1 import identity_service_pb2 as identity_pb
-from motcua.identity.v1 import identity_service_pb2_grpc
+from motcua.identity.v1 import identity_service_pb2 as identity_pb, identity_service_pb2_grpc
 from motcua.identity.v1.role_pb2 import Role
 
 AGENCY = "000.00.12.H56"
@@ -39,7 +38,7 @@ def identity_stub() -> identity_service_pb2_grpc.IdentityServiceStub:
     return _identity_stub(_identity["addr"])
 
 
-def issue(roles: tuple[int, ...] = ALL_ROLES, agency_id: str = AGENCY, account_id: str = "",
+def issue(roles: tuple[Role.ValueType, ...] = ALL_ROLES, agency_id: str = AGENCY, account_id: str = "",
           ttl_seconds: int = 0, display_name: str = "") -> identity_pb.IssueDevelopmentTokenResponse:
     request = identity_pb.IssueDevelopmentTokenRequest(
         roles=roles, agency_id=agency_id, account_id=account_id, display_name=display_name)

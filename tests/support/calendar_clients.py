@@ -30,7 +30,9 @@ def create_request(agency_id: str = "", year: int = 2026, **overrides) -> pb.Cre
         "working_hours": [calendar_pb2.WorkingPeriod(**p) for p in plain["working_hours"]],
         "reception_cutoff": plain["reception_cutoff"],
         "holidays": [calendar_pb2.CalendarDay(date=shift(d), name=d["name"]) for d in plain["holidays"]],
-        "makeup_working_days": [calendar_pb2.CalendarDay(**d) for d in plain["makeup_working_days"]] if year == 2026 else [],
+        "makeup_working_days": [calendar_pb2.CalendarDay(**d) for d in plain["makeup_working_days"]]
+        if year == 2026
+        else [],
     }
     fields.update(overrides)
     return pb.CreateCalendarRequest(**fields)

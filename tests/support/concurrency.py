@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def run_concurrently(count: int, call: Callable[[int], object]) -> list[object]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from google.protobuf import any_pb2, timestamp_pb2
 from kafka import KafkaProducer
@@ -70,7 +70,7 @@ class DossierEvents:
             procedure_version=1,
             agency_id=agency_id,
             applicant_account_id=applicant_account_id,
-            receive_time=_timestamp(receive_time or datetime.now(timezone.utc)),
+            receive_time=_timestamp(receive_time or datetime.now(UTC)),
             appointed_return_time=_timestamp(appointed_return_time),
             version=2,
         )
@@ -78,11 +78,19 @@ class DossierEvents:
 
     def assigned(self, dossier_id: str, applicant_account_id: str, code: str, agency_id: str, handling_agency_id: str,
                  assignee: str = "") -> Published:
-        """A DossierAssigned envelope (e.g. after a transfer to ``handling_agency_id``), not sent yet."""
-        ref = events_pb2.DossierRef(dossier_id=dossier_id, code=code, procedure_id=str(uuid.uuid4()), procedure_version=1,
-                                    agency_id=agency_id, handling_agency_id=handling_agency_id,
-                                    applicant_account_id=applicant_account_id, version=5)
-        event = events_pb2.DossierAssigned(dossier=ref, assign_time=_timestamp(datetime.now(timezone.utc)),
+        """A DossierAssigned envelope (e.g. after a transfer to ``handling_agency_id``), not sent
+        yet."""
+        ref = events_pb2.DossierRef(
+            dossier_id=dossier_id,
+            code=code,
+            procedure_id=str(uuid.uuid4()),
+            procedure_version=1,
+            agency_id=agency_id,
+            handling_agency_id=handling_agency_id,
+            applicant_account_id=applicant_account_id,
+            version=5,
+        )
+        event = events_pb2.DossierAssigned(dossier=ref, assign_time=_timestamp(datetime.now(UTC)),
                                            assignee=assignee or str(uuid.uuid4()))
         return self._published(event, dossier_id, handling_agency_id)
 
@@ -94,7 +102,7 @@ class DossierEvents:
             type=event.DESCRIPTOR.full_name,
             aggregate_id=dossier_id,
             aggregate_version=2,
-            occurred_at=_timestamp(datetime.now(timezone.utc)),
+            occurred_at=_timestamp(datetime.now(UTC)),
             actor=envelope_pb2.Actor(subject=str(uuid.uuid4()), agency_id=agency_id),
             source="dossiers",
             position=next(_positions),

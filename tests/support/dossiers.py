@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as pb
@@ -25,11 +26,11 @@ def fresh_agency() -> str:
 
 
 def today_in_vietnam() -> date:
-    return datetime.now(timezone.utc).astimezone(VIETNAM).date()
+    return datetime.now(UTC).astimezone(VIETNAM).date()
 
 
 def applicant(**overrides) -> dossier_pb2.Applicant:
-    fields = {
+    fields: dict[str, Any] = {
         "kind": dossier_pb2.APPLICANT_KIND_CITIZEN,
         "full_name": "Nguyễn Thị Hồng Nhung",
         "identity_number": "079190012345",
@@ -41,7 +42,7 @@ def applicant(**overrides) -> dossier_pb2.Applicant:
 
 
 def submit_request(procedure_id: str, agency_id: str, **overrides) -> pb.SubmitDossierRequest:
-    fields = {
+    fields: dict[str, Any] = {
         "procedure_id": procedure_id,
         "agency_id": agency_id,
         "applicant": applicant(),

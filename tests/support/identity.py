@@ -25,7 +25,7 @@ def identity_service_stub(addr: str, token: str | None = None) -> identity_servi
     return identity_service_pb2_grpc.IdentityServiceStub(authorized_channel(addr, token))
 
 
-def token(*roles: int, agency_id: str = "", account_id: str = "") -> str:
+def token(*roles: Role.ValueType, agency_id: str = "", account_id: str = "") -> str:
     """A development token of these roles (applicant only: no agency needed)."""
     return auth.issue(roles=roles, agency_id=agency_id, account_id=account_id, ttl_seconds=3600).access_token
 
@@ -66,4 +66,5 @@ def unique_phone() -> str:
 
 def unique_eid() -> str:
     """An agency eid that no sample agency has (letter T), new for each run."""
-    return f"{random.randrange(1000):03d}.{random.randrange(100):02d}.{random.randrange(100):02d}.T{random.randrange(100):02d}"
+    province, department, unit, serial = (random.randrange(n) for n in (1000, 100, 100, 100))
+    return f"{province:03d}.{department:02d}.{unit:02d}.T{serial:02d}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from motcua.procedures.v1 import procedure_service_pb2 as pb
 from tests.support.auth import AGENCY
@@ -13,7 +14,7 @@ def unique_code() -> str:
 
 
 def create_request(name: str = "Đăng ký khai sinh", **overrides) -> pb.CreateProcedureRequest:
-    fields = {"code": unique_code(), "name": name, "agency_id": AGENCY, "processing_days": 3}
+    fields: dict[str, Any] = {"code": unique_code(), "name": name, "agency_id": AGENCY, "processing_days": 3}
     fields.update(overrides)
     return pb.CreateProcedureRequest(**fields)
 
@@ -22,7 +23,7 @@ def full_create_request(name: str = "Đăng ký khai sinh", **overrides) -> pb.C
     """A procedure with every part of its record, in Vietnamese."""
     from motcua.procedures.v1 import procedure_pb2 as p
 
-    fields = {
+    fields: dict[str, Any] = {
         "code": unique_code(),
         "name": name,
         "agency_id": AGENCY,  # administered by the default caller
@@ -30,13 +31,18 @@ def full_create_request(name: str = "Đăng ký khai sinh", **overrides) -> pb.C
         "level": p.PROCEDURE_LEVEL_COMMUNE,
         "online_mode": p.ONLINE_MODE_FULL,
         "processing_time": p.ProcessingTime(value=3, unit=p.PROCESSING_TIME_UNIT_WORKING_DAYS),
-        "fees": [p.Fee(name="Lệ phí đăng ký", amount_vnd=8000), p.Fee(name="Phí cấp bản sao trích lục", amount_vnd=3000)],
+        "fees": [
+            p.Fee(name="Lệ phí đăng ký", amount_vnd=8000),
+            p.Fee(name="Phí cấp bản sao trích lục", amount_vnd=3000),
+        ],
         "required_documents": [
             p.RequiredDocument(name="Tờ khai đăng ký khai sinh", originals=1, eform_ref="TK-KS-01"),
             p.RequiredDocument(name="Giấy chứng sinh", originals=1, copies=1),
         ],
         "steps": [
-            p.ProcessingStep(name="Tiếp nhận và thẩm định", role="civil_status_officer", unit="Bộ phận một cửa", share=0.7),
+            p.ProcessingStep(
+                name="Tiếp nhận và thẩm định", role="civil_status_officer", unit="Bộ phận một cửa", share=0.7
+            ),
             p.ProcessingStep(name="Ký duyệt", role="leader", share=0.2),
             p.ProcessingStep(name="Trả kết quả", role="desk_officer", share=0.1),
         ],

@@ -66,8 +66,9 @@ def call(addr: str, method: descriptor.MethodDescriptor, token: str) -> grpc.Rpc
     channel = _channel(addr, token)
     try:
         if method.server_streaming:
-            stream = channel.unary_stream(path, request_serializer=request_type.SerializeToString,
-                                          response_deserializer=response_type.FromString)(request_type(), timeout=TIMEOUT)
+            stream = channel.unary_stream(
+                path, request_serializer=request_type.SerializeToString, response_deserializer=response_type.FromString
+            )(request_type(), timeout=TIMEOUT)
             next(iter(stream), None)
             stream.cancel()
         else:

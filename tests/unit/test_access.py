@@ -21,7 +21,10 @@ def test_a_role_policy_names_the_roles_that_may():
     policy.check(Actor("a", roles=("administrator",)), "receive")
     with pytest.raises(RoleRequired) as refused:
         policy.check(Actor("b", roles=("applicant",)), "receive")
-    assert (refused.value.error_reason, refused.value.metadata) == ("ROLE_REQUIRED", {"roles": "desk_officer,administrator"})
+    assert (refused.value.error_reason, refused.value.metadata) == (
+        "ROLE_REQUIRED",
+        {"roles": "desk_officer,administrator"},
+    )
 
 
 def test_agency_scope_by_equality_or_within_a_tree():

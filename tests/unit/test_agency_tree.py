@@ -10,7 +10,8 @@ from motcua.kernel.agencies import AgencyReplica, AgencyTree, agency_tree_consum
 
 
 class Store:
-    """What the consumer and the tree need of an application: find, and saving what policies return."""
+    """What the consumer and the tree need of an application: find, and saving what policies
+    return."""
 
     def __init__(self) -> None:
         self.settings = SimpleNamespace(service="dossiers")

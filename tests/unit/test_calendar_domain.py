@@ -82,7 +82,12 @@ def test_an_edit_that_changes_nothing_records_nothing():
         (lambda c: c.add_makeup_working_day("2026-08-24", "Làm bù"), "makeup_working_day.date"),  # a Monday
         (lambda c: c.add_makeup_working_day("2026-02-16", "Làm bù"), "makeup_working_day.date"),  # a holiday
         (lambda c: c.remove_makeup_working_day("2026-08-29"), "date"),
-        (lambda c: c.set_working_hours([{"start": "13:30", "end": "17:00"}, {"start": "07:30", "end": "11:30"}], "15:00"), "working_hours[1].start"),
+        (
+            lambda c: c.set_working_hours(
+                [{"start": "13:30", "end": "17:00"}, {"start": "07:30", "end": "11:30"}], "15:00"
+            ),
+            "working_hours[1].start",
+        ),
         (lambda c: c.set_working_hours([{"start": "07:30", "end": "07:30"}], "07:30"), "working_hours[0].end"),
         (lambda c: c.set_working_hours([{"start": "07:30", "end": "11:30"}], "15:00"), "reception_cutoff"),
         (lambda c: c.set_weekend(["saturday", "caturday"]), "weekend[1]"),
@@ -101,7 +106,9 @@ def test_bad_edits_name_their_field_and_change_nothing(edit, field):
 
 def test_creation_names_every_bad_field():
     with pytest.raises(InvalidArgument) as error:
-        Calendar.create("Sở Tư pháp", 2026, content(reception_cutoff="12:00", holidays=[{"date": "2025-01-01", "name": "Tết"}]))
+        Calendar.create(
+            "Sở Tư pháp", 2026, content(reception_cutoff="12:00", holidays=[{"date": "2025-01-01", "name": "Tết"}])
+        )
     assert {v.field for v in error.value.violations} == {"agency_id", "reception_cutoff", "holidays[0].date"}
 
 

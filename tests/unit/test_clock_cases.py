@@ -10,7 +10,18 @@ from datetime import timedelta
 
 import pytest
 
-from motcua.clock import CalendarUsed, Elapsed, MissingCalendar, Pause, Reason, WorkingDays, WorkingHours, clock_start, due, elapsed
+from motcua.clock import (
+    CalendarUsed,
+    Elapsed,
+    MissingCalendar,
+    Pause,
+    Reason,
+    WorkingDays,
+    WorkingHours,
+    clock_start,
+    due,
+    elapsed,
+)
 from tests.support.calendars import calendar_2026, calendar_2026_2027, vn
 
 CAL = calendar_2026()
@@ -116,7 +127,9 @@ def test_a_pause_stops_working_hours():
 
 def test_elapsed_working_time_and_days():
     received = vn(2026, 1, 5, 10)  # Monday
-    assert elapsed(received, vn(2026, 1, 7, 12), CAL) == Elapsed(working_days=1, working_time=timedelta(hours=16, minutes=30))
+    assert elapsed(received, vn(2026, 1, 7, 12), CAL) == Elapsed(
+        working_days=1, working_time=timedelta(hours=16, minutes=30)
+    )
     assert elapsed(received, vn(2026, 1, 5, 9), CAL) == Elapsed(0, timedelta(0))  # before the reception
     after_cutoff = vn(2026, 1, 5, 16)
     assert elapsed(after_cutoff, vn(2026, 1, 5, 17), CAL) == Elapsed(0, timedelta(0))  # the clock starts Tuesday

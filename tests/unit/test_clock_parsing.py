@@ -36,10 +36,18 @@ def test_the_seed_parses_with_its_vietnamese_names():
         ({"timezone": "Asia/Hanoi_City"}, "timezone", "unknown time zone"),
         ({"weekend": ["saturday", "sundae"]}, "weekend[1]", "unknown weekday"),
         ({"weekend": ["sunday", "Sunday"]}, "weekend[1]", "twice"),
-        ({"weekend": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]}, "weekend", "at least one"),
+        (
+            {"weekend": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]},
+            "weekend",
+            "at least one",
+        ),
         ({"working_hours": []}, "working_hours", "at least one"),
         ({"working_hours": [{"start": "07:30", "end": "07:00"}]}, "working_hours[0].end", "after its start"),
-        ({"working_hours": [{"start": "07:30", "end": "11:30"}, {"start": "11:00", "end": "17:00"}]}, "working_hours[1].start", "overlaps"),
+        (
+            {"working_hours": [{"start": "07:30", "end": "11:30"}, {"start": "11:00", "end": "17:00"}]},
+            "working_hours[1].start",
+            "overlaps",
+        ),
         ({"working_hours": [{"start": "7h30", "end": "11:30"}]}, "working_hours[0].start", "HH:MM"),
         ({"working_hours": [{"start": "07:30", "end": "24:00"}]}, "working_hours[0].end", "HH:MM"),
         ({"reception_cutoff": "12:00"}, "reception_cutoff", "outside the working hours"),
@@ -47,13 +55,35 @@ def test_the_seed_parses_with_its_vietnamese_names():
         ({"reception_cutoff": "3pm"}, "reception_cutoff", "HH:MM"),
         ({"holidays": [{"date": "2026-02-30", "name": "Tết"}]}, "holidays[0].date", "not a date"),
         ({"holidays": [{"date": "16/02/2026", "name": "Tết"}]}, "holidays[0].date", "not a date"),
-        ({"holidays": [{"date": "2025-12-31", "name": "Giao thừa"}]}, "holidays[0].date", "not in the calendar's year 2026"),
-        ({"holidays": [{"date": "2026-09-02", "name": "Quốc khánh"}, {"date": "2026-09-02", "name": "Quốc khánh"}]}, "holidays[1].date", "twice"),
+        (
+            {"holidays": [{"date": "2025-12-31", "name": "Giao thừa"}]},
+            "holidays[0].date",
+            "not in the calendar's year 2026",
+        ),
+        (
+            {"holidays": [{"date": "2026-09-02", "name": "Quốc khánh"}, {"date": "2026-09-02", "name": "Quốc khánh"}]},
+            "holidays[1].date",
+            "twice",
+        ),
         ({"holidays": [{"date": "2026-09-02", "name": "  "}]}, "holidays[0].name", "blank"),
-        ({"makeup_working_days": [{"date": "2026-08-24", "name": "Làm bù"}]}, "makeup_working_days[0].date", "working day already"),
-        ({"makeup_working_days": [{"date": "2027-08-21", "name": "Làm bù"}]}, "makeup_working_days[0].date", "not in the calendar's year"),
-        ({"makeup_working_days": [{"date": "2026-08-22", "name": "Làm bù"}], "holidays": [{"date": "2026-08-22", "name": "Nghỉ"}]},
-         "makeup_working_days[0].date", "also a public holiday"),
+        (
+            {"makeup_working_days": [{"date": "2026-08-24", "name": "Làm bù"}]},
+            "makeup_working_days[0].date",
+            "working day already",
+        ),
+        (
+            {"makeup_working_days": [{"date": "2027-08-21", "name": "Làm bù"}]},
+            "makeup_working_days[0].date",
+            "not in the calendar's year",
+        ),
+        (
+            {
+                "makeup_working_days": [{"date": "2026-08-22", "name": "Làm bù"}],
+                "holidays": [{"date": "2026-08-22", "name": "Nghỉ"}],
+            },
+            "makeup_working_days[0].date",
+            "also a public holiday",
+        ),
     ],
 )
 def test_each_bad_field_is_named(changes, field, says):

@@ -58,9 +58,15 @@ def test_the_due_date_is_a_working_day_within_working_hours(case):
 def test_monotone_in_working_days(received, a, b, data):
     paused = data.draw(pauses(received))
     shorter, longer = sorted((a, b))
-    assert due(received, WorkingDays(shorter), CAL, paused).due_at <= due(received, WorkingDays(longer), CAL, paused).due_at
+    assert (
+        due(received, WorkingDays(shorter), CAL, paused).due_at
+        <= due(received, WorkingDays(longer), CAL, paused).due_at
+    )
     if shorter < longer:
-        assert due(received, WorkingDays(shorter), CAL, paused).due_at < due(received, WorkingDays(longer), CAL, paused).due_at
+        assert (
+            due(received, WorkingDays(shorter), CAL, paused).due_at
+            < due(received, WorkingDays(longer), CAL, paused).due_at
+        )
 
 
 @settings(max_examples=200, deadline=None)
@@ -68,7 +74,10 @@ def test_monotone_in_working_days(received, a, b, data):
 def test_monotone_in_working_hours(received, a, b, data):
     paused = data.draw(pauses(received))
     shorter, longer = sorted((a, b))
-    assert due(received, WorkingHours(shorter), CAL, paused).due_at <= due(received, WorkingHours(longer), CAL, paused).due_at
+    assert (
+        due(received, WorkingHours(shorter), CAL, paused).due_at
+        <= due(received, WorkingHours(longer), CAL, paused).due_at
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -3,7 +3,7 @@ login throttle's waits, configuration floors."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -67,7 +67,7 @@ def test_a_totp_code_is_accepted_once_per_time_step():
 
 def test_the_wait_grows_after_the_free_failures_and_locks_at_the_threshold():
     policy = ThrottlePolicy(free_failures=3, lockout_failures=6, first_delay=1, max_delay=3, lockout=900)
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     waits = [policy.locked_until(n, now) for n in range(1, 8)]
     assert waits[:3] == [None, None, None]
     assert [w - now for w in waits[3:]] == [timedelta(seconds=s) for s in (1, 2, 900, 900)]
@@ -83,11 +83,11 @@ def test_password_hashing_cannot_be_configured_below_keycloaks_defaults(tmp_path
 
 
 def test_a_throttle_policy_without_lockout_only_ever_makes_callers_wait_up_to_its_maximum():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from motcua.identity.throttle import ThrottlePolicy
 
-    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 2, tzinfo=UTC)
     spread = ThrottlePolicy(free_failures=2, lockout_failures=None, first_delay=1.0, max_delay=60.0)
     assert spread.locked_until(2, now) is None
     assert spread.locked_until(3, now) == now + timedelta(seconds=1)

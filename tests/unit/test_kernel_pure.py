@@ -45,7 +45,10 @@ def test_invalid_argument_carries_every_field_violation():
     status = status_for(InvalidArgument(FieldViolation("name", "must not be blank"), FieldViolation("code", "bad")))
     assert status.code == code_pb2.INVALID_ARGUMENT
     bad_request = unpack(status, error_details_pb2.BadRequest)
-    assert [(v.field, v.description) for v in bad_request.field_violations] == [("name", "must not be blank"), ("code", "bad")]
+    assert [(v.field, v.description) for v in bad_request.field_violations] == [
+        ("name", "must not be blank"),
+        ("code", "bad"),
+    ]
 
 
 def test_each_domain_error_has_its_code():
@@ -60,6 +63,14 @@ def test_each_domain_error_has_its_code():
 
 def test_validation_reports_paths_and_accepts_vietnamese():
     with pytest.raises(InvalidArgument) as error:
-        validate_request(pb.CreateProcedureRequest(code="1.001193.000.00.00.H56", name="", agency_id="000.00.10.H56", processing_days=400))
+        validate_request(
+            pb.CreateProcedureRequest(
+                code="1.001193.000.00.00.H56", name="", agency_id="000.00.10.H56", processing_days=400
+            )
+        )
     assert {v.field for v in error.value.violations} == {"name", "processing_days"}
-    validate_request(pb.CreateProcedureRequest(code="1.001193.000.00.00.H56", name="Đăng ký khai sinh", agency_id="000.00.10.H56", processing_days=1))
+    validate_request(
+        pb.CreateProcedureRequest(
+            code="1.001193.000.00.00.H56", name="Đăng ký khai sinh", agency_id="000.00.10.H56", processing_days=1
+        )
+    )

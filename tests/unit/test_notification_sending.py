@@ -46,7 +46,14 @@ def test_officers_notify_the_applicant_of_their_agencys_dossier_administrators_a
         (DESK, "moi_nhan", False, None, APPLICANT, ""),
         (DESK, "moi_nhan", True, DOSSIER, uuid.uuid4(), ""),
         (DESK, "moi_nhan", True, DOSSIER, APPLICANT, "0912345678"),
-        (Actor(subject="can-bo-2", agency_id="000.00.22.H56", roles=("specialist",)), "moi_nhan", True, DOSSIER, APPLICANT, ""),
+        (
+            Actor(subject="can-bo-2", agency_id="000.00.22.H56", roles=("specialist",)),
+            "moi_nhan",
+            True,
+            DOSSIER,
+            APPLICANT,
+            "",
+        ),
         (Actor(subject="cong-dan", roles=("applicant",)), "moi_nhan", True, DOSSIER, APPLICANT, ""),
     ]:
         with pytest.raises(PermissionDenied):

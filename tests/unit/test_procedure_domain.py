@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.text import fold
 from motcua.procedures.content import (
     WORKING_HOURS,
     Fee,
@@ -27,14 +29,17 @@ from motcua.procedures.domain import (
     ProcedureCode,
     ProcedureNotDraft,
 )
-from motcua.kernel.text import fold
 
 CODE = "1.001193.000.00.00.H56"
-STEPS = (Step("Tiếp nhận và thẩm định", "civil_status_officer", 0.7), Step("Ký duyệt", "leader", 0.2), Step("Trả kết quả", "desk_officer", 0.1))
+STEPS = (
+    Step("Tiếp nhận và thẩm định", "civil_status_officer", 0.7),
+    Step("Ký duyệt", "leader", 0.2),
+    Step("Trả kết quả", "desk_officer", 0.1),
+)
 
 
 def content(**overrides) -> ProcedureContent:
-    fields = {
+    fields: dict[str, Any] = {
         "name": "  Đăng ký khai sinh ",
         "agency_id": "000.00.10.H56",
         "processing_time": ProcessingTime(3),
@@ -42,7 +47,10 @@ def content(**overrides) -> ProcedureContent:
         "level": "commune",
         "online_mode": "full",
         "fees": (Fee("Lệ phí", 0),),
-        "documents": (RequiredDocument("Tờ khai đăng ký khai sinh", 1, 0, "TK-01"), RequiredDocument("Giấy chứng sinh", 1, 0)),
+        "documents": (
+            RequiredDocument("Tờ khai đăng ký khai sinh", 1, 0, "TK-01"),
+            RequiredDocument("Giấy chứng sinh", 1, 0),
+        ),
         "steps": STEPS,
         "result_type": "Giấy khai sinh",
         "legal_basis": ("Luật Hộ tịch 2014",),

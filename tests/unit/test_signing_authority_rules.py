@@ -43,7 +43,10 @@ def test_a_persons_own_key_comes_first_unless_an_agency_is_named():
 
 def test_another_agencys_key_or_another_persons_key_is_not_owned_whatever_the_role():
     for actor in (COMMUNE_DESK, COMMUNE_ADMIN):
-        assert refusal(lambda: choose_key(actor, KEYS, "certified_copy", key_id="agency-seal")) == "KEY_NOT_OWNED"
+        assert (
+            refusal(lambda actor=actor: choose_key(actor, KEYS, "certified_copy", key_id="agency-seal"))
+            == "KEY_NOT_OWNED"
+        )
     assert refusal(lambda: choose_key(COMMUNE_DESK, KEYS, "personal_approval", key_id="ha-ca-nhan")) == "KEY_NOT_OWNED"
     assert refusal(lambda: choose_key(COMMUNE_DESK, KEYS, "certified_copy", agency_id=PROVINCE)) == "AGENCY_SCOPE"
     # A person's own key is not their agency's seal.

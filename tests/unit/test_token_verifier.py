@@ -42,7 +42,9 @@ def token(key: ECKey, now: float, ttl: int = 300, **claims) -> str:
 def test_claims_become_the_actor():
     key, clock = ECKey.generate_key("P-256"), Clock()
     verifier = TokenVerifier(SETTINGS, Jwks(key), clock)
-    actor = verifier.actor("Bearer " + token(key, clock.now, roles=["desk_officer", "leader"], agency_id="000.00.12.H56"))
+    actor = verifier.actor(
+        "Bearer " + token(key, clock.now, roles=["desk_officer", "leader"], agency_id="000.00.12.H56")
+    )
     assert (actor.subject, actor.agency_id, actor.roles) == ("u-1", "000.00.12.H56", ("desk_officer", "leader"))
     assert actor.has_role("leader") and not actor.has_role("administrator")
 

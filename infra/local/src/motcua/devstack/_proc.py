@@ -103,7 +103,8 @@ def claim_first_start(data_dir: Path) -> bool:
 
 @contextlib.contextmanager
 def locked(lock_path: Path):
-    """Serialize start/stop across processes (e.g. pytest-xdist workers all starting the test stack)."""
+    """Serialize start/stop across processes (e.g. pytest-xdist workers all starting the test
+    stack)."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)

@@ -1,4 +1,5 @@
-"""motcua-stack up | down | status: the local stack as detached processes under .local/<profile>/."""
+"""motcua-stack up | down | status: the local stack as detached processes under
+.local/<profile>/."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from pathlib import Path
 from . import _proc
 from .kafka_broker import Kafka
 from .postgres import Postgres
-from .profiles import PROFILES, SERVICES, Profile
-from .profiles import profile as named_profile
+from .profiles import PROFILES, SERVICES, Profile, profile as named_profile
 from .seed import SEED_DIR, run_seeds
 from .services import ServiceProcess, auth_env, gateway_env, identity_env, service_env
 
@@ -81,10 +81,11 @@ def up(profile: Profile, infra_only: bool) -> int:
 
 
 def _start_gateway(profile: Profile) -> None:
-    assert profile.gateway_port
+    assert profile.gateway_port and profile.identity_http_port
     pid_file, log = _svc_files(profile, GATEWAY)
     backends = {svc: profile.service_addr(svc) for svc in profile.service_ports}
-    # The services' token keys and issuer: the gateway verifies tokens before reading bodies, as in the chart.
+    # The services' token keys and issuer: the gateway verifies tokens before reading bodies, as in
+    # the chart.
     keys = auth_env(profile.identity_http_port, _gateway_url(profile))
     env = gateway_env(profile.gateway_port, backends, keys, identity_http_port=profile.identity_http_port)
     gw = ServiceProcess(GATEWAY, env, log, detach=True, ready_url=f"{_gateway_url(profile)}/livez").start(wait=False)
@@ -130,7 +131,7 @@ def _print_table(profile: Profile, pg: Postgres, kafka: Kafka) -> None:
     print(f"motcua stack '{profile.name}' — data and logs in {_rel(profile.root)}")
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:
-        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths + [0])).rstrip())
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, [*widths, 0], strict=True)).rstrip())
 
 
 def status(profile: Profile) -> int:

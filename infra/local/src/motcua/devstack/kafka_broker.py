@@ -111,7 +111,9 @@ class Kafka:
         # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         # "=" form: a random id may start with "-", which would read as an option.
-        cmd = self._java(libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={self.config_path}")
+        cmd = self._java(
+            libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={self.config_path}"
+        )
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise RuntimeError(f"formatting Kafka storage failed: {' '.join(cmd)}\n{res.stdout}{res.stderr}")

@@ -56,7 +56,7 @@ PROFILES: dict[str, Profile] = {
         controller_port=19093,
         # Below the kernel's ephemeral range (32768-60999): a fixed port in it can already be
         # the local end of another process's connection (e.g. to PostgreSQL) and fail to bind.
-        service_ports=dict(zip(SERVICES, range(15051, 15056))),
+        service_ports=dict(zip(SERVICES, range(15051, 15056), strict=True)),
         gateway_port=8080,
         identity_http_port=8081,
     ),

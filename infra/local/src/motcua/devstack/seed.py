@@ -74,7 +74,11 @@ def development_token(identity_addr: str) -> str:
             roles=[Role.ROLE_ADMINISTRATOR, Role.ROLE_CREDENTIAL_OFFICER], agency_id=PROVINCE,
             display_name="motcua-stack seed",
         )
-        return identity_service_pb2_grpc.IdentityServiceStub(channel).IssueDevelopmentToken(request, timeout=30).access_token
+        return (
+            identity_service_pb2_grpc.IdentityServiceStub(channel)
+            .IssueDevelopmentToken(request, timeout=30)
+            .access_token
+        )
 
 
 def run_seeds(addresses: dict[str, str], log_path: Path, seeds: tuple[Seed, ...] = SEEDS) -> dict[str, str]:

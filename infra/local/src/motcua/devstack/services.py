@@ -10,8 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,14 +20,14 @@ from . import _proc
 from .postgres import Postgres
 from .profiles import Profile, repo_root
 
-
 # Every process of the local stack listens on loopback, the gateway's calls to the services
 # included: loopback is the one trusted proxy, whose word on the caller's address counts.
 LOCAL_TRUSTED_PROXIES = "127.0.0.0/8,::1/128"
 
 
 def service_env(profile: Profile, service: str, grpc_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The configuration contract of a service: only these variables (plus extra), not os.environ."""
+    """The configuration contract of a service: only these variables (plus extra), not
+    os.environ."""
     return {
         "MOTCUA_SERVICE": service,
         "MOTCUA_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
@@ -159,12 +159,13 @@ class ServiceProcess:
     @contextlib.contextmanager
     def _http_probe(self) -> Iterator[Callable[[], tuple[bool, object]]]:
         """GET ready_url answers 200."""
-        assert self.ready_url is not None
+        ready_url = self.ready_url
+        assert ready_url is not None
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an http_proxy
 
         def probe() -> tuple[bool, object]:
             try:
-                with opener.open(self.ready_url, timeout=1) as response:
+                with opener.open(ready_url, timeout=1) as response:
                     return response.status == 200, response.status
             except urllib.error.HTTPError as e:
                 return False, e.code
@@ -174,7 +175,8 @@ class ServiceProcess:
         yield probe
 
     def terminate(self, timeout: float = 30) -> int | None:
-        """SIGTERM, wait for the exit (SIGKILL after timeout); returns the exit code (-9 if killed)."""
+        """SIGTERM, wait for the exit (SIGKILL after timeout); returns the exit code (-9 if
+        killed)."""
         if self._proc is None:
             return None
         if self._proc.poll() is None:

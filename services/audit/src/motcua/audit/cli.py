@@ -14,10 +14,12 @@ aggregate, no event log, server unreachable...), 2 bad command line.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Mapping, Sequence
+from typing import Any, TextIO
 from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
@@ -47,7 +49,7 @@ def _moment(text: str) -> datetime:
         ) from None
 
 
-def _count(minimum: int):  # type: ignore[no-untyped-def]
+def _count(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -76,7 +78,11 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--profile", choices=PROFILE_NAMES, default=None,
                       help="read the local stack of this profile (also accepted after the command)")
     commands = main.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    service = {"choices": list(APPLICATION_NAMES), "metavar": "SERVICE", "help": ", ".join(APPLICATION_NAMES)}
+    service: dict[str, Any] = {
+        "choices": list(APPLICATION_NAMES),
+        "metavar": "SERVICE",
+        "help": ", ".join(APPLICATION_NAMES),
+    }
 
     history = commands.add_parser(
         "history", parents=[connection], help="every event of an aggregate: version, when, who, what, data"
@@ -133,7 +139,7 @@ def store_env(service: str, profile: str | None, environ: Mapping[str, str]) -> 
         raise AuditError(str(e)) from None
 
 
-def run(args: argparse.Namespace, out=None) -> None:  # type: ignore[no-untyped-def]
+def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     profile = local_profile(args.profile, os.environ)
     try:
@@ -167,8 +173,8 @@ def run(args: argparse.Namespace, out=None) -> None:  # type: ignore[no-untyped-
 
 def main(argv: Sequence[str] | None = None) -> None:
     for stream in (sys.stdout, sys.stderr):  # Vietnamese as-is, whatever the locale
-        if (stream.encoding or "").lower().replace("-", "") != "utf8":
-            stream.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        if isinstance(stream, io.TextIOWrapper) and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(encoding="utf-8")
     args = parser().parse_args(argv)  # exits 2 on a bad command line
     try:
         run(args)

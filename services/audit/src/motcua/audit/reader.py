@@ -12,13 +12,15 @@ a write, had one slipped in, would fail rather than change the log.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypedDict
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -27,7 +29,6 @@ from eventsourcing.persistence import (
     StoredEvent,
     UUIDAsHex,
 )
-from eventsourcing.cryptography import AESCipher
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import Environment
 
@@ -88,8 +89,8 @@ def table_name(service: str) -> str:
 def utc(moment: datetime) -> datetime:
     """An aware UTC datetime (a naive one is taken to be UTC already)."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -100,7 +101,7 @@ def iso_utc(moment: datetime) -> str:
 class _ReadOnlyDatastore(PostgresDatastore):
     """eventsourcing's datastore whose every connection refuses writes."""
 
-    def after_connect_func(self):  # type: ignore[no-untyped-def]
+    def after_connect_func(self) -> Callable[[psycopg.Connection[Any]], None]:
         configure = super().after_connect_func()
 
         def after_connect(conn: psycopg.Connection[Any]) -> None:
@@ -117,6 +118,14 @@ def _transcoder() -> JSONTranscoder:
     transcoder.register(DecimalAsStr())
     transcoder.register(DatetimeAsISO())
     return transcoder
+
+
+class _ConnectionInfo(TypedDict):
+    host: str
+    port: str
+    dbname: str
+    user: str
+    password: str
 
 
 class EventLog:
@@ -139,7 +148,7 @@ class EventLog:
         self.schema = store_env.get("POSTGRES_SCHEMA") or "public"
         self.dbname = store_env["POSTGRES_DBNAME"]
         self.where = f"database {self.dbname} on {store_env['POSTGRES_HOST']}:{store_env['POSTGRES_PORT']}"
-        conninfo = {
+        conninfo: _ConnectionInfo = {
             "host": store_env["POSTGRES_HOST"],
             "port": store_env["POSTGRES_PORT"],
             "dbname": self.dbname,
@@ -164,7 +173,7 @@ class EventLog:
             self.datastore.close()
             raise
 
-    def _check_log_exists(self, conninfo: dict[str, str]) -> None:
+    def _check_log_exists(self, conninfo: _ConnectionInfo) -> None:
         try:
             with psycopg.connect(**conninfo, connect_timeout=CONNECT_TIMEOUT, options=READ_ONLY) as conn:
                 row = conn.execute(
@@ -254,7 +263,8 @@ class EventLog:
             except ValueError:
                 when = None
         return Recorded(
-            aggregate_id=stored.originator_id,  # type: ignore[arg-type]
+            # The events tables key aggregates by uuid (the recorder's originator_id_type).
+            aggregate_id=UUID(str(stored.originator_id)),
             version=stored.originator_version,
             type=stored.topic.partition(":")[2] or stored.topic,
             topic=stored.topic,

@@ -6,10 +6,11 @@ import base64
 import dataclasses
 import json
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any
 from uuid import UUID
 
 from .reader import Recorded, iso_utc

@@ -6,10 +6,10 @@ code that already holds checked values) and never change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from functools import cached_property
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 # What the calendar says a day is.
@@ -68,7 +68,8 @@ class YearCalendar:
         return {m.day: m.name for m in self.makeup_working_days}
 
     def kind_of(self, day: date) -> tuple[str, str]:
-        """What the day is (``WORKING_DAY``, ``MAKEUP_WORKING_DAY``, ``WEEKEND``, ``HOLIDAY``) and its name."""
+        """What the day is (``WORKING_DAY``, ``MAKEUP_WORKING_DAY``, ``WEEKEND``, ``HOLIDAY``) and
+        its name."""
         if day.year != self.year:
             raise ValueError(f"{day} is not in {self.year}")
         if day in self._holidays:
@@ -123,14 +124,6 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         return self.kind_of(day)[0] in (WORKING_DAY, MAKEUP_WORKING_DAY)
-
-    def next_working_day(self, day: date) -> date:
-        """The first working day after ``day``."""
-        for offset in range(1, 2 * 366):
-            candidate = day + timedelta(days=offset)
-            if self.is_working_day(candidate):
-                return candidate
-        raise MissingCalendar(day.year + 2)  # two years without a working day: not a real calendar
 
     def periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's working periods as aware local datetimes (any day: weekends have hours too,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Iterator, Union
+from typing import TypedDict, Unpack
 
 from .calendar import HOLIDAY, MAKEUP_WORKING_DAY, WEEKEND, WorkingCalendar
 from .explanation import CalendarUsed, DayNote, Explanation, Reason
@@ -48,7 +49,7 @@ class WorkingHours:
         return f"{self.minutes // 60}h{self.minutes % 60:02d} of working time"
 
 
-Duration = Union[WorkingDays, WorkingHours]
+Duration = WorkingDays | WorkingHours
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,17 @@ def clock_start(received_at: datetime, calendar: WorkingCalendar) -> datetime:
     return _start(received_at, calendar).at
 
 
-def _note_of(calendar: WorkingCalendar, day: date, on_working_day: Reason = Reason.COUNTED, **fields) -> DayNote:
+class _Counted(TypedDict, total=False):
+    """What a note says was counted on its day (DayNote's fields of the same names)."""
+
+    ordinal: int
+    working_time: timedelta
+    paused_time: timedelta
+
+
+def _note_of(
+    calendar: WorkingCalendar, day: date, on_working_day: Reason = Reason.COUNTED, **fields: Unpack[_Counted]
+) -> DayNote:
     """The note for a day, its reason from the calendar when it is not a working day."""
     kind, name = calendar.kind_of(day)
     version = calendar.year(day.year).version
@@ -172,7 +183,9 @@ def due(received_at: datetime, duration: Duration, calendar: WorkingCalendar, pa
     return Deadline(due_at, explanation)
 
 
-def _count_days(start: _Start, count: int, calendar: WorkingCalendar, pauses: _Pauses) -> tuple[datetime, list[DayNote]]:
+def _count_days(
+    start: _Start, count: int, calendar: WorkingCalendar, pauses: _Pauses
+) -> tuple[datetime, list[DayNote]]:
     notes = [*start.notes, _note_of(calendar, start.reception_day, Reason.RECEPTION_DAY)]
     day, counted = start.reception_day, 0
     while counted < count:
@@ -189,7 +202,9 @@ def _count_days(start: _Start, count: int, calendar: WorkingCalendar, pauses: _P
     return calendar.periods(day)[-1][1], notes
 
 
-def _count_time(start: _Start, amount: timedelta, calendar: WorkingCalendar, pauses: _Pauses) -> tuple[datetime, list[DayNote]]:
+def _count_time(
+    start: _Start, amount: timedelta, calendar: WorkingCalendar, pauses: _Pauses
+) -> tuple[datetime, list[DayNote]]:
     notes = list(start.notes)
     day, remaining = start.reception_day, amount
     while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .counting import Pause, WorkingDays, WorkingHours
@@ -75,10 +75,10 @@ class Explanation:
     received_at: datetime
     clock_started_at: datetime  # the reception, or the start of working hours it is deemed at
     due_at: datetime
-    duration: Union["WorkingDays", "WorkingHours"]
+    duration: WorkingDays | WorkingHours
     calendars: tuple[CalendarUsed, ...]
     days: tuple[DayNote, ...]
-    pauses: tuple["Pause", ...] = ()
+    pauses: tuple[Pause, ...] = ()
 
     @property
     def counted_days(self) -> int:

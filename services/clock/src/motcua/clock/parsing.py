@@ -12,9 +12,10 @@ The plain form is the one of the API and of the events (field names as in the pr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .calendar import PROVINCE, NamedDay, WorkingPeriod, YearCalendar
@@ -81,7 +82,9 @@ def parse_weekend(names: Sequence[str], problems: list[Problem], field: str = "w
     return frozenset(days)
 
 
-def parse_working_hours(periods: Sequence[Mapping[str, str]], problems: list[Problem], field: str = "working_hours") -> tuple[WorkingPeriod, ...]:
+def parse_working_hours(
+    periods: Sequence[Mapping[str, str]], problems: list[Problem], field: str = "working_hours"
+) -> tuple[WorkingPeriod, ...]:
     if not periods:
         problems.append(Problem(field, "at least one period of working hours is required"))
     if len(periods) > MAX_PERIODS:
@@ -98,13 +101,21 @@ def parse_working_hours(periods: Sequence[Mapping[str, str]], problems: list[Pro
         if end <= start:
             problems.append(Problem(f"{field}[{i}].end", f"must be after its start {start:%H:%M}"))
         elif parsed and start < parsed[-1].end:
-            problems.append(Problem(f"{field}[{i}].start", f"overlaps or precedes the period before it (until {parsed[-1].end:%H:%M}); list periods in order, without overlaps"))
+            problems.append(
+                Problem(
+                    f"{field}[{i}].start",
+                    f"overlaps or precedes the period before it (until {parsed[-1].end:%H:%M}); list periods in "
+                    f"order, without overlaps",
+                )
+            )
         else:
             parsed.append(WorkingPeriod(start, end))
     return tuple(parsed)
 
 
-def parse_cutoff(text: str, hours: Sequence[WorkingPeriod], problems: list[Problem], field: str = "reception_cutoff") -> time:
+def parse_cutoff(
+    text: str, hours: Sequence[WorkingPeriod], problems: list[Problem], field: str = "reception_cutoff"
+) -> time:
     cutoff = parse_time(text)
     if cutoff is None:
         problems.append(Problem(field, "must be a time of day HH:MM, e.g. 15:00"))
@@ -114,7 +125,9 @@ def parse_cutoff(text: str, hours: Sequence[WorkingPeriod], problems: list[Probl
     return cutoff
 
 
-def parse_named_days(items: Sequence[Mapping[str, str]], year: int, problems: list[Problem], field: str) -> dict[int, NamedDay]:
+def parse_named_days(
+    items: Sequence[Mapping[str, str]], year: int, problems: list[Problem], field: str
+) -> dict[int, NamedDay]:
     """The valid days by their index in ``items``."""
     days: dict[date, NamedDay] = {}
     by_index: dict[int, NamedDay] = {}
@@ -153,7 +166,13 @@ def check_makeup_days(makeup: dict[int, NamedDay], holidays: Iterable[NamedDay],
         if day.day in holiday_dates:
             problems.append(Problem(f"{field}[{i}].date", f"{day.day} is also a public holiday"))
         elif day.day.weekday() not in weekend:
-            problems.append(Problem(f"{field}[{i}].date", f"{day.day} ({WEEKDAYS[day.day.weekday()]}) is a working day already; a make-up working day falls on a weekend day"))
+            problems.append(
+                Problem(
+                    f"{field}[{i}].date",
+                    f"{day.day} ({WEEKDAYS[day.day.weekday()]}) is a working day already; a make-up working day "
+                    f"falls on a weekend day",
+                )
+            )
 
 
 def parse_year_calendar(data: Mapping[str, Any], *, agency_id: str = PROVINCE, version: int = 1) -> YearCalendar:

@@ -16,7 +16,8 @@ import logging
 import signal
 import sys
 import time
-from typing import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -169,11 +170,11 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.draining = draining
 
-    def handle_exit(self, sig: int, frame: object) -> None:
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # Open streams end now (with a last "reconnect" error), rather than hold the shutdown
         # until MOTCUA_SHUTDOWN_GRACE and be cut off.
         self.draining.set()
-        super().handle_exit(sig, frame)  # type: ignore[arg-type]
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

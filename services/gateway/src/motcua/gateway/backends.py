@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -60,7 +61,8 @@ class Backends:
 
     def unary(self, backend: str, method: str, request_type: Any,
               response_type: Any) -> grpc.aio.UnaryUnaryMultiCallable:
-        """A generic unary-unary call of `method` (/package.Service/Method) on the backend's channel.
+        """A generic unary-unary call of `method` (/package.Service/Method) on the backend's
+        channel.
 
         Raises KeyError when no such backend is configured."""
         return self._callable(backend, method, request_type, response_type, streaming=False)
@@ -105,4 +107,4 @@ class Backends:
         """Every backend's state, checked concurrently: the slowest one bounds the wait."""
         names = list(self.addresses)
         states = await asyncio.gather(*(self.check(name) for name in names))
-        return dict(zip(names, states))
+        return dict(zip(names, states, strict=True))

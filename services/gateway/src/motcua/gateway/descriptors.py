@@ -30,8 +30,7 @@ from pathlib import Path
 from google.api import annotations_pb2
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
 
-from .pathtemplate import PathTemplate, TemplateError
-from .pathtemplate import parse as parse_template
+from .pathtemplate import PathTemplate, TemplateError, parse as parse_template
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +45,18 @@ SCALAR_WKT = frozenset({
     "google.protobuf.UInt64Value", "google.protobuf.Int32Value", "google.protobuf.UInt32Value",
     "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.BytesValue",
 })
+
+
+def message_of(fd: descriptor.FieldDescriptor) -> descriptor.Descriptor:
+    """The type of a message field (protobuf types it as optional: it is None on other fields)."""
+    assert fd.message_type is not None, f"{fd.full_name} is not a message field"
+    return fd.message_type
+
+
+def enum_of(fd: descriptor.FieldDescriptor) -> descriptor.EnumDescriptor:
+    """The type of an enum field (protobuf types it as optional: it is None on other fields)."""
+    assert fd.enum_type is not None, f"{fd.full_name} is not an enum field"
+    return fd.enum_type
 
 # FileDescriptorProto / DescriptorProto / ... field numbers, for source_code_info paths.
 _FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
@@ -232,7 +243,8 @@ def load_api(descriptor_set: Path | None = None, *, required: bool = False) -> A
 
 
 def _default_descriptor_sets(stub_paths: list[Path], files: list[descriptor.FileDescriptor]) -> list[Path | None]:
-    """descriptor_set.binpb in the folder above the stubs' root (protos/gen/ for protos/gen/python/)."""
+    """descriptor_set.binpb in the folder above the stubs' root (protos/gen/ for
+    protos/gen/python/)."""
     found: list[Path | None] = []
     for path, file in zip(stub_paths, files, strict=True):
         depth = len(Path(file.name).parts)  # motcua/procedures/v1/x.proto -> 4 levels to the root
@@ -325,6 +337,6 @@ def _file_comments(fdp: descriptor_pb2.FileDescriptorProto) -> dict[str, str]:
     for i, s in enumerate(fdp.service):
         name = prefix + s.name
         note(name, (_FILE_SERVICE, i))
-        for j, m in enumerate(s.method):
-            note(f"{name}.{m.name}", (_FILE_SERVICE, i, _SERVICE_METHOD, j))
+        for j, method in enumerate(s.method):
+            note(f"{name}.{method.name}", (_FILE_SERVICE, i, _SERVICE_METHOD, j))
     return out

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import grpc
 from google.protobuf import any_pb2, json_format
@@ -100,7 +100,8 @@ def error_response(http_status: int, message: str, *, status: str | None = None,
 
 def bad_request(message: str, violations: Iterable[tuple[str, str]] = (), headers: dict[str, str] | None = None,
                 reason: str = "") -> JSONResponse:
-    """400 INVALID_ARGUMENT from the gateway itself, with a BadRequest naming the fields when known."""
+    """400 INVALID_ARGUMENT from the gateway itself, with a BadRequest naming the fields when
+    known."""
     violations = [error_details_pb2.BadRequest.FieldViolation(field=f, description=d, reason=reason)
                   for f, d in violations]
     details = pack_details(error_details_pb2.BadRequest(field_violations=violations)) if violations else []
@@ -108,7 +109,8 @@ def bad_request(message: str, violations: Iterable[tuple[str, str]] = (), header
 
 
 def rpc_status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    """The google.rpc.Status a failed call carried (its details), or one made of its code and message."""
+    """The google.rpc.Status a failed call carried (its details), or one made of its code and
+    message."""
     code = error.code()
     for key, value in error.trailing_metadata() or ():
         if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
@@ -130,8 +132,3 @@ def grpc_error_body(error: grpc.aio.AioRpcError) -> tuple[int, dict]:
     status = rpc_status_of(error)
     http_status = HTTP_STATUS.get(code, 500)
     return http_status, error_body(http_status, code.name, status.message, status.details)
-
-
-def grpc_error_response(error: grpc.aio.AioRpcError) -> JSONResponse:
-    http_status, body = grpc_error_body(error)
-    return JSONResponse(body, status_code=http_status)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from google.rpc import error_details_pb2
 from starlette.requests import Request
@@ -59,7 +60,8 @@ def too_large(limit: int, what: str = "the request body", setting: str = MESSAGE
 
 
 def check_length(request: Request, limit: int, setting: str = MESSAGE_LIMIT) -> None:
-    """Refused (413) when the declared Content-Length is over the limit: nothing of the body is read."""
+    """Refused (413) when the declared Content-Length is over the limit: nothing of the body is
+    read."""
     length = request.headers.get("content-length", "").strip()
     if length.isdigit() and int(length) > limit:
         raise Refused(too_large(limit, setting=setting))

@@ -29,7 +29,7 @@ from google.rpc import error_details_pb2
 
 from motcua.common.v1 import access_pb2
 
-from .descriptors import Api, Binding, Method
+from .descriptors import Api, Binding, Method, enum_of, message_of
 from .errors import HTTP_STATUS
 from .transcode import FieldDescriptor, is_query_settable, query_fields
 
@@ -119,7 +119,7 @@ def _rules(fd: FieldDescriptor) -> validate_pb2.FieldRules | None:
 
 
 def _is_map(fd: FieldDescriptor) -> bool:
-    return fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry
+    return fd.type == FieldDescriptor.TYPE_MESSAGE and message_of(fd).GetOptions().map_entry
 
 
 def _quote_rules(rules: list[validate_pb2.Rule]) -> list[str]:
@@ -191,12 +191,12 @@ class _Builder:
         """The schema of one value of the field (an element, for a repeated field)."""
         t = fd.type
         if t == FieldDescriptor.TYPE_MESSAGE:
-            wkt = _WKT_SCHEMAS.get(fd.message_type.full_name)
-            return dict(wkt) if wkt is not None else self.ref(fd.message_type)
+            wkt = _WKT_SCHEMAS.get(message_of(fd).full_name)
+            return dict(wkt) if wkt is not None else self.ref(message_of(fd))
         if t == FieldDescriptor.TYPE_ENUM:
-            if fd.enum_type.full_name == "google.protobuf.NullValue":
+            if enum_of(fd).full_name == "google.protobuf.NullValue":
                 return {"type": "null"}
-            return self.ref(fd.enum_type)
+            return self.ref(enum_of(fd))
         if t == FieldDescriptor.TYPE_STRING:
             return {"type": "string"}
         if t == FieldDescriptor.TYPE_BYTES:
@@ -220,9 +220,9 @@ class _Builder:
     def field_schema(self, fd: FieldDescriptor, parent: descriptor.Descriptor | None = None) -> dict[str, Any]:
         rules = _rules(fd)
         notes: list[str] = []
-        comment = self.api.comment(f"{fd.containing_type.full_name}.{fd.name}")
+        comment = self.api.comment(fd.full_name)
         if _is_map(fd):
-            key_fd, value_fd = fd.message_type.fields_by_name["key"], fd.message_type.fields_by_name["value"]
+            key_fd, value_fd = message_of(fd).fields_by_name["key"], message_of(fd).fields_by_name["value"]
             value = self.type_schema(value_fd)
             if rules is not None and rules.WhichOneof("type") == "map":
                 notes += self.apply_rules(value, value_fd, rules.map.values)
@@ -269,7 +269,8 @@ class _Builder:
         return schema
 
     def apply_rules(self, schema: dict[str, Any], fd: FieldDescriptor, rules: validate_pb2.FieldRules) -> list[str]:
-        """Adds the protovalidate rules JSON Schema can say to schema; returns the others as notes."""
+        """Adds the protovalidate rules JSON Schema can say to schema; returns the others as
+        notes."""
         notes: list[str] = []
         kind = rules.WhichOneof("type")
         if kind == "string":
@@ -298,9 +299,9 @@ class _Builder:
             for name in ("prefix", "suffix", "contains", "not_contains"):
                 if s.HasField(name):
                     notes.append(f"{name.replace('_', ' ').capitalize()}: `{getattr(s, name)}`.")
-            for name in ("min_bytes", "max_bytes", "len_bytes"):
-                if s.HasField(name):
-                    notes.append(f"{name.replace('_', ' ')}: {getattr(s, name)} (UTF-8 bytes).")
+            for limit in ("min_bytes", "max_bytes", "len_bytes"):
+                if s.HasField(limit):
+                    notes.append(f"{limit.replace('_', ' ')}: {getattr(s, limit)} (UTF-8 bytes).")
             if rules.required and "minLength" not in schema and "const" not in schema:
                 # A rule of requests: a response may show it empty (a draft's applicant not yet
                 # complete), and a component schema serves both.
@@ -312,7 +313,7 @@ class _Builder:
                     schema["anyOf"] = [{"const": ""}, constraints]
             if s.example:
                 schema["examples"] = list(s.example)
-        elif kind in _RULES_OF_TYPE.values():
+        elif kind is not None and kind in _RULES_OF_TYPE.values():
             n = getattr(rules, kind)
             bounds = {"gt": None, "gte": None, "lt": None, "lte": None}
             for name in bounds:
@@ -354,7 +355,7 @@ class _Builder:
                     schema["examples"] = list(n.example)
         elif kind == "enum":
             e = rules.enum
-            names = {v.number: v.name for v in fd.enum_type.values}
+            names = {v.number: v.name for v in enum_of(fd).values}
             if e.HasField("const"):
                 schema["const"] = names.get(e.const, e.const)
             if list(getattr(e, "in")):
@@ -363,9 +364,9 @@ class _Builder:
                 schema["not"] = {"enum": [names.get(v, v) for v in e.not_in]}
         elif kind == "bytes":
             b = rules.bytes
-            for name in ("len", "min_len", "max_len"):
-                if b.HasField(name):
-                    notes.append(f"{name.replace('_', ' ')}: {getattr(b, name)} bytes (before base64).")
+            for length in ("len", "min_len", "max_len"):
+                if b.HasField(length):
+                    notes.append(f"{length.replace('_', ' ')}: {getattr(b, length)} bytes (before base64).")
         elif kind:
             notes.append(f"Validated ({kind} rules).")
         return notes
@@ -481,11 +482,9 @@ def _access(method: Method) -> tuple[dict[str, Any], str]:
 
 
 def _field_path(message: descriptor.Descriptor, path: tuple[str, ...]) -> list[FieldDescriptor]:
-    fields = []
-    for name in path:
-        fd = message.fields_by_name[name]
-        fields.append(fd)
-        message = fd.message_type
+    fields = [message.fields_by_name[path[0]]] if path else []
+    for name in path[1:]:
+        fields.append(message_of(fields[-1]).fields_by_name[name])
     return fields
 
 
@@ -554,7 +553,8 @@ SECURITY_SCHEMES = {"bearer": {
 
 
 def main(argv: list[str] | None = None) -> None:
-    """python -m motcua.gateway.openapi [--out FILE] [--validate]: the document, without a running gateway."""
+    """python -m motcua.gateway.openapi [--out FILE] [--validate]: the document, without a running
+    gateway."""
     import argparse
     import json
     import sys
@@ -572,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.validate:
         from openapi_spec_validator import validate
 
-        validate(document)  # type: ignore[arg-type]
+        validate(document)
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

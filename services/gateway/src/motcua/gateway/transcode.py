@@ -50,8 +50,9 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor, json_format, message_factory
@@ -65,10 +66,19 @@ from motcua.common.v1 import access_pb2
 from motcua.kernel.client_address import CLIENT_ADDRESS_METADATA, current_client_address
 
 from .backends import Backends
-from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method
+from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method, message_of
 from .errors import bad_request, error_body, error_response, grpc_error_body
-from .guard import (MAX_JSON_VALUES, Refused, TokenGate, check_length, count_json_values, off_loop, read_limited,
-                    too_large, too_many_values)
+from .guard import (
+    MAX_JSON_VALUES,
+    Refused,
+    TokenGate,
+    check_length,
+    count_json_values,
+    off_loop,
+    read_limited,
+    too_large,
+    too_many_values,
+)
 from .pathtemplate import decode_path
 
 log = logging.getLogger(__name__)
@@ -77,7 +87,6 @@ tracer = trace.get_tracer("motcua.gateway")
 FieldDescriptor = descriptor.FieldDescriptor
 
 _JSON_MEDIA = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
-_PRINT_OPTIONS = {"preserving_proto_field_name": True, "always_print_fields_with_no_presence": True}
 _NDJSON = "application/x-ndjson"
 _SSE = "text/event-stream"
 
@@ -90,10 +99,16 @@ def _bad(message: str, field: str | None = None, description: str | None = None)
     return ClientError(bad_request(message, [(field, description or message)] if field else []))
 
 
+def _to_dict(message: Any) -> dict[str, Any]:
+    """A message as JSON: proto field names, fields without presence printed when unset."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+
+
 def is_query_settable(fd: FieldDescriptor) -> bool:
     """A field whose JSON value is a scalar: settable from one path segment or query value."""
     if fd.type == FieldDescriptor.TYPE_MESSAGE:
-        return fd.message_type.full_name in SCALAR_WKT
+        return message_of(fd).full_name in SCALAR_WKT
     return True
 
 
@@ -111,11 +126,11 @@ def query_fields(message: descriptor.Descriptor, excluded: Iterable[str] = (),
             continue
         if is_query_settable(fd):
             yield path, fd
-        elif not fd.is_repeated and fd.message_type.full_name not in seen:
-            yield from query_fields(fd.message_type, excluded, path + ".", (*seen, message.full_name))
+        elif not fd.is_repeated and message_of(fd).full_name not in seen:
+            yield from query_fields(message_of(fd), excluded, path + ".", (*seen, message.full_name))
 
 
-def _resolve(message: descriptor.Descriptor, dotted: str) -> list[FieldDescriptor] | None:
+def _resolve(message: descriptor.Descriptor | None, dotted: str) -> list[FieldDescriptor] | None:
     """The fields along a dotted name, each segment by its proto name or its JSON name."""
     fields = []
     for part in dotted.split("."):
@@ -132,7 +147,7 @@ def _resolve(message: descriptor.Descriptor, dotted: str) -> list[FieldDescripto
 def _json_scalar(fd: FieldDescriptor, text: str, where: str) -> Any:
     """A path segment or query value as the JSON value json_format expects for the field."""
     is_bool = fd.type == FieldDescriptor.TYPE_BOOL or (
-        fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.full_name == "google.protobuf.BoolValue")
+        fd.type == FieldDescriptor.TYPE_MESSAGE and message_of(fd).full_name == "google.protobuf.BoolValue")
     if is_bool:
         if text in ("true", "false"):
             return text == "true"
@@ -212,7 +227,8 @@ class Transcoder:
 
     def __post_init__(self) -> None:
         options = self.method.method.GetOptions()
-        # As the services read it (kernel grpc_server.access_policies): only `public` goes without a token.
+        # As the services read it (kernel grpc_server.access_policies): only `public` goes without a
+        # token.
         self.public = options.HasExtension(access_pb2.access) and options.Extensions[access_pb2.access].public
         self.request_class = message_factory.GetMessageClass(self.method.input)
         self.response_class = message_factory.GetMessageClass(self.method.output)
@@ -336,11 +352,10 @@ class Transcoder:
             return response
 
     def render(self, message: Any) -> Any:
-        rendered = json_format.MessageToDict(message, **_PRINT_OPTIONS)
+        rendered: Any = _to_dict(message)
         if self.binding.response_body:
             field = self.method.output.fields_by_name[self.binding.response_body]
-            rendered = rendered.get(field.name, json_format.MessageToDict(self.response_class(), **_PRINT_OPTIONS)
-                                    .get(field.name))
+            rendered = rendered.get(field.name, _to_dict(self.response_class()).get(field.name))
         return rendered
 
     def _grpc_error(self, error: grpc.aio.AioRpcError, request_size: int | None = None) -> tuple[int, dict]:
@@ -372,7 +387,7 @@ class Transcoder:
         if size == request_size:
             response = too_large(limit, f"the {self.method.input.name} message ({size} bytes) "
                                         f"for the {self.method.backend} service")
-            return response.status_code, json.loads(response.body)
+            return response.status_code, json.loads(bytes(response.body))
         message = f"the {self.method.backend} service's answer exceeds the limit of {limit} bytes"
         return 500, error_body(500, "RESOURCE_EXHAUSTED", message)
 
@@ -519,7 +534,8 @@ class RpcRoute(BaseRoute):
 
 
 def _specificity(binding: Binding) -> tuple[int, int]:
-    """Literal-rich templates first, so that /v1/x/special wins over /v1/x/{id} for the same verb."""
+    """Literal-rich templates first, so that /v1/x/special wins over /v1/x/{id} for the same
+    verb."""
     template = binding.template
     wildcards = len(template.variables) + template.template.count("*")
     return wildcards, -len(template.template)

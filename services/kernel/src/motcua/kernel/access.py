@@ -22,8 +22,8 @@ for checks about who one *is* (a signing key's agency), not what one may adminis
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 from uuid import UUID
 
 from .context import Actor
@@ -116,11 +116,15 @@ def holds(actor: Actor, roles: Iterable[str], agency: str, within: Within | None
     if not agency:
         return False
     wanted = set(roles)
-    return any(grant.role in wanted and (grant.agency_id == agency or (within is not None and within(agency, grant.agency_id)))
-               for grant in actor.grants or ())
+    return any(
+        grant.role in wanted and (grant.agency_id == agency or (within is not None and within(agency, grant.agency_id)))
+        for grant in actor.grants or ()
+    )
 
 
-def require_grant(actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None = None) -> None:
+def require_grant(
+    actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None = None
+) -> None:
     """RoleRequired without any of ``roles``; PERMISSION_DENIED (reason AGENCY_SCOPE) unless one
     of them is held for one of ``agencies`` (see ``holds``)."""
     roles = tuple(roles)
@@ -138,7 +142,8 @@ def is_self(actor: Actor, account_id: UUID | str | None) -> bool:
 
 
 def require_self_or(actor: Actor, action: str, account_id: UUID | str | None, *roles: str) -> None:
-    """PERMISSION_DENIED (reason NOT_OWNER) unless the caller is the account or holds one of ``roles``."""
+    """PERMISSION_DENIED (reason NOT_OWNER) unless the caller is the account or holds one of
+    ``roles``."""
     if is_self(actor, account_id) or (roles and actor.has_role(*roles)):
         return
     others = f" (or {', '.join(roles)})" if roles else ""

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -110,7 +111,8 @@ class AgencyTree:
         return replica.parent_eid
 
     def is_within(self, eid: str, ancestor_eid: str) -> bool:
-        """Whether agency ``eid`` is ``ancestor_eid`` or below it (unknown agencies: only itself)."""
+        """Whether agency ``eid`` is ``ancestor_eid`` or below it (unknown agencies: only
+        itself)."""
         current: str | None = eid
         for _ in range(MAX_TREE_DEPTH):
             if current == ancestor_eid:
@@ -144,7 +146,9 @@ class AgencyTree:
 def agency_tree_consumer(app: ServiceApplication) -> TrackedConsumer:
     """Keeps ``app``'s replica of the agency tree from identity's events."""
 
-    def replica(eid: str, changed: dict[str, AgencyReplica], parent_eid: str = "", known: bool = False) -> AgencyReplica:
+    def replica(
+        eid: str, changed: dict[str, AgencyReplica], parent_eid: str = "", known: bool = False
+    ) -> AgencyReplica:
         existing = changed.get(eid) or app.find(AgencyReplica, replica_id(eid))
         if existing is None:
             existing = AgencyReplica(eid=eid, parent_eid=parent_eid, known=known)

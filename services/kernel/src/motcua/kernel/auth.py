@@ -12,11 +12,12 @@ import json
 import threading
 import time
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from .config import AuthSettings
 from .context import Actor, Grant
@@ -41,14 +42,15 @@ class KeysUnavailable(Exception):
     """The identity service's keys cannot be fetched: no token can be judged right now."""
 
 
-def fetch_jwks(url: str, timeout: float = 3.0) -> dict:
+def fetch_jwks(url: str, timeout: float = 3.0) -> KeySetSerialization:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # an in-cluster address
     with opener.open(url, timeout=timeout) as response:
-        return json.load(response)
+        document: KeySetSerialization = json.load(response)
+        return document
 
 
 class TokenVerifier:
-    def __init__(self, settings: AuthSettings, fetch: Callable[[str], dict] = fetch_jwks,
+    def __init__(self, settings: AuthSettings, fetch: Callable[[str], KeySetSerialization] = fetch_jwks,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self._fetch = fetch
@@ -87,7 +89,7 @@ class TokenVerifier:
         self._verified[token] = (actor, int(claims["exp"]))
         return actor
 
-    def _verify(self, token: str) -> dict:
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             try:
                 decoded = jwt.decode(token, self._key_set(), algorithms=ALGORITHMS)
@@ -119,7 +121,7 @@ class TokenVerifier:
             return self._keys
 
 
-def _grants(claims: dict) -> tuple[Grant, ...] | None:
+def _grants(claims: dict[str, Any]) -> tuple[Grant, ...] | None:
     """The ``grants`` claim (``[{"role": …, "agency_id": …}, …]``); None without one (every role
     at the home agency, see ``Actor``). Malformed entries grant nothing."""
     if "grants" not in claims:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import unquote
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -76,7 +77,8 @@ class TrustedProxies:
 
     @classmethod
     def parse(cls, raw: str, setting: str = "MOTCUA_TRUSTED_PROXIES") -> TrustedProxies:
-        """Comma-separated CIDRs (a bare address is a /32 or /128); ValueError naming the bad one."""
+        """Comma-separated CIDRs (a bare address is a /32 or /128); ValueError naming the bad
+        one."""
         networks = []
         for item in filter(None, (part.strip() for part in raw.split(","))):
             try:

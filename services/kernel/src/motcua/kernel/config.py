@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, TypeVar
+from typing import TypeVar
 
 from eventsourcing.postgres import BasePostgresFactory
 
@@ -105,7 +106,8 @@ class Settings:
     topic_partitions: int = 3
     consumer_max_attempts: int = 3
     consumer_retry_max_pause: float = 10.0  # seconds between retries of a message while a dependency is down
-    # A background worker (relay, consumer, periodic task) failing this long turns the gRPC health NOT_SERVING.
+    # A background worker (relay, consumer, periodic task) failing this long turns the gRPC health
+    # NOT_SERVING.
     worker_unhealthy_after: float = 30.0
     snapshotting: bool = True
     auth: AuthSettings | None = None  # required to serve gRPC (see grpc_server)

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from google.protobuf.message import DecodeError, Message
@@ -71,7 +71,9 @@ class PoisonMessage(Exception):
 
 
 class TrackedConsumer:
-    def __init__(self, app: ServiceApplication, name: str, topics: list[str], subscriptions: list[Subscription]) -> None:
+    def __init__(
+        self, app: ServiceApplication, name: str, topics: list[str], subscriptions: list[Subscription]
+    ) -> None:
         self.app = app
         self.settings = app.settings
         self.name = name
@@ -92,7 +94,11 @@ class TrackedConsumer:
             self._dlq_producer.close(timeout=5)
 
     def _consume(self, stop: threading.Event) -> None:
-        ensure_topics(self.settings.kafka_bootstrap, [*self.topics, self.settings.deadletter_topic], self.settings.topic_partitions)
+        ensure_topics(
+            self.settings.kafka_bootstrap,
+            [*self.topics, self.settings.deadletter_topic],
+            self.settings.topic_partitions,
+        )
         consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
         self._positions.clear()  # partitions may have moved to or from another replica
         try:
@@ -207,7 +213,9 @@ class TrackedConsumer:
                 stop.wait(0.05 * failures)
         return False
 
-    def _apply(self, record: Any, upstream: str, envelope: envelope_pb2.EventEnvelope, subscription: Subscription) -> None:
+    def _apply(
+        self, record: Any, upstream: str, envelope: envelope_pb2.EventEnvelope, subscription: Subscription
+    ) -> None:
         with self._span(record, envelope), acting_as(self.actor):
             aggregates = self._run_policy(envelope, subscription)
             self.app.record_processed(Tracking(upstream, envelope.position), *aggregates)
@@ -244,7 +252,10 @@ class TrackedConsumer:
         return self._positions[upstream]
 
     def _dead_letter(self, record: Any, upstream: str, envelope: envelope_pb2.EventEnvelope | None, error: str) -> None:
-        log.error("dead-lettering message", extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error})
+        log.error(
+            "dead-lettering message",
+            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error},
+        )
         if self._dlq_producer is None:
             self._dlq_producer = new_producer(self.settings.kafka_bootstrap, f"{self.group_id}.deadletter")
         headers = [
@@ -255,7 +266,9 @@ class TrackedConsumer:
             ("motcua-source-offset", str(record.offset).encode()),
             ("motcua-consumer-group", self.group_id.encode()),
         ]
-        self._dlq_producer.send(self.settings.deadletter_topic, key=record.key, value=record.value, headers=headers).get(timeout=30)
+        self._dlq_producer.send(
+            self.settings.deadletter_topic, key=record.key, value=record.value, headers=headers
+        ).get(timeout=30)
         if envelope is not None and envelope.position > self._position(upstream):
             # Record the position so the poison message is not applied again later.
             self.app.record_processed(Tracking(upstream, envelope.position))

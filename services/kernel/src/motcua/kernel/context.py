@@ -7,9 +7,9 @@ records it beside every event so the log says who did what.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from .roles import is_granted_at_agency
 

@@ -81,7 +81,8 @@ class PermissionDenied(DomainError):
     def __init__(self, action: str, reason: str, error_reason: str = "PERMISSION_DENIED", **metadata: str) -> None:
         self.action = action
         self.reason = reason
-        # Machine-readable, for clients (ErrorInfo.reason): ROLE_REQUIRED, AGENCY_SCOPE, NOT_OWNER...
+        # Machine-readable, for clients (ErrorInfo.reason): ROLE_REQUIRED, AGENCY_SCOPE,
+        # NOT_OWNER...
         self.error_reason = error_reason
         self.metadata = metadata
         super().__init__(f"not allowed to {action}: {reason}")

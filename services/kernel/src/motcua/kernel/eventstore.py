@@ -9,14 +9,15 @@ consumed from other services (each with the consumed position, atomically).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import EventStore, IntegrityError, Mapper, StoredEvent, Tracking
+from eventsourcing.persistence import AggregateRecorder, EventStore, IntegrityError, Mapper, StoredEvent, Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic, strtobool
 from opentelemetry.trace import SpanKind
@@ -122,7 +123,9 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         self.mapper: EventMapper
 
     def construct_mapper(self) -> EventMapper:
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
+        mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
+        assert isinstance(mapper, EventMapper)  # the factory builds the class it is given
+        return mapper
 
     def construct_repository(self) -> Repository[UUID]:
         # No aggregate cache: with several replicas writing, only the store is current.
@@ -131,15 +134,17 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     @contextlib.contextmanager
     def batch_of_changes(self) -> Iterator[dict[UUID, Any]]:
         """Within it, aggregates put in the yielded dict are what ``repository.get`` returns."""
-        token = _batch_changes.set({})
+        changes: dict[UUID, Any] = {}
+        token = _batch_changes.set(changes)
         try:
-            yield _batch_changes.get()  # type: ignore[misc]
+            yield changes
         finally:
             _batch_changes.reset(token)
 
     def construct_event_store(self) -> EventStore[UUID]:
         self.group_commit = GroupCommitRecorder(self.recorder)
-        return self.factory.event_store(mapper=self.mapper, recorder=self.group_commit)
+        # The wrapper is a recorder by delegation (its reads pass through __getattr__).
+        return self.factory.event_store(mapper=self.mapper, recorder=cast(AggregateRecorder, self.group_commit))
 
     def close(self) -> None:
         self.group_commit.close()
@@ -148,7 +153,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     def load(self, aggregate_type: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         """The aggregate, checked against the version the caller last saw (0 or None: no check)."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(aggregate_type.__name__, str(aggregate_id)) from None
         if not isinstance(aggregate, aggregate_type):
@@ -160,14 +165,16 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     def find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate, or None when there is none of that type with that id."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, aggregate_type) else None
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Saves atomically; a concurrent write to any of the aggregates raises VersionConflict."""
-        with tracer().start_as_current_span("eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()):
+        with tracer().start_as_current_span(
+            "eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()
+        ):
             try:
                 return super().save(*objs, **kwargs)
             except IntegrityError as e:
@@ -182,7 +189,9 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         """
         processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
         processing_event.collect_events(*aggregates)
-        with tracer().start_as_current_span("eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()):
+        with tracer().start_as_current_span(
+            "eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()
+        ):
             recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)

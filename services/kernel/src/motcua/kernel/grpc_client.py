@@ -7,7 +7,7 @@ the servers keep too, rather than gRPC's 4 MiB default.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, client_interceptor, filters
@@ -21,19 +21,22 @@ _NOT_HEALTH_CHECKS = filters.negate(filters.health_check())
 
 
 def message_size_options(limit: int) -> list[tuple[str, int]]:
-    """gRPC options keeping messages (both ways) to `limit` bytes, for channels and servers alike."""
+    """gRPC options keeping messages (both ways) to `limit` bytes, for channels and servers
+    alike."""
     return [("grpc.max_send_message_length", limit), ("grpc.max_receive_message_length", limit)]
 
 
 def _with_limit(options: ChannelOptions, limit: int | None) -> list[tuple[str, int | str]]:
-    """The caller's options after the message-size ones (the default limit: MOTCUA_MAX_MESSAGE_BYTES)."""
+    """The caller's options after the message-size ones (the default limit:
+    MOTCUA_MAX_MESSAGE_BYTES)."""
     return [*message_size_options(max_message_bytes() if limit is None else limit), *options]
 
 
 def channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None) -> grpc.Channel:
     """A long-lived channel (create once, share across threads)."""
     raw = grpc.insecure_channel(target, options=_with_limit(options, max_message_bytes))
-    return intercept_channel(raw, client_interceptor(filter_=_NOT_HEALTH_CHECKS))
+    traced: grpc.Channel = intercept_channel(raw, client_interceptor(filter_=_NOT_HEALTH_CHECKS))
+    return traced
 
 
 def aio_channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None) -> grpc.aio.Channel:

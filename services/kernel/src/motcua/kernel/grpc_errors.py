@@ -6,6 +6,7 @@ import logging
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 ERROR_DOMAIN = "motcua.gov.vn"
 
 
-def pack_details(*details: object) -> list[any_pb2.Any]:
+def pack_details(*details: Message) -> list[any_pb2.Any]:
     """google.rpc detail messages packed for a Status."""
     packed = []
     for detail in details:
@@ -44,11 +45,15 @@ def status_for(error: DomainError) -> status_pb2.Status:
         case InvalidArgument():
             bad_request = error_details_pb2.BadRequest(
                 field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description, reason=v.reason)
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description, reason=v.reason
+                    )
                     for v in error.violations
                 ]
             )
-            return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=pack_details(bad_request))
+            return status_pb2.Status(
+                code=code_pb2.INVALID_ARGUMENT, message=str(error), details=pack_details(bad_request)
+            )
         case NotFound():
             info = error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=error.resource_id)
             return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=pack_details(info))
@@ -56,7 +61,9 @@ def status_for(error: DomainError) -> status_pb2.Status:
             info = error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=error.key)
             details = [info]
             if error.field:
-                violation = error_details_pb2.BadRequest.FieldViolation(field=error.field, description=str(error), reason="ALREADY_EXISTS")
+                violation = error_details_pb2.BadRequest.FieldViolation(
+                    field=error.field, description=str(error), reason="ALREADY_EXISTS"
+                )
                 details.append(error_details_pb2.BadRequest(field_violations=[violation]))
             return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=pack_details(*details))
         case InvalidTransition():
@@ -68,7 +75,9 @@ def status_for(error: DomainError) -> status_pb2.Status:
                 ]
             )
             info = _error_info("INVALID_TRANSITION", current_state=error.current_state, action=error.action)
-            return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=pack_details(failure, info))
+            return status_pb2.Status(
+                code=code_pb2.FAILED_PRECONDITION, message=str(error), details=pack_details(failure, info)
+            )
         case VersionConflict():
             metadata = {"aggregate_id": error.aggregate_id}
             if error.current is not None:
@@ -83,7 +92,9 @@ def status_for(error: DomainError) -> status_pb2.Status:
                 violations=[error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=str(error))]
             )
             info = _error_info("LIMIT_EXCEEDED", limit=error.limit, allowed=str(error.allowed), setting=error.setting)
-            return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=pack_details(quota, info))
+            return status_pb2.Status(
+                code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=pack_details(quota, info)
+            )
     return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
@@ -93,7 +94,8 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
         # The generated base class answers for an RPC the service does not implement yet.
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
     except Exception as e:
-        if context.code() is not None:  # the servicer ended the call itself
+        # ServicerContext.code() (grpc 1.38) is missing from the typing stubs.
+        if context.code() is not None:  # type: ignore[attr-defined]  # the servicer ended the call itself
             raise
         if is_transient(e):
             # PostgreSQL (or another dependency) is down: nothing is wrong with the call, and
@@ -106,8 +108,12 @@ def _guarded(method: str, context: grpc.ServicerContext) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _authenticated(verifier: TokenVerifier, policy: Policy | None, context: grpc.ServicerContext) -> Iterator[None]:
-    """Runs the handler as the caller the bearer token names (a public RPC without one: anonymous)."""
-    authorization = next((v for k, v in context.invocation_metadata() if k == "authorization"), None)
+    """Runs the handler as the caller the bearer token names (a public RPC without one:
+    anonymous)."""
+    # A header without the -bin suffix arrives as text.
+    authorization = next(
+        (v for k, v in context.invocation_metadata() if k == "authorization" and isinstance(v, str)), None
+    )
     if policy is not None and not policy.needs_token() and authorization is None:
         with acting_as(ANONYMOUS):
             yield

@@ -45,5 +45,6 @@ def write_new_key(path: Path, size: int) -> None:
 
 
 def keyed_hash(key: bytes, kind: str, value: str) -> str:
-    """HMAC-SHA256 of ``value`` in the domain ``kind``, hex: to look things up without storing them."""
+    """HMAC-SHA256 of ``value`` in the domain ``kind``, hex: to look things up without storing
+    them."""
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()

@@ -22,11 +22,18 @@ through its documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinn
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, Mapper, OperationalError, ProgrammingError, StoredEvent
-from eventsourcing.persistence import Notification as LogEntry
+from eventsourcing.persistence import (
+    InterfaceError,
+    Mapper,
+    Notification as LogEntry,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import Environment, EnvType, get_topic, retry
 from psycopg import Cursor
@@ -134,11 +141,14 @@ class ProjectingRecorder(PostgresProcessRecorder):
         return applied
 
     def rebuild_if_missing(self) -> bool:
-        """Rebuilds the tables when all are empty while the log has projected events (e.g. new tables)."""
+        """Rebuilds the tables when all are empty while the log has projected events (e.g. new
+        tables)."""
         with self.datastore.transaction(commit=False) as curs:
             for table in self.read_model_tables():
                 curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {table}) AS filled").format(table=table))
-                if curs.fetchone()["filled"]:  # type: ignore[index]
+                row = curs.fetchone()
+                assert row is not None  # EXISTS answers one row
+                if row["filled"]:
                     return False
             if not self._select_projected(curs, 0, 1):
                 return False

@@ -25,9 +25,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import psycopg
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from opentelemetry import metrics
@@ -103,14 +106,17 @@ class OutboxRelay:
     def _publish_while_leading(self, stop: threading.Event) -> None:
         with dedicated_connection(self.settings, "relay") as conn:
             # The lock lives as long as this connection: if we die, another replica takes over.
-            while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.topic}",)).fetchone()[0]:
+            lock = ("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.topic}",))
+            while conn.execute(*lock).fetchone() != (True,):
                 self.health.working()  # a standby: another replica publishes
                 if stop.wait(1.0):
                     return
             self._is_leader.set()
             conn.execute(_POSITION_DDL)
             conn.execute(_DEADLETTER_DDL)
-            conn.execute(f'LISTEN "{self.app.recorder.channel_name}"')
+            recorder = self.app.recorder
+            assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
+            conn.execute(f'LISTEN "{recorder.channel_name}"')
             ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
             producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-relay")
             try:
@@ -152,14 +158,21 @@ class OutboxRelay:
                 "aggregate_version": notification.originator_version, "event_class": notification.topic, "error": error,
             })
             conn.execute(
-                "INSERT INTO motcua_relay_deadletter (topic, position, originator_id, originator_version, event_class, error) "
+                "INSERT INTO motcua_relay_deadletter (topic, position, originator_id, originator_version, "
+                "event_class, error) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (topic, position) DO NOTHING",
-                (self.topic, notification.id, str(notification.originator_id), notification.originator_version,
-                 notification.topic, error),
+                (
+                    self.topic,
+                    notification.id,
+                    str(notification.originator_id),
+                    notification.originator_version,
+                    notification.topic,
+                    error,
+                ),
             )
             _dead_letters_counter.add(1, {"messaging.destination.name": self.topic})
 
-    def _publish(self, producer: Any, batch: list[Any]) -> list[tuple[Any, str]]:
+    def _publish(self, producer: Any, batch: Sequence[Notification]) -> list[tuple[Any, str]]:
         """Publishes the batch; returns the notifications it could not translate, with why."""
         futures = []
         rejected: list[tuple[Any, str]] = []
@@ -205,7 +218,9 @@ class OutboxRelay:
         self.published += len(futures)
         return rejected
 
-    def _envelope(self, notification: Any, event: Any, meta: dict[str, str], message: Message) -> envelope_pb2.EventEnvelope:
+    def _envelope(
+        self, notification: Any, event: Any, meta: dict[str, str], message: Message
+    ) -> envelope_pb2.EventEnvelope:
         payload = any_pb2.Any()
         payload.Pack(message, type_url_prefix="type.googleapis.com/")
         occurred_at = timestamp_pb2.Timestamp()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .config import Settings
+from .config import ConfigError, Settings
 from .consumer import TrackedConsumer
 from .eventstore import ServiceApplication
-from .config import ConfigError
 from .grpc_server import GrpcServer, Registration
 from .logs import configure_logging
 from .relay import OutboxRelay
@@ -58,7 +58,7 @@ class ServiceRuntime:
         self.serving = True
 
     def start(self) -> None:
-        workers = []
+        workers: list[tuple[str, Callable[[threading.Event], None], WorkerHealth | None]] = []
         if self.service.relay is not None and self.service.settings.relay_enabled:
             workers.append(("relay", self.service.relay.run, self.service.relay.health))
         workers += [(f"consumer-{c.name}", c.run, c.health) for c in self.service.consumers]
@@ -75,7 +75,8 @@ class ServiceRuntime:
             threading.Thread(target=self._watch_workers, name="worker-health", daemon=True).start()
 
     def unhealthy_workers(self) -> list[str]:
-        """The background workers that died or have been failing for longer than allowed, with why."""
+        """The background workers that died or have been failing for longer than allowed, with
+        why."""
         limit = self.service.settings.worker_unhealthy_after
         found = []
         for thread, health in self._watched:

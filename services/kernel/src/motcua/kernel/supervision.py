@@ -1,11 +1,12 @@
-"""Keeps a background worker (relay, consumer) running through failures, and tells how it is doing."""
+"""Keeps a background worker (relay, consumer) running through failures, and tells how it is
+doing."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def keep_running(
     health: WorkerHealth | None = None,
     **context: object,
 ) -> None:
-    """Runs ``work`` until ``stop`` is set, restarting it with a growing pause after each failure."""
+    """Runs ``work`` until ``stop`` is set, restarting it with a growing pause after each
+    failure."""
     backoff = 0.5
     while not stop.is_set():
         try:

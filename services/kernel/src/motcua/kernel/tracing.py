@@ -10,7 +10,7 @@ headers. Sampling follows the standard ``OTEL_TRACES_SAMPLER`` variables.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context

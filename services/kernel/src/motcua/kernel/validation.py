@@ -8,7 +8,7 @@ types only on the failure path.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import protovalidate
 from buf.validate import validate_pb2
