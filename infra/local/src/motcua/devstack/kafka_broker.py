@@ -151,6 +151,8 @@ broker.session.timeout.ms=4000
 """
 
     def _wait_ready(self, proc, timeout: float) -> None:
+        # Here, not at the top: the devstack package needs only pgserver and psycopg; the broker's
+        # readiness is asked with the platform's Kafka client, installed beside it.
         from kafka import KafkaAdminClient
 
         deadline = time.monotonic() + timeout

@@ -64,6 +64,8 @@ SEEDS = (
 def development_token(identity_addr: str) -> str:
     """A development token of the province's administrator from the identity service, also a
     credential officer: the seeded accounts include a citizen, which administrators do not open."""
+    # Here, not at the top: the devstack package needs only pgserver and psycopg, and the
+    # identity stubs exist only once `make gen` has run.
     import grpc
 
     from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc

@@ -20,6 +20,10 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from buf.validate import validate_pb2
@@ -29,7 +33,7 @@ from google.rpc import error_details_pb2
 
 from motcua.common.v1 import access_pb2
 
-from .descriptors import Api, Binding, Method, enum_of, message_of
+from .descriptors import Api, Binding, Method, enum_of, load_api, message_of
 from .errors import HTTP_STATUS
 from .transcode import FieldDescriptor, is_query_settable, query_fields
 
@@ -555,13 +559,6 @@ SECURITY_SCHEMES = {"bearer": {
 def main(argv: list[str] | None = None) -> None:
     """python -m motcua.gateway.openapi [--out FILE] [--validate]: the document, without a running
     gateway."""
-    import argparse
-    import json
-    import sys
-    from pathlib import Path
-
-    from .descriptors import load_api
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--out", type=Path, help="write it here (default: standard output)")
     parser.add_argument("--descriptor-set", type=Path,
@@ -570,6 +567,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     document = build_openapi(load_api(args.descriptor_set, required=args.descriptor_set is not None))
     if args.validate:
+        # A development tool (the root dev group), not a dependency of the gateway.
         from openapi_spec_validator import validate
 
         validate(document)

@@ -53,6 +53,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import grpc
 from google.protobuf import descriptor, json_format, message_factory
@@ -484,8 +485,6 @@ SSE_KEEPALIVE = 15.0  # seconds between SSE comments on a quiet stream (proxies 
 def _raw_path(scope: Scope) -> str:
     raw = scope.get("raw_path")
     if raw is None:  # not every ASGI server gives it
-        from urllib.parse import quote
-
         return quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
     try:
         return raw.decode("ascii")
