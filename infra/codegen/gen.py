@@ -35,6 +35,10 @@ import time
 import zipfile
 from pathlib import Path
 
+import google.api.annotations_pb2 as annotations_pb2  # from googleapis-common-protos
+import grpc_tools
+from google.protobuf import descriptor_pb2
+
 REPO = Path(__file__).resolve().parents[2]
 PROTOS = REPO / "protos"
 GEN = PROTOS / "gen"
@@ -66,14 +70,10 @@ def log(msg: str) -> None:
 
 
 def _googleapis_root() -> Path:
-    import google.api.annotations_pb2 as annotations_pb2  # from googleapis-common-protos
-
     return Path(annotations_pb2.__file__).resolve().parents[2]
 
 
 def _grpc_tools_proto_root() -> Path:
-    import grpc_tools
-
     return Path(grpc_tools.__file__).resolve().parent / "_proto"
 
 
@@ -183,8 +183,6 @@ def run_protoc(args: list[str]) -> None:
 
 
 def generate(protos: list[str]) -> None:
-    from google.protobuf import descriptor_pb2
-
     GEN.mkdir(parents=True, exist_ok=True)
     includes = [f"-I{PROTOS}", f"-I{THIRD_PARTY_PROTO}", f"-I{_grpc_tools_proto_root()}"]
     inputs = [*protos, *GENERATED_THIRD_PARTY]
