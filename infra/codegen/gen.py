@@ -175,6 +175,8 @@ def _plugins() -> list[str]:
 
 
 def run_protoc(args: list[str]) -> None:
+    # Here, not at the top: loading protoc takes a while, and a run whose inputs are unchanged
+    # (the stamp) never needs it.
     from grpc_tools import protoc
 
     code = protoc.main(["grpc_tools.protoc", *args])
