@@ -9,8 +9,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from motcua.clock import WorkingDays, due
-from motcua.kernel.localtime import VIETNAM
-
 from motcua.dossiers.domain.deadlines import default_calendar
 from motcua.dossiers.domain.values import dossier_code
 from motcua.dossiers.forms import render
@@ -32,6 +30,7 @@ from motcua.dossiers.forms.model import (
     TrackingBook,
     TrackingEntry,
 )
+from motcua.kernel.localtime import VIETNAM
 
 
 def after_working_days(start: datetime, days: int) -> datetime:

@@ -7,8 +7,7 @@ from uuid import UUID
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import identity_service_pb2_grpc
+from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc
 from motcua.kernel.context import Grant
 
 from .application import IdentityApplication

@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import get_topic
@@ -25,10 +25,10 @@ from .application import IdentityApplication
 from .authentication import Authentication
 from .config import IdentityConfig
 from .endpoints import http_app
-from .outbox import integration_event
 from .keys import SigningKeys
 from .oidc import build_provider
 from .oidc.identity_accounts import IdentityAccounts
+from .outbox import integration_event
 from .passwords import Passwords
 from .storekeys import EVENT_KEY_BYTES, LOOKUP_KEY_BYTES, Lookup, load_key
 from .tokens import DevelopmentTokens, TokenIssuer

@@ -28,10 +28,10 @@ The issuer and audience of tokens are the kernel's (`MOTCUA_AUTH_ISSUER`,
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Mapping
 
 from motcua.kernel.config import ConfigError, env_flag, env_number
 

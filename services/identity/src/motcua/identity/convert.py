@@ -8,6 +8,7 @@ from google.type import date_pb2
 
 from motcua.identity.v1 import account_pb2, agency_pb2
 from motcua.kernel.errors import InvalidArgument
+
 # The one mapping of the Role enum is the kernel's; role_name is imported from here by the API.
 from motcua.kernel.role_protos import role_enum, role_name as role_name
 from motcua.kernel.timestamps import timestamp

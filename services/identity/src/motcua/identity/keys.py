@@ -8,7 +8,7 @@ old key is removed once its last token has expired.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from joserfc.errors import JoseError
@@ -62,7 +62,7 @@ class SigningKeys:
 
 def _generate(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-es256.pem"
+    path = directory / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-es256.pem"
     key = ECKey.generate_key(CURVE)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:

@@ -26,9 +26,8 @@ from google.type import date_pb2
 
 from motcua.identity.v1 import identity_service_pb2 as pb
 
-from .seeding import run_seed, seed_parser
 from .convert import AGENCY_KINDS
-
+from .seeding import run_seed, seed_parser
 
 
 class BadFile(Exception):

@@ -7,13 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import grpc
 
-from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import identity_service_pb2_grpc
+from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc
 from motcua.identity.v1.role_pb2 import Role
 
 DEFAULT_ADDR = "127.0.0.1:15051"  # identity in `make run`'s stack

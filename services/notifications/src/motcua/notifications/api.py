@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 from uuid import UUID
 
 import grpc
 
 from motcua.kernel.context import current_actor
-from motcua.notifications.v1 import notification_service_pb2 as pb
-from motcua.notifications.v1 import notification_service_pb2_grpc
+from motcua.notifications.v1 import notification_service_pb2 as pb, notification_service_pb2_grpc
 
 from .application import NotificationsApplication
 from .convert import CHANNEL_NAMES, notification_to_proto, optional_uuid, template_to_proto

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
-from typing import Any, Mapping
+from datetime import UTC, datetime, timezone, tzinfo
+from typing import Any
 from uuid import UUID
 
-
-from motcua.kernel.config import Settings
 from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
 from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
 from motcua.kernel.errors import NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
+from . import sending
 from .domain import (
     DEFAULT_TEMPLATES,
     DOSSIER_RECEIVED,
@@ -32,7 +33,6 @@ from .domain import (
     format_time,
     template_id,
 )
-from . import sending
 from .readmodel import InboxRecorder
 from .views import InboxEntry, NotificationView, Page, TemplateView
 
@@ -197,7 +197,7 @@ class NotificationsApplication(ReadModelApplication):
         """Marked read by its recipient only."""
         notification = self.load(Notification, notification_id)
         _own_inbox(notification.recipient_account_id, "mark this notification read")
-        if notification.mark_read(datetime.now(timezone.utc)):
+        if notification.mark_read(datetime.now(UTC)):
             self.save(notification)
         return NotificationView.of(notification)
 

@@ -18,9 +18,9 @@ the next one is refused likewise, naming the limit.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from motcua.kernel.config import ConfigError, Settings, env_number

@@ -30,7 +30,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 from uuid import UUID
 
 from psycopg.sql import SQL, Identifier

@@ -20,7 +20,8 @@ service that finds it empty beside a log with notifications rebuilds it at start
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from uuid import UUID
 
 from motcua.kernel.errors import FieldViolation, InvalidArgument
@@ -63,7 +63,7 @@ class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
         return pb.WithdrawProcedureResponse(procedure=procedure_proto(view))
 
     def GetProcedureInForce(self, request: pb.GetProcedureInForceRequest, context) -> pb.GetProcedureInForceResponse:
-        moment = request.at.ToDatetime(tzinfo=timezone.utc) if request.HasField("at") else datetime.now(timezone.utc)
+        moment = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
         return pb.GetProcedureInForceResponse(procedure=procedure_proto(self.catalog.procedure_in_force(request.code, moment)))
 
     def ListProcedures(self, request: pb.ListProceduresRequest, context) -> pb.ListProceduresResponse:

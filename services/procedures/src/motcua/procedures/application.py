@@ -9,8 +9,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from motcua.kernel.access import ADMINISTRATOR, require_grant
-from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import NotFound, VersionConflict

@@ -7,7 +7,12 @@ from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
-from motcua.procedures.v1 import calendar_service_pb2, calendar_service_pb2_grpc, procedure_service_pb2, procedure_service_pb2_grpc
+from motcua.procedures.v1 import (
+    calendar_service_pb2,
+    calendar_service_pb2_grpc,
+    procedure_service_pb2,
+    procedure_service_pb2_grpc,
+)
 
 from .api import ProcedureServicer
 from .application import ProceduresApplication

@@ -9,6 +9,7 @@ from motcua.procedures.v1 import calendar_service_pb2 as pb, calendar_service_pb
 from .calendar_application import CalendarsApplication
 from .convert import calendar_to_proto, days_of, periods_of, weekday_names
 
+
 class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
     def __init__(self, calendars: CalendarsApplication) -> None:
         self.calendars = calendars

@@ -6,15 +6,15 @@ A ``CalendarsApplication`` works on the procedures service's one event-sourced a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
-
 
 from motcua.clock.parsing import parse_weekend
 from motcua.kernel.access import ADMINISTRATOR, require_grant, require_role
-from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import PermissionDenied, VersionConflict
 from motcua.kernel.eventstore import ServiceApplication

@@ -3,19 +3,17 @@ domain values and views, both ways. No rules here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from google.type import dayofweek_pb2
 
 from motcua.clock import WEEKDAYS
 from motcua.kernel.timestamps import timestamp
-from motcua.procedures.v1 import calendar_pb2
-from motcua.procedures.v1 import procedure_pb2 as p
+from motcua.procedures.v1 import calendar_pb2, procedure_pb2 as p
 
-from . import calendar_domain
-from . import content as c
-from . import domain
+from . import calendar_domain, content as c, domain
 from .views import CalendarView, ProcedureView
 
 STATES = {

@@ -11,8 +11,9 @@ case, đ as d) and the code, so "dang ky khai sinh" finds "Đăng ký khai sinh"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
@@ -20,9 +21,9 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
+from motcua.kernel.text import fold
 
 from .domain import DRAFT, PUBLISHED, SUPERSEDED, WITHDRAWN, Procedure
-from motcua.kernel.text import fold
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import grpc
 
-from motcua.signing.v1 import signing_service_pb2 as pb
-from motcua.signing.v1 import signing_service_pb2_grpc
+from motcua.signing.v1 import signing_service_pb2 as pb, signing_service_pb2_grpc
 
 from .application import SigningApplication
 from .convert import PURPOSES, report_to_proto, signed_to_proto

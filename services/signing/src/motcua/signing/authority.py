@@ -10,7 +10,7 @@ No role acts "anywhere" here: an administrator seals with their own agency's key
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from motcua.kernel.access import in_agency, is_self
 from motcua.kernel.context import Actor

@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from motcua.kernel.config import ConfigError, env_flag, env_number
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Iterable
 
 from asn1crypto import cms, keys as asn1_keys, x509 as asn1_x509
 from cryptography import x509 as pyca_x509

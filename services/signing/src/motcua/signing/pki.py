@@ -36,9 +36,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -95,7 +95,7 @@ def create_root_ca(common_name: str, organization: str, validity: dt.timedelta =
     """A self-signed root CA that may issue end-entity certificates only."""
     key = new_key()
     subject = name(common_name, organization)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -119,7 +119,7 @@ def issue_signing_certificate(ca_key: PrivateKey, ca_cert: x509.Certificate, com
     """An end-entity certificate for document signatures (digital signature, non-repudiation),
     for ``key`` (by default a new RSA key)."""
     key = key or new_key()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name(common_name, organization, province))

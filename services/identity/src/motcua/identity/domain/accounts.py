@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from motcua.kernel.agency_ids import check_agency_id, is_agency_id
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
+
 # The platform's role vocabulary, as the `roles` claim names them; citizens and businesses are
 # applicants by their kind, officers are granted the others (GRANTABLE_ROLES). The domain
 # package exports them with its own names.

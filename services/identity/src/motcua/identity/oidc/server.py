@@ -28,8 +28,17 @@ from ..tokens import TokenIssuer
 from .accounts import AccountDirectory
 from .clients import Client
 from .config import OidcConfig
-from .grants import (AccessTokenValidator, AuthorizationCode, ClientCredentials, EndSession, IdToken, RefreshToken,
-                     Revocation, S256Challenge, Userinfo)
+from .grants import (
+    AccessTokenValidator,
+    AuthorizationCode,
+    ClientCredentials,
+    EndSession,
+    IdToken,
+    RefreshToken,
+    Revocation,
+    S256Challenge,
+    Userinfo,
+)
 from .models import EndUser
 from .store import OidcStore, RefreshToken as RefreshRecord, Session
 
