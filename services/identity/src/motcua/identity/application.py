@@ -9,7 +9,7 @@ service's own trusted callers (the OIDC provider, logins). Credentials and login
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TypeVar
 from uuid import UUID
 

@@ -8,7 +8,7 @@ old key is removed once its last token has expired.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from joserfc.errors import JoseError

@@ -52,6 +52,12 @@ class ThrottlePolicy:
         return None
 
 
+# The defaults of the three keys a failed sign-in counts against (see Authentication).
+DEFAULT_ACCOUNT_POLICY = ThrottlePolicy()
+DEFAULT_SOURCE_POLICY = ThrottlePolicy(free_failures=20, lockout_failures=100)
+DEFAULT_SPREAD_POLICY = ThrottlePolicy(free_failures=20, lockout_failures=None)
+
+
 class LoginThrottle:
     def __init__(self, datastore: Any, table: str) -> None:
         self.datastore = datastore

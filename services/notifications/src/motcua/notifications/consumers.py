@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timezone
+from datetime import UTC
 from uuid import UUID
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
