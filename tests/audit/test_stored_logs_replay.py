@@ -85,7 +85,10 @@ class LoadedLog:
             with conn.cursor() as cursor:
                 cursor.executemany(
                     f"INSERT INTO {service}_events (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)",
-                    [(row["originator_id"], row["originator_version"], row["topic"], stored_state(row)) for row in rows],
+                    [
+                        (row["originator_id"], row["originator_version"], row["topic"], stored_state(row))
+                        for row in rows
+                    ],
                 )
 
     def stored_events(self) -> list[StoredEvent]:
@@ -120,7 +123,10 @@ def as_domain_module_stored_them(row: dict[str, Any]) -> dict[str, Any]:
 
 
 LOGS_TO_REPLAY = {service: (service, fixture_rows(service)) for service in SERVICES}
-LOGS_TO_REPLAY["dossiers, older topics"] = ("dossiers", [as_domain_module_stored_them(r) for r in fixture_rows("dossiers")])
+LOGS_TO_REPLAY["dossiers, older topics"] = (
+    "dossiers",
+    [as_domain_module_stored_them(r) for r in fixture_rows("dossiers")],
+)
 
 
 @pytest.fixture(params=list(LOGS_TO_REPLAY))

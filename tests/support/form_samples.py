@@ -89,7 +89,9 @@ def supplement_request() -> SupplementRequest:
         faulty_items=(
             FaultyItem("Tờ khai đăng ký khai sinh", "Ghi rõ quê quán của người cha theo Giấy chứng nhận kết hôn"),
             FaultyItem("Giấy chứng sinh", "Nộp bản chính; bản chụp không có chứng thực không được chấp nhận"),
-            FaultyItem("Văn bản ủy quyền", "Bổ sung văn bản ủy quyền có chứng thực vì người nộp không phải cha, mẹ của trẻ"),
+            FaultyItem(
+                "Văn bản ủy quyền", "Bổ sung văn bản ủy quyền có chứng thực vì người nộp không phải cha, mẹ của trẻ"
+            ),
         ),
         issued_at=RECEIVED + timedelta(hours=1),
         guided_by=OFFICER,
@@ -184,8 +186,10 @@ SAMPLES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.form_samples",
-                                     description="The one-stop-shop forms as PDFs in Vietnamese, filled with sample data.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.form_samples",
+        description="The one-stop-shop forms as PDFs in Vietnamese, filled with sample data.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="write a sample PDF of each form into OUTDIR")
     demo.add_argument("outdir", type=Path)

@@ -19,7 +19,17 @@ def test_well_formed_agency_ids(agency_id):
 
 
 @pytest.mark.parametrize(
-    "agency_id", ["", "000.00.12.h56", "000.00.12.H5", "00.00.12.H56", "000-00-12-H56", "000.00.12.H56\n", " 000.00.12.H56", "Sở Tư pháp"]
+    "agency_id",
+    [
+        "",
+        "000.00.12.h56",
+        "000.00.12.H5",
+        "00.00.12.H56",
+        "000-00-12-H56",
+        "000.00.12.H56\n",
+        " 000.00.12.H56",
+        "Sở Tư pháp",
+    ],
 )
 def test_malformed_agency_ids_are_refused_on_their_field(agency_id):
     assert not is_agency_id(agency_id)

@@ -87,7 +87,9 @@ class IdentityApplication(ReadModelApplication):
             indexes.append(LoginName(login=account.login, account_id=account.id))
         for field, value in (("personal_id_number", account.personal_id_number), ("tax_code", account.tax_code)):
             if value:
-                indexes.append(IdentifierIndex(digest=self.lookup.digest(field, value), kind=field, account_id=account.id))
+                indexes.append(
+                    IdentifierIndex(digest=self.lookup.digest(field, value), kind=field, account_id=account.id)
+                )
         credentials = Credentials(account_id=account.id)
         if password_hash:
             credentials.set_password(password_hash, INITIAL)

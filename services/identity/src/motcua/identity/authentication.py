@@ -267,7 +267,9 @@ class _Attempt:
         self.auth, self.account, self.login, self.source, self.now = auth, account, login, source, now
         self.keys, self.checked = keys, checked
 
-    def record(self, outcome: str, reason: str, second_factor: str = "", credentials: Credentials | None = None) -> None:
+    def record(
+        self, outcome: str, reason: str, second_factor: str = "", credentials: Credentials | None = None
+    ) -> None:
         event = LoginAttempt(outcome=outcome, reason=reason, account_id=self.account.id if self.account else None,
                              login=self.login, source_address=self.source, second_factor=second_factor)
         changed = [credentials] if credentials is not None and credentials.pending_events else []

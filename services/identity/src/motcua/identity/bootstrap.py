@@ -65,7 +65,9 @@ def build(settings: Settings) -> Service:
     if config.dev_tokens:
         log.warning("development tokens are on: anyone can get a token for any role (not for production)")
     app, auth = build_application(settings, config)
-    servicer = IdentityServicer(app, DevelopmentTokens(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl))
+    servicer = IdentityServicer(
+        app, DevelopmentTokens(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl)
+    )
     return Service(
         settings=app.settings,
         app=app,

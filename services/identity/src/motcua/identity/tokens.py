@@ -93,5 +93,11 @@ class DevelopmentTokens:
         subject = account_id or str(uuid.uuid4())
         held = [Grant(r, agency_id) for r in roles if is_granted_at_agency(r)] + list(grants)
         roles = roles + [g.role for g in held if g.role not in roles]
-        return self.issuer.issue(subject, roles, agency_id, display_name, max(self.default_ttl if ttl is None else ttl, 1),
-                                 grants=list(dict.fromkeys(held)))
+        return self.issuer.issue(
+            subject,
+            roles,
+            agency_id,
+            display_name,
+            max(self.default_ttl if ttl is None else ttl, 1),
+            grants=list(dict.fromkeys(held)),
+        )

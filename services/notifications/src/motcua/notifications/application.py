@@ -135,10 +135,14 @@ class NotificationsApplication(ReadModelApplication):
         parameters = sending.parameters_for(actor, dossier, parameters, template.subject, template.body)
         cause = f"request:{request_id}" if request_id else f"call:{uuid.uuid4()}"
         if request_id is not None:
-            earlier = self.find(Notification, Notification.create_id(cause, template.channel, recipient_account_id, address))
+            earlier = self.find(
+                Notification, Notification.create_id(cause, template.channel, recipient_account_id, address)
+            )
             if earlier is not None:
                 if earlier.sent_by != actor.subject and not actor.has_role(ADMINISTRATOR):
-                    raise PermissionDenied(sending.ACTION, "the request id is another sender's", error_reason="NOT_OWNER")
+                    raise PermissionDenied(
+                        sending.ACTION, "the request id is another sender's", error_reason="NOT_OWNER"
+                    )
                 return NotificationView.of(earlier)
         rendered = template.render(parameters)
         sending.check_rendered(rendered)
@@ -171,10 +175,13 @@ class NotificationsApplication(ReadModelApplication):
         """
         if receipt.applicant_account_id is None:
             log.info(
-                "received dossier has no applicant account: no in-app notification", extra={"dossier_id": str(receipt.dossier_id)}
+                "received dossier has no applicant account: no in-app notification",
+                extra={"dossier_id": str(receipt.dossier_id)},
             )
             return []
-        template = self.find(Template, template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(DOSSIER_RECEIVED.key, IN_APP)
+        template = self.find(Template, template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(
+            DOSSIER_RECEIVED.key, IN_APP
+        )
         parameters = {
             "dossier_code": receipt.code,
             "appointed_date": format_date(receipt.appointed_return_time, self.zone),
@@ -183,7 +190,10 @@ class NotificationsApplication(ReadModelApplication):
             "agency_id": receipt.agency_id,
         }
         notification = Notification.from_template(
-            f"event:{receipt.event_id}", template.render(parameters), receipt.applicant_account_id, dossier_id=receipt.dossier_id
+            f"event:{receipt.event_id}",
+            template.render(parameters),
+            receipt.applicant_account_id,
+            dossier_id=receipt.dossier_id,
         )
         return [template, notification]
 
@@ -201,7 +211,9 @@ class NotificationsApplication(ReadModelApplication):
             self.save(notification)
         return NotificationView.of(notification)
 
-    def list_notifications(self, recipient: UUID, channel: str | None, page_size: int = 0, page_token: str = "") -> Page:
+    def list_notifications(
+        self, recipient: UUID, channel: str | None, page_size: int = 0, page_token: str = ""
+    ) -> Page:
         """A page of a recipient's notifications, newest first (from the inbox read model), for
         the recipient and auditors."""
         _own_inbox(recipient, "list these notifications", *INBOX_READERS)

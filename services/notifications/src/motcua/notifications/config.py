@@ -41,7 +41,9 @@ class NotificationSettings:
         return cls(
             zone=_zone(env.get("MOTCUA_TIMEZONE", "")),
             inbox_poll_interval=env_number(env, "MOTCUA_INBOX_POLL_INTERVAL", 1.0, float, minimum=0.01),
-            inbox_max_streams=env_number(env, "MOTCUA_INBOX_MAX_STREAMS", max(1, settings.grpc_workers // 2), int, minimum=1),
+            inbox_max_streams=env_number(
+                env, "MOTCUA_INBOX_MAX_STREAMS", max(1, settings.grpc_workers // 2), int, minimum=1
+            ),
             inbox_max_streams_per_account=env_number(env, "MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT", 3, int, minimum=1),
             inbox_backlog=env_number(env, "MOTCUA_INBOX_BACKLOG", 100, int, minimum=0),
         )

@@ -58,7 +58,9 @@ def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer
             receive_time=event.receive_time.ToDatetime(tzinfo=UTC) if event.HasField("receive_time") else None,
             appointed_return_time=event.appointed_return_time.ToDatetime(tzinfo=UTC),
         )
-        copy = center.replicate_dossier(receipt.dossier_id, event.code, event.agency_id, "", receipt.applicant_account_id)
+        copy = center.replicate_dossier(
+            receipt.dossier_id, event.code, event.agency_id, "", receipt.applicant_account_id
+        )
         return [*copy, *center.notify_dossier_received(receipt)]
 
     def on_dossier_submitted(event: dossiers_events.DossierSubmitted, envelope: EventEnvelope) -> list:

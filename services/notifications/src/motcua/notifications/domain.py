@@ -165,7 +165,9 @@ def check_template_text(key: str, subject: str, body: str) -> None:
     """Raises InvalidArgument naming every problem of a template's text."""
     violations: list[FieldViolation] = []
     if not TEMPLATE_KEY.match(key):
-        violations.append(FieldViolation("key", "must be 3 to 64 lower-case letters, digits or _, starting with a letter"))
+        violations.append(
+            FieldViolation("key", "must be 3 to 64 lower-case letters, digits or _, starting with a letter")
+        )
     if len(subject) > MAX_SUBJECT_LENGTH:
         violations.append(FieldViolation("subject", f"must be at most {MAX_SUBJECT_LENGTH} characters"))
     if not body.strip():

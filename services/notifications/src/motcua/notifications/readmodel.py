@@ -85,7 +85,9 @@ class InboxRecorder(ProjectingRecorder):
         )
         # Added later: tables created before it get the column (rows of earlier notifications: '').
         self.sql_create_statements.append(
-            SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS sent_by text NOT NULL DEFAULT ''").format(inbox=self._inbox)
+            SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS sent_by text NOT NULL DEFAULT ''").format(
+                inbox=self._inbox
+            )
         )
         # Newest first per recipient, and everything after a position for the stream.
         self.sql_create_statements.append(

@@ -29,7 +29,11 @@ def build(settings: Settings) -> Service:
         app=catalog,
         registrations=[
             serve(procedure_service_pb2, procedure_service_pb2_grpc, ProcedureServicer(catalog)),
-            serve(calendar_service_pb2, calendar_service_pb2_grpc, CalendarServicer(CalendarsApplication(catalog, catalog.agency_tree))),
+            serve(
+                calendar_service_pb2,
+                calendar_service_pb2_grpc,
+                CalendarServicer(CalendarsApplication(catalog, catalog.agency_tree)),
+            ),
         ],
         relay=OutboxRelay(catalog, integration_event),
         # Identity's agency tree: administrators' grants reach the agencies below them.

@@ -53,7 +53,9 @@ class CalendarsApplication:
         raise PermissionDenied(action, "needs administrator granted at the province (the root of the agency tree)",
                                error_reason="AGENCY_SCOPE", agencies="")
 
-    def create_calendar(self, agency_id: str, year: int, content: dict[str, Any], seed_public_holidays: bool = False) -> CalendarView:
+    def create_calendar(
+        self, agency_id: str, year: int, content: dict[str, Any], seed_public_holidays: bool = False
+    ) -> CalendarView:
         """A new draft calendar; with ``seed_public_holidays`` the year's public holidays and
         make-up days are added first, those given explicitly winning on the same date."""
         if agency_id == PROVINCE or is_agency_id(agency_id):  # a malformed agency is a field error, below
@@ -102,23 +104,39 @@ class CalendarsApplication:
             next_page_token=query.token(start + size) if more else "",
         )
 
-    def add_holiday(self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def add_holiday(
+        self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.add_holiday(day, name, calendar_version))
 
-    def remove_holiday(self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def remove_holiday(
+        self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.remove_holiday(day, calendar_version))
 
-    def add_makeup_working_day(self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
-        return self._edit(calendar_id, expected_version, lambda c: c.add_makeup_working_day(day, name, calendar_version))
+    def add_makeup_working_day(
+        self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
+        return self._edit(
+            calendar_id, expected_version, lambda c: c.add_makeup_working_day(day, name, calendar_version)
+        )
 
-    def remove_makeup_working_day(self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def remove_makeup_working_day(
+        self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.remove_makeup_working_day(day, calendar_version))
 
     def set_working_hours(self, calendar_id: UUID, working_hours: list[dict[str, str]], reception_cutoff: str,
                           expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
-        return self._edit(calendar_id, expected_version, lambda c: c.set_working_hours(working_hours, reception_cutoff, calendar_version))
+        return self._edit(
+            calendar_id,
+            expected_version,
+            lambda c: c.set_working_hours(working_hours, reception_cutoff, calendar_version),
+        )
 
-    def set_weekend(self, calendar_id: UUID, weekend: list[str], expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def set_weekend(
+        self, calendar_id: UUID, weekend: list[str], expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.set_weekend(weekend, calendar_version))
 
     def publish_calendar(self, calendar_id: UUID, expected_version: int = 0) -> CalendarView:

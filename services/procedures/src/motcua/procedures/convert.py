@@ -22,7 +22,11 @@ STATES = {
     domain.SUPERSEDED: p.PROCEDURE_STATE_SUPERSEDED,
     domain.WITHDRAWN: p.PROCEDURE_STATE_WITHDRAWN,
 }
-LEVELS = {"": p.PROCEDURE_LEVEL_UNSPECIFIED, c.PROVINCE: p.PROCEDURE_LEVEL_PROVINCE, c.COMMUNE: p.PROCEDURE_LEVEL_COMMUNE}
+LEVELS = {
+    "": p.PROCEDURE_LEVEL_UNSPECIFIED,
+    c.PROVINCE: p.PROCEDURE_LEVEL_PROVINCE,
+    c.COMMUNE: p.PROCEDURE_LEVEL_COMMUNE,
+}
 ONLINE_MODES = {"": p.ONLINE_MODE_UNSPECIFIED, c.FULL: p.ONLINE_MODE_FULL, c.PARTIAL: p.ONLINE_MODE_PARTIAL}
 UNITS = {c.WORKING_DAYS: p.PROCESSING_TIME_UNIT_WORKING_DAYS, c.WORKING_HOURS: p.PROCESSING_TIME_UNIT_WORKING_HOURS}
 RULES = {c.RESUME: p.SUPPLEMENT_RULE_RESUME, c.RESTART: p.SUPPLEMENT_RULE_RESTART}
@@ -48,10 +52,13 @@ def content_fields(content: c.ProcedureContent) -> dict[str, Any]:
         "field": content.field,
         "level": LEVELS[content.level],
         "online_mode": ONLINE_MODES[content.online_mode],
-        "processing_time": p.ProcessingTime(value=content.processing_time.value, unit=UNITS[content.processing_time.unit]),
+        "processing_time": p.ProcessingTime(
+            value=content.processing_time.value, unit=UNITS[content.processing_time.unit]
+        ),
         "fees": [p.Fee(name=f.name, amount_vnd=f.amount_vnd) for f in content.fees],
         "required_documents": [
-            p.RequiredDocument(name=d.name, originals=d.originals, copies=d.copies, eform_ref=d.eform_ref) for d in content.documents
+            p.RequiredDocument(name=d.name, originals=d.originals, copies=d.copies, eform_ref=d.eform_ref)
+            for d in content.documents
         ],
         "steps": [p.ProcessingStep(name=s.name, role=s.role, unit=s.unit, share=s.share) for s in content.steps],
         "result_type": content.result_type,

@@ -39,7 +39,9 @@ class Procedure(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["content"] = ProcedureContent.legacy(state.pop("name"), state.pop("agency_id"), state.pop("processing_days"))
+            state["content"] = ProcedureContent.legacy(
+                state.pop("name"), state.pop("agency_id"), state.pop("processing_days")
+            )
 
     class Published(Aggregate.Event):
         """A draft came into force; the version in force before (``superseded``, 0: none) ends now.
@@ -56,7 +58,9 @@ class Procedure(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["content"] = ProcedureContent.legacy(state.pop("name"), state.pop("agency_id"), state.pop("processing_days"))
+            state["content"] = ProcedureContent.legacy(
+                state.pop("name"), state.pop("agency_id"), state.pop("processing_days")
+            )
             state["number"] = 1
             state["superseded"] = 0
 

@@ -55,11 +55,15 @@ class KeyOwnership:
 
     def __post_init__(self) -> None:
         if bool(self.agency_id) == bool(self.holder_account_id):
-            raise ValueError("a signing key belongs to exactly one of: an agency (agency_id), a person (holder_account_id)")
+            raise ValueError(
+                "a signing key belongs to exactly one of: an agency (agency_id), a person (holder_account_id)"
+            )
         if self.agency_id and not is_agency_id(self.agency_id):
             raise ValueError(f"agency_id must be an agency identifier such as 000.00.00.H56, got {self.agency_id!r}")
         if self.holder_account_id and not UUID_TEXT.match(self.holder_account_id):
-            raise ValueError(f"holder_account_id must be an account id (a lowercase UUID), got {self.holder_account_id!r}")
+            raise ValueError(
+                f"holder_account_id must be an account id (a lowercase UUID), got {self.holder_account_id!r}"
+            )
         if not self.purposes:
             raise ValueError(f"purposes must list what the key may sign: {', '.join(PURPOSES)}")
         unknown = sorted(set(self.purposes) - set(PURPOSES))

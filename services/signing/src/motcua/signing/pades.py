@@ -190,7 +190,9 @@ class Sealer:
         signer = _TimedPdfSigner(meta, key.signer, timestamper=timestamper, signing_time=signing_time)
         try:
             try:
-                output = signer.sign_pdf(IncrementalPdfFileWriter.from_reader(reader), bytes_reserved=key.bytes_reserved)
+                output = signer.sign_pdf(
+                    IncrementalPdfFileWriter.from_reader(reader), bytes_reserved=key.bytes_reserved
+                )
             except SigningError as e:
                 if not str(e).startswith(_RESERVE_OVERFLOW):
                     raise
@@ -270,7 +272,9 @@ class Verifier:
         try:
             signatures = reader.embedded_regular_signatures
         except Exception as e:  # noqa: BLE001 - a broken AcroForm is the document's problem
-            raise InvalidArgument.field("document", f"has unreadable signature fields ({_brief(e)})", "NOT_PDF") from None
+            raise InvalidArgument.field(
+                "document", f"has unreadable signature fields ({_brief(e)})", "NOT_PDF"
+            ) from None
         return [self._report(signature) for signature in signatures]
 
     def _report(self, embedded) -> SignatureReport:  # type: ignore[no-untyped-def]
@@ -325,9 +329,17 @@ def _from_status(embedded, status: PdfSignatureStatus) -> SignatureReport:  # ty
 
 
 def _unreadable(embedded, error: Exception, certificate: asn1_x509.Certificate | None = None) -> SignatureReport:  # type: ignore[no-untyped-def]
-    facts = _certificate_facts(certificate) if certificate is not None else {
-        "signer_subject": "", "signer_common_name": "", "issuer": "", "certificate_serial": "", "certificate_sha256": "",
-    }
+    facts = (
+        _certificate_facts(certificate)
+        if certificate is not None
+        else {
+            "signer_subject": "",
+            "signer_common_name": "",
+            "issuer": "",
+            "certificate_serial": "",
+            "certificate_sha256": "",
+        }
+    )
     return SignatureReport(
         field_name=_field(embedded), **facts, signing_time=None, timestamped=False, intact=False, valid=False,
         trusted=False, revoked=False, covers_whole_document=False, modification_level="unknown",

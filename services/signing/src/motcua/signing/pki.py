@@ -286,9 +286,11 @@ def read_ownership(keys_dir: Path, key_id: str) -> KeyOwnership:
     try:
         declared = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise KeyMaterialError(f"signing key {key_id!r} has no {file.name} beside it in {keys_dir}: declare whose key it "
-                               'is and what it may sign, e.g. {"agency_id": "000.00.00.H56", "purposes": '
-                               '["dossier_result", "certified_copy"]}') from None
+        raise KeyMaterialError(
+            f"signing key {key_id!r} has no {file.name} beside it in {keys_dir}: declare whose key it "
+            'is and what it may sign, e.g. {"agency_id": "000.00.00.H56", "purposes": '
+            '["dossier_result", "certified_copy"]}'
+        ) from None
     except (OSError, ValueError) as e:
         raise KeyMaterialError(f"cannot read {file}: {e}") from e
     if not isinstance(declared, dict) or set(declared) - {"agency_id", "holder_account_id", "purposes"}:

@@ -62,11 +62,21 @@ def create_request(record: Any, default_agency: str) -> pb.CreateProcedureReques
             field=_text(record.get("field")),
             level=pick("level", LEVELS),
             online_mode=pick("online", ONLINE_MODES),
-            processing_time=p.ProcessingTime(value=_processing_value(processing, violations), unit=pick_unit(processing, violations)),
+            processing_time=p.ProcessingTime(
+                value=_processing_value(processing, violations), unit=pick_unit(processing, violations)
+            ),
             fees=_fees(record),
-            required_documents=[_document(record["code"] if "code" in record else "", i, d) for i, d in enumerate(record.get("documents") or [])],
+            required_documents=[
+                _document(record["code"] if "code" in record else "", i, d)
+                for i, d in enumerate(record.get("documents") or [])
+            ],
             steps=[
-                p.ProcessingStep(name=_text(s.get("name")), role=_text(s.get("role")), unit=_text(s.get("unit")), share=float(s.get("share") or 0))
+                p.ProcessingStep(
+                    name=_text(s.get("name")),
+                    role=_text(s.get("role")),
+                    unit=_text(s.get("unit")),
+                    share=float(s.get("share") or 0),
+                )
                 for s in record.get("steps") or []
             ],
             result_type=_text(record.get("result")),
