@@ -1,12 +1,16 @@
 """Settings of the notifications service beyond the kernel's, read once from the environment.
 
-| variable | meaning | default |
-| --- | --- | --- |
-| `MOTCUA_TIMEZONE` | time zone of dates and times in texts | `Asia/Ho_Chi_Minh` |
-| `MOTCUA_INBOX_POLL_INTERVAL` | seconds between inbox polls when no NOTIFY wakes the hub | `1.0` |
-| `MOTCUA_INBOX_MAX_STREAMS` | StreamInbox calls served at once by one process | half of `MOTCUA_GRPC_WORKERS` |
-| `MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT` | StreamInbox calls one caller holds at once in one process | `3` |
-| `MOTCUA_INBOX_BACKLOG` | unread notifications a new stream starts with (the newest) | `100` |
+Environment variables:
+
+- `MOTCUA_TIMEZONE`: time zone of dates and times in texts. Default: `Asia/Ho_Chi_Minh`.
+- `MOTCUA_INBOX_POLL_INTERVAL`: seconds between inbox polls when no NOTIFY wakes the hub. Default:
+  `1.0`.
+- `MOTCUA_INBOX_MAX_STREAMS`: StreamInbox calls served at once by one process. Default: half of
+  `MOTCUA_GRPC_WORKERS`.
+- `MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT`: StreamInbox calls one caller holds at once in one process.
+  Default: `3`.
+- `MOTCUA_INBOX_BACKLOG`: unread notifications a new stream starts with (the newest). Default:
+  `100`.
 
 Each open stream holds one of the gRPC server's worker threads (the kernel's server is
 synchronous), so the streams are capped below the worker count to leave threads for
