@@ -84,7 +84,8 @@ class LoadedLog:
         with psycopg.connect(stack.postgres.dsn(self.dbname)) as conn:
             with conn.cursor() as cursor:
                 cursor.executemany(
-                    f"INSERT INTO {service}_events (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)",
+                    f"INSERT INTO {service}_events (originator_id, originator_version, topic, state) "
+                    "VALUES (%s, %s, %s, %s)",
                     [
                         (row["originator_id"], row["originator_version"], row["topic"], stored_state(row))
                         for row in rows
@@ -183,6 +184,7 @@ def test_the_audit_tool_decodes_every_event(loaded):
 
 
 def test_the_dossier_register_rows_of_the_fixture_name_every_end_state():
-    """The fixture covers the states the replay checks (guards against a regenerated, thinner log)."""
+    """The fixture covers the states the replay checks (guards against a regenerated, thinner
+    log)."""
     states = {expected["state"] for expected in DOSSIERS.values()}
     assert {"returned", "refused", "withdrawn", "in_process", "submitted", "draft", "received"} <= states

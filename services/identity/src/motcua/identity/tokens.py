@@ -34,11 +34,12 @@ class TokenIssuer:
     def issue(self, subject: str, roles: list[str], agency_id: str = "", name: str = "",
               ttl: int = 3600, now: float | None = None, extra: dict | None = None,
               audience: str | list[str] | None = None, grants: Iterable[Any] | None = None) -> IssuedToken:
-        """``grants``: the account's role grants (``role``, ``agency_id``), each kept with its agency
-        in the ``grants`` claim; None grants every role but applicant at ``agency_id`` (development
-        tokens, services' client credentials). ``roles`` stays the union, ``agency_id`` the home
-        agency. ``extra``: further claims (the OIDC provider's client_id, scope, sid, auth_time);
-        ``audience``: who the token is for, when not the services (``MOTCUA_AUTH_AUDIENCE``)."""
+        """``grants``: the account's role grants (``role``, ``agency_id``), each kept with its
+        agency in the ``grants`` claim; None grants every role but applicant at ``agency_id``
+        (development tokens, services' client credentials). ``roles`` stays the union, ``agency_id``
+        the home agency. ``extra``: further claims (the OIDC provider's client_id, scope, sid,
+        auth_time); ``audience``: who the token is for, when not the services
+        (``MOTCUA_AUTH_AUDIENCE``)."""
         issued_at = int(time.time() if now is None else now)
         claims = {
             "iss": self.auth.issuer,

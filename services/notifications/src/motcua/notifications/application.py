@@ -168,7 +168,8 @@ class NotificationsApplication(ReadModelApplication):
         return [replica] if replica.update(code, agency_id, handling_agency_id, applicant_account_id) else []
 
     def notify_dossier_received(self, receipt: DossierReceipt) -> list[Any]:
-        """The in-app notification of the applicant (unsaved: the consumer saves it with the position).
+        """The in-app notification of the applicant (unsaved: the consumer saves it with the
+        position).
 
         Returns the aggregates to save: the notification, and the default template if
         this is its first use. A dossier without an applicant account gets nothing in-app.

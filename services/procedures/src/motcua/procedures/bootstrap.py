@@ -1,4 +1,5 @@
-"""Composition root of the procedures service: the procedure catalog and the working-day calendars."""
+"""Composition root of the procedures service: the procedure catalog and the working-day
+calendars."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""gRPC servicer of the calendars: translates between protos and the calendars application, nothing more."""
+"""gRPC servicer of the calendars: translates between protos and the calendars application,
+nothing more."""
 
 from __future__ import annotations
 

@@ -145,7 +145,8 @@ class CalendarsApplication:
     def _edit(self, calendar_id: UUID, expected_version: int, change: Callable[[Calendar], None]) -> CalendarView:
         calendar = self.app.load(Calendar, calendar_id)
         self.require_administrator(f"edit the {calendar.subject}", calendar.agency_id)
-        # Only then against the version the caller last saw: a stranger learns nothing from a conflict.
+        # Only then against the version the caller last saw: a stranger learns nothing from a
+        # conflict.
         if expected_version and calendar.version != expected_version:
             raise VersionConflict(str(calendar_id), expected_version, calendar.version)
         change(calendar)

@@ -45,7 +45,8 @@ class Calendar(Aggregate):
 
     @classmethod
     def create(cls, agency_id: str, year: int, content: dict[str, Any]) -> Calendar:
-        """A draft of version 1; ``content`` in the clock's plain form (see ``motcua.clock.parsing``)."""
+        """A draft of version 1; ``content`` in the clock's plain form (see
+        ``motcua.clock.parsing``)."""
         content = {**content, "timezone": content.get("timezone") or DEFAULT_TIMEZONE}
         violations = []
         if agency_id and not is_agency_id(agency_id):

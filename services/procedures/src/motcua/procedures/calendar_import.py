@@ -1,6 +1,7 @@
 """Import a year's working-day calendar from a JSON file through the CalendarService API.
 
-    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID] [--token TOKEN | --dev-token-from HOST:PORT [--dev-token-agency EID]] FILE
+    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID]
+        [--token TOKEN | --dev-token-from HOST:PORT [--dev-token-agency EID]] FILE
     python -m motcua.procedures.calendar_import …
 
 The file has the shape of ``infra/local/seed/calendar-2026.json``: ``year``, ``timezone``,
@@ -260,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     scope = agency_id or "province"
     what = f"{importer.changes} change(s), published" if importer.published else "already up to date"
     print(
-        f"calendar {scope} {plain['year']}: version {calendar.calendar_version} in force ({what}); id {calendar.calendar_id}"
+        f"calendar {scope} {plain['year']}: version {calendar.calendar_version} in force ({what}); "
+        f"id {calendar.calendar_id}"
     )
     return 0
 

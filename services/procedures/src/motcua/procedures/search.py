@@ -124,7 +124,8 @@ class CatalogRecorder(ProjectingRecorder):
             yield self._end(event.originator_id, event.superseded, SUPERSEDED, event.timestamp)
         yield (
             SQL(
-                "UPDATE {catalog} SET state = %(state)s, effective_from = %(at)s WHERE procedure_id = %(id)s AND version_number = %(number)s"
+                "UPDATE {catalog} SET state = %(state)s, effective_from = %(at)s "
+                "WHERE procedure_id = %(id)s AND version_number = %(number)s"
             ).format(catalog=self._catalog),
             {"id": event.originator_id, "number": event.number, "state": PUBLISHED, "at": event.timestamp},
         )
@@ -142,7 +143,8 @@ class CatalogRecorder(ProjectingRecorder):
             "online_mode, search_text, content, version) "
             "SELECT %(id)s, %(number)s, c.code, %(draft)s, %(agency_id)s, %(field)s, %(level)s, %(online_mode)s, "
             "%(folded)s || ' ' || lower(c.code), %(content)s, %(version)s "
-            "FROM (SELECT COALESCE(%(code)s::text, (SELECT code FROM {catalog} WHERE procedure_id = %(id)s LIMIT 1)) AS code) c "
+            "FROM (SELECT COALESCE(%(code)s::text, "
+            "(SELECT code FROM {catalog} WHERE procedure_id = %(id)s LIMIT 1)) AS code) c "
             "ON CONFLICT DO NOTHING"
         ).format(catalog=self._catalog), {
             "id": procedure_id,
@@ -161,7 +163,8 @@ class CatalogRecorder(ProjectingRecorder):
 
     def _end(self, procedure_id: Any, number: int, state: str, moment: Any) -> Statement:
         return SQL(
-            "UPDATE {catalog} SET state = %(state)s, effective_until = %(at)s WHERE procedure_id = %(id)s AND version_number = %(number)s"
+            "UPDATE {catalog} SET state = %(state)s, effective_until = %(at)s "
+            "WHERE procedure_id = %(id)s AND version_number = %(number)s"
         ).format(catalog=self._catalog), {"id": procedure_id, "number": number, "state": state, "at": moment}
 
     @staticmethod
@@ -178,7 +181,8 @@ class CatalogRecorder(ProjectingRecorder):
     # --- reading ---------------------------------------------------------------------------
 
     def page(self, filters: Filters, after: tuple[str, int] | None, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` rows matching ``filters``, by code then version number, after the key ``after``."""
+        """Up to ``limit`` rows matching ``filters``, by code then version number, after the key
+        ``after``."""
         conditions: list[Composed | SQL] = []
         params: dict[str, Any] = {"limit": limit}
         for column, value in (
@@ -201,7 +205,8 @@ class CatalogRecorder(ProjectingRecorder):
         where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
         statement = (
             SQL(
-                "SELECT procedure_id, version_number, code, state, content, effective_from, effective_until, version FROM {catalog}"
+                "SELECT procedure_id, version_number, code, state, content, effective_from, effective_until, "
+                "version FROM {catalog}"
             ).format(catalog=self._catalog)
             + where
             + SQL(" ORDER BY code, version_number LIMIT %(limit)s")

@@ -20,7 +20,8 @@ from .domain import KeyOwnership, NoSigningKey, UnknownSigningKey
 
 ACTION = "sign with this key"
 
-# Issues a key of an agency that has none for a purpose (the development PKI only); None: none is made.
+# Issues a key of an agency that has none for a purpose (the development PKI only); None: none is
+# made.
 KeyIssuer = Callable[[str, str], tuple[str, KeyOwnership] | None]
 
 

@@ -36,7 +36,8 @@ DOSSIER_RESULT = "dossier_result"
 CERTIFIED_COPY = "certified_copy"
 PERSONAL_APPROVAL = "personal_approval"
 PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY, PERSONAL_APPROVAL)
-# What an agency's seal is for, when its declaration does not say otherwise (the development PKI's seals).
+# What an agency's seal is for, when its declaration does not say otherwise (the development
+# PKI's seals).
 AGENCY_SEAL_PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY)
 
 UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -104,7 +105,8 @@ class SigningKey(Aggregate):
             certificate_sha256, ownership.agency_id, ownership.holder_account_id, list(ownership.purposes))
 
     def redeclare(self, certificate_sha256: str, ownership: KeyOwnership) -> None:
-        """Records a changed declaration (a new certificate, owner or purposes); nothing when unchanged."""
+        """Records a changed declaration (a new certificate, owner or purposes); nothing when
+        unchanged."""
         if not self.matches(certificate_sha256, ownership):
             self._redeclared(certificate_sha256=certificate_sha256, agency_id=ownership.agency_id,
                              holder_account_id=ownership.holder_account_id, purposes=list(ownership.purposes))

@@ -210,7 +210,7 @@ class Sealer:
 _RESERVE_OVERFLOW = "Final ByteRange payload larger than expected"
 
 
-# --- validation --------------------------------------------------------------------------------------
+# --- validation ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -347,7 +347,7 @@ def _unreadable(embedded, error: Exception, certificate: asn1_x509.Certificate |
     )
 
 
-# --- a one-page PDF, for the start-up self-test ------------------------------------------------------
+# --- a one-page PDF, for the start-up self-test ----------------------------------------------
 
 
 def minimal_pdf() -> bytes:

@@ -262,7 +262,8 @@ def ensure_dev_agency_seal(directory: Path, agency_id: str, agency_name: str = "
 
 
 def agency_names(file: Path | None) -> dict[str, str]:
-    """{agency id: name} from a JSON list of agencies (``eid``, ``name``: identity's seed format)."""
+    """{agency id: name} from a JSON list of agencies (``eid``, ``name``: identity's seed
+    format)."""
     if file is None:
         return {}
     try:
@@ -312,7 +313,8 @@ def load_ownerships(keys_dir: Path, key_ids: Iterable[str]) -> dict[str, KeyOwne
 
 @dataclass(frozen=True)
 class KeyPair:
-    """One signing key as loaded from disk: the private key, the signer's certificate and its chain."""
+    """One signing key as loaded from disk: the private key, the signer's certificate and its
+    chain."""
 
     key_id: str
     private_key: PrivateKey
@@ -355,7 +357,8 @@ def _load_pair(keys_dir: Path, key_id: str) -> KeyPair:
 
 
 def load_certificates(paths: list[Path]) -> list[x509.Certificate]:
-    """PEM certificates from files, or from every ``*.pem`` / ``*.crt`` in directories (not ``*.key.pem``)."""
+    """PEM certificates from files, or from every ``*.pem`` / ``*.crt`` in directories (not
+    ``*.key.pem``)."""
     certificates: list[x509.Certificate] = []
     for path in paths:
         if path.is_dir():

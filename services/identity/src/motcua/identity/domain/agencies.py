@@ -48,7 +48,8 @@ class Agency(Aggregate):
 
     @classmethod
     def found(cls, eid: str, name: str, kind: str, parent: Agency | None, valid_from: date) -> Agency:
-        """A new agency under ``parent`` (None only for a province), in force from ``valid_from``."""
+        """A new agency under ``parent`` (None only for a province), in force from
+        ``valid_from``."""
         check_agency_id(eid)
         check_name(name)
         if kind not in AGENCY_KINDS:
