@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from google.type import date_pb2
@@ -30,7 +31,7 @@ AGENCY_KINDS = {
     "district": agency_pb2.AGENCY_KIND_DISTRICT,
     "commune": agency_pb2.AGENCY_KIND_COMMUNE,
 }
-def kind_name(kind: int, table: dict[str, int]) -> str | None:
+def kind_name(kind: int, table: Mapping[str, int]) -> str | None:
     """The name of an enum value (None for UNSPECIFIED: no filter)."""
     return next((name for name, value in table.items() if value == kind), None)
 

@@ -3,9 +3,9 @@ domain values and views, both ways. No rules here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from google.type import dayofweek_pb2
 
@@ -32,7 +32,11 @@ UNITS = {c.WORKING_DAYS: p.PROCESSING_TIME_UNIT_WORKING_DAYS, c.WORKING_HOURS: p
 RULES = {c.RESUME: p.SUPPLEMENT_RULE_RESUME, c.RESTART: p.SUPPLEMENT_RULE_RESTART}
 
 
-def _reverse(mapping: dict[str, int]) -> dict[int, str]:
+# A value of one of the proto enums (each is its own NewType of int).
+EnumValue = TypeVar("EnumValue", bound=int)
+
+
+def _reverse(mapping: Mapping[str, EnumValue]) -> dict[EnumValue, str]:
     return {number: name for name, number in mapping.items()}
 
 
