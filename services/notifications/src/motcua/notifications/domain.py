@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -261,6 +262,13 @@ class Notification(Aggregate):
     the same cause cannot produce two notifications for the same recipient and channel.
     In-app notifications are delivered when they are created: the inbox is the channel.
     """
+
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Read(Aggregate.Event):
+            read_time: datetime
 
     @staticmethod
     def create_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "", **_: object) -> UUID:

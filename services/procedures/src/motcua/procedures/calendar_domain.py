@@ -12,7 +12,7 @@ version never changes. Its content stays in the ``Published`` event and in ``pub
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -37,6 +37,21 @@ def scope_name(agency_id: str) -> str:
 
 class Calendar(Aggregate):
     """The working-day calendar of one year for the province (agency ``""``) or an agency."""
+
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Published(Aggregate.Event):
+            agency_id: str
+            year: int
+            calendar_version: int
+            timezone: str
+            weekend: list[str]
+            working_hours: list[dict[str, str]]
+            reception_cutoff: str
+            holidays: list[dict[str, str]]
+            makeup_working_days: list[dict[str, str]]
 
     @staticmethod
     def create_id(agency_id: str, year: int, **_: object) -> UUID:

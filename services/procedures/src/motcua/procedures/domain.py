@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -31,6 +31,20 @@ MAX_CODE_LENGTH = 64
 
 class Procedure(Aggregate):
     """One administrative procedure of the catalog, with all its versions."""
+
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Renamed(Aggregate.Event):
+            name: str
+
+        class Revised(Aggregate.Event):
+            content: dict[str, Any]
+
+        class VersionDrafted(Aggregate.Event):
+            number: int
+            content: dict[str, Any]
 
     class Created(Aggregate.Created):
         class_version = 2
