@@ -131,7 +131,7 @@ class ProceduresApplication(ReadModelApplication):
     def procedure_in_force(self, code: str, moment: datetime) -> ProcedureView:
         """The version of the procedure with this code in force at ``moment`` (aware)."""
         try:
-            index = self.repository.get(ProcedureCode.create_id(code))
+            index: ProcedureCode = self.repository.get(ProcedureCode.create_id(code))
         except AggregateNotFoundError:
             raise NotFound("procedure", code) from None
         procedure = self.load(Procedure, index.procedure_id)

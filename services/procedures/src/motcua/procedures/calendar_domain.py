@@ -12,6 +12,7 @@ version never changes. Its content stays in the ``Published`` event and in ``pub
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -157,7 +158,7 @@ class Calendar(Aggregate):
         self._check_day_in_year(day, f"{field}.date", name, f"{field}.name")
         if day in self.holidays:
             raise InvalidArgument.field(f"{field}.date", f"{day} is a public holiday ({self.holidays[day]})")
-        weekday = parse_date(day).weekday()
+        weekday = date.fromisoformat(day).weekday()  # a valid date: checked just above
         if weekday not in _weekday_numbers(self.weekend):
             raise InvalidArgument.field(
                 f"{field}.date", f"{day} is a working day already; a make-up working day falls on a weekend day"
@@ -192,7 +193,7 @@ class Calendar(Aggregate):
         problems: list[Problem] = []
         days = parse_weekend(weekend, problems)
         _raise_if(problems)
-        stranded = [d for d in sorted(self.makeup_working_days) if parse_date(d).weekday() not in days]
+        stranded = [d for d in sorted(self.makeup_working_days) if date.fromisoformat(d).weekday() not in days]
         if stranded:
             raise InvalidArgument.field(
                 "weekend", f"the make-up working day {stranded[0]} would fall on a working day; remove it first"

@@ -100,7 +100,11 @@ class Importer:
             except grpc.RpcError as e:
                 if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                     raise
-                calendar = self._find(agency_id, plain["year"])  # created meanwhile: correct it instead
+                # Created meanwhile: correct it instead (calendars are never deleted: it is found).
+                found = self._find(agency_id, plain["year"])
+                if found is None:
+                    raise
+                calendar = found
         if calendar.timezone != plain["timezone"]:
             raise BadFile(
                 f"timezone: the calendar's is {calendar.timezone} and cannot change; the file says {plain['timezone']}"
