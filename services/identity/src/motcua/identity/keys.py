@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, KeySetSerialization
 
 from motcua.kernel.config import ConfigError
 
@@ -33,7 +33,7 @@ class SigningKeys:
     def key_id(key: ECKey) -> str:
         return key.thumbprint()  # RFC 7638: the same key always has the same id
 
-    def jwks(self) -> dict:
+    def jwks(self) -> KeySetSerialization:
         """The public keys, as served at /.well-known/jwks.json."""
         return {"keys": [
             {**key.as_dict(private=False), "kid": self.key_id(key), "use": "sig", "alg": "ES256"}

@@ -51,7 +51,7 @@ SCOPES = ["openid", "profile", "email", "phone", "roles", "personal_id", "offlin
 
 class _Payload(OAuth2Payload):
     def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._data = {}
+        self._data: dict[str, str] = {}
         self._datalist: defaultdict[str, list] = defaultdict(list)
         for key, value in items:
             self._data.setdefault(key, value)
