@@ -20,7 +20,7 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
     def __init__(self, app: SigningApplication) -> None:
         self.app = app
 
-    def SignDocument(self, request: pb.SignDocumentRequest, context) -> pb.SignDocumentResponse:  # type: ignore[no-untyped-def]
+    def SignDocument(self, request: pb.SignDocumentRequest, context) -> pb.SignDocumentResponse:
         try:
             subject = DocumentSubject(dossier_id=request.dossier_id, dossier_code=request.dossier_code,
                                       document_reference=request.document_reference)
@@ -30,6 +30,6 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
             context.abort(grpc.StatusCode.UNAVAILABLE, "the timestamp authority did not answer; try again")
         return signed_to_proto(view)
 
-    def VerifyDocument(self, request: pb.VerifyDocumentRequest, context) -> pb.VerifyDocumentResponse:  # type: ignore[no-untyped-def]
+    def VerifyDocument(self, request: pb.VerifyDocumentRequest, context) -> pb.VerifyDocumentResponse:
         reports = self.app.verify_document(request.document)
         return pb.VerifyDocumentResponse(signatures=[report_to_proto(r) for r in reports])
