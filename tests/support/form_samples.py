@@ -5,13 +5,14 @@ it stays with the tests, out of the service)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from motcua.clock import WorkingDays, due
 from motcua.dossiers.domain.deadlines import default_calendar
 from motcua.dossiers.domain.values import dossier_code
-from motcua.dossiers.forms import render
+from motcua.dossiers.forms import Form, render
 from motcua.dossiers.forms.model import (
     EARLY,
     LATE,
@@ -175,7 +176,7 @@ def tracking_book(count: int = 40) -> TrackingBook:
     )
 
 
-SAMPLES = {
+SAMPLES: dict[str, Callable[[], Form]] = {
     "01-giay-tiep-nhan-va-hen-tra-ket-qua": receipt_slip,
     "02-phieu-yeu-cau-bo-sung-hoan-thien-ho-so": supplement_request,
     "03-phieu-tu-choi-tiep-nhan-giai-quyet-ho-so": refusal,
