@@ -84,8 +84,12 @@ class LoadedLog:
         with psycopg.connect(stack.postgres.dsn(self.dbname)) as conn:
             with conn.cursor() as cursor:
                 cursor.executemany(
-                    f"INSERT INTO {service}_events (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)",
-                    [(row["originator_id"], row["originator_version"], row["topic"], stored_state(row)) for row in rows],
+                    f"INSERT INTO {service}_events (originator_id, originator_version, topic, state) "
+                    "VALUES (%s, %s, %s, %s)",
+                    [
+                        (row["originator_id"], row["originator_version"], row["topic"], stored_state(row))
+                        for row in rows
+                    ],
                 )
 
     def stored_events(self) -> list[StoredEvent]:
@@ -120,7 +124,10 @@ def as_domain_module_stored_them(row: dict[str, Any]) -> dict[str, Any]:
 
 
 LOGS_TO_REPLAY = {service: (service, fixture_rows(service)) for service in SERVICES}
-LOGS_TO_REPLAY["dossiers, older topics"] = ("dossiers", [as_domain_module_stored_them(r) for r in fixture_rows("dossiers")])
+LOGS_TO_REPLAY["dossiers, older topics"] = (
+    "dossiers",
+    [as_domain_module_stored_them(r) for r in fixture_rows("dossiers")],
+)
 
 
 @pytest.fixture(params=list(LOGS_TO_REPLAY))
@@ -177,6 +184,7 @@ def test_the_audit_tool_decodes_every_event(loaded):
 
 
 def test_the_dossier_register_rows_of_the_fixture_name_every_end_state():
-    """The fixture covers the states the replay checks (guards against a regenerated, thinner log)."""
+    """The fixture covers the states the replay checks (guards against a regenerated, thinner
+    log)."""
     states = {expected["state"] for expected in DOSSIERS.values()}
     assert {"returned", "refused", "withdrawn", "in_process", "submitted", "draft", "received"} <= states

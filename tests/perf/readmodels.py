@@ -17,9 +17,9 @@ from motcua.audit.reader import EventLog
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.application.views import PublishedVersion
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.dossiers.domain.values import Applicant, Document
-from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.localtime import local_date
 from motcua.kernel.readmodel import ProjectingRecorder

@@ -128,7 +128,9 @@ def test_a_page_token_continues_only_its_own_query(procedures, catalog):
     first = procedures.ListProcedures(pb.ListProceduresRequest(agency_id=agency, page_size=2))
     assert first.next_page_token
     # Larger pages of the same query are fine: the page size is not part of the query.
-    rest = procedures.ListProcedures(pb.ListProceduresRequest(agency_id=agency, page_size=100, page_token=first.next_page_token))
+    rest = procedures.ListProcedures(
+        pb.ListProceduresRequest(agency_id=agency, page_size=100, page_token=first.next_page_token)
+    )
     assert [*first.procedures, *rest.procedures] == list(everything) and not rest.next_page_token
     for other_query in [
         pb.ListProceduresRequest(agency_id=agency, state=p.PROCEDURE_STATE_PUBLISHED, page_token=first.next_page_token),

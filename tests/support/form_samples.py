@@ -5,15 +5,14 @@ it stays with the tests, out of the service)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from motcua.clock import WorkingDays, due
-from motcua.kernel.localtime import VIETNAM
-
 from motcua.dossiers.domain.deadlines import default_calendar
 from motcua.dossiers.domain.values import dossier_code
-from motcua.dossiers.forms import render
+from motcua.dossiers.forms import Form, render
 from motcua.dossiers.forms.model import (
     EARLY,
     LATE,
@@ -32,6 +31,7 @@ from motcua.dossiers.forms.model import (
     TrackingBook,
     TrackingEntry,
 )
+from motcua.kernel.localtime import VIETNAM
 
 
 def after_working_days(start: datetime, days: int) -> datetime:
@@ -90,7 +90,9 @@ def supplement_request() -> SupplementRequest:
         faulty_items=(
             FaultyItem("Tờ khai đăng ký khai sinh", "Ghi rõ quê quán của người cha theo Giấy chứng nhận kết hôn"),
             FaultyItem("Giấy chứng sinh", "Nộp bản chính; bản chụp không có chứng thực không được chấp nhận"),
-            FaultyItem("Văn bản ủy quyền", "Bổ sung văn bản ủy quyền có chứng thực vì người nộp không phải cha, mẹ của trẻ"),
+            FaultyItem(
+                "Văn bản ủy quyền", "Bổ sung văn bản ủy quyền có chứng thực vì người nộp không phải cha, mẹ của trẻ"
+            ),
         ),
         issued_at=RECEIVED + timedelta(hours=1),
         guided_by=OFFICER,
@@ -174,7 +176,7 @@ def tracking_book(count: int = 40) -> TrackingBook:
     )
 
 
-SAMPLES = {
+SAMPLES: dict[str, Callable[[], Form]] = {
     "01-giay-tiep-nhan-va-hen-tra-ket-qua": receipt_slip,
     "02-phieu-yeu-cau-bo-sung-hoan-thien-ho-so": supplement_request,
     "03-phieu-tu-choi-tiep-nhan-giai-quyet-ho-so": refusal,
@@ -185,8 +187,10 @@ SAMPLES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.form_samples",
-                                     description="The one-stop-shop forms as PDFs in Vietnamese, filled with sample data.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.form_samples",
+        description="The one-stop-shop forms as PDFs in Vietnamese, filled with sample data.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="write a sample PDF of each form into OUTDIR")
     demo.add_argument("outdir", type=Path)

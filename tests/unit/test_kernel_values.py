@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -19,7 +19,17 @@ def test_well_formed_agency_ids(agency_id):
 
 
 @pytest.mark.parametrize(
-    "agency_id", ["", "000.00.12.h56", "000.00.12.H5", "00.00.12.H56", "000-00-12-H56", "000.00.12.H56\n", " 000.00.12.H56", "Sở Tư pháp"]
+    "agency_id",
+    [
+        "",
+        "000.00.12.h56",
+        "000.00.12.H5",
+        "00.00.12.H56",
+        "000-00-12-H56",
+        "000.00.12.H56\n",
+        " 000.00.12.H56",
+        "Sở Tư pháp",
+    ],
 )
 def test_malformed_agency_ids_are_refused_on_their_field(agency_id):
     assert not is_agency_id(agency_id)
@@ -30,8 +40,8 @@ def test_malformed_agency_ids_are_refused_on_their_field(agency_id):
 
 
 def test_the_day_is_vietnams_whatever_the_servers_zone():
-    assert local_date(datetime(2026, 1, 4, 16, 59, tzinfo=timezone.utc)) == date(2026, 1, 4)
-    assert local_date(datetime(2026, 1, 4, 17, 0, tzinfo=timezone.utc)) == date(2026, 1, 5)
+    assert local_date(datetime(2026, 1, 4, 16, 59, tzinfo=UTC)) == date(2026, 1, 4)
+    assert local_date(datetime(2026, 1, 4, 17, 0, tzinfo=UTC)) == date(2026, 1, 5)
     assert datetime(2026, 7, 1, 12, tzinfo=VIETNAM).utcoffset().total_seconds() == 7 * 3600
     with pytest.raises(ValueError):
         local_date(datetime(2026, 1, 5, 8, 0))

@@ -7,8 +7,7 @@ from uuid import UUID
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import identity_service_pb2_grpc
+from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc
 from motcua.kernel.context import Grant
 
 from .application import IdentityApplication
@@ -74,7 +73,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         enrollment = self.app.start_totp_enrollment(UUID(request.account_id))
         return pb.StartTotpEnrollmentResponse(secret=enrollment.secret, provisioning_uri=enrollment.provisioning_uri)
 
-    def ConfirmTotpEnrollment(self, request: pb.ConfirmTotpEnrollmentRequest, context) -> pb.ConfirmTotpEnrollmentResponse:
+    def ConfirmTotpEnrollment(
+        self, request: pb.ConfirmTotpEnrollmentRequest, context
+    ) -> pb.ConfirmTotpEnrollmentResponse:
         codes, view = self.app.confirm_totp_enrollment(UUID(request.account_id), request.code)
         return pb.ConfirmTotpEnrollmentResponse(recovery_codes=codes, account=account_proto(view))
 
@@ -100,8 +101,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
                                        next_page_token=page.next_page_token)
 
     def RenameAgency(self, request: pb.RenameAgencyRequest, context) -> pb.RenameAgencyResponse:
-        view = self.app.rename_agency(request.agency_id, request.name, to_date(request.effective_date, "effective_date"),
-                                      request.expected_version)
+        view = self.app.rename_agency(
+            request.agency_id, request.name, to_date(request.effective_date, "effective_date"), request.expected_version
+        )
         return pb.RenameAgencyResponse(agency=agency_proto(view))
 
     def CloseAgency(self, request: pb.CloseAgencyRequest, context) -> pb.CloseAgencyResponse:
@@ -111,7 +113,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     # --- development tokens -----------------------------------------------------------------
 
-    def IssueDevelopmentToken(self, request: pb.IssueDevelopmentTokenRequest, context) -> pb.IssueDevelopmentTokenResponse:
+    def IssueDevelopmentToken(
+        self, request: pb.IssueDevelopmentTokenRequest, context
+    ) -> pb.IssueDevelopmentTokenResponse:
         token = self.dev_tokens.issue(
             [role_name(r) for r in request.roles], request.agency_id, request.display_name,
             request.ttl.seconds if request.HasField("ttl") else None, request.account_id,

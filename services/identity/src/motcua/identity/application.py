@@ -8,8 +8,9 @@ service's own trusted callers (the OIDC provider, logins). Credentials and login
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -38,8 +39,7 @@ from .domain import (
     normalize_login,
 )
 from .domain.accounts import PERSONAL_ID_NUMBER, TAX_CODE
-from .domain.agencies import PROVINCE
-from .domain.agencies import agency_id as agency_aggregate_id
+from .domain.agencies import PROVINCE, agency_id as agency_aggregate_id
 from .domain.credentials import INITIAL, credentials_id
 from .readmodel import IdentityRecorder
 from .storekeys import Lookup
@@ -52,7 +52,7 @@ MAX_TREE_DEPTH = 16  # province > department > unit… never this deep; stops a 
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class IdentityApplication(ReadModelApplication):
@@ -87,7 +87,9 @@ class IdentityApplication(ReadModelApplication):
             indexes.append(LoginName(login=account.login, account_id=account.id))
         for field, value in (("personal_id_number", account.personal_id_number), ("tax_code", account.tax_code)):
             if value:
-                indexes.append(IdentifierIndex(digest=self.lookup.digest(field, value), kind=field, account_id=account.id))
+                indexes.append(
+                    IdentifierIndex(digest=self.lookup.digest(field, value), kind=field, account_id=account.id)
+                )
         credentials = Credentials(account_id=account.id)
         if password_hash:
             credentials.set_password(password_hash, INITIAL)

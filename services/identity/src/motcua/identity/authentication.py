@@ -24,7 +24,7 @@ from motcua.kernel.errors import InvalidArgument, VersionConflict
 from .domain import ACTIVE, Account, Credentials, Grant, LoginAttempt, Profile, normalize_login
 from .domain.credentials import CHANGED, FAILED, PASSWORD, REHASHED, RESET, SECOND_FACTOR, SUCCEEDED
 from .passwords import Passwords
-from .throttle import ThrottlePolicy
+from .throttle import DEFAULT_ACCOUNT_POLICY, DEFAULT_SOURCE_POLICY, DEFAULT_SPREAD_POLICY, ThrottlePolicy
 from .views import AccountView
 
 if TYPE_CHECKING:  # only a type here: the application imports this module for its use cases
@@ -80,9 +80,9 @@ class Authentication:
     every address (delays only); source_policy: per address over every account (see throttle.py)."""
 
     def __init__(self, app: IdentityApplication, passwords: Passwords, min_password_length: int = 8,
-                 totp_issuer: str = "motcua", account_policy: ThrottlePolicy = ThrottlePolicy(),
-                 source_policy: ThrottlePolicy = ThrottlePolicy(free_failures=20, lockout_failures=100),
-                 spread_policy: ThrottlePolicy = ThrottlePolicy(free_failures=20, lockout_failures=None),
+                 totp_issuer: str = "motcua", account_policy: ThrottlePolicy = DEFAULT_ACCOUNT_POLICY,
+                 source_policy: ThrottlePolicy = DEFAULT_SOURCE_POLICY,
+                 spread_policy: ThrottlePolicy = DEFAULT_SPREAD_POLICY,
                  known_for: timedelta = timedelta(days=90)) -> None:
         self.app = app
         self.passwords = passwords
@@ -267,7 +267,9 @@ class _Attempt:
         self.auth, self.account, self.login, self.source, self.now = auth, account, login, source, now
         self.keys, self.checked = keys, checked
 
-    def record(self, outcome: str, reason: str, second_factor: str = "", credentials: Credentials | None = None) -> None:
+    def record(
+        self, outcome: str, reason: str, second_factor: str = "", credentials: Credentials | None = None
+    ) -> None:
         event = LoginAttempt(outcome=outcome, reason=reason, account_id=self.account.id if self.account else None,
                              login=self.login, source_address=self.source, second_factor=second_factor)
         changed = [credentials] if credentials is not None and credentials.pending_events else []

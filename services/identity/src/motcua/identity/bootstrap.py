@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import get_topic
@@ -25,10 +25,10 @@ from .application import IdentityApplication
 from .authentication import Authentication
 from .config import IdentityConfig
 from .endpoints import http_app
-from .outbox import integration_event
 from .keys import SigningKeys
 from .oidc import build_provider
 from .oidc.identity_accounts import IdentityAccounts
+from .outbox import integration_event
 from .passwords import Passwords
 from .storekeys import EVENT_KEY_BYTES, LOOKUP_KEY_BYTES, Lookup, load_key
 from .tokens import DevelopmentTokens, TokenIssuer
@@ -65,7 +65,9 @@ def build(settings: Settings) -> Service:
     if config.dev_tokens:
         log.warning("development tokens are on: anyone can get a token for any role (not for production)")
     app, auth = build_application(settings, config)
-    servicer = IdentityServicer(app, DevelopmentTokens(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl))
+    servicer = IdentityServicer(
+        app, DevelopmentTokens(TokenIssuer(keys, settings.auth), config.dev_tokens, config.token_ttl)
+    )
     return Service(
         settings=app.settings,
         app=app,

@@ -3,35 +3,53 @@
 The issuer and audience of tokens are the kernel's (`MOTCUA_AUTH_ISSUER`,
 `MOTCUA_AUTH_AUDIENCE`): identity issues exactly what every service verifies.
 
-| variable | meaning | default |
-| --- | --- | --- |
-| `MOTCUA_IDENTITY_DIR` | the service's files: token signing keys (`keys/`), store secrets (`secrets/`) | `.local/run/identity` (relative to the working directory, as `make run` starts it) |
-| `MOTCUA_IDENTITY_KEYS_DIR` | token signing keys, `*.pem` (PKCS#8 EC P-256); the last by name signs, all are published | `<dir>/keys` |
-| `MOTCUA_IDENTITY_DEV_KEYS` | generate a signing key, the event store key and the lookup key when there are none | `true` |
-| `MOTCUA_IDENTITY_DEV_TOKENS` | serve IssueDevelopmentToken (tokens without login: never in production) | `false` |
-| `MOTCUA_IDENTITY_TOKEN_TTL` | seconds an access token is valid by default | `3600` |
-| `CIPHER_KEY` | the event store's AES key (base64 of 16, 24 or 32 bytes); wins over the file below | — |
-| `MOTCUA_IDENTITY_EVENT_KEY_FILE` | a file holding that key (base64) | `<dir>/secrets/event-store.key` |
-| `MOTCUA_IDENTITY_LOOKUP_KEY_FILE` | the HMAC-SHA256 key (base64, 32 bytes) of the index of personal id numbers and tax codes, and of the login throttle's keys | `<dir>/secrets/lookup.key` |
-| `MOTCUA_IDENTITY_ARGON2_MEMORY`, `_ITERATIONS`, `_PARALLELISM`, `_HASH_LENGTH` | argon2id parameters of password hashes (KiB, passes, lanes, bytes); never below Keycloak's defaults | `7168`, `5`, `1`, `32` |
-| `MOTCUA_IDENTITY_PASSWORD_MIN_LENGTH` | shortest password accepted | `8` |
-| `MOTCUA_IDENTITY_TOTP_ISSUER` | the issuer name authenticator apps show | `motcua` |
-| `MOTCUA_IDENTITY_LOGIN_FREE_FAILURES` | failed logins of an account from one address before that address has to wait | `3` |
-| `MOTCUA_IDENTITY_LOGIN_DELAY`, `MOTCUA_IDENTITY_LOGIN_MAX_DELAY` | seconds of the first wait, doubled at every further failure up to the maximum | `1`, `60` |
-| `MOTCUA_IDENTITY_LOGIN_LOCKOUT_FAILURES`, `MOTCUA_IDENTITY_LOGIN_LOCKOUT` | failures that lock an account for one address, and for how many seconds | `10`, `900` |
-| `MOTCUA_IDENTITY_ACCOUNT_FREE_FAILURES` | failed logins of an account from every address before addresses it never logged in from have to wait (growing waits, never a lockout) | `20` |
-| `MOTCUA_IDENTITY_SOURCE_FREE_FAILURES`, `MOTCUA_IDENTITY_SOURCE_LOCKOUT_FAILURES` | the same per source address over every account (not for accounts that logged in from it before) | `20`, `100` |
-| `MOTCUA_IDENTITY_LOGIN_FAILURE_RESET` | seconds without a failure after which the count starts again (older counts are purged) | `43200` |
-| `MOTCUA_IDENTITY_KNOWN_ADDRESS_DAYS` | days an address an account logged in from stays exempt from others' failures | `90` |
+Environment variables:
+
+- `MOTCUA_IDENTITY_DIR`: the service's files: token signing keys (`keys/`), store secrets
+  (`secrets/`). Default: `.local/run/identity` (relative to the working directory, as `make run`
+  starts it).
+- `MOTCUA_IDENTITY_KEYS_DIR`: token signing keys, `*.pem` (PKCS#8 EC P-256); the last by name signs,
+  all are published. Default: `<dir>/keys`.
+- `MOTCUA_IDENTITY_DEV_KEYS`: generate a signing key, the event store key and the lookup key when
+  there are none. Default: `true`.
+- `MOTCUA_IDENTITY_DEV_TOKENS`: serve IssueDevelopmentToken (tokens without login: never in
+  production). Default: `false`.
+- `MOTCUA_IDENTITY_TOKEN_TTL`: seconds an access token is valid by default. Default: `3600`.
+- `CIPHER_KEY`: the event store's AES key (base64 of 16, 24 or 32 bytes); wins over the file below.
+  No default.
+- `MOTCUA_IDENTITY_EVENT_KEY_FILE`: a file holding that key (base64). Default:
+  `<dir>/secrets/event-store.key`.
+- `MOTCUA_IDENTITY_LOOKUP_KEY_FILE`: the HMAC-SHA256 key (base64, 32 bytes) of the index of personal
+  id numbers and tax codes, and of the login throttle's keys. Default: `<dir>/secrets/lookup.key`.
+- `MOTCUA_IDENTITY_ARGON2_MEMORY`, `_ITERATIONS`, `_PARALLELISM`, `_HASH_LENGTH`: argon2id
+  parameters of password hashes (KiB, passes, lanes, bytes); never below Keycloak's defaults.
+  Default: `7168`, `5`, `1`, `32`.
+- `MOTCUA_IDENTITY_PASSWORD_MIN_LENGTH`: shortest password accepted. Default: `8`.
+- `MOTCUA_IDENTITY_TOTP_ISSUER`: the issuer name authenticator apps show. Default: `motcua`.
+- `MOTCUA_IDENTITY_LOGIN_FREE_FAILURES`: failed logins of an account from one address before that
+  address has to wait. Default: `3`.
+- `MOTCUA_IDENTITY_LOGIN_DELAY`, `MOTCUA_IDENTITY_LOGIN_MAX_DELAY`: seconds of the first wait,
+  doubled at every further failure up to the maximum. Default: `1`, `60`.
+- `MOTCUA_IDENTITY_LOGIN_LOCKOUT_FAILURES`, `MOTCUA_IDENTITY_LOGIN_LOCKOUT`: failures that lock an
+  account for one address, and for how many seconds. Default: `10`, `900`.
+- `MOTCUA_IDENTITY_ACCOUNT_FREE_FAILURES`: failed logins of an account from every address before
+  addresses it never logged in from have to wait (growing waits, never a lockout). Default: `20`.
+- `MOTCUA_IDENTITY_SOURCE_FREE_FAILURES`, `MOTCUA_IDENTITY_SOURCE_LOCKOUT_FAILURES`: the same per
+  source address over every account (not for accounts that logged in from it before). Default: `20`,
+  `100`.
+- `MOTCUA_IDENTITY_LOGIN_FAILURE_RESET`: seconds without a failure after which the count starts
+  again (older counts are purged). Default: `43200`.
+- `MOTCUA_IDENTITY_KNOWN_ADDRESS_DAYS`: days an address an account logged in from stays exempt from
+  others' failures. Default: `90`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Mapping
 
 from motcua.kernel.config import ConfigError, env_flag, env_number
 

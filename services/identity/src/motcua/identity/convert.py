@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from google.type import date_pb2
 
 from motcua.identity.v1 import account_pb2, agency_pb2
 from motcua.kernel.errors import InvalidArgument
+
 # The one mapping of the Role enum is the kernel's; role_name is imported from here by the API.
 from motcua.kernel.role_protos import role_enum, role_name as role_name
 from motcua.kernel.timestamps import timestamp
@@ -29,7 +31,7 @@ AGENCY_KINDS = {
     "district": agency_pb2.AGENCY_KIND_DISTRICT,
     "commune": agency_pb2.AGENCY_KIND_COMMUNE,
 }
-def kind_name(kind: int, table: dict[str, int]) -> str | None:
+def kind_name(kind: int, table: Mapping[str, int]) -> str | None:
     """The name of an enum value (None for UNSPECIFIED: no filter)."""
     return next((name for name, value in table.items() if value == kind), None)
 

@@ -8,11 +8,11 @@ old key is removed once its last token has expired.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, KeySetSerialization
 
 from motcua.kernel.config import ConfigError
 
@@ -33,7 +33,7 @@ class SigningKeys:
     def key_id(key: ECKey) -> str:
         return key.thumbprint()  # RFC 7638: the same key always has the same id
 
-    def jwks(self) -> dict:
+    def jwks(self) -> KeySetSerialization:
         """The public keys, as served at /.well-known/jwks.json."""
         return {"keys": [
             {**key.as_dict(private=False), "kid": self.key_id(key), "use": "sig", "alg": "ES256"}
@@ -62,7 +62,7 @@ class SigningKeys:
 
 def _generate(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-es256.pem"
+    path = directory / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-es256.pem"
     key = ECKey.generate_key(CURVE)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:

@@ -12,8 +12,8 @@ from google.protobuf.message import Message
 from motcua.identity.v1 import events_pb2
 from motcua.kernel.role_protos import role_enum
 
-from .domain import Account, Agency
 from .convert import ACCOUNT_KINDS, AGENCY_KINDS
+from .domain import Account, Agency
 
 
 @singledispatch

@@ -28,7 +28,7 @@ class HashParameters:
         names = ("memory", "iterations", "hash length")
         values = (self.memory_kib, self.iterations, self.hash_length)
         minimum = (MINIMUM[0], MINIMUM[1], MINIMUM[3])
-        return ", ".join(f"{n} {v} < {m}" for n, v, m in zip(names, values, minimum) if v < m)
+        return ", ".join(f"{n} {v} < {m}" for n, v, m in zip(names, values, minimum, strict=True) if v < m)
 
 
 class Passwords:

@@ -10,8 +10,9 @@ table is created alongside.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore

@@ -26,13 +26,12 @@ from typing import Any
 
 import grpc
 
-from motcua.identity.v1 import account_pb2
-from motcua.identity.v1 import identity_service_pb2 as pb
+from motcua.identity.v1 import account_pb2, identity_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.role_protos import role_enum
 
-from .seeding import run_seed, seed_parser
 from .convert import ACCOUNT_KINDS
+from .seeding import run_seed, seed_parser
 
 PROVINCE = "000.00.00.H56"  # the sample tree's root, whose administrator a development token is for
 PROFILE_FIELDS = ("display_name", "login", "personal_id_number", "tax_code", "phone", "email", "agency_id", "unit")

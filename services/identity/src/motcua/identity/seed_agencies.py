@@ -26,9 +26,8 @@ from google.type import date_pb2
 
 from motcua.identity.v1 import identity_service_pb2 as pb
 
-from .seeding import run_seed, seed_parser
 from .convert import AGENCY_KINDS
-
+from .seeding import run_seed, seed_parser
 
 
 class BadFile(Exception):
@@ -76,8 +75,13 @@ def seed(stub: Any, entries: list[dict[str, Any]], metadata: tuple, valid_from: 
     counts = {"created": 0, "unchanged": 0, "different": 0, "failed": 0}
     for entry in ordered(entries):
         eid, parent = entry["eid"], entry.get("parent") or ""
-        request = pb.CreateAgencyRequest(agency_id=eid, name=entry["name"], kind=AGENCY_KINDS[entry["kind"]],
-                                         parent_agency_id=parent, valid_from=_date(entry.get("valid_from") or valid_from))
+        request = pb.CreateAgencyRequest(
+            agency_id=eid,
+            name=entry["name"],
+            kind=AGENCY_KINDS[entry["kind"]],
+            parent_agency_id=parent,
+            valid_from=_date(entry.get("valid_from") or valid_from),
+        )
         try:
             stub.CreateAgency(request, metadata=metadata)
             counts["created"] += 1

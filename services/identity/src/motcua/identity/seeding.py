@@ -7,13 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import grpc
 
-from motcua.identity.v1 import identity_service_pb2 as pb
-from motcua.identity.v1 import identity_service_pb2_grpc
+from motcua.identity.v1 import identity_service_pb2 as pb, identity_service_pb2_grpc
 from motcua.identity.v1.role_pb2 import Role
 
 DEFAULT_ADDR = "127.0.0.1:15051"  # identity in `make run`'s stack
@@ -32,7 +31,8 @@ def seed_parser(prog: str, description: str, what: str, dev_token_help: str) -> 
 
 
 def administrator_token(args: argparse.Namespace, stub: identity_service_pb2_grpc.IdentityServiceStub,
-                        agency_id: str, caller: str, roles: tuple[int, ...] = (Role.ROLE_ADMINISTRATOR,)) -> str:
+                        agency_id: str, caller: str,
+                        roles: tuple[Role.ValueType, ...] = (Role.ROLE_ADMINISTRATOR,)) -> str:
     """--token (or MOTCUA_TOKEN), else with --dev-token a development token of ``roles`` (an
     administrator) at agency_id."""
     if args.token:
@@ -45,7 +45,7 @@ def administrator_token(args: argparse.Namespace, stub: identity_service_pb2_grp
 
 def run_seed(args: argparse.Namespace, agency_id: str, caller: str,
              seed: Callable[[identity_service_pb2_grpc.IdentityServiceStub, Metadata], dict[str, int]],
-             roles: tuple[int, ...] = (Role.ROLE_ADMINISTRATOR,)) -> int:
+             roles: tuple[Role.ValueType, ...] = (Role.ROLE_ADMINISTRATOR,)) -> int:
     """Calls seed(stub, metadata) as the administrator; prints its counts; the exit code."""
     with grpc.insecure_channel(args.addr) as channel:
         stub = identity_service_pb2_grpc.IdentityServiceStub(channel)

@@ -52,6 +52,12 @@ class ThrottlePolicy:
         return None
 
 
+# The defaults of the three keys a failed sign-in counts against (see Authentication).
+DEFAULT_ACCOUNT_POLICY = ThrottlePolicy()
+DEFAULT_SOURCE_POLICY = ThrottlePolicy(free_failures=20, lockout_failures=100)
+DEFAULT_SPREAD_POLICY = ThrottlePolicy(free_failures=20, lockout_failures=None)
+
+
 class LoginThrottle:
     def __init__(self, datastore: Any, table: str) -> None:
         self.datastore = datastore
@@ -107,9 +113,13 @@ class LoginThrottle:
     def remember(self, key: str, now: datetime) -> None:
         """Records a successful login of the pair ``key``."""
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("INSERT INTO {t} (key, last_success) VALUES (%(key)s, %(now)s) ON CONFLICT (key) "
-                             "DO UPDATE SET last_success = greatest({t}.last_success, %(now)s)").format(t=self.known_table),
-                         {"key": key, "now": now})
+            curs.execute(
+                SQL(
+                    "INSERT INTO {t} (key, last_success) VALUES (%(key)s, %(now)s) ON CONFLICT (key) "
+                    "DO UPDATE SET last_success = greatest({t}.last_success, %(now)s)"
+                ).format(t=self.known_table),
+                {"key": key, "now": now},
+            )
 
     def purge(self, failures_before: datetime, known_before: datetime, now: datetime) -> int:
         """Deletes counts whose last failure is older than ``failures_before`` (and no longer

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from joserfc import jwt
 
@@ -33,11 +34,12 @@ class TokenIssuer:
     def issue(self, subject: str, roles: list[str], agency_id: str = "", name: str = "",
               ttl: int = 3600, now: float | None = None, extra: dict | None = None,
               audience: str | list[str] | None = None, grants: Iterable[Any] | None = None) -> IssuedToken:
-        """``grants``: the account's role grants (``role``, ``agency_id``), each kept with its agency
-        in the ``grants`` claim; None grants every role but applicant at ``agency_id`` (development
-        tokens, services' client credentials). ``roles`` stays the union, ``agency_id`` the home
-        agency. ``extra``: further claims (the OIDC provider's client_id, scope, sid, auth_time);
-        ``audience``: who the token is for, when not the services (``MOTCUA_AUTH_AUDIENCE``)."""
+        """``grants``: the account's role grants (``role``, ``agency_id``), each kept with its
+        agency in the ``grants`` claim; None grants every role but applicant at ``agency_id``
+        (development tokens, services' client credentials). ``roles`` stays the union, ``agency_id``
+        the home agency. ``extra``: further claims (the OIDC provider's client_id, scope, sid,
+        auth_time); ``audience``: who the token is for, when not the services
+        (``MOTCUA_AUTH_AUDIENCE``)."""
         issued_at = int(time.time() if now is None else now)
         claims = {
             "iss": self.auth.issuer,
@@ -92,5 +94,11 @@ class DevelopmentTokens:
         subject = account_id or str(uuid.uuid4())
         held = [Grant(r, agency_id) for r in roles if is_granted_at_agency(r)] + list(grants)
         roles = roles + [g.role for g in held if g.role not in roles]
-        return self.issuer.issue(subject, roles, agency_id, display_name, max(self.default_ttl if ttl is None else ttl, 1),
-                                 grants=list(dict.fromkeys(held)))
+        return self.issuer.issue(
+            subject,
+            roles,
+            agency_id,
+            display_name,
+            max(self.default_ttl if ttl is None else ttl, 1),
+            grants=list(dict.fromkeys(held)),
+        )

@@ -108,7 +108,9 @@ class ProjectingRecorder(PostgresProcessRecorder):
     def _projections_of_old_topics(self) -> dict[str, Projection]:
         key = (topics.generation(), tuple(self.projections))
         if self._aliases_of != key:
-            self._aliases = {old: project for topic, project in self.projections.items() for old in topics.old_topics(topic)}
+            self._aliases = {
+                old: project for topic, project in self.projections.items() for old in topics.old_topics(topic)
+            }
             self._aliases_of = key
         return self._aliases
 

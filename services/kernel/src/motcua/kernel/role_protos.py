@@ -15,9 +15,10 @@ ROLE_PREFIX = "ROLE_"
 def role_name(role: int) -> str:
     """ROLE_DESK_OFFICER -> desk_officer, the name used in the `roles` claim; ROLE_UNSPECIFIED
     gives "unspecified", which no rule accepts (ValueError for a number the enum lacks)."""
-    return Role.Name(role).removeprefix(ROLE_PREFIX).lower()
+    # Any number is accepted here (an unknown one is the ValueError above), not only the enum's.
+    return Role.Name(Role.ValueType(role)).removeprefix(ROLE_PREFIX).lower()
 
 
-def role_enum(name: str) -> int:
+def role_enum(name: str) -> Role.ValueType:
     """desk_officer -> ROLE_DESK_OFFICER (ValueError for a name the enum lacks)."""
     return Role.Value(ROLE_PREFIX + name.upper())

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 from uuid import UUID
 
 import grpc
 
 from motcua.kernel.context import current_actor
-from motcua.notifications.v1 import notification_service_pb2 as pb
-from motcua.notifications.v1 import notification_service_pb2_grpc
+from motcua.notifications.v1 import notification_service_pb2 as pb, notification_service_pb2_grpc
 
 from .application import NotificationsApplication
 from .convert import CHANNEL_NAMES, notification_to_proto, optional_uuid, template_to_proto
@@ -24,7 +23,9 @@ STREAM_LIVE_HEADER = ("motcua-inbox", "live")
 
 
 class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServicer):
-    def __init__(self, app: NotificationsApplication, hub: InboxHub, backlog: int = 100, wait_slice: float = 5.0) -> None:
+    def __init__(
+        self, app: NotificationsApplication, hub: InboxHub, backlog: int = 100, wait_slice: float = 5.0
+    ) -> None:
         self.app = app
         self.hub = hub
         self.backlog = backlog
@@ -38,7 +39,9 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         return pb.GetTemplateResponse(template=template_to_proto(self.app.get_template(UUID(request.template_id))))
 
     def ReviseTemplate(self, request: pb.ReviseTemplateRequest, context) -> pb.ReviseTemplateResponse:
-        view = self.app.revise_template(UUID(request.template_id), request.subject, request.body, request.expected_version)
+        view = self.app.revise_template(
+            UUID(request.template_id), request.subject, request.body, request.expected_version
+        )
         return pb.ReviseTemplateResponse(template=template_to_proto(view))
 
     def SendNotification(self, request: pb.SendNotificationRequest, context) -> pb.SendNotificationResponse:

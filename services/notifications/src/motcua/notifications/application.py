@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
-from typing import Any, Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 from uuid import UUID
 
-
-from motcua.kernel.config import Settings
 from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
 from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
 from motcua.kernel.errors import NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
+from . import sending
 from .domain import (
     DEFAULT_TEMPLATES,
     DOSSIER_RECEIVED,
@@ -32,7 +33,6 @@ from .domain import (
     format_time,
     template_id,
 )
-from . import sending
 from .readmodel import InboxRecorder
 from .views import InboxEntry, NotificationView, Page, TemplateView
 
@@ -135,10 +135,14 @@ class NotificationsApplication(ReadModelApplication):
         parameters = sending.parameters_for(actor, dossier, parameters, template.subject, template.body)
         cause = f"request:{request_id}" if request_id else f"call:{uuid.uuid4()}"
         if request_id is not None:
-            earlier = self.find(Notification, Notification.create_id(cause, template.channel, recipient_account_id, address))
+            earlier = self.find(
+                Notification, Notification.create_id(cause, template.channel, recipient_account_id, address)
+            )
             if earlier is not None:
                 if earlier.sent_by != actor.subject and not actor.has_role(ADMINISTRATOR):
-                    raise PermissionDenied(sending.ACTION, "the request id is another sender's", error_reason="NOT_OWNER")
+                    raise PermissionDenied(
+                        sending.ACTION, "the request id is another sender's", error_reason="NOT_OWNER"
+                    )
                 return NotificationView.of(earlier)
         rendered = template.render(parameters)
         sending.check_rendered(rendered)
@@ -164,17 +168,21 @@ class NotificationsApplication(ReadModelApplication):
         return [replica] if replica.update(code, agency_id, handling_agency_id, applicant_account_id) else []
 
     def notify_dossier_received(self, receipt: DossierReceipt) -> list[Any]:
-        """The in-app notification of the applicant (unsaved: the consumer saves it with the position).
+        """The in-app notification of the applicant (unsaved: the consumer saves it with the
+        position).
 
         Returns the aggregates to save: the notification, and the default template if
         this is its first use. A dossier without an applicant account gets nothing in-app.
         """
         if receipt.applicant_account_id is None:
             log.info(
-                "received dossier has no applicant account: no in-app notification", extra={"dossier_id": str(receipt.dossier_id)}
+                "received dossier has no applicant account: no in-app notification",
+                extra={"dossier_id": str(receipt.dossier_id)},
             )
             return []
-        template = self.find(Template, template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(DOSSIER_RECEIVED.key, IN_APP)
+        template = self.find(Template, template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(
+            DOSSIER_RECEIVED.key, IN_APP
+        )
         parameters = {
             "dossier_code": receipt.code,
             "appointed_date": format_date(receipt.appointed_return_time, self.zone),
@@ -183,7 +191,10 @@ class NotificationsApplication(ReadModelApplication):
             "agency_id": receipt.agency_id,
         }
         notification = Notification.from_template(
-            f"event:{receipt.event_id}", template.render(parameters), receipt.applicant_account_id, dossier_id=receipt.dossier_id
+            f"event:{receipt.event_id}",
+            template.render(parameters),
+            receipt.applicant_account_id,
+            dossier_id=receipt.dossier_id,
         )
         return [template, notification]
 
@@ -197,11 +208,13 @@ class NotificationsApplication(ReadModelApplication):
         """Marked read by its recipient only."""
         notification = self.load(Notification, notification_id)
         _own_inbox(notification.recipient_account_id, "mark this notification read")
-        if notification.mark_read(datetime.now(timezone.utc)):
+        if notification.mark_read(datetime.now(UTC)):
             self.save(notification)
         return NotificationView.of(notification)
 
-    def list_notifications(self, recipient: UUID, channel: str | None, page_size: int = 0, page_token: str = "") -> Page:
+    def list_notifications(
+        self, recipient: UUID, channel: str | None, page_size: int = 0, page_token: str = ""
+    ) -> Page:
         """A page of a recipient's notifications, newest first (from the inbox read model), for
         the recipient and auditors."""
         _own_inbox(recipient, "list these notifications", *INBOX_READERS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from uuid import UUID
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
@@ -55,10 +55,12 @@ def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer
             applicant_account_id=_uuid(event.applicant_account_id, "applicant_account_id")
             if event.applicant_account_id
             else None,
-            receive_time=event.receive_time.ToDatetime(tzinfo=timezone.utc) if event.HasField("receive_time") else None,
-            appointed_return_time=event.appointed_return_time.ToDatetime(tzinfo=timezone.utc),
+            receive_time=event.receive_time.ToDatetime(tzinfo=UTC) if event.HasField("receive_time") else None,
+            appointed_return_time=event.appointed_return_time.ToDatetime(tzinfo=UTC),
         )
-        copy = center.replicate_dossier(receipt.dossier_id, event.code, event.agency_id, "", receipt.applicant_account_id)
+        copy = center.replicate_dossier(
+            receipt.dossier_id, event.code, event.agency_id, "", receipt.applicant_account_id
+        )
         return [*copy, *center.notify_dossier_received(receipt)]
 
     def on_dossier_submitted(event: dossiers_events.DossierSubmitted, envelope: EventEnvelope) -> list:

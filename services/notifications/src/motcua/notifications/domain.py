@@ -13,9 +13,10 @@ and names every placeholder it has no value for.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Mapping
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -165,7 +166,9 @@ def check_template_text(key: str, subject: str, body: str) -> None:
     """Raises InvalidArgument naming every problem of a template's text."""
     violations: list[FieldViolation] = []
     if not TEMPLATE_KEY.match(key):
-        violations.append(FieldViolation("key", "must be 3 to 64 lower-case letters, digits or _, starting with a letter"))
+        violations.append(
+            FieldViolation("key", "must be 3 to 64 lower-case letters, digits or _, starting with a letter")
+        )
     if len(subject) > MAX_SUBJECT_LENGTH:
         violations.append(FieldViolation("subject", f"must be at most {MAX_SUBJECT_LENGTH} characters"))
     if not body.strip():
@@ -259,6 +262,13 @@ class Notification(Aggregate):
     the same cause cannot produce two notifications for the same recipient and channel.
     In-app notifications are delivered when they are created: the inbox is the channel.
     """
+
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Read(Aggregate.Event):
+            read_time: datetime
 
     @staticmethod
     def create_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "", **_: object) -> UUID:

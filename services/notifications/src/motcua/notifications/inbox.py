@@ -30,7 +30,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 from uuid import UUID
 
 from psycopg.sql import SQL, Identifier
@@ -135,7 +135,7 @@ class InboxHub:
         self._closed = False
         self._threads: list[threading.Thread] = []
 
-    # --- streams ------------------------------------------------------------------------------------
+    # --- streams ------------------------------------------------------------------------------
 
     def subscribe(self, account_id: UUID, holder: str = "") -> InboxSubscription:
         """A live subscription to ``account_id``'s inbox, opened by ``holder`` (the caller;
@@ -177,7 +177,8 @@ class InboxHub:
                     del self._subscribers[subscription.account_id]
 
     def backlog(self, subscription: InboxSubscription, limit: int) -> list[InboxEntry]:
-        """The unread in-app notifications the stream starts with (up to its registration position)."""
+        """The unread in-app notifications the stream starts with (up to its registration
+        position)."""
         return self.center.unread_in_app(subscription.account_id, subscription.after, limit)
 
     def shutdown(self) -> None:

@@ -20,7 +20,8 @@ service that finds it empty beside a log with notifications rebuilds it at start
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
@@ -84,7 +85,9 @@ class InboxRecorder(ProjectingRecorder):
         )
         # Added later: tables created before it get the column (rows of earlier notifications: '').
         self.sql_create_statements.append(
-            SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS sent_by text NOT NULL DEFAULT ''").format(inbox=self._inbox)
+            SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS sent_by text NOT NULL DEFAULT ''").format(
+                inbox=self._inbox
+            )
         )
         # Newest first per recipient, and everything after a position for the stream.
         self.sql_create_statements.append(
@@ -93,7 +96,8 @@ class InboxRecorder(ProjectingRecorder):
             )
         )
         self._insert_row = SQL(
-            "INSERT INTO {inbox} (position, {columns}) VALUES (%(position)s, {values}) ON CONFLICT (notification_id) DO NOTHING"
+            "INSERT INTO {inbox} (position, {columns}) VALUES (%(position)s, {values}) "
+            "ON CONFLICT (notification_id) DO NOTHING"
         ).format(
             inbox=self._inbox,
             columns=SQL(", ").join(map(Identifier, _COLUMNS)),
@@ -141,7 +145,8 @@ class InboxRecorder(ProjectingRecorder):
     # --- reading --------------------------------------------------------------------------------
 
     def inbox_page(self, recipient: UUID, channel: str | None, before: int | None, limit: int) -> list[InboxEntry]:
-        """Up to ``limit`` notifications of a recipient, newest first, older than position ``before``."""
+        """Up to ``limit`` notifications of a recipient, newest first, older than position
+        ``before``."""
         query = self._select + SQL(" WHERE recipient_account_id = %(recipient)s")
         if channel is not None:
             query += SQL(" AND channel = %(channel)s")
@@ -151,7 +156,8 @@ class InboxRecorder(ProjectingRecorder):
         return self._entries(query, {"recipient": recipient, "channel": channel, "before": before, "limit": limit})
 
     def unread_in_app(self, recipient: UUID, up_to: int, limit: int) -> list[InboxEntry]:
-        """The newest ``limit`` unread in-app notifications at or before position ``up_to``, oldest first."""
+        """The newest ``limit`` unread in-app notifications at or before position ``up_to``, oldest
+        first."""
         query = self._select + SQL(
             " WHERE recipient_account_id = %(recipient)s AND channel = %(channel)s AND read_time IS NULL"
             " AND position <= %(up_to)s ORDER BY position DESC LIMIT %(limit)s"
@@ -160,7 +166,8 @@ class InboxRecorder(ProjectingRecorder):
         return entries[::-1]
 
     def in_app_arrivals(self, recipients: Sequence[UUID], after: int, up_to: int) -> list[InboxEntry]:
-        """In-app notifications of these recipients created after position ``after``, up to ``up_to``, in order."""
+        """In-app notifications of these recipients created after position ``after``, up to
+        ``up_to``, in order."""
         query = self._select + SQL(
             " WHERE recipient_account_id = ANY(%(recipients)s) AND channel = %(channel)s"
             " AND position > %(after)s AND position <= %(up_to)s ORDER BY position"

@@ -18,7 +18,7 @@ in one is narrow:
 from __future__ import annotations
 
 import unicodedata
-from typing import Mapping
+from collections.abc import Mapping
 
 from motcua.kernel.access import ADMINISTRATOR, OFFICERS, Within, require_grant, require_role
 from motcua.kernel.context import Actor

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 from motcua.kernel.errors import FieldViolation, InvalidArgument
@@ -54,7 +54,9 @@ class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
             raise _within("procedure", e) from None
         return pb.UpdateProcedureResponse(procedure=procedure_proto(view))
 
-    def DraftProcedureVersion(self, request: pb.DraftProcedureVersionRequest, context) -> pb.DraftProcedureVersionResponse:
+    def DraftProcedureVersion(
+        self, request: pb.DraftProcedureVersionRequest, context
+    ) -> pb.DraftProcedureVersionResponse:
         view = self.catalog.draft_procedure_version(UUID(request.procedure_id), request.expected_version)
         return pb.DraftProcedureVersionResponse(procedure=procedure_proto(view))
 
@@ -63,8 +65,10 @@ class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
         return pb.WithdrawProcedureResponse(procedure=procedure_proto(view))
 
     def GetProcedureInForce(self, request: pb.GetProcedureInForceRequest, context) -> pb.GetProcedureInForceResponse:
-        moment = request.at.ToDatetime(tzinfo=timezone.utc) if request.HasField("at") else datetime.now(timezone.utc)
-        return pb.GetProcedureInForceResponse(procedure=procedure_proto(self.catalog.procedure_in_force(request.code, moment)))
+        moment = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
+        return pb.GetProcedureInForceResponse(
+            procedure=procedure_proto(self.catalog.procedure_in_force(request.code, moment))
+        )
 
     def ListProcedures(self, request: pb.ListProceduresRequest, context) -> pb.ListProceduresResponse:
         filters = Filters(
@@ -77,4 +81,6 @@ class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
             query=request.query,
         )
         page = self.catalog.list_procedures(filters, request.page_size, request.page_token)
-        return pb.ListProceduresResponse(procedures=[procedure_proto(v) for v in page.procedures], next_page_token=page.next_page_token)
+        return pb.ListProceduresResponse(
+            procedures=[procedure_proto(v) for v in page.procedures], next_page_token=page.next_page_token
+        )

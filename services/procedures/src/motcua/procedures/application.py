@@ -9,8 +9,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from motcua.kernel.access import ADMINISTRATOR, require_grant
-from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import NotFound, VersionConflict
@@ -131,7 +131,7 @@ class ProceduresApplication(ReadModelApplication):
     def procedure_in_force(self, code: str, moment: datetime) -> ProcedureView:
         """The version of the procedure with this code in force at ``moment`` (aware)."""
         try:
-            index = self.repository.get(ProcedureCode.create_id(code))
+            index: ProcedureCode = self.repository.get(ProcedureCode.create_id(code))
         except AggregateNotFoundError:
             raise NotFound("procedure", code) from None
         procedure = self.load(Procedure, index.procedure_id)

@@ -1,4 +1,5 @@
-"""Composition root of the procedures service: the procedure catalog and the working-day calendars."""
+"""Composition root of the procedures service: the procedure catalog and the working-day
+calendars."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
-from motcua.procedures.v1 import calendar_service_pb2, calendar_service_pb2_grpc, procedure_service_pb2, procedure_service_pb2_grpc
+from motcua.procedures.v1 import (
+    calendar_service_pb2,
+    calendar_service_pb2_grpc,
+    procedure_service_pb2,
+    procedure_service_pb2_grpc,
+)
 
 from .api import ProcedureServicer
 from .application import ProceduresApplication
@@ -24,7 +30,11 @@ def build(settings: Settings) -> Service:
         app=catalog,
         registrations=[
             serve(procedure_service_pb2, procedure_service_pb2_grpc, ProcedureServicer(catalog)),
-            serve(calendar_service_pb2, calendar_service_pb2_grpc, CalendarServicer(CalendarsApplication(catalog, catalog.agency_tree))),
+            serve(
+                calendar_service_pb2,
+                calendar_service_pb2_grpc,
+                CalendarServicer(CalendarsApplication(catalog, catalog.agency_tree)),
+            ),
         ],
         relay=OutboxRelay(catalog, integration_event),
         # Identity's agency tree: administrators' grants reach the agencies below them.

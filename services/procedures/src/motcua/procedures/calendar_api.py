@@ -1,4 +1,5 @@
-"""gRPC servicer of the calendars: translates between protos and the calendars application, nothing more."""
+"""gRPC servicer of the calendars: translates between protos and the calendars application,
+nothing more."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from motcua.procedures.v1 import calendar_service_pb2 as pb, calendar_service_pb
 
 from .calendar_application import CalendarsApplication
 from .convert import calendar_to_proto, days_of, periods_of, weekday_names
+
 
 class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
     def __init__(self, calendars: CalendarsApplication) -> None:
@@ -30,11 +32,17 @@ class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
         return pb.GetCalendarResponse(calendar=calendar_to_proto(view))
 
     def ListCalendars(self, request: pb.ListCalendarsRequest, context) -> pb.ListCalendarsResponse:
-        page = self.calendars.list_calendars(request.agency_id, request.province_wide, request.year, request.page_size, request.page_token)
-        return pb.ListCalendarsResponse(calendars=[calendar_to_proto(v) for v in page.calendars], next_page_token=page.next_page_token)
+        page = self.calendars.list_calendars(
+            request.agency_id, request.province_wide, request.year, request.page_size, request.page_token
+        )
+        return pb.ListCalendarsResponse(
+            calendars=[calendar_to_proto(v) for v in page.calendars], next_page_token=page.next_page_token
+        )
 
     def AddHoliday(self, request: pb.AddHolidayRequest, context) -> pb.AddHolidayResponse:
-        view = self.calendars.add_holiday(UUID(request.calendar_id), request.holiday.date, request.holiday.name, *_versions(request))
+        view = self.calendars.add_holiday(
+            UUID(request.calendar_id), request.holiday.date, request.holiday.name, *_versions(request)
+        )
         return pb.AddHolidayResponse(calendar=calendar_to_proto(view))
 
     def RemoveHoliday(self, request: pb.RemoveHolidayRequest, context) -> pb.RemoveHolidayResponse:
@@ -46,7 +54,9 @@ class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
         view = self.calendars.add_makeup_working_day(UUID(request.calendar_id), day.date, day.name, *_versions(request))
         return pb.AddMakeupWorkingDayResponse(calendar=calendar_to_proto(view))
 
-    def RemoveMakeupWorkingDay(self, request: pb.RemoveMakeupWorkingDayRequest, context) -> pb.RemoveMakeupWorkingDayResponse:
+    def RemoveMakeupWorkingDay(
+        self, request: pb.RemoveMakeupWorkingDayRequest, context
+    ) -> pb.RemoveMakeupWorkingDayResponse:
         view = self.calendars.remove_makeup_working_day(UUID(request.calendar_id), request.date, *_versions(request))
         return pb.RemoveMakeupWorkingDayResponse(calendar=calendar_to_proto(view))
 
@@ -57,7 +67,9 @@ class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
         return pb.SetWorkingHoursResponse(calendar=calendar_to_proto(view))
 
     def SetWeekend(self, request: pb.SetWeekendRequest, context) -> pb.SetWeekendResponse:
-        view = self.calendars.set_weekend(UUID(request.calendar_id), weekday_names(request.weekend), *_versions(request))
+        view = self.calendars.set_weekend(
+            UUID(request.calendar_id), weekday_names(request.weekend), *_versions(request)
+        )
         return pb.SetWeekendResponse(calendar=calendar_to_proto(view))
 
     def PublishCalendar(self, request: pb.PublishCalendarRequest, context) -> pb.PublishCalendarResponse:

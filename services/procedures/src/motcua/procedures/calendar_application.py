@@ -6,15 +6,15 @@ A ``CalendarsApplication`` works on the procedures service's one event-sourced a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
-
 
 from motcua.clock.parsing import parse_weekend
 from motcua.kernel.access import ADMINISTRATOR, require_grant, require_role
-from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.agencies import AgencyTree
+from motcua.kernel.agency_ids import is_agency_id
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import PermissionDenied, VersionConflict
 from motcua.kernel.eventstore import ServiceApplication
@@ -53,7 +53,9 @@ class CalendarsApplication:
         raise PermissionDenied(action, "needs administrator granted at the province (the root of the agency tree)",
                                error_reason="AGENCY_SCOPE", agencies="")
 
-    def create_calendar(self, agency_id: str, year: int, content: dict[str, Any], seed_public_holidays: bool = False) -> CalendarView:
+    def create_calendar(
+        self, agency_id: str, year: int, content: dict[str, Any], seed_public_holidays: bool = False
+    ) -> CalendarView:
         """A new draft calendar; with ``seed_public_holidays`` the year's public holidays and
         make-up days are added first, those given explicitly winning on the same date."""
         if agency_id == PROVINCE or is_agency_id(agency_id):  # a malformed agency is a field error, below
@@ -102,23 +104,39 @@ class CalendarsApplication:
             next_page_token=query.token(start + size) if more else "",
         )
 
-    def add_holiday(self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def add_holiday(
+        self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.add_holiday(day, name, calendar_version))
 
-    def remove_holiday(self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def remove_holiday(
+        self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.remove_holiday(day, calendar_version))
 
-    def add_makeup_working_day(self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
-        return self._edit(calendar_id, expected_version, lambda c: c.add_makeup_working_day(day, name, calendar_version))
+    def add_makeup_working_day(
+        self, calendar_id: UUID, day: str, name: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
+        return self._edit(
+            calendar_id, expected_version, lambda c: c.add_makeup_working_day(day, name, calendar_version)
+        )
 
-    def remove_makeup_working_day(self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def remove_makeup_working_day(
+        self, calendar_id: UUID, day: str, expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.remove_makeup_working_day(day, calendar_version))
 
     def set_working_hours(self, calendar_id: UUID, working_hours: list[dict[str, str]], reception_cutoff: str,
                           expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
-        return self._edit(calendar_id, expected_version, lambda c: c.set_working_hours(working_hours, reception_cutoff, calendar_version))
+        return self._edit(
+            calendar_id,
+            expected_version,
+            lambda c: c.set_working_hours(working_hours, reception_cutoff, calendar_version),
+        )
 
-    def set_weekend(self, calendar_id: UUID, weekend: list[str], expected_version: int = 0, calendar_version: int = 0) -> CalendarView:
+    def set_weekend(
+        self, calendar_id: UUID, weekend: list[str], expected_version: int = 0, calendar_version: int = 0
+    ) -> CalendarView:
         return self._edit(calendar_id, expected_version, lambda c: c.set_weekend(weekend, calendar_version))
 
     def publish_calendar(self, calendar_id: UUID, expected_version: int = 0) -> CalendarView:
@@ -127,7 +145,8 @@ class CalendarsApplication:
     def _edit(self, calendar_id: UUID, expected_version: int, change: Callable[[Calendar], None]) -> CalendarView:
         calendar = self.app.load(Calendar, calendar_id)
         self.require_administrator(f"edit the {calendar.subject}", calendar.agency_id)
-        # Only then against the version the caller last saw: a stranger learns nothing from a conflict.
+        # Only then against the version the caller last saw: a stranger learns nothing from a
+        # conflict.
         if expected_version and calendar.version != expected_version:
             raise VersionConflict(str(calendar_id), expected_version, calendar.version)
         change(calendar)

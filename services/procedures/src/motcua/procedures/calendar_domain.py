@@ -12,7 +12,8 @@ version never changes. Its content stays in the ``Published`` event and in ``pub
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -38,6 +39,21 @@ def scope_name(agency_id: str) -> str:
 class Calendar(Aggregate):
     """The working-day calendar of one year for the province (agency ``""``) or an agency."""
 
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Published(Aggregate.Event):
+            agency_id: str
+            year: int
+            calendar_version: int
+            timezone: str
+            weekend: list[str]
+            working_hours: list[dict[str, str]]
+            reception_cutoff: str
+            holidays: list[dict[str, str]]
+            makeup_working_days: list[dict[str, str]]
+
     @staticmethod
     def create_id(agency_id: str, year: int, **_: object) -> UUID:
         # One calendar per agency and year: a second creation collides on this id.
@@ -45,11 +61,17 @@ class Calendar(Aggregate):
 
     @classmethod
     def create(cls, agency_id: str, year: int, content: dict[str, Any]) -> Calendar:
-        """A draft of version 1; ``content`` in the clock's plain form (see ``motcua.clock.parsing``)."""
+        """A draft of version 1; ``content`` in the clock's plain form (see
+        ``motcua.clock.parsing``)."""
         content = {**content, "timezone": content.get("timezone") or DEFAULT_TIMEZONE}
         violations = []
         if agency_id and not is_agency_id(agency_id):
-            violations.append(FieldViolation("agency_id", "must be empty (province-wide) or an agency electronic identifier such as 000.00.12.H56"))
+            violations.append(
+                FieldViolation(
+                    "agency_id",
+                    "must be empty (province-wide) or an agency electronic identifier such as 000.00.12.H56",
+                )
+            )
         try:
             normalized = normalize(year, content)
         except InvalidArgument as e:
@@ -59,8 +81,17 @@ class Calendar(Aggregate):
         return cls(agency_id=agency_id, year=year, **normalized)
 
     @event("Created")
-    def __init__(self, agency_id: str, year: int, timezone: str, weekend: list[str], working_hours: list[dict[str, str]],
-                 reception_cutoff: str, holidays: list[dict[str, str]], makeup_working_days: list[dict[str, str]]) -> None:
+    def __init__(
+        self,
+        agency_id: str,
+        year: int,
+        timezone: str,
+        weekend: list[str],
+        working_hours: list[dict[str, str]],
+        reception_cutoff: str,
+        holidays: list[dict[str, str]],
+        makeup_working_days: list[dict[str, str]],
+    ) -> None:
         self.agency_id = agency_id
         self.year = year
         self.timezone = timezone
@@ -106,7 +137,9 @@ class Calendar(Aggregate):
         field = "holiday"
         self._check_day_in_year(day, f"{field}.date", name, f"{field}.name")
         if day in self.makeup_working_days:
-            raise InvalidArgument.field(f"{field}.date", f"{day} is a make-up working day ({self.makeup_working_days[day]}); remove it first")
+            raise InvalidArgument.field(
+                f"{field}.date", f"{day} is a make-up working day ({self.makeup_working_days[day]}); remove it first"
+            )
         name = name.strip()
         if self.holidays.get(day) != name:
             self._start_version_if_published()
@@ -125,9 +158,11 @@ class Calendar(Aggregate):
         self._check_day_in_year(day, f"{field}.date", name, f"{field}.name")
         if day in self.holidays:
             raise InvalidArgument.field(f"{field}.date", f"{day} is a public holiday ({self.holidays[day]})")
-        weekday = parse_date(day).weekday()
+        weekday = date.fromisoformat(day).weekday()  # a valid date: checked just above
         if weekday not in _weekday_numbers(self.weekend):
-            raise InvalidArgument.field(f"{field}.date", f"{day} is a working day already; a make-up working day falls on a weekend day")
+            raise InvalidArgument.field(
+                f"{field}.date", f"{day} is a working day already; a make-up working day falls on a weekend day"
+            )
         name = name.strip()
         if self.makeup_working_days.get(day) != name:
             self._start_version_if_published()
@@ -140,7 +175,9 @@ class Calendar(Aggregate):
         self._start_version_if_published()
         self._makeup_working_day_removed(date=day)
 
-    def set_working_hours(self, working_hours: list[dict[str, str]], reception_cutoff: str, calendar_version: int = 0) -> None:
+    def set_working_hours(
+        self, working_hours: list[dict[str, str]], reception_cutoff: str, calendar_version: int = 0
+    ) -> None:
         self.check_editable(calendar_version)
         problems: list[Problem] = []
         periods = parse_working_hours(working_hours, problems)
@@ -156,9 +193,11 @@ class Calendar(Aggregate):
         problems: list[Problem] = []
         days = parse_weekend(weekend, problems)
         _raise_if(problems)
-        stranded = [d for d in sorted(self.makeup_working_days) if parse_date(d).weekday() not in days]
+        stranded = [d for d in sorted(self.makeup_working_days) if date.fromisoformat(d).weekday() not in days]
         if stranded:
-            raise InvalidArgument.field("weekend", f"the make-up working day {stranded[0]} would fall on a working day; remove it first")
+            raise InvalidArgument.field(
+                "weekend", f"the make-up working day {stranded[0]} would fall on a working day; remove it first"
+            )
         names = [name.strip().lower() for name in weekend]
         if sorted(_weekday_numbers(names)) != sorted(_weekday_numbers(self.weekend)):
             self._start_version_if_published()
@@ -168,7 +207,9 @@ class Calendar(Aggregate):
         """Puts the current version in force; the event carries the whole calendar."""
         if self.state == PUBLISHED:
             raise CalendarPublishedAlready(f"{self.subject} version {self.calendar_version}", PUBLISHED, "publish")
-        self._published(agency_id=self.agency_id, year=self.year, calendar_version=self.calendar_version, **self.content())
+        self._published(
+            agency_id=self.agency_id, year=self.year, calendar_version=self.calendar_version, **self.content()
+        )
 
     # --- events --------------------------------------------------------------------------
 
@@ -219,7 +260,10 @@ class Calendar(Aggregate):
             return
         if 0 < calendar_version <= self.published_version:
             raise CalendarPublishedAlready(f"{self.subject} version {calendar_version}", PUBLISHED, "edit")
-        raise InvalidArgument.field("calendar_version", f"there is no version {calendar_version} to edit; the version open for edits is {editable}")
+        raise InvalidArgument.field(
+            "calendar_version",
+            f"there is no version {calendar_version} to edit; the version open for edits is {editable}",
+        )
 
     def _start_version_if_published(self) -> None:
         if self.state == PUBLISHED:

@@ -1,6 +1,7 @@
 """Import a year's working-day calendar from a JSON file through the CalendarService API.
 
-    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID] [--token TOKEN | --dev-token-from HOST:PORT [--dev-token-agency EID]] FILE
+    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID]
+        [--token TOKEN | --dev-token-from HOST:PORT [--dev-token-agency EID]] FILE
     python -m motcua.procedures.calendar_import …
 
 The file has the shape of ``infra/local/seed/calendar-2026.json``: ``year``, ``timezone``,
@@ -22,8 +23,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -62,7 +64,9 @@ def read_calendar_file(path: Path, agency_id: str | None = None) -> tuple[str, d
             "working_hours": [_period(p) for p in data.get("working_hours", [])],
             "reception_cutoff": data.get("reception_cutoff", ""),
             "holidays": [{"date": d["date"], "name": d["name"]} for d in data.get("holidays", [])],
-            "makeup_working_days": [{"date": d["date"], "name": d["name"]} for d in data.get("makeup_working_days", [])],
+            "makeup_working_days": [
+                {"date": d["date"], "name": d["name"]} for d in data.get("makeup_working_days", [])
+            ],
         }
         parse_year_calendar(plain, agency_id=agency)
     except InvalidCalendar as e:
@@ -80,7 +84,9 @@ def _period(period: Any) -> dict[str, str]:
 
 
 class Importer:
-    def __init__(self, stub: calendar_service_pb2_grpc.CalendarServiceStub, metadata: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, stub: calendar_service_pb2_grpc.CalendarServiceStub, metadata: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.stub = stub
         self.metadata = tuple(metadata)
         self.changes = 0
@@ -94,13 +100,22 @@ class Importer:
             except grpc.RpcError as e:
                 if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                     raise
-                calendar = self._find(agency_id, plain["year"])  # created meanwhile: correct it instead
+                # Created meanwhile: correct it instead (calendars are never deleted: it is found).
+                found = self._find(agency_id, plain["year"])
+                if found is None:
+                    raise
+                calendar = found
         if calendar.timezone != plain["timezone"]:
-            raise BadFile(f"timezone: the calendar's is {calendar.timezone} and cannot change; the file says {plain['timezone']}")
+            raise BadFile(
+                f"timezone: the calendar's is {calendar.timezone} and cannot change; the file says {plain['timezone']}"
+            )
         calendar = self._correct(calendar, plain)
         if calendar.state != calendar_pb2.CALENDAR_STATE_PUBLISHED:
             self.published = True
-            calendar = self._call("PublishCalendar", pb.PublishCalendarRequest(calendar_id=calendar.calendar_id, expected_version=calendar.version))
+            calendar = self._call(
+                "PublishCalendar",
+                pb.PublishCalendarRequest(calendar_id=calendar.calendar_id, expected_version=calendar.version),
+            )
         return calendar
 
     def _find(self, agency_id: str, year: int) -> calendar_pb2.Calendar | None:
@@ -110,7 +125,10 @@ class Importer:
 
     def _create(self, agency_id: str, plain: dict[str, Any]) -> calendar_pb2.Calendar:
         request = pb.CreateCalendarRequest(
-            agency_id=agency_id, year=plain["year"], timezone=plain["timezone"], weekend=weekday_values(plain["weekend"]),
+            agency_id=agency_id,
+            year=plain["year"],
+            timezone=plain["timezone"],
+            weekend=weekday_values(plain["weekend"]),
             working_hours=[calendar_pb2.WorkingPeriod(**p) for p in plain["working_hours"]],
             reception_cutoff=plain["reception_cutoff"],
             holidays=[calendar_pb2.CalendarDay(**d) for d in plain["holidays"]],
@@ -133,7 +151,9 @@ class Importer:
             calendar = self._edit("SetWeekend", calendar, weekend=weekend)
         hours = [calendar_pb2.WorkingPeriod(**p) for p in plain["working_hours"]]
         if list(calendar.working_hours) != hours or calendar.reception_cutoff != plain["reception_cutoff"]:
-            calendar = self._edit("SetWorkingHours", calendar, working_hours=hours, reception_cutoff=plain["reception_cutoff"])
+            calendar = self._edit(
+                "SetWorkingHours", calendar, working_hours=hours, reception_cutoff=plain["reception_cutoff"]
+            )
         current = {d.date: d.name for d in calendar.holidays}
         for day, name in sorted(holidays.items()):
             if current.get(day) != name:
@@ -141,11 +161,15 @@ class Importer:
         current = {d.date: d.name for d in calendar.makeup_working_days}
         for day, name in sorted(makeup.items()):
             if current.get(day) != name:
-                calendar = self._edit("AddMakeupWorkingDay", calendar, makeup_working_day=calendar_pb2.CalendarDay(date=day, name=name))
+                calendar = self._edit(
+                    "AddMakeupWorkingDay", calendar, makeup_working_day=calendar_pb2.CalendarDay(date=day, name=name)
+                )
         return calendar
 
     def _edit(self, rpc: str, calendar: calendar_pb2.Calendar, **fields: Any) -> calendar_pb2.Calendar:
-        request = getattr(pb, f"{rpc}Request")(calendar_id=calendar.calendar_id, expected_version=calendar.version, **fields)
+        request = getattr(pb, f"{rpc}Request")(
+            calendar_id=calendar.calendar_id, expected_version=calendar.version, **fields
+        )
         self.changes += 1
         return self._call(rpc, request)
 
@@ -179,18 +203,36 @@ def development_token(identity_addr: str, agency_id: str, timeout: float) -> str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="motcua-calendar-import", description="Create or correct, then publish, a year's working-day calendar from a JSON file.")
+    parser = argparse.ArgumentParser(
+        prog="motcua-calendar-import",
+        description="Create or correct, then publish, a year's working-day calendar from a JSON file.",
+    )
     parser.add_argument("file", type=Path, help="the calendar JSON file (e.g. infra/local/seed/calendar-2026.json)")
-    parser.add_argument("--addr", "--target", dest="addr", default=os.environ.get("MOTCUA_PROCEDURES_ADDR", DEFAULT_ADDR),
-                        help=f"gRPC address of the procedures service (env MOTCUA_PROCEDURES_ADDR; default {DEFAULT_ADDR})")
-    parser.add_argument("--agency-id", default=None, help="the agency whose calendar this is (default: the file's agency_id, else province-wide)")
-    parser.add_argument("--token", default=os.environ.get("MOTCUA_TOKEN", ""), help="bearer token for the API (env MOTCUA_TOKEN)")
+    parser.add_argument(
+        "--addr",
+        "--target",
+        dest="addr",
+        default=os.environ.get("MOTCUA_PROCEDURES_ADDR", DEFAULT_ADDR),
+        help=f"gRPC address of the procedures service (env MOTCUA_PROCEDURES_ADDR; default {DEFAULT_ADDR})",
+    )
+    parser.add_argument(
+        "--agency-id",
+        default=None,
+        help="the agency whose calendar this is (default: the file's agency_id, else province-wide)",
+    )
+    parser.add_argument(
+        "--token", default=os.environ.get("MOTCUA_TOKEN", ""), help="bearer token for the API (env MOTCUA_TOKEN)"
+    )
     parser.add_argument("--dev-token-from", metavar="IDENTITY_ADDR", default="",
                         help="without --token: ask the identity service at this gRPC address for a development token "
                              "(administrator; only where development tokens are on, e.g. `make run`)")
-    parser.add_argument("--dev-token-agency", metavar="EID", default="",
-                        help="with --dev-token-from: the agency the administrator is granted at (default: the calendar's; "
-                             "the province-wide calendar needs the province's, the root of the agency tree)")
+    parser.add_argument(
+        "--dev-token-agency",
+        metavar="EID",
+        default="",
+        help="with --dev-token-from: the agency the administrator is granted at (default: the calendar's; "
+        "the province-wide calendar needs the province's, the root of the agency tree)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the service (default 30)")
     args = parser.parse_args(argv)
     try:
@@ -222,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     scope = agency_id or "province"
     what = f"{importer.changes} change(s), published" if importer.published else "already up to date"
-    print(f"calendar {scope} {plain['year']}: version {calendar.calendar_version} in force ({what}); id {calendar.calendar_id}")
+    print(
+        f"calendar {scope} {plain['year']}: version {calendar.calendar_version} in force ({what}); "
+        f"id {calendar.calendar_id}"
+    )
     return 0
 
 

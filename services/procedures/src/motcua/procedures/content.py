@@ -128,7 +128,10 @@ class ProcedureContent:
         if time.unit not in MAX_PROCESSING:
             bad("processing_time.unit", "must be working days or working hours")
         elif not 1 <= time.value <= MAX_PROCESSING[time.unit]:
-            bad("processing_time.value", f"must be between 1 and {MAX_PROCESSING[time.unit]} {time.unit.replace('_', ' ')}")
+            bad(
+                "processing_time.value",
+                f"must be between 1 and {MAX_PROCESSING[time.unit]} {time.unit.replace('_', ' ')}",
+            )
         for i, fee in enumerate(self.fees):
             if not fee.name:
                 bad(f"fees[{i}].name", "must not be blank")

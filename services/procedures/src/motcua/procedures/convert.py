@@ -3,19 +3,17 @@ domain values and views, both ways. No rules here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, TypeVar
 
 from google.type import dayofweek_pb2
 
 from motcua.clock import WEEKDAYS
 from motcua.kernel.timestamps import timestamp
-from motcua.procedures.v1 import calendar_pb2
-from motcua.procedures.v1 import procedure_pb2 as p
+from motcua.procedures.v1 import calendar_pb2, procedure_pb2 as p
 
-from . import calendar_domain
-from . import content as c
-from . import domain
+from . import calendar_domain, content as c, domain
 from .views import CalendarView, ProcedureView
 
 STATES = {
@@ -24,13 +22,21 @@ STATES = {
     domain.SUPERSEDED: p.PROCEDURE_STATE_SUPERSEDED,
     domain.WITHDRAWN: p.PROCEDURE_STATE_WITHDRAWN,
 }
-LEVELS = {"": p.PROCEDURE_LEVEL_UNSPECIFIED, c.PROVINCE: p.PROCEDURE_LEVEL_PROVINCE, c.COMMUNE: p.PROCEDURE_LEVEL_COMMUNE}
+LEVELS = {
+    "": p.PROCEDURE_LEVEL_UNSPECIFIED,
+    c.PROVINCE: p.PROCEDURE_LEVEL_PROVINCE,
+    c.COMMUNE: p.PROCEDURE_LEVEL_COMMUNE,
+}
 ONLINE_MODES = {"": p.ONLINE_MODE_UNSPECIFIED, c.FULL: p.ONLINE_MODE_FULL, c.PARTIAL: p.ONLINE_MODE_PARTIAL}
 UNITS = {c.WORKING_DAYS: p.PROCESSING_TIME_UNIT_WORKING_DAYS, c.WORKING_HOURS: p.PROCESSING_TIME_UNIT_WORKING_HOURS}
 RULES = {c.RESUME: p.SUPPLEMENT_RULE_RESUME, c.RESTART: p.SUPPLEMENT_RULE_RESTART}
 
 
-def _reverse(mapping: dict[str, int]) -> dict[int, str]:
+# A value of one of the proto enums (each is its own NewType of int).
+EnumValue = TypeVar("EnumValue", bound=int)
+
+
+def _reverse(mapping: Mapping[str, EnumValue]) -> dict[EnumValue, str]:
     return {number: name for name, number in mapping.items()}
 
 
@@ -50,10 +56,13 @@ def content_fields(content: c.ProcedureContent) -> dict[str, Any]:
         "field": content.field,
         "level": LEVELS[content.level],
         "online_mode": ONLINE_MODES[content.online_mode],
-        "processing_time": p.ProcessingTime(value=content.processing_time.value, unit=UNITS[content.processing_time.unit]),
+        "processing_time": p.ProcessingTime(
+            value=content.processing_time.value, unit=UNITS[content.processing_time.unit]
+        ),
         "fees": [p.Fee(name=f.name, amount_vnd=f.amount_vnd) for f in content.fees],
         "required_documents": [
-            p.RequiredDocument(name=d.name, originals=d.originals, copies=d.copies, eform_ref=d.eform_ref) for d in content.documents
+            p.RequiredDocument(name=d.name, originals=d.originals, copies=d.copies, eform_ref=d.eform_ref)
+            for d in content.documents
         ],
         "steps": [p.ProcessingStep(name=s.name, role=s.role, unit=s.unit, share=s.share) for s in content.steps],
         "result_type": content.result_type,

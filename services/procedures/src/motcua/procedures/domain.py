@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -32,6 +32,20 @@ MAX_CODE_LENGTH = 64
 class Procedure(Aggregate):
     """One administrative procedure of the catalog, with all its versions."""
 
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Renamed(Aggregate.Event):
+            name: str
+
+        class Revised(Aggregate.Event):
+            content: dict[str, Any]
+
+        class VersionDrafted(Aggregate.Event):
+            number: int
+            content: dict[str, Any]
+
     class Created(Aggregate.Created):
         class_version = 2
         code: str
@@ -39,7 +53,9 @@ class Procedure(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["content"] = ProcedureContent.legacy(state.pop("name"), state.pop("agency_id"), state.pop("processing_days"))
+            state["content"] = ProcedureContent.legacy(
+                state.pop("name"), state.pop("agency_id"), state.pop("processing_days")
+            )
 
     class Published(Aggregate.Event):
         """A draft came into force; the version in force before (``superseded``, 0: none) ends now.
@@ -56,7 +72,9 @@ class Procedure(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["content"] = ProcedureContent.legacy(state.pop("name"), state.pop("agency_id"), state.pop("processing_days"))
+            state["content"] = ProcedureContent.legacy(
+                state.pop("name"), state.pop("agency_id"), state.pop("processing_days")
+            )
             state["number"] = 1
             state["superseded"] = 0
 

@@ -11,8 +11,9 @@ case, đ as d) and the code, so "dang ky khai sinh" finds "Đăng ký khai sinh"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
@@ -20,9 +21,9 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
+from motcua.kernel.text import fold
 
 from .domain import DRAFT, PUBLISHED, SUPERSEDED, WITHDRAWN, Procedure
-from motcua.kernel.text import fold
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,13 @@ class CatalogRecorder(ProjectingRecorder):
 
     def _renamed(self, event: Any, position: int) -> Iterable[Statement]:
         yield self._versioned(event)
-        yield SQL(
-            "UPDATE {catalog} SET content = jsonb_set(content, '{{name}}', to_jsonb(%(name)s::text)), "
-            "search_text = %(folded)s || ' ' || lower(code) WHERE procedure_id = %(id)s AND state = %(draft)s"
-        ).format(catalog=self._catalog), {"id": event.originator_id, "name": event.name, "folded": fold(event.name), "draft": DRAFT}
+        yield (
+            SQL(
+                "UPDATE {catalog} SET content = jsonb_set(content, '{{name}}', to_jsonb(%(name)s::text)), "
+                "search_text = %(folded)s || ' ' || lower(code) WHERE procedure_id = %(id)s AND state = %(draft)s"
+            ).format(catalog=self._catalog),
+            {"id": event.originator_id, "name": event.name, "folded": fold(event.name), "draft": DRAFT},
+        )
 
     def _revised(self, event: Any, position: int) -> Iterable[Statement]:
         yield self._versioned(event)
@@ -118,36 +122,49 @@ class CatalogRecorder(ProjectingRecorder):
         yield self._versioned(event)
         if event.superseded:
             yield self._end(event.originator_id, event.superseded, SUPERSEDED, event.timestamp)
-        yield SQL(
-            "UPDATE {catalog} SET state = %(state)s, effective_from = %(at)s WHERE procedure_id = %(id)s AND version_number = %(number)s"
-        ).format(catalog=self._catalog), {"id": event.originator_id, "number": event.number, "state": PUBLISHED, "at": event.timestamp}
+        yield (
+            SQL(
+                "UPDATE {catalog} SET state = %(state)s, effective_from = %(at)s "
+                "WHERE procedure_id = %(id)s AND version_number = %(number)s"
+            ).format(catalog=self._catalog),
+            {"id": event.originator_id, "number": event.number, "state": PUBLISHED, "at": event.timestamp},
+        )
 
     def _withdrawn(self, event: Any, position: int) -> Iterable[Statement]:
         yield self._versioned(event)
         yield self._end(event.originator_id, event.number, WITHDRAWN, event.timestamp)
 
-    def _insert(self, procedure_id: Any, number: int, code: str | None, content: dict[str, Any], version: int) -> Statement:
+    def _insert(
+        self, procedure_id: Any, number: int, code: str | None, content: dict[str, Any], version: int
+    ) -> Statement:
         """A new draft row; without a code, the code of the procedure's other rows."""
         return SQL(
             "INSERT INTO {catalog} (procedure_id, version_number, code, state, agency_id, field_folded, level, "
             "online_mode, search_text, content, version) "
             "SELECT %(id)s, %(number)s, c.code, %(draft)s, %(agency_id)s, %(field)s, %(level)s, %(online_mode)s, "
             "%(folded)s || ' ' || lower(c.code), %(content)s, %(version)s "
-            "FROM (SELECT COALESCE(%(code)s::text, (SELECT code FROM {catalog} WHERE procedure_id = %(id)s LIMIT 1)) AS code) c "
+            "FROM (SELECT COALESCE(%(code)s::text, "
+            "(SELECT code FROM {catalog} WHERE procedure_id = %(id)s LIMIT 1)) AS code) c "
             "ON CONFLICT DO NOTHING"
         ).format(catalog=self._catalog), {
-            "id": procedure_id, "number": number, "code": code, "draft": DRAFT, "version": version, **self._columns(content)
+            "id": procedure_id,
+            "number": number,
+            "code": code,
+            "draft": DRAFT,
+            "version": version,
+            **self._columns(content),
         }
 
     def _versioned(self, event: Any) -> Statement:
         """Every row of a procedure shows its current aggregate version (for expected_version)."""
-        return SQL("UPDATE {catalog} SET version = %(version)s WHERE procedure_id = %(id)s").format(catalog=self._catalog), {
-            "id": event.originator_id, "version": event.originator_version
-        }
+        return SQL("UPDATE {catalog} SET version = %(version)s WHERE procedure_id = %(id)s").format(
+            catalog=self._catalog
+        ), {"id": event.originator_id, "version": event.originator_version}
 
     def _end(self, procedure_id: Any, number: int, state: str, moment: Any) -> Statement:
         return SQL(
-            "UPDATE {catalog} SET state = %(state)s, effective_until = %(at)s WHERE procedure_id = %(id)s AND version_number = %(number)s"
+            "UPDATE {catalog} SET state = %(state)s, effective_until = %(at)s "
+            "WHERE procedure_id = %(id)s AND version_number = %(number)s"
         ).format(catalog=self._catalog), {"id": procedure_id, "number": number, "state": state, "at": moment}
 
     @staticmethod
@@ -164,7 +181,8 @@ class CatalogRecorder(ProjectingRecorder):
     # --- reading ---------------------------------------------------------------------------
 
     def page(self, filters: Filters, after: tuple[str, int] | None, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` rows matching ``filters``, by code then version number, after the key ``after``."""
+        """Up to ``limit`` rows matching ``filters``, by code then version number, after the key
+        ``after``."""
         conditions: list[Composed | SQL] = []
         params: dict[str, Any] = {"limit": limit}
         for column, value in (
@@ -186,9 +204,10 @@ class CatalogRecorder(ProjectingRecorder):
             params.update(after_code=after[0], after_number=after[1])
         where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
         statement = (
-            SQL("SELECT procedure_id, version_number, code, state, content, effective_from, effective_until, version FROM {catalog}").format(
-                catalog=self._catalog
-            )
+            SQL(
+                "SELECT procedure_id, version_number, code, state, content, effective_from, effective_until, "
+                "version FROM {catalog}"
+            ).format(catalog=self._catalog)
             + where
             + SQL(" ORDER BY code, version_number LIMIT %(limit)s")
         )

@@ -87,7 +87,9 @@ class CalendarView:
         )
 
     @classmethod
-    def from_content(cls, calendar_id: UUID, agency_id: str, year: int, content: dict[str, Any], **fields: Any) -> CalendarView:
+    def from_content(
+        cls, calendar_id: UUID, agency_id: str, year: int, content: dict[str, Any], **fields: Any
+    ) -> CalendarView:
         return cls(
             calendar_id=calendar_id, agency_id=agency_id, year=year, timezone=content["timezone"],
             weekend=tuple(content["weekend"]), working_hours=tuple(content["working_hours"]),

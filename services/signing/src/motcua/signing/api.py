@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import grpc
 
-from motcua.signing.v1 import signing_service_pb2 as pb
-from motcua.signing.v1 import signing_service_pb2_grpc
+from motcua.signing.v1 import signing_service_pb2 as pb, signing_service_pb2_grpc
 
 from .application import SigningApplication
 from .convert import PURPOSES, report_to_proto, signed_to_proto
@@ -21,7 +20,7 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
     def __init__(self, app: SigningApplication) -> None:
         self.app = app
 
-    def SignDocument(self, request: pb.SignDocumentRequest, context) -> pb.SignDocumentResponse:  # type: ignore[no-untyped-def]
+    def SignDocument(self, request: pb.SignDocumentRequest, context) -> pb.SignDocumentResponse:
         try:
             subject = DocumentSubject(dossier_id=request.dossier_id, dossier_code=request.dossier_code,
                                       document_reference=request.document_reference)
@@ -31,6 +30,6 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
             context.abort(grpc.StatusCode.UNAVAILABLE, "the timestamp authority did not answer; try again")
         return signed_to_proto(view)
 
-    def VerifyDocument(self, request: pb.VerifyDocumentRequest, context) -> pb.VerifyDocumentResponse:  # type: ignore[no-untyped-def]
+    def VerifyDocument(self, request: pb.VerifyDocumentRequest, context) -> pb.VerifyDocumentResponse:
         reports = self.app.verify_document(request.document)
         return pb.VerifyDocumentResponse(signatures=[report_to_proto(r) for r in reports])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from motcua.kernel.blobstore import BlobStore
 from motcua.kernel.config import Settings
@@ -59,7 +59,7 @@ class SigningApplication(ServiceApplication):
                                        issue=self._issue_dev_seal if self.dev_seals else None)
         key = self.sealer.keys[key_id]
         # PDF dates have whole seconds: the event records the time the signature shows.
-        signing_time = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        signing_time = dt.datetime.now(dt.UTC).replace(microsecond=0)
         sealed = self.sealer.seal(document, key_id, reason, location, signing_time)
         record = Document.signed(
             document_sha256=hashlib.sha256(document).hexdigest(),

@@ -10,7 +10,7 @@ No role acts "anywhere" here: an administrator seals with their own agency's key
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from motcua.kernel.access import in_agency, is_self
 from motcua.kernel.context import Actor
@@ -20,7 +20,8 @@ from .domain import KeyOwnership, NoSigningKey, UnknownSigningKey
 
 ACTION = "sign with this key"
 
-# Issues a key of an agency that has none for a purpose (the development PKI only); None: none is made.
+# Issues a key of an agency that has none for a purpose (the development PKI only); None: none is
+# made.
 KeyIssuer = Callable[[str, str], tuple[str, KeyOwnership] | None]
 
 
@@ -41,9 +42,13 @@ def check_key(actor: Actor, key_id: str, ownership: KeyOwnership, purpose: str, 
         raise PermissionDenied(ACTION, f"the key {key_id} is not a key of agency {agency_id}",
                                error_reason="KEY_NOT_OWNED", key_id=key_id)
     if not ownership.allows(purpose):
-        raise PermissionDenied(ACTION, f"the key {key_id} may sign for {', '.join(p.upper() for p in ownership.purposes)}, "
-                                       f"not {purpose.upper()}",
-                               error_reason="PURPOSE_NOT_ALLOWED", key_id=key_id, purpose=purpose.upper())
+        raise PermissionDenied(
+            ACTION,
+            f"the key {key_id} may sign for {', '.join(p.upper() for p in ownership.purposes)}, not {purpose.upper()}",
+            error_reason="PURPOSE_NOT_ALLOWED",
+            key_id=key_id,
+            purpose=purpose.upper(),
+        )
 
 
 def choose_key(actor: Actor, keys: Mapping[str, KeyOwnership], purpose: str, key_id: str = "", agency_id: str = "",
@@ -61,7 +66,11 @@ def choose_key(actor: Actor, keys: Mapping[str, KeyOwnership], purpose: str, key
     if agency_id and not in_agency(actor, agency_id):
         raise PermissionDenied(ACTION, f"only callers of agency {agency_id} may sign on its behalf",
                                error_reason="AGENCY_SCOPE", agencies=agency_id)
-    own = [] if agency_id else [k for k, o in keys.items() if o.holder_account_id and may_use(actor, o) and o.allows(purpose)]
+    own = (
+        []
+        if agency_id
+        else [k for k, o in keys.items() if o.holder_account_id and may_use(actor, o) and o.allows(purpose)]
+    )
     candidates = own or [k for k, o in keys.items() if agency and o.agency_id == agency and o.allows(purpose)]
     if not candidates and agency and issue is not None:
         issued = issue(agency, purpose)

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import time
 
+from motcua.kernel.blobstore import FilesystemBlobStore
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.runtime import Service
@@ -22,10 +23,17 @@ from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 
 from .api import SigningServicer
 from .application import SigningApplication
-from motcua.kernel.blobstore import FilesystemBlobStore
 from .config import SigningConfig
 from .pades import Sealer, Verifier, minimal_pdf
-from .pki import KeyMaterialError, agency_names, ensure_dev_agency_seal, ensure_dev_pki, load_certificates, load_key_pairs, load_ownerships
+from .pki import (
+    KeyMaterialError,
+    agency_names,
+    ensure_dev_agency_seal,
+    ensure_dev_pki,
+    load_certificates,
+    load_key_pairs,
+    load_ownerships,
+)
 
 __all__ = ["SigningApplication", "build"]
 
@@ -74,10 +82,13 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
                           "purposes": list(ownerships[key_id].purposes)} for key_id, key in sealer.keys.items()},
         "default_key": config.default_key, "trust_roots": len(roots), "timestamp_authority": config.tsa_url or "",
     })
+    # The signature request RPCs are declared but not served yet (README): the generated base
+    # class, abstract to the type checker, answers them UNIMPLEMENTED.
+    servicer = SigningServicer(app)  # type: ignore[abstract]
     return Service(
         settings=settings,
         app=app,
-        registrations=[serve(signing_service_pb2, signing_service_pb2_grpc, SigningServicer(app))],
+        registrations=[serve(signing_service_pb2, signing_service_pb2_grpc, servicer)],
     )
 
 
@@ -86,7 +97,7 @@ def _self_test(sealer: Sealer, verifier: Verifier) -> None:
     timestamp authority) and the signature checks out, so a bad key fails the start. This
     also makes pyHanko parse every certificate once, before requests share them."""
     document = minimal_pdf()
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for key_id in sealer.keys:
         started = time.perf_counter()
         (report,) = verifier.verify(sealer.seal(document, key_id, "", "", now, timestamp=False).document)

@@ -1,24 +1,32 @@
 """The signing service's own settings, read once from the environment at start.
 
-| variable | meaning | default |
-| --- | --- | --- |
-| `MOTCUA_SIGNING_DIR` | the service's files: dev PKI (`pki/`), signed documents (`documents/`) | `.local/run/signing` (relative to the working directory, as `make run` starts it) |
-| `MOTCUA_SIGNING_DEV_PKI` | create a development root CA and agency seal in `<dir>/pki` when missing | `true` |
-| `MOTCUA_SIGNING_KEYS_DIR` | signing keys: `<key id>.key.pem` + `<key id>.crt.pem` pairs | `<dir>/pki/keys` |
-| `MOTCUA_SIGNING_DEFAULT_KEY` | preferred among the caller's agency's keys when a request names none | `agency-seal` |
-| `MOTCUA_SIGNING_TRUST_ROOTS` | trust roots for verification: PEM files or directories, separated by `:` | the dev root CA with the dev PKI, else none |
-| `MOTCUA_SIGNING_DOCUMENTS_DIR` | where signed PDFs are stored | `<dir>/documents` |
-| `MOTCUA_SIGNING_TSA_URL` | RFC 3161 timestamp authority; when set, signatures are PAdES B-T | unset: B-B |
-| `MOTCUA_SIGNING_TSA_TIMEOUT` | seconds to wait for the timestamp authority | `5` |
-| `MOTCUA_SIGNING_DEV_AGENCIES` | with the dev PKI: a JSON list of agencies (`eid`, `name`, as identity's seed) whose names go on their development seals | unset: seals named by the agency id |
+Environment variables:
+
+- `MOTCUA_SIGNING_DIR`: the service's files: dev PKI (`pki/`), signed documents (`documents/`).
+  Default: `.local/run/signing` (relative to the working directory, as `make run` starts it).
+- `MOTCUA_SIGNING_DEV_PKI`: create a development root CA and agency seal in `<dir>/pki` when
+  missing. Default: `true`.
+- `MOTCUA_SIGNING_KEYS_DIR`: signing keys: `<key id>.key.pem` + `<key id>.crt.pem` pairs. Default:
+  `<dir>/pki/keys`.
+- `MOTCUA_SIGNING_DEFAULT_KEY`: preferred among the caller's agency's keys when a request names
+  none. Default: `agency-seal`.
+- `MOTCUA_SIGNING_TRUST_ROOTS`: trust roots for verification: PEM files or directories, separated by
+  `:`. Default: the dev root CA with the dev PKI, else none.
+- `MOTCUA_SIGNING_DOCUMENTS_DIR`: where signed PDFs are stored. Default: `<dir>/documents`.
+- `MOTCUA_SIGNING_TSA_URL`: RFC 3161 timestamp authority; when set, signatures are PAdES B-T.
+  Default: unset: B-B.
+- `MOTCUA_SIGNING_TSA_TIMEOUT`: seconds to wait for the timestamp authority. Default: `5`.
+- `MOTCUA_SIGNING_DEV_AGENCIES`: with the dev PKI: a JSON list of agencies (`eid`, `name`, as
+  identity's seed) whose names go on their development seals. Default: unset: seals named by the
+  agency id.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from motcua.kernel.config import ConfigError, env_flag, env_number
 

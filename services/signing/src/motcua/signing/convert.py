@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from motcua.kernel.timestamps import timestamp
-from motcua.signing.v1 import signature_verification_pb2 as vpb
-from motcua.signing.v1 import signing_service_pb2 as pb
+from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service_pb2 as pb
 
 from .domain import CERTIFIED_COPY, DOSSIER_RESULT, PADES_B_B, PADES_B_T, PERSONAL_APPROVAL
 from .pades import SignatureReport

@@ -36,7 +36,8 @@ DOSSIER_RESULT = "dossier_result"
 CERTIFIED_COPY = "certified_copy"
 PERSONAL_APPROVAL = "personal_approval"
 PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY, PERSONAL_APPROVAL)
-# What an agency's seal is for, when its declaration does not say otherwise (the development PKI's seals).
+# What an agency's seal is for, when its declaration does not say otherwise (the development
+# PKI's seals).
 AGENCY_SEAL_PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY)
 
 UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -55,11 +56,15 @@ class KeyOwnership:
 
     def __post_init__(self) -> None:
         if bool(self.agency_id) == bool(self.holder_account_id):
-            raise ValueError("a signing key belongs to exactly one of: an agency (agency_id), a person (holder_account_id)")
+            raise ValueError(
+                "a signing key belongs to exactly one of: an agency (agency_id), a person (holder_account_id)"
+            )
         if self.agency_id and not is_agency_id(self.agency_id):
             raise ValueError(f"agency_id must be an agency identifier such as 000.00.00.H56, got {self.agency_id!r}")
         if self.holder_account_id and not UUID_TEXT.match(self.holder_account_id):
-            raise ValueError(f"holder_account_id must be an account id (a lowercase UUID), got {self.holder_account_id!r}")
+            raise ValueError(
+                f"holder_account_id must be an account id (a lowercase UUID), got {self.holder_account_id!r}"
+            )
         if not self.purposes:
             raise ValueError(f"purposes must list what the key may sign: {', '.join(PURPOSES)}")
         unknown = sorted(set(self.purposes) - set(PURPOSES))
@@ -100,7 +105,8 @@ class SigningKey(Aggregate):
             certificate_sha256, ownership.agency_id, ownership.holder_account_id, list(ownership.purposes))
 
     def redeclare(self, certificate_sha256: str, ownership: KeyOwnership) -> None:
-        """Records a changed declaration (a new certificate, owner or purposes); nothing when unchanged."""
+        """Records a changed declaration (a new certificate, owner or purposes); nothing when
+        unchanged."""
         if not self.matches(certificate_sha256, ownership):
             self._redeclared(certificate_sha256=certificate_sha256, agency_id=ownership.agency_id,
                              holder_account_id=ownership.holder_account_id, purposes=list(ownership.purposes))

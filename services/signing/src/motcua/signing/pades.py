@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Iterable
+from typing import Any
 
 from asn1crypto import cms, keys as asn1_keys, x509 as asn1_x509
 from cryptography import x509 as pyca_x509
@@ -29,7 +30,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -66,7 +67,7 @@ class _PreloadedKeySigner(SimpleSigner):
         )
         self._key = pair.private_key
 
-    async def signed_attrs(self, *args, **kwargs) -> cms.CMSAttributes:  # type: ignore[no-untyped-def]
+    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
         # asn1crypto re-encodes the freshly built attributes on every dump (some 3 ms each,
         # and pyHanko dumps them several times); parsed back from DER, the same attributes
         # dump from their cached encoding. The bytes are identical.
@@ -86,17 +87,17 @@ class _PreloadedKeySigner(SimpleSigner):
 class _TimedPdfSigner(PdfSigner):
     """Writes the signing time the caller chose (the one recorded in the event)."""
 
-    def __init__(self, *args, signing_time: dt.datetime, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, signing_time: dt.datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._signing_time = signing_time
 
-    def init_signing_session(self, pdf_out, existing_fields_only=False):  # type: ignore[no-untyped-def]
+    def init_signing_session(self, pdf_out, existing_fields_only=False):
         session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
         session.system_time = self._signing_time
         return session
 
 
-def _asn1(certificate) -> asn1_x509.Certificate:  # type: ignore[no-untyped-def]
+def _asn1(certificate: pyca_x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
@@ -190,7 +191,9 @@ class Sealer:
         signer = _TimedPdfSigner(meta, key.signer, timestamper=timestamper, signing_time=signing_time)
         try:
             try:
-                output = signer.sign_pdf(IncrementalPdfFileWriter.from_reader(reader), bytes_reserved=key.bytes_reserved)
+                output = signer.sign_pdf(
+                    IncrementalPdfFileWriter.from_reader(reader), bytes_reserved=key.bytes_reserved
+                )
             except SigningError as e:
                 if not str(e).startswith(_RESERVE_OVERFLOW):
                     raise
@@ -208,7 +211,7 @@ class Sealer:
 _RESERVE_OVERFLOW = "Final ByteRange payload larger than expected"
 
 
-# --- validation --------------------------------------------------------------------------------------
+# --- validation ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,7 @@ _MODIFICATION_LEVELS = {
 class Verifier:
     """Validates the signatures of a PDF against trust roots fixed at start."""
 
-    def __init__(self, trust_roots: Iterable) -> None:  # type: ignore[type-arg]
+    def __init__(self, trust_roots: Iterable[pyca_x509.Certificate]) -> None:
         self.trust_roots = [_asn1(c) for c in trust_roots]
 
     def _context(self) -> ValidationContext:
@@ -270,10 +273,12 @@ class Verifier:
         try:
             signatures = reader.embedded_regular_signatures
         except Exception as e:  # noqa: BLE001 - a broken AcroForm is the document's problem
-            raise InvalidArgument.field("document", f"has unreadable signature fields ({_brief(e)})", "NOT_PDF") from None
+            raise InvalidArgument.field(
+                "document", f"has unreadable signature fields ({_brief(e)})", "NOT_PDF"
+            ) from None
         return [self._report(signature) for signature in signatures]
 
-    def _report(self, embedded) -> SignatureReport:  # type: ignore[no-untyped-def]
+    def _report(self, embedded: EmbeddedPdfSignature) -> SignatureReport:
         try:
             certificate = embedded.signer_cert
         except Exception as e:  # noqa: BLE001
@@ -286,7 +291,7 @@ class Verifier:
         return _from_status(embedded, status)
 
 
-def _field(embedded) -> str:  # type: ignore[no-untyped-def]
+def _field(embedded: EmbeddedPdfSignature) -> str:
     try:
         return str(embedded.field_name or "")
     except Exception:  # noqa: BLE001
@@ -305,10 +310,10 @@ def _certificate_facts(certificate: asn1_x509.Certificate) -> dict[str, str]:
     }
 
 
-def _from_status(embedded, status: PdfSignatureStatus) -> SignatureReport:  # type: ignore[no-untyped-def]
+def _from_status(embedded: EmbeddedPdfSignature, status: PdfSignatureStatus) -> SignatureReport:
     timestamp = status.timestamp_validity
     timestamped = timestamp is not None and timestamp.valid and timestamp.intact and timestamp.trusted
-    signing_time = timestamp.timestamp if timestamped else status.signer_reported_dt
+    signing_time = timestamp.timestamp if timestamp is not None and timestamped else status.signer_reported_dt
     level = status.modification_level
     return SignatureReport(
         field_name=_field(embedded),
@@ -324,10 +329,20 @@ def _from_status(embedded, status: PdfSignatureStatus) -> SignatureReport:  # ty
     )
 
 
-def _unreadable(embedded, error: Exception, certificate: asn1_x509.Certificate | None = None) -> SignatureReport:  # type: ignore[no-untyped-def]
-    facts = _certificate_facts(certificate) if certificate is not None else {
-        "signer_subject": "", "signer_common_name": "", "issuer": "", "certificate_serial": "", "certificate_sha256": "",
-    }
+def _unreadable(
+    embedded: EmbeddedPdfSignature, error: Exception, certificate: asn1_x509.Certificate | None = None
+) -> SignatureReport:
+    facts = (
+        _certificate_facts(certificate)
+        if certificate is not None
+        else {
+            "signer_subject": "",
+            "signer_common_name": "",
+            "issuer": "",
+            "certificate_serial": "",
+            "certificate_sha256": "",
+        }
+    )
     return SignatureReport(
         field_name=_field(embedded), **facts, signing_time=None, timestamped=False, intact=False, valid=False,
         trusted=False, revoked=False, covers_whole_document=False, modification_level="unknown",
@@ -335,7 +350,7 @@ def _unreadable(embedded, error: Exception, certificate: asn1_x509.Certificate |
     )
 
 
-# --- a one-page PDF, for the start-up self-test ------------------------------------------------------
+# --- a one-page PDF, for the start-up self-test ----------------------------------------------
 
 
 def minimal_pdf() -> bytes:

@@ -36,9 +36,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -95,7 +95,7 @@ def create_root_ca(common_name: str, organization: str, validity: dt.timedelta =
     """A self-signed root CA that may issue end-entity certificates only."""
     key = new_key()
     subject = name(common_name, organization)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -119,7 +119,7 @@ def issue_signing_certificate(ca_key: PrivateKey, ca_cert: x509.Certificate, com
     """An end-entity certificate for document signatures (digital signature, non-repudiation),
     for ``key`` (by default a new RSA key)."""
     key = key or new_key()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name(common_name, organization, province))
@@ -262,7 +262,8 @@ def ensure_dev_agency_seal(directory: Path, agency_id: str, agency_name: str = "
 
 
 def agency_names(file: Path | None) -> dict[str, str]:
-    """{agency id: name} from a JSON list of agencies (``eid``, ``name``: identity's seed format)."""
+    """{agency id: name} from a JSON list of agencies (``eid``, ``name``: identity's seed
+    format)."""
     if file is None:
         return {}
     try:
@@ -286,9 +287,11 @@ def read_ownership(keys_dir: Path, key_id: str) -> KeyOwnership:
     try:
         declared = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise KeyMaterialError(f"signing key {key_id!r} has no {file.name} beside it in {keys_dir}: declare whose key it "
-                               'is and what it may sign, e.g. {"agency_id": "000.00.00.H56", "purposes": '
-                               '["dossier_result", "certified_copy"]}') from None
+        raise KeyMaterialError(
+            f"signing key {key_id!r} has no {file.name} beside it in {keys_dir}: declare whose key it "
+            'is and what it may sign, e.g. {"agency_id": "000.00.00.H56", "purposes": '
+            '["dossier_result", "certified_copy"]}'
+        ) from None
     except (OSError, ValueError) as e:
         raise KeyMaterialError(f"cannot read {file}: {e}") from e
     if not isinstance(declared, dict) or set(declared) - {"agency_id", "holder_account_id", "purposes"}:
@@ -310,7 +313,8 @@ def load_ownerships(keys_dir: Path, key_ids: Iterable[str]) -> dict[str, KeyOwne
 
 @dataclass(frozen=True)
 class KeyPair:
-    """One signing key as loaded from disk: the private key, the signer's certificate and its chain."""
+    """One signing key as loaded from disk: the private key, the signer's certificate and its
+    chain."""
 
     key_id: str
     private_key: PrivateKey
@@ -353,7 +357,8 @@ def _load_pair(keys_dir: Path, key_id: str) -> KeyPair:
 
 
 def load_certificates(paths: list[Path]) -> list[x509.Certificate]:
-    """PEM certificates from files, or from every ``*.pem`` / ``*.crt`` in directories (not ``*.key.pem``)."""
+    """PEM certificates from files, or from every ``*.pem`` / ``*.crt`` in directories (not
+    ``*.key.pem``)."""
     certificates: list[x509.Certificate] = []
     for path in paths:
         if path.is_dir():

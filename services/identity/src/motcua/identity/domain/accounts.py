@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate, event
 
 from motcua.kernel.agency_ids import check_agency_id, is_agency_id
 from motcua.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, InvalidTransition
+
 # The platform's role vocabulary, as the `roles` claim names them; citizens and businesses are
 # applicants by their kind, officers are granted the others (GRANTABLE_ROLES). The domain
 # package exports them with its own names.
@@ -72,6 +73,17 @@ class Grant:
 class Account(Aggregate):
     """A person or organisation that can log in. Contact details and identifiers are
     personal data: the event store that keeps them is encrypted."""
+
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Created(Aggregate.Created):
+            kind: str
+            agency_id: str
+
+        class Disabled(Aggregate.Event):
+            reason: str
 
     @event("Created")
     def __init__(self, kind: str, display_name: str, login: str, personal_id_number: str, tax_code: str,

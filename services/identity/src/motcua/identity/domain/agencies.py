@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -32,6 +33,27 @@ class AgencyName:
 class Agency(Aggregate):
     """One agency; its id derives from its electronic identifier (eid)."""
 
+    # The @event decorator defines these event classes at run time, from the methods below;
+    # declared here for the type checker alone (annotations at run time would make
+    # eventsourcing turn the aggregate into a dataclass).
+    if TYPE_CHECKING:
+        class Created(Aggregate.Created):
+            eid: str
+            name: str
+            kind: str
+            parent_eid: str
+            valid_from: str
+
+        class Renamed(Aggregate.Event):
+            eid: str
+            name: str
+            effective_date: str
+
+        class Closed(Aggregate.Event):
+            eid: str
+            close_date: str
+            successor_eid: str
+
     @staticmethod
     def create_id(eid: str, **_: object) -> UUID:
         return agency_id(eid)
@@ -48,7 +70,8 @@ class Agency(Aggregate):
 
     @classmethod
     def found(cls, eid: str, name: str, kind: str, parent: Agency | None, valid_from: date) -> Agency:
-        """A new agency under ``parent`` (None only for a province), in force from ``valid_from``."""
+        """A new agency under ``parent`` (None only for a province), in force from
+        ``valid_from``."""
         check_agency_id(eid)
         check_name(name)
         if kind not in AGENCY_KINDS:

@@ -20,23 +20,45 @@ ACCOUNT_DISABLED = "account_disabled"
 
 
 class LoginOutcome(Protocol):
-    reason: str  # "" when the login succeeded
-    account_id: UUID | None
-    locked_until: datetime | None
+    # Read-only properties, as in Account: the outcomes are frozen dataclasses.
+    @property
+    def reason(self) -> str: ...  # "" when the login succeeded
+
+    @property
+    def account_id(self) -> UUID | None: ...
+
+    @property
+    def locked_until(self) -> datetime | None: ...
 
     @property
     def succeeded(self) -> bool: ...
 
 
 class Account(Protocol):
-    account_id: UUID
-    display_name: str
-    roles: tuple[str, ...]
-    agency_id: str
-    personal_id_number: str
-    email: str
-    phone: str
-    state: str
+    # Read-only properties: the accounts are frozen views (AccountView, DevAccount).
+    @property
+    def account_id(self) -> UUID: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+
+    @property
+    def agency_id(self) -> str: ...
+
+    @property
+    def personal_id_number(self) -> str: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def phone(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
 
 
 class AccountDirectory(Protocol):

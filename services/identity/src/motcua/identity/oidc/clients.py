@@ -1,16 +1,16 @@
 """Registered OIDC clients: registered by configuration (a JSON file) and kept in the
 database, so that every replica answers for the same clients.
 
-An entry: ``client_id``; ``client_secret`` (or ``client_secret_sha256``, or
-``client_secret_file``: a file holding it, e.g. mounted from a Kubernetes Secret; relative to
-the clients file) for a confidential client; ``token_endpoint_auth_method`` (``none`` for a public client such as a browser app,
-which must then use PKCE S256; ``client_secret_basic`` or ``client_secret_post``);
+An entry: ``client_id``; ``client_secret`` (or ``client_secret_sha256``, or ``client_secret_file``:
+a file holding it, e.g. mounted from a Kubernetes Secret; relative to the clients file) for a
+confidential client; ``token_endpoint_auth_method`` (``none`` for a public client such as a browser
+app, which must then use PKCE S256; ``client_secret_basic`` or ``client_secret_post``);
 ``redirect_uris``; ``post_logout_redirect_uris``; ``grant_types`` (``authorization_code``,
-``refresh_token``, ``client_credentials``); ``scope``: the scopes the client may ask for
-(asking for any other is ``invalid_scope``), among them ``api`` for access tokens the motcua
-services accept; ``audience``: the ``aud`` of those access tokens (default: the services'
-audience, ``MOTCUA_AUTH_AUDIENCE``); for a service logging in as itself (client credentials)
-the ``roles`` and ``agency_id`` of its tokens.
+``refresh_token``, ``client_credentials``); ``scope``: the scopes the client may ask for (asking for
+any other is ``invalid_scope``), among them ``api`` for access tokens the motcua services accept;
+``audience``: the ``aud`` of those access tokens (default: the services' audience,
+``MOTCUA_AUTH_AUDIENCE``); for a service logging in as itself (client credentials) the ``roles`` and
+``agency_id`` of its tokens.
 
 A client removed from the file stops working at the next start: its registration is deleted
 and its refresh tokens revoked (store.register_clients).

@@ -1,27 +1,36 @@
 """Settings of the OIDC provider, read once from the environment at start.
 
-| variable | meaning | default |
-| --- | --- | --- |
-| `MOTCUA_IDENTITY_OIDC_CLIENTS` | JSON file of the registered clients (see clients.py); a client left out is removed at start, its refresh tokens revoked | none: no client can log in |
-| `MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS` | JSON file of development accounts (dev_accounts.py) in place of the service's own (tests of the protocol with fixed people; never in production) | none: the service's own accounts |
-| `MOTCUA_IDENTITY_OIDC_CODE_TTL` | seconds an authorization code is valid | `60` |
-| `MOTCUA_IDENTITY_OIDC_REFRESH_TTL` | seconds a refresh token is valid (each rotation starts again) | `2592000` (30 days) |
-| `MOTCUA_IDENTITY_OIDC_SESSION_TTL` | seconds a login session lasts (refresh tokens end with it) | `2592000` |
-| `MOTCUA_IDENTITY_OIDC_ID_TOKEN_TTL` | seconds an ID token is valid | `3600` |
-| `MOTCUA_IDENTITY_OIDC_SECURE_COOKIES` | the session and CSRF cookies only over https | `true` unless the issuer is http |
-| `MOTCUA_IDENTITY_FEDERATION_ISSUER` | an upstream OIDC provider citizens may log in with (VNeID) | none |
-| `MOTCUA_IDENTITY_FEDERATION_CLIENT_ID`, `_CLIENT_SECRET` | this provider's client at the upstream one | — |
-| `MOTCUA_IDENTITY_FEDERATION_NAME` | its name on the login page | `VNeID` |
-| `MOTCUA_IDENTITY_FEDERATION_SCOPE` | the scope asked of it | `openid personal_id` |
-| `MOTCUA_IDENTITY_FEDERATION_PIN_CLAIM` | the claim of its ID token carrying the personal identification number | `personal_id_number` |
+Environment variables:
+
+- `MOTCUA_IDENTITY_OIDC_CLIENTS`: JSON file of the registered clients (see clients.py); a client
+  left out is removed at start, its refresh tokens revoked. Default: none: no client can log in.
+- `MOTCUA_IDENTITY_OIDC_DEV_ACCOUNTS`: JSON file of development accounts (dev_accounts.py) in place
+  of the service's own (tests of the protocol with fixed people; never in production). Default:
+  none: the service's own accounts.
+- `MOTCUA_IDENTITY_OIDC_CODE_TTL`: seconds an authorization code is valid. Default: `60`.
+- `MOTCUA_IDENTITY_OIDC_REFRESH_TTL`: seconds a refresh token is valid (each rotation starts again).
+  Default: `2592000` (30 days).
+- `MOTCUA_IDENTITY_OIDC_SESSION_TTL`: seconds a login session lasts (refresh tokens end with it).
+  Default: `2592000`.
+- `MOTCUA_IDENTITY_OIDC_ID_TOKEN_TTL`: seconds an ID token is valid. Default: `3600`.
+- `MOTCUA_IDENTITY_OIDC_SECURE_COOKIES`: the session and CSRF cookies only over https. Default:
+  `true` unless the issuer is http.
+- `MOTCUA_IDENTITY_FEDERATION_ISSUER`: an upstream OIDC provider citizens may log in with (VNeID).
+  Default: none.
+- `MOTCUA_IDENTITY_FEDERATION_CLIENT_ID`, `_CLIENT_SECRET`: this provider's client at the upstream
+  one. No default.
+- `MOTCUA_IDENTITY_FEDERATION_NAME`: its name on the login page. Default: `VNeID`.
+- `MOTCUA_IDENTITY_FEDERATION_SCOPE`: the scope asked of it. Default: `openid personal_id`.
+- `MOTCUA_IDENTITY_FEDERATION_PIN_CLAIM`: the claim of its ID token carrying the personal
+  identification number. Default: `personal_id_number`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from motcua.kernel.config import ConfigError, env_flag, env_number
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import httpx2 as httpx
@@ -30,7 +30,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -78,7 +78,8 @@ class Upstream:
         jwks_uri = self.metadata()["jwks_uri"]
         with self._lock:
             if self._keys is None or refresh:
-                self._keys = KeySet.import_key_set(_get_json(jwks_uri))
+                # The upstream's JWKS document as served: the library checks each of its keys.
+                self._keys = KeySet.import_key_set(cast(KeySetSerialization, _get_json(jwks_uri)))
             return self._keys
 
 

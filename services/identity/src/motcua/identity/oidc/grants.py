@@ -78,6 +78,8 @@ class AuthorizationCode(ClientScopes, grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         user: EndUser = request.user
+        if user.session_id is None:  # never: the authorization endpoint's user is a login session's
+            raise ValueError("an authorization code needs the login session it comes from")
         data = request.payload.data
         record = Code(
             family_id=uuid.uuid4(), client_id=request.client.client_id, session_id=user.session_id,

@@ -3,20 +3,21 @@ userinfo, revocation, logout, and the federated login's two legs."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oidc.discovery import OpenIDProviderMetadata
 from authlib.oidc import rpinitiated
+from authlib.oidc.discovery import OpenIDProviderMetadata
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from motcua.kernel.errors import NotFound
 from motcua.kernel.client_address import current_client_address
+from motcua.kernel.errors import NotFound
 
 from . import login_page
 from .accounts import BAD_SECOND_FACTOR, MFA_REQUIRED

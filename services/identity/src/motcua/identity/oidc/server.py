@@ -28,8 +28,17 @@ from ..tokens import TokenIssuer
 from .accounts import AccountDirectory
 from .clients import Client
 from .config import OidcConfig
-from .grants import (AccessTokenValidator, AuthorizationCode, ClientCredentials, EndSession, IdToken, RefreshToken,
-                     Revocation, S256Challenge, Userinfo)
+from .grants import (
+    AccessTokenValidator,
+    AuthorizationCode,
+    ClientCredentials,
+    EndSession,
+    IdToken,
+    RefreshToken,
+    Revocation,
+    S256Challenge,
+    Userinfo,
+)
 from .models import EndUser
 from .store import OidcStore, RefreshToken as RefreshRecord, Session
 
@@ -42,7 +51,7 @@ SCOPES = ["openid", "profile", "email", "phone", "roles", "personal_id", "offlin
 
 class _Payload(OAuth2Payload):
     def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._data = {}
+        self._data: dict[str, str] = {}
         self._datalist: defaultdict[str, list] = defaultdict(list)
         for key, value in items:
             self._data.setdefault(key, value)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import dict_row
+from psycopg import Connection
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from motcua.kernel.config import Settings
@@ -119,7 +120,9 @@ class OidcStore:
         conninfo = (f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} dbname={env['POSTGRES_DBNAME']} "
                     f"user={env['POSTGRES_USER']} application_name=motcua-{settings.service}-oidc")
         kwargs = {"password": env.get("POSTGRES_PASSWORD", ""), "autocommit": True, "row_factory": dict_row}
-        self.pool = ConnectionPool(conninfo, kwargs=kwargs, min_size=1, max_size=max_size, open=True,
+        # connection_class only types the pool: its rows are dicts, as row_factory makes them.
+        self.pool = ConnectionPool(conninfo, connection_class=Connection[DictRow], kwargs=kwargs, min_size=1,
+                                   max_size=max_size, open=True,
                                    name="oidc", check=ConnectionPool.check_connection if pre_ping(settings) else None)
         self.pool.wait(timeout=30)
 

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
 
     counts: Counter[str] = Counter()
     with channel(args.target) as grpc_channel:
-        importer = Importer(procedure_service_pb2_grpc.ProcedureServiceStub(grpc_channel), args.agency, args.dry_run, metadata)
+        importer = Importer(
+            procedure_service_pb2_grpc.ProcedureServiceStub(grpc_channel), args.agency, args.dry_run, metadata
+        )
         # A progress bar on a terminal (stderr) for large files; nothing when piped.
         for index, record in enumerate(tqdm(records, desc="procedures", unit="record", file=sys.stderr, disable=None)):
             outcome = importer.import_record(index, record)
@@ -57,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.quiet or outcome.action in (INVALID, FAILED):
                 version = f" (version {outcome.version_number})" if outcome.version_number else ""
                 detail = f": {outcome.detail}" if outcome.detail else ""
-                tqdm.write(f"#{index + 1} {outcome.action} {outcome.code} {outcome.name}{version}{detail}", file=sys.stdout)
+                tqdm.write(
+                    f"#{index + 1} {outcome.action} {outcome.code} {outcome.name}{version}{detail}", file=sys.stdout
+                )
     summary = ", ".join(f"{counts[action]} {action}" for action in ORDER if counts[action])
     print(f"{len(records)} records{' (dry run)' if args.dry_run else ''}: {summary or 'nothing to do'}")
     return 1 if counts[INVALID] or counts[FAILED] else 0

@@ -9,6 +9,7 @@ pause_rule (resume | restart), agency (electronic identifier, optional).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from motcua.kernel.errors import FieldViolation, InvalidArgument
@@ -16,6 +17,7 @@ from motcua.kernel.validation import validate_request
 from motcua.procedures.v1 import procedure_pb2 as p, procedure_service_pb2 as pb
 
 from .. import convert
+from ..convert import EnumValue
 from ..domain import code_violations
 
 DEFAULT_FEE_NAME = "Lệ phí"
@@ -38,13 +40,13 @@ def create_request(record: Any, default_agency: str) -> pb.CreateProcedureReques
         raise RecordError(FieldViolation("record", "must be a JSON object"))
     violations: list[FieldViolation] = []
 
-    def pick(key: str, table: dict[str, int], required: bool = False) -> int:
-        value = record.get(key)
+    def pick(key: str, table: Mapping[str, EnumValue], unspecified: EnumValue, required: bool = False) -> EnumValue:
+        value: Any = record.get(key)  # any JSON value; one not in the table is reported
         if value is None and not required:
-            return 0
+            return unspecified
         if value not in table:
             violations.append(FieldViolation(key, f"must be one of {', '.join(table)}"))
-            return 0
+            return unspecified
         return table[value]
 
     processing = record.get("processing")
@@ -60,18 +62,28 @@ def create_request(record: Any, default_agency: str) -> pb.CreateProcedureReques
             name=_text(record.get("name")),
             agency_id=agency,
             field=_text(record.get("field")),
-            level=pick("level", LEVELS),
-            online_mode=pick("online", ONLINE_MODES),
-            processing_time=p.ProcessingTime(value=_processing_value(processing, violations), unit=pick_unit(processing, violations)),
+            level=pick("level", LEVELS, p.PROCEDURE_LEVEL_UNSPECIFIED),
+            online_mode=pick("online", ONLINE_MODES, p.ONLINE_MODE_UNSPECIFIED),
+            processing_time=p.ProcessingTime(
+                value=_processing_value(processing, violations), unit=pick_unit(processing, violations)
+            ),
             fees=_fees(record),
-            required_documents=[_document(record["code"] if "code" in record else "", i, d) for i, d in enumerate(record.get("documents") or [])],
+            required_documents=[
+                _document(record["code"] if "code" in record else "", i, d)
+                for i, d in enumerate(record.get("documents") or [])
+            ],
             steps=[
-                p.ProcessingStep(name=_text(s.get("name")), role=_text(s.get("role")), unit=_text(s.get("unit")), share=float(s.get("share") or 0))
+                p.ProcessingStep(
+                    name=_text(s.get("name")),
+                    role=_text(s.get("role")),
+                    unit=_text(s.get("unit")),
+                    share=float(s.get("share") or 0),
+                )
                 for s in record.get("steps") or []
             ],
             result_type=_text(record.get("result")),
             legal_basis=_legal_basis(record.get("legal_basis")),
-            supplement_rule=pick("pause_rule", RULES),
+            supplement_rule=pick("pause_rule", RULES, p.SUPPLEMENT_RULE_UNSPECIFIED),
         )
     except (TypeError, ValueError, AttributeError) as e:
         raise RecordError(FieldViolation("record", f"has a value of the wrong type: {e}")) from None
@@ -118,11 +130,11 @@ def _processing_value(processing: dict[str, Any], violations: list[FieldViolatio
     return value
 
 
-def pick_unit(processing: dict[str, Any], violations: list[FieldViolation]) -> int:
+def pick_unit(processing: dict[str, Any], violations: list[FieldViolation]) -> p.ProcessingTimeUnit.ValueType:
     unit = processing.get("unit")
     if unit not in UNITS:
         violations.append(FieldViolation("processing.unit", f"must be one of {', '.join(UNITS)}"))
-        return 0
+        return p.PROCESSING_TIME_UNIT_UNSPECIFIED
     return UNITS[unit]
 
 

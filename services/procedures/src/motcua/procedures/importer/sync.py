@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import grpc
 
@@ -40,7 +41,9 @@ class Outcome:
 class Importer:
     """Imports records one at a time; a record that fails never stops the others."""
 
-    def __init__(self, stub: Any, default_agency: str = "", dry_run: bool = False, metadata: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, stub: Any, default_agency: str = "", dry_run: bool = False, metadata: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.stub = stub
         self.default_agency = default_agency
         self.dry_run = dry_run
@@ -53,7 +56,13 @@ class Importer:
             request = create_request(record, self.default_agency)
             action, number = self._sync(request)
         except RecordError as e:
-            return Outcome(index, str(code), str(name), INVALID, detail="; ".join(f"{v.field}: {v.description}" for v in e.violations))
+            return Outcome(
+                index,
+                str(code),
+                str(name),
+                INVALID,
+                detail="; ".join(f"{v.field}: {v.description}" for v in e.violations),
+            )
         except grpc.RpcError as e:
             action = INVALID if e.code() == grpc.StatusCode.INVALID_ARGUMENT else FAILED
             return Outcome(index, code, name, action, detail=describe_error(e))
@@ -84,7 +93,8 @@ class Importer:
         if self.dry_run:
             return UPDATED, latest.version_number + 1
         drafted = self._call(
-            "DraftProcedureVersion", pb.DraftProcedureVersionRequest(procedure_id=latest.procedure_id, expected_version=latest.version)
+            "DraftProcedureVersion",
+            pb.DraftProcedureVersionRequest(procedure_id=latest.procedure_id, expected_version=latest.version),
         ).procedure
         return UPDATED, self._publish(self._update(drafted, wanted)).version_number
 
@@ -99,7 +109,9 @@ class Importer:
                 return sorted(found, key=lambda v: v.version_number)
 
     def _update(self, draft: p.Procedure, wanted: p.Procedure) -> p.Procedure:
-        request = pb.UpdateProcedureRequest(procedure_id=draft.procedure_id, procedure=wanted, expected_version=draft.version)
+        request = pb.UpdateProcedureRequest(
+            procedure_id=draft.procedure_id, procedure=wanted, expected_version=draft.version
+        )
         return self._call("UpdateProcedure", request).procedure
 
     def _publish(self, draft: p.Procedure) -> p.Procedure:
