@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from motcua.clock import WorkingDays, due
-from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
+from motcua.dossiers.application.dossiers_application import DossiersApplication
 from tests.support.calendars import plain_2026, vn
 
 AGENCY = "000.00.12.H56"

@@ -6,17 +6,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from psycopg.sql import SQL
 
 from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.register_reads import LookupsExhausted
 from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
-from motcua.dossiers.domain.values import RECEIVED, Applicant, Document, UnknownProcedure
-from motcua.dossiers.application.register_reads import LookupsExhausted
+from motcua.dossiers.domain.lifecycle import RECEIVED
+from motcua.dossiers.domain.values import Applicant, Document, UnknownProcedure
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.context import Actor, Grant, acting_as
 from motcua.kernel.errors import NotFound
@@ -46,7 +47,7 @@ def desk_officer():
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc))
+    return Clock(datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def submission(procedure_id: uuid.UUID, **overrides) -> Submission:
 
 
 def test_codes_restart_at_midnight_in_vietnam(office, clock, procedure_id):
-    clock.now = datetime(2026, 1, 5, 16, 59, 59, tzinfo=timezone.utc)  # 23:59:59 on 5 January in Vietnam
+    clock.now = datetime(2026, 1, 5, 16, 59, 59, tzinfo=UTC)  # 23:59:59 on 5 January in Vietnam
     assert office.submit_dossier(submission(procedure_id)).code == "000.00.12.H56-260105-0001"
     assert office.submit_dossier(submission(procedure_id)).code == "000.00.12.H56-260105-0002"
     clock.now += timedelta(seconds=1)  # midnight in Vietnam, still 5 January in UTC
@@ -142,12 +143,12 @@ def test_numbers_continue_past_snapshots(office, procedure_id):
 
 
 def test_a_friday_reception_is_due_on_monday(office, clock, procedure_id):
-    clock.now = datetime(2026, 1, 9, 3, 0, tzinfo=timezone.utc)  # Friday 10:00 in Vietnam
+    clock.now = datetime(2026, 1, 9, 3, 0, tzinfo=UTC)  # Friday 10:00 in Vietnam
     submitted = office.submit_dossier(submission(procedure_id))
     received = office.receive_dossier(submitted.dossier_id, expected_version=submitted.version)
     assert received.state == RECEIVED
     assert received.received_at == clock.now
-    assert received.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=timezone.utc)  # Monday, end of working hours
+    assert received.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=UTC)  # Monday, end of working hours
     assert office.get_dossier(submitted.dossier_id) == received
 
 

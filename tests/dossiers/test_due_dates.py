@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.application.views import PublishedVersion, Submission
-from motcua.dossiers.adapters.calendar_copies import CalendarCopies
-from motcua.dossiers.workers.deadline_watch import DeadlineWatch
 from motcua.dossiers.domain.values import Applicant, Document
+from motcua.dossiers.workers.deadline_watch import DeadlineWatch
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict
 

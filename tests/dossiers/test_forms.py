@@ -8,7 +8,7 @@ import subprocess
 import sys
 import unicodedata
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import fontpkg
 import pytest
@@ -34,7 +34,6 @@ from motcua.dossiers.forms import (
 from motcua.dossiers.forms.layout import FAMILY
 from motcua.dossiers.forms.model import EARLY, LATE, ON_TIME
 from motcua.dossiers.forms.wording import clock_and_date, delivery_words, long_date, place_and_date
-
 from tests.dossiers.pdfread import flat_text, fonts, page_texts, qr_codes, reader
 from tests.support import form_samples as samples
 
@@ -44,7 +43,7 @@ NAME = "Nguyễn Thị Hồng Nhung"
 PROCEDURE = "Đăng ký khai sinh"
 AGENCY_NAME = "Ủy ban nhân dân xã Đông Sơn"
 AGENCY = Agency(name=AGENCY_NAME, parent="Ủy ban nhân dân tỉnh Thanh Hóa", place="Đông Sơn")
-RECEIVED = datetime(2026, 1, 5, 1, 30, tzinfo=timezone.utc)  # 08:30 in Vietnam
+RECEIVED = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)  # 08:30 in Vietnam
 APPOINTED = datetime(2026, 1, 8, 8, 30, tzinfo=VN)
 DOSSIER = DossierFacts(
     code=CODE,
@@ -301,7 +300,7 @@ def test_dates_are_written_the_official_way(day, expected):
 
 
 def test_times_are_vietnam_local_time():
-    assert clock_and_date(datetime(2026, 1, 4, 17, 5, tzinfo=timezone.utc)) == "00 giờ 05 phút, ngày 05 tháng 01 năm 2026"
+    assert clock_and_date(datetime(2026, 1, 4, 17, 5, tzinfo=UTC)) == "00 giờ 05 phút, ngày 05 tháng 01 năm 2026"
     assert place_and_date("Đông Sơn", date(2026, 1, 5)) == "Đông Sơn, ngày 05 tháng 01 năm 2026"
     assert place_and_date("", date(2026, 1, 5)) == "Ngày 05 tháng 01 năm 2026"
 

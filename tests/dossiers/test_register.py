@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from psycopg.sql import SQL
 
-from motcua.dossiers.application.dossiers_application import DossiersApplication
-from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
+from motcua.dossiers.adapters.register_queries import Filters
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.register_reads import LookupsExhausted
+from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.domain.values import Applicant, Document
-from motcua.dossiers.adapters.register_queries import Filters
-from motcua.dossiers.application.register_reads import LookupsExhausted
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied
 

@@ -24,9 +24,8 @@ from tests.support.concurrency import run_concurrently
 from tests.support.dossiers import published_full_procedure, today_in_vietnam
 from tests.support.public_clients import anonymous_dossiers_stub
 
+from .office import fails_with, pdf
 from .pdfread import flat_text
-from .test_lifecycle_flow import Office, fails_with, office, pdf  # noqa: F401 - fixtures
-
 
 LOOKUP_BURST = 4
 

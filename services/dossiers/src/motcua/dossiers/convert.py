@@ -5,23 +5,26 @@ the outbox's integration events), requests into application arguments, views int
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from uuid import UUID
 
 from google.protobuf import timestamp_pb2
 from google.type import dayofweek_pb2
 
+from motcua.dossiers.adapters.calendar_copies import CalendarReplicaView
+from motcua.dossiers.application.register_reads import AGENCY, COMING_DUE, MINE, OVERDUE, UNIT, Statistics
+from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, Submission
+from motcua.dossiers.domain import lifecycle, values as domain
+from motcua.dossiers.domain.values import Applicant, Document
 from motcua.dossiers.v1 import (
-    calendar_replica_pb2, dossier_pb2, dossier_service_pb2 as pb, procedure_replica_pb2, reports_pb2,
+    calendar_replica_pb2,
+    dossier_pb2,
+    dossier_service_pb2 as pb,
+    procedure_replica_pb2,
+    reports_pb2,
 )
 from motcua.kernel.timestamps import timestamp
 from motcua.procedures.v1 import calendar_pb2
-
-from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, Submission
-from motcua.dossiers.application.register_reads import AGENCY, COMING_DUE, MINE, OVERDUE, UNIT, Statistics
-from motcua.dossiers.adapters.calendar_copies import CalendarReplicaView
-from motcua.dossiers.domain import lifecycle, values as domain
-from motcua.dossiers.domain.values import Applicant, Document
 
 APPLICANT_KINDS = {
     domain.CITIZEN: dossier_pb2.APPLICANT_KIND_CITIZEN,
@@ -38,15 +41,15 @@ DELIVERY_METHODS = {
     domain.POSTAL: dossier_pb2.RESULT_DELIVERY_METHOD_POSTAL,
 }
 STATES = {
-    domain.DRAFT: dossier_pb2.DOSSIER_STATE_DRAFT,
-    domain.SUBMITTED: dossier_pb2.DOSSIER_STATE_SUBMITTED,
-    domain.RECEIVED: dossier_pb2.DOSSIER_STATE_RECEIVED,
-    domain.IN_PROCESS: dossier_pb2.DOSSIER_STATE_IN_PROCESS,
-    domain.AWAITING_SUPPLEMENT: dossier_pb2.DOSSIER_STATE_AWAITING_SUPPLEMENT,
-    domain.RESULT_READY: dossier_pb2.DOSSIER_STATE_RESULT_READY,
-    domain.RETURNED: dossier_pb2.DOSSIER_STATE_RETURNED,
-    domain.REFUSED: dossier_pb2.DOSSIER_STATE_REFUSED,
-    domain.WITHDRAWN: dossier_pb2.DOSSIER_STATE_WITHDRAWN,
+    lifecycle.DRAFT: dossier_pb2.DOSSIER_STATE_DRAFT,
+    lifecycle.SUBMITTED: dossier_pb2.DOSSIER_STATE_SUBMITTED,
+    lifecycle.RECEIVED: dossier_pb2.DOSSIER_STATE_RECEIVED,
+    lifecycle.IN_PROCESS: dossier_pb2.DOSSIER_STATE_IN_PROCESS,
+    lifecycle.AWAITING_SUPPLEMENT: dossier_pb2.DOSSIER_STATE_AWAITING_SUPPLEMENT,
+    lifecycle.RESULT_READY: dossier_pb2.DOSSIER_STATE_RESULT_READY,
+    lifecycle.RETURNED: dossier_pb2.DOSSIER_STATE_RETURNED,
+    lifecycle.REFUSED: dossier_pb2.DOSSIER_STATE_REFUSED,
+    lifecycle.WITHDRAWN: dossier_pb2.DOSSIER_STATE_WITHDRAWN,
 }
 OUTCOMES = {
     lifecycle.EARLY: dossier_pb2.DOSSIER_OUTCOME_EARLY,
@@ -67,7 +70,7 @@ DELIVERY_METHOD_OF = {**_inverse(DELIVERY_METHODS), dossier_pb2.RESULT_DELIVERY_
 # --- requests and responses of DossierService ------------------------------------------
 
 def utc_time(stamp: timestamp_pb2.Timestamp):
-    return stamp.ToDatetime(tzinfo=timezone.utc)
+    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def documents_of(request) -> list[dict]:
@@ -195,7 +198,7 @@ FORMS = {
 
 
 def optional_time(request, field: str):
-    return getattr(request, field).ToDatetime(tzinfo=timezone.utc) if request.HasField(field) else None
+    return getattr(request, field).ToDatetime(tzinfo=UTC) if request.HasField(field) else None
 
 
 def row_to_proto(row: dict) -> dossier_pb2.Dossier:

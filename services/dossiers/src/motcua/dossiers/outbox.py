@@ -9,13 +9,12 @@ from functools import singledispatch
 
 from google.protobuf.message import Message
 
+from motcua.dossiers import convert
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.closing import ClosingRules
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
 from motcua.dossiers.v1 import dossier_pb2, events_pb2
 from motcua.kernel.timestamps import timestamp
-
-from motcua.dossiers import convert
-from motcua.dossiers.domain.dossier.closing import ClosingRules
-from motcua.dossiers.domain.dossier.aggregate import Dossier
-from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 
 def _ref(event) -> events_pb2.DossierRef:

@@ -3,17 +3,16 @@ working calendar a deadline is counted on."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from uuid import UUID
 
-
 from motcua.clock import WorkingCalendar, YearCalendar
-from motcua.kernel.errors import NotFound
-from motcua.kernel.eventstore import ServiceApplication
-
 from motcua.dossiers.domain import deadlines
 from motcua.dossiers.domain.calendar_replica import CalendarReplica
+from motcua.kernel.errors import NotFound
+from motcua.kernel.eventstore import ServiceApplication
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,19 @@ deadline watch (``workers.deadline_watch``) polls it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
-from motcua.kernel.readmodel import ProjectingRecorder, Statement
-
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 BATCH = 500  # dossiers a sweep flags at most
 

@@ -11,20 +11,20 @@ have several; statistics count requests, not dossiers).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
-from motcua.kernel.readmodel import Projection, Statement
-from motcua.kernel.text import fold
-
-from motcua.dossiers.domain.dossier.attachments import AttachmentRules
-from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.adapters.deadlines_table import DeadlineRecorder
 from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.attachments import AttachmentRules
+from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.kernel.readmodel import Projection, Statement
+from motcua.kernel.text import fold
 
 COLUMNS = (
     "dossier_id uuid PRIMARY KEY, code text NOT NULL, agency_id text NOT NULL, handling_agency_id text NOT NULL, "

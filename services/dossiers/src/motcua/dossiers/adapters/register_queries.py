@@ -14,10 +14,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composed
 
+from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.kernel.paging import PageQuery, invalid_page_token
 from motcua.kernel.text import fold
-
-from motcua.dossiers.adapters.register_projection import DossierRecorder
 
 OPEN_STATES = ("submitted", "received", "in_process", "awaiting_supplement", "result_ready")
 CLOCK_RUNNING = ("received", "in_process")

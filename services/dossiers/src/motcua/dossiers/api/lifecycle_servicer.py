@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from motcua.dossiers import convert
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
 from motcua.kernel.timestamps import timestamp
-
-from motcua.dossiers import convert
 
 
 def _authorization(context) -> str:

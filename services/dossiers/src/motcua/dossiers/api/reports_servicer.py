@@ -8,11 +8,10 @@ from uuid import UUID
 
 import grpc
 
-from motcua.dossiers.v1 import dossier_service_pb2 as pb, reports_pb2
-from motcua.kernel.client_address import current_client_address
-
 from motcua.dossiers import convert
 from motcua.dossiers.application.register_reads import Filters, LookupsExhausted
+from motcua.dossiers.v1 import dossier_service_pb2 as pb, reports_pb2
+from motcua.kernel.client_address import current_client_address
 
 
 class ReportsServicer:

@@ -11,14 +11,13 @@ from uuid import UUID
 
 import filetype
 
-from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
-from motcua.kernel.context import current_actor
-from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
-
 from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.config import MAX_APPLICANT_BYTES_SETTING, MAX_ATTACHMENT_BYTES_SETTING
 from motcua.dossiers.domain import lifecycle as lc
 from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
+from motcua.kernel.context import current_actor
+from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ACCEPTED_TYPES = ("application/pdf", "image/jpeg", "image/png")

@@ -21,12 +21,13 @@ grant covers its own agency only.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from motcua.kernel.access import Within, holds, is_self, require_grant, require_role
 from motcua.kernel.context import Actor
-from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, DEPARTMENT_HEAD, DESK_OFFICER, LEADER, OFFICERS
 from motcua.kernel.errors import PermissionDenied
+from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, DEPARTMENT_HEAD, DESK_OFFICER, LEADER, OFFICERS
 
 MANAGERS = (DEPARTMENT_HEAD, LEADER)
 

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
+from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
+from motcua.dossiers.adapters.register_projection import DossierRecorder
+from motcua.dossiers.adapters.signing_client import ResultSigner
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.application.attachments import AttachmentCommands
+from motcua.dossiers.application.lifecycle_commands import LifecycleCommands
+from motcua.dossiers.application.register_reads import RegisterReads
+from motcua.dossiers.application.retries import retried_on_version_conflict
+from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
+from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
@@ -16,21 +31,6 @@ from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound
 from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.localtime import local_date
 from motcua.kernel.readmodel import ReadModelApplication
-
-from motcua.dossiers.application import authorization as auth
-from motcua.dossiers.application.attachments import AttachmentCommands
-from motcua.dossiers.application.lifecycle_commands import LifecycleCommands
-from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
-from motcua.dossiers.adapters.register_projection import DossierRecorder
-from motcua.dossiers.domain.code_sequence import DossierCodeSequence
-from motcua.dossiers.domain.procedure_replica import ProcedureReplica
-from motcua.dossiers.domain.dossier.aggregate import Dossier
-from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
-from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
-from motcua.dossiers.adapters.signing_client import ResultSigner
-from motcua.dossiers.application.register_reads import RegisterReads
-from motcua.dossiers.application.retries import retried_on_version_conflict
-from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -64,7 +64,7 @@ class StripedLocks:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, ReadModelApplication):

@@ -8,8 +8,9 @@ headers print it where the agency's name would go.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
 from motcua.dossiers import forms
 from motcua.dossiers.domain.dossier.aggregate import Dossier

@@ -8,20 +8,19 @@ applied to the latest version and checked again after a conflict.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
-
 from motcua.clock import Explanation, WorkingCalendar
-from motcua.kernel.context import Actor, current_actor
-
 from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.application.retries import retried_on_version_conflict
 from motcua.dossiers.domain import deadlines
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.dossier.closing import result_signature_reason
 from motcua.dossiers.domain.lifecycle import MARK_RESULT_READY
+from motcua.kernel.context import Actor, current_actor
 
 Command = Callable[[Dossier, Actor, datetime], Any]
 # (caller, dossier, action, within: the agency tree's subtree test)

@@ -10,14 +10,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
+from motcua.dossiers.adapters.register_queries import DossierRegister, Filters
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.values import DossierStateConflict
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound
 from motcua.kernel.localtime import VIETNAM
-
-from motcua.dossiers.application import authorization as auth
-from motcua.dossiers.domain.values import DossierStateConflict
-from motcua.dossiers.domain.dossier.aggregate import Dossier
-from motcua.dossiers.adapters.register_queries import DossierRegister, Filters
 
 DEFAULT_PAGE = 50
 MINE, UNIT, AGENCY = "mine", "unit", "agency"

@@ -8,12 +8,22 @@ and when a dossier comes due (the start of working hours on its due day).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, time
+from typing import Any
 
-from motcua.clock import Explanation, Pause, WorkingCalendar, WorkingDays, WorkingHours, WorkingPeriod, YearCalendar, due, elapsed
-
+from motcua.clock import (
+    Explanation,
+    Pause,
+    WorkingCalendar,
+    WorkingDays,
+    WorkingHours,
+    WorkingPeriod,
+    YearCalendar,
+    due,
+    elapsed,
+)
 from motcua.dossiers.domain.terms import WORKING_HOURS, Terms
 
 # Counting on a year for which no calendar reached this service: Monday–Friday, the usual
@@ -100,4 +110,4 @@ def _step_due(clock_from: datetime, terms: Terms, calendar: WorkingCalendar, pau
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

@@ -72,7 +72,7 @@ def allows(state: str, action: str) -> bool:
     return state in ALLOWED[action]
 
 
-def outcome(finished_at: datetime, due_at: datetime, local_day: "callable") -> str:
+def outcome(finished_at: datetime, due_at: datetime, local_day: callable) -> str:
     """Early: finished on a day before the due date; on time: by the due time; late: after it."""
     if finished_at > due_at:
         return LATE

@@ -8,12 +8,11 @@ audit tool) has declared them before it decodes one.
 
 from __future__ import annotations
 
-from motcua.kernel.topics import moved_class, moved_module
-
 from motcua.dossiers.domain import calendar_replica
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.dossier import aggregate, attachments, closing, processing
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.kernel.topics import moved_class, moved_module
 
 # Modules that moved whole: every class in them, nested events included.
 moved_module("motcua.dossiers.dossier", aggregate)

@@ -9,8 +9,9 @@ clock) stays what it was, whatever the catalog publishes afterwards.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 WORKING_DAYS = "working_days"
 WORKING_HOURS = "working_hours"

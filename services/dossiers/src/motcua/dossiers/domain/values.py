@@ -16,10 +16,6 @@ from uuid import UUID
 from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import DomainError, InvalidArgument, InvalidTransition
 
-from motcua.dossiers.domain.lifecycle import (  # noqa: E402 - the states, re-exported for the package's users
-    AWAITING_SUPPLEMENT, DRAFT, IN_PROCESS, RECEIVED, REFUSED, RESULT_READY, RETURNED, SUBMITTED, WITHDRAWN,
-)
-
 # Applicant kinds, submission channels and result delivery methods.
 CITIZEN = "citizen"
 BUSINESS = "business"

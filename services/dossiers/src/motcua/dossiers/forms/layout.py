@@ -14,9 +14,9 @@ as a subset, so a PDF shows the same on any machine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Sequence
+from datetime import UTC, date, datetime
 
 import fontpkg
 import segno
@@ -67,7 +67,7 @@ class FormPage(FPDF):
         self.set_lang("vi")
         self.set_creator("motcua")
         # A fixed creation date keeps the same data rendering to the same bytes.
-        self.set_creation_date(created_at or datetime(2000, 1, 1, tzinfo=timezone.utc))
+        self.set_creation_date(created_at or datetime(2000, 1, 1, tzinfo=UTC))
         self.page_numbers = page_numbers
         self.add_page()
         self.text_font()

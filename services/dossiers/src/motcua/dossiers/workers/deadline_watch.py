@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict

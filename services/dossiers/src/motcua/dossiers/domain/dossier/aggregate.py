@@ -8,26 +8,32 @@ read models and other services need (times, actor, agency, unit, step, channel, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar
-from motcua.kernel.errors import DomainError, InvalidArgument
-from motcua.kernel.localtime import local_date
-
 from motcua.dossiers.domain import deadlines, lifecycle as lc
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
-from motcua.dossiers.domain.procedure_replica import ProcedureReplica
-from motcua.dossiers.domain.values import (
-    MAX_NOTE_LENGTH, Applicant, Document, DossierStateConflict, UnknownProcedure,
-    check_submission, trimmed, trimmed_document,
-)
 from motcua.dossiers.domain.dossier.attachments import AttachmentRules
 from motcua.dossiers.domain.dossier.closing import ClosingRules
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.dossiers.domain.terms import Terms
+from motcua.dossiers.domain.values import (
+    MAX_NOTE_LENGTH,
+    Applicant,
+    Document,
+    DossierStateConflict,
+    UnknownProcedure,
+    check_submission,
+    trimmed,
+    trimmed_document,
+)
+from motcua.kernel.errors import DomainError, InvalidArgument
+from motcua.kernel.localtime import local_date
 
 
 class Dossier(AttachmentRules, ClosingRules):

@@ -12,10 +12,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from motcua.kernel.errors import InvalidArgument
-
 from motcua.dossiers.domain import lifecycle as lc
 from motcua.dossiers.domain.values import MAX_DOCUMENTS
+from motcua.kernel.errors import InvalidArgument
 
 MAX_ATTACHMENT_NAME = 500
 

@@ -11,12 +11,11 @@ from typing import Any
 from eventsourcing.domain import event
 
 from motcua.clock import WorkingCalendar, elapsed
+from motcua.dossiers.domain import deadlines, lifecycle as lc
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH
 from motcua.kernel.errors import DomainError, InvalidArgument
 from motcua.kernel.localtime import local_date
-
-from motcua.dossiers.domain import deadlines, lifecycle as lc
-from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH
-from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "online_portal")
 MAX_REFERENCE_LENGTH = 200

@@ -14,12 +14,11 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar
+from motcua.dossiers.domain import deadlines, lifecycle as lc
+from motcua.dossiers.domain.terms import RESTART
+from motcua.dossiers.domain.values import MAX_NAME_LENGTH, MAX_NOTE_LENGTH
 from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import InvalidArgument
-
-from motcua.dossiers.domain import deadlines, lifecycle as lc
-from motcua.dossiers.domain.values import MAX_NAME_LENGTH, MAX_NOTE_LENGTH
-from motcua.dossiers.domain.terms import RESTART
 
 MAX_ITEMS = 100
 
