@@ -9,6 +9,7 @@ finished dossier is counted. Pure (standard library only).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 DRAFT = "draft"
@@ -72,7 +73,7 @@ def allows(state: str, action: str) -> bool:
     return state in ALLOWED[action]
 
 
-def outcome(finished_at: datetime, due_at: datetime, local_day: callable) -> str:
+def outcome(finished_at: datetime, due_at: datetime, local_day: Callable[[datetime], date]) -> str:
     """Early: finished on a day before the due date; on time: by the due time; late: after it."""
     if finished_at > due_at:
         return LATE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -39,6 +39,9 @@ from motcua.kernel.localtime import local_date
 class Dossier(AttachmentRules, ClosingRules):
     """One application by one applicant for one procedure, bound to the procedure version
     in force when it was submitted."""
+
+    if TYPE_CHECKING:
+        drafted_at: datetime  # set by ``Drafted`` only; declared for the type checker alone, as in the rules
 
     @staticmethod
     def create_id(dossier_id: UUID, **_: object) -> UUID:
@@ -79,7 +82,7 @@ class Dossier(AttachmentRules, ClosingRules):
         """A submitted dossier, numbered from ``sequence`` (the agency's sequence of the day)."""
         documents = list(documents)
         check_submission(agency_id, applicant, channel, result_delivery, documents)
-        pinned = _pinned(procedure_id, procedure, submitted_at)
+        procedure, pinned = _pinned(procedure_id, procedure, submitted_at)
         code = _number(sequence, agency_id, submitted_at, dossier_id)
         return cls(
             dossier_id=dossier_id, code=code, procedure_id=procedure.id, procedure_version=pinned["number"],
@@ -102,7 +105,7 @@ class Dossier(AttachmentRules, ClosingRules):
 
     def submit_draft(self, procedure: ProcedureReplica | None, sequence: DossierCodeSequence, submitted_at: datetime) -> None:
         self.check_allowed(lc.SUBMIT)
-        pinned = _pinned(self.procedure_id, procedure, submitted_at)
+        procedure, pinned = _pinned(self.procedure_id, procedure, submitted_at)
         code = _number(sequence, self.agency_id, submitted_at, self.id)
         self._draft_submitted(
             code=code, procedure_version=pinned["number"], procedure_code=procedure.code, procedure_name=pinned["name"],
@@ -235,7 +238,7 @@ class Dossier(AttachmentRules, ClosingRules):
         self.attachments: list[dict[str, Any]] = []
 
     def _pin(self, code: str, procedure_version: int, procedure_code: str, procedure_name: str, processing_days: int,
-             terms: dict[str, Any] | None, submitted_at: datetime) -> None:
+             terms: dict[str, Any] | None, submitted_at: datetime | None) -> None:
         self.code = code
         self.procedure_version = procedure_version
         self.procedure_code = procedure_code
@@ -263,11 +266,12 @@ class Dossier(AttachmentRules, ClosingRules):
         self.handling_unit = to_unit
 
 
-def _pinned(procedure_id: UUID, procedure: ProcedureReplica | None, at: datetime) -> dict[str, Any]:
+def _pinned(procedure_id: UUID, procedure: ProcedureReplica | None, at: datetime) -> tuple[ProcedureReplica, dict[str, Any]]:
+    """The procedure, known, and its version in force at ``at``."""
     pinned = procedure.in_force_at(at) if procedure is not None else None
     if procedure is None or pinned is None:
         raise UnknownProcedure(procedure_id)
-    return pinned
+    return procedure, pinned
 
 
 def _number(sequence: DossierCodeSequence, agency_id: str, at: datetime, dossier_id: UUID) -> str:

@@ -8,7 +8,7 @@ SHA-256); the bytes themselves are in the document store, under the hash.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate, event
 
@@ -20,6 +20,18 @@ MAX_ATTACHMENT_NAME = 500
 
 
 class AttachmentRules(Aggregate):
+    if TYPE_CHECKING:
+        # The dossier's state and helpers these rules use, set and defined by ``Dossier``.
+        # Declared for the type checker only: annotations at run time would make eventsourcing
+        # turn the class into a dataclass.
+        state: str
+        result: dict[str, Any]
+        attachments: list[dict[str, Any]]
+
+        def check_allowed(self, action: str) -> None: ...
+
+        def _facts(self) -> dict[str, Any]: ...
+
     def attach(self, at: datetime, by: str, name: str, content_type: str, size_bytes: int, sha256: str,
                source_dossier_id: str = "") -> None:
         self.check_allowed(lc.ATTACH)

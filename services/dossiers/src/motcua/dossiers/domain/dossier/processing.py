@@ -9,14 +9,15 @@ state); who may act is the application's concern.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar
 from motcua.dossiers.domain import deadlines, lifecycle as lc
-from motcua.dossiers.domain.terms import RESTART
-from motcua.dossiers.domain.values import MAX_NAME_LENGTH, MAX_NOTE_LENGTH
+from motcua.dossiers.domain.terms import RESTART, Terms
+from motcua.dossiers.domain.values import MAX_NAME_LENGTH, MAX_NOTE_LENGTH, DossierStateConflict
 from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import InvalidArgument
 
@@ -24,6 +25,58 @@ MAX_ITEMS = 100
 
 
 class ProcessingRules(Aggregate):
+    if TYPE_CHECKING:
+        # The dossier's state the rules read and write, set by ``Dossier._start``, and the
+        # dossier's helpers they call. Declared for the type checker only: annotations at run
+        # time would make eventsourcing turn the class into a dataclass.
+        state: str
+        code: str
+        procedure_id: UUID
+        procedure_version: int
+        agency_id: str
+        handling_agency_id: str
+        handling_unit: str
+        applicant_data: dict[str, str]
+        channel: str
+        result_delivery: str
+        documents_data: list[dict[str, Any]]
+        received_at: datetime | None
+        appointed_return_at: datetime | None
+        original_due_at: datetime | None
+        due_at: datetime | None
+        coming_due_at: datetime | None
+        clock_from: datetime | None
+        step_due_at: list[datetime]
+        pauses: list[dict[str, Any]]
+        state_before_supplement: str
+        supplement_requests: list[dict[str, Any]]
+        assignee: str
+        step_index: int
+        apologies: list[dict[str, Any]]
+        payments: list[dict[str, Any]]
+        result: dict[str, Any]
+        finished_at: datetime | None
+        returned_at: datetime | None
+        outcome: str
+        closing_reason: str
+        flagged: list[str]
+
+        @property
+        def terms(self) -> Terms: ...
+
+        @property
+        def current_step(self) -> dict[str, Any] | None: ...
+
+        def check_allowed(self, action: str) -> None: ...
+
+        def state_conflict(self, state: str, action: str) -> DossierStateConflict: ...
+
+        def _deadlines(self, due_at: datetime, coming_due_at: datetime | None, step_due_at: list[datetime],
+                       calendars: list[dict[str, Any]], clock_started_at: datetime | None = None) -> None: ...
+
+        def _hand_over(self, kind: str, at: datetime, by: str, to_user: str, to_agency: str, to_unit: str,
+                       note: str = "") -> None: ...
+
     # --- supplements: the clock stops and resumes (or restarts) ---------------------------------
 
     def request_supplement(self, at: datetime, officer: str, items: list[dict[str, str]], note: str = "") -> None:
@@ -57,6 +110,7 @@ class ProcessingRules(Aggregate):
         rule = ""
         if resumed in lc.CLOCK_RUNNING:
             rule = self.terms.supplement_rule
+            assert self.clock_from is not None  # a running clock was started at reception
             clock_from = at if rule == RESTART else self.clock_from
             pauses = [] if rule == RESTART else [*self.pauses[:-1], {**self.pauses[-1], "end": at}]
             counted = deadlines.count(clock_from, self.terms, calendar or deadlines.default_calendar(clock_from), deadlines.pauses_of(pauses)).as_event()
@@ -76,9 +130,11 @@ class ProcessingRules(Aggregate):
                 self.pauses = []
             else:
                 self.pauses[-1] = {**self.pauses[-1], "end": supplemented_at}
+            # A clock that resumes was counted again: the event carries the new due date.
+            assert due_at is not None
             self._deadlines(due_at, coming_due_at, step_due_at or [], calendars or [], clock_started_at)
             self.original_due_at = due_at
-            self.appointed_return_at = max(due_at, self.appointed_return_at) if self.apologies else due_at
+            self.appointed_return_at = max(due_at, self.appointed_return_at or due_at) if self.apologies else due_at
 
     # --- refusal ------------------------------------------------------------------------------
 
@@ -124,7 +180,9 @@ class ProcessingRules(Aggregate):
             raise self.state_conflict("at its last step", lc.COMPLETE_STEP)
         due = self.step_due_at[self.step_index] if self.step_index < len(self.step_due_at) else None
         following = steps[self.step_index + 1]
-        self._step_completed(completed_at=at, completed_by=by, step=self.current_step, note=note, step_due_at=due,
+        current = self.current_step
+        assert current is not None  # a step follows this one: this one is within the steps
+        self._step_completed(completed_at=at, completed_by=by, step=current, note=note, step_due_at=due,
                              late=bool(due and at > due), next_step={"index": self.step_index + 1, "name": following.name,
                              "role": following.role, "unit": following.unit}, next_assignee=next_assignee, facts=self._facts())
 
@@ -162,10 +220,12 @@ class ProcessingRules(Aggregate):
         if not reason.strip():
             raise InvalidArgument.field("reason", "an apology must say why the dossier is late")
         _check_text(reason, "reason")
-        if new_appointment <= max(self.appointed_return_at, at):
+        appointed = self.appointed_return_at
+        assert appointed is not None  # set at reception, and only a received dossier is apologized for
+        if new_appointment <= max(appointed, at):
             raise InvalidArgument.field("new_appointment_time", "must be after the current appointment and now")
         self._apology_issued(issued_at=at, issued_by=officer, reason=reason.strip(), new_appointment_at=new_appointment,
-                             previous_appointment_at=self.appointed_return_at, facts=self._facts())
+                             previous_appointment_at=appointed, facts=self._facts())
 
     @event("ApologyIssued")
     def _apology_issued(self, issued_at: datetime, issued_by: str, reason: str, new_appointment_at: datetime,
@@ -175,7 +235,7 @@ class ProcessingRules(Aggregate):
 
     def watch(self, now: datetime) -> list[str]:
         """Flags the dossier coming due, then overdue, each once per due date; what it flagged."""
-        flagged = []
+        flagged: list[str] = []
         if self.state not in lc.CLOCK_RUNNING or self.due_at is None:
             return flagged
         if self.coming_due_at and now >= self.coming_due_at and f"came_due:{self.due_at.isoformat()}" not in self.flagged:
