@@ -31,7 +31,9 @@ class Office:
             setattr(self, name, dossiers_stub(addr, token.access_token))
 
     def submit(self, procedure, **overrides) -> d.Dossier:
-        request = submit_request(procedure.procedure_id, self.agency, applicant=applicant(account_id=self.citizen_id), **overrides)
+        request = submit_request(
+            procedure.procedure_id, self.agency, applicant=applicant(account_id=self.citizen_id), **overrides
+        )
         return self.citizen.SubmitDossier(request).dossier
 
     def received(self, procedure) -> d.Dossier:

@@ -72,7 +72,9 @@ def test_a_dossier_pins_the_version_in_force_when_submitted():
     )
     v2_from = MONDAY_0800 + timedelta(hours=1)
     assert procedure.update("1.001193.000.00.00.H56", "Đăng ký khai sinh (mới)", "000.00.10.H56", 5, 5, 2, v2_from, 1)
-    assert not procedure.update("1.001193.000.00.00.H56", "again", "000.00.10.H56", 5, 5, 2, v2_from, 1)  # seen: ignored
+    assert not procedure.update(
+        "1.001193.000.00.00.H56", "again", "000.00.10.H56", 5, 5, 2, v2_from, 1
+    )  # seen: ignored
     sequence = DossierCodeSequence.open(AGENCY, local_date(MONDAY_0800))
 
     before = submit(sequence, at=MONDAY_0800, procedure=procedure)

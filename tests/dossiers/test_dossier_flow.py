@@ -31,7 +31,9 @@ def publish_procedure(procedures, dossiers, processing_days: int = 3, name: str 
     created = procedures.CreateProcedure(create_request(name=name, processing_days=processing_days)).procedure
     procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id))
     return eventually(
-        lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure,
+        lambda: (
+            dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure
+        ),
         what="replica in dossiers",
     )
 
@@ -204,7 +206,9 @@ def test_reception_appoints_the_return_in_working_days(procedures, services, dos
     submitted = submit(dossiers, six_days, agency)
     dossiers = desk_of(services, agency)
     received = dossiers.ReceiveDossier(
-        dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id, expected_version=submitted.version, note="Hồ sơ đủ thành phần")
+        dpb.ReceiveDossierRequest(
+            dossier_id=submitted.dossier_id, expected_version=submitted.version, note="Hồ sơ đủ thành phần"
+        )
     ).dossier
 
     assert received.state == dossier_pb2.DOSSIER_STATE_RECEIVED
@@ -250,7 +254,9 @@ def test_a_stale_expected_version_is_aborted(services, dossiers, procedure):
 def test_submitted_and_received_events_reach_kafka(stack, services, dossiers, procedure):
     agency = fresh_agency()
     submitted = submit(desk_of(services, agency), procedure, agency, applicant=applicant(account_id=str(uuid.uuid4())))
-    received = desk_of(services, agency).ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
+    received = (
+        desk_of(services, agency).ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
+    )
 
     def of(event_type):
         return lambda e: e.aggregate_id == submitted.dossier_id and e.type == event_type.DESCRIPTOR.full_name

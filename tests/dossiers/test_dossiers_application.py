@@ -85,7 +85,11 @@ def losing_the_race_to(office: DossiersApplication, rival) -> None:
 @pytest.fixture
 def procedure_id(office) -> uuid.UUID:
     procedure_id = uuid.uuid4()
-    office.save(office.replicate_procedure(PublishedVersion(procedure_id, "1.001193.000.00.00.H56", "Đăng ký khai sinh", "000.00.10.H56", 1, 2)))
+    office.save(
+        office.replicate_procedure(
+            PublishedVersion(procedure_id, "1.001193.000.00.00.H56", "Đăng ký khai sinh", "000.00.10.H56", 1, 2)
+        )
+    )
     return procedure_id
 
 
@@ -107,7 +111,9 @@ def test_codes_restart_at_midnight_in_vietnam(office, clock, procedure_id):
     assert office.submit_dossier(submission(procedure_id)).code == "000.00.12.H56-260105-0002"
     clock.now += timedelta(seconds=1)  # midnight in Vietnam, still 5 January in UTC
     assert office.submit_dossier(submission(procedure_id)).code == "000.00.12.H56-260106-0001"
-    assert office.submit_dossier(submission(procedure_id, agency_id="000.00.13.H56")).code == "000.00.13.H56-260106-0001"
+    assert (
+        office.submit_dossier(submission(procedure_id, agency_id="000.00.13.H56")).code == "000.00.13.H56-260106-0001"
+    )
 
 
 def test_a_number_taken_by_another_replica_meanwhile_is_retried_without_a_gap(office, other_replica, procedure_id):
@@ -122,7 +128,9 @@ def test_a_number_taken_by_another_replica_meanwhile_is_retried_without_a_gap(of
 def test_a_request_saved_by_another_replica_meanwhile_is_returned(office, other_replica, procedure_id):
     request_id = str(uuid.uuid4())
     rival = []
-    losing_the_race_to(office, lambda: rival.append(other_replica.submit_dossier(submission(procedure_id, request_id=request_id))))
+    losing_the_race_to(
+        office, lambda: rival.append(other_replica.submit_dossier(submission(procedure_id, request_id=request_id)))
+    )
     mine = office.submit_dossier(submission(procedure_id, request_id=request_id))
     assert office.submit_conflicts == 1
     assert mine == rival[0]
@@ -204,4 +212,6 @@ def test_the_lookup_throttles_key_comes_from_the_environment_when_given(settings
     finally:
         app.close()
     with pytest.raises(ConfigError, match="MOTCUA_DOSSIERS_LOOKUP_KEY"):
-        DossiersApplication(settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="}))
+        DossiersApplication(
+            settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="})
+        )

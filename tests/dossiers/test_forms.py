@@ -351,5 +351,7 @@ def test_the_tracking_book_fits_the_page_whatever_the_codes_width():
     # Regression: some code widths made the columns' sum exceed the page by a rounding error.
     for n in range(60):
         agency = f"000.00.{n:02d}.T{(7 * n) % 100:02d}"
-        entries = tuple(replace(e, code=f"{agency}-{e.code.split('-', 1)[1]}") for e in samples.tracking_book(2).entries)
+        entries = tuple(
+            replace(e, code=f"{agency}-{e.code.split('-', 1)[1]}") for e in samples.tracking_book(2).entries
+        )
         assert forms.render(replace(samples.tracking_book(2), entries=entries)).startswith(b"%PDF-"), agency

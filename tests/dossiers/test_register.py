@@ -27,7 +27,11 @@ from .test_due_dates import CALENDAR_2026
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 AGENCY = "000.00.31.H56"
-OFFICER = Actor(subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "specialist", "department_head", "applicant", "administrator"))
+OFFICER = Actor(
+    subject="officer-1",
+    agency_id=AGENCY,
+    roles=("desk_officer", "specialist", "department_head", "applicant", "administrator"),
+)
 
 
 def vn(*args) -> datetime:
@@ -78,7 +82,9 @@ def received(office, clock, procedure_id, at, **kwargs):
 def finish(office, clock, dossier_id, at):
     clock.now = at
     office.claim_dossier(dossier_id, 0)
-    return office.mark_result_ready(dossier_id, 0, lambda d: {"document_id": str(uuid.uuid4()), "signed_document_sha256": "ab" * 32})
+    return office.mark_result_ready(
+        dossier_id, 0, lambda d: {"document_id": str(uuid.uuid4()), "signed_document_sha256": "ab" * 32}
+    )
 
 
 @pytest.fixture

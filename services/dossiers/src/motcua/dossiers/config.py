@@ -49,8 +49,14 @@ class DossiersConfig:
             lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),
             lookup_per_minute=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE", 10.0, float, minimum=0.01),
             lookup_key=env.get("MOTCUA_DOSSIERS_LOOKUP_KEY", "").strip(),
-            lookup_key_file=Path(env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"),
+            lookup_key_file=Path(
+                env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"
+            ),
             max_open_drafts=env_number(env, MAX_OPEN_DRAFTS_SETTING, 20, int, minimum=1),
-            max_attachment_bytes_per_dossier=env_number(env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1),
-            max_attachment_bytes_per_applicant=env_number(env, MAX_APPLICANT_BYTES_SETTING, 1024 * 1024 * 1024, int, minimum=1),
+            max_attachment_bytes_per_dossier=env_number(
+                env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1
+            ),
+            max_attachment_bytes_per_applicant=env_number(
+                env, MAX_APPLICANT_BYTES_SETTING, 1024 * 1024 * 1024, int, minimum=1
+            ),
         )

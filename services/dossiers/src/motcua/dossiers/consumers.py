@@ -40,7 +40,9 @@ def terms_of(event: procedures_events.ProcedurePublished) -> dict | None:
     time = p.processing_time
     return {
         "processing_time": {"value": time.value or event.processing_days, "unit": _UNITS.get(time.unit, WORKING_DAYS)},
-        "required_documents": [{"name": d.name, "originals": d.originals, "copies": d.copies} for d in p.required_documents],
+        "required_documents": [
+            {"name": d.name, "originals": d.originals, "copies": d.copies} for d in p.required_documents
+        ],
         "steps": [{"name": s.name, "role": s.role, "unit": s.unit, "share": s.share} for s in p.steps],
         "fees": [{"name": f.name, "amount_vnd": f.amount_vnd} for f in p.fees],
         "supplement_rule": _RULES.get(p.supplement_rule, RESUME),

@@ -67,10 +67,16 @@ def _(event: Dossier.Received) -> Message:
 @integration_event.register
 def _(event: Dossier.DraftSubmitted) -> Message:
     return events_pb2.DossierSubmitted(
-        dossier_id=str(event.originator_id), procedure_id=str(event.procedure_id), procedure_version=event.procedure_version,
-        agency_id=event.agency_id, applicant_kind=convert.APPLICANT_KINDS[event.applicant_kind],
-        applicant_account_id=event.applicant_account_id, channel=convert.CHANNELS[event.channel],
-        version=event.originator_version, code=event.code, submit_time=timestamp(event.submitted_at),
+        dossier_id=str(event.originator_id),
+        procedure_id=str(event.procedure_id),
+        procedure_version=event.procedure_version,
+        agency_id=event.agency_id,
+        applicant_kind=convert.APPLICANT_KINDS[event.applicant_kind],
+        applicant_account_id=event.applicant_account_id,
+        channel=convert.CHANNELS[event.channel],
+        version=event.originator_version,
+        code=event.code,
+        submit_time=timestamp(event.submitted_at),
     )
 
 
@@ -94,7 +100,9 @@ def _(event: ProcessingRules.ApologyIssued) -> Message:
 @integration_event.register
 def _(event: ClosingRules.ResultReady) -> Message:
     return events_pb2.DossierResultReady(
-        dossier=_ref(event), ready_time=timestamp(event.ready_at), signed_document_id=event.result.get("document_id", ""),
+        dossier=_ref(event),
+        ready_time=timestamp(event.ready_at),
+        signed_document_id=event.result.get("document_id", ""),
         outcome=convert.OUTCOMES.get(event.outcome, 0),
     )
 
@@ -119,7 +127,9 @@ def _(event: ClosingRules.Withdrawn) -> Message:
 
 @integration_event.register
 def _(event: ProcessingRules.Assigned) -> Message:
-    return events_pb2.DossierAssigned(dossier=_ref(event), assign_time=timestamp(event.assigned_at), assignee=event.assignee)
+    return events_pb2.DossierAssigned(
+        dossier=_ref(event), assign_time=timestamp(event.assigned_at), assignee=event.assignee
+    )
 
 
 @integration_event.register

@@ -47,14 +47,19 @@ class ResultSigner:
             if e.code() == grpc.StatusCode.PERMISSION_DENIED:
                 raise PermissionDenied(ACTION, f"the signing service refused: {e.details()}",
                                        error_reason=_reason(e) or "PERMISSION_DENIED") from None
-            raise SigningUnavailable(f"the signing service did not sign the result: {e.code().name} {e.details()}") from None
+            raise SigningUnavailable(
+                f"the signing service did not sign the result: {e.code().name} {e.details()}"
+            ) from None
         if signed.agency_id != agency_id:  # never record another agency's seal as this dossier's result
             raise SigningUnavailable(f"the signing service sealed with a key of {signed.agency_id or 'a person'}, "
                                      f"not of agency {agency_id}")
         return {
-            "document_id": signed.document_id, "document_sha256": signed.document_sha256,
-            "signed_document_sha256": signed.signed_document_sha256, "key_id": signed.key_id,
-            "certificate_sha256": signed.certificate_sha256, "signed_at": signed.sign_time.ToDatetime().isoformat() + "Z",
+            "document_id": signed.document_id,
+            "document_sha256": signed.document_sha256,
+            "signed_document_sha256": signed.signed_document_sha256,
+            "key_id": signed.key_id,
+            "certificate_sha256": signed.certificate_sha256,
+            "signed_at": signed.sign_time.ToDatetime().isoformat() + "Z",
             "agency_id": signed.agency_id,
         }
 

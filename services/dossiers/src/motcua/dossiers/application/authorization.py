@@ -70,7 +70,9 @@ def may_submit(actor: Actor, agency_id: str, applicant_account_id: str, action: 
         return
     if actor.has_role(APPLICANT) and applicant_account_id in ("", actor.subject):
         return
-    raise PermissionDenied(action, "applicants file for themselves; desk officers for their agency", error_reason="NOT_OWNER")
+    raise PermissionDenied(
+        action, "applicants file for themselves; desk officers for their agency", error_reason="NOT_OWNER"
+    )
 
 
 def applicant_or_desk(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
@@ -89,7 +91,9 @@ def desk(actor: Actor, dossier: Any, action: str, within: Within | None = None) 
     _granted(actor, action, (DESK_OFFICER,), dossier.agency_id, dossier.handling_agency_id, within=within)
 
 
-def officer(actor: Actor, dossier: Any, action: str, roles: Iterable[str] = OFFICERS, within: Within | None = None) -> None:
+def officer(
+    actor: Actor, dossier: Any, action: str, roles: Iterable[str] = OFFICERS, within: Within | None = None
+) -> None:
     roles = tuple(roles)
     _needs_role(actor, action, roles)
     _granted(actor, action, roles, dossier.handling_agency_id, within=within)

@@ -78,8 +78,13 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
     max_submit_attempts = 100
     max_receive_attempts = 3
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now, config: DossiersConfig | None = None,
-                 signer: ResultSigner | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime] = _utc_now,
+        config: DossiersConfig | None = None,
+        signer: ResultSigner | None = None,
+    ) -> None:
         config = config or DossiersConfig()
         # Before the store opens: a bad key is refused with nothing to clean up.
         lookup_key = decode_key(config.lookup_key, "MOTCUA_DOSSIERS_LOOKUP_KEY", "lookup throttle key") \
@@ -93,8 +98,13 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         self.max_open_drafts = config.max_open_drafts
         self.max_attachment_bytes_per_dossier = config.max_attachment_bytes_per_dossier
         self.max_attachment_bytes_per_applicant = config.max_attachment_bytes_per_applicant
-        self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
-                                              config.lookup_per_minute, lookup_key)
+        self.lookup_throttle = LookupThrottle(
+            self.recorder.datastore,
+            f"{self.name}_lookup_buckets",
+            config.lookup_burst,
+            config.lookup_per_minute,
+            lookup_key,
+        )
         self.lookup_throttle.create_table()
         # Identity's agency tree, kept by the agency-tree consumer: grants reach the subtrees.
         self.agency_tree = AgencyTree(self)
@@ -185,7 +195,9 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                 self.save(sequence, dossier)
                 return DossierView.of(dossier)
 
-        return retried_on_version_conflict(attempt, self.max_submit_attempts, spread=True, on_conflict=self._count_submit_conflict)
+        return retried_on_version_conflict(
+            attempt, self.max_submit_attempts, spread=True, on_conflict=self._count_submit_conflict
+        )
 
     def _count_submit_conflict(self) -> None:
         self.submit_conflicts += 1

@@ -60,7 +60,10 @@ def fill(dossier: Dossier, form: str, events: list[Any]) -> forms.Form | None:
         if requested is None:
             return None
         return forms.SupplementRequest(
-            dossier=facts(dossier), issued_at=requested.requested_at, guided_by=requested.requested_by, reason=requested.note,
+            dossier=facts(dossier),
+            issued_at=requested.requested_at,
+            guided_by=requested.requested_by,
+            reason=requested.note,
             faulty_items=tuple(forms.FaultyItem(document=i["document"], request=i["problem"]) for i in requested.items),
         )
     if form == "refusal":
@@ -82,16 +85,26 @@ def fill(dossier: Dossier, form: str, events: list[Any]) -> forms.Form | None:
         if not dossier.handovers:
             return None
         return forms.ControlSlip(
-            dossier=facts(dossier), lead_unit=dossier.handling_unit or dossier.handling_agency_id,
-            hand_overs=tuple(forms.HandOver(
-                from_unit=h["from_unit"] or h["from_agency_id"], from_person=h["by"], to_unit=h["to_unit"] or h["to_agency_id"],
-                to_person=h["to_user"], at=h["at"], note=h["note"],
-            ) for h in dossier.handovers),
+            dossier=facts(dossier),
+            lead_unit=dossier.handling_unit or dossier.handling_agency_id,
+            hand_overs=tuple(
+                forms.HandOver(
+                    from_unit=h["from_unit"] or h["from_agency_id"],
+                    from_person=h["by"],
+                    to_unit=h["to_unit"] or h["to_agency_id"],
+                    to_person=h["to_user"],
+                    at=h["at"],
+                    note=h["note"],
+                )
+                for h in dossier.handovers
+            ),
         )
     raise ValueError(f"no form {form!r}")
 
 
-def tracking_book(agency_id: str, rows: list[dict[str, Any]], first: date, last: date, now: datetime) -> forms.TrackingBook:
+def tracking_book(
+    agency_id: str, rows: list[dict[str, Any]], first: date, last: date, now: datetime
+) -> forms.TrackingBook:
     return forms.TrackingBook(
         agency=agency(agency_id), period_start=first, period_end=last, issued_at=now,
         entries=tuple(forms.TrackingEntry(

@@ -83,7 +83,12 @@ def period(start_date: str, end_date: str) -> tuple[date, date, datetime, dateti
         raise InvalidArgument.field("end_date", "must not be before start_date")
     if (last - first).days > MAX_PERIOD_DAYS:
         raise InvalidArgument.field("end_date", "the period is at most five years")
-    return first, last, datetime.combine(first, time(), VIETNAM), datetime.combine(last + timedelta(days=1), time(), VIETNAM)
+    return (
+        first,
+        last,
+        datetime.combine(first, time(), VIETNAM),
+        datetime.combine(last + timedelta(days=1), time(), VIETNAM),
+    )
 
 
 class RegisterReads:
@@ -95,7 +100,9 @@ class RegisterReads:
 
     def list_dossiers(self, filters: Filters, page_size: int, page_token: str) -> tuple[list[dict[str, Any]], str]:
         agencies, account = auth.list_scope(current_actor(), self.agency_tree.subtree)
-        narrowed = replace(filters, visible_to_agencies=agencies, applicant_account_id=account or filters.applicant_account_id)
+        narrowed = replace(
+            filters, visible_to_agencies=agencies, applicant_account_id=account or filters.applicant_account_id
+        )
         return self.register.page(narrowed, page_token, page_size or DEFAULT_PAGE)
 
     def work_queue(self, scope: str, unit: str, state: str, deadline: str, page_size: int,
@@ -142,7 +149,9 @@ class RegisterReads:
         auth.form_reader(current_actor(), dossier, form, self.within)
         filled = fill(dossier, form, self._events_of(dossier_id))
         if filled is None:
-            raise DossierStateConflict(f"dossier {dossier.code or dossier.id}", dossier.state, f"render the {form.replace('_', ' ')} of")
+            raise DossierStateConflict(
+                f"dossier {dossier.code or dossier.id}", dossier.state, f"render the {form.replace('_', ' ')} of"
+            )
         return forms.render(filled), f"{dossier.code or dossier.id}-{FORM_NUMBERS[form]}.pdf"
 
     def render_tracking_book(self, agency_id: str, start_date: str, end_date: str) -> tuple[bytes, int]:

@@ -71,7 +71,9 @@ class Document:
 # --- guards --------------------------------------------------------------------------------
 
 
-def check_submission(agency_id: str, applicant: Applicant, channel: str, result_delivery: str, documents: list[Document]) -> None:
+def check_submission(
+    agency_id: str, applicant: Applicant, channel: str, result_delivery: str, documents: list[Document]
+) -> None:
     check_agency_id(agency_id)
     if applicant.kind not in APPLICANT_KINDS:
         raise InvalidArgument.field("applicant.kind", f"must be one of {', '.join(APPLICANT_KINDS)}")

@@ -42,7 +42,9 @@ class DeadlineWatch:
 
     def _lead(self, stop: threading.Event) -> None:
         with dedicated_connection(self.app.settings, "deadline-watch") as conn:
-            while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", ("deadline-watch:dossiers",)).fetchone()[0]:
+            while not conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s))", ("deadline-watch:dossiers",)
+            ).fetchone()[0]:
                 self.health.working()  # another replica leads: nothing to do here
                 if stop.wait(self.interval):
                     return

@@ -42,8 +42,16 @@ class AttachmentRules(Aggregate):
             raise InvalidArgument.field("name", f"must be at most {MAX_ATTACHMENT_NAME} characters")
         if len(self.attachments) >= MAX_DOCUMENTS:
             raise InvalidArgument.field("content", f"a dossier holds at most {MAX_DOCUMENTS} attachments")
-        self._attachment_added(attached_at=at, attached_by=by, name=name, content_type=content_type, size_bytes=size_bytes,
-                               sha256=sha256, source_dossier_id=source_dossier_id, facts=self._facts())
+        self._attachment_added(
+            attached_at=at,
+            attached_by=by,
+            name=name,
+            content_type=content_type,
+            size_bytes=size_bytes,
+            sha256=sha256,
+            source_dossier_id=source_dossier_id,
+            facts=self._facts(),
+        )
 
     @event("AttachmentAdded")
     def _attachment_added(self, attached_at: datetime, attached_by: str, name: str, content_type: str, size_bytes: int,

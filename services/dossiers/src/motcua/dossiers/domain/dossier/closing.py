@@ -22,7 +22,9 @@ MAX_REFERENCE_LENGTH = 200
 
 
 class ClosingRules(ProcessingRules):
-    def mark_result_ready(self, at: datetime, officer: str, result: dict[str, Any], calendar: WorkingCalendar | None = None) -> None:
+    def mark_result_ready(
+        self, at: datetime, officer: str, result: dict[str, Any], calendar: WorkingCalendar | None = None
+    ) -> None:
         """The result is decided and signed (``result`` describes the signed document). With
         the agency's calendar, the working days it took are recorded (for statistics)."""
         self.check_allowed(lc.MARK_RESULT_READY)
@@ -82,8 +84,17 @@ class ClosingRules(ProcessingRules):
     @event("PaymentRecorded")
     def _payment_recorded(self, idempotency_key: str, amount_vnd: int, method: str, reference: str, paid_at: datetime,
                           recorded_at: datetime, recorded_by: str, facts: dict[str, Any]) -> None:
-        self.payments.append({"idempotency_key": idempotency_key, "amount_vnd": amount_vnd, "method": method,
-                              "reference": reference, "paid_at": paid_at, "recorded_at": recorded_at, "recorded_by": recorded_by})
+        self.payments.append(
+            {
+                "idempotency_key": idempotency_key,
+                "amount_vnd": amount_vnd,
+                "method": method,
+                "reference": reference,
+                "paid_at": paid_at,
+                "recorded_at": recorded_at,
+                "recorded_by": recorded_by,
+            }
+        )
 
     # --- return, withdrawal, rating -------------------------------------------------------------
 
@@ -110,10 +121,14 @@ class ClosingRules(ProcessingRules):
         self.check_allowed(lc.WITHDRAW)
         if len(reason) > MAX_NOTE_LENGTH:
             raise InvalidArgument.field("reason", f"must be at most {MAX_NOTE_LENGTH} characters")
-        self._withdrawn(withdrawn_at=at, withdrawn_by=by, reason=reason.strip(), previous_state=self.state, facts=self._facts())
+        self._withdrawn(
+            withdrawn_at=at, withdrawn_by=by, reason=reason.strip(), previous_state=self.state, facts=self._facts()
+        )
 
     @event("Withdrawn")
-    def _withdrawn(self, withdrawn_at: datetime, withdrawn_by: str, reason: str, previous_state: str, facts: dict[str, Any]) -> None:
+    def _withdrawn(
+        self, withdrawn_at: datetime, withdrawn_by: str, reason: str, previous_state: str, facts: dict[str, Any]
+    ) -> None:
         self._close_pause(withdrawn_at)
         self.state = lc.WITHDRAWN
         self.closing_reason = reason
@@ -144,4 +159,6 @@ class FeesUnpaid(DomainError):
 
     def __init__(self, code: str, amount_due: int) -> None:
         self.amount_due = amount_due
-        super().__init__(f"dossier {code} has {amount_due} VND of fees unpaid; its procedure does not allow returning the result before payment")
+        super().__init__(
+            f"dossier {code} has {amount_due} VND of fees unpaid; its procedure does not allow returning the result before payment"
+        )

@@ -85,8 +85,12 @@ class ProcessingRules(Aggregate):
         _check_items(items)
         _check_text(note, "note")
         self._supplement_requested(
-            requested_at=at, requested_by=officer, items=[{k: v.strip() for k, v in i.items()} for i in items], note=note,
-            during="reception" if self.state == lc.SUBMITTED else "processing", facts=self._facts(),
+            requested_at=at,
+            requested_by=officer,
+            items=[{k: v.strip() for k, v in i.items()} for i in items],
+            note=note,
+            during="reception" if self.state == lc.SUBMITTED else "processing",
+            facts=self._facts(),
         )
 
     @event("SupplementRequested")
@@ -95,7 +99,9 @@ class ProcessingRules(Aggregate):
         self.state_before_supplement = self.state
         if self.state in lc.CLOCK_RUNNING:
             self.pauses.append({"start": requested_at, "end": None, "reason": "supplement"})
-        self.supplement_requests.append({"at": requested_at, "by": requested_by, "items": items, "note": note, "during": during})
+        self.supplement_requests.append(
+            {"at": requested_at, "by": requested_by, "items": items, "note": note, "during": during}
+        )
         self.state = lc.AWAITING_SUPPLEMENT
 
     def supplement(self, at: datetime, by: str, documents: list[dict[str, Any]], note: str = "",
@@ -113,15 +119,28 @@ class ProcessingRules(Aggregate):
             assert self.clock_from is not None  # a running clock was started at reception
             clock_from = at if rule == RESTART else self.clock_from
             pauses = [] if rule == RESTART else [*self.pauses[:-1], {**self.pauses[-1], "end": at}]
-            counted = deadlines.count(clock_from, self.terms, calendar or deadlines.default_calendar(clock_from), deadlines.pauses_of(pauses)).as_event()
+            counted = deadlines.count(
+                clock_from, self.terms, calendar or deadlines.default_calendar(clock_from), deadlines.pauses_of(pauses)
+            ).as_event()
         self._supplemented(supplemented_at=at, supplemented_by=by, documents=merged, note=note, resumed_state=resumed,
                            rule=rule, **counted, facts=self._facts())
 
     @event("Supplemented")
-    def _supplemented(self, supplemented_at: datetime, supplemented_by: str, documents: list[dict[str, Any]], note: str,
-                      resumed_state: str, rule: str, due_at: datetime | None = None, coming_due_at: datetime | None = None,
-                      clock_started_at: datetime | None = None, step_due_at: list[datetime] | None = None,
-                      calendars: list[dict[str, Any]] | None = None, facts: dict[str, Any] | None = None) -> None:
+    def _supplemented(
+        self,
+        supplemented_at: datetime,
+        supplemented_by: str,
+        documents: list[dict[str, Any]],
+        note: str,
+        resumed_state: str,
+        rule: str,
+        due_at: datetime | None = None,
+        coming_due_at: datetime | None = None,
+        clock_started_at: datetime | None = None,
+        step_due_at: list[datetime] | None = None,
+        calendars: list[dict[str, Any]] | None = None,
+        facts: dict[str, Any] | None = None,
+    ) -> None:
         self.documents_data = [dict(d) for d in documents]
         self.state = resumed_state
         if resumed_state in lc.CLOCK_RUNNING:
@@ -161,15 +180,24 @@ class ProcessingRules(Aggregate):
             raise InvalidArgument.field("assignee", "must name the officer")
         _check_text(unit, "unit", MAX_NAME_LENGTH)
         step = self.current_step
-        self._assigned(assigned_at=at, assigned_by=by, assignee=assignee, unit=unit.strip() or (step or {}).get("unit", ""),
-                       claimed=by == assignee, step=step, facts=self._facts())
+        self._assigned(
+            assigned_at=at,
+            assigned_by=by,
+            assignee=assignee,
+            unit=unit.strip() or (step or {}).get("unit", ""),
+            claimed=by == assignee,
+            step=step,
+            facts=self._facts(),
+        )
 
     @event("Assigned")
     def _assigned(self, assigned_at: datetime, assigned_by: str, assignee: str, unit: str, claimed: bool,
                   step: dict[str, Any] | None, facts: dict[str, Any]) -> None:
         self.state = lc.IN_PROCESS
         self.assignee = assignee
-        self._hand_over("claimed" if claimed else "assigned", assigned_at, assigned_by, assignee, self.handling_agency_id, unit)
+        self._hand_over(
+            "claimed" if claimed else "assigned", assigned_at, assigned_by, assignee, self.handling_agency_id, unit
+        )
 
     def complete_step(self, at: datetime, by: str, note: str = "", next_assignee: str = "") -> None:
         """The current step is done; the dossier moves to the next step of the pinned version."""
@@ -182,9 +210,22 @@ class ProcessingRules(Aggregate):
         following = steps[self.step_index + 1]
         current = self.current_step
         assert current is not None  # a step follows this one: this one is within the steps
-        self._step_completed(completed_at=at, completed_by=by, step=current, note=note, step_due_at=due,
-                             late=bool(due and at > due), next_step={"index": self.step_index + 1, "name": following.name,
-                             "role": following.role, "unit": following.unit}, next_assignee=next_assignee, facts=self._facts())
+        self._step_completed(
+            completed_at=at,
+            completed_by=by,
+            step=current,
+            note=note,
+            step_due_at=due,
+            late=bool(due and at > due),
+            next_step={
+                "index": self.step_index + 1,
+                "name": following.name,
+                "role": following.role,
+                "unit": following.unit,
+            },
+            next_assignee=next_assignee,
+            facts=self._facts(),
+        )
 
     @event("StepCompleted")
     def _step_completed(self, completed_at: datetime, completed_by: str, step: dict[str, Any], note: str,
@@ -192,7 +233,15 @@ class ProcessingRules(Aggregate):
                         facts: dict[str, Any]) -> None:
         self.step_index = next_step["index"]
         self.assignee = next_assignee
-        self._hand_over("step", completed_at, completed_by, next_assignee, self.handling_agency_id, next_step["unit"] or self.handling_unit, note)
+        self._hand_over(
+            "step",
+            completed_at,
+            completed_by,
+            next_assignee,
+            self.handling_agency_id,
+            next_step["unit"] or self.handling_unit,
+            note,
+        )
 
     def transfer(self, at: datetime, by: str, to_agency_id: str, to_unit: str, reason: str) -> None:
         """Hands the dossier to another unit or agency (liên thông); the clock keeps running."""
@@ -202,9 +251,16 @@ class ProcessingRules(Aggregate):
         _check_text(reason, "reason")
         if (to_agency_id, to_unit.strip()) == (self.handling_agency_id, self.handling_unit):
             raise InvalidArgument.field("to_unit", "the dossier is already there")
-        self._transferred(transferred_at=at, transferred_by=by, from_agency_id=self.handling_agency_id,
-                          from_unit=self.handling_unit, to_agency_id=to_agency_id, to_unit=to_unit.strip(), reason=reason,
-                          facts=self._facts())
+        self._transferred(
+            transferred_at=at,
+            transferred_by=by,
+            from_agency_id=self.handling_agency_id,
+            from_unit=self.handling_unit,
+            to_agency_id=to_agency_id,
+            to_unit=to_unit.strip(),
+            reason=reason,
+            facts=self._facts(),
+        )
 
     @event("Transferred")
     def _transferred(self, transferred_at: datetime, transferred_by: str, from_agency_id: str, from_unit: str,
@@ -230,7 +286,9 @@ class ProcessingRules(Aggregate):
     @event("ApologyIssued")
     def _apology_issued(self, issued_at: datetime, issued_by: str, reason: str, new_appointment_at: datetime,
                         previous_appointment_at: datetime, facts: dict[str, Any]) -> None:
-        self.apologies.append({"at": issued_at, "by": issued_by, "reason": reason, "new_appointment_at": new_appointment_at})
+        self.apologies.append(
+            {"at": issued_at, "by": issued_by, "reason": reason, "new_appointment_at": new_appointment_at}
+        )
         self.appointed_return_at = new_appointment_at
 
     def watch(self, now: datetime) -> list[str]:
@@ -238,7 +296,11 @@ class ProcessingRules(Aggregate):
         flagged: list[str] = []
         if self.state not in lc.CLOCK_RUNNING or self.due_at is None:
             return flagged
-        if self.coming_due_at and now >= self.coming_due_at and f"came_due:{self.due_at.isoformat()}" not in self.flagged:
+        if (
+            self.coming_due_at
+            and now >= self.coming_due_at
+            and f"came_due:{self.due_at.isoformat()}" not in self.flagged
+        ):
             self._came_due(due_at=self.due_at, noticed_at=now, facts=self._facts())
             flagged.append("came_due")
         if now > self.due_at and f"overdue:{self.due_at.isoformat()}" not in self.flagged:
@@ -259,9 +321,14 @@ class ProcessingRules(Aggregate):
     def _facts(self) -> dict[str, Any]:
         """What every later event repeats, so that a consumer needs no other event to use it."""
         return {
-            "code": self.code, "agency_id": self.agency_id, "handling_agency_id": self.handling_agency_id,
-            "handling_unit": self.handling_unit, "procedure_id": self.procedure_id, "procedure_version": self.procedure_version,
-            "applicant_account_id": self.applicant_data.get("account_id", ""), "channel": self.channel,
+            "code": self.code,
+            "agency_id": self.agency_id,
+            "handling_agency_id": self.handling_agency_id,
+            "handling_unit": self.handling_unit,
+            "procedure_id": self.procedure_id,
+            "procedure_version": self.procedure_version,
+            "applicant_account_id": self.applicant_data.get("account_id", ""),
+            "channel": self.channel,
             "step_index": self.step_index,
         }
 
@@ -296,4 +363,7 @@ def _merge_documents(current: list[dict[str, Any]], added: list[dict[str, Any]])
             raise InvalidArgument.field(f"documents[{i}].name", "must not be blank")
     names = {d["name"].strip().casefold() for d in added}
     kept = [dict(d) for d in current if d["name"].strip().casefold() not in names]
-    return kept + [{"name": d["name"].strip(), "originals": int(d.get("originals", 0)), "copies": int(d.get("copies", 0))} for d in added]
+    return kept + [
+        {"name": d["name"].strip(), "originals": int(d.get("originals", 0)), "copies": int(d.get("copies", 0))}
+        for d in added
+    ]
