@@ -113,7 +113,8 @@ class UnknownProcedure(DomainError):
     def __init__(self, procedure_id: UUID) -> None:
         self.procedure_id = procedure_id
         super().__init__(
-            f"procedure {procedure_id} is not a published procedure known to the dossiers service, or none of its versions is in force"
+            f"procedure {procedure_id} is not a published procedure known to the dossiers service, or none of its "
+            "versions is in force"
         )
 
 

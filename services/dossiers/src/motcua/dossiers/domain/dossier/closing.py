@@ -160,5 +160,6 @@ class FeesUnpaid(DomainError):
     def __init__(self, code: str, amount_due: int) -> None:
         self.amount_due = amount_due
         super().__init__(
-            f"dossier {code} has {amount_due} VND of fees unpaid; its procedure does not allow returning the result before payment"
+            f"dossier {code} has {amount_due} VND of fees unpaid; its procedure does not allow returning the result "
+            "before payment"
         )
