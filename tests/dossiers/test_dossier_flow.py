@@ -27,7 +27,8 @@ TOPIC = "motcua.dossiers.events.v1"
 
 
 def publish_procedure(procedures, dossiers, processing_days: int = 3, name: str = "Đăng ký khai sinh"):
-    """A procedure published in the procedures service, once the dossiers service has its replica."""
+    """A procedure published in the procedures service, once the dossiers service has its
+    replica."""
     created = procedures.CreateProcedure(create_request(name=name, processing_days=processing_days)).procedure
     procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id))
     return eventually(
@@ -152,7 +153,8 @@ def test_a_known_request_id_returns_the_dossier_only_to_who_may_read_it(services
     first = own.SubmitDossier(submit_request(procedure.procedure_id, agency, request_id=request_id,
                                              applicant=applicant(account_id=citizen.account_id))).dossier
 
-    # Another applicant re-using the request id (filing for themselves) learns nothing of the dossier.
+    # Another applicant re-using the request id (filing for themselves) learns nothing of the
+    # dossier.
     other = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Lê Văn Hùng")
     stranger = dossiers_stub(addr, other.access_token)
     with pytest.raises(grpc.RpcError) as refused:

@@ -301,7 +301,8 @@ def test_only_the_desk_of_the_agency_records_fees_and_only_once_the_dossier_is_r
 
 
 def test_a_draft_is_created_and_then_submitted_by_its_applicant(procedure, office):
-    """CreateDossierDraft answered INTERNAL for every valid request (found by the authorization probe)."""
+    """CreateDossierDraft answered INTERNAL for every valid request (found by the authorization
+    probe)."""
     draft = office.citizen.CreateDossierDraft(pb.CreateDossierDraftRequest(
         procedure_id=procedure.procedure_id, agency_id=office.agency, channel=d.SUBMISSION_CHANNEL_ONLINE,
         applicant=applicant(account_id=office.citizen_id, full_name="Nguyễn Thị Hồng Nhung"),

@@ -138,7 +138,8 @@ def test_statistics_count_against_the_original_due_date(office, clock, history):
     assert (total.working_days_count, total.ratings, total.average_rating) == (3, 1, 4.0)
     assert total.average_processing_working_days == pytest.approx((0 + 2 + 4) / 3)
     assert lines[str(history["other"])].received == 2 and lines[str(history["other"])].supplement_requests == 1
-    # A period before anything happened counts nothing, and a later one sees the open ones as in process.
+    # A period before anything happened counts nothing, and a later one sees the open ones as in
+    # process.
     empty, _ = office.statistics(AGENCY, None, "2025-12-01", "2025-12-31")
     assert empty.received == 0 and empty.in_process == 0
     february, _ = office.statistics(AGENCY, history["procedure"], "2026-02-01", "2026-02-28")

@@ -16,7 +16,8 @@ MAX_APPLICANT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_APPLICAN
 
 @dataclass(frozen=True)
 class DossiersConfig:
-    # gRPC address of the signing service, which signs results (empty: results cannot be marked ready).
+    # gRPC address of the signing service, which signs results (empty: results cannot be marked
+    # ready).
     signing_addr: str = ""
     # Seconds between two passes of the deadline watch.
     watch_interval: float = 30.0
@@ -29,7 +30,8 @@ class DossiersConfig:
     # The HMAC key of the lookup throttle's rows (base64), generated there when missing: losing
     # it only resets the buckets. Replicas share buckets only when they share the key (a Secret).
     lookup_key_file: Path = Path(".local/run/dossiers/secrets/lookup-throttle.key")
-    # The same key given in the environment (from a Secret shared by the replicas); wins over the file.
+    # The same key given in the environment (from a Secret shared by the replicas); wins over the
+    # file.
     lookup_key: str = ""
     # What one applicant may hold, so that one account cannot fill the attachments' volume or
     # the register: open drafts per applicant account, attachment bytes per dossier and per

@@ -60,7 +60,8 @@ def procedure_catalog_consumer(app: DossiersApplication) -> TrackedConsumer:
             agency_id=event.agency_id,
             processing_days=event.processing_days,
             procedure_version=event.version,
-            # Events from before versions existed carry neither: the first version, in force from the start.
+            # Events from before versions existed carry neither: the first version, in force from
+            # the start.
             version_number=event.version_number or 1,
             effective_from=event.effective_from.ToDatetime(tzinfo=UTC) if event.HasField("effective_from") else None,
             superseded=event.superseded_version_number,

@@ -31,7 +31,8 @@ class CalendarCopies:
     def replicate_calendar(
         self, calendar_id: UUID, agency_id: str, year: int, calendar_version: int, content: dict[str, Any]
     ) -> CalendarReplica:
-        """The replica with the published version recorded (pending events unsaved: the caller saves)."""
+        """The replica with the published version recorded (pending events unsaved: the caller
+        saves)."""
         replica = self._find(agency_id, year)
         if replica is None:
             return CalendarReplica(

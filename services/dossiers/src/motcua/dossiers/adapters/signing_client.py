@@ -32,7 +32,8 @@ class ResultSigner:
 
     def sign(self, pdf: bytes, reason: str, location: str, agency_id: str, dossier_id: str, dossier_code: str,
              authorization: str) -> dict[str, Any]:
-        """The signed document's facts for the dossier (the signed PDF stays with the signing service):
+        """The signed document's facts for the dossier (the signed PDF stays with the signing
+        service):
         sealed with ``agency_id``'s key for dossier results."""
         if self._stub is None:
             raise SigningUnavailable("no signing service is configured (MOTCUA_SIGNING_ADDR)")
@@ -65,7 +66,8 @@ class ResultSigner:
 
 
 def _reason(error: grpc.RpcError) -> str:
-    """The ErrorInfo reason of a refusal (KEY_NOT_OWNED, AGENCY_SCOPE, ...), passed on to the caller."""
+    """The ErrorInfo reason of a refusal (KEY_NOT_OWNED, AGENCY_SCOPE, ...), passed on to the
+    caller."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     for detail in status.details if status else ():
         info = error_details_pb2.ErrorInfo()

@@ -70,7 +70,8 @@ class LifecycleServicer:
         return pb.IssueApologyResponse(dossier=convert.dossier_to_proto(view))
 
     def MarkResultReady(self, request, context):
-        # request.key_id is not passed on: the dossier's agency's seal signs, whatever the caller names.
+        # request.key_id is not passed on: the dossier's agency's seal signs, whatever the caller
+        # names.
         view = self.app.sign_result(UUID(request.dossier_id), request.expected_version, request.result_document,
                                        request.result_name, _authorization(context))
         return pb.MarkResultReadyResponse(dossier=convert.dossier_to_proto(view))

@@ -55,7 +55,8 @@ class AttachmentCommands:
 
     @property
     def documents(self) -> BlobStore:
-        # Created at the first upload: a replica that never stores files needs no writable directory.
+        # Created at the first upload: a replica that never stores files needs no writable
+        # directory.
         if self._documents is None:
             self._documents = FilesystemBlobStore(self.documents_dir)
         return self._documents

@@ -49,7 +49,8 @@ def _owner_or_role(actor: Actor, dossier: Any, action: str, roles: Iterable[str]
 
 
 def _granted(actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None) -> None:
-    """One of ``roles`` (or administrator) granted for one of ``agencies`` (AGENCY_SCOPE otherwise)."""
+    """One of ``roles`` (or administrator) granted for one of ``agencies`` (AGENCY_SCOPE
+    otherwise)."""
     require_grant(actor, action, (*roles, ADMINISTRATOR), *agencies, within=within)
 
 
@@ -100,7 +101,8 @@ def officer(
 
 
 def step_holder(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
-    """The current step's role when it is one of the platform's, else any officer; managers always."""
+    """The current step's role when it is one of the platform's, else any officer; managers
+    always."""
     step = dossier.current_step
     role = step["role"] if step else ""
     officer(actor, dossier, action, (role, *MANAGERS) if role in OFFICERS else OFFICERS, within=within)

@@ -91,7 +91,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
             if config.lookup_key else load_key(config.lookup_key_file, 32, True, "lookup throttle key")
         super().__init__(settings)
         self.clock = clock
-        # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready fails.
+        # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready
+        # fails.
         self.signer = signer or ResultSigner("")
         self.calendars = CalendarCopies(self)
         self.documents_dir = config.documents_dir
@@ -122,7 +123,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
     # --- procedure replicas (kept by the procedure-catalog consumer) ---
 
     def replicate_procedure(self, published: PublishedVersion) -> ProcedureReplica:
-        """The replica with the published version added (pending events unsaved: the caller saves)."""
+        """The replica with the published version added (pending events unsaved: the caller
+        saves)."""
         fields = {k: v for k, v in vars(published).items() if k != "procedure_id"}
         replica = self.find(ProcedureReplica, published.procedure_id)
         if replica is None:
@@ -134,7 +136,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
     def withdraw_procedure_version(
         self, procedure_id: UUID, version_number: int, effective_until: datetime, procedure_version: int
     ) -> list[ProcedureReplica]:
-        """The replica with the version withdrawn (unsaved); none when the procedure was never replicated."""
+        """The replica with the version withdrawn (unsaved); none when the procedure was never
+        replicated."""
         replica = self.find(ProcedureReplica, procedure_id)
         if replica is None:
             return []
@@ -175,7 +178,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                 if submission.request_id:
                     existing = self.find(Dossier, dossier_id)
                     if existing is not None:
-                        # Through GetDossier's own read check: a request id is no key to others' dossiers.
+                        # Through GetDossier's own read check: a request id is no key to others'
+                        # dossiers.
                         return self.get_dossier(existing.id)
                 sequence = self._sequence(submission.agency_id, day)
                 dossier = Dossier.submit(
@@ -220,7 +224,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         return DossierView.of(dossier)
 
     def submit_draft(self, dossier_id: UUID, expected_version: int = 0) -> DossierView:
-        """Numbers the draft from its agency's sequence of the day, saved together (as submit_dossier)."""
+        """Numbers the draft from its agency's sequence of the day, saved together (as
+        submit_dossier)."""
         actor = current_actor()
 
         def attempt() -> DossierView:

@@ -204,7 +204,8 @@ class LifecycleCommands:
     def calendar_for(
         self, agency_id: str, at: datetime, versions: list[dict[str, Any]] | None = None
     ) -> WorkingCalendar:
-        """The calendars for the years a deadline from ``at`` can reach (``CalendarCopies.working_calendar``)."""
+        """The calendars for the years a deadline from ``at`` can reach
+        (``CalendarCopies.working_calendar``)."""
         start = at.astimezone(deadlines.default_year(2000).zone).year
         return self.calendars.working_calendar(
             agency_id, range(start, start + deadlines.YEARS_AHEAD + 1), versions or ()

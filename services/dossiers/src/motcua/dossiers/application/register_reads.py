@@ -141,7 +141,8 @@ class RegisterReads:
     # --- forms ------------------------------------------------------------------------------
 
     def render_form(self, dossier_id: UUID, form: str) -> tuple[bytes, str]:
-        # Here, not at the top: fpdf2 and its fonts (~30 MB) load only in processes that render forms.
+        # Here, not at the top: fpdf2 and its fonts (~30 MB) load only in processes that render
+        # forms.
         from motcua.dossiers import forms
         from motcua.dossiers.application.form_filling import FORM_NUMBERS, fill
 

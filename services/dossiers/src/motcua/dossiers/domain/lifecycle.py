@@ -1,8 +1,10 @@
 """The life cycle of a dossier: its states, which action each state allows, and how a
 finished dossier is counted. Pure (standard library only).
 
-    draft ─submit─▶ submitted ─receive─▶ received ─assign/claim─▶ in_process ─▶ result_ready ─return─▶ returned ─rate
-    submitted/received/in_process ─request supplement─▶ awaiting_supplement ─supplement─▶ (back where it was)
+    draft ─submit─▶ submitted ─receive─▶ received ─assign/claim─▶ in_process ─▶ result_ready
+        ─return─▶ returned ─rate
+    submitted/received/in_process ─request supplement─▶ awaiting_supplement
+        ─supplement─▶ (back where it was)
     submitted/received/in_process/awaiting_supplement ─refuse─▶ refused
     any open state ─withdraw─▶ withdrawn
 """

@@ -23,7 +23,8 @@ moved_module("motcua.dossiers.calendar_domain", calendar_replica)
 
 # ``motcua.dossiers.domain`` is now this package. It held the replica and the code sequence
 # until now, and the dossier aggregate, with its rule mixins' events, earlier still
-# (``motcua.dossiers.domain:Dossier.SupplementRequested`` is ``ProcessingRules.SupplementRequested``).
+# (``motcua.dossiers.domain:Dossier.SupplementRequested`` is
+# ``ProcessingRules.SupplementRequested``).
 moved_class("motcua.dossiers.domain:Dossier", aggregate.Dossier)
 moved_class("motcua.dossiers.domain:ProcedureReplica", ProcedureReplica)
 moved_class("motcua.dossiers.domain:DossierCodeSequence", DossierCodeSequence)

@@ -1,4 +1,5 @@
-"""This service's copy of the catalog's published procedures (from the procedures service's events)."""
+"""This service's copy of the catalog's published procedures (from the procedures service's
+events)."""
 
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ class ProcedureReplica(Aggregate):
         self.versions.append({
             "number": self.version_number, "name": name, "agency_id": agency_id, "processing_days": processing_days,
             "effective_from": effective_from, "effective_until": None,
-            # The terms a dossier pins (terms.Terms): absent from versions replicated before they were kept.
+            # The terms a dossier pins (terms.Terms): absent from versions replicated before they
+            # were kept.
             "terms": terms,
         })
 

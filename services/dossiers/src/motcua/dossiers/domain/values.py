@@ -1,4 +1,5 @@
-"""The dossiers service's values, guards and errors. Pure: imports only the kernel's errors and agency ids.
+"""The dossiers service's values, guards and errors. Pure: imports only the kernel's errors and
+agency ids.
 
 Events hold plain values only (str, int, UUID, aware datetimes, dicts and lists of
 those): the log is read back by eventsourcing's default transcodings alone, by this
@@ -108,7 +109,8 @@ def trimmed_document(document: Document) -> Document:
 
 
 class UnknownProcedure(DomainError):
-    """The procedure is not a procedure this service knows with a version in force (FAILED_PRECONDITION)."""
+    """The procedure is not a procedure this service knows with a version in force
+    (FAILED_PRECONDITION)."""
 
     def __init__(self, procedure_id: UUID) -> None:
         self.procedure_id = procedure_id

@@ -104,7 +104,8 @@ class FormPage(FPDF):
         self.multi_cell(self.epw, LINE, composed(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def field(self, label: str, value: str, *more: tuple[str, str], strong: bool = False) -> None:
-        """``Label: value`` (and further pairs on the same line, two spaces apart), wrapping at the margin."""
+        """``Label: value`` (and further pairs on the same line, two spaces apart), wrapping at the
+        margin."""
         self.set_x(self.l_margin)
         for i, (lab, val) in enumerate(((label, value), *more)):
             self.text_font()

@@ -264,7 +264,8 @@ class Dossier(AttachmentRules, ClosingRules):
             raise self.state_conflict(self.state, action)
 
     def state_conflict(self, state: str, action: str) -> DossierStateConflict:
-        """The action is not allowed as the dossier is: ``state`` says how (its state, or e.g. "rated")."""
+        """The action is not allowed as the dossier is: ``state`` says how (its state, or e.g.
+        "rated")."""
         return DossierStateConflict(f"dossier {self.code or self.id}", state, action)
 
     # --- state shared by the creation events ----------------------------------------------------

@@ -60,7 +60,8 @@ class AttachmentRules(Aggregate):
                                  "at": attached_at, "source_dossier_id": source_dossier_id})
 
     def attachment_bytes(self) -> int:
-        """The bytes of the files uploaded to this dossier (a reused result counts none: its bytes are elsewhere)."""
+        """The bytes of the files uploaded to this dossier (a reused result counts none: its bytes
+        are elsewhere)."""
         return sum(a["size_bytes"] for a in self.attachments)
 
     def issued_result_sha256s(self) -> set[str]:

@@ -268,7 +268,7 @@ class ProcessingRules(Aggregate):
         self.assignee = ""
         self._hand_over("transfer", transferred_at, transferred_by, "", to_agency_id, to_unit, reason)
 
-    # --- lateness: the apology, and the watch ---------------------------------------------------------
+    # --- lateness: the apology, and the watch -----------------------------------------------
 
     def apologize(self, at: datetime, officer: str, reason: str, new_appointment: datetime) -> None:
         """The apology slip with a new return date. Statistics keep the original due date."""
