@@ -7,6 +7,7 @@ attached by reference and checked by its hash. Mixed into ``DossiersApplication`
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import filetype
@@ -46,7 +47,13 @@ def check_upload(content: bytes, declared_type: str) -> str:
     return found
 
 
-class AttachmentCommands:
+if TYPE_CHECKING:
+    from motcua.dossiers.application.host import DossiersHost as MixinBase
+else:
+    MixinBase = object
+
+
+class AttachmentCommands(MixinBase):
     """Mixed into ``DossiersApplication`` (``_act``, ``_find``, ``documents_dir``)."""
 
     _documents: BlobStore | None = None

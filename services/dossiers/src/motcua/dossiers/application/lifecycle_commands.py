@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from motcua.clock import Explanation, WorkingCalendar
@@ -29,7 +29,13 @@ Check = Callable[..., None]
 MAX_ATTEMPTS = 3
 
 
-class LifecycleCommands:
+if TYPE_CHECKING:
+    from motcua.dossiers.application.host import DossiersHost as MixinBase
+else:
+    MixinBase = object
+
+
+class LifecycleCommands(MixinBase):
     """Mixed into ``DossiersApplication`` (which provides load, save, clock and the views)."""
 
     def _act(self, dossier_id: UUID, expected_version: int, check: Check, action: str, command: Command):
@@ -119,7 +125,9 @@ class LifecycleCommands:
         dossier.check_allowed(MARK_RESULT_READY)
         result = sign(dossier)
         now = self.clock()
-        dossier.mark_result_ready(now, actor.subject, result, self.calendar_for(dossier.agency_id, dossier.received_at))
+        # The working days taken count from reception (the domain counts none without it).
+        calendar = self.calendar_for(dossier.agency_id, dossier.received_at) if dossier.received_at else None
+        dossier.mark_result_ready(now, actor.subject, result, calendar)
         self.save(dossier)
         return self.view(dossier)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from motcua.dossiers.adapters.register_queries import DossierRegister, Filters
@@ -91,7 +91,13 @@ def period(start_date: str, end_date: str) -> tuple[date, date, datetime, dateti
     )
 
 
-class RegisterReads:
+if TYPE_CHECKING:
+    from motcua.dossiers.application.host import DossiersHost as MixinBase
+else:
+    MixinBase = object
+
+
+class RegisterReads(MixinBase):
     """Mixed into ``DossiersApplication`` (recorder, clock, load, throttle)."""
 
     @property

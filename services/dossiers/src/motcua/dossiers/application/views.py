@@ -83,7 +83,7 @@ class DossierView:
     result_delivery: str
     documents: tuple[Document, ...]
     state: str
-    submitted_at: datetime
+    submitted_at: datetime | None  # none for a draft
     received_at: datetime | None
     appointed_return_at: datetime | None
     version: int

@@ -43,6 +43,57 @@ class Dossier(AttachmentRules, ClosingRules):
     if TYPE_CHECKING:
         drafted_at: datetime  # set by ``Drafted`` only; declared for the type checker alone, as in the rules
 
+        # The events its ``@event`` methods define, with their fields (the methods' parameters),
+        # as the type checker cannot see classes made at run time; a test compares the two.
+        class Submitted(Aggregate.Created):
+            procedure_id: UUID
+            agency_id: str
+            applicant: dict[str, str]
+            channel: str
+            result_delivery: str
+            documents: list[dict[str, Any]]
+            dossier_id: UUID | None
+            code: str
+            procedure_version: int
+            procedure_code: str
+            procedure_name: str
+            processing_days: int
+            submitted_at: datetime | None
+            request_id: str
+            terms: dict[str, Any] | None
+
+        class DraftSubmitted(Aggregate.Event):
+            code: str
+            procedure_version: int
+            procedure_code: str
+            procedure_name: str
+            processing_days: int
+            terms: dict[str, Any] | None
+            submitted_at: datetime
+            agency_id: str
+            procedure_id: UUID
+            channel: str
+            applicant_kind: str
+            applicant_account_id: str
+
+        class Received(Aggregate.Event):
+            code: str
+            procedure_id: UUID
+            procedure_version: int
+            agency_id: str
+            applicant_account_id: str
+            received_at: datetime
+            received_by: str
+            note: str
+            processing_days: int
+            appointed_return_at: datetime
+            channel: str
+            due_at: datetime | None
+            coming_due_at: datetime | None
+            clock_started_at: datetime | None
+            step_due_at: list[datetime] | None
+            calendars: list[dict[str, Any]] | None
+
     @staticmethod
     def create_id(dossier_id: UUID, **_: object) -> UUID:
         return dossier_id

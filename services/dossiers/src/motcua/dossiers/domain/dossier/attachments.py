@@ -32,6 +32,18 @@ class AttachmentRules(Aggregate):
 
         def _facts(self) -> dict[str, Any]: ...
 
+        # The events its ``@event`` methods define, with their fields (the methods' parameters),
+        # as the type checker cannot see classes made at run time; a test compares the two.
+        class AttachmentAdded(Aggregate.Event):
+            attached_at: datetime
+            attached_by: str
+            name: str
+            content_type: str
+            size_bytes: int
+            sha256: str
+            source_dossier_id: str
+            facts: dict[str, Any]
+
     def attach(self, at: datetime, by: str, name: str, content_type: str, size_bytes: int, sha256: str,
                source_dossier_id: str = "") -> None:
         self.check_allowed(lc.ATTACH)

@@ -6,9 +6,9 @@ late against the statutory due date), withdrawal and the applicant's rating. Pur
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar, elapsed
 from motcua.dossiers.domain import deadlines, lifecycle as lc
@@ -22,6 +22,53 @@ MAX_REFERENCE_LENGTH = 200
 
 
 class ClosingRules(ProcessingRules):
+    if TYPE_CHECKING:
+        # The events its ``@event`` methods define, with their fields (the methods' parameters),
+        # as the type checker cannot see classes made at run time; a test compares the two.
+        class ResultReady(Aggregate.Event):
+            ready_at: datetime
+            ready_by: str
+            result: dict[str, Any]
+            due_at: datetime | None
+            outcome: str
+            facts: dict[str, Any]
+            working_days: int | None
+
+        class PaymentRecorded(Aggregate.Event):
+            idempotency_key: str
+            amount_vnd: int
+            method: str
+            reference: str
+            paid_at: datetime
+            recorded_at: datetime
+            recorded_by: str
+            facts: dict[str, Any]
+
+        class Returned(Aggregate.Event):
+            returned_at: datetime
+            returned_by: str
+            method: str
+            outcome: str
+            due_at: datetime | None
+            appointed_return_at: datetime | None
+            finished_at: datetime | None
+            amount_due: int
+            facts: dict[str, Any]
+
+        class Withdrawn(Aggregate.Event):
+            withdrawn_at: datetime
+            withdrawn_by: str
+            reason: str
+            previous_state: str
+            facts: dict[str, Any]
+
+        class Rated(Aggregate.Event):
+            rated_at: datetime
+            rated_by: str
+            score: int
+            comment: str
+            facts: dict[str, Any]
+
     def mark_result_ready(
         self, at: datetime, officer: str, result: dict[str, Any], calendar: WorkingCalendar | None = None
     ) -> None:

@@ -77,6 +77,84 @@ class ProcessingRules(Aggregate):
         def _hand_over(self, kind: str, at: datetime, by: str, to_user: str, to_agency: str, to_unit: str,
                        note: str = "") -> None: ...
 
+        # The events its ``@event`` methods define, with their fields (the methods' parameters),
+        # as the type checker cannot see classes made at run time; a test compares the two.
+        class SupplementRequested(Aggregate.Event):
+            requested_at: datetime
+            requested_by: str
+            items: list[dict[str, str]]
+            note: str
+            during: str
+            facts: dict[str, Any]
+
+        class Supplemented(Aggregate.Event):
+            supplemented_at: datetime
+            supplemented_by: str
+            documents: list[dict[str, Any]]
+            note: str
+            resumed_state: str
+            rule: str
+            due_at: datetime | None
+            coming_due_at: datetime | None
+            clock_started_at: datetime | None
+            step_due_at: list[datetime] | None
+            calendars: list[dict[str, Any]] | None
+            facts: dict[str, Any] | None
+
+        class Refused(Aggregate.Event):
+            refused_at: datetime
+            refused_by: str
+            reason: str
+            facts: dict[str, Any]
+
+        class Assigned(Aggregate.Event):
+            assigned_at: datetime
+            assigned_by: str
+            assignee: str
+            unit: str
+            claimed: bool
+            step: dict[str, Any] | None
+            facts: dict[str, Any]
+
+        class StepCompleted(Aggregate.Event):
+            completed_at: datetime
+            completed_by: str
+            step: dict[str, Any]
+            note: str
+            step_due_at: datetime | None
+            late: bool
+            next_step: dict[str, Any]
+            next_assignee: str
+            facts: dict[str, Any]
+
+        class Transferred(Aggregate.Event):
+            transferred_at: datetime
+            transferred_by: str
+            from_agency_id: str
+            from_unit: str
+            to_agency_id: str
+            to_unit: str
+            reason: str
+            facts: dict[str, Any]
+
+        class ApologyIssued(Aggregate.Event):
+            issued_at: datetime
+            issued_by: str
+            reason: str
+            new_appointment_at: datetime
+            previous_appointment_at: datetime
+            facts: dict[str, Any]
+
+        class CameDue(Aggregate.Event):
+            due_at: datetime
+            noticed_at: datetime
+            facts: dict[str, Any]
+
+        class BecameOverdue(Aggregate.Event):
+            due_at: datetime
+            noticed_at: datetime
+            facts: dict[str, Any]
+
     # --- supplements: the clock stops and resumes (or restarts) ---------------------------------
 
     def request_supplement(self, at: datetime, officer: str, items: list[dict[str, str]], note: str = "") -> None:
