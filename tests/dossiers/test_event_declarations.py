@@ -36,7 +36,7 @@ def events_made(cls: type) -> set[str]:
 
 
 def declared_events(cls: type) -> dict[str, dict[str, str]]:
-    """The event classes declared in ``cls``'s ``if TYPE_CHECKING:`` block: name -> field -> type."""
+    """The events declared in the ``if TYPE_CHECKING:`` block of ``cls``: name -> field -> type."""
     declared = {}
     for statement in class_def(cls).body:
         if isinstance(statement, ast.If) and ast.unparse(statement.test) == "TYPE_CHECKING":
