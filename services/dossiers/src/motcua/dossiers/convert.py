@@ -5,7 +5,9 @@ the outbox's integration events), requests into application arguments, views int
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC
+from typing import TypeVar
 from uuid import UUID
 
 from google.protobuf import timestamp_pb2
@@ -58,7 +60,10 @@ OUTCOMES = {
 }
 
 
-def _inverse(mapping: dict[str, int]) -> dict[int, str]:
+Number = TypeVar("Number", bound=int)  # a proto enum's values
+
+
+def _inverse(mapping: Mapping[str, Number]) -> dict[Number, str]:
     return {number: word for word, number in mapping.items()}
 
 
@@ -157,7 +162,7 @@ def processing_to_proto(p: dict) -> dossier_pb2.ProcessingStatus:
         paused=p["paused"],
         step_index=p["step_index"],
         step_name=p["step_name"],
-        step_due_times=[timestamp(t) for t in p["step_due_at"]],
+        step_due_times=[stamp for stamp in map(timestamp, p["step_due_at"]) if stamp is not None],
         assignee=p["assignee"],
         handling_agency_id=p["handling_agency_id"],
         handling_unit=p["handling_unit"],
@@ -205,7 +210,7 @@ def submission_of(request: pb.SubmitDossierRequest | pb.CreateDossierDraftReques
     applicant = request.applicant
     # A draft is created without an idempotency key: its request has no request_id field, and
     # reading one off it raised (INTERNAL on every CreateDossierDraft).
-    request_id = request.request_id if "request_id" in request.DESCRIPTOR.fields_by_name else ""
+    request_id = request.request_id if isinstance(request, pb.SubmitDossierRequest) else ""
     return Submission(
         procedure_id=UUID(request.procedure_id),
         agency_id=request.agency_id,
@@ -250,12 +255,12 @@ def row_to_proto(row: dict) -> dossier_pb2.Dossier:
         procedure_version=row["procedure_version"],
         agency_id=row["agency_id"],
         applicant=dossier_pb2.Applicant(
-            kind=APPLICANT_KINDS.get(row["applicant_kind"], 0),
+            kind=APPLICANT_KINDS.get(row["applicant_kind"], dossier_pb2.APPLICANT_KIND_UNSPECIFIED),
             account_id=row["applicant_account_id"],
             full_name=row["applicant_name"],
         ),
-        channel=CHANNELS.get(row["channel"], 0),
-        result_delivery=DELIVERY_METHODS.get(row["result_delivery"], 0),
+        channel=CHANNELS.get(row["channel"], dossier_pb2.SUBMISSION_CHANNEL_UNSPECIFIED),
+        result_delivery=DELIVERY_METHODS.get(row["result_delivery"], dossier_pb2.RESULT_DELIVERY_METHOD_UNSPECIFIED),
         state=STATES[row["state"]],
         submit_time=timestamp(row["submitted_at"]),
         receive_time=timestamp(row["received_at"]),
@@ -270,7 +275,7 @@ def row_to_proto(row: dict) -> dossier_pb2.Dossier:
             handling_unit=row["handling_unit"],
             finish_time=timestamp(row["finished_at"]),
             return_time=timestamp(row["returned_at"]),
-            outcome=OUTCOMES.get(row["outcome"], 0),
+            outcome=OUTCOMES.get(row["outcome"], dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED),
             rating=row["rating"] or 0,
         ),
     )

@@ -20,11 +20,17 @@ from motcua.kernel.timestamps import timestamp
 def _ref(event) -> events_pb2.DossierRef:
     facts = event.facts
     return events_pb2.DossierRef(
-        dossier_id=str(event.originator_id), code=facts["code"], procedure_id=str(facts["procedure_id"]),
-        procedure_version=facts["procedure_version"], agency_id=facts["agency_id"],
-        handling_agency_id=facts["handling_agency_id"], handling_unit=facts["handling_unit"],
-        applicant_account_id=facts["applicant_account_id"], channel=convert.CHANNELS.get(facts["channel"], 0),
-        step_index=facts["step_index"], version=event.originator_version,
+        dossier_id=str(event.originator_id),
+        code=facts["code"],
+        procedure_id=str(facts["procedure_id"]),
+        procedure_version=facts["procedure_version"],
+        agency_id=facts["agency_id"],
+        handling_agency_id=facts["handling_agency_id"],
+        handling_unit=facts["handling_unit"],
+        applicant_account_id=facts["applicant_account_id"],
+        channel=convert.CHANNELS.get(facts["channel"], dossier_pb2.SUBMISSION_CHANNEL_UNSPECIFIED),
+        step_index=facts["step_index"],
+        version=event.originator_version,
     )
 
 
@@ -103,15 +109,18 @@ def _(event: ClosingRules.ResultReady) -> Message:
         dossier=_ref(event),
         ready_time=timestamp(event.ready_at),
         signed_document_id=event.result.get("document_id", ""),
-        outcome=convert.OUTCOMES.get(event.outcome, 0),
+        outcome=convert.OUTCOMES.get(event.outcome, dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED),
     )
 
 
 @integration_event.register
 def _(event: ClosingRules.Returned) -> Message:
     return events_pb2.DossierReturned(
-        dossier=_ref(event), return_time=timestamp(event.returned_at), method=convert.DELIVERY_METHODS[event.method],
-        outcome=convert.OUTCOMES.get(event.outcome, 0), due_time=timestamp(event.due_at),
+        dossier=_ref(event),
+        return_time=timestamp(event.returned_at),
+        method=convert.DELIVERY_METHODS[event.method],
+        outcome=convert.OUTCOMES.get(event.outcome, dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED),
+        due_time=timestamp(event.due_at),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
 from motcua.dossiers.adapters.deadlines_table import DeadlineRecorder
 from motcua.dossiers.domain.dossier.aggregate import Dossier
@@ -136,6 +136,7 @@ class DossierRecorder(DeadlineRecorder):
                     "column": column,
                 },
             ).fetchone()
+        assert row is not None  # a SELECT of one value, from no table: always one row
         return bool(row["lacks"])
 
     def attachment_bytes(self, applicant_account_id: str) -> int:
@@ -318,7 +319,7 @@ class DossierRecorder(DeadlineRecorder):
                     literals[column] = source
                 else:
                     values[column] = getattr(event, source, None)
-            parts = [SQL("{c} = {v}").format(c=Identifier(c), v=SQL(v)) for c, v in literals.items()]
+            parts: list[Composable] = [SQL("{c} = {v}").format(c=Identifier(c), v=SQL(v)) for c, v in literals.items()]
             parts += [SQL("{c} = %({k})s").format(c=Identifier(c), k=SQL(c)) for c in values]
             parts.append(SQL("version = %(_v)s"))
             yield (

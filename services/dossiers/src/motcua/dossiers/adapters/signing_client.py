@@ -68,7 +68,7 @@ class ResultSigner:
 def _reason(error: grpc.RpcError) -> str:
     """The ErrorInfo reason of a refusal (KEY_NOT_OWNED, AGENCY_SCOPE, ...), passed on to the
     caller."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     for detail in status.details if status else ():
         info = error_details_pb2.ErrorInfo()
         if detail.Unpack(info):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from motcua.dossiers import forms
 from motcua.dossiers.domain.dossier.aggregate import Dossier
@@ -35,7 +35,10 @@ def facts(dossier: Dossier, appointed_at: datetime | None = None) -> forms.Dossi
     )
 
 
-def _last(events: Iterable[Any], kind: type) -> Any | None:
+Event = TypeVar("Event")
+
+
+def _last(events: Iterable[Any], kind: type[Event]) -> Event | None:
     found = None
     for event in events:
         if isinstance(event, kind):
@@ -46,9 +49,9 @@ def _last(events: Iterable[Any], kind: type) -> Any | None:
 def fill(dossier: Dossier, form: str, events: list[Any]) -> forms.Form | None:
     """The form filled from the dossier; None when the dossier never reached it."""
     if form == "receipt":
-        if dossier.received_at is None:
-            return None
         received = _last(events, Dossier.Received)
+        if dossier.received_at is None or received is None:
+            return None
         # The slip as issued: the appointment made at reception, not a later apology's.
         return forms.ReceiptSlip(
             dossier=facts(dossier, received.appointed_return_at), processing_days=dossier.processing_days,
