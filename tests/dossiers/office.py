@@ -8,6 +8,7 @@ import pytest
 from fpdf import FPDF
 
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb
+from motcua.dossiers.v1.dossier_service_pb2_grpc import DossierServiceStub
 from motcua.identity.v1.role_pb2 import Role
 from tests.support import auth
 from tests.support.clients import dossiers_stub
@@ -16,6 +17,11 @@ from tests.support.dossiers import applicant, submit_request
 
 class Office:
     """One agency's people, each with a token holding only their own role."""
+
+    desk: DossierServiceStub
+    specialist: DossierServiceStub
+    head: DossierServiceStub
+    leader: DossierServiceStub
 
     def __init__(self, addr: str, agency: str) -> None:
         self.addr = addr

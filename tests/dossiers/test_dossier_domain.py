@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -36,7 +37,7 @@ def replica(processing_days: int = 3) -> ProcedureReplica:
 
 def submit(sequence: DossierCodeSequence | None = None, at: datetime = MONDAY_0800, **overrides) -> Dossier:
     procedure = overrides.pop("procedure") if "procedure" in overrides else replica()
-    fields = {
+    fields: dict[str, Any] = {
         "dossier_id": uuid4(),
         "procedure_id": procedure.id if procedure else uuid4(),
         "procedure": procedure,

@@ -54,7 +54,9 @@ def submit(dossiers, procedure, agency: str, **overrides) -> dossier_pb2.Dossier
 
 
 def number(code: str) -> int:
-    return int(CODE.match(code)["number"])
+    match = CODE.match(code)
+    assert match, code
+    return int(match["number"])
 
 
 def local(stamp) -> datetime:

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from psycopg.sql import SQL
@@ -79,7 +80,7 @@ def losing_the_race_to(office: DossiersApplication, rival) -> None:
         rival()
         return save(*objs, **kwargs)
 
-    office.save = save_after_rival
+    office.save = save_after_rival  # type: ignore[method-assign]  # the one save that loses the race
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def procedure_id(office) -> uuid.UUID:
 
 
 def submission(procedure_id: uuid.UUID, **overrides) -> Submission:
-    fields = {
+    fields: dict[str, Any] = {
         "procedure_id": procedure_id,
         "agency_id": AGENCY,
         "applicant": Applicant(kind="citizen", full_name="Lê Thị Thu Hà", identity_number="001190012345"),

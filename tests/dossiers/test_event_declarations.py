@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+from typing import Any
 
 import pytest
 from eventsourcing.domain import Aggregate
@@ -27,7 +28,7 @@ def class_def(cls: type) -> ast.ClassDef:
 def events_made(cls: type) -> set[str]:
     """The names in ``@event("Name")`` on the methods of ``cls`` itself."""
     return {
-        decorator.args[0].value
+        str(decorator.args[0].value)
         for method in class_def(cls).body if isinstance(method, ast.FunctionDef)
         for decorator in method.decorator_list
         if isinstance(decorator, ast.Call) and ast.unparse(decorator.func) == "event"
@@ -50,7 +51,7 @@ def declared_events(cls: type) -> dict[str, dict[str, str]]:
     return declared
 
 
-def run_time_fields(event_class: type) -> dict[str, str]:
+def run_time_fields(event_class: Any) -> dict[str, str]:
     annotations: dict[str, str] = {}
     for klass in reversed(event_class.__mro__):
         annotations.update(getattr(klass, "__annotations__", {}))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -141,7 +142,7 @@ def tracking(count: int) -> TrackingBook:
                         volume="01", issued_at=datetime(2026, 1, 30, 17, 0, tzinfo=VN))
 
 
-DOSSIER_FORMS = {
+DOSSIER_FORMS: dict[str, tuple[Callable[[], forms.Form], str]] = {
     "01": (receipt, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"),
     "02": (supplement, "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ"),
     "03": (refusal, "PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ"),

@@ -264,7 +264,7 @@ def _later(dossier: d.Dossier, days: int) -> Timestamp:
     return stamp
 
 
-def dossiers_stub_for(office: Office, agency: str, role: int):
+def dossiers_stub_for(office: Office, agency: str, role: Role.ValueType):
     """A stub for an officer of another agency."""
     return dossiers_stub(office.addr, auth.issue(roles=(role,), agency_id=agency).access_token)
 

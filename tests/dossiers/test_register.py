@@ -34,8 +34,8 @@ OFFICER = Actor(
 )
 
 
-def vn(*args) -> datetime:
-    return datetime(*args, tzinfo=VN)
+def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=VN)
 
 
 @pytest.fixture
