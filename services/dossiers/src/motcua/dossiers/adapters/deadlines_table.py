@@ -30,8 +30,8 @@ class DeadlineRecorder(ProjectingRecorder):
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {t} (dossier_id uuid PRIMARY KEY, due_at timestamptz NOT NULL, "
-                "coming_due_at timestamptz NOT NULL, running boolean NOT NULL, came_due_for timestamptz, overdue_for "
-                "timestamptz)"
+                "coming_due_at timestamptz NOT NULL, running boolean NOT NULL, "
+                "came_due_for timestamptz, overdue_for timestamptz)"
             ).format(t=self._deadlines)
         )
         self.sql_create_statements.append(
@@ -60,10 +60,10 @@ class DeadlineRecorder(ProjectingRecorder):
             return
         yield (
             SQL(
-                "INSERT INTO {t} (dossier_id, due_at, coming_due_at, running) VALUES (%(id)s, %(due)s, %(coming)s, "
-                "true) "
-                "ON CONFLICT (dossier_id) DO UPDATE SET due_at = EXCLUDED.due_at, coming_due_at = "
-                "EXCLUDED.coming_due_at, running = true"
+                "INSERT INTO {t} (dossier_id, due_at, coming_due_at, running) "
+                "VALUES (%(id)s, %(due)s, %(coming)s, true) "
+                "ON CONFLICT (dossier_id) DO UPDATE SET "
+                "due_at = EXCLUDED.due_at, coming_due_at = EXCLUDED.coming_due_at, running = true"
             ).format(t=self._deadlines),
             {"id": event.originator_id, "due": due, "coming": getattr(event, "coming_due_at", None) or due},
         )

@@ -57,10 +57,10 @@ class LookupThrottle:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL(
-                    "INSERT INTO {t} AS b (key, tokens, updated_at, allowed) VALUES (%(key)s, %(burst)s - 1, %(now)s, "
-                    "true) "
-                    f"ON CONFLICT (key) DO UPDATE SET tokens = CASE WHEN {refill} >= 1 THEN {refill} - 1 ELSE {refill} "
-                    "END, "
+                    "INSERT INTO {t} AS b (key, tokens, updated_at, allowed) "
+                    "VALUES (%(key)s, %(burst)s - 1, %(now)s, true) "
+                    "ON CONFLICT (key) DO UPDATE SET "
+                    f"tokens = CASE WHEN {refill} >= 1 THEN {refill} - 1 ELSE {refill} END, "
                     f"allowed = {refill} >= 1, updated_at = greatest(b.updated_at, %(now)s) RETURNING allowed"
                 ).format(t=self.table),
                 {"key": self.key(source), "burst": float(self.burst), "rate": self.per_second, "now": now},

@@ -126,8 +126,8 @@ class DossierRecorder(DeadlineRecorder):
         """True when ``table`` exists without ``column`` (an older deployment's table)."""
         with self.datastore.get_connection() as conn:
             row = conn.execute(
-                "SELECT to_regclass(%(qualified)s) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                "information_schema.columns "
+                "SELECT to_regclass(%(qualified)s) IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM information_schema.columns "
                 "WHERE table_schema = %(schema)s AND table_name = %(table)s AND column_name = %(column)s) AS lacks",
                 {
                     "qualified": f'"{self.datastore.schema}"."{table}"',
@@ -220,8 +220,8 @@ class DossierRecorder(DeadlineRecorder):
         # The draft's search text holds the folded name only: the code goes after it.
         yield (
             SQL(
-                "UPDATE {t} SET code = %(code)s, procedure_version = %(pv)s, procedure_name = %(pn)s, submitted_at = "
-                "%(at)s, "
+                "UPDATE {t} SET code = %(code)s, procedure_version = %(pv)s, procedure_name = %(pn)s, "
+                "submitted_at = %(at)s, "
                 "state = 'submitted', search_text = rtrim(search_text) || ' ' || lower(%(code)s), version = %(v)s "
                 "WHERE dossier_id = %(id)s"
             ).format(t=self.register),
@@ -259,9 +259,8 @@ class DossierRecorder(DeadlineRecorder):
         )
         yield (
             SQL(
-                "INSERT INTO {t} (dossier_id, requested_at, agency_id, procedure_id, during) VALUES (%(id)s, %(at)s, "
-                "%(agency)s, "
-                "%(procedure)s, %(during)s) ON CONFLICT DO NOTHING"
+                "INSERT INTO {t} (dossier_id, requested_at, agency_id, procedure_id, during) "
+                "VALUES (%(id)s, %(at)s, %(agency)s, %(procedure)s, %(during)s) ON CONFLICT DO NOTHING"
             ).format(t=self.supplements),
             {
                 "id": event.originator_id,
@@ -290,9 +289,9 @@ class DossierRecorder(DeadlineRecorder):
     def _step_completed(self, event: Any, position: int) -> Iterable[Statement]:
         yield (
             SQL(
-                "UPDATE {t} SET step_index = %(step)s, assignee = %(assignee)s, handling_unit = CASE WHEN %(unit)s = "
-                "'' "
-                "THEN handling_unit ELSE %(unit)s END, version = %(v)s WHERE dossier_id = %(id)s"
+                "UPDATE {t} SET step_index = %(step)s, assignee = %(assignee)s, "
+                "handling_unit = CASE WHEN %(unit)s = '' THEN handling_unit ELSE %(unit)s END, "
+                "version = %(v)s WHERE dossier_id = %(id)s"
             ).format(t=self.register),
             {
                 "step": event.next_step["index"],

@@ -191,8 +191,8 @@ class DossierRegister:
             f"count(*) FILTER (WHERE {during('received_at', 'channel = %(online)s')}) AS received_online, "
             f"count(*) FILTER (WHERE {during('received_at', 'channel = %(desk)s')}) AS received_at_desk, "
             f"count(*) FILTER (WHERE {during('received_at', 'channel = %(postal)s')}) AS received_by_post, "
-            "count(*) FILTER (WHERE received_at < %(end)s AND (finished_at IS NULL OR finished_at >= %(end)s)) AS "
-            "in_process, "
+            "count(*) FILTER (WHERE received_at < %(end)s AND (finished_at IS NULL OR finished_at >= %(end)s))"
+            " AS in_process, "
             f"count(*) FILTER (WHERE {during('result_at', 'outcome = %(early)s')}) AS finished_early, "
             f"count(*) FILTER (WHERE {during('result_at', 'outcome = %(on_time)s')}) AS finished_on_time, "
             f"count(*) FILTER (WHERE {during('result_at', 'outcome = %(late)s')}) AS finished_late, "
@@ -211,8 +211,8 @@ class DossierRegister:
         }
         supplements = self.recorder.query(
             SQL(
-                f"SELECT procedure_id, count(*) AS requests FROM {{t}} WHERE {narrowed} AND "
-                f"{within.format(c='requested_at')} "
+                "SELECT procedure_id, count(*) AS requests FROM {t} "
+                f"WHERE {narrowed} AND {within.format(c='requested_at')} "
                 "GROUP BY procedure_id"
             ).format(t=self.recorder.supplements),
             params,
