@@ -284,8 +284,7 @@ def test_the_tracking_book_spans_pages_with_every_dossier_once():
     assert "Từ ngày 05/01/2026 đến ngày 30/01/2026" in pages[0]
 
 
-# --- words and checks
-# -------------------------------------------------------------------------------
+# --- words and checks ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 """What one applicant may hold, over real gRPC: open drafts per applicant account and
-attachment bytes per dossier and per applicant account, each refused with RESOURCE_EXHAUSTED naming
-the limit and
-its setting, and nothing written by a refused call."""
+attachment bytes per dossier and per applicant account, each refused with RESOURCE_EXHAUSTED
+naming the limit and its setting, and nothing written by a refused call."""
 
 from __future__ import annotations
 

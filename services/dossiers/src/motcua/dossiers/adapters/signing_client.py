@@ -33,8 +33,7 @@ class ResultSigner:
     def sign(self, pdf: bytes, reason: str, location: str, agency_id: str, dossier_id: str, dossier_code: str,
              authorization: str) -> dict[str, Any]:
         """The signed document's facts for the dossier (the signed PDF stays with the signing
-        service):
-        sealed with ``agency_id``'s key for dossier results."""
+        service): sealed with ``agency_id``'s key for dossier results."""
         if self._stub is None:
             raise SigningUnavailable("no signing service is configured (MOTCUA_SIGNING_ADDR)")
         request = spb.SignDocumentRequest(
