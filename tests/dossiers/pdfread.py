@@ -40,6 +40,7 @@ def fonts(pdf: bytes) -> list[FontInfo]:
     found: dict[str, FontInfo] = {}
     for page in reader(pdf).pages:
         resources = page["/Resources"].get_object()
+        assert isinstance(resources, DictionaryObject)
         for ref in resources.get("/Font", DictionaryObject()).get_object().values():
             font = ref.get_object()
             described = font["/DescendantFonts"][0].get_object() if font["/Subtype"] == "/Type0" else font

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from motcua.clock import WorkingDays, due
-from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
+from motcua.dossiers.application.dossiers_application import DossiersApplication
 from tests.support.calendars import plain_2026, vn
 
 AGENCY = "000.00.12.H56"
@@ -42,7 +42,10 @@ def test_the_agency_calendar_wins_and_every_version_is_kept(copies):
     keep(copies, AGENCY, 2, content())
     keep(copies, AGENCY, 1, own)  # a redelivered version changes nothing
     assert copies.get_calendar_replica(AGENCY, 2026).calendar_version == 2
-    assert copies.get_calendar_replica(AGENCY, 2026, calendar_version=1).content["holidays"][-1]["name"] == "Ngày truyền thống của Sở"
+    assert (
+        copies.get_calendar_replica(AGENCY, 2026, calendar_version=1).content["holidays"][-1]["name"]
+        == "Ngày truyền thống của Sở"
+    )
 
     calendar = copies.working_calendar(AGENCY, [2026])
     deadline = due(vn(2026, 3, 6, 10), WorkingDays(1), calendar)  # Friday; Monday 9 March is no holiday in version 2

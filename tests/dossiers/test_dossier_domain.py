@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.lifecycle import RECEIVED, SUBMITTED
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.dossiers.domain.values import (
     MAX_SEQUENCE,
-    RECEIVED,
-    SUBMITTED,
     Applicant,
     Document,
     DossierCodesExhausted,
@@ -24,8 +24,8 @@ from motcua.kernel.errors import InvalidArgument
 from motcua.kernel.localtime import local_date
 
 AGENCY = "000.00.12.H56"
-MONDAY_0800 = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)  # 08:00 in Vietnam
-FRIDAY_1000 = datetime(2026, 1, 9, 3, 0, tzinfo=timezone.utc)  # 10:00 in Vietnam
+MONDAY_0800 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
+FRIDAY_1000 = datetime(2026, 1, 9, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
 
 
 def replica(processing_days: int = 3) -> ProcedureReplica:
@@ -37,7 +37,7 @@ def replica(processing_days: int = 3) -> ProcedureReplica:
 
 def submit(sequence: DossierCodeSequence | None = None, at: datetime = MONDAY_0800, **overrides) -> Dossier:
     procedure = overrides.pop("procedure") if "procedure" in overrides else replica()
-    fields = {
+    fields: dict[str, Any] = {
         "dossier_id": uuid4(),
         "procedure_id": procedure.id if procedure else uuid4(),
         "procedure": procedure,
@@ -73,7 +73,9 @@ def test_a_dossier_pins_the_version_in_force_when_submitted():
     )
     v2_from = MONDAY_0800 + timedelta(hours=1)
     assert procedure.update("1.001193.000.00.00.H56", "Đăng ký khai sinh (mới)", "000.00.10.H56", 5, 5, 2, v2_from, 1)
-    assert not procedure.update("1.001193.000.00.00.H56", "again", "000.00.10.H56", 5, 5, 2, v2_from, 1)  # seen: ignored
+    assert not procedure.update(
+        "1.001193.000.00.00.H56", "again", "000.00.10.H56", 5, 5, 2, v2_from, 1
+    )  # seen: ignored
     sequence = DossierCodeSequence.open(AGENCY, local_date(MONDAY_0800))
 
     before = submit(sequence, at=MONDAY_0800, procedure=procedure)
@@ -144,7 +146,7 @@ def test_reception_appoints_the_return_in_working_days_and_records_the_slip():
     dossier.receive(FRIDAY_1000, officer="officer-1", note="Đủ thành phần")
     assert dossier.state == RECEIVED
     # The statutory clock: the Nth working day after reception, at the end of working hours.
-    assert dossier.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=timezone.utc)  # Monday 17:00
+    assert dossier.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=UTC)  # Monday 17:00
     received = dossier.collect_events()[-1]
     assert type(received).__name__ == "Received"
     assert (received.code, received.received_by, received.note) == (dossier.code, "officer-1", "Đủ thành phần")

@@ -27,11 +27,14 @@ TOPIC = "motcua.dossiers.events.v1"
 
 
 def publish_procedure(procedures, dossiers, processing_days: int = 3, name: str = "Đăng ký khai sinh"):
-    """A procedure published in the procedures service, once the dossiers service has its replica."""
+    """A procedure published in the procedures service, once the dossiers service has its
+    replica."""
     created = procedures.CreateProcedure(create_request(name=name, processing_days=processing_days)).procedure
     procedures.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id))
     return eventually(
-        lambda: dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure,
+        lambda: (
+            dossiers.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)).procedure
+        ),
         what="replica in dossiers",
     )
 
@@ -51,7 +54,9 @@ def submit(dossiers, procedure, agency: str, **overrides) -> dossier_pb2.Dossier
 
 
 def number(code: str) -> int:
-    return int(CODE.match(code)["number"])
+    match = CODE.match(code)
+    assert match, code
+    return int(match["number"])
 
 
 def local(stamp) -> datetime:
@@ -150,7 +155,8 @@ def test_a_known_request_id_returns_the_dossier_only_to_who_may_read_it(services
     first = own.SubmitDossier(submit_request(procedure.procedure_id, agency, request_id=request_id,
                                              applicant=applicant(account_id=citizen.account_id))).dossier
 
-    # Another applicant re-using the request id (filing for themselves) learns nothing of the dossier.
+    # Another applicant re-using the request id (filing for themselves) learns nothing of the
+    # dossier.
     other = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Lê Văn Hùng")
     stranger = dossiers_stub(addr, other.access_token)
     with pytest.raises(grpc.RpcError) as refused:
@@ -204,7 +210,9 @@ def test_reception_appoints_the_return_in_working_days(procedures, services, dos
     submitted = submit(dossiers, six_days, agency)
     dossiers = desk_of(services, agency)
     received = dossiers.ReceiveDossier(
-        dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id, expected_version=submitted.version, note="Hồ sơ đủ thành phần")
+        dpb.ReceiveDossierRequest(
+            dossier_id=submitted.dossier_id, expected_version=submitted.version, note="Hồ sơ đủ thành phần"
+        )
     ).dossier
 
     assert received.state == dossier_pb2.DOSSIER_STATE_RECEIVED
@@ -250,7 +258,9 @@ def test_a_stale_expected_version_is_aborted(services, dossiers, procedure):
 def test_submitted_and_received_events_reach_kafka(stack, services, dossiers, procedure):
     agency = fresh_agency()
     submitted = submit(desk_of(services, agency), procedure, agency, applicant=applicant(account_id=str(uuid.uuid4())))
-    received = desk_of(services, agency).ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
+    received = (
+        desk_of(services, agency).ReceiveDossier(dpb.ReceiveDossierRequest(dossier_id=submitted.dossier_id)).dossier
+    )
 
     def of(event_type):
         return lambda e: e.aggregate_id == submitted.dossier_id and e.type == event_type.DESCRIPTOR.full_name

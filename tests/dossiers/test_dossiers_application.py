@@ -6,17 +6,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from psycopg.sql import SQL
 
 from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.register_reads import LookupsExhausted
 from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
-from motcua.dossiers.domain.values import RECEIVED, Applicant, Document, UnknownProcedure
-from motcua.dossiers.application.register_reads import LookupsExhausted
+from motcua.dossiers.domain.lifecycle import RECEIVED
+from motcua.dossiers.domain.values import Applicant, Document, UnknownProcedure
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.context import Actor, Grant, acting_as
 from motcua.kernel.errors import NotFound
@@ -46,7 +48,7 @@ def desk_officer():
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc))
+    return Clock(datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -78,18 +80,22 @@ def losing_the_race_to(office: DossiersApplication, rival) -> None:
         rival()
         return save(*objs, **kwargs)
 
-    office.save = save_after_rival
+    office.save = save_after_rival  # type: ignore[method-assign]  # the one save that loses the race
 
 
 @pytest.fixture
 def procedure_id(office) -> uuid.UUID:
     procedure_id = uuid.uuid4()
-    office.save(office.replicate_procedure(PublishedVersion(procedure_id, "1.001193.000.00.00.H56", "Đăng ký khai sinh", "000.00.10.H56", 1, 2)))
+    office.save(
+        office.replicate_procedure(
+            PublishedVersion(procedure_id, "1.001193.000.00.00.H56", "Đăng ký khai sinh", "000.00.10.H56", 1, 2)
+        )
+    )
     return procedure_id
 
 
 def submission(procedure_id: uuid.UUID, **overrides) -> Submission:
-    fields = {
+    fields: dict[str, Any] = {
         "procedure_id": procedure_id,
         "agency_id": AGENCY,
         "applicant": Applicant(kind="citizen", full_name="Lê Thị Thu Hà", identity_number="001190012345"),
@@ -101,12 +107,14 @@ def submission(procedure_id: uuid.UUID, **overrides) -> Submission:
 
 
 def test_codes_restart_at_midnight_in_vietnam(office, clock, procedure_id):
-    clock.now = datetime(2026, 1, 5, 16, 59, 59, tzinfo=timezone.utc)  # 23:59:59 on 5 January in Vietnam
+    clock.now = datetime(2026, 1, 5, 16, 59, 59, tzinfo=UTC)  # 23:59:59 on 5 January in Vietnam
     assert office.submit_dossier(submission(procedure_id)).code == "000.00.12.H56-260105-0001"
     assert office.submit_dossier(submission(procedure_id)).code == "000.00.12.H56-260105-0002"
     clock.now += timedelta(seconds=1)  # midnight in Vietnam, still 5 January in UTC
     assert office.submit_dossier(submission(procedure_id)).code == "000.00.12.H56-260106-0001"
-    assert office.submit_dossier(submission(procedure_id, agency_id="000.00.13.H56")).code == "000.00.13.H56-260106-0001"
+    assert (
+        office.submit_dossier(submission(procedure_id, agency_id="000.00.13.H56")).code == "000.00.13.H56-260106-0001"
+    )
 
 
 def test_a_number_taken_by_another_replica_meanwhile_is_retried_without_a_gap(office, other_replica, procedure_id):
@@ -121,7 +129,9 @@ def test_a_number_taken_by_another_replica_meanwhile_is_retried_without_a_gap(of
 def test_a_request_saved_by_another_replica_meanwhile_is_returned(office, other_replica, procedure_id):
     request_id = str(uuid.uuid4())
     rival = []
-    losing_the_race_to(office, lambda: rival.append(other_replica.submit_dossier(submission(procedure_id, request_id=request_id))))
+    losing_the_race_to(
+        office, lambda: rival.append(other_replica.submit_dossier(submission(procedure_id, request_id=request_id)))
+    )
     mine = office.submit_dossier(submission(procedure_id, request_id=request_id))
     assert office.submit_conflicts == 1
     assert mine == rival[0]
@@ -142,12 +152,12 @@ def test_numbers_continue_past_snapshots(office, procedure_id):
 
 
 def test_a_friday_reception_is_due_on_monday(office, clock, procedure_id):
-    clock.now = datetime(2026, 1, 9, 3, 0, tzinfo=timezone.utc)  # Friday 10:00 in Vietnam
+    clock.now = datetime(2026, 1, 9, 3, 0, tzinfo=UTC)  # Friday 10:00 in Vietnam
     submitted = office.submit_dossier(submission(procedure_id))
     received = office.receive_dossier(submitted.dossier_id, expected_version=submitted.version)
     assert received.state == RECEIVED
     assert received.received_at == clock.now
-    assert received.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=timezone.utc)  # Monday, end of working hours
+    assert received.appointed_return_at == datetime(2026, 1, 12, 10, 0, tzinfo=UTC)  # Monday, end of working hours
     assert office.get_dossier(submitted.dossier_id) == received
 
 
@@ -203,4 +213,6 @@ def test_the_lookup_throttles_key_comes_from_the_environment_when_given(settings
     finally:
         app.close()
     with pytest.raises(ConfigError, match="MOTCUA_DOSSIERS_LOOKUP_KEY"):
-        DossiersApplication(settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="}))
+        DossiersApplication(
+            settings, clock=clock, config=DossiersConfig.from_env({"MOTCUA_DOSSIERS_LOOKUP_KEY": "c2hvcnQ="})
+        )

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.application.views import PublishedVersion, Submission
-from motcua.dossiers.adapters.calendar_copies import CalendarCopies
-from motcua.dossiers.workers.deadline_watch import DeadlineWatch
 from motcua.dossiers.domain.values import Applicant, Document
+from motcua.dossiers.workers.deadline_watch import DeadlineWatch
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict
 
@@ -29,13 +29,17 @@ CALENDAR_2026 = {
     "working_hours": [{"start": "07:30", "end": "11:30"}, {"start": "13:30", "end": "17:00"}],
     "reception_cutoff": "15:00",
     "holidays": [{"date": f"2026-02-{d}", "name": "Tết Nguyên đán"} for d in range(16, 21)]
-    + [{"date": "2026-08-31", "name": "Nghỉ Quốc khánh (hoán đổi)"}, {"date": "2026-09-01", "name": "Quốc khánh"}, {"date": "2026-09-02", "name": "Quốc khánh"}],
+    + [
+        {"date": "2026-08-31", "name": "Nghỉ Quốc khánh (hoán đổi)"},
+        {"date": "2026-09-01", "name": "Quốc khánh"},
+        {"date": "2026-09-02", "name": "Quốc khánh"},
+    ],
     "makeup_working_days": [{"date": "2026-08-22", "name": "Làm bù cho ngày 31/8"}],
 }
 
 
-def vn(*args) -> datetime:
-    return datetime(*args, tzinfo=VN)
+def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=VN)
 
 
 @pytest.fixture
@@ -46,7 +50,11 @@ def clock() -> Clock:
 @pytest.fixture
 def office(stack, clock):
     app = DossiersApplication(stack.settings(f"d{uuid.uuid4().hex[:10]}"), clock=clock)
-    with acting_as(Actor(subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "specialist", "department_head", "applicant"))):
+    with acting_as(
+        Actor(
+            subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "specialist", "department_head", "applicant")
+        )
+    ):
         yield app
     app.close()
 
@@ -76,12 +84,20 @@ def received_at(office: DossiersApplication, clock: Clock, procedure_id: uuid.UU
     return office.receive_dossier(submitted.dossier_id)
 
 
-@pytest.mark.parametrize(("case", "days", "at", "due"), [
-    ("Tết: a week of holidays between weekends is skipped", 3, vn(2026, 2, 13, 10, 0), vn(2026, 2, 25, 17, 0)),
-    ("after the 15:00 cut-off, the next working day is the reception day", 3, vn(2026, 2, 13, 15, 30), vn(2026, 2, 26, 17, 0)),
-    ("a make-up Saturday is a working day", 1, vn(2026, 8, 21, 9, 0), vn(2026, 8, 22, 17, 0)),
-    ("National Day: the holidays are not counted", 2, vn(2026, 8, 28, 9, 0), vn(2026, 9, 4, 17, 0)),
-])
+@pytest.mark.parametrize(
+    ("case", "days", "at", "due"),
+    [
+        ("Tết: a week of holidays between weekends is skipped", 3, vn(2026, 2, 13, 10, 0), vn(2026, 2, 25, 17, 0)),
+        (
+            "after the 15:00 cut-off, the next working day is the reception day",
+            3,
+            vn(2026, 2, 13, 15, 30),
+            vn(2026, 2, 26, 17, 0),
+        ),
+        ("a make-up Saturday is a working day", 1, vn(2026, 8, 21, 9, 0), vn(2026, 8, 22, 17, 0)),
+        ("National Day: the holidays are not counted", 2, vn(2026, 8, 28, 9, 0), vn(2026, 9, 4, 17, 0)),
+    ],
+)
 def test_due_dates_on_the_agency_calendar(office, clock, case, days, at, due):
     dossier = received_at(office, clock, publish(office, days), at)
     assert dossier.appointed_return_at == due, case
@@ -99,7 +115,9 @@ def test_a_supplement_stops_the_clock_then_resumes_or_restarts_it(office, clock,
     assert dossier.appointed_return_at == vn(2026, 3, 5, 17, 0)
     clock.now = vn(2026, 3, 3, 10, 0)
     office.claim_dossier(dossier.dossier_id, 0)
-    paused = office.request_supplement(dossier.dossier_id, 0, [{"document": "Tờ khai", "problem": "Thiếu chữ ký của người khai"}])
+    paused = office.request_supplement(
+        dossier.dossier_id, 0, [{"document": "Tờ khai", "problem": "Thiếu chữ ký của người khai"}]
+    )
     assert paused.state == "awaiting_supplement" and paused.processing["paused"]
     clock.now = vn(2026, 3, 5, 16, 0)
     resumed = office.supplement_dossier(dossier.dossier_id, 0, [{"name": "Tờ khai", "originals": 1}], "Đã ký bổ sung")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import fontpkg
 import pytest
@@ -34,7 +35,6 @@ from motcua.dossiers.forms import (
 from motcua.dossiers.forms.layout import FAMILY
 from motcua.dossiers.forms.model import EARLY, LATE, ON_TIME
 from motcua.dossiers.forms.wording import clock_and_date, delivery_words, long_date, place_and_date
-
 from tests.dossiers.pdfread import flat_text, fonts, page_texts, qr_codes, reader
 from tests.support import form_samples as samples
 
@@ -44,7 +44,7 @@ NAME = "Nguyễn Thị Hồng Nhung"
 PROCEDURE = "Đăng ký khai sinh"
 AGENCY_NAME = "Ủy ban nhân dân xã Đông Sơn"
 AGENCY = Agency(name=AGENCY_NAME, parent="Ủy ban nhân dân tỉnh Thanh Hóa", place="Đông Sơn")
-RECEIVED = datetime(2026, 1, 5, 1, 30, tzinfo=timezone.utc)  # 08:30 in Vietnam
+RECEIVED = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)  # 08:30 in Vietnam
 APPOINTED = datetime(2026, 1, 8, 8, 30, tzinfo=VN)
 DOSSIER = DossierFacts(
     code=CODE,
@@ -142,7 +142,7 @@ def tracking(count: int) -> TrackingBook:
                         volume="01", issued_at=datetime(2026, 1, 30, 17, 0, tzinfo=VN))
 
 
-DOSSIER_FORMS = {
+DOSSIER_FORMS: dict[str, tuple[Callable[[], forms.Form], str]] = {
     "01": (receipt, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"),
     "02": (supplement, "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ"),
     "03": (refusal, "PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ"),
@@ -284,7 +284,7 @@ def test_the_tracking_book_spans_pages_with_every_dossier_once():
     assert "Từ ngày 05/01/2026 đến ngày 30/01/2026" in pages[0]
 
 
-# --- words and checks -------------------------------------------------------------------------------
+# --- words and checks ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,7 @@ def test_dates_are_written_the_official_way(day, expected):
 
 
 def test_times_are_vietnam_local_time():
-    assert clock_and_date(datetime(2026, 1, 4, 17, 5, tzinfo=timezone.utc)) == "00 giờ 05 phút, ngày 05 tháng 01 năm 2026"
+    assert clock_and_date(datetime(2026, 1, 4, 17, 5, tzinfo=UTC)) == "00 giờ 05 phút, ngày 05 tháng 01 năm 2026"
     assert place_and_date("Đông Sơn", date(2026, 1, 5)) == "Đông Sơn, ngày 05 tháng 01 năm 2026"
     assert place_and_date("", date(2026, 1, 5)) == "Ngày 05 tháng 01 năm 2026"
 
@@ -352,5 +352,7 @@ def test_the_tracking_book_fits_the_page_whatever_the_codes_width():
     # Regression: some code widths made the columns' sum exceed the page by a rounding error.
     for n in range(60):
         agency = f"000.00.{n:02d}.T{(7 * n) % 100:02d}"
-        entries = tuple(replace(e, code=f"{agency}-{e.code.split('-', 1)[1]}") for e in samples.tracking_book(2).entries)
+        entries = tuple(
+            replace(e, code=f"{agency}-{e.code.split('-', 1)[1]}") for e in samples.tracking_book(2).entries
+        )
         assert forms.render(replace(samples.tracking_book(2), entries=entries)).startswith(b"%PDF-"), agency

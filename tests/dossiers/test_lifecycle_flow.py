@@ -11,7 +11,6 @@ from datetime import timedelta
 import grpc
 import psycopg
 import pytest
-from fpdf import FPDF
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 
@@ -19,8 +18,10 @@ from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb, even
 from motcua.identity.v1.role_pb2 import Role
 from tests.support import auth
 from tests.support.clients import details, dossiers_stub
-from tests.support.dossiers import applicant, fresh_agency, published_full_procedure, submit_request
+from tests.support.dossiers import applicant, fresh_agency, published_full_procedure
 from tests.support.topics import find_envelope
+
+from .office import Office, fails_with, pdf
 
 
 @pytest.fixture(scope="module")
@@ -39,50 +40,6 @@ def procedure(processes):
     return published_full_procedure(processes["procedures"], processes["dossiers"])
 
 
-class Office:
-    """One agency's people, each with a token holding only their own role."""
-
-    def __init__(self, addr: str, agency: str) -> None:
-        self.addr = addr
-        self.agency = agency
-        citizen = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Nguyễn Thị Hồng Nhung")
-        self.citizen_id = citizen.account_id
-        self.citizen = dossiers_stub(addr, citizen.access_token)
-        self.people = {}
-        for name, role in (("desk", Role.ROLE_DESK_OFFICER), ("specialist", Role.ROLE_SPECIALIST),
-                           ("head", Role.ROLE_DEPARTMENT_HEAD), ("leader", Role.ROLE_LEADER)):
-            token = auth.issue(roles=(role,), agency_id=agency)
-            self.people[name] = token.account_id
-            setattr(self, name, dossiers_stub(addr, token.access_token))
-
-    def submit(self, procedure, **overrides) -> d.Dossier:
-        request = submit_request(procedure.procedure_id, self.agency, applicant=applicant(account_id=self.citizen_id), **overrides)
-        return self.citizen.SubmitDossier(request).dossier
-
-    def received(self, procedure) -> d.Dossier:
-        return self.desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=self.submit(procedure).dossier_id)).dossier
-
-
-@pytest.fixture
-def office(processes) -> Office:
-    return Office(processes["dossiers"], fresh_agency())
-
-
-def pdf() -> bytes:
-    document = FPDF()
-    document.add_page()
-    document.set_font("helvetica", size=12)
-    document.cell(text="Giay khai sinh - ban chinh")
-    return bytes(document.output())
-
-
-def fails_with(code: grpc.StatusCode, call, *args):
-    with pytest.raises(grpc.RpcError) as failure:
-        call(*args)
-    assert failure.value.code() == code, failure.value.details()
-    return failure.value
-
-
 def test_received_claimed_stepped_signed_paid_returned_rated(stack, processes, procedure, office):
     dossier = office.received(procedure)
     assert dossier.state == d.DOSSIER_STATE_RECEIVED and dossier.procedure_version == procedure.version_number
@@ -92,31 +49,47 @@ def test_received_claimed_stepped_signed_paid_returned_rated(stack, processes, p
     # Step 1 (Tiếp nhận và thẩm định) has a role outside the platform's: any officer takes it.
     claimed = office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=id_)).dossier
     assert claimed.state == d.DOSSIER_STATE_IN_PROCESS and claimed.processing.assignee == office.people["specialist"]
-    office.specialist.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Hồ sơ hợp lệ", next_assignee=office.people["leader"]))
+    office.specialist.CompleteStep(
+        pb.CompleteStepRequest(dossier_id=id_, note="Hồ sơ hợp lệ", next_assignee=office.people["leader"])
+    )
     # Step 2 (Ký duyệt) is the leader's: the specialist may not complete it.
-    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.specialist.CompleteStep, pb.CompleteStepRequest(dossier_id=id_))
+    fails_with(
+        grpc.StatusCode.PERMISSION_DENIED, office.specialist.CompleteStep, pb.CompleteStepRequest(dossier_id=id_)
+    )
     office.leader.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Đồng ý"))
 
-    ready = office.desk.MarkResultReady(pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), result_name="Giấy khai sinh")).dossier
+    ready = office.desk.MarkResultReady(
+        pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), result_name="Giấy khai sinh")
+    ).dossier
     assert ready.state == d.DOSSIER_STATE_RESULT_READY
     assert ready.processing.outcome == d.DOSSIER_OUTCOME_EARLY or ready.processing.outcome == d.DOSSIER_OUTCOME_ON_TIME
     assert uuid.UUID(ready.processing.signed_document_id)
 
     # No return before the fees are paid (the procedure does not allow it).
-    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.ReturnResult, pb.ReturnResultRequest(dossier_id=id_))
+    error = fails_with(
+        grpc.StatusCode.FAILED_PRECONDITION, office.desk.ReturnResult, pb.ReturnResultRequest(dossier_id=id_)
+    )
     assert "11000 VND of fees unpaid" in error.details()
     key = str(uuid.uuid4())
-    payment = pb.RecordPaymentRequest(dossier_id=id_, idempotency_key=key, amount_vnd=11000, method="cash", reference="BL-0001234")
+    payment = pb.RecordPaymentRequest(
+        dossier_id=id_, idempotency_key=key, amount_vnd=11000, method="cash", reference="BL-0001234"
+    )
     office.desk.RecordPayment(payment)
     again = office.desk.RecordPayment(payment).dossier
     assert [p.amount_vnd for p in again.processing.payments] == [11000]
 
     returned = office.desk.ReturnResult(pb.ReturnResultRequest(dossier_id=id_)).dossier
     assert returned.state == d.DOSSIER_STATE_RETURNED
-    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.desk.RateDossier, pb.RateDossierRequest(dossier_id=id_, score=5))
-    rated = office.citizen.RateDossier(pb.RateDossierRequest(dossier_id=id_, score=5, comment="Cán bộ tận tình, đúng hẹn")).dossier
+    fails_with(
+        grpc.StatusCode.PERMISSION_DENIED, office.desk.RateDossier, pb.RateDossierRequest(dossier_id=id_, score=5)
+    )
+    rated = office.citizen.RateDossier(
+        pb.RateDossierRequest(dossier_id=id_, score=5, comment="Cán bộ tận tình, đúng hẹn")
+    ).dossier
     assert (rated.processing.rating, rated.processing.rating_comment) == (5, "Cán bộ tận tình, đúng hẹn")
-    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.citizen.RateDossier, pb.RateDossierRequest(dossier_id=id_, score=1))
+    error = fails_with(
+        grpc.StatusCode.FAILED_PRECONDITION, office.citizen.RateDossier, pb.RateDossierRequest(dossier_id=id_, score=1)
+    )
     assert "rated" in error.details()
     assert [h.kind for h in rated.processing.handovers] == ["received", "claimed", "step", "step"]
 
@@ -131,11 +104,15 @@ def test_received_claimed_stepped_signed_paid_returned_rated(stack, processes, p
     assert event.outcome in (d.DOSSIER_OUTCOME_EARLY, d.DOSSIER_OUTCOME_ON_TIME)
 
 
-def test_the_result_is_sealed_with_the_dossiers_agency_key_whatever_key_the_caller_names(stack, processes, procedure, office):
+def test_the_result_is_sealed_with_the_dossiers_agency_key_whatever_key_the_caller_names(
+    stack, processes, procedure, office
+):
     dossier = office.received(procedure)
     id_ = dossier.dossier_id
     office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=id_))
-    office.specialist.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Hồ sơ hợp lệ", next_assignee=office.people["leader"]))
+    office.specialist.CompleteStep(
+        pb.CompleteStepRequest(dossier_id=id_, note="Hồ sơ hợp lệ", next_assignee=office.people["leader"])
+    )
     office.leader.CompleteStep(pb.CompleteStepRequest(dossier_id=id_, note="Đồng ý"))
 
     not_pdf = fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.desk.MarkResultReady,
@@ -145,7 +122,9 @@ def test_the_result_is_sealed_with_the_dossiers_agency_key_whatever_key_the_call
 
     # An administrator of the province passes the dossier's checks (administrators act in every
     # agency) but may not seal on behalf of this agency: refused, and the dossier is unchanged.
-    province_admin = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token)
+    province_admin = dossiers_stub(
+        processes["dossiers"], auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
+    )
     error = fails_with(grpc.StatusCode.PERMISSION_DENIED, province_admin.MarkResultReady,
                        pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), key_id="agency-seal"))
     (info,) = details(error, error_details_pb2.ErrorInfo)
@@ -153,7 +132,9 @@ def test_the_result_is_sealed_with_the_dossiers_agency_key_whatever_key_the_call
     assert office.desk.GetDossier(pb.GetDossierRequest(dossier_id=id_)).dossier.state == d.DOSSIER_STATE_IN_PROCESS
 
     # The desk names the province's seal: the dossier's agency's seal signs all the same.
-    ready = office.desk.MarkResultReady(pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), key_id="agency-seal")).dossier
+    ready = office.desk.MarkResultReady(
+        pb.MarkResultReadyRequest(dossier_id=id_, result_document=pdf(), key_id="agency-seal")
+    ).dossier
     assert ready.state == d.DOSSIER_STATE_RESULT_READY
     with psycopg.connect(stack.dsn("signing")) as conn:
         ((state,),) = conn.execute("SELECT state FROM signing_events WHERE originator_id = %s",
@@ -166,46 +147,79 @@ def test_the_result_is_sealed_with_the_dossiers_agency_key_whatever_key_the_call
 
 def test_supplement_at_reception_then_in_processing_restarts_the_clock(stack, procedure, office):
     incomplete = office.submit(procedure, documents=[d.DossierDocument(name="Tờ khai đăng ký khai sinh", originals=1)])
-    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.ReceiveDossier, pb.ReceiveDossierRequest(dossier_id=incomplete.dossier_id))
+    error = fails_with(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        office.desk.ReceiveDossier,
+        pb.ReceiveDossierRequest(dossier_id=incomplete.dossier_id),
+    )
     assert "Giấy chứng sinh" in error.details()
     items = [d.SupplementItem(document="Giấy chứng sinh", problem="Thiếu bản sao có chứng thực")]
-    asked = office.desk.RequestSupplement(pb.RequestSupplementRequest(dossier_id=incomplete.dossier_id, items=items)).dossier
+    asked = office.desk.RequestSupplement(
+        pb.RequestSupplementRequest(dossier_id=incomplete.dossier_id, items=items)
+    ).dossier
     assert asked.state == d.DOSSIER_STATE_AWAITING_SUPPLEMENT and asked.processing.supplement_items == items
-    back = office.citizen.SupplementDossier(pb.SupplementDossierRequest(
-        dossier_id=incomplete.dossier_id, documents=[d.DossierDocument(name="Giấy chứng sinh", originals=1, copies=1)])).dossier
+    back = office.citizen.SupplementDossier(
+        pb.SupplementDossierRequest(
+            dossier_id=incomplete.dossier_id,
+            documents=[d.DossierDocument(name="Giấy chứng sinh", originals=1, copies=1)],
+        )
+    ).dossier
     assert back.state == d.DOSSIER_STATE_SUBMITTED
     received = office.desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=incomplete.dossier_id)).dossier
     assert received.state == d.DOSSIER_STATE_RECEIVED
 
     office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=received.dossier_id))
-    paused = office.specialist.RequestSupplement(pb.RequestSupplementRequest(dossier_id=received.dossier_id, items=items)).dossier
+    paused = office.specialist.RequestSupplement(
+        pb.RequestSupplementRequest(dossier_id=received.dossier_id, items=items)
+    ).dossier
     assert paused.processing.paused
-    resumed = office.citizen.SupplementDossier(pb.SupplementDossierRequest(
-        dossier_id=received.dossier_id, documents=[d.DossierDocument(name="Giấy chứng sinh", originals=1, copies=2)])).dossier
+    resumed = office.citizen.SupplementDossier(
+        pb.SupplementDossierRequest(
+            dossier_id=received.dossier_id, documents=[d.DossierDocument(name="Giấy chứng sinh", originals=1, copies=2)]
+        )
+    ).dossier
     assert resumed.state == d.DOSSIER_STATE_IN_PROCESS and not resumed.processing.paused
     # The procedure's rule is restart: the clock counts again from the supplement.
     assert resumed.processing.clock_start_time.ToDatetime() >= paused.processing.clock_start_time.ToDatetime()
     explained = office.specialist.ExplainDueDate(pb.ExplainDueDateRequest(dossier_id=received.dossier_id))
-    assert explained.due_time == resumed.processing.due_time and explained.count_from_time.ToDatetime() > received.receive_time.ToDatetime()
+    assert (
+        explained.due_time == resumed.processing.due_time
+        and explained.count_from_time.ToDatetime() > received.receive_time.ToDatetime()
+    )
     assert explained.calendars and explained.text
 
-    envelope = find_envelope(stack.kafka.bootstrap, "motcua.dossiers.events.v1",
-                             lambda e: e.aggregate_id == received.dossier_id and e.type.endswith("DossierSupplementRequested"))
+    envelope = find_envelope(
+        stack.kafka.bootstrap,
+        "motcua.dossiers.events.v1",
+        lambda e: e.aggregate_id == received.dossier_id and e.type.endswith("DossierSupplementRequested"),
+    )
     event = events_pb2.DossierSupplementRequested()
-    assert envelope.payload.Unpack(event) and event.at_reception and event.items[0].problem == "Thiếu bản sao có chứng thực"
+    assert (
+        envelope.payload.Unpack(event)
+        and event.at_reception
+        and event.items[0].problem == "Thiếu bản sao có chứng thực"
+    )
 
 
 def test_refusal_withdrawal_transfer_and_apology(procedure, office):
     refused = office.received(procedure)
     fails_with(grpc.StatusCode.PERMISSION_DENIED, office.specialist.RefuseDossier,
                pb.RefuseDossierRequest(dossier_id=refused.dossier_id, reason="Không thuộc thẩm quyền"))
-    done = office.head.RefuseDossier(pb.RefuseDossierRequest(dossier_id=refused.dossier_id, reason="Không thuộc thẩm quyền")).dossier
+    done = office.head.RefuseDossier(
+        pb.RefuseDossierRequest(dossier_id=refused.dossier_id, reason="Không thuộc thẩm quyền")
+    ).dossier
     assert done.state == d.DOSSIER_STATE_REFUSED and done.processing.closing_reason == "Không thuộc thẩm quyền"
 
     withdrawn = office.submit(procedure)
-    gone = office.citizen.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=withdrawn.dossier_id, reason="Nộp nhầm")).dossier
+    gone = office.citizen.WithdrawDossier(
+        pb.WithdrawDossierRequest(dossier_id=withdrawn.dossier_id, reason="Nộp nhầm")
+    ).dossier
     assert gone.state == d.DOSSIER_STATE_WITHDRAWN
-    error = fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.ReceiveDossier, pb.ReceiveDossierRequest(dossier_id=withdrawn.dossier_id))
+    error = fails_with(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        office.desk.ReceiveDossier,
+        pb.ReceiveDossierRequest(dossier_id=withdrawn.dossier_id),
+    )
     assert "withdrawn" in error.details()
 
     moved = office.received(procedure)
@@ -214,20 +228,30 @@ def test_refusal_withdrawal_transfer_and_apology(procedure, office):
     transferred = office.head.TransferDossier(pb.TransferDossierRequest(
         dossier_id=moved.dossier_id, to_agency_id=elsewhere, to_unit="Phòng Tư pháp", reason="Liên thông")).dossier
     assert transferred.processing.handling_agency_id == elsewhere
-    assert transferred.processing.handovers[-1].kind == "transfer" and transferred.processing.handovers[-1].from_agency_id == office.agency
+    assert (
+        transferred.processing.handovers[-1].kind == "transfer"
+        and transferred.processing.handovers[-1].from_agency_id == office.agency
+    )
     # The first agency no longer handles it; the second one's officers do.
     fails_with(grpc.StatusCode.PERMISSION_DENIED, office.head.IssueApology, pb.IssueApologyRequest(
         dossier_id=moved.dossier_id, reason="Chờ xác minh", new_appointment_time=_later(transferred, 5)))
     other_head = dossiers_stub_for(office, elsewhere, Role.ROLE_DEPARTMENT_HEAD)
-    sorry = other_head.IssueApology(pb.IssueApologyRequest(
-        dossier_id=moved.dossier_id, reason="Chờ kết quả xác minh của cơ quan khác", new_appointment_time=_later(transferred, 5))).dossier
+    sorry = other_head.IssueApology(
+        pb.IssueApologyRequest(
+            dossier_id=moved.dossier_id,
+            reason="Chờ kết quả xác minh của cơ quan khác",
+            new_appointment_time=_later(transferred, 5),
+        )
+    ).dossier
     assert sorry.appointed_return_time == _later(transferred, 5)
     assert sorry.processing.due_time == transferred.processing.due_time  # statistics keep the original date
 
 
 def test_concurrent_officers_one_wins_the_other_is_aborted_with_the_version(procedure, office):
     dossier = office.received(procedure)
-    office.specialist.ClaimDossier(pb.ClaimDossierRequest(dossier_id=dossier.dossier_id, expected_version=dossier.version))
+    office.specialist.ClaimDossier(
+        pb.ClaimDossierRequest(dossier_id=dossier.dossier_id, expected_version=dossier.version)
+    )
     error = fails_with(grpc.StatusCode.ABORTED, office.head.AssignDossier, pb.AssignDossierRequest(
         dossier_id=dossier.dossier_id, expected_version=dossier.version, assignee=office.people["head"]))
     (info,) = details(error, error_details_pb2.ErrorInfo)
@@ -240,7 +264,7 @@ def _later(dossier: d.Dossier, days: int) -> Timestamp:
     return stamp
 
 
-def dossiers_stub_for(office: Office, agency: str, role: int):
+def dossiers_stub_for(office: Office, agency: str, role: Role.ValueType):
     """A stub for an officer of another agency."""
     return dossiers_stub(office.addr, auth.issue(roles=(role,), agency_id=agency).access_token)
 
@@ -264,16 +288,21 @@ def test_only_the_desk_of_the_agency_records_fees_and_only_once_the_dossier_is_r
     fails_with(grpc.StatusCode.PERMISSION_DENIED, office.citizen.RecordPayment, payment(received.dossier_id))
     # Officers other than the desk, and the desk of another agency, record nothing either.
     fails_with(grpc.StatusCode.PERMISSION_DENIED, office.specialist.RecordPayment, payment(received.dossier_id))
-    elsewhere = dossiers_stub(office.addr, auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=fresh_agency()).access_token)
+    elsewhere = dossiers_stub(
+        office.addr, auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=fresh_agency()).access_token
+    )
     fails_with(grpc.StatusCode.PERMISSION_DENIED, elsewhere.RecordPayment, payment(received.dossier_id))
-    assert office.desk.GetDossier(pb.GetDossierRequest(dossier_id=received.dossier_id)).dossier.processing.payments == []
+    assert (
+        office.desk.GetDossier(pb.GetDossierRequest(dossier_id=received.dossier_id)).dossier.processing.payments == []
+    )
 
     paid = office.desk.RecordPayment(payment(received.dossier_id)).dossier
     assert [(p.amount_vnd, p.reference) for p in paid.processing.payments] == [(11000, "BL-0005678")]
 
 
 def test_a_draft_is_created_and_then_submitted_by_its_applicant(procedure, office):
-    """CreateDossierDraft answered INTERNAL for every valid request (found by the authorization probe)."""
+    """CreateDossierDraft answered INTERNAL for every valid request (found by the authorization
+    probe)."""
     draft = office.citizen.CreateDossierDraft(pb.CreateDossierDraftRequest(
         procedure_id=procedure.procedure_id, agency_id=office.agency, channel=d.SUBMISSION_CHANNEL_ONLINE,
         applicant=applicant(account_id=office.citizen_id, full_name="Nguyễn Thị Hồng Nhung"),

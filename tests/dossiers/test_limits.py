@@ -1,6 +1,6 @@
 """What one applicant may hold, over real gRPC: open drafts per applicant account and
-attachment bytes per dossier and per applicant account, each refused with RESOURCE_EXHAUSTED naming the limit and
-its setting, and nothing written by a refused call."""
+attachment bytes per dossier and per applicant account, each refused with RESOURCE_EXHAUSTED
+naming the limit and its setting, and nothing written by a refused call."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from grpc_status import rpc_status
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb
 from tests.support.dossiers import applicant, published_full_procedure
 
-from .test_lifecycle_flow import Office, fails_with, office  # noqa: F401 - fixtures
+from .office import fails_with
 from .test_register_api import png
 
 MAX_OPEN_DRAFTS = 2

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from psycopg.sql import SQL
 
-from motcua.dossiers.application.dossiers_application import DossiersApplication
-from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
+from motcua.dossiers.adapters.register_queries import Filters
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.register_reads import LookupsExhausted
+from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.domain.values import Applicant, Document
-from motcua.dossiers.adapters.register_queries import Filters
-from motcua.dossiers.application.register_reads import LookupsExhausted
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied
 
@@ -27,11 +27,15 @@ from .test_due_dates import CALENDAR_2026
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 AGENCY = "000.00.31.H56"
-OFFICER = Actor(subject="officer-1", agency_id=AGENCY, roles=("desk_officer", "specialist", "department_head", "applicant", "administrator"))
+OFFICER = Actor(
+    subject="officer-1",
+    agency_id=AGENCY,
+    roles=("desk_officer", "specialist", "department_head", "applicant", "administrator"),
+)
 
 
-def vn(*args) -> datetime:
-    return datetime(*args, tzinfo=VN)
+def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=VN)
 
 
 @pytest.fixture
@@ -78,7 +82,9 @@ def received(office, clock, procedure_id, at, **kwargs):
 def finish(office, clock, dossier_id, at):
     clock.now = at
     office.claim_dossier(dossier_id, 0)
-    return office.mark_result_ready(dossier_id, 0, lambda d: {"document_id": str(uuid.uuid4()), "signed_document_sha256": "ab" * 32})
+    return office.mark_result_ready(
+        dossier_id, 0, lambda d: {"document_id": str(uuid.uuid4()), "signed_document_sha256": "ab" * 32}
+    )
 
 
 @pytest.fixture
@@ -132,7 +138,8 @@ def test_statistics_count_against_the_original_due_date(office, clock, history):
     assert (total.working_days_count, total.ratings, total.average_rating) == (3, 1, 4.0)
     assert total.average_processing_working_days == pytest.approx((0 + 2 + 4) / 3)
     assert lines[str(history["other"])].received == 2 and lines[str(history["other"])].supplement_requests == 1
-    # A period before anything happened counts nothing, and a later one sees the open ones as in process.
+    # A period before anything happened counts nothing, and a later one sees the open ones as in
+    # process.
     empty, _ = office.statistics(AGENCY, None, "2025-12-01", "2025-12-31")
     assert empty.received == 0 and empty.in_process == 0
     february, _ = office.statistics(AGENCY, history["procedure"], "2026-02-01", "2026-02-28")

@@ -24,9 +24,8 @@ from tests.support.concurrency import run_concurrently
 from tests.support.dossiers import published_full_procedure, today_in_vietnam
 from tests.support.public_clients import anonymous_dossiers_stub
 
+from .office import fails_with, pdf
 from .pdfread import flat_text
-from .test_lifecycle_flow import Office, fails_with, office, pdf  # noqa: F401 - fixtures
-
 
 LOOKUP_BURST = 4
 
@@ -35,9 +34,13 @@ LOOKUP_BURST = 4
 def processes(stack, tmp_path_factory):
     signing = stack.service("signing", MOTCUA_SIGNING_DIR=str(tmp_path_factory.mktemp("signing"))).start()
     procedures = stack.service("procedures").start()
-    dossiers = stack.service("dossiers", MOTCUA_SIGNING_ADDR=signing.addr, MOTCUA_DOSSIERS_LOOKUP_BURST=str(LOOKUP_BURST),
-                             MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE="0.01",
-                             MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(documents := tmp_path_factory.mktemp("documents"))).start()
+    dossiers = stack.service(
+        "dossiers",
+        MOTCUA_SIGNING_ADDR=signing.addr,
+        MOTCUA_DOSSIERS_LOOKUP_BURST=str(LOOKUP_BURST),
+        MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE="0.01",
+        MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(documents := tmp_path_factory.mktemp("documents")),
+    ).start()
     yield {"procedures": procedures.addr, "dossiers": dossiers.addr, "signing": signing.addr, "documents": documents}
     for process in (dossiers, procedures, signing):
         assert process.terminate() == 0
@@ -68,9 +71,15 @@ def test_lists_search_queue_statistics_and_tracking_book(procedure, office):
 
     mine = office.specialist.ListWorkQueue(pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_MINE)).dossiers
     assert [x.dossier_id for x in mine] == [second.dossier_id] and mine[0].state == d.DOSSIER_STATE_IN_PROCESS
-    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.citizen.ListWorkQueue, pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY))
+    fails_with(
+        grpc.StatusCode.PERMISSION_DENIED,
+        office.citizen.ListWorkQueue,
+        pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY),
+    )
 
-    stats = office.leader.GetDossierStatistics(pb.GetDossierStatisticsRequest(agency_id=office.agency, start_date=today, end_date=today))
+    stats = office.leader.GetDossierStatistics(
+        pb.GetDossierStatisticsRequest(agency_id=office.agency, start_date=today, end_date=today)
+    )
     assert (stats.total.received, stats.total.received_online, stats.total.in_process) == (2, 2, 2)
     assert [p.procedure_id for p in stats.procedures] == [procedure.procedure_id] and stats.total.online_share == 1.0
     outsider = dossiers_stub(office.addr, auth.issue(roles=(Role.ROLE_LEADER,), agency_id="000.00.99.H99").access_token)
@@ -80,7 +89,9 @@ def test_lists_search_queue_statistics_and_tracking_book(procedure, office):
                        pb.GetDossierStatisticsRequest(agency_id=office.agency, start_date=today, end_date="2000-01-01"))
     assert "end_date" in field_violations(error)
 
-    book = office.desk.RenderTrackingBook(pb.RenderTrackingBookRequest(agency_id=office.agency, start_date=today, end_date=today))
+    book = office.desk.RenderTrackingBook(
+        pb.RenderTrackingBookRequest(agency_id=office.agency, start_date=today, end_date=today)
+    )
     text = flat_text(book.pdf)
     assert book.entries == 2 and first.code in text and second.code in text and "Nguyễn Thị Hồng Nhung" in text
 
@@ -127,7 +138,9 @@ def test_page_tokens_walk_a_list_and_continue_only_their_own_query(procedure, of
         search(altered_position(token, [20260105, submitted.dossier_id])),
         pb.ListWorkQueueRequest(scope=pb.WORK_QUEUE_SCOPE_AGENCY, page_size=2, page_token=token),
     ]:
-        call = office.desk.ListDossiers if isinstance(other_query, pb.ListDossiersRequest) else office.desk.ListWorkQueue
+        call = (
+            office.desk.ListDossiers if isinstance(other_query, pb.ListDossiersRequest) else office.desk.ListWorkQueue
+        )
         error = fails_with(grpc.StatusCode.INVALID_ARGUMENT, call, other_query)
         assert set(field_violations(error)) == {"page_token"}
     # A well-formed position of the list's own making is a place to start from.
@@ -137,13 +150,17 @@ def test_page_tokens_walk_a_list_and_continue_only_their_own_query(procedure, of
 
 def test_forms_by_role(procedure, office):
     dossier = office.received(procedure)
-    receipt = office.citizen.RenderDossierForm(pb.RenderDossierFormRequest(dossier_id=dossier.dossier_id, form=r.DOSSIER_FORM_RECEIPT))
+    receipt = office.citizen.RenderDossierForm(
+        pb.RenderDossierFormRequest(dossier_id=dossier.dossier_id, form=r.DOSSIER_FORM_RECEIPT)
+    )
     assert receipt.pdf.startswith(b"%PDF-") and receipt.file_name == f"{dossier.code}-01.pdf"
     assert dossier.code in flat_text(receipt.pdf) and "Nguyễn Thị Hồng Nhung" in flat_text(receipt.pdf)
     # The control slip is the agency's record: its officers only.
     fails_with(grpc.StatusCode.PERMISSION_DENIED, office.citizen.RenderDossierForm,
                pb.RenderDossierFormRequest(dossier_id=dossier.dossier_id, form=r.DOSSIER_FORM_CONTROL_SLIP))
-    slip = office.desk.RenderDossierForm(pb.RenderDossierFormRequest(dossier_id=dossier.dossier_id, form=r.DOSSIER_FORM_CONTROL_SLIP))
+    slip = office.desk.RenderDossierForm(
+        pb.RenderDossierFormRequest(dossier_id=dossier.dossier_id, form=r.DOSSIER_FORM_CONTROL_SLIP)
+    )
     assert dossier.code in flat_text(slip.pdf)
     # No supplement was requested: there is no such form to render.
     fails_with(grpc.StatusCode.FAILED_PRECONDITION, office.desk.RenderDossierForm,
@@ -162,11 +179,21 @@ def test_forms_by_role(procedure, office):
 def test_the_public_lookup_tells_state_and_dates_only_and_is_rate_limited(processes, procedure, office):
     dossier = office.received(procedure)
     anonymous = anonymous_dossiers_stub(processes["dossiers"])
-    fails_with(grpc.StatusCode.UNAUTHENTICATED, anonymous.GetDossier, pb.GetDossierRequest(dossier_id=dossier.dossier_id))
-    status = anonymous.LookUpDossierStatus(pb.LookUpDossierStatusRequest(code=dossier.code, phone="0912 345 678")).status
+    fails_with(
+        grpc.StatusCode.UNAUTHENTICATED, anonymous.GetDossier, pb.GetDossierRequest(dossier_id=dossier.dossier_id)
+    )
+    status = anonymous.LookUpDossierStatus(
+        pb.LookUpDossierStatusRequest(code=dossier.code, phone="0912 345 678")
+    ).status
     assert (status.code, status.state) == (dossier.code, d.DOSSIER_STATE_RECEIVED)
     assert status.appointed_return_time == dossier.appointed_return_time
-    assert {f.name for f, _ in status.ListFields()} <= {"code", "state", "submit_time", "receive_time", "appointed_return_time"}
+    assert {f.name for f, _ in status.ListFields()} <= {
+        "code",
+        "state",
+        "submit_time",
+        "receive_time",
+        "appointed_return_time",
+    }
     fails_with(grpc.StatusCode.NOT_FOUND, anonymous.LookUpDossierStatus,
                pb.LookUpDossierStatusRequest(code=dossier.code, phone="0900000000"))
     error = fails_with(grpc.StatusCode.INVALID_ARGUMENT, anonymous.LookUpDossierStatus,
@@ -188,15 +215,29 @@ def test_uploads_are_checked_by_their_bytes(procedure, office):
     added = office.citizen.AddAttachment(pb.AddAttachmentRequest(
         dossier_id=dossier.dossier_id, name="Ảnh chân dung", content=image, content_type="image/png")).dossier
     (attachment,) = added.attachments
-    assert (attachment.name, attachment.content_type, attachment.size_bytes) == ("Ảnh chân dung", "image/png", len(image))
+    assert (attachment.name, attachment.content_type, attachment.size_bytes) == (
+        "Ảnh chân dung",
+        "image/png",
+        len(image),
+    )
     assert attachment.sha256 == hashlib.sha256(image).hexdigest()
-    error = fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.citizen.AddAttachment, pb.AddAttachmentRequest(
-        dossier_id=dossier.dossier_id, name="Tờ khai", content=b"<html>not a pdf</html>", content_type="application/pdf"))
+    error = fails_with(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        office.citizen.AddAttachment,
+        pb.AddAttachmentRequest(
+            dossier_id=dossier.dossier_id,
+            name="Tờ khai",
+            content=b"<html>not a pdf</html>",
+            content_type="application/pdf",
+        ),
+    )
     assert "content" in field_violations(error)
     error = fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.citizen.AddAttachment, pb.AddAttachmentRequest(
         dossier_id=dossier.dossier_id, name="Tờ khai", content=image, content_type="application/pdf"))
     assert "content_type" in field_violations(error)
-    pdf_added = office.desk.AddAttachment(pb.AddAttachmentRequest(dossier_id=dossier.dossier_id, name="Tờ khai", content=pdf())).dossier
+    pdf_added = office.desk.AddAttachment(
+        pb.AddAttachmentRequest(dossier_id=dossier.dossier_id, name="Tờ khai", content=pdf())
+    ).dossier
     assert [a.content_type for a in pdf_added.attachments] == ["image/png", "application/pdf"]
 
 
@@ -220,16 +261,27 @@ def test_a_returned_result_is_reused_by_its_hash(procedure, office):
     office.desk.ClaimDossier(pb.ClaimDossierRequest(dossier_id=earlier))
     office.desk.CompleteStep(pb.CompleteStepRequest(dossier_id=earlier))
     office.leader.CompleteStep(pb.CompleteStepRequest(dossier_id=earlier))
-    ready = office.desk.MarkResultReady(pb.MarkResultReadyRequest(dossier_id=earlier, result_document=pdf(), result_name="Giấy khai sinh")).dossier
+    ready = office.desk.MarkResultReady(
+        pb.MarkResultReadyRequest(dossier_id=earlier, result_document=pdf(), result_name="Giấy khai sinh")
+    ).dossier
     sha = ready.processing.signed_document_sha256
     later = office.submit(procedure).dossier_id
-    reuse = pb.AttachIssuedResultRequest(dossier_id=later, name="Giấy khai sinh (bản sao)", source_dossier_id=earlier, sha256=sha)
+    reuse = pb.AttachIssuedResultRequest(
+        dossier_id=later, name="Giấy khai sinh (bản sao)", source_dossier_id=earlier, sha256=sha
+    )
     error = fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.citizen.AttachIssuedResult, reuse)  # not returned yet
     assert "sha256" in field_violations(error)
-    office.desk.RecordPayment(pb.RecordPaymentRequest(dossier_id=earlier, idempotency_key=str(uuid.uuid4()), amount_vnd=11000,
-                                                      method="cash", reference="BL-1"))
+    office.desk.RecordPayment(
+        pb.RecordPaymentRequest(
+            dossier_id=earlier, idempotency_key=str(uuid.uuid4()), amount_vnd=11000, method="cash", reference="BL-1"
+        )
+    )
     office.desk.ReturnResult(pb.ReturnResultRequest(dossier_id=earlier))
-    wrong = pb.AttachIssuedResultRequest(dossier_id=later, name="Giấy khai sinh", source_dossier_id=earlier, sha256="0" * 64)
-    assert "sha256" in field_violations(fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.citizen.AttachIssuedResult, wrong))
+    wrong = pb.AttachIssuedResultRequest(
+        dossier_id=later, name="Giấy khai sinh", source_dossier_id=earlier, sha256="0" * 64
+    )
+    assert "sha256" in field_violations(
+        fails_with(grpc.StatusCode.INVALID_ARGUMENT, office.citizen.AttachIssuedResult, wrong)
+    )
     (attachment,) = office.citizen.AttachIssuedResult(reuse).dossier.attachments
     assert (attachment.sha256, attachment.source_dossier_id) == (sha, earlier)

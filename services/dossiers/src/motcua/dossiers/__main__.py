@@ -1,5 +1,4 @@
-from motcua.kernel.runtime import main
-
 from motcua.dossiers.bootstrap import build
+from motcua.kernel.runtime import main
 
 main("dossiers", build)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from motcua.dossiers.adapters.signing_client import ResultSigner
+from motcua.dossiers.api.dossier_servicer import DossierServicer
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.config import DossiersConfig
+from motcua.dossiers.consumers import procedure_catalog_consumer
+from motcua.dossiers.outbox import integration_event
 from motcua.dossiers.v1 import dossier_service_pb2, dossier_service_pb2_grpc
+from motcua.dossiers.workers.deadline_watch import DeadlineWatch
 from motcua.kernel.agencies import agency_tree_consumer
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
-
-from motcua.dossiers.api.dossier_servicer import DossierServicer
-from motcua.dossiers.application.dossiers_application import DossiersApplication
-from motcua.dossiers.config import DossiersConfig
-from motcua.dossiers.consumers import procedure_catalog_consumer
-from motcua.dossiers.workers.deadline_watch import DeadlineWatch
-from motcua.dossiers.outbox import integration_event
-from motcua.dossiers.adapters.signing_client import ResultSigner
 
 
 def build(settings: Settings) -> Service:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from motcua.kernel.config import env_number
-
 
 MAX_OPEN_DRAFTS_SETTING = "MOTCUA_DOSSIERS_MAX_OPEN_DRAFTS"
 MAX_ATTACHMENT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_DOSSIER"
@@ -17,7 +16,8 @@ MAX_APPLICANT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_APPLICAN
 
 @dataclass(frozen=True)
 class DossiersConfig:
-    # gRPC address of the signing service, which signs results (empty: results cannot be marked ready).
+    # gRPC address of the signing service, which signs results (empty: results cannot be marked
+    # ready).
     signing_addr: str = ""
     # Seconds between two passes of the deadline watch.
     watch_interval: float = 30.0
@@ -30,7 +30,8 @@ class DossiersConfig:
     # The HMAC key of the lookup throttle's rows (base64), generated there when missing: losing
     # it only resets the buckets. Replicas share buckets only when they share the key (a Secret).
     lookup_key_file: Path = Path(".local/run/dossiers/secrets/lookup-throttle.key")
-    # The same key given in the environment (from a Secret shared by the replicas); wins over the file.
+    # The same key given in the environment (from a Secret shared by the replicas); wins over the
+    # file.
     lookup_key: str = ""
     # What one applicant may hold, so that one account cannot fill the attachments' volume or
     # the register: open drafts per applicant account, attachment bytes per dossier and per
@@ -50,8 +51,14 @@ class DossiersConfig:
             lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),
             lookup_per_minute=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_PER_MINUTE", 10.0, float, minimum=0.01),
             lookup_key=env.get("MOTCUA_DOSSIERS_LOOKUP_KEY", "").strip(),
-            lookup_key_file=Path(env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"),
+            lookup_key_file=Path(
+                env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"
+            ),
             max_open_drafts=env_number(env, MAX_OPEN_DRAFTS_SETTING, 20, int, minimum=1),
-            max_attachment_bytes_per_dossier=env_number(env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1),
-            max_attachment_bytes_per_applicant=env_number(env, MAX_APPLICANT_BYTES_SETTING, 1024 * 1024 * 1024, int, minimum=1),
+            max_attachment_bytes_per_dossier=env_number(
+                env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1
+            ),
+            max_attachment_bytes_per_applicant=env_number(
+                env, MAX_APPLICANT_BYTES_SETTING, 1024 * 1024 * 1024, int, minimum=1
+            ),
         )

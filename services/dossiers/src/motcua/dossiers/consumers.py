@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from uuid import UUID
 
 from google.type import dayofweek_pb2
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.application.views import PublishedVersion
+from motcua.dossiers.domain.terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
 from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import Subscription, TrackedConsumer
 from motcua.procedures.v1 import events_pb2 as procedures_events, procedure_pb2
-
-from motcua.dossiers.domain.terms import RESTART, RESUME, WORKING_DAYS, WORKING_HOURS
-
-from motcua.dossiers.application.dossiers_application import DossiersApplication
-from motcua.dossiers.application.views import PublishedVersion
 
 
 def calendar_content(calendar) -> dict:
@@ -42,7 +40,9 @@ def terms_of(event: procedures_events.ProcedurePublished) -> dict | None:
     time = p.processing_time
     return {
         "processing_time": {"value": time.value or event.processing_days, "unit": _UNITS.get(time.unit, WORKING_DAYS)},
-        "required_documents": [{"name": d.name, "originals": d.originals, "copies": d.copies} for d in p.required_documents],
+        "required_documents": [
+            {"name": d.name, "originals": d.originals, "copies": d.copies} for d in p.required_documents
+        ],
         "steps": [{"name": s.name, "role": s.role, "unit": s.unit, "share": s.share} for s in p.steps],
         "fees": [{"name": f.name, "amount_vnd": f.amount_vnd} for f in p.fees],
         "supplement_rule": _RULES.get(p.supplement_rule, RESUME),
@@ -60,9 +60,10 @@ def procedure_catalog_consumer(app: DossiersApplication) -> TrackedConsumer:
             agency_id=event.agency_id,
             processing_days=event.processing_days,
             procedure_version=event.version,
-            # Events from before versions existed carry neither: the first version, in force from the start.
+            # Events from before versions existed carry neither: the first version, in force from
+            # the start.
             version_number=event.version_number or 1,
-            effective_from=event.effective_from.ToDatetime(tzinfo=timezone.utc) if event.HasField("effective_from") else None,
+            effective_from=event.effective_from.ToDatetime(tzinfo=UTC) if event.HasField("effective_from") else None,
             superseded=event.superseded_version_number,
             terms=terms_of(event),
         )
@@ -70,7 +71,7 @@ def procedure_catalog_consumer(app: DossiersApplication) -> TrackedConsumer:
 
     def on_procedure_withdrawn(event: procedures_events.ProcedureWithdrawn, envelope: EventEnvelope) -> list:
         return app.withdraw_procedure_version(
-            UUID(event.procedure_id), event.version_number, event.effective_until.ToDatetime(tzinfo=timezone.utc), event.version
+            UUID(event.procedure_id), event.version_number, event.effective_until.ToDatetime(tzinfo=UTC), event.version
         )
 
     def on_calendar_published(event: procedures_events.CalendarPublished, envelope: EventEnvelope) -> list:

@@ -5,23 +5,28 @@ the outbox's integration events), requests into application arguments, views int
 
 from __future__ import annotations
 
-from datetime import timezone
+from collections.abc import Mapping
+from datetime import UTC
+from typing import TypeVar
 from uuid import UUID
 
 from google.protobuf import timestamp_pb2
 from google.type import dayofweek_pb2
 
+from motcua.dossiers.adapters.calendar_copies import CalendarReplicaView
+from motcua.dossiers.application.register_reads import AGENCY, COMING_DUE, MINE, OVERDUE, UNIT, Statistics
+from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, Submission
+from motcua.dossiers.domain import lifecycle, values as domain
+from motcua.dossiers.domain.values import Applicant, Document
 from motcua.dossiers.v1 import (
-    calendar_replica_pb2, dossier_pb2, dossier_service_pb2 as pb, procedure_replica_pb2, reports_pb2,
+    calendar_replica_pb2,
+    dossier_pb2,
+    dossier_service_pb2 as pb,
+    procedure_replica_pb2,
+    reports_pb2,
 )
 from motcua.kernel.timestamps import timestamp
 from motcua.procedures.v1 import calendar_pb2
-
-from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, Submission
-from motcua.dossiers.application.register_reads import AGENCY, COMING_DUE, MINE, OVERDUE, UNIT, Statistics
-from motcua.dossiers.adapters.calendar_copies import CalendarReplicaView
-from motcua.dossiers.domain import lifecycle, values as domain
-from motcua.dossiers.domain.values import Applicant, Document
 
 APPLICANT_KINDS = {
     domain.CITIZEN: dossier_pb2.APPLICANT_KIND_CITIZEN,
@@ -38,15 +43,15 @@ DELIVERY_METHODS = {
     domain.POSTAL: dossier_pb2.RESULT_DELIVERY_METHOD_POSTAL,
 }
 STATES = {
-    domain.DRAFT: dossier_pb2.DOSSIER_STATE_DRAFT,
-    domain.SUBMITTED: dossier_pb2.DOSSIER_STATE_SUBMITTED,
-    domain.RECEIVED: dossier_pb2.DOSSIER_STATE_RECEIVED,
-    domain.IN_PROCESS: dossier_pb2.DOSSIER_STATE_IN_PROCESS,
-    domain.AWAITING_SUPPLEMENT: dossier_pb2.DOSSIER_STATE_AWAITING_SUPPLEMENT,
-    domain.RESULT_READY: dossier_pb2.DOSSIER_STATE_RESULT_READY,
-    domain.RETURNED: dossier_pb2.DOSSIER_STATE_RETURNED,
-    domain.REFUSED: dossier_pb2.DOSSIER_STATE_REFUSED,
-    domain.WITHDRAWN: dossier_pb2.DOSSIER_STATE_WITHDRAWN,
+    lifecycle.DRAFT: dossier_pb2.DOSSIER_STATE_DRAFT,
+    lifecycle.SUBMITTED: dossier_pb2.DOSSIER_STATE_SUBMITTED,
+    lifecycle.RECEIVED: dossier_pb2.DOSSIER_STATE_RECEIVED,
+    lifecycle.IN_PROCESS: dossier_pb2.DOSSIER_STATE_IN_PROCESS,
+    lifecycle.AWAITING_SUPPLEMENT: dossier_pb2.DOSSIER_STATE_AWAITING_SUPPLEMENT,
+    lifecycle.RESULT_READY: dossier_pb2.DOSSIER_STATE_RESULT_READY,
+    lifecycle.RETURNED: dossier_pb2.DOSSIER_STATE_RETURNED,
+    lifecycle.REFUSED: dossier_pb2.DOSSIER_STATE_REFUSED,
+    lifecycle.WITHDRAWN: dossier_pb2.DOSSIER_STATE_WITHDRAWN,
 }
 OUTCOMES = {
     lifecycle.EARLY: dossier_pb2.DOSSIER_OUTCOME_EARLY,
@@ -55,7 +60,10 @@ OUTCOMES = {
 }
 
 
-def _inverse(mapping: dict[str, int]) -> dict[int, str]:
+Number = TypeVar("Number", bound=int)  # a proto enum's values
+
+
+def _inverse(mapping: Mapping[str, Number]) -> dict[Number, str]:
     return {number: word for word, number in mapping.items()}
 
 
@@ -67,7 +75,7 @@ DELIVERY_METHOD_OF = {**_inverse(DELIVERY_METHODS), dossier_pb2.RESULT_DELIVERY_
 # --- requests and responses of DossierService ------------------------------------------
 
 def utc_time(stamp: timestamp_pb2.Timestamp):
-    return stamp.ToDatetime(tzinfo=timezone.utc)
+    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def documents_of(request) -> list[dict]:
@@ -123,38 +131,78 @@ def dossier_to_proto(view: DossierView) -> dossier_pb2.Dossier:
         ),
         channel=CHANNELS[view.channel],
         result_delivery=DELIVERY_METHODS[view.result_delivery],
-        documents=[dossier_pb2.DossierDocument(name=d.name, originals=d.originals, copies=d.copies) for d in view.documents],
+        documents=[
+            dossier_pb2.DossierDocument(name=d.name, originals=d.originals, copies=d.copies) for d in view.documents
+        ],
         state=STATES[view.state],
         submit_time=timestamp(view.submitted_at),
         receive_time=timestamp(view.received_at),
         appointed_return_time=timestamp(view.appointed_return_at),
         version=view.version,
         processing=processing_to_proto(view.processing) if view.processing else None,
-        attachments=[dossier_pb2.Attachment(
-            name=a["name"], content_type=a["content_type"], size_bytes=a["size_bytes"], sha256=a["sha256"],
-            attach_time=timestamp(a["at"]), source_dossier_id=a["source_dossier_id"],
-        ) for a in view.attachments],
+        attachments=[
+            dossier_pb2.Attachment(
+                name=a["name"],
+                content_type=a["content_type"],
+                size_bytes=a["size_bytes"],
+                sha256=a["sha256"],
+                attach_time=timestamp(a["at"]),
+                source_dossier_id=a["source_dossier_id"],
+            )
+            for a in view.attachments
+        ],
     )
 
 
 def processing_to_proto(p: dict) -> dossier_pb2.ProcessingStatus:
     return dossier_pb2.ProcessingStatus(
-        due_time=timestamp(p["due_at"]), coming_due_time=timestamp(p["coming_due_at"]),
-        clock_start_time=timestamp(p["clock_started_at"]), paused=p["paused"], step_index=p["step_index"],
-        step_name=p["step_name"], step_due_times=[timestamp(t) for t in p["step_due_at"]], assignee=p["assignee"],
-        handling_agency_id=p["handling_agency_id"], handling_unit=p["handling_unit"],
-        handovers=[dossier_pb2.Handover(
-            kind=h["kind"], time=timestamp(h["at"]), by=h["by"], from_agency_id=h["from_agency_id"], from_unit=h["from_unit"],
-            to_agency_id=h["to_agency_id"], to_unit=h["to_unit"], to_user=h["to_user"], step_index=h["step_index"], note=h["note"],
-        ) for h in p["handovers"]],
+        due_time=timestamp(p["due_at"]),
+        coming_due_time=timestamp(p["coming_due_at"]),
+        clock_start_time=timestamp(p["clock_started_at"]),
+        paused=p["paused"],
+        step_index=p["step_index"],
+        step_name=p["step_name"],
+        step_due_times=[stamp for stamp in map(timestamp, p["step_due_at"]) if stamp is not None],
+        assignee=p["assignee"],
+        handling_agency_id=p["handling_agency_id"],
+        handling_unit=p["handling_unit"],
+        handovers=[
+            dossier_pb2.Handover(
+                kind=h["kind"],
+                time=timestamp(h["at"]),
+                by=h["by"],
+                from_agency_id=h["from_agency_id"],
+                from_unit=h["from_unit"],
+                to_agency_id=h["to_agency_id"],
+                to_unit=h["to_unit"],
+                to_user=h["to_user"],
+                step_index=h["step_index"],
+                note=h["note"],
+            )
+            for h in p["handovers"]
+        ],
         fee_total_vnd=p["fee_total_vnd"],
-        payments=[dossier_pb2.Payment(idempotency_key=x["idempotency_key"], amount_vnd=x["amount_vnd"], method=x["method"],
-                                      reference=x["reference"], pay_time=timestamp(x["paid_at"])) for x in p["payments"]],
-        signed_document_id=p["signed_document_id"], signed_document_sha256=p["signed_document_sha256"],
-        finish_time=timestamp(p["finished_at"]), return_time=timestamp(p["returned_at"]),
-        outcome=OUTCOMES.get(p["outcome"], dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED), rating=p["rating"],
-        rating_comment=p["rating_comment"], closing_reason=p["closing_reason"],
-        supplement_items=[dossier_pb2.SupplementItem(document=i["document"], problem=i["problem"]) for i in p["supplement_items"]],
+        payments=[
+            dossier_pb2.Payment(
+                idempotency_key=x["idempotency_key"],
+                amount_vnd=x["amount_vnd"],
+                method=x["method"],
+                reference=x["reference"],
+                pay_time=timestamp(x["paid_at"]),
+            )
+            for x in p["payments"]
+        ],
+        signed_document_id=p["signed_document_id"],
+        signed_document_sha256=p["signed_document_sha256"],
+        finish_time=timestamp(p["finished_at"]),
+        return_time=timestamp(p["returned_at"]),
+        outcome=OUTCOMES.get(p["outcome"], dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED),
+        rating=p["rating"],
+        rating_comment=p["rating_comment"],
+        closing_reason=p["closing_reason"],
+        supplement_items=[
+            dossier_pb2.SupplementItem(document=i["document"], problem=i["problem"]) for i in p["supplement_items"]
+        ],
     )
 
 
@@ -162,7 +210,7 @@ def submission_of(request: pb.SubmitDossierRequest | pb.CreateDossierDraftReques
     applicant = request.applicant
     # A draft is created without an idempotency key: its request has no request_id field, and
     # reading one off it raised (INTERNAL on every CreateDossierDraft).
-    request_id = request.request_id if "request_id" in request.DESCRIPTOR.fields_by_name else ""
+    request_id = request.request_id if isinstance(request, pb.SubmitDossierRequest) else ""
     return Submission(
         procedure_id=UUID(request.procedure_id),
         agency_id=request.agency_id,
@@ -195,24 +243,40 @@ FORMS = {
 
 
 def optional_time(request, field: str):
-    return getattr(request, field).ToDatetime(tzinfo=timezone.utc) if request.HasField(field) else None
+    return getattr(request, field).ToDatetime(tzinfo=UTC) if request.HasField(field) else None
 
 
 def row_to_proto(row: dict) -> dossier_pb2.Dossier:
     """A register row as a Dossier: no documents, payments, hand-overs or attachments."""
     return dossier_pb2.Dossier(
-        dossier_id=str(row["dossier_id"]), code=row["code"], procedure_id=str(row["procedure_id"]),
-        procedure_version=row["procedure_version"], agency_id=row["agency_id"],
-        applicant=dossier_pb2.Applicant(kind=APPLICANT_KINDS.get(row["applicant_kind"], 0),
-                                        account_id=row["applicant_account_id"], full_name=row["applicant_name"]),
-        channel=CHANNELS.get(row["channel"], 0), result_delivery=DELIVERY_METHODS.get(row["result_delivery"], 0),
-        state=STATES[row["state"]], submit_time=timestamp(row["submitted_at"]), receive_time=timestamp(row["received_at"]),
-        appointed_return_time=timestamp(row["appointed_at"]), version=row["version"],
+        dossier_id=str(row["dossier_id"]),
+        code=row["code"],
+        procedure_id=str(row["procedure_id"]),
+        procedure_version=row["procedure_version"],
+        agency_id=row["agency_id"],
+        applicant=dossier_pb2.Applicant(
+            kind=APPLICANT_KINDS.get(row["applicant_kind"], dossier_pb2.APPLICANT_KIND_UNSPECIFIED),
+            account_id=row["applicant_account_id"],
+            full_name=row["applicant_name"],
+        ),
+        channel=CHANNELS.get(row["channel"], dossier_pb2.SUBMISSION_CHANNEL_UNSPECIFIED),
+        result_delivery=DELIVERY_METHODS.get(row["result_delivery"], dossier_pb2.RESULT_DELIVERY_METHOD_UNSPECIFIED),
+        state=STATES[row["state"]],
+        submit_time=timestamp(row["submitted_at"]),
+        receive_time=timestamp(row["received_at"]),
+        appointed_return_time=timestamp(row["appointed_at"]),
+        version=row["version"],
         processing=dossier_pb2.ProcessingStatus(
-            due_time=timestamp(row["due_at"]), coming_due_time=timestamp(row["coming_due_at"]), step_index=row["step_index"],
-            assignee=row["assignee"], handling_agency_id=row["handling_agency_id"], handling_unit=row["handling_unit"],
-            finish_time=timestamp(row["finished_at"]), return_time=timestamp(row["returned_at"]),
-            outcome=OUTCOMES.get(row["outcome"], 0), rating=row["rating"] or 0,
+            due_time=timestamp(row["due_at"]),
+            coming_due_time=timestamp(row["coming_due_at"]),
+            step_index=row["step_index"],
+            assignee=row["assignee"],
+            handling_agency_id=row["handling_agency_id"],
+            handling_unit=row["handling_unit"],
+            finish_time=timestamp(row["finished_at"]),
+            return_time=timestamp(row["returned_at"]),
+            outcome=OUTCOMES.get(row["outcome"], dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED),
+            rating=row["rating"] or 0,
         ),
     )
 

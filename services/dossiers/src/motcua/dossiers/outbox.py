@@ -9,23 +9,28 @@ from functools import singledispatch
 
 from google.protobuf.message import Message
 
+from motcua.dossiers import convert
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.closing import ClosingRules
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
 from motcua.dossiers.v1 import dossier_pb2, events_pb2
 from motcua.kernel.timestamps import timestamp
-
-from motcua.dossiers import convert
-from motcua.dossiers.domain.dossier.closing import ClosingRules
-from motcua.dossiers.domain.dossier.aggregate import Dossier
-from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 
 def _ref(event) -> events_pb2.DossierRef:
     facts = event.facts
     return events_pb2.DossierRef(
-        dossier_id=str(event.originator_id), code=facts["code"], procedure_id=str(facts["procedure_id"]),
-        procedure_version=facts["procedure_version"], agency_id=facts["agency_id"],
-        handling_agency_id=facts["handling_agency_id"], handling_unit=facts["handling_unit"],
-        applicant_account_id=facts["applicant_account_id"], channel=convert.CHANNELS.get(facts["channel"], 0),
-        step_index=facts["step_index"], version=event.originator_version,
+        dossier_id=str(event.originator_id),
+        code=facts["code"],
+        procedure_id=str(facts["procedure_id"]),
+        procedure_version=facts["procedure_version"],
+        agency_id=facts["agency_id"],
+        handling_agency_id=facts["handling_agency_id"],
+        handling_unit=facts["handling_unit"],
+        applicant_account_id=facts["applicant_account_id"],
+        channel=convert.CHANNELS.get(facts["channel"], dossier_pb2.SUBMISSION_CHANNEL_UNSPECIFIED),
+        step_index=facts["step_index"],
+        version=event.originator_version,
     )
 
 
@@ -68,10 +73,16 @@ def _(event: Dossier.Received) -> Message:
 @integration_event.register
 def _(event: Dossier.DraftSubmitted) -> Message:
     return events_pb2.DossierSubmitted(
-        dossier_id=str(event.originator_id), procedure_id=str(event.procedure_id), procedure_version=event.procedure_version,
-        agency_id=event.agency_id, applicant_kind=convert.APPLICANT_KINDS[event.applicant_kind],
-        applicant_account_id=event.applicant_account_id, channel=convert.CHANNELS[event.channel],
-        version=event.originator_version, code=event.code, submit_time=timestamp(event.submitted_at),
+        dossier_id=str(event.originator_id),
+        procedure_id=str(event.procedure_id),
+        procedure_version=event.procedure_version,
+        agency_id=event.agency_id,
+        applicant_kind=convert.APPLICANT_KINDS[event.applicant_kind],
+        applicant_account_id=event.applicant_account_id,
+        channel=convert.CHANNELS[event.channel],
+        version=event.originator_version,
+        code=event.code,
+        submit_time=timestamp(event.submitted_at),
     )
 
 
@@ -95,16 +106,21 @@ def _(event: ProcessingRules.ApologyIssued) -> Message:
 @integration_event.register
 def _(event: ClosingRules.ResultReady) -> Message:
     return events_pb2.DossierResultReady(
-        dossier=_ref(event), ready_time=timestamp(event.ready_at), signed_document_id=event.result.get("document_id", ""),
-        outcome=convert.OUTCOMES.get(event.outcome, 0),
+        dossier=_ref(event),
+        ready_time=timestamp(event.ready_at),
+        signed_document_id=event.result.get("document_id", ""),
+        outcome=convert.OUTCOMES.get(event.outcome, dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED),
     )
 
 
 @integration_event.register
 def _(event: ClosingRules.Returned) -> Message:
     return events_pb2.DossierReturned(
-        dossier=_ref(event), return_time=timestamp(event.returned_at), method=convert.DELIVERY_METHODS[event.method],
-        outcome=convert.OUTCOMES.get(event.outcome, 0), due_time=timestamp(event.due_at),
+        dossier=_ref(event),
+        return_time=timestamp(event.returned_at),
+        method=convert.DELIVERY_METHODS[event.method],
+        outcome=convert.OUTCOMES.get(event.outcome, dossier_pb2.DOSSIER_OUTCOME_UNSPECIFIED),
+        due_time=timestamp(event.due_at),
     )
 
 
@@ -120,7 +136,9 @@ def _(event: ClosingRules.Withdrawn) -> Message:
 
 @integration_event.register
 def _(event: ProcessingRules.Assigned) -> Message:
-    return events_pb2.DossierAssigned(dossier=_ref(event), assign_time=timestamp(event.assigned_at), assignee=event.assignee)
+    return events_pb2.DossierAssigned(
+        dossier=_ref(event), assign_time=timestamp(event.assigned_at), assignee=event.assignee
+    )
 
 
 @integration_event.register

@@ -3,17 +3,16 @@ working calendar a deadline is counted on."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from uuid import UUID
 
-
 from motcua.clock import WorkingCalendar, YearCalendar
-from motcua.kernel.errors import NotFound
-from motcua.kernel.eventstore import ServiceApplication
-
 from motcua.dossiers.domain import deadlines
 from motcua.dossiers.domain.calendar_replica import CalendarReplica
+from motcua.kernel.errors import NotFound
+from motcua.kernel.eventstore import ServiceApplication
 
 
 @dataclass(frozen=True)
@@ -29,11 +28,20 @@ class CalendarCopies:
     def __init__(self, app: ServiceApplication) -> None:
         self.app = app
 
-    def replicate_calendar(self, calendar_id: UUID, agency_id: str, year: int, calendar_version: int, content: dict[str, Any]) -> CalendarReplica:
-        """The replica with the published version recorded (pending events unsaved: the caller saves)."""
+    def replicate_calendar(
+        self, calendar_id: UUID, agency_id: str, year: int, calendar_version: int, content: dict[str, Any]
+    ) -> CalendarReplica:
+        """The replica with the published version recorded (pending events unsaved: the caller
+        saves)."""
         replica = self._find(agency_id, year)
         if replica is None:
-            return CalendarReplica(agency_id=agency_id, year=year, calendar_id=calendar_id, calendar_version=calendar_version, content=content)
+            return CalendarReplica(
+                agency_id=agency_id,
+                year=year,
+                calendar_id=calendar_id,
+                calendar_version=calendar_version,
+                content=content,
+            )
         replica.update(calendar_id, calendar_version, content)
         return replica
 
@@ -51,12 +59,18 @@ class CalendarCopies:
         as version 0 so that an explanation says so; documented in the README). With
         ``recorded`` (the versions a dossier's due date was counted on), exactly those."""
         versions = {int(v["year"]): v for v in recorded}
-        return WorkingCalendar([self._year_calendar(agency_id, year, versions.get(year)) for year in sorted(set(years))])
+        return WorkingCalendar(
+            [self._year_calendar(agency_id, year, versions.get(year)) for year in sorted(set(years))]
+        )
 
     def _year_calendar(self, agency_id: str, year: int, recorded: dict[str, Any] | None) -> YearCalendar:
         if recorded is not None:
             replica = self._find(recorded["agency_id"], year) if recorded["version"] else None
-            return replica.year_calendar(recorded["version"]) if replica else deadlines.default_year(year, recorded["agency_id"])
+            return (
+                replica.year_calendar(recorded["version"])
+                if replica
+                else deadlines.default_year(year, recorded["agency_id"])
+            )
         replica = (self._find(agency_id, year) if agency_id else None) or self._find("", year)
         return replica.year_calendar() if replica else deadlines.default_year(year)
 

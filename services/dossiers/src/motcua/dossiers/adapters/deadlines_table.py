@@ -4,19 +4,19 @@ deadline watch (``workers.deadline_watch``) polls it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
-from motcua.kernel.readmodel import ProjectingRecorder, Statement
-
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 BATCH = 500  # dossiers a sweep flags at most
 
@@ -27,12 +27,18 @@ class DeadlineRecorder(ProjectingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self._deadlines = self.table("deadlines")
-        self.sql_create_statements.append(SQL(
-            "CREATE TABLE IF NOT EXISTS {t} (dossier_id uuid PRIMARY KEY, due_at timestamptz NOT NULL, "
-            "coming_due_at timestamptz NOT NULL, running boolean NOT NULL, came_due_for timestamptz, overdue_for timestamptz)"
-        ).format(t=self._deadlines))
-        self.sql_create_statements.append(SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (coming_due_at) WHERE running").format(
-            i=Identifier(f"{self.table_prefix}_deadlines_running_idx"), t=self._deadlines))
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (dossier_id uuid PRIMARY KEY, due_at timestamptz NOT NULL, "
+                "coming_due_at timestamptz NOT NULL, running boolean NOT NULL, "
+                "came_due_for timestamptz, overdue_for timestamptz)"
+            ).format(t=self._deadlines)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (coming_due_at) WHERE running").format(
+                i=Identifier(f"{self.table_prefix}_deadlines_running_idx"), t=self._deadlines
+            )
+        )
         counted = self._counted
         self.projections = {
             get_topic(Dossier.Received): counted,
@@ -52,18 +58,30 @@ class DeadlineRecorder(ProjectingRecorder):
         due = getattr(event, "due_at", None) or getattr(event, "appointed_return_at", None)
         if due is None:  # a supplement at reception: the clock has not started
             return
-        yield SQL(
-            "INSERT INTO {t} (dossier_id, due_at, coming_due_at, running) VALUES (%(id)s, %(due)s, %(coming)s, true) "
-            "ON CONFLICT (dossier_id) DO UPDATE SET due_at = EXCLUDED.due_at, coming_due_at = EXCLUDED.coming_due_at, running = true"
-        ).format(t=self._deadlines), {"id": event.originator_id, "due": due, "coming": getattr(event, "coming_due_at", None) or due}
+        yield (
+            SQL(
+                "INSERT INTO {t} (dossier_id, due_at, coming_due_at, running) "
+                "VALUES (%(id)s, %(due)s, %(coming)s, true) "
+                "ON CONFLICT (dossier_id) DO UPDATE SET "
+                "due_at = EXCLUDED.due_at, coming_due_at = EXCLUDED.coming_due_at, running = true"
+            ).format(t=self._deadlines),
+            {"id": event.originator_id, "due": due, "coming": getattr(event, "coming_due_at", None) or due},
+        )
 
     def _stopped(self, event: Any, position: int) -> Iterable[Statement]:
-        yield SQL("UPDATE {t} SET running = false WHERE dossier_id = %(id)s").format(t=self._deadlines), {"id": event.originator_id}
+        yield (
+            SQL("UPDATE {t} SET running = false WHERE dossier_id = %(id)s").format(t=self._deadlines),
+            {"id": event.originator_id},
+        )
 
     def _flagged(self, column: str) -> Callable[[Any, int], Iterable[Statement]]:
         def project(event: Any, position: int) -> Iterable[Statement]:
-            yield SQL("UPDATE {t} SET {c} = %(due)s WHERE dossier_id = %(id)s").format(t=self._deadlines, c=Identifier(column)), {
-                "id": event.originator_id, "due": event.due_at}
+            yield (
+                SQL("UPDATE {t} SET {c} = %(due)s WHERE dossier_id = %(id)s").format(
+                    t=self._deadlines, c=Identifier(column)
+                ),
+                {"id": event.originator_id, "due": event.due_at},
+            )
         return project
 
     def to_watch(self, now: datetime, limit: int = BATCH) -> list[UUID]:

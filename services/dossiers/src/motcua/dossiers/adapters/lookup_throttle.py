@@ -55,11 +55,16 @@ class LookupThrottle:
         self._purge_now_and_then(now)
         refill = "least(%(burst)s, b.tokens + greatest(0, extract(epoch FROM %(now)s - b.updated_at)) * %(rate)s)"
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL(
-                "INSERT INTO {t} AS b (key, tokens, updated_at, allowed) VALUES (%(key)s, %(burst)s - 1, %(now)s, true) "
-                f"ON CONFLICT (key) DO UPDATE SET tokens = CASE WHEN {refill} >= 1 THEN {refill} - 1 ELSE {refill} END, "
-                f"allowed = {refill} >= 1, updated_at = greatest(b.updated_at, %(now)s) RETURNING allowed"
-            ).format(t=self.table), {"key": self.key(source), "burst": float(self.burst), "rate": self.per_second, "now": now})
+            curs.execute(
+                SQL(
+                    "INSERT INTO {t} AS b (key, tokens, updated_at, allowed) "
+                    "VALUES (%(key)s, %(burst)s - 1, %(now)s, true) "
+                    "ON CONFLICT (key) DO UPDATE SET "
+                    f"tokens = CASE WHEN {refill} >= 1 THEN {refill} - 1 ELSE {refill} END, "
+                    f"allowed = {refill} >= 1, updated_at = greatest(b.updated_at, %(now)s) RETURNING allowed"
+                ).format(t=self.table),
+                {"key": self.key(source), "burst": float(self.burst), "rate": self.per_second, "now": now},
+            )
             return bool(curs.fetchone()["allowed"])
 
     def purge(self, now: datetime) -> int:

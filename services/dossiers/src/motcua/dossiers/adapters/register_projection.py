@@ -11,20 +11,20 @@ have several; statistics count requests, not dossiers).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
-from motcua.kernel.readmodel import Projection, Statement
-from motcua.kernel.text import fold
-
-from motcua.dossiers.domain.dossier.attachments import AttachmentRules
-from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.adapters.deadlines_table import DeadlineRecorder
 from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.dossier.attachments import AttachmentRules
+from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.kernel.readmodel import Projection, Statement
+from motcua.kernel.text import fold
 
 COLUMNS = (
     "dossier_id uuid PRIMARY KEY, code text NOT NULL, agency_id text NOT NULL, handling_agency_id text NOT NULL, "
@@ -66,15 +66,24 @@ class DossierRecorder(DeadlineRecorder):
         index = lambda name: Identifier(f"{self.table_prefix}_{name}")  # noqa: E731
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {t} (" + COLUMNS + ")").format(t=self.register),
-            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (agency_id, created_at DESC)").format(i=index("register_agency_idx"), t=self.register),
-            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (handling_agency_id, due_at)").format(i=index("register_queue_idx"), t=self.register),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (agency_id, created_at DESC)").format(
+                i=index("register_agency_idx"), t=self.register
+            ),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (handling_agency_id, due_at)").format(
+                i=index("register_queue_idx"), t=self.register
+            ),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (code)").format(i=index("register_code_idx"), t=self.register),
-            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS attachment_bytes bigint NOT NULL DEFAULT 0").format(t=self.register),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS attachment_bytes bigint NOT NULL DEFAULT 0").format(
+                t=self.register
+            ),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_account_id, state)").format(
-                i=index("register_applicant_idx"), t=self.register),
-            SQL("CREATE TABLE IF NOT EXISTS {t} (dossier_id uuid NOT NULL, requested_at timestamptz NOT NULL, "
+                i=index("register_applicant_idx"), t=self.register
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (dossier_id uuid NOT NULL, requested_at timestamptz NOT NULL, "
                 "agency_id text NOT NULL, procedure_id uuid NOT NULL, during text NOT NULL, "
-                "PRIMARY KEY (dossier_id, requested_at))").format(t=self.supplements),
+                "PRIMARY KEY (dossier_id, requested_at))"
+            ).format(t=self.supplements),
         ]
         own: dict[str, Projection] = {
             get_topic(Dossier.Drafted): self._drafted,
@@ -83,18 +92,29 @@ class DossierRecorder(DeadlineRecorder):
             get_topic(Dossier.Received): self._received,
             get_topic(ProcessingRules.SupplementRequested): self._supplement_requested,
             get_topic(ProcessingRules.Supplemented): self._supplemented,
-            get_topic(ProcessingRules.Refused): self._set(state="'refused'", refused_at="refused_at", finished_at="refused_at"),
+            get_topic(ProcessingRules.Refused): self._set(
+                state="'refused'", refused_at="refused_at", finished_at="refused_at"
+            ),
             get_topic(ProcessingRules.Assigned): self._assigned,
             get_topic(ProcessingRules.StepCompleted): self._step_completed,
-            get_topic(ProcessingRules.Transferred): self._set(assignee="''", handling_agency_id="to_agency_id", handling_unit="to_unit"),
+            get_topic(ProcessingRules.Transferred): self._set(
+                assignee="''", handling_agency_id="to_agency_id", handling_unit="to_unit"
+            ),
             get_topic(ProcessingRules.ApologyIssued): self._set(appointed_at="new_appointment_at", apologized="true"),
             get_topic(ProcessingRules.CameDue): self._set(),
             get_topic(ProcessingRules.BecameOverdue): self._set(),
-            get_topic(ClosingRules.ResultReady): self._set(state="'result_ready'", result_at="ready_at", finished_at="ready_at",
-                                                           outcome="outcome", working_days="working_days"),
+            get_topic(ClosingRules.ResultReady): self._set(
+                state="'result_ready'",
+                result_at="ready_at",
+                finished_at="ready_at",
+                outcome="outcome",
+                working_days="working_days",
+            ),
             get_topic(ClosingRules.PaymentRecorded): self._set(),
             get_topic(ClosingRules.Returned): self._set(state="'returned'", returned_at="returned_at"),
-            get_topic(ClosingRules.Withdrawn): self._set(state="'withdrawn'", withdrawn_at="withdrawn_at", finished_at="withdrawn_at"),
+            get_topic(ClosingRules.Withdrawn): self._set(
+                state="'withdrawn'", withdrawn_at="withdrawn_at", finished_at="withdrawn_at"
+            ),
             get_topic(ClosingRules.Rated): self._set(rating="score", rated_at="rated_at"),
             get_topic(AttachmentRules.AttachmentAdded): self._attachment_added,
         }
@@ -106,11 +126,17 @@ class DossierRecorder(DeadlineRecorder):
         """True when ``table`` exists without ``column`` (an older deployment's table)."""
         with self.datastore.get_connection() as conn:
             row = conn.execute(
-                "SELECT to_regclass(%(qualified)s) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM information_schema.columns "
+                "SELECT to_regclass(%(qualified)s) IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM information_schema.columns "
                 "WHERE table_schema = %(schema)s AND table_name = %(table)s AND column_name = %(column)s) AS lacks",
-                {"qualified": f'"{self.datastore.schema}"."{table}"', "schema": self.datastore.schema, "table": table,
-                 "column": column},
+                {
+                    "qualified": f'"{self.datastore.schema}"."{table}"',
+                    "schema": self.datastore.schema,
+                    "table": table,
+                    "column": column,
+                },
             ).fetchone()
+        assert row is not None  # a SELECT of one value, from no table: always one row
         return bool(row["lacks"])
 
     def attachment_bytes(self, applicant_account_id: str) -> int:
@@ -122,8 +148,12 @@ class DossierRecorder(DeadlineRecorder):
 
     def open_drafts(self, applicant_account_id: str) -> int:
         """How many drafts of this applicant account are not submitted (or withdrawn) yet."""
-        rows = self.query(SQL("SELECT count(*) AS drafts FROM {t} WHERE applicant_account_id = %(account)s AND state = 'draft'")
-                          .format(t=self.register), {"account": applicant_account_id})
+        rows = self.query(
+            SQL(
+                "SELECT count(*) AS drafts FROM {t} WHERE applicant_account_id = %(account)s AND state = 'draft'"
+            ).format(t=self.register),
+            {"account": applicant_account_id},
+        )
         return rows[0]["drafts"]
 
     def read_model_tables(self) -> list[Identifier]:
@@ -149,15 +179,24 @@ class DossierRecorder(DeadlineRecorder):
 
     def _insert(self, event: Any, applicant: dict[str, str], created_at: Any, **values: Any) -> Statement:
         row = {
-            "dossier_id": event.originator_id, "code": getattr(event, "code", ""), "agency_id": event.agency_id,
-            "handling_agency_id": event.agency_id, "procedure_id": event.procedure_id,
-            "procedure_version": getattr(event, "procedure_version", 0), "procedure_name": getattr(event, "procedure_name", ""),
-            "applicant_kind": applicant["kind"], "applicant_name": applicant["full_name"],
-            "applicant_account_id": applicant.get("account_id", ""), "applicant_phone": applicant.get("phone", ""),
+            "dossier_id": event.originator_id,
+            "code": getattr(event, "code", ""),
+            "agency_id": event.agency_id,
+            "handling_agency_id": event.agency_id,
+            "procedure_id": event.procedure_id,
+            "procedure_version": getattr(event, "procedure_version", 0),
+            "procedure_name": getattr(event, "procedure_name", ""),
+            "applicant_kind": applicant["kind"],
+            "applicant_name": applicant["full_name"],
+            "applicant_account_id": applicant.get("account_id", ""),
+            "applicant_phone": applicant.get("phone", ""),
             "applicant_address": applicant.get("address", ""),
             "search_text": search_text(getattr(event, "code", ""), applicant["full_name"]),
-            "channel": event.channel, "result_delivery": event.result_delivery, "created_at": created_at,
-            "version": event.originator_version, **values,
+            "channel": event.channel,
+            "result_delivery": event.result_delivery,
+            "created_at": created_at,
+            "version": event.originator_version,
+            **values,
         }
         names = list(row)
         return SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT (dossier_id) DO NOTHING").format(
@@ -173,54 +212,101 @@ class DossierRecorder(DeadlineRecorder):
         yield self._insert(event, event.applicant, event.drafted_at, state="draft")
 
     def _submitted(self, event: Any, position: int) -> Iterable[Statement]:
-        yield self._insert(event, event.applicant, event.submitted_at, state="submitted", submitted_at=event.submitted_at)
+        yield self._insert(
+            event, event.applicant, event.submitted_at, state="submitted", submitted_at=event.submitted_at
+        )
 
     def _draft_submitted(self, event: Any, position: int) -> Iterable[Statement]:
         # The draft's search text holds the folded name only: the code goes after it.
-        yield SQL(
-            "UPDATE {t} SET code = %(code)s, procedure_version = %(pv)s, procedure_name = %(pn)s, submitted_at = %(at)s, "
-            "state = 'submitted', search_text = rtrim(search_text) || ' ' || lower(%(code)s), version = %(v)s "
-            "WHERE dossier_id = %(id)s"
-        ).format(t=self.register), {
-            "code": event.code, "pv": event.procedure_version, "pn": event.procedure_name, "at": event.submitted_at,
-            "v": event.originator_version, "id": event.originator_id,
-        }
+        yield (
+            SQL(
+                "UPDATE {t} SET code = %(code)s, procedure_version = %(pv)s, procedure_name = %(pn)s, "
+                "submitted_at = %(at)s, "
+                "state = 'submitted', search_text = rtrim(search_text) || ' ' || lower(%(code)s), version = %(v)s "
+                "WHERE dossier_id = %(id)s"
+            ).format(t=self.register),
+            {
+                "code": event.code,
+                "pv": event.procedure_version,
+                "pn": event.procedure_name,
+                "at": event.submitted_at,
+                "v": event.originator_version,
+                "id": event.originator_id,
+            },
+        )
 
     def _received(self, event: Any, position: int) -> Iterable[Statement]:
         due = event.due_at or event.appointed_return_at
-        yield self._update(event, {"state": "received", "received_at": event.received_at, "due_at": due,
-                                   "coming_due_at": event.coming_due_at or due, "appointed_at": event.appointed_return_at})
+        yield self._update(
+            event,
+            {
+                "state": "received",
+                "received_at": event.received_at,
+                "due_at": due,
+                "coming_due_at": event.coming_due_at or due,
+                "appointed_at": event.appointed_return_at,
+            },
+        )
 
     def _supplement_requested(self, event: Any, position: int) -> Iterable[Statement]:
         facts = event.facts
-        yield SQL("UPDATE {t} SET state = 'awaiting_supplement', supplement_requests = supplement_requests + 1, "
-                  "version = %(v)s WHERE dossier_id = %(id)s").format(t=self.register), {"v": event.originator_version, "id": event.originator_id}
-        yield SQL("INSERT INTO {t} (dossier_id, requested_at, agency_id, procedure_id, during) VALUES (%(id)s, %(at)s, %(agency)s, "
-                  "%(procedure)s, %(during)s) ON CONFLICT DO NOTHING").format(t=self.supplements), {
-            "id": event.originator_id, "at": event.requested_at, "agency": facts["agency_id"],
-            "procedure": facts["procedure_id"], "during": event.during}
+        yield (
+            SQL(
+                "UPDATE {t} SET state = 'awaiting_supplement', supplement_requests = supplement_requests + 1, "
+                "version = %(v)s WHERE dossier_id = %(id)s"
+            ).format(t=self.register),
+            {"v": event.originator_version, "id": event.originator_id},
+        )
+        yield (
+            SQL(
+                "INSERT INTO {t} (dossier_id, requested_at, agency_id, procedure_id, during) "
+                "VALUES (%(id)s, %(at)s, %(agency)s, %(procedure)s, %(during)s) ON CONFLICT DO NOTHING"
+            ).format(t=self.supplements),
+            {
+                "id": event.originator_id,
+                "at": event.requested_at,
+                "agency": facts["agency_id"],
+                "procedure": facts["procedure_id"],
+                "during": event.during,
+            },
+        )
 
     def _supplemented(self, event: Any, position: int) -> Iterable[Statement]:
         values: dict[str, Any] = {"state": event.resumed_state}
         yield self._update(event, values)
         if event.due_at is not None:  # the clock resumed or restarted: new statutory due date
-            yield SQL("UPDATE {t} SET due_at = %(due)s, coming_due_at = %(coming)s, appointed_at = CASE WHEN apologized "
-                      "THEN greatest(appointed_at, %(due)s) ELSE %(due)s END WHERE dossier_id = %(id)s").format(t=self.register), {
-                "due": event.due_at, "coming": event.coming_due_at or event.due_at, "id": event.originator_id}
+            yield (
+                SQL(
+                    "UPDATE {t} SET due_at = %(due)s, coming_due_at = %(coming)s, appointed_at = CASE WHEN apologized "
+                    "THEN greatest(appointed_at, %(due)s) ELSE %(due)s END WHERE dossier_id = %(id)s"
+                ).format(t=self.register),
+                {"due": event.due_at, "coming": event.coming_due_at or event.due_at, "id": event.originator_id},
+            )
 
     def _assigned(self, event: Any, position: int) -> Iterable[Statement]:
         yield self._update(event, {"state": "in_process", "assignee": event.assignee, "handling_unit": event.unit})
 
     def _step_completed(self, event: Any, position: int) -> Iterable[Statement]:
-        yield SQL("UPDATE {t} SET step_index = %(step)s, assignee = %(assignee)s, handling_unit = CASE WHEN %(unit)s = '' "
-                  "THEN handling_unit ELSE %(unit)s END, version = %(v)s WHERE dossier_id = %(id)s").format(t=self.register), {
-            "step": event.next_step["index"], "assignee": event.next_assignee, "unit": event.next_step.get("unit") or "",
-            "v": event.originator_version, "id": event.originator_id}
+        yield (
+            SQL(
+                "UPDATE {t} SET step_index = %(step)s, assignee = %(assignee)s, "
+                "handling_unit = CASE WHEN %(unit)s = '' THEN handling_unit ELSE %(unit)s END, "
+                "version = %(v)s WHERE dossier_id = %(id)s"
+            ).format(t=self.register),
+            {
+                "step": event.next_step["index"],
+                "assignee": event.next_assignee,
+                "unit": event.next_step.get("unit") or "",
+                "v": event.originator_version,
+                "id": event.originator_id,
+            },
+        )
 
     def _update(self, event: Any, values: dict[str, Any]) -> Statement:
         assignments = SQL(", ").join(SQL("{c} = %({c2})s").format(c=Identifier(k), c2=SQL(k)) for k in values)
-        return SQL("UPDATE {t} SET {a}, version = %(_v)s WHERE dossier_id = %(_id)s").format(t=self.register, a=assignments), {
-            **values, "_v": event.originator_version, "_id": event.originator_id}
+        return SQL("UPDATE {t} SET {a}, version = %(_v)s WHERE dossier_id = %(_id)s").format(
+            t=self.register, a=assignments
+        ), {**values, "_v": event.originator_version, "_id": event.originator_id}
 
     def _set(self, **columns: str) -> Callable[[Any, int], Iterable[Statement]]:
         """Columns set from the event's attributes of those names (or SQL literals in quotes)."""
@@ -232,9 +318,11 @@ class DossierRecorder(DeadlineRecorder):
                     literals[column] = source
                 else:
                     values[column] = getattr(event, source, None)
-            parts = [SQL("{c} = {v}").format(c=Identifier(c), v=SQL(v)) for c, v in literals.items()]
+            parts: list[Composable] = [SQL("{c} = {v}").format(c=Identifier(c), v=SQL(v)) for c, v in literals.items()]
             parts += [SQL("{c} = %({k})s").format(c=Identifier(c), k=SQL(c)) for c in values]
             parts.append(SQL("version = %(_v)s"))
-            yield SQL("UPDATE {t} SET {a} WHERE dossier_id = %(_id)s").format(t=self.register, a=SQL(", ").join(parts)), {
-                **values, "_v": event.originator_version, "_id": event.originator_id}
+            yield (
+                SQL("UPDATE {t} SET {a} WHERE dossier_id = %(_id)s").format(t=self.register, a=SQL(", ").join(parts)),
+                {**values, "_v": event.originator_version, "_id": event.originator_id},
+            )
         return project

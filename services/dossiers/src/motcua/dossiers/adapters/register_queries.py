@@ -14,10 +14,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composed
 
+from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.kernel.paging import PageQuery, invalid_page_token
 from motcua.kernel.text import fold
-
-from motcua.dossiers.adapters.register_projection import DossierRecorder
 
 OPEN_STATES = ("submitted", "received", "in_process", "awaiting_supplement", "result_ready")
 CLOCK_RUNNING = ("received", "in_process")
@@ -56,7 +55,11 @@ def page_query(filters: Filters, soonest_due: bool) -> PageQuery:
     each call, so only whether they are set is part of it: a token stays good on the next call."""
     return PageQuery(
         "dossiers",
-        {**asdict(filters), "coming_due_at": filters.coming_due_at is not None, "overdue_at": filters.overdue_at is not None},
+        {
+            **asdict(filters),
+            "coming_due_at": filters.coming_due_at is not None,
+            "overdue_at": filters.overdue_at is not None,
+        },
         "soonest_due" if soonest_due else "newest",
     )
 
@@ -90,7 +93,9 @@ class DossierRegister:
 
     # --- lists ----------------------------------------------------------------------------
 
-    def page(self, filters: Filters, page_token: str, limit: int, soonest_due: bool = False) -> tuple[list[dict[str, Any]], str]:
+    def page(
+        self, filters: Filters, page_token: str, limit: int, soonest_due: bool = False
+    ) -> tuple[list[dict[str, Any]], str]:
         """One page of rows, newest first (or soonest due first), and the next page's token."""
         sort = SQL("coalesce(due_at, 'infinity'::timestamptz)") if soonest_due else SQL("created_at")
         conditions, params = self._conditions(filters)
@@ -147,7 +152,9 @@ class DossierRegister:
         for i, word in enumerate(fold(f.query).split()):
             # Each word starts a word of the name, or the code (LIKE's wildcards escaped).
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conditions.append(SQL("(search_text LIKE %({a})s OR search_text LIKE %({b})s)").format(a=SQL(f"w{i}a"), b=SQL(f"w{i}b")))
+            conditions.append(
+                SQL("(search_text LIKE %({a})s OR search_text LIKE %({b})s)").format(a=SQL(f"w{i}a"), b=SQL(f"w{i}b"))
+            )
             params[f"w{i}a"] = f"{escaped}%"
             params[f"w{i}b"] = f"% {escaped}%"
         return conditions, params
@@ -156,7 +163,9 @@ class DossierRegister:
 
     def status(self, code: str, phone: str) -> dict[str, Any] | None:
         """The row of the dossier with this code, if the phone matches the applicant's."""
-        rows = self.recorder.query(SQL("SELECT * FROM {t} WHERE code = %(code)s").format(t=self.recorder.register), {"code": code})
+        rows = self.recorder.query(
+            SQL("SELECT * FROM {t} WHERE code = %(code)s").format(t=self.recorder.register), {"code": code}
+        )
         digits = phone_digits(phone)
         for row in rows:
             known = phone_digits(row["applicant_phone"])
@@ -166,7 +175,9 @@ class DossierRegister:
 
     # --- statistics and the tracking book ---------------------------------------------------------
 
-    def statistics(self, agency_id: str, procedure_id: UUID | None, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def statistics(
+        self, agency_id: str, procedure_id: UUID | None, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
         """Counts and sums per procedure of dossiers received by the agency, over [start, end)."""
         within = "{c} >= %(start)s AND {c} < %(end)s"
 
@@ -180,7 +191,8 @@ class DossierRegister:
             f"count(*) FILTER (WHERE {during('received_at', 'channel = %(online)s')}) AS received_online, "
             f"count(*) FILTER (WHERE {during('received_at', 'channel = %(desk)s')}) AS received_at_desk, "
             f"count(*) FILTER (WHERE {during('received_at', 'channel = %(postal)s')}) AS received_by_post, "
-            "count(*) FILTER (WHERE received_at < %(end)s AND (finished_at IS NULL OR finished_at >= %(end)s)) AS in_process, "
+            "count(*) FILTER (WHERE received_at < %(end)s AND (finished_at IS NULL OR finished_at >= %(end)s))"
+            " AS in_process, "
             f"count(*) FILTER (WHERE {during('result_at', 'outcome = %(early)s')}) AS finished_early, "
             f"count(*) FILTER (WHERE {during('result_at', 'outcome = %(on_time)s')}) AS finished_on_time, "
             f"count(*) FILTER (WHERE {during('result_at', 'outcome = %(late)s')}) AS finished_late, "
@@ -194,19 +206,32 @@ class DossierRegister:
         ).format(t=self.recorder.register)
         params = {"agency": agency_id, "procedure": procedure_id, "start": start, "end": end, "online": "online",
                   "desk": "desk", "postal": "postal", "early": "early", "on_time": "on_time", "late": "late"}
-        counted = {row["procedure_id"]: {**row, "supplement_requests": 0} for row in self.recorder.query(statement, params)}
-        supplements = self.recorder.query(SQL(
-            f"SELECT procedure_id, count(*) AS requests FROM {{t}} WHERE {narrowed} AND {within.format(c='requested_at')} "
-            "GROUP BY procedure_id").format(t=self.recorder.supplements), params)
+        counted = {
+            row["procedure_id"]: {**row, "supplement_requests": 0} for row in self.recorder.query(statement, params)
+        }
+        supplements = self.recorder.query(
+            SQL(
+                "SELECT procedure_id, count(*) AS requests FROM {t} "
+                f"WHERE {narrowed} AND {within.format(c='requested_at')} "
+                "GROUP BY procedure_id"
+            ).format(t=self.recorder.supplements),
+            params,
+        )
         for row in supplements:
-            counted.setdefault(row["procedure_id"], {"procedure_id": row["procedure_id"]})["supplement_requests"] = row["requests"]
+            counted.setdefault(row["procedure_id"], {"procedure_id": row["procedure_id"]})["supplement_requests"] = row[
+                "requests"
+            ]
         return sorted(counted.values(), key=lambda r: str(r["procedure_id"]))
 
     def received_between(self, agency_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The tracking book's dossiers: received by the agency over [start, end), in order."""
-        return self.recorder.query(SQL(
-            "SELECT * FROM {t} WHERE agency_id = %(agency)s AND received_at >= %(start)s AND received_at < %(end)s "
-            "ORDER BY received_at, code").format(t=self.recorder.register), {"agency": agency_id, "start": start, "end": end})
+        return self.recorder.query(
+            SQL(
+                "SELECT * FROM {t} WHERE agency_id = %(agency)s AND received_at >= %(start)s AND received_at < %(end)s "
+                "ORDER BY received_at, code"
+            ).format(t=self.recorder.register),
+            {"agency": agency_id, "start": start, "end": end},
+        )
 
     def all_rows(self) -> dict[int, list[dict[str, Any]]]:
         """Every row of every read-model table, in a stable order (to compare rebuilds)."""

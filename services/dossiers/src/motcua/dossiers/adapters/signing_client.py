@@ -32,8 +32,8 @@ class ResultSigner:
 
     def sign(self, pdf: bytes, reason: str, location: str, agency_id: str, dossier_id: str, dossier_code: str,
              authorization: str) -> dict[str, Any]:
-        """The signed document's facts for the dossier (the signed PDF stays with the signing service):
-        sealed with ``agency_id``'s key for dossier results."""
+        """The signed document's facts for the dossier (the signed PDF stays with the signing
+        service): sealed with ``agency_id``'s key for dossier results."""
         if self._stub is None:
             raise SigningUnavailable("no signing service is configured (MOTCUA_SIGNING_ADDR)")
         request = spb.SignDocumentRequest(
@@ -47,21 +47,27 @@ class ResultSigner:
             if e.code() == grpc.StatusCode.PERMISSION_DENIED:
                 raise PermissionDenied(ACTION, f"the signing service refused: {e.details()}",
                                        error_reason=_reason(e) or "PERMISSION_DENIED") from None
-            raise SigningUnavailable(f"the signing service did not sign the result: {e.code().name} {e.details()}") from None
+            raise SigningUnavailable(
+                f"the signing service did not sign the result: {e.code().name} {e.details()}"
+            ) from None
         if signed.agency_id != agency_id:  # never record another agency's seal as this dossier's result
             raise SigningUnavailable(f"the signing service sealed with a key of {signed.agency_id or 'a person'}, "
                                      f"not of agency {agency_id}")
         return {
-            "document_id": signed.document_id, "document_sha256": signed.document_sha256,
-            "signed_document_sha256": signed.signed_document_sha256, "key_id": signed.key_id,
-            "certificate_sha256": signed.certificate_sha256, "signed_at": signed.sign_time.ToDatetime().isoformat() + "Z",
+            "document_id": signed.document_id,
+            "document_sha256": signed.document_sha256,
+            "signed_document_sha256": signed.signed_document_sha256,
+            "key_id": signed.key_id,
+            "certificate_sha256": signed.certificate_sha256,
+            "signed_at": signed.sign_time.ToDatetime().isoformat() + "Z",
             "agency_id": signed.agency_id,
         }
 
 
 def _reason(error: grpc.RpcError) -> str:
-    """The ErrorInfo reason of a refusal (KEY_NOT_OWNED, AGENCY_SCOPE, ...), passed on to the caller."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    """The ErrorInfo reason of a refusal (KEY_NOT_OWNED, AGENCY_SCOPE, ...), passed on to the
+    caller."""
+    status = rpc_status.from_call(error)
     for detail in status.details if status else ():
         info = error_details_pb2.ErrorInfo()
         if detail.Unpack(info):

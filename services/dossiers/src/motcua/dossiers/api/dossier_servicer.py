@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from uuid import UUID
-
-from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
 
 from motcua.dossiers import convert
 from motcua.dossiers.api.lifecycle_servicer import LifecycleServicer
 from motcua.dossiers.api.reports_servicer import ReportsServicer
 from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
 
 
 class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_grpc.DossierServiceServicer):
@@ -29,7 +28,7 @@ class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_gr
         return pb.ReceiveDossierResponse(dossier=convert.dossier_to_proto(view))
 
     def GetProcedureReplica(self, request: pb.GetProcedureReplicaRequest, context) -> pb.GetProcedureReplicaResponse:
-        at = request.at.ToDatetime(tzinfo=timezone.utc) if request.HasField("at") else None
+        at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else None
         view = self.app.get_procedure_replica(UUID(request.procedure_id), at)
         return pb.GetProcedureReplicaResponse(procedure=convert.replica_to_proto(view))
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from motcua.dossiers import convert
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
 from motcua.kernel.timestamps import timestamp
-
-from motcua.dossiers import convert
 
 
 def _authorization(context) -> str:
@@ -21,7 +20,9 @@ class LifecycleServicer:
     app: Any
 
     def CreateDossierDraft(self, request, context):
-        return pb.CreateDossierDraftResponse(dossier=convert.dossier_to_proto(self.app.create_draft(convert.submission_of(request))))
+        return pb.CreateDossierDraftResponse(
+            dossier=convert.dossier_to_proto(self.app.create_draft(convert.submission_of(request)))
+        )
 
     def SubmitDossierDraft(self, request, context):
         view = self.app.submit_draft(UUID(request.dossier_id), request.expected_version)
@@ -33,7 +34,9 @@ class LifecycleServicer:
         return pb.RequestSupplementResponse(dossier=convert.dossier_to_proto(view))
 
     def SupplementDossier(self, request, context):
-        view = self.app.supplement_dossier(UUID(request.dossier_id), request.expected_version, convert.documents_of(request), request.note)
+        view = self.app.supplement_dossier(
+            UUID(request.dossier_id), request.expected_version, convert.documents_of(request), request.note
+        )
         return pb.SupplementDossierResponse(dossier=convert.dossier_to_proto(view))
 
     def RefuseDossier(self, request, context):
@@ -41,7 +44,9 @@ class LifecycleServicer:
         return pb.RefuseDossierResponse(dossier=convert.dossier_to_proto(view))
 
     def AssignDossier(self, request, context):
-        view = self.app.assign_dossier(UUID(request.dossier_id), request.expected_version, request.assignee, request.unit)
+        view = self.app.assign_dossier(
+            UUID(request.dossier_id), request.expected_version, request.assignee, request.unit
+        )
         return pb.AssignDossierResponse(dossier=convert.dossier_to_proto(view))
 
     def ClaimDossier(self, request, context):
@@ -49,7 +54,9 @@ class LifecycleServicer:
         return pb.ClaimDossierResponse(dossier=convert.dossier_to_proto(view))
 
     def CompleteStep(self, request, context):
-        view = self.app.complete_step(UUID(request.dossier_id), request.expected_version, request.note, request.next_assignee)
+        view = self.app.complete_step(
+            UUID(request.dossier_id), request.expected_version, request.note, request.next_assignee
+        )
         return pb.CompleteStepResponse(dossier=convert.dossier_to_proto(view))
 
     def TransferDossier(self, request, context):
@@ -63,15 +70,22 @@ class LifecycleServicer:
         return pb.IssueApologyResponse(dossier=convert.dossier_to_proto(view))
 
     def MarkResultReady(self, request, context):
-        # request.key_id is not passed on: the dossier's agency's seal signs, whatever the caller names.
+        # request.key_id is not passed on: the dossier's agency's seal signs, whatever the caller
+        # names.
         view = self.app.sign_result(UUID(request.dossier_id), request.expected_version, request.result_document,
                                        request.result_name, _authorization(context))
         return pb.MarkResultReadyResponse(dossier=convert.dossier_to_proto(view))
 
     def RecordPayment(self, request, context):
         paid_at = convert.utc_time(request.pay_time) if request.HasField("pay_time") else None
-        view = self.app.record_payment(UUID(request.dossier_id), request.idempotency_key, request.amount_vnd, request.method,
-                                          request.reference, paid_at)
+        view = self.app.record_payment(
+            UUID(request.dossier_id),
+            request.idempotency_key,
+            request.amount_vnd,
+            request.method,
+            request.reference,
+            paid_at,
+        )
         return pb.RecordPaymentResponse(dossier=convert.dossier_to_proto(view))
 
     def ReturnResult(self, request, context):
@@ -95,8 +109,20 @@ class LifecycleServicer:
             due_time=timestamp(explanation.due_at),
             duration=explanation.duration.describe(),
             calendars=[f"{c.agency_id or 'province'} {c.year} v{c.version}" for c in explanation.calendars],
-            days=[pb.DueDateDay(date=d.day.isoformat(), reason=d.reason.value, ordinal=d.ordinal, name=d.name, makeup=d.makeup,
-                                text=d.describe()) for d in explanation.days],
-            pauses=[pb.DueDatePause(start_time=timestamp(p.start), end_time=timestamp(p.end), reason=p.reason) for p in explanation.pauses],
+            days=[
+                pb.DueDateDay(
+                    date=d.day.isoformat(),
+                    reason=d.reason.value,
+                    ordinal=d.ordinal,
+                    name=d.name,
+                    makeup=d.makeup,
+                    text=d.describe(),
+                )
+                for d in explanation.days
+            ],
+            pauses=[
+                pb.DueDatePause(start_time=timestamp(p.start), end_time=timestamp(p.end), reason=p.reason)
+                for p in explanation.pauses
+            ],
             text=explanation.describe(),
         )

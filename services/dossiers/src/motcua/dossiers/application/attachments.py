@@ -7,18 +7,18 @@ attached by reference and checked by its hash. Mixed into ``DossiersApplication`
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import filetype
-
-from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
-from motcua.kernel.context import current_actor
-from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
 
 from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.config import MAX_APPLICANT_BYTES_SETTING, MAX_ATTACHMENT_BYTES_SETTING
 from motcua.dossiers.domain import lifecycle as lc
 from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
+from motcua.kernel.context import current_actor
+from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ACCEPTED_TYPES = ("application/pdf", "image/jpeg", "image/png")
@@ -38,14 +38,22 @@ def check_upload(content: bytes, declared_type: str) -> str:
         raise InvalidArgument.field("content", f"must be at most {MAX_ATTACHMENT_BYTES} bytes")
     found = sniffed_type(content)
     if found not in ACCEPTED_TYPES:
-        raise InvalidArgument.field("content", f"must be a PDF, JPEG or PNG file; the bytes are {found or 'of no known type'}")
+        raise InvalidArgument.field(
+            "content", f"must be a PDF, JPEG or PNG file; the bytes are {found or 'of no known type'}"
+        )
     declared = declared_type.split(";")[0].strip().lower()
     if declared and declared != found:
         raise InvalidArgument.field("content_type", f"says {declared} but the bytes are {found}")
     return found
 
 
-class AttachmentCommands:
+if TYPE_CHECKING:
+    from motcua.dossiers.application.host import DossiersHost as MixinBase
+else:
+    MixinBase = object
+
+
+class AttachmentCommands(MixinBase):
     """Mixed into ``DossiersApplication`` (``_act``, ``_find``, ``documents_dir``)."""
 
     _documents: BlobStore | None = None
@@ -54,7 +62,8 @@ class AttachmentCommands:
 
     @property
     def documents(self) -> BlobStore:
-        # Created at the first upload: a replica that never stores files needs no writable directory.
+        # Created at the first upload: a replica that never stores files needs no writable
+        # directory.
         if self._documents is None:
             self._documents = FilesystemBlobStore(self.documents_dir)
         return self._documents
@@ -84,13 +93,17 @@ class AttachmentCommands:
         would pass their total size limit."""
         limit = self.max_attachment_bytes_per_dossier
         if dossier.attachment_bytes() + size > limit:
-            raise LimitExceeded(f"dossier {dossier.id}", "attachment bytes per dossier", limit, MAX_ATTACHMENT_BYTES_SETTING)
+            raise LimitExceeded(
+                f"dossier {dossier.id}", "attachment bytes per dossier", limit, MAX_ATTACHMENT_BYTES_SETTING
+            )
         account_id = dossier.applicant.account_id
         limit = self.max_attachment_bytes_per_applicant
         # From the register, kept in the transaction of each upload's event: concurrent uploads
         # of one account may pass the limit by the few saved at the same instant, never by more.
         if account_id and self.recorder.attachment_bytes(account_id) + size > limit:
-            raise LimitExceeded(f"account {account_id}", "attachment bytes per applicant", limit, MAX_APPLICANT_BYTES_SETTING)
+            raise LimitExceeded(
+                f"account {account_id}", "attachment bytes per applicant", limit, MAX_APPLICANT_BYTES_SETTING
+            )
 
     def attach_issued_result(self, dossier_id: UUID, name: str, source_dossier_id: UUID, sha256: str):
         source = self.find(Dossier, source_dossier_id)
@@ -107,5 +120,10 @@ class AttachmentCommands:
             if sha256 not in source.issued_result_sha256s():
                 raise InvalidArgument.field("sha256", "is not the hash of a result returned on that dossier")
 
-        return self._act(dossier_id, 0, check, "attach an issued result",
-                         lambda d, a, now: d.attach(now, a.subject, name, "application/pdf", 0, sha256, str(source_dossier_id)))
+        return self._act(
+            dossier_id,
+            0,
+            check,
+            "attach an issued result",
+            lambda d, a, now: d.attach(now, a.subject, name, "application/pdf", 0, sha256, str(source_dossier_id)),
+        )

@@ -21,12 +21,13 @@ grant covers its own agency only.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from motcua.kernel.access import Within, holds, is_self, require_grant, require_role
 from motcua.kernel.context import Actor
-from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, DEPARTMENT_HEAD, DESK_OFFICER, LEADER, OFFICERS
 from motcua.kernel.errors import PermissionDenied
+from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, DEPARTMENT_HEAD, DESK_OFFICER, LEADER, OFFICERS
 
 MANAGERS = (DEPARTMENT_HEAD, LEADER)
 
@@ -48,7 +49,8 @@ def _owner_or_role(actor: Actor, dossier: Any, action: str, roles: Iterable[str]
 
 
 def _granted(actor: Actor, action: str, roles: Iterable[str], *agencies: str, within: Within | None) -> None:
-    """One of ``roles`` (or administrator) granted for one of ``agencies`` (AGENCY_SCOPE otherwise)."""
+    """One of ``roles`` (or administrator) granted for one of ``agencies`` (AGENCY_SCOPE
+    otherwise)."""
     require_grant(actor, action, (*roles, ADMINISTRATOR), *agencies, within=within)
 
 
@@ -69,7 +71,9 @@ def may_submit(actor: Actor, agency_id: str, applicant_account_id: str, action: 
         return
     if actor.has_role(APPLICANT) and applicant_account_id in ("", actor.subject):
         return
-    raise PermissionDenied(action, "applicants file for themselves; desk officers for their agency", error_reason="NOT_OWNER")
+    raise PermissionDenied(
+        action, "applicants file for themselves; desk officers for their agency", error_reason="NOT_OWNER"
+    )
 
 
 def applicant_or_desk(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
@@ -88,14 +92,17 @@ def desk(actor: Actor, dossier: Any, action: str, within: Within | None = None) 
     _granted(actor, action, (DESK_OFFICER,), dossier.agency_id, dossier.handling_agency_id, within=within)
 
 
-def officer(actor: Actor, dossier: Any, action: str, roles: Iterable[str] = OFFICERS, within: Within | None = None) -> None:
+def officer(
+    actor: Actor, dossier: Any, action: str, roles: Iterable[str] = OFFICERS, within: Within | None = None
+) -> None:
     roles = tuple(roles)
     _needs_role(actor, action, roles)
     _granted(actor, action, roles, dossier.handling_agency_id, within=within)
 
 
 def step_holder(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
-    """The current step's role when it is one of the platform's, else any officer; managers always."""
+    """The current step's role when it is one of the platform's, else any officer; managers
+    always."""
     step = dossier.current_step
     role = step["role"] if step else ""
     officer(actor, dossier, action, (role, *MANAGERS) if role in OFFICERS else OFFICERS, within=within)

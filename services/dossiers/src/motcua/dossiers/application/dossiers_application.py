@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
+from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
+from motcua.dossiers.adapters.register_projection import DossierRecorder
+from motcua.dossiers.adapters.signing_client import ResultSigner
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.application.attachments import AttachmentCommands
+from motcua.dossiers.application.lifecycle_commands import LifecycleCommands
+from motcua.dossiers.application.register_reads import RegisterReads
+from motcua.dossiers.application.retries import retried_on_version_conflict
+from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
+from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
+from motcua.dossiers.domain.code_sequence import DossierCodeSequence
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
@@ -16,21 +31,6 @@ from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound
 from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.localtime import local_date
 from motcua.kernel.readmodel import ReadModelApplication
-
-from motcua.dossiers.application import authorization as auth
-from motcua.dossiers.application.attachments import AttachmentCommands
-from motcua.dossiers.application.lifecycle_commands import LifecycleCommands
-from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
-from motcua.dossiers.adapters.register_projection import DossierRecorder
-from motcua.dossiers.domain.code_sequence import DossierCodeSequence
-from motcua.dossiers.domain.procedure_replica import ProcedureReplica
-from motcua.dossiers.domain.dossier.aggregate import Dossier
-from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
-from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
-from motcua.dossiers.adapters.signing_client import ResultSigner
-from motcua.dossiers.application.register_reads import RegisterReads
-from motcua.dossiers.application.retries import retried_on_version_conflict
-from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -64,7 +64,7 @@ class StripedLocks:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, ReadModelApplication):
@@ -78,23 +78,34 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
     max_submit_attempts = 100
     max_receive_attempts = 3
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = _utc_now, config: DossiersConfig | None = None,
-                 signer: ResultSigner | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime] = _utc_now,
+        config: DossiersConfig | None = None,
+        signer: ResultSigner | None = None,
+    ) -> None:
         config = config or DossiersConfig()
         # Before the store opens: a bad key is refused with nothing to clean up.
         lookup_key = decode_key(config.lookup_key, "MOTCUA_DOSSIERS_LOOKUP_KEY", "lookup throttle key") \
             if config.lookup_key else load_key(config.lookup_key_file, 32, True, "lookup throttle key")
         super().__init__(settings)
         self.clock = clock
-        # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready fails.
+        # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready
+        # fails.
         self.signer = signer or ResultSigner("")
         self.calendars = CalendarCopies(self)
         self.documents_dir = config.documents_dir
         self.max_open_drafts = config.max_open_drafts
         self.max_attachment_bytes_per_dossier = config.max_attachment_bytes_per_dossier
         self.max_attachment_bytes_per_applicant = config.max_attachment_bytes_per_applicant
-        self.lookup_throttle = LookupThrottle(self.recorder.datastore, f"{self.name}_lookup_buckets", config.lookup_burst,
-                                              config.lookup_per_minute, lookup_key)
+        self.lookup_throttle = LookupThrottle(
+            self.recorder.datastore,
+            f"{self.name}_lookup_buckets",
+            config.lookup_burst,
+            config.lookup_per_minute,
+            lookup_key,
+        )
         self.lookup_throttle.create_table()
         # Identity's agency tree, kept by the agency-tree consumer: grants reach the subtrees.
         self.agency_tree = AgencyTree(self)
@@ -112,7 +123,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
     # --- procedure replicas (kept by the procedure-catalog consumer) ---
 
     def replicate_procedure(self, published: PublishedVersion) -> ProcedureReplica:
-        """The replica with the published version added (pending events unsaved: the caller saves)."""
+        """The replica with the published version added (pending events unsaved: the caller
+        saves)."""
         fields = {k: v for k, v in vars(published).items() if k != "procedure_id"}
         replica = self.find(ProcedureReplica, published.procedure_id)
         if replica is None:
@@ -124,7 +136,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
     def withdraw_procedure_version(
         self, procedure_id: UUID, version_number: int, effective_until: datetime, procedure_version: int
     ) -> list[ProcedureReplica]:
-        """The replica with the version withdrawn (unsaved); none when the procedure was never replicated."""
+        """The replica with the version withdrawn (unsaved); none when the procedure was never
+        replicated."""
         replica = self.find(ProcedureReplica, procedure_id)
         if replica is None:
             return []
@@ -165,7 +178,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                 if submission.request_id:
                     existing = self.find(Dossier, dossier_id)
                     if existing is not None:
-                        # Through GetDossier's own read check: a request id is no key to others' dossiers.
+                        # Through GetDossier's own read check: a request id is no key to others'
+                        # dossiers.
                         return self.get_dossier(existing.id)
                 sequence = self._sequence(submission.agency_id, day)
                 dossier = Dossier.submit(
@@ -185,7 +199,9 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                 self.save(sequence, dossier)
                 return DossierView.of(dossier)
 
-        return retried_on_version_conflict(attempt, self.max_submit_attempts, spread=True, on_conflict=self._count_submit_conflict)
+        return retried_on_version_conflict(
+            attempt, self.max_submit_attempts, spread=True, on_conflict=self._count_submit_conflict
+        )
 
     def _count_submit_conflict(self) -> None:
         self.submit_conflicts += 1
@@ -208,7 +224,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         return DossierView.of(dossier)
 
     def submit_draft(self, dossier_id: UUID, expected_version: int = 0) -> DossierView:
-        """Numbers the draft from its agency's sequence of the day, saved together (as submit_dossier)."""
+        """Numbers the draft from its agency's sequence of the day, saved together (as
+        submit_dossier)."""
         actor = current_actor()
 
         def attempt() -> DossierView:

@@ -8,8 +8,9 @@ headers print it where the agency's name would go.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any, TypeVar
 
 from motcua.dossiers import forms
 from motcua.dossiers.domain.dossier.aggregate import Dossier
@@ -34,7 +35,10 @@ def facts(dossier: Dossier, appointed_at: datetime | None = None) -> forms.Dossi
     )
 
 
-def _last(events: Iterable[Any], kind: type) -> Any | None:
+Event = TypeVar("Event")
+
+
+def _last(events: Iterable[Any], kind: type[Event]) -> Event | None:
     found = None
     for event in events:
         if isinstance(event, kind):
@@ -45,9 +49,9 @@ def _last(events: Iterable[Any], kind: type) -> Any | None:
 def fill(dossier: Dossier, form: str, events: list[Any]) -> forms.Form | None:
     """The form filled from the dossier; None when the dossier never reached it."""
     if form == "receipt":
-        if dossier.received_at is None:
-            return None
         received = _last(events, Dossier.Received)
+        if dossier.received_at is None or received is None:
+            return None
         # The slip as issued: the appointment made at reception, not a later apology's.
         return forms.ReceiptSlip(
             dossier=facts(dossier, received.appointed_return_at), processing_days=dossier.processing_days,
@@ -59,7 +63,10 @@ def fill(dossier: Dossier, form: str, events: list[Any]) -> forms.Form | None:
         if requested is None:
             return None
         return forms.SupplementRequest(
-            dossier=facts(dossier), issued_at=requested.requested_at, guided_by=requested.requested_by, reason=requested.note,
+            dossier=facts(dossier),
+            issued_at=requested.requested_at,
+            guided_by=requested.requested_by,
+            reason=requested.note,
             faulty_items=tuple(forms.FaultyItem(document=i["document"], request=i["problem"]) for i in requested.items),
         )
     if form == "refusal":
@@ -81,16 +88,26 @@ def fill(dossier: Dossier, form: str, events: list[Any]) -> forms.Form | None:
         if not dossier.handovers:
             return None
         return forms.ControlSlip(
-            dossier=facts(dossier), lead_unit=dossier.handling_unit or dossier.handling_agency_id,
-            hand_overs=tuple(forms.HandOver(
-                from_unit=h["from_unit"] or h["from_agency_id"], from_person=h["by"], to_unit=h["to_unit"] or h["to_agency_id"],
-                to_person=h["to_user"], at=h["at"], note=h["note"],
-            ) for h in dossier.handovers),
+            dossier=facts(dossier),
+            lead_unit=dossier.handling_unit or dossier.handling_agency_id,
+            hand_overs=tuple(
+                forms.HandOver(
+                    from_unit=h["from_unit"] or h["from_agency_id"],
+                    from_person=h["by"],
+                    to_unit=h["to_unit"] or h["to_agency_id"],
+                    to_person=h["to_user"],
+                    at=h["at"],
+                    note=h["note"],
+                )
+                for h in dossier.handovers
+            ),
         )
     raise ValueError(f"no form {form!r}")
 
 
-def tracking_book(agency_id: str, rows: list[dict[str, Any]], first: date, last: date, now: datetime) -> forms.TrackingBook:
+def tracking_book(
+    agency_id: str, rows: list[dict[str, Any]], first: date, last: date, now: datetime
+) -> forms.TrackingBook:
     return forms.TrackingBook(
         agency=agency(agency_id), period_start=first, period_end=last, issued_at=now,
         entries=tuple(forms.TrackingEntry(

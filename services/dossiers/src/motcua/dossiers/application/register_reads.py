@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from motcua.dossiers.adapters.register_queries import DossierRegister, Filters
+from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.domain.dossier.aggregate import Dossier
+from motcua.dossiers.domain.values import DossierStateConflict
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound
 from motcua.kernel.localtime import VIETNAM
-
-from motcua.dossiers.application import authorization as auth
-from motcua.dossiers.domain.values import DossierStateConflict
-from motcua.dossiers.domain.dossier.aggregate import Dossier
-from motcua.dossiers.adapters.register_queries import DossierRegister, Filters
 
 DEFAULT_PAGE = 50
 MINE, UNIT, AGENCY = "mine", "unit", "agency"
@@ -84,10 +83,21 @@ def period(start_date: str, end_date: str) -> tuple[date, date, datetime, dateti
         raise InvalidArgument.field("end_date", "must not be before start_date")
     if (last - first).days > MAX_PERIOD_DAYS:
         raise InvalidArgument.field("end_date", "the period is at most five years")
-    return first, last, datetime.combine(first, time(), VIETNAM), datetime.combine(last + timedelta(days=1), time(), VIETNAM)
+    return (
+        first,
+        last,
+        datetime.combine(first, time(), VIETNAM),
+        datetime.combine(last + timedelta(days=1), time(), VIETNAM),
+    )
 
 
-class RegisterReads:
+if TYPE_CHECKING:
+    from motcua.dossiers.application.host import DossiersHost as MixinBase
+else:
+    MixinBase = object
+
+
+class RegisterReads(MixinBase):
     """Mixed into ``DossiersApplication`` (recorder, clock, load, throttle)."""
 
     @property
@@ -96,7 +106,9 @@ class RegisterReads:
 
     def list_dossiers(self, filters: Filters, page_size: int, page_token: str) -> tuple[list[dict[str, Any]], str]:
         agencies, account = auth.list_scope(current_actor(), self.agency_tree.subtree)
-        narrowed = replace(filters, visible_to_agencies=agencies, applicant_account_id=account or filters.applicant_account_id)
+        narrowed = replace(
+            filters, visible_to_agencies=agencies, applicant_account_id=account or filters.applicant_account_id
+        )
         return self.register.page(narrowed, page_token, page_size or DEFAULT_PAGE)
 
     def work_queue(self, scope: str, unit: str, state: str, deadline: str, page_size: int,
@@ -135,7 +147,8 @@ class RegisterReads:
     # --- forms ------------------------------------------------------------------------------
 
     def render_form(self, dossier_id: UUID, form: str) -> tuple[bytes, str]:
-        # Here, not at the top: fpdf2 and its fonts (~30 MB) load only in processes that render forms.
+        # Here, not at the top: fpdf2 and its fonts (~30 MB) load only in processes that render
+        # forms.
         from motcua.dossiers import forms
         from motcua.dossiers.application.form_filling import FORM_NUMBERS, fill
 
@@ -143,7 +156,9 @@ class RegisterReads:
         auth.form_reader(current_actor(), dossier, form, self.within)
         filled = fill(dossier, form, self._events_of(dossier_id))
         if filled is None:
-            raise DossierStateConflict(f"dossier {dossier.code or dossier.id}", dossier.state, f"render the {form.replace('_', ' ')} of")
+            raise DossierStateConflict(
+                f"dossier {dossier.code or dossier.id}", dossier.state, f"render the {form.replace('_', ' ')} of"
+            )
         return forms.render(filled), f"{dossier.code or dossier.id}-{FORM_NUMBERS[form]}.pdf"
 
     def render_tracking_book(self, agency_id: str, start_date: str, end_date: str) -> tuple[bytes, int]:

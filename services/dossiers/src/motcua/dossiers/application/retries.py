@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from motcua.kernel.errors import VersionConflict
 

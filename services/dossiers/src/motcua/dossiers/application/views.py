@@ -83,7 +83,7 @@ class DossierView:
     result_delivery: str
     documents: tuple[Document, ...]
     state: str
-    submitted_at: datetime
+    submitted_at: datetime | None  # none for a draft
     received_at: datetime | None
     appointed_return_at: datetime | None
     version: int
@@ -118,14 +118,26 @@ def processing_of(dossier: Dossier) -> dict | None:
     step = dossier.current_step or {}
     latest_request = dossier.supplement_requests[-1] if dossier.supplement_requests else {}
     return {
-        "due_at": dossier.original_due_at or dossier.due_at, "coming_due_at": dossier.coming_due_at,
-        "clock_started_at": dossier.clock_started_at, "paused": bool(dossier.pauses and dossier.pauses[-1]["end"] is None),
-        "step_index": dossier.step_index, "step_name": step.get("name", ""), "step_due_at": list(dossier.step_due_at),
-        "assignee": dossier.assignee, "handling_agency_id": dossier.handling_agency_id, "handling_unit": dossier.handling_unit,
-        "handovers": list(dossier.handovers), "fee_total_vnd": dossier.terms.fee_total, "payments": list(dossier.payments),
+        "due_at": dossier.original_due_at or dossier.due_at,
+        "coming_due_at": dossier.coming_due_at,
+        "clock_started_at": dossier.clock_started_at,
+        "paused": bool(dossier.pauses and dossier.pauses[-1]["end"] is None),
+        "step_index": dossier.step_index,
+        "step_name": step.get("name", ""),
+        "step_due_at": list(dossier.step_due_at),
+        "assignee": dossier.assignee,
+        "handling_agency_id": dossier.handling_agency_id,
+        "handling_unit": dossier.handling_unit,
+        "handovers": list(dossier.handovers),
+        "fee_total_vnd": dossier.terms.fee_total,
+        "payments": list(dossier.payments),
         "signed_document_id": dossier.result.get("document_id", ""),
-        "signed_document_sha256": dossier.result.get("signed_document_sha256", ""), "finished_at": dossier.finished_at,
-        "returned_at": dossier.returned_at, "outcome": dossier.outcome, "rating": dossier.rating.get("score", 0),
-        "rating_comment": dossier.rating.get("comment", ""), "closing_reason": dossier.closing_reason,
+        "signed_document_sha256": dossier.result.get("signed_document_sha256", ""),
+        "finished_at": dossier.finished_at,
+        "returned_at": dossier.returned_at,
+        "outcome": dossier.outcome,
+        "rating": dossier.rating.get("score", 0),
+        "rating_comment": dossier.rating.get("comment", ""),
+        "closing_reason": dossier.closing_reason,
         "supplement_items": list(latest_request.get("items", [])) if dossier.state == "awaiting_supplement" else [],
     }

@@ -26,7 +26,9 @@ class CalendarReplica(Aggregate):
         return uuid5(NAMESPACE_URL, f"/motcua/calendar-replicas/{agency_id or 'province'}/{year}")
 
     @event("Replicated")
-    def __init__(self, agency_id: str, year: int, calendar_id: UUID, calendar_version: int, content: dict[str, Any]) -> None:
+    def __init__(
+        self, agency_id: str, year: int, calendar_id: UUID, calendar_version: int, content: dict[str, Any]
+    ) -> None:
         self.agency_id = agency_id
         self.year = year
         self.calendar_id = calendar_id
@@ -52,7 +54,9 @@ class CalendarReplica(Aggregate):
         try:
             return self.versions[str(version)]
         except KeyError:
-            raise NotFound("calendar replica version", f"{self.agency_id or 'province'} {self.year} version {version}") from None
+            raise NotFound(
+                "calendar replica version", f"{self.agency_id or 'province'} {self.year} version {version}"
+            ) from None
 
     def year_calendar(self, calendar_version: int = 0) -> YearCalendar:
         """The version as the clock counts on it."""

@@ -7,9 +7,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from motcua.kernel.agency_ids import check_agency_id
-
 from motcua.dossiers.domain.values import MAX_SEQUENCE, DossierCodesExhausted, dossier_code
+from motcua.kernel.agency_ids import check_agency_id
 
 
 class DossierCodeSequence(Aggregate):

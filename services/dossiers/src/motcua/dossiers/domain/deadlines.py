@@ -8,12 +8,22 @@ and when a dossier comes due (the start of working hours on its due day).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, time
+from typing import Any
 
-from motcua.clock import Explanation, Pause, WorkingCalendar, WorkingDays, WorkingHours, WorkingPeriod, YearCalendar, due, elapsed
-
+from motcua.clock import (
+    Explanation,
+    Pause,
+    WorkingCalendar,
+    WorkingDays,
+    WorkingHours,
+    WorkingPeriod,
+    YearCalendar,
+    due,
+    elapsed,
+)
 from motcua.dossiers.domain.terms import WORKING_HOURS, Terms
 
 # Counting on a year for which no calendar reached this service: Monday–Friday, the usual
@@ -53,7 +63,9 @@ class Count:
 
 def pauses_of(recorded: Iterable[Mapping[str, Any]]) -> list[Pause]:
     """The closed pauses recorded on a dossier (an open one has no end yet and counts later)."""
-    return [Pause(p["start"], p["end"], p.get("reason", "")) for p in recorded if p.get("end") and p["end"] > p["start"]]
+    return [
+        Pause(p["start"], p["end"], p.get("reason", "")) for p in recorded if p.get("end") and p["end"] > p["start"]
+    ]
 
 
 def duration(terms: Terms) -> WorkingDays | WorkingHours:
@@ -77,11 +89,15 @@ def count(clock_from: datetime, terms: Terms, calendar: WorkingCalendar, pauses:
         coming_due_at=_utc(coming_due_at),
         clock_started_at=_utc(deadline.explanation.clock_started_at),
         step_due_at=tuple(_utc(t) for t in _step_due(clock_from, terms, calendar, pauses, due_at)),
-        calendars=tuple({"agency_id": c.agency_id, "year": c.year, "version": c.version} for c in deadline.explanation.calendars),
+        calendars=tuple(
+            {"agency_id": c.agency_id, "year": c.year, "version": c.version} for c in deadline.explanation.calendars
+        ),
     )
 
 
-def _step_due(clock_from: datetime, terms: Terms, calendar: WorkingCalendar, pauses: tuple[Pause, ...], due_at: datetime) -> list[datetime]:
+def _step_due(
+    clock_from: datetime, terms: Terms, calendar: WorkingCalendar, pauses: tuple[Pause, ...], due_at: datetime
+) -> list[datetime]:
     """Each step is due when its cumulative share of the working time up to the due date has
     elapsed; the last one at the due date itself."""
     total_share = sum(s.share for s in terms.steps)
@@ -95,9 +111,11 @@ def _step_due(clock_from: datetime, terms: Terms, calendar: WorkingCalendar, pau
         if i == len(terms.steps) - 1 or minutes < 1:
             times.append(due_at)
             continue
-        times.append(min(due(clock_from, WorkingHours(max(1, round(cumulative * minutes))), calendar, pauses).due_at, due_at))
+        times.append(
+            min(due(clock_from, WorkingHours(max(1, round(cumulative * minutes))), calendar, pauses).due_at, due_at)
+        )
     return times
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

@@ -1,14 +1,17 @@
 """The life cycle of a dossier: its states, which action each state allows, and how a
 finished dossier is counted. Pure (standard library only).
 
-    draft ─submit─▶ submitted ─receive─▶ received ─assign/claim─▶ in_process ─▶ result_ready ─return─▶ returned ─rate
-    submitted/received/in_process ─request supplement─▶ awaiting_supplement ─supplement─▶ (back where it was)
+    draft ─submit─▶ submitted ─receive─▶ received ─assign/claim─▶ in_process ─▶ result_ready
+        ─return─▶ returned ─rate
+    submitted/received/in_process ─request supplement─▶ awaiting_supplement
+        ─supplement─▶ (back where it was)
     submitted/received/in_process/awaiting_supplement ─refuse─▶ refused
     any open state ─withdraw─▶ withdrawn
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 DRAFT = "draft"
@@ -72,7 +75,7 @@ def allows(state: str, action: str) -> bool:
     return state in ALLOWED[action]
 
 
-def outcome(finished_at: datetime, due_at: datetime, local_day: "callable") -> str:
+def outcome(finished_at: datetime, due_at: datetime, local_day: Callable[[datetime], date]) -> str:
     """Early: finished on a day before the due date; on time: by the due time; late: after it."""
     if finished_at > due_at:
         return LATE

@@ -8,12 +8,11 @@ audit tool) has declared them before it decodes one.
 
 from __future__ import annotations
 
-from motcua.kernel.topics import moved_class, moved_module
-
 from motcua.dossiers.domain import calendar_replica
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.dossier import aggregate, attachments, closing, processing
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.kernel.topics import moved_class, moved_module
 
 # Modules that moved whole: every class in them, nested events included.
 moved_module("motcua.dossiers.dossier", aggregate)
@@ -24,7 +23,8 @@ moved_module("motcua.dossiers.calendar_domain", calendar_replica)
 
 # ``motcua.dossiers.domain`` is now this package. It held the replica and the code sequence
 # until now, and the dossier aggregate, with its rule mixins' events, earlier still
-# (``motcua.dossiers.domain:Dossier.SupplementRequested`` is ``ProcessingRules.SupplementRequested``).
+# (``motcua.dossiers.domain:Dossier.SupplementRequested`` is
+# ``ProcessingRules.SupplementRequested``).
 moved_class("motcua.dossiers.domain:Dossier", aggregate.Dossier)
 moved_class("motcua.dossiers.domain:ProcedureReplica", ProcedureReplica)
 moved_class("motcua.dossiers.domain:DossierCodeSequence", DossierCodeSequence)

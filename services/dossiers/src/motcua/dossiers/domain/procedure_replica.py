@@ -1,4 +1,5 @@
-"""This service's copy of the catalog's published procedures (from the procedures service's events)."""
+"""This service's copy of the catalog's published procedures (from the procedures service's
+events)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ class ProcedureReplica(Aggregate):
         version_number: int = 1, effective_from: datetime | None = None, terms: dict[str, Any] | None = None,
     ) -> None:
         self.versions: list[dict[str, Any]] = []
-        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, 0, terms)
+        self._add_version(
+            code, name, agency_id, processing_days, procedure_version, version_number, effective_from, 0, terms
+        )
 
     def update(
         self, code: str, name: str, agency_id: str, processing_days: int, procedure_version: int,
@@ -41,8 +44,15 @@ class ProcedureReplica(Aggregate):
         if procedure_version <= self.procedure_version:
             return False
         self._updated(
-            code=code, name=name, agency_id=agency_id, processing_days=processing_days, procedure_version=procedure_version,
-            version_number=version_number, effective_from=effective_from, superseded=superseded, terms=terms,
+            code=code,
+            name=name,
+            agency_id=agency_id,
+            processing_days=processing_days,
+            procedure_version=procedure_version,
+            version_number=version_number,
+            effective_from=effective_from,
+            superseded=superseded,
+            terms=terms,
         )
         return True
 
@@ -50,7 +60,9 @@ class ProcedureReplica(Aggregate):
         """The version stopped being in force; an event already applied changes nothing."""
         if procedure_version <= self.procedure_version:
             return False
-        self._withdrawn(version_number=version_number, effective_until=effective_until, procedure_version=procedure_version)
+        self._withdrawn(
+            version_number=version_number, effective_until=effective_until, procedure_version=procedure_version
+        )
         return True
 
     def in_force_at(self, moment: datetime) -> dict[str, Any] | None:
@@ -67,7 +79,9 @@ class ProcedureReplica(Aggregate):
         version_number: int = 0, effective_from: datetime | None = None, superseded: int = 0,
         terms: dict[str, Any] | None = None,
     ) -> None:
-        self._add_version(code, name, agency_id, processing_days, procedure_version, version_number, effective_from, superseded, terms)
+        self._add_version(
+            code, name, agency_id, processing_days, procedure_version, version_number, effective_from, superseded, terms
+        )
 
     @event("Withdrawn")
     def _withdrawn(self, version_number: int, effective_until: datetime, procedure_version: int) -> None:
@@ -89,7 +103,8 @@ class ProcedureReplica(Aggregate):
         self.versions.append({
             "number": self.version_number, "name": name, "agency_id": agency_id, "processing_days": processing_days,
             "effective_from": effective_from, "effective_until": None,
-            # The terms a dossier pins (terms.Terms): absent from versions replicated before they were kept.
+            # The terms a dossier pins (terms.Terms): absent from versions replicated before they
+            # were kept.
             "terms": terms,
         })
 

@@ -9,8 +9,9 @@ clock) stays what it was, whatever the catalog publishes afterwards.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 WORKING_DAYS = "working_days"
 WORKING_HOURS = "working_hours"
@@ -47,7 +48,10 @@ class Terms:
             processing_value=int(time["value"]),
             processing_unit=time["unit"],
             required_documents=tuple(data.get("required_documents", ())),
-            steps=tuple(Step(s["name"], s.get("role", ""), s.get("unit", ""), float(s.get("share", 0))) for s in data.get("steps", ())),
+            steps=tuple(
+                Step(s["name"], s.get("role", ""), s.get("unit", ""), float(s.get("share", 0)))
+                for s in data.get("steps", ())
+            ),
             fees=tuple(data.get("fees", ())),
             supplement_rule=data.get("supplement_rule") or RESUME,
             return_before_payment=bool(data.get("return_before_payment", False)),

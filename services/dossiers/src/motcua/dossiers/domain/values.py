@@ -1,4 +1,5 @@
-"""The dossiers service's values, guards and errors. Pure: imports only the kernel's errors and agency ids.
+"""The dossiers service's values, guards and errors. Pure: imports only the kernel's errors and
+agency ids.
 
 Events hold plain values only (str, int, UUID, aware datetimes, dicts and lists of
 those): the log is read back by eventsourcing's default transcodings alone, by this
@@ -15,10 +16,6 @@ from uuid import UUID
 
 from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import DomainError, InvalidArgument, InvalidTransition
-
-from motcua.dossiers.domain.lifecycle import (  # noqa: E402 - the states, re-exported for the package's users
-    AWAITING_SUPPLEMENT, DRAFT, IN_PROCESS, RECEIVED, REFUSED, RESULT_READY, RETURNED, SUBMITTED, WITHDRAWN,
-)
 
 # Applicant kinds, submission channels and result delivery methods.
 CITIZEN = "citizen"
@@ -75,7 +72,9 @@ class Document:
 # --- guards --------------------------------------------------------------------------------
 
 
-def check_submission(agency_id: str, applicant: Applicant, channel: str, result_delivery: str, documents: list[Document]) -> None:
+def check_submission(
+    agency_id: str, applicant: Applicant, channel: str, result_delivery: str, documents: list[Document]
+) -> None:
     check_agency_id(agency_id)
     if applicant.kind not in APPLICANT_KINDS:
         raise InvalidArgument.field("applicant.kind", f"must be one of {', '.join(APPLICANT_KINDS)}")
@@ -110,12 +109,14 @@ def trimmed_document(document: Document) -> Document:
 
 
 class UnknownProcedure(DomainError):
-    """The procedure is not a procedure this service knows with a version in force (FAILED_PRECONDITION)."""
+    """The procedure is not a procedure this service knows with a version in force
+    (FAILED_PRECONDITION)."""
 
     def __init__(self, procedure_id: UUID) -> None:
         self.procedure_id = procedure_id
         super().__init__(
-            f"procedure {procedure_id} is not a published procedure known to the dossiers service, or none of its versions is in force"
+            f"procedure {procedure_id} is not a published procedure known to the dossiers service, or none of its "
+            "versions is in force"
         )
 
 

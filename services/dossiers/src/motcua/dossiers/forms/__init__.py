@@ -18,7 +18,7 @@ what the forms share (header, title, fields, tables, signatures, the embedded fo
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 from . import apology, control, receipt, refusal, supplement, tracking
 from .model import (
@@ -37,7 +37,7 @@ from .model import (
     TrackingEntry,
 )
 
-Form = Union[ReceiptSlip, SupplementRequest, Refusal, Apology, ControlSlip, TrackingBook]
+Form = ReceiptSlip | SupplementRequest | Refusal | Apology | ControlSlip | TrackingBook
 
 RENDERERS: dict[type, Callable[..., bytes]] = {
     ReceiptSlip: receipt.render,

@@ -14,9 +14,9 @@ as a subset, so a PDF shows the same on any machine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Sequence
+from datetime import UTC, date, datetime
 
 import fontpkg
 import segno
@@ -67,7 +67,7 @@ class FormPage(FPDF):
         self.set_lang("vi")
         self.set_creator("motcua")
         # A fixed creation date keeps the same data rendering to the same bytes.
-        self.set_creation_date(created_at or datetime(2000, 1, 1, tzinfo=timezone.utc))
+        self.set_creation_date(created_at or datetime(2000, 1, 1, tzinfo=UTC))
         self.page_numbers = page_numbers
         self.add_page()
         self.text_font()
@@ -104,7 +104,8 @@ class FormPage(FPDF):
         self.multi_cell(self.epw, LINE, composed(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def field(self, label: str, value: str, *more: tuple[str, str], strong: bool = False) -> None:
-        """``Label: value`` (and further pairs on the same line, two spaces apart), wrapping at the margin."""
+        """``Label: value`` (and further pairs on the same line, two spaces apart), wrapping at the
+        margin."""
         self.set_x(self.l_margin)
         for i, (lab, val) in enumerate(((label, value), *more)):
             self.text_font()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
+from motcua.dossiers.domain.values import DESK, ONLINE, POSTAL
 from motcua.kernel.localtime import VIETNAM
 
-from motcua.dossiers.domain.values import DESK, ONLINE, POSTAL
 from .model import EARLY, LATE, ON_TIME
 
 OUTCOME_WORDS = {EARLY: "Trước hạn", ON_TIME: "Đúng hạn", LATE: "Quá hạn"}

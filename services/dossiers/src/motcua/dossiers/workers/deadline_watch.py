@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+
+import psycopg
 
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict
@@ -41,7 +44,7 @@ class DeadlineWatch:
 
     def _lead(self, stop: threading.Event) -> None:
         with dedicated_connection(self.app.settings, "deadline-watch") as conn:
-            while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", ("deadline-watch:dossiers",)).fetchone()[0]:
+            while not _leads(conn):
                 self.health.working()  # another replica leads: nothing to do here
                 if stop.wait(self.interval):
                     return
@@ -62,3 +65,9 @@ class DeadlineWatch:
                     continue  # changed meanwhile (or flagged by another replica): the next pass sees it again
         self.flagged += raised
         return raised
+
+
+def _leads(conn: psycopg.Connection) -> bool:
+    """Takes the watch's lock when no other replica holds it: whether this one leads now."""
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", ("deadline-watch:dossiers",)).fetchone()
+    return row is not None and bool(row[0])

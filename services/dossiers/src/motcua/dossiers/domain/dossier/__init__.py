@@ -1,1 +1,2 @@
-"""The dossier aggregate (``aggregate``) and the rules it is made of: processing, closing, attachments."""
+"""The dossier aggregate (``aggregate``) and the rules it is made of: processing, closing,
+attachments."""

@@ -8,31 +8,91 @@ read models and other services need (times, actor, agency, unit, step, channel, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar
-from motcua.kernel.errors import DomainError, InvalidArgument
-from motcua.kernel.localtime import local_date
-
 from motcua.dossiers.domain import deadlines, lifecycle as lc
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
-from motcua.dossiers.domain.procedure_replica import ProcedureReplica
-from motcua.dossiers.domain.values import (
-    MAX_NOTE_LENGTH, Applicant, Document, DossierStateConflict, UnknownProcedure,
-    check_submission, trimmed, trimmed_document,
-)
 from motcua.dossiers.domain.dossier.attachments import AttachmentRules
 from motcua.dossiers.domain.dossier.closing import ClosingRules
+from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.dossiers.domain.terms import Terms
+from motcua.dossiers.domain.values import (
+    MAX_NOTE_LENGTH,
+    Applicant,
+    Document,
+    DossierStateConflict,
+    UnknownProcedure,
+    check_submission,
+    trimmed,
+    trimmed_document,
+)
+from motcua.kernel.errors import DomainError, InvalidArgument
+from motcua.kernel.localtime import local_date
 
 
 class Dossier(AttachmentRules, ClosingRules):
     """One application by one applicant for one procedure, bound to the procedure version
     in force when it was submitted."""
+
+    if TYPE_CHECKING:
+        drafted_at: datetime  # set by ``Drafted`` only; declared for the type checker alone, as in the rules
+
+        # The events its ``@event`` methods define, with their fields (the methods' parameters),
+        # as the type checker cannot see classes made at run time; a test compares the two.
+        class Submitted(Aggregate.Created):
+            procedure_id: UUID
+            agency_id: str
+            applicant: dict[str, str]
+            channel: str
+            result_delivery: str
+            documents: list[dict[str, Any]]
+            dossier_id: UUID | None
+            code: str
+            procedure_version: int
+            procedure_code: str
+            procedure_name: str
+            processing_days: int
+            submitted_at: datetime | None
+            request_id: str
+            terms: dict[str, Any] | None
+
+        class DraftSubmitted(Aggregate.Event):
+            code: str
+            procedure_version: int
+            procedure_code: str
+            procedure_name: str
+            processing_days: int
+            terms: dict[str, Any] | None
+            submitted_at: datetime
+            agency_id: str
+            procedure_id: UUID
+            channel: str
+            applicant_kind: str
+            applicant_account_id: str
+
+        class Received(Aggregate.Event):
+            code: str
+            procedure_id: UUID
+            procedure_version: int
+            agency_id: str
+            applicant_account_id: str
+            received_at: datetime
+            received_by: str
+            note: str
+            processing_days: int
+            appointed_return_at: datetime
+            channel: str
+            due_at: datetime | None
+            coming_due_at: datetime | None
+            clock_started_at: datetime | None
+            step_due_at: list[datetime] | None
+            calendars: list[dict[str, Any]] | None
 
     @staticmethod
     def create_id(dossier_id: UUID, **_: object) -> UUID:
@@ -67,36 +127,74 @@ class Dossier(AttachmentRules, ClosingRules):
             aggregate.drafted_at = self.drafted_at
 
     @classmethod
-    def submit(cls, *, dossier_id: UUID, procedure_id: UUID, procedure: ProcedureReplica | None, sequence: DossierCodeSequence,
-               agency_id: str, applicant: Applicant, channel: str, result_delivery: str, documents: Iterable[Document],
-               submitted_at: datetime, request_id: str = "") -> Dossier:
+    def submit(
+        cls,
+        *,
+        dossier_id: UUID,
+        procedure_id: UUID,
+        procedure: ProcedureReplica | None,
+        sequence: DossierCodeSequence,
+        agency_id: str,
+        applicant: Applicant,
+        channel: str,
+        result_delivery: str,
+        documents: Iterable[Document],
+        submitted_at: datetime,
+        request_id: str = "",
+    ) -> Dossier:
         """A submitted dossier, numbered from ``sequence`` (the agency's sequence of the day)."""
         documents = list(documents)
         check_submission(agency_id, applicant, channel, result_delivery, documents)
-        pinned = _pinned(procedure_id, procedure, submitted_at)
+        procedure, pinned = _pinned(procedure_id, procedure, submitted_at)
         code = _number(sequence, agency_id, submitted_at, dossier_id)
         return cls(
-            dossier_id=dossier_id, code=code, procedure_id=procedure.id, procedure_version=pinned["number"],
-            procedure_code=procedure.code, procedure_name=pinned["name"], processing_days=pinned["processing_days"],
-            agency_id=agency_id, applicant=trimmed(applicant).as_dict(), channel=channel, result_delivery=result_delivery,
-            documents=[trimmed_document(d).as_dict() for d in documents], submitted_at=submitted_at, request_id=request_id,
+            dossier_id=dossier_id,
+            code=code,
+            procedure_id=procedure.id,
+            procedure_version=pinned["number"],
+            procedure_code=procedure.code,
+            procedure_name=pinned["name"],
+            processing_days=pinned["processing_days"],
+            agency_id=agency_id,
+            applicant=trimmed(applicant).as_dict(),
+            channel=channel,
+            result_delivery=result_delivery,
+            documents=[trimmed_document(d).as_dict() for d in documents],
+            submitted_at=submitted_at,
+            request_id=request_id,
             terms=pinned.get("terms"),
         )
 
     @event("Submitted")
-    def __init__(self, procedure_id: UUID, agency_id: str, applicant: dict[str, str], channel: str, result_delivery: str,
-                 documents: list[dict[str, Any]], dossier_id: UUID | None = None, code: str = "", procedure_version: int = 0,
-                 procedure_code: str = "", procedure_name: str = "", processing_days: int = 0,
-                 submitted_at: datetime | None = None, request_id: str = "", terms: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        procedure_id: UUID,
+        agency_id: str,
+        applicant: dict[str, str],
+        channel: str,
+        result_delivery: str,
+        documents: list[dict[str, Any]],
+        dossier_id: UUID | None = None,
+        code: str = "",
+        procedure_version: int = 0,
+        procedure_code: str = "",
+        procedure_name: str = "",
+        processing_days: int = 0,
+        submitted_at: datetime | None = None,
+        request_id: str = "",
+        terms: dict[str, Any] | None = None,
+    ) -> None:
         # Also initialises a draft (Drafted carries the first six only): then `code` is empty.
         self._start(procedure_id, agency_id, applicant, channel, result_delivery, documents)
         if code:
             self._pin(code, procedure_version, procedure_code, procedure_name, processing_days, terms, submitted_at)
         self.request_id = request_id
 
-    def submit_draft(self, procedure: ProcedureReplica | None, sequence: DossierCodeSequence, submitted_at: datetime) -> None:
+    def submit_draft(
+        self, procedure: ProcedureReplica | None, sequence: DossierCodeSequence, submitted_at: datetime
+    ) -> None:
         self.check_allowed(lc.SUBMIT)
-        pinned = _pinned(self.procedure_id, procedure, submitted_at)
+        procedure, pinned = _pinned(self.procedure_id, procedure, submitted_at)
         code = _number(sequence, self.agency_id, submitted_at, self.id)
         self._draft_submitted(
             code=code, procedure_version=pinned["number"], procedure_code=procedure.code, procedure_name=pinned["name"],
@@ -106,14 +204,28 @@ class Dossier(AttachmentRules, ClosingRules):
         )
 
     @event("DraftSubmitted")
-    def _draft_submitted(self, code: str, procedure_version: int, procedure_code: str, procedure_name: str, processing_days: int,
-                         terms: dict[str, Any] | None, submitted_at: datetime, agency_id: str, procedure_id: UUID, channel: str,
-                         applicant_kind: str, applicant_account_id: str) -> None:
+    def _draft_submitted(
+        self,
+        code: str,
+        procedure_version: int,
+        procedure_code: str,
+        procedure_name: str,
+        processing_days: int,
+        terms: dict[str, Any] | None,
+        submitted_at: datetime,
+        agency_id: str,
+        procedure_id: UUID,
+        channel: str,
+        applicant_kind: str,
+        applicant_account_id: str,
+    ) -> None:
         self._pin(code, procedure_version, procedure_code, procedure_name, processing_days, terms, submitted_at)
 
     # --- reception --------------------------------------------------------------------------
 
-    def receive(self, received_at: datetime, officer: str, note: str = "", calendar: WorkingCalendar | None = None) -> None:
+    def receive(
+        self, received_at: datetime, officer: str, note: str = "", calendar: WorkingCalendar | None = None
+    ) -> None:
         """The desk accepts the dossier: complete against the pinned version's required
         documents; the statutory clock starts and the return date is appointed."""
         self.check_allowed(lc.RECEIVE)
@@ -123,25 +235,50 @@ class Dossier(AttachmentRules, ClosingRules):
             raise IncompleteDossier(self.code, missing)
         counted = deadlines.count(received_at, self.terms, calendar or deadlines.default_calendar(received_at))
         self._received(
-            code=self.code, procedure_id=self.procedure_id, procedure_version=self.procedure_version, agency_id=self.agency_id,
-            applicant_account_id=self.applicant_account_id, received_at=received_at, received_by=officer, note=note,
-            processing_days=self.processing_days, appointed_return_at=counted.due_at, channel=self.channel,
-            **{k: v for k, v in counted.as_event().items() if k != "due_at"}, due_at=counted.due_at,
+            code=self.code,
+            procedure_id=self.procedure_id,
+            procedure_version=self.procedure_version,
+            agency_id=self.agency_id,
+            applicant_account_id=self.applicant_account_id,
+            received_at=received_at,
+            received_by=officer,
+            note=note,
+            processing_days=self.processing_days,
+            appointed_return_at=counted.due_at,
+            channel=self.channel,
+            **{k: v for k, v in counted.as_event().items() if k != "due_at"},
+            due_at=counted.due_at,
         )
 
     @event("Received")
-    def _received(self, code: str, procedure_id: UUID, procedure_version: int, agency_id: str, applicant_account_id: str,
-                  received_at: datetime, received_by: str, note: str, processing_days: int, appointed_return_at: datetime,
-                  channel: str = "", due_at: datetime | None = None, coming_due_at: datetime | None = None,
-                  clock_started_at: datetime | None = None, step_due_at: list[datetime] | None = None,
-                  calendars: list[dict[str, Any]] | None = None) -> None:
+    def _received(
+        self,
+        code: str,
+        procedure_id: UUID,
+        procedure_version: int,
+        agency_id: str,
+        applicant_account_id: str,
+        received_at: datetime,
+        received_by: str,
+        note: str,
+        processing_days: int,
+        appointed_return_at: datetime,
+        channel: str = "",
+        due_at: datetime | None = None,
+        coming_due_at: datetime | None = None,
+        clock_started_at: datetime | None = None,
+        step_due_at: list[datetime] | None = None,
+        calendars: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.state = lc.RECEIVED
         self.received_at = received_at
         self.received_by = received_by
         self.receive_note = note
         self.appointed_return_at = appointed_return_at
         self.clock_from = received_at
-        self._deadlines(due_at or appointed_return_at, coming_due_at, step_due_at or [], calendars or [], clock_started_at)
+        self._deadlines(
+            due_at or appointed_return_at, coming_due_at, step_due_at or [], calendars or [], clock_started_at
+        )
         self.original_due_at = self.due_at
         self.handling_agency_id = agency_id
         self._hand_over("received", received_at, received_by, "", agency_id, self.handling_unit)
@@ -178,7 +315,8 @@ class Dossier(AttachmentRules, ClosingRules):
             raise self.state_conflict(self.state, action)
 
     def state_conflict(self, state: str, action: str) -> DossierStateConflict:
-        """The action is not allowed as the dossier is: ``state`` says how (its state, or e.g. "rated")."""
+        """The action is not allowed as the dossier is: ``state`` says how (its state, or e.g.
+        "rated")."""
         return DossierStateConflict(f"dossier {self.code or self.id}", state, action)
 
     # --- state shared by the creation events ----------------------------------------------------
@@ -229,7 +367,7 @@ class Dossier(AttachmentRules, ClosingRules):
         self.attachments: list[dict[str, Any]] = []
 
     def _pin(self, code: str, procedure_version: int, procedure_code: str, procedure_name: str, processing_days: int,
-             terms: dict[str, Any] | None, submitted_at: datetime) -> None:
+             terms: dict[str, Any] | None, submitted_at: datetime | None) -> None:
         self.code = code
         self.procedure_version = procedure_version
         self.procedure_code = procedure_code
@@ -247,21 +385,36 @@ class Dossier(AttachmentRules, ClosingRules):
         self.calendars = [dict(c) for c in calendars]
         self.clock_started_at = clock_started_at
 
-    def _hand_over(self, kind: str, at: datetime, by: str, to_user: str, to_agency: str, to_unit: str, note: str = "") -> None:
+    def _hand_over(
+        self, kind: str, at: datetime, by: str, to_user: str, to_agency: str, to_unit: str, note: str = ""
+    ) -> None:
         """One line of the process control slip."""
-        self.handovers.append({
-            "kind": kind, "at": at, "by": by, "from_agency_id": self.handling_agency_id, "from_unit": self.handling_unit,
-            "to_agency_id": to_agency, "to_unit": to_unit, "to_user": to_user, "step_index": self.step_index, "note": note,
-        })
+        self.handovers.append(
+            {
+                "kind": kind,
+                "at": at,
+                "by": by,
+                "from_agency_id": self.handling_agency_id,
+                "from_unit": self.handling_unit,
+                "to_agency_id": to_agency,
+                "to_unit": to_unit,
+                "to_user": to_user,
+                "step_index": self.step_index,
+                "note": note,
+            }
+        )
         self.handling_agency_id = to_agency
         self.handling_unit = to_unit
 
 
-def _pinned(procedure_id: UUID, procedure: ProcedureReplica | None, at: datetime) -> dict[str, Any]:
+def _pinned(
+    procedure_id: UUID, procedure: ProcedureReplica | None, at: datetime
+) -> tuple[ProcedureReplica, dict[str, Any]]:
+    """The procedure, known, and its version in force at ``at``."""
     pinned = procedure.in_force_at(at) if procedure is not None else None
     if procedure is None or pinned is None:
         raise UnknownProcedure(procedure_id)
-    return pinned
+    return procedure, pinned
 
 
 def _number(sequence: DossierCodeSequence, agency_id: str, at: datetime, dossier_id: UUID) -> str:

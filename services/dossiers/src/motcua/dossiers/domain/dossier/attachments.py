@@ -8,19 +8,42 @@ SHA-256); the bytes themselves are in the document store, under the hash.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate, event
 
-from motcua.kernel.errors import InvalidArgument
-
 from motcua.dossiers.domain import lifecycle as lc
 from motcua.dossiers.domain.values import MAX_DOCUMENTS
+from motcua.kernel.errors import InvalidArgument
 
 MAX_ATTACHMENT_NAME = 500
 
 
 class AttachmentRules(Aggregate):
+    if TYPE_CHECKING:
+        # The dossier's state and helpers these rules use, set and defined by ``Dossier``.
+        # Declared for the type checker only: annotations at run time would make eventsourcing
+        # turn the class into a dataclass.
+        state: str
+        result: dict[str, Any]
+        attachments: list[dict[str, Any]]
+
+        def check_allowed(self, action: str) -> None: ...
+
+        def _facts(self) -> dict[str, Any]: ...
+
+        # The events its ``@event`` methods define, with their fields (the methods' parameters),
+        # as the type checker cannot see classes made at run time; a test compares the two.
+        class AttachmentAdded(Aggregate.Event):
+            attached_at: datetime
+            attached_by: str
+            name: str
+            content_type: str
+            size_bytes: int
+            sha256: str
+            source_dossier_id: str
+            facts: dict[str, Any]
+
     def attach(self, at: datetime, by: str, name: str, content_type: str, size_bytes: int, sha256: str,
                source_dossier_id: str = "") -> None:
         self.check_allowed(lc.ATTACH)
@@ -31,8 +54,16 @@ class AttachmentRules(Aggregate):
             raise InvalidArgument.field("name", f"must be at most {MAX_ATTACHMENT_NAME} characters")
         if len(self.attachments) >= MAX_DOCUMENTS:
             raise InvalidArgument.field("content", f"a dossier holds at most {MAX_DOCUMENTS} attachments")
-        self._attachment_added(attached_at=at, attached_by=by, name=name, content_type=content_type, size_bytes=size_bytes,
-                               sha256=sha256, source_dossier_id=source_dossier_id, facts=self._facts())
+        self._attachment_added(
+            attached_at=at,
+            attached_by=by,
+            name=name,
+            content_type=content_type,
+            size_bytes=size_bytes,
+            sha256=sha256,
+            source_dossier_id=source_dossier_id,
+            facts=self._facts(),
+        )
 
     @event("AttachmentAdded")
     def _attachment_added(self, attached_at: datetime, attached_by: str, name: str, content_type: str, size_bytes: int,
@@ -41,7 +72,8 @@ class AttachmentRules(Aggregate):
                                  "at": attached_at, "source_dossier_id": source_dossier_id})
 
     def attachment_bytes(self) -> int:
-        """The bytes of the files uploaded to this dossier (a reused result counts none: its bytes are elsewhere)."""
+        """The bytes of the files uploaded to this dossier (a reused result counts none: its bytes
+        are elsewhere)."""
         return sum(a["size_bytes"] for a in self.attachments)
 
     def issued_result_sha256s(self) -> set[str]:

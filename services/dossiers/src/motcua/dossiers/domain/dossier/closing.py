@@ -6,24 +6,72 @@ late against the statutory due date), withdrawal and the applicant's rating. Pur
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
 from motcua.clock import WorkingCalendar, elapsed
+from motcua.dossiers.domain import deadlines, lifecycle as lc
+from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH
 from motcua.kernel.errors import DomainError, InvalidArgument
 from motcua.kernel.localtime import local_date
-
-from motcua.dossiers.domain import deadlines, lifecycle as lc
-from motcua.dossiers.domain.values import DELIVERY_METHODS, MAX_NOTE_LENGTH
-from motcua.dossiers.domain.dossier.processing import ProcessingRules
 
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "online_portal")
 MAX_REFERENCE_LENGTH = 200
 
 
 class ClosingRules(ProcessingRules):
-    def mark_result_ready(self, at: datetime, officer: str, result: dict[str, Any], calendar: WorkingCalendar | None = None) -> None:
+    if TYPE_CHECKING:
+        # The events its ``@event`` methods define, with their fields (the methods' parameters),
+        # as the type checker cannot see classes made at run time; a test compares the two.
+        class ResultReady(Aggregate.Event):
+            ready_at: datetime
+            ready_by: str
+            result: dict[str, Any]
+            due_at: datetime | None
+            outcome: str
+            facts: dict[str, Any]
+            working_days: int | None
+
+        class PaymentRecorded(Aggregate.Event):
+            idempotency_key: str
+            amount_vnd: int
+            method: str
+            reference: str
+            paid_at: datetime
+            recorded_at: datetime
+            recorded_by: str
+            facts: dict[str, Any]
+
+        class Returned(Aggregate.Event):
+            returned_at: datetime
+            returned_by: str
+            method: str
+            outcome: str
+            due_at: datetime | None
+            appointed_return_at: datetime | None
+            finished_at: datetime | None
+            amount_due: int
+            facts: dict[str, Any]
+
+        class Withdrawn(Aggregate.Event):
+            withdrawn_at: datetime
+            withdrawn_by: str
+            reason: str
+            previous_state: str
+            facts: dict[str, Any]
+
+        class Rated(Aggregate.Event):
+            rated_at: datetime
+            rated_by: str
+            score: int
+            comment: str
+            facts: dict[str, Any]
+
+    def mark_result_ready(
+        self, at: datetime, officer: str, result: dict[str, Any], calendar: WorkingCalendar | None = None
+    ) -> None:
         """The result is decided and signed (``result`` describes the signed document). With
         the agency's calendar, the working days it took are recorded (for statistics)."""
         self.check_allowed(lc.MARK_RESULT_READY)
@@ -83,8 +131,17 @@ class ClosingRules(ProcessingRules):
     @event("PaymentRecorded")
     def _payment_recorded(self, idempotency_key: str, amount_vnd: int, method: str, reference: str, paid_at: datetime,
                           recorded_at: datetime, recorded_by: str, facts: dict[str, Any]) -> None:
-        self.payments.append({"idempotency_key": idempotency_key, "amount_vnd": amount_vnd, "method": method,
-                              "reference": reference, "paid_at": paid_at, "recorded_at": recorded_at, "recorded_by": recorded_by})
+        self.payments.append(
+            {
+                "idempotency_key": idempotency_key,
+                "amount_vnd": amount_vnd,
+                "method": method,
+                "reference": reference,
+                "paid_at": paid_at,
+                "recorded_at": recorded_at,
+                "recorded_by": recorded_by,
+            }
+        )
 
     # --- return, withdrawal, rating -------------------------------------------------------------
 
@@ -111,10 +168,14 @@ class ClosingRules(ProcessingRules):
         self.check_allowed(lc.WITHDRAW)
         if len(reason) > MAX_NOTE_LENGTH:
             raise InvalidArgument.field("reason", f"must be at most {MAX_NOTE_LENGTH} characters")
-        self._withdrawn(withdrawn_at=at, withdrawn_by=by, reason=reason.strip(), previous_state=self.state, facts=self._facts())
+        self._withdrawn(
+            withdrawn_at=at, withdrawn_by=by, reason=reason.strip(), previous_state=self.state, facts=self._facts()
+        )
 
     @event("Withdrawn")
-    def _withdrawn(self, withdrawn_at: datetime, withdrawn_by: str, reason: str, previous_state: str, facts: dict[str, Any]) -> None:
+    def _withdrawn(
+        self, withdrawn_at: datetime, withdrawn_by: str, reason: str, previous_state: str, facts: dict[str, Any]
+    ) -> None:
         self._close_pause(withdrawn_at)
         self.state = lc.WITHDRAWN
         self.closing_reason = reason
@@ -145,4 +206,7 @@ class FeesUnpaid(DomainError):
 
     def __init__(self, code: str, amount_due: int) -> None:
         self.amount_due = amount_due
-        super().__init__(f"dossier {code} has {amount_due} VND of fees unpaid; its procedure does not allow returning the result before payment")
+        super().__init__(
+            f"dossier {code} has {amount_due} VND of fees unpaid; its procedure does not allow returning the result "
+            "before payment"
+        )
