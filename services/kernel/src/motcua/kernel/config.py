@@ -103,6 +103,8 @@ class Settings:
     relay_enabled: bool = True
     relay_batch_size: int = 1000
     relay_idle_wait: float = 0.5
+    # The hash chain over the event log (sealer.py); off only to measure what it costs.
+    chain_enabled: bool = True
     topic_partitions: int = 3
     consumer_max_attempts: int = 3
     consumer_retry_max_pause: float = 10.0  # seconds between retries of a message while a dependency is down
@@ -155,6 +157,7 @@ class Settings:
             relay_enabled=env_flag(env, "MOTCUA_RELAY_ENABLED", True),
             relay_batch_size=env_number(env, "MOTCUA_RELAY_BATCH_SIZE", 1000, int),
             relay_idle_wait=env_number(env, "MOTCUA_RELAY_IDLE_WAIT", 0.5, float),
+            chain_enabled=env_flag(env, "MOTCUA_CHAIN", True),
             topic_partitions=env_number(env, "MOTCUA_TOPIC_PARTITIONS", 3, int),
             consumer_max_attempts=env_number(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3, int, minimum=1),
             consumer_retry_max_pause=env_number(env, "MOTCUA_CONSUMER_RETRY_MAX_PAUSE", 10.0, float, minimum=0.1),

@@ -1,4 +1,4 @@
-"""Runs one service process: gRPC server, outbox relay and consumers, until SIGTERM."""
+"""Runs one service process: gRPC server, outbox relay, chain sealer and consumers, till SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.postgres import PostgresApplicationRecorder
+
 from .config import ConfigError, Settings
 from .consumer import TrackedConsumer
 from .eventstore import ServiceApplication
 from .grpc_server import GrpcServer, Registration
 from .logs import configure_logging
 from .relay import OutboxRelay
+from .sealer import ChainSealer
 from .supervision import WorkerHealth
 from .tracing import configure_tracing, shutdown_tracing
 
@@ -53,6 +56,7 @@ class ServiceRuntime:
             from .http_server import HttpServer  # uvicorn only in the processes that serve HTTP (~5 MB)
 
             self.http = HttpServer(service.http_app, service.settings.http_addr, service.settings.trusted_proxies)
+        self.sealer: ChainSealer | None = None
         self._threads: list[threading.Thread] = []
         self._watched: list[tuple[threading.Thread, WorkerHealth | None]] = []
         self.serving = True
@@ -61,6 +65,10 @@ class ServiceRuntime:
         workers: list[tuple[str, Callable[[threading.Event], None], WorkerHealth | None]] = []
         if self.service.relay is not None and self.service.settings.relay_enabled:
             workers.append(("relay", self.service.relay.run, self.service.relay.health))
+        if self.service.settings.chain_enabled and isinstance(self.service.app.recorder, PostgresApplicationRecorder):
+            # Every service with an event log seals it: the same worker for all, from here.
+            self.sealer = ChainSealer(self.service.app)
+            workers.append((self.sealer.name, self.sealer.run, self.sealer.health))
         workers += [(f"consumer-{c.name}", c.run, c.health) for c in self.service.consumers]
         workers += [(w.name, w.run, getattr(w, "health", None)) for w in self.service.workers]
         for name, target, health in workers:

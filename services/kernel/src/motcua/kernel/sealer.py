@@ -1,0 +1,125 @@
+"""The chain sealer: extends the hash chain (``chain``) over a service's event log as it grows.
+
+Every service process runs one (``runtime``), beside its outbox relay; one per service seals at
+a time: the one holding a PostgreSQL advisory lock of its own on a dedicated connection, as
+the relay does. It reads the notification log after the last sealed id, in notification-id
+order, computes each record's digest from the one before, and appends the rows
+``(notification_id, digest)`` of a batch to ``motcua_chain`` (the service's database, created
+here) in one transaction. It wakes on the NOTIFY the event store sends at every commit, and
+polls as a fallback.
+
+Why here, after commit, and not in the transaction that writes the events:
+
+* The write path stays as fast. Requests share transactions (``groupcommit``); chaining
+  inside them would make every batch read the last digest under the event table's lock and
+  hash before committing, lengthening the very critical section that bounds throughput.
+  The sealer hashes off that path, in batches, trailing the log by one commit.
+* Notification-id order is commit order. The event store takes an EXCLUSIVE lock on the
+  events table for each insert, so ids are handed out in the order transactions commit: once
+  an id is visible, no smaller id can appear later. Reading "after the last sealed id" (the
+  relay's approach) therefore never skips an event that commits late; gaps in the ids are ids
+  of rolled-back transactions, which never appear, and the chain simply links the next record
+  present. It is the order the relay publishes in, too.
+
+Until sealed, the newest records are only "the unsealed tail"; ``motcua-audit verify --live``
+says how many there are.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
+from opentelemetry import metrics
+
+from .chain import GENESIS, record_digest
+from .eventstore import ServiceApplication, dedicated_connection
+from .supervision import WorkerHealth, keep_running
+
+log = logging.getLogger(__name__)
+
+CHAIN_TABLE = "motcua_chain"
+
+_CHAIN_DDL = f"""
+CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (
+    notification_id bigint PRIMARY KEY,
+    digest bytea NOT NULL,
+    sealed_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+_sealed_counter = metrics.get_meter("motcua.kernel.sealer").create_counter(
+    "motcua.chain.sealed", unit="{event}", description="Stored events sealed into the service's hash chain"
+)
+
+
+class ChainSealer:
+    name = "chain-sealer"
+
+    def __init__(self, app: ServiceApplication, batch_size: int = 1000, idle_wait: float = 0.5) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.batch_size = batch_size
+        self.idle_wait = idle_wait
+        self.sealed = 0
+        self.health = WorkerHealth(f"chain sealer {self.settings.service}")
+        self._is_leader = threading.Event()
+
+    @property
+    def is_leader(self) -> bool:
+        return self._is_leader.is_set()
+
+    def run(self, stop: threading.Event) -> None:
+        keep_running(stop, self._lead, "chain sealer", health=self.health, service=self.settings.service)
+
+    def _lead(self, stop: threading.Event) -> None:
+        try:
+            self._seal_while_leading(stop)
+        finally:
+            self._is_leader.clear()
+
+    def _seal_while_leading(self, stop: threading.Event) -> None:
+        with dedicated_connection(self.settings, "chain-sealer") as conn:
+            # Its own key: the relay's leader and the sealer's may be different replicas.
+            lock = ("SELECT pg_try_advisory_lock(hashtext(%s))", (f"chain:{self.settings.service}",))
+            while conn.execute(*lock).fetchone() != (True,):
+                self.health.working()  # a standby: another replica seals
+                if stop.wait(1.0):
+                    return
+            self._is_leader.set()
+            conn.execute(_CHAIN_DDL)
+            recorder = self.app.recorder
+            assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
+            conn.execute(f'LISTEN "{recorder.channel_name}"')
+            position, digest = self._chain_head(conn)
+            log.info("chain sealer leading", extra={"service": self.settings.service, "position": position})
+            while not stop.is_set():
+                batch = recorder.select_notifications(
+                    start=position, limit=self.batch_size, inclusive_of_start=False
+                )
+                if not batch:
+                    self.health.working()
+                    for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
+                        pass
+                    continue
+                rows = []
+                for n in batch:
+                    digest = record_digest(digest, n.id, n.originator_id, n.originator_version, n.topic, n.state)
+                    rows.append((n.id, digest))
+                with conn.transaction(), conn.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO {CHAIN_TABLE} (notification_id, digest) VALUES (%s, %s)", rows
+                    )
+                position = batch[-1].id
+                self.sealed += len(rows)
+                _sealed_counter.add(len(rows), {"motcua.service": self.settings.service})
+                self.health.working()
+
+    @staticmethod
+    def _chain_head(conn: psycopg.Connection) -> tuple[int, bytes]:
+        """The last sealed id and its digest (0 and the genesis digest for an empty chain)."""
+        row = conn.execute(
+            f"SELECT notification_id, digest FROM {CHAIN_TABLE} ORDER BY notification_id DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], bytes(row[1])) if row else (0, GENESIS)
