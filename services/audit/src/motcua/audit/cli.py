@@ -3,31 +3,41 @@
     motcua-audit history <service> <aggregate-id> [--json]
     motcua-audit state <service> <aggregate-id> [--at TIME | --version N]
     motcua-audit log <service> [--after POSITION] [--limit N] [--json]
+    motcua-audit verify --live --service <service>
 
 Connects to the service's PostgreSQL database with the variables the services use
 (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME,
 default motcua_<service>), or to a local stack with --profile run|test; without either,
 to the stack of `make run`. Reads only. Exit codes: 0 done, 1 cannot answer (unknown
 aggregate, no event log, server unreachable...), 2 bad command line.
+
+`verify --live` recomputes the service's hash chain (docs/audit-chain.md) from its events
+table and compares it with the seals in motcua_chain. Exit codes: 0 every sealed record
+verifies, 1 the chain is broken (the first broken position and what happened there are
+printed), 2 bad command line or the database cannot be read.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import PersistenceError
+from psycopg import sql
 
 from motcua.kernel.config import ConfigError, Settings
+from motcua.kernel.sealer import CHAIN_TABLE
 
-from . import render
-from .reader import APPLICATION_NAMES, AuditError, EventLog, Unreachable
+from . import chain_check, render
+from .reader import APPLICATION_NAMES, CONNECT_TIMEOUT, READ_ONLY, AuditError, EventLog, Unreachable, table_name
 
 PROG = "motcua-audit"
 PROFILE_NAMES = ("run", "test")
@@ -109,6 +119,15 @@ def parser() -> argparse.ArgumentParser:
                      help="start after this position (default 0: the beginning)")
     log.add_argument("--limit", type=_count(1), default=100, metavar="N", help="at most N events (default 100)")
     log.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+
+    verify = commands.add_parser(
+        "verify", parents=[connection],
+        help="recompute a service's hash chain from its events and compare it with the stored seals "
+             "(exit 0 intact, 1 broken, 2 usage or connection)",
+    )
+    verify.add_argument("--live", action="store_true", required=True,
+                        help="read the service's database directly (the only mode so far)")
+    verify.add_argument("--service", required=True, **service)
     return main
 
 
@@ -142,6 +161,13 @@ def store_env(service: str, profile: str | None, environ: Mapping[str, str]) -> 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     profile = local_profile(args.profile, os.environ)
+    if args.command == "verify":
+        try:
+            env = store_env(args.service, profile, os.environ)
+        except AuditError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            sys.exit(2)
+        sys.exit(verify_live(args.service, env, out))
     try:
         events = EventLog(args.service, store_env(args.service, profile, os.environ))
     except Unreachable as e:
@@ -169,6 +195,59 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
                 print(render.log_table(recorded), file=out)
                 if len(recorded) == args.limit:
                     print(f"(more may follow: --after {recorded[-1].position})", file=sys.stderr)
+
+
+def verify_live(service: str, env: Mapping[str, str], out: TextIO) -> int:
+    """Checks the service's chain; prints the outcome; returns the exit code."""
+    where = f"database {env['POSTGRES_DBNAME']} on {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}"
+    schema = env.get("POSTGRES_SCHEMA") or "public"
+    try:
+        with psycopg.connect(
+            host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+            user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD", ""),
+            connect_timeout=CONNECT_TIMEOUT, options=READ_ONLY,
+        ) as conn:
+            # One snapshot for the log and the chain: a sealer appending meanwhile changes nothing.
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            missing = [t for t in (table_name(service), CHAIN_TABLE) if conn.execute(
+                "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s", (schema, t)
+            ).fetchone() is None]
+            if missing:
+                print(f"{PROG}: error: no table {', '.join(missing)} in {where}", file=sys.stderr)
+                return 2
+            with _progress(conn, service) as progress:
+                outcome = chain_check.verify(conn, table_name(service), schema, progress)
+    except psycopg.Error as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"{PROG}: error: cannot read {where}: {reason}", file=sys.stderr)
+        return 2
+    if outcome.broken is not None:
+        print(f"BROKEN {service} at position {outcome.broken.position}: {outcome.broken.kind}: "
+              f"{outcome.broken.detail} ({outcome.verified} records verified before it)", file=out)
+        return 1
+    tail = f", {outcome.unsealed} newer not sealed yet" if outcome.unsealed else ""
+    print(f"OK {service}: {outcome.verified} records verified, sealed up to position {outcome.head}{tail}",
+          file=out)
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(conn: psycopg.Connection[Any], service: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar by notification id on a terminal; nothing otherwise (pipes, logs, tests)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    row = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+        sql.Identifier(CHAIN_TABLE))).fetchone()
+    with tqdm(total=row[0] if row else 0, unit=" id", desc=f"verifying {service}", file=sys.stderr) as bar:
+        def advance(position: int) -> None:
+            if position - bar.n >= 1000:
+                bar.update(position - bar.n)
+
+        yield advance
+        bar.update(bar.total - bar.n)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

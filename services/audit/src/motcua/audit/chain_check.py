@@ -1,0 +1,120 @@
+"""Verifies a service's event log against its hash chain, straight from its database.
+
+Recomputes every digest (``motcua.kernel.chain``) from the records of ``<service>_events`` in
+notification-id order and compares each with the seal the service stored in ``motcua_chain``.
+Both tables are read in one read-only, repeatable-read transaction, so a sealer appending
+meanwhile does not change what is compared. The first position where they disagree is named,
+with what happened there:
+
+* ``edited``: the record is there, but its digest is not the one sealed (its state, topic or
+  identity was changed, or the seal was);
+* ``reordered``: the record there is one that was sealed at another position (rows swapped or
+  renumbered);
+* ``missing``: a sealed position has no record (deleted);
+* ``inserted``: a record with no seal before the last seal (the records after the last seal are
+  the unsealed tail: the sealer has not reached them yet, which is not a break).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from motcua.kernel.chain import GENESIS, record_digest
+from motcua.kernel.sealer import CHAIN_TABLE
+
+FETCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Break:
+    position: int  # the notification id
+    kind: str  # edited, reordered, missing, inserted
+    detail: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verified: int  # records whose digest matched their seal
+    head: int  # the last sealed notification id (0: nothing sealed)
+    unsealed: int  # records after the last seal
+    broken: Break | None
+
+
+def _rows(conn: psycopg.Connection[Any], name: str, query: sql.Composed) -> Iterator[tuple[Any, ...]]:
+    with conn.cursor(name=name) as cursor:
+        cursor.itersize = FETCH_ROWS
+        cursor.execute(query)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield from rows
+
+
+def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "public",
+           progress: Callable[[int], None] | None = None) -> Outcome:
+    """Walks the log and the chain together; ``progress`` is told each notification id reached.
+
+    ``conn`` must be in a transaction (named cursors live in one)."""
+    table = sql.Identifier(schema, events_table)
+    seals_table = sql.Identifier(schema, CHAIN_TABLE)
+    events = _rows(conn, "motcua_verify_events", sql.SQL(
+        "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
+        "FROM {} ORDER BY notification_id").format(table))
+    seals = _rows(conn, "motcua_verify_seals", sql.SQL(
+        "SELECT notification_id, digest FROM {} ORDER BY notification_id").format(seals_table))
+    previous = GENESIS
+    verified = 0
+    head = 0
+    event = next(events, None)
+    seal = next(seals, None)
+    while event is not None or seal is not None:
+        if seal is None:  # the unsealed tail: every record left
+            assert event is not None
+            unsealed = 1 + sum(1 for _ in events)
+            return Outcome(verified, head, unsealed, None)
+        if event is None or seal[0] < event[0]:
+            return Outcome(verified, head, 0, Break(
+                seal[0], "missing", f"position {seal[0]} was sealed but has no event (deleted)"))
+        if event[0] < seal[0]:
+            return Outcome(verified, head, 0, Break(
+                event[0], "inserted",
+                f"event {_describe(event)} at position {event[0]} has no seal, and position {seal[0]} "
+                "after it is sealed"))
+        position, originator_id, version, topic, state = event
+        digest = record_digest(previous, position, bytes(originator_id), version, topic, bytes(state))
+        if digest != bytes(seal[1]):
+            return Outcome(verified, head, 0, _mismatch(conn, seals_table, event))
+        previous = digest
+        verified += 1
+        head = position
+        if progress is not None:
+            progress(position)
+        event = next(events, None)
+        seal = next(seals, None)
+    return Outcome(verified, head, 0, None)
+
+
+def _mismatch(conn: psycopg.Connection[Any], seals_table: sql.Identifier, event: tuple[Any, ...]) -> Break:
+    """An edit, or a record that was sealed at another position (found by trying it at every
+    sealed position against the digest sealed before that one)."""
+    position, originator_id, version, topic, state = event
+    previous = GENESIS
+    for sealed_at, digest in _rows(conn, "motcua_verify_origin", sql.SQL(
+            "SELECT notification_id, digest FROM {} ORDER BY notification_id").format(seals_table)):
+        digest = bytes(digest)
+        if sealed_at != position and record_digest(
+                previous, sealed_at, bytes(originator_id), version, topic, bytes(state)) == digest:
+            return Break(position, "reordered",
+                         f"position {position} holds event {_describe(event)}, which was sealed at position "
+                         f"{sealed_at}")
+        previous = digest
+    return Break(position, "edited",
+                 f"event {_describe(event)} at position {position} does not match its seal (changed since sealed)")
+
+
+def _describe(event: tuple[Any, ...]) -> str:
+    return f"{UUID(bytes=bytes(event[1]))} v{event[2]} ({event[3].rsplit(':', 1)[-1]})"
