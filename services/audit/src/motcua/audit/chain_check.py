@@ -47,7 +47,8 @@ class Outcome:
 
 
 def _rows(conn: psycopg.Connection[Any], name: str, query: sql.Composed) -> Iterator[tuple[Any, ...]]:
-    with conn.cursor(name=name) as cursor:
+    # Binary rows: the states arrive as they are stored, with no hex to decode.
+    with conn.cursor(name=name, binary=True) as cursor:
         cursor.itersize = FETCH_ROWS
         cursor.execute(query)
         while rows := cursor.fetchmany(FETCH_ROWS):
@@ -59,55 +60,48 @@ def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "publ
     """Walks the log and the chain together; ``progress`` is told each notification id reached.
 
     ``conn`` must be in a transaction (named cursors live in one)."""
-    table = sql.Identifier(schema, events_table)
     seals_table = sql.Identifier(schema, CHAIN_TABLE)
-    events = _rows(conn, "motcua_verify_events", sql.SQL(
-        "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
-        "FROM {} ORDER BY notification_id").format(table))
-    seals = _rows(conn, "motcua_verify_seals", sql.SQL(
-        "SELECT notification_id, digest FROM {} ORDER BY notification_id").format(seals_table))
+    last_row = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(seals_table)).fetchone()
+    last_sealed = last_row[0] if last_row else 0
+    # The log and the chain side by side, one row per position present in either.
+    rows = _rows(conn, "motcua_verify", sql.SQL(
+        "SELECT notification_id, uuid_send(e.originator_id), e.originator_version, e.topic, e.state, c.digest "
+        "FROM {} e FULL JOIN {} c USING (notification_id) ORDER BY notification_id"
+    ).format(sql.Identifier(schema, events_table), seals_table))
     previous = GENESIS
     verified = 0
     head = 0
-    event = next(events, None)
-    seal = next(seals, None)
-    while event is not None or seal is not None:
-        if seal is None:  # the unsealed tail: every record left
-            assert event is not None
-            unsealed = 1 + sum(1 for _ in events)
-            return Outcome(verified, head, unsealed, None)
-        if event is None or seal[0] < event[0]:
+    for row in rows:
+        position, originator_id, version, topic, state, sealed = row
+        if sealed is None:
+            if position > last_sealed:  # the unsealed tail: every record left
+                return Outcome(verified, head, 1 + sum(1 for _ in rows), None)
             return Outcome(verified, head, 0, Break(
-                seal[0], "missing", f"position {seal[0]} was sealed but has no event (deleted)"))
-        if event[0] < seal[0]:
+                position, "inserted",
+                f"event {_describe(row)} at position {position} has no seal, and position {last_sealed} after it "
+                "is sealed"))
+        if originator_id is None:
             return Outcome(verified, head, 0, Break(
-                event[0], "inserted",
-                f"event {_describe(event)} at position {event[0]} has no seal, and position {seal[0]} "
-                "after it is sealed"))
-        position, originator_id, version, topic, state = event
-        digest = record_digest(previous, position, bytes(originator_id), version, topic, bytes(state))
-        if digest != bytes(seal[1]):
-            return Outcome(verified, head, 0, _mismatch(conn, seals_table, event))
+                position, "missing", f"position {position} was sealed but has no event (deleted)"))
+        digest = record_digest(previous, position, originator_id, version, topic, state)
+        if digest != sealed:
+            return Outcome(verified, head, 0, _mismatch(conn, seals_table, row))
         previous = digest
         verified += 1
         head = position
         if progress is not None:
             progress(position)
-        event = next(events, None)
-        seal = next(seals, None)
     return Outcome(verified, head, 0, None)
 
 
 def _mismatch(conn: psycopg.Connection[Any], seals_table: sql.Identifier, event: tuple[Any, ...]) -> Break:
     """An edit, or a record that was sealed at another position (found by trying it at every
     sealed position against the digest sealed before that one)."""
-    position, originator_id, version, topic, state = event
+    position, originator_id, version, topic, state = event[:5]
     previous = GENESIS
     for sealed_at, digest in _rows(conn, "motcua_verify_origin", sql.SQL(
             "SELECT notification_id, digest FROM {} ORDER BY notification_id").format(seals_table)):
-        digest = bytes(digest)
-        if sealed_at != position and record_digest(
-                previous, sealed_at, bytes(originator_id), version, topic, bytes(state)) == digest:
+        if sealed_at != position and record_digest(previous, sealed_at, originator_id, version, topic, state) == digest:
             return Break(position, "reordered",
                          f"position {position} holds event {_describe(event)}, which was sealed at position "
                          f"{sealed_at}")
