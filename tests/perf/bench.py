@@ -5,6 +5,7 @@
     make bench BENCH_ARGS="--relaxed --concurrency 16,48"
     make bench BENCH_ARGS="--only identity"   # logins, grants, token validations
     (tests/perf/identity.py)
+    make bench BENCH_ARGS="--quick --only core --chain off"   # without the chain sealer: its cost
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
 .local/bench, PostgreSQL 35432, Kafka 39092/39093), started fresh and stopped
@@ -47,6 +48,11 @@ commit -> consumer latency
     before save), which adds the producer's own wait to commit. When 500/s is
     more than the end-to-end phases sustained, the figure includes a backlog;
     a second, informational phase then offers half the best sustained rate.
+chain verification
+    Events per second `motcua-audit verify --live` recomputes and compares (its own
+    function, in process) on a sealed log of its own written with SQL (tests/perf/chain.py):
+    1,000,000 events (200,000 with --quick). The end-to-end phases run with every service's
+    chain sealer on, as deployed; --chain off turns it off to measure what it costs.
 idle RSS
     VmRSS of the real procedures and dossiers service processes, a few seconds
     after they report SERVING, before any load.
@@ -80,7 +86,7 @@ from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_l
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
 TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150,
-           "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5}
+           "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5, "verify_events_per_s": 100_000}
 TOPIC = "motcua.procedures.events.v1"
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
@@ -114,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", help="comma-separated K values for the end-to-end phases")
     parser.add_argument("--seconds", type=float, help="length of each end-to-end phase")
     parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
+    parser.add_argument("--chain", choices=("on", "off"), default="on",
+                        help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
     parser.add_argument("--only", choices=("all", "core", "identity"), default="all",
                         help="core: the command path and its baselines; identity: logins, grants, validations")
     args = parser.parse_args(argv)
@@ -180,6 +188,7 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
     results["server"] = stack.server_settings()
     results["kafka"] = {"brokers": 1, "producer_acks": "all", "partitions": 3}
     results["tracing"] = "off (no OTLP endpoint; trace context still propagated)"
+    results["chain"] = args.chain
     if args.only in ("all", "core"):
         core(stack, plan, args, results)
     if args.only in ("all", "identity"):
@@ -200,9 +209,16 @@ def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict)
     step("read models: the dossier register rebuilt from the log; a dossier's state at a past time")
     results["read_models"] = read_models(stack, 1000 if args.quick else 3000)
 
-    step("starting procedures and dossiers; idle RSS")
-    procedures = stack.service("procedures").start(wait=False)
-    dossiers = stack.service("dossiers").start(wait=False)
+    events = 200_000 if args.quick else 1_000_000
+    step(f"chain verification: {events:,} events sealed, then verified")
+    from .chain import measure as chain_verification
+
+    results["chain_verification"] = chain_verification(stack.postgres, "motcua_chain_bench", events, 600)
+
+    step(f"starting procedures and dossiers (chain sealer {args.chain}); idle RSS")
+    chain = {"MOTCUA_CHAIN": args.chain}
+    procedures = stack.service("procedures", **chain).start(wait=False)
+    dossiers = stack.service("dossiers", **chain).start(wait=False)
     procedures.wait_healthy()
     dossiers.wait_healthy()
     time.sleep(plan.settle_seconds)  # relay leads, consumer joins its group
@@ -215,7 +231,8 @@ def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict)
     # The consumer from now on: dossiers' application and policy, timing each commit
     # (tests/perf/probe.py).
     log = AppliedLog(stack.profile.root / "applied.log")
-    probe = stack.service("dossiers", module="tests.perf.probe", MOTCUA_BENCH_APPLIED_LOG=str(log.path)).start()
+    probe = stack.service("dossiers", module="tests.perf.probe", MOTCUA_BENCH_APPLIED_LOG=str(log.path),
+                          **chain).start()
     meter_pids = dict(
         zip(CPU_COLUMNS, (os.getpid(), procedures.pid, probe.pid, stack.postgres.pid, stack.kafka.pid), strict=True)
     )
@@ -339,7 +356,7 @@ def print_table(r: dict) -> None:
         f"track_commit_timestamp={s['track_commit_timestamp']}"
     )
     print(f"Kafka 1 broker, producer acks=all, 3 partitions. Tracing: {r['tracing']}. "
-          "Load: grpc.aio, one process, one channel.")
+          f"Chain sealer: {r.get('chain', 'on')}. Load: grpc.aio, one process, one channel.")
     print()
 
     rows: list[tuple[str, ...]] = []
@@ -423,6 +440,17 @@ def print_table(r: dict) -> None:
             "",
             f"<= {TARGETS['state_at_past_time_ms']}",
             check(rm["state_at_past_time_ms"], TARGETS["state_at_past_time_ms"], False),
+        )
+    if "chain_verification" in r:
+        cv = r["chain_verification"]
+        row(
+            f"chain verification, {cv['events']:,} events",
+            f"{cv['verify_events_per_s']:,}",
+            "events/s",
+            "",
+            "",
+            f">= {TARGETS['verify_events_per_s']:,}",
+            check(cv["verify_events_per_s"], TARGETS["verify_events_per_s"], True),
         )
     for service, mb in r["idle_rss_mb"].items():
         row(f"idle RSS {service}", f"{mb:.0f}", "MB", "", "", f"<= {TARGETS['idle_rss_mb']}",

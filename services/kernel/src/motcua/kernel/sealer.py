@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 CHAIN_TABLE = "motcua_chain"
 
-_CHAIN_DDL = f"""
+CHAIN_DDL = f"""
 CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (
     notification_id bigint PRIMARY KEY,
     digest bytea NOT NULL,
@@ -88,7 +88,7 @@ class ChainSealer:
                 if stop.wait(1.0):
                     return
             self._is_leader.set()
-            conn.execute(_CHAIN_DDL)
+            conn.execute(CHAIN_DDL)
             recorder = self.app.recorder
             assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
             conn.execute(f'LISTEN "{recorder.channel_name}"')
