@@ -15,6 +15,7 @@ from psycopg import sql
 from motcua.procedures.v1 import procedure_service_pb2 as pb
 from tests.audit.test_audit_cli import audit, audit_env, failed, ok
 from tests.support.clients import procedures_stub
+from tests.support.identity import seed_agencies
 from tests.support.procedures import create_request
 from tests.support.waiting import eventually
 
@@ -180,3 +181,20 @@ def test_a_database_without_a_chain_or_unreachable_is_exit_code_2(stack, sealed)
     unreachable = audit(stack, "verify", "--live", "--service", "procedures",
                         env=audit_env(stack, POSTGRES_PORT="1", POSTGRES_DBNAME=SEALED_DB))
     assert "cannot read" in failed(unreachable, 2)
+
+
+def test_identitys_encrypted_log_is_sealed_as_stored_and_verifies_without_its_key(stack):
+    """Identity runs for the whole session and encrypts its states: its own sealer sealed the
+    ciphertext, which the auditor verifies with no CIPHER_KEY."""
+    assert seed_agencies(stack.identity.addr).returncode == 0  # the province's agencies: events in identity
+    dsn = stack.dsn("identity")
+
+    def sealed_count() -> int:
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute("SELECT count(*) FROM motcua_chain").fetchone()
+        return row[0] if row else 0
+
+    eventually(sealed_count, what="identity's events sealed")
+    env = {k: v for k, v in audit_env(stack).items() if k != "CIPHER_KEY"}
+    out = ok(audit(stack, "verify", "--live", "--service", "identity", env=env))
+    assert out.startswith("OK identity: ") and " records verified, sealed up to position " in out

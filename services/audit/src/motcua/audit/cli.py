@@ -243,11 +243,10 @@ def _progress(conn: psycopg.Connection[Any], service: str) -> Iterator[Callable[
         sql.Identifier(CHAIN_TABLE))).fetchone()
     with tqdm(total=row[0] if row else 0, unit=" id", desc=f"verifying {service}", file=sys.stderr) as bar:
         def advance(position: int) -> None:
-            if position - bar.n >= 1000:
+            if position - bar.n >= 1000 or position == bar.total:  # redrawing per record would cost more
                 bar.update(position - bar.n)
 
         yield advance
-        bar.update(bar.total - bar.n)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
