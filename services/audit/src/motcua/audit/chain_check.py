@@ -78,8 +78,8 @@ def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "publ
                 return Outcome(verified, head, 1 + sum(1 for _ in rows), None)
             return Outcome(verified, head, 0, Break(
                 position, "inserted",
-                f"event {_describe(row)} at position {position} has no seal, and position {last_sealed} after it "
-                "is sealed"))
+                f"event {_describe(row)} at position {position} has no seal, yet positions after it are sealed "
+                f"(up to {last_sealed})"))
         if originator_id is None:
             return Outcome(verified, head, 0, Break(
                 position, "missing", f"position {position} was sealed but has no event (deleted)"))
