@@ -3,22 +3,14 @@ another takes over from the chain's head; what is sealed verifies against the re
 
 from __future__ import annotations
 
-import threading
-
 import psycopg
 
 from motcua.audit.chain_check import verify
 from motcua.kernel.sealer import ChainSealer
 from tests.support.waiting import eventually
+from tests.support.workers import start
 
 from .conftest import Note
-
-
-def start(sealer: ChainSealer) -> tuple[threading.Thread, threading.Event]:
-    stop = threading.Event()
-    thread = threading.Thread(target=sealer.run, args=(stop,), daemon=True)
-    thread.start()
-    return thread, stop
 
 
 def chain(stack, service: str) -> list[tuple[int, bytes]]:

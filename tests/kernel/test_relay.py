@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import psycopg
@@ -13,6 +12,7 @@ from kafka import KafkaConsumer
 from motcua.common.v1 import envelope_pb2
 from motcua.kernel.relay import OutboxRelay
 from tests.support.waiting import eventually
+from tests.support.workers import start
 
 from .conftest import Note
 
@@ -36,12 +36,6 @@ def read_topic(bootstrap: str, topic: str, expected: int) -> list[tuple[int, env
     finally:
         consumer.close()
 
-
-def start(relay: OutboxRelay) -> tuple[threading.Thread, threading.Event]:
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    thread.start()
-    return thread, stop
 
 
 def test_only_one_relay_leads_and_the_other_takes_over_where_it_stopped(stack, notes):

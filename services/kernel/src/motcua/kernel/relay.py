@@ -38,10 +38,11 @@ from opentelemetry.trace import SpanKind
 
 from motcua.common.v1 import envelope_pb2
 
-from .eventstore import ServiceApplication, dedicated_connection
+from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics, new_producer
-from .supervision import WorkerHealth, keep_running
+from .leadership import SingleLeaderWorker
+from .supervision import WorkerHealth
 from .tracing import context_from_traceparent, inject_kafka_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -79,73 +80,51 @@ def event_id(aggregate_id: uuid.UUID, version: int) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{aggregate_id}:{version}"))
 
 
-class OutboxRelay:
+class OutboxRelay(SingleLeaderWorker):
     def __init__(self, app: ServiceApplication, translate: Translator) -> None:
         self.app = app
         self.translate = translate
-        self.settings = app.settings
-        self.topic = self.settings.events_topic
+        self.topic = app.settings.events_topic
         self.published = 0
         self.dead_lettered = 0
-        self.health = WorkerHealth(f"relay {self.topic}")
-        self._is_leader = threading.Event()
+        super().__init__(app.settings, "relay", f"relay:{self.topic}", WorkerHealth(f"relay {self.topic}"),
+                         topic=self.topic)
 
-    @property
-    def is_leader(self) -> bool:
-        return self._is_leader.is_set()
-
-    def run(self, stop: threading.Event) -> None:
-        keep_running(stop, self._lead, "relay", health=self.health, topic=self.topic)
-
-    def _lead(self, stop: threading.Event) -> None:
+    def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        conn.execute(_POSITION_DDL)
+        conn.execute(_DEADLETTER_DDL)
+        recorder = self.app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
+        conn.execute(f'LISTEN "{recorder.channel_name}"')
+        ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
+        producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-relay")
         try:
-            self._publish_while_leading(stop)
-        finally:
-            self._is_leader.clear()
-
-    def _publish_while_leading(self, stop: threading.Event) -> None:
-        with dedicated_connection(self.settings, "relay") as conn:
-            # The lock lives as long as this connection: if we die, another replica takes over.
-            lock = ("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.topic}",))
-            while conn.execute(*lock).fetchone() != (True,):
-                self.health.working()  # a standby: another replica publishes
-                if stop.wait(1.0):
-                    return
-            self._is_leader.set()
-            conn.execute(_POSITION_DDL)
-            conn.execute(_DEADLETTER_DDL)
-            recorder = self.app.recorder
-            assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
-            conn.execute(f'LISTEN "{recorder.channel_name}"')
-            ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
-            producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-relay")
-            try:
-                position = self._load_position(conn)
-                log.info("relay leading", extra={"topic": self.topic, "position": position})
-                while not stop.is_set():
-                    batch = self.app.recorder.select_notifications(
-                        start=position, limit=self.settings.relay_batch_size, inclusive_of_start=False
-                    )
-                    if not batch:
-                        self.health.working()
-                        # Wake on the commit's NOTIFY, or poll again after the idle wait.
-                        for _ in conn.notifies(timeout=self.settings.relay_idle_wait, stop_after=1):
-                            pass
-                        continue
-                    rejected = self._publish(producer, batch)
-                    position = batch[-1].id
-                    failpoint("relay.before_position_save")
-                    with conn.transaction():
-                        self._record_dead_letters(conn, rejected)
-                        conn.execute(
-                            "INSERT INTO motcua_relay_position (topic, position) VALUES (%s, %s) "
-                            "ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position",
-                            (self.topic, position),
-                        )
-                    self.dead_lettered += len(rejected)
+            position = self._load_position(conn)
+            log.info("relay leading", extra={"topic": self.topic, "position": position})
+            while not stop.is_set():
+                batch = self.app.recorder.select_notifications(
+                    start=position, limit=self.settings.relay_batch_size, inclusive_of_start=False
+                )
+                if not batch:
                     self.health.working()
-            finally:
-                producer.close(timeout=5)
+                    # Wake on the commit's NOTIFY, or poll again after the idle wait.
+                    for _ in conn.notifies(timeout=self.settings.relay_idle_wait, stop_after=1):
+                        pass
+                    continue
+                rejected = self._publish(producer, batch)
+                position = batch[-1].id
+                failpoint("relay.before_position_save")
+                with conn.transaction():
+                    self._record_dead_letters(conn, rejected)
+                    conn.execute(
+                        "INSERT INTO motcua_relay_position (topic, position) VALUES (%s, %s) "
+                        "ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position",
+                        (self.topic, position),
+                    )
+                self.dead_lettered += len(rejected)
+                self.health.working()
+        finally:
+            producer.close(timeout=5)
 
     def _load_position(self, conn: psycopg.Connection) -> int:
         row = conn.execute("SELECT position FROM motcua_relay_position WHERE topic = %s", (self.topic,)).fetchone()

@@ -1,12 +1,11 @@
 """The chain sealer: extends the hash chain (``chain``) over a service's event log as it grows.
 
 Every service process runs one (``runtime``), beside its outbox relay; one per service seals at
-a time: the one holding a PostgreSQL advisory lock of its own on a dedicated connection, as
-the relay does. It reads the notification log after the last sealed id, in notification-id
-order, computes each record's digest from the one before, and appends the rows
-``(notification_id, digest)`` of a batch to ``motcua_chain`` (the service's database, created
-here) in one transaction. It wakes on the NOTIFY the event store sends at every commit, and
-polls as a fallback.
+a time (``leadership``: a PostgreSQL advisory lock of its own, as the relay's). It reads the
+notification log after the last sealed id, in notification-id order, computes each record's
+digest from the one before, and appends the rows ``(notification_id, digest)`` of a batch to
+``motcua_chain`` (the service's database, created here) in one transaction. It wakes on the
+NOTIFY the event store sends at every commit, and polls as a fallback.
 
 Why here, after commit, and not in the transaction that writes the events:
 
@@ -35,8 +34,9 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from opentelemetry import metrics
 
 from .chain import GENESIS, record_digest
-from .eventstore import ServiceApplication, dedicated_connection
-from .supervision import WorkerHealth, keep_running
+from .eventstore import ServiceApplication
+from .leadership import SingleLeaderWorker
+from .supervision import WorkerHealth
 
 log = logging.getLogger(__name__)
 
@@ -54,67 +54,41 @@ _sealed_counter = metrics.get_meter("motcua.kernel.sealer").create_counter(
 )
 
 
-class ChainSealer:
-    name = "chain-sealer"
-
+class ChainSealer(SingleLeaderWorker):
     def __init__(self, app: ServiceApplication, batch_size: int = 1000, idle_wait: float = 0.5) -> None:
         self.app = app
-        self.settings = app.settings
         self.batch_size = batch_size
         self.idle_wait = idle_wait
         self.sealed = 0
-        self.health = WorkerHealth(f"chain sealer {self.settings.service}")
-        self._is_leader = threading.Event()
+        service = app.settings.service
+        # Its own key: the relay's leader and the sealer's may be different replicas.
+        super().__init__(app.settings, "chain sealer", f"chain:{service}", WorkerHealth(f"chain sealer {service}"),
+                         service=service)
 
-    @property
-    def is_leader(self) -> bool:
-        return self._is_leader.is_set()
-
-    def run(self, stop: threading.Event) -> None:
-        keep_running(stop, self._lead, "chain sealer", health=self.health, service=self.settings.service)
-
-    def _lead(self, stop: threading.Event) -> None:
-        try:
-            self._seal_while_leading(stop)
-        finally:
-            self._is_leader.clear()
-
-    def _seal_while_leading(self, stop: threading.Event) -> None:
-        with dedicated_connection(self.settings, "chain-sealer") as conn:
-            # Its own key: the relay's leader and the sealer's may be different replicas.
-            lock = ("SELECT pg_try_advisory_lock(hashtext(%s))", (f"chain:{self.settings.service}",))
-            while conn.execute(*lock).fetchone() != (True,):
-                self.health.working()  # a standby: another replica seals
-                if stop.wait(1.0):
-                    return
-            self._is_leader.set()
-            conn.execute(CHAIN_DDL)
-            recorder = self.app.recorder
-            assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
-            conn.execute(f'LISTEN "{recorder.channel_name}"')
-            position, digest = self._chain_head(conn)
-            log.info("chain sealer leading", extra={"service": self.settings.service, "position": position})
-            while not stop.is_set():
-                batch = recorder.select_notifications(
-                    start=position, limit=self.batch_size, inclusive_of_start=False
-                )
-                if not batch:
-                    self.health.working()
-                    for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
-                        pass
-                    continue
-                rows = []
-                for n in batch:
-                    digest = record_digest(digest, n.id, n.originator_id, n.originator_version, n.topic, n.state)
-                    rows.append((n.id, digest))
-                with conn.transaction(), conn.cursor() as cursor:
-                    cursor.executemany(
-                        f"INSERT INTO {CHAIN_TABLE} (notification_id, digest) VALUES (%s, %s)", rows
-                    )
-                position = batch[-1].id
-                self.sealed += len(rows)
-                _sealed_counter.add(len(rows), {"motcua.service": self.settings.service})
+    def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        conn.execute(CHAIN_DDL)
+        recorder = self.app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
+        conn.execute(f'LISTEN "{recorder.channel_name}"')
+        position, digest = self._chain_head(conn)
+        log.info("chain sealer leading", extra={"service": self.settings.service, "position": position})
+        while not stop.is_set():
+            batch = recorder.select_notifications(start=position, limit=self.batch_size, inclusive_of_start=False)
+            if not batch:
                 self.health.working()
+                for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
+                    pass
+                continue
+            rows = []
+            for n in batch:
+                digest = record_digest(digest, n.id, n.originator_id, n.originator_version, n.topic, n.state)
+                rows.append((n.id, digest))
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {CHAIN_TABLE} (notification_id, digest) VALUES (%s, %s)", rows)
+            position = batch[-1].id
+            self.sealed += len(rows)
+            _sealed_counter.add(len(rows), {"motcua.service": self.settings.service})
+            self.health.working()
 
     @staticmethod
     def _chain_head(conn: psycopg.Connection) -> tuple[int, bytes]:

@@ -1,0 +1,56 @@
+"""Workers that one replica of a service runs at a time: the outbox relay and the chain sealer.
+
+Every replica runs the worker; the one holding a PostgreSQL advisory lock of the worker's own
+key leads, the others stand by and try again every second. The lock lives as long as the
+leader's dedicated connection: if the leader dies, its session ends and a standby takes over
+where the leader's durable progress says (the relay's saved position, the chain's head).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+
+from .config import Settings
+from .eventstore import dedicated_connection
+from .supervision import WorkerHealth, keep_running
+
+STANDBY_RETRY = 1.0  # seconds between a standby's attempts at the lock
+
+
+class SingleLeaderWorker:
+    """Base of a worker led by one replica: subclasses do their work in ``lead``."""
+
+    def __init__(self, settings: Settings, what: str, lock_key: str, health: WorkerHealth,
+                 **log_context: object) -> None:
+        self.settings = settings
+        self.what = what  # names the worker in logs
+        self.name = what.replace(" ", "-")  # its thread, and its connection in pg_stat_activity
+        self.lock_key = lock_key
+        self.health = health
+        self.log_context = log_context
+        self._is_leader = threading.Event()
+
+    @property
+    def is_leader(self) -> bool:
+        return self._is_leader.is_set()
+
+    def run(self, stop: threading.Event) -> None:
+        keep_running(stop, self._lead_when_elected, self.what, health=self.health, **self.log_context)
+
+    def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        """The work, while holding the lock, on the connection that holds it (until ``stop``)."""
+        raise NotImplementedError
+
+    def _lead_when_elected(self, stop: threading.Event) -> None:
+        try:
+            with dedicated_connection(self.settings, self.name) as conn:
+                while conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.lock_key,)).fetchone() != (True,):
+                    self.health.working()  # a standby: another replica leads
+                    if stop.wait(STANDBY_RETRY):
+                        return
+                self._is_leader.set()
+                self.lead(conn, stop)
+        finally:
+            self._is_leader.clear()
