@@ -1,0 +1,160 @@
+"""The platform's OCI image (`make image`) runs the services as the chart starts them: the archive
+is unpacked with umoci and its processes run with runc, from the image's own configuration (the
+non-root user, the environment), on a read-only root filesystem with a scratch /tmp, as in the
+chart. Runs when the image was built (`make image`, as root; about 70 s, so not part of
+`make test` by itself)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+import tomllib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.charts.rendering import SERVICES, needs_helm, render
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / ".local" / "tools" / "image"
+VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+ARCHIVE = REPO / ".local" / "image" / f"motcua-{VERSION}.oci.tar"
+VENV = "/opt/motcua"
+IMAGE_USER = 10001
+
+pytestmark = [
+    pytest.mark.skipif(not ARCHIVE.exists(), reason=f"no image at {ARCHIVE.relative_to(REPO)}: `make image` builds it"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="runc runs the image's bundle as root here"),
+]
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{TOOLS}/usr/bin:{TOOLS}/usr/sbin:{env.get('PATH', '')}"
+    env["LD_LIBRARY_PATH"] = f"{TOOLS}/usr/lib/x86_64-linux-gnu"
+    return env
+
+
+def tool(*args: str | Path) -> str:
+    result = subprocess.run([str(a) for a in args], env=tool_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{args}: {result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The image unpacked as an OCI runtime bundle: rootfs/ and the config.json umoci derives from
+    the image's configuration."""
+    work = tmp_path_factory.mktemp("image")
+    with tarfile.open(ARCHIVE) as archive:
+        archive.extractall(work / "layout", filter="tar")
+    tool("umoci", "unpack", "--image", f"{work / 'layout'}:{VERSION}", work / "bundle")
+    return work / "bundle"
+
+
+@pytest.fixture
+def run(bundle: Path, tmp_path: Path) -> Iterator:
+    """Runs a command in the image as its configuration says (user, environment), the root
+    filesystem read-only and /tmp a tmpfs, like the chart's containers."""
+    base = json.loads((bundle / "config.json").read_text())
+
+    def run_in_image(*args: str) -> subprocess.CompletedProcess:
+        config = json.loads(json.dumps(base))
+        config["process"]["args"] = list(args)
+        config["process"]["terminal"] = False
+        config["root"]["readonly"] = True
+        config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                                 "options": ["nosuid", "nodev", "mode=1777"]})
+        (bundle / "config.json").write_text(json.dumps(config))
+        try:
+            container = f"motcua-{uuid.uuid4().hex[:12]}"
+            return subprocess.run(
+                ["runc", "--root", str(tmp_path / "runc"), "run", "--bundle", str(bundle), container],
+                env=tool_env(), capture_output=True, text=True, timeout=120)
+        finally:
+            (bundle / "config.json").write_text(json.dumps(base))
+
+    yield run_in_image
+
+
+def test_skopeo_reads_the_archive_and_its_configuration() -> None:
+    inspected = json.loads(tool("skopeo", "inspect", f"oci-archive:{ARCHIVE}:{VERSION}"))
+    assert inspected["Digest"].startswith("sha256:")
+    assert inspected["Labels"]["org.opencontainers.image.version"] == VERSION
+    config = json.loads(tool("skopeo", "inspect", "--config", f"oci-archive:{ARCHIVE}:{VERSION}"))
+    assert config["config"]["User"] == f"{IMAGE_USER}:{IMAGE_USER}"
+    assert config["os"] == "linux" and config["architecture"] == "amd64"
+
+
+def test_runs_as_the_non_root_user_with_debian_python_311_and_the_locked_environment(run) -> None:
+    result = run("python", "-c", "import os, sys; print(os.getuid(), os.getgid(), sys.prefix, sys.version_info[:2])")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(maxsplit=3) == [str(IMAGE_USER), str(IMAGE_USER), VENV, "(3, 11)"]
+
+
+def test_no_package_manager_or_compiler_is_left(bundle: Path) -> None:
+    rootfs = bundle / "rootfs"
+    left = [p for p in ("usr/bin/apt", "usr/bin/apt-get", "usr/bin/dpkg", "usr/bin/gcc", "usr/bin/cc",
+                        "usr/bin/pip", "usr/bin/pip3", f"{VENV[1:]}/bin/pip", "usr/bin/python3.11-config")
+            if (rootfs / p).exists() or (rootfs / p).is_symlink()]
+    assert left == []
+    # Debian's package list is kept for image scanners.
+    assert "Package: python3.11\n" in (rootfs / "var/lib/dpkg/status").read_text()
+
+
+@needs_helm
+def test_every_deployment_s_command_of_the_chart_starts_its_service_module(run) -> None:
+    """The chart's containers run `python -m motcua.<service>`: each module resolves in the image
+    and its wiring (bootstrap, or the gateway's app) imports with every dependency it needs."""
+    rendered = render()
+    modules = []
+    for service in SERVICES:
+        command = rendered.container(service)["command"]
+        assert command[:2] == ["python", "-m"], command
+        modules.append(command[2])
+    probe = (
+        "import importlib, importlib.util, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    assert importlib.util.find_spec(name + '.__main__') is not None, name\n"
+        "    wiring = name + ('.app' if name == 'motcua.gateway' else '.bootstrap')\n"
+        "    importlib.import_module(wiring)\n"
+        "    print(name, 'ok')\n"
+    )
+    result = run("python", "-c", probe, *modules)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{m} ok" for m in modules]
+
+
+def test_the_gateway_finds_the_descriptor_set_and_the_docs_page_assets(run) -> None:
+    probe = (
+        "import os\n"
+        "from pathlib import Path\n"
+        "from motcua.gateway.descriptors import load_api\n"
+        "from motcua.gateway.docs import usable_ui_dir\n"
+        "api = load_api(Path(os.environ['MOTCUA_DESCRIPTOR_SET']), required=True)\n"
+        "print(api.comments_source)\n"
+        "print(usable_ui_dir(Path(os.environ['MOTCUA_DOCS_DIR'])))\n"
+    )
+    result = run("python", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{VENV}/share/motcua/descriptor_set.binpb", f"{VENV}/share/swagger-ui-dist"]
+
+
+def test_a_form_renders_vietnamese_text_with_its_embedded_font(run) -> None:
+    """The forms' font comes with the locked environment (no Debian fonts in the image)."""
+    probe = (
+        "from motcua.dossiers.forms.layout import FormPage\n"
+        "page = FormPage('Giấy tiếp nhận hồ sơ và hẹn trả kết quả')\n"
+        "page.add_page()\n"
+        "page.text_font()\n"
+        "page.cell(text='Nguyễn Thị Hằng, Thanh Hóa')\n"
+        "pdf = bytes(page.output())\n"
+        "print(pdf[:5].decode(), b'CrimsonText' in pdf)\n"
+    )
+    result = run("python", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["%PDF-", "True"]
