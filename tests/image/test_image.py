@@ -62,9 +62,11 @@ def run(bundle: Path, tmp_path: Path) -> Iterator:
     filesystem read-only and /tmp a tmpfs, like the chart's containers."""
     base = json.loads((bundle / "config.json").read_text())
 
-    def run_in_image(*args: str) -> subprocess.CompletedProcess:
+    def run_in_image(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         config = json.loads(json.dumps(base))
         config["process"]["args"] = list(args)
+        # The container's environment is the image's, then the variables the chart sets.
+        config["process"]["env"] += [f"{k}={v}" for k, v in (env or {}).items()]
         config["process"]["terminal"] = False
         config["root"]["readonly"] = True
         config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
@@ -158,3 +160,35 @@ def test_a_form_renders_vietnamese_text_with_its_embedded_font(run) -> None:
     result = run("python", "-c", probe)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["%PDF-", "True"]
+
+
+# Run in the container: the gateway as the chart starts it, in the background; then, once it
+# answers, what a client of the pod reads (the probe, the docs page, the OpenAPI document).
+GATEWAY_CLIENT = """
+import json, sys, time, urllib.request
+base = 'http://127.0.0.1:8080'
+for _ in range(600):
+    try:
+        urllib.request.urlopen(base + '/livez', timeout=1).read()
+        break
+    except OSError:
+        time.sleep(0.1)
+docs = urllib.request.urlopen(base + '/docs', timeout=5)
+spec = json.load(urllib.request.urlopen(base + '/openapi.json', timeout=5))
+print('client:', docs.status, docs.headers.get_content_type())
+print('client:', '/v1/dossiers:submit' in spec['paths'])
+"""
+
+
+@needs_helm
+def test_the_gateway_serves_its_probe_docs_and_openapi_from_the_image_with_the_chart_s_environment(run) -> None:
+    rendered = render()
+    command = rendered.container("gateway")["command"]
+    environment = rendered.environment("gateway")
+    script = f"{' '.join(command)} & python -c \"$CLIENT\"; status=$?; kill %1; exit $status"
+    result = run("bash", "-c", script, env={**environment, "CLIENT": GATEWAY_CLIENT})
+    assert result.returncode == 0, result.stderr
+    # The gateway's JSON log lines go to stdout too.
+    answers = [line for line in result.stdout.splitlines() if line.startswith("client: ")]
+    assert answers == ["client: 200 text/html", "client: True"], result.stdout + result.stderr
+    assert '"comments_from": "/opt/motcua/share/motcua/descriptor_set.binpb"' in result.stdout
