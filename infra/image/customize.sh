@@ -29,6 +29,15 @@ in_root /opt/build/uv pip install --quiet --python "$venv/bin/python" --link-mod
   --no-deps --require-hashes -r /opt/build/requirements.txt
 in_root /opt/build/uv pip install --quiet --python "$venv/bin/python" --link-mode copy \
   --no-deps $(cd "$rootfs" && printf '/%s ' opt/build/wheels/*.whl)
+# uv notes when it installed a local wheel (uv_cache.json, for its own cache): the only file that
+# would differ between two builds of the same commit. Removed, and from the RECORD too.
+for record in "$rootfs$venv"/lib/python3.11/site-packages/*.dist-info/RECORD; do
+  info=$(dirname "$record")
+  if [ -f "$info/uv_cache.json" ]; then
+    rm "$info/uv_cache.json"
+    sed -i "\\#^$(basename "$info")/uv_cache.json,#d" "$record"
+  fi
+done
 # The root filesystem is read-only in the chart: bytecode compiled now, checked by hash and
 # not by mtime, so that the layer does not depend on when the files were written.
 in_root "$venv/bin/python" -m compileall -q -j 0 --invalidation-mode unchecked-hash \
