@@ -83,8 +83,13 @@ def run(bundle: Path, tmp_path: Path) -> Iterator:
     yield run_in_image
 
 
-def test_skopeo_reads_the_archive_and_its_configuration() -> None:
+def test_skopeo_reads_the_archive_and_copies_it_unchanged(tmp_path: Path) -> None:
     inspected = json.loads(tool("skopeo", "inspect", f"oci-archive:{ARCHIVE}:{VERSION}"))
+    # As into a registry: the copy's manifest is byte for byte the archive's.
+    tool("skopeo", "copy", "--quiet", "--insecure-policy", f"oci-archive:{ARCHIVE}:{VERSION}",
+         f"oci:{tmp_path / 'copy'}:{VERSION}")
+    (copied,) = json.loads((tmp_path / "copy" / "index.json").read_text())["manifests"]
+    assert copied["digest"] == inspected["Digest"]
     assert inspected["Digest"].startswith("sha256:")
     assert inspected["Labels"]["org.opencontainers.image.version"] == VERSION
     config = json.loads(tool("skopeo", "inspect", "--config", f"oci-archive:{ARCHIVE}:{VERSION}"))
