@@ -78,6 +78,7 @@ archive="$out/motcua-$version.oci.tar"
 tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
   -C "$layout" -cf "$archive.tmp" . && mv "$archive.tmp" "$archive"
 digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$layout/index.json")
-echo "image: $archive"
+shown=${archive#"$root/"}
+echo "image: $shown"
 echo "image: size $(du -h "$archive" | cut -f1) ($(stat -c %s "$archive") bytes), manifest $digest, tag $tag"
-echo "image: skopeo inspect oci-archive:$archive:$tag"
+echo "image: skopeo inspect oci-archive:$shown:$tag"

@@ -55,6 +55,7 @@ echo "motcua:*:::::::" >>"$rootfs/etc/shadow"
 
 # No package manager left: apt and dpkg's programs go; dpkg's status file stays so that
 # image scanners can still list the Debian packages inside.
+rm -rf "$rootfs/var/log/apt"
 chroot "$rootfs" dpkg --purge --force-remove-essential --force-depends apt >/dev/null
 rm -f "$rootfs"/usr/bin/dpkg* "$rootfs"/usr/sbin/dpkg* "$rootfs"/usr/sbin/update-alternatives \
   "$rootfs"/usr/bin/update-alternatives
