@@ -15,8 +15,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from motcua.devstack import free_port, service_env
 from tests.charts.rendering import SERVICES, needs_helm, render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,22 +59,30 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work / "bundle"
 
 
+def configure(bundle: Path, base: dict, args: tuple[str, ...], env: dict[str, str] | None,
+              host_network: bool = False) -> None:
+    """The bundle's config.json for one process: as the image's configuration says (user,
+    environment, then the variables given, as a chart's would come after), the root filesystem
+    read-only and /tmp a tmpfs, like the chart's containers."""
+    config = json.loads(json.dumps(base))
+    config["process"]["args"] = list(args)
+    config["process"]["terminal"] = False
+    config["process"]["env"] += [f"{k}={v}" for k, v in (env or {}).items()]
+    config["root"]["readonly"] = True
+    config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                             "options": ["nosuid", "nodev", "mode=1777"]})
+    if host_network:  # to reach the test session's PostgreSQL and Kafka on loopback
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"] if n["type"] != "network"]
+    (bundle / "config.json").write_text(json.dumps(config))
+
+
 @pytest.fixture
 def run(bundle: Path, tmp_path: Path) -> Iterator:
-    """Runs a command in the image as its configuration says (user, environment), the root
-    filesystem read-only and /tmp a tmpfs, like the chart's containers."""
+    """Runs a command to its end in the image (see configure)."""
     base = json.loads((bundle / "config.json").read_text())
 
     def run_in_image(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        config = json.loads(json.dumps(base))
-        config["process"]["args"] = list(args)
-        # The container's environment is the image's, then the variables the chart sets.
-        config["process"]["env"] += [f"{k}={v}" for k, v in (env or {}).items()]
-        config["process"]["terminal"] = False
-        config["root"]["readonly"] = True
-        config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-                                 "options": ["nosuid", "nodev", "mode=1777"]})
-        (bundle / "config.json").write_text(json.dumps(config))
+        configure(bundle, base, args, env)
         try:
             container = f"motcua-{uuid.uuid4().hex[:12]}"
             return subprocess.run(
@@ -197,3 +208,34 @@ def test_the_gateway_serves_its_probe_docs_and_openapi_from_the_image_with_the_c
     answers = [line for line in result.stdout.splitlines() if line.startswith("client: ")]
     assert answers == ["client: 200 text/html", "client: True"], result.stdout + result.stderr
     assert '"comments_from": "/opt/motcua/share/motcua/descriptor_set.binpb"' in result.stdout
+
+
+@needs_helm
+def test_a_grpc_service_started_from_the_image_serves_with_the_test_session_s_postgresql_and_kafka(
+        bundle: Path, tmp_path: Path, stack) -> None:
+    """The procedures service, started with the chart's command inside the image (the host's
+    network, to reach the session's stack), connects to PostgreSQL and Kafka, reports SERVING on
+    grpc.health.v1, and stops cleanly on SIGTERM as a pod would be stopped."""
+    command = tuple(render().container("procedures")["command"])
+    port = free_port()
+    env = service_env(stack.profile, "procedures", port, {**stack.auth_env, "MOTCUA_LOG_LEVEL": "INFO"})
+    base = json.loads((bundle / "config.json").read_text())
+    configure(bundle, base, command, env, host_network=True)
+    container = f"motcua-{uuid.uuid4().hex[:12]}"
+    runc = ["runc", "--root", str(tmp_path / "runc")]
+    log = tmp_path / "procedures.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([*runc, "run", "--bundle", str(bundle), container],
+                                   env=tool_env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=120, wait_for_ready=True)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING, log.read_text()
+        subprocess.run([*runc, "kill", container, "TERM"], env=tool_env(), check=True, timeout=30)
+        assert process.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            subprocess.run([*runc, "kill", container, "KILL"], env=tool_env(), timeout=30)
+            process.wait(timeout=30)
+        (bundle / "config.json").write_text(json.dumps(base))
