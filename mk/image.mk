@@ -20,7 +20,7 @@ image-tools: $(IMAGE_TOOLS_STAMP) ## mmdebstrap, umoci, skopeo, runc unpacked fr
 
 $(IMAGE_TOOLS_STAMP):
 	@rm -rf $(IMAGE_TOOLS) .local/cache/image-debs && mkdir -p $(IMAGE_TOOLS) .local/cache/image-debs
-	cd .local/cache/image-debs && apt-get download $(IMAGE_DEBS) 2>&1 | grep -v '^W: Download is performed unsandboxed' || true
+	cd .local/cache/image-debs && apt-get download -qq $(IMAGE_DEBS)
 	for deb in .local/cache/image-debs/*.deb; do dpkg-deb -x $$deb $(IMAGE_TOOLS) || exit 1; done
 	@touch $@
 
