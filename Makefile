@@ -31,6 +31,7 @@ include mk/gateway.mk
 include mk/stack.mk
 include mk/charts.mk
 include mk/python.mk
+include mk/image.mk
 
 .PHONY: test
 test: setup lint-python lint-imports lint-protos breaking-protos check-charts gateway-browser ## run the test suite (starts and stops its own PostgreSQL and Kafka)
