@@ -1,11 +1,14 @@
 """The hash chain against a database administrator: a real procedures service records and seals
 its log (its sealer running as in production), then SQL edits, deletes, inserts and swaps stored
 events. `motcua-audit verify --live`, run as an auditor runs it, names the first broken position
-and what happened there; a clean log, gaps in its ids and an unsealed tail verify."""
+and what happened there; a clean log, gaps in its ids and an unsealed tail verify. Each log is
+also exported (`motcua-audit export`) and its bundle verified offline, with no database
+and no environment: the same break is found there."""
 
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import Iterator
 
 import psycopg
@@ -78,7 +81,22 @@ def log_copy(stack, sealed) -> Iterator[tuple[str, str]]:
 
 
 def verify(stack, dbname: str):
-    return audit(stack, "verify", "--live", "--service", "procedures", env=audit_env(stack, POSTGRES_DBNAME=dbname))
+    """`verify --live` on the database; and the same log exported to a bundle and verified
+    offline, which must find the same break (or none)."""
+    env = audit_env(stack, POSTGRES_DBNAME=dbname)
+    live = audit(stack, "verify", "--live", "--service", "procedures", env=env)
+    with tempfile.TemporaryDirectory() as scratch:
+        bundle = f"{scratch}/procedures.tar"
+        if live.returncode != 2:
+            ok(audit(stack, "export", "--service", "procedures", "-o", bundle, env=env))
+            offline = audit(stack, "verify", bundle, env={})
+            assert offline.returncode == live.returncode, (offline, live)
+            if live.returncode == 1:
+                assert offline.stdout == live.stdout
+            else:
+                verified = live.stdout.split(" records verified")[0]
+                assert offline.stdout.startswith(verified), (offline.stdout, live.stdout)
+    return live
 
 
 def test_a_clean_log_with_a_gap_in_its_ids_verifies(stack, sealed):

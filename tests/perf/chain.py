@@ -1,19 +1,24 @@
-"""The chain verification figure: events/s that `motcua-audit verify --live` recomputes and
-compares, on a sealed log of its own.
+"""The chain verification figures: events/s that `motcua-audit verify --live` recomputes and
+compares, on a sealed log of its own, and that `motcua-audit verify BUNDLE` checks offline in
+the same log exported to a bundle.
 
 The log is written straight with SQL (a procedures-shaped events table, each state a JSON
 document of the size given, with `_meta`), sealed with the kernel's digest in one pass, then
 verified by the audit tool's own function (``chain_check.verify``, what the CLI runs), in one
-read-only repeatable-read transaction as the CLI does. Only the verification is timed.
+read-only repeatable-read transaction as the CLI does; then exported with ``bundle.export_log``
+and the bundle checked with ``bundle.check_bundle``. Only the verifications are timed.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from motcua.audit.bundle import check_bundle, export_log, write_bundle
 from motcua.audit.chain_check import verify
 from motcua.kernel.chain import GENESIS, record_digest
 from motcua.kernel.sealer import CHAIN_DDL, CHAIN_TABLE
@@ -56,7 +61,16 @@ def measure(postgres, dbname: str, events: int, state_bytes: int) -> dict:
         began = time.perf_counter()
         outcome = verify(conn, TABLE)
         seconds = time.perf_counter() - began
-    if outcome.broken is not None or outcome.verified != events:
-        raise RuntimeError(f"the bench's own chain did not verify: {outcome}")
+        if outcome.broken is not None or outcome.verified != events:
+            raise RuntimeError(f"the bench's own chain did not verify: {outcome}")
+        with tempfile.TemporaryDirectory() as scratch:
+            bundle = Path(scratch) / "bench.tar"
+            write_bundle(bundle, [("procedures", lambda out: export_log(conn, "procedures", TABLE, out))])
+            began = time.perf_counter()
+            [checked] = check_bundle(bundle)
+            bundle_seconds = time.perf_counter() - began
+    if checked.outcome.broken is not None or checked.outcome.verified != events:
+        raise RuntimeError(f"the bench's own bundle did not verify: {checked.outcome}")
     return {"events": events, "state_bytes": state_bytes, "verify_s": round(seconds, 3),
-            "verify_events_per_s": round(events / seconds)}
+            "verify_events_per_s": round(events / seconds),
+            "bundle_verify_events_per_s": round(events / bundle_seconds)}

@@ -17,7 +17,7 @@ with what happened there:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -46,13 +46,21 @@ class Outcome:
     broken: Break | None
 
 
-def _rows(conn: psycopg.Connection[Any], name: str, query: sql.Composed) -> Iterator[tuple[Any, ...]]:
+def stream_rows(conn: psycopg.Connection[Any], name: str, query: sql.Composed,
+                params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` through a server-side cursor, a batch at a time."""
     # Binary rows: the states arrive as they are stored, with no hex to decode.
     with conn.cursor(name=name, binary=True) as cursor:
         cursor.itersize = FETCH_ROWS
-        cursor.execute(query)
+        cursor.execute(query, params)
         while rows := cursor.fetchmany(FETCH_ROWS):
             yield from rows
+
+
+# One position of the log beside its seal: (notification id, originator id (16 bytes), version,
+# topic, state, sealed digest). The record's fields are None where a sealed position has no
+# record; the digest is None where a record has no seal.
+Row = tuple[int, Any, Any, Any, Any, Any]
 
 
 def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "public",
@@ -62,13 +70,25 @@ def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "publ
     ``conn`` must be in a transaction (named cursors live in one)."""
     seals_table = sql.Identifier(schema, CHAIN_TABLE)
     last_row = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(seals_table)).fetchone()
-    last_sealed = last_row[0] if last_row else 0
     # The log and the chain side by side, one row per position present in either.
-    rows = _rows(conn, "motcua_verify", sql.SQL(
+    rows = stream_rows(conn, "motcua_verify", sql.SQL(
         "SELECT notification_id, uuid_send(e.originator_id), e.originator_version, e.topic, e.state, c.digest "
         "FROM {} e FULL JOIN {} c USING (notification_id) ORDER BY notification_id"
     ).format(sql.Identifier(schema, events_table), seals_table))
-    previous = GENESIS
+
+    def seals() -> Iterator[tuple[Any, ...]]:
+        return stream_rows(conn, "motcua_verify_origin", sql.SQL(
+            "SELECT notification_id, digest FROM {} ORDER BY notification_id").format(seals_table))
+
+    return walk(rows, last_row[0] if last_row else 0, seals, progress=progress)
+
+
+def walk(rows: Iterator[Row], last_sealed: int, seals: Callable[[], Iterable[tuple[Any, ...]]],
+         previous: bytes = GENESIS, progress: Callable[[int], None] | None = None) -> Outcome:
+    """Checks positions in order against their seals, from the digest ``previous`` sealed just
+    before the first of them, up to ``last_sealed``. ``seals`` gives every (position, digest)
+    of the same range again, in order: only read to tell a moved record from an edited one."""
+    start = previous
     verified = 0
     head = 0
     for row in rows:
@@ -85,7 +105,7 @@ def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "publ
                 position, "missing", f"position {position} was sealed but has no event (deleted)"))
         digest = record_digest(previous, position, originator_id, version, topic, state)
         if digest != sealed:
-            return Outcome(verified, head, 0, _mismatch(conn, seals_table, row))
+            return Outcome(verified, head, 0, _mismatch(seals(), start, row))
         previous = digest
         verified += 1
         head = position
@@ -94,13 +114,11 @@ def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "publ
     return Outcome(verified, head, 0, None)
 
 
-def _mismatch(conn: psycopg.Connection[Any], seals_table: sql.Identifier, event: tuple[Any, ...]) -> Break:
+def _mismatch(seals: Iterable[tuple[Any, ...]], previous: bytes, event: Row) -> Break:
     """An edit, or a record that was sealed at another position (found by trying it at every
     sealed position against the digest sealed before that one)."""
     position, originator_id, version, topic, state = event[:5]
-    previous = GENESIS
-    for sealed_at, digest in _rows(conn, "motcua_verify_origin", sql.SQL(
-            "SELECT notification_id, digest FROM {} ORDER BY notification_id").format(seals_table)):
+    for sealed_at, digest in seals:
         if sealed_at != position and record_digest(previous, sealed_at, originator_id, version, topic, state) == digest:
             return Break(position, "reordered",
                          f"position {position} holds event {_describe(event)}, which was sealed at position "

@@ -4,6 +4,8 @@
     motcua-audit state <service> <aggregate-id> [--at TIME | --version N]
     motcua-audit log <service> [--after POSITION] [--limit N] [--json]
     motcua-audit verify --live --service <service>
+    motcua-audit export --service <service>|all [--after POSITION] [--until POSITION] -o BUNDLE
+    motcua-audit verify BUNDLE
 
 Connects to the service's PostgreSQL database with the variables the services use
 (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME,
@@ -15,6 +17,11 @@ aggregate, no event log, server unreachable...), 2 bad command line.
 table and compares it with the seals in motcua_chain. Exit codes: 0 every sealed record
 verifies, 1 the chain is broken (the first broken position and what happened there are
 printed), 2 bad command line or the database cannot be read.
+
+`export` writes the sealed positions of a range of one or more services' logs, with their
+seals, to one file (a tar archive; gzip when its name ends in .gz); `verify BUNDLE` checks it
+offline with nothing but the file, with the same report and exit codes (2: not a readable
+bundle). The format is in docs/audit-chain.md.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from pathlib import Path
+from typing import IO, Any, TextIO
 from uuid import UUID
 
 import psycopg
@@ -36,7 +44,7 @@ from psycopg import sql
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.sealer import CHAIN_TABLE
 
-from . import chain_check, render
+from . import bundle, chain_check, render
 from .reader import APPLICATION_NAMES, CONNECT_TIMEOUT, READ_ONLY, AuditError, EventLog, Unreachable, table_name
 
 PROG = "motcua-audit"
@@ -122,12 +130,28 @@ def parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser(
         "verify", parents=[connection],
-        help="recompute a service's hash chain from its events and compare it with the stored seals "
-             "(exit 0 intact, 1 broken, 2 usage or connection)",
+        help="check a hash chain: an exported bundle offline, or a service's database with --live "
+             "(exit 0 intact, 1 broken, 2 usage, unreadable bundle or connection)",
     )
-    verify.add_argument("--live", action="store_true", required=True,
-                        help="read the service's database directly (the only mode so far)")
-    verify.add_argument("--service", required=True, **service)
+    verify.add_argument("bundle", nargs="?", type=Path, metavar="BUNDLE",
+                        help="a bundle written by `export`: checked with nothing but the file")
+    verify.add_argument("--live", action="store_true",
+                        help="read the service's database directly instead of a bundle")
+    verify.add_argument("--service", **service)
+
+    export = commands.add_parser(
+        "export", parents=[connection],
+        help="write a range of event logs with their seals to one file (a bundle) that `verify BUNDLE` "
+             "checks offline",
+    )
+    export.add_argument("--service", action="append", required=True, choices=[*APPLICATION_NAMES, "all"],
+                        metavar="SERVICE", help="a service to export (repeatable), or all")
+    export.add_argument("--after", type=_count(0), default=0, metavar="POSITION",
+                        help="start after this position (default 0: the beginning)")
+    export.add_argument("--until", type=_count(1), default=None, metavar="POSITION",
+                        help="end at this position (default: the last sealed one)")
+    export.add_argument("--output", "-o", type=Path, required=True, metavar="FILE",
+                        help="the bundle to write: a tar archive, gzip-compressed if FILE ends in .gz")
     return main
 
 
@@ -162,12 +186,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     profile = local_profile(args.profile, os.environ)
     if args.command == "verify":
+        if args.bundle is not None:
+            sys.exit(verify_bundle(args.bundle, out))
         try:
             env = store_env(args.service, profile, os.environ)
         except AuditError as e:
             print(f"{PROG}: error: {e}", file=sys.stderr)
             sys.exit(2)
         sys.exit(verify_live(args.service, env, out))
+    if args.command == "export":
+        sys.exit(export(args, profile, out))
     try:
         events = EventLog(args.service, store_env(args.service, profile, os.environ))
     except Unreachable as e:
@@ -197,8 +225,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
                     print(f"(more may follow: --after {recorded[-1].position})", file=sys.stderr)
 
 
-def verify_live(service: str, env: Mapping[str, str], out: TextIO) -> int:
-    """Checks the service's chain; prints the outcome; returns the exit code."""
+@contextlib.contextmanager
+def _snapshot(env: Mapping[str, str], service: str) -> Iterator[psycopg.Connection[Any]]:
+    """A read-only, repeatable-read session on the service's database, its log and chain tables
+    checked: the log and the seals are read as one snapshot, whatever a sealer appends meanwhile.
+    Raises AuditError with what is wrong."""
     where = f"database {env['POSTGRES_DBNAME']} on {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}"
     schema = env.get("POSTGRES_SCHEMA") or "public"
     try:
@@ -207,53 +238,145 @@ def verify_live(service: str, env: Mapping[str, str], out: TextIO) -> int:
             user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD", ""),
             connect_timeout=CONNECT_TIMEOUT, options=READ_ONLY,
         ) as conn:
-            # One snapshot for the log and the chain: a sealer appending meanwhile changes nothing.
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             missing = [t for t in (table_name(service), CHAIN_TABLE) if conn.execute(
                 "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s", (schema, t)
             ).fetchone() is None]
             if missing:
-                print(f"{PROG}: error: no table {', '.join(missing)} in {where}", file=sys.stderr)
-                return 2
-            with _progress(conn, service) as progress:
-                outcome = chain_check.verify(conn, table_name(service), schema, progress)
+                raise AuditError(f"no table {', '.join(missing)} in {where}")
+            yield conn
     except psycopg.Error as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"{PROG}: error: cannot read {where}: {reason}", file=sys.stderr)
+        raise AuditError(f"cannot read {where}: {reason}") from None
+
+
+def verify_live(service: str, env: Mapping[str, str], out: TextIO) -> int:
+    """Checks the service's chain; prints the outcome; returns the exit code."""
+    schema = env.get("POSTGRES_SCHEMA") or "public"
+    try:
+        with _snapshot(env, service) as conn, _progress(service, _last_seal(conn)) as progress:
+            outcome = chain_check.verify(conn, table_name(service), schema, progress)
+    except AuditError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    return _report(service, outcome, out)
+
+
+def _report(service: str, outcome: chain_check.Outcome, out: TextIO, span: str = "") -> int:
     if outcome.broken is not None:
         print(f"BROKEN {service} at position {outcome.broken.position}: {outcome.broken.kind}: "
               f"{outcome.broken.detail} ({outcome.verified} records verified before it)", file=out)
         return 1
     tail = f", {outcome.unsealed} newer not sealed yet" if outcome.unsealed else ""
-    print(f"OK {service}: {outcome.verified} records verified, sealed up to position {outcome.head}{tail}",
+    print(f"OK {service}: {outcome.verified} records verified, sealed up to position {outcome.head}{span}{tail}",
           file=out)
     return 0
 
 
-@contextlib.contextmanager
-def _progress(conn: psycopg.Connection[Any], service: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar by notification id on a terminal; nothing otherwise (pipes, logs, tests)."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
+def verify_bundle(path: Path, out: TextIO) -> int:
+    """Checks every log of an exported bundle, offline; prints one line per service; returns
+    the exit code (1 if any log is broken)."""
+    bars: list[Callable[[int], None]] = []
 
+    def progress(service: str, first: int, last: int) -> Callable[[int], None] | None:
+        bar = _progress_bar(service, last, first)
+        bars.extend([bar] if bar is not None else [])
+        return bar
+
+    try:
+        checked = bundle.check_bundle(path, progress)
+    except bundle.BundleError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        for bar in bars:
+            bar(-1)
+    codes = [_report(c.service, c.outcome, out, f" (bundle: positions {c.first}-{c.last})" if c.first else "")
+             for c in checked]
+    return max(codes, default=0)
+
+
+def export(args: argparse.Namespace, profile: str | None, out: TextIO) -> int:
+    """Writes the bundle; prints what each service's log gave; returns the exit code."""
+    services = list(APPLICATION_NAMES) if "all" in args.service else list(dict.fromkeys(args.service))
+    try:
+        envs = {service: store_env(service, profile, os.environ) for service in services}
+    except AuditError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+
+    def exporter(service: str) -> Callable[[IO[bytes]], tuple[bundle.Exported, dict[str, Any]]]:
+        def write(to: IO[bytes]) -> tuple[bundle.Exported, dict[str, Any]]:
+            env = envs[service]
+            with _snapshot(env, service) as conn, _progress(service, _last_seal(conn)) as progress:
+                return bundle.export_log(conn, service, table_name(service), to, args.after, args.until,
+                                         env.get("POSTGRES_SCHEMA") or "public", progress)
+
+        return write
+
+    try:
+        exported = bundle.write_bundle(args.output, [(service, exporter(service)) for service in services])
+    except AuditError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"{PROG}: error: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    for log in exported:
+        span = f"positions {log.first}-{log.last}" if log.records else "no positions in the range"
+        tail = f"; {log.unsealed} newer not sealed yet, left out" if log.unsealed else ""
+        print(f"exported {log.service}: {log.records} positions, {span}{tail}", file=out)
+    print(f"wrote {args.output} ({args.output.stat().st_size} bytes)", file=out)
+    return 0
+
+
+def _last_seal(conn: psycopg.Connection[Any]) -> int:
     row = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
         sql.Identifier(CHAIN_TABLE))).fetchone()
-    with tqdm(total=row[0] if row else 0, unit=" id", desc=f"verifying {service}", file=sys.stderr) as bar:
-        def advance(position: int) -> None:
-            if position - bar.n >= 1000 or position == bar.total:  # redrawing per record would cost more
-                bar.update(position - bar.n)
+    return row[0] if row else 0
 
-        yield advance
+
+@contextlib.contextmanager
+def _progress(service: str, last: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar by position on a terminal; nothing otherwise (pipes, logs, tests)."""
+    bar = _progress_bar(service, last)
+    try:
+        yield bar
+    finally:
+        if bar is not None:
+            bar(-1)
+
+
+def _progress_bar(service: str, last: int, first: int = 0) -> Callable[[int], None] | None:
+    """A callback told each position reached (-1: done, close the bar), or None off a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=max(last - first, 0), unit=" id", desc=service, file=sys.stderr)
+
+    def advance(position: int) -> None:
+        if position < 0:
+            bar.close()
+        elif position - first - bar.n >= 1000 or position == last:  # redrawing per record would cost more
+            bar.update(position - first - bar.n)
+
+    return advance
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     for stream in (sys.stdout, sys.stderr):  # Vietnamese as-is, whatever the locale
         if isinstance(stream, io.TextIOWrapper) and (stream.encoding or "").lower().replace("-", "") != "utf8":
             stream.reconfigure(encoding="utf-8")
-    args = parser().parse_args(argv)  # exits 2 on a bad command line
+    command_line = parser()
+    args = command_line.parse_args(argv)  # exits 2 on a bad command line
+    if args.command == "verify":
+        if (args.bundle is None) == (not args.live):
+            command_line.error("verify takes either BUNDLE or --live --service SERVICE")
+        if args.live and args.service is None:
+            command_line.error("verify --live needs --service SERVICE")
+        if args.bundle is not None and args.service is not None:
+            command_line.error("--service goes with --live: a bundle names its services")
     try:
         run(args)
     except (AuditError, PersistenceError) as e:
