@@ -1,8 +1,8 @@
 """The platform's OCI image (`make image`) runs the services as the chart starts them: the archive
 is unpacked with umoci and its processes run with runc, from the image's own configuration (the
 non-root user, the environment), on a read-only root filesystem with a scratch /tmp, as in the
-chart. `make test` builds the image first when it runs as root (about 55 s), which the build and runc
-need."""
+chart. `make test` builds the image first when it runs as root (about 55 s), which the build and
+runc need."""
 
 from __future__ import annotations
 
