@@ -8,7 +8,7 @@ and what DSS must recognise. B-LT and B-LTA join as entries once the service mak
 The development PKI publishes no revocation information (no CRL distribution point, no OCSP
 responder), and DSS's default policy wants revocation data for the signer's and the TSA's
 certificates; so DSS is handed a CRL the development root issues here, as a validator that
-fetched it would have been. The same CRL with the seal listed shows that DSS reads it.
+fetched it would have been. The same CRL with the seal listed shows that both validators read it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +52,19 @@ class Level:
     dss_format: str  # what DSS must recognise
     signature_timestamps: int
     environment: Callable[[LocalTsa], dict[str, str]]  # the service's settings for this level
+    # DSS's (indication, sub-indication) when the seal is revoked just after signing: only a
+    # proof of existence from before the revocation (a timestamp) keeps the signature valid.
+    dss_when_revoked_after_signing: tuple[str, str | None]
 
     def __str__(self) -> str:
         return self.name
 
 
 LEVELS = (
-    Level("B-B", pb.PADES_LEVEL_B_B, "PAdES-BASELINE-B", 0, lambda tsa: {}),
-    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, lambda tsa: {"MOTCUA_SIGNING_TSA_URL": tsa.url}),
+    Level("B-B", pb.PADES_LEVEL_B_B, "PAdES-BASELINE-B", 0, lambda tsa: {},
+          ("INDETERMINATE", "REVOKED_NO_POE")),
+    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, lambda tsa: {"MOTCUA_SIGNING_TSA_URL": tsa.url},
+          ("TOTAL_PASSED", None)),
 )
 
 
@@ -105,7 +111,7 @@ def write_crl(directory: Path, name: str, ca_key, ca_cert: x509.Certificate,
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca_cert.subject)
-        .last_update(now - dt.timedelta(seconds=30))
+        .last_update(now)
         .next_update(now + dt.timedelta(days=1))
     )
     for certificate in revoked:
@@ -158,13 +164,19 @@ def form() -> bytes:
     return render(form_samples.SAMPLES[FORM]())
 
 
+class Sealed(dict[str, Path]):
+    """Level name → the signed PDF's path; ``signed_at``: a time after every signing."""
+
+    signed_at: dt.datetime
+
+
 @pytest.fixture(scope="module")
-def sealed(stack, signing_dir, root, work, form) -> dict[str, Path]:
+def sealed(stack, signing_dir, root, work, form) -> Sealed:
     """Form 01 sealed by the running service once per level, each level a service process with
     that level's settings: level name → the signed PDF's path."""
     ca_key, ca_cert, _ = root
     token = auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token
-    paths = {}
+    paths = Sealed()
     with LocalTsa(ca_key, ca_cert) as tsa:
         for level in LEVELS:
             process = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), **level.environment(tsa)).start()
@@ -179,6 +191,7 @@ def sealed(stack, signing_dir, root, work, form) -> dict[str, Path]:
             assert response.pades_level == level.pades_level
             paths[level.name] = work / f"form-01-{level.name}.pdf"
             paths[level.name].write_bytes(response.signed_document)
+    paths.signed_at = dt.datetime.now(dt.UTC)
     return paths
 
 
@@ -274,9 +287,27 @@ def test_a_root_the_validators_do_not_trust_leaves_the_signature_indeterminate(s
     assert "Certificate Validation: Certificate issuer isn't Trusted." in out
 
 
-def test_dss_reads_the_revocation_data_it_is_given(sealed, work, root, seal_certificate):
-    """A CRL listing the seal: the B-B signature has no proof it was made before the revocation."""
+@pytest.mark.parametrize("level", LEVELS, ids=str)
+def test_a_seal_revoked_after_signing_is_seen_by_both_and_only_a_timestamp_proves_the_signature_older(
+        sealed, work, root, seal_certificate, level):
+    """A CRL listing the seal as revoked just after the signing. DSS: without a timestamp nothing
+    proves the signature existed before the revocation (REVOKED_NO_POE); the B-T timestamp does.
+    pdfsig checks the certificate now, without proofs of existence: revoked either way."""
     ca_key, ca_cert, root_pem = root
-    revoked = write_crl(work, "dev-root-seal-revoked.crl", ca_key, ca_cert, revoked=(seal_certificate,))
-    (signature,) = dss(sealed["B-B"], trust=root_pem, crls=(revoked,))["signatures"]
-    assert (signature["indication"], signature["sub_indication"]) == ("INDETERMINATE", "REVOKED_NO_POE")
+    # CRLs carry whole seconds: the revocation is the first whole second after the signings, and
+    # the CRL is issued once that second has come.
+    revoked_at = (sealed.signed_at + dt.timedelta(seconds=1)).replace(microsecond=0)
+    time.sleep(max(0.0, (revoked_at - dt.datetime.now(dt.UTC)).total_seconds()))
+    revoked = write_crl(work, f"seal-revoked-{level.name}.crl", ca_key, ca_cert,
+                        revoked=(seal_certificate,), revoked_at=revoked_at)
+    (signature,) = dss(sealed[level.name], trust=root_pem, crls=(revoked,))["signatures"]
+    assert (signature["indication"], signature["sub_indication"]) == level.dss_when_revoked_after_signing
+
+    nss = work / f"nss-revoked-{level.name}"
+    nss.mkdir()
+    run("certutil", "-N", "--empty-password", "-d", f"sql:{nss}")
+    run("certutil", "-A", "-n", "motcua development root", "-t", "CT,C,C", "-i", root_pem, "-d", f"sql:{nss}")
+    run("crlutil", "-I", "-i", revoked, "-d", f"sql:{nss}")
+    out = pdfsig(sealed[level.name], nss)
+    assert "Signature Validation: Signature is Valid." in out
+    assert "Certificate Validation: Certificate has been Revoked." in out
