@@ -84,11 +84,15 @@ def run(name: str, *args: str | Path) -> str:
     return result.stdout
 
 
-def dss(pdf: Path, trust: Path, crls: tuple[Path, ...] = ()) -> dict:
-    """DSS's report (validate-pdf's JSON) on every signature of ``pdf``, offline."""
+def validate_pdf() -> str:
     if not VALIDATE_PDF.is_file():
         pytest.fail(f"{VALIDATE_PDF.relative_to(REPO)} is missing: run `make dss` (make test does)")
-    args = [str(VALIDATE_PDF), str(pdf), "--trust", str(trust), "--offline"]
+    return str(VALIDATE_PDF)
+
+
+def dss(pdf: Path, trust: Path, crls: tuple[Path, ...] = ()) -> dict:
+    """DSS's report (validate-pdf's JSON) on every signature of ``pdf``, offline."""
+    args = [validate_pdf(), str(pdf), "--trust", str(trust), "--offline"]
     for crl in crls:
         args += ["--crl", str(crl)]
     result = subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -311,3 +315,16 @@ def test_a_seal_revoked_after_signing_is_seen_by_both_and_only_a_timestamp_prove
     out = pdfsig(sealed[level.name], nss)
     assert "Signature Validation: Signature is Valid." in out
     assert "Certificate Validation: Certificate has been Revoked." in out
+
+
+def test_validate_pdf_says_why_it_cannot_judge_what_is_not_a_signed_pdf(work, root):
+    not_a_pdf = work / "don-xin.pdf"
+    not_a_pdf.write_text("Đơn xin cấp giấy phép xây dựng", encoding="utf-8")
+    for args, why in (
+        ([not_a_pdf, "--trust", root[2]], "Document format not recognized"),
+        ([not_a_pdf], "no trust anchor given"),
+        ([not_a_pdf, "--trust", not_a_pdf], "no certificate in"),
+    ):
+        result = subprocess.run([validate_pdf(), *map(str, args)], capture_output=True, text=True, timeout=300)
+        assert (result.returncode, result.stdout) == (2, ""), result.stderr
+        assert why in result.stderr
