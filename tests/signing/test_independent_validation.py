@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -46,12 +47,20 @@ APPLICANT = "Nguyễn Thị Hồng Nhung"  # on form 01 of the samples
 
 
 @dataclass(frozen=True)
+class Surroundings:
+    """What the test runs beside the signing service for the levels that need it (B-LT will add
+    its OCSP responder and CRL server here)."""
+
+    tsa: LocalTsa
+
+
+@dataclass(frozen=True)
 class Level:
     name: str
     pades_level: pb.PadesLevel.ValueType  # what the service says it made
     dss_format: str  # what DSS must recognise
     signature_timestamps: int
-    environment: Callable[[LocalTsa], dict[str, str]]  # the service's settings for this level
+    environment: Callable[[Surroundings], dict[str, str]]  # the service's settings for this level
     # DSS's (indication, sub-indication) when the seal is revoked just after signing: only a
     # proof of existence from before the revocation (a timestamp) keeps the signature valid.
     dss_when_revoked_after_signing: tuple[str, str | None]
@@ -61,11 +70,12 @@ class Level:
 
 
 LEVELS = (
-    Level("B-B", pb.PADES_LEVEL_B_B, "PAdES-BASELINE-B", 0, lambda tsa: {},
+    Level("B-B", pb.PADES_LEVEL_B_B, "PAdES-BASELINE-B", 0, lambda around: {},
           ("INDETERMINATE", "REVOKED_NO_POE")),
-    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, lambda tsa: {"MOTCUA_SIGNING_TSA_URL": tsa.url},
+    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, lambda around: {"MOTCUA_SIGNING_TSA_URL": around.tsa.url},
           ("TOTAL_PASSED", None)),
 )
+HIGHEST = LEVELS[-1]  # the level whose tampering has the most to hide
 
 
 def tool(name: str) -> tuple[str, dict[str, str]]:
@@ -144,12 +154,21 @@ def signing_dir(work) -> Path:
     return directory
 
 
+@dataclass(frozen=True)
+class DevRoot:
+    key: Any
+    certificate: x509.Certificate
+    pem: Path
+
+
 @pytest.fixture(scope="module")
-def root(signing_dir):
+def root(signing_dir) -> DevRoot:
     directory = signing_dir / "pki"
-    ca_key = serialization.load_pem_private_key((directory / "dev-root-ca.key.pem").read_bytes(), None)
-    return ca_key, x509.load_pem_x509_certificate((directory / "dev-root-ca.crt.pem").read_bytes()), \
-        directory / "dev-root-ca.crt.pem"
+    return DevRoot(
+        key=serialization.load_pem_private_key((directory / "dev-root-ca.key.pem").read_bytes(), None),
+        certificate=x509.load_pem_x509_certificate((directory / "dev-root-ca.crt.pem").read_bytes()),
+        pem=directory / "dev-root-ca.crt.pem",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +178,7 @@ def seal_certificate(signing_dir) -> x509.Certificate:
 
 @pytest.fixture(scope="module")
 def crl(work, root) -> Path:
-    ca_key, ca_cert, _ = root
-    return write_crl(work, "dev-root.crl", ca_key, ca_cert)
+    return write_crl(work, "dev-root.crl", root.key, root.certificate)
 
 
 @pytest.fixture(scope="module")
@@ -178,12 +196,12 @@ class Sealed(dict[str, Path]):
 def sealed(stack, signing_dir, root, work, form) -> Sealed:
     """Form 01 sealed by the running service once per level, each level a service process with
     that level's settings: level name → the signed PDF's path."""
-    ca_key, ca_cert, _ = root
     token = auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token
     paths = Sealed()
-    with LocalTsa(ca_key, ca_cert) as tsa:
+    with LocalTsa(root.key, root.certificate) as tsa:
+        around = Surroundings(tsa=tsa)
         for level in LEVELS:
-            process = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), **level.environment(tsa)).start()
+            process = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), **level.environment(around)).start()
             try:
                 response = signing_stub(process.addr, token).SignDocument(pb.SignDocumentRequest(
                     document=form, purpose=pb.SIGNING_PURPOSE_DOSSIER_RESULT, dossier_id=DOSSIER_ID,
@@ -205,7 +223,7 @@ def nss_db(work, root) -> Path:
     directory = work / "nss"
     directory.mkdir()
     run("certutil", "-N", "--empty-password", "-d", f"sql:{directory}")
-    run("certutil", "-A", "-n", "motcua development root", "-t", "CT,C,C", "-i", root[2], "-d", f"sql:{directory}")
+    run("certutil", "-A", "-n", "motcua development root", "-t", "CT,C,C", "-i", root.pem, "-d", f"sql:{directory}")
     return directory
 
 
@@ -230,7 +248,7 @@ def tampered(pdf: Path) -> Path:
 
 @pytest.mark.parametrize("level", LEVELS, ids=str)
 def test_dss_judges_each_level_total_passed_at_that_level(sealed, root, crl, level):
-    report = dss(sealed[level.name], trust=root[2], crls=(crl,))
+    report = dss(sealed[level.name], trust=root.pem, crls=(crl,))
     (signature,) = report["signatures"]
     assert (signature["indication"], signature["sub_indication"]) == ("TOTAL_PASSED", None), signature["errors"]
     assert signature["signature_format"] == level.dss_format
@@ -271,8 +289,8 @@ def test_the_vietnamese_text_of_the_form_survives_sealing(sealed, work, form, le
 
 
 def test_a_byte_flipped_in_the_signed_range_fails_for_both_validators(sealed, root, crl, nss_db):
-    pdf = tampered(sealed["B-T"])
-    (signature,) = dss(pdf, trust=root[2], crls=(crl,))["signatures"]
+    pdf = tampered(sealed[HIGHEST.name])
+    (signature,) = dss(pdf, trust=root.pem, crls=(crl,))["signatures"]
     assert (signature["indication"], signature["sub_indication"]) == ("TOTAL_FAILED", "HASH_FAILURE")
     assert signature["signed_by"] == SEAL_NAME  # the signature is still read, and found not to match
     out = pdfsig(pdf, nss_db)
@@ -297,20 +315,19 @@ def test_a_seal_revoked_after_signing_is_seen_by_both_and_only_a_timestamp_prove
     """A CRL listing the seal as revoked just after the signing. DSS: without a timestamp nothing
     proves the signature existed before the revocation (REVOKED_NO_POE); the B-T timestamp does.
     pdfsig checks the certificate now, without proofs of existence: revoked either way."""
-    ca_key, ca_cert, root_pem = root
     # CRLs carry whole seconds: the revocation is the first whole second after the signings, and
     # the CRL is issued once that second has come.
     revoked_at = (sealed.signed_at + dt.timedelta(seconds=1)).replace(microsecond=0)
     time.sleep(max(0.0, (revoked_at - dt.datetime.now(dt.UTC)).total_seconds()))
-    revoked = write_crl(work, f"seal-revoked-{level.name}.crl", ca_key, ca_cert,
+    revoked = write_crl(work, f"seal-revoked-{level.name}.crl", root.key, root.certificate,
                         revoked=(seal_certificate,), revoked_at=revoked_at)
-    (signature,) = dss(sealed[level.name], trust=root_pem, crls=(revoked,))["signatures"]
+    (signature,) = dss(sealed[level.name], trust=root.pem, crls=(revoked,))["signatures"]
     assert (signature["indication"], signature["sub_indication"]) == level.dss_when_revoked_after_signing
 
     nss = work / f"nss-revoked-{level.name}"
     nss.mkdir()
     run("certutil", "-N", "--empty-password", "-d", f"sql:{nss}")
-    run("certutil", "-A", "-n", "motcua development root", "-t", "CT,C,C", "-i", root_pem, "-d", f"sql:{nss}")
+    run("certutil", "-A", "-n", "motcua development root", "-t", "CT,C,C", "-i", root.pem, "-d", f"sql:{nss}")
     run("crlutil", "-I", "-i", revoked, "-d", f"sql:{nss}")
     out = pdfsig(sealed[level.name], nss)
     assert "Signature Validation: Signature is Valid." in out
@@ -321,7 +338,7 @@ def test_validate_pdf_says_why_it_cannot_judge_what_is_not_a_signed_pdf(work, ro
     not_a_pdf = work / "don-xin.pdf"
     not_a_pdf.write_text("Đơn xin cấp giấy phép xây dựng", encoding="utf-8")
     for args, why in (
-        ([not_a_pdf, "--trust", root[2]], "Document format not recognized"),
+        ([not_a_pdf, "--trust", root.pem], "Document format not recognized"),
         ([not_a_pdf], "no trust anchor given"),
         ([not_a_pdf, "--trust", not_a_pdf], "no certificate in"),
     ):
