@@ -17,9 +17,11 @@ import datetime as dt
 import json
 import os
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from motcua.dossiers.forms import render
 from motcua.identity.v1.role_pb2 import Role
 from motcua.signing import pki
+from motcua.signing.domain import KeyOwnership
 from motcua.signing.v1 import signing_service_pb2 as pb
 from tests.signing.tsa import LocalTsa
 from tests.support import auth, form_samples
@@ -192,24 +195,29 @@ class Sealed(dict[str, Path]):
     signed_at: dt.datetime
 
 
+def seal_form(stack, signing_dir: Path, form: bytes, key_id: str = "", **environment: str) -> pb.SignDocumentResponse:
+    """``form`` sealed as a dossier's result by a signing service process with ``environment``."""
+    process = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), **environment).start()
+    try:
+        token = auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token
+        return signing_stub(process.addr, token).SignDocument(pb.SignDocumentRequest(
+            document=form, purpose=pb.SIGNING_PURPOSE_DOSSIER_RESULT, dossier_id=DOSSIER_ID,
+            dossier_code=form_samples.DOSSIER.code, key_id=key_id,
+            reason="Giấy tiếp nhận hồ sơ và hẹn trả kết quả", location="Xã Đông Sơn, tỉnh Thanh Hóa",
+        ))
+    finally:
+        assert process.terminate() == 0
+
+
 @pytest.fixture(scope="module")
 def sealed(stack, signing_dir, root, work, form) -> Sealed:
     """Form 01 sealed by the running service once per level, each level a service process with
     that level's settings: level name → the signed PDF's path."""
-    token = auth.issue(roles=(Role.ROLE_LEADER,), agency_id=PROVINCE).access_token
     paths = Sealed()
     with LocalTsa(root.key, root.certificate) as tsa:
         around = Surroundings(tsa=tsa)
         for level in LEVELS:
-            process = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), **level.environment(around)).start()
-            try:
-                response = signing_stub(process.addr, token).SignDocument(pb.SignDocumentRequest(
-                    document=form, purpose=pb.SIGNING_PURPOSE_DOSSIER_RESULT, dossier_id=DOSSIER_ID,
-                    dossier_code=form_samples.DOSSIER.code,
-                    reason="Giấy tiếp nhận hồ sơ và hẹn trả kết quả", location="Xã Đông Sơn, tỉnh Thanh Hóa",
-                ))
-            finally:
-                assert process.terminate() == 0
+            response = seal_form(stack, signing_dir, form, **level.environment(around))
             assert response.pades_level == level.pades_level
             paths[level.name] = work / f"form-01-{level.name}.pdf"
             paths[level.name].write_bytes(response.signed_document)
@@ -345,3 +353,93 @@ def test_validate_pdf_says_why_it_cannot_judge_what_is_not_a_signed_pdf(work, ro
         result = subprocess.run([validate_pdf(), *map(str, args)], capture_output=True, text=True, timeout=300)
         assert (result.returncode, result.stdout) == (2, ""), result.stderr
         assert why in result.stderr
+
+
+class CrlServer:
+    """Serves one CRL over HTTP on the loopback interface and counts who fetched it."""
+
+    def __init__(self) -> None:
+        self.crl = b""
+        self.requests = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                server.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pkix-crl")
+                self.send_header("Content-Length", str(len(server.crl)))
+                self.end_headers()
+                self.wfile.write(server.crl)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/dev-root.crl"
+        self._thread = threading.Thread(target=self.http.serve_forever, name="crl-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.fixture(scope="module")
+def crl_server(crl) -> Iterator[CrlServer]:
+    server = CrlServer()
+    server.crl = crl.read_bytes()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sealed_by_a_seal_naming_its_crl(stack, signing_dir, root, crl_server, work, form) -> Path:
+    """Form 01 sealed at B-B with a second seal of the province, whose certificate (issued by the
+    development root) names where its CRL is published, as a real CA's certificates do."""
+    key = pki.new_key()
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(pki.name(SEAL_NAME, SEAL_NAME, "Thanh Hóa"))
+        .issuer_name(root.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+        ), critical=True)
+        .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_server.url)],
+            relative_name=None, reasons=None, crl_issuer=None,
+        )]), critical=False)
+        .sign(root.key, hashes.SHA256())
+    )
+    keys = signing_dir / "pki" / "keys"
+    pki.write_ownership(keys, "seal-with-crl", KeyOwnership(agency_id=PROVINCE, purposes=("dossier_result",)))
+    pki.write_key_pair(keys, "seal-with-crl", key, [certificate, root.certificate])
+    response = seal_form(stack, signing_dir, form, key_id="seal-with-crl")
+    assert response.key_id == "seal-with-crl"
+    path = work / "form-01-seal-with-crl.pdf"
+    path.write_bytes(response.signed_document)
+    return path
+
+
+def test_online_dss_fetches_the_crl_the_certificate_names_and_offline_nothing(
+        sealed_by_a_seal_naming_its_crl, root, crl_server):
+    (offline,) = dss(sealed_by_a_seal_naming_its_crl, trust=root.pem)["signatures"]
+    assert offline["indication"] == "INDETERMINATE"  # no revocation data: DSS's policy wants some
+    assert crl_server.requests == 0
+
+    result = subprocess.run(
+        [validate_pdf(), str(sealed_by_a_seal_naming_its_crl), "--trust", str(root.pem), "--online"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    (online,) = json.loads(result.stdout)["signatures"]
+    assert (online["indication"], online["sub_indication"]) == ("TOTAL_PASSED", None), online["errors"]
+    assert online["signature_format"] == "PAdES-BASELINE-B"
+    assert crl_server.requests >= 1
