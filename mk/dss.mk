@@ -13,8 +13,9 @@ DSS_DIR := .local/tools/dss
 DSS_BIN := $(DSS_DIR)/bin/validate-pdf
 DSS_SOURCES := infra/dss/pom.xml infra/dss/validate-pdf $(shell find infra/dss/src -type f 2>/dev/null)
 PDF_TOOLS := .local/tools/pdf
-# libnss3 too: the system's may be older than the libnss3-tools of the same archive needs.
-PDF_DEBS := poppler-utils libpoppler126 libnss3-tools libnss3
+# libnss3 too: the system's may be older than the libnss3-tools of the same archive needs; and
+# the one library of poppler's that a bookworm machine may lack (the rest are there).
+PDF_DEBS := poppler-utils libpoppler126 libopenjp2-7 libnss3-tools libnss3
 PDF_TOOLS_STAMP := $(PDF_TOOLS)/.installed-$(subst $(eval) ,-,$(PDF_DEBS))
 
 .PHONY: dss pdf-tools
