@@ -14,6 +14,7 @@ fetched it would have been. The same CRL with the seal listed shows that both va
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import subprocess
@@ -103,14 +104,21 @@ def validate_pdf() -> str:
     return str(VALIDATE_PDF)
 
 
-def dss(pdf: Path, trust: Path, crls: tuple[Path, ...] = ()) -> dict:
-    """DSS's report (validate-pdf's JSON) on every signature of ``pdf``, offline."""
-    args = [validate_pdf(), str(pdf), "--trust", str(trust), "--offline"]
+def dss(pdf: Path, trust: Path, crls: tuple[Path, ...] = (), online: bool = False) -> dict:
+    """DSS's report (validate-pdf's JSON) on every signature of ``pdf``; its XML reports, to read
+    when a verdict surprises, go to a directory beside ``pdf`` named in ``reports``."""
+    reports = pdf.parent / f"dss-reports-{pdf.stem}-{next(_calls)}"
+    args = [validate_pdf(), str(pdf), "--trust", str(trust), "--online" if online else "--offline",
+            "--reports", str(reports)]
     for crl in crls:
         args += ["--crl", str(crl)]
     result = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    assert (reports / "detailed-report.xml").is_file()
+    return {**json.loads(result.stdout), "reports": str(reports)}
+
+
+_calls = itertools.count(1)
 
 
 def pdfsig(pdf: Path, nss_db: Path) -> str:
@@ -258,7 +266,7 @@ def tampered(pdf: Path) -> Path:
 def test_dss_judges_each_level_total_passed_at_that_level(sealed, root, crl, level):
     report = dss(sealed[level.name], trust=root.pem, crls=(crl,))
     (signature,) = report["signatures"]
-    assert (signature["indication"], signature["sub_indication"]) == ("TOTAL_PASSED", None), signature["errors"]
+    assert (signature["indication"], signature["sub_indication"]) == ("TOTAL_PASSED", None), report
     assert signature["signature_format"] == level.dss_format
     assert signature["errors"] == []
     assert signature["signed_by"] == SEAL_NAME
@@ -434,12 +442,7 @@ def test_online_dss_fetches_the_crl_the_certificate_names_and_offline_nothing(
     assert offline["indication"] == "INDETERMINATE"  # no revocation data: DSS's policy wants some
     assert crl_server.requests == 0
 
-    result = subprocess.run(
-        [validate_pdf(), str(sealed_by_a_seal_naming_its_crl), "--trust", str(root.pem), "--online"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    (online,) = json.loads(result.stdout)["signatures"]
+    (online,) = dss(sealed_by_a_seal_naming_its_crl, trust=root.pem, online=True)["signatures"]
     assert (online["indication"], online["sub_indication"]) == ("TOTAL_PASSED", None), online["errors"]
     assert online["signature_format"] == "PAdES-BASELINE-B"
     assert crl_server.requests >= 1

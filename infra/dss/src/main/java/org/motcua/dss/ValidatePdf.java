@@ -40,14 +40,16 @@ import java.util.regex.Pattern;
 
 /**
  * validate-pdf FILE.pdf --trust CA.pem [--trust CA.pem ...] [--crl CRL.der ...] [--online|--offline]
- *              [--policy POLICY.xml]
+ *              [--policy POLICY.xml] [--reports DIR]
  *
  * <p>Validates every signature of a PDF with DSS under its default validation policy (ETSI EN 319
  * 102-1) and prints one JSON object: per signature the indication, sub-indication, the PAdES level
  * DSS recognised, the signing time, the timestamps with their own indications, and the messages
  * that explain a failure. The trust anchors are the given certificates only (no trusted lists).
  * Offline (the default) no OCSP, CRL or AIA request leaves the process: what is judged is what the
- * document carries, and the CRLs given with --crl. Exit status 0 when a report was printed, whatever it says; 2 for bad usage or
+ * document carries, and the CRLs given with --crl. With --reports, DSS's own XML reports (simple,
+ * detailed, diagnostic data, ETSI TS 119 102-2) are written to DIR: where to look when a verdict
+ * needs explaining. Exit status 0 when a report was printed, whatever it says; 2 for bad usage or
  * an unreadable input.
  */
 public final class ValidatePdf {
@@ -72,7 +74,7 @@ public final class ValidatePdf {
             System.err.println("validate-pdf: " + e.getMessage());
             System.err.println(
                     "usage: validate-pdf FILE.pdf --trust CA.pem [--trust CA.pem ...] [--crl CRL.der ...]"
-                    + " [--online|--offline] [--policy POLICY.xml]");
+                    + " [--online|--offline] [--policy POLICY.xml] [--reports DIR]");
             System.exit(2);
         } catch (IOException e) {
             System.err.println("validate-pdf: " + e.getMessage());
@@ -114,6 +116,9 @@ public final class ValidatePdf {
         Reports reports = arguments.policy == null
                 ? validator.validateDocument()
                 : validator.validateDocument(arguments.policy);
+        if (arguments.reports != null) {
+            writeReports(reports, arguments.reports);
+        }
         SimpleReport simple = reports.getSimpleReport();
         DiagnosticData diagnostic = reports.getDiagnosticData();
 
@@ -159,6 +164,14 @@ public final class ValidatePdf {
             putMessages(timestamp, "errors", simple.getAdESValidationErrors(id));
         }
         return report;
+    }
+
+    private static void writeReports(Reports reports, File directory) throws IOException {
+        Files.createDirectories(directory.toPath());
+        Files.writeString(directory.toPath().resolve("simple-report.xml"), reports.getXmlSimpleReport());
+        Files.writeString(directory.toPath().resolve("detailed-report.xml"), reports.getXmlDetailedReport());
+        Files.writeString(directory.toPath().resolve("diagnostic-data.xml"), reports.getXmlDiagnosticData());
+        Files.writeString(directory.toPath().resolve("etsi-validation-report.xml"), reports.getXmlValidationReport());
     }
 
     private static void putTimestamp(ObjectNode node, XmlTimestamp timestamp, DiagnosticData diagnostic) {
@@ -227,6 +240,7 @@ public final class ValidatePdf {
         final List<File> crls = new ArrayList<>();
         boolean online;
         File policy;
+        File reports;
 
         static Arguments parse(String[] args) throws UsageException {
             Arguments parsed = new Arguments();
@@ -235,6 +249,7 @@ public final class ValidatePdf {
                     case "--trust" -> parsed.trust.add(existing(value(args, ++i, "--trust")));
                     case "--crl" -> parsed.crls.add(existing(value(args, ++i, "--crl")));
                     case "--policy" -> parsed.policy = existing(value(args, ++i, "--policy"));
+                    case "--reports" -> parsed.reports = new File(value(args, ++i, "--reports"));
                     case "--online" -> parsed.online = true;
                     case "--offline" -> parsed.online = false;
                     default -> {
