@@ -40,6 +40,9 @@ $(DSS_BIN): $(DSS_SOURCES)
 
 $(PDF_TOOLS_STAMP):
 	@rm -rf $(PDF_TOOLS) .local/cache/pdf-debs && mkdir -p $(PDF_TOOLS) .local/cache/pdf-debs
-	cd .local/cache/pdf-debs && apt-get download -qq $(PDF_DEBS)
+	@# A machine that never ran apt-get update has no package lists to download from.
+	cd .local/cache/pdf-debs && { apt-get download -qq $(PDF_DEBS) \
+	  || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi \
+	       && apt-get download -qq $(PDF_DEBS); }; }
 	for deb in .local/cache/pdf-debs/*.deb; do dpkg-deb -x $$deb $(PDF_TOOLS) || exit 1; done
 	@touch $@
