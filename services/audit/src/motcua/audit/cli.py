@@ -469,9 +469,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             command_line.error("verify takes either BUNDLE or --live --service SERVICE")
         if args.live and args.service is None:
             command_line.error("verify --live needs --service SERVICE")
-        if args.bundle is not None and (args.service is not None or args.witness):
-            command_line.error("--service and --witness go with --live: a bundle names its services and holds "
-                               "their checkpoints")
+        if args.bundle is not None and args.service is not None:
+            command_line.error("--service goes with --live: a bundle names its services")
+        if args.bundle is not None and args.witness:
+            command_line.error("--witness goes with --live: a bundle holds the checkpoints it was exported with")
     try:
         run(args)
     except (AuditError, PersistenceError) as e:
