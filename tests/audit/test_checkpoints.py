@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from motcua.kernel.chain import GENESIS, record_digest
 from motcua.procedures.v1 import procedure_service_pb2 as pb
 from tests.audit.test_audit_cli import audit, audit_env, failed, ok
+from tests.signing.tsa import LocalTsa
 from tests.support.clients import procedures_stub
 from tests.support.procedures import create_request
 from tests.support.waiting import eventually
@@ -87,16 +88,23 @@ def witnessed(stack, tmp_path_factory) -> dict:
                what="the sealed head signed and kept in both databases", timeout=90)
     assert signing.terminate() == 0
 
-    # Rotation: the signing service restarts with a new audit key.
+    # Rotation: the signing service restarts with a new audit key, and a timestamp authority
+    # (certified by the development CA) stamps its checkpoints from then on.
     rotated = signing_dir / "pki" / "audit" / "audit-2.key.pem"
-    signing = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), MOTCUA_SIGNING_AUDIT_KEY=str(rotated)).start()
-    for n in range(3, 5):
-        _walk_through(stub, f"Cấp đổi giấy phép lái xe {n}")
-    second_key = _key_id(signing_dir, "audit-2")
-    eventually(lambda: (h := _head(dsn)) and _signed_up_to(stack, dsn, h, second_key),
-               what="the new head signed with the new key", timeout=90)
-    assert service.terminate() == 0
-    assert signing.terminate() == 0
+    pki = signing_dir / "pki"
+    ca_key = serialization.load_pem_private_key((pki / "dev-root-ca.key.pem").read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate((pki / "dev-root-ca.crt.pem").read_bytes())
+    with LocalTsa(ca_key, ca_cert) as tsa:
+        signing = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), MOTCUA_SIGNING_AUDIT_KEY=str(rotated),
+                                MOTCUA_SIGNING_TSA_URL=tsa.url).start()
+        for n in range(3, 5):
+            _walk_through(stub, f"Cấp đổi giấy phép lái xe {n}")
+        second_key = _key_id(signing_dir, "audit-2")
+        eventually(lambda: (h := _head(dsn)) and _signed_up_to(stack, dsn, h, second_key),
+                   what="the new head signed with the new key", timeout=90)
+        assert service.terminate() == 0
+        assert signing.terminate() == 0
+        assert tsa.requests > 0
     # The retired key is gone: its checkpoints must verify without it.
     (signing_dir / "pki" / "audit" / "audit.key.pem").unlink()
     with psycopg.connect(dsn) as conn:
@@ -136,11 +144,13 @@ def test_a_clean_log_verifies_with_every_checkpoint_of_both_keys(stack, witnesse
     out = ok(verify(stack, "--trust", str(witnessed["trust"])))
 
     kept = _checkpoints(witnessed["dsn"]) + _checkpoints(stack.dsn("identity"))
+    stamped = [key for _, key in kept if key == witnessed["keys"][1]]  # the second key's, with the authority
     lines = out.splitlines()
     assert lines[0] == (f"OK procedures: {len(witnessed['ids'])} records verified, "
                         f"sealed up to position {witnessed['ids'][-1]}")
     assert lines[1] == (
-        f"checkpoints procedures: {len(kept)} verified, the latest at position {witnessed['ids'][-1]}, "
+        f"checkpoints procedures: {len(kept)} verified, {len(stamped)} timestamped, "
+        f"the latest at position {witnessed['ids'][-1]}, "
         f"signed by 2 key(s) ({witnessed['keys'][0][:16]}, {witnessed['keys'][1][:16]}), "
         f"kept in {DB}, {WITNESS_DB}")
 
@@ -158,6 +168,29 @@ def test_checkpoints_signed_under_another_root_are_a_bad_signature(stack, witnes
     first = _checkpoints(witnessed["dsn"])[0][0]
     assert result.stdout.startswith(f"BROKEN procedures at position {first}: bad signature:"), result.stdout
     assert "does not chain to a trusted audit root" in result.stdout
+
+
+def test_a_timestamp_token_of_another_signature_is_found(stack, witnessed):
+    identity = stack.dsn("identity")
+    with psycopg.connect(identity) as conn:
+        stamped = conn.execute(
+            "SELECT position, key_id, timestamp_token FROM motcua_checkpoints WHERE service = 'procedures' "
+            "AND database = %s AND timestamp_token IS NOT NULL ORDER BY position", (DB,)).fetchall()
+        assert len(stamped) >= 2
+        (position, key_id, token), (_, _, other_token) = stamped[0], stamped[-1]
+        conn.execute("UPDATE motcua_checkpoints SET timestamp_token = %s WHERE service = 'procedures' "
+                     "AND database = %s AND position = %s AND key_id = %s", (other_token, DB, position, key_id))
+    try:
+        result = verify(stack, "--trust", str(witnessed["trust"]))
+    finally:
+        with psycopg.connect(identity) as conn:
+            conn.execute("UPDATE motcua_checkpoints SET timestamp_token = %s WHERE service = 'procedures' "
+                         "AND database = %s AND position = %s AND key_id = %s", (token, DB, position, key_id))
+
+    failed(result, 1)
+    assert result.stdout.startswith(
+        f"BROKEN procedures at position {position}: bad signature: "
+        f"the checkpoint at position {position} kept in {WITNESS_DB}: its timestamp token"), result.stdout
 
 
 def test_a_replaced_checkpoint_signature_is_found(stack, witnessed):

@@ -109,6 +109,32 @@ def signature_problem(checkpoint: Checkpoint, roots: list[x509.Certificate] | No
         return f"the signature does not verify with key {checkpoint.key_id[:16]}…"
     if roots is not None and not _chains_to(chain, roots):
         return f"key {checkpoint.key_id[:16]}…'s certificate does not chain to a trusted audit root"
+    return timestamp_problem(checkpoint, roots) if checkpoint.timestamp_token else None
+
+
+def timestamp_problem(checkpoint: Checkpoint, roots: list[x509.Certificate] | None) -> str | None:
+    """What is wrong with the checkpoint's RFC 3161 timestamp token, or None: it must be a
+    timestamp authority's intact signature over the SHA-256 of the checkpoint's signature, and,
+    with trust roots, the authority's certificate must chain to one of them."""
+    import asyncio
+
+    from asn1crypto import cms, x509 as asn1_x509
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        signed_data = cms.ContentInfo.load(checkpoint.timestamp_token)["content"]
+        context = None if roots is None else ValidationContext(trust_roots=[
+            asn1_x509.Certificate.load(r.public_bytes(serialization.Encoding.DER)) for r in roots])
+        status = asyncio.run(validate_tst_signed_data(
+            signed_data, context, lambda algorithm: hashlib.new(algorithm, checkpoint.signature).digest()))
+    except (ValueError, TypeError, KeyError, SignatureValidationError) as e:
+        return f"its timestamp token is not a valid one over its signature: {e}"
+    if not (status.get("intact") and status.get("valid")):
+        return "its timestamp token's signature does not verify"
+    if roots is not None and status.get("trust_problem_indic") is not None:
+        return "its timestamp token's authority does not chain to a trusted root"
     return None
 
 
@@ -139,6 +165,7 @@ class Summary:
     keys: tuple[str, ...]
     sources: tuple[str, ...]
     trusted: bool  # checked against trust roots
+    timestamped: int = 0  # of the checked, those with a valid RFC 3161 timestamp token
 
 
 def check(outcome: Outcome, digests: dict[int, bytes], checkpoints: Iterable[Checkpoint],
@@ -149,6 +176,7 @@ def check(outcome: Outcome, digests: dict[int, bytes], checkpoints: Iterable[Che
     keys: dict[str, None] = {}
     sources: dict[str, None] = {}
     latest = 0
+    timestamped = 0
     for checkpoint in sorted(checkpoints, key=lambda c: (c.position, c.found_in)):
         where = f"the checkpoint at position {checkpoint.position} kept in {checkpoint.found_in}"
         problem = signature_problem(checkpoint, roots)
@@ -167,19 +195,21 @@ def check(outcome: Outcome, digests: dict[int, bytes], checkpoints: Iterable[Che
                 f"{where} signed digest {checkpoint.digest.hex()[:16]}…, the log gives {recomputed.hex()[:16]}… "
                 "(the log was rewritten together with its chain)")
         checked += 1
+        timestamped += bool(checkpoint.timestamp_token)
         latest = max(latest, checkpoint.position)
         keys[checkpoint.key_id] = None
         sources[checkpoint.found_in] = None
-    return _summary(checked, latest, keys, sources, roots), None
+    return _summary(checked, latest, keys, sources, roots, timestamped), None
 
 
 def _summary(checked: int, latest: int, keys: dict[str, None], sources: dict[str, None],
-             roots: list[x509.Certificate] | None) -> Summary:
-    return Summary(checked, latest, tuple(keys), tuple(sources), roots is not None)
+             roots: list[x509.Certificate] | None, timestamped: int = 0) -> Summary:
+    return Summary(checked, latest, tuple(keys), tuple(sources), roots is not None, timestamped)
 
 
 def report_line(service: str, summary: Summary) -> str:
     keys = ", ".join(k[:16] for k in summary.keys)
     trust = "" if summary.trusted else "; certificates not checked against a trust root (--trust)"
-    return (f"checkpoints {service}: {summary.checked} verified, the latest at position {summary.latest}, "
+    stamped = f", {summary.timestamped} timestamped" if summary.timestamped else ""
+    return (f"checkpoints {service}: {summary.checked} verified{stamped}, the latest at position {summary.latest}, "
             f"signed by {len(summary.keys)} key(s) ({keys}), kept in {', '.join(summary.sources)}{trust}")
