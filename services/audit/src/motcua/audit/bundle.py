@@ -18,7 +18,7 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +30,7 @@ from psycopg import sql
 from motcua.kernel.chain import DIGEST_SIZE, GENESIS
 from motcua.kernel.sealer import CHAIN_TABLE
 
-from . import chain_check
+from . import chain_check, checkpoint_check
 
 FORMAT = "motcua-audit-bundle"
 FORMAT_VERSION = 1
@@ -48,6 +48,8 @@ class Exported:
     first: int  # the first position written (0: none)
     last: int  # the last sealed position written (0: none)
     unsealed: int  # records after the last seal, left out (not sealed yet)
+    checkpoints: int = 0  # signed checkpoints written
+    checkpoint_lines: bytes = field(default=b"", repr=False)  # their NDJSON member
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,15 @@ class Checked:
     outcome: chain_check.Outcome
     first: int
     last: int
+    # The recomputed digests at the checkpoints' positions, and the checkpoints.
+    digests: dict[int, bytes] = field(default_factory=dict)
+    checkpoints: list[checkpoint_check.Checkpoint] = field(default_factory=list)
 
 
 def export_log(conn: psycopg.Connection[Any], service: str, events_table: str, out: IO[bytes],
                after: int = 0, until: int | None = None, schema: str = "public",
-               progress: Callable[[int], None] | None = None) -> tuple[Exported, dict[str, Any]]:
+               progress: Callable[[int], None] | None = None, database: str = "",
+               checkpoints: list[checkpoint_check.Checkpoint] | None = None) -> tuple[Exported, dict[str, Any]]:
     """Writes the positions after ``after`` up to ``until`` (default: the last seal) as NDJSON
     lines to ``out``; returns what was written and the service's manifest entry.
 
@@ -104,7 +110,14 @@ def export_log(conn: psycopg.Connection[Any], service: str, events_table: str, o
         "head_digest": head.hex(),
         "positions": written,
     }
-    return Exported(service, written, first, last, unsealed), entry
+    lines = b""
+    if database:
+        entry["database"] = database
+    if checkpoints:
+        entry["checkpoints"] = f"{service}/checkpoints.ndjson"
+        lines = b"".join(json.dumps(c.to_json(), separators=(",", ":")).encode("utf-8") + b"\n"
+                         for c in sorted(checkpoints, key=lambda c: (c.position, c.found_in)))
+    return Exported(service, written, first, last, unsealed, len(checkpoints or ()), lines), entry
 
 
 def _line(position: int, originator_id: UUID | None, version: int | None, topic: str | None,
@@ -138,6 +151,10 @@ def write_bundle(path: Path, logs: list[tuple[str, Callable[[IO[bytes]], tuple[E
             exported.append(done)
             entries.append(entry)
             files.append((entry["events"], ndjson))
+            if done.checkpoint_lines:
+                signed = Path(scratch) / f"{service}.checkpoints.ndjson"
+                signed.write_bytes(done.checkpoint_lines)
+                files.append((entry["checkpoints"], signed))
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -190,11 +207,31 @@ def check_bundle(path: Path, progress: Callable[[str, int, int], Callable[[int],
             def seals(name: str = name) -> Iterator[tuple[int, bytes]]:
                 return ((row[0], row[5]) for row in rows(name) if row[5] is not None)
 
-            outcome = chain_check.walk(rows(), last, seals, _digest(entry, "previous_digest", path), advance)
+            checkpoints = _checkpoints(tar, entry, path)
+            digests = {c.position: b"" for c in checkpoints}
+            outcome = chain_check.walk(rows(), last, seals, _digest(entry, "previous_digest", path), advance,
+                                       digests)
             if outcome.broken is None and outcome.unsealed == 0:
                 outcome = _check_end(outcome, entry, last)
-            checked.append(Checked(service, outcome, first, last))
+            checked.append(Checked(service, outcome, first, last, digests, checkpoints))
         return checked
+
+
+def _checkpoints(tar: tarfile.TarFile, entry: dict[str, Any], path: Path) -> list[checkpoint_check.Checkpoint]:
+    """The log's signed checkpoints (an optional member)."""
+    name = entry.get("checkpoints")
+    if not name:
+        return []
+    member = tar.extractfile(name) if name in tar.getnames() else None
+    if member is None:
+        raise BundleError(f"{path}: the manifest names {name}, which the bundle lacks")
+    found = []
+    for number, raw in enumerate(member, 1):
+        try:
+            found.append(checkpoint_check.Checkpoint.from_json(entry["service"], json.loads(raw)))
+        except (ValueError, KeyError, TypeError) as e:
+            raise BundleError(f"{name} line {number} is not a checkpoint: {e!r}") from None
+    return found
 
 
 def _check_end(outcome: chain_check.Outcome, entry: dict[str, Any], last: int) -> chain_check.Outcome:

@@ -64,7 +64,7 @@ Row = tuple[int, Any, Any, Any, Any, Any]
 
 
 def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "public",
-           progress: Callable[[int], None] | None = None) -> Outcome:
+           progress: Callable[[int], None] | None = None, digests_at: dict[int, bytes] | None = None) -> Outcome:
     """Walks the log and the chain together; ``progress`` is told each notification id reached.
 
     ``conn`` must be in a transaction (named cursors live in one)."""
@@ -80,14 +80,17 @@ def verify(conn: psycopg.Connection[Any], events_table: str, schema: str = "publ
         return stream_rows(conn, "motcua_verify_origin", sql.SQL(
             "SELECT notification_id, digest FROM {} ORDER BY notification_id").format(seals_table))
 
-    return walk(rows, last_row[0] if last_row else 0, seals, progress=progress)
+    return walk(rows, last_row[0] if last_row else 0, seals, progress=progress, digests_at=digests_at)
 
 
 def walk(rows: Iterator[Row], last_sealed: int, seals: Callable[[], Iterable[tuple[Any, ...]]],
-         previous: bytes = GENESIS, progress: Callable[[int], None] | None = None) -> Outcome:
+         previous: bytes = GENESIS, progress: Callable[[int], None] | None = None,
+         digests_at: dict[int, bytes] | None = None) -> Outcome:
     """Checks positions in order against their seals, from the digest ``previous`` sealed just
     before the first of them, up to ``last_sealed``. ``seals`` gives every (position, digest)
-    of the same range again, in order: only read to tell a moved record from an edited one."""
+    of the same range again, in order: only read to tell a moved record from an edited one.
+    ``digests_at``: its keys are positions whose recomputed digest is wanted (to check the
+    checkpoints against); each verified one gets its digest as value."""
     start = previous
     verified = 0
     head = 0
@@ -109,6 +112,8 @@ def walk(rows: Iterator[Row], last_sealed: int, seals: Callable[[], Iterable[tup
         previous = digest
         verified += 1
         head = position
+        if digests_at is not None and position in digests_at:
+            digests_at[position] = digest
         if progress is not None:
             progress(position)
     return Outcome(verified, head, 0, None)

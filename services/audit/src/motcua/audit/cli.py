@@ -3,9 +3,10 @@
     motcua-audit history <service> <aggregate-id> [--json]
     motcua-audit state <service> <aggregate-id> [--at TIME | --version N]
     motcua-audit log <service> [--after POSITION] [--limit N] [--json]
-    motcua-audit verify --live --service <service>
-    motcua-audit export --service <service>|all [--after POSITION] [--until POSITION] -o BUNDLE
-    motcua-audit verify BUNDLE
+    motcua-audit verify --live --service <service> [--witness SERVICE]... [--trust PEM]
+    motcua-audit export --service <service>|all [--after POSITION] [--until POSITION]
+                        [--witness SERVICE]... -o BUNDLE
+    motcua-audit verify BUNDLE [--trust PEM]
 
 Connects to the service's PostgreSQL database with the variables the services use
 (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME,
@@ -16,7 +17,11 @@ aggregate, no event log, server unreachable...), 2 bad command line.
 `verify --live` recomputes the service's hash chain (docs/audit-chain.md) from its events
 table and compares it with the seals in motcua_chain. Exit codes: 0 every sealed record
 verifies, 1 the chain is broken (the first broken position and what happened there are
-printed), 2 bad command line or the database cannot be read.
+printed), 2 bad command line or the database cannot be read. It then checks the service's signed
+checkpoints, kept in its own database and, with --witness, in other services' databases: each
+signature (against the audit certificates' trust root with --trust) and the digest each
+checkpoint signed against the recomputed chain (`rewritten`: the log was rewritten together with
+its chain; `bad signature`; exit 1).
 
 `export` writes the sealed positions of a range of one or more services' logs, with their
 seals, to one file (a tar archive; gzip when its name ends in .gz); `verify BUNDLE` checks it
@@ -44,7 +49,7 @@ from psycopg import sql
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.sealer import CHAIN_TABLE
 
-from . import bundle, chain_check, render
+from . import bundle, chain_check, checkpoint_check, render
 from .reader import APPLICATION_NAMES, CONNECT_TIMEOUT, READ_ONLY, AuditError, EventLog, Unreachable, table_name
 
 PROG = "motcua-audit"
@@ -138,6 +143,13 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--live", action="store_true",
                         help="read the service's database directly instead of a bundle")
     verify.add_argument("--service", **service)
+    verify.add_argument("--witness", action="append", default=[], choices=list(APPLICATION_NAMES),
+                        metavar="SERVICE", help="with --live: also check the service's checkpoints kept in this "
+                                                "service's database (repeatable)")
+    verify.add_argument("--trust", type=Path, metavar="PEM",
+                        help="the audit key's trust roots (PEM certificates): every checkpoint's certificate must "
+                             "chain to one of them (without it, signatures are checked against the certificates "
+                             "the checkpoints carry)")
 
     export = commands.add_parser(
         "export", parents=[connection],
@@ -150,6 +162,9 @@ def parser() -> argparse.ArgumentParser:
                         help="start after this position (default 0: the beginning)")
     export.add_argument("--until", type=_count(1), default=None, metavar="POSITION",
                         help="end at this position (default: the last sealed one)")
+    export.add_argument("--witness", action="append", default=[], choices=list(APPLICATION_NAMES),
+                        metavar="SERVICE", help="also export the checkpoints kept in this service's database "
+                                                "(repeatable)")
     export.add_argument("--output", "-o", type=Path, required=True, metavar="FILE",
                         help="the bundle to write: a tar archive, gzip-compressed if FILE ends in .gz")
     return main
@@ -186,14 +201,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     profile = local_profile(args.profile, os.environ)
     if args.command == "verify":
-        if args.bundle is not None:
-            sys.exit(verify_bundle(args.bundle, out))
         try:
+            roots = _trust_roots(args.trust)
+            if args.bundle is not None:
+                sys.exit(verify_bundle(args.bundle, out, roots))
             env = store_env(args.service, profile, os.environ)
+            witnesses = {w: witness_env(w, profile) for w in dict.fromkeys(args.witness) if w != args.service}
         except AuditError as e:
             print(f"{PROG}: error: {e}", file=sys.stderr)
             sys.exit(2)
-        sys.exit(verify_live(args.service, env, out))
+        sys.exit(verify_live(args.service, env, out, witnesses, roots))
     if args.command == "export":
         sys.exit(export(args, profile, out))
     try:
@@ -225,6 +242,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
                     print(f"(more may follow: --after {recorded[-1].position})", file=sys.stderr)
 
 
+def _connect(env: Mapping[str, str]) -> psycopg.Connection[Any]:
+    """A read-only session on a database (raises psycopg.Error)."""
+    return psycopg.connect(
+        host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD", ""),
+        connect_timeout=CONNECT_TIMEOUT, options=READ_ONLY,
+    )
+
+
 @contextlib.contextmanager
 def _snapshot(env: Mapping[str, str], service: str) -> Iterator[psycopg.Connection[Any]]:
     """A read-only, repeatable-read session on the service's database, its log and chain tables
@@ -250,16 +276,75 @@ def _snapshot(env: Mapping[str, str], service: str) -> Iterator[psycopg.Connecti
         raise AuditError(f"cannot read {where}: {reason}") from None
 
 
-def verify_live(service: str, env: Mapping[str, str], out: TextIO) -> int:
-    """Checks the service's chain; prints the outcome; returns the exit code."""
-    schema = env.get("POSTGRES_SCHEMA") or "public"
+def witness_env(service: str, profile: str | None) -> dict[str, str]:
+    """The settings to read a witness's database with: as the service's, in its own database."""
+    return store_env(service, profile, {k: v for k, v in os.environ.items() if k != "POSTGRES_DBNAME"})
+
+
+def _trust_roots(path: Path | None) -> list[Any] | None:
+    if path is None:
+        return None
+    from cryptography import x509
+
     try:
+        return x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as e:
+        raise AuditError(f"cannot read trust roots from {path}: {e}") from None
+
+
+def witnessed_checkpoints(service: str, database: str, witnesses: Mapping[str, Mapping[str, str]],
+                          after: int = 0, until: int | None = None) -> list[checkpoint_check.Checkpoint]:
+    """The checkpoints of the service's log kept in the witnesses' databases."""
+    found = []
+    for witness_env_ in witnesses.values():
+        where = witness_env_["POSTGRES_DBNAME"]
+        try:
+            with _connect(witness_env_) as conn:
+                found += checkpoint_check.read(conn, service, database, where,
+                                               witness_env_.get("POSTGRES_SCHEMA") or "public", after, until)
+        except psycopg.Error as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise AuditError(f"cannot read the checkpoints kept in {where}: {reason}") from None
+    return found
+
+
+def verify_live(service: str, env: Mapping[str, str], out: TextIO,
+                witnesses: Mapping[str, Mapping[str, str]] | None = None, roots: list[Any] | None = None) -> int:
+    """Checks the service's chain, then its checkpoints; prints the outcome; returns the exit
+    code."""
+    schema = env.get("POSTGRES_SCHEMA") or "public"
+    database = env["POSTGRES_DBNAME"]
+    try:
+        # The witnesses first: a checkpoint they hold is of a position the snapshot below reaches.
+        checkpoints = witnessed_checkpoints(service, database, witnesses or {})
         with _snapshot(env, service) as conn, _progress(service, _last_seal(conn)) as progress:
-            outcome = chain_check.verify(conn, table_name(service), schema, progress)
+            checkpoints += checkpoint_check.read(conn, service, database, database, schema)
+            digests = {c.position: b"" for c in checkpoints}
+            outcome = chain_check.verify(conn, table_name(service), schema, progress, digests)
     except AuditError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    return _report(service, outcome, out)
+    return _report_checkpoints(service, outcome, digests, checkpoints, roots, out)
+
+
+def _report_checkpoints(service: str, outcome: chain_check.Outcome, digests: dict[int, bytes],
+                        checkpoints: list[checkpoint_check.Checkpoint], roots: list[Any] | None, out: TextIO,
+                        span: str = "") -> int:
+    if outcome.broken is not None:
+        return _report(service, outcome, out, span)
+    summary, broken = checkpoint_check.check(outcome, digests, checkpoints, roots)
+    if broken is not None:
+        print(f"BROKEN {service} at position {broken.position}: {broken.kind}: {broken.detail} "
+              f"({outcome.verified} records agree with their seals; {summary.checked} checkpoints verified "
+              "before it)", file=out)
+        return 1
+    code = _report(service, outcome, out, span)
+    if checkpoints:
+        print(checkpoint_check.report_line(service, summary), file=out)
+    else:
+        print(f"{PROG}: no signed checkpoints of {service} found: a log rewritten with its chain would go "
+              "unnoticed", file=sys.stderr)
+    return code
 
 
 def _report(service: str, outcome: chain_check.Outcome, out: TextIO, span: str = "") -> int:
@@ -273,7 +358,7 @@ def _report(service: str, outcome: chain_check.Outcome, out: TextIO, span: str =
     return 0
 
 
-def verify_bundle(path: Path, out: TextIO) -> int:
+def verify_bundle(path: Path, out: TextIO, roots: list[Any] | None = None) -> int:
     """Checks every log of an exported bundle, offline; prints one line per service; returns
     the exit code (1 if any log is broken)."""
     bars: list[Callable[[int], None]] = []
@@ -291,7 +376,8 @@ def verify_bundle(path: Path, out: TextIO) -> int:
     finally:
         for bar in bars:
             bar(-1)
-    codes = [_report(c.service, c.outcome, out, f" (bundle: positions {c.first}-{c.last})" if c.first else "")
+    codes = [_report_checkpoints(c.service, c.outcome, c.digests, c.checkpoints, roots, out,
+                                 f" (bundle: positions {c.first}-{c.last})" if c.first else "")
              for c in checked]
     return max(codes, default=0)
 
@@ -301,6 +387,7 @@ def export(args: argparse.Namespace, profile: str | None, out: TextIO) -> int:
     services = list(APPLICATION_NAMES) if "all" in args.service else list(dict.fromkeys(args.service))
     try:
         envs = {service: store_env(service, profile, os.environ) for service in services}
+        witnesses = {w: witness_env(w, profile) for w in dict.fromkeys(args.witness)}
     except AuditError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
@@ -308,9 +395,15 @@ def export(args: argparse.Namespace, profile: str | None, out: TextIO) -> int:
     def exporter(service: str) -> Callable[[IO[bytes]], tuple[bundle.Exported, dict[str, Any]]]:
         def write(to: IO[bytes]) -> tuple[bundle.Exported, dict[str, Any]]:
             env = envs[service]
+            database = env["POSTGRES_DBNAME"]
+            others = {w: e for w, e in witnesses.items() if w != service}
+            checkpoints = witnessed_checkpoints(service, database, others, args.after, args.until)
+            schema = env.get("POSTGRES_SCHEMA") or "public"
             with _snapshot(env, service) as conn, _progress(service, _last_seal(conn)) as progress:
+                checkpoints += checkpoint_check.read(conn, service, database, database, schema, args.after,
+                                                     args.until)
                 return bundle.export_log(conn, service, table_name(service), to, args.after, args.until,
-                                         env.get("POSTGRES_SCHEMA") or "public", progress)
+                                         schema, progress, database, checkpoints)
 
         return write
 
@@ -325,7 +418,8 @@ def export(args: argparse.Namespace, profile: str | None, out: TextIO) -> int:
     for log in exported:
         span = f"positions {log.first}-{log.last}" if log.records else "no positions in the range"
         tail = f"; {log.unsealed} newer not sealed yet, left out" if log.unsealed else ""
-        print(f"exported {log.service}: {log.records} positions, {span}{tail}", file=out)
+        signed = f", {log.checkpoints} signed checkpoints" if log.checkpoints else ""
+        print(f"exported {log.service}: {log.records} positions, {span}{signed}{tail}", file=out)
     print(f"wrote {args.output} ({args.output.stat().st_size} bytes)", file=out)
     return 0
 
@@ -377,6 +471,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             command_line.error("verify --live needs --service SERVICE")
         if args.bundle is not None and args.service is not None:
             command_line.error("--service goes with --live: a bundle names its services")
+        if args.bundle is not None and args.witness:
+            command_line.error("--witness goes with --live: a bundle holds the checkpoints it was exported with")
     try:
         run(args)
     except (AuditError, PersistenceError) as e:

@@ -105,6 +105,10 @@ class Settings:
     relay_idle_wait: float = 0.5
     # The hash chain over the event log (sealer.py); off only to measure what it costs.
     chain_enabled: bool = True
+    # How often the sealer publishes its chain head to be signed (checkpoints.py): after this
+    # many sealed records or this many seconds, whichever comes first.
+    checkpoint_every: int = 1000
+    checkpoint_interval: float = 60.0
     topic_partitions: int = 3
     consumer_max_attempts: int = 3
     consumer_retry_max_pause: float = 10.0  # seconds between retries of a message while a dependency is down
@@ -158,6 +162,8 @@ class Settings:
             relay_batch_size=env_number(env, "MOTCUA_RELAY_BATCH_SIZE", 1000, int),
             relay_idle_wait=env_number(env, "MOTCUA_RELAY_IDLE_WAIT", 0.5, float),
             chain_enabled=env_flag(env, "MOTCUA_CHAIN", True),
+            checkpoint_every=env_number(env, "MOTCUA_CHECKPOINT_EVERY", 1000, int, minimum=1),
+            checkpoint_interval=env_number(env, "MOTCUA_CHECKPOINT_INTERVAL", 60.0, float, minimum=0.0),
             topic_partitions=env_number(env, "MOTCUA_TOPIC_PARTITIONS", 3, int),
             consumer_max_attempts=env_number(env, "MOTCUA_CONSUMER_MAX_ATTEMPTS", 3, int, minimum=1),
             consumer_retry_max_pause=env_number(env, "MOTCUA_CONSUMER_RETRY_MAX_PAUSE", 10.0, float, minimum=0.1),

@@ -11,6 +11,7 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from .checkpoints import CheckpointWitness
 from .config import ConfigError, Settings
 from .consumer import TrackedConsumer
 from .eventstore import ServiceApplication
@@ -69,6 +70,9 @@ class ServiceRuntime:
             # Every service with an event log seals it: the same worker for all, from here.
             self.sealer = ChainSealer(self.service.app)
             workers.append((self.sealer.name, self.sealer.run, self.sealer.health))
+            # ...and keeps every service's signed checkpoints, its own included (cross-witnessing).
+            witness = CheckpointWitness(self.service.settings)
+            workers.append((witness.name, witness.run, witness.health))
         workers += [(f"consumer-{c.name}", c.run, c.health) for c in self.service.consumers]
         workers += [(w.name, w.run, getattr(w, "health", None)) for w in self.service.workers]
         for name, target, health in workers:

@@ -20,6 +20,9 @@ Why here, after commit, and not in the transaction that writes the events:
   of rolled-back transactions, which never appear, and the chain simply links the next record
   present. It is the order the relay publishes in, too.
 
+After sealing, it publishes the chain head to be signed as a checkpoint (``checkpoints``),
+every so many records or seconds.
+
 Until sealed, the newest records are only "the unsealed tail"; ``motcua-audit verify --live``
 says how many there are.
 """
@@ -34,6 +37,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from opentelemetry import metrics
 
 from .chain import GENESIS, record_digest
+from .checkpoints import HeadPublisher
 from .eventstore import ServiceApplication
 from .leadership import SingleLeaderWorker
 from .supervision import WorkerHealth
@@ -71,8 +75,21 @@ class ChainSealer(SingleLeaderWorker):
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
         conn.execute(f'LISTEN "{recorder.channel_name}"')
         position, digest = self._chain_head(conn)
+        count = self._sealed_count(conn)
+        heads = HeadPublisher(self.settings)
+        # A head the last leader may not have published yet: published at the next due time.
+        heads.sealed(1 if position else 0)
         log.info("chain sealer leading", extra={"service": self.settings.service, "position": position})
+        try:
+            self._seal(conn, stop, recorder, position, digest, count, heads)
+        finally:
+            heads.close()
+
+    def _seal(self, conn: psycopg.Connection, stop: threading.Event, recorder: PostgresApplicationRecorder,
+              position: int, digest: bytes, count: int, heads: HeadPublisher) -> None:
         while not stop.is_set():
+            if heads.due():
+                heads.publish(position, digest, count)
             batch = recorder.select_notifications(start=position, limit=self.batch_size, inclusive_of_start=False)
             if not batch:
                 self.health.working()
@@ -86,9 +103,16 @@ class ChainSealer(SingleLeaderWorker):
             with conn.transaction(), conn.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {CHAIN_TABLE} (notification_id, digest) VALUES (%s, %s)", rows)
             position = batch[-1].id
+            count += len(rows)
+            heads.sealed(len(rows))
             self.sealed += len(rows)
             _sealed_counter.add(len(rows), {"motcua.service": self.settings.service})
             self.health.working()
+
+    @staticmethod
+    def _sealed_count(conn: psycopg.Connection) -> int:
+        row = conn.execute(f"SELECT count(*) FROM {CHAIN_TABLE}").fetchone()
+        return row[0] if row else 0
 
     @staticmethod
     def _chain_head(conn: psycopg.Connection) -> tuple[int, bytes]:

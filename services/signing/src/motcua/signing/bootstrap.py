@@ -23,6 +23,8 @@ from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 
 from .api import SigningServicer
 from .application import SigningApplication
+from .audit_key import default_audit_key_path, ensure_dev_audit_key, load_audit_key
+from .checkpoint_signer import CheckpointSigner
 from .config import SigningConfig
 from .pades import Sealer, Verifier, minimal_pdf
 from .pki import (
@@ -85,10 +87,21 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
     # The signature request RPCs are declared but not served yet (README): the generated base
     # class, abstract to the type checker, answers them UNIMPLEMENTED.
     servicer = SigningServicer(app)  # type: ignore[abstract]
+    workers = []
+    audit_key_path = config.audit_key or default_audit_key_path(config.dev_pki_dir)
+    if config.dev_pki:
+        ensure_dev_audit_key(config.dev_pki_dir, audit_key_path)
+    if config.audit_key is None and not audit_key_path.exists():
+        log.warning("no audit key (MOTCUA_SIGNING_AUDIT_KEY): chain checkpoints are not signed")
+    else:
+        audit_key = load_audit_key(audit_key_path)
+        workers.append(CheckpointSigner(app, audit_key, timestamper=sealer.timestamper))
+        log.info("audit key loaded", extra={"audit_key_id": audit_key.key_id, "file": str(audit_key_path)})
     return Service(
         settings=settings,
         app=app,
         registrations=[serve(signing_service_pb2, signing_service_pb2_grpc, servicer)],
+        workers=workers,
     )
 
 

@@ -16,6 +16,9 @@ Environment variables:
 - `MOTCUA_SIGNING_TSA_URL`: RFC 3161 timestamp authority; when set, signatures are PAdES B-T.
   Default: unset: B-B.
 - `MOTCUA_SIGNING_TSA_TIMEOUT`: seconds to wait for the timestamp authority. Default: `5`.
+- `MOTCUA_SIGNING_AUDIT_KEY`: the audit key signing the chain checkpoints (`audit_key`): a PEM
+  ECDSA P-256 key `<name>.key.pem`, its certificate chain beside it as `<name>.crt.pem`. Default:
+  `<dir>/pki/audit/audit.key.pem`, issued by the dev root CA when missing with the dev PKI.
 - `MOTCUA_SIGNING_DEV_AGENCIES`: with the dev PKI: a JSON list of agencies (`eid`, `name`, as
   identity's seed) whose names go on their development seals. Default: unset: seals named by the
   agency id.
@@ -46,6 +49,7 @@ class SigningConfig:
     tsa_url: str | None
     tsa_timeout: float
     dev_agencies: Path | None = None
+    audit_key: Path | None = None  # None: the default (audit_key.default_audit_key_path)
 
     @property
     def dev_pki_dir(self) -> Path:
@@ -80,4 +84,5 @@ class SigningConfig:
             tsa_url=tsa_url,
             tsa_timeout=tsa_timeout,
             dev_agencies=Path(env["MOTCUA_SIGNING_DEV_AGENCIES"]) if env.get("MOTCUA_SIGNING_DEV_AGENCIES") else None,
+            audit_key=Path(env["MOTCUA_SIGNING_AUDIT_KEY"]) if env.get("MOTCUA_SIGNING_AUDIT_KEY") else None,
         )
