@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.audit.conftest import SEALED_DB
 from tests.audit.test_audit_cli import audit, audit_env, failed, ok
-from tests.audit.test_chain_tamper import SEALED_DB, sealed  # noqa: F401  (the sealed log, a fixture)
 
 
 def export(stack, bundle: Path, *args: str) -> str:
@@ -46,13 +46,13 @@ def rewrite(bundle: Path, lines: list[dict], manifest: dict | None = None) -> No
 
 
 @pytest.fixture
-def bundle(stack, sealed, tmp_path) -> Path:  # noqa: F811
+def bundle(stack, sealed, tmp_path) -> Path:
     path = tmp_path / "procedures.tar"
     export(stack, path)
     return path
 
 
-def test_an_exported_log_verifies_offline_and_reads_as_it_was_stored(stack, sealed, bundle):  # noqa: F811
+def test_an_exported_log_verifies_offline_and_reads_as_it_was_stored(stack, sealed, bundle):
     out = ok(verify_offline(stack, bundle))
 
     ids = sealed["ids"]
@@ -68,7 +68,7 @@ def test_an_exported_log_verifies_offline_and_reads_as_it_was_stored(stack, seal
                                      for state in created)
 
 
-def test_a_gzip_bundle_of_a_range_verifies_from_the_digest_sealed_before_it(stack, sealed, tmp_path):  # noqa: F811
+def test_a_gzip_bundle_of_a_range_verifies_from_the_digest_sealed_before_it(stack, sealed, tmp_path):
     ids = sealed["ids"]
     path = tmp_path / "range.tar.gz"
     out = export(stack, path, "--after", str(ids[3]), "--until", str(ids[10]))
@@ -102,7 +102,7 @@ def test_a_line_dropped_from_the_bundle_breaks_the_chain_at_the_next_position(st
     assert lines[5]["position"] > dropped["position"]
 
 
-def test_a_bundle_cut_short_is_missing_its_end(stack, sealed, bundle):  # noqa: F811
+def test_a_bundle_cut_short_is_missing_its_end(stack, sealed, bundle):
     _, lines = read_lines(bundle)
     rewrite(bundle, lines[:-3])
 
