@@ -1,11 +1,16 @@
 """The auditor API (motcua.audit.v1.AuditService), served by each real service over its own log
 and through the gateway's REST: a dossier's history by code, filters, the agency subtree of the
-caller's grant, refusals, a trace across services,."""
+caller's grant, refusals, a trace across services, and the CLI's API mode."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -190,3 +195,31 @@ def test_the_gateway_routes_the_audit_api_to_the_service_named_in_the_path(proce
     assert gateway.call("GET", "/v1/audit/dossiers/events", headers=citizen).status == 403
     unknown = gateway.call("GET", "/v1/audit/nowhere/events", headers=headers)
     assert unknown.status in (400, 501), unknown.raw
+
+
+def cli(gateway, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "motcua.audit", "--api", gateway.url, *args],
+                            env={**__import__("os").environ, "MOTCUA_TOKEN": auditor(PROVINCE)},
+                            capture_output=True, timeout=120)
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode("utf-8"),
+                                       result.stderr.decode("utf-8"))
+
+
+def test_the_cli_reads_through_the_api_in_csv_ndjson_and_writes_an_html_timeline(story, gateway, tmp_path: Path):
+    code = story["dossier"].code
+    as_csv = cli(gateway, "events", "dossiers", "--dossier", code, "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert {r["aggregate_id"] for r in rows} == {story["dossier"].dossier_id}
+    assert APPLICANT_NAME in as_csv.stdout
+    traced = cli(gateway, "trace", story["trace_id"], "--format", "ndjson")
+    assert traced.returncode == 0, traced.stderr
+    lines = [json.loads(line) for line in traced.stdout.splitlines()]
+    assert {"dossiers", "notifications"} <= {line["service"] for line in lines}
+    assert [line["record_time"] for line in lines] == sorted(line["record_time"] for line in lines)
+    page = tmp_path / "timeline.html"
+    written = cli(gateway, "timeline", "--dossier", code, "-o", str(page))
+    assert written.returncode == 0, written.stderr
+    html = page.read_text(encoding="utf-8")
+    assert code in html and APPLICANT_NAME in html
+    assert "src=\"http" not in html and "href=\"http" not in html  # no external assets
