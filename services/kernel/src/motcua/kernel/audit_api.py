@@ -265,7 +265,8 @@ class AuditLog:
                 raise PermissionDenied(action, f"needs auditor or administrator granted for {filters.agency_id} "
                                                "or an agency above it", error_reason="AGENCY_SCOPE",
                                        agencies=filters.agency_id)
-            conditions = [sql.SQL("position > %(after)s"), sql.SQL("agency_id = ANY(%(visible)s)")]
+            conditions: list[sql.Composable] = [sql.SQL("position > %(after)s"),
+                                                sql.SQL("agency_id = ANY(%(visible)s)")]
             params: dict[str, Any] = {"after": after, "visible": visible, "limit": size + 1}
             for column, value in (("aggregate_id", aggregate_id), ("actor", filters.actor),
                                   ("event_type", filters.event_type), ("agency_id", filters.agency_id),
@@ -329,10 +330,10 @@ class AuditLog:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) AS last FROM {t}").format(
                 t=self.events_table))
-            last = cursor.fetchone()["last"]
+            last = _one(cursor)["last"]
             cursor.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (CHAIN_TABLE,))
             head, digest = 0, b""
-            if cursor.fetchone()["present"]:
+            if _one(cursor)["present"]:
                 cursor.execute(sql.SQL("SELECT notification_id, digest FROM {} ORDER BY notification_id DESC LIMIT 1")
                                .format(sql.Identifier(CHAIN_TABLE)))
                 sealed = cursor.fetchone()
@@ -340,9 +341,15 @@ class AuditLog:
                     head, digest = sealed["notification_id"], bytes(sealed["digest"])
             cursor.execute(sql.SQL("SELECT count(*) AS n FROM {t} WHERE notification_id > %s").format(
                 t=self.events_table), (head,))
-            unsealed = cursor.fetchone()["n"]
+            unsealed = _one(cursor)["n"]
         return {"sealed_position": head, "sealed_digest": digest.hex(), "last_position": last,
                 "unsealed_events": unsealed}
+
+
+def _one(cursor: psycopg.Cursor[Any]) -> dict[str, Any]:
+    row: dict[str, Any] | None = cursor.fetchone()
+    assert row is not None  # an aggregate query always answers one row
+    return row
 
 
 class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
