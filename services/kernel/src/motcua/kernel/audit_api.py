@@ -229,12 +229,14 @@ class AuditLog:
     def visible_agencies(self, actor: Actor, recorded: Sequence[str]) -> list[str]:
         """Of the agencies ``recorded`` in the log, those whose events the caller may read
         (``NO_AGENCY`` included for a grant at a root of the tree)."""
-        granted = actor.agencies_for(*AUDIT_ROLES)
-        visible = [a for a in recorded if a != NO_AGENCY and any(
-            a == g or (self.tree is not None and self.tree.is_within(a, g)) for g in granted if g)]
-        if self.tree is not None and any(g and self.tree.parent_of(g) == "" for g in granted):
-            visible.append(NO_AGENCY)
-        return visible
+        return [a for a in dict.fromkeys([*recorded, NO_AGENCY]) if self.may_read(actor, a)]
+
+    def may_read(self, actor: Actor, agency: str) -> bool:
+        """Whether the caller may read the events recorded for ``agency`` (NO_AGENCY: none)."""
+        granted = [g for g in actor.agencies_for(*AUDIT_ROLES) if g]
+        if agency == NO_AGENCY:
+            return self.tree is not None and any(self.tree.parent_of(g) == "" for g in granted)
+        return any(agency == g or (self.tree is not None and self.tree.is_within(agency, g)) for g in granted)
 
     # --- queries -------------------------------------------------------------------------
 
@@ -260,11 +262,12 @@ class AuditLog:
             aggregate_id = found
         size = page_size or DEFAULT_PAGE
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            visible = self.visible_agencies(actor, self._recorded_agencies(cursor))
-            if filters.agency_id and filters.agency_id not in visible:
+            if filters.agency_id and not self.may_read(actor, filters.agency_id):
                 raise PermissionDenied(action, f"needs auditor or administrator granted for {filters.agency_id} "
                                                "or an agency above it", error_reason="AGENCY_SCOPE",
                                        agencies=filters.agency_id)
+            visible = [filters.agency_id] if filters.agency_id else \
+                self.visible_agencies(actor, self._recorded_agencies(cursor))
             conditions: list[sql.Composable] = [sql.SQL("position > %(after)s"),
                                                 sql.SQL("agency_id = ANY(%(visible)s)")]
             params: dict[str, Any] = {"after": after, "visible": visible, "limit": size + 1}
