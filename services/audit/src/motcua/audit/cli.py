@@ -59,16 +59,7 @@ from motcua.kernel.sealer import CHAIN_TABLE
 
 from . import bundle, chain_check, render
 from .api_client import AuditApi, trace_id_of
-from .reader import (
-    APPLICATION_NAMES,
-    CONNECT_TIMEOUT,
-    READ_ONLY,
-    AuditError,
-    EventLog,
-    Unreachable,
-    iso_utc,
-    table_name,
-)
+from .reader import APPLICATION_NAMES, CONNECT_TIMEOUT, READ_ONLY, AuditError, EventLog, Unreachable, table_name
 
 PROG = "motcua-audit"
 PROFILE_NAMES = ("run", "test")
@@ -208,7 +199,7 @@ API_COMMANDS = ("events", "trace", "timeline")
 
 
 def _rfc3339(moment: datetime | None) -> str:
-    return iso_utc(moment) if moment is not None else ""
+    return render.when(moment) or ""
 
 
 def run_api(args: argparse.Namespace, out: TextIO) -> None:
@@ -233,7 +224,7 @@ def run_api(args: argparse.Namespace, out: TextIO) -> None:
         traces = sorted({t for t in (trace_id_of(e["traceparent"]) for e in own) if t})
         merged = {(e["service"], e["position"]): e for e in [*own, *trace_events(api, traces)]}
         ordered = sorted(merged.values(), key=lambda e: (e["record_time"], e["service"], e["position"]))
-        page = render.timeline_html(f"Hồ sơ {args.dossier}", ordered, iso_utc(datetime.now(UTC)))
+        page = render.timeline_html(f"Hồ sơ {args.dossier}", ordered, render.when(datetime.now(UTC)) or "")
         args.output.write_text(page, encoding="utf-8")
         print(f"wrote {args.output} ({len(ordered)} events from {len({e['service'] for e in ordered})} services)",
               file=out)

@@ -79,10 +79,10 @@ class ServiceRuntime:
             # Every service with an event log seals it: the same worker for all, from here.
             self.sealer = ChainSealer(self.service.app)
             workers.append((self.sealer.name, self.sealer.run, self.sealer.health))
-        if self.audit_indexer is not None:
-            workers.append((self.audit_indexer.name, self.audit_indexer.run, self.audit_indexer.health))
         workers += [(f"consumer-{c.name}", c.run, c.health) for c in self.service.consumers]
         workers += [(w.name, w.run, getattr(w, "health", None)) for w in self.service.workers]
+        if self.audit_indexer is not None:
+            workers.append((self.audit_indexer.name, self.audit_indexer.run, self.audit_indexer.health))
         for name, target, health in workers:
             thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
             thread.start()
