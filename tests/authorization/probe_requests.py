@@ -63,6 +63,10 @@ _BY_MESSAGE_FIELD: dict[str, object] = {
     "CreateAccountRequest.kind": 3,  # ACCOUNT_KIND_OFFICER: an officer of the agency named
     "CreateAccountRequest.personal_id_number": "",
     "CreateAccountRequest.tax_code": "",
+    # The auditor API of dossiers, narrowed to the owner's agency only (no code, no trace).
+    "ListEventsRequest.service": "dossiers",
+    "ListEventsRequest.dossier_code": "",
+    "ListEventsRequest.trace_id": "",
 }
 # A make-up working day must not be a holiday: a Saturday apart from the holiday above.
 _MAKEUP_DAY = "2027-11-20"

@@ -53,6 +53,11 @@ chain verification
     function, in process) on a sealed log of its own written with SQL (tests/perf/chain.py):
     1,000,000 events (200,000 with --quick). The end-to-end phases run with every service's
     chain sealer on, as deployed; --chain off turns it off to measure what it costs.
+auditor API
+    A dossier's history by its code as the kernel's AuditLog answers it (authorization, the
+    code, the audit index, the events decoded), median of 200 random codes (the target is
+    checked on the 95th percentile), on a log of its own of the same size
+    (tests/perf/audit_index.py).
 idle RSS
     VmRSS of the real procedures and dossiers service processes, a few seconds
     after they report SERVING, before any load.
@@ -86,7 +91,8 @@ from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_l
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
 TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150,
-           "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5, "verify_events_per_s": 100_000}
+           "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5, "verify_events_per_s": 100_000,
+           "history_by_code_ms": 50}
 TOPIC = "motcua.procedures.events.v1"
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
@@ -214,6 +220,10 @@ def core(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict)
     from .chain import measure as chain_verification
 
     results["chain_verification"] = chain_verification(stack.postgres, "motcua_chain_bench", events, 600)
+    step(f"auditor API: a dossier's history by code at {events:,} events in the log")
+    from .audit_index import measure as audit_history
+
+    results["audit_history"] = audit_history(stack.postgres, "motcua_audit_bench", events)
 
     step(f"starting procedures and dossiers (chain sealer {args.chain}); idle RSS")
     chain = {"MOTCUA_CHAIN": args.chain}
@@ -440,6 +450,17 @@ def print_table(r: dict) -> None:
             "",
             f"<= {TARGETS['state_at_past_time_ms']}",
             check(rm["state_at_past_time_ms"], TARGETS["state_at_past_time_ms"], False),
+        )
+    if "audit_history" in r:
+        ah = r["audit_history"]
+        row(
+            f"a dossier's history by code (audit API), {ah['events']:,} events",
+            f"{ah['history_by_code_p50_ms']:.2f}",
+            "ms",
+            "",
+            "",
+            f"<= {TARGETS['history_by_code_ms']}",
+            check(ah["history_by_code_p95_ms"], TARGETS["history_by_code_ms"], False),
         )
     if "chain_verification" in r:
         cv = r["chain_verification"]

@@ -8,6 +8,19 @@
                         [--witness SERVICE]... -o BUNDLE
     motcua-audit verify BUNDLE [--trust PEM]
 
+    motcua-audit --api URL events <service> [--dossier CODE] [--aggregate ID] [--actor A] [--type T]
+                 [--agency EID] [--since TIME] [--until TIME] [--trace ID] [--format FORMAT]
+    motcua-audit --api URL history <service> <aggregate-id> [--format FORMAT]
+    motcua-audit --api URL trace <trace-id> [--format FORMAT]
+    motcua-audit --api URL timeline --dossier CODE -o FILE.html
+
+API mode (--api URL, or MOTCUA_API_URL: the gateway, e.g. http://localhost:8080) reads through
+the auditor API with a bearer token (--token or MOTCUA_TOKEN) of an auditor or administrator:
+no database credentials, and only the events of the token's agency subtrees. `trace` asks every
+service for the events of one trace and merges them by time; `timeline` writes a static HTML
+page of one dossier's events across services (its own, and those of the traces it took part in).
+FORMAT is table (default), json, csv or ndjson.
+
 Connects to the service's PostgreSQL database with the variables the services use
 (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME,
 default motcua_<service>), or to a local stack with --profile run|test; without either,
@@ -37,7 +50,7 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TextIO
 from uuid import UUID
@@ -50,6 +63,7 @@ from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.sealer import CHAIN_TABLE
 
 from . import bundle, chain_check, checkpoint_check, render
+from .api_client import AuditApi, trace_id_of
 from .reader import APPLICATION_NAMES, CONNECT_TIMEOUT, READ_ONLY, AuditError, EventLog, Unreachable, table_name
 
 PROG = "motcua-audit"
@@ -100,6 +114,11 @@ def parser() -> argparse.ArgumentParser:
     )
     main.add_argument("--profile", choices=PROFILE_NAMES, default=None,
                       help="read the local stack of this profile (also accepted after the command)")
+    main.add_argument("--api", metavar="URL", default=os.environ.get("MOTCUA_API_URL") or None,
+                      help="read through the auditor API of this gateway (default: MOTCUA_API_URL; "
+                           "unset: the database directly)")
+    main.add_argument("--token", default=os.environ.get("MOTCUA_TOKEN", ""), metavar="TOKEN",
+                      help="the bearer token for --api (default: MOTCUA_TOKEN)")
     commands = main.add_subparsers(dest="command", metavar="COMMAND", required=True)
     service: dict[str, Any] = {
         "choices": list(APPLICATION_NAMES),
@@ -113,6 +132,7 @@ def parser() -> argparse.ArgumentParser:
     history.add_argument("service", **service)
     history.add_argument("aggregate_id", type=_aggregate_id, metavar="AGGREGATE_ID")
     history.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    history.add_argument("--format", choices=render.FORMATS, default=None, help="with --api: the output format")
 
     state = commands.add_parser(
         "state", parents=[connection], help="an aggregate's state (JSON), now or as of a time or version"
@@ -167,7 +187,78 @@ def parser() -> argparse.ArgumentParser:
                                                 "(repeatable)")
     export.add_argument("--output", "-o", type=Path, required=True, metavar="FILE",
                         help="the bundle to write: a tar archive, gzip-compressed if FILE ends in .gz")
+    events = commands.add_parser("events", help="with --api: a service's events, filtered")
+    events.add_argument("service", **service)
+    events.add_argument("--dossier", default="", metavar="CODE", help="the dossier with this code (dossiers)")
+    events.add_argument("--aggregate", type=_aggregate_id, default=None, metavar="ID", help="one aggregate's events")
+    events.add_argument("--actor", default="", help="recorded by this actor (token subject)")
+    events.add_argument("--type", default="", metavar="TYPE", help="of this type, e.g. Dossier.Received")
+    events.add_argument("--agency", default="", metavar="EID", help="recorded by actors of this agency")
+    events.add_argument("--since", type=_moment, default=None, metavar="TIME", help="recorded at or after")
+    events.add_argument("--until", type=_moment, default=None, metavar="TIME", help="recorded before")
+    events.add_argument("--trace", default="", metavar="TRACE_ID", help="recorded in this trace")
+    events.add_argument("--limit", type=_count(1), default=None, metavar="N", help="at most N events")
+    events.add_argument("--format", choices=render.FORMATS, default="table")
+
+    trace = commands.add_parser("trace", help="with --api: one trace's events across every service, by time")
+    trace.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal digits")
+    trace.add_argument("--format", choices=render.FORMATS, default="table")
+
+    timeline = commands.add_parser("timeline", help="with --api: an HTML page of one dossier across services")
+    timeline.add_argument("--dossier", required=True, metavar="CODE", help="the dossier's code")
+    timeline.add_argument("--output", "-o", type=Path, required=True, metavar="FILE.html")
     return main
+
+
+API_COMMANDS = ("events", "trace", "timeline")
+
+
+def _rfc3339(moment: datetime | None) -> str:
+    return render.when(moment) or ""
+
+
+def run_api(args: argparse.Namespace, out: TextIO) -> None:
+    """The commands of API mode (see the module's docstring)."""
+    api = AuditApi(args.api, args.token)
+    if args.command == "history":
+        found = list(api.events(args.service, aggregate_id=str(args.aggregate_id)))
+        if not found:
+            raise AuditError(f"no events of aggregate {args.aggregate_id} visible in the {args.service} log")
+        print(render.events_output(found, args.format or ("json" if args.json else "table")), file=out)
+    elif args.command == "events":
+        found = list(api.events(
+            args.service, args.limit, dossier_code=args.dossier,
+            aggregate_id=str(args.aggregate) if args.aggregate else "", actor=args.actor, event_type=args.type,
+            agency_id=args.agency, start_time=_rfc3339(args.since), end_time=_rfc3339(args.until),
+            trace_id=args.trace))
+        print(render.events_output(found, args.format), file=out)
+    elif args.command == "trace":
+        print(render.events_output(trace_events(api, [args.trace_id.lower()]), args.format), file=out)
+    elif args.command == "timeline":
+        own = list(api.events("dossiers", dossier_code=args.dossier))
+        traces = sorted({t for t in (trace_id_of(e["traceparent"]) for e in own) if t})
+        merged = {(e["service"], e["position"]): e for e in [*own, *trace_events(api, traces)]}
+        ordered = sorted(merged.values(), key=lambda e: (e["record_time"], e["service"], e["position"]))
+        page = render.timeline_html(f"Hồ sơ {args.dossier}", ordered, render.when(datetime.now(UTC)) or "")
+        args.output.write_text(page, encoding="utf-8")
+        print(f"wrote {args.output} ({len(ordered)} events from {len({e['service'] for e in ordered})} services)",
+              file=out)
+    else:
+        raise AuditError(f"{args.command} reads the database directly: run it without --api")
+
+
+def trace_events(api: AuditApi, trace_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Every service's events of these traces, merged by time. A service that cannot answer is
+    named on stderr; the others still count."""
+    found: list[dict[str, Any]] = []
+    for service in APPLICATION_NAMES:
+        for trace_id in trace_ids:
+            try:
+                found += api.events(service, trace_id=trace_id)
+            except AuditError as e:
+                print(f"{PROG}: warning: {service}: {e}", file=sys.stderr)
+                break
+    return sorted(found, key=lambda e: (e["record_time"], e["service"], e["position"]))
 
 
 def local_profile(profile: str | None, environ: Mapping[str, str]) -> str | None:
@@ -199,6 +290,11 @@ def store_env(service: str, profile: str | None, environ: Mapping[str, str]) -> 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     out = out or sys.stdout
+    if args.api:
+        run_api(args, out)
+        return
+    if args.command in API_COMMANDS:
+        raise AuditError(f"{args.command} reads through the auditor API: give --api URL (or MOTCUA_API_URL)")
     profile = local_profile(args.profile, os.environ)
     if args.command == "verify":
         try:

@@ -11,6 +11,7 @@ from motcua.dossiers.outbox import integration_event
 from motcua.dossiers.v1 import dossier_service_pb2, dossier_service_pb2_grpc
 from motcua.dossiers.workers.deadline_watch import DeadlineWatch
 from motcua.kernel.agencies import agency_tree_consumer
+from motcua.kernel.audit_api import AuditLog
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
@@ -28,4 +29,5 @@ def build(settings: Settings) -> Service:
         relay=OutboxRelay(app, integration_event),
         consumers=[procedure_catalog_consumer(app), agency_tree_consumer(app)],
         workers=[DeadlineWatch(app, config.watch_interval)],
+        audit=AuditLog(app, app.agency_tree, aggregate_of_code=app.register.dossier_id_of),
     )

@@ -35,7 +35,7 @@ from motcua.kernel.tracing import configure_tracing, shutdown_tracing
 
 from .backends import SERVING, Backends
 from .config import SERVICE, GatewaySettings
-from .descriptors import Api, DescriptorError, load_api
+from .descriptors import ROUTED_BY_FIELD, Api, DescriptorError, load_api
 from .docs import docs_routes, openapi_route
 from .errors import error_response
 from .guard import TokenGate
@@ -117,7 +117,8 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
         api = load_api(settings.descriptor_set, required=settings.descriptor_set is not None)
     document = build_openapi(api)
     rpc_routes = build_routes(api, settings.rpc_timeout, settings.max_message_bytes, TokenGate(settings.auth))
-    unserved = sorted({m.backend for m in api.methods} - set(settings.backends))
+    unserved = sorted({m.backend for m in api.methods if m.service.file.package not in ROUTED_BY_FIELD}
+                      - set(settings.backends))
     log.info("REST routes", extra={"routes": len(rpc_routes), "rpcs": len(api.methods),
                                    "comments_from": api.comments_source, "no_backend_for": unserved})
 

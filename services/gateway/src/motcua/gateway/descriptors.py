@@ -26,6 +26,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from google.api import annotations_pb2
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
@@ -121,6 +122,17 @@ class Api:
 
     def comment(self, full_name: str) -> str:
         return self.comments.get(full_name, "")
+
+
+# Packages every service serves over its own data (the auditor API): the named request field,
+# bound in the path (/v1/audit/{service}/...), says which backend answers.
+ROUTED_BY_FIELD = {"motcua.audit.v1": "service"}
+
+
+def backend_of(method: Method, request: Any) -> str:
+    """The MOTCUA_BACKENDS name to call for this request."""
+    field_name = ROUTED_BY_FIELD.get(method.service.file.package)
+    return getattr(request, field_name) if field_name else method.backend
 
 
 def backend_name(package: str) -> str:

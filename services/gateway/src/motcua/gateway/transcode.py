@@ -67,7 +67,7 @@ from motcua.common.v1 import access_pb2
 from motcua.kernel.client_address import CLIENT_ADDRESS_METADATA, current_client_address
 
 from .backends import Backends
-from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method, message_of
+from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method, backend_of, message_of
 from .errors import bad_request, error_body, error_response, grpc_error_body
 from .guard import (
     MAX_JSON_VALUES,
@@ -334,7 +334,7 @@ class Transcoder:
         except Refused as e:
             return e.response
         backends: Backends = request.app.state.backends
-        backend = self.method.backend
+        backend = backend_of(self.method, message)
         if backend not in backends.channels:
             log.warning("no backend for the service", extra={"rpc": self.method.full_path, "backend": backend})
             return error_response(501, f"{self.method.service.full_name} is not served here "
@@ -346,9 +346,9 @@ class Transcoder:
                                           kind=trace.SpanKind.SERVER, attributes=attributes) as span:
             metadata = forwarded_metadata(request)
             if self.method.server_streaming:
-                response = await self._stream(request, backends, message, metadata)
+                response = await self._stream(request, backends, message, metadata, backend)
             else:
-                response = await self._unary(backends, message, metadata)
+                response = await self._unary(backends, message, metadata, backend)
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
@@ -392,8 +392,8 @@ class Transcoder:
         message = f"the {self.method.backend} service's answer exceeds the limit of {limit} bytes"
         return 500, error_body(500, "RESOURCE_EXHAUSTED", message)
 
-    async def _unary(self, backends: Backends, message: Any, metadata: tuple) -> Response:
-        call = backends.unary(self.method.backend, self.method.full_path, self.request_class, self.response_class)
+    async def _unary(self, backends: Backends, message: Any, metadata: tuple, backend: str) -> Response:
+        call = backends.unary(backend, self.method.full_path, self.request_class, self.response_class)
         try:
             response = await call(message, timeout=self.rpc_timeout, metadata=metadata)
         except grpc.aio.AioRpcError as e:
@@ -403,9 +403,10 @@ class Transcoder:
 
     # ------------------------------------------------------------------ server streaming
 
-    async def _stream(self, request: Request, backends: Backends, message: Any, metadata: tuple) -> Response:
+    async def _stream(self, request: Request, backends: Backends, message: Any, metadata: tuple,
+                      backend: str) -> Response:
         sse = _SSE in request.headers.get("accept", "")
-        call = backends.server_stream(self.method.backend, self.method.full_path, self.request_class,
+        call = backends.server_stream(backend, self.method.full_path, self.request_class,
                                       self.response_class)(message, metadata=metadata)  # no deadline: streams stay open
         # Wait for the first message or an early failure (e.g. validation), so that it gets its
         # HTTP status; a stream that is merely quiet starts after a short while.

@@ -288,6 +288,11 @@ class IdentityApplication(ReadModelApplication):
         self.save(agency)
         return AgencyView.of(agency, self.today())
 
+    def parent_of(self, eid: str) -> str | None:
+        """The agency's parent ("" for a root); None for an agency that does not exist."""
+        agency = self.find(Agency, agency_aggregate_id(eid))
+        return None if agency is None else agency.parent_eid or ""
+
     def is_within(self, eid: str, ancestor_eid: str) -> bool:
         """Whether agency ``eid`` is ``ancestor_eid`` or below it in the tree."""
         current = eid

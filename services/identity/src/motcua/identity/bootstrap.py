@@ -15,6 +15,7 @@ from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import get_topic
 
 from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+from motcua.kernel.audit_api import AuditLog
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
@@ -73,6 +74,7 @@ def build(settings: Settings) -> Service:
         app=app,
         registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer)],
         relay=OutboxRelay(app, integration_event),
+        audit=AuditLog(app, tree=app),
         http_app=http_app(keys, build_provider(app.settings, keys, config.token_ttl,
                                               IdentityAccounts(app, auth)).routes()),
     )

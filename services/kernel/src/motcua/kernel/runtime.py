@@ -11,6 +11,7 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from .audit_api import AuditIndexer, AuditLog, registration as audit_registration
 from .checkpoints import CheckpointWitness
 from .config import ConfigError, Settings
 from .consumer import TrackedConsumer
@@ -43,13 +44,22 @@ class Service:
     workers: list[Any] = field(default_factory=list)
     # Plain HTTP endpoints the service must offer by standard (an ASGI app), on MOTCUA_HTTP_ADDR.
     http_app: Any = None
+    # The auditor API over the service's log, with the service's agency tree (and, for dossiers,
+    # its codes); None: the plain one. Every service with a PostgreSQL log serves it.
+    audit: AuditLog | None = None
 
 
 class ServiceRuntime:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.stopping = threading.Event()
-        self.server = GrpcServer(service.settings, service.registrations)
+        registrations = list(service.registrations)
+        self.audit_indexer: AuditIndexer | None = None
+        if isinstance(service.app.recorder, PostgresApplicationRecorder):
+            # Every service answers auditors from its own log: one API and index for all, from here.
+            registrations.append(audit_registration(service.audit or AuditLog(service.app)))
+            self.audit_indexer = AuditIndexer(service.app)
+        self.server = GrpcServer(service.settings, registrations)
         self.http = None
         if service.http_app is not None:
             if not service.settings.http_addr:
@@ -75,6 +85,8 @@ class ServiceRuntime:
             workers.append((witness.name, witness.run, witness.health))
         workers += [(f"consumer-{c.name}", c.run, c.health) for c in self.service.consumers]
         workers += [(w.name, w.run, getattr(w, "health", None)) for w in self.service.workers]
+        if self.audit_indexer is not None:
+            workers.append((self.audit_indexer.name, self.audit_indexer.run, self.audit_indexer.health))
         for name, target, health in workers:
             thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
             thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from motcua.kernel.agencies import agency_tree_consumer
+from motcua.kernel.audit_api import AuditLog
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.runtime import Service
@@ -32,4 +33,5 @@ def build(settings: Settings) -> Service:
         registrations=[serve(notification_service_pb2, notification_service_pb2_grpc, servicer)],
         consumers=[dossier_events_consumer(app), agency_tree_consumer(app)],
         on_shutdown=[hub.shutdown],
+        audit=AuditLog(app, app.agency_tree),
     )

@@ -4,6 +4,7 @@ calendars."""
 from __future__ import annotations
 
 from motcua.kernel.agencies import agency_tree_consumer
+from motcua.kernel.audit_api import AuditLog
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
 from motcua.kernel.relay import OutboxRelay
@@ -39,4 +40,5 @@ def build(settings: Settings) -> Service:
         relay=OutboxRelay(catalog, integration_event),
         # Identity's agency tree: administrators' grants reach the agencies below them.
         consumers=[agency_tree_consumer(catalog)],
+        audit=AuditLog(catalog, catalog.agency_tree),
     )

@@ -173,6 +173,13 @@ class DossierRegister:
                 return row
         return None
 
+    def dossier_id_of(self, code: str) -> UUID | None:
+        """The id of the dossier with this code (the auditors' history by code), or None."""
+        rows = self.recorder.query(
+            SQL("SELECT dossier_id FROM {t} WHERE code = %(code)s").format(t=self.recorder.register), {"code": code}
+        )
+        return UUID(str(rows[0]["dossier_id"])) if rows and code else None
+
     # --- statistics and the tracking book ---------------------------------------------------------
 
     def statistics(

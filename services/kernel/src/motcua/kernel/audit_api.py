@@ -1,0 +1,397 @@
+"""The auditor API every service serves over its own event log (``motcua.audit.v1.AuditService``),
+so auditors need no database credentials.
+
+Three parts, one module, mounted by the runtime for every service with a PostgreSQL log
+(``runtime``: ``Service.audit`` names the agency tree and, for dossiers, how a code becomes a
+dossier id; a service that names nothing gets the plain log):
+
+* ``AuditIndexer``: a worker led by one replica at a time (``leadership``, as the relay and the
+  sealer), following the notification log in notification-id order and appending one row per
+  event to ``motcua_audit_index`` (position, aggregate id, version, type, record time, actor,
+  agency, trace id), indexed for each filter. Why a follower and not the events' transaction:
+  not every service writes through the read-model recorder (``readmodel``), and the write path
+  keeps its throughput, as with the chain. The index trails the log by one commit; it is
+  disposable: a missing table is created and filled again from position 0 when a leader starts.
+* ``AuditLog``: the application-level query and its authorization. Callers hold ``auditor`` or
+  ``administrator``; they see the events whose ``_meta.agency_id`` lies in the subtree of an
+  agency where they hold one of them. Events recorded without an agency (citizens' own acts,
+  the system's) are shown only to callers with such a grant at a root of the agency tree (the
+  province): they may concern any agency. A service without an agency tree (signing) shows an
+  agency's events to grants at that very agency only — the safe side.
+* ``AuditServicer``: translates requests and responses.
+
+Event data is returned as stored (decoded from the stored JSON, not replayed through the
+domain's classes or upcasters), so personal fields the service stores sealed stay sealed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from google.protobuf import struct_pb2
+from psycopg import sql
+
+from motcua.audit.v1 import audit_service_pb2, audit_service_pb2_grpc
+
+from .access import ADMINISTRATOR, AUDITOR, require_role
+from .context import Actor, current_actor
+from .errors import InvalidArgument, NotFound, PermissionDenied
+from .eventstore import META_KEY, EventMapper, ServiceApplication
+from .grpc_server import Registration, serve
+from .leadership import SingleLeaderWorker
+from .paging import PageQuery, invalid_page_token
+from .sealer import CHAIN_TABLE
+from .supervision import WorkerHealth
+
+log = logging.getLogger(__name__)
+
+INDEX_TABLE = "motcua_audit_index"
+AUDIT_ROLES = (AUDITOR, ADMINISTRATOR)
+DEFAULT_PAGE = 100
+NO_AGENCY = ""  # the index's agency of an event recorded by an actor of no agency
+
+INDEX_DDL = [
+    f"""CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (
+        position bigint PRIMARY KEY,
+        aggregate_id uuid NOT NULL,
+        version bigint NOT NULL,
+        event_type text NOT NULL,
+        record_time timestamptz,
+        actor text NOT NULL,
+        agency_id text NOT NULL,
+        trace_id text NOT NULL
+    )""",
+    # Each filter reads in log order from its own index: a dossier's history is one range.
+    f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_aggregate_idx ON {INDEX_TABLE} (aggregate_id, position)",
+    f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_actor_idx ON {INDEX_TABLE} (actor, position)",
+    f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_type_idx ON {INDEX_TABLE} (event_type, position)",
+    f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_agency_idx ON {INDEX_TABLE} (agency_id, position)",
+    f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_time_idx ON {INDEX_TABLE} (record_time)",
+    f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_trace_idx ON {INDEX_TABLE} (trace_id) WHERE trace_id <> ''",
+]
+
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", META_KEY})
+
+
+class AgencyScope(Protocol):
+    """What the audit log needs of an agency tree (``agencies.AgencyTree`` has it)."""
+
+    def is_within(self, eid: str, ancestor_eid: str) -> bool: ...
+
+    def parent_of(self, eid: str) -> str | None: ...
+
+
+def stored_state(mapper: EventMapper, stored: StoredEvent) -> dict[str, Any]:
+    """The event's stored JSON, decrypted and decompressed as the service stores it, decoded
+    without the domain's classes (what was written, not what replaying would make of it)."""
+    data = stored.state
+    if mapper.cipher:
+        data = mapper.cipher.decrypt(data)
+    if mapper.compressor:
+        data = mapper.compressor.decompress(data)
+    state = mapper.transcoder.decode(data)
+    return state if isinstance(state, dict) else {"state": state}
+
+
+def trace_id_of(traceparent: str) -> str:
+    """The trace id of a W3C traceparent (``00-<trace id>-<span id>-<flags>``), or ""."""
+    parts = traceparent.split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else ""
+
+
+def event_type_of(topic: str) -> str:
+    return topic.partition(":")[2] or topic
+
+
+def _record_time(state: dict[str, Any]) -> datetime | None:
+    moment = state.get("timestamp")
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return None
+    if not isinstance(moment, datetime):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def index_row(mapper: EventMapper, stored: StoredEvent, position: int) -> tuple[Any, ...]:
+    """The index row of one stored event; one that cannot be decoded is indexed by its envelope."""
+    try:
+        state = stored_state(mapper, stored)
+    except Exception:
+        log.warning("audit index: event not decodable", extra={"position": position, "topic": stored.topic})
+        state = {}
+    meta = state.get(META_KEY) or {}
+    return (position, stored.originator_id, stored.originator_version, event_type_of(stored.topic),
+            _record_time(state), str(meta.get("actor") or ""), str(meta.get("agency_id") or NO_AGENCY),
+            trace_id_of(str(meta.get("traceparent") or "")))
+
+
+class AuditIndexer(SingleLeaderWorker):
+    """Keeps ``motcua_audit_index`` level with the log (see the module's docstring)."""
+
+    def __init__(self, app: ServiceApplication, batch_size: int = 1000, idle_wait: float = 0.5) -> None:
+        self.app = app
+        self.batch_size = batch_size
+        self.idle_wait = idle_wait
+        service = app.settings.service
+        super().__init__(app.settings, "audit indexer", f"audit-index:{service}",
+                         WorkerHealth(f"audit indexer {service}"), service=service)
+
+    def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        for statement in INDEX_DDL:
+            conn.execute(statement)
+        recorder = self.app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
+        conn.execute(f'LISTEN "{recorder.channel_name}"')
+        row = conn.execute(f"SELECT coalesce(max(position), 0) FROM {INDEX_TABLE}").fetchone()
+        position = row[0] if row else 0
+        log.info("audit indexer leading", extra={"service": self.settings.service, "position": position})
+        while not stop.is_set():
+            batch = recorder.select_notifications(start=position, limit=self.batch_size, inclusive_of_start=False)
+            if not batch:
+                self.health.working()
+                for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
+                    pass
+                continue
+            rows = [index_row(self.app.mapper, n, n.id) for n in batch]
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {INDEX_TABLE} (position, aggregate_id, version, event_type, record_time, actor, "
+                    "agency_id, trace_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
+            position = batch[-1].id
+            self.health.working()
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What ListEvents is narrowed to; empty fields do not narrow it."""
+
+    aggregate_id: UUID | None = None
+    dossier_code: str = ""
+    actor: str = ""
+    event_type: str = ""
+    agency_id: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    trace_id: str = ""
+
+
+def _plain(value: Any) -> Any:
+    """json.dumps' fallback for what the stored JSON decodes to."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (UUID, Decimal)):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    return str(value)
+
+
+class AuditLog:
+    """The audit query of one service, with its authorization (see the module's docstring).
+
+    ``tree``: the service's agency tree (None: grants reach their own agency only).
+    ``aggregate_of_code``: for a service whose aggregates have public codes (dossiers), the
+    aggregate id of a code, or None when there is none.
+    """
+
+    def __init__(self, app: ServiceApplication, tree: AgencyScope | None = None,
+                 aggregate_of_code: Callable[[str], UUID | None] | None = None) -> None:
+        self.app = app
+        self.tree = tree
+        self.aggregate_of_code = aggregate_of_code
+        recorder = app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        self.recorder = recorder
+        self.events_table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+
+    @property
+    def service(self) -> str:
+        return self.app.settings.service
+
+    # --- authorization -------------------------------------------------------------------
+
+    def visible_agencies(self, actor: Actor, recorded: Sequence[str]) -> list[str]:
+        """Of the agencies ``recorded`` in the log, those whose events the caller may read
+        (``NO_AGENCY`` included for a grant at a root of the tree)."""
+        return [a for a in dict.fromkeys([*recorded, NO_AGENCY]) if self.may_read(actor, a)]
+
+    def may_read(self, actor: Actor, agency: str) -> bool:
+        """Whether the caller may read the events recorded for ``agency`` (NO_AGENCY: none)."""
+        granted = [g for g in actor.agencies_for(*AUDIT_ROLES) if g]
+        if agency == NO_AGENCY:
+            return self.tree is not None and any(self.tree.parent_of(g) == "" for g in granted)
+        return any(agency == g or (self.tree is not None and self.tree.is_within(agency, g)) for g in granted)
+
+    # --- queries -------------------------------------------------------------------------
+
+    def list_events(self, filters: EventFilters, page_size: int, page_token: str) -> tuple[list[dict[str, Any]], str]:
+        actor = current_actor()
+        action = f"read the {self.service} audit log"
+        require_role(actor, action, *AUDIT_ROLES)
+        query = PageQuery("audit-events", self.service, filters.aggregate_id, filters.dossier_code, filters.actor,
+                          filters.event_type, filters.agency_id, filters.start, filters.end, filters.trace_id)
+        after = query.position(page_token, int) or 0
+        if after < 0:
+            raise invalid_page_token()
+        aggregate_id = filters.aggregate_id
+        if filters.dossier_code:
+            if self.aggregate_of_code is None:
+                raise InvalidArgument.field("dossier_code", f"only the dossiers service knows dossier codes, "
+                                                            f"not {self.service}")
+            found = self.aggregate_of_code(filters.dossier_code.strip())
+            if found is None:
+                raise NotFound("dossier with code", filters.dossier_code)
+            if aggregate_id is not None and aggregate_id != found:
+                return [], ""
+            aggregate_id = found
+        size = page_size or DEFAULT_PAGE
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            if filters.agency_id and not self.may_read(actor, filters.agency_id):
+                raise PermissionDenied(action, f"needs auditor or administrator granted for {filters.agency_id} "
+                                               "or an agency above it", error_reason="AGENCY_SCOPE",
+                                       agencies=filters.agency_id)
+            visible = [filters.agency_id] if filters.agency_id else \
+                self.visible_agencies(actor, self._recorded_agencies(cursor))
+            conditions: list[sql.Composable] = [sql.SQL("position > %(after)s"),
+                                                sql.SQL("agency_id = ANY(%(visible)s)")]
+            params: dict[str, Any] = {"after": after, "visible": visible, "limit": size + 1}
+            for column, value in (("aggregate_id", aggregate_id), ("actor", filters.actor),
+                                  ("event_type", filters.event_type), ("agency_id", filters.agency_id),
+                                  ("trace_id", filters.trace_id)):
+                if value:
+                    conditions.append(sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column)))
+                    params[column] = value
+            if filters.start is not None:
+                conditions.append(sql.SQL("record_time >= %(start)s"))
+                params["start"] = filters.start
+            if filters.end is not None:
+                conditions.append(sql.SQL("record_time < %(end)s"))
+                params["end"] = filters.end
+            cursor.execute(sql.SQL("SELECT position FROM {t} WHERE {c} ORDER BY position LIMIT %(limit)s").format(
+                t=sql.Identifier(INDEX_TABLE), c=sql.SQL(" AND ").join(conditions)), params)
+            positions = [r["position"] for r in cursor.fetchall()]
+            more = len(positions) > size
+            positions = positions[:size]
+            cursor.execute(sql.SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM {t} "
+                "WHERE notification_id = ANY(%(ids)s) ORDER BY notification_id").format(t=self.events_table),
+                {"ids": positions})
+            rows = cursor.fetchall()
+        events = [self._event(r) for r in rows]
+        return events, (query.token(positions[-1]) if more and positions else "")
+
+    def _recorded_agencies(self, cursor: psycopg.Cursor[Any]) -> list[str]:
+        """The distinct agencies of the index: one index probe per agency (a loose index scan),
+        not a scan of the whole table."""
+        cursor.execute(sql.SQL(
+            "WITH RECURSIVE a(v) AS (SELECT min(agency_id) FROM {t} UNION ALL "
+            "SELECT (SELECT min(agency_id) FROM {t} WHERE agency_id > a.v) FROM a WHERE a.v IS NOT NULL) "
+            "SELECT v FROM a WHERE v IS NOT NULL").format(t=sql.Identifier(INDEX_TABLE)))
+        return [r["v"] for r in cursor.fetchall()]
+
+    def _event(self, row: dict[str, Any]) -> dict[str, Any]:
+        stored = StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                             topic=row["topic"], state=bytes(row["state"]))
+        try:
+            state = stored_state(self.app.mapper, stored)
+        except Exception as e:  # a corrupted or foreign record: shown, not fatal to the page
+            state = {"not_decoded": f"{type(e).__name__}"}
+        meta = state.get(META_KEY) or {}
+        data = json.loads(json.dumps({k: v for k, v in state.items() if k not in _ENVELOPE}, default=_plain,
+                                     ensure_ascii=False))
+        return {
+            "position": row["notification_id"],
+            "aggregate_id": str(row["originator_id"]),
+            "version": row["originator_version"],
+            "event_type": event_type_of(row["topic"]),
+            "topic": row["topic"],
+            "record_time": _record_time(state),
+            "actor": str(meta.get("actor") or ""),
+            "agency_id": str(meta.get("agency_id") or ""),
+            "traceparent": str(meta.get("traceparent") or ""),
+            "data": data,
+        }
+
+    def chain_status(self) -> dict[str, Any]:
+        require_role(current_actor(), f"read the {self.service} chain status", *AUDIT_ROLES)
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) AS last FROM {t}").format(
+                t=self.events_table))
+            last = _one(cursor)["last"]
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (CHAIN_TABLE,))
+            head, digest = 0, b""
+            if _one(cursor)["present"]:
+                cursor.execute(sql.SQL("SELECT notification_id, digest FROM {} ORDER BY notification_id DESC LIMIT 1")
+                               .format(sql.Identifier(CHAIN_TABLE)))
+                sealed = cursor.fetchone()
+                if sealed:
+                    head, digest = sealed["notification_id"], bytes(sealed["digest"])
+            cursor.execute(sql.SQL("SELECT count(*) AS n FROM {t} WHERE notification_id > %s").format(
+                t=self.events_table), (head,))
+            unsealed = _one(cursor)["n"]
+        return {"sealed_position": head, "sealed_digest": digest.hex(), "last_position": last,
+                "unsealed_events": unsealed}
+
+
+def _one(cursor: psycopg.Cursor[Any]) -> dict[str, Any]:
+    row: dict[str, Any] | None = cursor.fetchone()
+    assert row is not None  # an aggregate query always answers one row
+    return row
+
+
+class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    def _check_service(self, service: str) -> None:
+        if service != self.audit.service:
+            raise InvalidArgument.field("service", f"this is the {self.audit.service} service, not {service}")
+
+    def ListEvents(self, request: audit_service_pb2.ListEventsRequest, context: Any) -> Any:
+        self._check_service(request.service)
+        filters = EventFilters(
+            aggregate_id=UUID(request.aggregate_id) if request.aggregate_id else None,
+            dossier_code=request.dossier_code, actor=request.actor, event_type=request.event_type,
+            agency_id=request.agency_id,
+            start=request.start_time.ToDatetime(UTC) if request.HasField("start_time") else None,
+            end=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None,
+            trace_id=request.trace_id,
+        )
+        events, token = self.audit.list_events(filters, request.page_size, request.page_token)
+        response = audit_service_pb2.ListEventsResponse(next_page_token=token)
+        for e in events:
+            message = response.events.add(
+                service=self.audit.service, position=e["position"], aggregate_id=e["aggregate_id"],
+                version=e["version"], event_type=e["event_type"], topic=e["topic"], actor=e["actor"],
+                agency_id=e["agency_id"], traceparent=e["traceparent"])
+            if e["record_time"] is not None:
+                message.record_time.FromDatetime(e["record_time"])
+            data = struct_pb2.Struct()
+            data.update(e["data"])
+            message.data.CopyFrom(data)
+        return response
+
+    def GetChainStatus(self, request: audit_service_pb2.GetChainStatusRequest, context: Any) -> Any:
+        self._check_service(request.service)
+        return audit_service_pb2.GetChainStatusResponse(service=self.audit.service, **self.audit.chain_status())
+
+
+def registration(audit: AuditLog) -> Registration:
+    """The AuditService of one service, for its gRPC server."""
+    return serve(audit_service_pb2, audit_service_pb2_grpc, AuditServicer(audit))
