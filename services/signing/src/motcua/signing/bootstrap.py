@@ -24,6 +24,7 @@ from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 from .api import SigningServicer
 from .application import SigningApplication
 from .config import SigningConfig
+from .hsm import Token, load_token_keys
 from .pades import Sealer, Verifier, minimal_pdf
 from .pki import (
     KeyMaterialError,
@@ -51,7 +52,13 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
             "development PKI in use: not for production (MOTCUA_SIGNING_DEV_PKI=false to turn it off)",
             extra={"directory": str(pki.directory.resolve()), "newly_created": pki.created},
         )
-    pairs = load_key_pairs(config.keys_dir)
+    if config.pkcs11:
+        # The token stays open (logged in) while the service runs; the process's end closes it.
+        token = Token(config.pkcs11)
+        pairs, signers = load_token_keys(token, config.keys_dir)
+        log.info("signing keys in a PKCS#11 token", extra={"pkcs11": repr(config.pkcs11), "keys": sorted(pairs)})
+    else:
+        pairs, signers = load_key_pairs(config.keys_dir), {}
     if config.default_key not in pairs:
         raise KeyMaterialError(f"the default signing key {config.default_key!r} is not in {config.keys_dir}")
     ownerships = load_ownerships(config.keys_dir, pairs)
@@ -61,7 +68,7 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         log.warning("no trust roots: every signature will be reported untrusted")
     if not config.tsa_url:
         log.info("no timestamp authority (MOTCUA_SIGNING_TSA_URL): signatures are PAdES B-B")
-    sealer = Sealer(pairs.values(), tsa_url=config.tsa_url, tsa_timeout=config.tsa_timeout)
+    sealer = Sealer(pairs.values(), tsa_url=config.tsa_url, tsa_timeout=config.tsa_timeout, signers=signers)
     verifier = Verifier(roots)
     _self_test(sealer, verifier)
     app = SigningApplication(
@@ -74,7 +81,8 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         # Development only: an agency without a seal gets one from the development CA when
         # its officers first sign (production keys are all declared beforehand).
         dev_seals=((lambda agency_id: ensure_dev_agency_seal(config.dev_pki_dir, agency_id, names.get(agency_id, "")))
-                   if config.dev_pki and config.keys_dir == config.dev_pki_dir / "keys" else None),
+                   if config.dev_pki and not config.pkcs11 and config.keys_dir == config.dev_pki_dir / "keys"
+                   else None),
     )
     app.declare_keys({key_id: (pair.fingerprint, ownerships[key_id]) for key_id, pair in pairs.items()})
     log.info("signing keys loaded", extra={

@@ -16,6 +16,15 @@ Environment variables:
 - `MOTCUA_SIGNING_TSA_URL`: RFC 3161 timestamp authority; when set, signatures are PAdES B-T.
   Default: unset: B-B.
 - `MOTCUA_SIGNING_TSA_TIMEOUT`: seconds to wait for the timestamp authority. Default: `5`.
+- `MOTCUA_SIGNING_PKCS11_MODULE`: the HSM vendor's PKCS#11 library (SoftHSM2's in development).
+  When set, every key of `MOTCUA_SIGNING_KEYS_DIR` (`<key id>.crt.pem` + `<key id>.owner.json`,
+  no key files) signs with the token's private key labelled `<key id>`. Default: unset: keys in
+  PEM files (the development PKI's).
+- `MOTCUA_SIGNING_PKCS11_TOKEN_LABEL`: the token's label. Required with the module unless a slot
+  is given.
+- `MOTCUA_SIGNING_PKCS11_SLOT`: the token's slot id (checked against the label when both are set).
+- `MOTCUA_SIGNING_PKCS11_PIN`, or `MOTCUA_SIGNING_PKCS11_PIN_FILE` (a mounted Secret): the token's
+  user PIN. One of them is required with the module.
 - `MOTCUA_SIGNING_DEV_AGENCIES`: with the dev PKI: a JSON list of agencies (`eid`, `name`, as
   identity's seed) whose names go on their development seals. Default: unset: seals named by the
   agency id.
@@ -30,6 +39,7 @@ from pathlib import Path
 
 from motcua.kernel.config import ConfigError, env_flag, env_number
 
+from .hsm import Pkcs11Settings
 from .pki import AGENCY_SEAL, KEY_ID
 
 DEFAULT_DIR = Path(".local/run/signing")
@@ -46,6 +56,7 @@ class SigningConfig:
     tsa_url: str | None
     tsa_timeout: float
     dev_agencies: Path | None = None
+    pkcs11: Pkcs11Settings | None = None
 
     @property
     def dev_pki_dir(self) -> Path:
@@ -80,4 +91,29 @@ class SigningConfig:
             tsa_url=tsa_url,
             tsa_timeout=tsa_timeout,
             dev_agencies=Path(env["MOTCUA_SIGNING_DEV_AGENCIES"]) if env.get("MOTCUA_SIGNING_DEV_AGENCIES") else None,
+            pkcs11=_pkcs11_settings(env),
         )
+
+
+def _pkcs11_settings(env: Mapping[str, str]) -> Pkcs11Settings | None:
+    module = env.get("MOTCUA_SIGNING_PKCS11_MODULE")
+    if not module:
+        return None
+    label = env.get("MOTCUA_SIGNING_PKCS11_TOKEN_LABEL", "")
+    slot_raw = env.get("MOTCUA_SIGNING_PKCS11_SLOT", "")
+    if slot_raw and not slot_raw.isdigit():
+        raise ConfigError(f"MOTCUA_SIGNING_PKCS11_SLOT must be a slot number, got {slot_raw!r}")
+    if not label and not slot_raw:
+        raise ConfigError("MOTCUA_SIGNING_PKCS11_MODULE needs MOTCUA_SIGNING_PKCS11_TOKEN_LABEL or "
+                          "MOTCUA_SIGNING_PKCS11_SLOT: which token holds the keys")
+    pin = env.get("MOTCUA_SIGNING_PKCS11_PIN", "")
+    pin_file = env.get("MOTCUA_SIGNING_PKCS11_PIN_FILE", "")
+    if pin_file:
+        try:
+            pin = Path(pin_file).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"cannot read MOTCUA_SIGNING_PKCS11_PIN_FILE {pin_file}: {e.strerror}") from None
+    if not pin:
+        raise ConfigError("MOTCUA_SIGNING_PKCS11_MODULE needs the token's user PIN: MOTCUA_SIGNING_PKCS11_PIN or "
+                          "MOTCUA_SIGNING_PKCS11_PIN_FILE")
+    return Pkcs11Settings(module=Path(module), token_label=label, pin=pin, slot=int(slot_raw) if slot_raw else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -27,7 +27,7 @@ from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer, SimpleSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
@@ -58,6 +58,7 @@ class _PreloadedKeySigner(SimpleSigner):
     signs with the key object loaded at start."""
 
     def __init__(self, pair: KeyPair) -> None:
+        assert pair.private_key is not None, "a key in a token signs through its PKCS#11 signer"
         der = pair.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                              serialization.NoEncryption())
         super().__init__(
@@ -106,16 +107,20 @@ class SealingKey:
     """A signing key made ready for pyHanko, once."""
 
     pair: KeyPair
-    signer: SimpleSigner
+    signer: Signer
     bytes_reserved: int  # hex characters reserved in /Contents for the CMS signature
 
     @classmethod
-    def of(cls, pair: KeyPair, timestamped: bool) -> SealingKey:
+    def of(cls, pair: KeyPair, timestamped: bool, signer: Signer | None = None) -> SealingKey:
+        """``signer``: the key's own (a PKCS#11 token's); by default, one signing with the loaded
+        private key."""
         certificates = (pair.certificate, *pair.chain)
         der_size = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in certificates)
-        signature_size = pair.private_key.key_size // 8 + 16
+        public_key = pair.certificate.public_key()
+        signature_size = (public_key.key_size if isinstance(public_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey))
+                          else 4096) // 8 + 16
         estimate = der_size + signature_size + 2048 + (TIMESTAMP_RESERVE if timestamped else 0)
-        return cls(pair, _PreloadedKeySigner(pair), bytes_reserved=2 * estimate)
+        return cls(pair, signer or _PreloadedKeySigner(pair), bytes_reserved=2 * estimate)
 
 
 def open_pdf(document: bytes, field: str = "document") -> PdfFileReader:
@@ -166,9 +171,13 @@ class Sealed:
 class Sealer:
     """Signs PDFs with the keys loaded at start (PAdES B-B; B-T with a timestamp authority)."""
 
-    def __init__(self, pairs: Iterable[KeyPair], tsa_url: str | None = None, tsa_timeout: float = 5.0) -> None:
+    def __init__(self, pairs: Iterable[KeyPair], tsa_url: str | None = None, tsa_timeout: float = 5.0,
+                 signers: Mapping[str, Signer] | None = None) -> None:
+        """``signers``: by key id, the signers of keys that are not loaded (in a PKCS#11 token)."""
         self.timestamper: TimeStamper | None = HTTPTimeStamper(tsa_url, timeout=tsa_timeout) if tsa_url else None
-        self.keys = {p.key_id: SealingKey.of(p, timestamped=self.timestamper is not None) for p in pairs}
+        signers = signers or {}
+        self.keys = {p.key_id: SealingKey.of(p, timestamped=self.timestamper is not None, signer=signers.get(p.key_id))
+                     for p in pairs}
 
     def add(self, pair: KeyPair) -> None:
         """One more key (a development seal made while running); requests read ``keys`` meanwhile,

@@ -69,6 +69,7 @@ SEAL_VALIDITY = dt.timedelta(days=3 * 365)
 CLOCK_SKEW = dt.timedelta(hours=1)  # certificates start slightly in the past
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
 class KeyMaterialError(RuntimeError):
@@ -119,25 +120,32 @@ def issue_signing_certificate(ca_key: PrivateKey, ca_cert: x509.Certificate, com
     """An end-entity certificate for document signatures (digital signature, non-repudiation),
     for ``key`` (by default a new RSA key)."""
     key = key or new_key()
+    return key, certify_public_key(ca_key, ca_cert, key.public_key(), common_name, organization, province, validity)
+
+
+def certify_public_key(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key: PublicKey, common_name: str,
+                       organization: str, province: str | None = None, validity: dt.timedelta = SEAL_VALIDITY,
+                       ) -> x509.Certificate:
+    """The certificate of ``issue_signing_certificate`` for a key the caller holds elsewhere (in a
+    PKCS#11 token, say): only its public half is needed."""
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name(common_name, organization, province))
         .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
         .not_valid_after(min(now + validity, ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(signature=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())
     )
-    return key, cert
 
 
 def _key_usage(cert_sign: bool = False, signature: bool = False) -> x509.KeyUsage:
@@ -313,11 +321,11 @@ def load_ownerships(keys_dir: Path, key_ids: Iterable[str]) -> dict[str, KeyOwne
 
 @dataclass(frozen=True)
 class KeyPair:
-    """One signing key as loaded from disk: the private key, the signer's certificate and its
-    chain."""
+    """One signing key: the private key (None when it stays in a PKCS#11 token and is only used
+    through it), the signer's certificate and its chain."""
 
     key_id: str
-    private_key: PrivateKey
+    private_key: PrivateKey | None
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]  # issuers of ``certificate``, nearest first
 
