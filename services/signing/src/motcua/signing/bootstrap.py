@@ -5,8 +5,9 @@ signing key is loaded and made ready for pyHanko, the trust roots are read, and 
 key signs and verifies a one-page PDF (a self-test that fails the start, not a
 request). Requests then only sign or verify.
 
-SignDocument and VerifyDocument are served; the remote-signing RPCs (signature
-requests) answer UNIMPLEMENTED until that flow lands.
+SignDocument and VerifyDocument are served, and the remote-signing RPCs (signature requests
+addressed to an officer, confirmed from their device); VerifySignatures answers
+UNIMPLEMENTED.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .pki import (
     load_key_pairs,
     load_ownerships,
 )
+from .remote import RemoteSigners
 
 __all__ = ["SigningApplication", "build"]
 
@@ -76,6 +78,10 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         sealer=sealer,
         verifier=verifier,
         documents=FilesystemBlobStore(config.documents_dir, suffix=".pdf"),
+        # Remote signing: documents prepared for an officer's signature wait here for it.
+        prepared=FilesystemBlobStore(config.documents_dir / "prepared", suffix=".pdf"),
+        remote=RemoteSigners(config.remote_signers_dir or config.directory / "remote-signers"),
+        request_ttl=dt.timedelta(seconds=config.request_ttl),
         default_key=config.default_key,
         ownerships=ownerships,
         # Development only: an agency without a seal gets one from the development CA when
@@ -90,8 +96,8 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
                           "purposes": list(ownerships[key_id].purposes)} for key_id, key in sealer.keys.items()},
         "default_key": config.default_key, "trust_roots": len(roots), "timestamp_authority": config.tsa_url or "",
     })
-    # The signature request RPCs are declared but not served yet (README): the generated base
-    # class, abstract to the type checker, answers them UNIMPLEMENTED.
+    # VerifySignatures is declared but not served (README): the generated base class, abstract
+    # to the type checker, answers it UNIMPLEMENTED.
     servicer = SigningServicer(app)  # type: ignore[abstract]
     return Service(
         settings=settings,

@@ -25,6 +25,10 @@ Environment variables:
 - `MOTCUA_SIGNING_PKCS11_SLOT`: the token's slot id (checked against the label when both are set).
 - `MOTCUA_SIGNING_PKCS11_PIN`, or `MOTCUA_SIGNING_PKCS11_PIN_FILE` (a mounted Secret): the token's
   user PIN. One of them is required with the module.
+- `MOTCUA_SIGNING_REMOTE_SIGNERS_DIR`: officers enrolled for remote signing (`<account id>.crt.pem`,
+  `<account id>.device.json`; see remote.py). Default: `<dir>/remote-signers`.
+- `MOTCUA_SIGNING_REQUEST_TTL`: seconds a remote signature request waits for the officer before it
+  expires. Default: `900`.
 - `MOTCUA_SIGNING_DEV_AGENCIES`: with the dev PKI: a JSON list of agencies (`eid`, `name`, as
   identity's seed) whose names go on their development seals. Default: unset: seals named by the
   agency id.
@@ -57,6 +61,8 @@ class SigningConfig:
     tsa_timeout: float
     dev_agencies: Path | None = None
     pkcs11: Pkcs11Settings | None = None
+    remote_signers_dir: Path | None = None
+    request_ttl: float = 900.0
 
     @property
     def dev_pki_dir(self) -> Path:
@@ -92,6 +98,8 @@ class SigningConfig:
             tsa_timeout=tsa_timeout,
             dev_agencies=Path(env["MOTCUA_SIGNING_DEV_AGENCIES"]) if env.get("MOTCUA_SIGNING_DEV_AGENCIES") else None,
             pkcs11=_pkcs11_settings(env),
+            remote_signers_dir=Path(env.get("MOTCUA_SIGNING_REMOTE_SIGNERS_DIR") or directory / "remote-signers"),
+            request_ttl=env_number(env, "MOTCUA_SIGNING_REQUEST_TTL", 900.0, float, minimum=1.0),
         )
 
 

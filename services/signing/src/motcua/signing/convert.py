@@ -4,9 +4,21 @@
 from __future__ import annotations
 
 from motcua.kernel.timestamps import timestamp
-from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service_pb2 as pb
+from motcua.signing.v1 import signature_request_pb2 as rpb, signature_verification_pb2 as vpb, signing_service_pb2 as pb
 
-from .domain import CERTIFIED_COPY, DOSSIER_RESULT, PADES_B_B, PADES_B_T, PERSONAL_APPROVAL
+from .domain import (
+    CERTIFIED_COPY,
+    DOSSIER_RESULT,
+    PADES_B_B,
+    PADES_B_T,
+    PERSONAL_APPROVAL,
+    REQUEST_CANCELLED,
+    REQUEST_EXPIRED,
+    REQUEST_PENDING,
+    REQUEST_REFUSED,
+    REQUEST_SIGNED,
+    SignatureRequest,
+)
 from .pades import SignatureReport
 from .views import SignedDocumentView
 
@@ -86,4 +98,46 @@ def report_to_proto(report: SignatureReport) -> vpb.SignatureVerification:
         certificate_sha256=report.certificate_sha256,
         timestamped=report.timestamped,
         field_name=report.field_name,
+    )
+
+
+REQUEST_STATES = {
+    REQUEST_PENDING: rpb.SIGNATURE_REQUEST_STATE_PENDING,
+    REQUEST_SIGNED: rpb.SIGNATURE_REQUEST_STATE_SIGNED,
+    REQUEST_REFUSED: rpb.SIGNATURE_REQUEST_STATE_FAILED,
+    REQUEST_EXPIRED: rpb.SIGNATURE_REQUEST_STATE_FAILED,
+    REQUEST_CANCELLED: rpb.SIGNATURE_REQUEST_STATE_CANCELLED,
+}
+
+
+def failure_reason(request: SignatureRequest) -> str:
+    """Why a FAILED request failed, in Vietnamese."""
+    if request.state == REQUEST_REFUSED:
+        return "Người ký từ chối ký" + (f": {request.answer_reason}" if request.answer_reason else "")
+    if request.state == REQUEST_EXPIRED:
+        return "Hết thời hạn chờ người ký xác nhận"
+    return ""
+
+
+def request_to_proto(request: SignatureRequest) -> rpb.SignatureRequest:
+    pending = request.state == REQUEST_PENDING
+    return rpb.SignatureRequest(
+        signature_request_id=str(request.id),
+        document_name=request.document_name,
+        document_sha256=request.document_sha256,
+        method=rpb.SIGNATURE_METHOD_REMOTE,
+        signer_account_id=request.signer_account_id,
+        agency_id=request.agency_id,
+        dossier_id=request.dossier_id,
+        reason=request.reason,
+        state=REQUEST_STATES[request.state],
+        failure_reason=failure_reason(request),
+        signed_document_sha256=request.signed_document_sha256,
+        create_time=timestamp(request.requested_at),
+        sign_time=timestamp(request.signed_at) if request.signed_at else None,
+        version=request.version,
+        data_to_sign=request.data_to_sign if pending else b"",
+        signer_certificate_sha256=request.signer_certificate_sha256,
+        expire_time=timestamp(request.expires_at),
+        requester_account_id=request.requested_by,
     )

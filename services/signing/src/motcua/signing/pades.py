@@ -7,6 +7,7 @@ only builds its signature dictionary (reason, location) and signs.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
@@ -16,7 +17,8 @@ from typing import Any
 
 from asn1crypto import cms, keys as asn1_keys, x509 as asn1_x509
 from cryptography import x509 as pyca_x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.pdf_utils import generic
@@ -27,7 +29,9 @@ from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer, SimpleSigner
+from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner, Signer, SimpleSigner
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
@@ -218,6 +222,105 @@ class Sealer:
 
 
 _RESERVE_OVERFLOW = "Final ByteRange payload larger than expected"
+
+
+# --- signatures made elsewhere (remote signing) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """A document made ready for a signature computed elsewhere: the PDF with its signature
+    field and the space reserved for the CMS, and what the signer's key signs."""
+
+    prepared_pdf: bytes
+    data_to_sign: bytes  # DER of the CMS signed attributes (they hold the document's digest)
+    document_digest: bytes
+    reserved_region: tuple[int, int]
+
+
+class SignatureMismatch(Exception):
+    """The signature value does not verify with the signer's certificate over the data to sign."""
+
+
+def _external_signer(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate],
+                     signature_value: bytes | None = None) -> ExternalSigner:
+    return ExternalSigner(
+        signing_cert=_asn1(certificate),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain]),
+        signature_value=signature_value if signature_value is not None else bytes(512),
+    )
+
+
+def _reserve(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate]) -> int:
+    der_size = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in (certificate, *chain))
+    return 2 * (der_size + 512 + 2048 + TIMESTAMP_RESERVE)
+
+
+def prepare_external_signature(document: bytes, certificate: pyca_x509.Certificate,
+                               chain: tuple[pyca_x509.Certificate, ...], reason: str,
+                               signing_time: dt.datetime) -> PreparedSignature:
+    """pyHanko's interrupted signing, first half: the signature field and its placeholder
+    are written, and the signed attributes to be signed by the signer's own key are built."""
+    reader = open_pdf(document)
+    meta = PdfSignatureMetadata(field_name=_new_field_name(reader), md_algorithm=DIGEST,
+                                subfilter=SigSeedSubFilter.PADES, reason=reason or None)
+    external = _external_signer(certificate, chain)
+    signer = _TimedPdfSigner(meta, external, signing_time=signing_time)
+
+    async def prepare() -> PreparedSignature:
+        digest, _, output = await signer.async_digest_doc_for_signing(
+            IncrementalPdfFileWriter.from_reader(reader), bytes_reserved=_reserve(certificate, chain))
+        attributes = await external.signed_attrs(digest.document_digest, DIGEST, use_pades=True)
+        assert isinstance(output, BytesIO)
+        return PreparedSignature(output.getvalue(), attributes.dump(), digest.document_digest,
+                                 (digest.reserved_region_start, digest.reserved_region_end))
+
+    try:
+        return asyncio.run(prepare())
+    except (PdfError, SigningError) as e:
+        raise InvalidArgument.field("document", f"cannot be signed: {_brief(e)}", "UNSIGNABLE_PDF") from None
+
+
+def check_signature_value(certificate: pyca_x509.Certificate, data_to_sign: bytes, signature_value: bytes) -> None:
+    """SignatureMismatch unless ``signature_value`` is the certificate's key's SHA-256 signature
+    of ``data_to_sign`` (ECDSA, or RSA PKCS#1 v1.5)."""
+    key = certificate.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature_value, data_to_sign, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature_value, data_to_sign, PKCS1v15(), hashes.SHA256())
+        else:
+            raise SignatureMismatch("the signer's key is neither RSA nor EC")
+    except (InvalidSignature, ValueError) as e:
+        raise SignatureMismatch(str(e) or "the signature does not verify") from None
+
+
+class ExternalSignatureEmbedder:
+    """pyHanko's interrupted signing, second half: the signature made elsewhere goes into a CMS
+    (with a signature timestamp when there is a timestamp authority: PAdES B-T), and the CMS
+    into the prepared document's placeholder."""
+
+    def __init__(self, timestamper: TimeStamper | None) -> None:
+        self.timestamper = timestamper
+
+    def embed(self, prepared: PreparedSignature, certificate: pyca_x509.Certificate,
+              chain: tuple[pyca_x509.Certificate, ...], signature_value: bytes) -> Sealed:
+        check_signature_value(certificate, prepared.data_to_sign, signature_value)
+        external = _external_signer(certificate, chain, signature_value)
+
+        async def finish() -> bytes:
+            signature = await external.async_sign_prescribed_attributes(
+                DIGEST, signed_attrs=cms.CMSAttributes.load(prepared.data_to_sign), timestamper=self.timestamper)
+            output = BytesIO(prepared.prepared_pdf)
+            await PdfTBSDocument.async_finish_signing(
+                output, PreparedByteRangeDigest(prepared.document_digest, *prepared.reserved_region), signature)
+            return output.getvalue()
+
+        try:
+            return Sealed(asyncio.run(finish()), timestamped=self.timestamper is not None)
+        except TimestampRequestError as e:
+            raise TimestampUnavailable(str(e)) from e
 
 
 # --- validation ------------------------------------------------------------------------------
