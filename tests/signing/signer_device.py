@@ -42,7 +42,9 @@ class SignerDevice:
         library.reinitialize()
         self.session = library.get_token(token_label="thiet-bi-ky").open(user_pin=self.pin, rw=True)
         generate_key(self.session, KEY_LABEL, KeyType.EC)
-        self.key = self.session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=KEY_LABEL)
+        key = self.session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=KEY_LABEL)
+        assert isinstance(key, pkcs11.SignMixin)
+        self.key = key
         self.certificate = pki.certify_public_key(ca_key, ca_cert, public_key(self.session, KEY_LABEL),
                                                   officer_name, organization, province=pki.DEV_PROVINCE)
         self.chain = (self.certificate, ca_cert)

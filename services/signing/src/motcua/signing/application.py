@@ -19,8 +19,6 @@ from motcua.kernel.eventstore import ServiceApplication
 from .authority import choose_key
 from .domain import (
     AGENCY_SEAL_PURPOSES,
-    PADES_B_B,
-    PADES_B_T,
     REQUEST_SIGNED,
     Document,
     DocumentSubject,
@@ -90,7 +88,7 @@ class SigningApplication(ServiceApplication):
             signing_time=signing_time,
             reason=reason,
             location=location,
-            pades_level=PADES_B_T if sealed.timestamped else PADES_B_B,
+            pades_level=sealed.level,
             purpose=purpose,
             ownership=ownership,
             signed_by=actor.subject,

@@ -49,7 +49,7 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
     # trust root; for this service that is an answer (in the report), not an incident.
     logging.getLogger("pyhanko.sign.validation").setLevel(logging.ERROR)
     if config.dev_pki:
-        pki = ensure_dev_pki(config.dev_pki_dir)
+        pki = ensure_dev_pki(config.dev_pki_dir, revocation_url=config.dev_pki_revocation_url)
         log.warning(
             "development PKI in use: not for production (MOTCUA_SIGNING_DEV_PKI=false to turn it off)",
             extra={"directory": str(pki.directory.resolve()), "newly_created": pki.created},
@@ -70,8 +70,9 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         log.warning("no trust roots: every signature will be reported untrusted")
     if not config.tsa_url:
         log.info("no timestamp authority (MOTCUA_SIGNING_TSA_URL): signatures are PAdES B-B")
-    sealer = Sealer(pairs.values(), tsa_url=config.tsa_url, tsa_timeout=config.tsa_timeout, signers=signers)
-    verifier = Verifier(roots)
+    sealer = Sealer(pairs.values(), tsa_url=config.tsa_url, tsa_timeout=config.tsa_timeout, signers=signers,
+                    level=config.pades_level, trust_roots=roots)
+    verifier = Verifier(roots, online=config.verify_online)
     _self_test(sealer, verifier)
     app = SigningApplication(
         settings,
@@ -86,7 +87,8 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         ownerships=ownerships,
         # Development only: an agency without a seal gets one from the development CA when
         # its officers first sign (production keys are all declared beforehand).
-        dev_seals=((lambda agency_id: ensure_dev_agency_seal(config.dev_pki_dir, agency_id, names.get(agency_id, "")))
+        dev_seals=((lambda agency_id: ensure_dev_agency_seal(config.dev_pki_dir, agency_id, names.get(agency_id, ""),
+                                                             config.dev_pki_revocation_url))
                    if config.dev_pki and not config.pkcs11 and config.keys_dir == config.dev_pki_dir / "keys"
                    else None),
     )

@@ -25,6 +25,12 @@ Environment variables:
 - `MOTCUA_SIGNING_PKCS11_SLOT`: the token's slot id (checked against the label when both are set).
 - `MOTCUA_SIGNING_PKCS11_PIN`, or `MOTCUA_SIGNING_PKCS11_PIN_FILE` (a mounted Secret): the token's
   user PIN. One of them is required with the module.
+- `MOTCUA_SIGNING_PADES_LEVEL`: `B-B`, `B-T`, `B-LT` (validation data embedded) or `B-LTA` (and a
+  document timestamp); B-T and above need the timestamp authority. Default: B-T with one, else B-B.
+- `MOTCUA_SIGNING_VERIFY_ONLINE`: VerifyDocument fetches the revocation status of a certificate the
+  document holds none for (OCSP, CRL). Default: `false`.
+- `MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL`: with the dev PKI, the base URL its certificates name for
+  their status (`<url>/ocsp`, `<url>/crl`). Default: unset: none named.
 - `MOTCUA_SIGNING_REMOTE_SIGNERS_DIR`: officers enrolled for remote signing (`<account id>.crt.pem`,
   `<account id>.device.json`; see remote.py). Default: `<dir>/remote-signers`.
 - `MOTCUA_SIGNING_REQUEST_TTL`: seconds a remote signature request waits for the officer before it
@@ -43,6 +49,7 @@ from pathlib import Path
 
 from motcua.kernel.config import ConfigError, env_flag, env_number
 
+from .domain import PADES_B_B, PADES_LEVELS
 from .hsm import Pkcs11Settings
 from .pki import AGENCY_SEAL, KEY_ID
 
@@ -63,6 +70,9 @@ class SigningConfig:
     pkcs11: Pkcs11Settings | None = None
     remote_signers_dir: Path | None = None
     request_ttl: float = 900.0
+    pades_level: str = ""
+    verify_online: bool = False
+    dev_pki_revocation_url: str = ""
 
     @property
     def dev_pki_dir(self) -> Path:
@@ -100,7 +110,19 @@ class SigningConfig:
             pkcs11=_pkcs11_settings(env),
             remote_signers_dir=Path(env.get("MOTCUA_SIGNING_REMOTE_SIGNERS_DIR") or directory / "remote-signers"),
             request_ttl=env_number(env, "MOTCUA_SIGNING_REQUEST_TTL", 900.0, float, minimum=1.0),
+            pades_level=_pades_level(env, tsa_url),
+            verify_online=env_flag(env, "MOTCUA_SIGNING_VERIFY_ONLINE", False),
+            dev_pki_revocation_url=env.get("MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL", ""),
         )
+
+
+def _pades_level(env: Mapping[str, str], tsa_url: str | None) -> str:
+    level = env.get("MOTCUA_SIGNING_PADES_LEVEL", "")
+    if level and level not in PADES_LEVELS:
+        raise ConfigError(f"MOTCUA_SIGNING_PADES_LEVEL must be one of {', '.join(PADES_LEVELS)}, got {level!r}")
+    if level and level != PADES_B_B and not tsa_url:
+        raise ConfigError(f"MOTCUA_SIGNING_PADES_LEVEL={level} needs a timestamp authority (MOTCUA_SIGNING_TSA_URL)")
+    return level
 
 
 def _pkcs11_settings(env: Mapping[str, str]) -> Pkcs11Settings | None:

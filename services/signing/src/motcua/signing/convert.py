@@ -10,6 +10,8 @@ from .domain import (
     CERTIFIED_COPY,
     DOSSIER_RESULT,
     PADES_B_B,
+    PADES_B_LT,
+    PADES_B_LTA,
     PADES_B_T,
     PERSONAL_APPROVAL,
     REQUEST_CANCELLED,
@@ -22,7 +24,8 @@ from .domain import (
 from .pades import SignatureReport
 from .views import SignedDocumentView
 
-PADES_LEVELS = {PADES_B_B: pb.PADES_LEVEL_B_B, PADES_B_T: pb.PADES_LEVEL_B_T}
+PADES_LEVELS = {PADES_B_B: pb.PADES_LEVEL_B_B, PADES_B_T: pb.PADES_LEVEL_B_T, PADES_B_LT: pb.PADES_LEVEL_B_LT,
+                PADES_B_LTA: pb.PADES_LEVEL_B_LTA}
 PURPOSES = {
     pb.SIGNING_PURPOSE_DOSSIER_RESULT: DOSSIER_RESULT,
     pb.SIGNING_PURPOSE_CERTIFIED_COPY: CERTIFIED_COPY,
@@ -68,6 +71,8 @@ def detail(report: SignatureReport) -> str:
         problems.append("tài liệu đã bị thay đổi sau khi ký hoặc giá trị chữ ký không khớp")
     if report.revoked:
         problems.append("chứng thư số của người ký đã bị thu hồi")
+    elif report.certificate_expired:
+        problems.append("chứng thư số của người ký đã hết hạn vào thời điểm ký")
     elif not report.trusted:
         problems.append("chứng thư số không chuỗi được đến tổ chức chứng thực tin cậy")
     if report.modification_level == "other":
@@ -98,7 +103,22 @@ def report_to_proto(report: SignatureReport) -> vpb.SignatureVerification:
         certificate_sha256=report.certificate_sha256,
         timestamped=report.timestamped,
         field_name=report.field_name,
+        revocation_status=REVOCATION_STATUSES[report.revocation_status],
+        revocation_source=REVOCATION_SOURCES[report.revocation_source],
+        signing_time_proof=(vpb.SIGNING_TIME_PROOF_SIGNATURE_TIMESTAMP if report.timestamped
+                            else vpb.SIGNING_TIME_PROOF_CLAIMED),
+        pades_level=VERIFIED_LEVELS.get(report.pades_level, vpb.VERIFIED_PADES_LEVEL_UNSPECIFIED),
+        certificate_expired=report.certificate_expired,
     )
+
+
+REVOCATION_STATUSES = {"good": vpb.REVOCATION_STATUS_GOOD, "revoked": vpb.REVOCATION_STATUS_REVOKED,
+                       "unknown": vpb.REVOCATION_STATUS_UNKNOWN}
+REVOCATION_SOURCES = {"embedded_ocsp": vpb.REVOCATION_SOURCE_EMBEDDED_OCSP,
+                      "embedded_crl": vpb.REVOCATION_SOURCE_EMBEDDED_CRL, "online": vpb.REVOCATION_SOURCE_ONLINE,
+                      "none": vpb.REVOCATION_SOURCE_NONE}
+VERIFIED_LEVELS = {PADES_B_B: vpb.VERIFIED_PADES_LEVEL_B_B, PADES_B_T: vpb.VERIFIED_PADES_LEVEL_B_T,
+                   PADES_B_LT: vpb.VERIFIED_PADES_LEVEL_B_LT, PADES_B_LTA: vpb.VERIFIED_PADES_LEVEL_B_LTA}
 
 
 REQUEST_STATES = {

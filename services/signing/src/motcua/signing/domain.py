@@ -30,6 +30,9 @@ MAX_LOCATION_LENGTH = 200
 # PAdES levels a signature was made at.
 PADES_B_B = "B-B"
 PADES_B_T = "B-T"
+PADES_B_LT = "B-LT"
+PADES_B_LTA = "B-LTA"
+PADES_LEVELS = (PADES_B_B, PADES_B_T, PADES_B_LT, PADES_B_LTA)
 
 # What a signature is for (SigningPurpose in the protos, lowercased without its prefix).
 DOSSIER_RESULT = "dossier_result"

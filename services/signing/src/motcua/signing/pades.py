@@ -8,14 +8,15 @@ only builds its signature dictionary (reason, location) and signs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import Any, TypedDict
 
-from asn1crypto import cms, keys as asn1_keys, x509 as asn1_x509
+from asn1crypto import cms, crl as asn1_crl, keys as asn1_keys, ocsp as asn1_ocsp, x509 as asn1_x509
 from cryptography import x509 as pyca_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -35,13 +36,16 @@ from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.errors import DomainError, InvalidArgument
 
+from .domain import PADES_B_B, PADES_B_LT, PADES_B_LTA, PADES_B_T
 from .pki import KeyPair
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,14 @@ PDF_HEADER = b"%PDF-"
 HEADER_WINDOW = 1024  # readers accept the header anywhere in the first 1024 bytes
 # Room for a timestamp token (its certificates included) on top of the signature itself.
 TIMESTAMP_RESERVE = 16384
+
+
+class CertificateNotUsable(DomainError):
+    """The key's certificate does not validate now (revoked, expired, or its chain or status
+    cannot be established): no long-term signature can be made with it (FAILED_PRECONDITION)."""
+
+    def __init__(self, key_id: str, detail: str) -> None:
+        super().__init__(f"the certificate of signing key {key_id} cannot be validated: {detail}")
 
 
 class TimestampUnavailable(Exception):
@@ -170,15 +182,29 @@ def _new_field_name(reader: PdfFileReader) -> str:
 class Sealed:
     document: bytes
     timestamped: bool
+    level: str = ""  # the PAdES baseline level made: B-B, B-T, B-LT or B-LTA
+
+    def __post_init__(self) -> None:
+        if not self.level:
+            object.__setattr__(self, "level", PADES_B_T if self.timestamped else PADES_B_B)
 
 
 class Sealer:
     """Signs PDFs with the keys loaded at start (PAdES B-B; B-T with a timestamp authority)."""
 
     def __init__(self, pairs: Iterable[KeyPair], tsa_url: str | None = None, tsa_timeout: float = 5.0,
-                 signers: Mapping[str, Signer] | None = None) -> None:
-        """``signers``: by key id, the signers of keys that are not loaded (in a PKCS#11 token)."""
+                 signers: Mapping[str, Signer] | None = None, level: str = "",
+                 trust_roots: Iterable[pyca_x509.Certificate] = ()) -> None:
+        """``signers``: by key id, the signers of keys that are not loaded (in a PKCS#11 token).
+        ``level``: B-LT embeds the validation data (certificates, OCSP responses, CRLs, fetched
+        from the addresses the certificates give, up to ``trust_roots``) in the document
+        security store; B-LTA adds a document timestamp over it. Both need a timestamp
+        authority. By default B-T with one, else B-B."""
         self.timestamper: TimeStamper | None = HTTPTimeStamper(tsa_url, timeout=tsa_timeout) if tsa_url else None
+        self.level = level or (PADES_B_T if self.timestamper else PADES_B_B)
+        if self.level in (PADES_B_LT, PADES_B_LTA, PADES_B_T) and self.timestamper is None:
+            raise ValueError(f"PAdES {self.level} needs a timestamp authority")
+        self.trust_roots = [_asn1(c) for c in trust_roots]
         signers = signers or {}
         self.keys = {p.key_id: SealingKey.of(p, timestamped=self.timestamper is not None, signer=signers.get(p.key_id))
                      for p in pairs}
@@ -194,12 +220,16 @@ class Sealer:
         key = self.keys[key_id]
         timestamper = self.timestamper if timestamp else None
         reader = open_pdf(document)  # a clear INVALID_ARGUMENT before pyHanko gets to it
+        long_term = timestamper is not None and self.level in (PADES_B_LT, PADES_B_LTA)
         meta = PdfSignatureMetadata(
             field_name=_new_field_name(reader),
             md_algorithm=DIGEST,
             subfilter=SigSeedSubFilter.PADES,
             reason=reason or None,
             location=location or None,
+            embed_validation_info=long_term,
+            validation_context=self._fetching_context() if long_term else None,
+            use_pades_lta=long_term and self.level == PADES_B_LTA,
         )
         signer = _TimedPdfSigner(meta, key.signer, timestamper=timestamper, signing_time=signing_time)
         try:
@@ -216,9 +246,20 @@ class Sealer:
                 output = signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(document), strict=False))
         except TimestampRequestError as e:
             raise TimestampUnavailable(str(e)) from e
-        except (PdfError, SigningError) as e:
+        except SigningError as e:
+            if long_term and isinstance(e.__cause__, (PathValidationError, PathBuildingError)):
+                # B-LT embeds the proof that the certificate was good: there is none to embed.
+                raise CertificateNotUsable(key_id, _brief(e.__cause__)) from None
             raise InvalidArgument.field("document", f"cannot be signed: {_brief(e)}", "UNSIGNABLE_PDF") from None
-        return Sealed(output.getvalue(), timestamped=timestamper is not None)
+        except PdfError as e:
+            raise InvalidArgument.field("document", f"cannot be signed: {_brief(e)}", "UNSIGNABLE_PDF") from None
+        level = self.level if long_term else (PADES_B_T if timestamper is not None else PADES_B_B)
+        return Sealed(output.getvalue(), timestamped=timestamper is not None, level=level)
+
+    def _fetching_context(self) -> ValidationContext:
+        # Per signature: a context caches what it fetched. Soft-fail: a certificate that names
+        # no revocation service (a timestamp authority's, often) does not stop the signature.
+        return ValidationContext(trust_roots=list(self.trust_roots), allow_fetching=True, revocation_mode="soft-fail")
 
 
 _RESERVE_OVERFLOW = "Final ByteRange payload larger than expected"
@@ -345,6 +386,10 @@ class SignatureReport:
     covers_whole_document: bool
     modification_level: str  # none | lta_updates | form_filling | annotations | other | unknown
     problem: str = ""  # why validation could not be completed, when it could not
+    revocation_status: str = "unknown"  # good | revoked | unknown
+    revocation_source: str = "none"  # embedded_ocsp | embedded_crl | online | none
+    pades_level: str = ""  # the baseline level the document holds for it: B-B, B-T, B-LT, B-LTA
+    certificate_expired: bool = False  # the certificate had expired at the (proven or claimed) signing time
 
     @property
     def integrity_ok(self) -> bool:
@@ -353,7 +398,8 @@ class SignatureReport:
     @property
     def outcome(self) -> str:
         """valid | invalid | indeterminate, in the sense of ETSI EN 319 102-1."""
-        if self.problem or not self.integrity_ok or self.revoked or self.modification_level == "other":
+        if (self.problem or not self.integrity_ok or self.revoked or self.certificate_expired
+                or self.modification_level == "other"):
             return "invalid"
         if not self.trusted:
             return "indeterminate"
@@ -372,35 +418,91 @@ _MODIFICATION_LEVELS = {
 class Verifier:
     """Validates the signatures of a PDF against trust roots fixed at start."""
 
-    def __init__(self, trust_roots: Iterable[pyca_x509.Certificate]) -> None:
+    def __init__(self, trust_roots: Iterable[pyca_x509.Certificate], online: bool = False) -> None:
+        """``online``: a signature whose document embeds no revocation data for its certificate
+        is checked against the OCSP responder or CRL its certificate names."""
         self.trust_roots = [_asn1(c) for c in trust_roots]
+        self.online = online
 
-    def _context(self) -> ValidationContext:
-        # Per document: a context caches what it learns. No network fetching here; revocation
-        # information is used when embedded, and its absence is tolerated (soft-fail).
-        return ValidationContext(trust_roots=list(self.trust_roots), allow_fetching=False, revocation_mode="soft-fail")
+    def _context(self, online: bool) -> ValidationContext:
+        # Per document: a context caches what it learns. Without fetching, revocation information
+        # is used when embedded, and its absence is tolerated (soft-fail).
+        return ValidationContext(trust_roots=list(self.trust_roots), allow_fetching=online, revocation_mode="soft-fail")
 
     def verify(self, document: bytes) -> list[SignatureReport]:
         reader = open_pdf(document)
         try:
             signatures = reader.embedded_regular_signatures
+            document_timestamps = len(reader.embedded_timestamp_signatures)
+            revocation = _EmbeddedRevocation.of(reader)
         except Exception as e:  # noqa: BLE001 - a broken AcroForm is the document's problem
             raise InvalidArgument.field(
                 "document", f"has unreadable signature fields ({_brief(e)})", "NOT_PDF"
             ) from None
-        return [self._report(signature) for signature in signatures]
+        return [self._report(signature, revocation, document_timestamps) for signature in signatures]
 
-    def _report(self, embedded: EmbeddedPdfSignature) -> SignatureReport:
+    def _report(self, embedded: EmbeddedPdfSignature, revocation: _EmbeddedRevocation,
+                document_timestamps: int) -> SignatureReport:
         try:
             certificate = embedded.signer_cert
         except Exception as e:  # noqa: BLE001
             return _unreadable(embedded, e)
+        status_source = revocation.status_of(certificate)
+        online = self.online and status_source is None
         try:
-            status = validate_pdf_signature(embedded, signer_validation_context=self._context())
+            status = validate_pdf_signature(embedded, signer_validation_context=self._context(online))
         except Exception as e:  # noqa: BLE001 - reported on this signature, the others still count
             log.info("signature not validated", extra={"field": _field(embedded), "error": _brief(e)})
             return _unreadable(embedded, e, certificate)
-        return _from_status(embedded, status)
+        report = _from_status(embedded, status)
+        if status_source is not None:
+            revocation_status, source = status_source
+        elif online and (status.revoked or status.trusted):
+            revocation_status, source = ("revoked" if status.revoked else "good"), "online"
+        else:
+            revocation_status, source = "unknown", "none"
+        level = PADES_B_T if report.timestamped else PADES_B_B
+        if report.timestamped and status_source is not None:
+            level = PADES_B_LTA if document_timestamps else PADES_B_LT
+        not_after = certificate["tbs_certificate"]["validity"]["not_after"].native
+        expired = report.signing_time is not None and report.signing_time > not_after
+        return dataclasses.replace(report, revocation_status=revocation_status, revocation_source=source,
+                                   revoked=report.revoked or revocation_status == "revoked", pades_level=level,
+                                   certificate_expired=expired)
+
+
+@dataclass(frozen=True)
+class _EmbeddedRevocation:
+    """The revocation data a document's security store holds: OCSP responses and CRLs."""
+
+    ocsp: dict[int, str]  # certificate serial -> good | revoked | unknown
+    crls: tuple[asn1_crl.CertificateList, ...]
+
+    @classmethod
+    def of(cls, reader: PdfFileReader) -> _EmbeddedRevocation:
+        if "/DSS" not in reader.root:
+            return cls({}, ())
+        dss = DocumentSecurityStore.read_dss(reader)
+        statuses: dict[int, str] = {}
+        for ref in dss.ocsps:
+            response = asn1_ocsp.OCSPResponse.load(ref.get_object().data)
+            if response["response_status"].native != "successful":
+                continue
+            for single in response.basic_ocsp_response["tbs_response_data"]["responses"]:
+                statuses[single["cert_id"]["serial_number"].native] = single["cert_status"].name
+        crls = tuple(asn1_crl.CertificateList.load(ref.get_object().data) for ref in dss.crls)
+        return cls(statuses, crls)
+
+    def status_of(self, certificate: asn1_x509.Certificate) -> tuple[str, str] | None:
+        serial = certificate.serial_number
+        if serial in self.ocsp:
+            return self.ocsp[serial], "embedded_ocsp"
+        for crl in self.crls:
+            if crl.issuer == certificate.issuer:
+                revoked = any(entry["user_certificate"].native == serial for entry in crl["tbs_cert_list"]
+                              ["revoked_certificates"] or ())
+                return ("revoked" if revoked else "good"), "embedded_crl"
+        return None
 
 
 def _field(embedded: EmbeddedPdfSignature) -> str:
@@ -410,7 +512,15 @@ def _field(embedded: EmbeddedPdfSignature) -> str:
         return ""
 
 
-def _certificate_facts(certificate: asn1_x509.Certificate) -> dict[str, str]:
+class _CertificateFacts(TypedDict):
+    signer_subject: str
+    signer_common_name: str
+    issuer: str
+    certificate_serial: str
+    certificate_sha256: str
+
+
+def _certificate_facts(certificate: asn1_x509.Certificate) -> _CertificateFacts:
     pyca = pyca_x509.load_der_x509_certificate(certificate.dump())
     common_names = pyca.subject.get_attributes_for_oid(pyca_x509.oid.NameOID.COMMON_NAME)
     return {
@@ -447,13 +557,8 @@ def _unreadable(
     facts = (
         _certificate_facts(certificate)
         if certificate is not None
-        else {
-            "signer_subject": "",
-            "signer_common_name": "",
-            "issuer": "",
-            "certificate_serial": "",
-            "certificate_sha256": "",
-        }
+        else _CertificateFacts(signer_subject="", signer_common_name="", issuer="", certificate_serial="",
+                               certificate_sha256="")
     )
     return SignatureReport(
         field_name=_field(embedded), **facts, signing_time=None, timestamped=False, intact=False, valid=False,
