@@ -10,7 +10,6 @@ import uuid
 
 import grpc
 
-from motcua.kernel.errors import InvalidArgument
 from motcua.signing.v1 import signature_request_pb2 as rpb, signing_service_pb2 as pb, signing_service_pb2_grpc
 
 from .application import SigningApplication
@@ -39,12 +38,10 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
 
     def CreateSignatureRequest(self, request: pb.CreateSignatureRequestRequest,
                                context) -> pb.CreateSignatureRequestResponse:
-        if request.method != rpb.SIGNATURE_METHOD_REMOTE:
-            raise InvalidArgument.field("method", "only SIGNATURE_METHOD_REMOTE is requested; an agency seal is "
-                                        "applied at once with SignDocument", "METHOD_NOT_REQUESTABLE")
         created = self.app.create_signature_request(
             request.document, request.document_name, request.signer_account_id, request.agency_id,
-            request.dossier_id, request.reason, request.request_id)
+            request.dossier_id, request.reason, request.request_id,
+            remote=request.method == rpb.SIGNATURE_METHOD_REMOTE)
         return pb.CreateSignatureRequestResponse(signature_request=request_to_proto(created))
 
     def GetSignatureRequest(self, request: pb.GetSignatureRequestRequest, context) -> pb.GetSignatureRequestResponse:

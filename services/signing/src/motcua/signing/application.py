@@ -151,7 +151,7 @@ class SigningApplication(ServiceApplication):
 
     def create_signature_request(self, document: bytes, document_name: str, signer_account_id: str,
                                  agency_id: str, dossier_id: str = "", reason: str = "",
-                                 request_id: str = "") -> SignatureRequest:
+                                 request_id: str = "", remote: bool = True) -> SignatureRequest:
         """Prepares the document for the officer's signature and asks their device for it. A
         caller asks on behalf of their own agency only; the officer must have enrolled a
         certificate (and a device) for remote signing."""
@@ -160,6 +160,9 @@ class SigningApplication(ServiceApplication):
         if not in_agency(actor, agency_id):
             raise PermissionDenied("request a signature", f"only callers of agency {agency_id} ask on its behalf",
                                    error_reason="AGENCY_SCOPE", agencies=agency_id)
+        if not remote:
+            raise InvalidArgument.field("method", "only SIGNATURE_METHOD_REMOTE is requested; an agency seal is "
+                                        "applied at once with SignDocument", "METHOD_NOT_REQUESTABLE")
         idempotency_key = request_id or str(uuid.uuid4())
         existing = self.find(SignatureRequest, SignatureRequest.create_id(actor.subject, idempotency_key))
         if existing is not None:
