@@ -7,19 +7,30 @@ are reported as such, and no long-term seal is made with them."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from io import BytesIO
 
 import grpc
+import psycopg
 import pytest
+from asn1crypto import keys as asn1_keys, x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from motcua.kernel.blobstore import FilesystemBlobStore
 from motcua.signing import pki
+from motcua.signing.application import SigningApplication
 from motcua.signing.domain import KeyOwnership
-from motcua.signing.pades import Sealer
+from motcua.signing.pades import Sealer, last_timestamp_expiry
 from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service_pb2 as pb
 from tests.signing.long_term import PROVINCE, LongTermPki
 from tests.signing.pdfs import vietnamese_pdf
+from tests.signing.tsa import LocalTsa
 
 REVOKED_KEY = "con-dau-bi-thu-hoi"
 EXPIRED_KEY = "con-dau-het-han"
@@ -130,6 +141,60 @@ def test_no_long_term_seal_is_made_with_a_revoked_or_expired_certificate(infra, 
         infra.signed(lta_service, key_id=key_id)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert f"the certificate of signing key {key_id} cannot be validated" in refused.value.details()
+
+
+def test_archived_documents_get_a_new_document_timestamp_before_the_last_one_expires(stack, infra, lta_service):
+    """The clock moved to near the expiry of the timestamp authority's certificate: the
+    re-augmentation adds a document timestamp (from the authority's renewed certificate) over
+    fresh validation data, records it, and the document still verifies at B-LTA."""
+    sealed = infra.signed(lta_service)
+    document_id = uuid.UUID(sealed.document_id)
+    expiry = last_timestamp_expiry(sealed.signed_document)
+    assert expiry is not None
+    with LocalTsa(infra.ca_key, infra.ca_cert) as renewed_tsa:
+        # The authority's renewed certificate, valid for a year (RSA: pyHanko's test TSA signs
+        # with RSA only).
+        key = pki.new_key()
+        certificate = _as_tsa(infra, key)
+        renewed_tsa.stamper = DummyTimeStamper(
+            tsa_cert=asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
+            tsa_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+            certs_to_embed=SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(
+                infra.ca_cert.public_bytes(serialization.Encoding.DER))]))
+        app = SigningApplication(
+            stack.settings("signing"),
+            sealer=Sealer([], tsa_url=renewed_tsa.url, level="B-LTA", trust_roots=[infra.ca_cert]),
+            documents=FilesystemBlobStore(infra.directory / "documents", suffix=".pdf"))
+        margin = dt.timedelta(days=7)
+        assert document_id not in app.reaugment_due(expiry - margin - dt.timedelta(days=1), margin)
+        assert document_id in app.reaugment_due(expiry - margin + dt.timedelta(hours=1), margin)
+        # Renewed: not due again at that time.
+        assert document_id not in app.reaugment_due(expiry - margin + dt.timedelta(hours=2), margin)
+    renewed = FilesystemBlobStore(infra.directory / "documents", suffix=".pdf").get(f"{document_id}.1")
+    assert renewed.startswith(sealed.signed_document)
+    assert len(PdfFileReader(BytesIO(renewed)).embedded_timestamp_signatures) == 2
+    assert last_timestamp_expiry(renewed) == certificate.not_valid_after_utc
+    report = verify(infra, lta_service, renewed)
+    assert report.status == vpb.VERIFICATION_STATUS_VALID, report.detail
+    assert report.pades_level == vpb.VERIFIED_PADES_LEVEL_B_LTA
+    with psycopg.connect(stack.dsn("signing")) as conn:
+        rows = conn.execute("SELECT topic FROM signing_events WHERE originator_id = %s ORDER BY originator_version",
+                            (document_id,)).fetchall()
+    assert [topic.rsplit(":", 1)[1] for (topic,) in rows] == ["Document.Signed", "Document.Reaugmented"]
+
+
+def _as_tsa(infra, key):
+    """A timestamping certificate (extended key usage time stamping) for ``key``, for a year."""
+    now = dt.datetime.now(dt.UTC)
+    return (x509.CertificateBuilder()
+            .subject_name(pki.name("Máy chủ cấp dấu thời gian (gia hạn)", pki.DEV_ORGANIZATION))
+            .issuer_name(infra.ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+            .sign(infra.ca_key, hashes.SHA256()))
 
 
 def test_a_b_lta_seal_stays_valid_after_its_certificate_is_revoked(infra, lta_service):

@@ -9,6 +9,8 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 
+from eventsourcing.utils import get_topic
+
 from motcua.kernel.access import in_agency, is_self
 from motcua.kernel.blobstore import BlobStore
 from motcua.kernel.config import Settings
@@ -19,6 +21,7 @@ from motcua.kernel.eventstore import ServiceApplication
 from .authority import choose_key
 from .domain import (
     AGENCY_SEAL_PURPOSES,
+    PADES_B_LTA,
     REQUEST_SIGNED,
     Document,
     DocumentSubject,
@@ -35,6 +38,7 @@ from .pades import (
     SignatureMismatch,
     SignatureReport,
     Verifier,
+    last_timestamp_expiry,
     prepare_external_signature,
 )
 from .pki import KeyPair
@@ -93,6 +97,8 @@ class SigningApplication(ServiceApplication):
             ownership=ownership,
             signed_by=actor.subject,
             subject=subject,
+            archive_timestamp_expires_at=(last_timestamp_expiry(sealed.document) if sealed.level == PADES_B_LTA
+                                          else None),
         )
         # The bytes first: an event never points at a document that was not kept. A crash
         # in between leaves an unreferenced file, not a dangling record.
@@ -146,6 +152,47 @@ class SigningApplication(ServiceApplication):
                     break
                 except VersionConflict:
                     continue
+
+    # --- archives: re-augmentation before the evidence expires ----------------------------------
+
+    def reaugment_due(self, now: dt.datetime, margin: dt.timedelta, limit: int = 100) -> list[uuid.UUID]:
+        """Adds a document timestamp (with fresh validation data) to each archived B-LTA document
+        whose last document timestamp's certificate expires within ``margin`` of ``now``; each
+        is a ``Document.Reaugmented`` event, the new bytes kept as the document's next version.
+        Returns the documents re-augmented (at most ``limit``)."""
+        assert self.sealer is not None and self.documents is not None
+        done: list[uuid.UUID] = []
+        for document_id in self._archived_documents():
+            record = self.find(Document, document_id)
+            if record is None or not record.archive_due(now, margin):
+                continue
+            renewed = self.sealer.add_archive_timestamp(self.documents.get(record.blob_key))
+            expiry = last_timestamp_expiry(renewed)
+            assert expiry is not None
+            # The bytes first, as the next version: the event never names a document not kept.
+            self.documents.put(f"{document_id}.{record.reaugmentations + 1}", renewed)
+            record.reaugment(hashlib.sha256(renewed).hexdigest(), expiry, now)
+            try:
+                self.save(record)
+            except VersionConflict:  # another replica renewed it meanwhile
+                continue
+            done.append(document_id)
+            if len(done) >= limit:
+                break
+        return done
+
+    def _archived_documents(self) -> list[uuid.UUID]:
+        """Every signed document, from the log (a scan: archives are looked at once a day; the
+        aggregate says whether it is a B-LTA archive)."""
+        topic = get_topic(Document.Signed)  # type: ignore[attr-defined]
+        ids: list[uuid.UUID] = []
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start, 1000, topics=[topic])
+            ids += [uuid.UUID(str(n.originator_id)) for n in page]
+            if len(page) < 1000:
+                return ids
+            start = page[-1].id + 1
 
     # --- remote signing: a request addressed to an officer, confirmed on their device -------------
 

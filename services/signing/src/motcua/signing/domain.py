@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -144,6 +144,7 @@ class Document(Aggregate):
         dossier_id: str = "",
         dossier_code: str = "",
         document_reference: str = "",
+        archive_timestamp_expires_at: datetime | None = None,
     ) -> None:
         self.document_sha256 = document_sha256
         self.signed_document_sha256 = signed_document_sha256
@@ -162,12 +163,42 @@ class Document(Aggregate):
         self.dossier_id = dossier_id
         self.dossier_code = dossier_code
         self.document_reference = document_reference
+        # B-LTA: when the certificate of the last document timestamp expires (None before B-LTA).
+        self.archive_timestamp_expires_at = archive_timestamp_expires_at
+        self.reaugmentations = 0
+
+    @property
+    def blob_key(self) -> str:
+        """Where the current bytes are kept: blobs are written once, so each re-augmentation
+        keeps its version beside the earlier ones (``<id>``, ``<id>.1``, ``<id>.2``…)."""
+        return str(self.id) + (f".{self.reaugmentations}" if self.reaugmentations else "")
+
+    def archive_due(self, now: datetime, margin: timedelta) -> bool:
+        """An archived (B-LTA) document whose last document timestamp is within ``margin`` of
+        its certificate's expiry: it needs a new one over it."""
+        expiry = self.archive_timestamp_expires_at
+        return self.pades_level == PADES_B_LTA and expiry is not None and now + margin >= expiry
+
+    def reaugment(self, signed_document_sha256: str, archive_timestamp_expires_at: datetime,
+                  reaugmented_at: datetime) -> None:
+        if not SHA256_HEX.match(signed_document_sha256):
+            raise ValueError(f"not a lowercase hex SHA-256: {signed_document_sha256!r}")
+        self._reaugmented(signed_document_sha256=signed_document_sha256,
+                          archive_timestamp_expires_at=archive_timestamp_expires_at, reaugmented_at=reaugmented_at)
+
+    @event("Reaugmented")
+    def _reaugmented(self, signed_document_sha256: str, archive_timestamp_expires_at: datetime,
+                     reaugmented_at: datetime) -> None:
+        """A new document timestamp (and fresh validation data) over the archived document."""
+        self.signed_document_sha256 = signed_document_sha256
+        self.archive_timestamp_expires_at = archive_timestamp_expires_at
+        self.reaugmentations += 1
 
     @classmethod
     def signed(cls, document_sha256: str, signed_document_sha256: str, key_id: str, certificate_sha256: str,
                certificate_serial: str, signing_time: datetime, reason: str, location: str,
                pades_level: str, purpose: str, ownership: KeyOwnership, signed_by: str,
-               subject: DocumentSubject) -> Document:
+               subject: DocumentSubject, archive_timestamp_expires_at: datetime | None = None) -> Document:
         for value in (document_sha256, signed_document_sha256, certificate_sha256):
             if not SHA256_HEX.match(value):
                 raise ValueError(f"not a lowercase hex SHA-256: {value!r}")
@@ -190,6 +221,7 @@ class Document(Aggregate):
             dossier_id=subject.dossier_id,
             dossier_code=subject.dossier_code,
             document_reference=subject.document_reference,
+            archive_timestamp_expires_at=archive_timestamp_expires_at,
         )
 
 

@@ -30,7 +30,7 @@ from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner, Signer, SimpleSigner
+from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner, PdfTimeStamper, Signer, SimpleSigner
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
@@ -256,6 +256,20 @@ class Sealer:
         level = self.level if long_term else (PADES_B_T if timestamper is not None else PADES_B_B)
         return Sealed(output.getvalue(), timestamped=timestamper is not None, level=level)
 
+    def add_archive_timestamp(self, document: bytes) -> bytes:
+        """Re-augments an archived (B-LTA) document: fresh validation data for its signatures and
+        timestamps, and a new document timestamp over all of it, before the last one's
+        certificate expires."""
+        if self.timestamper is None:
+            raise TimestampUnavailable("no timestamp authority is configured")
+        reader = PdfFileReader(BytesIO(document), strict=False)
+        try:
+            output = PdfTimeStamper(self.timestamper).update_archival_timestamp_chain(
+                reader, self._fetching_context(), in_place=False)
+        except TimestampRequestError as e:
+            raise TimestampUnavailable(str(e)) from e
+        return output.getvalue()
+
     def _fetching_context(self) -> ValidationContext:
         # Per signature: a context caches what it fetched. Soft-fail: a certificate that names
         # no revocation service (a timestamp authority's, often) does not stop the signature.
@@ -263,6 +277,15 @@ class Sealer:
 
 
 _RESERVE_OVERFLOW = "Final ByteRange payload larger than expected"
+
+
+def last_timestamp_expiry(document: bytes) -> dt.datetime | None:
+    """When the certificate of the document's last document timestamp expires; None without one."""
+    stamps = PdfFileReader(BytesIO(document), strict=False).embedded_timestamp_signatures
+    if not stamps:
+        return None
+    expiry: dt.datetime = stamps[-1].signer_cert["tbs_certificate"]["validity"]["not_after"].native
+    return expiry
 
 
 # --- signatures made elsewhere (remote signing) ------------------------------------------------
