@@ -24,6 +24,7 @@ from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 
 from .api import SigningServicer
 from .application import SigningApplication
+from .archives import ArchiveRenewal
 from .config import SigningConfig
 from .hsm import Token, load_token_keys
 from .pades import Sealer, Verifier, minimal_pdf
@@ -101,10 +102,15 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
     # VerifySignatures is declared but not served (README): the generated base class, abstract
     # to the type checker, answers it UNIMPLEMENTED.
     servicer = SigningServicer(app)  # type: ignore[abstract]
+    # With a timestamp authority, archived B-LTA documents are renewed before their evidence
+    # expires.
+    workers = ([ArchiveRenewal(app, dt.timedelta(days=config.archive_margin_days), config.archive_interval)]
+               if config.tsa_url else [])
     return Service(
         settings=settings,
         app=app,
         registrations=[serve(signing_service_pb2, signing_service_pb2_grpc, servicer)],
+        workers=workers,
     )
 
 

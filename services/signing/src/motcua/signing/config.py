@@ -31,6 +31,9 @@ Environment variables:
   document holds none for (OCSP, CRL). Default: `false`.
 - `MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL`: with the dev PKI, the base URL its certificates name for
   their status (`<url>/ocsp`, `<url>/crl`). Default: unset: none named.
+- `MOTCUA_SIGNING_ARCHIVE_MARGIN_DAYS`: archived B-LTA documents get a new document timestamp when
+  the last one's certificate expires within this many days. Default: `30`.
+- `MOTCUA_SIGNING_ARCHIVE_INTERVAL`: seconds between two looks at the archive. Default: `86400`.
 - `MOTCUA_SIGNING_REMOTE_SIGNERS_DIR`: officers enrolled for remote signing (`<account id>.crt.pem`,
   `<account id>.device.json`; see remote.py). Default: `<dir>/remote-signers`.
 - `MOTCUA_SIGNING_REQUEST_TTL`: seconds a remote signature request waits for the officer before it
@@ -73,6 +76,8 @@ class SigningConfig:
     pades_level: str = ""
     verify_online: bool = False
     dev_pki_revocation_url: str = ""
+    archive_margin_days: float = 30.0
+    archive_interval: float = 86400.0
 
     @property
     def dev_pki_dir(self) -> Path:
@@ -113,6 +118,8 @@ class SigningConfig:
             pades_level=_pades_level(env, tsa_url),
             verify_online=env_flag(env, "MOTCUA_SIGNING_VERIFY_ONLINE", False),
             dev_pki_revocation_url=env.get("MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL", ""),
+            archive_margin_days=env_number(env, "MOTCUA_SIGNING_ARCHIVE_MARGIN_DAYS", 30.0, float, minimum=0.0),
+            archive_interval=env_number(env, "MOTCUA_SIGNING_ARCHIVE_INTERVAL", 86400.0, float, minimum=1.0),
         )
 
 
