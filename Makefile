@@ -33,6 +33,7 @@ include mk/charts.mk
 include mk/python.mk
 include mk/image.mk
 include mk/dss.mk
+include mk/hsm.mk
 
 .PHONY: test
 # The image is built (about a minute) and run by tests/image whenever make test runs as root, which

@@ -56,9 +56,8 @@ TIMEOUT = 20.0
 
 # Copies of public data, read by any officer by design.
 SHARED = {"DossierService.GetProcedureReplica", "DossierService.GetCalendarReplica"}
-# Declared, not served yet (README: remote signing requests): nothing to refuse until they are.
-UNIMPLEMENTED = {"SigningService.GetSignatureRequest", "SigningService.GetSignedDocument",
-                 "SigningService.CreateSignatureRequest", "SigningService.CancelSignatureRequest"}
+# Declared, not served yet (README): nothing to refuse until they are.
+UNIMPLEMENTED: set[str] = set()
 
 # Readings the design allows: (RPC, role) -> why. README: a notification is read by its
 # recipient, or an auditor; people are not in an agency's subtree.

@@ -5,6 +5,8 @@
     make bench BENCH_ARGS="--relaxed --concurrency 16,48"
     make bench BENCH_ARGS="--only identity"   # logins, grants, token validations
     (tests/perf/identity.py)
+    make bench BENCH_ARGS="--only signing"    # PAdES B-T through PKCS#11, RSA-2048 and P-256
+    (tests/perf/signing.py)
     make bench BENCH_ARGS="--quick --only core --chain off"   # without the chain sealer: its cost
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
@@ -88,6 +90,7 @@ import time
 from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
 from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
+from tests.perf.signing import print_signing, run_signing
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
 TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150,
@@ -128,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
     parser.add_argument("--chain", choices=("on", "off"), default="on",
                         help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
-    parser.add_argument("--only", choices=("all", "core", "identity"), default="all",
-                        help="core: the command path and its baselines; identity: logins, grants, validations")
+    parser.add_argument("--only", choices=("all", "core", "identity", "signing"), default="all",
+                        help="core: the command path and its baselines; identity: logins, grants, validations; "
+                             "signing: PAdES B-T through PKCS#11")
     args = parser.parse_args(argv)
     overrides: dict = {}
     if args.concurrency:
@@ -167,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         print_table(results)
     if "identity" in results:
         print_identity(results["identity"])
+    if "signing" in results:
+        print_signing(results["signing"])
     path = stack.profile.root / f"results-{time.strftime('%Y%m%d-%H%M%S', time.localtime(results['started_at']))}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nresults: {os.path.relpath(path)}")
@@ -199,6 +205,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         core(stack, plan, args, results)
     if args.only in ("all", "identity"):
         results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
+    if args.only in ("all", "signing"):
+        results["signing"] = run_signing(plan.identity_seconds, step)
     return results
 
 

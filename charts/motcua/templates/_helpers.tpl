@@ -214,6 +214,7 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 {{/* Where the signing service's data volume (MOTCUA_SIGNING_DIR) and keys Secret are mounted. */}}
 {{- define "motcua.signing.dataDir" -}}/var/lib/motcua/signing{{- end }}
 {{- define "motcua.signing.keysDir" -}}/etc/motcua/signing/keys{{- end }}
+{{- define "motcua.signing.pkcs11Dir" -}}/etc/motcua/signing/pkcs11{{- end }}
 {{/* The file of the keys Secret holding the trust roots (MOTCUA_SIGNING_TRUST_ROOTS). */}}
 {{- define "motcua.signing.trustRootsFile" -}}trust-roots.pem{{- end }}
 
@@ -282,6 +283,22 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 - name: MOTCUA_SIGNING_TSA_URL
   value: {{ . | quote }}
 {{- end }}
+{{- with $signing.padesLevel }}
+- name: MOTCUA_SIGNING_PADES_LEVEL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $signing.pkcs11.module }}
+- name: MOTCUA_SIGNING_PKCS11_MODULE
+  value: {{ . | quote }}
+- name: MOTCUA_SIGNING_PKCS11_TOKEN_LABEL
+  value: {{ $signing.pkcs11.tokenLabel | quote }}
+{{- with $signing.pkcs11.slot }}
+- name: MOTCUA_SIGNING_PKCS11_SLOT
+  value: {{ . | quote }}
+{{- end }}
+- name: MOTCUA_SIGNING_PKCS11_PIN_FILE
+  value: {{ printf "%s/pin" (include "motcua.signing.pkcs11Dir" $.root) | quote }}
+{{- end }}
 {{- end }}
 
 {{/* The signing container's volumeMounts beside /tmp (dict root name svc). */}}
@@ -291,6 +308,11 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if .root.Values.signing.keysSecret }}
 - name: signing-keys
   mountPath: {{ include "motcua.signing.keysDir" .root }}
+  readOnly: true
+{{- end }}
+{{- if .root.Values.signing.pkcs11.module }}
+- name: signing-pkcs11-pin
+  mountPath: {{ include "motcua.signing.pkcs11Dir" .root }}
   readOnly: true
 {{- end }}
 {{- end }}
@@ -315,6 +337,16 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
   secret:
     secretName: {{ $signing.keysSecret }}
     defaultMode: 0440
+{{- end }}
+{{- if $signing.pkcs11.module }}
+# The HSM token's user PIN (key pin); the keys themselves stay in the HSM.
+- name: signing-pkcs11-pin
+  secret:
+    secretName: {{ $signing.pkcs11.pinSecret }}
+    defaultMode: 0440
+    items:
+      - key: pin
+        path: pin
 {{- end }}
 {{- end }}
 

@@ -145,6 +145,12 @@ signing.keysSecret: not set. The signing service needs its seal key, certificate
   roots: create a Secret with agency-seal.key.pem, agency-seal.crt.pem and trust-roots.pem and
   set signing.keysSecret to its name (or, for a demo only, signing.devPki=true to generate a
   development PKI; or disable the service with services.signing.enabled=false).
+{{- else if and $signing.pkcs11.module (not $signing.pkcs11.pinSecret) -}}
+signing.pkcs11.pinSecret: not set. With signing.pkcs11.module the service logs into the HSM
+  token with its user PIN: create a Secret whose key pin holds it and set its name here.
+{{- else if and $signing.pkcs11.module (not (or $signing.pkcs11.tokenLabel $signing.pkcs11.slot)) -}}
+signing.pkcs11.tokenLabel: not set. Name the HSM token holding the keys (or its slot,
+  signing.pkcs11.slot).
 {{- end }}
 {{- end }}
 {{- end }}

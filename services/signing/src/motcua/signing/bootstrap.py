@@ -5,8 +5,9 @@ signing key is loaded and made ready for pyHanko, the trust roots are read, and 
 key signs and verifies a one-page PDF (a self-test that fails the start, not a
 request). Requests then only sign or verify.
 
-SignDocument and VerifyDocument are served; the remote-signing RPCs (signature
-requests) answer UNIMPLEMENTED until that flow lands.
+SignDocument and VerifyDocument are served, and the remote-signing RPCs (signature requests
+addressed to an officer, confirmed from their device); VerifySignatures answers
+UNIMPLEMENTED.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 
 from .api import SigningServicer
 from .application import SigningApplication
+from .archives import ArchiveRenewal
 from .audit_key import default_audit_key_path, ensure_dev_audit_key, load_audit_key
 from .checkpoint_signer import CheckpointSigner
 from .config import SigningConfig
+from .hsm import Token, load_token_keys
 from .pades import Sealer, Verifier, minimal_pdf
 from .pki import (
     KeyMaterialError,
@@ -36,6 +39,7 @@ from .pki import (
     load_key_pairs,
     load_ownerships,
 )
+from .remote import RemoteSigners
 
 __all__ = ["SigningApplication", "build"]
 
@@ -48,12 +52,18 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
     # trust root; for this service that is an answer (in the report), not an incident.
     logging.getLogger("pyhanko.sign.validation").setLevel(logging.ERROR)
     if config.dev_pki:
-        pki = ensure_dev_pki(config.dev_pki_dir)
+        pki = ensure_dev_pki(config.dev_pki_dir, revocation_url=config.dev_pki_revocation_url)
         log.warning(
             "development PKI in use: not for production (MOTCUA_SIGNING_DEV_PKI=false to turn it off)",
             extra={"directory": str(pki.directory.resolve()), "newly_created": pki.created},
         )
-    pairs = load_key_pairs(config.keys_dir)
+    if config.pkcs11:
+        # The token stays open (logged in) while the service runs; the process's end closes it.
+        token = Token(config.pkcs11)
+        pairs, signers = load_token_keys(token, config.keys_dir)
+        log.info("signing keys in a PKCS#11 token", extra={"pkcs11": repr(config.pkcs11), "keys": sorted(pairs)})
+    else:
+        pairs, signers = load_key_pairs(config.keys_dir), {}
     if config.default_key not in pairs:
         raise KeyMaterialError(f"the default signing key {config.default_key!r} is not in {config.keys_dir}")
     ownerships = load_ownerships(config.keys_dir, pairs)
@@ -63,20 +73,27 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         log.warning("no trust roots: every signature will be reported untrusted")
     if not config.tsa_url:
         log.info("no timestamp authority (MOTCUA_SIGNING_TSA_URL): signatures are PAdES B-B")
-    sealer = Sealer(pairs.values(), tsa_url=config.tsa_url, tsa_timeout=config.tsa_timeout)
-    verifier = Verifier(roots)
+    sealer = Sealer(pairs.values(), tsa_url=config.tsa_url, tsa_timeout=config.tsa_timeout, signers=signers,
+                    level=config.pades_level, trust_roots=roots)
+    verifier = Verifier(roots, online=config.verify_online)
     _self_test(sealer, verifier)
     app = SigningApplication(
         settings,
         sealer=sealer,
         verifier=verifier,
         documents=FilesystemBlobStore(config.documents_dir, suffix=".pdf"),
+        # Remote signing: documents prepared for an officer's signature wait here for it.
+        prepared=FilesystemBlobStore(config.documents_dir / "prepared", suffix=".pdf"),
+        remote=RemoteSigners(config.remote_signers_dir or config.directory / "remote-signers"),
+        request_ttl=dt.timedelta(seconds=config.request_ttl),
         default_key=config.default_key,
         ownerships=ownerships,
         # Development only: an agency without a seal gets one from the development CA when
         # its officers first sign (production keys are all declared beforehand).
-        dev_seals=((lambda agency_id: ensure_dev_agency_seal(config.dev_pki_dir, agency_id, names.get(agency_id, "")))
-                   if config.dev_pki and config.keys_dir == config.dev_pki_dir / "keys" else None),
+        dev_seals=((lambda agency_id: ensure_dev_agency_seal(config.dev_pki_dir, agency_id, names.get(agency_id, ""),
+                                                             config.dev_pki_revocation_url))
+                   if config.dev_pki and not config.pkcs11 and config.keys_dir == config.dev_pki_dir / "keys"
+                   else None),
     )
     app.declare_keys({key_id: (pair.fingerprint, ownerships[key_id]) for key_id, pair in pairs.items()})
     log.info("signing keys loaded", extra={
@@ -84,10 +101,14 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
                           "purposes": list(ownerships[key_id].purposes)} for key_id, key in sealer.keys.items()},
         "default_key": config.default_key, "trust_roots": len(roots), "timestamp_authority": config.tsa_url or "",
     })
-    # The signature request RPCs are declared but not served yet (README): the generated base
-    # class, abstract to the type checker, answers them UNIMPLEMENTED.
+    # VerifySignatures is declared but not served (README): the generated base class, abstract
+    # to the type checker, answers it UNIMPLEMENTED.
     servicer = SigningServicer(app)  # type: ignore[abstract]
-    workers = []
+    # With a timestamp authority, archived B-LTA documents are renewed before their evidence
+    # expires.
+    workers: list[ArchiveRenewal | CheckpointSigner] = []
+    if config.tsa_url:
+        workers.append(ArchiveRenewal(app, dt.timedelta(days=config.archive_margin_days), config.archive_interval))
     audit_key_path = config.audit_key or default_audit_key_path(config.dev_pki_dir)
     if config.dev_pki:
         ensure_dev_audit_key(config.dev_pki_dir, audit_key_path)

@@ -4,13 +4,28 @@
 from __future__ import annotations
 
 from motcua.kernel.timestamps import timestamp
-from motcua.signing.v1 import signature_verification_pb2 as vpb, signing_service_pb2 as pb
+from motcua.signing.v1 import signature_request_pb2 as rpb, signature_verification_pb2 as vpb, signing_service_pb2 as pb
 
-from .domain import CERTIFIED_COPY, DOSSIER_RESULT, PADES_B_B, PADES_B_T, PERSONAL_APPROVAL
+from .domain import (
+    CERTIFIED_COPY,
+    DOSSIER_RESULT,
+    PADES_B_B,
+    PADES_B_LT,
+    PADES_B_LTA,
+    PADES_B_T,
+    PERSONAL_APPROVAL,
+    REQUEST_CANCELLED,
+    REQUEST_EXPIRED,
+    REQUEST_PENDING,
+    REQUEST_REFUSED,
+    REQUEST_SIGNED,
+    SignatureRequest,
+)
 from .pades import SignatureReport
 from .views import SignedDocumentView
 
-PADES_LEVELS = {PADES_B_B: pb.PADES_LEVEL_B_B, PADES_B_T: pb.PADES_LEVEL_B_T}
+PADES_LEVELS = {PADES_B_B: pb.PADES_LEVEL_B_B, PADES_B_T: pb.PADES_LEVEL_B_T, PADES_B_LT: pb.PADES_LEVEL_B_LT,
+                PADES_B_LTA: pb.PADES_LEVEL_B_LTA}
 PURPOSES = {
     pb.SIGNING_PURPOSE_DOSSIER_RESULT: DOSSIER_RESULT,
     pb.SIGNING_PURPOSE_CERTIFIED_COPY: CERTIFIED_COPY,
@@ -56,6 +71,8 @@ def detail(report: SignatureReport) -> str:
         problems.append("tài liệu đã bị thay đổi sau khi ký hoặc giá trị chữ ký không khớp")
     if report.revoked:
         problems.append("chứng thư số của người ký đã bị thu hồi")
+    elif report.certificate_expired:
+        problems.append("chứng thư số của người ký đã hết hạn vào thời điểm ký")
     elif not report.trusted:
         problems.append("chứng thư số không chuỗi được đến tổ chức chứng thực tin cậy")
     if report.modification_level == "other":
@@ -86,4 +103,61 @@ def report_to_proto(report: SignatureReport) -> vpb.SignatureVerification:
         certificate_sha256=report.certificate_sha256,
         timestamped=report.timestamped,
         field_name=report.field_name,
+        revocation_status=REVOCATION_STATUSES[report.revocation_status],
+        revocation_source=REVOCATION_SOURCES[report.revocation_source],
+        signing_time_proof=(vpb.SIGNING_TIME_PROOF_SIGNATURE_TIMESTAMP if report.timestamped
+                            else vpb.SIGNING_TIME_PROOF_CLAIMED),
+        pades_level=VERIFIED_LEVELS.get(report.pades_level, vpb.VERIFIED_PADES_LEVEL_UNSPECIFIED),
+        certificate_expired=report.certificate_expired,
+    )
+
+
+REVOCATION_STATUSES = {"good": vpb.REVOCATION_STATUS_GOOD, "revoked": vpb.REVOCATION_STATUS_REVOKED,
+                       "unknown": vpb.REVOCATION_STATUS_UNKNOWN}
+REVOCATION_SOURCES = {"embedded_ocsp": vpb.REVOCATION_SOURCE_EMBEDDED_OCSP,
+                      "embedded_crl": vpb.REVOCATION_SOURCE_EMBEDDED_CRL, "online": vpb.REVOCATION_SOURCE_ONLINE,
+                      "none": vpb.REVOCATION_SOURCE_NONE}
+VERIFIED_LEVELS = {PADES_B_B: vpb.VERIFIED_PADES_LEVEL_B_B, PADES_B_T: vpb.VERIFIED_PADES_LEVEL_B_T,
+                   PADES_B_LT: vpb.VERIFIED_PADES_LEVEL_B_LT, PADES_B_LTA: vpb.VERIFIED_PADES_LEVEL_B_LTA}
+
+
+REQUEST_STATES = {
+    REQUEST_PENDING: rpb.SIGNATURE_REQUEST_STATE_PENDING,
+    REQUEST_SIGNED: rpb.SIGNATURE_REQUEST_STATE_SIGNED,
+    REQUEST_REFUSED: rpb.SIGNATURE_REQUEST_STATE_FAILED,
+    REQUEST_EXPIRED: rpb.SIGNATURE_REQUEST_STATE_FAILED,
+    REQUEST_CANCELLED: rpb.SIGNATURE_REQUEST_STATE_CANCELLED,
+}
+
+
+def failure_reason(request: SignatureRequest) -> str:
+    """Why a FAILED request failed, in Vietnamese."""
+    if request.state == REQUEST_REFUSED:
+        return "Người ký từ chối ký" + (f": {request.answer_reason}" if request.answer_reason else "")
+    if request.state == REQUEST_EXPIRED:
+        return "Hết thời hạn chờ người ký xác nhận"
+    return ""
+
+
+def request_to_proto(request: SignatureRequest) -> rpb.SignatureRequest:
+    pending = request.state == REQUEST_PENDING
+    return rpb.SignatureRequest(
+        signature_request_id=str(request.id),
+        document_name=request.document_name,
+        document_sha256=request.document_sha256,
+        method=rpb.SIGNATURE_METHOD_REMOTE,
+        signer_account_id=request.signer_account_id,
+        agency_id=request.agency_id,
+        dossier_id=request.dossier_id,
+        reason=request.reason,
+        state=REQUEST_STATES[request.state],
+        failure_reason=failure_reason(request),
+        signed_document_sha256=request.signed_document_sha256,
+        create_time=timestamp(request.requested_at),
+        sign_time=timestamp(request.signed_at) if request.signed_at else None,
+        version=request.version,
+        data_to_sign=request.data_to_sign if pending else b"",
+        signer_certificate_sha256=request.signer_certificate_sha256,
+        expire_time=timestamp(request.expires_at),
+        requester_account_id=request.requested_by,
     )

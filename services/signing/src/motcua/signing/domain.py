@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -30,6 +30,9 @@ MAX_LOCATION_LENGTH = 200
 # PAdES levels a signature was made at.
 PADES_B_B = "B-B"
 PADES_B_T = "B-T"
+PADES_B_LT = "B-LT"
+PADES_B_LTA = "B-LTA"
+PADES_LEVELS = (PADES_B_B, PADES_B_T, PADES_B_LT, PADES_B_LTA)
 
 # What a signature is for (SigningPurpose in the protos, lowercased without its prefix).
 DOSSIER_RESULT = "dossier_result"
@@ -141,6 +144,7 @@ class Document(Aggregate):
         dossier_id: str = "",
         dossier_code: str = "",
         document_reference: str = "",
+        archive_timestamp_expires_at: datetime | None = None,
     ) -> None:
         self.document_sha256 = document_sha256
         self.signed_document_sha256 = signed_document_sha256
@@ -159,12 +163,42 @@ class Document(Aggregate):
         self.dossier_id = dossier_id
         self.dossier_code = dossier_code
         self.document_reference = document_reference
+        # B-LTA: when the certificate of the last document timestamp expires (None before B-LTA).
+        self.archive_timestamp_expires_at = archive_timestamp_expires_at
+        self.reaugmentations = 0
+
+    @property
+    def blob_key(self) -> str:
+        """Where the current bytes are kept: blobs are written once, so each re-augmentation
+        keeps its version beside the earlier ones (``<id>``, ``<id>.1``, ``<id>.2``…)."""
+        return str(self.id) + (f".{self.reaugmentations}" if self.reaugmentations else "")
+
+    def archive_due(self, now: datetime, margin: timedelta) -> bool:
+        """An archived (B-LTA) document whose last document timestamp is within ``margin`` of
+        its certificate's expiry: it needs a new one over it."""
+        expiry = self.archive_timestamp_expires_at
+        return self.pades_level == PADES_B_LTA and expiry is not None and now + margin >= expiry
+
+    def reaugment(self, signed_document_sha256: str, archive_timestamp_expires_at: datetime,
+                  reaugmented_at: datetime) -> None:
+        if not SHA256_HEX.match(signed_document_sha256):
+            raise ValueError(f"not a lowercase hex SHA-256: {signed_document_sha256!r}")
+        self._reaugmented(signed_document_sha256=signed_document_sha256,
+                          archive_timestamp_expires_at=archive_timestamp_expires_at, reaugmented_at=reaugmented_at)
+
+    @event("Reaugmented")
+    def _reaugmented(self, signed_document_sha256: str, archive_timestamp_expires_at: datetime,
+                     reaugmented_at: datetime) -> None:
+        """A new document timestamp (and fresh validation data) over the archived document."""
+        self.signed_document_sha256 = signed_document_sha256
+        self.archive_timestamp_expires_at = archive_timestamp_expires_at
+        self.reaugmentations += 1
 
     @classmethod
     def signed(cls, document_sha256: str, signed_document_sha256: str, key_id: str, certificate_sha256: str,
                certificate_serial: str, signing_time: datetime, reason: str, location: str,
                pades_level: str, purpose: str, ownership: KeyOwnership, signed_by: str,
-               subject: DocumentSubject) -> Document:
+               subject: DocumentSubject, archive_timestamp_expires_at: datetime | None = None) -> Document:
         for value in (document_sha256, signed_document_sha256, certificate_sha256):
             if not SHA256_HEX.match(value):
                 raise ValueError(f"not a lowercase hex SHA-256: {value!r}")
@@ -187,6 +221,7 @@ class Document(Aggregate):
             dossier_id=subject.dossier_id,
             dossier_code=subject.dossier_code,
             document_reference=subject.document_reference,
+            archive_timestamp_expires_at=archive_timestamp_expires_at,
         )
 
 
@@ -245,3 +280,176 @@ class NoSigningKey(DomainError):
         self.purpose = purpose
         verb = "has no" if owner.startswith("agency") else "holds a"
         super().__init__(f"{owner} {verb} signing key for the purpose {purpose.upper()}; one must be declared for it")
+
+
+# The life of a remote signature request.
+REQUEST_PENDING = "pending"
+REQUEST_SIGNED = "signed"
+REQUEST_REFUSED = "refused"
+REQUEST_EXPIRED = "expired"
+REQUEST_CANCELLED = "cancelled"
+MAX_DOCUMENT_NAME_LENGTH = 255
+MAX_ANSWER_REASON_LENGTH = 1000
+
+
+class RequestNotPending(DomainError):
+    """The request was already signed, refused, cancelled, or it expired (FAILED_PRECONDITION)."""
+
+    def __init__(self, request_id: UUID, state: str) -> None:
+        self.state = state
+        super().__init__(f"signature request {request_id} is {state}, no longer pending")
+
+
+class SignatureRequest(Aggregate):
+    """A document waiting for one officer's signature, made on their own device with their own
+    key: requested, then confirmed (signed), refused, expired or cancelled, each an event. What
+    the device signs (``data_to_sign``: the CMS signed attributes, holding the prepared
+    document's digest) is recorded; the documents themselves are in the blob store."""
+
+    @staticmethod
+    def create_id(requested_by: str, idempotency_key: str, **_: object) -> UUID:
+        """One request per requester and idempotency key: a repeated call finds the first."""
+        return uuid5(NAMESPACE_URL, f"motcua:signature-request:{requested_by}:{idempotency_key}")
+
+    @event("Requested")
+    def __init__(
+        self,
+        idempotency_key: str,
+        document_name: str,
+        document_sha256: str,
+        signer_account_id: str,
+        agency_id: str,
+        dossier_id: str,
+        reason: str,
+        requested_by: str,
+        signer_certificate_sha256: str,
+        data_to_sign_hex: str,
+        document_digest_hex: str,
+        reserved_region_start: int,
+        reserved_region_end: int,
+        requested_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        self.idempotency_key = idempotency_key
+        self.document_name = document_name
+        self.document_sha256 = document_sha256
+        self.signer_account_id = signer_account_id
+        self.agency_id = agency_id
+        self.dossier_id = dossier_id
+        self.reason = reason
+        self.requested_by = requested_by
+        self.signer_certificate_sha256 = signer_certificate_sha256
+        # Hex in the event: its fields are JSON.
+        self.data_to_sign_hex = data_to_sign_hex
+        self.document_digest_hex = document_digest_hex
+        self.reserved_region_start = reserved_region_start
+        self.reserved_region_end = reserved_region_end
+        self.requested_at = requested_at
+        self.expires_at = expires_at
+        self.state = REQUEST_PENDING
+        self.answer_reason = ""
+        self.answered_by = ""
+        self.signed_document_sha256 = ""
+        self.certificate_serial = ""
+        self.signed_at: datetime | None = None
+
+    @classmethod
+    def request(cls, idempotency_key: str, document_name: str, document_sha256: str, signer_account_id: str,
+                agency_id: str, dossier_id: str, reason: str, requested_by: str, signer_certificate_sha256: str,
+                data_to_sign: bytes, document_digest: bytes, reserved_region: tuple[int, int],
+                requested_at: datetime, expires_at: datetime) -> SignatureRequest:
+        violations = []
+        if not document_name.strip() or len(document_name) > MAX_DOCUMENT_NAME_LENGTH:
+            violations.append(("document_name", f"must be 1 to {MAX_DOCUMENT_NAME_LENGTH} characters"))
+        if any(ord(c) < 32 for c in document_name + reason):
+            violations.append(("document_name" if any(ord(c) < 32 for c in document_name) else "reason",
+                               "must not contain control characters"))
+        if len(reason) > MAX_REASON_LENGTH:
+            violations.append(("reason", f"must be at most {MAX_REASON_LENGTH} characters"))
+        if not UUID_TEXT.match(signer_account_id):
+            violations.append(("signer_account_id", "must be the signer's account id (a lowercase UUID)"))
+        if dossier_id and not UUID_TEXT.match(dossier_id):
+            violations.append(("dossier_id", "must be a dossier id (a lowercase UUID)"))
+        if not is_agency_id(agency_id):
+            violations.append(("agency_id", "must be an agency's electronic identifier such as 000.00.00.H56"))
+        if violations:
+            raise InvalidArgument(*(FieldViolation(f, d) for f, d in violations))
+        if requested_at.tzinfo is None or expires_at <= requested_at:
+            raise ValueError("requested_at must be timezone-aware and before expires_at")
+        return cls(idempotency_key=idempotency_key, document_name=document_name, document_sha256=document_sha256,
+                   signer_account_id=signer_account_id, agency_id=agency_id, dossier_id=dossier_id, reason=reason,
+                   requested_by=requested_by, signer_certificate_sha256=signer_certificate_sha256,
+                   data_to_sign_hex=data_to_sign.hex(), document_digest_hex=document_digest.hex(),
+                   reserved_region_start=reserved_region[0], reserved_region_end=reserved_region[1],
+                   requested_at=requested_at, expires_at=expires_at)
+
+    @property
+    def data_to_sign(self) -> bytes:
+        return bytes.fromhex(self.data_to_sign_hex)
+
+    @property
+    def document_digest(self) -> bytes:
+        return bytes.fromhex(self.document_digest_hex)
+
+    def due(self, now: datetime) -> bool:
+        """Pending past its expiry: to be recorded as expired."""
+        return self.state == REQUEST_PENDING and now >= self.expires_at
+
+    def _require_pending(self) -> None:
+        if self.state != REQUEST_PENDING:
+            raise RequestNotPending(self.id, self.state)
+
+    def confirm(self, signed_document_sha256: str, certificate_serial: str, signed_at: datetime,
+                confirmed_by: str) -> None:
+        self._require_pending()
+        if not SHA256_HEX.match(signed_document_sha256):
+            raise ValueError(f"not a lowercase hex SHA-256: {signed_document_sha256!r}")
+        self._confirmed(signed_document_sha256=signed_document_sha256, certificate_serial=certificate_serial,
+                        signed_at=signed_at, confirmed_by=confirmed_by)
+
+    @event("Confirmed")
+    def _confirmed(self, signed_document_sha256: str, certificate_serial: str, signed_at: datetime,
+                   confirmed_by: str) -> None:
+        self.state = REQUEST_SIGNED
+        self.signed_document_sha256 = signed_document_sha256
+        self.certificate_serial = certificate_serial
+        self.signed_at = signed_at
+        self.answered_by = confirmed_by
+
+    def refuse(self, reason: str, refused_by: str) -> None:
+        self._require_pending()
+        _check_answer_reason(reason)
+        self._refused(reason=reason, refused_by=refused_by)
+
+    @event("Refused")
+    def _refused(self, reason: str, refused_by: str) -> None:
+        self.state = REQUEST_REFUSED
+        self.answer_reason = reason
+        self.answered_by = refused_by
+
+    def cancel(self, reason: str, cancelled_by: str) -> None:
+        self._require_pending()
+        _check_answer_reason(reason)
+        self._cancelled(reason=reason, cancelled_by=cancelled_by)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, cancelled_by: str) -> None:
+        self.state = REQUEST_CANCELLED
+        self.answer_reason = reason
+        self.answered_by = cancelled_by
+
+    def expire(self, now: datetime) -> None:
+        if not self.due(now):
+            raise ValueError("only a pending request past its expiry expires")
+        self._expired(expired_at=self.expires_at)
+
+    @event("Expired")
+    def _expired(self, expired_at: datetime) -> None:
+        self.state = REQUEST_EXPIRED
+
+
+def _check_answer_reason(reason: str) -> None:
+    if len(reason) > MAX_ANSWER_REASON_LENGTH:
+        raise InvalidArgument.field("reason", f"must be at most {MAX_ANSWER_REASON_LENGTH} characters")
+    if any(ord(c) < 32 and c not in "\t\n" for c in reason):
+        raise InvalidArgument.field("reason", "must not contain control characters")

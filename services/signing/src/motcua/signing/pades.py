@@ -7,16 +7,19 @@ only builds its signature dictionary (reason, location) and signs.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import Any, TypedDict
 
-from asn1crypto import cms, keys as asn1_keys, x509 as asn1_x509
+from asn1crypto import cms, crl as asn1_crl, keys as asn1_keys, ocsp as asn1_ocsp, x509 as asn1_x509
 from cryptography import x509 as pyca_x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.pdf_utils import generic
@@ -27,17 +30,22 @@ from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
+from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner, PdfTimeStamper, Signer, SimpleSigner
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from motcua.kernel.errors import InvalidArgument
+from motcua.kernel.errors import DomainError, InvalidArgument
 
+from .domain import PADES_B_B, PADES_B_LT, PADES_B_LTA, PADES_B_T
 from .pki import KeyPair
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,14 @@ HEADER_WINDOW = 1024  # readers accept the header anywhere in the first 1024 byt
 TIMESTAMP_RESERVE = 16384
 
 
+class CertificateNotUsable(DomainError):
+    """The key's certificate does not validate now (revoked, expired, or its chain or status
+    cannot be established): no long-term signature can be made with it (FAILED_PRECONDITION)."""
+
+    def __init__(self, key_id: str, detail: str) -> None:
+        super().__init__(f"the certificate of signing key {key_id} cannot be validated: {detail}")
+
+
 class TimestampUnavailable(Exception):
     """The configured timestamp authority could not be reached or refused the request."""
 
@@ -58,6 +74,7 @@ class _PreloadedKeySigner(SimpleSigner):
     signs with the key object loaded at start."""
 
     def __init__(self, pair: KeyPair) -> None:
+        assert pair.private_key is not None, "a key in a token signs through its PKCS#11 signer"
         der = pair.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                              serialization.NoEncryption())
         super().__init__(
@@ -106,16 +123,20 @@ class SealingKey:
     """A signing key made ready for pyHanko, once."""
 
     pair: KeyPair
-    signer: SimpleSigner
+    signer: Signer
     bytes_reserved: int  # hex characters reserved in /Contents for the CMS signature
 
     @classmethod
-    def of(cls, pair: KeyPair, timestamped: bool) -> SealingKey:
+    def of(cls, pair: KeyPair, timestamped: bool, signer: Signer | None = None) -> SealingKey:
+        """``signer``: the key's own (a PKCS#11 token's); by default, one signing with the loaded
+        private key."""
         certificates = (pair.certificate, *pair.chain)
         der_size = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in certificates)
-        signature_size = pair.private_key.key_size // 8 + 16
+        public_key = pair.certificate.public_key()
+        signature_size = (public_key.key_size if isinstance(public_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey))
+                          else 4096) // 8 + 16
         estimate = der_size + signature_size + 2048 + (TIMESTAMP_RESERVE if timestamped else 0)
-        return cls(pair, _PreloadedKeySigner(pair), bytes_reserved=2 * estimate)
+        return cls(pair, signer or _PreloadedKeySigner(pair), bytes_reserved=2 * estimate)
 
 
 def open_pdf(document: bytes, field: str = "document") -> PdfFileReader:
@@ -161,14 +182,32 @@ def _new_field_name(reader: PdfFileReader) -> str:
 class Sealed:
     document: bytes
     timestamped: bool
+    level: str = ""  # the PAdES baseline level made: B-B, B-T, B-LT or B-LTA
+
+    def __post_init__(self) -> None:
+        if not self.level:
+            object.__setattr__(self, "level", PADES_B_T if self.timestamped else PADES_B_B)
 
 
 class Sealer:
     """Signs PDFs with the keys loaded at start (PAdES B-B; B-T with a timestamp authority)."""
 
-    def __init__(self, pairs: Iterable[KeyPair], tsa_url: str | None = None, tsa_timeout: float = 5.0) -> None:
+    def __init__(self, pairs: Iterable[KeyPair], tsa_url: str | None = None, tsa_timeout: float = 5.0,
+                 signers: Mapping[str, Signer] | None = None, level: str = "",
+                 trust_roots: Iterable[pyca_x509.Certificate] = ()) -> None:
+        """``signers``: by key id, the signers of keys that are not loaded (in a PKCS#11 token).
+        ``level``: B-LT embeds the validation data (certificates, OCSP responses, CRLs, fetched
+        from the addresses the certificates give, up to ``trust_roots``) in the document
+        security store; B-LTA adds a document timestamp over it. Both need a timestamp
+        authority. By default B-T with one, else B-B."""
         self.timestamper: TimeStamper | None = HTTPTimeStamper(tsa_url, timeout=tsa_timeout) if tsa_url else None
-        self.keys = {p.key_id: SealingKey.of(p, timestamped=self.timestamper is not None) for p in pairs}
+        self.level = level or (PADES_B_T if self.timestamper else PADES_B_B)
+        if self.level in (PADES_B_LT, PADES_B_LTA, PADES_B_T) and self.timestamper is None:
+            raise ValueError(f"PAdES {self.level} needs a timestamp authority")
+        self.trust_roots = [_asn1(c) for c in trust_roots]
+        signers = signers or {}
+        self.keys = {p.key_id: SealingKey.of(p, timestamped=self.timestamper is not None, signer=signers.get(p.key_id))
+                     for p in pairs}
 
     def add(self, pair: KeyPair) -> None:
         """One more key (a development seal made while running); requests read ``keys`` meanwhile,
@@ -181,12 +220,16 @@ class Sealer:
         key = self.keys[key_id]
         timestamper = self.timestamper if timestamp else None
         reader = open_pdf(document)  # a clear INVALID_ARGUMENT before pyHanko gets to it
+        long_term = timestamper is not None and self.level in (PADES_B_LT, PADES_B_LTA)
         meta = PdfSignatureMetadata(
             field_name=_new_field_name(reader),
             md_algorithm=DIGEST,
             subfilter=SigSeedSubFilter.PADES,
             reason=reason or None,
             location=location or None,
+            embed_validation_info=long_term,
+            validation_context=self._fetching_context() if long_term else None,
+            use_pades_lta=long_term and self.level == PADES_B_LTA,
         )
         signer = _TimedPdfSigner(meta, key.signer, timestamper=timestamper, signing_time=signing_time)
         try:
@@ -203,12 +246,145 @@ class Sealer:
                 output = signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(document), strict=False))
         except TimestampRequestError as e:
             raise TimestampUnavailable(str(e)) from e
-        except (PdfError, SigningError) as e:
+        except SigningError as e:
+            if long_term and isinstance(e.__cause__, (PathValidationError, PathBuildingError)):
+                # B-LT embeds the proof that the certificate was good: there is none to embed.
+                raise CertificateNotUsable(key_id, _brief(e.__cause__)) from None
             raise InvalidArgument.field("document", f"cannot be signed: {_brief(e)}", "UNSIGNABLE_PDF") from None
-        return Sealed(output.getvalue(), timestamped=timestamper is not None)
+        except PdfError as e:
+            raise InvalidArgument.field("document", f"cannot be signed: {_brief(e)}", "UNSIGNABLE_PDF") from None
+        level = self.level if long_term else (PADES_B_T if timestamper is not None else PADES_B_B)
+        return Sealed(output.getvalue(), timestamped=timestamper is not None, level=level)
+
+    def add_archive_timestamp(self, document: bytes) -> bytes:
+        """Re-augments an archived (B-LTA) document: fresh validation data for its signatures and
+        timestamps, and a new document timestamp over all of it, before the last one's
+        certificate expires."""
+        if self.timestamper is None:
+            raise TimestampUnavailable("no timestamp authority is configured")
+        reader = PdfFileReader(BytesIO(document), strict=False)
+        try:
+            output = PdfTimeStamper(self.timestamper).update_archival_timestamp_chain(
+                reader, self._fetching_context(), in_place=False)
+        except TimestampRequestError as e:
+            raise TimestampUnavailable(str(e)) from e
+        return output.getvalue()
+
+    def _fetching_context(self) -> ValidationContext:
+        # Per signature: a context caches what it fetched. Soft-fail: a certificate that names
+        # no revocation service (a timestamp authority's, often) does not stop the signature.
+        return ValidationContext(trust_roots=list(self.trust_roots), allow_fetching=True, revocation_mode="soft-fail")
 
 
 _RESERVE_OVERFLOW = "Final ByteRange payload larger than expected"
+
+
+def last_timestamp_expiry(document: bytes) -> dt.datetime | None:
+    """When the certificate of the document's last document timestamp expires; None without one."""
+    stamps = PdfFileReader(BytesIO(document), strict=False).embedded_timestamp_signatures
+    if not stamps:
+        return None
+    expiry: dt.datetime = stamps[-1].signer_cert["tbs_certificate"]["validity"]["not_after"].native
+    return expiry
+
+
+# --- signatures made elsewhere (remote signing) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """A document made ready for a signature computed elsewhere: the PDF with its signature
+    field and the space reserved for the CMS, and what the signer's key signs."""
+
+    prepared_pdf: bytes
+    data_to_sign: bytes  # DER of the CMS signed attributes (they hold the document's digest)
+    document_digest: bytes
+    reserved_region: tuple[int, int]
+
+
+class SignatureMismatch(Exception):
+    """The signature value does not verify with the signer's certificate over the data to sign."""
+
+
+def _external_signer(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate],
+                     signature_value: bytes | None = None) -> ExternalSigner:
+    return ExternalSigner(
+        signing_cert=_asn1(certificate),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain]),
+        signature_value=signature_value if signature_value is not None else bytes(512),
+    )
+
+
+def _reserve(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate]) -> int:
+    der_size = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in (certificate, *chain))
+    return 2 * (der_size + 512 + 2048 + TIMESTAMP_RESERVE)
+
+
+def prepare_external_signature(document: bytes, certificate: pyca_x509.Certificate,
+                               chain: tuple[pyca_x509.Certificate, ...], reason: str,
+                               signing_time: dt.datetime) -> PreparedSignature:
+    """pyHanko's interrupted signing, first half: the signature field and its placeholder
+    are written, and the signed attributes to be signed by the signer's own key are built."""
+    reader = open_pdf(document)
+    meta = PdfSignatureMetadata(field_name=_new_field_name(reader), md_algorithm=DIGEST,
+                                subfilter=SigSeedSubFilter.PADES, reason=reason or None)
+    external = _external_signer(certificate, chain)
+    signer = _TimedPdfSigner(meta, external, signing_time=signing_time)
+
+    async def prepare() -> PreparedSignature:
+        digest, _, output = await signer.async_digest_doc_for_signing(
+            IncrementalPdfFileWriter.from_reader(reader), bytes_reserved=_reserve(certificate, chain))
+        attributes = await external.signed_attrs(digest.document_digest, DIGEST, use_pades=True)
+        assert isinstance(output, BytesIO)
+        return PreparedSignature(output.getvalue(), attributes.dump(), digest.document_digest,
+                                 (digest.reserved_region_start, digest.reserved_region_end))
+
+    try:
+        return asyncio.run(prepare())
+    except (PdfError, SigningError) as e:
+        raise InvalidArgument.field("document", f"cannot be signed: {_brief(e)}", "UNSIGNABLE_PDF") from None
+
+
+def check_signature_value(certificate: pyca_x509.Certificate, data_to_sign: bytes, signature_value: bytes) -> None:
+    """SignatureMismatch unless ``signature_value`` is the certificate's key's SHA-256 signature
+    of ``data_to_sign`` (ECDSA, or RSA PKCS#1 v1.5)."""
+    key = certificate.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature_value, data_to_sign, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature_value, data_to_sign, PKCS1v15(), hashes.SHA256())
+        else:
+            raise SignatureMismatch("the signer's key is neither RSA nor EC")
+    except (InvalidSignature, ValueError) as e:
+        raise SignatureMismatch(str(e) or "the signature does not verify") from None
+
+
+class ExternalSignatureEmbedder:
+    """pyHanko's interrupted signing, second half: the signature made elsewhere goes into a CMS
+    (with a signature timestamp when there is a timestamp authority: PAdES B-T), and the CMS
+    into the prepared document's placeholder."""
+
+    def __init__(self, timestamper: TimeStamper | None) -> None:
+        self.timestamper = timestamper
+
+    def embed(self, prepared: PreparedSignature, certificate: pyca_x509.Certificate,
+              chain: tuple[pyca_x509.Certificate, ...], signature_value: bytes) -> Sealed:
+        check_signature_value(certificate, prepared.data_to_sign, signature_value)
+        external = _external_signer(certificate, chain, signature_value)
+
+        async def finish() -> bytes:
+            signature = await external.async_sign_prescribed_attributes(
+                DIGEST, signed_attrs=cms.CMSAttributes.load(prepared.data_to_sign), timestamper=self.timestamper)
+            output = BytesIO(prepared.prepared_pdf)
+            await PdfTBSDocument.async_finish_signing(
+                output, PreparedByteRangeDigest(prepared.document_digest, *prepared.reserved_region), signature)
+            return output.getvalue()
+
+        try:
+            return Sealed(asyncio.run(finish()), timestamped=self.timestamper is not None)
+        except TimestampRequestError as e:
+            raise TimestampUnavailable(str(e)) from e
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -233,6 +409,10 @@ class SignatureReport:
     covers_whole_document: bool
     modification_level: str  # none | lta_updates | form_filling | annotations | other | unknown
     problem: str = ""  # why validation could not be completed, when it could not
+    revocation_status: str = "unknown"  # good | revoked | unknown
+    revocation_source: str = "none"  # embedded_ocsp | embedded_crl | online | none
+    pades_level: str = ""  # the baseline level the document holds for it: B-B, B-T, B-LT, B-LTA
+    certificate_expired: bool = False  # the certificate had expired at the (proven or claimed) signing time
 
     @property
     def integrity_ok(self) -> bool:
@@ -241,7 +421,8 @@ class SignatureReport:
     @property
     def outcome(self) -> str:
         """valid | invalid | indeterminate, in the sense of ETSI EN 319 102-1."""
-        if self.problem or not self.integrity_ok or self.revoked or self.modification_level == "other":
+        if (self.problem or not self.integrity_ok or self.revoked or self.certificate_expired
+                or self.modification_level == "other"):
             return "invalid"
         if not self.trusted:
             return "indeterminate"
@@ -260,35 +441,91 @@ _MODIFICATION_LEVELS = {
 class Verifier:
     """Validates the signatures of a PDF against trust roots fixed at start."""
 
-    def __init__(self, trust_roots: Iterable[pyca_x509.Certificate]) -> None:
+    def __init__(self, trust_roots: Iterable[pyca_x509.Certificate], online: bool = False) -> None:
+        """``online``: a signature whose document embeds no revocation data for its certificate
+        is checked against the OCSP responder or CRL its certificate names."""
         self.trust_roots = [_asn1(c) for c in trust_roots]
+        self.online = online
 
-    def _context(self) -> ValidationContext:
-        # Per document: a context caches what it learns. No network fetching here; revocation
-        # information is used when embedded, and its absence is tolerated (soft-fail).
-        return ValidationContext(trust_roots=list(self.trust_roots), allow_fetching=False, revocation_mode="soft-fail")
+    def _context(self, online: bool) -> ValidationContext:
+        # Per document: a context caches what it learns. Without fetching, revocation information
+        # is used when embedded, and its absence is tolerated (soft-fail).
+        return ValidationContext(trust_roots=list(self.trust_roots), allow_fetching=online, revocation_mode="soft-fail")
 
     def verify(self, document: bytes) -> list[SignatureReport]:
         reader = open_pdf(document)
         try:
             signatures = reader.embedded_regular_signatures
+            document_timestamps = len(reader.embedded_timestamp_signatures)
+            revocation = _EmbeddedRevocation.of(reader)
         except Exception as e:  # noqa: BLE001 - a broken AcroForm is the document's problem
             raise InvalidArgument.field(
                 "document", f"has unreadable signature fields ({_brief(e)})", "NOT_PDF"
             ) from None
-        return [self._report(signature) for signature in signatures]
+        return [self._report(signature, revocation, document_timestamps) for signature in signatures]
 
-    def _report(self, embedded: EmbeddedPdfSignature) -> SignatureReport:
+    def _report(self, embedded: EmbeddedPdfSignature, revocation: _EmbeddedRevocation,
+                document_timestamps: int) -> SignatureReport:
         try:
             certificate = embedded.signer_cert
         except Exception as e:  # noqa: BLE001
             return _unreadable(embedded, e)
+        status_source = revocation.status_of(certificate)
+        online = self.online and status_source is None
         try:
-            status = validate_pdf_signature(embedded, signer_validation_context=self._context())
+            status = validate_pdf_signature(embedded, signer_validation_context=self._context(online))
         except Exception as e:  # noqa: BLE001 - reported on this signature, the others still count
             log.info("signature not validated", extra={"field": _field(embedded), "error": _brief(e)})
             return _unreadable(embedded, e, certificate)
-        return _from_status(embedded, status)
+        report = _from_status(embedded, status)
+        if status_source is not None:
+            revocation_status, source = status_source
+        elif online and (status.revoked or status.trusted):
+            revocation_status, source = ("revoked" if status.revoked else "good"), "online"
+        else:
+            revocation_status, source = "unknown", "none"
+        level = PADES_B_T if report.timestamped else PADES_B_B
+        if report.timestamped and status_source is not None:
+            level = PADES_B_LTA if document_timestamps else PADES_B_LT
+        not_after = certificate["tbs_certificate"]["validity"]["not_after"].native
+        expired = report.signing_time is not None and report.signing_time > not_after
+        return dataclasses.replace(report, revocation_status=revocation_status, revocation_source=source,
+                                   revoked=report.revoked or revocation_status == "revoked", pades_level=level,
+                                   certificate_expired=expired)
+
+
+@dataclass(frozen=True)
+class _EmbeddedRevocation:
+    """The revocation data a document's security store holds: OCSP responses and CRLs."""
+
+    ocsp: dict[int, str]  # certificate serial -> good | revoked | unknown
+    crls: tuple[asn1_crl.CertificateList, ...]
+
+    @classmethod
+    def of(cls, reader: PdfFileReader) -> _EmbeddedRevocation:
+        if "/DSS" not in reader.root:
+            return cls({}, ())
+        dss = DocumentSecurityStore.read_dss(reader)
+        statuses: dict[int, str] = {}
+        for ref in dss.ocsps:
+            response = asn1_ocsp.OCSPResponse.load(ref.get_object().data)
+            if response["response_status"].native != "successful":
+                continue
+            for single in response.basic_ocsp_response["tbs_response_data"]["responses"]:
+                statuses[single["cert_id"]["serial_number"].native] = single["cert_status"].name
+        crls = tuple(asn1_crl.CertificateList.load(ref.get_object().data) for ref in dss.crls)
+        return cls(statuses, crls)
+
+    def status_of(self, certificate: asn1_x509.Certificate) -> tuple[str, str] | None:
+        serial = certificate.serial_number
+        if serial in self.ocsp:
+            return self.ocsp[serial], "embedded_ocsp"
+        for crl in self.crls:
+            if crl.issuer == certificate.issuer:
+                revoked = any(entry["user_certificate"].native == serial for entry in crl["tbs_cert_list"]
+                              ["revoked_certificates"] or ())
+                return ("revoked" if revoked else "good"), "embedded_crl"
+        return None
 
 
 def _field(embedded: EmbeddedPdfSignature) -> str:
@@ -298,7 +535,15 @@ def _field(embedded: EmbeddedPdfSignature) -> str:
         return ""
 
 
-def _certificate_facts(certificate: asn1_x509.Certificate) -> dict[str, str]:
+class _CertificateFacts(TypedDict):
+    signer_subject: str
+    signer_common_name: str
+    issuer: str
+    certificate_serial: str
+    certificate_sha256: str
+
+
+def _certificate_facts(certificate: asn1_x509.Certificate) -> _CertificateFacts:
     pyca = pyca_x509.load_der_x509_certificate(certificate.dump())
     common_names = pyca.subject.get_attributes_for_oid(pyca_x509.oid.NameOID.COMMON_NAME)
     return {
@@ -335,13 +580,8 @@ def _unreadable(
     facts = (
         _certificate_facts(certificate)
         if certificate is not None
-        else {
-            "signer_subject": "",
-            "signer_common_name": "",
-            "issuer": "",
-            "certificate_serial": "",
-            "certificate_sha256": "",
-        }
+        else _CertificateFacts(signer_subject="", signer_common_name="", issuer="", certificate_serial="",
+                               certificate_sha256="")
     )
     return SignatureReport(
         field_name=_field(embedded), **facts, signing_time=None, timestamped=False, intact=False, valid=False,

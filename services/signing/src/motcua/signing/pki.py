@@ -69,6 +69,7 @@ SEAL_VALIDITY = dt.timedelta(days=3 * 365)
 CLOCK_SKEW = dt.timedelta(hours=1)  # certificates start slightly in the past
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
 class KeyMaterialError(RuntimeError):
@@ -115,29 +116,47 @@ def create_root_ca(common_name: str, organization: str, validity: dt.timedelta =
 def issue_signing_certificate(ca_key: PrivateKey, ca_cert: x509.Certificate, common_name: str,
                               organization: str, province: str | None = None,
                               validity: dt.timedelta = SEAL_VALIDITY, key: PrivateKey | None = None,
-                              ) -> tuple[PrivateKey, x509.Certificate]:
+                              revocation_url: str = "") -> tuple[PrivateKey, x509.Certificate]:
     """An end-entity certificate for document signatures (digital signature, non-repudiation),
     for ``key`` (by default a new RSA key)."""
     key = key or new_key()
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
+    return key, certify_public_key(ca_key, ca_cert, key.public_key(), common_name, organization, province, validity,
+                                   revocation_url=revocation_url)
+
+
+def certify_public_key(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key: PublicKey, common_name: str,
+                       organization: str, province: str | None = None, validity: dt.timedelta = SEAL_VALIDITY,
+                       revocation_url: str = "", not_before: dt.datetime | None = None) -> x509.Certificate:
+    """The certificate of ``issue_signing_certificate`` for a key the caller holds elsewhere (in a
+    PKCS#11 token, say): only its public half is needed. With ``revocation_url``, the
+    certificate says where its status is: an OCSP responder at ``<url>/ocsp`` (authority
+    information access) and the CA's CRL at ``<url>/crl`` (CRL distribution point)."""
+    now = not_before + CLOCK_SKEW if not_before else dt.datetime.now(dt.UTC)
+    builder = x509.CertificateBuilder()
+    if revocation_url:
+        base = revocation_url.rstrip("/")
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp"))]),
+            critical=False).add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(f"{base}/crl")], relative_name=None, reasons=None,
+                crl_issuer=None)]), critical=False)
+    return (
+        builder
         .subject_name(name(common_name, organization, province))
         .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
         .not_valid_after(min(now + validity, ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(signature=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())
     )
-    return key, cert
 
 
 def _key_usage(cert_sign: bool = False, signature: bool = False) -> x509.KeyUsage:
@@ -197,7 +216,7 @@ class DevPki:
         return self.directory / KEYS_DIR
 
 
-def ensure_dev_pki(directory: Path) -> DevPki:
+def ensure_dev_pki(directory: Path, revocation_url: str = "") -> DevPki:
     """The development PKI in ``directory``: created on first use, reused after.
 
     Safe when several processes start at once (a lock), and after a crash half-way
@@ -216,7 +235,7 @@ def ensure_dev_pki(directory: Path) -> DevPki:
                                    "keys, set MOTCUA_SIGNING_DEV_PKI=false")
         ca_key, ca_cert = create_root_ca(DEV_ROOT_CA_NAME, DEV_ORGANIZATION)
         seal_key, seal_cert = issue_signing_certificate(ca_key, ca_cert, DEV_SEAL_NAME, DEV_ORGANIZATION,
-                                                        province=DEV_PROVINCE)
+                                                        province=DEV_PROVINCE, revocation_url=revocation_url)
         # In this order: the CA key marks a development PKI being made, the CA certificate a
         # finished one.
         _write(directory / ROOT_CA_KEY, _key_pem(ca_key), private=True)
@@ -241,7 +260,8 @@ def dev_seal_key_id(agency_id: str) -> str:
     return "seal-" + agency_id.lower().replace(".", "-")
 
 
-def ensure_dev_agency_seal(directory: Path, agency_id: str, agency_name: str = "") -> tuple[KeyPair, KeyOwnership]:
+def ensure_dev_agency_seal(directory: Path, agency_id: str, agency_name: str = "", revocation_url: str = "",
+                           ) -> tuple[KeyPair, KeyOwnership]:
     """The development seal of ``agency_id``, issued by the development CA the first time
     (an EC P-256 key: quick to make while a request waits). Several processes asking at
     once make one (the PKI's lock)."""
@@ -254,7 +274,8 @@ def ensure_dev_agency_seal(directory: Path, agency_id: str, agency_name: str = "
             ca_cert = x509.load_pem_x509_certificate((directory / ROOT_CA_CERT).read_bytes())
             seal_name = agency_name or DEV_AGENCY_SEAL_NAME.format(agency_id=agency_id)
             key, cert = issue_signing_certificate(ca_key, ca_cert, seal_name[:64], seal_name[:64],  # type: ignore[arg-type]
-                                                  province=DEV_PROVINCE, key=ec.generate_private_key(ec.SECP256R1()))
+                                                  province=DEV_PROVINCE, key=ec.generate_private_key(ec.SECP256R1()),
+                                                  revocation_url=revocation_url)
             write_ownership(keys, key_id, ownership)  # before the key: a loaded key always has its owner
             write_key_pair(keys, key_id, key, [cert, ca_cert])
         pair = _load_pair(keys, key_id)
@@ -313,11 +334,11 @@ def load_ownerships(keys_dir: Path, key_ids: Iterable[str]) -> dict[str, KeyOwne
 
 @dataclass(frozen=True)
 class KeyPair:
-    """One signing key as loaded from disk: the private key, the signer's certificate and its
-    chain."""
+    """One signing key: the private key (None when it stays in a PKCS#11 token and is only used
+    through it), the signer's certificate and its chain."""
 
     key_id: str
-    private_key: PrivateKey
+    private_key: PrivateKey | None
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]  # issuers of ``certificate``, nearest first
 
