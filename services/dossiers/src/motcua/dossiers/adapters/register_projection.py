@@ -40,7 +40,7 @@ COLUMNS = (
     "finished_at timestamptz, refused_at timestamptz, withdrawn_at timestamptz, returned_at timestamptz, "
     "outcome text NOT NULL DEFAULT '', working_days integer, supplement_requests integer NOT NULL DEFAULT 0, "
     "rating integer, rated_at timestamptz, attachment_bytes bigint NOT NULL DEFAULT 0, version integer NOT NULL, "
-    "applicant_subject text NOT NULL DEFAULT ''"
+    "applicant_subject text NOT NULL DEFAULT '', applicant_number_index text NOT NULL DEFAULT ''"
 )
 # The register's columns that hold the applicant's personal data, masked when they are erased.
 PERSONAL_COLUMNS = ("applicant_name", "applicant_phone", "applicant_address")
@@ -71,7 +71,10 @@ class DossierRecorder(DeadlineRecorder):
         # person's rows).
         self._register_lacks_bytes = self._lacks_column(
             f"{self.table_prefix}_register", "attachment_bytes"
-        ) or self._lacks_column(f"{self.table_prefix}_register", "applicant_subject")
+        ) or self._lacks_column(f"{self.table_prefix}_register", "applicant_number_index")
+        # The blind index of applicants' identification numbers (a keyed hash, so the register
+        # holds no number in the clear): set by the application, which holds the key.
+        self.number_index: Callable[[str], str] = lambda number: ""
         index = lambda name: Identifier(f"{self.table_prefix}_{name}")  # noqa: E731
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {t} (" + COLUMNS + ")").format(t=self.register),
@@ -90,6 +93,12 @@ class DossierRecorder(DeadlineRecorder):
             ),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_subject)").format(
                 i=index("register_subject_idx"), t=self.register
+            ),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS applicant_number_index text NOT NULL DEFAULT ''").format(
+                t=self.register
+            ),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_number_index)").format(
+                i=index("register_number_idx"), t=self.register
             ),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_account_id, state)").format(
                 i=index("register_applicant_idx"), t=self.register
@@ -216,6 +225,7 @@ class DossierRecorder(DeadlineRecorder):
             "applicant_address": applicant.get("address", ""),
             "search_text": search_text(getattr(event, "code", ""), applicant["full_name"]),
             "applicant_subject": applicant.get("subject_id", ""),
+            "applicant_number_index": self._number_index(applicant.get("identity_number", "")),
             "channel": event.channel,
             "result_delivery": event.result_delivery,
             "created_at": created_at,
@@ -232,11 +242,14 @@ class DossierRecorder(DeadlineRecorder):
                   "WHERE dossier_id = %(_id)s").format(t=self.register), {
             "size": event.size_bytes, "_v": event.originator_version, "_id": event.originator_id}
 
+    def _number_index(self, number: str) -> str:
+        return self.number_index(number) if number and number != MASKED else ""
+
     def _subject_erased(self, event: Any, position: int) -> Iterable[Statement]:
         # As a rebuild shows them from the log once the key is gone: masked name, phone and
         # address; the code alone still searchable. Counts and dates (statistics) stay.
         masks = SQL(", ").join(SQL("{c} = %(masked)s").format(c=Identifier(c)) for c in PERSONAL_COLUMNS)
-        yield SQL("UPDATE {t} SET {m}, search_text = %(folded)s || ' ' || lower(code) "
+        yield SQL("UPDATE {t} SET {m}, applicant_number_index = '', search_text = %(folded)s || ' ' || lower(code) "
                   "WHERE applicant_subject = %(subject)s").format(t=self.register, m=masks), {
             "masked": MASKED, "folded": fold(MASKED), "subject": event.subject_id}
 

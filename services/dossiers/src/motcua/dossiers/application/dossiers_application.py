@@ -103,6 +103,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         self.subjects = Subjects(personal_key)
         self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
         self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
+        self.recorder.number_index = self.subjects.number_index
         self.retention = Retention(config.retention_years, dict(config.retention_years_by_procedure))
         self.clock = clock
         # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready

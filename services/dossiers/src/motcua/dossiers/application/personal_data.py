@@ -54,6 +54,11 @@ class Subjects:
             return self.of_account(applicant.account_id.strip())
         return self.of_person(applicant.kind, applicant.identity_number)
 
+    def number_index(self, identity_number: str) -> str:
+        """The register's blind index of an identification number: a keyed hash of it, as
+        normalised, so officers find dossiers by number without the register holding it."""
+        return keyed_hash(self._key, "index:identity_number", normalised_number(identity_number))
+
     def identified(self, applicant: Applicant) -> Applicant:
         """The applicant with their subject id, as the dossier's events record it."""
         return dataclasses.replace(applicant, subject_id=self.of(applicant))
