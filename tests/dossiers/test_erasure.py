@@ -7,17 +7,24 @@ are unchanged, and the audit hash chain still verifies."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import date
+from uuid import UUID
 
 import grpc
 import psycopg
 import pytest
+from fpdf import FPDF
 from kafka import KafkaConsumer, TopicPartition
+from psycopg.sql import SQL
 
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import events_topic
+from motcua.kernel.subject_keys import SubjectErased
 from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.audit.test_audit_cli import audit, ok
 from tests.support import auth
@@ -40,13 +47,14 @@ def codes():
 @pytest.fixture(scope="module")
 def processes(stack, tmp_path_factory, codes):
     procedures = stack.service("procedures").start()
+    documents = tmp_path_factory.mktemp("documents")
     dossiers = stack.service(
         "dossiers",
-        MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(tmp_path_factory.mktemp("documents")),
+        MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(documents),
         MOTCUA_DOSSIERS_RETENTION_YEARS="0",
         MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE=f"{codes['kept']}={KEPT_YEARS}",
     ).start()
-    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
+    yield {"procedures": procedures.addr, "dossiers": dossiers.addr, "documents": documents}
     for process in (dossiers, procedures):
         assert process.terminate() == 0
 
@@ -58,6 +66,18 @@ def published(processes, code: str):
     request = pb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)
     return eventually(lambda: dossiers_stub(processes["dossiers"]).GetProcedureReplica(request).procedure,
                       what="replica in dossiers")
+
+
+def pdf_with(text: str) -> bytes:
+    """A PDF whose page stream holds ``text`` uncompressed (as a scan's OCR layer would)."""
+    document = FPDF()
+    document.set_compression(False)
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    document.cell(text=text)
+    content = bytes(document.output())
+    assert text.encode() in content
+    return content
 
 
 def seeded_person() -> dict[str, str]:
@@ -136,6 +156,14 @@ def test_a_person_is_erased_everywhere_while_the_log_replays_and_its_chain_verif
         assert not conn.execute("SELECT 1 FROM dossiers_register WHERE position(%s in dossiers_register::text) > 0",
                                 (person["identity_number"],)).fetchall()
 
+    # Their attachment is kept sealed under their key, in a file of their own.
+    scan = pdf_with(person["identity_number"])
+    office.desk.AddAttachment(pb.AddAttachmentRequest(dossier_id=filed[0].dossier_id, name="Bản sao CCCD",
+                                                      content=scan, content_type="application/pdf"))
+    (kept,) = [p for p in processes["documents"].rglob("*") if p.is_file()]
+    assert kept.name.startswith(hashlib.sha256(scan).hexdigest() + ".")
+    assert not kept.read_bytes().startswith(b"%PDF") and person["identity_number"].encode() not in kept.read_bytes()
+
     erase = pb.EraseSubjectRequest(
         person=pb.PersonWithoutAccount(kind=d.APPLICANT_KIND_CITIZEN, identity_number=person["identity_number"]),
         reason="Yêu cầu xóa dữ liệu cá nhân số 07/2026/YC",
@@ -176,6 +204,21 @@ def test_a_person_is_erased_everywhere_while_the_log_replays_and_its_chain_verif
                                             (erase.reason,)).fetchall()
         assert reason == erase.reason and erased_by
         last = conn.execute("SELECT max(notification_id) FROM dossiers_events").fetchone()[0]
+
+    # A register rebuilt from the log shows them masked, as the erasure left it; their file no
+    # longer opens.
+    env = {"MOTCUA_DOSSIERS_DOCUMENTS_DIR": str(processes["documents"])}
+    app = DossiersApplication(stack.settings("dossiers", **env), config=DossiersConfig.from_env(env))
+    try:
+        app.recorder.rebuild()
+        rebuilt = app.recorder.query(SQL("SELECT applicant_name, applicant_phone, applicant_number_index FROM {t} "
+                                         "WHERE dossier_id = ANY(%(ids)s)").format(t=app.recorder.register),
+                                     {"ids": [UUID(x.dossier_id) for x in filed]})
+        assert [tuple(r.values()) for r in rebuilt] == [(MASKED, MASKED, "")] * 2
+        with pytest.raises(SubjectErased):
+            app.attachment_content(UUID(filed[0].dossier_id), hashlib.sha256(scan).hexdigest())
+    finally:
+        app.close()
 
     # The log replays (the audit tool, without any key) and the hash chain over it verifies.
     history = ok(audit(stack, "history", "dossiers", filed[0].dossier_id, "--json"))

@@ -86,7 +86,7 @@ def test_a_key_wrapped_by_an_older_kek_unwraps_while_new_ones_use_the_current():
     rotated = KeyEncryptionKeys("k2", {"k1": old.keys["k1"], "k2": os.urandom(32)})
     assert unwrap_key(rotated, "account:a", kek_id, wrapped) == data_key
     assert wrap_key(rotated, "account:a", data_key)[0] == "k2"
-    with pytest.raises(InvalidTag):  # bound to its subject
+    with pytest.raises(ConfigError):  # bound to its subject
         unwrap_key(rotated, "account:b", kek_id, wrapped)
     with pytest.raises(ConfigError):
         unwrap_key(KeyEncryptionKeys("k2", {"k2": rotated.keys["k2"]}), "account:a", kek_id, wrapped)
@@ -112,3 +112,13 @@ def test_the_cache_is_bounded_and_forgets_old_entries():
     assert len(cache) == 2 and cache.get("a") is None and cache.get("c") == b"c"
     now[0] = 61.0
     assert cache.get("c") is None
+
+
+def test_a_files_bytes_open_with_their_key_where_they_are_kept_only():
+    from motcua.kernel.subject_keys import seal_bytes, unseal_bytes
+
+    key, content = os.urandom(32), b"%PDF-1.7 " + NAME.encode()
+    sealed = seal_bytes(key, content, "abc.tag")
+    assert NAME.encode() not in sealed and unseal_bytes(key, sealed, "abc.tag") == content
+    with pytest.raises(InvalidTag):
+        unseal_bytes(key, sealed, "abc.other")

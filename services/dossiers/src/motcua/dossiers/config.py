@@ -71,14 +71,12 @@ class DossiersConfig:
             lookup_key_file=Path(
                 env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"
             ),
-            subject_keks_dir=Path(
-                env.get("MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR") or documents_dir.parent / "secrets" / "subject-keks"
-            ),
+            # Not beside the documents: every replica (and process) of a deployment, whatever its
+            # documents directory, must open the keys the others wrapped.
+            subject_keks_dir=Path(env.get("MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR") or cls.subject_keks_dir),
             subject_kek_id=env.get("MOTCUA_DOSSIERS_SUBJECT_KEK_ID", "").strip(),
             personal_key=env.get("MOTCUA_DOSSIERS_PERSONAL_KEY", "").strip(),
-            personal_key_file=Path(
-                env.get("MOTCUA_DOSSIERS_PERSONAL_KEY_FILE") or documents_dir.parent / "secrets" / "personal-data.key"
-            ),
+            personal_key_file=Path(env.get("MOTCUA_DOSSIERS_PERSONAL_KEY_FILE") or cls.personal_key_file),
             dev_keys=env_flag(env, "MOTCUA_DOSSIERS_DEV_KEYS", True),
             retention_years=env_number(env, "MOTCUA_DOSSIERS_RETENTION_YEARS", 10, int, minimum=0),
             retention_years_by_procedure=retention_by_procedure(env.get("MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE", "")),

@@ -103,7 +103,12 @@ def unwrap_key(keks: KeyEncryptionKeys, subject_id: str, kek_id: str, wrapped: b
     kek = keks.keys.get(kek_id)
     if kek is None:
         raise ConfigError(f"the key-encryption key {kek_id!r} that wrapped a data key is not configured")
-    return AESGCM(kek).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_context(kek_id, subject_id))
+    try:
+        return AESGCM(kek).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_context(kek_id, subject_id))
+    except InvalidTag:
+        # Not an erasure (that deletes the row): the configured key is not the one that wrapped it.
+        raise ConfigError(f"a data key wrapped by key-encryption key {kek_id!r} does not open with the key "
+                          f"configured under that id: the wrong key file is mounted") from None
 
 
 # --- sealing fields ----------------------------------------------------------------------------
@@ -124,6 +129,17 @@ def unseal(data_key: bytes, sealed: str, context: str) -> dict[str, str]:
     if not isinstance(values, dict):
         raise ValueError("a sealed field holds an object")
     return values
+
+
+def seal_bytes(data_key: bytes, content: bytes, context: str) -> bytes:
+    """A file's bytes encrypted under the data key, bound to ``context`` (where they are
+    kept): nonce || ciphertext || tag."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(data_key).encrypt(nonce, content, context.encode())
+
+
+def unseal_bytes(data_key: bytes, sealed: bytes, context: str) -> bytes:
+    return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context.encode())
 
 
 class KeyLookup(Protocol):
@@ -308,10 +324,10 @@ class SubjectKeyStore:
         return key
 
     def destroy(self, subject_id: str, erased_by: str, reason: str) -> bool:
-        """Deletes the subject's key (True if there was one) and records who destroyed it and why."""
+        """Deletes the subject's key (True if there was one); records who destroyed it and why."""
         with self.datastore.get_connection() as conn, conn.transaction():
-            deleted = conn.execute(SQL("DELETE FROM {t} WHERE subject_id = %s").format(t=self.keys_table),
-                                   (subject_id,)).rowcount
+            deleted: int = conn.execute(SQL("DELETE FROM {t} WHERE subject_id = %s").format(t=self.keys_table),
+                                        (subject_id,)).rowcount
             conn.execute(SQL("INSERT INTO {t} (subject_id, erased_by, reason) VALUES (%s, %s, %s)").format(
                 t=self.erasures_table), (subject_id, erased_by, reason))
         self.cache.drop(subject_id)

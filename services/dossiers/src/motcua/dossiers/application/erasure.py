@@ -18,6 +18,7 @@ from motcua.dossiers.application.personal_data import Retention, Subjects
 from motcua.dossiers.domain.erasure import SubjectErasures
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.kernel.context import current_actor
+from motcua.kernel.errors import NotFound
 from motcua.kernel.subject_keys import SubjectKeyStore
 
 if TYPE_CHECKING:
@@ -49,6 +50,10 @@ class ErasureCommands(DossiersHost):
         rows = self.recorder.subject_dossiers(subject_id)
         agencies = {row["agency_id"] for row in rows}
         auth.data_protection(actor, sorted(agencies), self.within)
+        if not rows:
+            # Nothing of theirs here (or never filed): no erasure to record, and no way for an
+            # officer of one agency to record erasures of people of others.
+            raise NotFound("dossiers of the data subject", "the person named")
         now = self.clock()
         codes: dict[UUID, str] = {}
         for row in rows:

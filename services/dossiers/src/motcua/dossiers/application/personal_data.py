@@ -59,6 +59,11 @@ class Subjects:
         normalised, so officers find dossiers by number without the register holding it."""
         return keyed_hash(self._key, "index:identity_number", normalised_number(identity_number))
 
+    def tag(self, subject_id: str) -> str:
+        """A short keyed name of a subject for file names (attachments kept per subject), which
+        says nothing of who they are."""
+        return keyed_hash(self._key, "tag", subject_id)[:32]
+
     def identified(self, applicant: Applicant) -> Applicant:
         """The applicant with their subject id, as the dossier's events record it."""
         return dataclasses.replace(applicant, subject_id=self.of(applicant))

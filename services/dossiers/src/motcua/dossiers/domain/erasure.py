@@ -9,6 +9,7 @@ is an account id or a keyed pseudonym, and the dossiers are named by id.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -18,6 +19,19 @@ SUBJECT_NAMESPACE = UUID("b7c4f0a2-1e53-5d8e-a0c6-646174617375")
 
 class SubjectErasures(Aggregate):
     """One per data subject who was ever erased (a person may file again and be erased again)."""
+
+    if TYPE_CHECKING:
+        # Set by the events; declared for the type checker alone (annotations on the class
+        # would make them the creation event's fields).
+        subject_id: str
+        erased_at: list[datetime]
+
+        # Made by ``@event("Erased")`` at run time; declared for the type checker.
+        class Erased(Aggregate.Event):
+            reason: str
+            dossier_ids: list[UUID]
+            erased_at: datetime
+            subject_id: str
 
     @staticmethod
     def create_id(subject_id: str, **_: object) -> UUID:
