@@ -226,7 +226,8 @@ def test_a_person_is_erased_everywhere_while_the_log_replays_and_its_chain_verif
 
     def sealed_up_to_erasure() -> bool:
         with psycopg.connect(stack.dsn("dossiers")) as conn:
-            return (conn.execute("SELECT max(notification_id) FROM motcua_chain").fetchone()[0] or 0) >= last
+            (sealed,) = conn.execute("SELECT coalesce(max(notification_id), 0) FROM motcua_chain").fetchall()
+        return bool(sealed[0] >= last)
 
     eventually(sealed_up_to_erasure, what="the erasure sealed in the chain")
     verified = ok(audit(stack, "verify", "--live", "--service", "dossiers"))

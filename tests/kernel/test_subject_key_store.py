@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 
 from motcua.kernel.eventstore import ServiceApplication
 from motcua.kernel.subject_keys import MASKED, KeyEncryptionKeys, PersonalData, PersonalField, SubjectKeyStore
@@ -29,9 +30,15 @@ class PeopleApp(ServiceApplication):
     name = "people"
 
 
+def datastore(app: PeopleApp) -> PostgresDatastore:
+    recorder = app.recorder
+    assert isinstance(recorder, PostgresProcessRecorder)  # the kernel's PostgreSQL store
+    return recorder.datastore
+
+
 def people(stack, service_name: str, keks: KeyEncryptionKeys) -> tuple[PeopleApp, SubjectKeyStore]:
     app = PeopleApp(kernel_settings(stack, service_name))
-    store = SubjectKeyStore(app.recorder.datastore, service_name, keks, cache_size=4)
+    store = SubjectKeyStore(datastore(app), service_name, keks, cache_size=4)
     app.mapper.personal = PersonalData(
         {"tests.kernel.test_subject_key_store:Person.Registered": [PersonalField("details", ("name",))]}, store
     )
@@ -52,7 +59,7 @@ def test_sealed_in_the_log_readable_until_destroyed_then_masked(stack, service_n
         assert NAME.encode() not in b"".join(before)
         assert app.repository.get(person.id).details["name"] == NAME
 
-        with app.recorder.datastore.get_connection() as conn:
+        with datastore(app).get_connection() as conn:
             row = conn.execute(f"SELECT kek_id, wrapped_key FROM {service_name}_subject_keys").fetchone()
         assert row["kek_id"] == "k1" and len(bytes(row["wrapped_key"])) == 12 + 32 + 16
 
@@ -61,7 +68,7 @@ def test_sealed_in_the_log_readable_until_destroyed_then_masked(stack, service_n
         assert stored_states(app) == before  # the log, hence its hash chain, is untouched
         (erasure,) = store.erasures("account:1")
         assert (erasure.erased_by, erasure.reason) == ("dpo-1", "Đơn yêu cầu xóa số 12/2026")
-        with app.recorder.datastore.get_connection() as conn:
+        with datastore(app).get_connection() as conn:
             assert conn.execute(f"SELECT count(*) AS n FROM {service_name}_subject_keys").fetchone()["n"] == 0
     finally:
         app.close()
