@@ -16,6 +16,8 @@ import grpc
 import pytest
 from PIL import Image
 
+from motcua.dossiers.application.dossiers_application import DossiersApplication
+from motcua.dossiers.config import DossiersConfig
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb, reports_pb2 as r
 from motcua.identity.v1.role_pb2 import Role
 from tests.support import auth
@@ -241,7 +243,7 @@ def test_uploads_are_checked_by_their_bytes(procedure, office):
     assert [a.content_type for a in pdf_added.attachments] == ["image/png", "application/pdf"]
 
 
-def test_the_same_bytes_uploaded_at_once_are_stored_once_and_intact(processes, procedure, office):
+def test_the_same_bytes_uploaded_at_once_are_stored_once_and_intact(stack, processes, procedure, office):
     dossier_ids = [office.submit(procedure).dossier_id for _ in range(6)]
     # One scanned file attached to several dossiers at once (e.g. the same identity card):
     # large enough that the writes overlap in the service's worker threads.
@@ -252,7 +254,15 @@ def test_the_same_bytes_uploaded_at_once_are_stored_once_and_intact(processes, p
     sha = hashlib.sha256(content).hexdigest()
     assert {o.attachments[0].sha256 for o in outcomes} == {sha}
     documents = processes["documents"]
-    assert (documents / sha[:2] / sha).read_bytes() == content
+    # Once for the applicant, sealed under their key (nonce and tag added); it opens intact.
+    (kept,) = (documents / sha[:2]).glob(f"{sha}.*")
+    assert len(kept.read_bytes()) == len(content) + 28 and kept.read_bytes() != content
+    env = {"MOTCUA_DOSSIERS_DOCUMENTS_DIR": str(documents)}
+    app = DossiersApplication(stack.settings("dossiers", **env), config=DossiersConfig.from_env(env))
+    try:
+        assert all(app.attachment_content(uuid.UUID(i), sha) == content for i in dossier_ids)
+    finally:
+        app.close()
     assert [p.name for p in documents.rglob(".*")] == []  # no temporary file left behind
 
 

@@ -4,6 +4,7 @@ catalog → dossier → notification → signed PDF → audit history, and the r
 from __future__ import annotations
 
 import base64
+import json
 import re
 import uuid
 
@@ -122,7 +123,11 @@ def test_walkthrough(stack, gateway: Gateway):
     submitted_event, received_event = history
     assert submitted_event["actor"] == account_id  # who did what, from their tokens
     assert (received_event["actor"], received_event["agency_id"]) == (officer_id, "000.00.10.H56")
-    assert submitted_event["data"]["applicant"]["full_name"] == APPLICANT_NAME
+    # The applicant's personal fields are sealed under their own key: the auditor, who holds
+    # none, reads whose they are and not what they say.
+    sealed_applicant = submitted_event["data"]["applicant"]
+    assert "full_name" not in sealed_applicant and APPLICANT_NAME not in json.dumps(sealed_applicant)
+    assert sealed_applicant["subject_id"] == f"account:{account_id}"
     assert submitted_event["data"]["code"] == received_event["data"]["code"] == dossier["code"]
     assert received_event["traceparent"].split("-")[1] == trace_id  # the event remembers the caller's trace
 

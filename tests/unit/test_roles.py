@@ -22,7 +22,7 @@ def test_the_proto_enum_names_exactly_the_vocabulary_in_its_order():
 def test_stored_role_names_never_change():
     # Identity's stored grants and every token hold these strings.
     assert ROLES == ("applicant", "desk_officer", "specialist", "department_head", "leader", "administrator",
-                     "auditor", "credential_officer")
+                     "auditor", "credential_officer", "data_protection_officer")
 
 
 def test_names_outside_the_enum_are_value_errors():

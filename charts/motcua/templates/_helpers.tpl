@@ -258,7 +258,7 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
 {{- if eq .name "dossiers" -}}
-,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY
+,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
 ,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
@@ -467,6 +467,11 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if eq .name "dossiers" }}
 - name: MOTCUA_DOSSIERS_DOCUMENTS_DIR
   value: {{ printf "%s/documents" (include "motcua.dossiers.dataDir" $root) | quote }}
+{{- /* Personal data's keys, generated on the data volume at the first start: back them up (README). */}}
+- name: MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR
+  value: {{ printf "%s/secrets/subject-keks" (include "motcua.dossiers.dataDir" $root) | quote }}
+- name: MOTCUA_DOSSIERS_PERSONAL_KEY_FILE
+  value: {{ printf "%s/secrets/personal-data.key" (include "motcua.dossiers.dataDir" $root) | quote }}
 {{- with $root.Values.dossiers.lookupKeySecret }}
 - name: MOTCUA_DOSSIERS_LOOKUP_KEY
   valueFrom:

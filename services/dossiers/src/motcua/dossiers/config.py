@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from motcua.kernel.config import env_number
+from motcua.kernel.config import ConfigError, env_flag, env_number
 
 MAX_OPEN_DRAFTS_SETTING = "MOTCUA_DOSSIERS_MAX_OPEN_DRAFTS"
 MAX_ATTACHMENT_BYTES_SETTING = "MOTCUA_DOSSIERS_MAX_ATTACHMENT_BYTES_PER_DOSSIER"
@@ -39,6 +39,23 @@ class DossiersConfig:
     max_open_drafts: int = 20
     max_attachment_bytes_per_dossier: int = 100 * 1024 * 1024
     max_attachment_bytes_per_applicant: int = 1024 * 1024 * 1024
+    # Personal data (application/personal_data.py). The key-encryption keys wrapping each data
+    # subject's key: ``<id>.key`` files (base64, 32 bytes) in this directory, from a Secret; the
+    # current one is ``subject_kek_id`` or the last by name. Losing them loses every applicant's
+    # personal data in the log: back them up (README).
+    subject_keks_dir: Path = Path(".local/run/dossiers/secrets/subject-keks")
+    subject_kek_id: str = ""
+    # The deployment's key for pseudonyms of applicants without an account and for the blind
+    # indexes of the register (HMAC, base64): changing it splits a person's dossiers over two
+    # subjects. From the environment (a Secret) or else this file.
+    personal_key: str = ""
+    personal_key_file: Path = Path(".local/run/dossiers/secrets/personal-data.key")
+    # Generate the keys above when missing: development only (MOTCUA_DOSSIERS_DEV_KEYS).
+    dev_keys: bool = True
+    # How long a finished dossier's personal data is kept before its applicant may be erased,
+    # in years from the day it was finished: a default, and per procedure code.
+    retention_years: int = 10
+    retention_years_by_procedure: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -54,6 +71,15 @@ class DossiersConfig:
             lookup_key_file=Path(
                 env.get("MOTCUA_DOSSIERS_LOOKUP_KEY_FILE") or documents_dir.parent / "secrets" / "lookup-throttle.key"
             ),
+            # Not beside the documents: every replica (and process) of a deployment, whatever its
+            # documents directory, must open the keys the others wrapped.
+            subject_keks_dir=Path(env.get("MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR") or cls.subject_keks_dir),
+            subject_kek_id=env.get("MOTCUA_DOSSIERS_SUBJECT_KEK_ID", "").strip(),
+            personal_key=env.get("MOTCUA_DOSSIERS_PERSONAL_KEY", "").strip(),
+            personal_key_file=Path(env.get("MOTCUA_DOSSIERS_PERSONAL_KEY_FILE") or cls.personal_key_file),
+            dev_keys=env_flag(env, "MOTCUA_DOSSIERS_DEV_KEYS", True),
+            retention_years=env_number(env, "MOTCUA_DOSSIERS_RETENTION_YEARS", 10, int, minimum=0),
+            retention_years_by_procedure=retention_by_procedure(env.get("MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE", "")),
             max_open_drafts=env_number(env, MAX_OPEN_DRAFTS_SETTING, 20, int, minimum=1),
             max_attachment_bytes_per_dossier=env_number(
                 env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1
@@ -62,3 +88,14 @@ class DossiersConfig:
                 env, MAX_APPLICANT_BYTES_SETTING, 1024 * 1024 * 1024, int, minimum=1
             ),
         )
+
+
+def retention_by_procedure(text: str) -> tuple[tuple[str, int], ...]:
+    """``CODE=years,CODE=years`` (MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE) as pairs."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        code, _, years = item.rpartition("=")
+        if not code.strip() or not years.strip().isdigit():
+            raise ConfigError(f"MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE: {item!r} is not CODE=years")
+        pairs.append((code.strip(), int(years)))
+    return tuple(pairs)

@@ -26,6 +26,7 @@ from .config import Settings
 from .context import current_actor
 from .errors import NotFound, VersionConflict
 from .groupcommit import GroupCommitRecorder
+from .subject_keys import PersonalData
 from .tracing import current_traceparent, tracer
 
 A = TypeVar("A", bound=Aggregate)
@@ -38,7 +39,12 @@ class EventMapper(Mapper[UUID]):
 
     The metadata never reaches the domain: ``to_domain_event`` drops it, and
     ``decode`` returns it separately for the outbox relay and the audit tool.
+
+    With ``personal`` set, the personal fields it names are sealed under their subject's key
+    on the way in and unsealed (or masked, once erased) on the way out (kernel.subject_keys).
     """
+
+    personal: PersonalData | None = None
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = dict(vars(domain_event))
@@ -55,6 +61,9 @@ class EventMapper(Mapper[UUID]):
         if traceparent:
             meta["traceparent"] = traceparent
         state[META_KEY] = meta
+        topic = get_topic(type(domain_event))
+        if self.personal is not None:
+            self.personal.seal_state(topic, originator_id, originator_version, state)
         stored_state = self.transcoder.encode(state)
         if self.compressor:
             stored_state = self.compressor.compress(stored_state)
@@ -63,7 +72,7 @@ class EventMapper(Mapper[UUID]):
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
-            topic=get_topic(type(domain_event)),
+            topic=topic,
             state=stored_state,
         )
 
@@ -71,9 +80,32 @@ class EventMapper(Mapper[UUID]):
         return self.decode(stored_event)[0]
 
     def decode(self, stored_event: StoredEvent) -> tuple[Any, dict[str, str]]:
+        if self.personal is not None and stored_event.topic in self.personal.fields:
+            stored_event = self._unsealed(stored_event)
         event = super().to_domain_event(stored_event)
         meta = vars(event).pop(META_KEY, None) or {}
         return event, meta
+
+
+    def _unsealed(self, stored_event: StoredEvent) -> StoredEvent:
+        """The stored event with its personal fields in the clear, re-encoded for the base
+        mapper (a few personal events only: the others pass untouched)."""
+        assert self.personal is not None
+        stored_state = stored_event.state
+        if self.cipher:
+            stored_state = self.cipher.decrypt(stored_state)
+        if self.compressor:
+            stored_state = self.compressor.decompress(stored_state)
+        state = self.transcoder.decode(stored_state)
+        self.personal.unseal_state(stored_event.topic, stored_event.originator_id,
+                                   stored_event.originator_version, state)
+        stored_state = self.transcoder.encode(state)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(originator_id=stored_event.originator_id, originator_version=stored_event.originator_version,
+                           topic=stored_event.topic, state=stored_state)
 
 
 def pre_ping(settings: Settings) -> bool:

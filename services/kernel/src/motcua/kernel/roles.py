@@ -19,9 +19,13 @@ ADMINISTRATOR = "administrator"
 AUDITOR = "auditor"
 # Resets citizens' and businesses' credentials (password, second factor), each reset audited.
 CREDENTIAL_OFFICER = "credential_officer"
+# Erases a data subject's personal data on a lawful request (Decree 13/2023/NĐ-CP), once no
+# retention period applies; reads nothing else. Each erasure recorded with who and why.
+DATA_PROTECTION_OFFICER = "data_protection_officer"
 
 # Every role, in the order of the proto enum (lists of an account's roles are sorted by it).
-ROLES = (APPLICANT, DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER, ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER)
+ROLES = (APPLICANT, DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER, ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER,
+         DATA_PROTECTION_OFFICER)
 # The roles that work on dossiers in an agency.
 OFFICERS = (DESK_OFFICER, SPECIALIST, DEPARTMENT_HEAD, LEADER)
 # Citizens and businesses are applicants by their kind, for no agency; every other role is

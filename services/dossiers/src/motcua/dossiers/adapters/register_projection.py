@@ -23,7 +23,9 @@ from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.dossier.attachments import AttachmentRules
 from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.dossiers.domain.erasure import SubjectErasures
 from motcua.kernel.readmodel import Projection, Statement
+from motcua.kernel.subject_keys import MASKED
 from motcua.kernel.text import fold
 
 COLUMNS = (
@@ -37,8 +39,11 @@ COLUMNS = (
     "appointed_at timestamptz, apologized boolean NOT NULL DEFAULT false, result_at timestamptz, "
     "finished_at timestamptz, refused_at timestamptz, withdrawn_at timestamptz, returned_at timestamptz, "
     "outcome text NOT NULL DEFAULT '', working_days integer, supplement_requests integer NOT NULL DEFAULT 0, "
-    "rating integer, rated_at timestamptz, attachment_bytes bigint NOT NULL DEFAULT 0, version integer NOT NULL"
+    "rating integer, rated_at timestamptz, attachment_bytes bigint NOT NULL DEFAULT 0, version integer NOT NULL, "
+    "applicant_subject text NOT NULL DEFAULT '', applicant_number_index text NOT NULL DEFAULT ''"
 )
+# The register's columns that hold the applicant's personal data, masked when they are erased.
+PERSONAL_COLUMNS = ("applicant_name", "applicant_phone", "applicant_address")
 
 
 def search_text(code: str, applicant_name: str) -> str:
@@ -62,7 +67,14 @@ class DossierRecorder(DeadlineRecorder):
         self.supplements = self.table("supplements")
         # A register from before attachment bytes were counted gets the column, then is rebuilt
         # from the log at start (rebuild_if_missing) so that the counts include earlier uploads.
-        self._register_lacks_bytes = self._lacks_column(f"{self.table_prefix}_register", "attachment_bytes")
+        # So does one from before applicants' subjects were recorded (needed to find an erased
+        # person's rows).
+        self._register_lacks_bytes = self._lacks_column(
+            f"{self.table_prefix}_register", "attachment_bytes"
+        ) or self._lacks_column(f"{self.table_prefix}_register", "applicant_number_index")
+        # The blind index of applicants' identification numbers (a keyed hash, so the register
+        # holds no number in the clear): set by the application, which holds the key.
+        self.number_index: Callable[[str], str] = lambda number: ""
         index = lambda name: Identifier(f"{self.table_prefix}_{name}")  # noqa: E731
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {t} (" + COLUMNS + ")").format(t=self.register),
@@ -75,6 +87,18 @@ class DossierRecorder(DeadlineRecorder):
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (code)").format(i=index("register_code_idx"), t=self.register),
             SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS attachment_bytes bigint NOT NULL DEFAULT 0").format(
                 t=self.register
+            ),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS applicant_subject text NOT NULL DEFAULT ''").format(
+                t=self.register
+            ),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_subject)").format(
+                i=index("register_subject_idx"), t=self.register
+            ),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS applicant_number_index text NOT NULL DEFAULT ''").format(
+                t=self.register
+            ),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_number_index)").format(
+                i=index("register_number_idx"), t=self.register
             ),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (applicant_account_id, state)").format(
                 i=index("register_applicant_idx"), t=self.register
@@ -117,6 +141,7 @@ class DossierRecorder(DeadlineRecorder):
             ),
             get_topic(ClosingRules.Rated): self._set(rating="score", rated_at="rated_at"),
             get_topic(AttachmentRules.AttachmentAdded): self._attachment_added,
+            get_topic(SubjectErasures.Erased): self._subject_erased,
         }
         for topic, projection in own.items():
             existing = self.projections.get(topic)
@@ -145,6 +170,13 @@ class DossierRecorder(DeadlineRecorder):
                               "WHERE applicant_account_id = %(account)s").format(t=self.register),
                           {"account": applicant_account_id})
         return int(rows[0]["total"])
+
+    def subject_dossiers(self, subject_id: str) -> list[Any]:
+        """The dossiers of a data subject, with what retention is decided on."""
+        return self.query(SQL(
+            "SELECT dossier_id, code, agency_id, procedure_id, state, returned_at, withdrawn_at, refused_at FROM {t} "
+            "WHERE applicant_subject = %(subject)s ORDER BY created_at"
+        ).format(t=self.register), {"subject": subject_id})
 
     def open_drafts(self, applicant_account_id: str) -> int:
         """How many drafts of this applicant account are not submitted (or withdrawn) yet."""
@@ -192,6 +224,8 @@ class DossierRecorder(DeadlineRecorder):
             "applicant_phone": applicant.get("phone", ""),
             "applicant_address": applicant.get("address", ""),
             "search_text": search_text(getattr(event, "code", ""), applicant["full_name"]),
+            "applicant_subject": applicant.get("subject_id", ""),
+            "applicant_number_index": self._number_index(applicant.get("identity_number", "")),
             "channel": event.channel,
             "result_delivery": event.result_delivery,
             "created_at": created_at,
@@ -207,6 +241,17 @@ class DossierRecorder(DeadlineRecorder):
         yield SQL("UPDATE {t} SET attachment_bytes = attachment_bytes + %(size)s, version = %(_v)s "
                   "WHERE dossier_id = %(_id)s").format(t=self.register), {
             "size": event.size_bytes, "_v": event.originator_version, "_id": event.originator_id}
+
+    def _number_index(self, number: str) -> str:
+        return self.number_index(number) if number and number != MASKED else ""
+
+    def _subject_erased(self, event: Any, position: int) -> Iterable[Statement]:
+        # As a rebuild shows them from the log once the key is gone: masked name, phone and
+        # address; the code alone still searchable. Counts and dates (statistics) stay.
+        masks = SQL(", ").join(SQL("{c} = %(masked)s").format(c=Identifier(c)) for c in PERSONAL_COLUMNS)
+        yield SQL("UPDATE {t} SET {m}, applicant_number_index = '', search_text = %(folded)s || ' ' || lower(code) "
+                  "WHERE applicant_subject = %(subject)s").format(t=self.register, m=masks), {
+            "masked": MASKED, "folded": fold(MASKED), "subject": event.subject_id}
 
     def _drafted(self, event: Any, position: int) -> Iterable[Statement]:
         yield self._insert(event, event.applicant, event.drafted_at, state="draft")

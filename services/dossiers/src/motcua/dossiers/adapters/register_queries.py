@@ -85,6 +85,11 @@ def phone_digits(phone: str) -> str:
     return re.sub(r"\D", "", phone)
 
 
+# What an identification number looks like in a search: a citizen's 9 or 12 digits, a tax
+# code's 10 or 13 (with its dash dropped).
+IDENTITY_NUMBER = re.compile(r"[0-9]{9,14}")
+
+
 class DossierRegister:
     """Queries over the register tables of ``recorder``."""
 
@@ -149,7 +154,15 @@ class DossierRegister:
         if f.overdue_at is not None:
             conditions.append(SQL("state = ANY(%(running)s) AND due_at < %(overdue)s"))
             params.update(running=list(CLOCK_RUNNING), overdue=f.overdue_at)
-        for i, word in enumerate(fold(f.query).split()):
+        words = fold(f.query).split()
+        if len(words) == 1 and IDENTITY_NUMBER.fullmatch(words[0]) and (number := self.recorder.number_index(words[0])):
+            # One word shaped like an identification number: found by its blind index too.
+            conditions.append(SQL("(applicant_number_index = %(number)s OR search_text LIKE %(w0a)s "
+                                  "OR search_text LIKE %(w0b)s)"))
+            escaped = words[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.update(number=number, w0a=f"{escaped}%", w0b=f"% {escaped}%")
+            words = []
+        for i, word in enumerate(words):
             # Each word starts a word of the name, or the code (LIKE's wildcards escaped).
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conditions.append(

@@ -35,3 +35,15 @@ class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_gr
     def GetCalendarReplica(self, request: pb.GetCalendarReplicaRequest, context) -> pb.GetCalendarReplicaResponse:
         view = self.app.get_calendar_replica(request.agency_id, request.year, request.calendar_version)
         return pb.GetCalendarReplicaResponse(calendar=convert.calendar_replica_to_proto(view))
+
+    def EraseSubject(self, request: pb.EraseSubjectRequest, context) -> pb.EraseSubjectResponse:
+        if request.WhichOneof("subject") == "account_id":
+            view = self.app.erase_account(request.account_id, request.reason)
+        else:
+            person = request.person
+            view = self.app.erase_person(convert.APPLICANT_KIND_OF[person.kind], person.identity_number,
+                                         request.reason)
+        response = pb.EraseSubjectResponse(dossiers=view.dossiers)
+        response.erased_at.FromDatetime(view.erased_at)
+        return response
+

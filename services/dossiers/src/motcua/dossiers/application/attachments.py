@@ -19,6 +19,7 @@ from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.kernel.blobstore import BlobStore, FilesystemBlobStore
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound, PermissionDenied
+from motcua.kernel.subject_keys import SubjectErased, seal_bytes, unseal_bytes
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ACCEPTED_TYPES = ("application/pdf", "image/jpeg", "image/png")
@@ -77,8 +78,9 @@ class AttachmentCommands(MixinBase):
         self._check_room(dossier, len(content))  # before the bytes reach the disk
         # Stored before the event: bytes without an event are never referenced (and the same
         # bytes attached again are already there, under the same key).
+        key, stored = self._sealed_blob(dossier, sha256, content)
         try:
-            self.documents.put(sha256, content)
+            self.documents.put(key, stored)
         except FileExistsError:
             pass
 
@@ -87,6 +89,30 @@ class AttachmentCommands(MixinBase):
             d.attach(now, a.subject, name, content_type, len(content), sha256)
 
         return self._act(dossier_id, 0, auth.applicant_or_desk, "attach a file", attach)
+
+    def _sealed_blob(self, dossier: Dossier, sha256: str, content: bytes) -> tuple[str, bytes]:
+        """Where and what to keep of an upload: sealed under the applicant's subject key, in a
+        file of that subject (the same file of two people is kept once per person, so erasing
+        one leaves the other's readable); as it is for a dossier from before subjects."""
+        subject_id = dossier.applicant.subject_id
+        if not subject_id:
+            return sha256, content
+        key = f"{sha256}.{self.subjects.tag(subject_id)}"
+        return key, seal_bytes(self.subject_keys.key_for_writing(subject_id), content, key)
+
+    def attachment_content(self, dossier_id: UUID, sha256: str) -> bytes:
+        """The bytes of a file attached to the dossier, opened with its applicant's key;
+        SubjectErased once the applicant was erased. (For the readers of attachments; the
+        caller checks who may read.)"""
+        dossier = self.load(Dossier, dossier_id)
+        subject_id = dossier.applicant.subject_id
+        if not subject_id:
+            return self.documents.get(sha256)
+        key = f"{sha256}.{self.subjects.tag(subject_id)}"
+        data_key = self.subject_keys.key_for_reading(subject_id)
+        if data_key is None:
+            raise SubjectErased(subject_id)
+        return unseal_bytes(data_key, self.documents.get(key), key)
 
     def _check_room(self, dossier: Dossier, size: int) -> None:
         """LimitExceeded when the dossier's attachments, or all of its applicant account's,

@@ -27,7 +27,16 @@ from typing import Any
 from motcua.kernel.access import Within, holds, is_self, require_grant, require_role
 from motcua.kernel.context import Actor
 from motcua.kernel.errors import PermissionDenied
-from motcua.kernel.roles import ADMINISTRATOR, APPLICANT, AUDITOR, DEPARTMENT_HEAD, DESK_OFFICER, LEADER, OFFICERS
+from motcua.kernel.roles import (
+    ADMINISTRATOR,
+    APPLICANT,
+    AUDITOR,
+    DATA_PROTECTION_OFFICER,
+    DEPARTMENT_HEAD,
+    DESK_OFFICER,
+    LEADER,
+    OFFICERS,
+)
 
 MANAGERS = (DEPARTMENT_HEAD, LEADER)
 
@@ -160,3 +169,12 @@ def form_reader(actor: Actor, dossier: Any, form: str, within: Within | None = N
         return
     _needs_role(actor, action, OFFICERS)
     _granted(actor, action, OFFICERS, dossier.agency_id, dossier.handling_agency_id, within=within)
+
+
+def data_protection(actor: Actor, agencies: Iterable[str], within: Within | None = None) -> None:
+    """Erasing a person is for a data-protection officer alone (not administrators), granted
+    for every agency holding one of the person's dossiers."""
+    action = "erase a person's personal data"
+    require_role(actor, action, DATA_PROTECTION_OFFICER)
+    for agency in agencies:
+        require_grant(actor, action, (DATA_PROTECTION_OFFICER,), agency, within=within)

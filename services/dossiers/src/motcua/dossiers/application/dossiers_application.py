@@ -16,7 +16,9 @@ from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.dossiers.adapters.signing_client import ResultSigner
 from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.application.attachments import AttachmentCommands
+from motcua.dossiers.application.erasure import ErasureCommands
 from motcua.dossiers.application.lifecycle_commands import LifecycleCommands
+from motcua.dossiers.application.personal_data import PERSONAL_FIELDS, Retention, Subjects
 from motcua.dossiers.application.register_reads import RegisterReads
 from motcua.dossiers.application.retries import retried_on_version_conflict
 from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
@@ -31,6 +33,7 @@ from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound
 from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.localtime import local_date
 from motcua.kernel.readmodel import ReadModelApplication
+from motcua.kernel.subject_keys import KeyEncryptionKeys, PersonalData, SubjectKeyStore
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -67,7 +70,8 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, ReadModelApplication):
+class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, ErasureCommands,
+                          ReadModelApplication):
     name = "dossiers"
     recorder_class = DossierRecorder
     # A busy desk issues hundreds of numbers a day: replay a sequence from a recent snapshot.
@@ -89,7 +93,18 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         # Before the store opens: a bad key is refused with nothing to clean up.
         lookup_key = decode_key(config.lookup_key, "MOTCUA_DOSSIERS_LOOKUP_KEY", "lookup throttle key") \
             if config.lookup_key else load_key(config.lookup_key_file, 32, True, "lookup throttle key")
+        personal_key = decode_key(config.personal_key, "MOTCUA_DOSSIERS_PERSONAL_KEY", "personal-data key") \
+            if config.personal_key else load_key(config.personal_key_file, 32, config.dev_keys, "personal-data key",
+                                                 hint=" or set MOTCUA_DOSSIERS_DEV_KEYS=true")
+        keks = KeyEncryptionKeys.from_directory(config.subject_keks_dir, config.subject_kek_id, config.dev_keys)
         super().__init__(settings)
+        # Applicants' personal fields are sealed in the log under their subject's key, and
+        # unsealed (or masked once erased) by every reader of it: the register, the relay.
+        self.subjects = Subjects(personal_key)
+        self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
+        self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
+        self.recorder.number_index = self.subjects.number_index
+        self.retention = Retention(config.retention_years, dict(config.retention_years_by_procedure))
         self.clock = clock
         # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready
         # fails.
@@ -188,7 +203,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                     procedure=self.find(ProcedureReplica, submission.procedure_id),
                     sequence=sequence,
                     agency_id=submission.agency_id,
-                    applicant=submission.applicant,
+                    applicant=self.subjects.identified(submission.applicant),
                     channel=submission.channel,
                     result_delivery=submission.result_delivery,
                     documents=submission.documents,
@@ -217,8 +232,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                                 MAX_OPEN_DRAFTS_SETTING)
         dossier = Dossier.draft(
             dossier_id=uuid4(), procedure_id=submission.procedure_id, agency_id=submission.agency_id,
-            applicant=submission.applicant, channel=submission.channel, result_delivery=submission.result_delivery,
-            documents=submission.documents, drafted_at=self.clock(),
+            applicant=self.subjects.identified(submission.applicant), channel=submission.channel,
+            result_delivery=submission.result_delivery, documents=submission.documents, drafted_at=self.clock(),
         )
         self.save(dossier)
         return DossierView.of(dossier)

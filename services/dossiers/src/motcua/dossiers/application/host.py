@@ -15,10 +15,12 @@ from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
 from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.dossiers.adapters.signing_client import ResultSigner
+from motcua.dossiers.application.personal_data import Subjects
 from motcua.dossiers.application.views import DossierView
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.readmodel import ReadModelApplication
+from motcua.kernel.subject_keys import SubjectKeyStore
 
 
 class DossiersHost(ReadModelApplication):
@@ -31,6 +33,8 @@ class DossiersHost(ReadModelApplication):
     lookup_throttle: LookupThrottle
     max_attachment_bytes_per_dossier: int
     max_attachment_bytes_per_applicant: int
+    subjects: Subjects
+    subject_keys: SubjectKeyStore
 
     def within(self, agency_id: str, ancestor_id: str) -> bool:
         raise NotImplementedError

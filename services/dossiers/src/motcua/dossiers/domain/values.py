@@ -17,6 +17,10 @@ from uuid import UUID
 from motcua.kernel.agency_ids import check_agency_id
 from motcua.kernel.errors import DomainError, InvalidArgument, InvalidTransition
 
+# The applicant's fields that are personal data: sealed under the subject's key in the log,
+# shown as ``MASKED`` once the subject is erased. Kind, account id and subject id stay clear.
+PERSONAL_APPLICANT_FIELDS = ("full_name", "identity_number", "phone", "email", "address")
+
 # Applicant kinds, submission channels and result delivery methods.
 CITIZEN = "citizen"
 BUSINESS = "business"
@@ -52,6 +56,10 @@ class Applicant:
     phone: str = ""
     email: str = ""
     address: str = ""
+    # Whose key seals the personal fields in the log: ``account:<id>``, or ``person:<keyed
+    # hash of the id number>`` without an account (set by the application; empty in events
+    # written before personal data was sealed).
+    subject_id: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)

@@ -1,0 +1,359 @@
+"""Personal data encrypted under a key of the person it is about (crypto-shredding).
+
+An event log is immutable, so a person's data in it cannot be deleted; it can be made
+unreadable. Each data subject (an account, or a pseudonym for an applicant without one) has
+a data key of their own. Personal fields of events are stored encrypted under it
+(AES-256-GCM, field by field: the event, its other fields and its digest in the audit hash
+chain stay as they are). Erasing the person destroys the key: every copy of the ciphertext
+(the log, backups, exports) becomes noise, and readers show ``MASKED`` instead.
+
+Data keys are stored wrapped (encrypted) by a key-encryption key (KEK) from a Secret, in a
+table of their own beside the events. Each wrapped key records the id of the KEK that wrapped
+it, so a new KEK is put in service by re-wrapping the data keys (``rewrap``), never by
+re-encrypting events. Destroying a key deletes its row and leaves a tombstone (who, when,
+why) without the key.
+
+The pure parts (wrapping, sealing, unsealing) are functions of their inputs; the store
+(``SubjectKeyStore``) is the only part that talks to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from psycopg.sql import SQL, Identifier
+
+from . import keyfiles
+from .config import ConfigError
+
+# What a reader shows in place of a field whose subject was erased ("deleted").
+MASKED = "[đã xóa]"
+DATA_KEY_BYTES = 32  # AES-256-GCM
+KEK_BYTES = 32
+NONCE_BYTES = 12
+# The key under which a sealed field's ciphertext sits inside the field's dict in a stored
+# event, beside the values left in the clear.
+SEALED = "_sealed"
+SEALED_FORMAT = 1
+
+
+class SubjectErased(Exception):
+    """The subject's key was destroyed: their data can no longer be read."""
+
+    def __init__(self, subject_id: str) -> None:
+        self.subject_id = subject_id
+        super().__init__(f"the personal data of subject {subject_id} was erased")
+
+
+# --- key-encryption keys -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyEncryptionKeys:
+    """The KEKs in service: the current one wraps new data keys; older ones still unwrap the
+    keys they wrapped until ``rewrap`` moves those to the current one."""
+
+    current_id: str
+    keys: Mapping[str, bytes]
+
+    def __post_init__(self) -> None:
+        if self.current_id not in self.keys:
+            raise ConfigError(f"the current key-encryption key {self.current_id!r} is not among the keys given")
+
+    @classmethod
+    def from_directory(cls, directory: Path, current_id: str = "", generate: bool = False) -> KeyEncryptionKeys:
+        """One key per file ``<id>.key`` (base64), e.g. a mounted Secret; the current one is
+        ``current_id`` or else the last id in name order. With ``generate`` (development) an
+        empty directory gets a first key ``k1``."""
+        files = sorted(directory.glob("*.key")) if directory.is_dir() else []
+        if not files:
+            if not generate:
+                raise ConfigError(f"no key-encryption key (<id>.key, base64 of {KEK_BYTES} bytes) in {directory}")
+            keyfiles.write_new_key(directory / "k1.key", KEK_BYTES)
+            files = sorted(directory.glob("*.key"))
+        keys = {f.stem: keyfiles.decode_key(f.read_text(), str(f), "key-encryption key") for f in files}
+        return cls(current_id or files[-1].stem, keys)
+
+
+def _wrap_context(kek_id: str, subject_id: str) -> bytes:
+    # Binds a wrapped key to its subject and KEK: a row copied to another subject does not unwrap.
+    return f"motcua-subject-key:{kek_id}:{subject_id}".encode()
+
+
+def wrap_key(keks: KeyEncryptionKeys, subject_id: str, data_key: bytes) -> tuple[str, bytes]:
+    """(id of the KEK used, nonce || AES-GCM(data key)) under the current KEK."""
+    nonce = os.urandom(NONCE_BYTES)
+    kek_id = keks.current_id
+    return kek_id, nonce + AESGCM(keks.keys[kek_id]).encrypt(nonce, data_key, _wrap_context(kek_id, subject_id))
+
+
+def unwrap_key(keks: KeyEncryptionKeys, subject_id: str, kek_id: str, wrapped: bytes) -> bytes:
+    kek = keks.keys.get(kek_id)
+    if kek is None:
+        raise ConfigError(f"the key-encryption key {kek_id!r} that wrapped a data key is not configured")
+    try:
+        return AESGCM(kek).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_context(kek_id, subject_id))
+    except InvalidTag:
+        # Not an erasure (that deletes the row): the configured key is not the one that wrapped it.
+        raise ConfigError(f"a data key wrapped by key-encryption key {kek_id!r} does not open with the key "
+                          f"configured under that id: the wrong key file is mounted") from None
+
+
+# --- sealing fields ----------------------------------------------------------------------------
+
+
+def seal(data_key: bytes, values: Mapping[str, str], context: str) -> str:
+    """The values (a dict of text) encrypted under the data key, bound to ``context`` (where
+    they are stored: an event's id, version and field), as base64 of nonce || ciphertext."""
+    nonce = os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(dict(values), ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.b64encode(nonce + AESGCM(data_key).encrypt(nonce, plaintext, context.encode())).decode()
+
+
+def unseal(data_key: bytes, sealed: str, context: str) -> dict[str, str]:
+    """The values ``seal`` encrypted; InvalidTag when the key or the context is not theirs."""
+    raw = base64.b64decode(sealed)
+    values = json.loads(AESGCM(data_key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()))
+    if not isinstance(values, dict):
+        raise ValueError("a sealed field holds an object")
+    return values
+
+
+def seal_bytes(data_key: bytes, content: bytes, context: str) -> bytes:
+    """A file's bytes encrypted under the data key, bound to ``context`` (where they are
+    kept): nonce || ciphertext || tag."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(data_key).encrypt(nonce, content, context.encode())
+
+
+def unseal_bytes(data_key: bytes, sealed: bytes, context: str) -> bytes:
+    return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context.encode())
+
+
+class KeyLookup(Protocol):
+    def key_for_writing(self, subject_id: str) -> bytes: ...
+
+    def key_for_reading(self, subject_id: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class PersonalField:
+    """A dict-valued attribute of an event holding personal data: the values under ``keys``
+    are sealed under the key of the subject named by its ``subject_key`` value; the others
+    (kind, account id, the subject id itself) stay in the clear."""
+
+    attribute: str
+    keys: tuple[str, ...]
+    subject_key: str = "subject_id"
+
+
+class PersonalData:
+    """Seals and unseals the personal fields of stored event states, by event topic.
+
+    A state without a sealed part (written before sealing began) is read as it is: old
+    plaintext events replay unchanged (upcast on read, nothing rewritten).
+    """
+
+    def __init__(self, fields: Mapping[str, Iterable[PersonalField]], keys: KeyLookup) -> None:
+        self.fields = {topic: tuple(f) for topic, f in fields.items()}
+        self.keys = keys
+
+    @staticmethod
+    def context(originator_id: Any, originator_version: int, attribute: str) -> str:
+        return f"{originator_id}:{originator_version}:{attribute}"
+
+    def seal_state(self, topic: str, originator_id: Any, originator_version: int, state: dict[str, Any]) -> None:
+        for field in self.fields.get(topic, ()):
+            value = state.get(field.attribute)
+            if not isinstance(value, dict) or SEALED in value:
+                continue
+            subject_id = str(value.get(field.subject_key) or "")
+            if not subject_id:
+                continue  # no subject to key it to (not expected for new events): left as given
+            personal = {k: value[k] for k in field.keys if value.get(k)}
+            clear = {k: v for k, v in value.items() if k not in field.keys}
+            clear[SEALED] = {
+                "v": SEALED_FORMAT,
+                "data": seal(self.keys.key_for_writing(subject_id), personal,
+                             self.context(originator_id, originator_version, field.attribute)),
+            }
+            state[field.attribute] = clear
+
+    def unseal_state(self, topic: str, originator_id: Any, originator_version: int, state: dict[str, Any]) -> None:
+        for field in self.fields.get(topic, ()):
+            value = state.get(field.attribute)
+            if not isinstance(value, dict) or SEALED not in value:
+                continue
+            value = dict(value)
+            sealed = value.pop(SEALED)
+            subject_id = str(value.get(field.subject_key) or "")
+            key = self.keys.key_for_reading(subject_id)
+            personal: dict[str, str] | None = None
+            if key is not None:
+                try:
+                    personal = unseal(key, sealed["data"], self.context(originator_id, originator_version,
+                                                                         field.attribute))
+                except InvalidTag:
+                    personal = None  # sealed under an earlier key of the subject, since destroyed
+            if personal is None:
+                personal = {k: MASKED for k in field.keys}
+            value.update({k: personal.get(k, "") for k in field.keys})
+            state[field.attribute] = value
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+class Datastore(Protocol):
+    schema: str
+
+    def get_connection(self) -> Any: ...
+
+
+class _BoundedCache:
+    """Least-recently-used data keys, at most ``size`` of them and none older than ``max_age``
+    seconds: a key destroyed by another replica stops being used here within ``max_age``."""
+
+    def __init__(self, size: int, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = size
+        self.max_age = max_age
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, subject_id: str) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(subject_id)
+            if entry is None:
+                return None
+            if self.clock() - entry[0] > self.max_age:
+                del self._entries[subject_id]
+                return None
+            self._entries.move_to_end(subject_id)
+            return entry[1]
+
+    def put(self, subject_id: str, key: bytes) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[subject_id] = (self.clock(), key)
+            self._entries.move_to_end(subject_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def drop(self, subject_id: str) -> None:
+        with self._lock:
+            self._entries.pop(subject_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    subject_id: str
+    erased_at: datetime
+    erased_by: str
+    reason: str
+
+
+class SubjectKeyStore:
+    """Data keys per subject in ``<prefix>_subject_keys`` (wrapped), tombstones of destroyed
+    ones in ``<prefix>_subject_erasures``; both beside, never inside, the event table."""
+
+    def __init__(self, datastore: Datastore, table_prefix: str, keks: KeyEncryptionKeys, *,
+                 cache_size: int = 10_000, cache_max_age: float = 60.0, create_tables: bool = True) -> None:
+        self.datastore = datastore
+        self.keks = keks
+        self.keys_table = Identifier(datastore.schema, f"{table_prefix}_subject_keys")
+        self.erasures_table = Identifier(datastore.schema, f"{table_prefix}_subject_erasures")
+        self.cache = _BoundedCache(cache_size, cache_max_age)
+        if create_tables:
+            self.create_tables()
+
+    def create_tables(self) -> None:
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute(SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (subject_id text PRIMARY KEY, kek_id text NOT NULL, "
+                "wrapped_key bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+            ).format(t=self.keys_table))
+            conn.execute(SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (subject_id text NOT NULL, erased_at timestamptz NOT NULL "
+                "DEFAULT now(), erased_by text NOT NULL, reason text NOT NULL, PRIMARY KEY (subject_id, erased_at))"
+            ).format(t=self.erasures_table))
+
+    def key_for_writing(self, subject_id: str) -> bytes:
+        """The subject's data key, made (and stored wrapped) at their first personal data."""
+        key = self.key_for_reading(subject_id)
+        if key is not None:
+            return key
+        kek_id, wrapped = wrap_key(self.keks, subject_id, os.urandom(DATA_KEY_BYTES))
+        with self.datastore.get_connection() as conn:
+            # Two replicas may make one at once: the first row stays, both use it.
+            conn.execute(SQL("INSERT INTO {t} (subject_id, kek_id, wrapped_key) VALUES (%s, %s, %s) "
+                             "ON CONFLICT (subject_id) DO NOTHING").format(t=self.keys_table),
+                         (subject_id, kek_id, wrapped))
+        key = self.key_for_reading(subject_id)
+        assert key is not None  # just inserted, or inserted by another replica
+        return key
+
+    def key_for_reading(self, subject_id: str) -> bytes | None:
+        """The subject's data key; None when they have none (erased, or never had data)."""
+        key = self.cache.get(subject_id)
+        if key is not None:
+            return key
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(SQL("SELECT kek_id, wrapped_key FROM {t} WHERE subject_id = %s").format(
+                t=self.keys_table), (subject_id,)).fetchone()
+        if row is None:
+            return None
+        key = unwrap_key(self.keks, subject_id, row["kek_id"], bytes(row["wrapped_key"]))
+        self.cache.put(subject_id, key)
+        return key
+
+    def destroy(self, subject_id: str, erased_by: str, reason: str) -> bool:
+        """Deletes the subject's key (True if there was one); records who destroyed it and why."""
+        with self.datastore.get_connection() as conn, conn.transaction():
+            deleted: int = conn.execute(SQL("DELETE FROM {t} WHERE subject_id = %s").format(t=self.keys_table),
+                                        (subject_id,)).rowcount
+            conn.execute(SQL("INSERT INTO {t} (subject_id, erased_by, reason) VALUES (%s, %s, %s)").format(
+                t=self.erasures_table), (subject_id, erased_by, reason))
+        self.cache.drop(subject_id)
+        return deleted > 0
+
+    def erasures(self, subject_id: str) -> list[Erasure]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(SQL("SELECT subject_id, erased_at, erased_by, reason FROM {t} WHERE subject_id = %s "
+                                    "ORDER BY erased_at").format(t=self.erasures_table), (subject_id,)).fetchall()
+        return [Erasure(r["subject_id"], r["erased_at"], r["erased_by"], r["reason"]) for r in rows]
+
+    def rewrap(self, batch_size: int = 500) -> int:
+        """Re-wraps every data key not wrapped by the current KEK (after a new one is put in
+        service), batch by batch; the events are not touched. Returns how many were re-wrapped."""
+        done = 0
+        current = self.keks.current_id
+        while True:
+            with self.datastore.get_connection() as conn, conn.transaction():
+                rows = conn.execute(SQL(
+                    "SELECT subject_id, kek_id, wrapped_key FROM {t} WHERE kek_id <> %s LIMIT %s FOR UPDATE SKIP LOCKED"
+                ).format(t=self.keys_table), (current, batch_size)).fetchall()
+                for row in rows:
+                    key = unwrap_key(self.keks, row["subject_id"], row["kek_id"], bytes(row["wrapped_key"]))
+                    kek_id, wrapped = wrap_key(self.keks, row["subject_id"], key)
+                    conn.execute(SQL("UPDATE {t} SET kek_id = %s, wrapped_key = %s WHERE subject_id = %s").format(
+                        t=self.keys_table), (kek_id, wrapped, row["subject_id"]))
+            done += len(rows)
+            if len(rows) < batch_size:
+                return done
