@@ -22,8 +22,12 @@ from . import sending
 from .domain import (
     DEFAULT_TEMPLATES,
     DOSSIER_RECEIVED,
+    EMAIL,
     IN_APP,
+    SMS,
     VIETNAM,
+    ZALO,
+    ContactPoints,
     DossierReplica,
     DuplicateTemplate,
     Notification,
@@ -146,8 +150,10 @@ class NotificationsApplication(ReadModelApplication):
                 return NotificationView.of(earlier)
         rendered = template.render(parameters)
         sending.check_rendered(rendered)
+        address = sending.normalise_address(template.channel, address)
         notification = Notification.from_template(
-            cause, rendered, recipient_account_id, address=address, dossier_id=dossier_id, sent_by=actor.subject
+            cause, rendered, recipient_account_id, address=address, dossier_id=dossier_id, sent_by=actor.subject,
+            parameters=parameters,
         )
         try:
             self.save(notification)
@@ -197,6 +203,50 @@ class NotificationsApplication(ReadModelApplication):
             dossier_id=receipt.dossier_id,
         )
         return [template, notification]
+
+    # --- delivery ---------------------------------------------------------------------------------
+
+    def address_of(self, notification: Notification) -> str:
+        """Where to send it: the address it was sent to, else the recipient's contact point for
+        its channel (kept by this service, never carried in integration events)."""
+        if notification.address:
+            return notification.address
+        if notification.recipient_account_id is None:
+            return ""
+        contacts = self.find(ContactPoints, notification.recipient_account_id)
+        return contacts.address_for(notification.channel) if contacts is not None else ""
+
+    def report_delivery(self, provider: str, provider_id: str, delivered: bool, error: str = "",
+                        bounced: bool = False) -> bool | None:
+        """A provider's receipt for the message it knows by ``provider_id``: None when no
+        notification has that id (yet), False when the receipt changes nothing (a repeat)."""
+        notification_id = self.recorder.by_provider_id(provider, provider_id)
+        if notification_id is None:
+            return None
+        for _ in range(3):
+            notification = self.load(Notification, notification_id)
+            if not notification.report_delivery(delivered, error, bounced):
+                return False
+            try:
+                self.save(notification)
+                return True
+            except VersionConflict:
+                continue  # a concurrent receipt: read it again
+        return False
+
+    def set_contact_points(self, account_id: UUID, email: str, phone: str, zalo_phone: str) -> ContactPoints:
+        """The account's own addresses per channel (its owner and administrators set them)."""
+        require_self_or(current_actor(), "set the contact points of this account", account_id, ADMINISTRATOR)
+        email = sending.normalise_address(EMAIL, email, "email") if email else ""
+        phone = sending.normalise_address(SMS, phone, "phone") if phone else ""
+        zalo_phone = sending.normalise_address(ZALO, zalo_phone, "zalo_phone") if zalo_phone else ""
+        contacts = self.find(ContactPoints, account_id)
+        if contacts is None:
+            contacts = ContactPoints(account_id=account_id, email=email, phone=phone, zalo_phone=zalo_phone)
+        elif not contacts.change(email, phone, zalo_phone):
+            return contacts
+        self.save(contacts)
+        return contacts
 
     def get_notification(self, notification_id: UUID) -> NotificationView:
         """The notification, for its recipient and auditors."""

@@ -31,11 +31,15 @@ ZALO = "zalo"
 IN_APP = "in_app"
 CHANNELS = (SMS, EMAIL, ZALO, IN_APP)
 
-# Delivery states (the proto's NotificationState).
+# Delivery states (the proto's NotificationState): queued -> sending -> sent -> delivered,
+# or failed / bounced; a transient failure puts it back in the queue until its next attempt.
 QUEUED = "queued"
+SENDING = "sending"
 SENT = "sent"
 DELIVERED = "delivered"
 FAILED = "failed"
+BOUNCED = "bounced"
+FINAL_STATES = (DELIVERED, FAILED, BOUNCED)
 
 TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 MAX_SUBJECT_LENGTH = 300
@@ -270,6 +274,27 @@ class Notification(Aggregate):
         class Read(Aggregate.Event):
             read_time: datetime
 
+        class AttemptStarted(Aggregate.Event):
+            attempt: int
+
+        class AttemptFailed(Aggregate.Event):
+            attempt: int
+            error: str
+            next_attempt_time: datetime
+
+        class ProviderAccepted(Aggregate.Event):
+            provider: str
+            provider_id: str
+
+        class GaveUp(Aggregate.Event):
+            error: str
+            bounced: bool
+
+        class DeliveryReported(Aggregate.Event):
+            delivered: bool
+            error: str
+            bounced: bool
+
     @staticmethod
     def create_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "", **_: object) -> UUID:
         return notification_id(cause, channel, recipient_account_id, address)
@@ -289,6 +314,7 @@ class Notification(Aggregate):
         dossier_id: UUID | None,
         state: str,
         sent_by: str = "",
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self.cause = cause
         self.channel = channel
@@ -305,6 +331,12 @@ class Notification(Aggregate):
         self.sent_by = sent_by
         self.attempt_count = 0
         self.read_time: datetime | None = None
+        # The template's parameters: a channel whose provider keeps the text (Zalo ZNS) gets
+        # these rather than the rendered text. Empty for notifications recorded before.
+        self.parameters = dict(parameters or {})
+        self.provider = ""
+        self.provider_id = ""
+        self.last_error = ""
 
     @classmethod
     def from_template(
@@ -315,6 +347,7 @@ class Notification(Aggregate):
         address: str = "",
         dossier_id: UUID | None = None,
         sent_by: str = "",
+        parameters: Mapping[str, str] | None = None,
     ) -> Notification:
         if rendered.channel == IN_APP and recipient_account_id is None:
             raise InvalidArgument.field("recipient_account_id", "in-app notifications go to an account: it is required")
@@ -333,6 +366,7 @@ class Notification(Aggregate):
             dossier_id=dossier_id,
             state=DELIVERED if rendered.channel == IN_APP else QUEUED,
             sent_by=sent_by,
+            parameters=dict(parameters or {}),
         )
 
     def mark_read(self, at: datetime) -> bool:
@@ -347,6 +381,76 @@ class Notification(Aggregate):
     @event("Read")
     def _read(self, read_time: datetime) -> None:
         self.read_time = read_time
+
+    # --- delivery life cycle (channels other than in-app) -----------------------------------------
+
+    @property
+    def is_pending(self) -> bool:
+        """Still to be handed to its provider: queued, or caught mid-attempt by a crash (the
+        provider then recognises the repeated request by the notification id)."""
+        return self.channel != IN_APP and self.state in (QUEUED, SENDING)
+
+    def start_attempt(self) -> int:
+        """The next attempt at handing it to the provider begins; its number."""
+        if not self.is_pending:
+            raise InvalidTransition(f"notification {self.id}", f"a {self.state} notification", "send")
+        self._attempt_started(attempt=self.attempt_count + 1)
+        return self.attempt_count
+
+    @event("AttemptStarted")
+    def _attempt_started(self, attempt: int) -> None:
+        self.attempt_count = attempt
+        self.state = SENDING
+
+    def attempt_failed(self, error: str, next_attempt_time: datetime) -> None:
+        """A transient failure: queued again for ``next_attempt_time``."""
+        self._require(SENDING, "record a failed attempt of")
+        self._attempt_failed(attempt=self.attempt_count, error=error, next_attempt_time=next_attempt_time)
+
+    @event("AttemptFailed")
+    def _attempt_failed(self, attempt: int, error: str, next_attempt_time: datetime) -> None:
+        self.state = QUEUED
+        self.last_error = error
+
+    def provider_accepted(self, provider: str, provider_id: str) -> None:
+        """The provider took it (``provider_id`` is its id there); delivery is reported later."""
+        self._require(SENDING, "record as sent")
+        self._provider_accepted(provider=provider, provider_id=provider_id)
+
+    @event("ProviderAccepted")
+    def _provider_accepted(self, provider: str, provider_id: str) -> None:
+        self.state = SENT
+        self.provider = provider
+        self.provider_id = provider_id
+
+    def give_up(self, error: str, bounced: bool = False) -> None:
+        """No more attempts: a permanent failure, or the last attempt failed (a dead letter)."""
+        if not self.is_pending:
+            raise InvalidTransition(f"notification {self.id}", f"a {self.state} notification", "give up")
+        self._gave_up(error=error, bounced=bounced)
+
+    @event("GaveUp")
+    def _gave_up(self, error: str, bounced: bool) -> None:
+        self.state = BOUNCED if bounced else FAILED
+        self.last_error = error
+
+    def report_delivery(self, delivered: bool, error: str = "", bounced: bool = False) -> bool:
+        """The provider's receipt. Receipts come again (providers retry their callbacks): one
+        that changes nothing is ignored (False); a final state is never left."""
+        if self.channel == IN_APP or self.state in FINAL_STATES or self.state != SENT:
+            return False
+        self._delivery_reported(delivered=delivered, error=error, bounced=bounced)
+        return True
+
+    @event("DeliveryReported")
+    def _delivery_reported(self, delivered: bool, error: str, bounced: bool) -> None:
+        self.state = DELIVERED if delivered else BOUNCED if bounced else FAILED
+        if error:
+            self.last_error = error
+
+    def _require(self, state: str, action: str) -> None:
+        if self.state != state:
+            raise InvalidTransition(f"notification {self.id}", f"a {self.state} notification", action)
 
 
 def notification_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "") -> UUID:
@@ -388,6 +492,37 @@ class DossierReplica(Aggregate):
         self.agency_id = agency_id
         self.handling_agency_id = handling_agency_id or agency_id
         self.applicant_account_id = applicant_account_id
+
+
+class ContactPoints(Aggregate):
+    """Where an account is reached on each channel: its e-mail address, its phone number for
+    SMS and the one of its Zalo account (E.164). Kept by this service alone: integration
+    events name accounts, never addresses. Its id is the account's."""
+
+    @staticmethod
+    def create_id(account_id: UUID, **_: object) -> UUID:
+        return account_id
+
+    @event("Recorded")
+    def __init__(self, account_id: UUID, email: str, phone: str, zalo_phone: str) -> None:
+        self.email = email
+        self.phone = phone
+        self.zalo_phone = zalo_phone
+
+    def change(self, email: str, phone: str, zalo_phone: str) -> bool:
+        if (email, phone, zalo_phone) == (self.email, self.phone, self.zalo_phone):
+            return False
+        self._changed(email=email, phone=phone, zalo_phone=zalo_phone)
+        return True
+
+    @event("Changed")
+    def _changed(self, email: str, phone: str, zalo_phone: str) -> None:
+        self.email = email
+        self.phone = phone
+        self.zalo_phone = zalo_phone
+
+    def address_for(self, channel: str) -> str:
+        return {EMAIL: self.email, SMS: self.phone, ZALO: self.zalo_phone}.get(channel, "")
 
 
 class NotInInbox(InvalidTransition):

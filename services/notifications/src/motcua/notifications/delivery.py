@@ -1,0 +1,164 @@
+"""The sender: hands queued notifications to their channel's provider, one replica at a time.
+
+The leader (kernel's ``SingleLeaderWorker``) polls the read model for notifications whose
+attempt is due, and for each one:
+
+1. records ``AttemptStarted`` (the notification is "sending"; if this process dies now, the
+   next leader tries again once the attempt's lease has passed, and the provider, which
+   knows the request by the notification id, does not send it twice);
+2. calls the channel's adapter, paced by the provider's rate limit;
+3. records what came of it: ``ProviderAccepted`` with the provider's id; ``AttemptFailed``
+   with the next attempt's time for a transient failure (exponential backoff with full
+   jitter, at least what the provider asked for); ``GaveUp`` for a permanent failure or
+   after the last attempt: a dead letter, listed by state for operators.
+
+A notification exists once per cause (its id follows from the integration event's id), so
+a redelivered event never queues, hence never sends, a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import psycopg
+
+from motcua.kernel.errors import VersionConflict
+from motcua.kernel.leadership import SingleLeaderWorker
+from motcua.kernel.supervision import WorkerHealth
+
+from .adapters import Channel, Outgoing, PermanentFailure, TransientFailure
+from .application import NotificationsApplication
+from .domain import Notification
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 2.0  # seconds before the second attempt, at most (then doubling)
+    max_delay: float = 600.0
+
+    def delay(self, attempt: int, retry_after: float | None = None, rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1 for the first): full jitter
+        over an exponentially growing window, so that a provider's outage does not end in a
+        synchronised burst; never less than the provider's Retry-After."""
+        window = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return max(rand() * window, retry_after or 0.0)
+
+
+class RateLimiter:
+    """A token bucket per provider: at most ``rate`` sends a second, bursts of ``rate``."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.clock = clock
+        self.tokens = max(rate, 1.0)
+        self.updated = clock()
+
+    def wait_time(self) -> float:
+        """Takes a token; seconds to wait first (0 when one was there)."""
+        if self.rate <= 0:
+            return 0.0
+        now = self.clock()
+        self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class Sender:
+    """Sends one notification: the steps above, without the polling (for the worker and tests)."""
+
+    def __init__(self, app: NotificationsApplication, channels: Mapping[str, Channel], policy: RetryPolicy,
+                 rates: Mapping[str, float] | None = None) -> None:
+        self.app = app
+        self.channels = dict(channels)
+        self.policy = policy
+        self.limiters = {name: RateLimiter(rate) for name, rate in (rates or {}).items() if rate > 0}
+
+    def send(self, notification_id: UUID, stop: threading.Event | None = None) -> str | None:
+        """Makes one attempt if one is due; the notification's state after it (None: nothing
+        to do)."""
+        notification = self.app.find(Notification, notification_id)
+        if notification is None or not notification.is_pending:
+            return None
+        channel = self.channels.get(notification.channel)
+        if channel is None:
+            return None
+        address = self.app.address_of(notification)
+        if not address:
+            notification.start_attempt()
+            notification.give_up(f"no {notification.channel} contact point for the recipient")
+            return self._save(notification)
+        attempt = notification.start_attempt()
+        try:
+            self.app.save(notification)
+        except VersionConflict:
+            return None  # changed meanwhile (another leader, briefly): the next poll sees it
+        limiter = self.limiters.get(notification.channel)
+        if limiter is not None:
+            pause = limiter.wait_time()
+            if pause and (stop or threading.Event()).wait(pause):
+                return None  # stopping: the lease brings it back
+        message = Outgoing(
+            notification_id=notification.id,
+            address=address,
+            subject=notification.subject,
+            body=notification.body,
+            template_key=notification.template_key,
+            template_version=notification.template_version,
+            parameters=notification.parameters,
+        )
+        try:
+            provider_id = channel.send(message)
+        except TransientFailure as e:
+            if attempt >= self.policy.max_attempts:
+                notification.give_up(f"{e.reason} (attempt {attempt} of {self.policy.max_attempts}: giving up)")
+            else:
+                wait = self.policy.delay(attempt, e.retry_after)
+                notification.attempt_failed(e.reason, datetime.now(UTC) + timedelta(seconds=wait))
+        except PermanentFailure as e:
+            notification.give_up(e.reason, bounced=e.bounced)
+        else:
+            notification.provider_accepted(channel.name, provider_id)
+        state = self._save(notification)
+        log.info("notification attempt", extra={"notification_id": str(notification.id),
+                                                 "channel": notification.channel, "attempt": attempt, "state": state})
+        return state
+
+    def _save(self, notification: Notification) -> str:
+        self.app.save(notification)
+        return notification.state
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+
+
+class DeliveryWorker(SingleLeaderWorker):
+    def __init__(self, sender: Sender, poll_interval: float = 0.5, batch: int = 100) -> None:
+        super().__init__(sender.app.settings, "notification sender", f"{sender.app.settings.service}:sender",
+                         WorkerHealth("notification sender"))
+        self.sender = sender
+        self.poll_interval = poll_interval
+        self.batch = batch
+
+    def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        channels = list(self.sender.channels)
+        while not stop.is_set():
+            self.health.working()
+            due = self.sender.app.recorder.due_for_sending(datetime.now(UTC), channels, self.batch)
+            for notification_id in due:
+                if stop.is_set():
+                    return
+                self.sender.send(notification_id, stop)
+            if len(due) < self.batch:
+                stop.wait(self.poll_interval)
