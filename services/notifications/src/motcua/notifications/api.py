@@ -74,6 +74,16 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         view = self.app.mark_read(UUID(request.notification_id))
         return pb.MarkNotificationReadResponse(notification=notification_to_proto(view))
 
+    def SetContactPoints(self, request: pb.SetContactPointsRequest, context) -> pb.SetContactPointsResponse:
+        contacts = self.app.set_contact_points(UUID(request.account_id), request.email, request.phone,
+                                               request.zalo_phone)
+        return pb.SetContactPointsResponse(email=contacts.email, phone=contacts.phone, zalo_phone=contacts.zalo_phone)
+
+    def ListDossierNotifications(self, request: pb.ListDossierNotificationsRequest,
+                                 context) -> pb.ListDossierNotificationsResponse:
+        views = self.app.list_dossier_notifications(UUID(request.dossier_id))
+        return pb.ListDossierNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
+
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
         account_id = UUID(request.account_id)
         self.app.check_inbox_follower(account_id)

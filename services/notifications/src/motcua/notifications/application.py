@@ -10,7 +10,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
-from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
+from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_grant, require_role, require_self_or
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
@@ -23,7 +23,9 @@ from .domain import (
     DEFAULT_TEMPLATES,
     DOSSIER_RECEIVED,
     EMAIL,
+    EXTERNAL_ORDER,
     IN_APP,
+    OCCASIONS,
     SMS,
     VIETNAM,
     ZALO,
@@ -81,6 +83,8 @@ class NotificationsApplication(ReadModelApplication):
         # Identity's agency tree, kept by the agency-tree consumer: officers' and administrators'
         # grants reach the dossiers of their agencies' subtrees.
         self.agency_tree = AgencyTree(self)
+        # The channels besides the inbox this service sends on (a provider is configured).
+        self.external_channels: frozenset[str] = frozenset()
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -164,14 +168,25 @@ class NotificationsApplication(ReadModelApplication):
         return NotificationView.of(notification)
 
     def replicate_dossier(self, dossier_id: UUID, code: str, agency_id: str, handling_agency_id: str,
-                          applicant_account_id: UUID | None) -> list[Any]:
+                          applicant_account_id: UUID | None, assignee: UUID | None = None) -> list[Any]:
         """This service's copy of a dossier brought up to date (unsaved: the consumer saves it
         with the position); [] when nothing changed."""
         replica = self.find(DossierReplica, dossier_id)
+        changed = False
         if replica is None:
-            return [DossierReplica(dossier_id=dossier_id, code=code, agency_id=agency_id,
-                                   handling_agency_id=handling_agency_id, applicant_account_id=applicant_account_id)]
-        return [replica] if replica.update(code, agency_id, handling_agency_id, applicant_account_id) else []
+            replica = DossierReplica(dossier_id=dossier_id, code=code, agency_id=agency_id,
+                                     handling_agency_id=handling_agency_id, applicant_account_id=applicant_account_id)
+            changed = True
+        else:
+            changed = replica.update(code, agency_id, handling_agency_id, applicant_account_id)
+        if assignee is not None:
+            changed = replica.assign(assignee) or changed
+        return [replica] if changed else []
+
+    def assignee_of(self, dossier_id: UUID) -> UUID | None:
+        """The officer holding the dossier, as far as this service heard (DossierAssigned)."""
+        replica = self.find(DossierReplica, dossier_id)
+        return getattr(replica, "assignee", None) if replica is not None else None
 
     def notify_dossier_received(self, receipt: DossierReceipt) -> list[Any]:
         """The in-app notification of the applicant (unsaved: the consumer saves it with the
@@ -186,9 +201,6 @@ class NotificationsApplication(ReadModelApplication):
                 extra={"dossier_id": str(receipt.dossier_id)},
             )
             return []
-        template = self.find(Template, template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(
-            DOSSIER_RECEIVED.key, IN_APP
-        )
         parameters = {
             "dossier_code": receipt.code,
             "appointed_date": format_date(receipt.appointed_return_time, self.zone),
@@ -196,13 +208,69 @@ class NotificationsApplication(ReadModelApplication):
             "received_date": format_date(receipt.receive_time, self.zone) if receipt.receive_time else "",
             "agency_id": receipt.agency_id,
         }
-        notification = Notification.from_template(
-            f"event:{receipt.event_id}",
-            template.render(parameters),
-            receipt.applicant_account_id,
-            dossier_id=receipt.dossier_id,
-        )
-        return [template, notification]
+        return self.notify_occasion(receipt.event_id, DOSSIER_RECEIVED.key, receipt.applicant_account_id, parameters,
+                                    receipt.dossier_id)
+
+    def notify_occasion(self, event_id: str, key: str, recipient: UUID | None, parameters: Mapping[str, str],
+                        dossier_id: UUID | None) -> list[Any]:
+        """The notifications of one occasion to one account (unsaved: the consumer saves them
+        with the position): in its inbox, and on the first channel of ``EXTERNAL_ORDER`` that
+        this service sends on and the account has a contact point for. Their ids follow from
+        the event's id, so a redelivered event makes the same ones, never a second send."""
+        if recipient is None:
+            log.info("no account to notify", extra={"occasion": key, "dossier_id": str(dossier_id)})
+            return []
+        cause = f"event:{event_id}"
+        aggregates: list[Any] = []
+        in_app = self._occasion_template(key, IN_APP, aggregates)
+        aggregates.append(Notification.from_template(cause, in_app.render(parameters), recipient,
+                                                     dossier_id=dossier_id, parameters=parameters))
+        channel = self._next_channel(recipient, after=None)
+        if channel is not None:
+            template = self._occasion_template(key, channel, aggregates)
+            aggregates.append(Notification.from_template(cause, template.render(parameters), recipient,
+                                                         dossier_id=dossier_id, parameters=parameters))
+        return aggregates
+
+    def fall_back(self, failed: Notification) -> Notification | None:
+        """When a notification of an occasion fails on one channel, the same notice on the
+        next channel the recipient can be reached on (saved); None when there is none."""
+        if failed.template_key not in OCCASIONS or failed.recipient_account_id is None:
+            return None
+        channel = self._next_channel(failed.recipient_account_id, after=failed.channel)
+        if channel is None:
+            return None
+        created: list[Any] = []
+        template = self._occasion_template(failed.template_key, channel, created)
+        notification = Notification.from_template(failed.cause, template.render(failed.parameters),
+                                                  failed.recipient_account_id, dossier_id=failed.dossier_id,
+                                                  parameters=failed.parameters)
+        if self.find(Notification, notification.id) is not None:
+            return None  # fallen back already (a repeated give-up)
+        try:
+            self.save(*created, notification)
+        except VersionConflict:
+            return None
+        log.info("falling back to the next channel", extra={"notification_id": str(failed.id),
+                                                            "from": failed.channel, "to": channel})
+        return notification
+
+    def _next_channel(self, recipient: UUID, after: str | None) -> str | None:
+        contacts = self.find(ContactPoints, recipient)
+        if contacts is None:
+            return None
+        order = list(EXTERNAL_ORDER)
+        candidates = order[order.index(after) + 1:] if after in order else order
+        return next((c for c in candidates if c in self.external_channels and contacts.address_for(c)), None)
+
+    def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
+        template = self.find(Template, template_id(key, channel))
+        if template is None:
+            template = next((t for t in created if isinstance(t, Template) and t.id == template_id(key, channel)),
+                            None) or self._default_template(key, channel)
+            if template not in created:
+                created.append(template)
+        return template
 
     # --- delivery ---------------------------------------------------------------------------------
 
@@ -235,8 +303,9 @@ class NotificationsApplication(ReadModelApplication):
         return False
 
     def set_contact_points(self, account_id: UUID, email: str, phone: str, zalo_phone: str) -> ContactPoints:
-        """The account's own addresses per channel (its owner and administrators set them)."""
-        require_self_or(current_actor(), "set the contact points of this account", account_id, ADMINISTRATOR)
+        """The account's own addresses per channel, set by its owner alone (a person is in no
+        agency's subtree: no administrator redirects their notices)."""
+        require_self_or(current_actor(), "set the contact points of this account", account_id)
         email = sending.normalise_address(EMAIL, email, "email") if email else ""
         phone = sending.normalise_address(SMS, phone, "phone") if phone else ""
         zalo_phone = sending.normalise_address(ZALO, zalo_phone, "zalo_phone") if zalo_phone else ""
@@ -247,6 +316,19 @@ class NotificationsApplication(ReadModelApplication):
             return contacts
         self.save(contacts)
         return contacts
+
+    def list_dossier_notifications(self, dossier_id: UUID, limit: int = 500) -> list[NotificationView]:
+        """Every notification about a dossier, on every channel, newest first: the proof of
+        notice. For administrators and auditors of the dossier's agencies (or above them)."""
+        action = "list a dossier's notifications"
+        actor = current_actor()
+        require_role(actor, action, ADMINISTRATOR, AUDITOR)
+        dossier = self.find(DossierReplica, dossier_id)
+        if dossier is None:
+            raise NotFound("dossier", str(dossier_id))
+        require_grant(actor, action, (ADMINISTRATOR, AUDITOR), dossier.agency_id, dossier.handling_agency_id,
+                      within=self.agency_tree.is_within)
+        return self.recorder.by_state(dossier_id, None, limit)
 
     def get_notification(self, notification_id: UUID) -> NotificationView:
         """The notification, for its recipient and auditors."""

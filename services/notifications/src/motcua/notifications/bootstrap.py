@@ -40,6 +40,7 @@ def build(settings: Settings) -> Service:
         channels[SMS] = EsmsChannel(own.esms)
     if own.zalo is not None:
         channels[ZALO] = ZaloZnsChannel(own.zalo)
+    app.external_channels = frozenset(channels)
     workers = []
     if channels:
         sender = Sender(app, channels, own.retry, own.rates)

@@ -35,7 +35,7 @@ from motcua.kernel.supervision import WorkerHealth
 
 from .adapters import Channel, Outgoing, PermanentFailure, TransientFailure
 from .application import NotificationsApplication
-from .domain import Notification
+from .domain import BOUNCED, FAILED, Notification
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,9 @@ class Sender:
         if not address:
             notification.start_attempt()
             notification.give_up(f"no {notification.channel} contact point for the recipient")
-            return self._save(notification)
+            state = self._save(notification)
+            self.app.fall_back(notification)
+            return state
         attempt = notification.start_attempt()
         try:
             self.app.save(notification)
@@ -130,6 +132,8 @@ class Sender:
         else:
             notification.provider_accepted(channel.name, provider_id)
         state = self._save(notification)
+        if state in (FAILED, BOUNCED):
+            self.app.fall_back(notification)
         log.info("notification attempt", extra={"notification_id": str(notification.id),
                                                  "channel": notification.channel, "attempt": attempt, "state": state})
         return state

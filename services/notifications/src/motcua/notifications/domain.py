@@ -136,7 +136,49 @@ DOSSIER_RECEIVED = Occasion(
     },
 )
 
-OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED,)}
+_CODE = {"dossier_code": "dossier code, e.g. 000.00.12.H56-260105-0001"}
+
+# Applicants' occasions.
+SUPPLEMENT_REQUESTED = Occasion(
+    key="supplement_requested",
+    parameters={**_CODE, "items": "the documents to supply and what is wrong with each, separated by '; '",
+                "item_count": "how many documents are asked for", "request_date": "date of the request, dd/mm/yyyy"},
+)
+DOSSIER_REFUSED = Occasion(
+    key="dossier_refused",
+    parameters={**_CODE, "reason": "why the dossier is refused", "refuse_date": "date of the refusal, dd/mm/yyyy"},
+)
+RESULT_READY = Occasion(
+    key="result_ready",
+    parameters={**_CODE, "collection": "how to collect the result, e.g. tại Bộ phận Một cửa",
+                "ready_date": "date the result was ready, dd/mm/yyyy"},
+)
+APOLOGY_ISSUED = Occasion(
+    key="apology_issued",
+    parameters={**_CODE, "reason": "why the dossier is late", "new_appointed_date": "new appointed date, dd/mm/yyyy",
+                "previous_appointed_date": "the appointed date missed, dd/mm/yyyy"},
+)
+DOSSIER_RETURNED = Occasion(
+    key="dossier_returned",
+    parameters={**_CODE, "return_date": "date the result was returned, dd/mm/yyyy"},
+)
+# Officers' occasions.
+DOSSIER_ASSIGNED = Occasion(
+    key="dossier_assigned",
+    parameters={**_CODE, "assign_date": "date of the assignment, dd/mm/yyyy"},
+)
+DOSSIER_COMING_DUE = Occasion(key="dossier_coming_due", parameters={**_CODE, "due_date": "due date, dd/mm/yyyy"})
+DOSSIER_OVERDUE = Occasion(key="dossier_overdue", parameters={**_CODE, "due_date": "due date missed, dd/mm/yyyy"})
+
+OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED, SUPPLEMENT_REQUESTED, DOSSIER_REFUSED, RESULT_READY, APOLOGY_ISSUED,
+                                DOSSIER_RETURNED, DOSSIER_ASSIGNED, DOSSIER_COMING_DUE, DOSSIER_OVERDUE)}
+
+# Channels an occasion's notification goes out on besides the inbox, in order of preference:
+# the first the recipient has a contact point for; when it fails, the next (fallback).
+EXTERNAL_ORDER = (ZALO, SMS, EMAIL)
+
+# An SMS of at most two concatenated segments: 2 x 153 GSM-7 characters (unaccented text).
+MAX_SMS_LENGTH = 306
 
 
 @dataclass(frozen=True)
@@ -147,6 +189,22 @@ class TemplateText:
     body: str
 
 
+def _texts(key: str, subject: str, body: str, sms: str, email_body: str = "") -> tuple[TemplateText, ...]:
+    """One occasion's texts: the inbox's and Zalo's (Zalo shows its own approved template,
+    filled with the same parameters: this text is its reference), the e-mail's (a letter) and
+    the SMS's (short, at most two segments once unaccented)."""
+    letter = email_body or (
+        f"Kính gửi Ông/Bà,\n\n{body}\n\nTra cứu hồ sơ trên Cổng Dịch vụ công hoặc tại Bộ phận Một cửa.\n"
+        "Trân trọng."
+    )
+    return (
+        TemplateText(key, IN_APP, subject, body),
+        TemplateText(key, ZALO, subject, body),
+        TemplateText(key, EMAIL, subject, letter),
+        TemplateText(key, SMS, "", sms),
+    )
+
+
 # The texts the service starts with; administrators revise them (new versions).
 DEFAULT_TEMPLATES = (
     TemplateText(
@@ -155,6 +213,41 @@ DEFAULT_TEMPLATES = (
         subject="Hồ sơ {{dossier_code}} đã được tiếp nhận",
         body="Hồ sơ {{dossier_code}} đã được tiếp nhận. Ngày hẹn trả kết quả: {{appointed_date}}.",
     ),
+    TemplateText(DOSSIER_RECEIVED.key, ZALO, "Hồ sơ {{dossier_code}} đã được tiếp nhận",
+                 "Hồ sơ {{dossier_code}} đã được tiếp nhận. Ngày hẹn trả kết quả: {{appointed_date}}."),
+    TemplateText(DOSSIER_RECEIVED.key, EMAIL, "Hồ sơ {{dossier_code}} đã được tiếp nhận",
+                 "Kính gửi Ông/Bà,\n\nHồ sơ {{dossier_code}} đã được tiếp nhận ngày {{received_date}}.\n"
+                 "Ngày hẹn trả kết quả: {{appointed_date}}, lúc {{appointed_time}}.\n\nTrân trọng."),
+    TemplateText(DOSSIER_RECEIVED.key, SMS, "",
+                 "Ho so {{dossier_code}} da duoc tiep nhan. Hen tra ket qua ngay {{appointed_date}}."),
+    *_texts(SUPPLEMENT_REQUESTED.key, "Hồ sơ {{dossier_code}} cần bổ sung giấy tờ",
+            "Hồ sơ {{dossier_code}} cần bổ sung, hoàn thiện ({{request_date}}): {{items}}. Thời hạn giải quyết "
+            "tạm dừng cho đến khi hồ sơ được bổ sung.",
+            "Ho so {{dossier_code}} can bo sung {{item_count}} giay to. Thoi han giai quyet tam dung. "
+            "Chi tiet tren Cong DVC hoac tai Bo phan Mot cua."),
+    *_texts(DOSSIER_REFUSED.key, "Hồ sơ {{dossier_code}} không được tiếp nhận",
+            "Hồ sơ {{dossier_code}} không được tiếp nhận, giải quyết ({{refuse_date}}). Lý do: {{reason}}",
+            "Ho so {{dossier_code}} khong duoc tiep nhan. Ly do xem tren Cong DVC hoac tai Bo phan Mot cua."),
+    *_texts(RESULT_READY.key, "Hồ sơ {{dossier_code}} đã có kết quả",
+            "Hồ sơ {{dossier_code}} đã có kết quả ({{ready_date}}). Nhận kết quả {{collection}}.",
+            "Ho so {{dossier_code}} da co ket qua. Moi Ong/Ba nhan ket qua theo hinh thuc da dang ky."),
+    *_texts(APOLOGY_ISSUED.key, "Thư xin lỗi: hồ sơ {{dossier_code}} trễ hẹn",
+            "Cơ quan xin lỗi vì hồ sơ {{dossier_code}} không kịp trả kết quả ngày {{previous_appointed_date}}. "
+            "Lý do: {{reason}}. Ngày hẹn mới: {{new_appointed_date}}.",
+            "Ho so {{dossier_code}} tre hen. Co quan xin loi Ong/Ba. Ngay hen tra ket qua moi: "
+            "{{new_appointed_date}}."),
+    *_texts(DOSSIER_RETURNED.key, "Hồ sơ {{dossier_code}} đã trả kết quả",
+            "Kết quả hồ sơ {{dossier_code}} đã được trả ngày {{return_date}}.",
+            "Ket qua ho so {{dossier_code}} da duoc tra ngay {{return_date}}."),
+    *_texts(DOSSIER_ASSIGNED.key, "Hồ sơ {{dossier_code}} được giao cho đồng chí",
+            "Hồ sơ {{dossier_code}} được giao cho đồng chí xử lý ({{assign_date}}).",
+            "Ho so {{dossier_code}} duoc giao cho dong chi xu ly ngay {{assign_date}}."),
+    *_texts(DOSSIER_COMING_DUE.key, "Hồ sơ {{dossier_code}} đến hạn",
+            "Hồ sơ {{dossier_code}} đến hạn giải quyết ngày {{due_date}}.",
+            "Ho so {{dossier_code}} den han giai quyet ngay {{due_date}}."),
+    *_texts(DOSSIER_OVERDUE.key, "Hồ sơ {{dossier_code}} quá hạn",
+            "Hồ sơ {{dossier_code}} đã quá hạn giải quyết (hạn {{due_date}}). Đề nghị xử lý ngay.",
+            "Ho so {{dossier_code}} da qua han giai quyet (han {{due_date}}). De nghi xu ly ngay."),
 )
 
 
@@ -486,6 +579,18 @@ class DossierReplica(Aggregate):
     @event("Updated")
     def _updated(self, code: str, agency_id: str, handling_agency_id: str, applicant_account_id: UUID | None) -> None:
         self._set(code, agency_id, handling_agency_id, applicant_account_id)
+
+    def assign(self, assignee: UUID) -> bool:
+        """Records the officer now holding the dossier (told of its deadlines); False if
+        unchanged."""
+        if getattr(self, "assignee", None) == assignee:
+            return False
+        self._assigned(assignee=assignee)
+        return True
+
+    @event("Assigned")
+    def _assigned(self, assignee: UUID) -> None:
+        self.assignee = assignee
 
     def _set(self, code: str, agency_id: str, handling_agency_id: str, applicant_account_id: UUID | None) -> None:
         self.code = code
