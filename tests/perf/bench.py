@@ -5,6 +5,8 @@
     make bench BENCH_ARGS="--relaxed --concurrency 16,48"
     make bench BENCH_ARGS="--only identity"   # logins, grants, token validations
     (tests/perf/identity.py)
+    make bench BENCH_ARGS="--only notifications"   # accepted/s, e-mails/s to SMTP
+    (tests/perf/notifications.py)
     make bench BENCH_ARGS="--quick --only core --chain off"   # without the chain sealer: its cost
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
@@ -83,11 +85,13 @@ import time
 from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
 from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
+from tests.perf.notifications import print_notifications, run_notifications
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
 TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 150,
            "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5, "verify_events_per_s": 100_000}
 TOPIC = "motcua.procedures.events.v1"
+NOTIFICATION_CALLERS = 8  # threads calling SendNotification (tests/perf/notifications.py)
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
 
@@ -122,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
     parser.add_argument("--chain", choices=("on", "off"), default="on",
                         help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
-    parser.add_argument("--only", choices=("all", "core", "identity"), default="all",
-                        help="core: the command path and its baselines; identity: logins, grants, validations")
+    parser.add_argument("--only", choices=("all", "core", "identity", "notifications"), default="all",
+                        help="core: the command path and its baselines; identity: logins, grants, validations; "
+                             "notifications: accepted/s, e-mails/s")
     args = parser.parse_args(argv)
     overrides: dict = {}
     if args.concurrency:
@@ -161,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         print_table(results)
     if "identity" in results:
         print_identity(results["identity"])
+    if "notifications" in results:
+        print_notifications(results["notifications"])
     path = stack.profile.root / f"results-{time.strftime('%Y%m%d-%H%M%S', time.localtime(results['started_at']))}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nresults: {os.path.relpath(path)}")
@@ -193,6 +200,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         core(stack, plan, args, results)
     if args.only in ("all", "identity"):
         results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
+    if args.only in ("all", "notifications"):
+        results["notifications"] = run_notifications(stack, plan.identity_seconds, NOTIFICATION_CALLERS, step)
     return results
 
 
