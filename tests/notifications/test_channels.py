@@ -125,3 +125,13 @@ def test_the_email_message_has_an_encoded_subject_and_text_and_html_parts():
     assert mail.get_body(("html",)).get_content().count("<p>") == 2
     assert "Dòng &lt;hai&gt;" in mail.get_body(("html",)).get_content()
     assert mail["Message-ID"].endswith("@hanam.gov.vn>")
+
+
+def test_a_silent_provider_is_overdue_once_and_a_late_receipt_still_counts():
+    n = sms()
+    n.start_attempt()
+    n.provider_accepted("esms", "abc", datetime.now(UTC))
+    assert n.confirmation_overdue("900 s") is True
+    assert (n.state, n.last_error) == (SENT, "not confirmed within 900 s")
+    assert n.confirmation_overdue("900 s") is False
+    assert n.report_delivery(True) is True and n.state == DELIVERED

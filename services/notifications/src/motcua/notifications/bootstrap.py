@@ -43,7 +43,7 @@ def build(settings: Settings) -> Service:
     app.external_channels = frozenset(channels)
     workers = []
     if channels:
-        sender = Sender(app, channels, own.retry, own.rates)
+        sender = Sender(app, channels, own.retry, own.rates, own.confirm_within)
         workers.append(DeliveryWorker(sender, poll_interval=own.poll_interval))
     has_callbacks = own.esms is not None or own.zalo is not None
     return Service(

@@ -27,7 +27,9 @@ stay queued):
   (`key=zns_template_id,…`), `MOTCUA_ZALO_RATE`: Zalo ZNS.
 - `MOTCUA_NOTIFY_MAX_ATTEMPTS` (5), `MOTCUA_NOTIFY_RETRY_BASE` (2 s), `MOTCUA_NOTIFY_RETRY_MAX`
   (600 s), `MOTCUA_NOTIFY_POLL_INTERVAL` (0.5 s): the sender's retries and polling;
-  `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer.
+  `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer;
+  `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
+  for its delivery receipt before the notice goes out on the next channel.
 
 Providers' receipts come to `MOTCUA_HTTP_ADDR` (`/v1/callbacks/esms`, `/v1/callbacks/zalo`).
 
@@ -69,6 +71,7 @@ class NotificationSettings:
     rates: dict[str, float] | None = None
     retry: RetryPolicy = RetryPolicy()
     poll_interval: float = 0.5
+    confirm_within: float = 900.0
     callback_secrets: CallbackSecrets = CallbackSecrets()
 
     @classmethod
@@ -117,6 +120,7 @@ class NotificationSettings:
                 max_delay=env_number(env, "MOTCUA_NOTIFY_RETRY_MAX", 600.0, float, minimum=0.0),
             ),
             poll_interval=env_number(env, "MOTCUA_NOTIFY_POLL_INTERVAL", 0.5, float, minimum=0.01),
+            confirm_within=env_number(env, "MOTCUA_NOTIFY_CONFIRM_WITHIN", 900.0, float, minimum=0.0),
             callback_secrets=CallbackSecrets(
                 esms_token=env.get("MOTCUA_ESMS_CALLBACK_TOKEN", ""),
                 zalo_app_id=env.get("MOTCUA_ZALO_APP_ID", ""),

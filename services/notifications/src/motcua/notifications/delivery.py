@@ -35,7 +35,10 @@ from motcua.kernel.supervision import WorkerHealth
 
 from .adapters import Channel, Outgoing, PermanentFailure, TransientFailure
 from .application import NotificationsApplication
-from .domain import BOUNCED, FAILED, Notification
+from .domain import BOUNCED, FAILED, SMS, ZALO, Notification
+
+# Channels whose providers report delivery (receipts); e-mail's "accepted" is all SMTP says.
+CONFIRMED_CHANNELS = (SMS, ZALO)
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +81,11 @@ class Sender:
     """Sends one notification: the steps above, without the polling (for the worker and tests)."""
 
     def __init__(self, app: NotificationsApplication, channels: Mapping[str, Channel], policy: RetryPolicy,
-                 rates: Mapping[str, float] | None = None) -> None:
+                 rates: Mapping[str, float] | None = None, confirm_within: float = 0) -> None:
         self.app = app
+        # Seconds a receipt may take on the channels whose providers send receipts (SMS, Zalo);
+        # 0: wait for ever (no fallback on silence).
+        self.confirm_within = confirm_within
         self.channels = dict(channels)
         self.policy = policy
         self.limiters = {name: RateLimiter(rate) for name, rate in (rates or {}).items() if rate > 0}
@@ -130,13 +136,35 @@ class Sender:
         except PermanentFailure as e:
             notification.give_up(e.reason, bounced=e.bounced)
         else:
-            notification.provider_accepted(channel.name, provider_id)
+            confirm_by = None
+            if self.confirm_within and notification.channel in CONFIRMED_CHANNELS:
+                confirm_by = datetime.now(UTC) + timedelta(seconds=self.confirm_within)
+            notification.provider_accepted(channel.name, provider_id, confirm_by)
         state = self._save(notification)
         if state in (FAILED, BOUNCED):
+            # A dead letter: operators find it by this line, and by the dossier's notices.
+            log.warning("notification given up", extra={"notification_id": str(notification.id),
+                                                         "channel": notification.channel, "state": state,
+                                                         "attempts": attempt, "error": notification.last_error})
             self.app.fall_back(notification)
         log.info("notification attempt", extra={"notification_id": str(notification.id),
                                                  "channel": notification.channel, "attempt": attempt, "state": state})
         return state
+
+    def overdue(self, notification_id: UUID) -> bool:
+        """A sent notification whose receipt did not come in time: recorded, and the notice
+        goes out on the next channel. False when a receipt came meanwhile."""
+        notification = self.app.find(Notification, notification_id)
+        if notification is None or not notification.confirmation_overdue(f"{self.confirm_within:g} s"):
+            return False
+        try:
+            self.app.save(notification)
+        except VersionConflict:
+            return False  # the receipt came meanwhile
+        log.warning("no delivery receipt in time: falling back", extra={"notification_id": str(notification.id),
+                                                                         "channel": notification.channel})
+        self.app.fall_back(notification)
+        return True
 
     def _save(self, notification: Notification) -> str:
         self.app.save(notification)
@@ -164,5 +192,10 @@ class DeliveryWorker(SingleLeaderWorker):
                 if stop.is_set():
                     return
                 self.sender.send(notification_id, stop)
-            if len(due) < self.batch:
+            unconfirmed = self.sender.app.recorder.unconfirmed(datetime.now(UTC), self.batch)
+            for notification_id in unconfirmed:
+                if stop.is_set():
+                    return
+                self.sender.overdue(notification_id)
+            if len(due) < self.batch and len(unconfirmed) < self.batch:
                 stop.wait(self.poll_interval)

@@ -378,6 +378,10 @@ class Notification(Aggregate):
         class ProviderAccepted(Aggregate.Event):
             provider: str
             provider_id: str
+            confirm_by: datetime | None
+
+        class ConfirmationOverdue(Aggregate.Event):
+            error: str
 
         class GaveUp(Aggregate.Event):
             error: str
@@ -430,6 +434,7 @@ class Notification(Aggregate):
         self.provider = ""
         self.provider_id = ""
         self.last_error = ""
+        self.unconfirmed = False  # no receipt came in time (the notice went out on the next channel)
 
     @classmethod
     def from_template(
@@ -505,16 +510,30 @@ class Notification(Aggregate):
         self.state = QUEUED
         self.last_error = error
 
-    def provider_accepted(self, provider: str, provider_id: str) -> None:
-        """The provider took it (``provider_id`` is its id there); delivery is reported later."""
+    def provider_accepted(self, provider: str, provider_id: str, confirm_by: datetime | None = None) -> None:
+        """The provider took it (``provider_id`` is its id there); delivery is reported later,
+        by ``confirm_by`` if given (else the notice is sent again on the next channel)."""
         self._require(SENDING, "record as sent")
-        self._provider_accepted(provider=provider, provider_id=provider_id)
+        self._provider_accepted(provider=provider, provider_id=provider_id, confirm_by=confirm_by)
 
     @event("ProviderAccepted")
-    def _provider_accepted(self, provider: str, provider_id: str) -> None:
+    def _provider_accepted(self, provider: str, provider_id: str, confirm_by: datetime | None = None) -> None:
         self.state = SENT
         self.provider = provider
         self.provider_id = provider_id
+
+    def confirmation_overdue(self, waited: str) -> bool:
+        """No receipt came in time: it stays sent (a late receipt still counts), and the caller
+        falls back to the next channel. Once only (False after)."""
+        if self.state != SENT or self.unconfirmed:
+            return False
+        self._confirmation_overdue(error=f"not confirmed within {waited}")
+        return True
+
+    @event("ConfirmationOverdue")
+    def _confirmation_overdue(self, error: str) -> None:
+        self.last_error = error
+        self.unconfirmed = True
 
     def give_up(self, error: str, bounced: bool = False) -> None:
         """No more attempts: a permanent failure, or the last attempt failed (a dead letter)."""

@@ -61,6 +61,7 @@ READ = get_topic(Notification.Read)
 ATTEMPT_STARTED = get_topic(Notification.AttemptStarted)
 ATTEMPT_FAILED = get_topic(Notification.AttemptFailed)
 PROVIDER_ACCEPTED = get_topic(Notification.ProviderAccepted)
+CONFIRMATION_OVERDUE = get_topic(Notification.ConfirmationOverdue)
 GAVE_UP = get_topic(Notification.GaveUp)
 DELIVERY_REPORTED = get_topic(Notification.DeliveryReported)
 
@@ -109,7 +110,12 @@ class InboxRecorder(ProjectingRecorder):
             SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS provider text NOT NULL DEFAULT '', "
                 "ADD COLUMN IF NOT EXISTS provider_id text NOT NULL DEFAULT '', "
                 "ADD COLUMN IF NOT EXISTS last_error text NOT NULL DEFAULT '', "
-                "ADD COLUMN IF NOT EXISTS next_attempt_time timestamptz").format(inbox=self._inbox)
+                "ADD COLUMN IF NOT EXISTS next_attempt_time timestamptz, "
+                "ADD COLUMN IF NOT EXISTS confirm_by timestamptz").format(inbox=self._inbox)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {index} ON {inbox} (confirm_by) WHERE confirm_by IS NOT NULL").format(
+                index=Identifier(self.inbox_table_name + "_confirm_idx"), inbox=self._inbox)
         )
         self.sql_create_statements.append(
             SQL("CREATE INDEX IF NOT EXISTS {index} ON {inbox} (next_attempt_time) "
@@ -146,11 +152,19 @@ class InboxRecorder(ProjectingRecorder):
             "UPDATE {inbox} SET state = %(state)s, attempt_count = COALESCE(%(attempt)s, attempt_count), "
             "next_attempt_time = %(next_attempt_time)s, provider = COALESCE(%(provider)s, provider), "
             "provider_id = COALESCE(%(provider_id)s, provider_id), last_error = COALESCE(%(error)s, last_error), "
-            "version = %(version)s WHERE notification_id = %(notification_id)s AND version < %(version)s"
+            "confirm_by = %(confirm_by)s, version = %(version)s "
+            "WHERE notification_id = %(notification_id)s AND version < %(version)s"
         ).format(inbox=self._inbox)
         self._due = SQL(
             "SELECT notification_id FROM {inbox} WHERE next_attempt_time <= %(now)s AND channel = ANY(%(channels)s) "
             "ORDER BY next_attempt_time LIMIT %(limit)s"
+        ).format(inbox=self._inbox)
+        self._unconfirmed = SQL(
+            "SELECT notification_id FROM {inbox} WHERE confirm_by <= %(now)s ORDER BY confirm_by LIMIT %(limit)s"
+        ).format(inbox=self._inbox)
+        self._overdue = SQL(
+            "UPDATE {inbox} SET confirm_by = NULL, last_error = %(error)s, version = %(version)s "
+            "WHERE notification_id = %(notification_id)s AND version < %(version)s"
         ).format(inbox=self._inbox)
         self.projections = {
             CREATED: self._created,
@@ -159,6 +173,7 @@ class InboxRecorder(ProjectingRecorder):
             ATTEMPT_FAILED: self._attempt_failed,
             PROVIDER_ACCEPTED: self._provider_accepted,
             GAVE_UP: self._gave_up,
+            CONFIRMATION_OVERDUE: self._confirmation_overdue,
             DELIVERY_REPORTED: self._delivery_reported,
         }
 
@@ -193,10 +208,10 @@ class InboxRecorder(ProjectingRecorder):
     @staticmethod
     def _change(event: Any, state: str, *, attempt: int | None = None, next_attempt_time: datetime | None = None,
                 provider: str | None = None, provider_id: str | None = None,
-                error: str | None = None) -> dict[str, Any]:
+                error: str | None = None, confirm_by: datetime | None = None) -> dict[str, Any]:
         return {"notification_id": event.originator_id, "version": event.originator_version, "state": state,
                 "attempt": attempt, "next_attempt_time": next_attempt_time, "provider": provider,
-                "provider_id": provider_id, "error": error}
+                "provider_id": provider_id, "error": error, "confirm_by": confirm_by}
 
     def _attempt_started(self, event: Any, position: int) -> Iterator[Statement]:
         yield self._delivery, self._change(event, SENDING, attempt=event.attempt,
@@ -206,7 +221,12 @@ class InboxRecorder(ProjectingRecorder):
         yield self._delivery, self._change(event, QUEUED, next_attempt_time=event.next_attempt_time, error=event.error)
 
     def _provider_accepted(self, event: Any, position: int) -> Iterator[Statement]:
-        yield self._delivery, self._change(event, SENT, provider=event.provider, provider_id=event.provider_id)
+        yield self._delivery, self._change(event, SENT, provider=event.provider, provider_id=event.provider_id,
+                                           confirm_by=getattr(event, "confirm_by", None))
+
+    def _confirmation_overdue(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._overdue, {"notification_id": event.originator_id, "version": event.originator_version,
+                              "error": event.error}
 
     def _gave_up(self, event: Any, position: int) -> Iterator[Statement]:
         yield self._delivery, self._change(event, BOUNCED if event.bounced else FAILED, error=event.error)
@@ -259,6 +279,10 @@ class InboxRecorder(ProjectingRecorder):
         first."""
         rows = self.query(self._due, {"now": now, "channels": list(channels), "limit": limit})
         return [row["notification_id"] for row in rows]
+
+    def unconfirmed(self, now: datetime, limit: int) -> list[UUID]:
+        """Sent notifications whose receipt should have come by now."""
+        return [row["notification_id"] for row in self.query(self._unconfirmed, {"now": now, "limit": limit})]
 
     def by_provider_id(self, provider: str, provider_id: str) -> UUID | None:
         """The notification a provider knows by ``provider_id`` (its receipts name it so)."""
