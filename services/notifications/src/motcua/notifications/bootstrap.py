@@ -44,7 +44,7 @@ def build(settings: Settings) -> Service:
     workers = []
     if channels:
         sender = Sender(app, channels, own.retry, own.rates, own.confirm_within)
-        workers.append(DeliveryWorker(sender, poll_interval=own.poll_interval))
+        workers.append(DeliveryWorker(sender, poll_interval=own.poll_interval, threads=own.senders))
     has_callbacks = own.esms is not None or own.zalo is not None
     return Service(
         settings=settings,

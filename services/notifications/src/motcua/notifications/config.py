@@ -29,7 +29,8 @@ stay queued):
   (600 s), `MOTCUA_NOTIFY_POLL_INTERVAL` (0.5 s): the sender's retries and polling;
   `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer;
   `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
-  for its delivery receipt before the notice goes out on the next channel.
+  for its delivery receipt before the notice goes out on the next channel;
+  `MOTCUA_NOTIFY_SENDERS` (8): notifications the leader sends at once.
 
 Providers' receipts come to `MOTCUA_HTTP_ADDR` (`/v1/callbacks/esms`, `/v1/callbacks/zalo`).
 
@@ -72,6 +73,7 @@ class NotificationSettings:
     retry: RetryPolicy = RetryPolicy()
     poll_interval: float = 0.5
     confirm_within: float = 900.0
+    senders: int = 8
     callback_secrets: CallbackSecrets = CallbackSecrets()
 
     @classmethod
@@ -121,6 +123,7 @@ class NotificationSettings:
             ),
             poll_interval=env_number(env, "MOTCUA_NOTIFY_POLL_INTERVAL", 0.5, float, minimum=0.01),
             confirm_within=env_number(env, "MOTCUA_NOTIFY_CONFIRM_WITHIN", 900.0, float, minimum=0.0),
+            senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 8, int, minimum=1),
             callback_secrets=CallbackSecrets(
                 esms_token=env.get("MOTCUA_ESMS_CALLBACK_TOKEN", ""),
                 zalo_app_id=env.get("MOTCUA_ZALO_APP_ID", ""),

@@ -23,6 +23,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -61,6 +62,7 @@ class RateLimiter:
     """A token bucket per provider: at most ``rate`` sends a second, bursts of ``rate``."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()  # shared by the sender threads
         self.rate = rate
         self.clock = clock
         self.tokens = max(rate, 1.0)
@@ -70,11 +72,12 @@ class RateLimiter:
         """Takes a token; seconds to wait first (0 when one was there)."""
         if self.rate <= 0:
             return 0.0
-        now = self.clock()
-        self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        with self._lock:
+            now = self.clock()
+            self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            self.tokens -= 1
+            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
 class Sender:
@@ -176,22 +179,32 @@ class Sender:
 
 
 class DeliveryWorker(SingleLeaderWorker):
-    def __init__(self, sender: Sender, poll_interval: float = 0.5, batch: int = 100) -> None:
+    """Polls for due and unconfirmed notifications; ``threads`` send at once (each provider
+    call waits on the network, each record on a durable commit)."""
+
+    def __init__(self, sender: Sender, poll_interval: float = 0.5, batch: int = 100, threads: int = 8) -> None:
         super().__init__(sender.app.settings, "notification sender", f"{sender.app.settings.service}:sender",
                          WorkerHealth("notification sender"))
         self.sender = sender
         self.poll_interval = poll_interval
         self.batch = batch
+        self.threads = threads
 
     def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="notification-sender") as pool:
+            self._lead(pool, stop)
+
+    def _lead(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
         channels = list(self.sender.channels)
         while not stop.is_set():
             self.health.working()
             due = self.sender.app.recorder.due_for_sending(datetime.now(UTC), channels, self.batch)
-            for notification_id in due:
-                if stop.is_set():
-                    return
-                self.sender.send(notification_id, stop)
+            # One notification per task: the batch's ids are distinct, so no two threads
+            # attempt the same one; the whole batch is done before the next poll.
+            for future in [pool.submit(self.sender.send, notification_id, stop) for notification_id in due]:
+                future.result()
+            if stop.is_set():
+                return
             unconfirmed = self.sender.app.recorder.unconfirmed(datetime.now(UTC), self.batch)
             for notification_id in unconfirmed:
                 if stop.is_set():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -56,46 +57,66 @@ class SmtpChannel:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
-        self._client: smtplib.SMTP | None = None
+        # Open connections, kept between messages (one per sender thread at most): a new
+        # connection costs a TCP and, with STARTTLS, a TLS handshake and a login.
+        self._idle: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
 
     def send(self, message: Outgoing) -> str:
         mail = build_message(self.settings, message)
+        client = self._acquire()
         try:
-            refused = self._connected().send_message(mail)
+            try:
+                refused = client.send_message(mail)
+            except smtplib.SMTPServerDisconnected:
+                # A kept connection the server closed meanwhile (idle timeout): once more, anew.
+                self._discard(client)
+                client = self._connect()
+                refused = client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as e:
+            self._release(client)  # the session is reset: still usable
             code, reason = next(iter(e.recipients.values()))
             raise self._failure(code, reason, recipient=True) from None
         except smtplib.SMTPResponseException as e:
-            self.close()
+            self._discard(client)
             raise self._failure(e.smtp_code, e.smtp_error) from None
-        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
-            self.close()
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as e:
+            self._discard(client)
             raise TransientFailure(f"SMTP server {self.settings.host}:{self.settings.port} unreachable: {e}") from None
-        except smtplib.SMTPException as e:  # e.g. STARTTLS not offered: a server being reconfigured
-            self.close()
+        except smtplib.SMTPException as e:
+            self._discard(client)
             raise TransientFailure(f"SMTP: {e}") from None
+        self._release(client)
         if refused:  # one recipient only: refused means refused
             code, reason = next(iter(refused.values()))
             raise self._failure(code, reason, recipient=True)
         return str(mail["Message-ID"])
 
-    @staticmethod
-    def _failure(code: int, reason: bytes | str, recipient: bool = False) -> Exception:
-        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
-        if 400 <= code < 500:  # RFC 5321: 4yz is a transient negative completion
-            return TransientFailure(f"SMTP {code} {text}")
-        return PermanentFailure(f"SMTP {code} {text}", bounced=recipient)
+    def _acquire(self) -> smtplib.SMTP:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
 
-    def _connected(self) -> smtplib.SMTP:
-        if self._client is not None:
-            try:
-                if self._client.noop()[0] == 250:
-                    return self._client
-            except (smtplib.SMTPException, OSError):
-                pass
-            self.close()
+    def _release(self, client: smtplib.SMTP) -> None:
+        with self._lock:
+            self._idle.append(client)
+
+    @staticmethod
+    def _discard(client: smtplib.SMTP) -> None:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        """A new connection, greeted, secured and logged in as configured; TransientFailure when
+        the server cannot be reached, PermanentFailure when it refuses the login."""
         s = self.settings
-        client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        try:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        except (TimeoutError, OSError, smtplib.SMTPException) as e:
+            raise TransientFailure(f"SMTP server {s.host}:{s.port} unreachable: {e}") from None
         try:
             client.ehlo()
             if s.starttls:
@@ -106,16 +127,20 @@ class SmtpChannel:
         except smtplib.SMTPAuthenticationError as e:
             client.close()
             raise PermanentFailure(f"SMTP authentication refused: {e.smtp_code}") from None
-        except BaseException:
+        except (TimeoutError, OSError, smtplib.SMTPException) as e:  # e.g. STARTTLS not offered
             client.close()
-            raise
-        self._client = client
+            raise TransientFailure(f"SMTP server {s.host}:{s.port}: {e}") from None
         return client
 
+    @staticmethod
+    def _failure(code: int, reason: bytes | str, recipient: bool = False) -> Exception:
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        if 400 <= code < 500:  # RFC 5321: 4yz is a transient negative completion
+            return TransientFailure(f"SMTP {code} {text}")
+        return PermanentFailure(f"SMTP {code} {text}", bounced=recipient)
+
     def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            self._discard(client)
