@@ -135,3 +135,17 @@ def test_a_silent_provider_is_overdue_once_and_a_late_receipt_still_counts():
     assert (n.state, n.last_error) == (SENT, "not confirmed within 900 s")
     assert n.confirmation_overdue("900 s") is False
     assert n.report_delivery(True) is True and n.state == DELIVERED
+
+
+def test_opting_out_skips_a_channel_but_only_redirects_a_statutory_notice():
+    from motcua.notifications.domain import ZALO, ContactPoints
+
+    contacts = ContactPoints(account_id=uuid.uuid4(), email="an@example.vn", phone="+84912345678", zalo_phone="",
+                             opted_out=[SMS])
+    assert contacts.reachable([ZALO, SMS, EMAIL], statutory=False) == [EMAIL]
+    assert contacts.reachable([ZALO, SMS, EMAIL], statutory=True) == [EMAIL]  # redirected to e-mail
+    assert contacts.reachable([SMS], statutory=False) == []
+    assert contacts.reachable([SMS], statutory=True) == [SMS]  # nothing else reaches them: never dropped
+    assert contacts.change("an@example.vn", "+84912345678", "", [SMS]) is False
+    assert contacts.change("an@example.vn", "+84912345678", "", [SMS, EMAIL]) is True
+    assert contacts.reachable([SMS, EMAIL], statutory=False) == []

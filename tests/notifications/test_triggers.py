@@ -167,3 +167,32 @@ def test_contact_points_are_the_account_s_own_and_checked(service):
     with pytest.raises(grpc.RpcError) as refused:
         own.SetContactPoints(pb.SetContactPointsRequest(account_id=other, email="ke.gian@example.vn"))
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_an_opt_out_silences_an_officer_s_notices_but_only_redirects_an_applicant_s_statutory_ones(
+        service, smtp, dossier_events):
+    applicant, own = person(service)
+    recorded = own.SetContactPoints(pb.SetContactPointsRequest(
+        account_id=applicant, email="chi.co.email@example.vn", opted_out_channels=[Channel.CHANNEL_EMAIL]))
+    assert list(recorded.opted_out_channels) == [Channel.CHANNEL_EMAIL]
+    officer, officer_stub = person(service, Role.ROLE_SPECIALIST, AGENCY)
+    officer_stub.SetContactPoints(pb.SetContactPointsRequest(
+        account_id=officer, email="khong.nhan.email@hanam.gov.vn", opted_out_channels=[Channel.CHANNEL_EMAIL]))
+    dossier_id, code = str(uuid.uuid4()), "000.00.12.H56-260105-0123"
+    dossier_events.send(dossier_events.about(events_pb2.DossierAssigned(
+        dossier=ref(dossier_id, applicant, code), assign_time=stamp(datetime(2026, 1, 7, 2, tzinfo=UTC)),
+        assignee=officer)))
+    dossier_events.send(dossier_events.about(events_pb2.DossierRefused(
+        dossier=ref(dossier_id, applicant, code), refuse_time=stamp(datetime(2026, 1, 8, 2, tzinfo=UTC)),
+        reason="Hồ sơ không thuộc thẩm quyền giải quyết của cơ quan")))
+
+    # The refusal is statutory and e-mail is the only way to reach the applicant: it goes there.
+    mail = smtp.wait_for("chi.co.email@example.vn")
+    assert "Lý do: Hồ sơ không thuộc thẩm quyền giải quyết của cơ quan" in mail.get_body(("plain",)).get_content()
+    # The assignment reached the officer's inbox, and no e-mail: it is not statutory.
+    eventually(lambda: inbox(officer_stub, officer), what="the assignment in the officer's inbox")
+    auditor = notifications_stub(service.addr, auth.issue(roles=(Role.ROLE_AUDITOR,), agency_id=AGENCY).access_token)
+    listed = auditor.ListDossierNotifications(pb.ListDossierNotificationsRequest(dossier_id=dossier_id))
+    assert sorted((n.template_version > 0, n.channel) for n in listed.notifications
+                  if n.recipient_account_id == officer) == [(True, Channel.CHANNEL_IN_APP)]
+    assert smtp.count_to("khong.nhan.email@hanam.gov.vn") == 0

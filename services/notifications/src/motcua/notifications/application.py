@@ -14,7 +14,7 @@ from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_grant, require_
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
-from motcua.kernel.errors import NotFound, PermissionDenied, VersionConflict
+from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
@@ -27,6 +27,7 @@ from .domain import (
     IN_APP,
     OCCASIONS,
     SMS,
+    STATUTORY,
     VIETNAM,
     ZALO,
     ContactPoints,
@@ -225,7 +226,7 @@ class NotificationsApplication(ReadModelApplication):
         in_app = self._occasion_template(key, IN_APP, aggregates)
         aggregates.append(Notification.from_template(cause, in_app.render(parameters), recipient,
                                                      dossier_id=dossier_id, parameters=parameters))
-        channel = self._next_channel(recipient, after=None)
+        channel = self._next_channel(recipient, after=None, statutory=key in STATUTORY)
         if channel is not None:
             template = self._occasion_template(key, channel, aggregates)
             aggregates.append(Notification.from_template(cause, template.render(parameters), recipient,
@@ -237,7 +238,8 @@ class NotificationsApplication(ReadModelApplication):
         next channel the recipient can be reached on (saved); None when there is none."""
         if failed.template_key not in OCCASIONS or failed.recipient_account_id is None:
             return None
-        channel = self._next_channel(failed.recipient_account_id, after=failed.channel)
+        channel = self._next_channel(failed.recipient_account_id, after=failed.channel,
+                                     statutory=failed.template_key in STATUTORY)
         if channel is None:
             return None
         created: list[Any] = []
@@ -255,13 +257,13 @@ class NotificationsApplication(ReadModelApplication):
                                                             "from": failed.channel, "to": channel})
         return notification
 
-    def _next_channel(self, recipient: UUID, after: str | None) -> str | None:
+    def _next_channel(self, recipient: UUID, after: str | None, statutory: bool) -> str | None:
         contacts = self.find(ContactPoints, recipient)
         if contacts is None:
             return None
-        order = list(EXTERNAL_ORDER)
+        order = [c for c in EXTERNAL_ORDER if c in self.external_channels]
         candidates = order[order.index(after) + 1:] if after in order else order
-        return next((c for c in candidates if c in self.external_channels and contacts.address_for(c)), None)
+        return next(iter(contacts.reachable(candidates, statutory)), None)
 
     def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
         template = self.find(Template, template_id(key, channel))
@@ -302,17 +304,24 @@ class NotificationsApplication(ReadModelApplication):
                 continue  # a concurrent receipt: read it again
         return False
 
-    def set_contact_points(self, account_id: UUID, email: str, phone: str, zalo_phone: str) -> ContactPoints:
+    def set_contact_points(self, account_id: UUID, email: str, phone: str, zalo_phone: str,
+                           opted_out: list[str] | None = None) -> ContactPoints:
         """The account's own addresses per channel, set by its owner alone (a person is in no
         agency's subtree: no administrator redirects their notices)."""
         require_self_or(current_actor(), "set the contact points of this account", account_id)
         email = sending.normalise_address(EMAIL, email, "email") if email else ""
         phone = sending.normalise_address(SMS, phone, "phone") if phone else ""
         zalo_phone = sending.normalise_address(ZALO, zalo_phone, "zalo_phone") if zalo_phone else ""
+        opted_out = sorted(set(opted_out or []))
+        for channel in opted_out:
+            if channel not in EXTERNAL_ORDER:
+                raise InvalidArgument.field("opted_out_channels", f"{channel} cannot be opted out of: one of "
+                                                                  f"{', '.join(EXTERNAL_ORDER)}")
         contacts = self.find(ContactPoints, account_id)
         if contacts is None:
-            contacts = ContactPoints(account_id=account_id, email=email, phone=phone, zalo_phone=zalo_phone)
-        elif not contacts.change(email, phone, zalo_phone):
+            contacts = ContactPoints(account_id=account_id, email=email, phone=phone, zalo_phone=zalo_phone,
+                                     opted_out=opted_out)
+        elif not contacts.change(email, phone, zalo_phone, opted_out):
             return contacts
         self.save(contacts)
         return contacts

@@ -173,6 +173,12 @@ DOSSIER_OVERDUE = Occasion(key="dossier_overdue", parameters={**_CODE, "due_date
 OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED, SUPPLEMENT_REQUESTED, DOSSIER_REFUSED, RESULT_READY, APOLOGY_ISSUED,
                                 DOSSIER_RETURNED, DOSSIER_ASSIGNED, DOSSIER_COMING_DUE, DOSSIER_OVERDUE)}
 
+# Notices the law requires the applicant to be given (Decree 61/2018 and 107/2021, the one-stop
+# shop's receipts, supplement requests, refusals, results and apologies): opting out of a
+# channel only redirects them to another.
+STATUTORY = frozenset({"dossier_received", "supplement_requested", "dossier_refused", "result_ready",
+                       "apology_issued", "dossier_returned"})
+
 # Channels an occasion's notification goes out on besides the inbox, in order of preference:
 # the first the recipient has a contact point for; when it fails, the next (fallback).
 EXTERNAL_ORDER = (ZALO, SMS, EMAIL)
@@ -628,22 +634,34 @@ class ContactPoints(Aggregate):
         return account_id
 
     @event("Recorded")
-    def __init__(self, account_id: UUID, email: str, phone: str, zalo_phone: str) -> None:
+    def __init__(self, account_id: UUID, email: str, phone: str, zalo_phone: str,
+                 opted_out: list[str] | None = None) -> None:
         self.email = email
         self.phone = phone
         self.zalo_phone = zalo_phone
+        self.opted_out = sorted(set(opted_out or []))
 
-    def change(self, email: str, phone: str, zalo_phone: str) -> bool:
-        if (email, phone, zalo_phone) == (self.email, self.phone, self.zalo_phone):
+    def change(self, email: str, phone: str, zalo_phone: str, opted_out: list[str] | None = None) -> bool:
+        opted_out = sorted(set(opted_out or []))
+        if (email, phone, zalo_phone, opted_out) == (self.email, self.phone, self.zalo_phone, self.opted_out):
             return False
-        self._changed(email=email, phone=phone, zalo_phone=zalo_phone)
+        self._changed(email=email, phone=phone, zalo_phone=zalo_phone, opted_out=opted_out)
         return True
 
     @event("Changed")
-    def _changed(self, email: str, phone: str, zalo_phone: str) -> None:
+    def _changed(self, email: str, phone: str, zalo_phone: str, opted_out: list[str] | None = None) -> None:
         self.email = email
         self.phone = phone
         self.zalo_phone = zalo_phone
+        self.opted_out = list(opted_out or [])
+
+    def reachable(self, candidates: list[str], statutory: bool) -> list[str]:
+        """The channels of ``candidates`` (in order) this account can be reached on and wants:
+        the opted-out ones are left out, unless the notice is statutory and no other channel
+        reaches the account (a statutory notice is redirected, never dropped)."""
+        addressed = [c for c in candidates if self.address_for(c)]
+        wanted = [c for c in addressed if c not in self.opted_out]
+        return wanted if wanted or not statutory else addressed
 
     def address_for(self, channel: str) -> str:
         return {EMAIL: self.email, SMS: self.phone, ZALO: self.zalo_phone}.get(channel, "")
