@@ -149,3 +149,21 @@ def test_opting_out_skips_a_channel_but_only_redirects_a_statutory_notice():
     assert contacts.change("an@example.vn", "+84912345678", "", [SMS]) is False
     assert contacts.change("an@example.vn", "+84912345678", "", [SMS, EMAIL]) is True
     assert contacts.reachable([SMS, EMAIL], statutory=False) == []
+
+
+def test_quiet_hours_end_at_their_end_the_same_night_or_the_next_morning():
+    from datetime import time, timedelta, timezone
+
+    from motcua.notifications.domain import quiet_until
+
+    vn = timezone(timedelta(hours=7))
+    night = (time(21), time(7))
+    assert quiet_until(datetime(2026, 1, 5, 22, 30, tzinfo=vn), *night, vn) == datetime(2026, 1, 6, 7, tzinfo=vn)
+    assert quiet_until(datetime(2026, 1, 6, 5, 0, tzinfo=vn), *night, vn) == datetime(2026, 1, 6, 7, tzinfo=vn)
+    assert quiet_until(datetime(2026, 1, 6, 7, 0, tzinfo=vn), *night, vn) is None
+    assert quiet_until(datetime(2026, 1, 6, 12, 0, tzinfo=vn), *night, vn) is None
+    # 15:00 UTC is 22:00 in Hà Nội.
+    assert quiet_until(datetime(2026, 1, 5, 15, 0, tzinfo=UTC), *night, vn) == datetime(2026, 1, 6, 7, tzinfo=vn)
+    assert quiet_until(datetime(2026, 1, 6, 12, 0, tzinfo=vn), time(12), time(13), vn) == \
+        datetime(2026, 1, 6, 13, tzinfo=vn)
+    assert quiet_until(datetime(2026, 1, 6, 12, 0, tzinfo=vn), time(0), time(0), vn) is None

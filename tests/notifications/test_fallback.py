@@ -1,5 +1,6 @@
 """Fallback when a provider stays silent: an SMS or Zalo message without a delivery receipt in
-time is followed by the same notice on the next channel; the dossier's notices show both."""
+time is followed by the same notice on the next channel; the dossier's notices show both.
+Quiet hours hold back the notices that are not statutory."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def service(stack, notifications_db, smtp, provider):
         MOTCUA_ZALO_TEMPLATES="result_ready=301004",
         MOTCUA_NOTIFY_CONFIRM_WITHIN="1",
         MOTCUA_NOTIFY_POLL_INTERVAL="0.05",
+        MOTCUA_NOTIFY_QUIET_HOURS="00:00-23:59:59",  # quiet all day: only statutory notices go out
     ).start()
     yield process
     assert process.terminate() == 0
@@ -83,3 +85,29 @@ def test_a_zalo_message_without_a_receipt_in_time_is_followed_by_an_email(servic
     assert zalo.state == State.NOTIFICATION_STATE_SENT and zalo.last_error == "not confirmed within 1 s"
     assert notices[Channel.CHANNEL_IN_APP].state == State.NOTIFICATION_STATE_DELIVERED
     assert smtp.count_to("duc.thang@example.vn") == 1
+
+
+def test_in_quiet_hours_an_officer_s_email_waits_while_a_statutory_notice_goes_out(service, smtp, dossier_events):
+    applicant = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name="Hà Văn Sơn")
+    notifications_stub(service.addr, applicant.access_token).SetContactPoints(pb.SetContactPointsRequest(
+        account_id=applicant.account_id, email="van.son@example.vn"))
+    officer = auth.issue(roles=(Role.ROLE_SPECIALIST,), agency_id=AGENCY, display_name="Lò Thị Mây")
+    officer_stub = notifications_stub(service.addr, officer.access_token)
+    officer_stub.SetContactPoints(pb.SetContactPointsRequest(account_id=officer.account_id,
+                                                             email="lo.thi.may@hanam.gov.vn"))
+    dossier_id, code = str(uuid.uuid4()), "000.00.12.H56-260105-0321"
+    dossier_events.send(dossier_events.about(events_pb2.DossierAssigned(
+        dossier=ref(dossier_id, applicant.account_id, code), assign_time=stamp(datetime(2026, 1, 7, 2, tzinfo=UTC)),
+        assignee=officer.account_id)))
+    dossier_events.send(dossier_events.about(events_pb2.DossierResultReady(
+        dossier=ref(dossier_id, applicant.account_id, code), ready_time=stamp(datetime(2026, 1, 8, 2, tzinfo=UTC)))))
+
+    smtp.wait_for("van.son@example.vn")  # statutory: at once, though queued after the officer's
+    auditor = notifications_stub(service.addr, auth.issue(roles=(Role.ROLE_AUDITOR,), agency_id=AGENCY).access_token)
+    listed = auditor.ListDossierNotifications(pb.ListDossierNotificationsRequest(dossier_id=dossier_id))
+    (held,) = [n for n in listed.notifications
+               if n.recipient_account_id == officer.account_id and n.channel == Channel.CHANNEL_EMAIL]
+    assert (held.state, held.attempt_count) == (State.NOTIFICATION_STATE_QUEUED, 0)
+    assert smtp.count_to("lo.thi.may@hanam.gov.vn") == 0
+    request = pb.ListNotificationsRequest(recipient_account_id=officer.account_id, channel=Channel.CHANNEL_IN_APP)
+    assert len(officer_stub.ListNotifications(request).notifications) == 1  # the inbox is never quiet

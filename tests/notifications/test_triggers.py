@@ -54,6 +54,7 @@ def service(stack, notifications_db, smtp, provider):
         MOTCUA_ZALO_TEMPLATES="supplement_requested=301001,dossier_returned=301003",
         MOTCUA_NOTIFY_RETRY_BASE="0.05",
         MOTCUA_NOTIFY_POLL_INTERVAL="0.05",
+        MOTCUA_NOTIFY_QUIET_HOURS="off",  # whatever the hour the tests run at
     ).start()
     yield process
     assert process.terminate() == 0

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from .domain import (
     check_channel,
     format_date,
     format_time,
+    quiet_until,
     template_id,
 )
 from .readmodel import InboxRecorder
@@ -86,6 +87,8 @@ class NotificationsApplication(ReadModelApplication):
         self.agency_tree = AgencyTree(self)
         # The channels besides the inbox this service sends on (a provider is configured).
         self.external_channels: frozenset[str] = frozenset()
+        # Local hours in which notices that are not statutory wait (start, end); None: never.
+        self.quiet_hours: tuple[time, time] | None = None
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -230,7 +233,8 @@ class NotificationsApplication(ReadModelApplication):
         if channel is not None:
             template = self._occasion_template(key, channel, aggregates)
             aggregates.append(Notification.from_template(cause, template.render(parameters), recipient,
-                                                         dossier_id=dossier_id, parameters=parameters))
+                                                         dossier_id=dossier_id, parameters=parameters,
+                                                         not_before=self._not_before(key)))
         return aggregates
 
     def fall_back(self, failed: Notification) -> Notification | None:
@@ -246,7 +250,8 @@ class NotificationsApplication(ReadModelApplication):
         template = self._occasion_template(failed.template_key, channel, created)
         notification = Notification.from_template(failed.cause, template.render(failed.parameters),
                                                   failed.recipient_account_id, dossier_id=failed.dossier_id,
-                                                  parameters=failed.parameters)
+                                                  parameters=failed.parameters,
+                                                  not_before=self._not_before(failed.template_key))
         if self.find(Notification, notification.id) is not None:
             return None  # fallen back already (a repeated give-up)
         try:
@@ -256,6 +261,12 @@ class NotificationsApplication(ReadModelApplication):
         log.info("falling back to the next channel", extra={"notification_id": str(failed.id),
                                                             "from": failed.channel, "to": channel})
         return notification
+
+    def _not_before(self, key: str) -> datetime | None:
+        """The end of the quiet hours for a notice that is not statutory sent now in them."""
+        if self.quiet_hours is None or key in STATUTORY:
+            return None
+        return quiet_until(datetime.now(UTC), *self.quiet_hours, self.zone)
 
     def _next_channel(self, recipient: UUID, after: str | None, statutory: bool) -> str | None:
         contacts = self.find(ContactPoints, recipient)

@@ -41,6 +41,7 @@ def build(settings: Settings) -> Service:
     if own.zalo is not None:
         channels[ZALO] = ZaloZnsChannel(own.zalo)
     app.external_channels = frozenset(channels)
+    app.quiet_hours = own.quiet_hours
     workers = []
     if channels:
         sender = Sender(app, channels, own.retry, own.rates, own.confirm_within)

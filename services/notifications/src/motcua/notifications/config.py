@@ -30,7 +30,9 @@ stay queued):
   `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer;
   `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
   for its delivery receipt before the notice goes out on the next channel;
-  `MOTCUA_NOTIFY_SENDERS` (8): notifications the leader sends at once.
+  `MOTCUA_NOTIFY_SENDERS` (8): notifications the leader sends at once;
+  `MOTCUA_NOTIFY_QUIET_HOURS` (`21:00-07:00`, local; `off`): hours in which e-mails, SMS and
+  Zalo messages that are not statutory notices (officers' ones) wait till the end.
 
 Providers' receipts come to `MOTCUA_HTTP_ADDR` (`/v1/callbacks/esms`, `/v1/callbacks/zalo`).
 
@@ -46,7 +48,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from motcua.kernel.config import ConfigError, Settings, env_number
@@ -74,6 +76,7 @@ class NotificationSettings:
     poll_interval: float = 0.5
     confirm_within: float = 900.0
     senders: int = 8
+    quiet_hours: tuple[time, time] | None = None
     callback_secrets: CallbackSecrets = CallbackSecrets()
 
     @classmethod
@@ -124,12 +127,27 @@ class NotificationSettings:
             poll_interval=env_number(env, "MOTCUA_NOTIFY_POLL_INTERVAL", 0.5, float, minimum=0.01),
             confirm_within=env_number(env, "MOTCUA_NOTIFY_CONFIRM_WITHIN", 900.0, float, minimum=0.0),
             senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 8, int, minimum=1),
+            quiet_hours=_window(env.get("MOTCUA_NOTIFY_QUIET_HOURS", "21:00-07:00")),
             callback_secrets=CallbackSecrets(
                 esms_token=env.get("MOTCUA_ESMS_CALLBACK_TOKEN", ""),
                 zalo_app_id=env.get("MOTCUA_ZALO_APP_ID", ""),
                 zalo_oa_secret_key=env.get("MOTCUA_ZALO_OA_SECRET_KEY", ""),
             ),
         )
+
+
+def _window(raw: str) -> tuple[time, time] | None:
+    """``"21:00-07:00"`` (local; seconds allowed) -> the two times; empty or ``off``: None."""
+    raw = raw.strip()
+    if not raw or raw.lower() == "off":
+        return None
+    start, sep, end = raw.partition("-")
+    try:
+        if not sep:
+            raise ValueError(raw)
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise ConfigError(f"MOTCUA_NOTIFY_QUIET_HOURS must be HH:MM-HH:MM (or off), got {raw!r}") from None
 
 
 def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -105,6 +105,21 @@ def render(text: str, parameters: Mapping[str, str], template: str = "") -> str:
 def format_date(moment: datetime, zone: tzinfo = VIETNAM) -> str:
     """dd/mm/yyyy of the local date, as printed on receipts: 05/01/2026."""
     return local_date(moment, zone).strftime("%d/%m/%Y")
+
+
+def quiet_until(moment: datetime, start: time, end: time, zone: tzinfo = VIETNAM) -> datetime | None:
+    """When the quiet hours ``start``–``end`` (local, the window may span midnight) around
+    ``moment`` end; None when ``moment`` is outside them (or the window is empty)."""
+    if start == end:
+        return None
+    local = moment.astimezone(zone)
+    now = local.time()
+    spans_midnight = start > end
+    inside = (now >= start or now < end) if spans_midnight else (start <= now < end)
+    if not inside:
+        return None
+    day = local.date() + timedelta(days=1) if spans_midnight and now >= start else local.date()
+    return datetime.combine(day, end, tzinfo=zone)
 
 
 def format_time(moment: datetime, zone: tzinfo = VIETNAM) -> str:
@@ -418,6 +433,7 @@ class Notification(Aggregate):
         state: str,
         sent_by: str = "",
         parameters: dict[str, str] | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         self.cause = cause
         self.channel = channel
@@ -437,6 +453,8 @@ class Notification(Aggregate):
         # The template's parameters: a channel whose provider keeps the text (Zalo ZNS) gets
         # these rather than the rendered text. Empty for notifications recorded before.
         self.parameters = dict(parameters or {})
+        # Not to be sent before (quiet hours); None: at once.
+        self.not_before = not_before
         self.provider = ""
         self.provider_id = ""
         self.last_error = ""
@@ -452,6 +470,7 @@ class Notification(Aggregate):
         dossier_id: UUID | None = None,
         sent_by: str = "",
         parameters: Mapping[str, str] | None = None,
+        not_before: datetime | None = None,
     ) -> Notification:
         if rendered.channel == IN_APP and recipient_account_id is None:
             raise InvalidArgument.field("recipient_account_id", "in-app notifications go to an account: it is required")
@@ -471,6 +490,7 @@ class Notification(Aggregate):
             state=DELIVERED if rendered.channel == IN_APP else QUEUED,
             sent_by=sent_by,
             parameters=dict(parameters or {}),
+            not_before=not_before if rendered.channel != IN_APP else None,
         )
 
     def mark_read(self, at: datetime) -> bool:

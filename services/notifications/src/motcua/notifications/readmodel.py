@@ -202,7 +202,8 @@ class InboxRecorder(ProjectingRecorder):
             "provider_id": "",
             "last_error": "",
             # Due at once, when a channel with a provider is to send it.
-            "next_attempt_time": event.timestamp if event.channel != IN_APP and event.state == QUEUED else None,
+            "next_attempt_time": (getattr(event, "not_before", None) or event.timestamp)
+            if event.channel != IN_APP and event.state == QUEUED else None,
         }
 
     @staticmethod
