@@ -54,7 +54,7 @@ class SmtpSink:
         with self._arrived:
             assert self._arrived.wait_for(lambda: found() is not None, timeout), f"no e-mail to {recipient}"
             content = found()
-        return message_from_bytes(content, policy=policy.default)  # type: ignore[return-value]
+        return message_from_bytes(content, policy=policy.default)
 
     def count_to(self, recipient: str) -> int:
         with self._arrived:
