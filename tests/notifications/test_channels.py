@@ -167,3 +167,34 @@ def test_quiet_hours_end_at_their_end_the_same_night_or_the_next_morning():
     assert quiet_until(datetime(2026, 1, 6, 12, 0, tzinfo=vn), time(12), time(13), vn) == \
         datetime(2026, 1, 6, 13, tzinfo=vn)
     assert quiet_until(datetime(2026, 1, 6, 12, 0, tzinfo=vn), time(0), time(0), vn) is None
+
+
+def test_with_a_key_the_email_carries_a_dkim_signature_that_verifies():
+    import base64
+
+    import dkim  # type: ignore[import-untyped]
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from motcua.notifications.adapters.email import wire_bytes
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    settings = SmtpSettings(host="x", sender="mot-cua@hanam.gov.vn", dkim_domain="hanam.gov.vn",
+                            dkim_selector="motcua2026", dkim_key=pem)
+    mail = build_message(settings, Outgoing(
+        notification_id=uuid.uuid4(), address="an@example.vn", subject="Hồ sơ H56-0001 đã có kết quả",
+        body="Kính gửi Ông/Bà,\nHồ sơ đã có kết quả.", template_key="k", template_version=1))
+    data = wire_bytes(settings, mail)
+    assert data.startswith(b"DKIM-Signature: ") and b"d=hanam.gov.vn" in data and b"s=motcua2026" in data
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"motcua2026._domainkey.hanam.gov.vn."
+        return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    assert dkim.verify(data, dnsfunc=dns)
+    tampered = data.replace(b"Subject: ", b"Subject: [gia mao] ", 1)
+    assert not dkim.verify(tampered, dnsfunc=dns)
+    assert wire_bytes(SmtpSettings(host="x"), mail) == mail.as_bytes()  # no key: no signature

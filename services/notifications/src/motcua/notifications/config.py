@@ -17,7 +17,8 @@ stay queued):
 
 - `MOTCUA_SMTP_HOST`, `MOTCUA_SMTP_PORT` (587), `MOTCUA_SMTP_STARTTLS` (`true`),
   `MOTCUA_SMTP_USERNAME`, `MOTCUA_SMTP_PASSWORD`, `MOTCUA_SMTP_FROM`, `MOTCUA_SMTP_FROM_NAME`,
-  `MOTCUA_SMTP_RATE` (e-mails a second, 0: unlimited): e-mail.
+  `MOTCUA_SMTP_RATE` (e-mails a second, 0: unlimited), `MOTCUA_SMTP_DKIM_DOMAIN`,
+  `MOTCUA_SMTP_DKIM_SELECTOR`, `MOTCUA_SMTP_DKIM_KEY_FILE` (PEM; signs with DKIM when set): e-mail.
 - `MOTCUA_ESMS_URL` (e.g. `https://rest.esms.vn`), `MOTCUA_ESMS_API_KEY`, `MOTCUA_ESMS_SECRET_KEY`,
   `MOTCUA_ESMS_BRANDNAME`, `MOTCUA_ESMS_CALLBACK_URL` (ours, with `?token=`),
   `MOTCUA_ESMS_CALLBACK_TOKEN`, `MOTCUA_ESMS_UNICODE` (`false`: unaccented texts),
@@ -49,6 +50,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from motcua.kernel.config import ConfigError, Settings, env_number
@@ -98,6 +100,9 @@ class NotificationSettings:
                 password=env.get("MOTCUA_SMTP_PASSWORD", ""),
                 sender=env.get("MOTCUA_SMTP_FROM", "") or "no-reply@motcua.local",
                 sender_name=env.get("MOTCUA_SMTP_FROM_NAME", "") or "Bộ phận Một cửa",
+                dkim_domain=env.get("MOTCUA_SMTP_DKIM_DOMAIN", ""),
+                dkim_selector=env.get("MOTCUA_SMTP_DKIM_SELECTOR", ""),
+                dkim_key=_dkim_key(env),
             ) if env.get("MOTCUA_SMTP_HOST") else None,
             esms=EsmsSettings(
                 base_url=env["MOTCUA_ESMS_URL"],
@@ -134,6 +139,18 @@ class NotificationSettings:
                 zalo_oa_secret_key=env.get("MOTCUA_ZALO_OA_SECRET_KEY", ""),
             ),
         )
+
+
+def _dkim_key(env: Mapping[str, str]) -> bytes:
+    path = env.get("MOTCUA_SMTP_DKIM_KEY_FILE", "")
+    if not path:
+        return b""
+    if not env.get("MOTCUA_SMTP_DKIM_DOMAIN") or not env.get("MOTCUA_SMTP_DKIM_SELECTOR"):
+        raise ConfigError("MOTCUA_SMTP_DKIM_KEY_FILE needs MOTCUA_SMTP_DKIM_DOMAIN and MOTCUA_SMTP_DKIM_SELECTOR")
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise ConfigError(f"MOTCUA_SMTP_DKIM_KEY_FILE: cannot read {path}: {e.strerror}") from None
 
 
 def _window(raw: str) -> tuple[time, time] | None:
