@@ -17,7 +17,7 @@ class _Keep:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's hook)
         if address.split("@")[0] in self.sink.unknown_mailboxes:
-            return "550 5.1.1 No such mailbox"
+            return f"550 5.1.1 <{address}>: No such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

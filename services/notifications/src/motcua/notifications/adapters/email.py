@@ -9,6 +9,7 @@ The provider id of a message is its Message-ID.
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import ssl
 import threading
@@ -100,10 +101,10 @@ class SmtpChannel:
         except smtplib.SMTPRecipientsRefused as e:
             self._release(client)  # the session is reset: still usable
             code, reason = next(iter(e.recipients.values()))
-            raise self._failure(code, reason, recipient=True) from None
+            raise self._failure(code, reason, message.address, recipient=True) from None
         except smtplib.SMTPResponseException as e:
             self._discard(client)
-            raise self._failure(e.smtp_code, e.smtp_error) from None
+            raise self._failure(e.smtp_code, e.smtp_error, message.address) from None
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as e:
             self._discard(client)
             raise TransientFailure(f"SMTP server {self.settings.host}:{self.settings.port} unreachable: {e}") from None
@@ -113,7 +114,7 @@ class SmtpChannel:
         self._release(client)
         if refused:  # one recipient only: refused means refused
             code, reason = next(iter(refused.values()))
-            raise self._failure(code, reason, recipient=True)
+            raise self._failure(code, reason, message.address, recipient=True)
         return str(mail["Message-ID"])
 
     def _acquire(self) -> smtplib.SMTP:
@@ -157,8 +158,10 @@ class SmtpChannel:
         return client
 
     @staticmethod
-    def _failure(code: int, reason: bytes | str, recipient: bool = False) -> Exception:
+    def _failure(code: int, reason: bytes | str, address: str, recipient: bool = False) -> Exception:
         text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        # Servers often quote the address; the error is recorded and logged, the address is not.
+        text = re.sub(re.escape(address), "<recipient>", text, flags=re.IGNORECASE) if address else text
         if 400 <= code < 500:  # RFC 5321: 4yz is a transient negative completion
             return TransientFailure(f"SMTP {code} {text}")
         return PermanentFailure(f"SMTP {code} {text}", bounced=recipient)
