@@ -37,7 +37,7 @@ RESOURCE_FIELDS = {
 
 _TEXT = "Kiểm tra quyền truy cập – Phường Đông Sơn"
 _BY_NAME: dict[str, object] = {
-    "phone": "0912345678", "email": "kiem.tra@example.vn", "login": "kiem.tra.quyen",
+    "phone": "0912345678", "zalo_phone": "0912345678", "email": "kiem.tra@example.vn", "login": "kiem.tra.quyen",
     "personal_id_number": "038190001234", "identity_number": "038190001234", "tax_code": "2801234567",
     "start_date": "2026-01-01", "end_date": "2026-03-31", "code": "000.00.10.H56-261121-0001",
     "password": "Mật-khẩu-2026-kiểm-tra", "new_password": "Mật-khẩu-2026-kiểm-tra",

@@ -208,8 +208,9 @@ def test_the_default_template_is_written_at_start_by_the_service_and_a_dossier_w
     )
     assert center.notify_dossier_received(receipt) == []
     changed = center.notify_dossier_received(replace(receipt, applicant_account_id=uuid.uuid4()))
-    assert [type(a).__name__ for a in changed] == ["Template", "Notification"]
-    assert changed[1].body.endswith("Ngày hẹn trả kết quả: 12/01/2026.")
+    # The template exists (written at start): only the notification is new.
+    assert [type(a).__name__ for a in changed] == ["Notification"]
+    assert changed[0].body.endswith("Ngày hẹn trả kết quả: 12/01/2026.")
 
 
 def test_the_application_itself_keeps_a_person_s_notifications_to_them_whoever_calls_it(center):

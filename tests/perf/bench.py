@@ -7,6 +7,8 @@
     (tests/perf/identity.py)
     make bench BENCH_ARGS="--only signing"    # PAdES B-T through PKCS#11, RSA-2048 and P-256
     (tests/perf/signing.py)
+    make bench BENCH_ARGS="--only notifications"   # accepted/s, e-mails/s to SMTP
+    (tests/perf/notifications.py)
     make bench BENCH_ARGS="--quick --only core --chain off"   # without the chain sealer: its cost
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
@@ -90,6 +92,7 @@ import time
 from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
 from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
+from tests.perf.notifications import print_notifications, run_notifications
 from tests.perf.signing import print_signing, run_signing
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
@@ -97,6 +100,7 @@ TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 1
            "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5, "verify_events_per_s": 100_000,
            "history_by_code_ms": 50}
 TOPIC = "motcua.procedures.events.v1"
+NOTIFICATION_CALLERS = 8  # threads calling SendNotification (tests/perf/notifications.py)
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
 
@@ -131,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
     parser.add_argument("--chain", choices=("on", "off"), default="on",
                         help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
-    parser.add_argument("--only", choices=("all", "core", "identity", "signing"), default="all",
+    parser.add_argument("--only", choices=("all", "core", "identity", "notifications", "signing"), default="all",
                         help="core: the command path and its baselines; identity: logins, grants, validations; "
-                             "signing: PAdES B-T through PKCS#11")
+                             "notifications: accepted/s, e-mails/s; signing: PAdES B-T through PKCS#11")
     args = parser.parse_args(argv)
     overrides: dict = {}
     if args.concurrency:
@@ -171,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print_table(results)
     if "identity" in results:
         print_identity(results["identity"])
+    if "notifications" in results:
+        print_notifications(results["notifications"])
     if "signing" in results:
         print_signing(results["signing"])
     path = stack.profile.root / f"results-{time.strftime('%Y%m%d-%H%M%S', time.localtime(results['started_at']))}.json"
@@ -205,6 +211,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         core(stack, plan, args, results)
     if args.only in ("all", "identity"):
         results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
+    if args.only in ("all", "notifications"):
+        results["notifications"] = run_notifications(stack, plan.identity_seconds, NOTIFICATION_CALLERS, step)
     if args.only in ("all", "signing"):
         results["signing"] = run_signing(plan.identity_seconds, step)
     return results

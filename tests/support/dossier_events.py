@@ -94,6 +94,11 @@ class DossierEvents:
                                            assignee=assignee or str(uuid.uuid4()))
         return self._published(event, dossier_id, handling_agency_id)
 
+    def about(self, event) -> Published:
+        """An envelope for any event with a ``dossier`` (DossierRef), not sent yet."""
+        return self._published(event, event.dossier.dossier_id, event.dossier.handling_agency_id
+                               or event.dossier.agency_id)
+
     def _published(self, event, dossier_id: str, agency_id: str) -> Published:
         payload = any_pb2.Any()
         payload.Pack(event, type_url_prefix="type.googleapis.com/")

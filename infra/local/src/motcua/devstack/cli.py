@@ -16,6 +16,10 @@ from .seed import SEED_DIR, run_seeds
 from .services import ServiceProcess, auth_env, gateway_env, identity_env, service_env
 
 GATEWAY = "gateway"
+# A local SMTP server keeping every e-mail the notifications service sends, one file each in
+# .local/run/mail/new (a Maildir): nothing leaves the machine.
+MAIL_SINK = "mail-sink"
+MAIL_SINK_PORT = 11025
 
 
 def _svc_files(profile: Profile, service: str) -> tuple[Path, Path]:
@@ -51,6 +55,9 @@ def up(profile: Profile, infra_only: bool) -> int:
                 extra["MOTCUA_DOSSIERS_DOCUMENTS_DIR"] = str(profile.root / "dossiers" / "documents")
             if svc == "signing":  # the development seals carry the seeded agencies' names
                 extra["MOTCUA_SIGNING_DEV_AGENCIES"] = str((SEED_DIR / "agencies.sample.json").resolve())
+            if svc == "notifications" and _start_mail_sink(profile):
+                extra |= {"MOTCUA_SMTP_HOST": "127.0.0.1", "MOTCUA_SMTP_PORT": str(MAIL_SINK_PORT),
+                          "MOTCUA_SMTP_STARTTLS": "false", "MOTCUA_SMTP_FROM": "mot-cua@localhost"}
             sp = ServiceProcess(svc, service_env(profile, svc, port, extra), log, detach=True).start(wait=False)
             pid_file.write_text(f"{sp.pid}\n")
             started.append(sp)
@@ -93,6 +100,28 @@ def _start_gateway(profile: Profile) -> None:
     gw.wait_healthy()
 
 
+def _mail_sink_pid(profile: Profile) -> int | None:
+    return _proc.read_pid(_svc_files(profile, MAIL_SINK)[0], "aiosmtpd")
+
+
+def _start_mail_sink(profile: Profile) -> bool:
+    """Starts the local SMTP sink (aiosmtpd, a development dependency); False without it."""
+    if _mail_sink_pid(profile):
+        return True
+    try:
+        import aiosmtpd  # noqa: F401 - only whether it is installed
+    except ImportError:
+        print("aiosmtpd is not installed: notifications send no e-mail", file=sys.stderr)
+        return False
+    pid_file, log = _svc_files(profile, MAIL_SINK)
+    maildir = profile.root / "mail"
+    maildir.parent.mkdir(parents=True, exist_ok=True)  # Maildir makes the folder, not its parents
+    proc = _proc.spawn([sys.executable, "-m", "aiosmtpd", "-n", "-u", "-l", f"127.0.0.1:{MAIL_SINK_PORT}",
+                        "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], log)
+    pid_file.write_text(f"{proc.pid}\n")
+    return True
+
+
 def _gateway_url(profile: Profile) -> str:
     return f"http://127.0.0.1:{profile.gateway_port}"
 
@@ -104,6 +133,10 @@ def down(profile: Profile) -> int:
             print(f"stopping {svc} (pid {pid})")
             _proc.stop_pid(pid, timeout=30)
         pid_file.unlink(missing_ok=True)
+    if pid := _mail_sink_pid(profile):
+        print(f"stopping {MAIL_SINK} (pid {pid})")
+        _proc.stop_pid(pid, timeout=10)
+    _svc_files(profile, MAIL_SINK)[0].unlink(missing_ok=True)
     for name, component in (("kafka", Kafka(profile)), ("postgres", Postgres(profile))):
         if pid := component.pid:
             print(f"stopping {name} (pid {pid})")
@@ -125,6 +158,9 @@ def _print_table(profile: Profile, pg: Postgres, kafka: Kafka) -> None:
         if svc == "identity" and profile.identity_http_port:
             address += f", http://127.0.0.1:{profile.identity_http_port} (JWKS)"
         rows.append((svc, address, state(_svc_pid(profile, svc)), _rel(_svc_files(profile, svc)[1])))
+    if profile.service_ports:
+        rows.append((MAIL_SINK, f"127.0.0.1:{MAIL_SINK_PORT} (SMTP), e-mails in {_rel(profile.root / 'mail')}",
+                     state(_mail_sink_pid(profile)), _rel(_svc_files(profile, MAIL_SINK)[1])))
     if profile.gateway_port:
         rows.append((GATEWAY, f"{_gateway_url(profile)} (HTTP)", state(_svc_pid(profile, GATEWAY)),
                      _rel(_svc_files(profile, GATEWAY)[1])))

@@ -14,3 +14,13 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_STROKES))
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.lower().split())
+
+
+def unaccented(text: str) -> str:
+    """``"Hồ sơ Đã nhận"`` -> ``"Ho so Da nhan"``: case and spacing kept, for channels that
+    carry only ASCII (an SMS in GSM-7 fits 160 characters a segment, in UCS-2 only 70)."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_CASED_STROKES))
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+_CASED_STROKES = str.maketrans({"đ": "d", "Đ": "D"})

@@ -12,7 +12,7 @@ from motcua.kernel.context import current_actor
 from motcua.notifications.v1 import notification_service_pb2 as pb, notification_service_pb2_grpc
 
 from .application import NotificationsApplication
-from .convert import CHANNEL_NAMES, notification_to_proto, optional_uuid, template_to_proto
+from .convert import CHANNEL_NAMES, CHANNELS, notification_to_proto, optional_uuid, template_to_proto
 from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,18 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
     def MarkNotificationRead(self, request: pb.MarkNotificationReadRequest, context) -> pb.MarkNotificationReadResponse:
         view = self.app.mark_read(UUID(request.notification_id))
         return pb.MarkNotificationReadResponse(notification=notification_to_proto(view))
+
+    def SetContactPoints(self, request: pb.SetContactPointsRequest, context) -> pb.SetContactPointsResponse:
+        contacts = self.app.set_contact_points(UUID(request.account_id), request.email, request.phone,
+                                               request.zalo_phone,
+                                               [CHANNEL_NAMES[c] for c in request.opted_out_channels])
+        return pb.SetContactPointsResponse(email=contacts.email, phone=contacts.phone, zalo_phone=contacts.zalo_phone,
+                                           opted_out_channels=[CHANNELS[c] for c in contacts.opted_out])
+
+    def ListDossierNotifications(self, request: pb.ListDossierNotificationsRequest,
+                                 context) -> pb.ListDossierNotificationsResponse:
+        views = self.app.list_dossier_notifications(UUID(request.dossier_id))
+        return pb.ListDossierNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
 
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
         account_id = UUID(request.account_id)

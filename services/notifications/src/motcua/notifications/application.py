@@ -6,15 +6,15 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 from uuid import UUID
 
-from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_self_or
+from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_grant, require_role, require_self_or
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
-from motcua.kernel.errors import NotFound, PermissionDenied, VersionConflict
+from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
@@ -22,8 +22,15 @@ from . import sending
 from .domain import (
     DEFAULT_TEMPLATES,
     DOSSIER_RECEIVED,
+    EMAIL,
+    EXTERNAL_ORDER,
     IN_APP,
+    OCCASIONS,
+    SMS,
+    STATUTORY,
     VIETNAM,
+    ZALO,
+    ContactPoints,
     DossierReplica,
     DuplicateTemplate,
     Notification,
@@ -31,6 +38,7 @@ from .domain import (
     check_channel,
     format_date,
     format_time,
+    quiet_until,
     template_id,
 )
 from .readmodel import InboxRecorder
@@ -77,6 +85,10 @@ class NotificationsApplication(ReadModelApplication):
         # Identity's agency tree, kept by the agency-tree consumer: officers' and administrators'
         # grants reach the dossiers of their agencies' subtrees.
         self.agency_tree = AgencyTree(self)
+        # The channels besides the inbox this service sends on (a provider is configured).
+        self.external_channels: frozenset[str] = frozenset()
+        # Local hours in which notices that are not statutory wait (start, end); None: never.
+        self.quiet_hours: tuple[time, time] | None = None
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -146,8 +158,10 @@ class NotificationsApplication(ReadModelApplication):
                 return NotificationView.of(earlier)
         rendered = template.render(parameters)
         sending.check_rendered(rendered)
+        address = sending.normalise_address(template.channel, address)
         notification = Notification.from_template(
-            cause, rendered, recipient_account_id, address=address, dossier_id=dossier_id, sent_by=actor.subject
+            cause, rendered, recipient_account_id, address=address, dossier_id=dossier_id, sent_by=actor.subject,
+            parameters=parameters,
         )
         try:
             self.save(notification)
@@ -158,14 +172,25 @@ class NotificationsApplication(ReadModelApplication):
         return NotificationView.of(notification)
 
     def replicate_dossier(self, dossier_id: UUID, code: str, agency_id: str, handling_agency_id: str,
-                          applicant_account_id: UUID | None) -> list[Any]:
+                          applicant_account_id: UUID | None, assignee: UUID | None = None) -> list[Any]:
         """This service's copy of a dossier brought up to date (unsaved: the consumer saves it
         with the position); [] when nothing changed."""
         replica = self.find(DossierReplica, dossier_id)
+        changed = False
         if replica is None:
-            return [DossierReplica(dossier_id=dossier_id, code=code, agency_id=agency_id,
-                                   handling_agency_id=handling_agency_id, applicant_account_id=applicant_account_id)]
-        return [replica] if replica.update(code, agency_id, handling_agency_id, applicant_account_id) else []
+            replica = DossierReplica(dossier_id=dossier_id, code=code, agency_id=agency_id,
+                                     handling_agency_id=handling_agency_id, applicant_account_id=applicant_account_id)
+            changed = True
+        else:
+            changed = replica.update(code, agency_id, handling_agency_id, applicant_account_id)
+        if assignee is not None:
+            changed = replica.assign(assignee) or changed
+        return [replica] if changed else []
+
+    def assignee_of(self, dossier_id: UUID) -> UUID | None:
+        """The officer holding the dossier, as far as this service heard (DossierAssigned)."""
+        replica = self.find(DossierReplica, dossier_id)
+        return getattr(replica, "assignee", None) if replica is not None else None
 
     def notify_dossier_received(self, receipt: DossierReceipt) -> list[Any]:
         """The in-app notification of the applicant (unsaved: the consumer saves it with the
@@ -180,9 +205,6 @@ class NotificationsApplication(ReadModelApplication):
                 extra={"dossier_id": str(receipt.dossier_id)},
             )
             return []
-        template = self.find(Template, template_id(DOSSIER_RECEIVED.key, IN_APP)) or self._default_template(
-            DOSSIER_RECEIVED.key, IN_APP
-        )
         parameters = {
             "dossier_code": receipt.code,
             "appointed_date": format_date(receipt.appointed_return_time, self.zone),
@@ -190,13 +212,143 @@ class NotificationsApplication(ReadModelApplication):
             "received_date": format_date(receipt.receive_time, self.zone) if receipt.receive_time else "",
             "agency_id": receipt.agency_id,
         }
-        notification = Notification.from_template(
-            f"event:{receipt.event_id}",
-            template.render(parameters),
-            receipt.applicant_account_id,
-            dossier_id=receipt.dossier_id,
-        )
-        return [template, notification]
+        return self.notify_occasion(receipt.event_id, DOSSIER_RECEIVED.key, receipt.applicant_account_id, parameters,
+                                    receipt.dossier_id)
+
+    def notify_occasion(self, event_id: str, key: str, recipient: UUID | None, parameters: Mapping[str, str],
+                        dossier_id: UUID | None) -> list[Any]:
+        """The notifications of one occasion to one account (unsaved: the consumer saves them
+        with the position): in its inbox, and on the first channel of ``EXTERNAL_ORDER`` that
+        this service sends on and the account has a contact point for. Their ids follow from
+        the event's id, so a redelivered event makes the same ones, never a second send."""
+        if recipient is None:
+            log.info("no account to notify", extra={"occasion": key, "dossier_id": str(dossier_id)})
+            return []
+        cause = f"event:{event_id}"
+        aggregates: list[Any] = []
+        in_app = self._occasion_template(key, IN_APP, aggregates)
+        aggregates.append(Notification.from_template(cause, in_app.render(parameters), recipient,
+                                                     dossier_id=dossier_id, parameters=parameters))
+        channel = self._next_channel(recipient, after=None, statutory=key in STATUTORY)
+        if channel is not None:
+            template = self._occasion_template(key, channel, aggregates)
+            aggregates.append(Notification.from_template(cause, template.render(parameters), recipient,
+                                                         dossier_id=dossier_id, parameters=parameters,
+                                                         not_before=self._not_before(key)))
+        return aggregates
+
+    def fall_back(self, failed: Notification) -> Notification | None:
+        """When a notification of an occasion fails on one channel, the same notice on the
+        next channel the recipient can be reached on (saved); None when there is none."""
+        if failed.template_key not in OCCASIONS or failed.recipient_account_id is None:
+            return None
+        channel = self._next_channel(failed.recipient_account_id, after=failed.channel,
+                                     statutory=failed.template_key in STATUTORY)
+        if channel is None:
+            return None
+        created: list[Any] = []
+        template = self._occasion_template(failed.template_key, channel, created)
+        notification = Notification.from_template(failed.cause, template.render(failed.parameters),
+                                                  failed.recipient_account_id, dossier_id=failed.dossier_id,
+                                                  parameters=failed.parameters,
+                                                  not_before=self._not_before(failed.template_key))
+        if self.find(Notification, notification.id) is not None:
+            return None  # fallen back already (a repeated give-up)
+        try:
+            self.save(*created, notification)
+        except VersionConflict:
+            return None
+        log.info("falling back to the next channel", extra={"notification_id": str(failed.id),
+                                                            "from": failed.channel, "to": channel})
+        return notification
+
+    def _not_before(self, key: str) -> datetime | None:
+        """The end of the quiet hours for a notice that is not statutory sent now in them."""
+        if self.quiet_hours is None or key in STATUTORY:
+            return None
+        return quiet_until(datetime.now(UTC), *self.quiet_hours, self.zone)
+
+    def _next_channel(self, recipient: UUID, after: str | None, statutory: bool) -> str | None:
+        contacts = self.find(ContactPoints, recipient)
+        if contacts is None:
+            return None
+        order = [c for c in EXTERNAL_ORDER if c in self.external_channels]
+        candidates = order[order.index(after) + 1:] if after in order else order
+        return next(iter(contacts.reachable(candidates, statutory)), None)
+
+    def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
+        template = self.find(Template, template_id(key, channel))
+        if template is None:
+            template = next((t for t in created if isinstance(t, Template) and t.id == template_id(key, channel)),
+                            None) or self._default_template(key, channel)
+            if template not in created:
+                created.append(template)
+        return template
+
+    # --- delivery ---------------------------------------------------------------------------------
+
+    def address_of(self, notification: Notification) -> str:
+        """Where to send it: the address it was sent to, else the recipient's contact point for
+        its channel (kept by this service, never carried in integration events)."""
+        if notification.address:
+            return notification.address
+        if notification.recipient_account_id is None:
+            return ""
+        contacts = self.find(ContactPoints, notification.recipient_account_id)
+        return contacts.address_for(notification.channel) if contacts is not None else ""
+
+    def report_delivery(self, provider: str, provider_id: str, delivered: bool, error: str = "",
+                        bounced: bool = False) -> bool | None:
+        """A provider's receipt for the message it knows by ``provider_id``: None when no
+        notification has that id (yet), False when the receipt changes nothing (a repeat)."""
+        notification_id = self.recorder.by_provider_id(provider, provider_id)
+        if notification_id is None:
+            return None
+        for _ in range(3):
+            notification = self.load(Notification, notification_id)
+            if not notification.report_delivery(delivered, error, bounced):
+                return False
+            try:
+                self.save(notification)
+                return True
+            except VersionConflict:
+                continue  # a concurrent receipt: read it again
+        return False
+
+    def set_contact_points(self, account_id: UUID, email: str, phone: str, zalo_phone: str,
+                           opted_out: list[str] | None = None) -> ContactPoints:
+        """The account's own addresses per channel, set by its owner alone (a person is in no
+        agency's subtree: no administrator redirects their notices)."""
+        require_self_or(current_actor(), "set the contact points of this account", account_id)
+        email = sending.normalise_address(EMAIL, email, "email") if email else ""
+        phone = sending.normalise_address(SMS, phone, "phone") if phone else ""
+        zalo_phone = sending.normalise_address(ZALO, zalo_phone, "zalo_phone") if zalo_phone else ""
+        opted_out = sorted(set(opted_out or []))
+        for channel in opted_out:
+            if channel not in EXTERNAL_ORDER:
+                raise InvalidArgument.field("opted_out_channels", f"{channel} cannot be opted out of: one of "
+                                                                  f"{', '.join(EXTERNAL_ORDER)}")
+        contacts = self.find(ContactPoints, account_id)
+        if contacts is None:
+            contacts = ContactPoints(account_id=account_id, email=email, phone=phone, zalo_phone=zalo_phone,
+                                     opted_out=opted_out)
+        elif not contacts.change(email, phone, zalo_phone, opted_out):
+            return contacts
+        self.save(contacts)
+        return contacts
+
+    def list_dossier_notifications(self, dossier_id: UUID, limit: int = 500) -> list[NotificationView]:
+        """Every notification about a dossier, on every channel, newest first: the proof of
+        notice. For administrators and auditors of the dossier's agencies (or above them)."""
+        action = "list a dossier's notifications"
+        actor = current_actor()
+        require_role(actor, action, ADMINISTRATOR, AUDITOR)
+        dossier = self.find(DossierReplica, dossier_id)
+        if dossier is None:
+            raise NotFound("dossier", str(dossier_id))
+        require_grant(actor, action, (ADMINISTRATOR, AUDITOR), dossier.agency_id, dossier.handling_agency_id,
+                      within=self.agency_tree.is_within)
+        return self.recorder.by_state(dossier_id, None, limit)
 
     def get_notification(self, notification_id: UUID) -> NotificationView:
         """The notification, for its recipient and auditors."""

@@ -9,10 +9,17 @@ from motcua.kernel.grpc_server import serve
 from motcua.kernel.runtime import Service
 from motcua.notifications.v1 import notification_service_pb2, notification_service_pb2_grpc
 
+from .adapters import Channel
+from .adapters.email import SmtpChannel
+from .adapters.esms import EsmsChannel
+from .adapters.zalo import ZaloZnsChannel
 from .api import NotificationServicer
 from .application import NotificationsApplication
+from .callbacks import callbacks_app
 from .config import NotificationSettings
 from .consumers import dossier_events_consumer
+from .delivery import DeliveryWorker, Sender
+from .domain import EMAIL, SMS, ZALO
 from .inbox import InboxHub
 
 
@@ -27,6 +34,20 @@ def build(settings: Settings) -> Service:
         max_streams_per_holder=own.inbox_max_streams_per_account,
     )
     servicer = NotificationServicer(app, hub, backlog=own.inbox_backlog)
+    channels: dict[str, Channel] = {}
+    if own.smtp is not None:
+        channels[EMAIL] = SmtpChannel(own.smtp)
+    if own.esms is not None:
+        channels[SMS] = EsmsChannel(own.esms)
+    if own.zalo is not None:
+        channels[ZALO] = ZaloZnsChannel(own.zalo)
+    app.external_channels = frozenset(channels)
+    app.quiet_hours = own.quiet_hours
+    workers = []
+    if channels:
+        sender = Sender(app, channels, own.retry, own.rates, own.confirm_within)
+        workers.append(DeliveryWorker(sender, poll_interval=own.poll_interval, threads=own.senders))
+    has_callbacks = own.esms is not None or own.zalo is not None
     return Service(
         settings=settings,
         app=app,
@@ -34,4 +55,7 @@ def build(settings: Settings) -> Service:
         consumers=[dossier_events_consumer(app), agency_tree_consumer(app)],
         on_shutdown=[hub.shutdown],
         audit=AuditLog(app, app.agency_tree),
+        workers=workers,
+        # Receipts need an address the providers reach; without MOTCUA_HTTP_ADDR none come.
+        http_app=callbacks_app(app, own.callback_secrets) if has_callbacks and settings.http_addr else None,
     )

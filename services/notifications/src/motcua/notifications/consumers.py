@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, tzinfo
 from uuid import UUID
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
-from motcua.dossiers.v1 import events_pb2 as dossiers_events
+from motcua.dossiers.v1 import dossier_pb2, events_pb2 as dossiers_events
 from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import PoisonMessage, Subscription, TrackedConsumer
 
 from .application import DossierReceipt, NotificationsApplication
+from .domain import (
+    APOLOGY_ISSUED,
+    DOSSIER_ASSIGNED,
+    DOSSIER_COMING_DUE,
+    DOSSIER_OVERDUE,
+    DOSSIER_REFUSED,
+    DOSSIER_RETURNED,
+    RESULT_READY,
+    SUPPLEMENT_REQUESTED,
+    format_date,
+)
 
 
 def _uuid(value: str, field: str, event: str = "DossierReceived") -> UUID:
@@ -43,6 +54,51 @@ _WITH_DOSSIER_REF = (
 )
 
 
+_COLLECTION = {
+    dossier_pb2.RESULT_DELIVERY_METHOD_UNSPECIFIED: "tại Bộ phận Một cửa",
+    dossier_pb2.RESULT_DELIVERY_METHOD_DESK: "tại Bộ phận Một cửa",
+    dossier_pb2.RESULT_DELIVERY_METHOD_ONLINE: "trực tuyến trên Cổng Dịch vụ công",
+    dossier_pb2.RESULT_DELIVERY_METHOD_POSTAL: "qua dịch vụ bưu chính công ích",
+}
+
+
+def _date(stamp, zone: tzinfo) -> str:
+    return format_date(stamp.ToDatetime(tzinfo=UTC), zone) if stamp.seconds or stamp.nanos else ""
+
+
+def occasion_of(event, zone: tzinfo) -> tuple[str, UUID | None, dict[str, str]] | None:
+    """Who hears of a dossier event and with which parameters: (occasion key, account,
+    parameters besides the dossier's code); None for events nobody is notified of. Events
+    name accounts only: addresses come from this service's contact points."""
+    applicant = _account(event.dossier.applicant_account_id)
+    match event:
+        case dossiers_events.DossierSupplementRequested():
+            items = "; ".join(f"{item.document}: {item.problem}" for item in event.items)
+            return SUPPLEMENT_REQUESTED.key, applicant, {
+                "items": items, "item_count": str(len(event.items)), "request_date": _date(event.request_time, zone)}
+        case dossiers_events.DossierRefused():
+            return DOSSIER_REFUSED.key, applicant, {"reason": event.reason,
+                                                    "refuse_date": _date(event.refuse_time, zone)}
+        case dossiers_events.DossierResultReady():
+            return RESULT_READY.key, applicant, {"collection": _COLLECTION.get(event.result_delivery, ""),
+                                                 "ready_date": _date(event.ready_time, zone)}
+        case dossiers_events.DossierApologyIssued():
+            return APOLOGY_ISSUED.key, applicant, {
+                "reason": event.reason, "new_appointed_date": _date(event.new_appointed_return_time, zone),
+                "previous_appointed_date": _date(event.previous_appointed_return_time, zone)}
+        case dossiers_events.DossierReturned():
+            return DOSSIER_RETURNED.key, applicant, {"return_date": _date(event.return_time, zone)}
+        case dossiers_events.DossierAssigned():
+            return DOSSIER_ASSIGNED.key, _account(event.assignee), {"assign_date": _date(event.assign_time, zone)}
+        case dossiers_events.DossierCameDue():
+            # To the officer holding it (the replica's assignee, from DossierAssigned); the
+            # applicant is not told of internal deadlines.
+            return DOSSIER_COMING_DUE.key, None, {"due_date": _date(event.due_time, zone)}
+        case dossiers_events.DossierOverdue():
+            return DOSSIER_OVERDUE.key, None, {"due_date": _date(event.due_time, zone)}
+    return None
+
+
 def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer:
     def on_dossier_received(event: dossiers_events.DossierReceived, envelope: EventEnvelope) -> list:
         if not event.HasField("appointed_return_time"):
@@ -70,9 +126,19 @@ def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer
 
     def on_dossier_ref(event, envelope: EventEnvelope) -> list:
         name, ref = type(event).__name__, event.dossier
-        return center.replicate_dossier(_uuid(ref.dossier_id, "dossier.dossier_id", name), ref.code, ref.agency_id,
-                                        ref.handling_agency_id,
-                                        _account(ref.applicant_account_id))
+        dossier_id = _uuid(ref.dossier_id, "dossier.dossier_id", name)
+        assignee = _account(event.assignee) if isinstance(event, dossiers_events.DossierAssigned) else None
+        copy = center.replicate_dossier(dossier_id, ref.code, ref.agency_id, ref.handling_agency_id,
+                                        _account(ref.applicant_account_id), assignee=assignee)
+        occasion = occasion_of(event, center.zone)
+        if occasion is None:
+            return copy
+        key, recipient, parameters = occasion
+        if key in (DOSSIER_COMING_DUE.key, DOSSIER_OVERDUE.key):
+            recipient = center.assignee_of(dossier_id)
+        event_id = envelope.event_id or f"{envelope.source}:{envelope.position}"
+        return [*copy, *center.notify_occasion(event_id, key, recipient, {"dossier_code": ref.code, **parameters},
+                                               dossier_id)]
 
     return TrackedConsumer(
         center,

@@ -23,6 +23,8 @@ STATES = {
     domain.SENT: notification_pb2.NOTIFICATION_STATE_SENT,
     domain.DELIVERED: notification_pb2.NOTIFICATION_STATE_DELIVERED,
     domain.FAILED: notification_pb2.NOTIFICATION_STATE_FAILED,
+    domain.SENDING: notification_pb2.NOTIFICATION_STATE_SENDING,
+    domain.BOUNCED: notification_pb2.NOTIFICATION_STATE_BOUNCED,
 }
 
 
@@ -54,6 +56,9 @@ def notification_to_proto(view: NotificationView) -> notification_pb2.Notificati
         read_time=timestamp(view.read_time),
         version=view.version,
         sender=view.sent_by,
+        provider=view.provider,
+        provider_message_id=view.provider_id,
+        last_error=view.last_error,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -31,11 +31,15 @@ ZALO = "zalo"
 IN_APP = "in_app"
 CHANNELS = (SMS, EMAIL, ZALO, IN_APP)
 
-# Delivery states (the proto's NotificationState).
+# Delivery states (the proto's NotificationState): queued -> sending -> sent -> delivered,
+# or failed / bounced; a transient failure puts it back in the queue until its next attempt.
 QUEUED = "queued"
+SENDING = "sending"
 SENT = "sent"
 DELIVERED = "delivered"
 FAILED = "failed"
+BOUNCED = "bounced"
+FINAL_STATES = (DELIVERED, FAILED, BOUNCED)
 
 TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 MAX_SUBJECT_LENGTH = 300
@@ -103,6 +107,21 @@ def format_date(moment: datetime, zone: tzinfo = VIETNAM) -> str:
     return local_date(moment, zone).strftime("%d/%m/%Y")
 
 
+def quiet_until(moment: datetime, start: time, end: time, zone: tzinfo = VIETNAM) -> datetime | None:
+    """When the quiet hours ``start``–``end`` (local, the window may span midnight) around
+    ``moment`` end; None when ``moment`` is outside them (or the window is empty)."""
+    if start == end:
+        return None
+    local = moment.astimezone(zone)
+    now = local.time()
+    spans_midnight = start > end
+    inside = (now >= start or now < end) if spans_midnight else (start <= now < end)
+    if not inside:
+        return None
+    day = local.date() + timedelta(days=1) if spans_midnight and now >= start else local.date()
+    return datetime.combine(day, end, tzinfo=zone)
+
+
 def format_time(moment: datetime, zone: tzinfo = VIETNAM) -> str:
     """HH:MM local time (24 h): 14:30."""
     if moment.tzinfo is None:
@@ -132,7 +151,55 @@ DOSSIER_RECEIVED = Occasion(
     },
 )
 
-OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED,)}
+_CODE = {"dossier_code": "dossier code, e.g. 000.00.12.H56-260105-0001"}
+
+# Applicants' occasions.
+SUPPLEMENT_REQUESTED = Occasion(
+    key="supplement_requested",
+    parameters={**_CODE, "items": "the documents to supply and what is wrong with each, separated by '; '",
+                "item_count": "how many documents are asked for", "request_date": "date of the request, dd/mm/yyyy"},
+)
+DOSSIER_REFUSED = Occasion(
+    key="dossier_refused",
+    parameters={**_CODE, "reason": "why the dossier is refused", "refuse_date": "date of the refusal, dd/mm/yyyy"},
+)
+RESULT_READY = Occasion(
+    key="result_ready",
+    parameters={**_CODE, "collection": "how to collect the result, e.g. tại Bộ phận Một cửa",
+                "ready_date": "date the result was ready, dd/mm/yyyy"},
+)
+APOLOGY_ISSUED = Occasion(
+    key="apology_issued",
+    parameters={**_CODE, "reason": "why the dossier is late", "new_appointed_date": "new appointed date, dd/mm/yyyy",
+                "previous_appointed_date": "the appointed date missed, dd/mm/yyyy"},
+)
+DOSSIER_RETURNED = Occasion(
+    key="dossier_returned",
+    parameters={**_CODE, "return_date": "date the result was returned, dd/mm/yyyy"},
+)
+# Officers' occasions.
+DOSSIER_ASSIGNED = Occasion(
+    key="dossier_assigned",
+    parameters={**_CODE, "assign_date": "date of the assignment, dd/mm/yyyy"},
+)
+DOSSIER_COMING_DUE = Occasion(key="dossier_coming_due", parameters={**_CODE, "due_date": "due date, dd/mm/yyyy"})
+DOSSIER_OVERDUE = Occasion(key="dossier_overdue", parameters={**_CODE, "due_date": "due date missed, dd/mm/yyyy"})
+
+OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED, SUPPLEMENT_REQUESTED, DOSSIER_REFUSED, RESULT_READY, APOLOGY_ISSUED,
+                                DOSSIER_RETURNED, DOSSIER_ASSIGNED, DOSSIER_COMING_DUE, DOSSIER_OVERDUE)}
+
+# Notices the law requires the applicant to be given (Decree 61/2018 and 107/2021, the one-stop
+# shop's receipts, supplement requests, refusals, results and apologies): opting out of a
+# channel only redirects them to another.
+STATUTORY = frozenset({"dossier_received", "supplement_requested", "dossier_refused", "result_ready",
+                       "apology_issued", "dossier_returned"})
+
+# Channels an occasion's notification goes out on besides the inbox, in order of preference:
+# the first the recipient has a contact point for; when it fails, the next (fallback).
+EXTERNAL_ORDER = (ZALO, SMS, EMAIL)
+
+# An SMS of at most two concatenated segments: 2 x 153 GSM-7 characters (unaccented text).
+MAX_SMS_LENGTH = 306
 
 
 @dataclass(frozen=True)
@@ -143,6 +210,22 @@ class TemplateText:
     body: str
 
 
+def _texts(key: str, subject: str, body: str, sms: str, email_body: str = "") -> tuple[TemplateText, ...]:
+    """One occasion's texts: the inbox's and Zalo's (Zalo shows its own approved template,
+    filled with the same parameters: this text is its reference), the e-mail's (a letter) and
+    the SMS's (short, at most two segments once unaccented)."""
+    letter = email_body or (
+        f"Kính gửi Ông/Bà,\n\n{body}\n\nTra cứu hồ sơ trên Cổng Dịch vụ công hoặc tại Bộ phận Một cửa.\n"
+        "Trân trọng."
+    )
+    return (
+        TemplateText(key, IN_APP, subject, body),
+        TemplateText(key, ZALO, subject, body),
+        TemplateText(key, EMAIL, subject, letter),
+        TemplateText(key, SMS, "", sms),
+    )
+
+
 # The texts the service starts with; administrators revise them (new versions).
 DEFAULT_TEMPLATES = (
     TemplateText(
@@ -151,6 +234,41 @@ DEFAULT_TEMPLATES = (
         subject="Hồ sơ {{dossier_code}} đã được tiếp nhận",
         body="Hồ sơ {{dossier_code}} đã được tiếp nhận. Ngày hẹn trả kết quả: {{appointed_date}}.",
     ),
+    TemplateText(DOSSIER_RECEIVED.key, ZALO, "Hồ sơ {{dossier_code}} đã được tiếp nhận",
+                 "Hồ sơ {{dossier_code}} đã được tiếp nhận. Ngày hẹn trả kết quả: {{appointed_date}}."),
+    TemplateText(DOSSIER_RECEIVED.key, EMAIL, "Hồ sơ {{dossier_code}} đã được tiếp nhận",
+                 "Kính gửi Ông/Bà,\n\nHồ sơ {{dossier_code}} đã được tiếp nhận ngày {{received_date}}.\n"
+                 "Ngày hẹn trả kết quả: {{appointed_date}}, lúc {{appointed_time}}.\n\nTrân trọng."),
+    TemplateText(DOSSIER_RECEIVED.key, SMS, "",
+                 "Ho so {{dossier_code}} da duoc tiep nhan. Hen tra ket qua ngay {{appointed_date}}."),
+    *_texts(SUPPLEMENT_REQUESTED.key, "Hồ sơ {{dossier_code}} cần bổ sung giấy tờ",
+            "Hồ sơ {{dossier_code}} cần bổ sung, hoàn thiện ({{request_date}}): {{items}}. Thời hạn giải quyết "
+            "tạm dừng cho đến khi hồ sơ được bổ sung.",
+            "Ho so {{dossier_code}} can bo sung {{item_count}} giay to. Thoi han giai quyet tam dung. "
+            "Chi tiet tren Cong DVC hoac tai Bo phan Mot cua."),
+    *_texts(DOSSIER_REFUSED.key, "Hồ sơ {{dossier_code}} không được tiếp nhận",
+            "Hồ sơ {{dossier_code}} không được tiếp nhận, giải quyết ({{refuse_date}}). Lý do: {{reason}}",
+            "Ho so {{dossier_code}} khong duoc tiep nhan. Ly do xem tren Cong DVC hoac tai Bo phan Mot cua."),
+    *_texts(RESULT_READY.key, "Hồ sơ {{dossier_code}} đã có kết quả",
+            "Hồ sơ {{dossier_code}} đã có kết quả ({{ready_date}}). Nhận kết quả {{collection}}.",
+            "Ho so {{dossier_code}} da co ket qua. Moi Ong/Ba nhan ket qua theo hinh thuc da dang ky."),
+    *_texts(APOLOGY_ISSUED.key, "Thư xin lỗi: hồ sơ {{dossier_code}} trễ hẹn",
+            "Cơ quan xin lỗi vì hồ sơ {{dossier_code}} không kịp trả kết quả ngày {{previous_appointed_date}}. "
+            "Lý do: {{reason}}. Ngày hẹn mới: {{new_appointed_date}}.",
+            "Ho so {{dossier_code}} tre hen. Co quan xin loi Ong/Ba. Ngay hen tra ket qua moi: "
+            "{{new_appointed_date}}."),
+    *_texts(DOSSIER_RETURNED.key, "Hồ sơ {{dossier_code}} đã trả kết quả",
+            "Kết quả hồ sơ {{dossier_code}} đã được trả ngày {{return_date}}.",
+            "Ket qua ho so {{dossier_code}} da duoc tra ngay {{return_date}}."),
+    *_texts(DOSSIER_ASSIGNED.key, "Hồ sơ {{dossier_code}} được giao cho đồng chí",
+            "Hồ sơ {{dossier_code}} được giao cho đồng chí xử lý ({{assign_date}}).",
+            "Ho so {{dossier_code}} duoc giao cho dong chi xu ly ngay {{assign_date}}."),
+    *_texts(DOSSIER_COMING_DUE.key, "Hồ sơ {{dossier_code}} đến hạn",
+            "Hồ sơ {{dossier_code}} đến hạn giải quyết ngày {{due_date}}.",
+            "Ho so {{dossier_code}} den han giai quyet ngay {{due_date}}."),
+    *_texts(DOSSIER_OVERDUE.key, "Hồ sơ {{dossier_code}} quá hạn",
+            "Hồ sơ {{dossier_code}} đã quá hạn giải quyết (hạn {{due_date}}). Đề nghị xử lý ngay.",
+            "Ho so {{dossier_code}} da qua han giai quyet (han {{due_date}}). De nghi xu ly ngay."),
 )
 
 
@@ -270,6 +388,31 @@ class Notification(Aggregate):
         class Read(Aggregate.Event):
             read_time: datetime
 
+        class AttemptStarted(Aggregate.Event):
+            attempt: int
+
+        class AttemptFailed(Aggregate.Event):
+            attempt: int
+            error: str
+            next_attempt_time: datetime
+
+        class ProviderAccepted(Aggregate.Event):
+            provider: str
+            provider_id: str
+            confirm_by: datetime | None
+
+        class ConfirmationOverdue(Aggregate.Event):
+            error: str
+
+        class GaveUp(Aggregate.Event):
+            error: str
+            bounced: bool
+
+        class DeliveryReported(Aggregate.Event):
+            delivered: bool
+            error: str
+            bounced: bool
+
     @staticmethod
     def create_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "", **_: object) -> UUID:
         return notification_id(cause, channel, recipient_account_id, address)
@@ -289,6 +432,8 @@ class Notification(Aggregate):
         dossier_id: UUID | None,
         state: str,
         sent_by: str = "",
+        parameters: dict[str, str] | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         self.cause = cause
         self.channel = channel
@@ -305,6 +450,15 @@ class Notification(Aggregate):
         self.sent_by = sent_by
         self.attempt_count = 0
         self.read_time: datetime | None = None
+        # The template's parameters: a channel whose provider keeps the text (Zalo ZNS) gets
+        # these rather than the rendered text. Empty for notifications recorded before.
+        self.parameters = dict(parameters or {})
+        # Not to be sent before (quiet hours); None: at once.
+        self.not_before = not_before
+        self.provider = ""
+        self.provider_id = ""
+        self.last_error = ""
+        self.unconfirmed = False  # no receipt came in time (the notice went out on the next channel)
 
     @classmethod
     def from_template(
@@ -315,6 +469,8 @@ class Notification(Aggregate):
         address: str = "",
         dossier_id: UUID | None = None,
         sent_by: str = "",
+        parameters: Mapping[str, str] | None = None,
+        not_before: datetime | None = None,
     ) -> Notification:
         if rendered.channel == IN_APP and recipient_account_id is None:
             raise InvalidArgument.field("recipient_account_id", "in-app notifications go to an account: it is required")
@@ -333,6 +489,8 @@ class Notification(Aggregate):
             dossier_id=dossier_id,
             state=DELIVERED if rendered.channel == IN_APP else QUEUED,
             sent_by=sent_by,
+            parameters=dict(parameters or {}),
+            not_before=not_before if rendered.channel != IN_APP else None,
         )
 
     def mark_read(self, at: datetime) -> bool:
@@ -347,6 +505,90 @@ class Notification(Aggregate):
     @event("Read")
     def _read(self, read_time: datetime) -> None:
         self.read_time = read_time
+
+    # --- delivery life cycle (channels other than in-app) -----------------------------------------
+
+    @property
+    def is_pending(self) -> bool:
+        """Still to be handed to its provider: queued, or caught mid-attempt by a crash (the
+        provider then recognises the repeated request by the notification id)."""
+        return self.channel != IN_APP and self.state in (QUEUED, SENDING)
+
+    def start_attempt(self) -> int:
+        """The next attempt at handing it to the provider begins; its number."""
+        if not self.is_pending:
+            raise InvalidTransition(f"notification {self.id}", f"a {self.state} notification", "send")
+        self._attempt_started(attempt=self.attempt_count + 1)
+        return self.attempt_count
+
+    @event("AttemptStarted")
+    def _attempt_started(self, attempt: int) -> None:
+        self.attempt_count = attempt
+        self.state = SENDING
+
+    def attempt_failed(self, error: str, next_attempt_time: datetime) -> None:
+        """A transient failure: queued again for ``next_attempt_time``."""
+        self._require(SENDING, "record a failed attempt of")
+        self._attempt_failed(attempt=self.attempt_count, error=error, next_attempt_time=next_attempt_time)
+
+    @event("AttemptFailed")
+    def _attempt_failed(self, attempt: int, error: str, next_attempt_time: datetime) -> None:
+        self.state = QUEUED
+        self.last_error = error
+
+    def provider_accepted(self, provider: str, provider_id: str, confirm_by: datetime | None = None) -> None:
+        """The provider took it (``provider_id`` is its id there); delivery is reported later,
+        by ``confirm_by`` if given (else the notice is sent again on the next channel)."""
+        self._require(SENDING, "record as sent")
+        self._provider_accepted(provider=provider, provider_id=provider_id, confirm_by=confirm_by)
+
+    @event("ProviderAccepted")
+    def _provider_accepted(self, provider: str, provider_id: str, confirm_by: datetime | None = None) -> None:
+        self.state = SENT
+        self.provider = provider
+        self.provider_id = provider_id
+
+    def confirmation_overdue(self, waited: str) -> bool:
+        """No receipt came in time: it stays sent (a late receipt still counts), and the caller
+        falls back to the next channel. Once only (False after)."""
+        if self.state != SENT or self.unconfirmed:
+            return False
+        self._confirmation_overdue(error=f"not confirmed within {waited}")
+        return True
+
+    @event("ConfirmationOverdue")
+    def _confirmation_overdue(self, error: str) -> None:
+        self.last_error = error
+        self.unconfirmed = True
+
+    def give_up(self, error: str, bounced: bool = False) -> None:
+        """No more attempts: a permanent failure, or the last attempt failed (a dead letter)."""
+        if not self.is_pending:
+            raise InvalidTransition(f"notification {self.id}", f"a {self.state} notification", "give up")
+        self._gave_up(error=error, bounced=bounced)
+
+    @event("GaveUp")
+    def _gave_up(self, error: str, bounced: bool) -> None:
+        self.state = BOUNCED if bounced else FAILED
+        self.last_error = error
+
+    def report_delivery(self, delivered: bool, error: str = "", bounced: bool = False) -> bool:
+        """The provider's receipt. Receipts come again (providers retry their callbacks): one
+        that changes nothing is ignored (False); a final state is never left."""
+        if self.channel == IN_APP or self.state in FINAL_STATES or self.state != SENT:
+            return False
+        self._delivery_reported(delivered=delivered, error=error, bounced=bounced)
+        return True
+
+    @event("DeliveryReported")
+    def _delivery_reported(self, delivered: bool, error: str, bounced: bool) -> None:
+        self.state = DELIVERED if delivered else BOUNCED if bounced else FAILED
+        if error:
+            self.last_error = error
+
+    def _require(self, state: str, action: str) -> None:
+        if self.state != state:
+            raise InvalidTransition(f"notification {self.id}", f"a {self.state} notification", action)
 
 
 def notification_id(cause: str, channel: str, recipient_account_id: UUID | None, address: str = "") -> UUID:
@@ -383,11 +625,66 @@ class DossierReplica(Aggregate):
     def _updated(self, code: str, agency_id: str, handling_agency_id: str, applicant_account_id: UUID | None) -> None:
         self._set(code, agency_id, handling_agency_id, applicant_account_id)
 
+    def assign(self, assignee: UUID) -> bool:
+        """Records the officer now holding the dossier (told of its deadlines); False if
+        unchanged."""
+        if getattr(self, "assignee", None) == assignee:
+            return False
+        self._assigned(assignee=assignee)
+        return True
+
+    @event("Assigned")
+    def _assigned(self, assignee: UUID) -> None:
+        self.assignee = assignee
+
     def _set(self, code: str, agency_id: str, handling_agency_id: str, applicant_account_id: UUID | None) -> None:
         self.code = code
         self.agency_id = agency_id
         self.handling_agency_id = handling_agency_id or agency_id
         self.applicant_account_id = applicant_account_id
+
+
+class ContactPoints(Aggregate):
+    """Where an account is reached on each channel: its e-mail address, its phone number for
+    SMS and the one of its Zalo account (E.164). Kept by this service alone: integration
+    events name accounts, never addresses. Its id is the account's."""
+
+    @staticmethod
+    def create_id(account_id: UUID, **_: object) -> UUID:
+        return account_id
+
+    @event("Recorded")
+    def __init__(self, account_id: UUID, email: str, phone: str, zalo_phone: str,
+                 opted_out: list[str] | None = None) -> None:
+        self.email = email
+        self.phone = phone
+        self.zalo_phone = zalo_phone
+        self.opted_out = sorted(set(opted_out or []))
+
+    def change(self, email: str, phone: str, zalo_phone: str, opted_out: list[str] | None = None) -> bool:
+        opted_out = sorted(set(opted_out or []))
+        if (email, phone, zalo_phone, opted_out) == (self.email, self.phone, self.zalo_phone, self.opted_out):
+            return False
+        self._changed(email=email, phone=phone, zalo_phone=zalo_phone, opted_out=opted_out)
+        return True
+
+    @event("Changed")
+    def _changed(self, email: str, phone: str, zalo_phone: str, opted_out: list[str] | None = None) -> None:
+        self.email = email
+        self.phone = phone
+        self.zalo_phone = zalo_phone
+        self.opted_out = list(opted_out or [])
+
+    def reachable(self, candidates: list[str], statutory: bool) -> list[str]:
+        """The channels of ``candidates`` (in order) this account can be reached on and wants:
+        the opted-out ones are left out, unless the notice is statutory and no other channel
+        reaches the account (a statutory notice is redirected, never dropped)."""
+        addressed = [c for c in candidates if self.address_for(c)]
+        wanted = [c for c in addressed if c not in self.opted_out]
+        return wanted if wanted or not statutory else addressed
+
+    def address_for(self, channel: str) -> str:
+        return {EMAIL: self.email, SMS: self.phone, ZALO: self.zalo_phone}.get(channel, "")
 
 
 class NotInInbox(InvalidTransition):

@@ -21,6 +21,7 @@ service that finds it empty beside a log with notifications rebuilds it at start
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
-from .domain import IN_APP, Notification
+from .domain import BOUNCED, DELIVERED, FAILED, IN_APP, QUEUED, SENDING, SENT, Notification
 from .views import InboxEntry, NotificationView
 
 _COLUMNS = (
@@ -49,10 +50,25 @@ _COLUMNS = (
     "read_time",
     "version",
     "sent_by",
+    "provider",
+    "provider_id",
+    "last_error",
+    "next_attempt_time",
 )
 
 CREATED = get_topic(Notification.Created)
 READ = get_topic(Notification.Read)
+ATTEMPT_STARTED = get_topic(Notification.AttemptStarted)
+ATTEMPT_FAILED = get_topic(Notification.AttemptFailed)
+PROVIDER_ACCEPTED = get_topic(Notification.ProviderAccepted)
+CONFIRMATION_OVERDUE = get_topic(Notification.ConfirmationOverdue)
+GAVE_UP = get_topic(Notification.GaveUp)
+DELIVERY_REPORTED = get_topic(Notification.DeliveryReported)
+
+# How long an attempt holds its notification: a sender that dies mid-attempt leaves it
+# "sending"; after this long the next leader tries again (the provider recognises the
+# repeated request by the notification id).
+ATTEMPT_LEASE = timedelta(minutes=2)
 
 
 class InboxRecorder(ProjectingRecorder):
@@ -89,6 +105,28 @@ class InboxRecorder(ProjectingRecorder):
                 inbox=self._inbox
             )
         )
+        # Added with the delivery life cycle: what the sender worker and the receipts need.
+        self.sql_create_statements.append(
+            SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS provider text NOT NULL DEFAULT '', "
+                "ADD COLUMN IF NOT EXISTS provider_id text NOT NULL DEFAULT '', "
+                "ADD COLUMN IF NOT EXISTS last_error text NOT NULL DEFAULT '', "
+                "ADD COLUMN IF NOT EXISTS next_attempt_time timestamptz, "
+                "ADD COLUMN IF NOT EXISTS confirm_by timestamptz").format(inbox=self._inbox)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {index} ON {inbox} (confirm_by) WHERE confirm_by IS NOT NULL").format(
+                index=Identifier(self.inbox_table_name + "_confirm_idx"), inbox=self._inbox)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {index} ON {inbox} (next_attempt_time) "
+                "WHERE next_attempt_time IS NOT NULL").format(
+                index=Identifier(self.inbox_table_name + "_due_idx"), inbox=self._inbox)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {index} ON {inbox} (provider, provider_id) "
+                "WHERE provider_id <> ''").format(
+                index=Identifier(self.inbox_table_name + "_provider_idx"), inbox=self._inbox)
+        )
         # Newest first per recipient, and everything after a position for the stream.
         self.sql_create_statements.append(
             SQL("CREATE INDEX IF NOT EXISTS {index} ON {inbox} (recipient_account_id, position DESC)").format(
@@ -110,7 +148,34 @@ class InboxRecorder(ProjectingRecorder):
         self._select = SQL("SELECT position, {columns} FROM {inbox}").format(
             columns=SQL(", ").join(map(Identifier, _COLUMNS)), inbox=self._inbox
         )
-        self.projections = {CREATED: self._created, READ: self._read}
+        self._delivery = SQL(
+            "UPDATE {inbox} SET state = %(state)s, attempt_count = COALESCE(%(attempt)s, attempt_count), "
+            "next_attempt_time = %(next_attempt_time)s, provider = COALESCE(%(provider)s, provider), "
+            "provider_id = COALESCE(%(provider_id)s, provider_id), last_error = COALESCE(%(error)s, last_error), "
+            "confirm_by = %(confirm_by)s, version = %(version)s "
+            "WHERE notification_id = %(notification_id)s AND version < %(version)s"
+        ).format(inbox=self._inbox)
+        self._due = SQL(
+            "SELECT notification_id FROM {inbox} WHERE next_attempt_time <= %(now)s AND channel = ANY(%(channels)s) "
+            "ORDER BY next_attempt_time LIMIT %(limit)s"
+        ).format(inbox=self._inbox)
+        self._unconfirmed = SQL(
+            "SELECT notification_id FROM {inbox} WHERE confirm_by <= %(now)s ORDER BY confirm_by LIMIT %(limit)s"
+        ).format(inbox=self._inbox)
+        self._overdue = SQL(
+            "UPDATE {inbox} SET confirm_by = NULL, last_error = %(error)s, version = %(version)s "
+            "WHERE notification_id = %(notification_id)s AND version < %(version)s"
+        ).format(inbox=self._inbox)
+        self.projections = {
+            CREATED: self._created,
+            READ: self._read,
+            ATTEMPT_STARTED: self._attempt_started,
+            ATTEMPT_FAILED: self._attempt_failed,
+            PROVIDER_ACCEPTED: self._provider_accepted,
+            GAVE_UP: self._gave_up,
+            CONFIRMATION_OVERDUE: self._confirmation_overdue,
+            DELIVERY_REPORTED: self._delivery_reported,
+        }
 
     def read_model_tables(self) -> list[Identifier]:
         return [self._inbox]
@@ -133,7 +198,43 @@ class InboxRecorder(ProjectingRecorder):
             "read_time": None,
             "version": event.originator_version,
             "sent_by": getattr(event, "sent_by", ""),  # events recorded before the field have none
+            "provider": "",
+            "provider_id": "",
+            "last_error": "",
+            # Due at once, when a channel with a provider is to send it.
+            "next_attempt_time": (getattr(event, "not_before", None) or event.timestamp)
+            if event.channel != IN_APP and event.state == QUEUED else None,
         }
+
+    @staticmethod
+    def _change(event: Any, state: str, *, attempt: int | None = None, next_attempt_time: datetime | None = None,
+                provider: str | None = None, provider_id: str | None = None,
+                error: str | None = None, confirm_by: datetime | None = None) -> dict[str, Any]:
+        return {"notification_id": event.originator_id, "version": event.originator_version, "state": state,
+                "attempt": attempt, "next_attempt_time": next_attempt_time, "provider": provider,
+                "provider_id": provider_id, "error": error, "confirm_by": confirm_by}
+
+    def _attempt_started(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._delivery, self._change(event, SENDING, attempt=event.attempt,
+                                           next_attempt_time=event.timestamp + ATTEMPT_LEASE)
+
+    def _attempt_failed(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._delivery, self._change(event, QUEUED, next_attempt_time=event.next_attempt_time, error=event.error)
+
+    def _provider_accepted(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._delivery, self._change(event, SENT, provider=event.provider, provider_id=event.provider_id,
+                                           confirm_by=getattr(event, "confirm_by", None))
+
+    def _confirmation_overdue(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._overdue, {"notification_id": event.originator_id, "version": event.originator_version,
+                              "error": event.error}
+
+    def _gave_up(self, event: Any, position: int) -> Iterator[Statement]:
+        yield self._delivery, self._change(event, BOUNCED if event.bounced else FAILED, error=event.error)
+
+    def _delivery_reported(self, event: Any, position: int) -> Iterator[Statement]:
+        state = DELIVERED if event.delivered else BOUNCED if event.bounced else FAILED
+        yield self._delivery, self._change(event, state, error=event.error or None)
 
     def _read(self, event: Any, position: int) -> Iterator[Statement]:
         yield self._mark_read, {
@@ -173,6 +274,36 @@ class InboxRecorder(ProjectingRecorder):
             " AND position > %(after)s AND position <= %(up_to)s ORDER BY position"
         )
         return self._entries(query, {"recipients": list(recipients), "channel": IN_APP, "after": after, "up_to": up_to})
+
+    def due_for_sending(self, now: datetime, channels: Sequence[str], limit: int) -> list[UUID]:
+        """Notifications of these channels whose (next) attempt is due, the longest waiting
+        first."""
+        rows = self.query(self._due, {"now": now, "channels": list(channels), "limit": limit})
+        return [row["notification_id"] for row in rows]
+
+    def unconfirmed(self, now: datetime, limit: int) -> list[UUID]:
+        """Sent notifications whose receipt should have come by now."""
+        return [row["notification_id"] for row in self.query(self._unconfirmed, {"now": now, "limit": limit})]
+
+    def by_provider_id(self, provider: str, provider_id: str) -> UUID | None:
+        """The notification a provider knows by ``provider_id`` (its receipts name it so)."""
+        rows = self.query(
+            SQL("SELECT notification_id FROM {inbox} WHERE provider = %(provider)s AND provider_id = %(id)s").format(
+                inbox=self._inbox),
+            {"provider": provider, "id": provider_id},
+        )
+        return rows[0]["notification_id"] if rows else None
+
+    def by_state(self, dossier_id: UUID | None, state: str | None, limit: int) -> list[NotificationView]:
+        """Notifications of a dossier and/or in a state (e.g. the dead letters: failed), newest
+        first."""
+        query = self._select + SQL(" WHERE TRUE")
+        if dossier_id is not None:
+            query += SQL(" AND dossier_id = %(dossier)s")
+        if state is not None:
+            query += SQL(" AND state = %(state)s")
+        query += SQL(" ORDER BY position DESC LIMIT %(limit)s")
+        return [e.notification for e in self._entries(query, {"dossier": dossier_id, "state": state, "limit": limit})]
 
     def _entries(self, query: Composed, params: dict[str, Any]) -> list[InboxEntry]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -17,6 +17,7 @@ in one is narrow:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 
@@ -24,7 +25,18 @@ from motcua.kernel.access import ADMINISTRATOR, OFFICERS, Within, require_grant,
 from motcua.kernel.context import Actor
 from motcua.kernel.errors import FieldViolation, InvalidArgument, PermissionDenied
 
-from .domain import MAX_BODY_LENGTH, MAX_SUBJECT_LENGTH, OCCASIONS, DossierReplica, Rendered, placeholders
+from .domain import (
+    EMAIL,
+    MAX_BODY_LENGTH,
+    MAX_SUBJECT_LENGTH,
+    OCCASIONS,
+    SMS,
+    ZALO,
+    DossierReplica,
+    Rendered,
+    placeholders,
+)
+from .phones import normalise_phone
 
 ACTION = "send a notification"
 
@@ -105,3 +117,24 @@ def check_rendered(rendered: Rendered) -> None:
                                                        f"more than {MAX_BODY_LENGTH}"))
     if violations:
         raise InvalidArgument(*violations)
+
+
+# One address, as RFC 5321 allows it in practice: a local part, @, a domain with a dot; no
+# spaces, no display name, no second address.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+def normalise_address(channel: str, address: str, field: str = "address") -> str:
+    """An address as its channel's provider takes it: phone numbers in E.164 for SMS and Zalo,
+    e-mail addresses checked; INVALID_ARGUMENT naming ``field`` otherwise."""
+    if not address:
+        return address
+    if channel in (SMS, ZALO):
+        return normalise_phone(address, field)
+    if channel == EMAIL:
+        address = address.strip()
+        if len(address) > 254 or not _EMAIL.match(address):
+            raise InvalidArgument.field(field, f"{address!r} is not an e-mail address (one address, as name@domain.vn)",
+                                        "INVALID_EMAIL_ADDRESS")
+    return address

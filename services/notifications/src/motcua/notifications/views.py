@@ -51,6 +51,9 @@ class NotificationView:
     read_time: datetime | None
     version: int
     sent_by: str = ""
+    provider: str = ""
+    provider_id: str = ""
+    last_error: str = ""
 
     @classmethod
     def of(cls, notification: Notification) -> NotificationView:
@@ -70,6 +73,9 @@ class NotificationView:
             read_time=notification.read_time,
             version=notification.version,
             sent_by=notification.sent_by,
+            provider=notification.provider,
+            provider_id=notification.provider_id,
+            last_error=notification.last_error,
         )
 
     @classmethod

@@ -1,0 +1,214 @@
+"""The sender: hands queued notifications to their channel's provider, one replica at a time.
+
+The leader (kernel's ``SingleLeaderWorker``) polls the read model for notifications whose
+attempt is due, and for each one:
+
+1. records ``AttemptStarted`` (the notification is "sending"; if this process dies now, the
+   next leader tries again once the attempt's lease has passed, and the provider, which
+   knows the request by the notification id, does not send it twice);
+2. calls the channel's adapter, paced by the provider's rate limit;
+3. records what came of it: ``ProviderAccepted`` with the provider's id; ``AttemptFailed``
+   with the next attempt's time for a transient failure (exponential backoff with full
+   jitter, at least what the provider asked for); ``GaveUp`` for a permanent failure or
+   after the last attempt: a dead letter, listed by state for operators.
+
+A notification exists once per cause (its id follows from the integration event's id), so
+a redelivered event never queues, hence never sends, a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import psycopg
+
+from motcua.kernel.errors import VersionConflict
+from motcua.kernel.leadership import SingleLeaderWorker
+from motcua.kernel.supervision import WorkerHealth
+
+from .adapters import Channel, Outgoing, PermanentFailure, TransientFailure
+from .application import NotificationsApplication
+from .domain import BOUNCED, FAILED, SMS, ZALO, Notification
+
+# Channels whose providers report delivery (receipts); e-mail's "accepted" is all SMTP says.
+CONFIRMED_CHANNELS = (SMS, ZALO)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 2.0  # seconds before the second attempt, at most (then doubling)
+    max_delay: float = 600.0
+
+    def delay(self, attempt: int, retry_after: float | None = None, rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1 for the first): full jitter
+        over an exponentially growing window, so that a provider's outage does not end in a
+        synchronised burst; never less than the provider's Retry-After."""
+        window = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return max(rand() * window, retry_after or 0.0)
+
+
+class RateLimiter:
+    """A token bucket per provider: at most ``rate`` sends a second, bursts of ``rate``."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()  # shared by the sender threads
+        self.rate = rate
+        self.clock = clock
+        self.tokens = max(rate, 1.0)
+        self.updated = clock()
+
+    def wait_time(self) -> float:
+        """Takes a token; seconds to wait first (0 when one was there)."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            self.tokens -= 1
+            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class Sender:
+    """Sends one notification: the steps above, without the polling (for the worker and tests)."""
+
+    def __init__(self, app: NotificationsApplication, channels: Mapping[str, Channel], policy: RetryPolicy,
+                 rates: Mapping[str, float] | None = None, confirm_within: float = 0) -> None:
+        self.app = app
+        # Seconds a receipt may take on the channels whose providers send receipts (SMS, Zalo);
+        # 0: wait for ever (no fallback on silence).
+        self.confirm_within = confirm_within
+        self.channels = dict(channels)
+        self.policy = policy
+        self.limiters = {name: RateLimiter(rate) for name, rate in (rates or {}).items() if rate > 0}
+
+    def send(self, notification_id: UUID, stop: threading.Event | None = None) -> str | None:
+        """Makes one attempt if one is due; the notification's state after it (None: nothing
+        to do)."""
+        notification = self.app.find(Notification, notification_id)
+        if notification is None or not notification.is_pending:
+            return None
+        channel = self.channels.get(notification.channel)
+        if channel is None:
+            return None
+        address = self.app.address_of(notification)
+        if not address:
+            notification.start_attempt()
+            notification.give_up(f"no {notification.channel} contact point for the recipient")
+            state = self._save(notification)
+            self.app.fall_back(notification)
+            return state
+        attempt = notification.start_attempt()
+        try:
+            self.app.save(notification)
+        except VersionConflict:
+            return None  # changed meanwhile (another leader, briefly): the next poll sees it
+        limiter = self.limiters.get(notification.channel)
+        if limiter is not None:
+            pause = limiter.wait_time()
+            if pause and (stop or threading.Event()).wait(pause):
+                return None  # stopping: the lease brings it back
+        message = Outgoing(
+            notification_id=notification.id,
+            address=address,
+            subject=notification.subject,
+            body=notification.body,
+            template_key=notification.template_key,
+            template_version=notification.template_version,
+            parameters=notification.parameters,
+        )
+        try:
+            provider_id = channel.send(message)
+        except TransientFailure as e:
+            if attempt >= self.policy.max_attempts:
+                notification.give_up(f"{e.reason} (attempt {attempt} of {self.policy.max_attempts}: giving up)")
+            else:
+                wait = self.policy.delay(attempt, e.retry_after)
+                notification.attempt_failed(e.reason, datetime.now(UTC) + timedelta(seconds=wait))
+        except PermanentFailure as e:
+            notification.give_up(e.reason, bounced=e.bounced)
+        else:
+            confirm_by = None
+            if self.confirm_within and notification.channel in CONFIRMED_CHANNELS:
+                confirm_by = datetime.now(UTC) + timedelta(seconds=self.confirm_within)
+            notification.provider_accepted(channel.name, provider_id, confirm_by)
+        state = self._save(notification)
+        if state in (FAILED, BOUNCED):
+            # A dead letter: operators find it by this line, and by the dossier's notices.
+            log.warning("notification given up", extra={"notification_id": str(notification.id),
+                                                         "channel": notification.channel, "state": state,
+                                                         "attempts": attempt, "error": notification.last_error})
+            self.app.fall_back(notification)
+        log.info("notification attempt", extra={"notification_id": str(notification.id),
+                                                 "channel": notification.channel, "attempt": attempt, "state": state})
+        return state
+
+    def overdue(self, notification_id: UUID) -> bool:
+        """A sent notification whose receipt did not come in time: recorded, and the notice
+        goes out on the next channel. False when a receipt came meanwhile."""
+        notification = self.app.find(Notification, notification_id)
+        if notification is None or not notification.confirmation_overdue(f"{self.confirm_within:g} s"):
+            return False
+        try:
+            self.app.save(notification)
+        except VersionConflict:
+            return False  # the receipt came meanwhile
+        log.warning("no delivery receipt in time: falling back", extra={"notification_id": str(notification.id),
+                                                                         "channel": notification.channel})
+        self.app.fall_back(notification)
+        return True
+
+    def _save(self, notification: Notification) -> str:
+        self.app.save(notification)
+        return notification.state
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+
+
+class DeliveryWorker(SingleLeaderWorker):
+    """Polls for due and unconfirmed notifications; ``threads`` send at once (each provider
+    call waits on the network, each record on a durable commit)."""
+
+    def __init__(self, sender: Sender, poll_interval: float = 0.5, batch: int = 100, threads: int = 8) -> None:
+        super().__init__(sender.app.settings, "notification sender", f"{sender.app.settings.service}:sender",
+                         WorkerHealth("notification sender"))
+        self.sender = sender
+        self.poll_interval = poll_interval
+        self.batch = batch
+        self.threads = threads
+
+    def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="notification-sender") as pool:
+            self._lead(pool, stop)
+
+    def _lead(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+        channels = list(self.sender.channels)
+        while not stop.is_set():
+            self.health.working()
+            due = self.sender.app.recorder.due_for_sending(datetime.now(UTC), channels, self.batch)
+            # One notification per task: the batch's ids are distinct, so no two threads
+            # attempt the same one; the whole batch is done before the next poll.
+            for future in [pool.submit(self.sender.send, notification_id, stop) for notification_id in due]:
+                future.result()
+            if stop.is_set():
+                return
+            unconfirmed = self.sender.app.recorder.unconfirmed(datetime.now(UTC), self.batch)
+            for notification_id in unconfirmed:
+                if stop.is_set():
+                    return
+                self.sender.overdue(notification_id)
+            if len(due) < self.batch and len(unconfirmed) < self.batch:
+                stop.wait(self.poll_interval)

@@ -1,0 +1,120 @@
+"""The notifications section of `make bench`
+(alone: `make bench BENCH_ARGS="--only notifications"`).
+
+notifications accepted/s
+    ``SendNotification`` calls (an administrator's, e-mail template, one address each) from K
+    concurrent callers over one gRPC channel for a fixed time: each call renders the
+    template and commits the queued notification (its event and read-model row).
+e-mails delivered/s
+    The same notifications handed to a local SMTP server (aiosmtpd, started here) by the
+    service's sender worker: e-mails the server received / seconds from the first accepted
+    call to the last e-mail received (each one: an AttemptStarted commit, an SMTP transaction
+    on a kept-open connection, a ProviderAccepted commit).
+queued -> handed to SMTP
+    Per e-mail: the SMTP server's receive time minus the caller's acknowledgement time of its
+    SendNotification (same machine, same clock); p50 / p99 over the run.
+
+Targets (issue 15): 1,000 notifications accepted/s; 300 e-mails/s to a local SMTP server;
+p99 event-to-send at most 1 s. Printed beside, never asserted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+TARGETS = {"accepted_per_s": 1000, "emails_per_s": 300, "p99_ms": 1000}
+
+
+def run_notifications(stack, seconds: float, callers: int, step: Callable[[str], None]) -> dict:
+    from motcua.identity.v1.role_pb2 import Role
+    from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
+    from tests.support import auth
+    from tests.support.clients import notifications_stub
+    from tests.support.smtp_sink import SmtpSink
+
+    sink = SmtpSink()
+    received_at: dict[str, float] = {}
+    keep = sink._received
+
+    def timed(recipients: list[str], content: bytes) -> None:
+        for recipient in recipients:
+            received_at[recipient] = time.time()
+        keep(recipients, b"")  # the count, not the bytes
+
+    sink._received = timed  # type: ignore[method-assign]
+    sink.start()
+    process = stack.service("notifications", MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT=str(sink.port),
+                            MOTCUA_SMTP_STARTTLS="false", MOTCUA_NOTIFY_POLL_INTERVAL="0.05").start()
+    try:
+        auth.use_identity(stack.identity.addr)
+        token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
+        stub = notifications_stub(process.addr, token)
+        template_id = stub.CreateTemplate(pb.CreateTemplateRequest(
+            key=f"do_hieu_nang_{uuid.uuid4().hex[:6]}", channel=notification_pb2.CHANNEL_EMAIL,
+            subject="Hồ sơ {{ma}} đã có kết quả", body="Kính gửi Ông/Bà,\nHồ sơ {{ma}} đã có kết quả.\nTrân trọng.",
+        )).template.template_id
+        step(f"notifications: {callers} callers sending e-mail notifications for {seconds:g} s")
+        acknowledged: dict[str, float] = {}
+        errors: list[str] = []
+        lock = threading.Lock()
+        deadline = time.time() + seconds
+
+        def caller(n: int) -> None:
+            i = 0
+            while time.time() < deadline:
+                address = f"nguoi.nhan.{n}.{i}@example.vn"
+                try:
+                    stub.SendNotification(pb.SendNotificationRequest(template_id=template_id, address=address,
+                                                                     parameters={"ma": f"H56-{n}-{i}"}))
+                except Exception as e:  # noqa: BLE001 - counted and shown
+                    errors.append(type(e).__name__)
+                else:
+                    with lock:
+                        acknowledged[address] = time.time()
+                i += 1
+
+        started = time.time()
+        threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        accept_seconds = time.time() - started
+        step(f"notifications: waiting for {len(acknowledged):,} e-mails at the SMTP server")
+        wait_until = time.time() + 300
+        while len(received_at) < len(acknowledged) and time.time() < wait_until:
+            time.sleep(0.2)
+        delivered = [a for a in acknowledged if a in received_at]
+        last = max((received_at[a] for a in delivered), default=started)
+        lags = sorted((received_at[a] - acknowledged[a]) * 1000 for a in delivered)
+        return {
+            "callers": callers,
+            "accepted": len(acknowledged),
+            "accepted_per_s": round(len(acknowledged) / accept_seconds, 1),
+            "emails": len(delivered),
+            "emails_per_s": round(len(delivered) / max(last - started, 1e-9), 1),
+            "lag_ms_p50": round(statistics.median(lags), 1) if lags else None,
+            "lag_ms_p99": round(lags[int(len(lags) * 0.99) - 1], 1) if len(lags) >= 100 else None,
+            "errors": len(errors),
+            "targets": TARGETS,
+        }
+    finally:
+        process.terminate()
+        sink.stop()
+
+
+def print_notifications(r: dict) -> None:
+    print(f"\nnotifications ({r['callers']} callers, e-mail to a local SMTP server)")
+    rows = (("notifications accepted", r["accepted_per_s"], "/s", TARGETS["accepted_per_s"], True),
+            ("e-mails delivered to SMTP", r["emails_per_s"], "/s", TARGETS["emails_per_s"], True),
+            ("queued -> SMTP, p99", r["lag_ms_p99"], "ms", TARGETS["p99_ms"], False))
+    for label, value, unit, target, at_least in rows:
+        below = "" if value is None or (value >= target if at_least else value <= target) else "  MISSES TARGET"
+        shown = "n/a" if value is None else f"{value:,.0f}"
+        print(f"  {label:30}{shown:>10} {unit:3} target {'>=' if at_least else '<='} {target:,}{below}")
+    print(f"  queued -> SMTP p50 {r['lag_ms_p50']} ms; {r['accepted']:,} accepted, {r['emails']:,} received, "
+          f"{r['errors']} errors")

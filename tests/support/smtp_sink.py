@@ -1,0 +1,61 @@
+"""A real SMTP server (aiosmtpd) that keeps what it receives, for the notifications tests."""
+
+from __future__ import annotations
+
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+from motcua.devstack import free_port
+
+
+class _Keep:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's hook)
+        if address.split("@")[0] in self.sink.unknown_mailboxes:
+            return f"550 5.1.1 <{address}>: No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        self.sink._received(envelope.rcpt_tos, envelope.content)
+        return "250 Message accepted"
+
+
+class SmtpSink:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.unknown_mailboxes: set[str] = set()
+        self.messages: list[tuple[list[str], bytes]] = []
+        self._arrived = threading.Condition()
+        self.controller = Controller(_Keep(self), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def _received(self, recipients: list[str], content: bytes) -> None:
+        with self._arrived:
+            self.messages.append((list(recipients), content))
+            self._arrived.notify_all()
+
+    def wait_for(self, recipient: str, timeout: float = 60) -> EmailMessage:
+        """The first message to ``recipient``, parsed (headers decoded)."""
+        def found():
+            return next((c for r, c in self.messages if recipient in r), None)
+
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: found() is not None, timeout), f"no e-mail to {recipient}"
+            content = found()
+        return message_from_bytes(content, policy=policy.default)
+
+    def count_to(self, recipient: str) -> int:
+        with self._arrived:
+            return sum(1 for r, _ in self.messages if recipient in r)
