@@ -250,7 +250,7 @@ secret in the mounted clientSecretsSecret (client_secret_file), so the ConfigMap
 {{/* Environment variables the chart sets per container; extraEnvVars may not name them. */}}
 {{- define "motcua.managedEnvNames" -}}
 {{- if include "motcua.isGateway" . -}}
-MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_IDENTITY_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_CORS_ALLOWED_ORIGINS,MOTCUA_IDENTITY_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- else -}}
 MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- if include "motcua.isSigning" . -}}
@@ -409,6 +409,8 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
   value: {{ include "motcua.backends" $root | quote }}
 - name: MOTCUA_HEALTH_TIMEOUT
   value: {{ $svc.healthTimeout | toString | quote }}
+- name: MOTCUA_CORS_ALLOWED_ORIGINS
+  value: {{ join "," $svc.corsAllowedOrigins | quote }}
 {{- if $root.Values.services.identity.enabled }}
 {{- /* The OIDC endpoints and the login page are served under the gateway's URL, the public issuer. */}}
 - name: MOTCUA_IDENTITY_URL

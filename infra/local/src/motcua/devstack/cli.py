@@ -80,6 +80,12 @@ def up(profile: Profile, infra_only: bool) -> int:
     return 0
 
 
+# The development portal (a frontend's dev server, e.g. Vite's, on port 5173: the redirect URIs
+# of the motcua-portal client in infra/local/oidc/clients.json) calls the gateway from its own
+# origin.
+DEV_PORTAL_CORS = {"MOTCUA_CORS_ALLOWED_ORIGINS": "http://127.0.0.1:5173,http://localhost:5173"}
+
+
 def _start_gateway(profile: Profile) -> None:
     assert profile.gateway_port and profile.identity_http_port
     pid_file, log = _svc_files(profile, GATEWAY)
@@ -87,7 +93,8 @@ def _start_gateway(profile: Profile) -> None:
     # The services' token keys and issuer: the gateway verifies tokens before reading bodies, as in
     # the chart.
     keys = auth_env(profile.identity_http_port, _gateway_url(profile))
-    env = gateway_env(profile.gateway_port, backends, keys, identity_http_port=profile.identity_http_port)
+    env = gateway_env(profile.gateway_port, backends, {**keys, **DEV_PORTAL_CORS},
+                      identity_http_port=profile.identity_http_port)
     gw = ServiceProcess(GATEWAY, env, log, detach=True, ready_url=f"{_gateway_url(profile)}/livez").start(wait=False)
     pid_file.write_text(f"{gw.pid}\n")
     gw.wait_healthy()

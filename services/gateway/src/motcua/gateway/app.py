@@ -5,7 +5,8 @@
 - /openapi.json generated from the same descriptors (openapi.py), Swagger UI at /docs (docs.py);
 - /livez (the process) and /healthz (the gateway's readiness, with every backend's grpc.health.v1
   for information: one backend down makes only its own routes answer 503);
-- the identity service's OIDC endpoints and login page, proxied (identity_proxy.py).
+- the identity service's OIDC endpoints and login page, proxied (identity_proxy.py);
+- CORS for the browser origins of MOTCUA_CORS_ALLOWED_ORIGINS, on all of it (cors.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from motcua.kernel.tracing import configure_tracing, shutdown_tracing
 
 from .backends import SERVING, Backends
 from .config import SERVICE, GatewaySettings
+from .cors import Cors
 from .descriptors import Api, DescriptorError, load_api
 from .docs import docs_routes, openapi_route
 from .errors import error_response
@@ -149,7 +151,13 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLog), Middleware(ClientAddressMiddleware, settings.trusted_proxies)],
+        middleware=[
+            Middleware(AccessLog),
+            # Outside the routes: preflights are answered for every path (the OIDC proxy's too),
+            # and every answer, errors included, carries the CORS headers an allowed page needs.
+            Middleware(Cors, settings.cors_allowed_origins, settings.cors_max_age),
+            Middleware(ClientAddressMiddleware, settings.trusted_proxies),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

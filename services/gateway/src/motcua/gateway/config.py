@@ -17,6 +17,8 @@ from motcua.kernel.config import (
     trusted_proxies_from_env,
 )
 
+from .cors import DEFAULT_MAX_AGE, parse_origins
+
 SERVICE = "gateway"
 
 # Where `make gateway-ui` (npm ci in services/gateway/ui) puts Swagger UI, from this source tree.
@@ -71,6 +73,10 @@ class GatewaySettings:
     auth: AuthSettings | None = None
     # The proxies in front of the gateway (the ingress) whose X-Forwarded-For names the caller.
     trusted_proxies: TrustedProxies = TrustedProxies()
+    # The browser origins whose pages may call the API and the OIDC endpoints (cors.py); none:
+    # only same-origin pages (the docs) and non-browser clients.
+    cors_allowed_origins: tuple[str, ...] = ()
+    cors_max_age: int = DEFAULT_MAX_AGE
 
     @property
     def http_addr(self) -> str:
@@ -109,6 +115,8 @@ class GatewaySettings:
             identity_url=_http_url("MOTCUA_IDENTITY_URL", env.get("MOTCUA_IDENTITY_URL", "")),
             auth=AuthSettings.from_env(env),
             trusted_proxies=trusted_proxies_from_env(env),
+            cors_allowed_origins=parse_origins(env.get("MOTCUA_CORS_ALLOWED_ORIGINS", "")),
+            cors_max_age=env_number(env, "MOTCUA_CORS_MAX_AGE", DEFAULT_MAX_AGE, int, minimum=0),
         )
 
 

@@ -542,17 +542,31 @@ def build_openapi(api: Api, *, title: str = "motcua API", version: str = "v1") -
         "info": {"title": title, "version": version, "description": API_DESCRIPTION},
         "tags": tags,
         "paths": paths,  # in the order of the protos: services, then RPCs as declared
+        # Relative: the gateway that serves the document serves the API (and, under the same
+        # URL, the OIDC provider), whatever host name a client reached it by.
+        "servers": [{"url": "/", "description": "This gateway"}],
         "components": {"schemas": schemas, "responses": error_responses, "securitySchemes": SECURITY_SCHEMES},
         # Every call carries the caller's access token, which the services verify; public
-        # operations (the token endpoint, the catalog) say `security: []` themselves.
-        "security": [{"bearer": []}],
+        # operations (the token endpoint, the catalog) say `security: []` themselves. Either
+        # scheme: the token is the same bearer token, obtained by hand or by an OIDC login.
+        "security": [{"bearer": []}, {"oidc": ["openid", "api"]}],
     }
 
 
-SECURITY_SCHEMES = {"bearer": {
-    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-    "description": "An access token of the identity service (in development: POST /v1/tokens:issueDevelopment).",
-}}
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "An access token of the identity service (in development: POST /v1/tokens:issueDevelopment).",
+    },
+    "oidc": {
+        "type": "openIdConnect",
+        # Relative to the server: the provider's issuer is the gateway's own URL.
+        "openIdConnectUrl": "/.well-known/openid-configuration",
+        "description": "A login with the identity service's OpenID Connect provider (authorization code with "
+                       "PKCE for browser applications); the access token it issues is sent as a bearer token. "
+                       "Scope `api` makes a token the services accept.",
+    },
+}
 
 
 
