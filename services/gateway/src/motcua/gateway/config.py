@@ -14,6 +14,7 @@ from motcua.kernel.config import (
     ConfigError,
     env_number,
     max_message_bytes,
+    metrics_addr_from_env,
     trusted_proxies_from_env,
 )
 
@@ -77,6 +78,7 @@ class GatewaySettings:
     # only same-origin pages (the docs) and non-browser clients.
     cors_allowed_origins: tuple[str, ...] = ()
     cors_max_age: int = DEFAULT_MAX_AGE
+    metrics_addr: str = ""  # MOTCUA_METRICS_ADDR, as for the services (kernel metrics.py)
 
     @property
     def http_addr(self) -> str:
@@ -117,6 +119,7 @@ class GatewaySettings:
             trusted_proxies=trusted_proxies_from_env(env),
             cors_allowed_origins=parse_origins(env.get("MOTCUA_CORS_ALLOWED_ORIGINS", "")),
             cors_max_age=env_number(env, "MOTCUA_CORS_MAX_AGE", DEFAULT_MAX_AGE, int, minimum=0),
+            metrics_addr=metrics_addr_from_env(env),
         )
 
 

@@ -478,6 +478,8 @@ def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
 # (20971520 vs. 16777216)", "Sent message larger than max (...)".
 _TOO_LARGE = re.compile(r"message larger than max \((\d+) vs\. (\d+)\)", re.IGNORECASE)
 
+ROUTE_KEY = "motcua.route"  # the scope key naming the matched route's template
+
 STREAM_START_WAIT = 0.5  # seconds a stream may take to say its first word before headers go out
 SSE_KEEPALIVE = 15.0  # seconds between SSE comments on a quiet stream (proxies close idle ones)
 
@@ -514,7 +516,8 @@ class RpcRoute(BaseRoute):
         values = self.binding.template.match(decoded) if decoded else None
         if values is None:
             return Match.NONE, {}
-        child = {"endpoint": self.transcoder, "path_params": values}
+        # The template, not the path as sent: the metrics' route label (app.AccessLog) names no id.
+        child = {"endpoint": self.transcoder, "path_params": values, ROUTE_KEY: self.binding.template.template}
         return (Match.FULL if scope["method"] == self.binding.http_method else Match.PARTIAL), child
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
