@@ -140,6 +140,9 @@ POSTGRES_USER: {{ .Values.postgresql.user | quote }}
 POSTGRES_POOL_SIZE: {{ .Values.postgresql.poolSize | toString | quote }}
 POSTGRES_MAX_OVERFLOW: {{ .Values.postgresql.maxOverflow | toString | quote }}
 KAFKA_BOOTSTRAP_SERVERS: {{ .Values.kafka.bootstrapServers | quote }}
+{{- if .Values.metrics.enabled }}
+MOTCUA_METRICS_ADDR: {{ printf "0.0.0.0:%v" .Values.metrics.port | quote }}
+{{- end }}
 {{- with .Values.tracing.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
