@@ -42,6 +42,14 @@ Server-streaming RPCs are answered as Server-Sent Events when the client accepts
 `text/event-stream` (EventSource), else as NDJSON (`application/x-ndjson`): one JSON message per
 event / line. An error before the first message is an ordinary JSON error with its HTTP status;
 an error after it is a last event `error` (SSE) or a line `{"error": {...}}` (NDJSON).
+
+A browser's EventSource cannot send an Authorization header, so a server-streaming route (and
+only those) also takes the access token as the `access_token` query parameter (RFC 6750 2.3),
+passed on to the service as the bearer token. Not a ticket exchanged beforehand: that would be
+state of the gateway's own, shared between its replicas, for what a short-lived access token
+already does; the risks of a token in a URL are kept small instead: the gateway logs paths
+without the query string, the stream's answer carries `Referrer-Policy: no-referrer`, and the
+parameter is refused on every other route (an unknown query parameter).
 """
 
 from __future__ import annotations
@@ -243,8 +251,24 @@ class Transcoder:
         as declared, then the token (unless the RPC is public), then its size as read."""
         check_length(request, self.max_message_bytes)
         if not self.public:
-            await self.token_gate.check(request.headers.get("authorization"))
+            await self.token_gate.check(self.authorization(request))
         return await read_limited(request, self.max_message_bytes)
+
+    def authorization(self, request: Request) -> str | None:
+        """The caller's Authorization: the header, or on a stream the access_token parameter
+        (see the module's docstring)."""
+        header = request.headers.get("authorization")
+        if header or not self.method.server_streaming:
+            return header
+        token = request.query_params.get(STREAM_TOKEN_PARAMETER)
+        return f"Bearer {token}" if token else None
+
+    def query(self, request: Request) -> list[tuple[str, str]]:
+        """The query parameters that fill the request message (a stream's token is not one)."""
+        pairs = request.query_params.multi_items()
+        if self.method.server_streaming:
+            return [(k, v) for k, v in pairs if k != STREAM_TOKEN_PARAMETER]
+        return pairs
 
     def decode(self, raw: bytes, content_type: str | None, path_values: dict[str, str],
                query: list[tuple[str, str]]) -> Any:
@@ -329,7 +353,7 @@ class Transcoder:
     async def __call__(self, request: Request, path_values: dict[str, str]) -> Response:
         try:
             raw = await self.guard(request)
-            content_type, query = request.headers.get("content-type"), request.query_params.multi_items()
+            content_type, query = request.headers.get("content-type"), self.query(request)
             message = await off_loop(lambda: self.decode(raw, content_type, path_values, query), len(raw))
         except Refused as e:
             return e.response
@@ -344,7 +368,7 @@ class Transcoder:
                       "rpc.method": self.method.name}
         with tracer.start_as_current_span(self.span_name, context=self.trace_context(request),
                                           kind=trace.SpanKind.SERVER, attributes=attributes) as span:
-            metadata = forwarded_metadata(request)
+            metadata = forwarded_metadata(request, self.authorization(request))
             if self.method.server_streaming:
                 response = await self._stream(request, backends, message, metadata)
             else:
@@ -417,7 +441,8 @@ class Transcoder:
             except grpc.aio.AioRpcError as e:
                 http_status, body = self._grpc_error(e, message.ByteSize())
                 return JSONResponse(body, status_code=http_status)
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        # no-referrer: a page the stream's client links to never learns the URL (its token).
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Referrer-Policy": "no-referrer"}
         media = _SSE if sse else _NDJSON
         draining: asyncio.Event = getattr(request.app.state, "draining", None) or asyncio.Event()
         return StreamingResponse(self._events(call, first, sse, draining), media_type=media, headers=headers)
@@ -463,12 +488,11 @@ class Transcoder:
             call.cancel()  # the client went away (or the stream ended): end the backend's stream too
 
 
-def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+def forwarded_metadata(request: Request, authorization: str | None) -> tuple[tuple[str, str], ...]:
     """What the services need from the HTTP request: the caller's bearer token, as is (each
     service verifies it and decides who may call what; the gateway's own check, guard.TokenGate,
     only keeps callers without a valid token from costing it a body), and the caller's address
     (kernel client_address), which the services' throttles count by."""
-    authorization = request.headers.get("authorization")
     address = current_client_address()
     return ((("authorization", authorization),) if authorization else ()) + \
         (((CLIENT_ADDRESS_METADATA, address),) if address else ())
@@ -477,6 +501,9 @@ def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
 # gRPC's words for a message over a limit, on either side: "Received message larger than max
 # (20971520 vs. 16777216)", "Sent message larger than max (...)".
 _TOO_LARGE = re.compile(r"message larger than max \((\d+) vs\. (\d+)\)", re.IGNORECASE)
+
+# The query parameter a stream's access token may come in (RFC 6750 2.3's name).
+STREAM_TOKEN_PARAMETER = "access_token"
 
 ROUTE_KEY = "motcua.route"  # the scope key naming the matched route's template
 
