@@ -9,7 +9,9 @@
 #                    with sudo); tests/gateway/test_openapi_and_docs.py drives it headless.
 #                    MOTCUA_CHROMIUM=<path> names another Chromium instead.
 #   gateway-openapi  the OpenAPI document generated from the protos, validated, written to
-#                    .local/gateway/openapi.json (e.g. to generate a frontend client)
+#                    docs/api/openapi.json: the committed contract frontends generate clients
+#                    from; tests/gateway/test_committed_openapi.py fails when it drifts from
+#                    the protos (run this after changing them)
 
 UV ?= uv
 NPM ?= npm
@@ -37,5 +39,5 @@ gateway-browser: ## install Debian's chromium (headless browser of the /docs tes
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
 	  && command -v chromium
 
-gateway-openapi: $(PROTOS_STAMP) ## write the OpenAPI document of the REST API to .local/gateway/openapi.json
-	$(UV) run python -m motcua.gateway.openapi --validate --out .local/gateway/openapi.json
+gateway-openapi: $(PROTOS_STAMP) ## write the OpenAPI document of the REST API to docs/api/openapi.json (commit it)
+	$(UV) run python -m motcua.gateway.openapi --validate --out docs/api/openapi.json
