@@ -123,14 +123,23 @@ def serve_app(port: int, config: dict[str, Any]) -> ThreadingHTTPServer:
     return server
 
 
+GATEWAY_PORT = free_port()
+ISSUER = f"http://127.0.0.1:{GATEWAY_PORT}"
+DOCS_CLIENT = "test-docs"
+
+
 @pytest.fixture(scope="module")
 def op(stack, tmp_path_factory):
     portal = {"client_id": PORTAL_CLIENT, "client_name": "Cổng dịch vụ công (thử)",
               "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"],
               "redirect_uris": [f"{PORTAL}/callback"], "scope": "openid profile api"}
+    docs = {"client_id": DOCS_CLIENT, "client_name": "Tài liệu API", "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"], "redirect_uris": [f"{ISSUER}/docs/assets/oauth2-redirect.html"],
+            "scope": "openid profile api"}
     started = start_behind_gateway(stack, tmp_path_factory.mktemp("cors"), "motcua_identity_cors",
-                                   clients=[*CLIENTS, portal],
-                                   gateway_extra={"MOTCUA_CORS_ALLOWED_ORIGINS": f"{PORTAL},https://desk.example.vn"})
+                                   clients=[*CLIENTS, portal, docs], gateway_port=GATEWAY_PORT,
+                                   gateway_extra={"MOTCUA_CORS_ALLOWED_ORIGINS": f"{PORTAL},https://desk.example.vn",
+                                                  "MOTCUA_DOCS_OIDC_CLIENT_ID": DOCS_CLIENT})
     yield started
     started.stop()
 
@@ -138,6 +147,9 @@ def op(stack, tmp_path_factory):
 def procedure_json() -> dict:
     return json_format.MessageToDict(create_request(name="Đăng ký kết hôn", agency_id=OFFICER["agency_id"]),
                                      preserving_proto_field_name=True)
+
+
+DEVTOOLS_PORT: list[int] = []  # the running browser's DevTools endpoint
 
 
 class DevTools:
@@ -157,7 +169,8 @@ class DevTools:
                 return message["result"]
 
     async def evaluate(self, expression: str) -> Any:
-        result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        # userGesture: as a person's click, so that a window.open (the login popup) is let through.
+        result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True, userGesture=True)
         return result["result"].get("value")
 
     async def wait_for(self, expression: str, timeout: float = 60) -> Any:
@@ -202,6 +215,7 @@ async def _open_page(profile: Path) -> tuple[aiohttp.ClientSession, DevTools]:
             break
         await asyncio.sleep(0.1)
     port = port_file.read_text().split()[0]
+    DEVTOOLS_PORT[:] = [int(port)]
     session = aiohttp.ClientSession(trust_env=False)
     async with session.get(f"http://127.0.0.1:{port}/json/list") as reply:
         targets = await reply.json()
@@ -247,6 +261,58 @@ def test_a_page_on_another_origin_logs_in_with_pkce_and_calls_the_api(op, browse
     assert result["created"]["status"] == 200, result
     assert result["created"]["body"]["procedure"]["name"] == "Đăng ký kết hôn"
     assert result["read"]["status"] == 200 and result["read"]["body"]["procedure"]["name"] == "Đăng ký kết hôn"
+
+
+def test_the_docs_page_logs_in_with_pkce(op, browser: Path):
+    """Swagger UI's Authorize: the openIdConnect scheme, the provider's login page in a popup, the
+    code exchanged with its PKCE verifier; the docs page then holds an access token."""
+
+    async def scenario(page: DevTools) -> Any:
+        await page.send("Page.navigate", url=f"{op.issuer}/docs")
+        await page.wait_for("!!document.querySelector('.btn.authorize')")
+        await page.evaluate("document.querySelector('.btn.authorize').click(); true")
+        await page.wait_for("!!document.querySelector('.auth-container .btn.modal-btn.auth.authorize')")
+        # The oidc scheme's form: tick the scopes, then its own Authorize button.
+        await page.evaluate(
+            "for (const box of document.querySelectorAll('.auth-container input[type=checkbox]')) {"
+            "  if (!box.checked) box.click(); }"
+            "const buttons = [...document.querySelectorAll('.auth-container .btn.modal-btn.auth.authorize')];"
+            "buttons[buttons.length - 1].click(); true")
+        popup = await _target(f"{op.issuer}/oauth2/", timeout=15)
+        async with aiohttp.ClientSession(trust_env=False) as session:
+            ws = await session.ws_connect(popup["webSocketDebuggerUrl"], max_msg_size=0)
+            login = DevTools(ws)
+            await login.wait_for("!!document.querySelector('form input[name=password]')")
+            url = await login.evaluate("location.href")
+            await login.evaluate(
+                f"document.querySelector('input[name=login]').value = {json.dumps(OFFICER['login'])};"
+                f"document.querySelector('input[name=password]').value = {json.dumps(PASSWORD)};"
+                "document.querySelector('form').submit(); true")
+            await ws.close()
+        token = await page.wait_for(
+            "(() => { const auth = window.ui.authSelectors.authorized().toJS();"
+            " const oidc = Object.values(auth).find((a) => a.token && a.token.access_token);"
+            " return oidc ? oidc.token.access_token : ''; })()")
+        return url, token
+
+    url, token = run_in_browser(browser, scenario)
+    assert "code_challenge_method=S256" in url and f"client_id={DOCS_CLIENT}" in url, url
+    # The token the page holds is one the API accepts.
+    reply = http("POST", op.issuer + "/v1/procedures", procedure_json(), headers={"Authorization": f"Bearer {token}"})
+    assert reply.status == 200, reply.raw
+
+
+async def _target(prefix: str, timeout: float = 30) -> dict:
+    """A page target (a popup) whose URL starts with prefix, from the DevTools endpoint's list."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"http://127.0.0.1:{DEVTOOLS_PORT[0]}/json/list") as reply:
+                for target in await reply.json():
+                    if target["type"] == "page" and target["url"].startswith(prefix):
+                        return target
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"no page opened at {prefix}")
 
 
 def test_a_page_on_an_origin_not_allowed_gets_nothing(op, browser: Path):

@@ -112,10 +112,11 @@ def start_identity(stack, folder: Path, *, database: str, issuer: str | None = N
 
 
 def start_behind_gateway(stack, folder: Path, database: str, services: tuple[str, ...] = ("procedures",),
-                         gateway_extra: dict[str, str] | None = None, **env) -> OidcStack:
+                         gateway_extra: dict[str, str] | None = None, gateway_port: int | None = None,
+                         **env) -> OidcStack:
     """identity, then the services (trusting the gateway's URL as the issuer), then the gateway
     (with gateway_extra in its environment)."""
-    gateway_port = free_port()
+    gateway_port = gateway_port or free_port()
     issuer = f"http://127.0.0.1:{gateway_port}"
     identity, internal = start_identity(stack, folder, database=database, issuer=issuer, **env)
     auth = {"MOTCUA_AUTH_ISSUER": issuer, "MOTCUA_AUTH_JWKS_URL": f"{internal}/.well-known/jwks.json"}

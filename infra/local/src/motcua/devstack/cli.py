@@ -89,7 +89,9 @@ GATEWAY_METRICS_PORT = 19480
 # The development portal (a frontend's dev server, e.g. Vite's, on port 5173: the redirect URIs
 # of the motcua-portal client in infra/local/oidc/clients.json) calls the gateway from its own
 # origin.
-DEV_PORTAL_CORS = {"MOTCUA_CORS_ALLOWED_ORIGINS": "http://127.0.0.1:5173,http://localhost:5173"}
+DEV_PORTAL_CORS = {"MOTCUA_CORS_ALLOWED_ORIGINS": "http://127.0.0.1:5173,http://localhost:5173",
+                   # /docs logs in as this client of infra/local/oidc/clients.json.
+                   "MOTCUA_DOCS_OIDC_CLIENT_ID": "motcua-docs"}
 
 
 def _start_gateway(profile: Profile) -> None:

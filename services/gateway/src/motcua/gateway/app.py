@@ -166,7 +166,7 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
         Route("/livez", livez, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         openapi_route(document),
-        *docs_routes(settings.docs_dir, document["info"]["title"]),
+        *docs_routes(settings.docs_dir, document["info"]["title"], settings.docs_oidc_client_id),
         *rpc_routes,
         *(identity.routes() if identity is not None else []),
     ]

@@ -79,6 +79,8 @@ class GatewaySettings:
     cors_allowed_origins: tuple[str, ...] = ()
     cors_max_age: int = DEFAULT_MAX_AGE
     metrics_addr: str = ""  # MOTCUA_METRICS_ADDR, as for the services (kernel metrics.py)
+    # The public OIDC client the docs page logs in as (docs.py); "": no login on the page.
+    docs_oidc_client_id: str = ""
 
     @property
     def http_addr(self) -> str:
@@ -120,6 +122,7 @@ class GatewaySettings:
             cors_allowed_origins=parse_origins(env.get("MOTCUA_CORS_ALLOWED_ORIGINS", "")),
             cors_max_age=env_number(env, "MOTCUA_CORS_MAX_AGE", DEFAULT_MAX_AGE, int, minimum=0),
             metrics_addr=metrics_addr_from_env(env),
+            docs_oidc_client_id=env.get("MOTCUA_DOCS_OIDC_CLIENT_ID", "").strip(),
         )
 
 
