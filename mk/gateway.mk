@@ -18,7 +18,12 @@ NPM ?= npm
 GATEWAY_UI := services/gateway/ui
 GATEWAY_UI_STAMP := $(GATEWAY_UI)/node_modules/.motcua-installed
 
-.PHONY: gateway-ui gateway-browser gateway-openapi
+#   typescript-client  examples/typescript: npm ci (from its package-lock.json, install scripts
+#                    off), a typed client generated from docs/api/openapi.json by
+#                    openapi-typescript, compiled with tsc; `npm run list-dossiers` there logs in
+#                    and lists the citizen's dossiers against `make run`
+
+.PHONY: gateway-ui gateway-browser gateway-openapi typescript-client
 
 gateway-ui: $(GATEWAY_UI_STAMP) ## install Swagger UI (npm ci) for the gateway's /docs
 
@@ -41,3 +46,8 @@ gateway-browser: ## install Debian's chromium (headless browser of the /docs tes
 
 gateway-openapi: $(PROTOS_STAMP) ## write the OpenAPI document of the REST API to docs/api/openapi.json (commit it)
 	$(UV) run python -m motcua.gateway.openapi --validate --out docs/api/openapi.json
+
+TS_EXAMPLE := examples/typescript
+
+typescript-client: ## generate the TypeScript client from docs/api/openapi.json and build the example (npm)
+	cd $(TS_EXAMPLE) && $(NPM) ci --loglevel=error && $(NPM) run --silent build
