@@ -39,7 +39,7 @@ include mk/hsm.mk
 # The image is built (about a minute) and run by tests/image whenever make test runs as root, which
 # mmdebstrap's root mode and runc need; elsewhere those tests say why they cannot run.
 TEST_IMAGE := $(if $(filter 0,$(shell id -u)),image)
-test: setup lint-python lint-imports lint-protos breaking-protos check-charts gateway-browser dss $(TEST_IMAGE) ## run the test suite (starts and stops its own PostgreSQL and Kafka)
+test: setup lint-python lint-imports lint-protos breaking-protos check-charts gateway-browser dss typescript-client $(TEST_IMAGE) ## run the test suite (starts and stops its own PostgreSQL and Kafka)
 	$(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: lint-imports

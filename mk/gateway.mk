@@ -9,14 +9,21 @@
 #                    with sudo); tests/gateway/test_openapi_and_docs.py drives it headless.
 #                    MOTCUA_CHROMIUM=<path> names another Chromium instead.
 #   gateway-openapi  the OpenAPI document generated from the protos, validated, written to
-#                    .local/gateway/openapi.json (e.g. to generate a frontend client)
+#                    docs/api/openapi.json: the committed contract frontends generate clients
+#                    from; tests/gateway/test_committed_openapi.py fails when it drifts from
+#                    the protos (run this after changing them)
 
 UV ?= uv
 NPM ?= npm
 GATEWAY_UI := services/gateway/ui
 GATEWAY_UI_STAMP := $(GATEWAY_UI)/node_modules/.motcua-installed
 
-.PHONY: gateway-ui gateway-browser gateway-openapi
+#   typescript-client  examples/typescript: npm ci (from its package-lock.json, install scripts
+#                    off), a typed client generated from docs/api/openapi.json by
+#                    openapi-typescript, compiled with tsc; `npm run list-dossiers` there logs in
+#                    and lists the citizen's dossiers against `make run`
+
+.PHONY: gateway-ui gateway-browser gateway-openapi typescript-client
 
 gateway-ui: $(GATEWAY_UI_STAMP) ## install Swagger UI (npm ci) for the gateway's /docs
 
@@ -37,5 +44,10 @@ gateway-browser: ## install Debian's chromium (headless browser of the /docs tes
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
 	  && command -v chromium
 
-gateway-openapi: $(PROTOS_STAMP) ## write the OpenAPI document of the REST API to .local/gateway/openapi.json
-	$(UV) run python -m motcua.gateway.openapi --validate --out .local/gateway/openapi.json
+gateway-openapi: $(PROTOS_STAMP) ## write the OpenAPI document of the REST API to docs/api/openapi.json (commit it)
+	$(UV) run python -m motcua.gateway.openapi --validate --out docs/api/openapi.json
+
+TS_EXAMPLE := examples/typescript
+
+typescript-client: ## generate the TypeScript client from docs/api/openapi.json and build the example (npm)
+	cd $(TS_EXAMPLE) && $(NPM) ci --loglevel=error && $(NPM) run --silent build

@@ -78,7 +78,7 @@ def test_every_operation_says_who_may_call_it_as_the_services_enforce(document: 
             assert (op["x-motcua-access"], op["x-motcua-roles"]) == ("roles", list(policy.roles)), op["operationId"]
             assert "Who may call: callers with one of the roles" in op["description"]
     issue = document["paths"]["/v1/tokens:issueDevelopment"]["post"]
-    assert issue["security"] == [] and document["security"] == [{"bearer": []}]
+    assert issue["security"] == [] and document["security"] == [{"bearer": []}, {"oidc": ["openid", "api"]}]
 
 
 def test_every_rpc_has_its_path(document: dict):

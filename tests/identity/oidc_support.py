@@ -112,16 +112,18 @@ def start_identity(stack, folder: Path, *, database: str, issuer: str | None = N
 
 
 def start_behind_gateway(stack, folder: Path, database: str, services: tuple[str, ...] = ("procedures",),
+                         gateway_extra: dict[str, str] | None = None, gateway_port: int | None = None,
                          **env) -> OidcStack:
-    """identity, then the services (trusting the gateway's URL as the issuer), then the gateway."""
-    gateway_port = free_port()
+    """identity, then the services (trusting the gateway's URL as the issuer), then the gateway
+    (with gateway_extra in its environment)."""
+    gateway_port = gateway_port or free_port()
     issuer = f"http://127.0.0.1:{gateway_port}"
     identity, internal = start_identity(stack, folder, database=database, issuer=issuer, **env)
     auth = {"MOTCUA_AUTH_ISSUER": issuer, "MOTCUA_AUTH_JWKS_URL": f"{internal}/.well-known/jwks.json"}
     started = {name: stack.service(name, **auth).start() for name in services}
     gateway_http = int(internal.rpartition(":")[2])
     backends = {"identity": identity.addr, **{name: process.addr for name, process in started.items()}}
-    gw_env = gateway_env(gateway_port, backends, identity_http_port=gateway_http)
+    gw_env = gateway_env(gateway_port, backends, gateway_extra, identity_http_port=gateway_http)
     gateway = ServiceProcess("gateway", gw_env, stack.logs / f"gateway-{gateway_port}.log",
                              ready_url=f"{issuer}/livez").start(timeout=30)
     return OidcStack(issuer, identity, internal, gateway, started.get("procedures"),

@@ -85,6 +85,11 @@ spec:
               containerPort: {{ include "motcua.identity.httpPort" $root }}
               protocol: TCP
             {{- end }}
+            {{- if $values.metrics.enabled }}
+            - name: metrics
+              containerPort: {{ $values.metrics.port }}
+              protocol: TCP
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ printf "%s-config" (include "motcua.fullname" $root) }}

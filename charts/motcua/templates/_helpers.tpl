@@ -140,6 +140,9 @@ POSTGRES_USER: {{ .Values.postgresql.user | quote }}
 POSTGRES_POOL_SIZE: {{ .Values.postgresql.poolSize | toString | quote }}
 POSTGRES_MAX_OVERFLOW: {{ .Values.postgresql.maxOverflow | toString | quote }}
 KAFKA_BOOTSTRAP_SERVERS: {{ .Values.kafka.bootstrapServers | quote }}
+{{- if .Values.metrics.enabled }}
+MOTCUA_METRICS_ADDR: {{ printf "0.0.0.0:%v" .Values.metrics.port | quote }}
+{{- end }}
 {{- with .Values.tracing.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
@@ -251,7 +254,7 @@ secret in the mounted clientSecretsSecret (client_secret_file), so the ConfigMap
 {{/* Environment variables the chart sets per container; extraEnvVars may not name them. */}}
 {{- define "motcua.managedEnvNames" -}}
 {{- if include "motcua.isGateway" . -}}
-MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_IDENTITY_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_CORS_ALLOWED_ORIGINS,MOTCUA_IDENTITY_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- else -}}
 MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- if include "motcua.isSigning" . -}}
@@ -441,6 +444,8 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
   value: {{ include "motcua.backends" $root | quote }}
 - name: MOTCUA_HEALTH_TIMEOUT
   value: {{ $svc.healthTimeout | toString | quote }}
+- name: MOTCUA_CORS_ALLOWED_ORIGINS
+  value: {{ join "," $svc.corsAllowedOrigins | quote }}
 {{- if $root.Values.services.identity.enabled }}
 {{- /* The OIDC endpoints and the login page are served under the gateway's URL, the public issuer. */}}
 - name: MOTCUA_IDENTITY_URL

@@ -37,6 +37,14 @@ spec:
         - podSelector:
             matchLabels: {{- include "motcua.releaseSelectorLabels" $root | nindent 14 }}
     {{- end }}
+    {{- if $root.Values.metrics.enabled }}
+    - ports:
+        - port: {{ $root.Values.metrics.port }}
+          protocol: TCP
+      {{- with $root.Values.metrics.from }}
+      from: {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
     {{- with $root.Values.networkPolicy.extraIngress }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

@@ -41,5 +41,13 @@ spec:
       appProtocol: http
     {{- end }}
   {{- end }}
+  {{- if $root.Values.metrics.enabled }}
+    # /metrics, for Prometheus (the ServiceMonitor names this port).
+    - name: metrics
+      port: {{ $root.Values.metrics.port }}
+      targetPort: metrics
+      protocol: TCP
+      appProtocol: http
+  {{- end }}
   selector: {{- include "motcua.componentSelectorLabels" . | nindent 4 }}
 {{- end }}

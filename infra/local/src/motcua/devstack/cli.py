@@ -48,6 +48,7 @@ def up(profile: Profile, infra_only: bool) -> int:
             assert profile.identity_http_port
             # The gateway fronts identity's OIDC endpoints: its URL is the public issuer.
             extra = auth_env(profile.identity_http_port, _gateway_url(profile) if profile.gateway_port else None)
+            extra["MOTCUA_METRICS_ADDR"] = f"127.0.0.1:{port + METRICS_PORT_SHIFT}"
             if svc == "identity":
                 extra |= identity_env(profile, profile.identity_http_port)
             if svc == "dossiers":  # result documents are signed by the signing service
@@ -87,6 +88,19 @@ def up(profile: Profile, infra_only: bool) -> int:
     return 0
 
 
+# /metrics of each process: a service's gRPC port plus this (15051 -> 19451, ...), the gateway's
+# 19480; `curl http://127.0.0.1:19451/metrics`.
+METRICS_PORT_SHIFT = 4400
+GATEWAY_METRICS_PORT = 19480
+
+# The development portal (a frontend's dev server, e.g. Vite's, on port 5173: the redirect URIs
+# of the motcua-portal client in infra/local/oidc/clients.json) calls the gateway from its own
+# origin.
+DEV_PORTAL_CORS = {"MOTCUA_CORS_ALLOWED_ORIGINS": "http://127.0.0.1:5173,http://localhost:5173",
+                   # /docs logs in as this client of infra/local/oidc/clients.json.
+                   "MOTCUA_DOCS_OIDC_CLIENT_ID": "motcua-docs"}
+
+
 def _start_gateway(profile: Profile) -> None:
     assert profile.gateway_port and profile.identity_http_port
     pid_file, log = _svc_files(profile, GATEWAY)
@@ -94,7 +108,9 @@ def _start_gateway(profile: Profile) -> None:
     # The services' token keys and issuer: the gateway verifies tokens before reading bodies, as in
     # the chart.
     keys = auth_env(profile.identity_http_port, _gateway_url(profile))
-    env = gateway_env(profile.gateway_port, backends, keys, identity_http_port=profile.identity_http_port)
+    metrics = {"MOTCUA_METRICS_ADDR": f"127.0.0.1:{GATEWAY_METRICS_PORT}"}
+    env = gateway_env(profile.gateway_port, backends, {**keys, **DEV_PORTAL_CORS, **metrics},
+                      identity_http_port=profile.identity_http_port)
     gw = ServiceProcess(GATEWAY, env, log, detach=True, ready_url=f"{_gateway_url(profile)}/livez").start(wait=False)
     pid_file.write_text(f"{gw.pid}\n")
     gw.wait_healthy()

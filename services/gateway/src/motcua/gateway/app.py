@@ -5,7 +5,8 @@
 - /openapi.json generated from the same descriptors (openapi.py), Swagger UI at /docs (docs.py);
 - /livez (the process) and /healthz (the gateway's readiness, with every backend's grpc.health.v1
   for information: one backend down makes only its own routes answer 503);
-- the identity service's OIDC endpoints and login page, proxied (identity_proxy.py).
+- the identity service's OIDC endpoints and login page, proxied (identity_proxy.py);
+- CORS for the browser origins of MOTCUA_CORS_ALLOWED_ORIGINS, on all of it (cors.py).
 """
 
 from __future__ import annotations
@@ -31,17 +32,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from motcua.kernel.client_address import ClientAddressMiddleware
 from motcua.kernel.config import ConfigError
 from motcua.kernel.logs import configure_logging
+from motcua.kernel.metrics import HTTP_DURATION, configure_metrics
 from motcua.kernel.tracing import configure_tracing, shutdown_tracing
 
 from .backends import SERVING, Backends
 from .config import SERVICE, GatewaySettings
+from .cors import Cors
 from .descriptors import ROUTED_BY_FIELD, Api, DescriptorError, load_api
 from .docs import docs_routes, openapi_route
 from .errors import error_response
 from .guard import TokenGate
 from .identity_proxy import IdentityProxy
 from .openapi import build_openapi
-from .transcode import build_routes
+from .transcode import ROUTE_KEY, build_routes
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +82,25 @@ async def healthz(request: Request) -> JSONResponse:
     )
 
 
+# Routes named by their own path in the metrics; any other path that matched no RPC route is
+# named by its prefix or "unmatched": a label per path as sent would grow without bound.
+FIXED_ROUTES = frozenset({*PROBES, "/openapi.json", "/docs", "/docs/", "/docs/init.js"})
+ROUTE_PREFIXES = ("/oauth2/", "/.well-known/", "/docs/assets/")
+
+
+def route_label(scope: Scope) -> str:
+    template = scope.get(ROUTE_KEY)
+    if template:
+        return str(template)
+    path = scope["path"]
+    if path in FIXED_ROUTES:
+        return path
+    return next((prefix + "*" for prefix in ROUTE_PREFIXES if path.startswith(prefix)), "unmatched")
+
+
 class AccessLog:
-    """One structured log line per request; the probes' at DEBUG, as they come every few seconds."""
+    """One structured log line per request, the probes' at DEBUG, as they come every few seconds;
+    and the request in the HTTP metrics (kernel metrics.HTTP_DURATION), by route template."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,13 +121,16 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
+            elapsed = time.perf_counter() - started
+            HTTP_DURATION.record(elapsed, {"http.route": route_label(scope), "http.request.method": scope["method"],
+                                           "http.response.status_code": status})
             probe = scope["path"] in PROBES and status in (200, 503)
             level = logging.DEBUG if probe else logging.INFO
             log.log(level, "request", extra={
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "duration_ms": round(elapsed * 1000, 1),
             })
 
 
@@ -144,13 +167,19 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
         Route("/livez", livez, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         openapi_route(document),
-        *docs_routes(settings.docs_dir, document["info"]["title"]),
+        *docs_routes(settings.docs_dir, document["info"]["title"], settings.docs_oidc_client_id),
         *rpc_routes,
         *(identity.routes() if identity is not None else []),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLog), Middleware(ClientAddressMiddleware, settings.trusted_proxies)],
+        middleware=[
+            Middleware(AccessLog),
+            # Outside the routes: preflights are answered for every path (the OIDC proxy's too),
+            # and every answer, errors included, carries the CORS headers an allowed page needs.
+            Middleware(Cors, settings.cors_allowed_origins, settings.cors_max_age),
+            Middleware(ClientAddressMiddleware, settings.trusted_proxies),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )
@@ -202,6 +231,7 @@ def main() -> None:
     logging.getLogger().setLevel(settings.log_level)
     logging.getLogger("uvicorn.error").addFilter(_DropColorMessage())
     configure_tracing(SERVICE)
+    configure_metrics(SERVICE, settings.metrics_addr)
     try:
         app = create_app(settings)
     except DescriptorError as e:

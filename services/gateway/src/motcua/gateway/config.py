@@ -14,8 +14,11 @@ from motcua.kernel.config import (
     ConfigError,
     env_number,
     max_message_bytes,
+    metrics_addr_from_env,
     trusted_proxies_from_env,
 )
+
+from .cors import DEFAULT_MAX_AGE, parse_origins
 
 SERVICE = "gateway"
 
@@ -71,6 +74,13 @@ class GatewaySettings:
     auth: AuthSettings | None = None
     # The proxies in front of the gateway (the ingress) whose X-Forwarded-For names the caller.
     trusted_proxies: TrustedProxies = TrustedProxies()
+    # The browser origins whose pages may call the API and the OIDC endpoints (cors.py); none:
+    # only same-origin pages (the docs) and non-browser clients.
+    cors_allowed_origins: tuple[str, ...] = ()
+    cors_max_age: int = DEFAULT_MAX_AGE
+    metrics_addr: str = ""  # MOTCUA_METRICS_ADDR, as for the services (kernel metrics.py)
+    # The public OIDC client the docs page logs in as (docs.py); "": no login on the page.
+    docs_oidc_client_id: str = ""
 
     @property
     def http_addr(self) -> str:
@@ -109,6 +119,10 @@ class GatewaySettings:
             identity_url=_http_url("MOTCUA_IDENTITY_URL", env.get("MOTCUA_IDENTITY_URL", "")),
             auth=AuthSettings.from_env(env),
             trusted_proxies=trusted_proxies_from_env(env),
+            cors_allowed_origins=parse_origins(env.get("MOTCUA_CORS_ALLOWED_ORIGINS", "")),
+            cors_max_age=env_number(env, "MOTCUA_CORS_MAX_AGE", DEFAULT_MAX_AGE, int, minimum=0),
+            metrics_addr=metrics_addr_from_env(env),
+            docs_oidc_client_id=env.get("MOTCUA_DOCS_OIDC_CLIENT_ID", "").strip(),
         )
 
 

@@ -5,6 +5,12 @@ services/gateway/ui, from its package-lock.json) and served as static files from
 /docs/assets/; MOTCUA_DOCS_DIR points elsewhere (e.g. in an image). Nothing is loaded from
 another host: the page, its script and its assets come from the gateway, and the online spec
 validator badge is off.
+
+With MOTCUA_DOCS_OIDC_CLIENT_ID, the page's Authorize button logs in at the OIDC provider the
+gateway fronts (the document's `openIdConnect` scheme), by authorization code with PKCE, as that
+public client; the client is registered with the redirect URI
+`<gateway URL>/docs/assets/oauth2-redirect.html` (Swagger UI's page, which hands the code back
+to the docs page). Without it, a token is pasted into the `bearer` scheme by hand.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ _PAGE = """<!doctype html>
 <link rel="icon" type="image/png" href="{root}/docs/assets/favicon-32x32.png">
 </head>
 <body>
-<div id="swagger-ui" data-url="{root}/openapi.json"></div>
+<div id="swagger-ui" data-url="{root}/openapi.json" data-client-id="{client_id}"></div>
 <script src="{root}/docs/assets/swagger-ui-bundle.js"></script>
 <script src="{root}/docs/init.js"></script>
 </body>
@@ -45,10 +51,31 @@ _PAGE = """<!doctype html>
 
 # A file rather than an inline script, so that the page's Content-Security-Policy needs no
 # 'unsafe-inline' for scripts.
-_INIT = """window.addEventListener("load", function () {
+_INIT = """window.addEventListener("load", async function () {
   var element = document.getElementById("swagger-ui");
+  var documentUrl = new URL(element.getAttribute("data-url"), location.href);
+  var clientId = element.getAttribute("data-client-id");
+  var spec = await (await fetch(documentUrl)).json();
+  if (clientId) {
+    // The openIdConnect scheme as the authorization code flow its discovery document describes:
+    // Swagger UI logs in with that (and PKCE) reliably, from the provider's own endpoints.
+    var schemes = (spec.components || {}).securitySchemes || {};
+    for (var name of Object.keys(schemes)) {
+      var scheme = schemes[name];
+      if (scheme.type !== "openIdConnect") continue;
+      try {
+        var discovery = await (await fetch(new URL(scheme.openIdConnectUrl, documentUrl))).json();
+        schemes[name] = {type: "oauth2", description: scheme.description, flows: {authorizationCode: {
+          authorizationUrl: discovery.authorization_endpoint, tokenUrl: discovery.token_endpoint,
+          scopes: {openid: "OpenID Connect", api: "The motcua API"}}}};
+      } catch (e) {
+        console.error("no OpenID Connect discovery", e);
+      }
+    }
+  }
   window.ui = SwaggerUIBundle({
-    url: element.getAttribute("data-url"),
+    spec: spec,
+    oauth2RedirectUrl: new URL("docs/assets/oauth2-redirect.html", documentUrl).href,
     dom_id: "#swagger-ui",
     deepLinking: true,
     displayOperationId: true,
@@ -58,6 +85,10 @@ _INIT = """window.addEventListener("load", function () {
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout"
   });
+  if (clientId) {
+    // A public client: no secret in the page; PKCE protects the code.
+    window.ui.initOAuth({clientId: clientId, usePkceWithAuthorizationCodeGrant: true, scopes: ["openid", "api"]});
+  }
 });
 """
 
@@ -84,7 +115,7 @@ def usable_ui_dir(directory: Path | None) -> Path | None:
     return None
 
 
-def docs_routes(ui_dir: Path | None, title: str) -> list[BaseRoute]:
+def docs_routes(ui_dir: Path | None, title: str, oidc_client_id: str = "") -> list[BaseRoute]:
     ui_dir = usable_ui_dir(ui_dir)
 
     async def page(request: Request) -> Response:
@@ -92,7 +123,8 @@ def docs_routes(ui_dir: Path | None, title: str) -> list[BaseRoute]:
             return error_response(503, "Swagger UI is not installed here (make gateway-ui); "
                                        "the OpenAPI document is at /openapi.json")
         root = html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
-        return HTMLResponse(_PAGE.format(root=root, title=html.escape(title)),
+        return HTMLResponse(_PAGE.format(root=root, title=html.escape(title),
+                                         client_id=html.escape(oidc_client_id, quote=True)),
                             headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
 
     async def init(request: Request) -> Response:

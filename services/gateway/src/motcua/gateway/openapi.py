@@ -35,7 +35,7 @@ from motcua.common.v1 import access_pb2
 
 from .descriptors import Api, Binding, Method, enum_of, load_api, message_of
 from .errors import HTTP_STATUS
-from .transcode import FieldDescriptor, is_query_settable, query_fields
+from .transcode import FieldDescriptor, is_query_settable, query_fields, single_bytes_field
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/"
@@ -440,7 +440,19 @@ class _Builder:
             fd = method.input.fields_by_name[binding.body]
             body_schema = self.field_schema(fd)
             required_fields = field_behavior_pb2.REQUIRED in _behaviors(fd)
-        return {"required": required_fields, "content": {"application/json": {"schema": body_schema}}}
+        content: dict[str, Any] = {"application/json": {"schema": body_schema}}
+        upload = single_bytes_field(method.input) if binding.body == "*" else None
+        if upload is not None:  # the file itself may be the body (transcode.py)
+            file = {"type": "string", "contentMediaType": "application/octet-stream"}
+            content["multipart/form-data"] = {"schema": {
+                "type": "object", "required": [upload.name], "properties": {upload.name: file},
+                "description": f"The file as the part `{upload.name}`, the other fields of the JSON body as form "
+                               "fields; the part's Content-Type and file name fill `content_type` and `name` when "
+                               "the message has them and they are not given."}}
+            content["application/octet-stream"] = {"schema": {
+                **file, "description": f"The file itself as `{upload.name}`, with its own Content-Type (e.g. "
+                                       "application/pdf); the other fields in the query string."}}
+        return {"required": required_fields, "content": content}
 
     def schema_of(self, schema: dict[str, Any]) -> dict[str, Any]:
         self.drain()
@@ -454,7 +466,13 @@ class _Builder:
             schema = self.ref(method.output)
         description = self.api.comment(method.output.full_name) or "OK"
         if not method.server_streaming:
-            return {"description": description, "content": {"application/json": {"schema": schema}}}
+            content: dict[str, Any] = {"application/json": {"schema": schema}}
+            download = single_bytes_field(method.output)
+            if download is not None:  # Accept: application/pdf gives the file itself (transcode.py)
+                content["application/pdf"] = {"schema": {
+                    "type": "string", "contentMediaType": "application/pdf",
+                    "description": f"`{download.name}` itself, with a Content-Disposition naming the file."}}
+            return {"description": description, "content": content}
         line = {"type": "object", "properties": {"result": schema, "error": {"$ref": REF + "ErrorStatus"}},
                 "description": "One line of the stream: a message (`result`), or the error that ended it."}
         return {
@@ -542,17 +560,31 @@ def build_openapi(api: Api, *, title: str = "motcua API", version: str = "v1") -
         "info": {"title": title, "version": version, "description": API_DESCRIPTION},
         "tags": tags,
         "paths": paths,  # in the order of the protos: services, then RPCs as declared
+        # Relative: the gateway that serves the document serves the API (and, under the same
+        # URL, the OIDC provider), whatever host name a client reached it by.
+        "servers": [{"url": "/", "description": "This gateway"}],
         "components": {"schemas": schemas, "responses": error_responses, "securitySchemes": SECURITY_SCHEMES},
         # Every call carries the caller's access token, which the services verify; public
-        # operations (the token endpoint, the catalog) say `security: []` themselves.
-        "security": [{"bearer": []}],
+        # operations (the token endpoint, the catalog) say `security: []` themselves. Either
+        # scheme: the token is the same bearer token, obtained by hand or by an OIDC login.
+        "security": [{"bearer": []}, {"oidc": ["openid", "api"]}],
     }
 
 
-SECURITY_SCHEMES = {"bearer": {
-    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-    "description": "An access token of the identity service (in development: POST /v1/tokens:issueDevelopment).",
-}}
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "An access token of the identity service (in development: POST /v1/tokens:issueDevelopment).",
+    },
+    "oidc": {
+        "type": "openIdConnect",
+        # Relative to the server: the provider's issuer is the gateway's own URL.
+        "openIdConnectUrl": "/.well-known/openid-configuration",
+        "description": "A login with the identity service's OpenID Connect provider (authorization code with "
+                       "PKCE for browser applications); the access token it issues is sent as a bearer token. "
+                       "Scope `api` makes a token the services accept.",
+    },
+}
 
 
 

@@ -42,6 +42,27 @@ Server-streaming RPCs are answered as Server-Sent Events when the client accepts
 `text/event-stream` (EventSource), else as NDJSON (`application/x-ndjson`): one JSON message per
 event / line. An error before the first message is an ordinary JSON error with its HTTP status;
 an error after it is a last event `error` (SSE) or a line `{"error": {...}}` (NDJSON).
+
+Files travel as files where a message carries one (a request or response with a single `bytes`
+field, e.g. AddAttachmentRequest.content, RenderDossierFormResponse.pdf,
+GetSignedDocumentResponse.content):
+  - upload: the body of a `body: "*"` route may be the file itself (any non-JSON Content-Type,
+    e.g. `application/pdf`: the other fields from the query string) or `multipart/form-data`
+    (one file part named as the bytes field, the other fields as form fields). The file's
+    Content-Type fills a `content_type` field and a part's file name a `name` field when the
+    client does not set them. The size limit is the gateway's one (MOTCUA_MAX_MESSAGE_BYTES),
+    and the service's own rules (e.g. 10 MiB for an attachment) answer 400 naming the field;
+  - download: with `Accept: application/pdf` (or `application/octet-stream`) the answer is the
+    bytes themselves, typed by the message's `media_type` or, failing that, by their content,
+    with a Content-Disposition naming the message's `file_name` (or the RPC).
+
+A browser's EventSource cannot send an Authorization header, so a server-streaming route (and
+only those) also takes the access token as the `access_token` query parameter (RFC 6750 2.3),
+passed on to the service as the bearer token. Not a ticket exchanged beforehand: that would be
+state of the gateway's own, shared between its replicas, for what a short-lived access token
+already does; the risks of a token in a URL are kept small instead: the gateway logs paths
+without the query string, the stream's answer carries `Referrer-Policy: no-referrer`, and the
+parameter is refused on every other route (an unknown query parameter).
 """
 
 from __future__ import annotations
@@ -50,6 +71,7 @@ import asyncio
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +80,7 @@ from urllib.parse import quote
 import grpc
 from google.protobuf import descriptor, json_format, message_factory
 from opentelemetry import propagate, trace
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -235,6 +258,8 @@ class Transcoder:
         self.response_class = message_factory.GetMessageClass(self.method.output)
         self.path_fields = {v.name: _resolve(self.method.input, v.name) for v in self.binding.template.variables}
         self.span_name = f"{self.binding.http_method} {self.binding.template.template}"
+        self.upload_field = single_bytes_field(self.method.input) if self.binding.body == "*" else None
+        self.download_field = single_bytes_field(self.method.output) if not self.method.server_streaming else None
 
     # ------------------------------------------------------------------ request
 
@@ -243,8 +268,24 @@ class Transcoder:
         as declared, then the token (unless the RPC is public), then its size as read."""
         check_length(request, self.max_message_bytes)
         if not self.public:
-            await self.token_gate.check(request.headers.get("authorization"))
+            await self.token_gate.check(self.authorization(request))
         return await read_limited(request, self.max_message_bytes)
+
+    def authorization(self, request: Request) -> str | None:
+        """The caller's Authorization: the header, or on a stream the access_token parameter
+        (see the module's docstring)."""
+        header = request.headers.get("authorization")
+        if header or not self.method.server_streaming:
+            return header
+        token = request.query_params.get(STREAM_TOKEN_PARAMETER)
+        return f"Bearer {token}" if token else None
+
+    def query(self, request: Request) -> list[tuple[str, str]]:
+        """The query parameters that fill the request message (a stream's token is not one)."""
+        pairs = request.query_params.multi_items()
+        if self.method.server_streaming:
+            return [(k, v) for k, v in pairs if k != STREAM_TOKEN_PARAMETER]
+        return pairs
 
     def decode(self, raw: bytes, content_type: str | None, path_values: dict[str, str],
                query: list[tuple[str, str]]) -> Any:
@@ -329,8 +370,12 @@ class Transcoder:
     async def __call__(self, request: Request, path_values: dict[str, str]) -> Response:
         try:
             raw = await self.guard(request)
-            content_type, query = request.headers.get("content-type"), request.query_params.multi_items()
-            message = await off_loop(lambda: self.decode(raw, content_type, path_values, query), len(raw))
+            content_type, query = request.headers.get("content-type"), self.query(request)
+            media = (content_type or "").split(";")[0].strip().lower()
+            if self.upload_field is not None and raw and media and not _JSON_MEDIA.fullmatch(media):
+                message = await self.decode_upload(request, raw, media, path_values, query)
+            else:
+                message = await off_loop(lambda: self.decode(raw, content_type, path_values, query), len(raw))
         except Refused as e:
             return e.response
         backends: Backends = request.app.state.backends
@@ -344,11 +389,12 @@ class Transcoder:
                       "rpc.method": self.method.name}
         with tracer.start_as_current_span(self.span_name, context=self.trace_context(request),
                                           kind=trace.SpanKind.SERVER, attributes=attributes) as span:
-            metadata = forwarded_metadata(request)
+            metadata = forwarded_metadata(request, self.authorization(request))
             if self.method.server_streaming:
                 response = await self._stream(request, backends, message, metadata, backend)
             else:
-                response = await self._unary(backends, message, metadata, backend)
+                as_file = self.download_field is not None and wants_file(request.headers.get("accept", ""))
+                response = await self._unary(backends, message, metadata, backend, as_file)
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
@@ -392,14 +438,107 @@ class Transcoder:
         message = f"the {self.method.backend} service's answer exceeds the limit of {limit} bytes"
         return 500, error_body(500, "RESOURCE_EXHAUSTED", message)
 
-    async def _unary(self, backends: Backends, message: Any, metadata: tuple, backend: str) -> Response:
+    async def _unary(self, backends: Backends, message: Any, metadata: tuple, backend: str,
+                     as_file: bool = False) -> Response:
         call = backends.unary(backend, self.method.full_path, self.request_class, self.response_class)
         try:
             response = await call(message, timeout=self.rpc_timeout, metadata=metadata)
         except grpc.aio.AioRpcError as e:
             http_status, body = self._grpc_error(e, message.ByteSize())
             return JSONResponse(body, status_code=http_status)
+        if as_file:
+            return self.file_response(response)
         return await off_loop(lambda: JSONResponse(self.render(response)), response.ByteSize())
+
+    # ------------------------------------------------------------------ files
+
+    async def decode_upload(self, request: Request, raw: bytes, media: str, path_values: dict[str, str],
+                            query: list[tuple[str, str]]) -> Any:
+        """The request message of a file upload (see the module's docstring)."""
+        filename: str | None = None
+        if media == "multipart/form-data":
+            if query:
+                raise _bad("a multipart upload takes its fields in the form, not in the query string",
+                           query[0][0], "not a query parameter of this operation")
+            pairs, content, file_media, filename = await self._read_form(request, raw)
+            media = file_media or ""
+        else:
+            pairs, content = query, raw
+        return await off_loop(lambda: self.build_upload(path_values, pairs, content, media, filename), len(raw))
+
+    async def _read_form(self, request: Request, raw: bytes) -> tuple[list[tuple[str, str]], bytes, str | None,
+                                                                      str | None]:
+        assert self.upload_field is not None
+
+        async def replay() -> dict[str, Any]:  # the body, already read (and counted) by the guard
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        try:
+            form = await Request(request.scope, replay).form(max_files=1, max_fields=MAX_FORM_FIELDS,
+                                                             max_part_size=self.max_message_bytes)
+        except HTTPException as e:  # python-multipart's refusals: malformed, too many parts
+            raise _bad(f"malformed multipart body: {e.detail}") from None
+        pairs: list[tuple[str, str]] = []
+        file: Any = None
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                pairs.append((key, value))
+            elif key in (self.upload_field.name, self.upload_field.json_name):
+                file = value
+            else:
+                raise _bad(f"the file part must be named {self.upload_field.name!r}, not {key!r}", key,
+                           f"the file goes in {self.upload_field.name}")
+        try:
+            if file is None:
+                raise _bad(f"the form has no file part named {self.upload_field.name!r}", self.upload_field.name,
+                           "a file is required")
+            content = await file.read()
+            return pairs, content, file.content_type, file.filename
+        finally:
+            await form.close()
+
+    def build_upload(self, path_values: dict[str, str], pairs: list[tuple[str, str]], content: bytes,
+                     media: str, filename: str | None) -> Any:
+        assert self.upload_field is not None
+        request = self.request_class()
+        for name, value in path_values.items():
+            fields = self.path_fields[name]
+            assert fields is not None  # checked when the API was loaded
+            _set_from_text(request, fields, [value], name, conflict_check=False)
+        grouped: dict[str, list[str]] = {}
+        for key, value in pairs:
+            grouped.setdefault(key, []).append(value)
+        for key, values in grouped.items():
+            fields = _resolve(self.method.input, key)
+            if fields is None:
+                raise _bad(f"unknown field {key!r}: {self.method.input.full_name} has no such field", key,
+                           "no such field")
+            proto_path = ".".join(f.name for f in fields)
+            if proto_path == self.upload_field.name or proto_path in self.path_fields:
+                raise _bad(f"{key} is bound by the path or the file", key, "bound by the path or the file")
+            if any(f.is_repeated for f in fields[:-1]) or not is_query_settable(fields[-1]):
+                raise _bad(f"{key} cannot be set from a text value", key, "not a scalar field")
+            _set_from_text(request, fields, values, key, conflict_check=False)
+        setattr(request, self.upload_field.name, content)
+        for field_name, default in (("content_type", media), ("name", filename)):
+            fd = self.method.input.fields_by_name.get(field_name)
+            if default and fd is not None and fd.type == FieldDescriptor.TYPE_STRING and not getattr(request,
+                                                                                                    field_name):
+                setattr(request, field_name, default)
+        if request.ByteSize() > self.max_message_bytes:
+            raise ClientError(too_large(self.max_message_bytes, f"the {self.method.input.name} message"))
+        return request
+
+    def file_response(self, response: Any) -> Response:
+        assert self.download_field is not None
+        content = bytes(getattr(response, self.download_field.name))
+        declared = _string_field(response, "media_type") or _string_field(response, "content_type")
+        media = declared or ("application/pdf" if content.startswith(b"%PDF-") else "application/octet-stream")
+        extension = ".pdf" if media == "application/pdf" else ""
+        filename = _string_field(response, "file_name") or f"{_snake(self.method.name)}{extension}"
+        return Response(content, media_type=media, headers={
+            "Content-Disposition": content_disposition(filename), "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff"})
 
     # ------------------------------------------------------------------ server streaming
 
@@ -418,7 +557,8 @@ class Transcoder:
             except grpc.aio.AioRpcError as e:
                 http_status, body = self._grpc_error(e, message.ByteSize())
                 return JSONResponse(body, status_code=http_status)
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        # no-referrer: a page the stream's client links to never learns the URL (its token).
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Referrer-Policy": "no-referrer"}
         media = _SSE if sse else _NDJSON
         draining: asyncio.Event = getattr(request.app.state, "draining", None) or asyncio.Event()
         return StreamingResponse(self._events(call, first, sse, draining), media_type=media, headers=headers)
@@ -464,12 +604,11 @@ class Transcoder:
             call.cancel()  # the client went away (or the stream ended): end the backend's stream too
 
 
-def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+def forwarded_metadata(request: Request, authorization: str | None) -> tuple[tuple[str, str], ...]:
     """What the services need from the HTTP request: the caller's bearer token, as is (each
     service verifies it and decides who may call what; the gateway's own check, guard.TokenGate,
     only keeps callers without a valid token from costing it a body), and the caller's address
     (kernel client_address), which the services' throttles count by."""
-    authorization = request.headers.get("authorization")
     address = current_client_address()
     return ((("authorization", authorization),) if authorization else ()) + \
         (((CLIENT_ADDRESS_METADATA, address),) if address else ())
@@ -478,6 +617,44 @@ def forwarded_metadata(request: Request) -> tuple[tuple[str, str], ...]:
 # gRPC's words for a message over a limit, on either side: "Received message larger than max
 # (20971520 vs. 16777216)", "Sent message larger than max (...)".
 _TOO_LARGE = re.compile(r"message larger than max \((\d+) vs\. (\d+)\)", re.IGNORECASE)
+
+MAX_FORM_FIELDS = 50  # form fields of a multipart upload: a request message's scalar fields, a few
+FILE_MEDIA = ("application/pdf", "application/octet-stream")
+
+
+def single_bytes_field(message: descriptor.Descriptor) -> FieldDescriptor | None:
+    """The message's one singular `bytes` field, when it has exactly one: the file it carries."""
+    found = [fd for fd in message.fields if fd.type == FieldDescriptor.TYPE_BYTES and not fd.is_repeated]
+    return found[0] if len(found) == 1 else None
+
+
+def wants_file(accept: str) -> bool:
+    """Whether the client asks for the file itself rather than JSON."""
+    media = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return bool(media & set(FILE_MEDIA)) and "application/json" not in media
+
+
+def content_disposition(filename: str) -> str:
+    """attachment, with the name in ASCII for old clients and in UTF-8 (RFC 6266, 5987) for the
+    rest: Vietnamese file names keep their diacritics."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in
+                         unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode() or "file")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _string_field(message: Any, name: str) -> str:
+    fd = message.DESCRIPTOR.fields_by_name.get(name)
+    return getattr(message, name) if fd is not None and fd.type == FieldDescriptor.TYPE_STRING else ""
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+# The query parameter a stream's access token may come in (RFC 6750 2.3's name).
+STREAM_TOKEN_PARAMETER = "access_token"
+
+ROUTE_KEY = "motcua.route"  # the scope key naming the matched route's template
 
 STREAM_START_WAIT = 0.5  # seconds a stream may take to say its first word before headers go out
 SSE_KEEPALIVE = 15.0  # seconds between SSE comments on a quiet stream (proxies close idle ones)
@@ -515,7 +692,8 @@ class RpcRoute(BaseRoute):
         values = self.binding.template.match(decoded) if decoded else None
         if values is None:
             return Match.NONE, {}
-        child = {"endpoint": self.transcoder, "path_params": values}
+        # The template, not the path as sent: the metrics' route label (app.AccessLog) names no id.
+        child = {"endpoint": self.transcoder, "path_params": values, ROUTE_KEY: self.binding.template.template}
         return (Match.FULL if scope["method"] == self.binding.http_method else Match.PARTIAL), child
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:

@@ -118,6 +118,7 @@ class Settings:
     snapshotting: bool = True
     auth: AuthSettings | None = None  # required to serve gRPC (see grpc_server)
     http_addr: str = ""  # a service's own HTTP endpoints, when it has some (identity's JWKS)
+    metrics_addr: str = ""  # MOTCUA_METRICS_ADDR: where Prometheus scrapes /metrics (metrics.py); "": nowhere
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # the gRPC server's limit, both ways
     # Whose word on the caller's address counts (client_address.py): nobody's unless set.
     trusted_proxies: TrustedProxies = TrustedProxies()
@@ -171,6 +172,7 @@ class Settings:
             snapshotting=snapshotting,
             auth=AuthSettings.from_env(env),
             http_addr=env.get("MOTCUA_HTTP_ADDR", "").strip(),
+            metrics_addr=metrics_addr_from_env(env),
             max_message_bytes=max_message_bytes(env),
             trusted_proxies=trusted_proxies_from_env(env),
         )
@@ -187,3 +189,12 @@ def trusted_proxies_from_env(env: Mapping[str, str]) -> TrustedProxies:
 def events_topic(service: str) -> str:
     """The Kafka topic a service publishes its integration events to."""
     return f"motcua.{service}.events.v1"
+
+
+def metrics_addr_from_env(env: Mapping[str, str]) -> str:
+    """MOTCUA_METRICS_ADDR, checked: host:port or empty."""
+    raw = env.get("MOTCUA_METRICS_ADDR", "").strip()
+    host, sep, port = raw.rpartition(":")
+    if raw and (not sep or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536):
+        raise ConfigError(f"MOTCUA_METRICS_ADDR must be host:port, got {raw!r}")
+    return raw

@@ -44,6 +44,7 @@ from .errors import DomainError, VersionConflict
 from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import ensure_topics, new_consumer, new_producer
+from .metrics import CONSUMER_APPLIED, CONSUMER_DEAD_LETTERED, CONSUMER_LAG
 from .supervision import WorkerHealth, keep_running
 from .tracing import context_from_kafka_headers, tracer
 from .transient import is_transient
@@ -112,6 +113,10 @@ class TrackedConsumer:
                 if batches:
                     failpoint("consumer.before_offset_commit")
                     consumer.commit()
+                try:
+                    self._measure_lag(consumer)
+                except Exception as e:  # a measurement never stops the consuming
+                    log.debug("consumer lag not measured", extra={"error": f"{type(e).__name__}: {e}"})
                 self.health.working()
         finally:
             consumer.close(autocommit=False)
@@ -157,6 +162,7 @@ class TrackedConsumer:
         self._positions[upstream] = last
         self.applied += len(deliveries)
         self.applied_together += len(deliveries)
+        CONSUMER_APPLIED.add(len(deliveries), {"group": self.group_id, "topic": records[0].topic})
         return True
 
     def _handle(self, record: Any, stop: threading.Event) -> bool:
@@ -221,6 +227,7 @@ class TrackedConsumer:
             self.app.record_processed(Tracking(upstream, envelope.position), *aggregates)
         self._positions[upstream] = envelope.position
         self.applied += 1
+        CONSUMER_APPLIED.add(1, {"group": self.group_id, "topic": record.topic})
         self.health.working()
 
     def _run_policy(self, envelope: envelope_pb2.EventEnvelope, subscription: Subscription) -> Sequence[Any]:
@@ -245,6 +252,22 @@ class TrackedConsumer:
                 "motcua.event.type": envelope.type,
             },
         )
+
+    def _measure_lag(self, consumer: Any) -> None:
+        """Per topic, the messages of its assigned partitions not yet read (the high watermark,
+        as the last fetch saw it, less the position)."""
+        lag: dict[str, int] = {}
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is None:  # not fetched from yet
+                continue
+            # Known once fetched from: no round trip to the broker.
+            position = consumer.position(partition, timeout_ms=0)
+            if position is None:
+                continue
+            lag[partition.topic] = lag.get(partition.topic, 0) + max(highwater - position, 0)
+        for topic, behind in lag.items():
+            CONSUMER_LAG.set(behind, {"group": self.group_id, "topic": topic})
 
     def _position(self, upstream: str) -> int:
         if upstream not in self._positions:
@@ -274,3 +297,4 @@ class TrackedConsumer:
             self.app.record_processed(Tracking(upstream, envelope.position))
             self._positions[upstream] = envelope.position
         self.dead_lettered += 1
+        CONSUMER_DEAD_LETTERED.add(1, {"group": self.group_id, "topic": record.topic})

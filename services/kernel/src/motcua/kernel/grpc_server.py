@@ -26,6 +26,7 @@ from .context import ANONYMOUS, acting_as, current_actor
 from .errors import DomainError
 from .grpc_client import message_size_options
 from .grpc_errors import abort_internal, abort_unauthenticated, abort_with
+from .metrics import MetricsInterceptor
 from .transient import is_transient
 from .validation import validate_request
 
@@ -197,8 +198,9 @@ class GrpcServer:
         policies = {path: policy for r in registrations for path, policy in r[3].items()}
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix="grpc"),
-            interceptors=[server_interceptor(), KernelInterceptor(TokenVerifier(settings.auth), policies,
-                                                                  settings.trusted_proxies)],
+            # Metrics outermost: calls the kernel refuses (token, role, validation) count too.
+            interceptors=[MetricsInterceptor(), server_interceptor(),
+                          KernelInterceptor(TokenVerifier(settings.auth), policies, settings.trusted_proxies)],
             # A larger message is refused by gRPC itself with RESOURCE_EXHAUSTED, naming both sizes.
             options=[("grpc.so_reuseport", 0), *message_size_options(settings.max_message_bytes)],
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics, new_producer
 from .leadership import SingleLeaderWorker
+from .metrics import RELAY_BACKLOG, RELAY_PUBLISH_DURATION, RELAY_PUBLISHED
 from .supervision import WorkerHealth
 from .tracing import context_from_traceparent, inject_kafka_headers, tracer
 
@@ -106,12 +108,15 @@ class OutboxRelay(SingleLeaderWorker):
                     start=position, limit=self.settings.relay_batch_size, inclusive_of_start=False
                 )
                 if not batch:
+                    RELAY_BACKLOG.set(0, {"topic": self.topic})
                     self.health.working()
                     # Wake on the commit's NOTIFY, or poll again after the idle wait.
                     for _ in conn.notifies(timeout=self.settings.relay_idle_wait, stop_after=1):
                         pass
                     continue
+                started = time.perf_counter()
                 rejected = self._publish(producer, batch)
+                RELAY_PUBLISH_DURATION.record(time.perf_counter() - started, {"topic": self.topic})
                 position = batch[-1].id
                 failpoint("relay.before_position_save")
                 with conn.transaction():
@@ -122,6 +127,8 @@ class OutboxRelay(SingleLeaderWorker):
                         (self.topic, position),
                     )
                 self.dead_lettered += len(rejected)
+                RELAY_BACKLOG.set(max(self.app.recorder.max_notification_id() or 0, position) - position,
+                                  {"topic": self.topic})
                 self.health.working()
         finally:
             producer.close(timeout=5)
@@ -195,6 +202,7 @@ class OutboxRelay(SingleLeaderWorker):
         for future in futures:
             future.get(timeout=0)  # raises if the broker did not acknowledge
         self.published += len(futures)
+        RELAY_PUBLISHED.add(len(futures), {"topic": self.topic})
         return rejected
 
     def _envelope(

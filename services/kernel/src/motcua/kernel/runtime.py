@@ -18,6 +18,7 @@ from .consumer import TrackedConsumer
 from .eventstore import ServiceApplication
 from .grpc_server import GrpcServer, Registration
 from .logs import configure_logging
+from .metrics import configure_metrics
 from .relay import OutboxRelay
 from .sealer import ChainSealer
 from .supervision import WorkerHealth
@@ -147,6 +148,7 @@ def main(service_name: str, build: Callable[[Settings], Service]) -> None:
     settings = Settings.from_env(service=service_name)
     configure_logging(settings.service, settings.log_level)
     configure_tracing(settings.service)
+    configure_metrics(settings.service, settings.metrics_addr)
     runtime = ServiceRuntime(build(settings))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

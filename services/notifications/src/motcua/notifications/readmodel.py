@@ -29,6 +29,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Composed, Identifier
 
+from motcua.kernel.metrics import NOTIFICATIONS
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 from .domain import BOUNCED, DELIVERED, FAILED, IN_APP, QUEUED, SENDING, SENT, Notification
@@ -181,6 +182,9 @@ class InboxRecorder(ProjectingRecorder):
         return [self._inbox]
 
     def _created(self, event: Any, position: int) -> Iterator[Statement]:
+        # Counted where every new notification passes once, whichever path made it (an API send,
+        # a dossier event): by channel and the state it starts in.
+        NOTIFICATIONS.add(1, {"channel": str(event.channel), "state": str(event.state)})
         yield self._insert_row, {
             "position": position,
             "notification_id": event.originator_id,

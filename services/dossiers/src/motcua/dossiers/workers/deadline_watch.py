@@ -22,6 +22,7 @@ import psycopg
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import VersionConflict
 from motcua.kernel.eventstore import dedicated_connection
+from motcua.kernel.metrics import DEADLINE_FLAGGED, DEADLINE_SWEEPS
 from motcua.kernel.supervision import WorkerHealth, keep_running
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,12 @@ class DeadlineWatch:
                 if stop.wait(self.interval):
                     return
             while not stop.is_set():
-                self.sweep()
+                try:
+                    self.sweep()
+                except Exception:
+                    DEADLINE_SWEEPS.add(1, {"outcome": "failed"})
+                    raise
+                DEADLINE_SWEEPS.add(1, {"outcome": "ok"})
                 self.health.working()
                 stop.wait(self.interval)
 
@@ -64,6 +70,7 @@ class DeadlineWatch:
                 except VersionConflict:
                     continue  # changed meanwhile (or flagged by another replica): the next pass sees it again
         self.flagged += raised
+        DEADLINE_FLAGGED.add(raised)
         return raised
 
 

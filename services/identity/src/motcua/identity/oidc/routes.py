@@ -18,12 +18,15 @@ from starlette.routing import Route
 
 from motcua.kernel.client_address import current_client_address
 from motcua.kernel.errors import NotFound
+from motcua.kernel.metrics import LOGINS
 
 from . import login_page
-from .accounts import BAD_SECOND_FACTOR, MFA_REQUIRED
+from .accounts import ACCOUNT_DISABLED, BAD_CREDENTIALS, BAD_SECOND_FACTOR, LOCKED, MFA_REQUIRED
 from .grants import password_generation, user_of
 from .models import EndUser
 from .server import SESSION_COOKIE, HttpRequest, Provider
+
+LOGIN_REASONS = frozenset({BAD_CREDENTIALS, MFA_REQUIRED, BAD_SECOND_FACTOR, LOCKED, ACCOUNT_DISABLED})
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
@@ -111,10 +114,14 @@ class OidcRoutes:
             return self.refuse(oauth_request, error)
         login = fields.get("login", "").strip()
         if not login_page.csrf_valid(request, fields.get(login_page.CSRF_FIELD, "")):
+            LOGINS.add(1, {"outcome": "csrf"})
             return self.page(request, grant, login=login, error=login_page.message("csrf"), status=400)
         totp = fields.get("totp", "").strip() or None
         outcome = self.provider.accounts.verify_login(login, fields.get("password", ""), totp,
                                                       current_client_address())
+        # The reason, one of the few accounts.py names (never the login typed in).
+        LOGINS.add(1, {"outcome": "ok" if outcome.succeeded else (outcome.reason if outcome.reason in LOGIN_REASONS
+                                                                   else "other")})
         if not outcome.succeeded:
             ask_totp = outcome.reason in (MFA_REQUIRED, BAD_SECOND_FACTOR)
             return self.page(request, grant, login=login, ask_totp=ask_totp,
