@@ -17,8 +17,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from motcua.audit.v1 import audit_service_pb2 as apb
 from motcua.kernel.chain import GENESIS, record_digest
 from motcua.procedures.v1 import procedure_service_pb2 as pb
+from tests.audit.test_audit_api import audit_stub, auditor
 from tests.audit.test_audit_cli import audit, audit_env, failed, ok
 from tests.signing.tsa import LocalTsa
 from tests.support.clients import procedures_stub
@@ -138,6 +140,28 @@ def test_checkpoints_are_kept_in_the_services_own_and_in_another_services_databa
         assert {key for _, key in kept} == set(witnessed["keys"])
         assert max(position for position, _ in kept) == witnessed["ids"][-1]
         assert {position for position, _ in kept} <= set(witnessed["ids"])
+
+
+def test_the_chain_status_of_the_auditor_api_names_the_latest_checkpoints(stack, witnessed):
+    service = stack.service("procedures", POSTGRES_DBNAME=DB).start()
+    try:
+        status = audit_stub(service.addr, auditor(PROVINCE)).GetChainStatus(
+            apb.GetChainStatusRequest(service="procedures"))
+    finally:
+        assert service.terminate() == 0
+    latest = list(status.latest_checkpoints)
+    first_key, second_key = witnessed["keys"]
+    with psycopg.connect(witnessed["dsn"]) as conn:
+        digest = conn.execute("SELECT digest FROM motcua_chain WHERE notification_id = %s",
+                              (witnessed["ids"][-1],)).fetchone()
+    assert digest is not None
+    # Newest first: the head signed by the rotated key, stamped by the timestamp authority.
+    assert (latest[0].position, latest[0].digest, latest[0].key_id) == (
+        witnessed["ids"][-1], bytes(digest[0]).hex(), second_key)
+    assert latest[0].timestamped and latest[0].sign_time.seconds > 0
+    assert [c.position for c in latest] == sorted((c.position for c in latest), reverse=True)
+    assert first_key in {c.key_id for c in latest} or len(latest) == 10
+    assert all(not c.timestamped for c in latest if c.key_id == first_key)
 
 
 def test_a_clean_log_verifies_with_every_checkpoint_of_both_keys(stack, witnessed):

@@ -45,6 +45,7 @@ from psycopg import sql
 from motcua.audit.v1 import audit_service_pb2, audit_service_pb2_grpc
 
 from .access import ADMINISTRATOR, AUDITOR, require_role
+from .checkpoints import CHECKPOINTS_TABLE, log_database
 from .context import Actor, current_actor
 from .errors import InvalidArgument, NotFound, PermissionDenied
 from .eventstore import META_KEY, EventMapper, ServiceApplication
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 INDEX_TABLE = "motcua_audit_index"
 AUDIT_ROLES = (AUDITOR, ADMINISTRATOR)
 DEFAULT_PAGE = 100
+LATEST_CHECKPOINTS = 10  # in a chain status: enough to see the signing go on, and key changes
 NO_AGENCY = ""  # the index's agency of an event recorded by an actor of no agency
 
 INDEX_DDL = [
@@ -345,8 +347,17 @@ class AuditLog:
             cursor.execute(sql.SQL("SELECT count(*) AS n FROM {t} WHERE notification_id > %s").format(
                 t=self.events_table), (head,))
             unsealed = _one(cursor)["n"]
+            checkpoints: list[dict[str, Any]] = []
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (CHECKPOINTS_TABLE,))
+            if _one(cursor)["present"]:
+                cursor.execute(sql.SQL(
+                    "SELECT position, digest, key_id, signed_at, timestamp_token IS NOT NULL AS timestamped "
+                    "FROM {} WHERE service = %s AND database = %s ORDER BY position DESC, signed_at DESC LIMIT %s"
+                ).format(sql.Identifier(CHECKPOINTS_TABLE)),
+                    (self.service, log_database(self.app.settings), LATEST_CHECKPOINTS))
+                checkpoints = [{**row, "digest": bytes(row["digest"]).hex()} for row in cursor.fetchall()]
         return {"sealed_position": head, "sealed_digest": digest.hex(), "last_position": last,
-                "unsealed_events": unsealed}
+                "unsealed_events": unsealed, "latest_checkpoints": checkpoints}
 
 
 def _one(cursor: psycopg.Cursor[Any]) -> dict[str, Any]:
@@ -389,7 +400,15 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
 
     def GetChainStatus(self, request: audit_service_pb2.GetChainStatusRequest, context: Any) -> Any:
         self._check_service(request.service)
-        return audit_service_pb2.GetChainStatusResponse(service=self.audit.service, **self.audit.chain_status())
+        status = self.audit.chain_status()
+        checkpoints = status.pop("latest_checkpoints")
+        response = audit_service_pb2.GetChainStatusResponse(service=self.audit.service, **status)
+        for c in checkpoints:
+            message = response.latest_checkpoints.add(position=c["position"], digest=c["digest"], key_id=c["key_id"],
+                                                      timestamped=c["timestamped"])
+            if c["signed_at"] is not None:
+                message.sign_time.FromDatetime(c["signed_at"])
+        return response
 
 
 def registration(audit: AuditLog) -> Registration:
