@@ -24,6 +24,7 @@ from tests.audit.test_audit_api import audit_stub, auditor
 from tests.audit.test_audit_cli import audit, audit_env, failed, ok
 from tests.signing.tsa import LocalTsa
 from tests.support.clients import procedures_stub
+from tests.support.identity import PROVINCE
 from tests.support.procedures import create_request
 from tests.support.waiting import eventually
 
