@@ -32,6 +32,7 @@ include mk/stack.mk
 include mk/charts.mk
 include mk/python.mk
 include mk/image.mk
+include mk/k8s.mk
 
 .PHONY: test
 # The image is built (about a minute) and run by tests/image whenever make test runs as root, which
