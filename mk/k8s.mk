@@ -25,11 +25,11 @@ k8s-tools: ## containerd, runc, CNI plugins, etcd, iptables, conntrack from Debi
 	@if [ "$$(id -u)" != 0 ]; then echo "k8s-tools: apt-get install needs root" >&2; exit 1; fi
 	@dpkg -s $(K8S_DEBS) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(K8S_DEBS); }
 
-k8s-up: k8s-bins k8s-tools image ## start the single-node cluster (data under .local/k8s) and import the images
+k8s-up: k8s-bins k8s-tools image dev-images ## start the single-node cluster (data under .local/k8s) and import the images
 	bash infra/k8s/up.sh
 
 k8s-down: ## stop the cluster and clean the paths, iptables chains and sysctls it changed
 	bash infra/k8s/down.sh
 
-k8s-test: k8s-bins k8s-tools image ## the cluster tests: start a cluster, run the project's image in it, tear it down
+k8s-test: k8s-bins k8s-tools image dev-images ## the cluster tests: start a cluster, run the project's image in it, tear it down
 	$(UV) run pytest tests/k8s -m k8s $(PYTEST_ARGS)

@@ -134,8 +134,14 @@ import() {
 }
 import "$root/.local/image/pause-3.10.oci.tar" localhost/motcua/pause
 import "$root/.local/image/coredns-1.12.4.oci.tar" localhost/motcua/coredns
+# The project's image (make image) and the development PostgreSQL and Kafka (make dev-images).
 for archive in "$root"/.local/image/motcua-*.oci.tar; do
   [ -f "$archive" ] && import "$archive" ghcr.io/motcua/motcua
+done
+for dependency in postgresql kafka; do
+  for archive in "$root/.local/image/$dependency"-*.oci.tar; do
+    [ -f "$archive" ] && import "$archive" "localhost/motcua/$dependency"
+  done
 done
 
 echo "k8s-up: kubelet, kube-proxy"

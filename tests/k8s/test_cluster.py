@@ -107,6 +107,35 @@ def test_make_k8s_up_again_leaves_the_running_cluster_as_it_is(cluster: str) -> 
     assert kubectl("get", "node", "motcua-node", "-o", "jsonpath={.metadata.uid}") == before
 
 
+DEPS_CLIENT = """
+import psycopg
+from kafka import KafkaConsumer, KafkaProducer
+with psycopg.connect('host=postgresql-0.postgresql.motcua-deps.svc.cluster.local user=postgres '
+                     'password=motcua-dev dbname=postgres connect_timeout=10') as connection:
+    print('postgresql:', connection.execute('SELECT %s::text', ('Hồ sơ đã tiếp nhận',)).fetchone()[0])
+bootstrap = 'kafka-0.kafka.motcua-deps.svc.cluster.local:9092'
+producer = KafkaProducer(bootstrap_servers=bootstrap, max_block_ms=120000, request_timeout_ms=120000)
+producer.send('k8s-check', 'Thông báo cho công dân'.encode()).get(timeout=120)
+producer.close()
+consumer = KafkaConsumer('k8s-check', bootstrap_servers=bootstrap, auto_offset_reset='earliest',
+                         consumer_timeout_ms=120000)
+print('kafka:', next(consumer).value.decode())
+"""
+
+
+def test_postgresql_and_kafka_run_as_stateful_sets_from_the_local_images_and_serve_a_pod(cluster: str) -> None:
+    kubectl("apply", "--server-side", "-f", str(ROOT / "infra" / "k8s" / "manifests" / "dev-deps.yaml"))
+    for workload in ("statefulset/postgresql", "statefulset/kafka"):
+        kubectl("-n", "motcua-deps", "rollout", "status", workload, "--timeout=300s", timeout=320)
+    kubectl("-n", "motcua-deps", "run", "client", f"--image={IMAGE}", "--image-pull-policy=Never",
+            "--restart=Never", "--command", "--", "python", "-c", DEPS_CLIENT)
+    kubectl("-n", "motcua-deps", "wait", "pod/client", "--for=jsonpath={.status.phase}=Succeeded",
+            "--timeout=300s", timeout=320)
+    lines = kubectl("-n", "motcua-deps", "logs", "client").splitlines()
+    answers = [line for line in lines if line.startswith(("postgresql: ", "kafka: "))]
+    assert answers == ["postgresql: Hồ sơ đã tiếp nhận", "kafka: Thông báo cho công dân"], lines
+
+
 def test_make_k8s_down_stops_everything_and_removes_what_it_left_outside_its_folder(cluster: str) -> None:
     pids = {p.stem: int(p.read_text()) for p in (ROOT / ".local" / "k8s" / "run").glob("*.pid")}
     assert {"etcd", "kube-apiserver", "kubelet", "kube-proxy", "containerd"} <= set(pids), pids
