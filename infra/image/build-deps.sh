@@ -29,6 +29,7 @@ build() {
   mmdebstrap --quiet --mode=root --variant=minbase --format=tar --include="$packages" \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --essential-hook='mkdir -p "$1/usr/share/man/man1"' \
     --customize-hook="$hook" \
     "$suite" "$staging/rootfs.tar" \
     "deb $mirror $suite main" "deb $mirror $suite-updates main" "deb $security $suite-security main"
@@ -59,29 +60,37 @@ strip_tree='rm -rf "$1"/var/log/apt "$1"/var/cache/debconf/*-old "$1"/usr/share/
   chroot "$1" dpkg --purge --force-remove-essential --force-depends apt >/dev/null;
   rm -f "$1"/usr/bin/dpkg* "$1"/usr/sbin/dpkg* "$1"/usr/sbin/update-alternatives "$1"/usr/bin/update-alternatives'
 
+# (the Java package's alternatives link its man pages: the folder must exist though they are
+# left out.) Both images by default; MOTCUA_DEV_IMAGES="kafka" builds one.
+wanted=" ${MOTCUA_DEV_IMAGES:-postgresql kafka} "
+
 # PostgreSQL 15, Debian's server, as its own user (uid/gid 999, fixed for pods' securityContext).
 pg_major=15
-build postgresql "$pg_major" "postgresql-$pg_major" \
-  "chroot \"\$1\" usermod -u 999 postgres && chroot \"\$1\" groupmod -g 999 postgres &&
-   install -m 0755 \"$root/infra/image/postgresql-entrypoint.sh\" \"\$1/usr/local/bin/motcua-postgresql\" &&
-   install -d -o 999 -g 999 \"\$1/var/lib/postgresql/data\" \"\$1/var/run/postgresql\" && $strip_tree" \
-  "mmdebstrap $suite minbase + postgresql-$pg_major" \
-  --config.user 999:999 --config.workingdir /var/lib/postgresql \
-  --config.env PATH=/usr/lib/postgresql/$pg_major/bin:/usr/local/bin:/usr/bin:/bin \
-  --config.env PGDATA=/var/lib/postgresql/data/pgdata --config.env LANG=C.UTF-8 \
-  --config.entrypoint /usr/local/bin/motcua-postgresql
+if [[ $wanted == *" postgresql "* ]]; then
+  build postgresql "$pg_major" "postgresql-$pg_major" \
+    "chroot \"\$1\" usermod -u 999 postgres && chroot \"\$1\" groupmod -g 999 postgres &&
+     install -m 0755 \"$root/infra/image/postgresql-entrypoint.sh\" \"\$1/usr/local/bin/motcua-postgresql\" &&
+     install -d -o 999 -g 999 \"\$1/var/lib/postgresql/data\" \"\$1/var/run/postgresql\" && $strip_tree" \
+    "mmdebstrap $suite minbase + postgresql-$pg_major" \
+    --config.user 999:999 --config.workingdir /var/lib/postgresql \
+    --config.env PATH=/usr/lib/postgresql/$pg_major/bin:/usr/local/bin:/usr/bin:/bin \
+    --config.env PGDATA=/var/lib/postgresql/data/pgdata --config.env LANG=C.UTF-8 \
+    --config.entrypoint /usr/local/bin/motcua-postgresql
+fi
 
 # Kafka in KRaft combined mode on Debian's Java 17: the same jars the local stack runs.
 kafka_version=$(basename "$(ls "$kafka_libs"/kafka_2.13-*.jar | grep -v -- '-test' | head -1)" .jar)
 kafka_version=${kafka_version#kafka_2.13-}
-build kafka "$kafka_version" openjdk-17-jre-headless \
-  "install -d \"\$1/opt/kafka\" && cp -a \"$kafka_libs\" \"\$1/opt/kafka/libs\" &&
-   install -m 0644 \"$root/infra/kafka/log4j.properties\" \"\$1/opt/kafka/log4j.properties\" &&
-   install -m 0755 \"$root/infra/image/kafka-entrypoint.sh\" \"\$1/usr/local/bin/motcua-kafka\" &&
-   echo 'kafka:x:1001:1001:kafka:/nonexistent:/usr/sbin/nologin' >>\"\$1/etc/passwd\" &&
-   echo 'kafka:x:1001:' >>\"\$1/etc/group\" &&
-   install -d -o 1001 -g 1001 \"\$1/var/lib/kafka\" && $strip_tree" \
-  "mmdebstrap $suite minbase + openjdk-17-jre-headless + Kafka $kafka_version's jars" \
-  --config.user 1001:1001 --config.workingdir /var/lib/kafka \
-  --config.env LANG=C.UTF-8 --config.env KAFKA_DATA=/var/lib/kafka/data \
-  --config.entrypoint /usr/local/bin/motcua-kafka
+if [[ $wanted == *" kafka "* ]]; then
+  build kafka "$kafka_version" openjdk-17-jre-headless \
+    "install -d \"\$1/opt/kafka\" && cp -a \"$kafka_libs\" \"\$1/opt/kafka/libs\" &&
+     install -m 0644 \"$root/infra/kafka/log4j.properties\" \"\$1/opt/kafka/log4j.properties\" &&
+     install -m 0755 \"$root/infra/image/kafka-entrypoint.sh\" \"\$1/usr/local/bin/motcua-kafka\" &&
+     echo 'kafka:x:1001:1001:kafka:/nonexistent:/usr/sbin/nologin' >>\"\$1/etc/passwd\" &&
+     echo 'kafka:x:1001:' >>\"\$1/etc/group\" &&
+     install -d -o 1001 -g 1001 \"\$1/var/lib/kafka\" && $strip_tree" \
+    "mmdebstrap $suite minbase + openjdk-17-jre-headless + Kafka $kafka_version's jars" \
+    --config.user 1001:1001 --config.workingdir /var/lib/kafka \
+    --config.env LANG=C.UTF-8 --config.env KAFKA_DATA=/var/lib/kafka/data \
+    --config.entrypoint /usr/local/bin/motcua-kafka
+fi

@@ -16,7 +16,8 @@ running() { local p; p=$(cat "$(pidfile "$1")" 2>/dev/null) && kill -0 "$p" 2>/d
 start() {
   local name=$1; shift
   if running "$name"; then return; fi
-  in_netns setsid "$@" >>"$data/log/$name.log" 2>&1 </dev/null &
+  # nsenter and setsid each exec the next: $! is the component's own pid.
+  nsenter --net="/run/netns/$netns" -- setsid "$@" >>"$data/log/$name.log" 2>&1 </dev/null &
   echo $! >"$(pidfile "$name")"
 }
 # wait_for <what> <seconds> <command...>

@@ -52,6 +52,8 @@ spec:
             allowPrivilegeEscalation: false
             readOnlyRootFilesystem: true
             capabilities: {{drop: [ALL]}}
+          volumeMounts: [{{name: tmp, mountPath: /tmp}}]
+      volumes: [{{name: tmp, emptyDir: {{}}}}]
 ---
 apiVersion: v1
 kind: Service
