@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import tarfile
 import time
@@ -74,6 +75,16 @@ def run_detached(bundle: Path, config: dict, env: dict[str, str], volume: tuple[
             process.wait(timeout=30)
 
 
+def wait_for_port(port: int, attempts: int = 900) -> bool:
+    for _ in range(attempts):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 @pytest.fixture
 def postgresql(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     bundle, config = unpack(POSTGRESQL, tmp_path)
@@ -112,6 +123,7 @@ def test_the_kafka_image_formats_its_storage_and_carries_a_record(tmp_path: Path
     env = {"KAFKA_PORT": str(port), "KAFKA_ADVERTISED_HOST": "127.0.0.1"}
     volume = (tmp_path / "data", "/var/lib/kafka", config["process"]["user"]["uid"])
     for log in run_detached(bundle, config, env, volume, tmp_path):
+        assert wait_for_port(port), log.read_text()
         producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=120_000,
                                  max_block_ms=120_000)
         producer.send("dev-image-check", "Đã tiếp nhận hồ sơ".encode()).get(timeout=120)
