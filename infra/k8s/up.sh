@@ -41,6 +41,9 @@ if ! in_netns ip link show "$node_bridge" >/dev/null 2>&1; then
   in_netns ip addr add "$node_ip/32" dev "$node_bridge"
 fi
 in_netns ip link set "$node_bridge" up
+# A route for the Service range, so that the node's own processes (the API server calling a
+# webhook, a probe) reach ClusterIPs too: kube-proxy's OUTPUT rules rewrite them to a pod.
+in_netns ip route replace "$service_cidr" dev "$node_bridge" src "$node_ip"
 # Per namespace: forwarding for the pods, bridged pod traffic through iptables for Services.
 in_netns sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
 
