@@ -7,11 +7,12 @@
 #              under .local/cache/go; about 6 minutes of both cores the first time (niced),
 #              nothing the next.
 #   k8s-tools  containerd, runc, the CNI plugins, etcd, iptables and conntrack from Debian,
-#              installed on the system with apt-get (see infra/k8s/README.md for why).
+#              installed on the system with apt-get (the README says why).
 #   k8s-up     certificates, kubeconfigs, etcd, the control plane, containerd, kubelet,
 #              kube-proxy, CoreDNS; the pause, CoreDNS and project images imported. Idempotent.
 #   k8s-down   stops it all and removes what it left outside .local/k8s.
-#   k8s-test   the cluster tests (tests/k8s, marker k8s; not part of make test).
+#   k8s-test   the development images' tests, then the cluster tests (tests/k8s, marker k8s;
+#              neither is part of make test).
 
 K8S_BINS := .local/tools/k8s
 K8S_DEBS := containerd runc containernetworking-plugins etcd-server etcd-client iptables conntrack
@@ -32,4 +33,5 @@ k8s-down: ## stop the cluster and clean the paths, iptables chains and sysctls i
 	bash infra/k8s/down.sh
 
 k8s-test: k8s-bins k8s-tools image dev-images ## the cluster tests: start a cluster, run the project's image in it, tear it down
+	$(UV) run pytest tests/image/test_dev_images.py $(PYTEST_ARGS)
 	$(UV) run pytest tests/k8s -m k8s $(PYTEST_ARGS)

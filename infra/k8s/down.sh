@@ -3,8 +3,9 @@
 # .local/k8s: the pods' containers and network namespaces, the cluster's network namespace (with
 # it its iptables chains and the sysctls set in it), the host-wide sysctls the kubelet set, the
 # kubelet's cgroups, and the fixed paths containerd 1.6, the CNI library and the kubelet write
-# (/run/containerd, /var/lib/cni, /var/lib/kubelet, /var/log/pods, /var/log/containers). Keeps the certificates and images
-# (make k8s-up reuses them); `K8S_PURGE=1` removes .local/k8s too. Safe to run twice.
+# (/run/containerd, /var/lib/cni, /var/lib/kubelet, /var/log/pods, /var/log/containers), and the
+# cluster's state (etcd). Keeps the certificates and images (make k8s-up reuses them);
+# `K8S_PURGE=1` removes .local/k8s too. Safe to run twice.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -68,6 +69,8 @@ if [ -f "$data/sysctl-before" ]; then
   sysctl -qp "$data/sysctl-before" >/dev/null && rm -f "$data/sysctl-before"
 fi
 rm -rf /run/containerd /var/lib/cni /var/lib/kubelet /var/log/pods /var/log/containers
-rm -rf "$data/run" "$data/kubelet" "$data/containerd/state" "$data/cni/networks"
+# The cluster's state goes too (etcd): the next make k8s-up starts a fresh cluster, with the
+# certificates and the imported images kept.
+rm -rf "$data/run" "$data/etcd" "$data/kubelet" "$data/containerd/state" "$data/cni/networks"
 if [ "${K8S_PURGE:-0}" = 1 ]; then rm -rf "$data"; fi
 echo "k8s-down: stopped"
