@@ -34,11 +34,13 @@ include mk/python.mk
 include mk/image.mk
 include mk/dss.mk
 include mk/hsm.mk
+include mk/k8s.mk
 
 .PHONY: test
-# The image is built (about a minute) and run by tests/image whenever make test runs as root, which
-# mmdebstrap's root mode and runc need; elsewhere those tests say why they cannot run.
-TEST_IMAGE := $(if $(filter 0,$(shell id -u)),image)
+# The images (the platform's, about a minute; the development PostgreSQL and Kafka) are built and
+# run by tests/image whenever make test runs as root, which mmdebstrap's root mode and runc need;
+# elsewhere those tests say why they cannot run.
+TEST_IMAGE := $(if $(filter 0,$(shell id -u)),image dev-images)
 test: setup lint-python lint-imports lint-protos breaking-protos check-charts gateway-browser dss typescript-client $(TEST_IMAGE) ## run the test suite (starts and stops its own PostgreSQL and Kafka)
 	$(UV) run pytest $(PYTEST_ARGS)
 

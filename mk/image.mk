@@ -27,3 +27,10 @@ $(IMAGE_TOOLS_STAMP):
 image: setup $(IMAGE_TOOLS_STAMP) ## the platform's OCI image (.local/image/motcua-<version>.oci.tar), without Docker
 	@if [ "$$(id -u)" != 0 ]; then echo "image: mmdebstrap's root mode and chroot need root" >&2; exit 1; fi
 	UV=$(UV) bash infra/image/build.sh $(IMAGE_TOOLS) $(IMAGE_OUT)
+
+.PHONY: dev-images
+# The local cluster's PostgreSQL and Kafka (tests and make run start their own servers, not these).
+dev-images: setup $(IMAGE_TOOLS_STAMP) ## the development PostgreSQL and Kafka images (.local/image/{postgresql,kafka}-*.oci.tar)
+	@if [ "$$(id -u)" != 0 ]; then echo "dev-images: mmdebstrap's root mode and chroot need root" >&2; exit 1; fi
+	bash infra/image/build-deps.sh $(IMAGE_TOOLS) $(IMAGE_OUT) \
+	  "$$($(UV) run python -c 'from motcua.devstack.kafka_broker import kafka_libs; print(kafka_libs())')"
