@@ -157,23 +157,17 @@ class AuditIndexer(SingleLeaderWorker):
             conn.execute(statement)
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
-        conn.execute(f'LISTEN "{recorder.channel_name}"')
         row = conn.execute(f"SELECT coalesce(max(position), 0) FROM {INDEX_TABLE}").fetchone()
         position = row[0] if row else 0
         log.info("audit indexer leading", extra={"service": self.settings.service, "position": position})
-        while not stop.is_set():
-            batch = recorder.select_notifications(start=position, limit=self.batch_size, inclusive_of_start=False)
+        for batch in self.follow_log(conn, recorder, position, self.batch_size, self.idle_wait, stop):
             if not batch:
-                self.health.working()
-                for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
-                    pass
                 continue
             rows = [index_row(self.app.mapper, n, n.id) for n in batch]
             with conn.transaction(), conn.cursor() as cursor:
                 cursor.executemany(
                     f"INSERT INTO {INDEX_TABLE} (position, aggregate_id, version, event_type, record_time, actor, "
                     "agency_id, trace_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
-            position = batch[-1].id
             self.health.working()
 
 

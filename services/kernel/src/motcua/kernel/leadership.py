@@ -1,4 +1,5 @@
-"""Workers that one replica of a service runs at a time: the outbox relay and the chain sealer.
+"""Workers that one replica of a service runs at a time: the outbox relay, the chain sealer and the
+audit indexer, each following the service's event log.
 
 Every replica runs the worker; the one holding a PostgreSQL advisory lock of the worker's own
 key leads, the others stand by and try again every second. The lock lives as long as the
@@ -9,8 +10,11 @@ where the leader's durable progress says (the relay's saved position, the chain'
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from .config import Settings
 from .eventstore import dedicated_connection
@@ -42,6 +46,24 @@ class SingleLeaderWorker:
     def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
         """The work, while holding the lock, on the connection that holds it (until ``stop``)."""
         raise NotImplementedError
+
+    def follow_log(self, conn: psycopg.Connection, recorder: PostgresApplicationRecorder, after: int,
+                   batch_size: int, idle_wait: float, stop: threading.Event) -> Iterator[Sequence[Any]]:
+        """The log's records (eventsourcing's ``Notification``: position ``id``, and the stored
+        event's fields as stored) after position ``after``, a batch at a time as they are committed,
+        until ``stop``. When none is left it waits for the event store's NOTIFY of a commit (or
+        ``idle_wait`` seconds, a poll in case one is missed) and yields an empty batch, so that
+        the caller's timed work goes on while the log is quiet."""
+        conn.execute(f'LISTEN "{recorder.channel_name}"')
+        while not stop.is_set():
+            batch = recorder.select_notifications(start=after, limit=batch_size, inclusive_of_start=False)
+            if batch:
+                after = batch[-1].id
+            else:
+                self.health.working()
+                for _ in conn.notifies(timeout=idle_wait, stop_after=1):
+                    pass
+            yield batch
 
     def _lead_when_elected(self, stop: threading.Event) -> None:
         try:

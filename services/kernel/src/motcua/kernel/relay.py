@@ -97,22 +97,15 @@ class OutboxRelay(SingleLeaderWorker):
         conn.execute(_DEADLETTER_DDL)
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
-        conn.execute(f'LISTEN "{recorder.channel_name}"')
         ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
         producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-relay")
         try:
             position = self._load_position(conn)
             log.info("relay leading", extra={"topic": self.topic, "position": position})
-            while not stop.is_set():
-                batch = self.app.recorder.select_notifications(
-                    start=position, limit=self.settings.relay_batch_size, inclusive_of_start=False
-                )
+            for batch in self.follow_log(conn, recorder, position, self.settings.relay_batch_size,
+                                         self.settings.relay_idle_wait, stop):
                 if not batch:
                     RELAY_BACKLOG.set(0, {"topic": self.topic})
-                    self.health.working()
-                    # Wake on the commit's NOTIFY, or poll again after the idle wait.
-                    for _ in conn.notifies(timeout=self.settings.relay_idle_wait, stop_after=1):
-                        pass
                     continue
                 started = time.perf_counter()
                 rejected = self._publish(producer, batch)

@@ -73,7 +73,6 @@ class ChainSealer(SingleLeaderWorker):
         conn.execute(CHAIN_DDL)
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
-        conn.execute(f'LISTEN "{recorder.channel_name}"')
         position, digest = self._chain_head(conn)
         count = self._sealed_count(conn)
         heads = HeadPublisher(self.settings)
@@ -87,14 +86,10 @@ class ChainSealer(SingleLeaderWorker):
 
     def _seal(self, conn: psycopg.Connection, stop: threading.Event, recorder: PostgresApplicationRecorder,
               position: int, digest: bytes, count: int, heads: HeadPublisher) -> None:
-        while not stop.is_set():
+        for batch in self.follow_log(conn, recorder, position, self.batch_size, self.idle_wait, stop):
             if heads.due():
                 heads.publish(position, digest, count)
-            batch = recorder.select_notifications(start=position, limit=self.batch_size, inclusive_of_start=False)
             if not batch:
-                self.health.working()
-                for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
-                    pass
                 continue
             rows = []
             for n in batch:
