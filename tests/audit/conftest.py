@@ -15,7 +15,8 @@ SEALED_DB = "motcua_chain_sealed"
 TABLE = "procedures_events"
 
 
-def _create_renamed_published(stub, name: str) -> None:
+def create_renamed_published(stub, name: str) -> None:
+    """A procedure created, renamed and published: three events of the log."""
     created = stub.CreateProcedure(create_request(name=name)).procedure
     renamed = stub.RenameProcedure(pb.RenameProcedureRequest(
         procedure_id=created.procedure_id, name=f"{name} (sửa đổi)", expected_version=created.version
@@ -43,13 +44,13 @@ def sealed(stack) -> dict:
     service = stack.service("procedures", POSTGRES_DBNAME=SEALED_DB).start()
     stub = procedures_stub(service.addr)
     for n in range(3):
-        _create_renamed_published(stub, f"Đăng ký khai sinh {n}")
+        create_renamed_published(stub, f"Đăng ký khai sinh {n}")
     with psycopg.connect(dsn, autocommit=True) as conn:
         row = conn.execute("SELECT nextval(pg_get_serial_sequence(%s, 'notification_id'))", (TABLE,)).fetchone()
         assert row is not None
         gap = row[0]
     for n in range(3, 6):
-        _create_renamed_published(stub, f"Cấp đổi giấy phép lái xe {n}")
+        create_renamed_published(stub, f"Cấp đổi giấy phép lái xe {n}")
     eventually(lambda: _fully_sealed(dsn), what="every event sealed")
     assert service.terminate() == 0
     with psycopg.connect(dsn) as conn:

@@ -19,28 +19,18 @@ from cryptography.hazmat.primitives import serialization
 
 from motcua.audit.v1 import audit_service_pb2 as apb
 from motcua.kernel.chain import GENESIS, record_digest
-from motcua.procedures.v1 import procedure_service_pb2 as pb
+from tests.audit.conftest import create_renamed_published
 from tests.audit.test_audit_api import audit_stub, auditor
 from tests.audit.test_audit_cli import audit, audit_env, failed, ok
 from tests.signing.tsa import LocalTsa
 from tests.support.clients import procedures_stub
 from tests.support.identity import PROVINCE
-from tests.support.procedures import create_request
 from tests.support.waiting import eventually
 
 DB = "motcua_ckpt_procedures"
 TABLE = "procedures_events"
 WITNESS_DB = "motcua_identity"
 FAST_CHECKPOINTS = {"MOTCUA_CHECKPOINT_EVERY": "4", "MOTCUA_CHECKPOINT_INTERVAL": "0.3"}
-
-
-def _walk_through(stub, name: str) -> None:
-    created = stub.CreateProcedure(create_request(name=name)).procedure
-    renamed = stub.RenameProcedure(pb.RenameProcedureRequest(
-        procedure_id=created.procedure_id, name=f"{name} (sửa đổi)", expected_version=created.version
-    )).procedure
-    stub.PublishProcedure(pb.PublishProcedureRequest(procedure_id=created.procedure_id,
-                                                     expected_version=renamed.version))
 
 
 def _head(dsn: str) -> int:
@@ -85,7 +75,7 @@ def witnessed(stack, tmp_path_factory) -> dict:
     service = stack.service("procedures", POSTGRES_DBNAME=DB, **FAST_CHECKPOINTS).start()
     stub = procedures_stub(service.addr)
     for n in range(3):
-        _walk_through(stub, f"Đăng ký khai sinh {n}")
+        create_renamed_published(stub, f"Đăng ký khai sinh {n}")
     first_key = _key_id(signing_dir, "audit")
     eventually(lambda: (h := _head(dsn)) and _signed_up_to(stack, dsn, h, first_key),
                what="the sealed head signed and kept in both databases", timeout=90)
@@ -101,7 +91,7 @@ def witnessed(stack, tmp_path_factory) -> dict:
         signing = stack.service("signing", MOTCUA_SIGNING_DIR=str(signing_dir), MOTCUA_SIGNING_AUDIT_KEY=str(rotated),
                                 MOTCUA_SIGNING_TSA_URL=tsa.url).start()
         for n in range(3, 5):
-            _walk_through(stub, f"Cấp đổi giấy phép lái xe {n}")
+            create_renamed_published(stub, f"Cấp đổi giấy phép lái xe {n}")
         second_key = _key_id(signing_dir, "audit-2")
         eventually(lambda: (h := _head(dsn)) and _signed_up_to(stack, dsn, h, second_key),
                    what="the new head signed with the new key", timeout=90)

@@ -16,6 +16,8 @@ import grpc
 import pytest
 
 from tests.support.dossier_events import DossierEvents
+from tests.support.provider_simulator import ProviderSimulator
+from tests.support.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +25,22 @@ def notifications_db(stack) -> str:
     name = f"motcua_notifications_t{uuid.uuid4().hex[:8]}"
     stack.postgres.create_database(name)
     return name
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    """A real SMTP server the module's notifications service sends its e-mails to."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def provider():
+    """The SMS (eSMS) and Zalo ZNS providers' simulator, a real HTTP server."""
+    simulator = ProviderSimulator().start()
+    yield simulator
+    simulator.stop()
 
 
 @pytest.fixture(scope="session")

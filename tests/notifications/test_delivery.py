@@ -19,7 +19,6 @@ from motcua.notifications.v1 import notification_pb2, notification_service_pb2 a
 from tests.support import auth
 from tests.support.clients import field_violations, notifications_stub
 from tests.support.provider_simulator import ProviderSimulator
-from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
 
 State = notification_pb2.NotificationState
@@ -30,14 +29,8 @@ MAX_ATTEMPTS = 4
 
 
 @pytest.fixture(scope="module")
-def smtp():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(scope="module")
 def provider():
+    """The providers' simulator, slow enough when it injects a timeout to outlast the client's."""
     simulator = ProviderSimulator(timeout_sleep=3.0).start()
     yield simulator
     simulator.stop()

@@ -14,28 +14,12 @@ from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from tests.support import auth
 from tests.support.clients import notifications_stub
-from tests.support.provider_simulator import ProviderSimulator
-from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
 
 from .test_triggers import AGENCY, phone, ref, stamp
 
 State = notification_pb2.NotificationState
 Channel = notification_pb2.Channel
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(scope="module")
-def provider():
-    simulator = ProviderSimulator().start()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture(scope="module")

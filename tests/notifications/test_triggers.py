@@ -16,27 +16,11 @@ from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from tests.support import auth
 from tests.support.clients import field_violations, notifications_stub
-from tests.support.provider_simulator import ProviderSimulator
-from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
 
 State = notification_pb2.NotificationState
 Channel = notification_pb2.Channel
 AGENCY = "000.00.12.H56"
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(scope="module")
-def provider():
-    simulator = ProviderSimulator().start()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture(scope="module")
