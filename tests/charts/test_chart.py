@@ -389,6 +389,7 @@ def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> 
         ({"tracing": {"otlpEndpoint": "collector:4317"}}, "otlpEndpoint"),
         ({"postgresql": {"hostname": "pg"}}, "hostname"),
         ({"signing": {"tsaUrl": "tsa.example:318"}}, "tsaUrl"),
+        ({"signing": {"auditKeyFile": "../audit.key.pem"}}, "auditKeyFile"),
         ({"signing": {"storage": {"claim": "pvc"}}}, "claim"),
         ({"config": {"trustedProxies": "10.0.0.0/8"}}, "trustedProxies"),
     ],
@@ -400,6 +401,7 @@ def test_bad_values_fail_with_a_readable_message(values: dict, message: str) -> 
         "endpoint-url",
         "unknown-key",
         "tsa-url",
+        "audit-key-file-name",
         "signing-unknown-key",
         "trusted-proxies-list",
     ],
@@ -457,6 +459,14 @@ def test_signing_storage_on_an_existing_claim_and_a_timestamp_authority() -> Non
     mounts, volumes = _volumes(rendered, "signing")
     data = mounts[SIGNING_DIR]
     assert volumes[data["name"]] == {"name": data["name"], "persistentVolumeClaim": {"claimName": "signing-documents"}}
+    assert validate_documents(rendered.documents, KUBE_VERSION) == []
+
+
+def test_signing_signs_chain_checkpoints_with_the_audit_key_of_its_keys_secret() -> None:
+    assert SigningConfig.from_env(render().environment("signing")).audit_key is None
+    rendered = render({"signing": {"auditKeyFile": "audit-2026.key.pem"}})
+    config = SigningConfig.from_env(rendered.environment("signing"))
+    assert str(config.audit_key) == f"{SIGNING_KEYS}/audit-2026.key.pem"
     assert validate_documents(rendered.documents, KUBE_VERSION) == []
 
 

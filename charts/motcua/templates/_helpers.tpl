@@ -281,6 +281,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
   value: {{ include "motcua.signing.keysDir" .root | quote }}
 - name: MOTCUA_SIGNING_TRUST_ROOTS
   value: {{ printf "%s/%s" (include "motcua.signing.keysDir" .root) (include "motcua.signing.trustRootsFile" .root) | quote }}
+{{- with $signing.auditKeyFile }}
+- name: MOTCUA_SIGNING_AUDIT_KEY
+  value: {{ printf "%s/%s" (include "motcua.signing.keysDir" $.root) . | quote }}
+{{- end }}
 {{- end }}
 {{- with $signing.tsaUrl }}
 - name: MOTCUA_SIGNING_TSA_URL
