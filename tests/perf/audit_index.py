@@ -80,7 +80,7 @@ def measure(postgres, dbname: str, events: int, queries: int = 200) -> dict:
         conn.execute(f"ANALYZE {TABLE}")
         conn.execute(f"ANALYZE {INDEX_TABLE}")
         codes = [row[0] for row in conn.execute(
-            "SELECT code FROM bench_codes TABLESAMPLE SYSTEM (1) LIMIT %s", (queries,)).fetchall()]
+            "SELECT code FROM bench_codes ORDER BY random() LIMIT %s", (queries,)).fetchall()]
     datastore = PostgresDatastore(dbname=dbname, host=postgres.host, port=str(postgres.port), user=postgres.user,
                                   password=postgres.password, pool_size=2)
     try:
