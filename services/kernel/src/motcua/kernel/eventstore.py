@@ -9,12 +9,14 @@ consumed from other services (each with the consumed position, atomically).
 from __future__ import annotations
 
 import contextlib
+import select
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import psycopg
+import psycopg_pool
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import AggregateRecorder, EventStore, IntegrityError, Mapper, StoredEvent, Tracking
@@ -114,6 +116,24 @@ def pre_ping(settings: Settings) -> bool:
     return strtobool(settings.eventstore_env.get("POSTGRES_PRE_PING") or "n")
 
 
+def check_pooled_connection(conn: psycopg.Connection) -> None:
+    """The pool's check of a connection before it hands it out (POSTGRES_PRE_PING): raises when the
+    connection is no longer usable, so that the pool replaces it.
+
+    A round trip per check (psycopg_pool's own check) cost as much as the query it guarded: every
+    command checks out a connection several times. An idle connection of a healthy session has
+    nothing to read; one whose server restarted, failed over or ended the session has (the
+    server's termination message, or end of file). So the socket is looked at, without waiting,
+    and only a connection with something to read pays the round trip (and fails it when stale).
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the pooled connection is closed")
+    poll = select.poll()
+    poll.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    if poll.poll(0):
+        psycopg_pool.ConnectionPool.check_connection(conn)
+
+
 def dedicated_connection(settings: Settings, purpose: str) -> psycopg.Connection:
     """An autocommit connection of its own to the service's database, outside the pool:
     for session state such as LISTEN or an advisory lock (named in pg_stat_activity)."""
@@ -153,6 +173,11 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         self.settings = settings
         super().__init__(env=settings.eventstore_env)
         self.mapper: EventMapper
+        pool = getattr(getattr(self.factory, "datastore", None), "pool", None)
+        if isinstance(pool, psycopg_pool.ConnectionPool) and pool._check is not None:
+            # eventsourcing gives POSTGRES_PRE_PING psycopg_pool's check, a round trip per checkout;
+            # the pool takes no other (the attribute is the one its constructor's ``check`` sets).
+            pool._check = check_pooled_connection
 
     def construct_mapper(self) -> EventMapper:
         mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
