@@ -184,6 +184,9 @@ class CpuMeter:
             for name in self.pids
             if wall > 0
         }
+        # CPU seconds each process used: divided by the commands of the phase, the CPU a command
+        # costs, a figure that other load on the machine changes far less than a rate.
+        self.cpu_seconds = {name: round(after[name] - self._before[name], 3) for name in self.pids}
         busy = after["machine_busy"] - self._before["machine_busy"]
         usage["machine"] = round(100 * busy / wall, 1) if wall > 0 else 0.0  # out of 100 * cores
         # Everything else: other processes on the machine, and the kernel's own work.
