@@ -14,7 +14,11 @@ in a batch fails, nothing of it is saved and its records are applied one by
 one instead, so a single bad message is isolated.
 
 Kafka offsets are committed after the database transaction, only to spare
-rework after a restart. A message the handler rejects (undecodable, or refused
+rework after a restart: at most every ``OFFSET_COMMIT_INTERVAL`` seconds, not
+after every poll (a synchronous round trip to the broker before the next poll,
+and a write on its side, for every few records under a steady trickle). What a
+crash or a rebalance leaves uncommitted is delivered again and recognised by
+its position. A message the handler rejects (undecodable, or refused
 by a domain rule) goes to the service's dead-letter topic with the error, and
 its position is recorded. An unavailable dependency (PostgreSQL, Kafka, another
 service: see ``transient``) is never the message's fault: the message is retried
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +69,7 @@ class Subscription:
     policy: Policy
 
 
+OFFSET_COMMIT_INTERVAL = 1.0  # seconds: at most one commit of the consumed offsets per interval
 _RETRY_FIRST_PAUSE = 0.2  # seconds before the first retry after a transient error; doubles up to the setting
 
 
@@ -102,6 +108,7 @@ class TrackedConsumer:
         )
         consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
         self._positions.clear()  # partitions may have moved to or from another replica
+        uncommitted, committed_at = False, float("-inf")
         try:
             while not stop.is_set():
                 batches = consumer.poll(timeout_ms=200)
@@ -110,14 +117,19 @@ class TrackedConsumer:
                         for record in records:
                             if not self._handle(record, stop):
                                 return  # stopping before it was applied: its offset stays uncommitted
-                if batches:
+                # Every record polled so far is settled: the consumed offsets may be committed.
+                uncommitted = uncommitted or bool(batches)
+                if uncommitted and time.monotonic() - committed_at >= OFFSET_COMMIT_INTERVAL:
                     failpoint("consumer.before_offset_commit")
                     consumer.commit()
+                    uncommitted, committed_at = False, time.monotonic()
                 try:
                     self._measure_lag(consumer)
                 except Exception as e:  # a measurement never stops the consuming
                     log.debug("consumer lag not measured", extra={"error": f"{type(e).__name__}: {e}"})
                 self.health.working()
+            if uncommitted:  # stopping with every polled record settled
+                consumer.commit()
         finally:
             consumer.close(autocommit=False)
 
