@@ -50,9 +50,9 @@ from .context import Actor, current_actor
 from .errors import InvalidArgument, NotFound, PermissionDenied
 from .eventstore import META_KEY, EventMapper, ServiceApplication
 from .grpc_server import Registration, serve
-from .leadership import SingleLeaderWorker
+from .leadership import RELAXED_DURABILITY, SingleLeaderWorker
 from .paging import PageQuery, invalid_page_token
-from .sealer import CHAIN_TABLE
+from .sealer import CHAIN_TABLE, TRAILING_GATHER
 from .supervision import WorkerHealth
 
 log = logging.getLogger(__name__)
@@ -155,12 +155,14 @@ class AuditIndexer(SingleLeaderWorker):
     def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
         for statement in INDEX_DDL:
             conn.execute(statement)
+        conn.execute(RELAXED_DURABILITY)  # a lost commit is indexed again from the log
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
         row = conn.execute(f"SELECT coalesce(max(position), 0) FROM {INDEX_TABLE}").fetchone()
         position = row[0] if row else 0
         log.info("audit indexer leading", extra={"service": self.settings.service, "position": position})
-        for batch in self.follow_log(conn, recorder, position, self.batch_size, self.idle_wait, stop):
+        for batch in self.follow_log(conn, recorder, position, self.batch_size, self.idle_wait, stop,
+                                     gather=TRAILING_GATHER):
             if not batch:
                 continue
             rows = [index_row(self.app.mapper, n, n.id) for n in batch]

@@ -42,7 +42,7 @@ from motcua.common.v1 import envelope_pb2
 from .eventstore import ServiceApplication
 from .faults import failpoint
 from .kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics, new_producer
-from .leadership import SingleLeaderWorker
+from .leadership import RELAXED_DURABILITY, SingleLeaderWorker
 from .metrics import RELAY_BACKLOG, RELAY_PUBLISH_DURATION, RELAY_PUBLISHED
 from .supervision import WorkerHealth
 from .tracing import context_from_traceparent, inject_kafka_headers, tracer
@@ -95,6 +95,7 @@ class OutboxRelay(SingleLeaderWorker):
     def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
         conn.execute(_POSITION_DDL)
         conn.execute(_DEADLETTER_DDL)
+        conn.execute(RELAXED_DURABILITY)  # a lost position republishes; consumers recognise the copies
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
         ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
@@ -120,8 +121,12 @@ class OutboxRelay(SingleLeaderWorker):
                         (self.topic, position),
                     )
                 self.dead_lettered += len(rejected)
-                RELAY_BACKLOG.set(max(self.app.recorder.max_notification_id() or 0, position) - position,
-                                  {"topic": self.topic})
+                # A batch that was not full read everything committed when it was read: no query
+                # for the log's end then, a round trip per batch that cost as much as the batch.
+                backlog = 0
+                if len(batch) >= self.settings.relay_batch_size:
+                    backlog = max(self.app.recorder.max_notification_id() or 0, position) - position
+                RELAY_BACKLOG.set(backlog, {"topic": self.topic})
                 self.health.working()
         finally:
             producer.close(timeout=5)

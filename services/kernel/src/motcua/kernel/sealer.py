@@ -39,12 +39,13 @@ from opentelemetry import metrics
 from .chain import GENESIS, record_digest
 from .checkpoints import HeadPublisher
 from .eventstore import ServiceApplication
-from .leadership import SingleLeaderWorker
+from .leadership import RELAXED_DURABILITY, SingleLeaderWorker
 from .supervision import WorkerHealth
 
 log = logging.getLogger(__name__)
 
 CHAIN_TABLE = "motcua_chain"
+TRAILING_GATHER = 0.2  # seconds the sealer lets commits gather into one batch (leadership.follow_log)
 
 CHAIN_DDL = f"""
 CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (
@@ -71,6 +72,7 @@ class ChainSealer(SingleLeaderWorker):
 
     def lead(self, conn: psycopg.Connection, stop: threading.Event) -> None:
         conn.execute(CHAIN_DDL)
+        conn.execute(RELAXED_DURABILITY)  # the chain is recomputed from the log after a lost commit
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
         position, digest = self._chain_head(conn)
@@ -86,7 +88,8 @@ class ChainSealer(SingleLeaderWorker):
 
     def _seal(self, conn: psycopg.Connection, stop: threading.Event, recorder: PostgresApplicationRecorder,
               position: int, digest: bytes, count: int, heads: HeadPublisher) -> None:
-        for batch in self.follow_log(conn, recorder, position, self.batch_size, self.idle_wait, stop):
+        for batch in self.follow_log(conn, recorder, position, self.batch_size, self.idle_wait, stop,
+                                     gather=TRAILING_GATHER):
             if heads.due():
                 heads.publish(position, digest, count)
             if not batch:
