@@ -3,8 +3,10 @@
 The application's notification log is the outbox. The relay reads it after
 its saved position, maps each domain event to an integration event, publishes
 it keyed by aggregate id, and saves the new position only after the broker
-acknowledged every message of the batch. A crash anywhere republishes at most
-the last batch; consumers recognise those by position (see ``consumer``).
+acknowledged every message of the batch. A crash of the relay anywhere
+republishes at most the last batch (a crash of PostgreSQL itself, the batches of
+the last moments: the position is saved without waiting for its WAL flush);
+consumers recognise those by position (see ``consumer``).
 
 Exactly one relay per service publishes at a time: the one holding a
 PostgreSQL advisory lock on a dedicated connection. It wakes on the NOTIFY
