@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import threading
@@ -144,6 +145,22 @@ class ServiceRuntime:
         log.info("stopped")
 
 
+# Seconds after start at which the heap's free memory is handed back to the system, and the period
+# after that: starting leaves megabytes freed but kept by the allocator (import-time parsing,
+# connection set-up), which a long-running, mostly idle service would otherwise hold for good.
+RELEASE_FREED_MEMORY_AT = (2, 10)
+RELEASE_FREED_MEMORY_EVERY = 300
+
+
+def release_freed_memory() -> None:
+    """Returns the C heap's free pages to the system (glibc's malloc_trim; elsewhere nothing)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 def main(service_name: str, build: Callable[[Settings], Service]) -> None:
     settings = Settings.from_env(service=service_name)
     configure_logging(settings.service, settings.log_level)
@@ -154,7 +171,10 @@ def main(service_name: str, build: Callable[[Settings], Service]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     runtime.start()
+    seconds = 0
     while not stop.wait(1.0):
-        pass
+        seconds += 1
+        if seconds in RELEASE_FREED_MEMORY_AT or seconds % RELEASE_FREED_MEMORY_EVERY == 0:
+            release_freed_memory()
     runtime.stop()
     shutdown_tracing()
