@@ -38,8 +38,10 @@ def test_commits_announced_while_the_follower_was_busy_cost_one_read_together(no
             notes.save(Note(text=f"Hồ sơ {n}"))
         assert len(next(log)) == 30
         reads_after_the_batch = recorder.reads
-        # Nothing was committed since: one read finds the log drained, then it waits for a NOTIFY
-        # (or the idle wait) instead of reading again for each of the 30 already seen.
+        # Nothing was committed since: a read finds the log drained, then it waits for a NOTIFY (or
+        # the idle wait) instead of reading again for each of the 30 already seen. (A NOTIFY the
+        # server delivers only after that read may wake it once more.)
         threading.Timer(1.0, stop.set).start()
-        assert [batch for batch in log] == [[]]
-    assert recorder.reads - reads_after_the_batch == 1
+        wakes = list(log)
+    assert wakes in ([[]], [[], []])
+    assert recorder.reads - reads_after_the_batch == len(wakes)
