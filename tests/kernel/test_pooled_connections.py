@@ -7,6 +7,7 @@ import tempfile
 
 import psycopg
 from psycopg import pq
+from psycopg_pool import ConnectionPool
 
 from .conftest import Note, NotesApp, kernel_settings
 
@@ -17,9 +18,16 @@ def _one_connection_app(stack, service_name: str) -> NotesApp:
     return NotesApp(settings)
 
 
-def _sent_while(notes: NotesApp, action) -> list[str]:
-    """The protocol messages the app's one pooled connection sent to the server during action()."""
-    pool = notes.factory.datastore.pool
+def _pool(notes: NotesApp) -> ConnectionPool:
+    pool = notes.factory.datastore.pool  # type: ignore[attr-defined]  # eventsourcing's PostgreSQL factory
+    assert isinstance(pool, ConnectionPool)
+    return pool
+
+
+def _sent_while(notes: NotesApp, action) -> list[list[str]]:
+    """The protocol messages (tab-separated fields) the app's one pooled connection sent to the
+    server during action()."""
+    pool = _pool(notes)
     with tempfile.TemporaryFile("w+") as trace:
         with pool.connection() as conn:
             conn.pgconn.trace(trace.fileno())
@@ -51,14 +59,14 @@ def test_a_pooled_connection_whose_session_ended_is_replaced_before_use(stack, s
     try:
         note = Note(text="Sổ hộ khẩu")
         notes.save(note)
-        with notes.factory.datastore.pool.connection() as conn:
+        with _pool(notes).connection() as conn:
             backend = conn.info.backend_pid
         with psycopg.connect(_dsn(stack, service_name), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
         # The server ended the session (as on a restart or failover): the check sees it and the
         # pool connects afresh, so the call succeeds.
         assert notes.repository.get(note.id).text == "Sổ hộ khẩu"
-        with notes.factory.datastore.pool.connection() as conn:
+        with _pool(notes).connection() as conn:
             assert conn.info.backend_pid != backend
     finally:
         notes.close()

@@ -551,12 +551,13 @@ def print_table(r: dict) -> None:
               "those figures are lower than the machine can do.")
     print("\nCPU milliseconds per command (a process's CPU seconds in the phase / commands applied; "
           "far steadier than the rates on a busy machine):")
-    per_phase = [(f"K={e['concurrency']}", e.get("cpu_ms_per_command", {})) for e in r["e2e"]]
+    per_phase: list[tuple[str, dict[str, float]]] = [
+        (f"K={e['concurrency']}", e.get("cpu_ms_per_command", {})) for e in r["e2e"]]
     per_phase += [(f"@{lat['offered_commands_per_s']:g}/s", lat.get("cpu_ms_per_command", {})) for lat in r["latency"]]
     print("  " + "phase".ljust(9) + "".join(n.rjust(12) for n in (*CPU_COLUMNS[1:], "total")))
     for label, ms in per_phase:
-        cells = [ms.get(n, 0.0) for n in CPU_COLUMNS[1:]]
-        print("  " + label.ljust(9) + "".join(f"{v:12.2f}" for v in (*cells, sum(cells))))
+        costs = [ms.get(n, 0.0) for n in CPU_COLUMNS[1:]]
+        print("  " + label.ljust(9) + "".join(f"{v:12.2f}" for v in (*costs, sum(costs))))
     print(f"\nStored event state: {r['stored_event_bytes']['procedures_avg']} bytes on average in procedures; "
           f"pgbench rows carry {r['stored_event_bytes']['pgbench_payload']}. Whole run: {r['duration_s']:.0f} s.")
 
