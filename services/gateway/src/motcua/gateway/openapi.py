@@ -35,7 +35,15 @@ from motcua.common.v1 import access_pb2
 
 from .descriptors import Api, Binding, Method, enum_of, load_api, message_of
 from .errors import HTTP_STATUS
-from .transcode import FieldDescriptor, is_query_settable, query_fields, single_bytes_field
+from .transcode import (
+    LAST_EVENT_ID_PARAMETER,
+    RESUME_AFTER_FIELD,
+    RESUME_POSITION_FIELD,
+    FieldDescriptor,
+    is_query_settable,
+    query_fields,
+    single_bytes_field,
+)
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/"
@@ -414,6 +422,16 @@ class _Builder:
                 if fd.is_repeated:
                     param["style"], param["explode"] = "form", True
                 parameters.append(param)
+        if method.server_streaming and RESUME_POSITION_FIELD in method.output.fields_by_name \
+                and RESUME_AFTER_FIELD in method.input.fields_by_name:
+            resume = ("Resumes the stream after this position (an SSE event's `id`): what arrived since is "
+                      "sent first, none twice.")
+            parameters.append({"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"},
+                               "description": f"{resume} An EventSource sends it by itself when it reconnects; "
+                                              f"it wins over `{LAST_EVENT_ID_PARAMETER}`."})
+            parameters.append({"name": LAST_EVENT_ID_PARAMETER, "in": "query", "schema": {"type": "string"},
+                               "description": f"{resume} For a first connection (an EventSource cannot set "
+                                              "headers)."})
         if parameters:
             op["parameters"] = parameters
         if binding.body:
@@ -481,7 +499,9 @@ class _Builder:
                 "text/event-stream": {"schema": {
                     "type": "string",
                     "description": f"Server-Sent Events: `event: message` with a {method.output.name} as JSON "
-                                   "in `data`; a last `event: error` with the error body if the stream fails."}},
+                                   "in `data` (and its `position` as `id` when the stream can resume); a last "
+                                   "`event: error` with the error body if the stream fails; comments every "
+                                   "15 s on a quiet stream."}},
                 "application/x-ndjson": {"schema": line},
             },
         }

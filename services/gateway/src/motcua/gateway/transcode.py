@@ -63,6 +63,13 @@ state of the gateway's own, shared between its replicas, for what a short-lived 
 already does; the risks of a token in a URL are kept small instead: the gateway logs paths
 without the query string, the stream's answer carries `Referrer-Policy: no-referrer`, and the
 parameter is refused on every other route (an unknown query parameter).
+
+A stream can resume where it broke when its messages carry a `position` and its request an
+`after_position` (StreamInbox): each SSE event's `id:` is the message's position, and the
+position to resume after comes from the `Last-Event-ID` header an EventSource sends when it
+reconnects, or, for a first connection (a page reloaded), from `?last_event_id=`; the service
+then replays what came after it, none twice. A quiet SSE stream gets a comment every
+SSE_KEEPALIVE seconds, so that proxies keep it open.
 """
 
 from __future__ import annotations
@@ -260,6 +267,11 @@ class Transcoder:
         self.span_name = f"{self.binding.http_method} {self.binding.template.template}"
         self.upload_field = single_bytes_field(self.method.input) if self.binding.body == "*" else None
         self.download_field = single_bytes_field(self.method.output) if not self.method.server_streaming else None
+        # A stream that can resume (see the module's docstring): its messages say their position,
+        # its request takes the one to resume after.
+        self.resumable = (self.method.server_streaming
+                          and RESUME_POSITION_FIELD in self.method.output.fields_by_name
+                          and RESUME_AFTER_FIELD in self.method.input.fields_by_name)
 
     # ------------------------------------------------------------------ request
 
@@ -283,9 +295,26 @@ class Transcoder:
     def query(self, request: Request) -> list[tuple[str, str]]:
         """The query parameters that fill the request message (a stream's token is not one)."""
         pairs = request.query_params.multi_items()
-        if self.method.server_streaming:
-            return [(k, v) for k, v in pairs if k != STREAM_TOKEN_PARAMETER]
-        return pairs
+        if not self.method.server_streaming:
+            return pairs
+        pairs = [(k, v) for k, v in pairs if k != STREAM_TOKEN_PARAMETER]
+        if not self.resumable:
+            return pairs
+        # An EventSource reconnects to the same URL with the id it saw last in Last-Event-ID: the
+        # header is newer than a ?last_event_id= (or after_position) of the URL, and wins.
+        resume = request.headers.get("last-event-id")
+        if resume is None:
+            given = [v for k, v in pairs if k == LAST_EVENT_ID_PARAMETER]
+            if not given:
+                return pairs
+            resume = given[-1]
+        elif not resume.strip():  # an EventSource that saw no id yet sends it empty
+            return [(k, v) for k, v in pairs if k != LAST_EVENT_ID_PARAMETER]
+        if not resume.strip().isdigit():
+            raise _bad(f"Last-Event-ID must be an id this stream sent (a position), not {resume!r}",
+                       LAST_EVENT_ID_PARAMETER, "not a position of this stream")
+        kept = [(k, v) for k, v in pairs if k not in (LAST_EVENT_ID_PARAMETER, RESUME_AFTER_FIELD)]
+        return [*kept, (RESUME_AFTER_FIELD, resume.strip())]
 
     def decode(self, raw: bytes, content_type: str | None, path_values: dict[str, str],
                query: list[tuple[str, str]]) -> Any:
@@ -370,7 +399,8 @@ class Transcoder:
     async def __call__(self, request: Request, path_values: dict[str, str]) -> Response:
         try:
             raw = await self.guard(request)
-            content_type, query = request.headers.get("content-type"), self.query(request)
+            content_type = request.headers.get("content-type")
+            query = self.query(request)
             media = (content_type or "").split(";")[0].strip().lower()
             if self.upload_field is not None and raw and media and not _JSON_MEDIA.fullmatch(media):
                 message = await self.decode_upload(request, raw, media, path_values, query)
@@ -565,10 +595,12 @@ class Transcoder:
 
     async def _events(self, call: Any, first: asyncio.Future, sse: bool,
                       draining: asyncio.Event) -> AsyncIterator[bytes]:
-        def frame(kind: str, payload: dict) -> bytes:
+        def frame(kind: str, payload: dict, event_id: str = "") -> bytes:
             data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
             if sse:
-                return f"event: {kind}\ndata: {data}\n\n".encode()
+                # id: what the browser sends back as Last-Event-ID when it reconnects.
+                id_line = f"id: {event_id}\n" if event_id else ""
+                return f"{id_line}event: {kind}\ndata: {data}\n\n".encode()
             return (json.dumps({"result" if kind == "message" else "error": payload},
                                ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
@@ -593,7 +625,8 @@ class Transcoder:
                 item, pending = pending.result(), None
                 if item is grpc.aio.EOF:
                     return
-                yield frame("message", self.render(item))
+                position = getattr(item, RESUME_POSITION_FIELD) if self.resumable else 0
+                yield frame("message", self.render(item), str(position) if position else "")
         except grpc.aio.AioRpcError as e:
             _, body = self._grpc_error(e)
             yield frame("error", body["error"] if not sse else body)
@@ -653,6 +686,11 @@ def _snake(name: str) -> str:
 
 # The query parameter a stream's access token may come in (RFC 6750 2.3's name).
 STREAM_TOKEN_PARAMETER = "access_token"
+# A resumable stream: each message's position (its SSE id), the request field resuming after one,
+# and the query parameter a first connection gives it in (EventSource cannot set Last-Event-ID).
+RESUME_POSITION_FIELD = "position"
+RESUME_AFTER_FIELD = "after_position"
+LAST_EVENT_ID_PARAMETER = "last_event_id"
 
 ROUTE_KEY = "motcua.route"  # the scope key naming the matched route's template
 
