@@ -86,7 +86,7 @@ class GatewayStarter:
         log = self.stack.logs / f"gateway-{port}.log"
         process = ServiceProcess("gateway", env, log, ready_url=f"{url}/livez")
         self.started.append(process)
-        return Gateway(process.start(timeout=30), url)
+        return Gateway(process.start(timeout=90), url)  # a loaded machine takes its time to import
 
     def stop(self) -> None:
         try:

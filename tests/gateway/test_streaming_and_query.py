@@ -120,8 +120,9 @@ def test_a_stream_that_fails_at_once_is_an_ordinary_error(gw: Gateway):
     assert reply.status == 404, reply.raw
     error = reply.json["error"]
     assert error["status"] == "NOT_FOUND"
-    assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.ResourceInfo", "resource_type": "Account",
-                                 "resource_name": MISSING}]
+    resources = [d for d in error["details"] if d["@type"] == "type.googleapis.com/google.rpc.ResourceInfo"]
+    assert resources == [{"@type": "type.googleapis.com/google.rpc.ResourceInfo", "resource_type": "Account",
+                          "resource_name": MISSING}]
 
 
 def test_a_stream_that_fails_later_ends_with_an_error_line_or_event(gw: Gateway):

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua.kernel.client_address import ClientAddressMiddleware
 from motcua.kernel.config import ConfigError
+from motcua.kernel.localized import choose_locale
 from motcua.kernel.logs import configure_logging
 from motcua.kernel.metrics import HTTP_DURATION, configure_metrics
 from motcua.kernel.tracing import configure_tracing, shutdown_tracing
@@ -40,7 +41,7 @@ from .config import SERVICE, GatewaySettings
 from .cors import Cors
 from .descriptors import ROUTED_BY_FIELD, Api, DescriptorError, load_api
 from .docs import docs_routes, openapi_route
-from .errors import error_response
+from .errors import REQUEST_LOCALE, error_response
 from .guard import TokenGate
 from .identity_proxy import IdentityProxy
 from .openapi import build_openapi
@@ -111,6 +112,8 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500
+        language = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
+        REQUEST_LOCALE.set(choose_locale(language))
 
         async def send_status(message: Message) -> None:
             nonlocal status

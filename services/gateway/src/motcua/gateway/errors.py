@@ -8,7 +8,9 @@ Every error the gateway answers, its own or a backend's, has the same body:
 `code` is the HTTP status, `status` the canonical gRPC code name, `details` the status's
 google.rpc details (BadRequest with its field violations, ResourceInfo, PreconditionFailure,
 ErrorInfo, ...), each rendered by the proto3 JSON mapping with its `@type`, field names as in
-the protos (as everywhere in the gateway's JSON; see transcode.py).
+the protos (as everywhere in the gateway's JSON; see transcode.py). Every error has a
+google.rpc.LocalizedMessage for people, in the request's Accept-Language (vi-VN or en; kernel
+localized), and a throttled call's RetryInfo is also its Retry-After header.
 
 gRPC code -> HTTP status follows google/rpc/code.proto's "HTTP Mapping" lines, the mapping
 Google's own APIs and grpc-gateway use. In particular FAILED_PRECONDITION is 400, not 409:
@@ -23,6 +25,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Iterable
+from contextvars import ContextVar
 
 import grpc
 from google.protobuf import any_pb2, json_format
@@ -30,6 +33,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2  # noqa: F401  (d
 from starlette.responses import JSONResponse
 
 from motcua.kernel.grpc_errors import pack_details
+from motcua.kernel.localized import DEFAULT_LOCALE, catalogue_key, has_localized, localized_message
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,7 @@ _STATUS_OF_HTTP = {
     404: "NOT_FOUND",
     405: "UNIMPLEMENTED",  # the resource exists; this HTTP method is not one of its operations
     409: "ABORTED",
+    412: "FAILED_PRECONDITION",  # an If-Match that no longer holds
     413: "RESOURCE_EXHAUSTED",  # what gRPC says of a message over its limit
     415: "INVALID_ARGUMENT",
     429: "RESOURCE_EXHAUSTED",
@@ -88,8 +93,36 @@ def render_details(details: Iterable[any_pb2.Any]) -> list[dict]:
     return rendered
 
 
+# The language of the request being answered (its Accept-Language, see app.AccessLog): the
+# errors' LocalizedMessage is in it.
+REQUEST_LOCALE: ContextVar[str] = ContextVar("motcua_request_locale", default=DEFAULT_LOCALE)
+
+
 def error_body(http_status: int, status: str, message: str, details: Iterable[any_pb2.Any] = ()) -> dict:
+    """The error's JSON; with a google.rpc.LocalizedMessage for people in the request's language
+    beside the developer message, from the kernel's catalogue when the service sent none."""
+    details = list(details)
+    if not has_localized(details):
+        localized = any_pb2.Any()
+        localized.Pack(localized_message(catalogue_key(status, details), REQUEST_LOCALE.get()))
+        details.append(localized)
     return {"error": {"code": http_status, "status": status, "message": message, "details": render_details(details)}}
+
+
+RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+
+
+def retry_after(body: dict) -> dict[str, str]:
+    """A Retry-After header (whole seconds) when the error's details carry a RetryInfo."""
+    for detail in body.get("error", {}).get("details", ()):
+        delay = detail.get("retry_delay") if detail.get("@type") == RETRY_INFO else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                seconds = float(delay[:-1])
+            except ValueError:
+                continue
+            return {"Retry-After": str(max(1, int(seconds + 0.999)))}
+    return {}
 
 
 def error_response(http_status: int, message: str, *, status: str | None = None,

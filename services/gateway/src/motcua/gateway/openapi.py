@@ -22,20 +22,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from buf.validate import validate_pb2
 from google.api import field_behavior_pb2
-from google.protobuf import descriptor
+from google.protobuf import descriptor, json_format, message_factory
 from google.rpc import error_details_pb2
 
 from motcua.common.v1 import access_pb2
 
 from .descriptors import Api, Binding, Method, enum_of, load_api, message_of
 from .errors import HTTP_STATUS
-from .transcode import FieldDescriptor, is_query_settable, query_fields, single_bytes_field
+from .transcode import (
+    EXPECTED_VERSION_FIELD,
+    LAST_EVENT_ID_PARAMETER,
+    RESUME_AFTER_FIELD,
+    RESUME_POSITION_FIELD,
+    FieldDescriptor,
+    is_query_settable,
+    query_fields,
+    single_bytes_field,
+)
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/"
@@ -105,12 +115,18 @@ REST/JSON face of motcua's gRPC services, transcoded by the gateway from the pro
   "details": [...]}}`; details are google.rpc messages with their `@type`: `BadRequest`
   (`field_violations` naming each invalid field), `ResourceInfo` (what was not found or
   already exists), `PreconditionFailure` and `ErrorInfo` (e.g. `reason: VERSION_CONFLICT` with
-  the current version). HTTP statuses follow google/rpc/code.proto: INVALID_ARGUMENT and
-  FAILED_PRECONDITION 400, NOT_FOUND 404, ALREADY_EXISTS and ABORTED 409, UNAVAILABLE 503,
-  DEADLINE_EXCEEDED 504.
+  the current version), `RetryInfo` on throttling (also as a `Retry-After` header, 429), and
+  always a `LocalizedMessage` to show people, in Vietnamese (`vi-VN`, the default) or English
+  (`en`) as the `Accept-Language` header asks. HTTP statuses follow google/rpc/code.proto:
+  INVALID_ARGUMENT and FAILED_PRECONDITION 400, NOT_FOUND 404, ALREADY_EXISTS and ABORTED 409,
+  RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, DEADLINE_EXCEEDED 504.
 - A server-streaming operation answers Server-Sent Events when `Accept: text/event-stream`,
   else NDJSON (one `{"result": ...}` per line, a last `{"error": ...}` if it fails).
 """
+
+
+# A request message's example, in its comment: one line `Example: `{"field": ...}``.
+_EXAMPLE = re.compile(r"^Example: `(\{.*\})`\.?$", re.MULTILINE)
 
 
 def _behaviors(fd: FieldDescriptor) -> set[int]:
@@ -414,6 +430,20 @@ class _Builder:
                 if fd.is_repeated:
                     param["style"], param["explode"] = "form", True
                 parameters.append(param)
+        if EXPECTED_VERSION_FIELD in method.input.fields_by_name and binding.http_method != "GET":
+            parameters.append({"name": "If-Match", "in": "header", "schema": {"type": "string"},
+                               "description": "The resource's ETag as read (e.g. `\"3\"`): stands for "
+                                              "`expected_version`; 412 when the resource has changed since."})
+        if method.server_streaming and RESUME_POSITION_FIELD in method.output.fields_by_name \
+                and RESUME_AFTER_FIELD in method.input.fields_by_name:
+            resume = ("Resumes the stream after this position (an SSE event's `id`): what arrived since is "
+                      "sent first, none twice.")
+            parameters.append({"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"},
+                               "description": f"{resume} An EventSource sends it by itself when it reconnects; "
+                                              f"it wins over `{LAST_EVENT_ID_PARAMETER}`."})
+            parameters.append({"name": LAST_EVENT_ID_PARAMETER, "in": "query", "schema": {"type": "string"},
+                               "description": f"{resume} For a first connection (an EventSource cannot set "
+                                              "headers)."})
         if parameters:
             op["parameters"] = parameters
         if binding.body:
@@ -441,6 +471,9 @@ class _Builder:
             body_schema = self.field_schema(fd)
             required_fields = field_behavior_pb2.REQUIRED in _behaviors(fd)
         content: dict[str, Any] = {"application/json": {"schema": body_schema}}
+        example = self.body_example(method, binding)
+        if example is not None:
+            content["application/json"]["example"] = example
         upload = single_bytes_field(method.input) if binding.body == "*" else None
         if upload is not None:  # the file itself may be the body (transcode.py)
             file = {"type": "string", "contentMediaType": "application/octet-stream"}
@@ -453,6 +486,24 @@ class _Builder:
                 **file, "description": f"The file itself as `{upload.name}`, with its own Content-Type (e.g. "
                                        "application/pdf); the other fields in the query string."}}
         return {"required": required_fields, "content": content}
+
+    def body_example(self, method: Method, binding: Binding) -> Any:
+        """The request message's example (an `Example: `{...}`` line of its comment), as the
+        docs page's body: without the fields the path binds. A malformed one fails the build
+        (and so `make gateway-openapi` and the drift test)."""
+        match = _EXAMPLE.search(self.api.comment(method.input.full_name))
+        if match is None or binding.body != "*":
+            return None
+        try:
+            example = json.loads(match.group(1))
+        except ValueError as e:
+            raise ValueError(f"{method.input.full_name}: its example is not JSON: {e}") from None
+        try:  # as the gateway would read it: field names, enum names, value types
+            json_format.ParseDict(example, message_factory.GetMessageClass(method.input)())
+        except json_format.ParseError as e:
+            raise ValueError(f"{method.input.full_name}: its example does not fit: {e}") from None
+        bound = {v.field_path[0] for v in binding.template.variables}
+        return {k: v for k, v in example.items() if k not in bound}
 
     def schema_of(self, schema: dict[str, Any]) -> dict[str, Any]:
         self.drain()
@@ -481,7 +532,9 @@ class _Builder:
                 "text/event-stream": {"schema": {
                     "type": "string",
                     "description": f"Server-Sent Events: `event: message` with a {method.output.name} as JSON "
-                                   "in `data`; a last `event: error` with the error body if the stream fails."}},
+                                   "in `data` (and its `position` as `id` when the stream can resume); a last "
+                                   "`event: error` with the error body if the stream fails; comments every "
+                                   "15 s on a quiet stream."}},
                 "application/x-ndjson": {"schema": line},
             },
         }

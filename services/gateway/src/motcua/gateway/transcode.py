@@ -63,6 +63,18 @@ state of the gateway's own, shared between its replicas, for what a short-lived 
 already does; the risks of a token in a URL are kept small instead: the gateway logs paths
 without the query string, the stream's answer carries `Referrer-Policy: no-referrer`, and the
 parameter is refused on every other route (an unknown query parameter).
+
+A versioned resource (a response carrying a `version`, itself or in its one message field) is
+answered with an `ETag` (its version, quoted); a GET with a matching `If-None-Match` gets 304.
+An `If-Match` on an edit becomes its request's `expected_version`, and the service's version
+conflict then becomes 412 FAILED_PRECONDITION.
+
+A stream can resume where it broke when its messages carry a `position` and its request an
+`after_position` (StreamInbox): each SSE event's `id:` is the message's position, and the
+position to resume after comes from the `Last-Event-ID` header an EventSource sends when it
+reconnects, or, for a first connection (a page reloaded), from `?last_event_id=`; the service
+then replays what came after it, none twice. A quiet SSE stream gets a comment every
+SSE_KEEPALIVE seconds, so that proxies keep it open.
 """
 
 from __future__ import annotations
@@ -88,10 +100,11 @@ from starlette.types import Receive, Scope, Send
 
 from motcua.common.v1 import access_pb2
 from motcua.kernel.client_address import CLIENT_ADDRESS_METADATA, current_client_address
+from motcua.kernel.localized import ACCEPT_LANGUAGE
 
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method, backend_of, message_of
-from .errors import bad_request, error_body, error_response, grpc_error_body
+from .errors import bad_request, error_body, error_response, grpc_error_body, retry_after
 from .guard import (
     MAX_JSON_VALUES,
     Refused,
@@ -260,6 +273,16 @@ class Transcoder:
         self.span_name = f"{self.binding.http_method} {self.binding.template.template}"
         self.upload_field = single_bytes_field(self.method.input) if self.binding.body == "*" else None
         self.download_field = single_bytes_field(self.method.output) if not self.method.server_streaming else None
+        # Versioned resources (see the module's docstring): where the answer says its version, and
+        # the request field If-Match fills.
+        self.version_path = version_path(self.method.output) \
+            if not self.method.server_streaming and not self.binding.response_body else None
+        self.expected_version = self.method.input.fields_by_name.get(EXPECTED_VERSION_FIELD)
+        # A stream that can resume (see the module's docstring): its messages say their position,
+        # its request takes the one to resume after.
+        self.resumable = (self.method.server_streaming
+                          and RESUME_POSITION_FIELD in self.method.output.fields_by_name
+                          and RESUME_AFTER_FIELD in self.method.input.fields_by_name)
 
     # ------------------------------------------------------------------ request
 
@@ -283,9 +306,26 @@ class Transcoder:
     def query(self, request: Request) -> list[tuple[str, str]]:
         """The query parameters that fill the request message (a stream's token is not one)."""
         pairs = request.query_params.multi_items()
-        if self.method.server_streaming:
-            return [(k, v) for k, v in pairs if k != STREAM_TOKEN_PARAMETER]
-        return pairs
+        if not self.method.server_streaming:
+            return pairs
+        pairs = [(k, v) for k, v in pairs if k != STREAM_TOKEN_PARAMETER]
+        if not self.resumable:
+            return pairs
+        # An EventSource reconnects to the same URL with the id it saw last in Last-Event-ID: the
+        # header is newer than a ?last_event_id= (or after_position) of the URL, and wins.
+        resume = request.headers.get("last-event-id")
+        if resume is None:
+            given = [v for k, v in pairs if k == LAST_EVENT_ID_PARAMETER]
+            if not given:
+                return pairs
+            resume = given[-1]
+        elif not resume.strip():  # an EventSource that saw no id yet sends it empty
+            return [(k, v) for k, v in pairs if k != LAST_EVENT_ID_PARAMETER]
+        if not resume.strip().isdigit():
+            raise _bad(f"Last-Event-ID must be an id this stream sent (a position), not {resume!r}",
+                       LAST_EVENT_ID_PARAMETER, "not a position of this stream")
+        kept = [(k, v) for k, v in pairs if k not in (LAST_EVENT_ID_PARAMETER, RESUME_AFTER_FIELD)]
+        return [*kept, (RESUME_AFTER_FIELD, resume.strip())]
 
     def decode(self, raw: bytes, content_type: str | None, path_values: dict[str, str],
                query: list[tuple[str, str]]) -> Any:
@@ -370,12 +410,14 @@ class Transcoder:
     async def __call__(self, request: Request, path_values: dict[str, str]) -> Response:
         try:
             raw = await self.guard(request)
-            content_type, query = request.headers.get("content-type"), self.query(request)
+            content_type = request.headers.get("content-type")
+            query = self.query(request)
             media = (content_type or "").split(";")[0].strip().lower()
             if self.upload_field is not None and raw and media and not _JSON_MEDIA.fullmatch(media):
                 message = await self.decode_upload(request, raw, media, path_values, query)
             else:
                 message = await off_loop(lambda: self.decode(raw, content_type, path_values, query), len(raw))
+            if_match = self.apply_if_match(request, message)
         except Refused as e:
             return e.response
         backends: Backends = request.app.state.backends
@@ -394,7 +436,8 @@ class Transcoder:
                 response = await self._stream(request, backends, message, metadata, backend)
             else:
                 as_file = self.download_field is not None and wants_file(request.headers.get("accept", ""))
-                response = await self._unary(backends, message, metadata, backend, as_file)
+                response = await self._unary(backends, message, metadata, backend, as_file, if_match,
+                                             request.headers.get("if-none-match"))
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
@@ -438,17 +481,59 @@ class Transcoder:
         message = f"the {self.method.backend} service's answer exceeds the limit of {limit} bytes"
         return 500, error_body(500, "RESOURCE_EXHAUSTED", message)
 
+    def apply_if_match(self, request: Request, message: Any) -> bool:
+        """An If-Match header as the request's expected_version (RFC 9110 13.1.1 over optimistic
+        concurrency); whether there was one. `*` asks for nothing (the resource exists or the
+        call fails anyway). On an operation without an expected_version it is refused rather
+        than ignored: the client counts on a check that would not be made."""
+        header = request.headers.get("if-match")
+        if header is None or header.strip() == "*":
+            return False
+        if self.expected_version is None:
+            if self.binding.http_method == "GET":
+                return False
+            raise _bad(f"{self.binding.http_method} {self.binding.template.template} takes no If-Match: it is not "
+                       "an edit of a versioned resource", IF_MATCH, "not a versioned edit")
+        version = parse_etag(header)
+        if version is None:
+            raise _bad(f"If-Match must be an ETag this API sent (a quoted version, e.g. \"3\"), not {header!r}",
+                       IF_MATCH, "not an ETag of this API")
+        given = getattr(message, EXPECTED_VERSION_FIELD)
+        if given and given != version:
+            raise _bad(f"If-Match ({version}) and expected_version ({given}) disagree", IF_MATCH,
+                       "disagrees with expected_version")
+        setattr(message, EXPECTED_VERSION_FIELD, version)
+        return True
+
+    def etag(self, response: Any) -> str | None:
+        if self.version_path is None:
+            return None
+        value = response
+        for name in self.version_path:
+            value = getattr(value, name)
+        return f'"{value}"' if value else None
+
     async def _unary(self, backends: Backends, message: Any, metadata: tuple, backend: str,
-                     as_file: bool = False) -> Response:
+                     as_file: bool = False, if_match: bool = False, if_none_match: str | None = None) -> Response:
         call = backends.unary(backend, self.method.full_path, self.request_class, self.response_class)
         try:
             response = await call(message, timeout=self.rpc_timeout, metadata=metadata)
         except grpc.aio.AioRpcError as e:
             http_status, body = self._grpc_error(e, message.ByteSize())
-            return JSONResponse(body, status_code=http_status)
+            if if_match and e.code() == grpc.StatusCode.ABORTED:
+                # The version the client's ETag named is not the resource's any more: HTTP's
+                # precondition failure, not a conflict to retry as is.
+                http_status = 412
+                body["error"].update(code=412, status="FAILED_PRECONDITION")
+            return JSONResponse(body, status_code=http_status, headers=retry_after(body))
         if as_file:
             return self.file_response(response)
-        return await off_loop(lambda: JSONResponse(self.render(response)), response.ByteSize())
+        etag = self.etag(response)
+        headers = {"ETag": etag} if etag else None
+        if etag and if_none_match and self.binding.http_method == "GET" and \
+                etag in (t.strip().removeprefix("W/") for t in if_none_match.split(",")):
+            return Response(status_code=304, headers={"ETag": etag})
+        return await off_loop(lambda: JSONResponse(self.render(response), headers=headers), response.ByteSize())
 
     # ------------------------------------------------------------------ files
 
@@ -556,7 +641,7 @@ class Transcoder:
                 first.result()  # a message or EOF: _events takes it from there
             except grpc.aio.AioRpcError as e:
                 http_status, body = self._grpc_error(e, message.ByteSize())
-                return JSONResponse(body, status_code=http_status)
+                return JSONResponse(body, status_code=http_status, headers=retry_after(body))
         # no-referrer: a page the stream's client links to never learns the URL (its token).
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Referrer-Policy": "no-referrer"}
         media = _SSE if sse else _NDJSON
@@ -565,10 +650,12 @@ class Transcoder:
 
     async def _events(self, call: Any, first: asyncio.Future, sse: bool,
                       draining: asyncio.Event) -> AsyncIterator[bytes]:
-        def frame(kind: str, payload: dict) -> bytes:
+        def frame(kind: str, payload: dict, event_id: str = "") -> bytes:
             data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
             if sse:
-                return f"event: {kind}\ndata: {data}\n\n".encode()
+                # id: what the browser sends back as Last-Event-ID when it reconnects.
+                id_line = f"id: {event_id}\n" if event_id else ""
+                return f"{id_line}event: {kind}\ndata: {data}\n\n".encode()
             return (json.dumps({"result" if kind == "message" else "error": payload},
                                ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
@@ -593,7 +680,8 @@ class Transcoder:
                 item, pending = pending.result(), None
                 if item is grpc.aio.EOF:
                     return
-                yield frame("message", self.render(item))
+                position = getattr(item, RESUME_POSITION_FIELD) if self.resumable else 0
+                yield frame("message", self.render(item), str(position) if position else "")
         except grpc.aio.AioRpcError as e:
             _, body = self._grpc_error(e)
             yield frame("error", body["error"] if not sse else body)
@@ -610,8 +698,11 @@ def forwarded_metadata(request: Request, authorization: str | None) -> tuple[tup
     only keeps callers without a valid token from costing it a body), and the caller's address
     (kernel client_address), which the services' throttles count by."""
     address = current_client_address()
+    # The services word their errors' LocalizedMessage in the language asked for (kernel localized).
+    language = request.headers.get(ACCEPT_LANGUAGE)
     return ((("authorization", authorization),) if authorization else ()) + \
-        (((CLIENT_ADDRESS_METADATA, address),) if address else ())
+        (((CLIENT_ADDRESS_METADATA, address),) if address else ()) + \
+        (((ACCEPT_LANGUAGE, language),) if language else ())
 
 
 # gRPC's words for a message over a limit, on either side: "Received message larger than max
@@ -651,8 +742,41 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
+# Versioned resources: the field an edit's request takes the version it expects in, and the header
+# naming it over HTTP.
+EXPECTED_VERSION_FIELD = "expected_version"
+VERSION_FIELD = "version"
+IF_MATCH = "If-Match"
+_ETAG = re.compile(r'\s*(?:W/)?"(\d+)"\s*')
+
+
+def version_path(message: descriptor.Descriptor) -> tuple[str, ...] | None:
+    """Where a response says the version of the resource it carries: its own int64 `version`, or
+    that of its one message field that has one (GetProcedureResponse.procedure.version)."""
+    def has_version(m: descriptor.Descriptor) -> bool:
+        fd = m.fields_by_name.get(VERSION_FIELD)
+        return fd is not None and fd.type == FieldDescriptor.TYPE_INT64 and not fd.is_repeated
+
+    if has_version(message):
+        return (VERSION_FIELD,)
+    carriers = [fd.name for fd in message.fields if fd.type == FieldDescriptor.TYPE_MESSAGE and not fd.is_repeated
+                and has_version(message_of(fd))]
+    return (carriers[0], VERSION_FIELD) if len(carriers) == 1 else None
+
+
+def parse_etag(header: str) -> int | None:
+    """The version an If-Match names (one ETag, strong or weak); None when it is no ETag of ours."""
+    match = _ETAG.fullmatch(header)
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+
+
 # The query parameter a stream's access token may come in (RFC 6750 2.3's name).
 STREAM_TOKEN_PARAMETER = "access_token"
+# A resumable stream: each message's position (its SSE id), the request field resuming after one,
+# and the query parameter a first connection gives it in (EventSource cannot set Last-Event-ID).
+RESUME_POSITION_FIELD = "position"
+RESUME_AFTER_FIELD = "after_position"
+LAST_EVENT_ID_PARAMETER = "last_event_id"
 
 ROUTE_KEY = "motcua.route"  # the scope key naming the matched route's template
 

@@ -98,3 +98,15 @@ class LimitExceeded(DomainError):
         self.allowed = allowed
         self.setting = setting
         super().__init__(f"{subject} is at its limit: at most {allowed} {limit} ({setting})")
+
+
+class Throttled(DomainError):
+    """The caller made too many calls of a kind for now (a rate limit, not a quota of what they
+    hold): RESOURCE_EXHAUSTED with a google.rpc.RetryInfo saying when to try again (the
+    gateway's Retry-After)."""
+
+    def __init__(self, subject: str, retry_after_seconds: float, limit: str) -> None:
+        self.subject = subject
+        self.retry_after_seconds = max(1.0, retry_after_seconds)
+        self.limit = limit
+        super().__init__(f"too many {limit} from {subject}; try again in {round(self.retry_after_seconds)} s")

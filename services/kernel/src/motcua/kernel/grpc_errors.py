@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -18,8 +18,10 @@ from .errors import (
     LimitExceeded,
     NotFound,
     PermissionDenied,
+    Throttled,
     VersionConflict,
 )
+from .localized import locale_of_metadata, localize
 
 log = logging.getLogger(__name__)
 
@@ -95,22 +97,36 @@ def status_for(error: DomainError) -> status_pb2.Status:
             return status_pb2.Status(
                 code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=pack_details(quota, info)
             )
+        case Throttled():
+            retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
+                seconds=int(error.retry_after_seconds + 0.999)))
+            quota = error_details_pb2.QuotaFailure(
+                violations=[error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=str(error))]
+            )
+            info = _error_info("THROTTLED", limit=error.limit)
+            return status_pb2.Status(
+                code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=pack_details(retry, quota, info)
+            )
     return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
+
+
+def _for_caller(context: grpc.ServicerContext, status: status_pb2.Status) -> status_pb2.Status:
+    """The status with a message for people in the caller's language (kernel localized)."""
+    return localize(status, code_pb2.Code.Name(status.code), locale_of_metadata(context.invocation_metadata()))
 
 
 def abort_with(context: grpc.ServicerContext, error: DomainError) -> None:
     """Ends the call with the status for ``error`` (raises, as context.abort does)."""
-    context.abort_with_status(rpc_status.to_status(status_for(error)))
+    context.abort_with_status(rpc_status.to_status(_for_caller(context, status_for(error))))
 
 
 def abort_internal(context: grpc.ServicerContext) -> None:
-    context.abort_with_status(
-        rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the service log"))
-    )
+    context.abort_with_status(rpc_status.to_status(_for_caller(
+        context, status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the service log"))))
 
 
 def abort_unauthenticated(context: grpc.ServicerContext, reason: str, message: str) -> None:
     """Ends the call with UNAUTHENTICATED and an ErrorInfo saying why (e.g. TOKEN_EXPIRED)."""
     info = _error_info(reason)
-    context.abort_with_status(rpc_status.to_status(
-        status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=message, details=pack_details(info))))
+    context.abort_with_status(rpc_status.to_status(_for_caller(
+        context, status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=message, details=pack_details(info)))))

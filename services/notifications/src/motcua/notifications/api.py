@@ -107,16 +107,18 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
             # Runs on gRPC's own thread when the call ends (client cancel, deadline, server abort).
             context.add_callback(lambda: subscription.close(CANCELLED))
             context.send_initial_metadata((STREAM_LIVE_HEADER,))
-            for entry in self.hub.backlog(subscription, self.backlog):
-                yield pb.StreamInboxResponse(notification=notification_to_proto(entry.notification))
+            for entry in self.hub.backlog(subscription, self.backlog, request.after_position):
+                yield pb.StreamInboxResponse(notification=notification_to_proto(entry.notification),
+                                             position=entry.position)
             while context.is_active():
                 try:
                     arrivals = subscription.take(self.wait_slice)
                 except InboxClosed as closed:
                     self._end(context, closed.reason)
                     return
-                for view in arrivals:
-                    yield pb.StreamInboxResponse(notification=notification_to_proto(view))
+                for entry in arrivals:
+                    yield pb.StreamInboxResponse(notification=notification_to_proto(entry.notification),
+                                                 position=entry.position)
         finally:
             self.hub.unsubscribe(subscription)
 

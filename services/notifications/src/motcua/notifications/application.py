@@ -389,6 +389,9 @@ class NotificationsApplication(ReadModelApplication):
     def unread_in_app(self, recipient: UUID, up_to: int, limit: int) -> list[InboxEntry]:
         return self.recorder.unread_in_app(recipient, up_to, limit)
 
+    def in_app_after(self, recipient: UUID, after: int, up_to: int, limit: int) -> list[InboxEntry]:
+        return self.recorder.latest_in_app_after(recipient, after, up_to, limit)
+
     # --- helpers --------------------------------------------------------------------------------
 
     @staticmethod

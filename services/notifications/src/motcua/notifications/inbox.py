@@ -39,7 +39,7 @@ from motcua.kernel.eventstore import dedicated_connection
 from motcua.kernel.supervision import keep_running
 
 from .application import NotificationsApplication
-from .views import InboxEntry, NotificationView
+from .views import InboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,10 @@ class InboxSubscription:
         self.after = after  # the hub had handled every position up to here when it registered
         self.max_pending = max_pending
         self.closed: str | None = None
-        self._pending: collections.deque[NotificationView] = collections.deque()
+        self._pending: collections.deque[InboxEntry] = collections.deque()
         self._condition = threading.Condition()
 
-    def deliver(self, notifications: Sequence[NotificationView]) -> None:
+    def deliver(self, notifications: Sequence[InboxEntry]) -> None:
         with self._condition:
             if self.closed is not None:
                 return
@@ -97,7 +97,7 @@ class InboxSubscription:
                 self.closed = reason
             self._condition.notify_all()
 
-    def take(self, timeout: float) -> list[NotificationView]:
+    def take(self, timeout: float) -> list[InboxEntry]:
         """The arrivals so far, waiting up to ``timeout`` for one; [] after the timeout.
 
         Raises InboxClosed once closed; on shutdown, what had arrived is handed out first.
@@ -176,9 +176,13 @@ class InboxHub:
                 if not subscriptions:
                     del self._subscribers[subscription.account_id]
 
-    def backlog(self, subscription: InboxSubscription, limit: int) -> list[InboxEntry]:
-        """The unread in-app notifications the stream starts with (up to its registration
-        position)."""
+    def backlog(self, subscription: InboxSubscription, limit: int, resume_after: int = 0) -> list[InboxEntry]:
+        """What the stream starts with, up to its registration position: the unread in-app
+        notifications, or, when it resumes a broken stream, every one after the position it
+        had reached (the newest ``limit`` of them: a client gone for long reads the rest by
+        listing)."""
+        if resume_after:
+            return self.center.in_app_after(subscription.account_id, resume_after, subscription.after, limit)
         return self.center.unread_in_app(subscription.account_id, subscription.after, limit)
 
     def shutdown(self) -> None:
@@ -220,9 +224,9 @@ class InboxHub:
             up_to = self.center.recorder.max_notification_id() or 0
             if up_to <= self._position:
                 return
-            arrivals: dict[UUID, list[NotificationView]] = {}
+            arrivals: dict[UUID, list[InboxEntry]] = {}
             for entry in self.center.recorder.in_app_arrivals(list(self._subscribers), self._position, up_to):
-                arrivals.setdefault(entry.notification.recipient_account_id, []).append(entry.notification)  # type: ignore[arg-type]
+                arrivals.setdefault(entry.notification.recipient_account_id, []).append(entry)  # type: ignore[arg-type]
             for account_id, notifications in arrivals.items():
                 for subscription in self._subscribers.get(account_id, ()):
                     subscription.deliver(notifications)

@@ -279,6 +279,17 @@ class InboxRecorder(ProjectingRecorder):
         )
         return self._entries(query, {"recipients": list(recipients), "channel": IN_APP, "after": after, "up_to": up_to})
 
+    def latest_in_app_after(self, recipient: UUID, after: int, up_to: int, limit: int) -> list[InboxEntry]:
+        """The newest ``limit`` in-app notifications of a recipient after position ``after``, up
+        to ``up_to``, oldest first (what a resumed stream missed)."""
+        query = self._select + SQL(
+            " WHERE recipient_account_id = %(recipient)s AND channel = %(channel)s"
+            " AND position > %(after)s AND position <= %(up_to)s ORDER BY position DESC LIMIT %(limit)s"
+        )
+        entries = self._entries(query, {"recipient": recipient, "channel": IN_APP, "after": after, "up_to": up_to,
+                                        "limit": limit})
+        return entries[::-1]
+
     def due_for_sending(self, now: datetime, channels: Sequence[str], limit: int) -> list[UUID]:
         """Notifications of these channels whose (next) attempt is due, the longest waiting
         first."""

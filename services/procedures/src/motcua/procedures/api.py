@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from motcua.kernel.errors import FieldViolation, InvalidArgument
+from motcua.kernel.field_masks import apply_mask, check_mask, is_partial
 from motcua.procedures.v1 import procedure_service_pb2 as pb, procedure_service_pb2_grpc
 
 from . import convert
@@ -17,6 +18,12 @@ from .search import Filters
 def _within(prefix: str, error: InvalidArgument) -> InvalidArgument:
     """The same violations, named as fields of the request's ``prefix`` message."""
     return InvalidArgument(*(FieldViolation(f"{prefix}.{v.field}", v.description, v.reason) for v in error.violations))
+
+
+# The fields of a Procedure an update changes (UpdateProcedureRequest.procedure); the code,
+# ids, states, versions and times are the service's.
+EDITABLE = frozenset({"name", "agency_id", "field", "level", "online_mode", "processing_time", "processing_days",
+                      "fees", "required_documents", "steps", "result_type", "legal_basis", "supplement_rule"})
 
 
 def _check_processing_time_given(message, prefix: str = "") -> None:
@@ -46,8 +53,17 @@ class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
         return pb.PublishProcedureResponse(procedure=procedure_proto(view))
 
     def UpdateProcedure(self, request: pb.UpdateProcedureRequest, context) -> pb.UpdateProcedureResponse:
-        _check_processing_time_given(request.procedure, "procedure.")
-        content = convert.content_from(request.procedure)
+        edited = request.procedure
+        if is_partial(request.update_mask):
+            check_mask(request.update_mask, edited.DESCRIPTOR, editable=EDITABLE)
+            current = procedure_proto(self.catalog.get_procedure(UUID(request.procedure_id)))
+            edited = apply_mask(current, request.procedure, request.update_mask)
+            paths = set(request.update_mask.paths)
+            if "processing_days" in paths and not any(p.split(".")[0] == "processing_time" for p in paths):
+                # The days stand for the processing time only when that is unset (convert).
+                edited.ClearField("processing_time")
+        _check_processing_time_given(edited, "procedure.")
+        content = convert.content_from(edited)
         try:
             view = self.catalog.update_procedure(UUID(request.procedure_id), content, request.expected_version)
         except InvalidArgument as e:

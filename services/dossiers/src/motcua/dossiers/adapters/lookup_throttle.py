@@ -46,6 +46,11 @@ class LookupThrottle:
         return keyed_hash(self._hash_key, "dossiers/lookup", throttle_bucket(source))
 
     @property
+    def seconds_per_call(self) -> float:
+        """How long an empty bucket takes to hold one call again."""
+        return 1.0 / self.per_second
+
+    @property
     def refill_time(self) -> timedelta:
         """How long an empty bucket takes to be full again."""
         return timedelta(seconds=self.burst / self.per_second)

@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import grpc
-
 from motcua.dossiers import convert
-from motcua.dossiers.application.register_reads import Filters, LookupsExhausted
+from motcua.dossiers.application.register_reads import Filters
 from motcua.dossiers.v1 import dossier_service_pb2 as pb, reports_pb2
 from motcua.kernel.client_address import current_client_address
 
@@ -43,12 +41,7 @@ class ReportsServicer:
         return pb.ListWorkQueueResponse(dossiers=[convert.row_to_proto(r) for r in rows], next_page_token=token)
 
     def LookUpDossierStatus(self, request, context):
-        try:
-            row = self.app.look_up_status(request.code, request.phone, current_client_address())
-        except LookupsExhausted:
-            context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED, "too many status lookups from this address; try again in a minute"
-            )
+        row = self.app.look_up_status(request.code, request.phone, current_client_address())
         return pb.LookUpDossierStatusResponse(
             status=reports_pb2.DossierStatus(
                 code=row["code"],

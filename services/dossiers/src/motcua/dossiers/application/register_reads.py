@@ -15,7 +15,7 @@ from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.values import DossierStateConflict
 from motcua.kernel.context import current_actor
-from motcua.kernel.errors import InvalidArgument, NotFound
+from motcua.kernel.errors import InvalidArgument, NotFound, Throttled
 from motcua.kernel.localtime import VIETNAM
 
 DEFAULT_PAGE = 50
@@ -128,7 +128,7 @@ class RegisterReads(MixinBase):
     def look_up_status(self, code: str, phone: str, source: str) -> dict[str, Any]:
         """For anyone: the state and dates of the dossier with this code and applicant's phone."""
         if not self.lookup_throttle.take(source, self.clock()):
-            raise LookupsExhausted()
+            raise LookupsExhausted(self.lookup_throttle.seconds_per_call)
         row = self.register.status(code.strip(), phone)
         if row is None:
             raise NotFound("dossier with this code and phone number", code)
@@ -175,5 +175,9 @@ class RegisterReads(MixinBase):
         return list(self.repository.event_store.get(dossier_id))
 
 
-class LookupsExhausted(Exception):
-    """The caller's address used up its lookups for now (RESOURCE_EXHAUSTED)."""
+class LookupsExhausted(Throttled):
+    """The caller's address used up its lookups for now (RESOURCE_EXHAUSTED), until its bucket
+    has one call again."""
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__("this address", retry_after_seconds, "status lookups")
