@@ -111,7 +111,7 @@ def walk(gateway: Gateway, say: Callable[[str], None] = print) -> dict[str, str]
     say("tokens: an officer's and a citizen's")
 
     procedure = gateway.ok("POST", "/v1/procedures", {
-        "code": f"K8S-{run}-{secrets.token_hex(2).upper()}", "name": PROCEDURE_NAME, "agency_id": OFFICE,
+        "code": f"1.{secrets.randbelow(10**6):06d}.000.00.00.H56", "name": PROCEDURE_NAME, "agency_id": OFFICE,
         "processing_days": 3}, officer_token)["procedure"]
     procedure_id = procedure["procedure_id"]
     published = gateway.ok("POST", f"/v1/procedures/{procedure_id}:publish", {"expected_version": "1"}, officer_token)

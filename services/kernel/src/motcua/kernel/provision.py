@@ -129,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProvisionError as e:
         print(f"motcua-migrate: {e}", file=sys.stderr)
         return 2
-    print(f"motcua-migrate: databases and topics ready for {', '.join(services)}")
+    done = [what for what, skipped in (("databases", args.skip_postgresql), ("topics", args.skip_kafka)) if not skipped]
+    print(f"motcua-migrate: {' and '.join(done) or 'nothing'} ready for {', '.join(services)}")
     return 0
 
 
