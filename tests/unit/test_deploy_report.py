@@ -46,6 +46,15 @@ def test_each_way_of_being_unhealthy_is_named_with_its_subject():
     assert [p.name for p in report.failing_pods()] == ["motcua-dossiers-1", "motcua-signing-1"]
 
 
+def test_a_rollout_stuck_behind_a_ready_old_pod_is_not_rolled_out():
+    # What the API server says while the new pod cannot start: the new pod is "updated", the
+    # old one still ready, two pods for one replica.
+    stuck = Workload("Deployment", "motcua-gateway", 1, 1, 1, 1, 3, 3, current=2)
+    (finding,) = judge([stuck], [pod("motcua-gateway-old", "deployment/motcua-gateway")]).findings
+    assert (finding.subject, finding.problem) == (
+        "deployment/motcua-gateway", "1/1 ready, 1/1 updated, 1/1 available, 1 old pod(s) still running")
+
+
 def test_the_report_shows_the_failing_pods_events_and_log_tail():
     failing = Pod("motcua-identity-1", "deployment/motcua-identity", "Running", False,
                   (Container("identity", "img", "", False, 2, "CrashLoopBackOff", "Error (exit 1)"),),

@@ -52,12 +52,12 @@ class Cluster:
             s = d.status
             found.append(Workload("Deployment", d.metadata.name, d.spec.replicas or 0, s.ready_replicas or 0,
                                   s.updated_replicas or 0, s.available_replicas or 0,
-                                  d.metadata.generation or 0, s.observed_generation or 0))
+                                  d.metadata.generation or 0, s.observed_generation or 0, s.replicas or 0))
         for st in _items(self.apps.list_namespaced_stateful_set(self.namespace, label_selector=self.selector)):
             s = st.status
             found.append(Workload("StatefulSet", st.metadata.name, st.spec.replicas or 0, s.ready_replicas or 0,
                                   s.updated_replicas or 0, s.available_replicas or 0,
-                                  st.metadata.generation or 0, s.observed_generation or 0))
+                                  st.metadata.generation or 0, s.observed_generation or 0, s.replicas or 0))
         owners: dict[str, str] = {}
         for rs in _items(self.apps.list_namespaced_replica_set(self.namespace, label_selector=self.selector)):
             for ref in rs.metadata.owner_references or []:

@@ -39,15 +39,22 @@ class Workload:
     available: int
     generation: int = 0
     observed_generation: int = 0
+    # Pods of the workload, old and new (status.replicas): a new pod that never starts counts as
+    # updated while the old one stays ready, so only this shows the rollout is stuck.
+    current: int | None = None
 
     @property
     def ref(self) -> str:
         return f"{self.kind.lower()}/{self.name}"
 
     @property
+    def old_pods(self) -> int:
+        return max(0, (self.current if self.current is not None else self.desired) - self.updated)
+
+    @property
     def rolled_out(self) -> bool:
         return (self.observed_generation >= self.generation and self.updated == self.desired
-                and self.ready == self.desired and self.available == self.desired)
+                and self.ready == self.desired and self.available == self.desired and not self.old_pods)
 
 
 @dataclass(frozen=True)
@@ -116,8 +123,9 @@ def judge(workloads: list[Workload], pods: list[Pod], *, expected_digests: froze
         if w.observed_generation < w.generation:
             add(Finding(w.ref, f"the controller has not seen generation {w.generation} yet"))
         elif not w.rolled_out:
+            old = f", {w.old_pods} old pod(s) still running" if w.old_pods else ""
             add(Finding(w.ref, f"{w.ready}/{w.desired} ready, {w.updated}/{w.desired} updated, "
-                               f"{w.available}/{w.desired} available"))
+                               f"{w.available}/{w.desired} available{old}"))
     owned = {p.workload for p in pods}
     for w in workloads:
         if w.desired > 0 and w.ref not in owned:
