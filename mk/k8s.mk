@@ -12,7 +12,9 @@
 #              kube-proxy, CoreDNS; the pause, CoreDNS and project images imported. Idempotent.
 #   k8s-down   stops it all and removes what it left outside .local/k8s.
 #   k8s-test   the development images' tests, then the cluster tests (tests/k8s, marker k8s;
-#              neither is part of make test).
+#              neither is part of make test): the image in a pod, the development PostgreSQL and
+#              Kafka, the chart installed with its provisioning Job, helm test, motcua-deploy
+#              verify, a broken upgrade rolled back, uninstalled.
 
 K8S_BINS := .local/tools/k8s
 K8S_DEBS := containerd runc containernetworking-plugins etcd-server etcd-client iptables conntrack
@@ -32,6 +34,6 @@ k8s-up: k8s-bins k8s-tools image dev-images ## start the single-node cluster (da
 k8s-down: ## stop the cluster and clean the paths, iptables chains and sysctls it changed
 	bash infra/k8s/down.sh
 
-k8s-test: k8s-bins k8s-tools image dev-images ## the cluster tests: start a cluster, run the project's image in it, tear it down
+k8s-test: k8s-bins k8s-tools image dev-images helm ## the cluster tests: start a cluster, run the project's image in it, tear it down
 	$(UV) run pytest tests/image/test_dev_images.py $(PYTEST_ARGS)
 	$(UV) run pytest tests/k8s -m k8s $(PYTEST_ARGS)

@@ -20,8 +20,9 @@ created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 suite=bookworm
 mirror=${MOTCUA_IMAGE_MIRROR:-http://deb.debian.org/debian}
 security=${MOTCUA_IMAGE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-# The services' packages (audit is a command-line tool run beside the stack, not in it).
-packages=(contracts kernel clock identity procedures dossiers signing notifications gateway)
+# The services' packages, and deploy for the `helm test` walk-through (audit is a command-line
+# tool run beside the stack, not in it).
+packages=(contracts kernel clock identity procedures dossiers signing notifications gateway deploy)
 
 staging="$out/staging"
 rm -rf "$staging" && mkdir -p "$staging/wheels"

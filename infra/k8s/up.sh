@@ -126,11 +126,12 @@ wait_for containerd 60 ctr --address "$containerd_sock" version
 
 echo "k8s-up: images"
 bash "$root/infra/k8s/images.sh" "$root/.local/tools/image"
-# import <archive> <name>: the archive's tag under <name>, unless containerd has it already.
+# import <archive> <name>: the archive's tag under <name>, unless containerd has that very image
+# already (same manifest digest: a rebuilt image of the same tag is imported again).
 import() {
-  local archive=$1 name=$2 tag
-  tag=$(tar -xOf "$archive" ./index.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"])')
-  if ctr --address "$containerd_sock" -n k8s.io images check "name==$name:$tag" 2>/dev/null | grep -q complete; then return; fi
+  local archive=$1 name=$2 tag digest
+  read -r tag digest < <(tar -xOf "$archive" ./index.json | python3 -c 'import json,sys; m = json.load(sys.stdin)["manifests"][0]; print(m["annotations"]["org.opencontainers.image.ref.name"], m["digest"])')
+  if ctr --address "$containerd_sock" -n k8s.io images ls "name==$name:$tag" 2>/dev/null | grep -q "$digest"; then return; fi
   ctr --address "$containerd_sock" -n k8s.io images import --base-name "$name" --digests "$archive" >/dev/null
   ctr --address "$containerd_sock" -n k8s.io images ls -q "name==$name:$tag" | grep -q . \
     || { echo "k8s-up: importing $archive did not give $name:$tag" >&2; exit 1; }

@@ -17,6 +17,7 @@ or nothing; validateValues fails the rendering with all messages at once.
 {{- $messages = append $messages (include "motcua.validateValues.auth" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.identity" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.dossiersStorage" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.migrate" . | trim) }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail }}
@@ -216,5 +217,18 @@ identity.devKeys: services.identity.replicas is {{ $svc.replicas }}, but each po
 dossiers.storage.accessModes: services.dossiers.replicas is {{ $replicas }}, but the claim the chart creates
   is not ReadWriteMany: every replica reads and writes the same attachments. Add ReadWriteMany
   (a storage class that offers it), or set dossiers.storage.existingClaim.
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.migrate" -}}
+{{- if .Values.migrate.enabled }}
+{{- if not .Values.migrate.adminSecret }}
+migrate.adminSecret: not set. The provisioning Job needs a Secret with the PostgreSQL
+  administrator's username and password (keys username, password), created before the install.
+{{- end }}
+{{- if not .Values.postgresql.existingSecret }}
+migrate.enabled: needs postgresql.existingSecret. The Job runs before the release's own
+  Secret exists; create the services' password Secret beforehand and name it there.
+{{- end }}
 {{- end }}
 {{- end }}
