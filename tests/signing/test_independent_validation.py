@@ -86,8 +86,8 @@ class Level:
 LEVELS = (
     Level("B-B", pb.PADES_LEVEL_B_B, "PAdES-BASELINE-B", 0, 0, lambda around: {},
           ("INDETERMINATE", "REVOKED_NO_POE")),
-    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, 0, lambda around: {"MOTCUA_SIGNING_TSA_URL": around.tsa.url},
-          ("TOTAL_PASSED", None)),
+    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, 0,
+          lambda around: {"MOTCUA_SIGNING_TSA_URL": around.tsa.url}, ("TOTAL_PASSED", None)),
     Level("B-LT", pb.PADES_LEVEL_B_LT, "PAdES-BASELINE-LT", 1, 0, lambda around: {
         "MOTCUA_SIGNING_TSA_URL": around.tsa.url, "MOTCUA_SIGNING_PADES_LEVEL": "B-LT",
         "MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL": around.revocation.url}, ("TOTAL_PASSED", None)),
