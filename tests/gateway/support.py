@@ -79,14 +79,14 @@ class GatewayStarter:
         self.stack = stack
         self.started: list[ServiceProcess] = []
 
-    def __call__(self, backends: dict[str, str], **extra_env: str) -> Gateway:
+    def __call__(self, backends: dict[str, str], timeout: float = 90, **extra_env: str) -> Gateway:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = gateway_env(port, backends, {"MOTCUA_LOG_LEVEL": "DEBUG", **extra_env})
         log = self.stack.logs / f"gateway-{port}.log"
         process = ServiceProcess("gateway", env, log, ready_url=f"{url}/livez")
         self.started.append(process)
-        return Gateway(process.start(timeout=90), url)  # a loaded machine takes its time to import
+        return Gateway(process.start(timeout=timeout), url)  # a loaded machine takes its time to import
 
     def stop(self) -> None:
         try:

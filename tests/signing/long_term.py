@@ -42,7 +42,7 @@ class LongTermPki:
         self.ca_key = serialization.load_pem_private_key((made.directory / pki.ROOT_CA_KEY).read_bytes(), None)
         self.ca_cert = x509.load_pem_x509_certificate(made.root_certificate.read_bytes())
         self.revocation.issuer = (self.ca_key, self.ca_cert)
-        self.tsa = LocalTsa(self.ca_key, self.ca_cert).__enter__()
+        self.tsa = LocalTsa(self.ca_key, self.ca_cert, revocation_url=self.revocation.url).__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:

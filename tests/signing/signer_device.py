@@ -32,7 +32,9 @@ KEY_LABEL = "khoa-ky-ca-nhan"
 
 class SignerDevice:
     def __init__(self, directory: Path, account_id: str, officer_name: str, organization: str,
-                 ca_key: pki.PrivateKey, ca_cert: x509.Certificate) -> None:
+                 ca_key: pki.PrivateKey, ca_cert: x509.Certificate, revocation_url: str = "") -> None:
+        """``revocation_url``: the CA's OCSP responder and CRL, which the officer's certificate
+        names."""
         self.account_id = account_id
         self.credential = secrets.token_urlsafe(24)
         self.pin = secrets.token_hex(4)
@@ -46,7 +48,8 @@ class SignerDevice:
         assert isinstance(key, pkcs11.SignMixin)
         self.key = key
         self.certificate = pki.certify_public_key(ca_key, ca_cert, public_key(self.session, KEY_LABEL),
-                                                  officer_name, organization, province=pki.DEV_PROVINCE)
+                                                  officer_name, organization, province=pki.DEV_PROVINCE,
+                                                  revocation_url=revocation_url)
         self.chain = (self.certificate, ca_cert)
         self.inbox: dict[str, dict] = {}
         self.refused_calls = 0

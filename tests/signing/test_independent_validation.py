@@ -3,12 +3,15 @@ the EU's DSS (``validate-pdf``, a small command on its libraries that `make dss`
 infra/dss) and poppler's ``pdfsig`` (with an NSS database that trusts the development root).
 
 Each PAdES level the service produces is one entry of ``LEVELS``: the service's settings for it
-and what DSS must recognise. B-LT and B-LTA join as entries once the service makes them.
+and what DSS must recognise.
 
-The development PKI publishes no revocation information (no CRL distribution point, no OCSP
-responder), and DSS's default policy wants revocation data for the signer's and the TSA's
-certificates; so DSS is handed a CRL the development root issues here, as a validator that
-fetched it would have been. The same CRL with the seal listed shows that both validators read it.
+The development PKI's certificates, the test TSA's among them, name an OCSP responder and a CRL
+(tests/support/revocation.py), as a real CA's and a real TSA's do: B-LT embeds what they answer,
+and DSS's default policy wants revocation data for the signer's and the TSA's certificates
+(without the TSA's, DSS rates a B-LT seal only PAdES-BASELINE-T). DSS runs offline: for the B-B
+and B-T seals, which embed nothing, it is handed a CRL the development root issues here, as a
+validator that fetched it would have been. The same CRL with the seal listed shows that both
+validators read it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from motcua.signing.v1 import signing_service_pb2 as pb
 from tests.signing.tsa import LocalTsa
 from tests.support import auth, form_samples
 from tests.support.clients import signing_stub
+from tests.support.revocation import RevocationService
 
 REPO = Path(__file__).resolve().parents[2]
 VALIDATE_PDF = REPO / ".local" / "tools" / "dss" / "bin" / "validate-pdf"
@@ -52,10 +56,10 @@ APPLICANT = "Nguyễn Thị Hồng Nhung"  # on form 01 of the samples
 
 @dataclass(frozen=True)
 class Surroundings:
-    """What the test runs beside the signing service for the levels that need it (B-LT will add
-    its OCSP responder and CRL server here)."""
+    """What the test runs beside the signing service for the levels that need it."""
 
     tsa: LocalTsa
+    revocation: RevocationService
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class Level:
     pades_level: pb.PadesLevel.ValueType  # what the service says it made
     dss_format: str  # what DSS must recognise
     signature_timestamps: int
+    document_timestamps: int
     environment: Callable[[Surroundings], dict[str, str]]  # the service's settings for this level
     # DSS's (indication, sub-indication) when the seal is revoked just after signing: only a
     # proof of existence from before the revocation (a timestamp) keeps the signature valid.
@@ -72,12 +77,23 @@ class Level:
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def embeds_revocation_data(self) -> bool:
+        """B-LT and B-LTA carry their OCSP responses and CRLs: DSS is handed none."""
+        return self.document_timestamps > 0 or self.name == "B-LT"
+
 
 LEVELS = (
-    Level("B-B", pb.PADES_LEVEL_B_B, "PAdES-BASELINE-B", 0, lambda around: {},
+    Level("B-B", pb.PADES_LEVEL_B_B, "PAdES-BASELINE-B", 0, 0, lambda around: {},
           ("INDETERMINATE", "REVOKED_NO_POE")),
-    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, lambda around: {"MOTCUA_SIGNING_TSA_URL": around.tsa.url},
-          ("TOTAL_PASSED", None)),
+    Level("B-T", pb.PADES_LEVEL_B_T, "PAdES-BASELINE-T", 1, 0,
+          lambda around: {"MOTCUA_SIGNING_TSA_URL": around.tsa.url}, ("TOTAL_PASSED", None)),
+    Level("B-LT", pb.PADES_LEVEL_B_LT, "PAdES-BASELINE-LT", 1, 0, lambda around: {
+        "MOTCUA_SIGNING_TSA_URL": around.tsa.url, "MOTCUA_SIGNING_PADES_LEVEL": "B-LT",
+        "MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL": around.revocation.url}, ("TOTAL_PASSED", None)),
+    Level("B-LTA", pb.PADES_LEVEL_B_LTA, "PAdES-BASELINE-LTA", 1, 1, lambda around: {
+        "MOTCUA_SIGNING_TSA_URL": around.tsa.url, "MOTCUA_SIGNING_PADES_LEVEL": "B-LTA",
+        "MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL": around.revocation.url}, ("TOTAL_PASSED", None)),
 )
 HIGHEST = LEVELS[-1]  # the level whose tampering has the most to hide
 
@@ -157,11 +173,19 @@ def work(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def signing_dir(work) -> Path:
+def revocation() -> Iterator[RevocationService]:
+    """The development root's OCSP responder and CRL; it answers once ``root`` is known."""
+    with RevocationService() as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def signing_dir(work, revocation) -> Path:
     """The services' directory with the development PKI made beforehand, by the service's own code,
-    so that the test TSA's certificate comes from the same root."""
+    its certificates naming the revocation service, so that the test TSA's certificate comes from
+    the same root."""
     directory = work / "signing"
-    pki.ensure_dev_pki(directory / "pki")
+    pki.ensure_dev_pki(directory / "pki", revocation_url=revocation.url)
     return directory
 
 
@@ -173,13 +197,15 @@ class DevRoot:
 
 
 @pytest.fixture(scope="module")
-def root(signing_dir) -> DevRoot:
+def root(signing_dir, revocation) -> DevRoot:
     directory = signing_dir / "pki"
-    return DevRoot(
+    made = DevRoot(
         key=serialization.load_pem_private_key((directory / "dev-root-ca.key.pem").read_bytes(), None),
         certificate=x509.load_pem_x509_certificate((directory / "dev-root-ca.crt.pem").read_bytes()),
         pem=directory / "dev-root-ca.crt.pem",
     )
+    revocation.issuer = (made.key, made.certificate)
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -218,12 +244,12 @@ def seal_form(stack, signing_dir: Path, form: bytes, key_id: str = "", **environ
 
 
 @pytest.fixture(scope="module")
-def sealed(stack, signing_dir, root, work, form) -> Sealed:
+def sealed(stack, signing_dir, root, revocation, work, form) -> Sealed:
     """Form 01 sealed by the running service once per level, each level a service process with
     that level's settings: level name → the signed PDF's path."""
     paths = Sealed()
-    with LocalTsa(root.key, root.certificate) as tsa:
-        around = Surroundings(tsa=tsa)
+    with LocalTsa(root.key, root.certificate, revocation_url=revocation.url) as tsa:
+        around = Surroundings(tsa=tsa, revocation=revocation)
         for level in LEVELS:
             response = seal_form(stack, signing_dir, form, **level.environment(around))
             assert response.pades_level == level.pades_level
@@ -264,7 +290,7 @@ def tampered(pdf: Path) -> Path:
 
 @pytest.mark.parametrize("level", LEVELS, ids=str)
 def test_dss_judges_each_level_total_passed_at_that_level(sealed, root, crl, level):
-    report = dss(sealed[level.name], trust=root.pem, crls=(crl,))
+    report = dss(sealed[level.name], trust=root.pem, crls=() if level.embeds_revocation_data else (crl,))
     (signature,) = report["signatures"]
     assert (signature["indication"], signature["sub_indication"]) == ("TOTAL_PASSED", None), report
     assert signature["signature_format"] == level.dss_format
@@ -272,10 +298,11 @@ def test_dss_judges_each_level_total_passed_at_that_level(sealed, root, crl, lev
     assert signature["signed_by"] == SEAL_NAME
     assert signature["certificate_chain"][0] == SEAL_NAME
     assert signature["signing_time"] is not None
-    assert len(signature["timestamps"]) == level.signature_timestamps
+    kinds = [timestamp["type"] for timestamp in signature["timestamps"]]
+    assert kinds.count("SIGNATURE_TIMESTAMP") == level.signature_timestamps, kinds
+    assert kinds.count("DOCUMENT_TIMESTAMP") == level.document_timestamps, kinds
     for timestamp in signature["timestamps"]:
-        assert timestamp["type"] == "SIGNATURE_TIMESTAMP"
-        assert timestamp["indication"] == "PASSED"
+        assert timestamp["indication"] == "PASSED", timestamp
         assert "thử nghiệm" in timestamp["produced_by"]  # the test TSA's Vietnamese name, intact
         # The proof of existence the timestamp gives is when the signing happened, give or take.
         produced = dt.datetime.fromisoformat(timestamp["production_time"])
@@ -286,11 +313,17 @@ def test_dss_judges_each_level_total_passed_at_that_level(sealed, root, crl, lev
 @pytest.mark.parametrize("level", LEVELS, ids=str)
 def test_pdfsig_finds_each_level_valid_and_trusted(sealed, nss_db, level):
     out = pdfsig(sealed[level.name], nss_db)
-    assert "Signature Validation: Signature is Valid." in out
-    assert "Certificate Validation: Certificate is Trusted." in out
-    assert f"Signer Certificate Common Name: {SEAL_NAME}" in out
-    assert "Signature Type: ETSI.CAdES.detached" in out
-    assert "Total document signed" in out
+    seal, *document_timestamps = out.split("Signature #")[1:]
+    assert "Signature Validation: Signature is Valid." in seal
+    assert "Certificate Validation: Certificate is Trusted." in seal
+    assert f"Signer Certificate Common Name: {SEAL_NAME}" in seal
+    assert "Signature Type: ETSI.CAdES.detached" in seal
+    # B-LT's validation data (and B-LTA's document timestamp) are updates after the seal.
+    assert ("Not total document signed" if level.embeds_revocation_data else "Total document signed") in seal
+    # pdfsig lists a document timestamp but does not validate one (DSS does, above).
+    assert len(document_timestamps) == level.document_timestamps
+    for stamp in document_timestamps:
+        assert "Signer Certificate Common Name: Máy chủ cấp dấu thời gian thử nghiệm" in stamp
 
 
 @pytest.mark.parametrize("level", LEVELS, ids=str)

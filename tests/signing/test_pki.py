@@ -124,7 +124,8 @@ def test_an_agencys_development_seal_is_issued_once_even_when_asked_at_once(tmp_
     assert len({pair.fingerprint for pair, _ in seals}) == 1
     pair, ownership = seals[0]
     assert pair.key_id == "seal-000-21-30-h56"
-    assert (ownership.agency_id, ownership.purposes) == ("000.21.30.H56", ("dossier_result", "certified_copy"))
+    assert (ownership.agency_id, ownership.purposes) == ("000.21.30.H56",
+                                                         ("dossier_result", "certified_copy", "dossier_form"))
     assert (
         pair.certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
         == "Ủy ban nhân dân phường Hạc Thành"

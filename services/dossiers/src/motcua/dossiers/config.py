@@ -56,6 +56,10 @@ class DossiersConfig:
     # in years from the day it was finished: a default, and per procedure code.
     retention_years: int = 10
     retention_years_by_procedure: tuple[tuple[str, int], ...] = ()
+    # The procedures (by code; `*`: every one) whose results the competent officer signs on
+    # their own device (a confirmed signature request of the signing service) before the
+    # agency seal is added: MarkResultReady without one is refused.
+    officer_signed_procedures: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -80,6 +84,8 @@ class DossiersConfig:
             dev_keys=env_flag(env, "MOTCUA_DOSSIERS_DEV_KEYS", True),
             retention_years=env_number(env, "MOTCUA_DOSSIERS_RETENTION_YEARS", 10, int, minimum=0),
             retention_years_by_procedure=retention_by_procedure(env.get("MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE", "")),
+            officer_signed_procedures=frozenset(filter(None, (
+                code.strip() for code in env.get("MOTCUA_DOSSIERS_OFFICER_SIGNED_PROCEDURES", "").split(",")))),
             max_open_drafts=env_number(env, MAX_OPEN_DRAFTS_SETTING, 20, int, minimum=1),
             max_attachment_bytes_per_dossier=env_number(
                 env, MAX_ATTACHMENT_BYTES_SETTING, 100 * 1024 * 1024, int, minimum=1

@@ -26,8 +26,10 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
         try:
             subject = DocumentSubject(dossier_id=request.dossier_id, dossier_code=request.dossier_code,
                                       document_reference=request.document_reference)
-            view = self.app.sign_document(request.document, request.reason, request.location, request.key_id,
-                                          PURPOSES.get(request.purpose, ""), request.agency_id, subject)
+            view = self.app.sign_document(
+                request.document, request.reason, request.location, request.key_id, PURPOSES.get(request.purpose, ""),
+                request.agency_id, subject,
+                uuid.UUID(request.signature_request_id) if request.signature_request_id else None)
         except TimestampUnavailable:
             context.abort(grpc.StatusCode.UNAVAILABLE, "the timestamp authority did not answer; try again")
         return signed_to_proto(view)

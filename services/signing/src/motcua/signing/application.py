@@ -72,7 +72,9 @@ class SigningApplication(ServiceApplication):
 
     def sign_document(self, document: bytes, reason: str = "", location: str = "", key_id: str = "",
                       purpose: str = "", agency_id: str = "", subject: DocumentSubject | None = None,
-                      ) -> SignedDocumentView:
+                      signature_request_id: uuid.UUID | None = None) -> SignedDocumentView:
+        """``signature_request_id``: the officer signed ``document`` through that request; the
+        seal goes on the document they signed, after their signature."""
         assert self.sealer is not None and self.documents is not None, "built without signing keys"
         subject = subject or DocumentSubject()
         actor = current_actor()
@@ -80,9 +82,15 @@ class SigningApplication(ServiceApplication):
         key_id, ownership = choose_key(actor, self.ownerships, purpose, key_id, agency_id, preferred=self.default_key,
                                        issue=self._issue_dev_seal if self.dev_seals else None)
         key = self.sealer.keys[key_id]
+        to_seal = document
+        if signature_request_id is not None:
+            officer_request = self.signature_request(signature_request_id)
+            officer_request.check_sealable(hashlib.sha256(document).hexdigest(), ownership.agency_id,
+                                           subject.dossier_id)
+            to_seal = self.documents.get(str(officer_request.id))
         # PDF dates have whole seconds: the event records the time the signature shows.
         signing_time = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        sealed = self.sealer.seal(document, key_id, reason, location, signing_time)
+        sealed = self.sealer.seal(to_seal, key_id, reason, location, signing_time)
         record = Document.signed(
             document_sha256=hashlib.sha256(document).hexdigest(),
             signed_document_sha256=hashlib.sha256(sealed.document).hexdigest(),
@@ -99,6 +107,7 @@ class SigningApplication(ServiceApplication):
             subject=subject,
             archive_timestamp_expires_at=(last_timestamp_expiry(sealed.document) if sealed.level == PADES_B_LTA
                                           else None),
+            countersigned_request_id=str(signature_request_id or ""),
         )
         # The bytes first: an event never points at a document that was not kept. A crash
         # in between leaves an unreferenced file, not a dangling record.

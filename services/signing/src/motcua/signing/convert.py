@@ -8,6 +8,7 @@ from motcua.signing.v1 import signature_request_pb2 as rpb, signature_verificati
 
 from .domain import (
     CERTIFIED_COPY,
+    DOSSIER_FORM,
     DOSSIER_RESULT,
     PADES_B_B,
     PADES_B_LT,
@@ -30,6 +31,7 @@ PURPOSES = {
     pb.SIGNING_PURPOSE_DOSSIER_RESULT: DOSSIER_RESULT,
     pb.SIGNING_PURPOSE_CERTIFIED_COPY: CERTIFIED_COPY,
     pb.SIGNING_PURPOSE_PERSONAL_APPROVAL: PERSONAL_APPROVAL,
+    pb.SIGNING_PURPOSE_DOSSIER_FORM: DOSSIER_FORM,
 }
 PURPOSE_PROTOS = {name: value for value, name in PURPOSES.items()}
 OUTCOMES = {

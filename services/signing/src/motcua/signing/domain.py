@@ -38,10 +38,11 @@ PADES_LEVELS = (PADES_B_B, PADES_B_T, PADES_B_LT, PADES_B_LTA)
 DOSSIER_RESULT = "dossier_result"
 CERTIFIED_COPY = "certified_copy"
 PERSONAL_APPROVAL = "personal_approval"
-PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY, PERSONAL_APPROVAL)
+DOSSIER_FORM = "dossier_form"  # forms 01-07 and the tracking book, sealed when rendered
+PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY, PERSONAL_APPROVAL, DOSSIER_FORM)
 # What an agency's seal is for, when its declaration does not say otherwise (the development
 # PKI's seals).
-AGENCY_SEAL_PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY)
+AGENCY_SEAL_PURPOSES = (DOSSIER_RESULT, CERTIFIED_COPY, DOSSIER_FORM)
 
 UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_DOSSIER_CODE_LENGTH = 64
@@ -145,6 +146,7 @@ class Document(Aggregate):
         dossier_code: str = "",
         document_reference: str = "",
         archive_timestamp_expires_at: datetime | None = None,
+        countersigned_request_id: str = "",
     ) -> None:
         self.document_sha256 = document_sha256
         self.signed_document_sha256 = signed_document_sha256
@@ -166,6 +168,9 @@ class Document(Aggregate):
         # B-LTA: when the certificate of the last document timestamp expires (None before B-LTA).
         self.archive_timestamp_expires_at = archive_timestamp_expires_at
         self.reaugmentations = 0
+        # The officer's signature request whose signed document this seal was added to (empty:
+        # the seal is the document's only signature).
+        self.countersigned_request_id = countersigned_request_id
 
     @property
     def blob_key(self) -> str:
@@ -198,7 +203,8 @@ class Document(Aggregate):
     def signed(cls, document_sha256: str, signed_document_sha256: str, key_id: str, certificate_sha256: str,
                certificate_serial: str, signing_time: datetime, reason: str, location: str,
                pades_level: str, purpose: str, ownership: KeyOwnership, signed_by: str,
-               subject: DocumentSubject, archive_timestamp_expires_at: datetime | None = None) -> Document:
+               subject: DocumentSubject, archive_timestamp_expires_at: datetime | None = None,
+               countersigned_request_id: str = "") -> Document:
         for value in (document_sha256, signed_document_sha256, certificate_sha256):
             if not SHA256_HEX.match(value):
                 raise ValueError(f"not a lowercase hex SHA-256: {value!r}")
@@ -222,6 +228,7 @@ class Document(Aggregate):
             dossier_code=subject.dossier_code,
             document_reference=subject.document_reference,
             archive_timestamp_expires_at=archive_timestamp_expires_at,
+            countersigned_request_id=countersigned_request_id,
         )
 
 
@@ -298,6 +305,16 @@ class RequestNotPending(DomainError):
     def __init__(self, request_id: UUID, state: str) -> None:
         self.state = state
         super().__init__(f"signature request {request_id} is {state}, no longer pending")
+
+
+class RequestNotSigned(DomainError):
+    """The officer has not signed the request (pending, refused, cancelled or expired): there is
+    no signed document to seal after their signature (FAILED_PRECONDITION)."""
+
+    def __init__(self, request_id: UUID, state: str) -> None:
+        self.state = state
+        super().__init__(f"signature request {request_id} is {state}, not signed by the officer: there is nothing "
+                         "to seal after their signature")
 
 
 class SignatureRequest(Aggregate):
@@ -420,6 +437,18 @@ class SignatureRequest(Aggregate):
         self._require_pending()
         _check_answer_reason(reason)
         self._refused(reason=reason, refused_by=refused_by)
+
+    def check_sealable(self, document_sha256: str, agency_id: str, dossier_id: str) -> None:
+        """The officer's signed document may take ``agency_id``'s seal for ``dossier_id``: the
+        request was confirmed, for this very document, agency and dossier."""
+        if self.state != REQUEST_SIGNED:
+            raise RequestNotSigned(self.id, self.state)
+        if document_sha256 != self.document_sha256:
+            raise InvalidArgument.field("document", "must be the document the officer was asked to sign "
+                                        "(its SHA-256 differs)", "NOT_THE_SIGNED_DOCUMENT")
+        if agency_id != self.agency_id or (dossier_id or "") != (self.dossier_id or ""):
+            raise InvalidArgument.field("signature_request_id", "names a request of another agency or dossier",
+                                        "OTHER_SUBJECT")
 
     @event("Refused")
     def _refused(self, reason: str, refused_by: str) -> None:

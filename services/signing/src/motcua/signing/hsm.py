@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pkcs11
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import cms, x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -50,6 +50,13 @@ class _SerialisedPkcs11Signer(PKCS11Signer):
         self._lock = lock
         with lock:
             self._load_objects()  # the key handle, found once, before requests share the signer
+
+    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
+        # asn1crypto re-encodes freshly built attributes on every dump, and pyHanko dumps them
+        # several times per signature; parsed back from DER they dump from their cached
+        # encoding. The bytes are identical.
+        attributes = await super().signed_attrs(*args, **kwargs)
+        return cms.CMSAttributes.load(attributes.dump())
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         if dry_run:

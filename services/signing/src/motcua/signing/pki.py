@@ -132,16 +132,8 @@ def certify_public_key(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key
     certificate says where its status is: an OCSP responder at ``<url>/ocsp`` (authority
     information access) and the CA's CRL at ``<url>/crl`` (CRL distribution point)."""
     now = not_before + CLOCK_SKEW if not_before else dt.datetime.now(dt.UTC)
-    builder = x509.CertificateBuilder()
-    if revocation_url:
-        base = revocation_url.rstrip("/")
-        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
-            x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp"))]),
-            critical=False).add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(f"{base}/crl")], relative_name=None, reasons=None,
-                crl_issuer=None)]), critical=False)
     return (
-        builder
+        with_revocation_pointers(x509.CertificateBuilder(), revocation_url)
         .subject_name(name(common_name, organization, province))
         .issuer_name(ca_cert.subject)
         .public_key(public_key)
@@ -157,6 +149,20 @@ def certify_public_key(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key
         )
         .sign(ca_key, hashes.SHA256())
     )
+
+
+def with_revocation_pointers(builder: x509.CertificateBuilder, revocation_url: str) -> x509.CertificateBuilder:
+    """``builder`` with, given a ``revocation_url``, where the certificate's status is published:
+    an OCSP responder at ``<url>/ocsp`` (authority information access) and the CA's CRL at
+    ``<url>/crl`` (CRL distribution point)."""
+    if not revocation_url:
+        return builder
+    base = revocation_url.rstrip("/")
+    return builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+        x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp"))]),
+        critical=False).add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(f"{base}/crl")], relative_name=None, reasons=None,
+            crl_issuer=None)]), critical=False)
 
 
 def _key_usage(cert_sign: bool = False, signature: bool = False) -> x509.KeyUsage:

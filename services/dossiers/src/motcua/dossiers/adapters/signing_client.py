@@ -31,28 +31,15 @@ class ResultSigner:
         self._stub = signing_service_pb2_grpc.SigningServiceStub(grpc_client.channel(target)) if target else None
 
     def sign(self, pdf: bytes, reason: str, location: str, agency_id: str, dossier_id: str, dossier_code: str,
-             authorization: str) -> dict[str, Any]:
+             authorization: str, signature_request_id: str = "") -> dict[str, Any]:
         """The signed document's facts for the dossier (the signed PDF stays with the signing
-        service): sealed with ``agency_id``'s key for dossier results."""
-        if self._stub is None:
-            raise SigningUnavailable("no signing service is configured (MOTCUA_SIGNING_ADDR)")
+        service): sealed with ``agency_id``'s key for dossier results; with
+        ``signature_request_id``, on the document the officer signed through it."""
         request = spb.SignDocumentRequest(
             document=pdf, reason=reason[:500], location=location[:200], purpose=spb.SIGNING_PURPOSE_DOSSIER_RESULT,
-            agency_id=agency_id, dossier_id=dossier_id, dossier_code=dossier_code[:64])
-        try:
-            signed = self._stub.SignDocument(request, metadata=(("authorization", authorization),), timeout=TIMEOUT)
-        except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:  # what the caller sent is not a signable PDF
-                raise InvalidArgument.field("result_document", f"cannot be signed: {e.details()}") from None
-            if e.code() == grpc.StatusCode.PERMISSION_DENIED:
-                raise PermissionDenied(ACTION, f"the signing service refused: {e.details()}",
-                                       error_reason=_reason(e) or "PERMISSION_DENIED") from None
-            raise SigningUnavailable(
-                f"the signing service did not sign the result: {e.code().name} {e.details()}"
-            ) from None
-        if signed.agency_id != agency_id:  # never record another agency's seal as this dossier's result
-            raise SigningUnavailable(f"the signing service sealed with a key of {signed.agency_id or 'a person'}, "
-                                     f"not of agency {agency_id}")
+            agency_id=agency_id, dossier_id=dossier_id, dossier_code=dossier_code[:64],
+            signature_request_id=signature_request_id)
+        signed = self._seal(request, authorization, "result_document", ACTION)
         return {
             "document_id": signed.document_id,
             "document_sha256": signed.document_sha256,
@@ -62,6 +49,36 @@ class ResultSigner:
             "signed_at": signed.sign_time.ToDatetime().isoformat() + "Z",
             "agency_id": signed.agency_id,
         }
+
+
+    def seal_form(self, pdf: bytes, reason: str, agency_id: str, authorization: str, dossier_id: str = "",
+                  dossier_code: str = "", reference: str = "") -> bytes:
+        """A rendered form (of dossier ``dossier_id``, or the book named by ``reference``)
+        sealed with ``agency_id``'s key for dossier forms."""
+        request = spb.SignDocumentRequest(
+            document=pdf, reason=reason[:500], purpose=spb.SIGNING_PURPOSE_DOSSIER_FORM, agency_id=agency_id,
+            dossier_id=dossier_id, dossier_code=dossier_code[:64], document_reference=reference[:200])
+        return self._seal(request, authorization, "seal", "seal the form").signed_document
+
+    def _seal(self, request: spb.SignDocumentRequest, authorization: str, field: str,
+              action: str) -> spb.SignDocumentResponse:
+        if self._stub is None:
+            raise SigningUnavailable("no signing service is configured (MOTCUA_SIGNING_ADDR)")
+        try:
+            signed = self._stub.SignDocument(request, metadata=(("authorization", authorization),), timeout=TIMEOUT)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:  # what the caller sent is not a signable PDF
+                raise InvalidArgument.field(field, f"cannot be signed: {e.details()}") from None
+            if e.code() == grpc.StatusCode.PERMISSION_DENIED:
+                raise PermissionDenied(action, f"the signing service refused: {e.details()}",
+                                       error_reason=_reason(e) or "PERMISSION_DENIED") from None
+            raise SigningUnavailable(
+                f"the signing service did not sign: {e.code().name} {e.details()}"
+            ) from None
+        if signed.agency_id != request.agency_id:  # never hand out another agency's seal as this one's
+            raise SigningUnavailable(f"the signing service sealed with a key of {signed.agency_id or 'a person'}, "
+                                     f"not of agency {request.agency_id}")
+        return signed
 
 
 def _reason(error: grpc.RpcError) -> str:

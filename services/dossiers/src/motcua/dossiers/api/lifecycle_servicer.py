@@ -73,7 +73,7 @@ class LifecycleServicer:
         # request.key_id is not passed on: the dossier's agency's seal signs, whatever the caller
         # names.
         view = self.app.sign_result(UUID(request.dossier_id), request.expected_version, request.result_document,
-                                       request.result_name, _authorization(context))
+                                       request.result_name, _authorization(context), request.signature_request_id)
         return pb.MarkResultReadyResponse(dossier=convert.dossier_to_proto(view))
 
     def RecordPayment(self, request, context):

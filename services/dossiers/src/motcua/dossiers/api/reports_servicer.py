@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from motcua.dossiers import convert
+from motcua.dossiers.api.lifecycle_servicer import _authorization
 from motcua.dossiers.application.register_reads import Filters
 from motcua.dossiers.v1 import dossier_service_pb2 as pb, reports_pb2
 from motcua.kernel.client_address import current_client_address
@@ -63,11 +64,13 @@ class ReportsServicer:
         )
 
     def RenderDossierForm(self, request, context):
-        pdf, name = self.app.render_form(UUID(request.dossier_id), convert.FORMS[request.form])
+        pdf, name = self.app.render_form(UUID(request.dossier_id), convert.FORMS[request.form], request.seal,
+                                         _authorization(context))
         return pb.RenderDossierFormResponse(pdf=pdf, file_name=name)
 
     def RenderTrackingBook(self, request, context):
-        pdf, entries = self.app.render_tracking_book(request.agency_id, request.start_date, request.end_date)
+        pdf, entries = self.app.render_tracking_book(request.agency_id, request.start_date, request.end_date,
+                                                     request.seal, _authorization(context))
         return pb.RenderTrackingBookResponse(pdf=pdf, entries=entries)
 
     def AddAttachment(self, request, context):

@@ -109,6 +109,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready
         # fails.
         self.signer = signer or ResultSigner("")
+        self.officer_signed_procedures = config.officer_signed_procedures
         self.calendars = CalendarCopies(self)
         self.documents_dir = config.documents_dir
         self.max_open_drafts = config.max_open_drafts

@@ -27,6 +27,7 @@ class DossiersHost(ReadModelApplication):
     recorder: DossierRecorder
     clock: Callable[[], datetime]
     signer: ResultSigner
+    officer_signed_procedures: frozenset[str]
     calendars: CalendarCopies
     documents_dir: Path
     agency_tree: AgencyTree

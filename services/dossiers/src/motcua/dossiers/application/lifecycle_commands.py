@@ -18,7 +18,11 @@ from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.application.retries import retried_on_version_conflict
 from motcua.dossiers.domain import deadlines
 from motcua.dossiers.domain.dossier.aggregate import Dossier
-from motcua.dossiers.domain.dossier.closing import result_signature_reason
+from motcua.dossiers.domain.dossier.closing import (
+    OfficerSignatureRequired,
+    officer_signs_results,
+    result_signature_reason,
+)
 from motcua.dossiers.domain.lifecycle import MARK_RESULT_READY
 from motcua.kernel.context import Actor, current_actor
 
@@ -132,13 +136,23 @@ class LifecycleCommands(MixinBase):
         return self.view(dossier)
 
     def sign_result(
-        self, dossier_id: UUID, expected_version: int, document: bytes, result_name: str, authorization: str
+        self, dossier_id: UUID, expected_version: int, document: bytes, result_name: str, authorization: str,
+        signature_request_id: str = "",
     ):
         """Marks the result ready, sealed by the signing service with the key of the agency
         handling the dossier (whatever key a caller might name), on the caller's authority
-        (``authorization``: their bearer token, which the signing service checks again)."""
+        (``authorization``: their bearer token, which the signing service checks again).
+
+        ``signature_request_id``: the signing service's request by which the competent officer
+        signed ``document`` on their device; the seal goes on after their signature. The
+        procedures of ``officer_signed_procedures`` need one: until the officer has confirmed,
+        the result is not ready (the dossier stays where it is, and a refused or expired
+        request is replaced by a new one)."""
 
         def sign(dossier: Dossier) -> dict[str, Any]:
+            if not signature_request_id and officer_signs_results(self.officer_signed_procedures,
+                                                                  dossier.procedure_code):
+                raise OfficerSignatureRequired(dossier.procedure_code)
             signed = self.signer.sign(
                 document,
                 result_signature_reason(dossier.code, result_name),
@@ -147,8 +161,10 @@ class LifecycleCommands(MixinBase):
                 str(dossier.id),
                 dossier.code,
                 authorization,
+                signature_request_id=signature_request_id,
             )
-            return {**signed, "name": result_name}
+            officer = {"officer_signature_request_id": signature_request_id} if signature_request_id else {}
+            return {**signed, **officer, "name": result_name}
 
         return self.mark_result_ready(dossier_id, expected_version, sign)
 

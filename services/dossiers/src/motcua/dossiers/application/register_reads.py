@@ -146,7 +146,10 @@ class RegisterReads(MixinBase):
 
     # --- forms ------------------------------------------------------------------------------
 
-    def render_form(self, dossier_id: UUID, form: str) -> tuple[bytes, str]:
+    def render_form(self, dossier_id: UUID, form: str, seal: bool = False,
+                    authorization: str = "") -> tuple[bytes, str]:
+        """``seal``: the form sealed with the handling agency's key, on the caller's authority
+        (``authorization``, their bearer token, which the signing service checks)."""
         # Here, not at the top: fpdf2 and its fonts (~30 MB) load only in processes that render
         # forms.
         from motcua.dossiers import forms
@@ -159,9 +162,15 @@ class RegisterReads(MixinBase):
             raise DossierStateConflict(
                 f"dossier {dossier.code or dossier.id}", dossier.state, f"render the {form.replace('_', ' ')} of"
             )
-        return forms.render(filled), f"{dossier.code or dossier.id}-{FORM_NUMBERS[form]}.pdf"
+        rendered = forms.render(filled)
+        if seal:
+            rendered = self.signer.seal_form(
+                rendered, f"Biểu mẫu số {FORM_NUMBERS[form]} của hồ sơ {dossier.code or dossier.id}",
+                dossier.handling_agency_id, authorization, dossier_id=str(dossier.id), dossier_code=dossier.code)
+        return rendered, f"{dossier.code or dossier.id}-{FORM_NUMBERS[form]}.pdf"
 
-    def render_tracking_book(self, agency_id: str, start_date: str, end_date: str) -> tuple[bytes, int]:
+    def render_tracking_book(self, agency_id: str, start_date: str, end_date: str, seal: bool = False,
+                             authorization: str = "") -> tuple[bytes, int]:
         # Here, not at the top: fpdf2 and its fonts load only in processes that render forms.
         from motcua.dossiers import forms
         from motcua.dossiers.application.form_filling import tracking_book
@@ -169,7 +178,12 @@ class RegisterReads(MixinBase):
         auth.agency_reader(current_actor(), agency_id, "render the agency's tracking book", self.within)
         first, last, start, end = period(start_date, end_date)
         rows = self.register.received_between(agency_id, start, end)
-        return forms.render(tracking_book(agency_id, rows, first, last, self.clock())), len(rows)
+        rendered = forms.render(tracking_book(agency_id, rows, first, last, self.clock()))
+        if seal:
+            rendered = self.signer.seal_form(
+                rendered, f"Sổ theo dõi hồ sơ từ {start_date} đến {end_date}", agency_id, authorization,
+                reference=f"Sổ theo dõi hồ sơ {agency_id} {start_date}/{end_date}")
+        return rendered, len(rows)
 
     def _events_of(self, dossier_id: UUID) -> list[Any]:
         return list(self.repository.event_store.get(dossier_id))

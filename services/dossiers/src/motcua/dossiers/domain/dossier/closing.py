@@ -210,3 +210,20 @@ class FeesUnpaid(DomainError):
             f"dossier {code} has {amount_due} VND of fees unpaid; its procedure does not allow returning the result "
             "before payment"
         )
+
+
+class OfficerSignatureRequired(DomainError):
+    """The procedure's results carry the competent officer's own signature before the agency
+    seal, and none was given (FAILED_PRECONDITION): the officer is asked first (a signature
+    request of the signing service) and confirms on their device."""
+
+    def __init__(self, procedure_code: str) -> None:
+        self.procedure_code = procedure_code
+        super().__init__(f"the results of procedure {procedure_code} are signed by the competent officer before "
+                         "the agency seal: give the signature_request_id they confirmed")
+
+
+def officer_signs_results(officer_signed_procedures: frozenset[str], procedure_code: str) -> bool:
+    """Whether ``procedure_code``'s results need the officer's signature (``*``: every
+    procedure's)."""
+    return "*" in officer_signed_procedures or procedure_code in officer_signed_procedures
