@@ -19,17 +19,65 @@ import pytest
 from google.protobuf import json_format
 
 from motcua.audit.v1 import audit_service_pb2 as apb
+from motcua.devstack import ServiceProcess, free_port
+from motcua.devstack.services import gateway_env
+from motcua.dossiers.v1 import dossier_service_pb2 as dossier_pb
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.subject_keys import MASKED
-from tests.audit import test_audit_api as api
 from tests.audit.test_audit_api import AGENCY, APPLICANT_NAME, SIBLING, audit_stub, auditor, stamp
+from tests.gateway.support import Gateway
 from tests.support import auth
-from tests.support.clients import error_reason
-from tests.support.identity import PROVINCE
+from tests.support.clients import dossiers_stub, error_reason
+from tests.support.dossiers import applicant, published_full_procedure, submit_request
+from tests.support.identity import PROVINCE, seed_agencies
+from tests.support.waiting import eventually
 
-# The API tests' module fixtures: the services, a dossier's story, the gateway (started again
-# for this module).
-processes, story, gateway = api.processes, api.story, api.gateway
+# A machine shared with other test sessions can take minutes to start a process: patience here
+# costs nothing when it is fast.
+START_TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def processes(stack):
+    seeded = seed_agencies(stack.identity.addr)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    started = {name: stack.service(name).start(wait=False) for name in ("procedures", "dossiers")}
+    for process in started.values():
+        process.wait_healthy(START_TIMEOUT)
+    yield {"identity": stack.identity.addr, **{name: p.addr for name, p in started.items()}}
+    for process in started.values():
+        assert process.terminate() == 0
+
+
+@pytest.fixture(scope="module")
+def story(processes):
+    """A citizen submits a dossier to AGENCY, a desk officer of AGENCY receives it; waits until
+    the audit index holds both."""
+    procedure_id = published_full_procedure(processes["procedures"], processes["dossiers"]).procedure_id
+    citizen = auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="", display_name=APPLICANT_NAME)
+    dossier = dossiers_stub(processes["dossiers"], citizen.access_token).SubmitDossier(submit_request(
+        procedure_id, AGENCY, applicant=applicant(account_id=citizen.account_id, full_name=APPLICANT_NAME))).dossier
+    desk = auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=AGENCY, display_name="Trần Văn Bình")
+    received = dossiers_stub(processes["dossiers"], desk.access_token).ReceiveDossier(
+        dossier_pb.ReceiveDossierRequest(dossier_id=dossier.dossier_id)).dossier
+    province = audit_stub(processes["dossiers"], auditor(PROVINCE))
+
+    def indexed() -> list[apb.RecordedEvent]:
+        events = province.ListEvents(apb.ListEventsRequest(service="dossiers", dossier_code=received.code)).events
+        return list(events) if any(e.event_type.endswith("Received") for e in events) else []
+
+    eventually(indexed, timeout=START_TIMEOUT, what="the dossier's events indexed")
+    return {"dossier": received, "citizen": citizen.account_id, "desk": desk.account_id}
+
+
+@pytest.fixture(scope="module")
+def gateway(stack, processes):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = ServiceProcess("gateway", gateway_env(port, processes, {}), stack.logs / f"gateway-{port}.log",
+                             ready_url=f"{url}/livez")
+    yield Gateway(process.start(timeout=START_TIMEOUT), url)
+    assert process.terminate(timeout=20) == 0, process.log_path.read_text()
 
 
 def _history(processes, story) -> list[apb.RecordedEvent]:
@@ -161,6 +209,10 @@ def test_the_cli_reads_through_the_api_by_default_with_a_token_file(processes, s
     (next_event,) = json.loads(log.stdout)
     assert next_event["position"] > events[0]["position"]
     assert f"--after {next_event['position']}" in log.stderr
+    chain = run_cli("chain", "dossiers", "--json", env=api_env(gateway, MOTCUA_TOKEN=auditor(PROVINCE)))
+    assert chain.returncode == 0, chain.stderr
+    status = json.loads(chain.stdout)
+    assert status["service"] == "dossiers" and int(status["last_position"]) >= next_event["position"]
 
 
 def test_the_cli_without_a_gateway_says_which_api_it_could_not_reach(tmp_path: Path):
@@ -191,5 +243,5 @@ def test_the_cli_reads_the_database_with_db(stack, processes, story):
     assert json.loads(history.stdout)[0]["version"] == 1
     by_code = run_cli("--db", "history", "dossiers", story["dossier"].code, env=env)
     assert by_code.returncode == 2 and "through the API" in by_code.stderr, by_code.stderr
-    api_only = run_cli("--db", "trace", story["trace_id"], env=env)
+    api_only = run_cli("--db", "trace", "0af7651916cd43dd8448eb211c80319c", env=env)
     assert api_only.returncode == 2 and "auditor API" in api_only.stderr, api_only.stderr

@@ -8,6 +8,7 @@
                  [--agency EID] [--since TIME] [--until TIME] [--trace ID] [--format FORMAT]
     motcua-audit trace <trace-id> [--format FORMAT]
     motcua-audit timeline --dossier CODE -o FILE.html
+    motcua-audit chain <service> [--json]
     motcua-audit verify --live --service <service> [--witness SERVICE]... [--trust PEM]
     motcua-audit export --service <service>|all [--after POSITION] [--until POSITION]
                         [--witness SERVICE]... -o BUNDLE
@@ -18,7 +19,8 @@ gateway at --api URL (default: MOTCUA_API_URL, else http://localhost:8080, the g
 `make run`), with the bearer token of an auditor or administrator (--token, --token-file,
 MOTCUA_TOKEN or the file MOTCUA_TOKEN_FILE names; --tls-ca PEM or MOTCUA_TLS_CA checks an HTTPS
 gateway against a private CA): no database credentials, and only the events of the token's
-agency subtrees. An <aggregate> is a UUID, or for dossiers a dossier's code. `trace` asks every
+agency subtrees. An <aggregate> is a UUID, or for dossiers a dossier's code. `chain` shows the
+service's sealed chain head, its unsealed tail and its latest signed checkpoints. `trace` asks every
 service for the events of one trace and merges them by time; `timeline` writes a static HTML
 page of one dossier's events across services (its own, and those of the traces it took part
 in). FORMAT is table (default), json, csv or ndjson.
@@ -245,10 +247,15 @@ def parser() -> argparse.ArgumentParser:
     timeline = commands.add_parser("timeline", help="through the API: an HTML page of one dossier across services")
     timeline.add_argument("--dossier", required=True, metavar="CODE", help="the dossier's code")
     timeline.add_argument("--output", "-o", type=Path, required=True, metavar="FILE.html")
+
+    chain = commands.add_parser("chain", help="through the API: the service's chain head, unsealed tail and latest "
+                                              "signed checkpoints (verify --live checks them)")
+    chain.add_argument("service", **service)
+    chain.add_argument("--json", action="store_true", help="the API's JSON instead of lines")
     return main
 
 
-API_COMMANDS = ("events", "trace", "timeline")  # the API only
+API_COMMANDS = ("events", "trace", "timeline", "chain")  # the API only
 DATABASE_COMMANDS = ("verify", "export")  # the database only: the raw rows and their seals
 
 
@@ -297,6 +304,18 @@ def run_api(args: argparse.Namespace, out: TextIO) -> None:
         print(render.events_output(found, args.format), file=out)
     elif args.command == "trace":
         print(render.events_output(trace_events(api, [args.trace_id.lower()]), args.format), file=out)
+    elif args.command == "chain":
+        status = api.chain(args.service)
+        if args.json:
+            print(render.to_json(status), file=out)
+        else:
+            print(f"{args.service}: sealed up to position {status.get('sealed_position', '0')} "
+                  f"(digest {status.get('sealed_digest') or '-'}), last position {status.get('last_position', '0')}, "
+                  f"{status.get('unsealed_events', '0')} not sealed yet", file=out)
+            for c in status.get("latest_checkpoints", []):
+                stamped = ", timestamped" if c.get("timestamped") else ""
+                print(f"  checkpoint at {c.get('position')}: {c.get('digest')} signed {c.get('sign_time', '-')} "
+                      f"by key {c.get('key_id', '')[:16]}…{stamped}", file=out)
     elif args.command == "timeline":
         own = list(api.events("dossiers", dossier_code=args.dossier))
         traces = sorted({t for t in (trace_id_of(e["traceparent"]) for e in own) if t})
