@@ -27,8 +27,11 @@ An aggregate's state at a version or a time (``AuditLog.aggregate_state``) is th
 replayed from its events up to that version with the service's own classes and mapper, but
 with no person's data key: personal fields show ``MASKED``, as they do once their person was
 erased (auditors see them sealed in ListEvents; a state must not open them either). Events
-only, no snapshots: the state is what the events say. A time becomes the last version
-recorded at or before it, through the index. The caller must be allowed every event the state
+only, none of the service's snapshots: the state is what the events say. A time becomes the
+last version recorded at or before it, through the index. Replays start from the audit's own
+snapshots (``motcua_audit_snapshots``, every ``SNAPSHOT_EVERY`` versions): taken of the masked
+replay, so they hold no personal data in the clear, written as queries reach a version
+(derived and disposable, like the index). The caller must be allowed every event the state
 is made of, as ListEvents would list them: a state folds them all in.
 """
 
@@ -49,8 +52,9 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from google.protobuf import struct_pb2
 from psycopg import sql
 
@@ -71,6 +75,11 @@ from .supervision import WorkerHealth
 log = logging.getLogger(__name__)
 
 INDEX_TABLE = "motcua_audit_index"
+SNAPSHOTS_TABLE = "motcua_audit_snapshots"
+# A state replays at most this many events after a snapshot; a snapshot costs one row per that
+# many versions of an aggregate an auditor asked about.
+SNAPSHOT_EVERY = 20
+KNOWN_SNAPSHOTS = 10_000  # (aggregate, version) pairs remembered as stored, to skip asking again
 AUDIT_ROLES = (AUDITOR, ADMINISTRATOR)
 DEFAULT_PAGE = 100
 LATEST_CHECKPOINTS = 10  # in a chain status: enough to see the signing go on, and key changes
@@ -94,6 +103,14 @@ INDEX_DDL = [
     f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_agency_idx ON {INDEX_TABLE} (agency_id, position)",
     f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_time_idx ON {INDEX_TABLE} (record_time)",
     f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_trace_idx ON {INDEX_TABLE} (trace_id) WHERE trace_id <> ''",
+    # The rows of eventsourcing's aggregate recorder (what its snapshot stores read and write).
+    f"""CREATE TABLE IF NOT EXISTS {SNAPSHOTS_TABLE} (
+        originator_id uuid NOT NULL,
+        originator_version bigint NOT NULL,
+        topic text,
+        state bytea,
+        PRIMARY KEY (originator_id, originator_version)
+    )""",
 ]
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", META_KEY})
@@ -290,6 +307,9 @@ class AuditLog:
         assert isinstance(recorder, PostgresApplicationRecorder)
         self.recorder = recorder
         self.events_table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+        self._snapshot_recorder: PostgresAggregateRecorder | None = None
+        self._snapshotted: dict[tuple[UUID, int], None] = {}
+        self._snapshot_lock = threading.Lock()
 
     @property
     def service(self) -> str:
@@ -407,17 +427,54 @@ class AuditLog:
             raise PermissionDenied(action, f"the state folds in events recorded for {named}, outside the agencies "
                                            "where the caller holds auditor or administrator",
                                    error_reason="AGENCY_SCOPE", agencies=",".join(a for a in hidden if a))
+        # Built per call: a service may set its mapper's personal data after constructing this.
+        masking = masking_mapper(self.app.mapper)
+        snapshots = self._snapshot_store(masking)
+        replayer: Repository[UUID] = Repository(event_store=EventStore(masking, self.recorder),
+                                                snapshot_store=snapshots)
         try:
-            # Built per call: a service may set its mapper's personal data after constructing this.
-            replayer: Repository[UUID] = Repository(event_store=EventStore(masking_mapper(self.app.mapper),
-                                                                            self.recorder))
             replayed: Any = replayer.get(aggregate_id, version=target)
         except AggregateNotFoundError:
             raise NotFound("aggregate", str(aggregate_id)) from None
+        if snapshots is not None:
+            self._keep_snapshot(replayer, snapshots, replayed, target)
         return AggregateState(
             aggregate_id=aggregate_id, aggregate_type=type(replayed).__qualname__, version=replayed.version,
             current_version=current, created_on=getattr(replayed, "created_on", None),
             modified_on=getattr(replayed, "modified_on", None), state=plain_state(replayed))
+
+    def _snapshot_store(self, mapper: EventMapper) -> EventStore[UUID] | None:
+        """The audit's snapshots, or None while the indexer has not created their table yet."""
+        if self._snapshot_recorder is None:
+            with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (SNAPSHOTS_TABLE,))
+                if not _one(cursor)["present"]:
+                    return None
+            self._snapshot_recorder = PostgresAggregateRecorder(self.recorder.datastore,
+                                                                events_table_name=SNAPSHOTS_TABLE)
+        return EventStore(mapper, self._snapshot_recorder)
+
+    def _keep_snapshot(self, replayer: Repository[UUID], snapshots: EventStore[UUID], replayed: Any,
+                       target: int) -> None:
+        """Stores the snapshot at the last multiple of SNAPSHOT_EVERY at or before ``target``,
+        unless it is known to be there: later states near it replay a few events only."""
+        anchor = target - target % SNAPSHOT_EVERY
+        key = (replayed.id, anchor)
+        if anchor < SNAPSHOT_EVERY or key in self._snapshotted:
+            return
+        try:
+            if not list(snapshots.get(replayed.id, gt=anchor - 1, lte=anchor, limit=1)):
+                at_anchor = replayed if anchor == target else replayer.get(replayed.id, version=anchor)
+                snapshot_class = getattr(type(at_anchor), "Snapshot", Snapshot)
+                snapshots.put([snapshot_class.take(at_anchor)])
+        except Exception as e:  # a cache: a race with another replica, a state it cannot encode
+            log.debug("audit snapshot not kept", extra={"aggregate_id": str(replayed.id), "version": anchor,
+                                                        "reason": type(e).__name__})
+            return
+        with self._snapshot_lock:
+            self._snapshotted[key] = None
+            while len(self._snapshotted) > KNOWN_SNAPSHOTS:
+                del self._snapshotted[next(iter(self._snapshotted))]
 
     def _aggregate_id(self, aggregate: str) -> UUID:
         text = aggregate.strip()
