@@ -39,7 +39,7 @@ def test_a_state_from_a_snapshot_equals_the_state_from_the_events(stack, monkeyp
             conn.cursor().executemany(
                 f"INSERT INTO {INDEX_TABLE} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 [index_row(office.mapper, n, n.id) for n in office.recorder.select_notifications(start=1, limit=500)])
-        audit = AuditLog(office, bench._ProvinceTree())  # type: ignore[arg-type]
+        audit = AuditLog(office, bench._ProvinceTree())
         province = Actor("auditor", bench.PROVINCE, ("auditor",), (Grant("auditor", bench.PROVINCE),))
         versions = [SNAPSHOT_EVERY + 3, 2 * SNAPSHOT_EVERY, 3 * SNAPSHOT_EVERY + 4, SNAPSHOT_EVERY + 7]
         with acting_as(province):

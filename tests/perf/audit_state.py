@@ -84,7 +84,7 @@ def measure(settings: Any, queries: int = 200) -> dict:
                     "trace_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
                     sql.Identifier(INDEX_TABLE)), [index_row(office.mapper, n, n.id) for n in notifications])
             conn.execute(f"ANALYZE {INDEX_TABLE}")
-        audit = AuditLog(office, _ProvinceTree())  # type: ignore[arg-type]
+        audit = AuditLog(office, _ProvinceTree())
         start, end = dossier.created_on, dossier.modified_on
         picked = [start + (end - start) * random.random() for _ in range(queries)]
         auditor = Actor("bench-auditor", PROVINCE, ("auditor",), (Grant("auditor", PROVINCE),))
