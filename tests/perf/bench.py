@@ -61,7 +61,10 @@ auditor API
     A dossier's history by its code as the kernel's AuditLog answers it (authorization, the
     code, the audit index, the events decoded), median of 200 random codes (the target is
     checked on the 95th percentile), on a log of its own of the same size
-    (tests/perf/audit_index.py).
+    (tests/perf/audit_index.py). And a 1,000-event dossier's state at a past time as
+    AuditLog.aggregate_state answers it (authorization over every event, the index turning the
+    time into a version, the replay with personal fields masked), median of 200 random times
+    (checked on the 95th percentile; tests/perf/audit_state.py).
 idle RSS
     VmRSS of the real procedures and dossiers service processes, a few seconds
     after they report SERVING, before any load.
@@ -98,7 +101,7 @@ from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
 TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 100, "idle_rss_mb": 80,
            "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5, "verify_events_per_s": 100_000,
-           "history_by_code_ms": 50}
+           "history_by_code_ms": 50, "audit_state_at_time_ms": 1}
 TOPIC = "motcua.procedures.events.v1"
 NOTIFICATION_CALLERS = 8  # threads calling SendNotification (tests/perf/notifications.py)
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
@@ -246,6 +249,10 @@ def baselines(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: 
     from .audit_index import measure as audit_history
 
     results["audit_history"] = audit_history(stack.postgres, "motcua_audit_bench", events)
+    step("auditor API: a 1,000-event dossier's state at a past time")
+    from .audit_state import measure as audit_state
+
+    results["audit_state"] = audit_state(stack.settings("audit_state_bench"))
 
 
 def command_path(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: dict) -> None:
@@ -496,6 +503,17 @@ def print_table(r: dict) -> None:
             "",
             f"<= {TARGETS['history_by_code_ms']}",
             check(ah["history_by_code_p95_ms"], TARGETS["history_by_code_ms"], False),
+        )
+    if "audit_state" in r:
+        ast = r["audit_state"]
+        row(
+            f"a dossier's state at a past time (audit API), {ast['events']:,} events",
+            f"{ast['state_at_time_p50_ms']:.2f}",
+            "ms",
+            "",
+            "",
+            f"<= {TARGETS['audit_state_at_time_ms']}",
+            check(ast["state_at_time_p95_ms"], TARGETS["audit_state_at_time_ms"], False),
         )
     if "chain_verification" in r:
         cv = r["chain_verification"]

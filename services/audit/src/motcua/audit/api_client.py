@@ -1,5 +1,6 @@
-"""The auditor API through the gateway's REST (GET /v1/audit/{service}/events), for the CLI's API
-mode: no database credentials, only a bearer token of an auditor or administrator.
+"""The auditor API through the gateway's REST (GET /v1/audit/{service}/events, .../chain,
+.../aggregates/{id}/state), for the CLI's API mode: no database credentials, only a bearer
+token of an auditor or administrator.
 
 The standard library's HTTP client only: the tool stays installable on an auditor's machine
 with nothing but the motcua-audit package.
@@ -8,6 +9,7 @@ with nothing but the motcua-audit package.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,13 +24,17 @@ PAGE_SIZE = 1000  # the API's largest page
 
 
 class AuditApi:
-    """One gateway (``url``: e.g. http://localhost:8080) and the caller's bearer token."""
+    """One gateway (``url``: e.g. http://localhost:8080), the caller's bearer token, and for
+    HTTPS with a private CA the context that trusts it."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, context: ssl.SSLContext | None = None) -> None:
         if not token:
-            raise AuditError("the API needs a bearer token: --token TOKEN or MOTCUA_TOKEN")
+            raise AuditError("the API needs an auditor's or administrator's bearer token: --token TOKEN, "
+                             "--token-file FILE, MOTCUA_TOKEN or MOTCUA_TOKEN_FILE (or --db to read a "
+                             "database directly)")
         self.url = url.rstrip("/")
         self.token = token
+        self.context = context
 
     def _get(self, path: str, query: Mapping[str, str]) -> dict[str, Any]:
         address = f"{self.url}{path}"
@@ -37,7 +43,7 @@ class AuditApi:
         request = urllib.request.Request(address, headers={"Authorization": f"Bearer {self.token}",
                                                            "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            with urllib.request.urlopen(request, timeout=TIMEOUT, context=self.context) as response:
                 return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as e:
             try:
@@ -65,8 +71,27 @@ class AuditApi:
             if not token:
                 return
 
+    def state(self, service: str, aggregate: str, version: int = 0, read_time: str = "") -> dict[str, Any]:
+        """The aggregate (a UUID or a dossier's code) as of a version or an RFC 3339 time, in the
+        shape the database mode prints (id, type, version, created_on, modified_on, attributes)."""
+        query = {k: v for k, v in (("version", str(version) if version else ""), ("read_time", read_time)) if v}
+        found = self._get(f"/v1/audit/{urllib.parse.quote(service)}/aggregates/"
+                          f"{urllib.parse.quote(aggregate, safe='')}/state", query)
+        return {
+            "id": found.get("aggregate_id", ""),
+            "type": found.get("aggregate_type", ""),
+            "version": int(found.get("version", 0)),
+            "created_on": _utc_text(found.get("create_time") or ""),
+            "modified_on": _utc_text(found.get("update_time") or ""),
+            "attributes": found.get("state") or {},
+        }
+
     def chain(self, service: str) -> dict[str, Any]:
         return self._get(f"/v1/audit/{urllib.parse.quote(service)}/chain", {})
+
+
+def _utc_text(moment: str) -> str | None:
+    return iso_utc(datetime.fromisoformat(moment)) if moment else None
 
 
 def plain_event(event: dict[str, Any]) -> dict[str, Any]:

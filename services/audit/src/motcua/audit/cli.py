@@ -1,31 +1,40 @@
-"""motcua-audit: what a service recorded, who did it and when, read from its event log.
+"""motcua-audit: what a service recorded, who did it and when, read through the auditor API
+(the default) or, for offline use, straight from its event log.
 
-    motcua-audit history <service> <aggregate-id> [--json]
-    motcua-audit state <service> <aggregate-id> [--at TIME | --version N]
-    motcua-audit log <service> [--after POSITION] [--limit N] [--json]
+    motcua-audit history <service> <aggregate> [--format FORMAT | --json]
+    motcua-audit state <service> <aggregate> [--at TIME | --version N]
+    motcua-audit log <service> [--after POSITION] [--limit N] [--format FORMAT | --json]
+    motcua-audit events <service> [--dossier CODE] [--aggregate ID] [--actor A] [--type T]
+                 [--agency EID] [--since TIME] [--until TIME] [--trace ID] [--format FORMAT]
+    motcua-audit trace <trace-id> [--format FORMAT]
+    motcua-audit timeline --dossier CODE -o FILE.html
+    motcua-audit chain <service> [--json]
     motcua-audit verify --live --service <service> [--witness SERVICE]... [--trust PEM]
     motcua-audit export --service <service>|all [--after POSITION] [--until POSITION]
                         [--witness SERVICE]... -o BUNDLE
     motcua-audit verify BUNDLE [--trust PEM]
 
-    motcua-audit --api URL events <service> [--dossier CODE] [--aggregate ID] [--actor A] [--type T]
-                 [--agency EID] [--since TIME] [--until TIME] [--trace ID] [--format FORMAT]
-    motcua-audit --api URL history <service> <aggregate-id> [--format FORMAT]
-    motcua-audit --api URL trace <trace-id> [--format FORMAT]
-    motcua-audit --api URL timeline --dossier CODE -o FILE.html
-
-API mode (--api URL, or MOTCUA_API_URL: the gateway, e.g. http://localhost:8080) reads through
-the auditor API with a bearer token (--token or MOTCUA_TOKEN) of an auditor or administrator:
-no database credentials, and only the events of the token's agency subtrees. `trace` asks every
+The API (the default): `history`, `state`, `log`, `events`, `trace` and `timeline` ask the
+gateway at --api URL (default: MOTCUA_API_URL, else http://localhost:8080, the gateway of
+`make run`), with the bearer token of an auditor or administrator (--token, --token-file,
+MOTCUA_TOKEN or the file MOTCUA_TOKEN_FILE names; --tls-ca PEM or MOTCUA_TLS_CA checks an HTTPS
+gateway against a private CA): no database credentials, and only the events of the token's
+agency subtrees. An <aggregate> is a UUID, or for dossiers a dossier's code. `chain` shows the
+service's sealed chain head, its unsealed tail and its latest signed checkpoints. `trace` asks every
 service for the events of one trace and merges them by time; `timeline` writes a static HTML
-page of one dossier's events across services (its own, and those of the traces it took part in).
-FORMAT is table (default), json, csv or ndjson.
+page of one dossier's events across services (its own, and those of the traces it took part
+in). FORMAT is table (default), json, csv or ndjson.
 
-Connects to the service's PostgreSQL database with the variables the services use
-(POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME,
-default motcua_<service>), or to a local stack with --profile run|test; without either,
-to the stack of `make run`. Reads only. Exit codes: 0 done, 1 cannot answer (unknown
-aggregate, no event log, server unreachable...), 2 bad command line.
+The database (--db, also spelt --direct; offline use): `history`, `state` and `log` read the
+service's PostgreSQL database read-only, with the variables the services use (POSTGRES_HOST,
+POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME, default motcua_<service>), or
+a local stack with --profile run|test (which implies --db); with --db and no POSTGRES_HOST, the
+stack of `make run`. POSTGRES_HOST set without --api or MOTCUA_API_URL also means the database:
+the services' own settings name one. `verify --live` and `export` always read the database:
+they check the raw stored rows against their seals, which the API does not hand out.
+
+Exit codes: 0 done, 1 cannot answer (unknown aggregate, refused, no event log, server
+unreachable...), 2 bad command line.
 
 `verify --live` recomputes the service's hash chain (docs/audit-chain.md) from its events
 table and compares it with the seals in motcua_chain. Exit codes: 0 every sealed record
@@ -48,6 +57,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -59,6 +69,7 @@ import psycopg
 from eventsourcing.persistence import PersistenceError
 from psycopg import sql
 
+from motcua.kernel import cli_flags
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.sealer import CHAIN_TABLE
 
@@ -68,6 +79,8 @@ from .reader import APPLICATION_NAMES, CONNECT_TIMEOUT, READ_ONLY, AuditError, E
 
 PROG = "motcua-audit"
 PROFILE_NAMES = ("run", "test")
+# A dossier's code (`<agency>-<yymmdd>-<number>`): the API finds the dossier by it.
+DOSSIER_CODE = re.compile(r"^[0-9A-Za-z.]+-[0-9]{6}-[0-9]+$")
 
 
 def _aggregate_id(text: str) -> UUID:
@@ -75,6 +88,18 @@ def _aggregate_id(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid aggregate id {text!r}: expected a UUID") from None
+
+
+def _aggregate(text: str) -> UUID | str:
+    """An aggregate's UUID, or a dossier's code (resolved by the API)."""
+    try:
+        return UUID(text)
+    except ValueError:
+        if DOSSIER_CODE.match(text.strip()):
+            return text.strip()
+        raise argparse.ArgumentTypeError(
+            f"invalid aggregate {text!r}: expected a UUID, or a dossier's code such as 000.00.10.H56-261121-0001"
+        ) from None
 
 
 def _moment(text: str) -> datetime:
@@ -103,22 +128,31 @@ def parser() -> argparse.ArgumentParser:
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument(
         "--profile", choices=PROFILE_NAMES, default=argparse.SUPPRESS,
-        help="read the local stack of this profile (make run: run; the test session: test) "
+        help="read the database of the local stack of this profile (make run: run; the test session: test) "
              "instead of the POSTGRES_* environment variables",
     )
+    connection.add_argument("--db", "--direct", dest="db", action="store_true", default=argparse.SUPPRESS,
+                            help="read the service's database directly instead of the API (offline use)")
     main = argparse.ArgumentParser(
         prog=PROG,
-        description="Read a motcua service's event log, read-only: what was recorded, by whom, when.",
-        epilog="Connection: POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME "
-               "(default motcua_<service>), as the services read them; with none set, the stack of `make run`.",
+        description="Read a motcua service's event log, read-only: what was recorded, by whom, when. Through "
+                    "the auditor API by default; --db reads the databases directly.",
+        epilog=f"API: --api URL (default {cli_flags.API_URL_ENV}, else {cli_flags.DEFAULT_API_URL}: the gateway of "
+               "`make run`) with an auditor's or administrator's token. Database (--db, --profile, or "
+               "POSTGRES_HOST set without --api/MOTCUA_API_URL): POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, "
+               "POSTGRES_PASSWORD, POSTGRES_DBNAME (default motcua_<service>), as the services read them; with "
+               "none set, the stack of `make run`. verify --live and export always read the database.",
     )
     main.add_argument("--profile", choices=PROFILE_NAMES, default=None,
-                      help="read the local stack of this profile (also accepted after the command)")
-    main.add_argument("--api", metavar="URL", default=os.environ.get("MOTCUA_API_URL") or None,
-                      help="read through the auditor API of this gateway (default: MOTCUA_API_URL; "
-                           "unset: the database directly)")
-    main.add_argument("--token", default=os.environ.get("MOTCUA_TOKEN", ""), metavar="TOKEN",
-                      help="the bearer token for --api (default: MOTCUA_TOKEN)")
+                      help="read the database of the local stack of this profile (implies --db; also accepted "
+                           "after the command)")
+    main.add_argument("--db", "--direct", dest="db", action="store_true", default=False,
+                      help="read the services' databases directly instead of the API (offline use; also accepted "
+                           "after the command)")
+    cli_flags.add_api(main, default=None)
+    cli_flags.add_token(main, "an auditor's or administrator's")
+    cli_flags.add_tls(main)
+    cli_flags.add_version(main, "motcua-audit")
     commands = main.add_subparsers(dest="command", metavar="COMMAND", required=True)
     service: dict[str, Any] = {
         "choices": list(APPLICATION_NAMES),
@@ -130,15 +164,18 @@ def parser() -> argparse.ArgumentParser:
         "history", parents=[connection], help="every event of an aggregate: version, when, who, what, data"
     )
     history.add_argument("service", **service)
-    history.add_argument("aggregate_id", type=_aggregate_id, metavar="AGGREGATE_ID")
+    history.add_argument("aggregate_id", type=_aggregate, metavar="AGGREGATE",
+                         help="a UUID, or through the API a dossier's code")
     history.add_argument("--json", action="store_true", help="a JSON array instead of a table")
-    history.add_argument("--format", choices=render.FORMATS, default=None, help="with --api: the output format")
+    history.add_argument("--format", choices=render.FORMATS, default=None,
+                         help="through the API: the output format (default table)")
 
     state = commands.add_parser(
         "state", parents=[connection], help="an aggregate's state (JSON), now or as of a time or version"
     )
     state.add_argument("service", **service)
-    state.add_argument("aggregate_id", type=_aggregate_id, metavar="AGGREGATE_ID")
+    state.add_argument("aggregate_id", type=_aggregate, metavar="AGGREGATE",
+                       help="a UUID, or through the API a dossier's code")
     when = state.add_mutually_exclusive_group()
     when.add_argument("--at", type=_moment, metavar="TIME",
                       help="as of this ISO-8601 time: replays the events recorded at or before it")
@@ -152,11 +189,14 @@ def parser() -> argparse.ArgumentParser:
                      help="start after this position (default 0: the beginning)")
     log.add_argument("--limit", type=_count(1), default=100, metavar="N", help="at most N events (default 100)")
     log.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    log.add_argument("--format", choices=render.FORMATS, default=None,
+                     help="through the API: the output format (default table)")
 
     verify = commands.add_parser(
         "verify", parents=[connection],
         help="check a hash chain: an exported bundle offline, or a service's database with --live "
-             "(exit 0 intact, 1 broken, 2 usage, unreadable bundle or connection)",
+             "(always the database: the raw rows and their seals; exit 0 intact, 1 broken, 2 usage, unreadable "
+             "bundle or connection)",
     )
     verify.add_argument("bundle", nargs="?", type=Path, metavar="BUNDLE",
                         help="a bundle written by `export`: checked with nothing but the file")
@@ -174,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", parents=[connection],
         help="write a range of event logs with their seals to one file (a bundle) that `verify BUNDLE` "
-             "checks offline",
+             "checks offline (always from the databases: the raw rows and their seals)",
     )
     export.add_argument("--service", action="append", required=True, choices=[*APPLICATION_NAMES, "all"],
                         metavar="SERVICE", help="a service to export (repeatable), or all")
@@ -187,44 +227,74 @@ def parser() -> argparse.ArgumentParser:
                                                 "(repeatable)")
     export.add_argument("--output", "-o", type=Path, required=True, metavar="FILE",
                         help="the bundle to write: a tar archive, gzip-compressed if FILE ends in .gz")
-    events = commands.add_parser("events", help="with --api: a service's events, filtered")
+    events = commands.add_parser("events", help="through the API: a service's events, filtered")
     events.add_argument("service", **service)
     events.add_argument("--dossier", default="", metavar="CODE", help="the dossier with this code (dossiers)")
     events.add_argument("--aggregate", type=_aggregate_id, default=None, metavar="ID", help="one aggregate's events")
     events.add_argument("--actor", default="", help="recorded by this actor (token subject)")
     events.add_argument("--type", default="", metavar="TYPE", help="of this type, e.g. Dossier.Received")
-    events.add_argument("--agency", default="", metavar="EID", help="recorded by actors of this agency")
+    cli_flags.add_agency(events, "recorded by actors of this agency")
     events.add_argument("--since", type=_moment, default=None, metavar="TIME", help="recorded at or after")
     events.add_argument("--until", type=_moment, default=None, metavar="TIME", help="recorded before")
     events.add_argument("--trace", default="", metavar="TRACE_ID", help="recorded in this trace")
     events.add_argument("--limit", type=_count(1), default=None, metavar="N", help="at most N events")
     events.add_argument("--format", choices=render.FORMATS, default="table")
 
-    trace = commands.add_parser("trace", help="with --api: one trace's events across every service, by time")
+    trace = commands.add_parser("trace", help="through the API: one trace's events across every service, by time")
     trace.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal digits")
     trace.add_argument("--format", choices=render.FORMATS, default="table")
 
-    timeline = commands.add_parser("timeline", help="with --api: an HTML page of one dossier across services")
+    timeline = commands.add_parser("timeline", help="through the API: an HTML page of one dossier across services")
     timeline.add_argument("--dossier", required=True, metavar="CODE", help="the dossier's code")
     timeline.add_argument("--output", "-o", type=Path, required=True, metavar="FILE.html")
+
+    chain = commands.add_parser("chain", help="through the API: the service's chain head, unsealed tail and latest "
+                                              "signed checkpoints (verify --live checks them)")
+    chain.add_argument("service", **service)
+    chain.add_argument("--json", action="store_true", help="the API's JSON instead of lines")
     return main
 
 
-API_COMMANDS = ("events", "trace", "timeline")
+API_COMMANDS = ("events", "trace", "timeline", "chain")  # the API only
+DATABASE_COMMANDS = ("verify", "export")  # the database only: the raw rows and their seals
+
+
+def reads_database(args: argparse.Namespace, environ: Mapping[str, str]) -> bool:
+    """Whether the command reads the database rather than the API (see the module's docstring)."""
+    if args.command in DATABASE_COMMANDS or args.db or args.profile is not None:
+        return True
+    return not args.api and bool(environ.get("POSTGRES_HOST")) and args.command not in API_COMMANDS
 
 
 def _rfc3339(moment: datetime | None) -> str:
     return render.when(moment) or ""
 
 
+def _api(args: argparse.Namespace) -> AuditApi:
+    try:
+        return AuditApi(args.api or cli_flags.DEFAULT_API_URL, cli_flags.token(args), cli_flags.ssl_context(args))
+    except cli_flags.FlagError as e:
+        raise UsageError(str(e)) from None
+
+
 def run_api(args: argparse.Namespace, out: TextIO) -> None:
-    """The commands of API mode (see the module's docstring)."""
-    api = AuditApi(args.api, args.token)
+    """The commands through the API (see the module's docstring)."""
+    api = _api(args)
     if args.command == "history":
-        found = list(api.events(args.service, aggregate_id=str(args.aggregate_id)))
+        code = args.aggregate_id if isinstance(args.aggregate_id, str) else ""
+        found = list(api.events(args.service, dossier_code=code, aggregate_id="" if code else str(args.aggregate_id)))
         if not found:
             raise AuditError(f"no events of aggregate {args.aggregate_id} visible in the {args.service} log")
         print(render.events_output(found, args.format or ("json" if args.json else "table")), file=out)
+    elif args.command == "state":
+        state = api.state(args.service, str(args.aggregate_id), version=args.version or 0,
+                          read_time=_rfc3339(args.at) if args.at is not None else "")
+        print(render.to_json(state), file=out)
+    elif args.command == "log":
+        found = list(api.events(args.service, args.limit, after_position=str(args.after) if args.after else ""))
+        print(render.events_output(found, args.format or ("json" if args.json else "table")), file=out)
+        if len(found) == args.limit:
+            print(f"(more may follow: --after {found[-1]['position']})", file=sys.stderr)
     elif args.command == "events":
         found = list(api.events(
             args.service, args.limit, dossier_code=args.dossier,
@@ -234,6 +304,18 @@ def run_api(args: argparse.Namespace, out: TextIO) -> None:
         print(render.events_output(found, args.format), file=out)
     elif args.command == "trace":
         print(render.events_output(trace_events(api, [args.trace_id.lower()]), args.format), file=out)
+    elif args.command == "chain":
+        status = api.chain(args.service)
+        if args.json:
+            print(render.to_json(status), file=out)
+        else:
+            print(f"{args.service}: sealed up to position {status.get('sealed_position', '0')} "
+                  f"(digest {status.get('sealed_digest') or '-'}), last position {status.get('last_position', '0')}, "
+                  f"{status.get('unsealed_events', '0')} not sealed yet", file=out)
+            for c in status.get("latest_checkpoints", []):
+                stamped = ", timestamped" if c.get("timestamped") else ""
+                print(f"  checkpoint at {c.get('position')}: {c.get('digest')} signed {c.get('sign_time', '-')} "
+                      f"by key {c.get('key_id', '')[:16]}…{stamped}", file=out)
     elif args.command == "timeline":
         own = list(api.events("dossiers", dossier_code=args.dossier))
         traces = sorted({t for t in (trace_id_of(e["traceparent"]) for e in own) if t})
@@ -243,8 +325,10 @@ def run_api(args: argparse.Namespace, out: TextIO) -> None:
         args.output.write_text(page, encoding="utf-8")
         print(f"wrote {args.output} ({len(ordered)} events from {len({e['service'] for e in ordered})} services)",
               file=out)
-    else:
-        raise AuditError(f"{args.command} reads the database directly: run it without --api")
+
+
+class UsageError(AuditError):
+    """A flag cannot be used (exit 2, as for a bad command line)."""
 
 
 def trace_events(api: AuditApi, trace_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -290,11 +374,14 @@ def store_env(service: str, profile: str | None, environ: Mapping[str, str]) -> 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     out = out or sys.stdout
-    if args.api:
+    if not reads_database(args, os.environ):
         run_api(args, out)
         return
     if args.command in API_COMMANDS:
-        raise AuditError(f"{args.command} reads through the auditor API: give --api URL (or MOTCUA_API_URL)")
+        raise UsageError(f"{args.command} reads through the auditor API: drop --db/--profile")
+    if args.command in ("history", "state") and not isinstance(args.aggregate_id, UUID):
+        raise UsageError(f"a dossier's code is found through the API; with the database give the dossier's id "
+                         f"(not {args.aggregate_id})")
     profile = local_profile(args.profile, os.environ)
     if args.command == "verify":
         try:
@@ -319,7 +406,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     with events:
         if args.command == "history":
             recorded = events.history(args.aggregate_id)
-            if args.json:
+            if args.json or args.format == "json":
                 print(render.to_json([render.event_record(e) for e in recorded]), file=out)
             else:
                 print(render.history_table(recorded), file=out)
@@ -330,7 +417,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
             print(render.to_json(render.aggregate_state(events.aggregate(args.aggregate_id, version))), file=out)
         elif args.command == "log":
             recorded = events.notifications(after=args.after, limit=args.limit)
-            if args.json:
+            if args.json or args.format == "json":
                 print(render.to_json([render.event_record(e, log=True) for e in recorded]), file=out)
             else:
                 print(render.log_table(recorded), file=out)
@@ -571,6 +658,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             command_line.error("--witness goes with --live: a bundle holds the checkpoints it was exported with")
     try:
         run(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        sys.exit(2)
     except (AuditError, PersistenceError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         sys.exit(1)

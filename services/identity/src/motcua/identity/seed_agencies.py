@@ -100,7 +100,7 @@ def seed(stub: Any, entries: list[dict[str, Any]], metadata: tuple, valid_from: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = seed_parser("python -m motcua.identity.seed_agencies", __doc__.split("\n\n")[0], "agencies",
+    parser = seed_parser("motcua-seed-agencies", __doc__.split("\n\n")[0], "agencies",
                          "get a development token for the root's administrator")
     parser.add_argument("--valid-from", help="first day in force of agencies whose entry has none (default: today)")
     args = parser.parse_args(argv)

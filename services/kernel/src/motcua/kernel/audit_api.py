@@ -22,10 +22,23 @@ dossier id; a service that names nothing gets the plain log):
 
 Event data is returned as stored (decoded from the stored JSON, not replayed through the
 domain's classes or upcasters), so personal fields the service stores sealed stay sealed.
+
+An aggregate's state at a version or a time (``AuditLog.aggregate_state``) is the aggregate
+replayed from its events up to that version with the service's own classes and mapper, but
+with no person's data key: personal fields show ``MASKED``, as they do once their person was
+erased (auditors see them sealed in ListEvents; a state must not open them either). Events
+only, none of the service's snapshots: the state is what the events say. A time becomes the
+last version recorded at or before it, through the index. Replays start from the audit's own
+snapshots (``motcua_audit_snapshots``, every ``SNAPSHOT_EVERY`` versions): taken of the masked
+replay, so they hold no personal data in the clear, written as queries reach a version
+(derived and disposable, like the index). The caller must be allowed every event the state
+is made of, as ListEvents would list them: a state folds them all in.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 import threading
@@ -33,12 +46,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import EventStore, StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from google.protobuf import struct_pb2
 from psycopg import sql
 
@@ -53,11 +69,17 @@ from .grpc_server import Registration, serve
 from .leadership import RELAXED_DURABILITY, SingleLeaderWorker
 from .paging import PageQuery, invalid_page_token
 from .sealer import CHAIN_TABLE, TRAILING_GATHER
+from .subject_keys import PersonalData
 from .supervision import WorkerHealth
 
 log = logging.getLogger(__name__)
 
 INDEX_TABLE = "motcua_audit_index"
+SNAPSHOTS_TABLE = "motcua_audit_snapshots"
+# A state replays at most this many events after a snapshot; a snapshot costs one row per that
+# many versions of an aggregate an auditor asked about.
+SNAPSHOT_EVERY = 20
+KNOWN_SNAPSHOTS = 10_000  # (aggregate, version) pairs remembered as stored, to skip asking again
 AUDIT_ROLES = (AUDITOR, ADMINISTRATOR)
 DEFAULT_PAGE = 100
 LATEST_CHECKPOINTS = 10  # in a chain status: enough to see the signing go on, and key changes
@@ -81,6 +103,14 @@ INDEX_DDL = [
     f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_agency_idx ON {INDEX_TABLE} (agency_id, position)",
     f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_time_idx ON {INDEX_TABLE} (record_time)",
     f"CREATE INDEX IF NOT EXISTS {INDEX_TABLE}_trace_idx ON {INDEX_TABLE} (trace_id) WHERE trace_id <> ''",
+    # The rows of eventsourcing's aggregate recorder (what its snapshot stores read and write).
+    f"""CREATE TABLE IF NOT EXISTS {SNAPSHOTS_TABLE} (
+        originator_id uuid NOT NULL,
+        originator_version bigint NOT NULL,
+        topic text,
+        state bytea,
+        PRIMARY KEY (originator_id, originator_version)
+    )""",
 ]
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", META_KEY})
@@ -185,10 +215,11 @@ class EventFilters:
     start: datetime | None = None
     end: datetime | None = None
     trace_id: str = ""
+    after_position: int = 0
 
 
 def _plain(value: Any) -> Any:
-    """json.dumps' fallback for what the stored JSON decodes to."""
+    """json.dumps' fallback for what the stored JSON decodes to, and what aggregates hold."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, date):
@@ -197,7 +228,68 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "__dict__"):
+        return public_attributes(value)
     return str(value)
+
+
+def public_attributes(obj: Any) -> dict[str, Any]:
+    """An object's attributes that are not private by name."""
+    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+
+
+def plain_state(aggregate: Any) -> dict[str, Any]:
+    """An aggregate's public attributes as JSON values (a Struct's)."""
+    state: dict[str, Any] = json.loads(json.dumps(public_attributes(aggregate), default=_plain, ensure_ascii=False))
+    return state
+
+
+class _NoDataKeys:
+    """Opens no person's data: every sealed field reads as MASKED."""
+
+    def key_for_reading(self, subject_id: str) -> None:
+        return None
+
+    def key_for_writing(self, subject_id: str) -> bytes:
+        raise RuntimeError("the audit replay writes nothing")
+
+
+def masking_mapper(mapper: EventMapper) -> EventMapper:
+    """The service's mapper, reading sealed personal fields as MASKED."""
+    if mapper.personal is None:
+        return mapper
+    masking = copy.copy(mapper)
+    masking.personal = PersonalData(mapper.personal.fields, _NoDataKeys())
+    return masking
+
+
+@dataclass(frozen=True)
+class AggregateState:
+    """An aggregate as of a version (``AuditLog.aggregate_state``)."""
+
+    aggregate_id: UUID
+    aggregate_type: str
+    version: int
+    current_version: int
+    created_on: datetime | None
+    modified_on: datetime | None
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """What the index says of one event of an aggregate (or what the event says, when the
+    index has not reached it yet)."""
+
+    version: int
+    record_time: datetime | None
+    agency_id: str
 
 
 class AuditLog:
@@ -217,6 +309,9 @@ class AuditLog:
         assert isinstance(recorder, PostgresApplicationRecorder)
         self.recorder = recorder
         self.events_table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+        self._snapshot_recorder: PostgresAggregateRecorder | None = None
+        self._snapshotted: dict[tuple[UUID, int], None] = {}
+        self._snapshot_lock = threading.Lock()
 
     @property
     def service(self) -> str:
@@ -243,10 +338,13 @@ class AuditLog:
         action = f"read the {self.service} audit log"
         require_role(actor, action, *AUDIT_ROLES)
         query = PageQuery("audit-events", self.service, filters.aggregate_id, filters.dossier_code, filters.actor,
-                          filters.event_type, filters.agency_id, filters.start, filters.end, filters.trace_id)
+                          filters.event_type, filters.agency_id, filters.start, filters.end, filters.trace_id,
+                          # only when given: the tokens of queries without it stay as they were
+                          *([filters.after_position] if filters.after_position else []))
         after = query.position(page_token, int) or 0
         if after < 0:
             raise invalid_page_token()
+        after = max(after, filters.after_position)
         aggregate_id = filters.aggregate_id
         if filters.dossier_code:
             if self.aggregate_of_code is None:
@@ -293,6 +391,135 @@ class AuditLog:
             rows = cursor.fetchall()
         events = [self._event(r) for r in rows]
         return events, (query.token(positions[-1]) if more and positions else "")
+
+    def aggregate_state(self, aggregate: str, version: int = 0, at: datetime | None = None) -> AggregateState:
+        """The aggregate (a UUID, or a dossier code where the service knows codes) as of
+        ``version`` or ``at`` (neither: now), replayed by the service's application."""
+        actor = current_actor()
+        action = f"read an aggregate's state in the {self.service} audit log"
+        require_role(actor, action, *AUDIT_ROLES)
+        aggregate_id = self._aggregate_id(aggregate)
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT max(originator_version) AS v FROM {t} WHERE originator_id = %s").format(
+                t=self.events_table), (aggregate_id,))
+            current = _one(cursor)["v"]
+            if current is None:
+                raise NotFound("aggregate", str(aggregate_id))
+            cursor.execute(sql.SQL("SELECT max(version) AS v FROM {i} WHERE aggregate_id = %s").format(
+                i=sql.Identifier(INDEX_TABLE)), (aggregate_id,))
+            indexed = _one(cursor)["v"] or 0
+            # The index trails the log by a commit: the newest events are read from the log itself.
+            tail = self._unindexed(cursor, aggregate_id, indexed) if indexed < current else []
+            if version:
+                if version > current:
+                    raise InvalidArgument.field("version", f"aggregate {aggregate_id} has {current} version(s); "
+                                                           f"there is no version {version}")
+                target = version
+            elif at is not None:
+                target = self._version_at(cursor, aggregate_id, at, tail)
+            else:
+                target = current
+            cursor.execute(sql.SQL("SELECT DISTINCT agency_id FROM {i} WHERE aggregate_id = %s AND version <= %s")
+                           .format(i=sql.Identifier(INDEX_TABLE)), (aggregate_id, target))
+            agencies = {r["agency_id"] for r in cursor.fetchall()} | \
+                {r.agency_id for r in tail if r.version <= target}
+        hidden = sorted(a for a in agencies if not self.may_read(actor, a))
+        if hidden:
+            named = ", ".join(a or "(no agency: citizens or the system)" for a in hidden)
+            raise PermissionDenied(action, f"the state folds in events recorded for {named}, outside the agencies "
+                                           "where the caller holds auditor or administrator",
+                                   error_reason="AGENCY_SCOPE", agencies=",".join(a for a in hidden if a))
+        # Built per call: a service may set its mapper's personal data after constructing this.
+        masking = masking_mapper(self.app.mapper)
+        snapshots = self._snapshot_store(masking)
+        replayer: Repository[UUID] = Repository(event_store=EventStore(masking, self.recorder),
+                                                snapshot_store=snapshots)
+        try:
+            replayed: Any = replayer.get(aggregate_id, version=target)
+        except AggregateNotFoundError:
+            raise NotFound("aggregate", str(aggregate_id)) from None
+        if snapshots is not None:
+            self._keep_snapshot(replayer, snapshots, replayed, target)
+        return AggregateState(
+            aggregate_id=aggregate_id, aggregate_type=type(replayed).__qualname__, version=replayed.version,
+            current_version=current, created_on=getattr(replayed, "created_on", None),
+            modified_on=getattr(replayed, "modified_on", None), state=plain_state(replayed))
+
+    def _snapshot_store(self, mapper: EventMapper) -> EventStore[UUID] | None:
+        """The audit's snapshots, or None while the indexer has not created their table yet."""
+        if self._snapshot_recorder is None:
+            with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (SNAPSHOTS_TABLE,))
+                if not _one(cursor)["present"]:
+                    return None
+            self._snapshot_recorder = PostgresAggregateRecorder(self.recorder.datastore,
+                                                                events_table_name=SNAPSHOTS_TABLE)
+        return EventStore(mapper, self._snapshot_recorder)
+
+    def _keep_snapshot(self, replayer: Repository[UUID], snapshots: EventStore[UUID], replayed: Any,
+                       target: int) -> None:
+        """Stores the snapshot at the last multiple of SNAPSHOT_EVERY at or before ``target``,
+        unless it is known to be there: later states near it replay a few events only."""
+        anchor = target - target % SNAPSHOT_EVERY
+        key = (replayed.id, anchor)
+        if anchor < SNAPSHOT_EVERY or key in self._snapshotted:
+            return
+        try:
+            if not list(snapshots.get(replayed.id, gt=anchor - 1, lte=anchor, limit=1)):
+                at_anchor = replayed if anchor == target else replayer.get(replayed.id, version=anchor)
+                snapshot_class = getattr(type(at_anchor), "Snapshot", Snapshot)
+                snapshots.put([snapshot_class.take(at_anchor)])
+        except Exception as e:  # a cache: a race with another replica, a state it cannot encode
+            log.debug("audit snapshot not kept", extra={"aggregate_id": str(replayed.id), "version": anchor,
+                                                        "reason": type(e).__name__})
+            return
+        with self._snapshot_lock:
+            self._snapshotted[key] = None
+            while len(self._snapshotted) > KNOWN_SNAPSHOTS:
+                del self._snapshotted[next(iter(self._snapshotted))]
+
+    def _aggregate_id(self, aggregate: str) -> UUID:
+        text = aggregate.strip()
+        try:
+            return UUID(text)
+        except ValueError:
+            pass
+        if self.aggregate_of_code is None:
+            raise InvalidArgument.field("aggregate_id", f"expected a UUID ({self.service} has no codes for its "
+                                                        "aggregates)")
+        found = self.aggregate_of_code(text)
+        if found is None:
+            raise NotFound("dossier with code", text)
+        return found
+
+    def _unindexed(self, cursor: psycopg.Cursor[Any], aggregate_id: UUID, indexed: int) -> list[_Recorded]:
+        cursor.execute(sql.SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {t} "
+            "WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version").format(
+            t=self.events_table), (aggregate_id, indexed))
+        found = []
+        for row in cursor.fetchall():
+            stored = StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                                 topic=row["topic"], state=bytes(row["state"]))
+            _, _, version, _, moment, _, agency, _ = index_row(self.app.mapper, stored, 0)
+            found.append(_Recorded(version, moment, agency))
+        return found
+
+    def _version_at(self, cursor: psycopg.Cursor[Any], aggregate_id: UUID, at: datetime,
+                    tail: list[_Recorded]) -> int:
+        """The last version recorded at or before ``at``."""
+        cursor.execute(sql.SQL(
+            "SELECT max(version) FILTER (WHERE record_time <= %(at)s) AS v, min(record_time) AS first "
+            "FROM {i} WHERE aggregate_id = %(id)s").format(i=sql.Identifier(INDEX_TABLE)),
+            {"id": aggregate_id, "at": at})
+        row = _one(cursor)
+        found = max([row["v"] or 0, *(r.version for r in tail if r.record_time is not None and r.record_time <= at)])
+        if not found:
+            first = row["first"] or next((r.record_time for r in tail if r.record_time is not None), None)
+            since = f"its first event was recorded at {first.isoformat()}" if first else "no time is recorded"
+            raise InvalidArgument.field("read_time", f"aggregate {aggregate_id} did not exist yet at "
+                                                     f"{at.isoformat()}: {since}")
+        return int(found)
 
     def _recorded_agencies(self, cursor: psycopg.Cursor[Any]) -> list[str]:
         """The distinct agencies of the index: one index probe per agency (a loose index scan),
@@ -378,7 +605,7 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
             agency_id=request.agency_id,
             start=request.start_time.ToDatetime(UTC) if request.HasField("start_time") else None,
             end=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None,
-            trace_id=request.trace_id,
+            trace_id=request.trace_id, after_position=request.after_position,
         )
         events, token = self.audit.list_events(filters, request.page_size, request.page_token)
         response = audit_service_pb2.ListEventsResponse(next_page_token=token)
@@ -404,6 +631,24 @@ class AuditServicer(audit_service_pb2_grpc.AuditServiceServicer):
                                                       timestamped=c["timestamped"])
             if c["signed_at"] is not None:
                 message.sign_time.FromDatetime(c["signed_at"])
+        return response
+
+
+    def GetAggregateState(self, request: audit_service_pb2.GetAggregateStateRequest, context: Any) -> Any:
+        self._check_service(request.service)
+        if request.version and request.HasField("read_time"):
+            raise InvalidArgument.field("version", "give either version or read_time, not both")
+        found = self.audit.aggregate_state(
+            request.aggregate_id, request.version,
+            request.read_time.ToDatetime(UTC) if request.HasField("read_time") else None)
+        response = audit_service_pb2.GetAggregateStateResponse(
+            service=self.audit.service, aggregate_id=str(found.aggregate_id), aggregate_type=found.aggregate_type,
+            version=found.version, current_version=found.current_version)
+        if found.created_on is not None:
+            response.create_time.FromDatetime(found.created_on)
+        if found.modified_on is not None:
+            response.update_time.FromDatetime(found.modified_on)
+        response.state.update(found.state)
         return response
 
 

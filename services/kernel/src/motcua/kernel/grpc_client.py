@@ -32,9 +32,12 @@ def _with_limit(options: ChannelOptions, limit: int | None) -> list[tuple[str, i
     return [*message_size_options(max_message_bytes() if limit is None else limit), *options]
 
 
-def channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None) -> grpc.Channel:
-    """A long-lived channel (create once, share across threads)."""
-    raw = grpc.insecure_channel(target, options=_with_limit(options, max_message_bytes))
+def channel(target: str, options: ChannelOptions = (), max_message_bytes: int | None = None,
+            credentials: grpc.ChannelCredentials | None = None) -> grpc.Channel:
+    """A long-lived channel (create once, share across threads); TLS with ``credentials``."""
+    limited = _with_limit(options, max_message_bytes)
+    raw = grpc.secure_channel(target, credentials, options=limited) if credentials is not None \
+        else grpc.insecure_channel(target, options=limited)
     traced: grpc.Channel = intercept_channel(raw, client_interceptor(filter_=_NOT_HEALTH_CHECKS))
     return traced
 

@@ -1,7 +1,8 @@
 """Import a year's working-day calendar from a JSON file through the CalendarService API.
 
-    motcua-calendar-import [--addr|--target HOST:PORT] [--agency-id EID]
-        [--token TOKEN | --dev-token-from HOST:PORT [--dev-token-agency EID]] FILE
+    motcua-calendar-import [--addr HOST:PORT] [--agency EID] [--tls-ca PEM]
+        [--token TOKEN | --token-file FILE | --dev-token-from HOST:PORT [--dev-token-agency EID]]
+        FILE
     python -m motcua.procedures.calendar_import …
 
 The file has the shape of ``infra/local/seed/calendar-2026.json``: ``year``, ``timezone``,
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +33,7 @@ from grpc_status import rpc_status
 
 from motcua.clock import InvalidCalendar, parse_year_calendar
 from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+from motcua.kernel import cli_flags
 from motcua.kernel.localtime import VIETNAM_ZONE_NAME
 from motcua.kernel.role_protos import role_enum
 from motcua.kernel.roles import ADMINISTRATOR
@@ -193,9 +194,11 @@ def describe_error(error: grpc.RpcError) -> str:
     return text
 
 
-def development_token(identity_addr: str, agency_id: str, timeout: float) -> str:
+def development_token(identity_addr: str, agency_id: str, timeout: float,
+                      credentials: grpc.ChannelCredentials | None = None) -> str:
     """An administrator's development token from the identity service (development stacks only)."""
-    with grpc.insecure_channel(identity_addr) as identity_channel:
+    with (grpc.secure_channel(identity_addr, credentials) if credentials is not None
+          else grpc.insecure_channel(identity_addr)) as identity_channel:
         stub = identity_service_pb2_grpc.IdentityServiceStub(identity_channel)
         request = identity_service_pb2.IssueDevelopmentTokenRequest(
             roles=[role_enum(ADMINISTRATOR)], agency_id=agency_id, display_name="motcua-calendar-import")
@@ -208,21 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Create or correct, then publish, a year's working-day calendar from a JSON file.",
     )
     parser.add_argument("file", type=Path, help="the calendar JSON file (e.g. infra/local/seed/calendar-2026.json)")
-    parser.add_argument(
-        "--addr",
-        "--target",
-        dest="addr",
-        default=os.environ.get("MOTCUA_PROCEDURES_ADDR", DEFAULT_ADDR),
-        help=f"gRPC address of the procedures service (env MOTCUA_PROCEDURES_ADDR; default {DEFAULT_ADDR})",
-    )
-    parser.add_argument(
-        "--agency-id",
-        default=None,
-        help="the agency whose calendar this is (default: the file's agency_id, else province-wide)",
-    )
-    parser.add_argument(
-        "--token", default=os.environ.get("MOTCUA_TOKEN", ""), help="bearer token for the API (env MOTCUA_TOKEN)"
-    )
+    cli_flags.add_addr(parser, "MOTCUA_PROCEDURES_ADDR", DEFAULT_ADDR, "the procedures service",
+                       old_spellings=("--target",))
+    cli_flags.add_agency(parser, "the agency whose calendar this is (default: the file's agency_id, else "
+                                 "province-wide)", default=None, old_spellings=("--agency-id",))
+    cli_flags.add_token(parser, "an administrator's")
     parser.add_argument("--dev-token-from", metavar="IDENTITY_ADDR", default="",
                         help="without --token: ask the identity service at this gRPC address for a development token "
                              "(administrator; only where development tokens are on, e.g. `make run`)")
@@ -234,21 +227,25 @@ def main(argv: list[str] | None = None) -> int:
         "the province-wide calendar needs the province's, the root of the agency tree)",
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the service (default 30)")
+    cli_flags.add_tls(parser)
+    cli_flags.add_version(parser, "motcua-procedures")
     args = parser.parse_args(argv)
     try:
-        agency_id, plain = read_calendar_file(args.file, args.agency_id)
-    except BadFile as e:
+        agency_id, plain = read_calendar_file(args.file, args.agency)
+        token = cli_flags.token(args)
+        credentials = cli_flags.grpc_credentials(args)
+    except (BadFile, cli_flags.FlagError) as e:
         print(e, file=sys.stderr)
         return 2
-    token = args.token
     if not token and args.dev_token_from:
         try:
-            token = development_token(args.dev_token_from, args.dev_token_agency or agency_id, args.timeout)
+            token = development_token(args.dev_token_from, args.dev_token_agency or agency_id, args.timeout,
+                                      credentials)
         except grpc.RpcError as e:
             print(f"no development token from {args.dev_token_from}: {describe_error(e)}", file=sys.stderr)
             return 1
     metadata = [("authorization", f"Bearer {token}")] if token else []
-    with grpc.insecure_channel(args.addr) as grpc_channel:
+    with cli_flags.grpc_channel(args) as grpc_channel:
         try:
             grpc.channel_ready_future(grpc_channel).result(timeout=args.timeout)
             importer = Importer(calendar_service_pb2_grpc.CalendarServiceStub(grpc_channel), metadata)

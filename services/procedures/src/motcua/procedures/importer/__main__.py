@@ -1,17 +1,17 @@
-"""motcua-import-procedures FILE [--agency EID] [--dry-run] [--target HOST:PORT]"""
+"""motcua-import-procedures FILE [--agency EID] [--dry-run] [--addr HOST:PORT] [--tls-ca PEM]
+                             [--token TOKEN | --token-file FILE]"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
 
-from motcua.kernel.grpc_client import channel
+from motcua.kernel import cli_flags
 from motcua.procedures.v1 import procedure_service_pb2_grpc
 
 from .records import load
@@ -27,28 +27,30 @@ def main(argv: list[str] | None = None) -> int:
         description="Import procedures from the national procedures database's JSON into the catalog.",
     )
     parser.add_argument("file", type=Path, help="JSON array of procedure records")
-    parser.add_argument(
-        "--agency", default="", metavar="EID",
-        help="electronic identifier of the agency for records that name none, e.g. 000.00.01.H56",
-    )
+    cli_flags.add_agency(parser, "electronic identifier of the agency for records that name none, e.g. "
+                                 "000.00.01.H56")
     parser.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
-    parser.add_argument(
-        "--target", default=os.environ.get("MOTCUA_PROCEDURES_ADDR", DEFAULT_TARGET),
-        help=f"gRPC address of the procedures service (default: $MOTCUA_PROCEDURES_ADDR or {DEFAULT_TARGET})",
-    )
+    cli_flags.add_addr(parser, "MOTCUA_PROCEDURES_ADDR", DEFAULT_TARGET, "the procedures service",
+                       old_spellings=("--target",))
+    cli_flags.add_token(parser, "a procedure manager's")
+    cli_flags.add_tls(parser)
     parser.add_argument("--quiet", action="store_true", help="print only the summary and the records that failed")
+    cli_flags.add_version(parser, "motcua-procedures")
     args = parser.parse_args(argv)
 
     try:
         records = load(json.loads(args.file.read_text(encoding="utf-8")))
     except (OSError, ValueError) as e:
         parser.error(f"cannot read {args.file}: {e}")
-    # Once the services check tokens, the caller's bearer token goes with every call.
-    token = os.environ.get("MOTCUA_TOKEN", "")
+    try:
+        token = cli_flags.token(args)
+        grpc_channel = cli_flags.grpc_channel(args)
+    except cli_flags.FlagError as e:
+        parser.error(str(e))
     metadata = [("authorization", f"Bearer {token}")] if token else []
 
     counts: Counter[str] = Counter()
-    with channel(args.target) as grpc_channel:
+    with grpc_channel:
         importer = Importer(
             procedure_service_pb2_grpc.ProcedureServiceStub(grpc_channel), args.agency, args.dry_run, metadata
         )
