@@ -28,13 +28,16 @@ from .domain import (
     OCCASIONS,
     SMS,
     STATUTORY,
+    URGENT,
     VIETNAM,
     ZALO,
+    AgencyLeaders,
     ContactPoints,
     DossierReplica,
     DuplicateTemplate,
     Notification,
     Template,
+    agency_leaders_id,
     check_channel,
     format_date,
     format_time,
@@ -187,6 +190,34 @@ class NotificationsApplication(ReadModelApplication):
             changed = replica.assign(assignee) or changed
         return [replica] if changed else []
 
+    def record_leader(self, agency_id: str, account_id: UUID, granted: bool) -> list[Any]:
+        """This service's copy of an agency's heads brought up to date (unsaved)."""
+        leaders = self.find(AgencyLeaders, agency_leaders_id(agency_id))
+        if leaders is None:
+            if not granted:
+                return []
+            leaders = AgencyLeaders(agency_id=agency_id)
+        changed = leaders.grant(account_id) if granted else leaders.revoke(account_id)
+        return [leaders] if changed else []
+
+    def heads_of(self, agency_id: str) -> list[UUID]:
+        """The heads of the agency, else of the nearest agency above it that has some (a
+        department's dossiers reach its director when it has no leader of its own)."""
+        seen: set[str] = set()
+        eid: str | None = agency_id
+        while eid and eid not in seen:
+            seen.add(eid)
+            leaders = self.find(AgencyLeaders, agency_leaders_id(eid))
+            if leaders is not None and leaders.leaders:
+                return list(leaders.leaders)
+            eid = self.agency_tree.parent_of(eid)
+        return []
+
+    def agency_of(self, dossier_id: UUID) -> str:
+        """The agency handling the dossier, as far as this service heard; "" if unknown."""
+        replica = self.find(DossierReplica, dossier_id)
+        return replica.handling_agency_id if replica is not None else ""
+
     def assignee_of(self, dossier_id: UUID) -> UUID | None:
         """The officer holding the dossier, as far as this service heard (DossierAssigned)."""
         replica = self.find(DossierReplica, dossier_id)
@@ -229,8 +260,12 @@ class NotificationsApplication(ReadModelApplication):
         in_app = self._occasion_template(key, IN_APP, aggregates)
         aggregates.append(Notification.from_template(cause, in_app.render(parameters), recipient,
                                                      dossier_id=dossier_id, parameters=parameters))
-        channel = self._next_channel(recipient, after=None, statutory=key in STATUTORY)
-        if channel is not None:
+        if key in URGENT:
+            channels = self._reachable(recipient, redirect_opted_out=True)
+        else:
+            channel = self._next_channel(recipient, after=None, statutory=key in STATUTORY)
+            channels = [channel] if channel is not None else []
+        for channel in channels:
             template = self._occasion_template(key, channel, aggregates)
             aggregates.append(Notification.from_template(cause, template.render(parameters), recipient,
                                                          dossier_id=dossier_id, parameters=parameters,
@@ -242,6 +277,8 @@ class NotificationsApplication(ReadModelApplication):
         next channel the recipient can be reached on (saved); None when there is none."""
         if failed.template_key not in OCCASIONS or failed.recipient_account_id is None:
             return None
+        if failed.template_key in URGENT:
+            return None  # sent on every channel at once: there is no next one
         channel = self._next_channel(failed.recipient_account_id, after=failed.channel,
                                      statutory=failed.template_key in STATUTORY)
         if channel is None:
@@ -264,7 +301,7 @@ class NotificationsApplication(ReadModelApplication):
 
     def _not_before(self, key: str) -> datetime | None:
         """The end of the quiet hours for a notice that is not statutory sent now in them."""
-        if self.quiet_hours is None or key in STATUTORY:
+        if self.quiet_hours is None or key in STATUTORY or key in URGENT:
             return None
         return quiet_until(datetime.now(UTC), *self.quiet_hours, self.zone)
 
@@ -275,6 +312,13 @@ class NotificationsApplication(ReadModelApplication):
         order = [c for c in EXTERNAL_ORDER if c in self.external_channels]
         candidates = order[order.index(after) + 1:] if after in order else order
         return next(iter(contacts.reachable(candidates, statutory)), None)
+
+    def _reachable(self, recipient: UUID, redirect_opted_out: bool) -> list[str]:
+        """Every channel this service sends on that reaches ``recipient`` (urgent notices)."""
+        contacts = self.find(ContactPoints, recipient)
+        if contacts is None:
+            return []
+        return contacts.reachable([c for c in EXTERNAL_ORDER if c in self.external_channels], redirect_opted_out)
 
     def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
         template = self.find(Template, template_id(key, channel))
