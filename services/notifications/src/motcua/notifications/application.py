@@ -6,11 +6,11 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
-from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_grant, require_role, require_self_or
+from motcua.kernel.access import ADMINISTRATOR, AUDITOR, holds, require_grant, require_role, require_self_or
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
@@ -26,6 +26,7 @@ from .domain import (
     EXTERNAL_ORDER,
     IN_APP,
     OCCASIONS,
+    QUEUED,
     SMS,
     STATUTORY,
     URGENT,
@@ -393,6 +394,69 @@ class NotificationsApplication(ReadModelApplication):
         require_grant(actor, action, (ADMINISTRATOR, AUDITOR), dossier.agency_id, dossier.handling_agency_id,
                       within=self.agency_tree.is_within)
         return self.recorder.by_state(dossier_id, None, limit)
+
+    # --- operators ----------------------------------------------------------------------------
+
+    def search_notifications(self, recipient: UUID | None, state: str | None,
+                             limit: int = 100) -> list[NotificationView]:
+        """Notifications by recipient and/or state, newest first, that the calling administrator
+        looks after (``_operates``); at most ``limit``."""
+        actor = current_actor()
+        require_role(actor, "search notifications", ADMINISTRATOR)
+        # Read more than asked: some rows belong to other agencies and are left out.
+        rows = self.recorder.search(recipient, state, min(limit * 4, 2000))
+        return [view for view in rows if self._operates(actor, view)][:limit]
+
+    def resend_notification(self, notification_id: UUID, request_id: UUID) -> NotificationView:
+        """The same notice again, as a new notification (its own life cycle; the original keeps
+        its record); the same request id resends once."""
+        actor = current_actor()
+        action = "resend this notification"
+        require_role(actor, action, ADMINISTRATOR)
+        original = self.load(Notification, notification_id)
+        if not self._operates(actor, NotificationView.of(original)):
+            raise PermissionDenied(action, "the notification is about a dossier of another agency",
+                                   error_reason="AGENCY_SCOPE")
+        if original.channel == IN_APP:
+            raise InvalidArgument.field("notification_id", "an in-app notification is in the inbox already: "
+                                                           "nothing to resend")
+        cause = f"resend:{request_id}"
+        resent_id = Notification.create_id(cause, original.channel, original.recipient_account_id, original.address)
+        earlier = self.find(Notification, resent_id)
+        if earlier is not None:
+            return NotificationView.of(earlier)
+        template = self.load(Template, original.template_id)
+        rendered = template.render(original.parameters) if original.parameters else None
+        notification = Notification(
+            cause=cause, channel=original.channel, recipient_account_id=original.recipient_account_id,
+            address=original.address, template_id=original.template_id, template_key=original.template_key,
+            template_version=rendered.template_version if rendered else original.template_version,
+            subject=rendered.subject if rendered else original.subject,
+            body=rendered.body if rendered else original.body, dossier_id=original.dossier_id, state=QUEUED,
+            sent_by=actor.subject, parameters=dict(original.parameters),
+        )
+        try:
+            self.save(notification)
+        except VersionConflict:
+            return NotificationView.of(self.load(Notification, resent_id))  # a concurrent retry won
+        return NotificationView.of(notification)
+
+    def provider_health(self, window_minutes: int = 60) -> list[dict[str, Any]]:
+        """Each channel's record over the last ``window_minutes``, from the delivery life cycle."""
+        require_role(current_actor(), "read the providers' health", ADMINISTRATOR)
+        return self.recorder.provider_health(datetime.now(UTC) - timedelta(minutes=window_minutes or 60))
+
+    def _operates(self, actor: Actor, view: NotificationView) -> bool:
+        """Whether an administrator looks after the notification: one about a dossier of their
+        agencies' subtrees; one about no dossier (account notices, messages sent to an address)
+        with a grant at the top of the agency tree."""
+        if view.dossier_id is None:
+            return any(self.agency_tree.parent_of(agency) == "" for agency in actor.agencies_for(ADMINISTRATOR))
+        dossier = self.find(DossierReplica, view.dossier_id)
+        if dossier is None:
+            return False
+        return any(holds(actor, (ADMINISTRATOR,), agency, within=self.agency_tree.is_within)
+                   for agency in (dossier.agency_id, dossier.handling_agency_id))
 
     def get_notification(self, notification_id: UUID) -> NotificationView:
         """The notification, for its recipient and auditors."""
