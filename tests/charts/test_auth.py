@@ -105,7 +105,9 @@ def test_identity_network_policy_admits_its_jwks_port_from_the_release_only() ->
     for service in GRPC_SERVICES:
         if service != "identity":
             (other,) = rendered.get("NetworkPolicy", f"{RELEASE}-{service}")["spec"]["ingress"]
-            assert other["ports"] == [{"port": 50051, "protocol": "TCP"}], service
+            # notifications also takes the providers' receipts the gateway passes on.
+            extra = [{"port": 8082, "protocol": "TCP"}] if service == "notifications" else []
+            assert other["ports"] == [{"port": 50051, "protocol": "TCP"}, *extra], service
 
 
 def test_without_identity_the_services_trust_the_identity_named_by_auth_jwks_url() -> None:
@@ -172,7 +174,9 @@ def test_other_services_get_none_of_the_identity_setup(service: str) -> None:
     assert not [name for name in env if name.startswith("MOTCUA_IDENTITY_") and name != "MOTCUA_IDENTITY_URL"]
     assert "8081" not in env.get("MOTCUA_HTTP_ADDR", "")
     if service != "gateway":  # the gateway has its own HTTP port, 8080
-        assert [p["name"] for p in rendered.container(service)["ports"]] == ["grpc"]
+        # notifications has one too, 8082, for the providers' receipts the gateway passes on.
+        expected = ["grpc", "http"] if service == "notifications" else ["grpc"]
+        assert [p["name"] for p in rendered.container(service)["ports"]] == expected
     mounts, volumes = _mounts_and_volumes(rendered, service)
     assert not [path for path in mounts if "identity" in path]
     assert not [name for name in volumes if name.startswith("identity-")]
@@ -263,3 +267,16 @@ def test_notes_warn_loudly_about_development_tokens_and_keys(tmp_path: Path) -> 
     assert "NEVER in production" in notes
     assert "curl -s -X POST http://127.0.0.1:8080/v1/tokens:issueDevelopment" in notes
     assert "identity.devKeys is on" in notes and "invalidates every token" in notes
+
+
+def test_the_gateway_passes_the_providers_receipts_to_the_notifications_http_port() -> None:
+    rendered = render()
+    gateway_env = {e["name"]: e.get("value") for e in
+                   rendered.deployment("gateway")["spec"]["template"]["spec"]["containers"][0]["env"]}
+    url = gateway_env["MOTCUA_NOTIFICATIONS_CALLBACKS_URL"]
+    assert url.startswith(f"http://{RELEASE}-notifications.") and url.endswith(":8082"), url
+    notifications = rendered.deployment("notifications")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MOTCUA_HTTP_ADDR", "value": "0.0.0.0:8082"} in notifications["env"]
+    assert {"name": "http", "containerPort": 8082, "protocol": "TCP"} in notifications["ports"]
+    ports = rendered.get("Service", f"{RELEASE}-notifications")["spec"]["ports"]
+    assert {"name": "http", "port": 8082, "targetPort": "http", "protocol": "TCP", "appProtocol": "http"} in ports

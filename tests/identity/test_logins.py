@@ -85,7 +85,7 @@ def citizen(auth, login: str = "", password: str = PASSWORD) -> UUID:
 def attempts(app, account_id: UUID) -> list[tuple[str, str, str]]:
     """(outcome, reason, second factor) of every recorded login attempt on the account, in order."""
     # The event class is made by @event("Recorded") when the aggregate class is created.
-    topic = get_topic(LoginAttempt.Recorded)  # type: ignore[attr-defined]
+    topic = get_topic(LoginAttempt.Recorded)
     found = []
     for notification in app.recorder.select_notifications(start=1, limit=100_000, topics=[topic]):
         event = app.mapper.to_domain_event(notification)

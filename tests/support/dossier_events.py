@@ -60,6 +60,7 @@ class DossierEvents:
         dossier_id: str | None = None,
         receive_time: datetime | None = None,
         agency_id: str = "000.00.12.H56",
+        fee_due_vnd: int = 0,
     ) -> Published:
         """A DossierReceived envelope with the next position (not sent yet)."""
         dossier_id = dossier_id or str(uuid.uuid4())
@@ -73,6 +74,7 @@ class DossierEvents:
             receive_time=_timestamp(receive_time or datetime.now(UTC)),
             appointed_return_time=_timestamp(appointed_return_time),
             version=2,
+            fee_due_vnd=fee_due_vnd,
         )
         return self._published(event, dossier_id, agency_id)
 

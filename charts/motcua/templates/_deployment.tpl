@@ -85,6 +85,11 @@ spec:
               containerPort: {{ include "motcua.identity.httpPort" $root }}
               protocol: TCP
             {{- end }}
+            {{- if include "motcua.isNotifications" . }}
+            - name: http
+              containerPort: {{ include "motcua.notifications.httpPort" $root }}
+              protocol: TCP
+            {{- end }}
             {{- if $values.metrics.enabled }}
             - name: metrics
               containerPort: {{ $values.metrics.port }}

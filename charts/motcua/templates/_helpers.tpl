@@ -13,6 +13,11 @@ Named templates of the motcua chart. Per-service templates take a dict:
 
 {{/* The port of the identity service's HTTP endpoints (the JWKS), in the pod and on its Service. */}}
 {{- define "motcua.identity.httpPort" -}}8081{{- end }}
+{{/* The notifications service's HTTP port: the providers' delivery receipts, passed by the gateway. */}}
+{{- define "motcua.notifications.httpPort" -}}8082{{- end }}
+{{- define "motcua.isNotifications" -}}
+{{- if eq .name "notifications" }}true{{ end }}
+{{- end }}
 
 {{/* The HTTP gateway is the one entry of .Values.services that is not a gRPC service. */}}
 {{- define "motcua.isGateway" -}}
@@ -254,7 +259,7 @@ secret in the mounted clientSecretsSecret (client_secret_file), so the ConfigMap
 {{/* Environment variables the chart sets per container; extraEnvVars may not name them. */}}
 {{- define "motcua.managedEnvNames" -}}
 {{- if include "motcua.isGateway" . -}}
-MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_CORS_ALLOWED_ORIGINS,MOTCUA_IDENTITY_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_CORS_ALLOWED_ORIGINS,MOTCUA_IDENTITY_URL,MOTCUA_NOTIFICATIONS_CALLBACKS_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- else -}}
 MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- if include "motcua.isSigning" . -}}
@@ -262,6 +267,9 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 {{- if eq .name "dossiers" -}}
 ,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE
+{{- end }}
+{{- if include "motcua.isNotifications" . -}}
+,MOTCUA_HTTP_ADDR
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
 ,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
@@ -455,6 +463,11 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 - name: MOTCUA_IDENTITY_URL
   value: {{ printf "http://%s:%s" (include "motcua.serviceHost" (dict "root" $root "name" "identity")) (include "motcua.identity.httpPort" $root) | quote }}
 {{- end }}
+{{- if $root.Values.services.notifications.enabled }}
+{{- /* The SMS and Zalo providers' receipts, /v1/notifications/callbacks/{provider}, verified by notifications. */}}
+- name: MOTCUA_NOTIFICATIONS_CALLBACKS_URL
+  value: {{ printf "http://%s:%s" (include "motcua.serviceHost" (dict "root" $root "name" "notifications")) (include "motcua.notifications.httpPort" $root) | quote }}
+{{- end }}
 {{- else }}
 - name: MOTCUA_SERVICE
   value: {{ .name | quote }}
@@ -472,6 +485,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 {{- if include "motcua.isIdentity" . }}
 {{ include "motcua.identity.env" . | trim }}
+{{- end }}
+{{- if include "motcua.isNotifications" . }}
+- name: MOTCUA_HTTP_ADDR
+  value: {{ printf "0.0.0.0:%s" (include "motcua.notifications.httpPort" $root) | quote }}
 {{- end }}
 {{- if eq .name "dossiers" }}
 - name: MOTCUA_DOSSIERS_DOCUMENTS_DIR

@@ -1,6 +1,7 @@
 {{/*
 The NetworkPolicy of one service (dict root name svc): ingress only. A gRPC service admits
-port 50051 from the pods of this release (identity also 8081, its JWKS); the gateway admits
+port 50051 from the pods of this release (identity also 8081, its JWKS; notifications 8082, the
+providers' receipts the gateway passes); the gateway admits
 port 8080 from anywhere.
 Egress stays open (see networkPolicy in values.yaml).
 */}}
@@ -31,6 +32,10 @@ spec:
           protocol: TCP
         {{- if include "motcua.isIdentity" . }}
         - port: {{ include "motcua.identity.httpPort" $root }}
+          protocol: TCP
+        {{- end }}
+        {{- if include "motcua.isNotifications" . }}
+        - port: {{ include "motcua.notifications.httpPort" $root }}
           protocol: TCP
         {{- end }}
       from:

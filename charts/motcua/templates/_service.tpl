@@ -40,6 +40,14 @@ spec:
       protocol: TCP
       appProtocol: http
     {{- end }}
+    {{- if include "motcua.isNotifications" . }}
+    # The providers' delivery receipts, passed by the gateway.
+    - name: http
+      port: {{ include "motcua.notifications.httpPort" $root }}
+      targetPort: http
+      protocol: TCP
+      appProtocol: http
+    {{- end }}
   {{- end }}
   {{- if $root.Values.metrics.enabled }}
     # /metrics, for Prometheus (the ServiceMonitor names this port).

@@ -67,6 +67,7 @@ def _(event: Dossier.Received) -> Message:
         receive_time=timestamp(event.received_at),
         appointed_return_time=timestamp(event.appointed_return_at),
         version=event.originator_version,
+        fee_due_vnd=getattr(event, "fee_due_vnd", 0),
     )
 
 

@@ -37,6 +37,7 @@ from motcua.kernel.metrics import HTTP_DURATION, configure_metrics
 from motcua.kernel.tracing import configure_tracing, shutdown_tracing
 
 from .backends import SERVING, Backends
+from .callbacks_proxy import CallbacksProxy
 from .config import SERVICE, GatewaySettings
 from .cors import Cors
 from .descriptors import ROUTED_BY_FIELD, Api, DescriptorError, load_api
@@ -86,7 +87,7 @@ async def healthz(request: Request) -> JSONResponse:
 # Routes named by their own path in the metrics; any other path that matched no RPC route is
 # named by its prefix or "unmatched": a label per path as sent would grow without bound.
 FIXED_ROUTES = frozenset({*PROBES, "/openapi.json", "/docs", "/docs/", "/docs/init.js"})
-ROUTE_PREFIXES = ("/oauth2/", "/.well-known/", "/docs/assets/")
+ROUTE_PREFIXES = ("/oauth2/", "/.well-known/", "/docs/assets/", "/v1/notifications/callbacks/")
 
 
 def route_label(scope: Scope) -> str:
@@ -150,19 +151,22 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
 
     identity = IdentityProxy(settings.identity_url, settings.rpc_timeout, settings.max_message_bytes) \
         if settings.identity_url else None
+    callbacks = CallbacksProxy(settings.notifications_callbacks_url, settings.rpc_timeout,
+                               settings.max_message_bytes) if settings.notifications_callbacks_url else None
+    proxies = [proxy for proxy in (identity, callbacks) if proxy is not None]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends = Backends(settings.backends, settings.health_timeout, settings.max_message_bytes)
         await backends.open()
         app.state.backends = backends
-        if identity is not None:
-            await identity.open()
+        for proxy in proxies:
+            await proxy.open()
         try:
             yield
         finally:  # after uvicorn has let in-flight requests finish
-            if identity is not None:
-                await identity.close()
+            for proxy in proxies:
+                await proxy.close()
             await backends.close(grace=1.0)
             log.info("backend channels closed")
 
@@ -171,6 +175,8 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         openapi_route(document),
         *docs_routes(settings.docs_dir, document["info"]["title"], settings.docs_oidc_client_id),
+        # Before the RPCs' routes, whose /v1/notifications/{…} templates must not take a receipt.
+        *(callbacks.routes() if callbacks is not None else []),
         *rpc_routes,
         *(identity.routes() if identity is not None else []),
     ]

@@ -68,6 +68,9 @@ class GatewaySettings:
     # The identity service's HTTP address (discovery, JWKS, OAuth2 endpoints, login page),
     # proxied under the gateway's own URL, the public issuer; "" serves none of it.
     identity_url: str = ""
+    # The notifications service's HTTP address, where the providers' receipts are passed
+    # (/v1/notifications/callbacks/{provider}); "" serves none.
+    notifications_callbacks_url: str = ""
     # Where the token keys are (MOTCUA_AUTH_*, as for the services): with them the gateway refuses
     # a call without a valid token before reading its body; without them it checks only that a
     # bearer token is there. The services verify every token either way.
@@ -117,6 +120,8 @@ class GatewaySettings:
             max_message_bytes=max_message_bytes(env),
             docs_dir=Path(docs_dir) if docs_dir else DEFAULT_DOCS_DIR,
             identity_url=_http_url("MOTCUA_IDENTITY_URL", env.get("MOTCUA_IDENTITY_URL", "")),
+            notifications_callbacks_url=_http_url("MOTCUA_NOTIFICATIONS_CALLBACKS_URL",
+                                                  env.get("MOTCUA_NOTIFICATIONS_CALLBACKS_URL", "")),
             auth=AuthSettings.from_env(env),
             trusted_proxies=trusted_proxies_from_env(env),
             cors_allowed_origins=parse_origins(env.get("MOTCUA_CORS_ALLOWED_ORIGINS", "")),

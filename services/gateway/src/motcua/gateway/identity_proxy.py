@@ -54,9 +54,15 @@ class IdentityProxy:
         if self.client is not None:
             await self.client.aclose()
 
+    backend = "identity"
+
     def routes(self) -> list[Route]:
         methods = ["GET", "POST", "HEAD", "OPTIONS"]
         return [Route(path, self.forward, methods=methods) for path in PREFIXES]
+
+    def target(self, request: Request) -> str:
+        """The path on the backend: the same as the gateway's."""
+        return request.url.path
 
     async def forward(self, request: Request) -> Response:
         assert self.client is not None, "the proxy is opened by the app's lifespan"
@@ -71,10 +77,10 @@ class IdentityProxy:
         headers.append(("x-forwarded-for", current_client_address()))
         headers.append(("x-forwarded-proto", request.url.scheme))
         try:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target = self.target(request) + (f"?{request.url.query}" if request.url.query else "")
             upstream = await self.client.request(request.method, target, content=body, headers=headers)
         except httpx2.HTTPError:
-            return error_response(503, "the identity service is unavailable")
+            return error_response(503, f"the {self.backend} service is unavailable")
         response = Response(upstream.content, status_code=upstream.status_code)
         response.raw_headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in upstream.headers.multi_items()

@@ -172,7 +172,8 @@ class Authentication:
         account = self.app.find_account(login) if login else None
         # An unknown login is counted like an account: the throttle tells nothing about which exist.
         keys = _ThrottleKeys(self, f"account:{account.id}" if account else f"login:{login}", source_address)
-        checked = keys.checked(known=account is not None and self.throttle.is_known(keys.pair, now - self.known_for))
+        known = account is not None and self.throttle.is_known(keys.pair, now - self.known_for)
+        checked = keys.checked(known=known)
         attempt = _Attempt(self, account, login, source_address, keys, checked, now)
 
         locked_until = self.throttle.locked_until(checked, now)
@@ -197,7 +198,7 @@ class Authentication:
         if self.passwords.needs_rehash(credentials.password_hash):
             credentials.set_password(self.passwords.hash(password), REHASHED)
         try:
-            attempt.record(SUCCEEDED, "", second_factor, credentials)
+            attempt.record(SUCCEEDED, "", second_factor, credentials, new_source=bool(source_address) and not known)
         except VersionConflict:  # the same code or recovery code spent concurrently
             return attempt.failed(BAD_SECOND_FACTOR)
         self.throttle.clear(keys.pair)
@@ -268,10 +269,12 @@ class _Attempt:
         self.keys, self.checked = keys, checked
 
     def record(
-        self, outcome: str, reason: str, second_factor: str = "", credentials: Credentials | None = None
+        self, outcome: str, reason: str, second_factor: str = "", credentials: Credentials | None = None,
+        new_source: bool = False,
     ) -> None:
         event = LoginAttempt(outcome=outcome, reason=reason, account_id=self.account.id if self.account else None,
-                             login=self.login, source_address=self.source, second_factor=second_factor)
+                             login=self.login, source_address=self.source, second_factor=second_factor,
+                             new_source=new_source)
         changed = [credentials] if credentials is not None and credentials.pending_events else []
         self.auth.app.save(event, *changed)
 

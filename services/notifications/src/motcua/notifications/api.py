@@ -12,7 +12,7 @@ from motcua.kernel.context import current_actor
 from motcua.notifications.v1 import notification_service_pb2 as pb, notification_service_pb2_grpc
 
 from .application import NotificationsApplication
-from .convert import CHANNEL_NAMES, CHANNELS, notification_to_proto, optional_uuid, template_to_proto
+from .convert import CHANNEL_NAMES, CHANNELS, STATE_NAMES, notification_to_proto, optional_uuid, template_to_proto
 from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,24 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
                                  context) -> pb.ListDossierNotificationsResponse:
         views = self.app.list_dossier_notifications(UUID(request.dossier_id))
         return pb.ListDossierNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
+
+    def SearchNotifications(self, request: pb.SearchNotificationsRequest, context) -> pb.SearchNotificationsResponse:
+        views = self.app.search_notifications(optional_uuid(request.recipient_account_id),
+                                              STATE_NAMES.get(request.state), request.page_size or 100)
+        return pb.SearchNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
+
+    def ResendNotification(self, request: pb.ResendNotificationRequest, context) -> pb.ResendNotificationResponse:
+        view = self.app.resend_notification(UUID(request.notification_id), UUID(request.request_id))
+        return pb.ResendNotificationResponse(notification=notification_to_proto(view))
+
+    def GetProviderHealth(self, request: pb.GetProviderHealthRequest, context) -> pb.GetProviderHealthResponse:
+        rows = self.app.provider_health(request.window_minutes)
+        return pb.GetProviderHealthResponse(providers=[
+            pb.ProviderHealth(channel=CHANNELS[row["channel"]], total=row["total"], sent=row["sent"],
+                              delivered=row["delivered"], failed=row["failed"], pending=row["pending"],
+                              last_error=row["last_error"] or "")
+            for row in rows
+        ])
 
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
         account_id = UUID(request.account_id)

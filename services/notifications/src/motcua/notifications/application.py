@@ -6,11 +6,11 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
-from motcua.kernel.access import ADMINISTRATOR, AUDITOR, require_grant, require_role, require_self_or
+from motcua.kernel.access import ADMINISTRATOR, AUDITOR, holds, require_grant, require_role, require_self_or
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
@@ -26,15 +26,19 @@ from .domain import (
     EXTERNAL_ORDER,
     IN_APP,
     OCCASIONS,
+    QUEUED,
     SMS,
     STATUTORY,
+    URGENT,
     VIETNAM,
     ZALO,
+    AgencyLeaders,
     ContactPoints,
     DossierReplica,
     DuplicateTemplate,
     Notification,
     Template,
+    agency_leaders_id,
     check_channel,
     format_date,
     format_time,
@@ -187,6 +191,34 @@ class NotificationsApplication(ReadModelApplication):
             changed = replica.assign(assignee) or changed
         return [replica] if changed else []
 
+    def record_leader(self, agency_id: str, account_id: UUID, granted: bool) -> list[Any]:
+        """This service's copy of an agency's heads brought up to date (unsaved)."""
+        leaders = self.find(AgencyLeaders, agency_leaders_id(agency_id))
+        if leaders is None:
+            if not granted:
+                return []
+            leaders = AgencyLeaders(agency_id=agency_id)
+        changed = leaders.grant(account_id) if granted else leaders.revoke(account_id)
+        return [leaders] if changed else []
+
+    def heads_of(self, agency_id: str) -> list[UUID]:
+        """The heads of the agency, else of the nearest agency above it that has some (a
+        department's dossiers reach its director when it has no leader of its own)."""
+        seen: set[str] = set()
+        eid: str | None = agency_id
+        while eid and eid not in seen:
+            seen.add(eid)
+            leaders = self.find(AgencyLeaders, agency_leaders_id(eid))
+            if leaders is not None and leaders.leaders:
+                return list(leaders.leaders)
+            eid = self.agency_tree.parent_of(eid)
+        return []
+
+    def agency_of(self, dossier_id: UUID) -> str:
+        """The agency handling the dossier, as far as this service heard; "" if unknown."""
+        replica = self.find(DossierReplica, dossier_id)
+        return replica.handling_agency_id if replica is not None else ""
+
     def assignee_of(self, dossier_id: UUID) -> UUID | None:
         """The officer holding the dossier, as far as this service heard (DossierAssigned)."""
         replica = self.find(DossierReplica, dossier_id)
@@ -229,8 +261,12 @@ class NotificationsApplication(ReadModelApplication):
         in_app = self._occasion_template(key, IN_APP, aggregates)
         aggregates.append(Notification.from_template(cause, in_app.render(parameters), recipient,
                                                      dossier_id=dossier_id, parameters=parameters))
-        channel = self._next_channel(recipient, after=None, statutory=key in STATUTORY)
-        if channel is not None:
+        if key in URGENT:
+            channels = self._reachable(recipient, redirect_opted_out=True)
+        else:
+            channel = self._next_channel(recipient, after=None, statutory=key in STATUTORY)
+            channels = [channel] if channel is not None else []
+        for channel in channels:
             template = self._occasion_template(key, channel, aggregates)
             aggregates.append(Notification.from_template(cause, template.render(parameters), recipient,
                                                          dossier_id=dossier_id, parameters=parameters,
@@ -242,6 +278,8 @@ class NotificationsApplication(ReadModelApplication):
         next channel the recipient can be reached on (saved); None when there is none."""
         if failed.template_key not in OCCASIONS or failed.recipient_account_id is None:
             return None
+        if failed.template_key in URGENT:
+            return None  # sent on every channel at once: there is no next one
         channel = self._next_channel(failed.recipient_account_id, after=failed.channel,
                                      statutory=failed.template_key in STATUTORY)
         if channel is None:
@@ -264,7 +302,7 @@ class NotificationsApplication(ReadModelApplication):
 
     def _not_before(self, key: str) -> datetime | None:
         """The end of the quiet hours for a notice that is not statutory sent now in them."""
-        if self.quiet_hours is None or key in STATUTORY:
+        if self.quiet_hours is None or key in STATUTORY or key in URGENT:
             return None
         return quiet_until(datetime.now(UTC), *self.quiet_hours, self.zone)
 
@@ -275,6 +313,13 @@ class NotificationsApplication(ReadModelApplication):
         order = [c for c in EXTERNAL_ORDER if c in self.external_channels]
         candidates = order[order.index(after) + 1:] if after in order else order
         return next(iter(contacts.reachable(candidates, statutory)), None)
+
+    def _reachable(self, recipient: UUID, redirect_opted_out: bool) -> list[str]:
+        """Every channel this service sends on that reaches ``recipient`` (urgent notices)."""
+        contacts = self.find(ContactPoints, recipient)
+        if contacts is None:
+            return []
+        return contacts.reachable([c for c in EXTERNAL_ORDER if c in self.external_channels], redirect_opted_out)
 
     def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
         template = self.find(Template, template_id(key, channel))
@@ -349,6 +394,69 @@ class NotificationsApplication(ReadModelApplication):
         require_grant(actor, action, (ADMINISTRATOR, AUDITOR), dossier.agency_id, dossier.handling_agency_id,
                       within=self.agency_tree.is_within)
         return self.recorder.by_state(dossier_id, None, limit)
+
+    # --- operators ----------------------------------------------------------------------------
+
+    def search_notifications(self, recipient: UUID | None, state: str | None,
+                             limit: int = 100) -> list[NotificationView]:
+        """Notifications by recipient and/or state, newest first, that the calling administrator
+        looks after (``_operates``); at most ``limit``."""
+        actor = current_actor()
+        require_role(actor, "search notifications", ADMINISTRATOR)
+        # Read more than asked: some rows belong to other agencies and are left out.
+        rows = self.recorder.search(recipient, state, min(limit * 4, 2000))
+        return [view for view in rows if self._operates(actor, view)][:limit]
+
+    def resend_notification(self, notification_id: UUID, request_id: UUID) -> NotificationView:
+        """The same notice again, as a new notification (its own life cycle; the original keeps
+        its record); the same request id resends once."""
+        actor = current_actor()
+        action = "resend this notification"
+        require_role(actor, action, ADMINISTRATOR)
+        original = self.load(Notification, notification_id)
+        if not self._operates(actor, NotificationView.of(original)):
+            raise PermissionDenied(action, "the notification is about a dossier of another agency",
+                                   error_reason="AGENCY_SCOPE")
+        if original.channel == IN_APP:
+            raise InvalidArgument.field("notification_id", "an in-app notification is in the inbox already: "
+                                                           "nothing to resend")
+        cause = f"resend:{request_id}"
+        resent_id = Notification.create_id(cause, original.channel, original.recipient_account_id, original.address)
+        earlier = self.find(Notification, resent_id)
+        if earlier is not None:
+            return NotificationView.of(earlier)
+        template = self.load(Template, original.template_id)
+        rendered = template.render(original.parameters) if original.parameters else None
+        notification = Notification(
+            cause=cause, channel=original.channel, recipient_account_id=original.recipient_account_id,
+            address=original.address, template_id=original.template_id, template_key=original.template_key,
+            template_version=rendered.template_version if rendered else original.template_version,
+            subject=rendered.subject if rendered else original.subject,
+            body=rendered.body if rendered else original.body, dossier_id=original.dossier_id, state=QUEUED,
+            sent_by=actor.subject, parameters=dict(original.parameters),
+        )
+        try:
+            self.save(notification)
+        except VersionConflict:
+            return NotificationView.of(self.load(Notification, resent_id))  # a concurrent retry won
+        return NotificationView.of(notification)
+
+    def provider_health(self, window_minutes: int = 60) -> list[dict[str, Any]]:
+        """Each channel's record over the last ``window_minutes``, from the delivery life cycle."""
+        require_role(current_actor(), "read the providers' health", ADMINISTRATOR)
+        return self.recorder.provider_health(datetime.now(UTC) - timedelta(minutes=window_minutes or 60))
+
+    def _operates(self, actor: Actor, view: NotificationView) -> bool:
+        """Whether an administrator looks after the notification: one about a dossier of their
+        agencies' subtrees; one about no dossier (account notices, messages sent to an address)
+        with a grant at the top of the agency tree."""
+        if view.dossier_id is None:
+            return any(self.agency_tree.parent_of(agency) == "" for agency in actor.agencies_for(ADMINISTRATOR))
+        dossier = self.find(DossierReplica, view.dossier_id)
+        if dossier is None:
+            return False
+        return any(holds(actor, (ADMINISTRATOR,), agency, within=self.agency_tree.is_within)
+                   for agency in (dossier.agency_id, dossier.handling_agency_id))
 
     def get_notification(self, notification_id: UUID) -> NotificationView:
         """The notification, for its recipient and auditors."""

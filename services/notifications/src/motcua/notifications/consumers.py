@@ -7,6 +7,8 @@ from uuid import UUID
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
 from motcua.dossiers.v1 import dossier_pb2, events_pb2 as dossiers_events
+from motcua.identity.v1 import events_pb2 as identity_events
+from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import PoisonMessage, Subscription, TrackedConsumer
 
@@ -18,9 +20,15 @@ from .domain import (
     DOSSIER_OVERDUE,
     DOSSIER_REFUSED,
     DOSSIER_RETURNED,
+    FEE_DUE,
+    NEW_SIGN_IN,
+    PASSWORD_CHANGED,
     RESULT_READY,
+    SECOND_FACTOR_CHANGED,
     SUPPLEMENT_REQUESTED,
+    format_amount,
     format_date,
+    format_time,
 )
 
 
@@ -99,6 +107,14 @@ def occasion_of(event, zone: tzinfo) -> tuple[str, UUID | None, dict[str, str]] 
     return None
 
 
+def _unique(aggregates: list) -> list:
+    """Each aggregate once (a default template written for the first of several recipients)."""
+    unique: dict = {}
+    for aggregate in aggregates:
+        unique.setdefault(aggregate.id, aggregate)
+    return list(unique.values())
+
+
 def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer:
     def on_dossier_received(event: dossiers_events.DossierReceived, envelope: EventEnvelope) -> list:
         if not event.HasField("appointed_return_time"):
@@ -117,7 +133,13 @@ def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer
         copy = center.replicate_dossier(
             receipt.dossier_id, event.code, event.agency_id, "", receipt.applicant_account_id
         )
-        return [*copy, *center.notify_dossier_received(receipt)]
+        fee: list = []
+        if event.fee_due_vnd > 0:
+            # A notice of its own (its own cause: the receipt's notices have the event's).
+            fee = center.notify_occasion(f"{receipt.event_id}/fee-due", FEE_DUE.key, receipt.applicant_account_id,
+                                         {"dossier_code": event.code, "fee_amount": format_amount(event.fee_due_vnd)},
+                                         receipt.dossier_id)
+        return _unique([*copy, *center.notify_dossier_received(receipt), *fee])
 
     def on_dossier_submitted(event: dossiers_events.DossierSubmitted, envelope: EventEnvelope) -> list:
         name = "DossierSubmitted"
@@ -134,11 +156,19 @@ def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer
         if occasion is None:
             return copy
         key, recipient, parameters = occasion
+        recipients = [recipient]
         if key in (DOSSIER_COMING_DUE.key, DOSSIER_OVERDUE.key):
-            recipient = center.assignee_of(dossier_id)
+            recipients = [center.assignee_of(dossier_id)]
+        if key == DOSSIER_OVERDUE.key:
+            # The head of the handling agency hears of it too, from this service's copy of
+            # identity's leader grants (no call to identity on the way).
+            heads = center.heads_of(ref.handling_agency_id or ref.agency_id)
+            recipients += [head for head in heads if head not in recipients]
         event_id = envelope.event_id or f"{envelope.source}:{envelope.position}"
-        return [*copy, *center.notify_occasion(event_id, key, recipient, {"dossier_code": ref.code, **parameters},
-                                               dossier_id)]
+        notices = [notice for each in recipients
+                   for notice in center.notify_occasion(event_id, key, each, {"dossier_code": ref.code, **parameters},
+                                                        dossier_id)]
+        return [*copy, *_unique(notices)]
 
     return TrackedConsumer(
         center,
@@ -148,5 +178,55 @@ def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer
             Subscription(dossiers_events.DossierReceived, on_dossier_received),
             Subscription(dossiers_events.DossierSubmitted, on_dossier_submitted),
             *(Subscription(event_type, on_dossier_ref) for event_type in _WITH_DOSSIER_REF),
+        ],
+    )
+
+
+def account_occasion_of(event, envelope: EventEnvelope, zone: tzinfo) -> tuple[str, dict[str, str]]:
+    """The occasion of one of identity's account events and its parameters (the moment is the
+    event's own, in local time)."""
+    match event:
+        case identity_events.AccountSignedInFromNewAddress():
+            stamp = event.sign_in_time if event.HasField("sign_in_time") else envelope.occurred_at
+            signed_in = stamp.ToDatetime(tzinfo=UTC)
+            return NEW_SIGN_IN.key, {"sign_in_date": format_date(signed_in, zone),
+                                     "sign_in_time": format_time(signed_in, zone)}
+    changed = envelope.occurred_at.ToDatetime(tzinfo=UTC)
+    moment = {"change_date": format_date(changed, zone), "change_time": format_time(changed, zone)}
+    match event:
+        case identity_events.AccountPasswordChanged():
+            return PASSWORD_CHANGED.key, {**moment, "changed_by": "chính Ông/Bà" if event.by_owner else "cán bộ"}
+        case identity_events.AccountSecondFactorChanged():
+            return SECOND_FACTOR_CHANGED.key, {**moment, "change": "được bật" if event.enabled else "bị tắt"}
+    raise PoisonMessage(f"{type(event).__name__} is not an account event")
+
+
+def account_events_consumer(center: NotificationsApplication) -> TrackedConsumer:
+    """Account holders hear of their password and second factor changing and of logins from new
+    addresses, from identity's events (account ids only; the addresses are this service's); the
+    agencies' heads are kept from its leader grants."""
+
+    def on_role(event, envelope: EventEnvelope) -> list:
+        if event.role != Role.ROLE_LEADER:
+            return []
+        account = _uuid(event.account_id, "account_id", type(event).__name__)
+        return center.record_leader(event.agency_id, account, isinstance(event, identity_events.RoleGranted))
+
+    def on_account_event(event, envelope: EventEnvelope) -> list:
+        account = _uuid(event.account_id, "account_id", type(event).__name__)
+        key, parameters = account_occasion_of(event, envelope, center.zone)
+        event_id = envelope.event_id or f"{envelope.source}:{envelope.position}"
+        return center.notify_occasion(event_id, key, account, parameters, None)
+
+    return TrackedConsumer(
+        center,
+        name="account-events",
+        topics=[events_topic("identity")],
+        subscriptions=[
+            *(Subscription(event_type, on_account_event)
+              for event_type in (identity_events.AccountPasswordChanged, identity_events.AccountSecondFactorChanged,
+                                 identity_events.AccountSignedInFromNewAddress)),
+            *(Subscription(event_type, on_role) for event_type in (identity_events.RoleGranted,
+                                                                   identity_events.RoleRevoked)),
         ],
     )

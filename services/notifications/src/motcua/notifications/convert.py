@@ -26,6 +26,7 @@ STATES = {
     domain.SENDING: notification_pb2.NOTIFICATION_STATE_SENDING,
     domain.BOUNCED: notification_pb2.NOTIFICATION_STATE_BOUNCED,
 }
+STATE_NAMES = {value: name for name, value in STATES.items()}
 
 
 def template_to_proto(view: TemplateView) -> template_pb2.Template:

@@ -122,6 +122,11 @@ def quiet_until(moment: datetime, start: time, end: time, zone: tzinfo = VIETNAM
     return datetime.combine(day, end, tzinfo=zone)
 
 
+def format_amount(vnd: int) -> str:
+    """An amount of đồng as Vietnamese write it, thousands separated by dots: 1.500.000 đồng."""
+    return f"{vnd:,}".replace(",", ".") + " đồng"
+
+
 def format_time(moment: datetime, zone: tzinfo = VIETNAM) -> str:
     """HH:MM local time (24 h): 14:30."""
     if moment.tzinfo is None:
@@ -177,6 +182,10 @@ DOSSIER_RETURNED = Occasion(
     key="dossier_returned",
     parameters={**_CODE, "return_date": "date the result was returned, dd/mm/yyyy"},
 )
+FEE_DUE = Occasion(
+    key="fee_due",
+    parameters={**_CODE, "fee_amount": "the fees still unpaid, e.g. 1.500.000 đồng"},
+)
 # Officers' occasions.
 DOSSIER_ASSIGNED = Occasion(
     key="dossier_assigned",
@@ -185,14 +194,36 @@ DOSSIER_ASSIGNED = Occasion(
 DOSSIER_COMING_DUE = Occasion(key="dossier_coming_due", parameters={**_CODE, "due_date": "due date, dd/mm/yyyy"})
 DOSSIER_OVERDUE = Occasion(key="dossier_overdue", parameters={**_CODE, "due_date": "due date missed, dd/mm/yyyy"})
 
+# Account holders' occasions: how their account is entered changed, or it was entered from a
+# new address. They name no dossier.
+_WHEN = {"change_date": "date of the change, dd/mm/yyyy", "change_time": "time of the change, HH:MM"}
+PASSWORD_CHANGED = Occasion(
+    key="password_changed",
+    parameters={**_WHEN, "changed_by": "who changed it: the owner, or an officer who reset it"},
+)
+SECOND_FACTOR_CHANGED = Occasion(
+    key="second_factor_changed",
+    parameters={**_WHEN, "change": "what changed: the second factor turned on or off"},
+)
+NEW_SIGN_IN = Occasion(
+    key="new_sign_in",
+    parameters={"sign_in_date": "date of the login, dd/mm/yyyy", "sign_in_time": "time of the login, HH:MM"},
+)
+
 OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED, SUPPLEMENT_REQUESTED, DOSSIER_REFUSED, RESULT_READY, APOLOGY_ISSUED,
-                                DOSSIER_RETURNED, DOSSIER_ASSIGNED, DOSSIER_COMING_DUE, DOSSIER_OVERDUE)}
+                                DOSSIER_RETURNED, FEE_DUE, DOSSIER_ASSIGNED, DOSSIER_COMING_DUE, DOSSIER_OVERDUE,
+                                PASSWORD_CHANGED, SECOND_FACTOR_CHANGED, NEW_SIGN_IN)}
 
 # Notices the law requires the applicant to be given (Decree 61/2018 and 107/2021, the one-stop
 # shop's receipts, supplement requests, refusals, results and apologies): opting out of a
 # channel only redirects them to another.
 STATUTORY = frozenset({"dossier_received", "supplement_requested", "dossier_refused", "result_ready",
                        "apology_issued", "dossier_returned"})
+
+# Notices sent on every channel the account can be reached on at once, rather than one after
+# another on failure, and never held back by quiet hours: a stranger in the account must be
+# known of before the next login, and an overdue dossier is already late.
+URGENT = frozenset({"password_changed", "second_factor_changed", "new_sign_in", "dossier_overdue"})
 
 # Channels an occasion's notification goes out on besides the inbox, in order of preference:
 # the first the recipient has a contact point for; when it fails, the next (fallback).
@@ -260,6 +291,11 @@ DEFAULT_TEMPLATES = (
     *_texts(DOSSIER_RETURNED.key, "Hồ sơ {{dossier_code}} đã trả kết quả",
             "Kết quả hồ sơ {{dossier_code}} đã được trả ngày {{return_date}}.",
             "Ket qua ho so {{dossier_code}} da duoc tra ngay {{return_date}}."),
+    *_texts(FEE_DUE.key, "Hồ sơ {{dossier_code}}: phí, lệ phí cần nộp",
+            "Hồ sơ {{dossier_code}} có phí, lệ phí cần nộp: {{fee_amount}}. Ông/Bà nộp trực tuyến trên Cổng "
+            "Dịch vụ công hoặc tại Bộ phận Một cửa.",
+            "Ho so {{dossier_code}} can nop phi, le phi {{fee_amount}}. Nop truc tuyen tren Cong DVC hoac tai "
+            "Bo phan Mot cua."),
     *_texts(DOSSIER_ASSIGNED.key, "Hồ sơ {{dossier_code}} được giao cho đồng chí",
             "Hồ sơ {{dossier_code}} được giao cho đồng chí xử lý ({{assign_date}}).",
             "Ho so {{dossier_code}} duoc giao cho dong chi xu ly ngay {{assign_date}}."),
@@ -269,6 +305,21 @@ DEFAULT_TEMPLATES = (
     *_texts(DOSSIER_OVERDUE.key, "Hồ sơ {{dossier_code}} quá hạn",
             "Hồ sơ {{dossier_code}} đã quá hạn giải quyết (hạn {{due_date}}). Đề nghị xử lý ngay.",
             "Ho so {{dossier_code}} da qua han giai quyet (han {{due_date}}). De nghi xu ly ngay."),
+    *_texts(PASSWORD_CHANGED.key, "Mật khẩu tài khoản Dịch vụ công đã được thay đổi",
+            "Mật khẩu tài khoản của Ông/Bà đã được {{changed_by}} thay đổi lúc {{change_time}} ngày {{change_date}}. "
+            "Nếu không phải Ông/Bà thực hiện, đề nghị liên hệ ngay Bộ phận Một cửa để khóa tài khoản.",
+            "Mat khau tai khoan DVC da duoc thay doi luc {{change_time}} ngay {{change_date}}. Neu khong phai "
+            "Ong/Ba thuc hien, lien he ngay Bo phan Mot cua."),
+    *_texts(SECOND_FACTOR_CHANGED.key, "Xác thực hai lớp tài khoản Dịch vụ công đã {{change}}",
+            "Xác thực hai lớp của tài khoản đã {{change}} lúc {{change_time}} ngày {{change_date}}. "
+            "Nếu không phải Ông/Bà thực hiện, đề nghị liên hệ ngay Bộ phận Một cửa.",
+            "Xac thuc hai lop tai khoan DVC da thay doi luc {{change_time}} ngay {{change_date}}. Neu khong phai "
+            "Ong/Ba thuc hien, lien he ngay Bo phan Mot cua."),
+    *_texts(NEW_SIGN_IN.key, "Đăng nhập mới vào tài khoản Dịch vụ công",
+            "Tài khoản của Ông/Bà vừa được đăng nhập từ một địa chỉ mạng mới lúc {{sign_in_time}} ngày "
+            "{{sign_in_date}}. Nếu không phải Ông/Bà, đề nghị đổi mật khẩu ngay.",
+            "Tai khoan DVC vua dang nhap tu dia chi moi luc {{sign_in_time}} ngay {{sign_in_date}}. Neu khong "
+            "phai Ong/Ba, doi mat khau ngay."),
 )
 
 
@@ -642,6 +693,45 @@ class DossierReplica(Aggregate):
         self.agency_id = agency_id
         self.handling_agency_id = handling_agency_id or agency_id
         self.applicant_account_id = applicant_account_id
+
+
+class AgencyLeaders(Aggregate):
+    """The heads of one agency (its accounts granted the leader role at it), from identity's
+    role events: they hear of the agency's overdue dossiers besides the officer holding them.
+    Its id follows from the agency's electronic identifier."""
+
+    @staticmethod
+    def create_id(agency_id: str, **_: object) -> UUID:
+        return agency_leaders_id(agency_id)
+
+    @event("Started")
+    def __init__(self, agency_id: str) -> None:
+        self.agency_id = agency_id
+        self.leaders: list[UUID] = []
+
+    def grant(self, account_id: UUID) -> bool:
+        if account_id in self.leaders:
+            return False
+        self._granted(account_id=account_id)
+        return True
+
+    @event("Granted")
+    def _granted(self, account_id: UUID) -> None:
+        self.leaders = [*self.leaders, account_id]
+
+    def revoke(self, account_id: UUID) -> bool:
+        if account_id not in self.leaders:
+            return False
+        self._revoked(account_id=account_id)
+        return True
+
+    @event("Revoked")
+    def _revoked(self, account_id: UUID) -> None:
+        self.leaders = [leader for leader in self.leaders if leader != account_id]
+
+
+def agency_leaders_id(agency_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/motcua/notifications/agency-leaders/{agency_id}")
 
 
 class ContactPoints(Aggregate):

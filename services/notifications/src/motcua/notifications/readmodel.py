@@ -320,6 +320,33 @@ class InboxRecorder(ProjectingRecorder):
         query += SQL(" ORDER BY position DESC LIMIT %(limit)s")
         return [e.notification for e in self._entries(query, {"dossier": dossier_id, "state": state, "limit": limit})]
 
+    def search(self, recipient: UUID | None, state: str | None, limit: int) -> list[NotificationView]:
+        """Notifications of a recipient and/or in a state, newest first (the operators' lists)."""
+        query = self._select + SQL(" WHERE TRUE")
+        if recipient is not None:
+            query += SQL(" AND recipient_account_id = %(recipient)s")
+        if state is not None:
+            query += SQL(" AND state = %(state)s")
+        query += SQL(" ORDER BY position DESC LIMIT %(limit)s")
+        return [e.notification for e in self._entries(query, {"recipient": recipient, "state": state,
+                                                               "limit": limit})]
+
+    def provider_health(self, since: datetime) -> list[dict[str, Any]]:
+        """Per channel other than the inbox, the notifications created since ``since`` by state,
+        and the latest error among them."""
+        query = SQL(
+            "SELECT channel, count(*) AS total, "
+            "count(*) FILTER (WHERE state = 'sent') AS sent, "
+            "count(*) FILTER (WHERE state = 'delivered') AS delivered, "
+            "count(*) FILTER (WHERE state IN ('failed', 'bounced')) AS failed, "
+            "count(*) FILTER (WHERE state IN ('queued', 'sending')) AS pending, "
+            "(array_agg(last_error ORDER BY position DESC) FILTER (WHERE last_error <> ''))[1] AS last_error "
+            "FROM {inbox} WHERE channel <> 'in_app' AND create_time >= %(since)s GROUP BY channel ORDER BY channel"
+        ).format(inbox=self._inbox)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(query, {"since": since})
+            return [dict(row) for row in curs.fetchall()]
+
     def _entries(self, query: Composed, params: dict[str, Any]) -> list[InboxEntry]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, params)

@@ -7,6 +7,7 @@ personal data. Hashing and code checks happen outside the domain (argon2, pyotp)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -30,6 +31,19 @@ FAILED = "failed"
 class Credentials(Aggregate):
     """The password hash and second factor of one account (its id derives from the account's)."""
 
+    # The @event decorator defines these event classes at run time; declared here for the type
+    # checker alone (the outbox maps them to integration events).
+    if TYPE_CHECKING:
+        class PasswordSet(Aggregate.Event):
+            reason: str
+            account_id: UUID | None
+
+        class TotpConfirmed(Aggregate.Event):
+            account_id: UUID | None
+
+        class TotpDisabled(Aggregate.Event):
+            account_id: UUID | None
+
     # How many times the password was changed or reset: login sessions opened under an earlier
     # generation are over. A class default, so that snapshots taken before it existed load.
     password_generation = 0
@@ -52,10 +66,12 @@ class Credentials(Aggregate):
         return bool(self.totp_secret)
 
     def set_password(self, password_hash: str, reason: str) -> None:
-        self._password_set(password_hash=password_hash, reason=reason)
+        self._password_set(password_hash=password_hash, reason=reason, account_id=self.account_id)
 
+    # ``account_id`` on the events other services hear of (the account's credentials have an
+    # id of their own); None in events recorded before it was carried.
     @event("PasswordSet")
-    def _password_set(self, password_hash: str, reason: str) -> None:
+    def _password_set(self, password_hash: str, reason: str, account_id: UUID | None = None) -> None:
         self.password_hash = password_hash
         if reason in (CHANGED, RESET):
             self.password_generation += 1
@@ -85,10 +101,10 @@ class Credentials(Aggregate):
     def confirm_totp(self, step: int, recovery_code_hashes: list[str]) -> None:
         if not self.pending_totp_secret:
             raise MfaStateError(f"credentials of {self.account_id}", "without a TOTP enrolment", "confirm TOTP")
-        self._totp_confirmed(step=step, recovery_code_hashes=recovery_code_hashes)
+        self._totp_confirmed(step=step, recovery_code_hashes=recovery_code_hashes, account_id=self.account_id)
 
     @event("TotpConfirmed")
-    def _totp_confirmed(self, step: int, recovery_code_hashes: list[str]) -> None:
+    def _totp_confirmed(self, step: int, recovery_code_hashes: list[str], account_id: UUID | None = None) -> None:
         self.totp_secret = self.pending_totp_secret
         self.pending_totp_secret = ""
         self.recovery_code_hashes = list(recovery_code_hashes)
@@ -97,10 +113,10 @@ class Credentials(Aggregate):
     def disable_totp(self) -> None:
         if not self.mfa_enabled and not self.pending_totp_secret:
             raise MfaStateError(f"credentials of {self.account_id}", "without a second factor", "disable TOTP")
-        self._totp_disabled()
+        self._totp_disabled(account_id=self.account_id)
 
     @event("TotpDisabled")
-    def _totp_disabled(self) -> None:
+    def _totp_disabled(self, account_id: UUID | None = None) -> None:
         self.totp_secret = ""
         self.pending_totp_secret = ""
         self.recovery_code_hashes = []
@@ -137,15 +153,25 @@ class LoginAttempt(Aggregate):
     """One login attempt, successful or not: the audit trail of logins (one event each,
     so that attempts never contend for an aggregate)."""
 
+    if TYPE_CHECKING:  # defined by @event at run time, as above
+        class Recorded(Aggregate.Created):
+            outcome: str
+            account_id: UUID | None
+            second_factor: str
+            new_source: bool
+
     @event("Recorded")
     def __init__(self, outcome: str, reason: str, account_id: UUID | None, login: str, source_address: str,
-                 second_factor: str) -> None:
+                 second_factor: str, new_source: bool = False) -> None:
         self.outcome = outcome
         self.reason = reason
         self.account_id = account_id
         self.login = login
         self.source_address = source_address
         self.second_factor = second_factor  # "", "totp" or "recovery_code"
+        # A success from an address (an IPv4 address, an IPv6 /64) the account had not logged
+        # in from for the throttle's memory of known pairs: its owner is told.
+        self.new_source = new_source
 
 
 class MfaStateError(InvalidTransition):

@@ -93,6 +93,7 @@ class Dossier(AttachmentRules, ClosingRules):
             clock_started_at: datetime | None
             step_due_at: list[datetime] | None
             calendars: list[dict[str, Any]] | None
+            fee_due_vnd: int
 
     @staticmethod
     def create_id(dossier_id: UUID, **_: object) -> UUID:
@@ -248,6 +249,7 @@ class Dossier(AttachmentRules, ClosingRules):
             channel=self.channel,
             **{k: v for k, v in counted.as_event().items() if k != "due_at"},
             due_at=counted.due_at,
+            fee_due_vnd=self.amount_due,
         )
 
     @event("Received")
@@ -269,6 +271,7 @@ class Dossier(AttachmentRules, ClosingRules):
         clock_started_at: datetime | None = None,
         step_due_at: list[datetime] | None = None,
         calendars: list[dict[str, Any]] | None = None,
+        fee_due_vnd: int = 0,  # what the applicant owes on reception, for the notice; 0 in older events
     ) -> None:
         self.state = lc.RECEIVED
         self.received_at = received_at
