@@ -110,6 +110,9 @@ spec:
             {{- if $identity }}
             {{- include "motcua.identity.volumeMounts" . | trim | nindent 12 }}
             {{- end }}
+            {{- if not $gateway }}
+            {{- include "motcua.kafka.volumeMounts" $root | trim | nindent 12 }}
+            {{- end }}
       volumes:
         # The root filesystem is read-only; Python and its libraries may still want a scratch directory.
         - name: tmp
@@ -122,5 +125,8 @@ spec:
         {{- end }}
         {{- if $identity }}
         {{- include "motcua.identity.volumes" . | trim | nindent 8 }}
+        {{- end }}
+        {{- if not $gateway }}
+        {{- include "motcua.kafka.volumes" $root | trim | nindent 8 }}
         {{- end }}
 {{- end }}
