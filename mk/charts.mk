@@ -6,7 +6,10 @@
 #   helm          build the pinned helm CLI into .local/bin (Go module proxy)
 #   check-charts  lint, render and validate the chart with each ci value set; renders are
 #                 kept in .local/charts/. CHARTS_KUBE_VERSION=<x.y.z> to validate for another
-#                 Kubernetes version.
+#                 Kubernetes version. Custom resources (the chart's HTTPRoute, the CloudNativePG
+#                 examples in infra/k8s/examples/) are validated against the CRDs their projects
+#                 release, taken from their Go modules through the Go module proxy (crds).
+#   crds          those CRD files, into .local/crds/
 #
 # check-charts returns at once when nothing it reads changed.
 
@@ -35,7 +38,17 @@ CHART_INPUTS := $(shell find $(CHART) 2>/dev/null) tests/charts/kubeschema.py mk
 CHARTS_OUT := .local/charts
 CHARTS_STAMP := $(CHARTS_OUT)/.checked-$(CHARTS_KUBE_VERSION)
 
-.PHONY: helm check-charts
+# The CRDs of the custom resources the chart and the examples render, from the projects' own
+# Go modules (their released config/crd files; Apache-2.0): `go mod download` fetches and
+# verifies them against the checksum database like any module.
+GATEWAY_API_VERSION := v1.2.1
+CNPG_VERSION := v1.25.1
+CRDS_DIR := .local/crds
+CRDS_STAMP := $(CRDS_DIR)/.gateway-api-$(GATEWAY_API_VERSION)-cnpg-$(CNPG_VERSION)
+CRD_FILES = $(wildcard $(CRDS_DIR)/*.yaml)
+EXAMPLES := $(wildcard infra/k8s/examples/*.yaml)
+
+.PHONY: helm check-charts crds
 
 helm: $(HELM_STAMP) ## build the pinned helm CLI into .local/bin
 
@@ -44,9 +57,21 @@ $(HELM_STAMP):
 	GOBIN="$(CURDIR)/$(dir $(HELM))" $(GO) install -trimpath -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	@rm -f $(dir $(HELM)).helm-v* && touch $@
 
+crds: $(CRDS_STAMP) ## fetch the CRDs of the Gateway API and CloudNativePG (Go module proxy) into .local/crds
+
+$(CRDS_STAMP):
+	@rm -rf $(CRDS_DIR) && mkdir -p $(CRDS_DIR)
+	@gateway=$$(GOFLAGS=-mod=mod $(GO) mod download -json sigs.k8s.io/gateway-api@$(GATEWAY_API_VERSION) \
+	  | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && test -n "$$gateway" && \
+	  cp $$gateway/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml $(CRDS_DIR)/
+	@cnpg=$$(GOFLAGS=-mod=mod $(GO) mod download -json github.com/cloudnative-pg/cloudnative-pg@$(CNPG_VERSION) \
+	  | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && test -n "$$cnpg" && \
+	  cp $$cnpg/config/crd/bases/postgresql.cnpg.io_clusters.yaml $(CRDS_DIR)/
+	@chmod u+w $(CRDS_DIR)/*.yaml && touch $@
+
 check-charts: $(CHARTS_STAMP) ## lint the Helm chart, render it with each ci/ value set, validate every object
 
-$(CHARTS_STAMP): $(HELM_STAMP) $(CHART_INPUTS)
+$(CHARTS_STAMP): $(HELM_STAMP) $(CRDS_STAMP) $(CHART_INPUTS) $(EXAMPLES)
 	@rm -rf $(CHARTS_OUT) && mkdir -p $(CHARTS_OUT)
 	@status=0; \
 	for values in $(CHART_CI_VALUES); do \
@@ -58,7 +83,11 @@ $(CHARTS_STAMP): $(HELM_STAMP) $(CHART_INPUTS)
 	    --kube-version $(CHARTS_KUBE_VERSION) > $$out \
 	    || { echo "$$values: helm template failed"; status=1; continue; }; \
 	  $(UV) run --frozen python -m tests.charts.kubeschema --kube-version $(CHARTS_KUBE_VERSION) \
-	    --origin $$values $$out || status=1; \
+	    $(addprefix --crd ,$(CRD_FILES)) --origin $$values $$out || status=1; \
+	done; \
+	for example in $(EXAMPLES); do \
+	  $(UV) run --frozen python -m tests.charts.kubeschema --kube-version $(CHARTS_KUBE_VERSION) \
+	    $(addprefix --crd ,$(CRD_FILES)) $$example || status=1; \
 	done; \
 	exit $$status
 	@touch $@

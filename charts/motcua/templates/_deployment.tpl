@@ -15,7 +15,10 @@ metadata:
   {{- . | nindent 2 }}
   {{- end }}
 spec:
+  {{- if not (include "motcua.autoscaled" .) }}
+  {{- /* Left out when autoscaled: an upgrade would otherwise reset the autoscaler's count. */}}
   replicas: {{ $svc.replicas }}
+  {{- end }}
   {{- if and $identity $values.identity.devKeys }}
   # Each pod generates its own development key: never two identity pods at once, not even
   # during a rollout, or tokens signed by one would be checked against the other's keys.
