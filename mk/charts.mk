@@ -7,9 +7,11 @@
 #   check-charts  lint, render and validate the chart with each ci value set; renders are
 #                 kept in .local/charts/. CHARTS_KUBE_VERSION=<x.y.z> to validate for another
 #                 Kubernetes version. Custom resources (the chart's HTTPRoute, the CloudNativePG
-#                 examples in infra/k8s/examples/) are validated against the CRDs their projects
-#                 release, taken from their Go modules through the Go module proxy (crds).
-#   crds          those CRD files, into .local/crds/
+#                 and Strimzi examples in infra/k8s/examples/) are validated against their
+#                 projects' CRDs (crds).
+#   crds          those CRD files, into .local/crds/: the Gateway API's and CloudNativePG's as
+#                 released in their Go modules (Go module proxy); Strimzi's generated from its
+#                 API model by its own CRD generator (Maven Central, infra/strimzi/pom.xml)
 #
 # check-charts returns at once when nothing it reads changed.
 
@@ -44,6 +46,9 @@ CHARTS_STAMP := $(CHARTS_OUT)/.checked-$(CHARTS_KUBE_VERSION)
 GATEWAY_API_VERSION := v1.2.1
 CNPG_VERSION := v1.25.1
 CRDS_DIR := .local/crds
+STRIMZI_POM := infra/strimzi/pom.xml
+STRIMZI_LIBS := .local/cache/strimzi-crds/libs
+STRIMZI_KINDS := kafka.Kafka nodepool.KafkaNodePool topic.KafkaTopic user.KafkaUser
 CRDS_STAMP := $(CRDS_DIR)/.gateway-api-$(GATEWAY_API_VERSION)-cnpg-$(CNPG_VERSION)
 CRD_FILES = $(wildcard $(CRDS_DIR)/*.yaml)
 EXAMPLES := $(wildcard infra/k8s/examples/*.yaml)
@@ -59,14 +64,21 @@ $(HELM_STAMP):
 
 crds: $(CRDS_STAMP) ## fetch the CRDs of the Gateway API and CloudNativePG (Go module proxy) into .local/crds
 
-$(CRDS_STAMP):
-	@rm -rf $(CRDS_DIR) && mkdir -p $(CRDS_DIR)
+$(CRDS_STAMP): $(STRIMZI_POM)
+	@rm -rf $(CRDS_DIR) $(STRIMZI_LIBS) && mkdir -p $(CRDS_DIR)
 	@gateway=$$(GOFLAGS=-mod=mod $(GO) mod download -json sigs.k8s.io/gateway-api@$(GATEWAY_API_VERSION) \
 	  | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && test -n "$$gateway" && \
 	  cp $$gateway/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml $(CRDS_DIR)/
 	@cnpg=$$(GOFLAGS=-mod=mod $(GO) mod download -json github.com/cloudnative-pg/cloudnative-pg@$(CNPG_VERSION) \
 	  | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && test -n "$$cnpg" && \
 	  cp $$cnpg/config/crd/bases/postgresql.cnpg.io_clusters.yaml $(CRDS_DIR)/
+	@mvn -q -B -Dstyle.color=never -f $(STRIMZI_POM) dependency:copy-dependencies -DincludeScope=runtime \
+	  -DoutputDirectory=$(CURDIR)/$(STRIMZI_LIBS)
+	@for kind in $(STRIMZI_KINDS); do \
+	  java -cp '$(STRIMZI_LIBS)/*' io.strimzi.crdgenerator.CrdGenerator --yaml --api-versions v1beta2 \
+	    --storage-version v1beta2 io.strimzi.api.kafka.model.$$kind=$(CRDS_DIR)/kafka.strimzi.io_$${kind#*.}.yaml \
+	    2>/dev/null && test -s $(CRDS_DIR)/kafka.strimzi.io_$${kind#*.}.yaml || exit 1; \
+	done
 	@chmod u+w $(CRDS_DIR)/*.yaml && touch $@
 
 check-charts: $(CHARTS_STAMP) ## lint the Helm chart, render it with each ci/ value set, validate every object

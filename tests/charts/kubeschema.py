@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         for error in errors:
             print(f"{label}: {error}")
         failed |= bool(errors)
-        print(f"{label}: {len(docs) - len(errors)}/{len(docs)} objects valid against the Kubernetes "
+        invalid = len({error.split(": ", 1)[0] for error in errors})  # an object may have several errors
+        print(f"{label}: {len(docs) - invalid}/{len(docs)} objects valid against the Kubernetes "
               f"{args.kube_version} schemas (strict)")
     return 1 if failed else 0
 
