@@ -9,6 +9,8 @@
 #                 Kubernetes version. Custom resources (the chart's HTTPRoute, the CloudNativePG
 #                 and Strimzi examples in infra/k8s/examples/) are validated against their
 #                 projects' CRDs (crds).
+#                 charts/motcua/VALUES.md must be what tests/charts/values_readme.py makes of
+#                 the @param comments of values.yaml.
 #   crds          those CRD files, into .local/crds/: the Gateway API's and CloudNativePG's as
 #                 released in their Go modules (Go module proxy); Strimzi's generated from its
 #                 API model by its own CRD generator (Maven Central, infra/strimzi/pom.xml)
@@ -36,7 +38,8 @@ export CHARTS_KUBE_VERSION
 CHART := charts/motcua
 CHART_CI_VALUES := $(wildcard $(CHART)/ci/*-values.yaml)
 # The directories too: adding or removing a file changes their mtime.
-CHART_INPUTS := $(shell find $(CHART) 2>/dev/null) tests/charts/kubeschema.py mk/charts.mk uv.lock
+CHART_INPUTS := $(shell find $(CHART) 2>/dev/null) tests/charts/kubeschema.py tests/charts/values_readme.py \
+	mk/charts.mk uv.lock
 CHARTS_OUT := .local/charts
 CHARTS_STAMP := $(CHARTS_OUT)/.checked-$(CHARTS_KUBE_VERSION)
 
@@ -97,6 +100,7 @@ $(CHARTS_STAMP): $(HELM_STAMP) $(CRDS_STAMP) $(CHART_INPUTS) $(EXAMPLES)
 	  $(UV) run --frozen python -m tests.charts.kubeschema --kube-version $(CHARTS_KUBE_VERSION) \
 	    $(addprefix --crd ,$(CRD_FILES)) --origin $$values $$out || status=1; \
 	done; \
+	$(UV) run --frozen python -m tests.charts.values_readme --check || status=1; \
 	for example in $(EXAMPLES); do \
 	  $(UV) run --frozen python -m tests.charts.kubeschema --kube-version $(CHARTS_KUBE_VERSION) \
 	    $(addprefix --crd ,$(CRD_FILES)) $$example || status=1; \
