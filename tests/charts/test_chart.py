@@ -15,8 +15,9 @@ import pytest
 from motcua.gateway.config import GatewaySettings
 from motcua.kernel.config import Settings
 from motcua.signing.config import SigningConfig
-from tests.charts.kubeschema import KUBE_VERSION, validate_documents
+from tests.charts.kubeschema import KUBE_VERSION, load_crd_schemas, validate_documents
 from tests.charts.rendering import (
+    CHART,
     CI_VALUES,
     GRPC_SERVICES,
     NAMESPACE,
@@ -50,7 +51,9 @@ def test_helm_lint_strict_passes(values_file: Path) -> None:
 def test_every_object_validates_against_the_kubernetes_schemas(values_file: Path) -> None:
     rendered = render(files=(values_file,), required=False)
     assert rendered.documents
-    assert validate_documents(rendered.documents, KUBE_VERSION) == []
+    # The custom resources' CRDs, as make check-charts fetches them (make crds).
+    crds = load_crd_schemas(sorted((CHART.parents[1] / ".local" / "crds").glob("*.yaml")))
+    assert validate_documents(rendered.documents, KUBE_VERSION, crds) == []
 
 
 def test_the_ci_value_sets_exist() -> None:

@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from motcua.common.v1 import envelope_pb2
 from motcua.dossiers.v1 import dossier_service_pb2 as pb
+from motcua.kernel.config import KafkaSettings
 from motcua.kernel.kafka import ensure_topics
 from motcua.procedures.v1 import procedure_service_pb2 as procedures_pb
 from tests.support.auth import AGENCY
@@ -76,7 +77,7 @@ def copyist_db(stack):
 def test_a_postgresql_outage_under_a_consumer_delays_events_but_applies_each_once_and_dead_letters_none(
     stack, copyist_db
 ):
-    ensure_topics(stack.kafka.bootstrap, [UPSTREAM], partitions=1)
+    ensure_topics(KafkaSettings(bootstrap=stack.kafka.bootstrap), [UPSTREAM], partitions=1)
     copyist = stack.service(
         SERVICE, module="tests.support.copyist", MOTCUA_TEST_UPSTREAM_TOPIC=UPSTREAM,
         MOTCUA_WORKER_UNHEALTHY_AFTER="1", MOTCUA_CONSUMER_RETRY_MAX_PAUSE="1",

@@ -10,6 +10,7 @@ from google.protobuf import any_pb2, wrappers_pb2
 from kafka import KafkaConsumer, KafkaProducer
 
 from motcua.common.v1 import envelope_pb2
+from motcua.kernel.config import KafkaSettings
 from motcua.kernel.consumer import Subscription, TrackedConsumer
 from motcua.kernel.errors import InvalidArgument
 from motcua.kernel.kafka import ensure_topics
@@ -34,7 +35,7 @@ def envelope(position: int, text: str) -> bytes:
 
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_once(stack, notes, service_name) -> None:
     upstream = f"motcua.{service_name}-upstream.events.v1"
-    ensure_topics(stack.kafka.bootstrap, [upstream], partitions=1)
+    ensure_topics(KafkaSettings(bootstrap=stack.kafka.bootstrap), [upstream], partitions=1)
     applied: list[str] = []
 
     def write_note(payload: wrappers_pb2.StringValue, _envelope) -> list:
@@ -92,7 +93,7 @@ class Tally(Note):
 
 def test_a_backlog_is_applied_in_shared_transactions_each_event_seeing_the_ones_before(stack, notes, service_name):
     upstream = f"motcua.{service_name}-upstream.events.v1"
-    ensure_topics(stack.kafka.bootstrap, [upstream], partitions=1)
+    ensure_topics(KafkaSettings(bootstrap=stack.kafka.bootstrap), [upstream], partitions=1)
     tally = Tally(text="")
     notes.save(tally)
 

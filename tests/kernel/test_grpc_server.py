@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from motcua.devstack import free_port
 from motcua.identity.v1.role_pb2 import Role
-from motcua.kernel.config import AuthSettings, Settings
+from motcua.kernel.config import AuthSettings, KafkaSettings, Settings
 from motcua.kernel.errors import InvalidTransition
 from motcua.kernel.grpc_client import channel
 from motcua.kernel.grpc_server import AccessUndeclared, GrpcServer, serve
@@ -51,7 +51,8 @@ class SlowServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
 
 @pytest.fixture
 def server(stack):
-    settings = Settings(service="test", grpc_addr=f"127.0.0.1:{free_port()}", kafka_bootstrap="", eventstore_env={},
+    settings = Settings(service="test", grpc_addr=f"127.0.0.1:{free_port()}", kafka=KafkaSettings(bootstrap=""),
+                        eventstore_env={},
                         shutdown_grace=10, auth=AuthSettings.from_env(stack.auth_env))
     servicer = SlowServicer()
     server = GrpcServer(settings, [serve(pb, procedure_service_pb2_grpc, servicer)])

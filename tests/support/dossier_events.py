@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 
 from motcua.common.v1 import envelope_pb2
 from motcua.dossiers.v1 import events_pb2
-from motcua.kernel.config import events_topic
+from motcua.kernel.config import KafkaSettings, events_topic
 from motcua.kernel.kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, ensure_topics
 
 TOPIC = events_topic("dossiers")
@@ -49,7 +49,7 @@ class DossierEvents:
     producer: KafkaProducer = field(init=False)
 
     def __post_init__(self) -> None:
-        ensure_topics(self.bootstrap, [TOPIC], self.partitions)
+        ensure_topics(KafkaSettings(bootstrap=self.bootstrap), [TOPIC], self.partitions)
         self.producer = KafkaProducer(bootstrap_servers=self.bootstrap)
 
     def received(

@@ -15,7 +15,10 @@ metadata:
   {{- . | nindent 2 }}
   {{- end }}
 spec:
+  {{- if not (include "motcua.autoscaled" .) }}
+  {{- /* Left out when autoscaled: an upgrade would otherwise reset the autoscaler's count. */}}
   replicas: {{ $svc.replicas }}
+  {{- end }}
   {{- if and $identity $values.identity.devKeys }}
   # Each pod generates its own development key: never two identity pods at once, not even
   # during a rollout, or tokens signed by one would be checked against the other's keys.
@@ -115,6 +118,9 @@ spec:
             {{- if $identity }}
             {{- include "motcua.identity.volumeMounts" . | trim | nindent 12 }}
             {{- end }}
+            {{- if not $gateway }}
+            {{- include "motcua.kafka.volumeMounts" $root | trim | nindent 12 }}
+            {{- end }}
       volumes:
         # The root filesystem is read-only; Python and its libraries may still want a scratch directory.
         - name: tmp
@@ -127,5 +133,8 @@ spec:
         {{- end }}
         {{- if $identity }}
         {{- include "motcua.identity.volumes" . | trim | nindent 8 }}
+        {{- end }}
+        {{- if not $gateway }}
+        {{- include "motcua.kafka.volumes" $root | trim | nindent 8 }}
         {{- end }}
 {{- end }}

@@ -144,7 +144,7 @@ POSTGRES_PORT: {{ .Values.postgresql.port | toString | quote }}
 POSTGRES_USER: {{ .Values.postgresql.user | quote }}
 POSTGRES_POOL_SIZE: {{ .Values.postgresql.poolSize | toString | quote }}
 POSTGRES_MAX_OVERFLOW: {{ .Values.postgresql.maxOverflow | toString | quote }}
-KAFKA_BOOTSTRAP_SERVERS: {{ .Values.kafka.bootstrapServers | quote }}
+{{ include "motcua.kafka.configData" . }}
 {{- if .Values.metrics.enabled }}
 MOTCUA_METRICS_ADDR: {{ printf "0.0.0.0:%v" .Values.metrics.port | quote }}
 {{- end }}
@@ -261,7 +261,7 @@ secret in the mounted clientSecretsSecret (client_secret_file), so the ConfigMap
 {{- if include "motcua.isGateway" . -}}
 MOTCUA_HTTP_ADDR,MOTCUA_BACKENDS,MOTCUA_HEALTH_TIMEOUT,MOTCUA_CORS_ALLOWED_ORIGINS,MOTCUA_IDENTITY_URL,MOTCUA_NOTIFICATIONS_CALLBACKS_URL,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- else -}}
-MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
+MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_SASL_PASSWORD,OTEL_SERVICE_NAME,OTEL_RESOURCE_ATTRIBUTES,K8S_POD_NAME
 {{- if include "motcua.isSigning" . -}}
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
@@ -480,6 +480,9 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
     secretKeyRef:
       name: {{ include "motcua.postgresql.secretName" $root }}
       key: {{ include "motcua.postgresql.secretKey" $root }}
+{{- with include "motcua.kafka.env" $root | trim }}
+{{ . }}
+{{- end }}
 {{- if include "motcua.isSigning" . }}
 {{ include "motcua.signing.env" . | trim }}
 {{- end }}

@@ -7,6 +7,8 @@ or nothing; validateValues fails the rendering with all messages at once.
 {{- $messages = append $messages (include "motcua.validateValues.postgresqlPassword" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.postgresqlHost" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.kafka" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.kafkaSecurity" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.availability" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.services" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.gracePeriod" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.extraEnvVars" . | trim) }}

@@ -100,9 +100,9 @@ class HeadPublisher:
         self._last = time.monotonic()
         try:
             if self._producer is None:
-                ensure_topics(self.settings.kafka_bootstrap, [HEADS_TOPIC, CHECKPOINTS_TOPIC],
+                ensure_topics(self.settings.kafka, [HEADS_TOPIC, CHECKPOINTS_TOPIC],
                               self.settings.topic_partitions)
-                self._producer = new_producer(self.settings.kafka_bootstrap,
+                self._producer = new_producer(self.settings.kafka,
                                               f"motcua-{self.settings.service}-chain-heads")
             self._producer.send(HEADS_TOPIC, key=self.settings.service.encode(),
                                 value=head.SerializeToString()).get(timeout=15)
@@ -136,10 +136,10 @@ class CheckpointWitness:
         keep_running(stop, self._witness, "checkpoint witness", health=self.health, group=self.group_id)
 
     def _witness(self, stop: threading.Event) -> None:
-        ensure_topics(self.settings.kafka_bootstrap, [CHECKPOINTS_TOPIC], self.settings.topic_partitions)
+        ensure_topics(self.settings.kafka, [CHECKPOINTS_TOPIC], self.settings.topic_partitions)
         with dedicated_connection(self.settings, self.name) as conn:
             conn.execute(CHECKPOINTS_DDL)
-            consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, [CHECKPOINTS_TOPIC])
+            consumer = new_consumer(self.settings.kafka, self.group_id, [CHECKPOINTS_TOPIC])
             try:
                 while not stop.is_set():
                     batches = consumer.poll(timeout_ms=500)

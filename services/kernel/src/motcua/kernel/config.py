@@ -91,11 +91,116 @@ class AuthSettings:
         )
 
 
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """How every Kafka client of the platform reaches the brokers (kafka.py builds each client
+    from these), and how the topics it creates are replicated."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = ""  # with a SASL_* protocol: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+    ssl_cafile: str = ""  # the CA that signed the brokers' certificates; "": the system's CAs
+    ssl_certfile: str = ""  # a client certificate (PEM), for brokers that require one (mTLS)
+    ssl_keyfile: str = ""
+    ssl_key_password: str = field(default="", repr=False)
+    ssl_check_hostname: bool = True
+    # 1/1 suits a one-broker development cluster; production: 3 and 2, so that a write
+    # acknowledged by "all" replicas survives the loss of one broker.
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.security_protocol.endswith("SSL")
+
+    def client_kwargs(self) -> dict[str, object]:
+        """The connection arguments every kafka-python client (producer, consumer, admin) takes."""
+        kwargs: dict[str, object] = {"bootstrap_servers": self.bootstrap, "security_protocol": self.security_protocol}
+        if self.uses_sasl:
+            kwargs.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
+                          sasl_plain_password=self.sasl_password)
+        if self.uses_ssl:
+            kwargs["ssl_check_hostname"] = self.ssl_check_hostname
+            for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+                if value := getattr(self, key):
+                    kwargs[key] = value
+            if self.ssl_key_password:
+                kwargs["ssl_password"] = self.ssl_key_password
+        return kwargs
+
+    def topic_configs(self) -> dict[str, str]:
+        """Topic-level settings for the topics the platform creates."""
+        return {"min.insync.replicas": str(self.min_insync_replicas)}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> KafkaSettings:
+        protocol = env.get("MOTCUA_KAFKA_SECURITY_PROTOCOL", "").strip().upper() or "PLAINTEXT"
+        if protocol not in KAFKA_SECURITY_PROTOCOLS:
+            raise ConfigError(f"MOTCUA_KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_SECURITY_PROTOCOLS)}, "
+                              f"got {protocol!r}")
+        mechanism = env.get("MOTCUA_KAFKA_SASL_MECHANISM", "").strip().upper()
+        settings = cls(
+            bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip() or "127.0.0.1:9092",
+            security_protocol=protocol,
+            sasl_mechanism=mechanism,
+            sasl_username=env.get("MOTCUA_KAFKA_SASL_USERNAME", "").strip(),
+            sasl_password=env.get("MOTCUA_KAFKA_SASL_PASSWORD", ""),
+            ssl_cafile=env.get("MOTCUA_KAFKA_SSL_CAFILE", "").strip(),
+            ssl_certfile=env.get("MOTCUA_KAFKA_SSL_CERTFILE", "").strip(),
+            ssl_keyfile=env.get("MOTCUA_KAFKA_SSL_KEYFILE", "").strip(),
+            ssl_key_password=env.get("MOTCUA_KAFKA_SSL_KEY_PASSWORD", ""),
+            ssl_check_hostname=env_flag(env, "MOTCUA_KAFKA_SSL_CHECK_HOSTNAME", True),
+            replication_factor=env_number(env, "MOTCUA_KAFKA_REPLICATION_FACTOR", 1, int, minimum=1),
+            min_insync_replicas=env_number(env, "MOTCUA_KAFKA_MIN_INSYNC_REPLICAS", 1, int, minimum=1),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """ConfigError naming the variable when the settings cannot work together."""
+        if self.uses_sasl:
+            if self.sasl_mechanism not in KAFKA_SASL_MECHANISMS:
+                raise ConfigError(f"MOTCUA_KAFKA_SASL_MECHANISM must be one of {', '.join(KAFKA_SASL_MECHANISMS)} "
+                                  f"with {self.security_protocol}, got {self.sasl_mechanism!r}")
+            for variable, value in (("MOTCUA_KAFKA_SASL_USERNAME", self.sasl_username),
+                                    ("MOTCUA_KAFKA_SASL_PASSWORD", self.sasl_password)):
+                if not value:
+                    raise ConfigError(f"{variable} is not set (required with {self.security_protocol})")
+        elif self.sasl_mechanism or self.sasl_username:
+            raise ConfigError(f"MOTCUA_KAFKA_SASL_* is set but MOTCUA_KAFKA_SECURITY_PROTOCOL is "
+                              f"{self.security_protocol}: set it to SASL_SSL (or SASL_PLAINTEXT) to use SASL")
+        files = (("MOTCUA_KAFKA_SSL_CAFILE", self.ssl_cafile), ("MOTCUA_KAFKA_SSL_CERTFILE", self.ssl_certfile),
+                 ("MOTCUA_KAFKA_SSL_KEYFILE", self.ssl_keyfile))
+        if not self.uses_ssl and any(value for _, value in files):
+            raise ConfigError(f"MOTCUA_KAFKA_SSL_* is set but MOTCUA_KAFKA_SECURITY_PROTOCOL is "
+                              f"{self.security_protocol}: set it to SSL or SASL_SSL to use TLS")
+        for variable, value in files:
+            if value and not os.path.isfile(value):
+                raise ConfigError(f"{variable}: no such file: {value}")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ConfigError("MOTCUA_KAFKA_SSL_CERTFILE and MOTCUA_KAFKA_SSL_KEYFILE go together (a client "
+                              "certificate and its key)")
+        if self.min_insync_replicas > self.replication_factor:
+            # Every write with acks=all would fail: fewer replicas exist than must acknowledge it.
+            raise ConfigError(f"MOTCUA_KAFKA_MIN_INSYNC_REPLICAS ({self.min_insync_replicas}) must not exceed "
+                              f"MOTCUA_KAFKA_REPLICATION_FACTOR ({self.replication_factor})")
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
     grpc_addr: str
-    kafka_bootstrap: str
+    kafka: KafkaSettings
     eventstore_env: dict[str, str] = field(repr=False)
     grpc_workers: int = 32
     shutdown_grace: float = 10.0
@@ -122,6 +227,10 @@ class Settings:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # the gRPC server's limit, both ways
     # Whose word on the caller's address counts (client_address.py): nobody's unless set.
     trusted_proxies: TrustedProxies = TrustedProxies()
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka.bootstrap
 
     @property
     def events_topic(self) -> str:
@@ -153,7 +262,7 @@ class Settings:
         return cls(
             service=name,
             grpc_addr=env.get("MOTCUA_GRPC_ADDR", "127.0.0.1:50051"),
-            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            kafka=KafkaSettings.from_env(env),
             eventstore_env=store,
             # Enough threads for group commit to fill its batches (measured: 32 beats 8 and 16).
             grpc_workers=env_number(env, "MOTCUA_GRPC_WORKERS", 32, int),

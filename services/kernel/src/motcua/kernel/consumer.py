@@ -102,11 +102,11 @@ class TrackedConsumer:
 
     def _consume(self, stop: threading.Event) -> None:
         ensure_topics(
-            self.settings.kafka_bootstrap,
+            self.settings.kafka,
             [*self.topics, self.settings.deadletter_topic],
             self.settings.topic_partitions,
         )
-        consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
+        consumer = new_consumer(self.settings.kafka, self.group_id, self.topics)
         self._positions.clear()  # partitions may have moved to or from another replica
         uncommitted, committed_at = False, float("-inf")
         try:
@@ -292,7 +292,7 @@ class TrackedConsumer:
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error},
         )
         if self._dlq_producer is None:
-            self._dlq_producer = new_producer(self.settings.kafka_bootstrap, f"{self.group_id}.deadletter")
+            self._dlq_producer = new_producer(self.settings.kafka, f"{self.group_id}.deadletter")
         headers = [
             *(record.headers or []),
             ("motcua-error", error.encode()),

@@ -100,8 +100,8 @@ class OutboxRelay(SingleLeaderWorker):
         conn.execute(RELAXED_DURABILITY)  # a lost position republishes; consumers recognise the copies
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)  # its commits NOTIFY this channel
-        ensure_topics(self.settings.kafka_bootstrap, [self.topic], self.settings.topic_partitions)
-        producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-relay")
+        ensure_topics(self.settings.kafka, [self.topic], self.settings.topic_partitions)
+        producer = new_producer(self.settings.kafka, f"motcua-{self.settings.service}-relay")
         try:
             position = self._load_position(conn)
             log.info("relay leading", extra={"topic": self.topic, "position": position})

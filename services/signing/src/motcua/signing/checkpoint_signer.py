@@ -49,9 +49,9 @@ class CheckpointSigner:
         keep_running(stop, self._sign_heads, "checkpoint signer", health=self.health, group=self.group_id)
 
     def _sign_heads(self, stop: threading.Event) -> None:
-        ensure_topics(self.settings.kafka_bootstrap, [HEADS_TOPIC, CHECKPOINTS_TOPIC], self.settings.topic_partitions)
-        consumer = new_consumer(self.settings.kafka_bootstrap, self.group_id, [HEADS_TOPIC])
-        producer = new_producer(self.settings.kafka_bootstrap, f"motcua-{self.settings.service}-checkpoints")
+        ensure_topics(self.settings.kafka, [HEADS_TOPIC, CHECKPOINTS_TOPIC], self.settings.topic_partitions)
+        consumer = new_consumer(self.settings.kafka, self.group_id, [HEADS_TOPIC])
+        producer = new_producer(self.settings.kafka, f"motcua-{self.settings.service}-checkpoints")
         try:
             while not stop.is_set():
                 batches = consumer.poll(timeout_ms=500)
