@@ -100,7 +100,7 @@ def test_over_grpc_the_status_carries_retry_info_and_the_localized_message(dossi
     (localized,) = details(first.value, error_details_pb2.LocalizedMessage)
     assert localized.locale == "vi-VN"
     with pytest.raises(grpc.RpcError) as throttled:
-        stub.LookUpDossierStatus(request, metadata=[("accept-language", "en")], timeout=20)
+        stub.LookUpDossierStatus(request, metadata=(("accept-language", "en"),), timeout=20)
     error = throttled.value
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
     (retry,) = details(error, error_details_pb2.RetryInfo)
