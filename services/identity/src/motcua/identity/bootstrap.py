@@ -26,6 +26,7 @@ from .api import IdentityServicer
 from .application import IdentityApplication
 from .authentication import Authentication
 from .config import IdentityConfig
+from .consumers import erasures_consumer
 from .endpoints import http_app
 from .keys import SigningKeys
 from .oidc import build_provider
@@ -80,6 +81,7 @@ def build(settings: Settings) -> Service:
         app=app,
         registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer)],
         relay=OutboxRelay(app, integration_event),
+        consumers=[erasures_consumer(app)],
         audit=AuditLog(app, tree=app),
         http_app=http_app(keys, build_provider(app.settings, keys, config.token_ttl,
                                               IdentityAccounts(app, auth)).routes()),
