@@ -106,6 +106,11 @@ spec:
             {{- if eq .name "dossiers" }}
             - name: dossiers-data
               mountPath: {{ include "motcua.dossiers.dataDir" $root }}
+            {{- if $root.Values.dossiers.subjectKeksSecret }}
+            - name: dossiers-subject-keks
+              mountPath: {{ include "motcua.dossiers.subjectKeksDir" $root }}
+              readOnly: true
+            {{- end }}
             {{- end }}
             {{- if $identity }}
             {{- include "motcua.identity.volumeMounts" . | trim | nindent 12 }}

@@ -188,6 +188,8 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 
 {{/* Where the dossiers service's data volume (the attachments) is mounted. */}}
 {{- define "motcua.dossiers.dataDir" -}}/var/lib/motcua/dossiers{{- end }}
+{{/* Where the dossiers' key-encryption keys Secret (dossiers.subjectKeksSecret) is mounted. */}}
+{{- define "motcua.dossiers.subjectKeksDir" -}}/etc/motcua/dossiers/subject-keks{{- end }}
 
 {{/* The claim of the dossiers' data volume: the existing one named in the values, else the chart's. */}}
 {{- define "motcua.dossiers.claimName" -}}
@@ -207,6 +209,13 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
   {{- else }}
   emptyDir: {}
   {{- end }}
+{{- with .root.Values.dossiers.subjectKeksSecret }}
+# The key-encryption keys of applicants' personal data; readable by the pod's fsGroup only.
+- name: dossiers-subject-keks
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+{{- end }}
 {{- end }}
 
 {{/* The signing service gets a data volume, its keys Secret and its own settings. */}}
@@ -228,6 +237,7 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 
 {{/* Where identity's OIDC clients file (a ConfigMap) and its clients' secrets (a Secret) are mounted. */}}
 {{- define "motcua.identity.oidcDir" -}}/etc/motcua/identity/oidc{{- end }}
+{{- define "motcua.identity.subjectKeksDir" -}}/etc/motcua/identity/subject-keks{{- end }}
 {{- define "motcua.identity.oidcSecretsDir" -}}/etc/motcua/identity/oidc-secrets{{- end }}
 
 {{/*
@@ -261,10 +271,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
 {{- if eq .name "dossiers" -}}
-,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE
+,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE,MOTCUA_DOSSIERS_PERSONAL_KEY
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
-,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
+,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_SUBJECT_KEKS_DIR,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
 {{- end }}
 {{- end }}
 {{- end }}
@@ -376,6 +386,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 - name: MOTCUA_IDENTITY_LOOKUP_KEY_FILE
   value: {{ printf "%s/lookup.key" (include "motcua.identity.keysDir" .root) | quote }}
 {{- end }}
+{{- if $identity.subjectKeksSecret }}
+- name: MOTCUA_IDENTITY_SUBJECT_KEKS_DIR
+  value: {{ include "motcua.identity.subjectKeksDir" .root | quote }}
+{{- end }}
 - name: MOTCUA_IDENTITY_DEV_TOKENS
   value: {{ ternary "true" "false" $identity.devTokens | quote }}
 {{- if $identity.oidc.clients }}
@@ -393,6 +407,11 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if .root.Values.identity.keysSecret }}
 - name: identity-keys
   mountPath: {{ include "motcua.identity.keysDir" .root }}
+  readOnly: true
+{{- end }}
+{{- if .root.Values.identity.subjectKeksSecret }}
+- name: identity-subject-keks
+  mountPath: {{ include "motcua.identity.subjectKeksDir" .root }}
   readOnly: true
 {{- end }}
 {{- if .root.Values.identity.oidc.clients }}
@@ -420,6 +439,13 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 - name: identity-keys
   secret:
     secretName: {{ $identity.keysSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- if $identity.subjectKeksSecret }}
+# The key-encryption keys of accounts' personal data; readable by the pod's fsGroup only.
+- name: identity-subject-keks
+  secret:
+    secretName: {{ $identity.subjectKeksSecret }}
     defaultMode: 0440
 {{- end }}
 {{- if $identity.oidc.clients }}
@@ -476,11 +502,19 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- if eq .name "dossiers" }}
 - name: MOTCUA_DOSSIERS_DOCUMENTS_DIR
   value: {{ printf "%s/documents" (include "motcua.dossiers.dataDir" $root) | quote }}
-{{- /* Personal data's keys, generated on the data volume at the first start: back them up (README). */}}
+{{- /* Personal data's keys: from Secrets you manage, else generated on the data volume at the first start: back them up (README). */}}
 - name: MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR
-  value: {{ printf "%s/secrets/subject-keks" (include "motcua.dossiers.dataDir" $root) | quote }}
+  value: {{ ternary (include "motcua.dossiers.subjectKeksDir" $root) (printf "%s/secrets/subject-keks" (include "motcua.dossiers.dataDir" $root)) (not (empty $root.Values.dossiers.subjectKeksSecret)) | quote }}
+{{- with $root.Values.dossiers.personalKeySecret }}
+- name: MOTCUA_DOSSIERS_PERSONAL_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: personal-data.key
+{{- else }}
 - name: MOTCUA_DOSSIERS_PERSONAL_KEY_FILE
   value: {{ printf "%s/secrets/personal-data.key" (include "motcua.dossiers.dataDir" $root) | quote }}
+{{- end }}
 {{- with $root.Values.dossiers.lookupKeySecret }}
 - name: MOTCUA_DOSSIERS_LOOKUP_KEY
   valueFrom:

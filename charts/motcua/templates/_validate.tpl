@@ -193,6 +193,12 @@ identity.keysSecret: not set. The identity service signs tokens with the EC P-25
   identity.keysSecret to its name (or, for a demo only, identity.devKeys=true to generate a
   key; or disable the service with services.identity.enabled=false and set auth.jwksUrl).
 {{- end }}
+{{- if and $identity.keysSecret (not $identity.subjectKeksSecret) }}
+identity.subjectKeksSecret: not set. The identity service seals each account's personal data
+  under a key of its own, wrapped by key-encryption keys from a Secret you create (one file
+  <id>.key each, base64 of 32 random bytes: openssl rand -base64 32 > k1.key): set
+  identity.subjectKeksSecret to its name, and back the Secret up apart from the database.
+{{- end }}
 {{- range $identity.oidc.clients }}
 {{- /* A client_secret in the values is refused by values.schema.json: secrets live in the Secret. */}}
 {{- if and (ne (default "client_secret_basic" .token_endpoint_auth_method) "none") (not $identity.oidc.clientSecretsSecret) }}
