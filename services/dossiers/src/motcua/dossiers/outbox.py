@@ -158,4 +158,5 @@ def _(event: SubjectErasures.Erased) -> Message:
     subject_id = event.subject_id
     account_id = subject_id.removeprefix("account:") if subject_id.startswith("account:") else ""
     return events_pb2.SubjectErased(subject_id=subject_id, account_id=account_id,
-                                    erase_time=timestamp(event.erased_at), version=event.originator_version)
+                                    erase_time=timestamp(event.erased_at), version=event.originator_version,
+                                    dossier_ids=[str(d) for d in event.dossier_ids])

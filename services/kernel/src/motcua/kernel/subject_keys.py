@@ -26,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -163,6 +163,8 @@ class PersonalField:
     keys: tuple[str, ...]
     subject_key: str = "subject_id"
     subject_of: Callable[[Any, Mapping[str, Any]], str] | None = None
+    # What an erased value reads as, for keys whose value is not text (e.g. ``{}`` for a dict).
+    masked: Mapping[str, Any] = dataclass_field(default_factory=dict)
 
     def subject(self, originator_id: Any, value: Mapping[str, Any]) -> str:
         if self.subject_of is not None:
@@ -219,7 +221,7 @@ class PersonalData:
                 except InvalidTag:
                     personal = None  # sealed under an earlier key of the subject, since destroyed
             if personal is None:
-                personal = {k: MASKED for k in field.keys}
+                personal = {k: field.masked.get(k, MASKED) for k in field.keys}
             value.update({k: personal.get(k, "") for k in field.keys})
             self._put(state, field, value)
 
