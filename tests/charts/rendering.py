@@ -37,6 +37,7 @@ REQUIRED = {
     "auth": {"issuer": ISSUER},
     "identity": {"keysSecret": "identity-keys", "subjectKeksSecret": "identity-subject-keks"},
     "signing": {"keysSecret": "signing-keys"},
+    "notifications": {"subjectKeksSecret": "notifications-subject-keks"},
 }
 
 # Each test module marks itself with this: without helm, nothing here can run.

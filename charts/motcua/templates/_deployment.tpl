@@ -115,6 +115,9 @@ spec:
             {{- if $identity }}
             {{- include "motcua.identity.volumeMounts" . | trim | nindent 12 }}
             {{- end }}
+            {{- if eq .name "notifications" }}
+            {{- include "motcua.notifications.volumeMounts" $root | trim | nindent 12 }}
+            {{- end }}
       volumes:
         # The root filesystem is read-only; Python and its libraries may still want a scratch directory.
         - name: tmp
@@ -127,5 +130,8 @@ spec:
         {{- end }}
         {{- if $identity }}
         {{- include "motcua.identity.volumes" . | trim | nindent 8 }}
+        {{- end }}
+        {{- if eq .name "notifications" }}
+        {{- include "motcua.notifications.volumes" $root | trim | nindent 8 }}
         {{- end }}
 {{- end }}

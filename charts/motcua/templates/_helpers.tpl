@@ -188,6 +188,33 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 
 {{/* Where the dossiers service's data volume (the attachments) is mounted. */}}
 {{- define "motcua.dossiers.dataDir" -}}/var/lib/motcua/dossiers{{- end }}
+{{/* Where the notifications' key-encryption keys are: their Secret, or (devKeys) an emptyDir. */}}
+{{- define "motcua.notifications.subjectKeksDir" -}}
+{{- if .Values.notifications.subjectKeksSecret }}/etc/motcua/notifications/subject-keks{{ else }}/var/lib/motcua/notifications/subject-keks{{ end }}
+{{- end }}
+
+{{/* The notifications container's volumeMounts and the pod's volumes beside /tmp. */}}
+{{- define "motcua.notifications.volumeMounts" -}}
+- name: notifications-subject-keks
+  mountPath: {{ include "motcua.notifications.subjectKeksDir" . }}
+  {{- if .Values.notifications.subjectKeksSecret }}
+  readOnly: true
+  {{- end }}
+{{- end }}
+{{- define "motcua.notifications.volumes" -}}
+{{- if .Values.notifications.subjectKeksSecret }}
+# The key-encryption keys of recipients' personal data; readable by the pod's fsGroup only.
+- name: notifications-subject-keks
+  secret:
+    secretName: {{ .Values.notifications.subjectKeksSecret }}
+    defaultMode: 0440
+{{- else }}
+# The generated development key-encryption key, lost (and replaced) with the pod.
+- name: notifications-subject-keks
+  emptyDir: {}
+{{- end }}
+{{- end }}
+
 {{/* Where the dossiers' key-encryption keys Secret (dossiers.subjectKeksSecret) is mounted. */}}
 {{- define "motcua.dossiers.subjectKeksDir" -}}/etc/motcua/dossiers/subject-keks{{- end }}
 
@@ -272,6 +299,9 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 {{- if eq .name "dossiers" -}}
 ,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE,MOTCUA_DOSSIERS_PERSONAL_KEY
+{{- end }}
+{{- if eq .name "notifications" -}}
+,MOTCUA_NOTIFICATIONS_SUBJECT_KEKS_DIR,MOTCUA_NOTIFICATIONS_DEV_KEYS
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
 ,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_SUBJECT_KEKS_DIR,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
@@ -498,6 +528,12 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,OTEL_SERVICE_N
 {{- end }}
 {{- if include "motcua.isIdentity" . }}
 {{ include "motcua.identity.env" . | trim }}
+{{- end }}
+{{- if eq .name "notifications" }}
+- name: MOTCUA_NOTIFICATIONS_SUBJECT_KEKS_DIR
+  value: {{ include "motcua.notifications.subjectKeksDir" $root | quote }}
+- name: MOTCUA_NOTIFICATIONS_DEV_KEYS
+  value: {{ ternary "true" "false" $root.Values.notifications.devKeys | quote }}
 {{- end }}
 {{- if eq .name "dossiers" }}
 - name: MOTCUA_DOSSIERS_DOCUMENTS_DIR

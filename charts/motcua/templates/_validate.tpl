@@ -17,6 +17,7 @@ or nothing; validateValues fails the rendering with all messages at once.
 {{- $messages = append $messages (include "motcua.validateValues.auth" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.identity" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.dossiersStorage" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.notifications" . | trim) }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail }}
@@ -211,6 +212,26 @@ identity.oidc.clientSecretsSecret: not set, but client {{ .client_id }} is confi
 identity.devKeys: services.identity.replicas is {{ $svc.replicas }}, but each pod would generate
   its own key, and tokens one pod signs would fail against the keys another publishes. Use
   services.identity.replicas=1, or identity.keysSecret to share the keys.
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.notifications" -}}
+{{- $notifications := .Values.notifications }}
+{{- $svc := .Values.services.notifications }}
+{{- if $svc.enabled }}
+{{- if and $notifications.devKeys $notifications.subjectKeksSecret }}
+notifications: both notifications.devKeys and notifications.subjectKeksSecret are set. Set only
+  one: subjectKeksSecret for key-encryption keys you manage, or devKeys for a demo.
+{{- else if not (or $notifications.devKeys $notifications.subjectKeksSecret) }}
+notifications.subjectKeksSecret: not set. The notifications service seals each recipient's
+  contact points and notices under a key of their own, wrapped by key-encryption keys from a
+  Secret you create (one file <id>.key each: openssl rand -base64 32 > k1.key): set
+  notifications.subjectKeksSecret to its name (or, for a demo only, notifications.devKeys=true).
+{{- end }}
+{{- if and $notifications.devKeys (gt (int $svc.replicas) 1) }}
+notifications.devKeys: services.notifications.replicas is {{ $svc.replicas }}, but each pod would
+  generate its own key-encryption key. Use notifications.subjectKeksSecret.
 {{- end }}
 {{- end }}
 {{- end }}
