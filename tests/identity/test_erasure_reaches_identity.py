@@ -1,11 +1,14 @@
 """One erasure request erases a person everywhere: a data-protection officer's EraseSubject in
 the dossiers service (real processes: procedures, dossiers, identity; PostgreSQL and Kafka)
 publishes SubjectErased, and identity destroys its keys of that account too: the account
-shows "[đã xóa]", cannot log in, and its tombstones say who erased it."""
+shows "[đã xóa]", cannot log in, its tombstones say who erased it, nothing of the person is
+in identity's tables, topic or an audit export of its log, and that log still verifies."""
 
 from __future__ import annotations
 
+import json
 import random
+import tarfile
 from uuid import UUID
 
 import psycopg
@@ -15,7 +18,9 @@ from motcua.dossiers.v1 import dossier_service_pb2 as pb
 from motcua.identity.domain.credentials import credentials_id
 from motcua.identity.v1 import account_pb2, identity_service_pb2 as ipb
 from motcua.identity.v1.role_pb2 import Role
-from tests.dossiers.test_erasure import published, seeded_person
+from motcua.kernel.config import events_topic
+from tests.audit.test_audit_cli import audit, ok
+from tests.dossiers.test_erasure import published, seeded_person, topic_records
 from tests.support import auth
 from tests.support.clients import dossiers_stub
 from tests.support.dossiers import applicant, submit_request
@@ -36,7 +41,7 @@ def processes(stack, tmp_path_factory):
         assert process.terminate() == 0
 
 
-def test_erasing_a_person_in_dossiers_erases_their_account_in_identity(stack, processes, registrar):
+def test_erasing_a_person_in_dossiers_erases_their_account_in_identity(stack, processes, registrar, tmp_path):
     person = seeded_person()
     number = unique_personal_id()
     account = registrar.CreateAccount(ipb.CreateAccountRequest(
@@ -73,6 +78,18 @@ def test_erasing_a_person_in_dossiers_erases_their_account_in_identity(stack, pr
     assert keys == []
     assert {t[0] for t in tombstones} == set(subjects)
     assert {t[1] for t in tombstones} == {officer.account_id}
+    secrets = [s.encode() for s in (number, person["phone"].removeprefix("0"), person["email"], person["full_name"],
+                                    json.dumps(person["full_name"])[1:-1])]
     for (state,) in events:
-        for secret in (number, person["phone"], person["email"]):
-            assert secret.encode() not in bytes(state)
+        assert not any(secret in bytes(state) for secret in secrets)
+    # Nor in identity's topic, nor in an audit export of its log, which still verifies.
+    for record in topic_records(stack, events_topic("identity")):
+        assert not any(secret in record for secret in secrets)
+    bundle = tmp_path / "identity.tar"
+    eventually(lambda: audit(stack, "export", "--service", "identity", "-o", str(bundle)).returncode == 0,
+               what="identity's log sealed and exported")
+    with tarfile.open(bundle) as exported:
+        for member in exported.getmembers():
+            content = exported.extractfile(member).read() if member.isfile() else b""
+            assert not any(secret in content for secret in secrets), member.name
+    assert ok(audit(stack, "verify", "--live", "--service", "identity")).startswith("OK identity: ")
