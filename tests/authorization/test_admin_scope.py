@@ -141,10 +141,11 @@ def test_a_credential_reset_needs_a_reason_and_is_recorded_with_who_and_why(stac
 
 
 def audit_history(stack, aggregate_id: str) -> list[dict]:
-    key = (stack.profile.root / "identity" / "secrets" / "event-store.key").read_text().strip()
+    # No key: the resets' records are in the clear; only personal fields are sealed (per account).
     env = {**os.environ, "POSTGRES_HOST": stack.postgres.host, "POSTGRES_PORT": str(stack.profile.pg_port),
-           "POSTGRES_USER": stack.postgres.user, "POSTGRES_PASSWORD": stack.postgres.password, "CIPHER_KEY": key}
+           "POSTGRES_USER": stack.postgres.user, "POSTGRES_PASSWORD": stack.postgres.password}
     env.pop("POSTGRES_DBNAME", None)
+    env.pop("CIPHER_KEY", None)
     audit = [
         os.path.join(os.path.dirname(sys.executable), "motcua-audit"),
         "history",

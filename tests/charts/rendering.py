@@ -35,8 +35,9 @@ REQUIRED = {
     "postgresql": {"host": "pg.databases.svc", "password": PASSWORD},
     "kafka": {"bootstrapServers": "kafka-0.kafka.svc:9092,kafka-1.kafka.svc:9092"},
     "auth": {"issuer": ISSUER},
-    "identity": {"keysSecret": "identity-keys"},
+    "identity": {"keysSecret": "identity-keys", "subjectKeksSecret": "identity-subject-keks"},
     "signing": {"keysSecret": "signing-keys"},
+    "notifications": {"subjectKeksSecret": "notifications-subject-keks"},
 }
 
 # Each test module marks itself with this: without helm, nothing here can run.

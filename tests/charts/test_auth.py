@@ -34,7 +34,7 @@ pytestmark = needs_helm
 IDENTITY_JWKS = f"http://{RELEASE}-identity.{NAMESPACE}.svc.cluster.local:8081{JWKS_PATH}"
 IDENTITY_KEYS = "/etc/motcua/identity/keys"
 IDENTITY_DIR = "/var/lib/motcua/identity"
-DEV_KEYS = {"identity": {"keysSecret": "", "devKeys": True}}
+DEV_KEYS = {"identity": {"keysSecret": "", "subjectKeksSecret": "", "devKeys": True}}
 
 
 def _mounts_and_volumes(rendered: Rendered, service: str) -> tuple[dict[str, dict], dict[str, dict]]:
@@ -134,7 +134,8 @@ def test_identity_keys_come_from_the_secret_mounted_read_only() -> None:
     assert (config.dev_keys, config.dev_tokens) == (False, False)
     assert "MOTCUA_IDENTITY_DIR" not in env  # nothing is written: the keys are the Secret's
     mounts, volumes = _mounts_and_volumes(rendered, "identity")
-    assert set(mounts) == {"/tmp", IDENTITY_KEYS}
+    # Accounts' key-encryption keys: a Secret of their own (test_subject_keks.py).
+    assert set(mounts) == {"/tmp", IDENTITY_KEYS, str(config.subject_keks_dir)}
     keys = mounts[IDENTITY_KEYS]
     assert keys["readOnly"] is True
     assert volumes[keys["name"]] == {"name": keys["name"],

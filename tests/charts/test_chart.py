@@ -506,11 +506,15 @@ def test_other_services_get_none_of_the_signing_setup(service: str) -> None:
     assert [name for name in env if name.startswith("MOTCUA_SIGNING_")] == (
         ["MOTCUA_SIGNING_ADDR"] if service == "dossiers" else [])
     mounts, volumes = _volumes(rendered, service)
-    # Identity's keys Secret and dossiers' attachments are their only other volumes.
-    own = {"identity": ("/etc/motcua/identity/keys", "identity-keys"),
-           "dossiers": ("/var/lib/motcua/dossiers", "dossiers-data")}.get(service)
-    assert set(mounts) == {"/tmp", *([own[0]] if own else [])}
-    assert set(volumes) == {"tmp", *([own[1]] if own else [])}
+    # Identity's keys Secrets, dossiers' attachments and the notifications' key-encryption keys
+    # are their only other volumes.
+    own = {"identity": (("/etc/motcua/identity/keys", "identity-keys"),
+                        ("/etc/motcua/identity/subject-keks", "identity-subject-keks")),
+           "dossiers": (("/var/lib/motcua/dossiers", "dossiers-data"),),
+           "notifications": (("/etc/motcua/notifications/subject-keks", "notifications-subject-keks"),),
+           }.get(service, ())
+    assert set(mounts) == {"/tmp", *(path for path, _ in own)}
+    assert set(volumes) == {"tmp", *(name for _, name in own)}
 
 
 def test_dossiers_keep_attachments_on_their_data_volume() -> None:

@@ -1,10 +1,11 @@
 """Nothing personal where it does not belong: a seeded person's dossier goes through its life
 (submitted online, received, a supplement asked for and handed in, refused; a status lookup
 with a wrong phone; a submission refused for a bad field), across the procedures, dossiers and
-notifications processes exporting their spans; then every log file of the session, every Kafka
-topic, every exported span and the raw event tables of the three services are scanned for the
-person's name, identification number, phone, e-mail and address, in the clear, and none holds
-any (the event tables hold them sealed only)."""
+notifications processes exporting their spans, the person also having an account in identity
+and contact points in notifications; then every log file of the session, every Kafka topic,
+every exported span and the raw event tables of those services and identity's are scanned for
+the person's name, identification number, phone, e-mail and address, in the clear, and none
+holds any (the event tables hold them sealed only)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb
+from motcua.identity.v1 import account_pb2, identity_service_pb2 as ipb
+from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import events_topic
+from motcua.notifications.v1 import notification_service_pb2 as npb
+from tests.support import auth
+from tests.support.clients import notifications_stub
 from tests.support.dossiers import applicant, published_full_procedure, submit_request
+from tests.support.identity import identity_service_stub, province_registrar_token, seed_agencies
 from tests.support.public_clients import anonymous_dossiers_stub
 from tests.support.waiting import eventually
 
@@ -32,7 +39,7 @@ def processes(stack, tmp_path_factory):
         "dossiers", MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(tmp_path_factory.mktemp("documents")), **tracing
     ).start()
     notifications = stack.service("notifications", **tracing).start()
-    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
+    yield {"procedures": procedures.addr, "dossiers": dossiers.addr, "notifications": notifications.addr}
     for process in (notifications, dossiers, procedures):
         assert process.terminate() == 0
 
@@ -82,6 +89,17 @@ def test_a_seeded_persons_data_is_in_no_log_topic_span_or_event_table(stack, pro
     procedure = published_full_procedure(processes["procedures"], processes["dossiers"])
     office = Office(processes["dossiers"], f"000.00.{random.randrange(100):02d}.S{random.randrange(100):02d}")
     person = seeded_person()
+    # Their account in identity, and where notifications reach them.
+    assert seed_agencies(stack.identity.addr).returncode == 0
+    registrar = identity_service_stub(stack.identity.addr, province_registrar_token())
+    registrar.CreateAccount(ipb.CreateAccountRequest(
+        kind=account_pb2.ACCOUNT_KIND_CITIZEN, display_name=person["full_name"],
+        personal_id_number=person["identity_number"], phone=person["phone"], email=person["email"],
+        password="một mật khẩu dài"))
+    notifications_stub(processes["notifications"], auth.issue(roles=(Role.ROLE_APPLICANT,), agency_id="",
+                                                              account_id=office.citizen_id).access_token
+                       ).SetContactPoints(npb.SetContactPointsRequest(account_id=office.citizen_id,
+                                                                      email=person["email"], phone=person["phone"]))
     mine = applicant(account_id=office.citizen_id, **person)
     dossier = office.citizen.SubmitDossier(submit_request(procedure.procedure_id, office.agency,
                                                           applicant=mine)).dossier
@@ -119,7 +137,7 @@ def test_a_seeded_persons_data_is_in_no_log_topic_span_or_event_table(stack, pro
     for span in stack.collector.spans:
         if hits := found_in(repr((span.name, span.attributes)).encode(), person):
             leaks[f"span {span.service} {span.name}"] = hits
-    for service in ("procedures", "dossiers", "notifications"):
+    for service in ("procedures", "dossiers", "notifications", "identity"):
         with psycopg.connect(stack.dsn(service)) as conn:
             states = b"".join(bytes(row[0]) for row in conn.execute(f"SELECT state FROM {service}_events"))
         if hits := found_in(states, person):

@@ -114,12 +114,20 @@ spec:
             {{- if eq .name "dossiers" }}
             - name: dossiers-data
               mountPath: {{ include "motcua.dossiers.dataDir" $root }}
+            {{- if $root.Values.dossiers.subjectKeksSecret }}
+            - name: dossiers-subject-keks
+              mountPath: {{ include "motcua.dossiers.subjectKeksDir" $root }}
+              readOnly: true
+            {{- end }}
             {{- end }}
             {{- if $identity }}
             {{- include "motcua.identity.volumeMounts" . | trim | nindent 12 }}
             {{- end }}
             {{- if not $gateway }}
             {{- include "motcua.kafka.volumeMounts" $root | trim | nindent 12 }}
+            {{- end }}
+            {{- if eq .name "notifications" }}
+            {{- include "motcua.notifications.volumeMounts" $root | trim | nindent 12 }}
             {{- end }}
       volumes:
         # The root filesystem is read-only; Python and its libraries may still want a scratch directory.
@@ -136,5 +144,8 @@ spec:
         {{- end }}
         {{- if not $gateway }}
         {{- include "motcua.kafka.volumes" $root | trim | nindent 8 }}
+        {{- end }}
+        {{- if eq .name "notifications" }}
+        {{- include "motcua.notifications.volumes" $root | trim | nindent 8 }}
         {{- end }}
 {{- end }}

@@ -193,6 +193,35 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 
 {{/* Where the dossiers service's data volume (the attachments) is mounted. */}}
 {{- define "motcua.dossiers.dataDir" -}}/var/lib/motcua/dossiers{{- end }}
+{{/* Where the notifications' key-encryption keys are: their Secret, or (devKeys) an emptyDir. */}}
+{{- define "motcua.notifications.subjectKeksDir" -}}
+{{- if .Values.notifications.subjectKeksSecret }}/etc/motcua/notifications/subject-keks{{ else }}/var/lib/motcua/notifications/subject-keks{{ end }}
+{{- end }}
+
+{{/* The notifications container's volumeMounts and the pod's volumes beside /tmp. */}}
+{{- define "motcua.notifications.volumeMounts" -}}
+- name: notifications-subject-keks
+  mountPath: {{ include "motcua.notifications.subjectKeksDir" . }}
+  {{- if .Values.notifications.subjectKeksSecret }}
+  readOnly: true
+  {{- end }}
+{{- end }}
+{{- define "motcua.notifications.volumes" -}}
+{{- if .Values.notifications.subjectKeksSecret }}
+# The key-encryption keys of recipients' personal data; readable by the pod's fsGroup only.
+- name: notifications-subject-keks
+  secret:
+    secretName: {{ .Values.notifications.subjectKeksSecret }}
+    defaultMode: 0440
+{{- else }}
+# The generated development key-encryption key, lost (and replaced) with the pod.
+- name: notifications-subject-keks
+  emptyDir: {}
+{{- end }}
+{{- end }}
+
+{{/* Where the dossiers' key-encryption keys Secret (dossiers.subjectKeksSecret) is mounted. */}}
+{{- define "motcua.dossiers.subjectKeksDir" -}}/etc/motcua/dossiers/subject-keks{{- end }}
 
 {{/* The claim of the dossiers' data volume: the existing one named in the values, else the chart's. */}}
 {{- define "motcua.dossiers.claimName" -}}
@@ -212,6 +241,13 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
   {{- else }}
   emptyDir: {}
   {{- end }}
+{{- with .root.Values.dossiers.subjectKeksSecret }}
+# The key-encryption keys of applicants' personal data; readable by the pod's fsGroup only.
+- name: dossiers-subject-keks
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+{{- end }}
 {{- end }}
 
 {{/* The signing service gets a data volume, its keys Secret and its own settings. */}}
@@ -233,6 +269,7 @@ release's identity Service when identity is enabled, else auth.jwksUrl (an ident
 
 {{/* Where identity's OIDC clients file (a ConfigMap) and its clients' secrets (a Secret) are mounted. */}}
 {{- define "motcua.identity.oidcDir" -}}/etc/motcua/identity/oidc{{- end }}
+{{- define "motcua.identity.subjectKeksDir" -}}/etc/motcua/identity/subject-keks{{- end }}
 {{- define "motcua.identity.oidcSecretsDir" -}}/etc/motcua/identity/oidc-secrets{{- end }}
 
 {{/*
@@ -266,13 +303,16 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_S
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
 {{- if eq .name "dossiers" -}}
-,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE
+,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE,MOTCUA_DOSSIERS_PERSONAL_KEY
+{{- end }}
+{{- if eq .name "notifications" -}}
+,MOTCUA_NOTIFICATIONS_SUBJECT_KEKS_DIR,MOTCUA_NOTIFICATIONS_DEV_KEYS
 {{- end }}
 {{- if include "motcua.isNotifications" . -}}
 ,MOTCUA_HTTP_ADDR
 {{- end }}
 {{- if include "motcua.isIdentity" . -}}
-,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
+,MOTCUA_HTTP_ADDR,MOTCUA_IDENTITY_DIR,MOTCUA_IDENTITY_DEV_KEYS,MOTCUA_IDENTITY_KEYS_DIR,MOTCUA_IDENTITY_EVENT_KEY_FILE,MOTCUA_IDENTITY_LOOKUP_KEY_FILE,MOTCUA_IDENTITY_SUBJECT_KEKS_DIR,MOTCUA_IDENTITY_DEV_TOKENS,MOTCUA_IDENTITY_OIDC_CLIENTS
 {{- end }}
 {{- end }}
 {{- end }}
@@ -384,6 +424,10 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_S
 - name: MOTCUA_IDENTITY_LOOKUP_KEY_FILE
   value: {{ printf "%s/lookup.key" (include "motcua.identity.keysDir" .root) | quote }}
 {{- end }}
+{{- if $identity.subjectKeksSecret }}
+- name: MOTCUA_IDENTITY_SUBJECT_KEKS_DIR
+  value: {{ include "motcua.identity.subjectKeksDir" .root | quote }}
+{{- end }}
 - name: MOTCUA_IDENTITY_DEV_TOKENS
   value: {{ ternary "true" "false" $identity.devTokens | quote }}
 {{- if $identity.oidc.clients }}
@@ -401,6 +445,11 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_S
 {{- if .root.Values.identity.keysSecret }}
 - name: identity-keys
   mountPath: {{ include "motcua.identity.keysDir" .root }}
+  readOnly: true
+{{- end }}
+{{- if .root.Values.identity.subjectKeksSecret }}
+- name: identity-subject-keks
+  mountPath: {{ include "motcua.identity.subjectKeksDir" .root }}
   readOnly: true
 {{- end }}
 {{- if .root.Values.identity.oidc.clients }}
@@ -428,6 +477,13 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_S
 - name: identity-keys
   secret:
     secretName: {{ $identity.keysSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- if $identity.subjectKeksSecret }}
+# The key-encryption keys of accounts' personal data; readable by the pod's fsGroup only.
+- name: identity-subject-keks
+  secret:
+    secretName: {{ $identity.subjectKeksSecret }}
     defaultMode: 0440
 {{- end }}
 {{- if $identity.oidc.clients }}
@@ -493,14 +549,28 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_S
 - name: MOTCUA_HTTP_ADDR
   value: {{ printf "0.0.0.0:%s" (include "motcua.notifications.httpPort" $root) | quote }}
 {{- end }}
+{{- if eq .name "notifications" }}
+- name: MOTCUA_NOTIFICATIONS_SUBJECT_KEKS_DIR
+  value: {{ include "motcua.notifications.subjectKeksDir" $root | quote }}
+- name: MOTCUA_NOTIFICATIONS_DEV_KEYS
+  value: {{ ternary "true" "false" $root.Values.notifications.devKeys | quote }}
+{{- end }}
 {{- if eq .name "dossiers" }}
 - name: MOTCUA_DOSSIERS_DOCUMENTS_DIR
   value: {{ printf "%s/documents" (include "motcua.dossiers.dataDir" $root) | quote }}
-{{- /* Personal data's keys, generated on the data volume at the first start: back them up (README). */}}
+{{- /* Personal data's keys: from Secrets you manage, else generated on the data volume at the first start: back them up (README). */}}
 - name: MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR
-  value: {{ printf "%s/secrets/subject-keks" (include "motcua.dossiers.dataDir" $root) | quote }}
+  value: {{ ternary (include "motcua.dossiers.subjectKeksDir" $root) (printf "%s/secrets/subject-keks" (include "motcua.dossiers.dataDir" $root)) (not (empty $root.Values.dossiers.subjectKeksSecret)) | quote }}
+{{- with $root.Values.dossiers.personalKeySecret }}
+- name: MOTCUA_DOSSIERS_PERSONAL_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: personal-data.key
+{{- else }}
 - name: MOTCUA_DOSSIERS_PERSONAL_KEY_FILE
   value: {{ printf "%s/secrets/personal-data.key" (include "motcua.dossiers.dataDir" $root) | quote }}
+{{- end }}
 {{- with $root.Values.dossiers.lookupKeySecret }}
 - name: MOTCUA_DOSSIERS_LOOKUP_KEY
   valueFrom:

@@ -20,6 +20,7 @@ or nothing; validateValues fails the rendering with all messages at once.
 {{- $messages = append $messages (include "motcua.validateValues.identity" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.dossiersStorage" . | trim) }}
 {{- $messages = append $messages (include "motcua.validateValues.migrate" . | trim) }}
+{{- $messages = append $messages (include "motcua.validateValues.notifications" . | trim) }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail }}
@@ -196,6 +197,12 @@ identity.keysSecret: not set. The identity service signs tokens with the EC P-25
   identity.keysSecret to its name (or, for a demo only, identity.devKeys=true to generate a
   key; or disable the service with services.identity.enabled=false and set auth.jwksUrl).
 {{- end }}
+{{- if and $identity.keysSecret (not $identity.subjectKeksSecret) }}
+identity.subjectKeksSecret: not set. The identity service seals each account's personal data
+  under a key of its own, wrapped by key-encryption keys from a Secret you create (one file
+  <id>.key each, base64 of 32 random bytes: openssl rand -base64 32 > k1.key): set
+  identity.subjectKeksSecret to its name, and back the Secret up apart from the database.
+{{- end }}
 {{- range $identity.oidc.clients }}
 {{- /* A client_secret in the values is refused by values.schema.json: secrets live in the Secret. */}}
 {{- if and (ne (default "client_secret_basic" .token_endpoint_auth_method) "none") (not $identity.oidc.clientSecretsSecret) }}
@@ -208,6 +215,26 @@ identity.oidc.clientSecretsSecret: not set, but client {{ .client_id }} is confi
 identity.devKeys: services.identity.replicas is {{ $svc.replicas }}, but each pod would generate
   its own key, and tokens one pod signs would fail against the keys another publishes. Use
   services.identity.replicas=1, or identity.keysSecret to share the keys.
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "motcua.validateValues.notifications" -}}
+{{- $notifications := .Values.notifications }}
+{{- $svc := .Values.services.notifications }}
+{{- if $svc.enabled }}
+{{- if and $notifications.devKeys $notifications.subjectKeksSecret }}
+notifications: both notifications.devKeys and notifications.subjectKeksSecret are set. Set only
+  one: subjectKeksSecret for key-encryption keys you manage, or devKeys for a demo.
+{{- else if not (or $notifications.devKeys $notifications.subjectKeksSecret) }}
+notifications.subjectKeksSecret: not set. The notifications service seals each recipient's
+  contact points and notices under a key of their own, wrapped by key-encryption keys from a
+  Secret you create (one file <id>.key each: openssl rand -base64 32 > k1.key): set
+  notifications.subjectKeksSecret to its name (or, for a demo only, notifications.devKeys=true).
+{{- end }}
+{{- if and $notifications.devKeys (gt (int $svc.replicas) 1) }}
+notifications.devKeys: services.notifications.replicas is {{ $svc.replicas }}, but each pod would
+  generate its own key-encryption key. Use notifications.subjectKeksSecret.
 {{- end }}
 {{- end }}
 {{- end }}

@@ -20,7 +20,6 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Repository
-from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -33,6 +32,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import Environment
 
 from motcua.kernel.eventstore import META_KEY, EventMapper
+from motcua.kernel.legacy_cipher import LegacyStoreCipher
 
 # The eventsourcing application name of each service: its events are in the table
 # "<name>_events" of the database "motcua_<service>". The one place this is written down
@@ -132,7 +132,7 @@ class EventLog:
     """The event log of one service, opened read-only.
 
     ``store_env`` holds the POSTGRES_* settings as ``Settings.eventstore_env`` gives them
-    (and CIPHER_KEY for an encrypted store).
+    (and CIPHER_KEY for the events a store-wide key encrypted).
     Raises AuditError when the server cannot be reached or the database holds no event
     log of the service.
     """
@@ -163,8 +163,9 @@ class EventLog:
         )
         try:
             self.recorder = PostgresApplicationRecorder(self.datastore, events_table_name=self.table)
-            # A service whose store is encrypted (identity) is read with its CIPHER_KEY.
-            cipher = AESCipher(Environment(env={"CIPHER_KEY": store_env["CIPHER_KEY"]})) \
+            # Events a store-wide key encrypted (identity's, before per-account keys) are read
+            # with that key as CIPHER_KEY; the others as they are.
+            cipher = LegacyStoreCipher(Environment(env={"CIPHER_KEY": store_env["CIPHER_KEY"]})) \
                 if store_env.get("CIPHER_KEY") else None
             self.mapper = EventMapper(transcoder=_transcoder(), cipher=cipher)
             # Events only, no snapshots: the state an auditor sees is what the events say.

@@ -13,6 +13,7 @@ from motcua.dossiers import convert
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
+from motcua.dossiers.domain.erasure import SubjectErasures
 from motcua.dossiers.v1 import dossier_pb2, events_pb2
 from motcua.kernel.timestamps import timestamp
 
@@ -150,3 +151,13 @@ def _(event: ProcessingRules.CameDue) -> Message:
 @integration_event.register
 def _(event: ProcessingRules.BecameOverdue) -> Message:
     return events_pb2.DossierOverdue(dossier=_ref(event), due_time=timestamp(event.due_at))
+
+
+@integration_event.register
+def _(event: SubjectErasures.Erased) -> Message:
+    # The other services holding the person's data destroy their keys of them too.
+    subject_id = event.subject_id
+    account_id = subject_id.removeprefix("account:") if subject_id.startswith("account:") else ""
+    return events_pb2.SubjectErased(subject_id=subject_id, account_id=account_id,
+                                    erase_time=timestamp(event.erased_at), version=event.originator_version,
+                                    dossier_ids=[str(d) for d in event.dossier_ids])

@@ -21,6 +21,7 @@ from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
 from motcua.kernel.localtime import local_date
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
+from motcua.kernel.subject_keys import KeyEncryptionKeys, PersonalData, SubjectKeyStore
 
 from .authentication import Authentication, Reset, TotpEnrollment
 from .authorization import Guard
@@ -41,6 +42,7 @@ from .domain import (
 from .domain.accounts import PERSONAL_ID_NUMBER, TAX_CODE
 from .domain.agencies import PROVINCE, agency_id as agency_aggregate_id
 from .domain.credentials import INITIAL, credentials_id
+from .personal_data import PERSONAL_FIELDS, subjects_of_account
 from .readmodel import IdentityRecorder
 from .storekeys import Lookup
 from .views import AccountPage, AccountView, AgencyPage, AgencyView
@@ -61,11 +63,16 @@ class IdentityApplication(ReadModelApplication):
     # Every MFA login appends to the account's credentials (the replay guard).
     snapshotting_intervals = {Credentials: 50}
 
-    def __init__(self, settings: Settings, lookup: Lookup, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, settings: Settings, lookup: Lookup, keks: KeyEncryptionKeys,
+                 clock: Callable[[], datetime] = _utc_now) -> None:
         self.lookup = lookup
         self.clock = clock
         super().__init__(settings)
         self.recorder: IdentityRecorder
+        # Each account's personal fields are sealed in the log under a key of its own, and
+        # unsealed (or masked once erased) by every reader: the aggregates, the read models.
+        self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
+        self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
         self.recorder.rebuild_if_missing()
         self.guard = Guard(self.is_within)
         self.credentials: Authentication  # set by the Authentication built on this application
@@ -108,6 +115,15 @@ class IdentityApplication(ReadModelApplication):
     def account_view(self, account_id: UUID) -> AccountView:
         """The account as the API shows it, without asking who wants it (trusted callers)."""
         return AccountView.of(self.load(Account, account_id), self.find(Credentials, credentials_id(account_id)))
+
+    def erase_account_data(self, account_id: UUID, erased_by: str, erasure: str) -> list[Aggregate]:
+        """Destroys every key of the account's personal data (kernel.subject_keys: the log
+        then shows "[đã xóa]" in their place) and records the erasure on the account, which
+        can no longer log in; the aggregates to save. Repeated, it changes nothing more."""
+        for subject in subjects_of_account(account_id):
+            self.subject_keys.destroy(subject, erased_by, f"erasure {erasure}")
+        account = self.find(Account, account_id)
+        return [account] if account is not None and account.record_erasure(erasure) else []
 
     def find_account(self, login: str) -> Account | None:
         """The account that logs in as ``login``: its login name, or a citizen's personal id

@@ -1,6 +1,6 @@
 """Composition root of the identity service: the token path (signing keys, the JWKS over
-HTTP, development tokens), and accounts, agencies, grants and credentials on an encrypted
-event store; the OIDC provider
+HTTP, development tokens), and accounts, agencies, grants and credentials on an event
+store whose personal fields are sealed per account; the OIDC provider
 (oidc/)."""
 
 from __future__ import annotations
@@ -11,20 +11,22 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import get_topic
 
 from motcua.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 from motcua.kernel.audit_api import AuditLog
 from motcua.kernel.config import ConfigError, Settings
 from motcua.kernel.grpc_server import serve
+from motcua.kernel.legacy_cipher import LegacyStoreCipher
 from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
+from motcua.kernel.subject_keys import KeyEncryptionKeys
 
 from .api import IdentityServicer
 from .application import IdentityApplication
 from .authentication import Authentication
 from .config import IdentityConfig
+from .consumers import erasures_consumer
 from .endpoints import http_app
 from .keys import SigningKeys
 from .oidc import build_provider
@@ -37,21 +39,26 @@ from .tokens import DevelopmentTokens, TokenIssuer
 log = logging.getLogger(__name__)
 
 
-def encrypted_store(settings: Settings, config: IdentityConfig) -> Settings:
-    """The settings with the event store encrypted (AES-GCM): a CIPHER_KEY from the
-    environment, else the key file (generated in development)."""
+def legacy_store(settings: Settings, config: IdentityConfig) -> Settings:
+    """The settings reading events that the store-wide key encrypted before per-account keys
+    replaced it (kernel.legacy_cipher): with CIPHER_KEY from the environment or the key file
+    when one exists; without either, a store that never had one."""
     store = dict(settings.eventstore_env)
-    if not store.get("CIPHER_KEY"):
-        key = load_key(config.event_key_file, EVENT_KEY_BYTES, config.dev_keys, "event store key")
+    if not store.get("CIPHER_KEY") and config.event_key_file.is_file():
+        key = load_key(config.event_key_file, EVENT_KEY_BYTES, False, "legacy event store key")
         store["CIPHER_KEY"] = base64.b64encode(key).decode()
-    store["CIPHER_TOPIC"] = get_topic(AESCipher)
+    if store.get("CIPHER_KEY"):
+        store["CIPHER_TOPIC"] = get_topic(LegacyStoreCipher)
+    else:
+        store.pop("CIPHER_TOPIC", None)
     return dataclasses.replace(settings, eventstore_env=store)
 
 
 def build_application(settings: Settings, config: IdentityConfig,
                       clock: Callable[[], datetime] | None = None) -> tuple[IdentityApplication, Authentication]:
     lookup = Lookup(load_key(config.lookup_key_file, LOOKUP_KEY_BYTES, config.dev_keys, "lookup key"))
-    app = IdentityApplication(encrypted_store(settings, config), lookup, **({"clock": clock} if clock else {}))
+    keks = KeyEncryptionKeys.from_directory(config.subject_keks_dir, config.subject_kek_id, config.dev_keys)
+    app = IdentityApplication(legacy_store(settings, config), lookup, keks, **({"clock": clock} if clock else {}))
     auth = Authentication(app, Passwords(config.argon2), config.password_min_length, config.totp_issuer,
                           config.account_throttle, config.source_throttle, config.spread_throttle,
                           config.known_address_for)
@@ -74,6 +81,7 @@ def build(settings: Settings) -> Service:
         app=app,
         registrations=[serve(identity_service_pb2, identity_service_pb2_grpc, servicer)],
         relay=OutboxRelay(app, integration_event),
+        consumers=[erasures_consumer(app)],
         audit=AuditLog(app, tree=app),
         http_app=http_app(keys, build_provider(app.settings, keys, config.token_ttl,
                                               IdentityAccounts(app, auth)).routes()),

@@ -10,15 +10,21 @@ Environment variables:
   starts it).
 - `MOTCUA_IDENTITY_KEYS_DIR`: token signing keys, `*.pem` (PKCS#8 EC P-256); the last by name signs,
   all are published. Default: `<dir>/keys`.
-- `MOTCUA_IDENTITY_DEV_KEYS`: generate a signing key, the event store key and the lookup key when
+- `MOTCUA_IDENTITY_DEV_KEYS`: generate a signing key, a key-encryption key and the lookup key when
   there are none. Default: `true`.
 - `MOTCUA_IDENTITY_DEV_TOKENS`: serve IssueDevelopmentToken (tokens without login: never in
   production). Default: `false`.
 - `MOTCUA_IDENTITY_TOKEN_TTL`: seconds an access token is valid by default. Default: `3600`.
-- `CIPHER_KEY`: the event store's AES key (base64 of 16, 24 or 32 bytes); wins over the file below.
-  No default.
-- `MOTCUA_IDENTITY_EVENT_KEY_FILE`: a file holding that key (base64). Default:
-  `<dir>/secrets/event-store.key`.
+- `MOTCUA_IDENTITY_SUBJECT_KEKS_DIR`: the key-encryption keys that wrap each account's data key
+  (personal_data.py), one `<id>.key` file each (base64 of 32 bytes), mounted from a Secret.
+  Default: `<dir>/secrets/subject-keks` (generated in development).
+- `MOTCUA_IDENTITY_SUBJECT_KEK_ID`: the one that wraps new data keys (the others still unwrap
+  until `python -m motcua.identity.rewrap_keys`). Default: the last id by name.
+- `CIPHER_KEY`: the store-wide AES key (base64) that encrypted whole events before per-account
+  keys replaced it: only read, for the events it encrypted (kernel.legacy_cipher); wins over the
+  file below. No default.
+- `MOTCUA_IDENTITY_EVENT_KEY_FILE`: a file holding that key (base64), used when it exists (never
+  generated any more). Default: `<dir>/secrets/event-store.key`.
 - `MOTCUA_IDENTITY_LOOKUP_KEY_FILE`: the HMAC-SHA256 key (base64, 32 bytes) of the index of personal
   id numbers and tax codes, and of the login throttle's keys. Default: `<dir>/secrets/lookup.key`.
 - `MOTCUA_IDENTITY_ARGON2_MEMORY`, `_ITERATIONS`, `_PARALLELISM`, `_HASH_LENGTH`: argon2id
@@ -67,6 +73,8 @@ class IdentityConfig:
     token_ttl: int
     event_key_file: Path
     lookup_key_file: Path
+    subject_keks_dir: Path
+    subject_kek_id: str
     argon2: HashParameters
     password_min_length: int
     totp_issuer: str
@@ -100,6 +108,8 @@ class IdentityConfig:
             token_ttl=env_number(env, "MOTCUA_IDENTITY_TOKEN_TTL", 3600, int, minimum=1),
             event_key_file=Path(env.get("MOTCUA_IDENTITY_EVENT_KEY_FILE") or secrets / "event-store.key"),
             lookup_key_file=Path(env.get("MOTCUA_IDENTITY_LOOKUP_KEY_FILE") or secrets / "lookup.key"),
+            subject_keks_dir=Path(env.get("MOTCUA_IDENTITY_SUBJECT_KEKS_DIR") or secrets / "subject-keks"),
+            subject_kek_id=env.get("MOTCUA_IDENTITY_SUBJECT_KEK_ID", "").strip(),
             argon2=argon2,
             password_min_length=env_number(env, "MOTCUA_IDENTITY_PASSWORD_MIN_LENGTH", 8, int, minimum=1),
             totp_issuer=env.get("MOTCUA_IDENTITY_TOTP_ISSUER", "").strip() or "motcua",

@@ -46,6 +46,7 @@ class IdentityRecorder(ProjectingRecorder):
         self.projections = {
             get_topic(Account.Created): self._account_created,
             get_topic(Account.Disabled): self._account_disabled,
+            get_topic(Account.PersonalDataErased): self._account_disabled,
             get_topic(Agency.Created): self._agency_created,
             get_topic(Agency.Closed): self._agency_closed,
         }

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -152,11 +152,24 @@ class KeyLookup(Protocol):
 class PersonalField:
     """A dict-valued attribute of an event holding personal data: the values under ``keys``
     are sealed under the key of the subject named by its ``subject_key`` value; the others
-    (kind, account id, the subject id itself) stay in the clear."""
+    (kind, account id, the subject id itself) stay in the clear.
+
+    With no ``attribute`` the keys are the event's own attributes (flat events, such as an
+    account's creation). ``subject_of`` names the subject from the event's originator id and
+    the attribute's values when no value names it (e.g. ``account:<originator id>``); an empty
+    name leaves the values as given."""
 
     attribute: str
     keys: tuple[str, ...]
     subject_key: str = "subject_id"
+    subject_of: Callable[[Any, Mapping[str, Any]], str] | None = None
+    # What an erased value reads as, for keys whose value is not text (e.g. ``{}`` for a dict).
+    masked: Mapping[str, Any] = dataclass_field(default_factory=dict)
+
+    def subject(self, originator_id: Any, value: Mapping[str, Any]) -> str:
+        if self.subject_of is not None:
+            return self.subject_of(originator_id, value)
+        return str(value.get(self.subject_key) or "")
 
 
 class PersonalData:
@@ -176,10 +189,10 @@ class PersonalData:
 
     def seal_state(self, topic: str, originator_id: Any, originator_version: int, state: dict[str, Any]) -> None:
         for field in self.fields.get(topic, ()):
-            value = state.get(field.attribute)
+            value = state.get(field.attribute) if field.attribute else state
             if not isinstance(value, dict) or SEALED in value:
                 continue
-            subject_id = str(value.get(field.subject_key) or "")
+            subject_id = field.subject(originator_id, value)
             if not subject_id:
                 continue  # no subject to key it to (not expected for new events): left as given
             personal = {k: value[k] for k in field.keys if value.get(k)}
@@ -189,17 +202,17 @@ class PersonalData:
                 "data": seal(self.keys.key_for_writing(subject_id), personal,
                              self.context(originator_id, originator_version, field.attribute)),
             }
-            state[field.attribute] = clear
+            self._put(state, field, clear)
 
     def unseal_state(self, topic: str, originator_id: Any, originator_version: int, state: dict[str, Any]) -> None:
         for field in self.fields.get(topic, ()):
-            value = state.get(field.attribute)
+            value = state.get(field.attribute) if field.attribute else state
             if not isinstance(value, dict) or SEALED not in value:
                 continue
             value = dict(value)
             sealed = value.pop(SEALED)
-            subject_id = str(value.get(field.subject_key) or "")
-            key = self.keys.key_for_reading(subject_id)
+            subject_id = field.subject(originator_id, value)
+            key = self.keys.key_for_reading(subject_id) if subject_id else None
             personal: dict[str, str] | None = None
             if key is not None:
                 try:
@@ -208,9 +221,17 @@ class PersonalData:
                 except InvalidTag:
                     personal = None  # sealed under an earlier key of the subject, since destroyed
             if personal is None:
-                personal = {k: MASKED for k in field.keys}
+                personal = {k: field.masked.get(k, MASKED) for k in field.keys}
             value.update({k: personal.get(k, "") for k in field.keys})
+            self._put(state, field, value)
+
+    @staticmethod
+    def _put(state: dict[str, Any], field: PersonalField, value: dict[str, Any]) -> None:
+        if field.attribute:
             state[field.attribute] = value
+        else:
+            state.clear()
+            state.update(value)
 
 
 # --- the store ---------------------------------------------------------------------------------

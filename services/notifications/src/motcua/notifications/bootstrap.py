@@ -20,12 +20,15 @@ from .config import NotificationSettings
 from .consumers import account_events_consumer, dossier_events_consumer
 from .delivery import DeliveryWorker, Sender
 from .domain import EMAIL, SMS, ZALO
+from .erasures import erasures_consumer
 from .inbox import InboxHub
+from .personal_data import key_encryption_keys, seal_personal_data
 
 
 def build(settings: Settings) -> Service:
     own = NotificationSettings.from_env(settings)
     app = NotificationsApplication(settings, zone=own.zone)
+    seal_personal_data(app, key_encryption_keys())
     app.prepare()
     hub = InboxHub(
         app,
@@ -52,7 +55,8 @@ def build(settings: Settings) -> Service:
         settings=settings,
         app=app,
         registrations=[serve(notification_service_pb2, notification_service_pb2_grpc, servicer)],
-        consumers=[dossier_events_consumer(app), account_events_consumer(app), agency_tree_consumer(app)],
+        consumers=[dossier_events_consumer(app), account_events_consumer(app), agency_tree_consumer(app),
+                   erasures_consumer(app)],
         on_shutdown=[hub.shutdown],
         audit=AuditLog(app, app.agency_tree),
         workers=workers,

@@ -85,6 +85,9 @@ class Account(Aggregate):
         class Disabled(Aggregate.Event):
             reason: str
 
+        class PersonalDataErased(Aggregate.Event):
+            erasure: str
+
     @event("Created")
     def __init__(self, kind: str, display_name: str, login: str, personal_id_number: str, tax_code: str,
                  phone: str, email: str, agency_id: str, unit: str) -> None:
@@ -135,6 +138,25 @@ class Account(Aggregate):
     def _disabled(self, reason: str) -> None:
         self.state = DISABLED
         self.disable_reason = reason
+
+    # Whether the account's personal data was erased. A class default, so that accounts
+    # created before erasure existed load.
+    erased = False
+
+    def record_erasure(self, erasure: str) -> bool:
+        """Records that the account's personal data was erased (its keys are destroyed beside
+        this event; ``erasure`` names the erasure record it follows): the account can no longer
+        log in. False when it was already recorded."""
+        if self.erased:
+            return False
+        self._personal_data_erased(erasure=erasure)
+        return True
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, erasure: str) -> None:
+        self.erased = True
+        self.state = DISABLED
+        self.disable_reason = "personal data erased"
 
     def grant(self, role: str, agency_id: str) -> bool:
         """Grants a role within an agency subtree; False when the account already holds it."""
