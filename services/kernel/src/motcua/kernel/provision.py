@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from .checkpoints import CHECKPOINTS_TOPIC, HEADS_TOPIC
-from .config import events_topic
+from .config import ConfigError, KafkaSettings, events_topic
 from .kafka import ensure_topics
 
 log = logging.getLogger("motcua.migrate")
@@ -81,10 +81,14 @@ def provision_postgresql(env: Mapping[str, str], services: Sequence[str]) -> Non
 
 
 def provision_kafka(env: Mapping[str, str], services: Sequence[str]) -> None:
-    bootstrap = _required(env, "KAFKA_BOOTSTRAP_SERVERS")
+    _required(env, "KAFKA_BOOTSTRAP_SERVERS")
+    try:  # the services' own Kafka settings (TLS, SASL, replication), so the topics are theirs
+        kafka = KafkaSettings.from_env(env)
+    except ConfigError as e:
+        raise ProvisionError(str(e)) from None
     partitions = int(env.get("MOTCUA_TOPIC_PARTITIONS", "3"))
     names = topics(services)
-    _retrying("Kafka", lambda: ensure_topics(bootstrap, names, partitions))
+    _retrying("Kafka", lambda: ensure_topics(kafka, names, partitions))
     log.info("topics ready (%d partitions each when created): %s", partitions, ", ".join(names))
 
 
