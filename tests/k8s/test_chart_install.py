@@ -19,12 +19,17 @@ import pytest
 
 from tests.k8s.conftest import ROOT, kubectl
 
-pytestmark = pytest.mark.k8s
+# Under load the cluster alone can take minutes to start; the install, tests and rollback as long.
+pytestmark = [pytest.mark.k8s, pytest.mark.timeout(2400)]
 
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 NAMESPACE = "motcua"
 RELEASE = "motcua"
 SERVICES = ("identity", "procedures", "dossiers", "signing", "notifications", "gateway")
+# On this shared two-core machine under load, a service's first connection to PostgreSQL can
+# exceed the event store's 30 s pool timeout at a start: the pod restarts once or twice, then
+# serves. verify tolerates that many restarts; more would be reported.
+RESTARTS = "3"
 
 
 def run(script: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -97,7 +102,7 @@ def test_motcua_deploy_verifies_the_release_runs_the_built_image(installed):
     digest = image_digest()
     started = time.monotonic()
     verify = run("deploy.sh", "verify", "--namespace", NAMESPACE, "--release", RELEASE, "--timeout", "300",
-                 "--expect-digest", digest, timeout=360)
+                 "--max-restarts", RESTARTS, "--expect-digest", digest, timeout=360)
     installed["verify"] = time.monotonic() - started
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert f"HEALTHY: {len(SERVICES)} workloads rolled out, {len(SERVICES)} pods ready" in verify.stdout, verify.stdout
@@ -106,7 +111,8 @@ def test_motcua_deploy_verifies_the_release_runs_the_built_image(installed):
 
     # Another digest expected: every pod is named as running something else.
     other = "sha256:" + "0" * 64
-    wrong = run("deploy.sh", "status", "--namespace", NAMESPACE, "--expect-digest", other, timeout=120)
+    wrong = run("deploy.sh", "status", "--namespace", NAMESPACE, "--max-restarts", RESTARTS, "--expect-digest", other,
+                timeout=120)
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
     assert wrong.stdout.count(f"expected {other}") == len(SERVICES), wrong.stdout
 
@@ -126,6 +132,6 @@ def test_a_broken_rollout_is_reported_with_its_events_and_helm_rollback_repairs_
     started = time.monotonic()
     helm("rollback", RELEASE, str(revision), "--wait", "--timeout", "10m", timeout=620)
     installed["rollback"] = time.monotonic() - started
-    again = run("deploy.sh", "verify", "--namespace", NAMESPACE, "--timeout", "300", "--expect-digest",
-                image_digest(), timeout=360)
+    again = run("deploy.sh", "verify", "--namespace", NAMESPACE, "--timeout", "300", "--max-restarts", RESTARTS,
+                "--expect-digest", image_digest(), timeout=360)
     assert again.returncode == 0, again.stdout + again.stderr
