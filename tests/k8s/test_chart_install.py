@@ -46,7 +46,9 @@ def helm(*args: str, timeout: float = 900) -> str:
 def image_digest() -> str:
     """The manifest digest of the image make image built (what every pod must run)."""
     with tarfile.open(ROOT / ".local" / "image" / f"motcua-{VERSION}.oci.tar") as archive:
-        index = json.load(archive.extractfile("./index.json") or archive.extractfile("index.json"))
+        member = archive.extractfile("./index.json") or archive.extractfile("index.json")
+        assert member is not None, "the image archive has no index.json"
+        index = json.load(member)
     return index["manifests"][0]["digest"]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from motcua.signing import pki
 from motcua.signing.devtoken import EC_SEAL, RSA_SEAL
@@ -43,6 +43,7 @@ def run_signing(seconds: float, step: Callable[[str], None]) -> dict:
         step("signing: a SoftHSM2 token with an RSA-2048 and a P-256 seal; a local TSA")
         token = dev_token(directory, pin="2468")
         ca_key = serialization.load_pem_private_key((directory / "pki" / pki.ROOT_CA_KEY).read_bytes(), None)
+        assert isinstance(ca_key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey))
         ca_cert = x509.load_pem_x509_certificate(token.root_certificate.read_bytes())
         session = Token(Pkcs11Settings(module=token.module, token_label=token.token_label, pin=token.pin))
         pairs, signers = load_token_keys(session, token.keys_dir)
@@ -54,8 +55,9 @@ def run_signing(seconds: float, step: Callable[[str], None]) -> dict:
                 step(f"signing: PAdES B-T through PKCS#11 with {label}, {seconds:g} s")
                 now = dt.datetime.now(dt.UTC).replace(microsecond=0)
                 sealer.seal(document, key_id, "", "", now)  # warm-up
-                results[label] = _timed(seconds, lambda key_id=key_id, now=now: sealer.seal(
-                    document, key_id, "Trả kết quả", "Thanh Hóa", now))
+                def seal(key_id: str = key_id, now: dt.datetime = now) -> object:
+                    return sealer.seal(document, key_id, "Trả kết quả", "Thanh Hóa", now)
+                results[label] = _timed(seconds, seal)
             step(f"signing: remote signing's overhead (prepare, then check and embed with a timestamp), {seconds:g} s")
             device_key = ec.generate_private_key(ec.SECP256R1())
             officer = pki.certify_public_key(ca_key, ca_cert, device_key.public_key(), "Trần Văn Đức",

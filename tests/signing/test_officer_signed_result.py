@@ -170,8 +170,10 @@ def final_pdf(stack, infra, office, procedure, device, officer, specialist_signi
     assert signing_events(stack, refused.signature_request_id) == ["Requested", "Refused"]
     assert signing_events(stack, document_id) == ["Signed"]
     with psycopg.connect(stack.dsn("signing")) as conn:
-        (state,) = conn.execute("SELECT convert_from(state, 'UTF8') FROM signing_events WHERE originator_id = %s",
-                                (document_id,)).fetchone()
+        row = conn.execute("SELECT convert_from(state, 'UTF8') FROM signing_events WHERE originator_id = %s",
+                           (document_id,)).fetchone()
+    assert row is not None
+    (state,) = row
     assert asked.signature_request_id in state  # the seal's event names the officer's request
 
     path = tmp_path_factory.mktemp("officer-signed") / "giay-khai-sinh.pdf"

@@ -68,11 +68,11 @@ PERSONAL_FIELDS: Mapping[str, tuple[PersonalField, ...]] = {
     get_topic(Account.Created): (PersonalField("", ACCOUNT_FIELDS, subject_of=_the_account),),
     get_topic(LoginName.Registered): (  # type: ignore[attr-defined]
         PersonalField("", ("login",), subject_of=_the_named_account),),
-    get_topic(Credentials.PasswordSet): (  # type: ignore[attr-defined]
+    get_topic(Credentials.PasswordSet): (
         PersonalField("", ("password_hash",), subject_of=_the_credentials),),
     get_topic(Credentials.TotpEnrollmentStarted): (  # type: ignore[attr-defined]
         PersonalField("", ("secret",), subject_of=_the_credentials),),
-    get_topic(LoginAttempt.Recorded): (  # type: ignore[attr-defined]
+    get_topic(LoginAttempt.Recorded): (
         PersonalField("", ("login", "source_address"), subject_of=_the_attempts_account),),
     get_topic(Snapshot): (PersonalField("state", CREDENTIAL_SECRETS, subject_of=_credentials_snapshot),),
 }
