@@ -52,7 +52,7 @@ def _(event: SignatureRequest.Refused) -> Message:  # type: ignore[name-defined]
 def _(event: SignatureRequest.Expired) -> Message:  # type: ignore[name-defined]
     return events_pb2.SignatureRequestFailed(
         signature_request_id=str(event.originator_id), dossier_id=getattr(event, "dossier_id", ""),
-        failure_reason="the officer did not answer before the request expired", version=event.originator_version,
+        failure_reason="Hết thời hạn chờ người ký xác nhận", version=event.originator_version,
         failure=events_pb2.SIGNATURE_REQUEST_FAILURE_EXPIRED,
         signer_account_id=getattr(event, "signer_account_id", ""))
 
