@@ -32,8 +32,9 @@ OFFICER_NAME = "Nguyễn Đức Thắng"
 REQUESTER = str(uuid.uuid4())  # a specialist of the commune who prepared the result
 DOCUMENT_NAME = "Quyết định công nhận kết quả — hộ bà Đỗ Thị Hường.pdf"
 SIGNING_TOPIC = "motcua.signing.events.v1"
-# Short enough that the test sees a request expire by itself; the worker looks often.
-REQUEST_TTL_SECONDS = 4
+# Short enough that the test sees a request expire by itself (the worker looks often), long
+# enough that the officer hears of it before: a request heard of expired makes no notice.
+REQUEST_TTL_SECONDS = 20
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from uuid import UUID
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
@@ -234,12 +234,16 @@ def account_events_consumer(center: NotificationsApplication) -> TrackedConsumer
     )
 
 
-def signature_request_parameters(event: signing_events.SignatureRequested, zone: tzinfo) -> dict[str, str]:
+def signature_request_parameters(event: signing_events.SignatureRequested, zone: tzinfo,
+                                 now: datetime) -> dict[str, str] | None:
     """The officer's notice of a signature request: the document's title and when the request
-    expires, in local time."""
+    expires, in local time; None once it has expired (heard of late, e.g. the requests made
+    before the signing service published them: nothing is left for the officer to do)."""
     if not event.HasField("expire_time"):
         raise PoisonMessage("SignatureRequested without expire_time")
     expires = event.expire_time.ToDatetime(tzinfo=UTC)
+    if expires <= now:
+        return None
     return {"document_name": event.document_name, "expire_date": format_date(expires, zone),
             "expire_time": format_time(expires, zone)}
 
@@ -251,9 +255,11 @@ def signing_events_consumer(center: NotificationsApplication) -> TrackedConsumer
     def on_signature_requested(event: signing_events.SignatureRequested, envelope: EventEnvelope) -> list:
         officer = _uuid(event.signer_account_id, "signer_account_id", "SignatureRequested")
         dossier_id = _account(event.dossier_id)  # a UUID when the request is for a dossier
+        parameters = signature_request_parameters(event, center.zone, datetime.now(UTC))
+        if parameters is None:
+            return []
         event_id = envelope.event_id or f"{envelope.source}:{envelope.position}"
-        return center.notify_occasion(event_id, SIGNATURE_REQUESTED.key, officer,
-                                      signature_request_parameters(event, center.zone), dossier_id)
+        return center.notify_occasion(event_id, SIGNATURE_REQUESTED.key, officer, parameters, dossier_id)
 
     return TrackedConsumer(
         center,
