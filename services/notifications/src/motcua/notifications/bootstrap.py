@@ -17,7 +17,7 @@ from .api import NotificationServicer
 from .application import NotificationsApplication
 from .callbacks import callbacks_app
 from .config import NotificationSettings
-from .consumers import account_events_consumer, dossier_events_consumer
+from .consumers import account_events_consumer, dossier_events_consumer, signing_events_consumer
 from .delivery import DeliveryWorker, Sender
 from .domain import EMAIL, SMS, ZALO
 from .erasures import erasures_consumer
@@ -55,8 +55,8 @@ def build(settings: Settings) -> Service:
         settings=settings,
         app=app,
         registrations=[serve(notification_service_pb2, notification_service_pb2_grpc, servicer)],
-        consumers=[dossier_events_consumer(app), account_events_consumer(app), agency_tree_consumer(app),
-                   erasures_consumer(app)],
+        consumers=[dossier_events_consumer(app), account_events_consumer(app), signing_events_consumer(app),
+                   agency_tree_consumer(app), erasures_consumer(app)],
         on_shutdown=[hub.shutdown],
         audit=AuditLog(app, app.agency_tree),
         workers=workers,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from uuid import UUID
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
@@ -11,6 +11,7 @@ from motcua.identity.v1 import events_pb2 as identity_events
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.config import events_topic
 from motcua.kernel.consumer import PoisonMessage, Subscription, TrackedConsumer
+from motcua.signing.v1 import events_pb2 as signing_events
 
 from .application import DossierReceipt, NotificationsApplication
 from .domain import (
@@ -25,6 +26,7 @@ from .domain import (
     PASSWORD_CHANGED,
     RESULT_READY,
     SECOND_FACTOR_CHANGED,
+    SIGNATURE_REQUESTED,
     SUPPLEMENT_REQUESTED,
     format_amount,
     format_date,
@@ -229,4 +231,39 @@ def account_events_consumer(center: NotificationsApplication) -> TrackedConsumer
             *(Subscription(event_type, on_role) for event_type in (identity_events.RoleGranted,
                                                                    identity_events.RoleRevoked)),
         ],
+    )
+
+
+def signature_request_parameters(event: signing_events.SignatureRequested, zone: tzinfo,
+                                 now: datetime) -> dict[str, str] | None:
+    """The officer's notice of a signature request: the document's title and when the request
+    expires, in local time; None once it has expired (heard of late, e.g. the requests made
+    before the signing service published them: nothing is left for the officer to do)."""
+    if not event.HasField("expire_time"):
+        raise PoisonMessage("SignatureRequested without expire_time")
+    expires = event.expire_time.ToDatetime(tzinfo=UTC)
+    if expires <= now:
+        return None
+    return {"document_name": event.document_name, "expire_date": format_date(expires, zone),
+            "expire_time": format_time(expires, zone)}
+
+
+def signing_events_consumer(center: NotificationsApplication) -> TrackedConsumer:
+    """Officers hear of a document waiting for their own signature, from the signing service's
+    events (their account id only; the addresses are this service's)."""
+
+    def on_signature_requested(event: signing_events.SignatureRequested, envelope: EventEnvelope) -> list:
+        officer = _uuid(event.signer_account_id, "signer_account_id", "SignatureRequested")
+        dossier_id = _account(event.dossier_id)  # a UUID when the request is for a dossier
+        parameters = signature_request_parameters(event, center.zone, datetime.now(UTC))
+        if parameters is None:
+            return []
+        event_id = envelope.event_id or f"{envelope.source}:{envelope.position}"
+        return center.notify_occasion(event_id, SIGNATURE_REQUESTED.key, officer, parameters, dossier_id)
+
+    return TrackedConsumer(
+        center,
+        name="signing-events",
+        topics=[events_topic("signing")],
+        subscriptions=[Subscription(signing_events.SignatureRequested, on_signature_requested)],
     )

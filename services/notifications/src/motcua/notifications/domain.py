@@ -193,6 +193,13 @@ DOSSIER_ASSIGNED = Occasion(
 )
 DOSSIER_COMING_DUE = Occasion(key="dossier_coming_due", parameters={**_CODE, "due_date": "due date, dd/mm/yyyy"})
 DOSSIER_OVERDUE = Occasion(key="dossier_overdue", parameters={**_CODE, "due_date": "due date missed, dd/mm/yyyy"})
+# A document waits for the officer's own signature (the signing service's SignatureRequested);
+# the notice names it, never carries it: the officer reads it on their signing device.
+SIGNATURE_REQUESTED = Occasion(
+    key="signature_requested",
+    parameters={"document_name": "title of the document to sign, as the requester named it",
+                "expire_date": "date the request expires, dd/mm/yyyy", "expire_time": "time it expires, HH:MM"},
+)
 
 # Account holders' occasions: how their account is entered changed, or it was entered from a
 # new address. They name no dossier.
@@ -212,7 +219,7 @@ NEW_SIGN_IN = Occasion(
 
 OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED, SUPPLEMENT_REQUESTED, DOSSIER_REFUSED, RESULT_READY, APOLOGY_ISSUED,
                                 DOSSIER_RETURNED, FEE_DUE, DOSSIER_ASSIGNED, DOSSIER_COMING_DUE, DOSSIER_OVERDUE,
-                                PASSWORD_CHANGED, SECOND_FACTOR_CHANGED, NEW_SIGN_IN)}
+                                PASSWORD_CHANGED, SECOND_FACTOR_CHANGED, NEW_SIGN_IN, SIGNATURE_REQUESTED)}
 
 # Notices the law requires the applicant to be given (Decree 61/2018 and 107/2021, the one-stop
 # shop's receipts, supplement requests, refusals, results and apologies): opting out of a
@@ -222,8 +229,10 @@ STATUTORY = frozenset({"dossier_received", "supplement_requested", "dossier_refu
 
 # Notices sent on every channel the account can be reached on at once, rather than one after
 # another on failure, and never held back by quiet hours: a stranger in the account must be
-# known of before the next login, and an overdue dossier is already late.
-URGENT = frozenset({"password_changed", "second_factor_changed", "new_sign_in", "dossier_overdue"})
+# known of before the next login, an overdue dossier is already late, and a signature request
+# expires within minutes (held till morning, it would arrive expired).
+URGENT = frozenset({"password_changed", "second_factor_changed", "new_sign_in", "dossier_overdue",
+                    "signature_requested"})
 
 # Channels an occasion's notification goes out on besides the inbox, in order of preference:
 # the first the recipient has a contact point for; when it fails, the next (fallback).
@@ -320,6 +329,13 @@ DEFAULT_TEMPLATES = (
             "{{sign_in_date}}. Nếu không phải Ông/Bà, đề nghị đổi mật khẩu ngay.",
             "Tai khoan DVC vua dang nhap tu dia chi moi luc {{sign_in_time}} ngay {{sign_in_date}}. Neu khong "
             "phai Ong/Ba, doi mat khau ngay."),
+    *_texts(SIGNATURE_REQUESTED.key, "Yêu cầu ký số: {{document_name}}",
+            "Yêu cầu ký số văn bản {{document_name}} đang chờ đồng chí xác nhận trên thiết bị ký số. Yêu cầu hết "
+            "hạn lúc {{expire_time}} ngày {{expire_date}}.",
+            "Yeu cau ky so van ban {{document_name}} dang cho dong chi xac nhan tren thiet bi ky so. Het han luc "
+            "{{expire_time}} ngay {{expire_date}}.",
+            "Kính gửi đồng chí,\n\nYêu cầu ký số văn bản {{document_name}} đang chờ đồng chí xác nhận trên "
+            "thiết bị ký số của mình. Yêu cầu hết hạn lúc {{expire_time}} ngày {{expire_date}}.\n\nTrân trọng."),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from .authority import choose_key
 from .domain import (
     AGENCY_SEAL_PURPOSES,
     PADES_B_LTA,
+    REQUEST_PENDING,
     REQUEST_SIGNED,
     Document,
     DocumentSubject,
@@ -44,6 +46,8 @@ from .pades import (
 from .pki import KeyPair
 from .remote import RemoteSigners
 from .views import SignedDocumentView
+
+log = logging.getLogger(__name__)
 
 # Makes (or finds) the development seal of an agency: (its key, its declaration).
 DevSealMaker = Callable[[str], tuple[KeyPair, KeyOwnership]]
@@ -308,6 +312,35 @@ class SigningApplication(ServiceApplication):
             except VersionConflict:  # another replica recorded it first
                 request = self.find(SignatureRequest, request_id) or request
         return request
+
+    def requested_since(self, position: int) -> tuple[list[uuid.UUID], int]:
+        """The requests made after ``position`` in the log, and the log position they reach (the
+        expiry worker follows the log rather than scanning it each round)."""
+        topic = get_topic(SignatureRequest.Requested)  # type: ignore[attr-defined]
+        ids: list[uuid.UUID] = []
+        while True:
+            page = self.recorder.select_notifications(position + 1, 1000, topics=[topic])
+            ids += [uuid.UUID(str(n.originator_id)) for n in page]
+            if page:
+                position = page[-1].id
+            if len(page) < 1000:
+                return ids, position
+
+    def expire_if_due(self, request_id: uuid.UUID, now: dt.datetime) -> bool:
+        """Records ``Expired`` for the request if it is pending past its expiry; whether it is
+        still pending (to look at again later)."""
+        request = self.find(SignatureRequest, request_id)
+        if request is None:
+            return False
+        if request.due(now):
+            request.expire(now)
+            try:
+                self.save(request)
+            except VersionConflict:  # answered, or expired by another replica, meanwhile
+                return False
+            log.info("signature request expired", extra={"signature_request_id": str(request_id)})
+            return False
+        return request.state == REQUEST_PENDING
 
     def _answerable(self, request_id: uuid.UUID) -> SignatureRequest:
         request = self._request(request_id)

@@ -7,7 +7,8 @@ request). Requests then only sign or verify.
 
 SignDocument and VerifyDocument are served, and the remote-signing RPCs (signature requests
 addressed to an officer, confirmed from their device); VerifySignatures answers
-UNIMPLEMENTED.
+UNIMPLEMENTED. The outbox relay publishes each request's life on `motcua.signing.events.v1`
+(the notifications service tells the officer), and pending requests expire by themselves.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from motcua.kernel.blobstore import FilesystemBlobStore
 from motcua.kernel.config import Settings
 from motcua.kernel.grpc_server import serve
+from motcua.kernel.relay import OutboxRelay
 from motcua.kernel.runtime import Service
 from motcua.signing.v1 import signing_service_pb2, signing_service_pb2_grpc
 
@@ -28,7 +30,9 @@ from .archives import ArchiveRenewal
 from .audit_key import default_audit_key_path, ensure_dev_audit_key, load_audit_key
 from .checkpoint_signer import CheckpointSigner
 from .config import SigningConfig
+from .expiry import RequestExpiry
 from .hsm import Token, load_token_keys
+from .outbox import integration_event
 from .pades import Sealer, Verifier, minimal_pdf
 from .pki import (
     KeyMaterialError,
@@ -106,7 +110,7 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
     servicer = SigningServicer(app)  # type: ignore[abstract]
     # With a timestamp authority, archived B-LTA documents are renewed before their evidence
     # expires.
-    workers: list[ArchiveRenewal | CheckpointSigner] = []
+    workers: list[ArchiveRenewal | CheckpointSigner | RequestExpiry] = [RequestExpiry(app, config.expiry_interval)]
     if config.tsa_url:
         workers.append(ArchiveRenewal(app, dt.timedelta(days=config.archive_margin_days), config.archive_interval))
     audit_key_path = config.audit_key or default_audit_key_path(config.dev_pki_dir)
@@ -122,6 +126,7 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
         settings=settings,
         app=app,
         registrations=[serve(signing_service_pb2, signing_service_pb2_grpc, servicer)],
+        relay=OutboxRelay(app, integration_event),
         workers=workers,
     )
 

@@ -41,6 +41,8 @@ Environment variables:
   `<account id>.device.json`; see remote.py). Default: `<dir>/remote-signers`.
 - `MOTCUA_SIGNING_REQUEST_TTL`: seconds a remote signature request waits for the officer before it
   expires. Default: `900`.
+- `MOTCUA_SIGNING_EXPIRY_INTERVAL`: seconds between two looks for pending requests past their
+  expiry (recorded as expired, and published). Default: `30`.
 - `MOTCUA_SIGNING_DEV_AGENCIES`: with the dev PKI: a JSON list of agencies (`eid`, `name`, as
   identity's seed) whose names go on their development seals. Default: unset: seals named by the
   agency id.
@@ -77,6 +79,7 @@ class SigningConfig:
     pkcs11: Pkcs11Settings | None = None
     remote_signers_dir: Path | None = None
     request_ttl: float = 900.0
+    expiry_interval: float = 30.0
     pades_level: str = ""
     verify_online: bool = False
     dev_pki_revocation_url: str = ""
@@ -120,6 +123,7 @@ class SigningConfig:
             pkcs11=_pkcs11_settings(env),
             remote_signers_dir=Path(env.get("MOTCUA_SIGNING_REMOTE_SIGNERS_DIR") or directory / "remote-signers"),
             request_ttl=env_number(env, "MOTCUA_SIGNING_REQUEST_TTL", 900.0, float, minimum=1.0),
+            expiry_interval=env_number(env, "MOTCUA_SIGNING_EXPIRY_INTERVAL", 30.0, float, minimum=0.05),
             pades_level=_pades_level(env, tsa_url),
             verify_online=env_flag(env, "MOTCUA_SIGNING_VERIFY_ONLINE", False),
             dev_pki_revocation_url=env.get("MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL", ""),

@@ -422,11 +422,16 @@ class SignatureRequest(Aggregate):
         if not SHA256_HEX.match(signed_document_sha256):
             raise ValueError(f"not a lowercase hex SHA-256: {signed_document_sha256!r}")
         self._confirmed(signed_document_sha256=signed_document_sha256, certificate_serial=certificate_serial,
-                        signed_at=signed_at, confirmed_by=confirmed_by)
+                        signed_at=signed_at, confirmed_by=confirmed_by, **self._addressing())
+
+    def _addressing(self) -> dict[str, str]:
+        """Whom and which dossier the request concerns, repeated in each answer's event so that
+        its integration event names them (absent from events recorded before: empty)."""
+        return {"signer_account_id": self.signer_account_id, "dossier_id": self.dossier_id}
 
     @event("Confirmed")
     def _confirmed(self, signed_document_sha256: str, certificate_serial: str, signed_at: datetime,
-                   confirmed_by: str) -> None:
+                   confirmed_by: str, signer_account_id: str = "", dossier_id: str = "") -> None:
         self.state = REQUEST_SIGNED
         self.signed_document_sha256 = signed_document_sha256
         self.certificate_serial = certificate_serial
@@ -436,7 +441,7 @@ class SignatureRequest(Aggregate):
     def refuse(self, reason: str, refused_by: str) -> None:
         self._require_pending()
         _check_answer_reason(reason)
-        self._refused(reason=reason, refused_by=refused_by)
+        self._refused(reason=reason, refused_by=refused_by, **self._addressing())
 
     def check_sealable(self, document_sha256: str, agency_id: str, dossier_id: str) -> None:
         """The officer's signed document may take ``agency_id``'s seal for ``dossier_id``: the
@@ -451,7 +456,7 @@ class SignatureRequest(Aggregate):
                                         "OTHER_SUBJECT")
 
     @event("Refused")
-    def _refused(self, reason: str, refused_by: str) -> None:
+    def _refused(self, reason: str, refused_by: str, signer_account_id: str = "", dossier_id: str = "") -> None:
         self.state = REQUEST_REFUSED
         self.answer_reason = reason
         self.answered_by = refused_by
@@ -459,10 +464,11 @@ class SignatureRequest(Aggregate):
     def cancel(self, reason: str, cancelled_by: str) -> None:
         self._require_pending()
         _check_answer_reason(reason)
-        self._cancelled(reason=reason, cancelled_by=cancelled_by)
+        self._cancelled(reason=reason, cancelled_by=cancelled_by, **self._addressing())
 
     @event("Cancelled")
-    def _cancelled(self, reason: str, cancelled_by: str) -> None:
+    def _cancelled(self, reason: str, cancelled_by: str, signer_account_id: str = "",
+                   dossier_id: str = "") -> None:
         self.state = REQUEST_CANCELLED
         self.answer_reason = reason
         self.answered_by = cancelled_by
@@ -470,10 +476,10 @@ class SignatureRequest(Aggregate):
     def expire(self, now: datetime) -> None:
         if not self.due(now):
             raise ValueError("only a pending request past its expiry expires")
-        self._expired(expired_at=self.expires_at)
+        self._expired(expired_at=self.expires_at, **self._addressing())
 
     @event("Expired")
-    def _expired(self, expired_at: datetime) -> None:
+    def _expired(self, expired_at: datetime, signer_account_id: str = "", dossier_id: str = "") -> None:
         self.state = REQUEST_EXPIRED
 
 

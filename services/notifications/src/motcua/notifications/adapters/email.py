@@ -1,8 +1,8 @@
 """E-mail over SMTP (smtplib): STARTTLS and authentication as configured, a Vietnamese
 subject encoded per RFC 2047, a plain-text part and an HTML part.
 
-Python's ``email`` package (policy ``SMTP``) writes a non-ASCII subject as RFC 2047 encoded
-words and the bodies as UTF-8; the receiving side reads back exactly what was rendered.
+A non-ASCII subject is written as RFC 2047 encoded words (``email.header``), the bodies as
+UTF-8; the receiving side reads back exactly what was rendered.
 The provider id of a message is its Message-ID.
 """
 
@@ -14,6 +14,7 @@ import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid
@@ -58,7 +59,13 @@ def build_message(settings: SmtpSettings, message: Outgoing) -> EmailMessage:
     mail = EmailMessage(policy=SMTP)
     mail["From"] = formataddr((settings.sender_name, settings.sender))
     mail["To"] = message.address
-    mail["Subject"] = message.subject
+    if message.subject.isascii():
+        mail["Subject"] = message.subject
+    else:
+        # Encoded by the charset, not by the policy: when the policy folds a long subject into
+        # encoded words it drops the space where it breaks the line ("công nhận" arrives as
+        # "côngnhận"); these words carry every space inside them, and lines stay within 76.
+        mail.set_raw("Subject", Header(message.subject, "utf-8", header_name="Subject").encode(linesep="\r\n"))
     mail["Date"] = formatdate(localtime=False)
     domain = settings.sender.rpartition("@")[2] or None
     mail["Message-ID"] = make_msgid(idstring=message.notification_id.hex, domain=domain)
