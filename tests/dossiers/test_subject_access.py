@@ -1,8 +1,10 @@
-"""A person's right of access over real processes (procedures, dossiers, the gateway; PostgreSQL
-and Kafka): ExportSubjectData gives the person themself, or a data-protection officer of the
+"""A person's rights of access and correction over real processes (procedures, dossiers, the
+gateway; PostgreSQL and Kafka): ExportSubjectData gives the person themself, or a data-protection officer of the
 agencies holding their dossiers, everything the dossiers service holds about them, as JSON and
 as a readable PDF in Vietnamese; anybody else is refused; every export is recorded; after an
-erasure the export shows the masked fields."""
+erasure the export shows the masked fields. A correction of the applicant's fields is a new
+event sealed like the originals; the register, its search and the next export follow, and an
+erasure still reaches the corrected data."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from tests.support.dossiers import applicant, submit_request
 from tests.support.procedures import unique_code
 
 from .office import Office, fails_with
-from .test_erasure import MASKED, pdf_with, published, seeded_person
+from .test_erasure import MASKED, pdf_with, published, rows_holding, seeded_person
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +153,71 @@ def test_an_applicant_without_an_account_is_exported_as_a_pdf_through_the_gatewa
     shown = json.loads(after.document)
     assert all(v not in after.document for v in person.values())
     assert all(x["applicant"]["full_name"] == MASKED for x in shown["dossiers"])
+
+
+def test_a_correction_is_sealed_shows_in_the_register_and_the_export_and_is_erased_with_the_rest(stack, processes):
+    procedure = published(processes, unique_code())
+    office = Office(processes["dossiers"], f"000.00.{random.randrange(100):02d}.W{random.randrange(100):02d}")
+    person = seeded_person()
+    filed = office.citizen.SubmitDossier(submit_request(
+        procedure.procedure_id, office.agency, applicant=applicant(account_id=office.citizen_id, **person))).dossier
+    officer = dpo(processes, office.agency)
+    n = random.randrange(10**6)
+    corrected = {"full_name": f"Hoàng Thị Xuân Quỳnh Đính Chính {n:06d}", "identity_number": f"0792{n:06d}11",
+                 "phone": f"+84988{n:06d}", "email": f"quynh.dinhchinh.{n:06d}@example.vn"}
+
+    # Bad values name their field; the applicant and officers of other agencies may not correct.
+    def correction(**fields) -> pb.CorrectApplicantDetailsRequest:
+        return pb.CorrectApplicantDetailsRequest(dossier_id=filed.dossier_id, **{"reason": "Sai chính tả", **fields})
+
+    for field, value in (("phone", "12345"), ("email", "không-phải-thư"), ("full_name", "")):
+        bad = fails_with(grpc.StatusCode.INVALID_ARGUMENT, officer.CorrectApplicantDetails,
+                         correction(**{field: value}))
+        assert field in bad.details(), bad.details()
+    no_reason = fails_with(grpc.StatusCode.INVALID_ARGUMENT, officer.CorrectApplicantDetails,
+                           correction(reason="", full_name="Ai đó"))
+    assert "reason" in no_reason.details()
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, office.citizen.CorrectApplicantDetails, correction(full_name="X"))
+    elsewhere = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_SPECIALIST,),
+                                                                agency_id="000.00.99.Z97").access_token)
+    fails_with(grpc.StatusCode.PERMISSION_DENIED, elsewhere.CorrectApplicantDetails, correction(full_name="X"))
+
+    # The data-protection officer corrects name, number, phone and e-mail; the handling agency's
+    # officer the address.
+    done = officer.CorrectApplicantDetails(correction(reason="Theo căn cước công dân bản chính", **corrected))
+    assert sorted(done.corrected_fields) == sorted(corrected)
+    assert done.dossier.applicant.full_name == corrected["full_name"]
+    address = f"Số {n} đường Lê Duẩn, phường Bến Nghé, Thành phố Hồ Chí Minh"
+    by_specialist = office.specialist.CorrectApplicantDetails(correction(reason="Theo đơn của công dân",
+                                                                         address=address))
+    assert list(by_specialist.corrected_fields) == ["address"]
+    now = {**person, **corrected, "address": address}
+
+    # Sealed like the originals: no event row holds a corrected value in the clear.
+    assert not rows_holding(stack, now, "SELECT state FROM dossiers_events")
+    # The register and its search follow: the new name without diacritics, the new number.
+    shown = office.desk.GetDossier(pb.GetDossierRequest(dossier_id=filed.dossier_id)).dossier.applicant
+    assert (shown.full_name, shown.phone, shown.email, shown.address) == \
+        (now["full_name"], now["phone"], now["email"], address)
+    found = lambda query: {x.dossier_id for x in office.desk.ListDossiers(  # noqa: E731
+        pb.ListDossiersRequest(agency_id=office.agency, query=query)).dossiers}
+    assert found(f"xuan quynh dinh chinh {n:06d}") == {filed.dossier_id}
+    assert found(corrected["identity_number"]) == {filed.dossier_id}
+    assert not found(person["identity_number"])
+
+    # The next export shows the corrected values.
+    export = json.loads(office.citizen.ExportSubjectData(
+        pb.ExportSubjectDataRequest(account_id=office.citizen_id)).document)
+    assert {k: export["dossiers"][0]["applicant"][k] for k in now} == now
+
+    # Erased, nothing of either version is left: the export and the register are masked, and a
+    # further correction is refused rather than writing the person back.
+    office.citizen.WithdrawDossier(pb.WithdrawDossierRequest(dossier_id=filed.dossier_id, reason="Không cần nữa"))
+    officer.EraseSubject(pb.EraseSubjectRequest(account_id=office.citizen_id, reason="Yêu cầu số 22/2026/YC"))
+    after = officer.ExportSubjectData(pb.ExportSubjectDataRequest(account_id=office.citizen_id))
+    assert not any(v in after.document for v in (*person.values(), *now.values()))
+    assert json.loads(after.document)["dossiers"][0]["applicant"]["full_name"] == MASKED
+    for both in (person, now):
+        assert not rows_holding(stack, both, "SELECT * FROM dossiers_register")
+        assert not rows_holding(stack, both, "SELECT state FROM dossiers_events")
+    fails_with(grpc.StatusCode.FAILED_PRECONDITION, officer.CorrectApplicantDetails, correction(full_name="Ai đó"))

@@ -62,3 +62,12 @@ class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_gr
             file_name=f"du-lieu-ca-nhan-{export.exported_at:%Y%m%d%H%M%S}.pdf" if export.pdf else "")
         response.export_time.FromDatetime(export.exported_at)
         return response
+
+    def CorrectApplicantDetails(self, request: pb.CorrectApplicantDetailsRequest,
+                                context) -> pb.CorrectApplicantDetailsResponse:
+        corrections = {name: getattr(request, name) for name in subject_access.CORRECTABLE
+                       if request.HasField(name)}  # type: ignore[arg-type]
+        correction = self.app.correct_applicant_details(UUID(request.dossier_id), corrections, request.reason,
+                                                        request.expected_version)
+        return pb.CorrectApplicantDetailsResponse(dossier=convert.dossier_to_proto(correction.dossier),
+                                                  corrected_fields=correction.corrected_fields)

@@ -192,3 +192,12 @@ def subject_access(actor: Actor, account_id: str, agencies: Iterable[str], withi
                                error_reason="NOT_OWNER")
     for agency in agencies:
         require_grant(actor, action, (DATA_PROTECTION_OFFICER,), agency, within=within)
+
+
+def applicant_corrector(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
+    """A data-protection officer of the dossier's agencies, or an officer of the agency handling
+    it (with a reason, recorded): not the applicant, whose word is what is being corrected."""
+    if holds(actor, (DATA_PROTECTION_OFFICER,), dossier.agency_id, within) or \
+            holds(actor, (DATA_PROTECTION_OFFICER,), dossier.handling_agency_id, within):
+        return
+    officer(actor, dossier, action, within=within)

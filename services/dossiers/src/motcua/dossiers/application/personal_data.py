@@ -25,10 +25,10 @@ from motcua.kernel.keyfiles import keyed_hash
 from motcua.kernel.localtime import local_date
 from motcua.kernel.subject_keys import PersonalField
 
-# The events whose ``applicant`` holds personal data (the dossier's creation events).
+# The events whose ``applicant`` holds personal data (the dossier's creation events, corrections).
 PERSONAL_FIELDS: Mapping[str, tuple[PersonalField, ...]] = {
     get_topic(event): (PersonalField("applicant", PERSONAL_APPLICANT_FIELDS),)
-    for event in (Dossier.Drafted, Dossier.Submitted)
+    for event in (Dossier.Drafted, Dossier.Submitted, Dossier.ApplicantDetailsCorrected)
 }
 
 

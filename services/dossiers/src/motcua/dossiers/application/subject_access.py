@@ -13,12 +13,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from motcua.dossiers.application import authorization as auth
+from motcua.dossiers.application.views import DossierView
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.subject_access import SubjectDataExports
+from motcua.dossiers.domain.values import PERSONAL_APPLICANT_FIELDS
 from motcua.dossiers.forms import subject_data
 from motcua.kernel.context import current_actor
+from motcua.kernel.errors import InvalidTransition
+from motcua.kernel.subject_keys import MASKED
 
 if TYPE_CHECKING:
     from motcua.dossiers.application.host import DossiersHost
@@ -28,6 +33,14 @@ else:
 JSON = "json"
 PDF = "pdf"
 FORMATS = (JSON, PDF)
+# The applicant's fields a correction may change: their personal data.
+CORRECTABLE = PERSONAL_APPLICANT_FIELDS
+
+
+@dataclass(frozen=True)
+class Correction:
+    dossier: DossierView
+    corrected_fields: list[str]
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,24 @@ def dossier_record(dossier: Dossier) -> dict[str, Any]:
 
 
 class SubjectAccessQueries(DossiersHost):
+    def correct_applicant_details(self, dossier_id: UUID, corrections: dict[str, str], reason: str,
+                                  expected_version: int = 0) -> Correction:
+        """Corrects the applicant's personal fields as a new event, sealed under their key like
+        the originals; the register follows (name, search, blind index of the number)."""
+
+        def correct(dossier: Dossier, actor: Any, now: datetime) -> None:
+            if dossier.applicant_data.get("full_name") == MASKED:
+                # Their key is destroyed: writing new data would bring an erased person back.
+                raise InvalidTransition(f"the applicant of dossier {dossier.code or dossier.id}", "erased",
+                                        "correct the personal data of")
+            changed[:] = dossier.correct_applicant(corrections, reason, actor.subject, now,
+                                                   subject_id=self.subjects.of(dossier.applicant))
+
+        changed: list[str] = []
+        view = self._act(dossier_id, expected_version, auth.applicant_corrector, "correct the applicant's data",
+                         correct)
+        return Correction(view, list(changed))
+
     def export_account(self, account_id: str, data_format: str) -> SubjectExport:
         return self._export(self.subjects.of_account(account_id), account_id, data_format)
 
