@@ -1,10 +1,10 @@
 """A person's rights of access and correction over real processes (procedures, dossiers, the
-gateway; PostgreSQL and Kafka): ExportSubjectData gives the person themself, or a data-protection officer of the
-agencies holding their dossiers, everything the dossiers service holds about them, as JSON and
-as a readable PDF in Vietnamese; anybody else is refused; every export is recorded; after an
-erasure the export shows the masked fields. A correction of the applicant's fields is a new
-event sealed like the originals; the register, its search and the next export follow, and an
-erasure still reaches the corrected data."""
+gateway; PostgreSQL and Kafka): ExportSubjectData gives the person themself, or a
+data-protection officer of the agencies holding their dossiers, everything the dossiers service
+holds about them, as JSON and as a readable PDF in Vietnamese; anybody else is refused; every
+export is recorded; after an erasure the export shows the masked fields. A correction of the
+applicant's fields is a new event sealed like the originals; the register, its search and the
+next export follow, and an erasure still reaches the corrected data."""
 
 from __future__ import annotations
 
