@@ -188,7 +188,8 @@ def test_a_correction_is_sealed_shows_in_the_register_and_the_export_and_is_eras
     assert sorted(done.corrected_fields) == sorted(corrected)
     assert done.dossier.applicant.full_name == corrected["full_name"]
     address = f"Số {n} đường Lê Duẩn, phường Bến Nghé, Thành phố Hồ Chí Minh"
-    by_specialist = office.specialist.CorrectApplicantDetails(correction(reason="Theo đơn của công dân",
+    # (The reason may quote the right value: it is sealed too.)
+    by_specialist = office.specialist.CorrectApplicantDetails(correction(reason=f"Địa chỉ đúng là {address}",
                                                                          address=address))
     assert list(by_specialist.corrected_fields) == ["address"]
     now = {**person, **corrected, "address": address}
