@@ -54,6 +54,13 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         view = self.app.disable_account(UUID(request.account_id), request.reason, request.expected_version)
         return pb.DisableAccountResponse(account=account_proto(view))
 
+    def CorrectContactDetails(self, request: pb.CorrectContactDetailsRequest,
+                              context) -> pb.CorrectContactDetailsResponse:
+        view = self.app.correct_contact_details(
+            UUID(request.account_id), request.phone if request.HasField("phone") else None,
+            request.email if request.HasField("email") else None, request.reason, request.expected_version)
+        return pb.CorrectContactDetailsResponse(account=account_proto(view))
+
     def GrantRole(self, request: pb.GrantRoleRequest, context) -> pb.GrantRoleResponse:
         view = self.app.grant_role(UUID(request.account_id), role_name(request.role), request.agency_id)
         return pb.GrantRoleResponse(account=account_proto(view))

@@ -165,6 +165,15 @@ class IdentityApplication(ReadModelApplication):
         self.save(account)
         return self.account_view(account_id)
 
+    def correct_contact_details(self, account_id: UUID, phone: str | None, email: str | None, reason: str = "",
+                                expected_version: int = 0) -> AccountView:
+        """The owner, or whoever administers the account, corrects its phone and e-mail."""
+        account = self.load(Account, account_id, expected_version)
+        self.guard.require_owner_or_admin_of_account(account, "correct this account's contact details")
+        if account.correct_contact(phone, email, reason):
+            self.save(account)
+        return self.account_view(account_id)
+
     def grant_role(self, account_id: UUID, role: str, agency_id: str) -> AccountView:
         account = self.load(Account, account_id)
         self._agency(agency_id, "agency_id")

@@ -55,6 +55,11 @@ class Guard:
         else:
             self.require_credential_officer(action)
 
+    def require_owner_or_admin_of_account(self, account: Account, action: str) -> None:
+        """The account's owner, or whoever administers it."""
+        if not is_self(current_actor(), account.id):
+            self.require_admin_of_account(account, action)
+
     def require_reader_of_account(self, account: Account, action: str) -> None:
         if self.administers_account(account):
             return

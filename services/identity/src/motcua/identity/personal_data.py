@@ -66,6 +66,8 @@ CREDENTIAL_SECRETS = ("password_hash", "totp_secret", "pending_totp_secret")
 
 PERSONAL_FIELDS: Mapping[str, tuple[PersonalField, ...]] = {
     get_topic(Account.Created): (PersonalField("", ACCOUNT_FIELDS, subject_of=_the_account),),
+    get_topic(Account.ContactDetailsCorrected): (
+        PersonalField("", ("phone", "email"), subject_of=_the_account),),
     get_topic(LoginName.Registered): (  # type: ignore[attr-defined]
         PersonalField("", ("login",), subject_of=_the_named_account),),
     get_topic(Credentials.PasswordSet): (

@@ -141,6 +141,7 @@ class DossierRecorder(DeadlineRecorder):
             ),
             get_topic(ClosingRules.Rated): self._set(rating="score", rated_at="rated_at"),
             get_topic(AttachmentRules.AttachmentAdded): self._attachment_added,
+            get_topic(Dossier.ApplicantDetailsCorrected): self._applicant_corrected,
             get_topic(SubjectErasures.Erased): self._subject_erased,
         }
         for topic, projection in own.items():
@@ -241,6 +242,17 @@ class DossierRecorder(DeadlineRecorder):
         yield SQL("UPDATE {t} SET attachment_bytes = attachment_bytes + %(size)s, version = %(_v)s "
                   "WHERE dossier_id = %(_id)s").format(t=self.register), {
             "size": event.size_bytes, "_v": event.originator_version, "_id": event.originator_id}
+
+    def _applicant_corrected(self, event: Any, position: int) -> Iterable[Statement]:
+        applicant = event.applicant
+        yield SQL("UPDATE {t} SET applicant_name = %(name)s, applicant_phone = %(phone)s, "
+                  "applicant_address = %(address)s, applicant_number_index = %(number)s, "
+                  "search_text = rtrim(%(folded)s || ' ' || lower(code)), version = %(_v)s "
+                  "WHERE dossier_id = %(_id)s").format(t=self.register), {
+            "name": applicant["full_name"], "phone": applicant.get("phone", ""),
+            "address": applicant.get("address", ""),
+            "number": self._number_index(applicant.get("identity_number", "")),
+            "folded": fold(applicant["full_name"]), "_v": event.originator_version, "_id": event.originator_id}
 
     def _number_index(self, number: str) -> str:
         return self.number_index(number) if number and number != MASKED else ""

@@ -8,6 +8,7 @@ from uuid import UUID
 from motcua.dossiers import convert
 from motcua.dossiers.api.lifecycle_servicer import LifecycleServicer
 from motcua.dossiers.api.reports_servicer import ReportsServicer
+from motcua.dossiers.application import subject_access
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
 
@@ -47,3 +48,26 @@ class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_gr
         response.erased_at.FromDatetime(view.erased_at)
         return response
 
+
+    def ExportSubjectData(self, request: pb.ExportSubjectDataRequest, context) -> pb.ExportSubjectDataResponse:
+        data_format = subject_access.PDF if request.format == pb.SUBJECT_DATA_FORMAT_PDF else subject_access.JSON
+        if request.WhichOneof("subject") == "account_id":
+            export = self.app.export_account(request.account_id, data_format)
+        else:
+            person = request.person
+            export = self.app.export_person(convert.APPLICANT_KIND_OF[person.kind], person.identity_number,
+                                            data_format)
+        response = pb.ExportSubjectDataResponse(
+            document=self.app.as_json(export), pdf=export.pdf, dossiers=len(export.document["dossiers"]),
+            file_name=f"du-lieu-ca-nhan-{export.exported_at:%Y%m%d%H%M%S}.pdf" if export.pdf else "")
+        response.export_time.FromDatetime(export.exported_at)
+        return response
+
+    def CorrectApplicantDetails(self, request: pb.CorrectApplicantDetailsRequest,
+                                context) -> pb.CorrectApplicantDetailsResponse:
+        corrections = {name: getattr(request, name) for name in subject_access.CORRECTABLE
+                       if request.HasField(name)}  # type: ignore[arg-type]
+        correction = self.app.correct_applicant_details(UUID(request.dossier_id), corrections, request.reason,
+                                                        request.expected_version)
+        return pb.CorrectApplicantDetailsResponse(dossier=convert.dossier_to_proto(correction.dossier),
+                                                  corrected_fields=correction.corrected_fields)

@@ -178,3 +178,26 @@ def data_protection(actor: Actor, agencies: Iterable[str], within: Within | None
     require_role(actor, action, DATA_PROTECTION_OFFICER)
     for agency in agencies:
         require_grant(actor, action, (DATA_PROTECTION_OFFICER,), agency, within=within)
+
+
+def subject_access(actor: Actor, account_id: str, agencies: Iterable[str], within: Within | None = None) -> None:
+    """A person sees what is held about them (their own account); a data-protection officer
+    sees anybody's, granted for every agency holding one of the person's dossiers. Nobody else,
+    administrators included: an export is every personal field at once."""
+    action = "export a person's personal data"
+    if actor.has_role(APPLICANT) and is_self(actor, account_id):
+        return
+    if not actor.has_role(DATA_PROTECTION_OFFICER):
+        raise PermissionDenied(action, "only the person themself or a data-protection officer",
+                               error_reason="NOT_OWNER")
+    for agency in agencies:
+        require_grant(actor, action, (DATA_PROTECTION_OFFICER,), agency, within=within)
+
+
+def applicant_corrector(actor: Actor, dossier: Any, action: str, within: Within | None = None) -> None:
+    """A data-protection officer of the dossier's agencies, or an officer of the agency handling
+    it (with a reason, recorded): not the applicant, whose word is what is being corrected."""
+    if holds(actor, (DATA_PROTECTION_OFFICER,), dossier.agency_id, within) or \
+            holds(actor, (DATA_PROTECTION_OFFICER,), dossier.handling_agency_id, within):
+        return
+    officer(actor, dossier, action, within=within)

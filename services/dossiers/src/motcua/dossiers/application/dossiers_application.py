@@ -21,6 +21,7 @@ from motcua.dossiers.application.lifecycle_commands import LifecycleCommands
 from motcua.dossiers.application.personal_data import PERSONAL_FIELDS, Retention, Subjects
 from motcua.dossiers.application.register_reads import RegisterReads
 from motcua.dossiers.application.retries import retried_on_version_conflict
+from motcua.dossiers.application.subject_access import SubjectAccessQueries
 from motcua.dossiers.application.views import DossierView, ProcedureReplicaView, PublishedVersion, Submission
 from motcua.dossiers.config import MAX_OPEN_DRAFTS_SETTING, DossiersConfig
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
@@ -70,7 +71,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, ErasureCommands,
+class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, ErasureCommands, SubjectAccessQueries,
                           ReadModelApplication):
     name = "dossiers"
     recorder_class = DossierRecorder

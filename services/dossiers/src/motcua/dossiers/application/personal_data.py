@@ -25,10 +25,25 @@ from motcua.kernel.keyfiles import keyed_hash
 from motcua.kernel.localtime import local_date
 from motcua.kernel.subject_keys import PersonalField
 
-# The events whose ``applicant`` holds personal data (the dossier's creation events).
+# The events whose ``applicant`` holds personal data (the dossier's creation events, corrections).
 PERSONAL_FIELDS: Mapping[str, tuple[PersonalField, ...]] = {
     get_topic(event): (PersonalField("applicant", PERSONAL_APPLICANT_FIELDS),)
     for event in (Dossier.Drafted, Dossier.Submitted)
+}
+
+
+def _the_corrected_applicant(_: Any, state: Mapping[str, Any]) -> str:
+    return str(state.get("applicant", {}).get("subject_id") or "")
+
+
+# A correction's reason is the officer's free text, which may well quote the right value: it is
+# sealed under the applicant's key too (after the applicant, whose subject id stays in the clear).
+PERSONAL_FIELDS = {
+    **PERSONAL_FIELDS,
+    get_topic(Dossier.ApplicantDetailsCorrected): (
+        PersonalField("applicant", PERSONAL_APPLICANT_FIELDS),
+        PersonalField("", ("reason",), subject_of=_the_corrected_applicant),
+    ),
 }
 
 

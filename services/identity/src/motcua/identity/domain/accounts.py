@@ -88,6 +88,11 @@ class Account(Aggregate):
         class PersonalDataErased(Aggregate.Event):
             erasure: str
 
+        class ContactDetailsCorrected(Aggregate.Event):
+            phone: str
+            email: str
+            reason: str
+
     @event("Created")
     def __init__(self, kind: str, display_name: str, login: str, personal_id_number: str, tax_code: str,
                  phone: str, email: str, agency_id: str, unit: str) -> None:
@@ -157,6 +162,33 @@ class Account(Aggregate):
         self.erased = True
         self.state = DISABLED
         self.disable_reason = "personal data erased"
+
+    def correct_contact(self, phone: str | None, email: str | None, reason: str) -> bool:
+        """Corrects the phone and e-mail (``None``: kept) as a new event; False when nothing
+        changes. Refused once the account's data was erased: new data would bring it back."""
+        if self.erased:
+            raise InvalidTransition("the account", "erased", "correct the contact details of")
+        phone = self.phone if phone is None else phone.strip()
+        email = self.email if email is None else email.strip()
+        violations = []
+        if phone and not PHONE.match(phone):
+            violations.append(FieldViolation("phone", "must be a Vietnamese phone number such as 0912345678 or "
+                                                      "+84912345678"))
+        if email and not EMAIL.match(email):
+            violations.append(FieldViolation("email", "must be an e-mail address"))
+        if len(reason) > MAX_REASON_LENGTH:
+            violations.append(FieldViolation("reason", f"must be at most {MAX_REASON_LENGTH} characters"))
+        if violations:
+            raise InvalidArgument(*violations)
+        if (phone, email) == (self.phone, self.email):
+            return False
+        self._contact_details_corrected(phone=phone, email=email, reason=reason.strip())
+        return True
+
+    @event("ContactDetailsCorrected")
+    def _contact_details_corrected(self, phone: str, email: str, reason: str) -> None:
+        self.phone = phone
+        self.email = email
 
     def grant(self, role: str, agency_id: str) -> bool:
         """Grants a role within an agency subtree; False when the account already holds it."""

@@ -9,6 +9,7 @@ read models and other services need (times, actor, agency, unit, step, channel, 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from motcua.dossiers.domain.procedure_replica import ProcedureReplica
 from motcua.dossiers.domain.terms import Terms
 from motcua.dossiers.domain.values import (
     MAX_NOTE_LENGTH,
+    PERSONAL_APPLICANT_FIELDS,
     Applicant,
     Document,
     DossierStateConflict,
@@ -94,6 +96,13 @@ class Dossier(AttachmentRules, ClosingRules):
             step_due_at: list[datetime] | None
             calendars: list[dict[str, Any]] | None
             fee_due_vnd: int
+
+        class ApplicantDetailsCorrected(Aggregate.Event):
+            applicant: dict[str, str]
+            changed: list[str]
+            reason: str
+            corrected_by: str
+            corrected_at: datetime
 
     @staticmethod
     def create_id(dossier_id: UUID, **_: object) -> UUID:
@@ -285,6 +294,39 @@ class Dossier(AttachmentRules, ClosingRules):
         self.original_due_at = self.due_at
         self.handling_agency_id = agency_id
         self._hand_over("received", received_at, received_by, "", agency_id, self.handling_unit)
+
+    # --- correcting the applicant's personal data (Decree 13/2023/NĐ-CP) ---
+
+    def correct_applicant(self, corrections: dict[str, str], reason: str, by: str, at: datetime,
+                          subject_id: str = "") -> list[str]:
+        """Corrects the applicant's personal fields (name, identification number, phone, e-mail,
+        address) as a new event: the earlier events stay as written; the whole corrected applicant
+        is recorded, under the same subject (and so the same key), so an erasure still reaches
+        every version (``subject_id`` names it for a dossier filed before subjects were recorded).
+        Returns the fields that changed (none: no event)."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidArgument.field("reason", "must say why the data is corrected")
+        if len(reason) > MAX_NOTE_LENGTH:
+            raise InvalidArgument.field("reason", f"must be at most {MAX_NOTE_LENGTH} characters")
+        unknown = sorted(set(corrections) - set(PERSONAL_APPLICANT_FIELDS))
+        if unknown:
+            raise InvalidArgument.field(unknown[0], "is not a personal field of the applicant")
+        corrected = trimmed(replace(self.applicant, **corrections))
+        if not corrected.subject_id:
+            corrected = replace(corrected, subject_id=subject_id)
+        check_submission(self.agency_id, corrected, self.channel, self.result_delivery, [])
+        current = self.applicant_data
+        changed = [k for k in PERSONAL_APPLICANT_FIELDS if getattr(corrected, k) != current.get(k, "")]
+        if changed:
+            self._applicant_details_corrected(applicant=corrected.as_dict(), changed=changed, reason=reason,
+                                              corrected_by=by, corrected_at=at)
+        return changed
+
+    @event("ApplicantDetailsCorrected")
+    def _applicant_details_corrected(self, applicant: dict[str, str], changed: list[str], reason: str,
+                                     corrected_by: str, corrected_at: datetime) -> None:
+        self.applicant_data = dict(applicant)
 
     # --- values read by the rules and the application --------------------------------------------
 
