@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 from motcua.kernel.subject_keys import KeyEncryptionKeys, SubjectKeyStore
 
-from .test_subject_key_store import PeopleApp, datastore
 from .conftest import kernel_settings
+from .test_subject_key_store import PeopleApp, datastore
 
 
 class CountingDatastore:
@@ -72,11 +72,11 @@ def test_replicas_making_a_subjects_first_key_at_once_use_the_same_one(stack, se
             keys: list[bytes] = []
             start = threading.Barrier(len(replicas))
 
-            def make(replica: SubjectKeyStore) -> None:
+            def make(replica: SubjectKeyStore, start: threading.Barrier, subject: str, keys: list[bytes]) -> None:
                 start.wait()
                 keys.append(replica.key_for_writing(subject))
 
-            threads = [threading.Thread(target=make, args=(r,)) for r in replicas]
+            threads = [threading.Thread(target=make, args=(r, start, subject, keys)) for r in replicas]
             for t in threads:
                 t.start()
             for t in threads:

@@ -37,9 +37,9 @@ TARGETS = {"accepted_per_s": 1000, "emails_per_s": 300, "p99_ms": 1000}
 def run_notifications(stack, seconds: float, callers: int, step: Callable[[str], None]) -> dict:
     from motcua.identity.v1.role_pb2 import Role
     from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
+    from tests.perf.stack import CpuMeter
     from tests.support import auth
     from tests.support.clients import notifications_stub
-    from tests.perf.stack import CpuMeter
     from tests.support.smtp_sink import SmtpSink
 
     sink = SmtpSink()
