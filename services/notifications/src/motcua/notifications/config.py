@@ -27,7 +27,8 @@ stay queued):
   `MOTCUA_ZALO_APP_ID`, `MOTCUA_ZALO_OA_SECRET_KEY` (verifies receipts), `MOTCUA_ZALO_TEMPLATES`
   (`key=zns_template_id,…`), `MOTCUA_ZALO_RATE`: Zalo ZNS.
 - `MOTCUA_NOTIFY_MAX_ATTEMPTS` (5), `MOTCUA_NOTIFY_RETRY_BASE` (2 s), `MOTCUA_NOTIFY_RETRY_MAX`
-  (600 s), `MOTCUA_NOTIFY_POLL_INTERVAL` (0.5 s): the sender's retries and polling;
+  (600 s), `MOTCUA_NOTIFY_POLL_INTERVAL` (0.5 s): the sender's retries and polling (the
+  fallback: the sender wakes on every commit of events through LISTEN/NOTIFY);
   `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer;
   `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
   for its delivery receipt before the notice goes out on the next channel;
