@@ -32,7 +32,7 @@ stay queued):
   `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer;
   `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
   for its delivery receipt before the notice goes out on the next channel;
-  `MOTCUA_NOTIFY_SENDERS` (8): notifications the leader sends at once;
+  `MOTCUA_NOTIFY_SENDERS` (16): notifications the leader sends at once;
   `MOTCUA_NOTIFY_QUIET_HOURS` (`21:00-07:00`, local; `off`): hours in which e-mails, SMS and
   Zalo messages that are not statutory notices (officers' ones) wait till the end.
 
@@ -78,7 +78,7 @@ class NotificationSettings:
     retry: RetryPolicy = RetryPolicy()
     poll_interval: float = 0.5
     confirm_within: float = 900.0
-    senders: int = 8
+    senders: int = 16
     quiet_hours: tuple[time, time] | None = None
     callback_secrets: CallbackSecrets = CallbackSecrets()
 
@@ -132,7 +132,7 @@ class NotificationSettings:
             ),
             poll_interval=env_number(env, "MOTCUA_NOTIFY_POLL_INTERVAL", 0.5, float, minimum=0.01),
             confirm_within=env_number(env, "MOTCUA_NOTIFY_CONFIRM_WITHIN", 900.0, float, minimum=0.0),
-            senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 8, int, minimum=1),
+            senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 16, int, minimum=1),
             quiet_hours=_window(env.get("MOTCUA_NOTIFY_QUIET_HOURS", "21:00-07:00")),
             callback_secrets=CallbackSecrets(
                 esms_token=env.get("MOTCUA_ESMS_CALLBACK_TOKEN", ""),
