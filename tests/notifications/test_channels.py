@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import uuid
 from datetime import UTC, datetime
 
@@ -122,9 +124,12 @@ def test_the_email_message_has_an_encoded_subject_and_text_and_html_parts():
     wire = mail.as_bytes()
     assert wire.isascii()
     assert b"Subject: =?utf-8?" in wire
-    assert mail.get_body(("html",)).get_content().count("<p>") == 2
-    assert "Dòng &lt;hai&gt;" in mail.get_body(("html",)).get_content()
-    assert mail["Message-ID"].endswith("@hanam.gov.vn>")
+    received = email.message_from_bytes(wire, policy=email.policy.default)  # as a mail client reads it
+    assert received["Subject"] == "Kết quả hồ sơ <H56>"
+    assert received.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == "Dòng một\nDòng <hai>"
+    assert received.get_body(("html",)).get_content().count("<p>") == 2
+    assert "Dòng &lt;hai&gt;" in received.get_body(("html",)).get_content()
+    assert received["Message-ID"].endswith("@hanam.gov.vn>")
 
 
 def test_a_silent_provider_is_overdue_once_and_a_late_receipt_still_counts():

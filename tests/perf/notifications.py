@@ -16,6 +16,11 @@ queued -> handed to SMTP
 
 Targets (issue 15): 1,000 notifications accepted/s; 300 e-mails/s to a local SMTP server;
 p99 event-to-send at most 1 s. Printed beside, never asserted.
+
+CPU ms per notification
+    The notifications process's and PostgreSQL's CPU seconds (/proc) from the first call to
+    the last e-mail received, divided by the e-mails received: what a notification costs,
+    accepted and sent, a figure the other load on a shared machine changes far less than a rate.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ TARGETS = {"accepted_per_s": 1000, "emails_per_s": 300, "p99_ms": 1000}
 def run_notifications(stack, seconds: float, callers: int, step: Callable[[str], None]) -> dict:
     from motcua.identity.v1.role_pb2 import Role
     from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
+    from tests.perf.stack import CpuMeter
     from tests.support import auth
     from tests.support.clients import notifications_stub
     from tests.support.smtp_sink import SmtpSink
@@ -77,6 +83,7 @@ def run_notifications(stack, seconds: float, callers: int, step: Callable[[str],
                         acknowledged[address] = time.time()
                 i += 1
 
+        meter = CpuMeter({"notifications": process.pid, "postgres": stack.postgres.pid}).start()
         started = time.time()
         threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
         for t in threads:
@@ -88,6 +95,7 @@ def run_notifications(stack, seconds: float, callers: int, step: Callable[[str],
         wait_until = time.time() + 300
         while len(received_at) < len(acknowledged) and time.time() < wait_until:
             time.sleep(0.2)
+        meter.stop()
         delivered = [a for a in acknowledged if a in received_at]
         last = max((received_at[a] for a in delivered), default=started)
         lags = sorted((received_at[a] - acknowledged[a]) * 1000 for a in delivered)
@@ -100,6 +108,8 @@ def run_notifications(stack, seconds: float, callers: int, step: Callable[[str],
             "lag_ms_p50": round(statistics.median(lags), 1) if lags else None,
             "lag_ms_p99": round(lags[int(len(lags) * 0.99) - 1], 1) if len(lags) >= 100 else None,
             "errors": len(errors),
+            "cpu_ms_per_notification": {name: round(1000 * seconds / max(len(delivered), 1), 2)
+                                        for name, seconds in meter.cpu_seconds.items()},
             "targets": TARGETS,
         }
     finally:
@@ -118,3 +128,6 @@ def print_notifications(r: dict) -> None:
         print(f"  {label:30}{shown:>10} {unit:3} target {'>=' if at_least else '<='} {target:,}{below}")
     print(f"  queued -> SMTP p50 {r['lag_ms_p50']} ms; {r['accepted']:,} accepted, {r['emails']:,} received, "
           f"{r['errors']} errors")
+    cpu = r.get("cpu_ms_per_notification") or {}
+    print("  CPU per notification (accepted and sent): "
+          + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items()))

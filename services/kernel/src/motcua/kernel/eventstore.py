@@ -186,7 +186,17 @@ class ServiceApplication(EventSourcedProjection[UUID]):
 
     def construct_repository(self) -> Repository[UUID]:
         # No aggregate cache: with several replicas writing, only the store is current.
+        # Aggregates of the types never snapshotted are read without first asking the snapshot
+        # store (a round trip on every load that always finds nothing).
+        self._without_snapshots = BatchAwareRepository(event_store=self.events, snapshot_store=None)
         return BatchAwareRepository(event_store=self.events, snapshot_store=self.snapshots)
+
+    def _repository_for(self, aggregate_type: type) -> Repository[UUID]:
+        snapshotted = self.snapshotting_intervals or {}
+        if self.snapshots is None or any(issubclass(aggregate_type, t) or issubclass(t, aggregate_type)
+                                         for t in snapshotted):
+            return self.repository
+        return self._without_snapshots
 
     @contextlib.contextmanager
     def batch_of_changes(self) -> Iterator[dict[UUID, Any]]:
@@ -210,7 +220,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     def load(self, aggregate_type: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         """The aggregate, checked against the version the caller last saw (0 or None: no check)."""
         try:
-            aggregate: object = self.repository.get(aggregate_id)
+            aggregate: object = self._repository_for(aggregate_type).get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(aggregate_type.__name__, str(aggregate_id)) from None
         if not isinstance(aggregate, aggregate_type):
@@ -222,7 +232,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     def find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate, or None when there is none of that type with that id."""
         try:
-            aggregate: object = self.repository.get(aggregate_id)
+            aggregate: object = self._repository_for(aggregate_type).get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, aggregate_type) else None

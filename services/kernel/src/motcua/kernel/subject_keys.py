@@ -317,18 +317,30 @@ class SubjectKeyStore:
 
     def key_for_writing(self, subject_id: str) -> bytes:
         """The subject's data key, made (and stored wrapped) at their first personal data."""
-        key = self.key_for_reading(subject_id)
+        key = self.cache.get(subject_id)
         if key is not None:
             return key
-        kek_id, wrapped = wrap_key(self.keks, subject_id, os.urandom(DATA_KEY_BYTES))
+        # One round trip whether the subject has a key or not (a notice to a new address is a
+        # new subject on every call): insert a new one, else read the stored one. The outer
+        # SELECT sees the table as the statement began, so a conflict returns the stored row;
+        # two replicas making one at once: the first row stays, both use it.
+        data_key = os.urandom(DATA_KEY_BYTES)
+        kek_id, wrapped = wrap_key(self.keks, subject_id, data_key)
         with self.datastore.get_connection() as conn:
-            # Two replicas may make one at once: the first row stays, both use it.
-            conn.execute(SQL("INSERT INTO {t} (subject_id, kek_id, wrapped_key) VALUES (%s, %s, %s) "
-                             "ON CONFLICT (subject_id) DO NOTHING").format(t=self.keys_table),
-                         (subject_id, kek_id, wrapped))
-        key = self.key_for_reading(subject_id)
-        assert key is not None  # just inserted, or inserted by another replica
-        return key
+            row = conn.execute(SQL(
+                "WITH made AS (INSERT INTO {t} (subject_id, kek_id, wrapped_key) VALUES (%(subject)s, %(kek)s, "
+                "%(wrapped)s) ON CONFLICT (subject_id) DO NOTHING RETURNING TRUE AS made) "
+                "SELECT TRUE AS made, NULL AS kek_id, NULL::bytea AS wrapped_key FROM made "
+                "UNION ALL SELECT FALSE, kek_id, wrapped_key FROM {t} WHERE subject_id = %(subject)s"
+            ).format(t=self.keys_table), {"subject": subject_id, "kek": kek_id, "wrapped": wrapped}).fetchone()
+        if row is None:  # inserted by a transaction not yet committed when ours conflicted with it
+            key = self.key_for_reading(subject_id)
+            assert key is not None
+            return key
+        if not row["made"]:
+            data_key = unwrap_key(self.keks, subject_id, row["kek_id"], bytes(row["wrapped_key"]))
+        self.cache.put(subject_id, data_key)
+        return data_key
 
     def key_for_reading(self, subject_id: str) -> bytes | None:
         """The subject's data key; None when they have none (erased, or never had data)."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time as clock
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -52,6 +55,42 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 50
 
+# Templates read on every notification, changed seldom: kept this long (seconds) and this many.
+# A revision made on this replica is seen at once; one made on another replica within the age.
+TEMPLATE_CACHE_SECONDS = 5.0
+TEMPLATE_CACHE_SIZE = 1000
+
+
+class TemplateCache:
+    """The templates last read, each for at most ``max_age`` seconds, the least recently used
+    dropped beyond ``size``; shared by the gRPC and consumer threads."""
+
+    def __init__(self, size: int = TEMPLATE_CACHE_SIZE, max_age: float = TEMPLATE_CACHE_SECONDS) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._entries: OrderedDict[UUID, tuple[float, Template]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, template_id: UUID) -> Template | None:
+        with self._lock:
+            entry = self._entries.get(template_id)
+            if entry is None or clock.monotonic() - entry[0] > self.max_age:
+                self._entries.pop(template_id, None)
+                return None
+            self._entries.move_to_end(template_id)
+            return entry[1]
+
+    def put(self, template: Template) -> None:
+        with self._lock:
+            self._entries[template.id] = (clock.monotonic(), template)
+            self._entries.move_to_end(template.id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def drop(self, template_id: UUID) -> None:
+        with self._lock:
+            self._entries.pop(template_id, None)
+
 
 # Who may read anybody's notifications: auditors, who read and change nothing. A notification
 # tells a person about their own dossiers, so administrators (scoped to agencies, while a
@@ -93,6 +132,7 @@ class NotificationsApplication(ReadModelApplication):
         self.external_channels: frozenset[str] = frozenset()
         # Local hours in which notices that are not statutory wait (start, end); None: never.
         self.quiet_hours: tuple[time, time] | None = None
+        self.templates = TemplateCache()
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -124,8 +164,19 @@ class NotificationsApplication(ReadModelApplication):
     def revise_template(self, template_id: UUID, subject: str, body: str, expected_version: int = 0) -> TemplateView:
         template = self.load(Template, template_id, expected_version)
         if template.revise(subject, body):
+            self.templates.drop(template_id)
             self.save(template)
+            self.templates.drop(template_id)  # a send meanwhile may have cached the version before
         return TemplateView.of(template)
+
+    def _template(self, template_id: UUID) -> Template | None:
+        """The template, from the cache when read lately (rendering only reads it)."""
+        template = self.templates.get(template_id)
+        if template is None:
+            template = self.find(Template, template_id)
+            if template is not None:
+                self.templates.put(template)
+        return template
 
     # --- notifications --------------------------------------------------------------------------
 
@@ -141,7 +192,9 @@ class NotificationsApplication(ReadModelApplication):
         """Renders and queues one notification from the caller (``sending`` says who may send
         what to whom); the same request id returns the first one's result, to its sender."""
         actor = current_actor()
-        template = self.load(Template, template_id)
+        template = self._template(template_id)
+        if template is None:
+            raise NotFound("Template", str(template_id))
         dossier = self.find(DossierReplica, dossier_id) if dossier_id is not None else None
         sending.check_sender(actor, template.key, dossier_id is not None, dossier, recipient_account_id, address,
                              within=self.agency_tree.is_within)
@@ -322,6 +375,8 @@ class NotificationsApplication(ReadModelApplication):
         return contacts.reachable([c for c in EXTERNAL_ORDER if c in self.external_channels], redirect_opted_out)
 
     def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
+        # Not from the cache: a template written earlier in a consumed batch is seen (unsaved)
+        # here, and is lost with the batch if it fails.
         template = self.find(Template, template_id(key, channel))
         if template is None:
             template = next((t for t in created if isinstance(t, Template) and t.id == template_id(key, channel)),

@@ -27,11 +27,12 @@ stay queued):
   `MOTCUA_ZALO_APP_ID`, `MOTCUA_ZALO_OA_SECRET_KEY` (verifies receipts), `MOTCUA_ZALO_TEMPLATES`
   (`key=zns_template_id,…`), `MOTCUA_ZALO_RATE`: Zalo ZNS.
 - `MOTCUA_NOTIFY_MAX_ATTEMPTS` (5), `MOTCUA_NOTIFY_RETRY_BASE` (2 s), `MOTCUA_NOTIFY_RETRY_MAX`
-  (600 s), `MOTCUA_NOTIFY_POLL_INTERVAL` (0.5 s): the sender's retries and polling;
+  (600 s), `MOTCUA_NOTIFY_POLL_INTERVAL` (0.5 s): the sender's retries and polling (the
+  fallback: the sender wakes on every commit of events through LISTEN/NOTIFY);
   `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer;
   `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
   for its delivery receipt before the notice goes out on the next channel;
-  `MOTCUA_NOTIFY_SENDERS` (8): notifications the leader sends at once;
+  `MOTCUA_NOTIFY_SENDERS` (16): notifications the leader sends at once;
   `MOTCUA_NOTIFY_QUIET_HOURS` (`21:00-07:00`, local; `off`): hours in which e-mails, SMS and
   Zalo messages that are not statutory notices (officers' ones) wait till the end.
 
@@ -77,7 +78,7 @@ class NotificationSettings:
     retry: RetryPolicy = RetryPolicy()
     poll_interval: float = 0.5
     confirm_within: float = 900.0
-    senders: int = 8
+    senders: int = 16
     quiet_hours: tuple[time, time] | None = None
     callback_secrets: CallbackSecrets = CallbackSecrets()
 
@@ -131,7 +132,7 @@ class NotificationSettings:
             ),
             poll_interval=env_number(env, "MOTCUA_NOTIFY_POLL_INTERVAL", 0.5, float, minimum=0.01),
             confirm_within=env_number(env, "MOTCUA_NOTIFY_CONFIRM_WITHIN", 900.0, float, minimum=0.0),
-            senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 8, int, minimum=1),
+            senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 16, int, minimum=1),
             quiet_hours=_window(env.get("MOTCUA_NOTIFY_QUIET_HOURS", "21:00-07:00")),
             callback_secrets=CallbackSecrets(
                 esms_token=env.get("MOTCUA_ESMS_CALLBACK_TOKEN", ""),
