@@ -44,7 +44,7 @@ def test_unsnapshotted_types_skip_the_snapshot_store_and_snapshotted_ones_use_it
             asked.append(kwargs.get("originator_id", args[0] if args else None))
             return snapshots_get(*args, **kwargs)
 
-        app.snapshots.get = counting_get  # type: ignore[method-assign]
+        app.snapshots.get = counting_get
         assert app.load(Note, note.id).text == "Hồ sơ đã được tiếp nhận"
         assert app.find(Note, note.id) is not None
         assert asked == []

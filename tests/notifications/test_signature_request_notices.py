@@ -145,7 +145,8 @@ def test_the_officer_finds_the_request_in_their_inbox_and_mail_with_its_title_an
 def test_an_unanswered_request_expires_by_itself_and_the_expiry_is_published(stack, requester):
     asked = ask(requester)
     # Nobody reads or answers it: the expiry worker records it.
-    eventually(lambda: signing_events(stack, asked.signature_request_id) == ["SignatureRequest.Requested", "SignatureRequest.Expired"],
+    expired = ["SignatureRequest.Requested", "SignatureRequest.Expired"]
+    eventually(lambda: signing_events(stack, asked.signature_request_id) == expired,
                timeout=REQUEST_TTL_SECONDS + 60, what="the request recorded as expired")
     envelope = find_envelope(stack.kafka.bootstrap, SIGNING_TOPIC,
                              lambda e: e.aggregate_id == asked.signature_request_id
