@@ -91,10 +91,11 @@ def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) 
     _assert_hardened(deployment)
     assert container["image"] == "ghcr.io/motcua/motcua:0.1.0"  # the chart's appVersion
     assert container["command"] == ["python", "-m", f"motcua.{service}"]
-    # Identity also serves the JWKS every service verifies tokens with (test_auth.py).
-    jwks = service == "identity"
+    # Identity also serves the JWKS every service verifies tokens with (test_auth.py), and
+    # notifications the providers' delivery receipts, which the gateway passes on to it.
+    http = {"identity": 8081, "notifications": 8082}.get(service)
     assert container["ports"] == [{"name": "grpc", "containerPort": 50051, "protocol": "TCP"},
-                                  *([{"name": "http", "containerPort": 8081, "protocol": "TCP"}] if jwks else [])]
+                                  *([{"name": "http", "containerPort": http, "protocol": "TCP"}] if http else [])]
     assert container["startupProbe"]["grpc"] == {"port": 50051}
     # Liveness and readiness follow the process only, not its background workers (see
     # grpc_server.LIVENESS_SERVICE): a Kafka outage takes no pod out of its Service.
@@ -106,14 +107,14 @@ def test_grpc_service_deployment_is_hardened_and_probed_over_grpc(service: str) 
     assert shutdown_grace == 10
     assert pod["terminationGracePeriodSeconds"] > shutdown_grace
     assert pod["serviceAccountName"] in rendered.of_kind("ServiceAccount")
-    # Its Service: 50051, named grpc (and identity's 8081), selecting exactly this Deployment's
-    # pods.
+    # Its Service: 50051, named grpc (and the HTTP port above), selecting exactly this
+    # Deployment's pods.
     svc = rendered.get("Service", f"{RELEASE}-{service}")
     assert svc["spec"]["ports"] == [
         {"name": "grpc", "port": 50051, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"},
         *(
-            [{"name": "http", "port": 8081, "targetPort": "http", "protocol": "TCP", "appProtocol": "http"}]
-            if jwks
+            [{"name": "http", "port": http, "targetPort": "http", "protocol": "TCP", "appProtocol": "http"}]
+            if http
             else []
         ),
     ]
@@ -598,9 +599,11 @@ def test_network_policies_admit_grpc_only_from_the_release_and_http_from_anywher
         if service == "gateway":
             assert rule == {"ports": [{"port": 8080, "protocol": "TCP"}]}  # no `from`: anyone
         else:
-            # Identity's JWKS port too, from the same pods: every service fetches the keys there.
-            jwks = [{"port": 8081, "protocol": "TCP"}] if service == "identity" else []
-            assert rule["ports"] == [{"port": 50051, "protocol": "TCP"}, *jwks]
+            # Identity's JWKS port too, from the same pods: every service fetches the keys there;
+            # and notifications' receipts port, which the gateway passes the providers' calls to.
+            http = {"identity": 8081, "notifications": 8082}.get(service)
+            assert rule["ports"] == [{"port": 50051, "protocol": "TCP"},
+                                     *([{"port": http, "protocol": "TCP"}] if http else [])]
             (peer,) = rule["from"]
             assert set(peer) == {"podSelector"}  # this namespace only
             selector = peer["podSelector"]["matchLabels"]

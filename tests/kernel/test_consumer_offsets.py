@@ -8,6 +8,7 @@ from google.protobuf import wrappers_pb2
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from motcua.kernel import consumer as consumer_module
+from motcua.kernel.config import KafkaSettings
 from motcua.kernel.consumer import Subscription, TrackedConsumer
 from motcua.kernel.kafka import ensure_topics
 from tests.support.waiting import eventually
@@ -29,7 +30,7 @@ def test_offsets_are_committed_once_per_interval_not_per_poll_and_all_of_them_on
         stack, notes, service_name, monkeypatch):
     monkeypatch.setattr(consumer_module, "OFFSET_COMMIT_INTERVAL", 3600.0)  # one commit, then none till stop
     upstream = f"motcua.{service_name}-upstream.events.v1"
-    ensure_topics(stack.kafka.bootstrap, [upstream], partitions=1)
+    ensure_topics(KafkaSettings(bootstrap=stack.kafka.bootstrap), [upstream], partitions=1)
     applied: list[str] = []
 
     def write_note(payload: wrappers_pb2.StringValue, _envelope) -> list:
