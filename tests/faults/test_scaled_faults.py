@@ -8,7 +8,7 @@ answered, and take "already done" as done. The consumers checked afterwards:
 
 - the dossiers' own log: one DossierSubmitted and one DossierReceived per accepted dossier,
   and no dossier more than the accepted ones (a retried submission created nothing new);
-- the notifications inbox: one notification per received dossier;
+- the notifications inbox: one notice of the reception and one of the fee due per received dossier;
 - the dossiers' replicas: every procedure published during the faults is there;
 - a non-idempotent tally of the dossiers' events (tests/faults/dossier_tally.py): each event
   counted exactly once, so no redelivery slipped past the kernel's tracking.
@@ -35,6 +35,7 @@ import pytest
 
 from motcua.dossiers.v1 import dossier_pb2, dossier_service_pb2 as dpb
 from motcua.identity.v1.role_pb2 import Role
+from motcua.notifications.domain import DOSSIER_RECEIVED, FEE_DUE, IN_APP, template_id
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as npb
 from motcua.procedures.v1 import procedure_service_pb2 as ppb
 from tests.faults.dossier_tally import NAME as TALLY, tally_id
@@ -52,6 +53,10 @@ GIVE_UP_AFTER = 600.0  # one command retried this long means the system did not 
 # Outcomes a retry may cure: the service or its database is away, or the call's fate is unknown.
 TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN,
              grpc.StatusCode.INTERNAL, grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+# The notices of a received dossier in its applicant's inbox, one each: of the reception, and of
+# the fee due on it.
+NOTICES = (str(template_id(DOSSIER_RECEIVED.key, IN_APP)), str(template_id(FEE_DUE.key, IN_APP)))
 
 pytestmark = pytest.mark.faults
 
@@ -347,21 +352,22 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
 
     tally = settle(tallied, lambda t: all(t[k][d] >= 1 for k in t for d in dossier_ids), timeout=300)
 
-    # The inbox: one notification per received dossier, in its applicant's inbox.
-    def notified() -> Counter[str]:
-        per_dossier: Counter[str] = Counter()
+    # The inbox: per received dossier, in its applicant's inbox, one notice of its reception and
+    # one of the fee it owes (the procedures have fees), each counted by its template apart.
+    def notified() -> Counter[tuple[str, str]]:
+        per_notice: Counter[tuple[str, str]] = Counter()
         for account, token in ledger.recipient_tokens.items():
             for notification in inbox(addr["notifications"], account, token):
-                per_dossier[notification.dossier_id] += 1
-        return per_dossier
+                per_notice[notification.dossier_id, notification.template_id] += 1
+        return per_notice
 
-    notifications = settle(notified, lambda n: all(n[d] >= 1 for d in ledger.received), timeout=300)
+    notices = settle(notified, lambda n: all(n[d, t] >= 1 for d in ledger.received for t in NOTICES), timeout=300)
     lost = {"log": len(dossier_ids - ours) + sum(1 for d in ledger.received if log["Received"][d] == 0),
             "tally": sum(1 for k in tally for d in dossier_ids if tally[k][d] == 0),
-            "inbox": sum(1 for d in ledger.received if notifications[d] == 0)}
+            "inbox": sum(1 for d in ledger.received for t in NOTICES if notices[d, t] == 0)}
     duplicated = {"log": len(submitted_twice) + len(received_twice) - lost["log"],
                   "tally": sum(1 for k in tally for d in dossier_ids if tally[k][d] > 1),
-                  "inbox": sum(1 for d in ledger.received if notifications[d] > 1)}
+                  "inbox": sum(1 for count in notices.values() if count > 1)}
 
     report = (
         f"\nfaults: {', '.join(ledger.faults)}\n"
@@ -372,12 +378,15 @@ def test_every_accepted_command_is_applied_exactly_once_through_kills_and_restar
         f"{sum(log['Received'][d] for d in dossier_ids)} received events for {len(dossier_ids)} dossiers\n"
         f"faults: tally applied {sum(tally['submitted'].values())} submitted, {sum(tally['received'].values())} "
         f"received\n"
-        f"faults: inbox: {sum(notifications[d] for d in ledger.received)} notifications for "
-        f"{len(ledger.received)} received dossiers; replicas: {len(ledger.published)} of {len(ledger.published)}\n"
+        f"faults: inbox: {sum(notices[d, NOTICES[0]] for d in ledger.received)} reception and "
+        f"{sum(notices[d, NOTICES[1]] for d in ledger.received)} fee notices of {sum(notices.values())} "
+        f"notifications for {len(ledger.received)} received dossiers; "
+        f"replicas: {len(ledger.published)} of {len(ledger.published)}\n"
         f"faults: lost {lost}; duplicated {duplicated}"
     )
     print(report)
     assert len(ledger.faults) == len(processes.faults()), report
     assert lost == {"log": 0, "tally": 0, "inbox": 0}, report
     assert duplicated == {"log": 0, "tally": 0, "inbox": 0}, report
-    assert set(notifications) <= dossier_ids, report  # nothing else in these applicants' inboxes
+    assert {d for d, _ in notices} <= dossier_ids, report  # nothing else in these applicants' inboxes
+    assert {t for _, t in notices} <= set(NOTICES), report

@@ -176,8 +176,15 @@ def test_notifications_are_counted_by_channel_and_state(metered, stack):
         events.send(events.received(str(uuid.uuid4()), datetime(2026, 1, 12, 9, tzinfo=VN)))
     finally:
         events.close()
-    series = eventually(lambda: _moved(metered["notifications"], "motcua_notifications_total", channel="in_app"),
-                        what="a notification counted")
+    # Both awaited: a notification is counted as its row is written, inside the consumer's
+    # transaction, and an event's applying once that transaction has committed; in-app notices
+    # of other topics' events (identity's, signing's) may be counted meanwhile too, long before
+    # the batch of dossier events holding this one commits.
+    def counted() -> Series | None:
+        series = _moved(metered["notifications"], "motcua_notifications_total", channel="in_app")
+        return series if series and value(series, "motcua_consumer_applied_total", topic=DOSSIERS_TOPIC) else None
+
+    series = eventually(counted, what="a notification and the dossier event's applying counted")
     states = {labels["state"] for labels in labels_of(series, "motcua_notifications_total")}
     assert states and all(state.isidentifier() for state in states), states
     assert value(series, "motcua_consumer_applied_total", topic=DOSSIERS_TOPIC) >= 1

@@ -197,6 +197,28 @@ def _as_tsa(infra, key):
             .sign(infra.ca_key, hashes.SHA256()))
 
 
+def test_an_archive_whose_bytes_are_missing_does_not_hold_back_the_others_renewal(stack, infra, lta_service):
+    """The signing log names an archived document whose file is gone (lost, or kept by another
+    store): it is left out of the renewal, the others are still re-augmented."""
+    lost, kept = (uuid.UUID(infra.signed(lta_service).document_id) for _ in range(2))
+    documents = FilesystemBlobStore(infra.directory / "documents", suffix=".pdf")
+    expiry = last_timestamp_expiry(documents.get(str(kept)))
+    assert expiry is not None
+    documents.path(str(lost)).unlink()
+    app = SigningApplication(
+        stack.settings("signing"),
+        sealer=Sealer([], tsa_url=infra.tsa.url, level="B-LTA", trust_roots=[infra.ca_cert]),
+        documents=documents)
+    margin = dt.timedelta(days=7)
+    renewed = app.reaugment_due(expiry - margin + dt.timedelta(hours=1), margin)
+    assert kept in renewed and lost not in renewed
+    with psycopg.connect(stack.dsn("signing")) as conn:
+        topics = {document_id: [topic.rsplit(":", 1)[1] for (topic,) in conn.execute(
+            "SELECT topic FROM signing_events WHERE originator_id = %s ORDER BY originator_version",
+            (document_id,)).fetchall()] for document_id in (lost, kept)}
+    assert topics == {lost: ["Document.Signed"], kept: ["Document.Signed", "Document.Reaugmented"]}
+
+
 def test_a_b_lta_seal_stays_valid_after_its_certificate_is_revoked(infra, lta_service):
     """The document proves the certificate was good when it was sealed (OCSP response and
     timestamps); a later revocation does not undo that."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from eventsourcing.utils import get_topic
 
 from motcua.kernel.access import in_agency, is_self
-from motcua.kernel.blobstore import BlobStore
+from motcua.kernel.blobstore import BlobNotFound, BlobStore
 from motcua.kernel.config import Settings
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
@@ -172,14 +172,23 @@ class SigningApplication(ServiceApplication):
         """Adds a document timestamp (with fresh validation data) to each archived B-LTA document
         whose last document timestamp's certificate expires within ``margin`` of ``now``; each
         is a ``Document.Reaugmented`` event, the new bytes kept as the document's next version.
-        Returns the documents re-augmented (at most ``limit``)."""
+        A document whose kept bytes are missing is logged and left out. Returns the documents
+        re-augmented (at most ``limit``)."""
         assert self.sealer is not None and self.documents is not None
         done: list[uuid.UUID] = []
         for document_id in self._archived_documents():
             record = self.find(Document, document_id)
             if record is None or not record.archive_due(now, margin):
                 continue
-            renewed = self.sealer.add_archive_timestamp(self.documents.get(record.blob_key))
+            try:
+                kept = self.documents.get(record.blob_key)
+            except BlobNotFound:
+                # One lost file must not hold back every other archive's renewal (the scan
+                # meets it first each round): it is reported, and the others are renewed.
+                log.error("archive renewal: the archived document's bytes are missing",
+                          extra={"document_id": str(document_id), "blob_key": record.blob_key})
+                continue
+            renewed = self.sealer.add_archive_timestamp(kept)
             expiry = last_timestamp_expiry(renewed)
             assert expiry is not None
             # The bytes first, as the next version: the event never names a document not kept.
