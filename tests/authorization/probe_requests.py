@@ -67,7 +67,13 @@ _BY_MESSAGE_FIELD: dict[str, object] = {
     "ListEventsRequest.service": "dossiers",
     "ListEventsRequest.dossier_code": "",
     "ListEventsRequest.trace_id": "",
+    # A search answers with what the caller's scope holds: in any state, so that the owner's
+    # notification would be in the answer were the scope not applied.
+    "SearchNotificationsRequest.state": 0,
 }
+# Where a resource field must name one resource in particular, whoever the caller: the search
+# names the recipient of the owner's notification (the citizen), not the caller's counterpart.
+_RESOURCE_BY_MESSAGE_FIELD = {"SearchNotificationsRequest.recipient_account_id": "citizen"}
 # A make-up working day must not be a holiday: a Saturday apart from the holiday above.
 _MAKEUP_DAY = "2027-11-20"
 # Enums whose first values the rules exclude (the applicant role cannot be granted).
@@ -121,6 +127,8 @@ def fill(message: Any, resources: Mapping[str, str], depth: int = 0) -> Any:
 
 def _scalar(fd: FD, resources: Mapping[str, str], qualified: str):
     name = fd.name
+    if qualified in _RESOURCE_BY_MESSAGE_FIELD:
+        return resources.get(_RESOURCE_BY_MESSAGE_FIELD[qualified], "")
     if name in RESOURCE_FIELDS:
         return resources.get(name, resources.get(RESOURCE_FIELDS[name], ""))
     if name in ("template_id", "assignee"):  # someone's template, the caller's colleague

@@ -10,11 +10,11 @@ passes validation and reaches the service's own checks.
 
 Refused means PERMISSION_DENIED, or NOT_FOUND: a service may deny that someone else's
 resource exists (ids are random UUIDs, so neither answer leaks what a guess would not).
-A listing may answer, with nothing of the owner's in it. Public RPCs (the catalog, calendars,
-the agency tree, the status lookup by code and phone) have nothing to refuse and are not
-probed, nor are the copies of public data (replicas) and the readings the design allows
-(DESIGNED). The holes still open are marked `xfail(strict=True)` with the hole's name (HOLES),
-so the fix flips them into failures to unmark.
+A listing or a search may answer, with nothing of the owner's in it. Public RPCs (the
+catalog, calendars, the agency tree, the status lookup by code and phone) have nothing to
+refuse and are not probed, nor are the copies of public data (replicas) and the readings the
+design allows (DESIGNED). The holes still open are marked `xfail(strict=True)` with the
+hole's name (HOLES), so the fix flips them into failures to unmark.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ CALLER_AGENCY = "000.00.15.H56"  # a sibling under the province: no say over the
 REFUSED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND)
 TIMEOUT = 20.0
 
+# Listings and searches answer with what the caller's scope holds: nothing of the owner's.
+LISTINGS = ("List", "Search")
 # Copies of public data, read by any officer by design.
 SHARED = {"DossierService.GetProcedureReplica", "DossierService.GetCalendarReplica"}
 # Declared, not served yet (README): nothing to refuse until they are.
@@ -206,7 +208,7 @@ def test_another_agency_s_and_another_person_s_resources_are_refused(addresses, 
             f"{role} of {CALLER_AGENCY or 'no agency'} on the owner's resource: {_name(method)} answered "
             f"{error.code().name}: {error.details()}")
         return
-    if method.name.startswith("List"):
+    if method.name.startswith(LISTINGS):
         assert not leaks(response, owned), f"{role} listed the owner's {leaks(response, owned)} via {_name(method)}"
         return
     pytest.fail(f"{role} of {CALLER_AGENCY} acted on the owner's resource: {_name(method)} answered "

@@ -104,7 +104,7 @@ from motcua.kernel.localized import ACCEPT_LANGUAGE
 
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method, backend_of, message_of
-from .errors import bad_request, error_body, error_response, grpc_error_body, retry_after
+from .errors import bad_request, error_body, error_response, grpc_error_body, retry_after, rpc_status_of
 from .guard import (
     MAX_JSON_VALUES,
     Refused,
@@ -455,13 +455,15 @@ class Transcoder:
             return self._too_large(oversized, request_size)
         http_status, body = grpc_error_body(error)
         # Said by the gateway's own gRPC stack, not by the service: keep addresses and stack
-        # traces out of what clients see, and in the log.
+        # traces out of what clients see, and in the log. Told apart by the call carrying no
+        # google.rpc details (the kernel's statuses always carry some), not by the body's
+        # details, which always hold the LocalizedMessage the gateway adds.
         generic = {
             grpc.StatusCode.UNAVAILABLE: f"the {self.method.backend} service is unavailable; try again later",
             grpc.StatusCode.DEADLINE_EXCEEDED: f"the {self.method.backend} service did not answer in time",
             grpc.StatusCode.UNKNOWN: f"the {self.method.backend} service failed",
         }
-        if code in generic and not body["error"]["details"]:
+        if code in generic and not rpc_status_of(error).details:
             log.warning("backend call failed", extra={"rpc": self.method.full_path, "grpc_code": code.name,
                                                       "error": error.details()})
             body["error"]["message"] = generic[code]

@@ -11,8 +11,10 @@ from motcua.procedures.v1 import procedure_service_pb2 as pb, procedure_service_
 
 from . import convert
 from .application import ProceduresApplication
+from .content import ProcedureContent
 from .convert import procedure_proto
 from .search import Filters
+from .views import ProcedureView
 
 
 def _within(prefix: str, error: InvalidArgument) -> InvalidArgument:
@@ -29,6 +31,25 @@ EDITABLE = frozenset({"name", "agency_id", "field", "level", "online_mode", "pro
 def _check_processing_time_given(message, prefix: str = "") -> None:
     if not message.HasField("processing_time") and not message.processing_days:
         raise InvalidArgument.field(f"{prefix}processing_days", "is required unless processing_time is given")
+
+
+class _NamedInRequest(InvalidArgument):
+    """Violations already named as fields of the request (update_mask, procedure.…)."""
+
+
+def _edited_content(request: pb.UpdateProcedureRequest, current: ProcedureView) -> ProcedureContent:
+    """The content an update asks for: the request's procedure, or, under a partial mask, the
+    current one with the named fields taken from the request's."""
+    edited = request.procedure
+    if is_partial(request.update_mask):
+        check_mask(request.update_mask, edited.DESCRIPTOR, editable=EDITABLE)
+        edited = apply_mask(procedure_proto(current), request.procedure, request.update_mask)
+        paths = set(request.update_mask.paths)
+        if "processing_days" in paths and not any(p.split(".")[0] == "processing_time" for p in paths):
+            # The days stand for the processing time only when that is unset (convert).
+            edited.ClearField("processing_time")
+    _check_processing_time_given(edited, "procedure.")
+    return convert.content_from(edited)
 
 
 class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
@@ -53,19 +74,18 @@ class ProcedureServicer(procedure_service_pb2_grpc.ProcedureServiceServicer):
         return pb.PublishProcedureResponse(procedure=procedure_proto(view))
 
     def UpdateProcedure(self, request: pb.UpdateProcedureRequest, context) -> pb.UpdateProcedureResponse:
-        edited = request.procedure
-        if is_partial(request.update_mask):
-            check_mask(request.update_mask, edited.DESCRIPTOR, editable=EDITABLE)
-            current = procedure_proto(self.catalog.get_procedure(UUID(request.procedure_id)))
-            edited = apply_mask(current, request.procedure, request.update_mask)
-            paths = set(request.update_mask.paths)
-            if "processing_days" in paths and not any(p.split(".")[0] == "processing_time" for p in paths):
-                # The days stand for the processing time only when that is unset (convert).
-                edited.ClearField("processing_time")
-        _check_processing_time_given(edited, "procedure.")
-        content = convert.content_from(edited)
+        def revised(current: ProcedureView) -> ProcedureContent:
+            # Called by the application once the caller may edit the procedure (see
+            # revise_procedure): the mask is checked and merged with the procedure only then.
+            try:
+                return _edited_content(request, current)
+            except InvalidArgument as e:
+                raise _NamedInRequest(*e.violations) from None
+
         try:
-            view = self.catalog.update_procedure(UUID(request.procedure_id), content, request.expected_version)
+            view = self.catalog.revise_procedure(UUID(request.procedure_id), revised, request.expected_version)
+        except _NamedInRequest:
+            raise
         except InvalidArgument as e:
             raise _within("procedure", e) from None
         return pb.UpdateProcedureResponse(procedure=procedure_proto(view))

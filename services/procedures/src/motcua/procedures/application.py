@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from uuid import UUID
@@ -89,8 +90,13 @@ class ProceduresApplication(ReadModelApplication):
         self.save(procedure)
         return ProcedureView.of(procedure)
 
-    def update_procedure(self, procedure_id: UUID, content: ProcedureContent, expected_version: int) -> ProcedureView:
+    def revise_procedure(self, procedure_id: UUID, revision: Callable[[ProcedureView], ProcedureContent],
+                         expected_version: int) -> ProcedureView:
+        """Updates the procedure to the content ``revision`` makes of it as it is (a partial
+        update's merge). The revision runs only once the caller may edit the procedure: a
+        caller who may not learns nothing of it, nor what is wrong with their request."""
         procedure = self._editable(procedure_id, expected_version, "update the procedure")
+        content = revision(ProcedureView.of(procedure))
         # Moving a procedure to another agency needs that agency's administrator too.
         if is_agency_id(content.agency_id):
             self.require_administrator("update the procedure", content.agency_id)
