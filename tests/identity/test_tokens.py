@@ -148,7 +148,11 @@ def test_development_tokens_are_validated(stack):
 
 def test_development_tokens_are_off_unless_turned_on(stack, tmp_path):
     http_port = free_port()
-    identity = stack.service("identity", MOTCUA_HTTP_ADDR=f"127.0.0.1:{http_port}",
+    # A database of its own: started without the session's clients file, on the session's
+    # database it would deregister the session identity's OIDC clients (the file is the registry).
+    database = "motcua_identity_no_dev_tokens"
+    stack.postgres.create_database(database)
+    identity = stack.service("identity", POSTGRES_DBNAME=database, MOTCUA_HTTP_ADDR=f"127.0.0.1:{http_port}",
                              MOTCUA_IDENTITY_DIR=str(tmp_path / "identity")).start()
     try:
         with pytest.raises(grpc.RpcError) as failure:

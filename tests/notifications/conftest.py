@@ -14,16 +14,31 @@ import uuid
 
 import grpc
 import pytest
+from kafka import KafkaAdminClient
 
 from tests.support.dossier_events import DossierEvents
 from tests.support.provider_simulator import ProviderSimulator
 from tests.support.smtp_sink import SmtpSink
 
+# The consumer group of notifications' agency-tree replica (motcua.kernel.agencies).
+AGENCY_TREE_GROUP = "motcua.notifications.agency-tree"
+
 
 @pytest.fixture(scope="session")
 def notifications_db(stack) -> str:
+    """The folder's database; its agency-tree replica starts empty, so its consumer group starts
+    from the beginning of identity's topic, as a new deployment's would. The group's offsets
+    committed by an earlier folder's notifications service (on another database) would otherwise
+    skip the tree that folder's tests seeded: identity publishes each agency once, and seeding it
+    again publishes nothing."""
     name = f"motcua_notifications_t{uuid.uuid4().hex[:8]}"
     stack.postgres.create_database(name)
+    admin = KafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    try:
+        outcome = admin.delete_groups([AGENCY_TREE_GROUP])  # {group: "OK" or the error's name}
+    finally:
+        admin.close()
+    assert outcome.get(AGENCY_TREE_GROUP) in ("OK", "GroupIdNotFoundError"), outcome  # not NonEmptyGroup
     return name
 
 
