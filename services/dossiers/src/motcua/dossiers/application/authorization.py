@@ -26,7 +26,7 @@ from typing import Any
 
 from motcua.kernel.access import Within, holds, is_self, require_grant, require_role
 from motcua.kernel.context import Actor
-from motcua.kernel.errors import PermissionDenied
+from motcua.kernel.errors import NotFound, PermissionDenied
 from motcua.kernel.roles import (
     ADMINISTRATOR,
     APPLICANT,
@@ -176,7 +176,12 @@ def data_protection(actor: Actor, agencies: Iterable[str], within: Within | None
     for every agency holding one of the person's dossiers."""
     action = "erase a person's personal data"
     require_role(actor, action, DATA_PROTECTION_OFFICER)
-    for agency in agencies:
+    held = list(agencies)
+    if not held:
+        # No dossier of theirs here, so no agency whose officer could be granted: nobody but the
+        # person themself may learn even that (never the identifier: it is personal data).
+        raise NotFound("data subject", "(no dossier of theirs is held here)")
+    for agency in held:
         require_grant(actor, action, (DATA_PROTECTION_OFFICER,), agency, within=within)
 
 
@@ -190,7 +195,12 @@ def subject_access(actor: Actor, account_id: str, agencies: Iterable[str], withi
     if not actor.has_role(DATA_PROTECTION_OFFICER):
         raise PermissionDenied(action, "only the person themself or a data-protection officer",
                                error_reason="NOT_OWNER")
-    for agency in agencies:
+    held = list(agencies)
+    if not held:
+        # No dossier of theirs here, so no agency whose officer could be granted: nobody but the
+        # person themself may learn even that (never the identifier: it is personal data).
+        raise NotFound("data subject", "(no dossier of theirs is held here)")
+    for agency in held:
         require_grant(actor, action, (DATA_PROTECTION_OFFICER,), agency, within=within)
 
 
