@@ -15,13 +15,17 @@ import uuid
 import grpc
 import pytest
 from kafka import KafkaAdminClient
+from kafka.errors import CoordinatorNotAvailableError
 
 from tests.support.dossier_events import DossierEvents
 from tests.support.provider_simulator import ProviderSimulator
 from tests.support.smtp_sink import SmtpSink
+from tests.support.waiting import eventually
 
 # The consumer group of notifications' agency-tree replica (motcua.kernel.agencies).
 AGENCY_TREE_GROUP = "motcua.notifications.agency-tree"
+# What a broker answers while its group coordinator is still being elected or loaded.
+COORDINATOR_NOT_READY = ("NotCoordinatorError", "CoordinatorNotAvailableError", "CoordinatorLoadInProgressError")
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +39,21 @@ def notifications_db(stack) -> str:
     stack.postgres.create_database(name)
     admin = KafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
     try:
-        outcome = admin.delete_groups([AGENCY_TREE_GROUP])  # {group: "OK" or the error's name}
+        # A broker just started has no group coordinator until its offsets topic exists.
+        outcome = eventually(lambda: _deleted_groups(admin), what="the broker's group coordinator")
     finally:
         admin.close()
+    assert outcome is not None  # eventually returns a truthy answer
     assert outcome.get(AGENCY_TREE_GROUP) in ("OK", "GroupIdNotFoundError"), outcome  # not NonEmptyGroup
     return name
+
+
+def _deleted_groups(admin: KafkaAdminClient) -> dict | None:
+    try:
+        outcome = admin.delete_groups([AGENCY_TREE_GROUP])  # {group: "OK" or the error's name}
+    except CoordinatorNotAvailableError:
+        return None
+    return None if outcome.get(AGENCY_TREE_GROUP) in COORDINATOR_NOT_READY else outcome
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +70,22 @@ def provider():
     simulator = ProviderSimulator().start()
     yield simulator
     simulator.stop()
+
+
+def sending_service(stack, database: str, smtp: SmtpSink, provider: ProviderSimulator, **settings: str):
+    """The folder's notifications service (not started) sending e-mail to ``smtp`` and SMS through
+    eSMS at ``provider``, retrying and polling fast; ``settings`` add to or override these."""
+    return stack.service("notifications", **{
+        "POSTGRES_DBNAME": database,
+        "MOTCUA_SMTP_HOST": "127.0.0.1",
+        "MOTCUA_SMTP_PORT": str(smtp.port),
+        "MOTCUA_SMTP_STARTTLS": "false",
+        "MOTCUA_ESMS_URL": provider.url,
+        "MOTCUA_ESMS_BRANDNAME": "MOTCUA.HNA",
+        "MOTCUA_NOTIFY_RETRY_BASE": "0.05",
+        "MOTCUA_NOTIFY_POLL_INTERVAL": "0.05",
+        **settings,
+    })
 
 
 @pytest.fixture(scope="session")

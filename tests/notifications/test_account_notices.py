@@ -21,6 +21,8 @@ from tests.support.clients import notifications_stub
 from tests.support.identity import identity_service_stub, province_registrar_token, seed_agencies, unique_personal_id
 from tests.support.waiting import eventually
 
+from .conftest import sending_service
+
 Channel = notification_pb2.Channel
 PASSWORD = "Mật-khẩu-đầu-tiên-2026"
 PORTAL = "motcua-portal"  # the development OIDC client of the session's identity
@@ -29,16 +31,8 @@ PORTAL_REDIRECT = "http://127.0.0.1:5173/callback"
 
 @pytest.fixture(scope="module")
 def service(stack, notifications_db, smtp, provider):
-    process = stack.service(
-        "notifications",
-        POSTGRES_DBNAME=notifications_db,
-        MOTCUA_SMTP_HOST="127.0.0.1",
-        MOTCUA_SMTP_PORT=str(smtp.port),
-        MOTCUA_SMTP_STARTTLS="false",
-        MOTCUA_ESMS_URL=provider.url,
-        MOTCUA_ESMS_BRANDNAME="MOTCUA.HNA",
-        MOTCUA_NOTIFY_RETRY_BASE="0.05",
-        MOTCUA_NOTIFY_POLL_INTERVAL="0.05",
+    process = sending_service(
+        stack, notifications_db, smtp, provider,
         # Quiet all day: account notices are urgent and go out anyway.
         MOTCUA_NOTIFY_QUIET_HOURS="00:00-23:59",
     ).start()

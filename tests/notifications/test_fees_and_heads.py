@@ -19,22 +19,16 @@ from tests.support.clients import notifications_stub
 from tests.support.identity import identity_service_stub, province_registrar_token, seed_agencies, unique_login
 from tests.support.waiting import eventually
 
+from .conftest import sending_service
+
 Channel = notification_pb2.Channel
 AGENCY = "000.00.12.H56"  # in the sample agency tree
 
 
 @pytest.fixture(scope="module")
 def service(stack, notifications_db, smtp, provider):
-    process = stack.service(
-        "notifications",
-        POSTGRES_DBNAME=notifications_db,
-        MOTCUA_SMTP_HOST="127.0.0.1",
-        MOTCUA_SMTP_PORT=str(smtp.port),
-        MOTCUA_SMTP_STARTTLS="false",
-        MOTCUA_ESMS_URL=provider.url,
-        MOTCUA_ESMS_BRANDNAME="MOTCUA.HNA",
-        MOTCUA_NOTIFY_RETRY_BASE="0.05",
-        MOTCUA_NOTIFY_POLL_INTERVAL="0.05",
+    process = sending_service(
+        stack, notifications_db, smtp, provider,
         MOTCUA_NOTIFY_QUIET_HOURS="off",
     ).start()
     yield process

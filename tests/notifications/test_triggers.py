@@ -18,6 +18,8 @@ from tests.support import auth
 from tests.support.clients import field_violations, notifications_stub
 from tests.support.waiting import eventually
 
+from .conftest import sending_service
+
 State = notification_pb2.NotificationState
 Channel = notification_pb2.Channel
 AGENCY = "000.00.12.H56"
@@ -25,19 +27,11 @@ AGENCY = "000.00.12.H56"
 
 @pytest.fixture(scope="module")
 def service(stack, notifications_db, smtp, provider):
-    process = stack.service(
-        "notifications",
-        POSTGRES_DBNAME=notifications_db,
-        MOTCUA_SMTP_HOST="127.0.0.1",
-        MOTCUA_SMTP_PORT=str(smtp.port),
-        MOTCUA_SMTP_STARTTLS="false",
-        MOTCUA_ESMS_URL=provider.url,
-        MOTCUA_ESMS_BRANDNAME="MOTCUA.HNA",
+    process = sending_service(
+        stack, notifications_db, smtp, provider,
         MOTCUA_ZALO_ZNS_URL=provider.url,
         MOTCUA_ZALO_ACCESS_TOKEN=provider.access_token,
         MOTCUA_ZALO_TEMPLATES="supplement_requested=301001,dossier_returned=301003",
-        MOTCUA_NOTIFY_RETRY_BASE="0.05",
-        MOTCUA_NOTIFY_POLL_INTERVAL="0.05",
         MOTCUA_NOTIFY_QUIET_HOURS="off",  # whatever the hour the tests run at
     ).start()
     yield process
