@@ -54,7 +54,7 @@ def test_helm_test_walks_through_the_gateway_s_service():
     pod = render().get("Pod", f"{RELEASE}-test-walkthrough")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     (container,) = pod["spec"]["containers"]
-    assert container["command"] == ["python", "-m", "motcua.deploy.walkthrough",
+    assert container["command"] == ["python", "-m", "motcua.deploy.walkthrough", "--api",
                                     f"http://{RELEASE}-gateway.{NAMESPACE}.svc.cluster.local:8080"]
     assert pod["spec"]["restartPolicy"] == "Never"
     assert container["securityContext"]["runAsNonRoot"] is True

@@ -27,12 +27,17 @@ from cryptography.x509.oid import NameOID
 
 BIN = Path(sys.executable).parent
 SEED = Path(__file__).resolve().parents[2] / "infra" / "local" / "seed"
-TOOLS = ("motcua-audit", "motcua-seed-agencies", "motcua-import-procedures", "motcua-calendar-import")
+TOOLS = ("motcua-audit", "motcua-seed-agencies", "motcua-import-procedures", "motcua-calendar-import",
+         "motcua-migrate", "motcua-deploy")
 SHARED = {
     "motcua-audit": ("--api", "--token", "--token-file", "--tls-ca", "--version"),
     "motcua-seed-agencies": ("--addr", "--token", "--token-file", "--tls-ca", "--version"),
     "motcua-import-procedures": ("--addr", "--agency", "--token", "--token-file", "--tls-ca", "--version"),
     "motcua-calendar-import": ("--addr", "--agency", "--token", "--token-file", "--tls-ca", "--version"),
+    # These two reach PostgreSQL and Kafka (as the services do) and the Kubernetes API (through
+    # the kubeconfig), not a motcua service: --version is the shared flag they have a use for.
+    "motcua-migrate": ("--version",),
+    "motcua-deploy": ("--version",),
 }
 TOKEN = "eyJ0ZXN0IjoidG9rZW4ifQ.e30.c2lnbmF0dXJl"
 
@@ -153,7 +158,8 @@ def test_a_bad_ca_file_is_a_usage_error(tmp_path):
 
 @pytest.fixture
 def https_gateway(certificate) -> Iterator[tuple[str, list[str]]]:
-    """An HTTPS server answering the audit API's events route with no events."""
+    """An HTTPS server answering the audit API's events route with no events, and any POST with
+    403 (noting its path)."""
     seen: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -161,6 +167,16 @@ def https_gateway(certificate) -> Iterator[tuple[str, list[str]]]:
             seen.append(self.headers.get("Authorization", ""))
             body = json.dumps({"events": [], "next_page_token": ""}).encode()
             self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):  # noqa: N802 (the standard library's name)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(f"POST {self.path}")
+            body = json.dumps({"code": 7, "message": "recorded by the test server"}).encode()
+            self.send_response(403)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
             self.end_headers()
@@ -190,3 +206,19 @@ def test_motcua_audit_checks_an_https_gateway_against_tls_ca(https_gateway, cert
                    "log", "procedures", "--format", "json")
     assert trusted.returncode == 0, trusted.stderr
     assert json.loads(trusted.stdout) == [] and seen == [f"Bearer {TOKEN}"]
+
+
+def test_the_walkthrough_takes_the_shared_api_and_tls_flags(https_gateway, certificate):
+    """The chart's test pod runs the walk-through with --api; --tls-ca checks an HTTPS gateway."""
+    url, seen = https_gateway
+    walkthrough = [sys.executable, "-m", "motcua.deploy.walkthrough"]
+    untrusted = subprocess.run([*walkthrough, "--api", url], capture_output=True, text=True, timeout=120)
+    assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, untrusted.stderr
+    assert seen == []
+    trusted = subprocess.run([*walkthrough, "--api", url, "--tls-ca", str(certificate["cert"])],
+                             capture_output=True, text=True, timeout=120)
+    # The test server refuses the first step; reaching it over the checked TLS is what is shown.
+    assert trusted.returncode == 1 and "HTTP 403" in trusted.stderr, trusted.stderr
+    assert seen == ["POST /v1/tokens:issueDevelopment"]
+    version = subprocess.run([*walkthrough, "--version"], capture_output=True, text=True, timeout=120)
+    assert version.returncode == 0 and version.stdout.strip().endswith("0.1.0"), version

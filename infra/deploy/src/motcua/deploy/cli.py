@@ -10,6 +10,10 @@
 The release's objects are found by the chart's labels (app.kubernetes.io/instance=<release>).
 The kubeconfig is --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the in-cluster
 service account. Exit codes: 0 healthy, 1 unhealthy, 2 usage or API errors.
+
+Of the flags the motcua tools share (motcua.kernel.cli_flags) it takes --version: it talks to
+the Kubernetes API, whose address, credentials and TLS the kubeconfig carries, not to motcua's
+services, so --addr, --api, --token and --tls-ca have nothing to name here.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
+
+from motcua.kernel.cli_flags import add_version
 
 from .report import Container, Pod, Report, Workload, judge
 
@@ -136,13 +142,15 @@ def verify(cluster: Cluster, timeout: float, expected_digests: frozenset[str], m
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="motcua-deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("status", "verify"))
-    parser.add_argument("--namespace", "-n", default="motcua")
-    parser.add_argument("--release", default="motcua", help="the Helm release name")
-    parser.add_argument("--kubeconfig", default=None)
+    parser.add_argument("--namespace", "-n", default="motcua", help="the release's namespace (default: motcua)")
+    parser.add_argument("--release", default="motcua", help="the Helm release name (default: motcua)")
+    parser.add_argument("--kubeconfig", default=None,
+                        help="the kubeconfig (default: $KUBECONFIG, ~/.kube/config, else the in-cluster account)")
     parser.add_argument("--timeout", type=float, default=300.0, help="verify: seconds to wait for the rollouts")
     parser.add_argument("--expect-digest", action="append", default=[], metavar="sha256:...",
                         help="verify: the image digest every container must run (repeat to accept several)")
     parser.add_argument("--max-restarts", type=int, default=0, help="container restarts tolerated")
+    add_version(parser, "motcua-deploy")
     args = parser.parse_args(argv)
     for digest in args.expect_digest:
         if not digest.startswith("sha256:") or len(digest) != len("sha256:") + 64:

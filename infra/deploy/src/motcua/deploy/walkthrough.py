@@ -1,24 +1,33 @@
 """The core walk-through against a running release, through its gateway only (the chart's
 `helm test` pod runs it): publish a procedure, submit and receive a dossier, read the citizen's
 notification, sign and verify a PDF. Needs identity.devTokens (development tokens), so it is for
-development and staging releases. Standard library only: it runs in the platform's image.
+development and staging releases. It runs in the platform's image.
 
-  python -m motcua.deploy.walkthrough http://motcua-gateway.motcua.svc.cluster.local:8080
+  python -m motcua.deploy.walkthrough --api http://motcua-gateway.motcua.svc.cluster.local:8080
+
+The shared flags of the motcua tools (motcua.kernel.cli_flags): --api (else MOTCUA_API_URL, else
+the gateway of `make run`), --tls-ca for an HTTPS gateway whose certificate chains to a private
+CA, --version. It logs in with the development tokens itself, so it takes no --token. The URL as
+the only argument, as the chart's test pod gave it before, still works.
 
 Prints one line per step and exits non-zero at the first step that fails, saying what it got.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import secrets
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from motcua.kernel import cli_flags
 
 OFFICE = "000.00.10.H56"
 APPLICANT_NAME = "Nguyễn Thị Hằng"
@@ -30,9 +39,10 @@ class StepFailed(Exception):
 
 
 class Gateway:
-    def __init__(self, base_url: str, timeout: float = 30.0):
+    def __init__(self, base_url: str, timeout: float = 30.0, tls: ssl.SSLContext | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.tls = tls
 
     def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -41,7 +51,7 @@ class Gateway:
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self.tls) as reply:
                 return reply.status, json.loads(reply.read() or b"{}")
         except urllib.error.HTTPError as e:
             raw = e.read()
@@ -167,14 +177,21 @@ def walk(gateway: Gateway, say: Callable[[str], None] = print) -> dict[str, str]
     return {"procedure_id": procedure_id, "dossier_id": dossier_id, "code": received["code"]}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m motcua.deploy.walkthrough <gateway base URL>", file=sys.stderr)
-        return 2
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m motcua.deploy.walkthrough",
+                                     description=__doc__.split("\n\n")[0])
+    cli_flags.add_api(parser)
+    cli_flags.add_tls(parser)
+    cli_flags.add_version(parser, "motcua-deploy")
+    parser.add_argument("legacy_api", nargs="?", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        gateway = Gateway(args.legacy_api or args.api, tls=cli_flags.ssl_context(args))
+    except cli_flags.FlagError as e:
+        parser.error(str(e))
     started = time.monotonic()
     try:
-        result = walk(Gateway(args[0]))
+        result = walk(gateway)
     except (StepFailed, urllib.error.URLError, OSError, KeyError) as e:
         print(f"walk-through FAILED: {e!r}", file=sys.stderr)
         return 1

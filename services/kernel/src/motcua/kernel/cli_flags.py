@@ -1,5 +1,6 @@
 """The flags every motcua command-line tool spells the same way (motcua-audit,
-motcua-seed-agencies, motcua-import-procedures, motcua-calendar-import):
+motcua-seed-agencies, motcua-import-procedures, motcua-calendar-import, and the deployment's
+motcua-migrate, motcua-deploy and walk-through, each taking those that name something it talks to):
 
 * ``--addr HOST:PORT``: a service's gRPC address (each tool names its own environment variable
   and default: the stack of `make run`);

@@ -12,6 +12,10 @@ rights than using their own databases.
 
 Idempotent: run again, it changes nothing but the role's password (so rotating the Secret and
 upgrading the release applies the new password).
+
+Of the flags the motcua tools share (cli_flags) it takes --version: it reaches PostgreSQL and
+Kafka through the same variables as the services (POSTGRES_HOST, KAFKA_BOOTSTRAP_SERVERS, the
+Kafka TLS and SASL settings), so that the Job and the services cannot disagree on where they are.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import TypeVar
 import psycopg
 from psycopg import sql
 
+from . import cli_flags
 from .checkpoints import CHECKPOINTS_TOPIC, HEADS_TOPIC
 from .config import ConfigError, KafkaSettings, events_topic
 from .kafka import ensure_topics
@@ -116,8 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="motcua-migrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", default=",".join(SERVICES),
                         help="comma-separated services whose databases to create (default: all)")
-    parser.add_argument("--skip-postgresql", action="store_true")
-    parser.add_argument("--skip-kafka", action="store_true")
+    parser.add_argument("--skip-postgresql", action="store_true", help="leave the role and databases alone")
+    parser.add_argument("--skip-kafka", action="store_true", help="leave the topics alone")
+    cli_flags.add_version(parser, "motcua-kernel")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = [s.strip() for s in args.services.split(",") if s.strip()]
