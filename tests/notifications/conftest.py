@@ -17,8 +17,8 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import CoordinatorNotAvailableError
 
+from motcua.devstack.provider_simulator import ProviderSimulator
 from tests.support.dossier_events import DossierEvents
-from tests.support.provider_simulator import ProviderSimulator
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
 

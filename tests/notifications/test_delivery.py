@@ -13,12 +13,12 @@ import httpx2
 import pytest
 
 from motcua.devstack import free_port
+from motcua.devstack.provider_simulator import ProviderSimulator
 from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.callbacks import zalo_signature
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from tests.support import auth
 from tests.support.clients import field_violations, notifications_stub
-from tests.support.provider_simulator import ProviderSimulator
 from tests.support.waiting import eventually
 
 State = notification_pb2.NotificationState

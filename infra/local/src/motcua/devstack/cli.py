@@ -13,13 +13,27 @@ from .kafka_broker import Kafka
 from .postgres import Postgres
 from .profiles import PROFILES, SERVICES, Profile, profile as named_profile
 from .seed import SEED_DIR, run_seeds
-from .services import ServiceProcess, auth_env, gateway_env, identity_env, service_env
+from .services import (
+    ServiceProcess,
+    auth_env,
+    gateway_env,
+    identity_env,
+    provider_simulator_command,
+    providers_env,
+    service_env,
+)
 
 GATEWAY = "gateway"
 # A local SMTP server keeping every e-mail the notifications service sends, one file each in
 # .local/run/mail/new (a Maildir): nothing leaves the machine.
 MAIL_SINK = "mail-sink"
 MAIL_SINK_PORT = 11025
+# eSMS and Zalo ZNS simulated (motcua.devstack.provider_simulator): every SMS and Zalo message
+# lands in .local/run/providers/messages.jsonl, and is reported delivered through the gateway.
+PROVIDERS = "providers"
+PROVIDERS_PORT = 11026
+# The notifications service's HTTP port, where the gateway passes the providers' receipts.
+NOTIFICATIONS_HTTP_PORT = 8082
 
 
 def _svc_files(profile: Profile, service: str) -> tuple[Path, Path]:
@@ -59,6 +73,10 @@ def up(profile: Profile, infra_only: bool) -> int:
             if svc == "notifications" and _start_mail_sink(profile):
                 extra |= {"MOTCUA_SMTP_HOST": "127.0.0.1", "MOTCUA_SMTP_PORT": str(MAIL_SINK_PORT),
                           "MOTCUA_SMTP_STARTTLS": "false", "MOTCUA_SMTP_FROM": "mot-cua@localhost"}
+            if svc == "notifications" and profile.gateway_port:
+                _start_providers(profile)
+                extra |= {"MOTCUA_HTTP_ADDR": f"127.0.0.1:{NOTIFICATIONS_HTTP_PORT}",
+                          **providers_env(f"http://127.0.0.1:{PROVIDERS_PORT}", _gateway_url(profile))}
             sp = ServiceProcess(svc, service_env(profile, svc, port, extra), log, detach=True).start(wait=False)
             pid_file.write_text(f"{sp.pid}\n")
             started.append(sp)
@@ -109,7 +127,8 @@ def _start_gateway(profile: Profile) -> None:
     # the chart.
     keys = auth_env(profile.identity_http_port, _gateway_url(profile))
     metrics = {"MOTCUA_METRICS_ADDR": f"127.0.0.1:{GATEWAY_METRICS_PORT}"}
-    env = gateway_env(profile.gateway_port, backends, {**keys, **DEV_PORTAL_CORS, **metrics},
+    receipts = {"MOTCUA_NOTIFICATIONS_CALLBACKS_URL": f"http://127.0.0.1:{NOTIFICATIONS_HTTP_PORT}"}
+    env = gateway_env(profile.gateway_port, backends, {**keys, **DEV_PORTAL_CORS, **metrics, **receipts},
                       identity_http_port=profile.identity_http_port)
     gw = ServiceProcess(GATEWAY, env, log, detach=True, ready_url=f"{_gateway_url(profile)}/livez").start(wait=False)
     pid_file.write_text(f"{gw.pid}\n")
@@ -138,6 +157,23 @@ def _start_mail_sink(profile: Profile) -> bool:
     return True
 
 
+def _providers_pid(profile: Profile) -> int | None:
+    return _proc.read_pid(_svc_files(profile, PROVIDERS)[0], "motcua.devstack.provider_simulator")
+
+
+def _providers_record(profile: Profile) -> Path:
+    return profile.root / "providers" / "messages.jsonl"
+
+
+def _start_providers(profile: Profile) -> None:
+    if _providers_pid(profile):
+        return
+    pid_file, log = _svc_files(profile, PROVIDERS)
+    command = provider_simulator_command(PROVIDERS_PORT, _providers_record(profile), _gateway_url(profile))
+    proc = _proc.spawn(command, log)
+    pid_file.write_text(f"{proc.pid}\n")
+
+
 def _gateway_url(profile: Profile) -> str:
     return f"http://127.0.0.1:{profile.gateway_port}"
 
@@ -149,10 +185,11 @@ def down(profile: Profile) -> int:
             print(f"stopping {svc} (pid {pid})")
             _proc.stop_pid(pid, timeout=30)
         pid_file.unlink(missing_ok=True)
-    if pid := _mail_sink_pid(profile):
-        print(f"stopping {MAIL_SINK} (pid {pid})")
-        _proc.stop_pid(pid, timeout=10)
-    _svc_files(profile, MAIL_SINK)[0].unlink(missing_ok=True)
+    for name, pid in ((MAIL_SINK, _mail_sink_pid(profile)), (PROVIDERS, _providers_pid(profile))):
+        if pid:
+            print(f"stopping {name} (pid {pid})")
+            _proc.stop_pid(pid, timeout=10)
+        _svc_files(profile, name)[0].unlink(missing_ok=True)
     for name, component in (("kafka", Kafka(profile)), ("postgres", Postgres(profile))):
         if pid := component.pid:
             print(f"stopping {name} (pid {pid})")
@@ -177,6 +214,10 @@ def _print_table(profile: Profile, pg: Postgres, kafka: Kafka) -> None:
     if profile.service_ports:
         rows.append((MAIL_SINK, f"127.0.0.1:{MAIL_SINK_PORT} (SMTP), e-mails in {_rel(profile.root / 'mail')}",
                      state(_mail_sink_pid(profile)), _rel(_svc_files(profile, MAIL_SINK)[1])))
+    if profile.service_ports and profile.gateway_port:
+        rows.append((PROVIDERS, f"http://127.0.0.1:{PROVIDERS_PORT} (eSMS, Zalo ZNS), messages in "
+                                f"{_rel(_providers_record(profile))}",
+                     state(_providers_pid(profile)), _rel(_svc_files(profile, PROVIDERS)[1])))
     if profile.gateway_port:
         rows.append((GATEWAY, f"{_gateway_url(profile)} (HTTP)", state(_svc_pid(profile, GATEWAY)),
                      _rel(_svc_files(profile, GATEWAY)[1])))

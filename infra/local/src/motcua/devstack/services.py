@@ -66,6 +66,50 @@ def identity_env(profile: Profile, http_port: int) -> dict[str, str]:
     }
 
 
+# make run's SMS and Zalo: the provider simulator (motcua.devstack.provider_simulator) stands in
+# for eSMS and Zalo ZNS, with development credentials; its receipts come back through the
+# gateway, as the real providers' would.
+PROVIDERS_CALLBACK_TOKEN = "dev-esms-receipts"
+PROVIDERS_ZALO_APP_ID = "1000000000000000001"
+PROVIDERS_ZALO_OA_SECRET_KEY = "dev-zalo-oa-secret"
+PROVIDERS_ZNS_ACCESS_TOKEN = "dev-zns-access-token"
+
+
+def zalo_template_ids() -> dict[str, str]:
+    """An id for each template key the notifications service has a Zalo text for, as Zalo would
+    give one per approved template (ids from 300001 on, in the order of the default texts)."""
+    from motcua.notifications.domain import DEFAULT_TEMPLATES, ZALO
+
+    keys = list(dict.fromkeys(t.key for t in DEFAULT_TEMPLATES if t.channel == ZALO))
+    return {key: str(300001 + i) for i, key in enumerate(keys)}
+
+
+def providers_env(simulator_url: str, public_url: str) -> dict[str, str]:
+    """The notifications service's eSMS and Zalo settings against the simulator at
+    ``simulator_url``; receipts are sent to ``public_url`` (the gateway's)."""
+    return {
+        "MOTCUA_ESMS_URL": simulator_url,
+        "MOTCUA_ESMS_API_KEY": "dev-api-key",
+        "MOTCUA_ESMS_SECRET_KEY": "dev-secret-key",
+        "MOTCUA_ESMS_BRANDNAME": "MOTCUA.DEV",
+        "MOTCUA_ESMS_CALLBACK_URL": f"{public_url}/v1/notifications/callbacks/esms?token={PROVIDERS_CALLBACK_TOKEN}",
+        "MOTCUA_ESMS_CALLBACK_TOKEN": PROVIDERS_CALLBACK_TOKEN,
+        "MOTCUA_ZALO_ZNS_URL": simulator_url,
+        "MOTCUA_ZALO_ACCESS_TOKEN": PROVIDERS_ZNS_ACCESS_TOKEN,
+        "MOTCUA_ZALO_APP_ID": PROVIDERS_ZALO_APP_ID,
+        "MOTCUA_ZALO_OA_SECRET_KEY": PROVIDERS_ZALO_OA_SECRET_KEY,
+        "MOTCUA_ZALO_TEMPLATES": ",".join(f"{key}={id_}" for key, id_ in zalo_template_ids().items()),
+    }
+
+
+def provider_simulator_command(port: int, record: Path, public_url: str) -> list[str]:
+    """The simulator as a process (make run), its receipts to ``public_url``."""
+    return [sys.executable, "-m", "motcua.devstack.provider_simulator", "--port", str(port),
+            "--record", str(record), "--access-token", PROVIDERS_ZNS_ACCESS_TOKEN,
+            "--zalo-webhook", f"{public_url}/v1/notifications/callbacks/zalo",
+            "--zalo-app-id", PROVIDERS_ZALO_APP_ID, "--zalo-oa-secret-key", PROVIDERS_ZALO_OA_SECRET_KEY]
+
+
 def gateway_env(http_port: int, backends: dict[str, str], extra: dict[str, str] | None = None,
                 identity_http_port: int | None = None) -> dict[str, str]:
     """The gateway's configuration: where it listens, the gRPC address of each backend by name,
