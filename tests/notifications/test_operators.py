@@ -109,3 +109,44 @@ def test_operators_find_dead_letters_resend_them_once_and_read_provider_health(s
     with pytest.raises(grpc.RpcError) as applicant_asks:
         stub(service, Role.ROLE_APPLICANT, account=applicant).GetProviderHealth(pb.GetProviderHealthRequest())
     assert applicant_asks.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_an_operator_pages_through_a_search_seeing_only_their_agencies_notices(service, dossier_events):
+    applicant = str(uuid.uuid4())
+    moment = timestamp_pb2.Timestamp()
+    moment.FromDatetime(datetime(2026, 1, 21, 2, tzinfo=UTC))
+    ours, theirs = [], []
+    for i, agency in enumerate((AGENCY, OTHER_AGENCY, AGENCY, OTHER_AGENCY, AGENCY)):
+        dossier_id = str(uuid.uuid4())
+        (ours if agency == AGENCY else theirs).append(dossier_id)
+        dossier_events.send(dossier_events.about(events_pb2.DossierReturned(
+            dossier=events_pb2.DossierRef(dossier_id=dossier_id, code=f"{agency}-260121-03{i:02d}",
+                                          procedure_id=str(uuid.uuid4()), procedure_version=1, agency_id=agency,
+                                          handling_agency_id=agency, applicant_account_id=applicant, version=9),
+            return_time=moment)))
+    auditor = stub(service, Role.ROLE_AUDITOR, AGENCY)
+    eventually(lambda: len(auditor.ListNotifications(pb.ListNotificationsRequest(
+        recipient_account_id=applicant)).notifications) == 5, what="the five notices")
+
+    operator = stub(service, Role.ROLE_ADMINISTRATOR, AGENCY)
+    seen, token, pages = [], "", 0
+    while True:
+        page = operator.SearchNotifications(pb.SearchNotificationsRequest(
+            recipient_account_id=applicant, page_size=2, page_token=token))
+        assert len(page.notifications) <= 2
+        seen += [n.dossier_id for n in page.notifications]
+        pages += 1
+        token = page.next_page_token
+        if not token:
+            break
+    assert sorted(seen) == sorted(ours) and pages == 2  # newest first, 2 + 1, none of the other agency's
+    first = operator.SearchNotifications(pb.SearchNotificationsRequest(recipient_account_id=applicant, page_size=2))
+    with pytest.raises(grpc.RpcError) as other_filters:
+        operator.SearchNotifications(pb.SearchNotificationsRequest(
+            state=State.NOTIFICATION_STATE_FAILED, page_token=first.next_page_token))
+    assert other_filters.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "page_token" in field_violations(other_filters.value)
+    stranger = stub(service, Role.ROLE_ADMINISTRATOR, OTHER_AGENCY)
+    theirs_seen = stranger.SearchNotifications(pb.SearchNotificationsRequest(recipient_account_id=applicant))
+    assert sorted(n.dossier_id for n in theirs_seen.notifications) == sorted(theirs)
+    assert theirs_seen.next_page_token == ""

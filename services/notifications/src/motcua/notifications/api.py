@@ -87,9 +87,10 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         return pb.ListDossierNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
 
     def SearchNotifications(self, request: pb.SearchNotificationsRequest, context) -> pb.SearchNotificationsResponse:
-        views = self.app.search_notifications(optional_uuid(request.recipient_account_id),
-                                              STATE_NAMES.get(request.state), request.page_size or 100)
-        return pb.SearchNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
+        page = self.app.search_notifications(optional_uuid(request.recipient_account_id),
+                                             STATE_NAMES.get(request.state), request.page_size, request.page_token)
+        return pb.SearchNotificationsResponse(notifications=[notification_to_proto(v) for v in page.notifications],
+                                              next_page_token=page.next_page_token)
 
     def ResendNotification(self, request: pb.ResendNotificationRequest, context) -> pb.ResendNotificationResponse:
         view = self.app.resend_notification(UUID(request.notification_id), UUID(request.request_id))

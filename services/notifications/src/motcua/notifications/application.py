@@ -54,6 +54,10 @@ from .views import InboxEntry, NotificationView, Page, TemplateView
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 50
+# The operators' search: its default page, and how many rows one call reads at most, in batches.
+SEARCH_DEFAULT_PAGE_SIZE = 100
+SEARCH_BATCH = 200
+SEARCH_SCAN_LIMIT = 2000
 
 # Templates read on every notification, changed seldom: kept this long (seconds) and this many.
 # A revision made on this replica is seen at once; one made on another replica within the age.
@@ -452,15 +456,40 @@ class NotificationsApplication(ReadModelApplication):
 
     # --- operators ----------------------------------------------------------------------------
 
-    def search_notifications(self, recipient: UUID | None, state: str | None,
-                             limit: int = 100) -> list[NotificationView]:
-        """Notifications by recipient and/or state, newest first, that the calling administrator
-        looks after (``_operates``); at most ``limit``."""
+    def search_notifications(self, recipient: UUID | None, state: str | None, page_size: int = 0,
+                             page_token: str = "") -> Page:
+        """A page of the notifications by recipient and/or state, newest first, that the calling
+        administrator looks after (``_operates``).
+
+        Whether a row is the caller's depends on its dossier's agencies, which the read model's
+        rows do not hold, so rows are read in batches and filtered here. A call reads at most
+        SEARCH_SCAN_LIMIT rows: a search matching few of many may answer a short (even empty)
+        page with a token to go on from where the reading stopped (AIP-158 allows it)."""
         actor = current_actor()
         require_role(actor, "search notifications", ADMINISTRATOR)
-        # Read more than asked: some rows belong to other agencies and are left out.
-        rows = self.recorder.search(recipient, state, min(limit * 4, 2000))
-        return [view for view in rows if self._operates(actor, view)][:limit]
+        size = page_size or SEARCH_DEFAULT_PAGE_SIZE
+        query = PageQuery("search-notifications", recipient, state)
+        before = query.position(page_token, int)
+        found: list[InboxEntry] = []
+        operates: dict[UUID | None, bool] = {}  # per dossier (None: no dossier), read once per call
+        scanned = 0
+        while scanned < SEARCH_SCAN_LIMIT:
+            asked = min(SEARCH_BATCH, SEARCH_SCAN_LIMIT - scanned)
+            batch = self.recorder.search(recipient, state, before, asked)
+            for entry in batch:
+                view = entry.notification
+                if view.dossier_id not in operates:
+                    operates[view.dossier_id] = self._operates(actor, view)
+                if operates[view.dossier_id]:
+                    found.append(entry)
+                    if len(found) > size:  # one more than the page: there is a next page
+                        return Page([e.notification for e in found[:size]], query.token(found[size - 1].position))
+            scanned += len(batch)
+            if len(batch) < asked:  # the end of the list
+                return Page([e.notification for e in found], "")
+            before = batch[-1].position
+        # Read as much as a call may: the rest from where the reading stopped.
+        return Page([e.notification for e in found], query.token(before))
 
     def resend_notification(self, notification_id: UUID, request_id: UUID) -> NotificationView:
         """The same notice again, as a new notification (its own life cycle; the original keeps

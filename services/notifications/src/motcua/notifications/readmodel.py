@@ -320,16 +320,19 @@ class InboxRecorder(ProjectingRecorder):
         query += SQL(" ORDER BY position DESC LIMIT %(limit)s")
         return [e.notification for e in self._entries(query, {"dossier": dossier_id, "state": state, "limit": limit})]
 
-    def search(self, recipient: UUID | None, state: str | None, limit: int) -> list[NotificationView]:
-        """Notifications of a recipient and/or in a state, newest first (the operators' lists)."""
+    def search(self, recipient: UUID | None, state: str | None, before: int | None,
+               limit: int) -> list[InboxEntry]:
+        """Notifications of a recipient and/or in a state, newest first, positioned before
+        ``before`` when given (the operators' lists)."""
         query = self._select + SQL(" WHERE TRUE")
         if recipient is not None:
             query += SQL(" AND recipient_account_id = %(recipient)s")
         if state is not None:
             query += SQL(" AND state = %(state)s")
+        if before is not None:
+            query += SQL(" AND position < %(before)s")
         query += SQL(" ORDER BY position DESC LIMIT %(limit)s")
-        return [e.notification for e in self._entries(query, {"recipient": recipient, "state": state,
-                                                               "limit": limit})]
+        return self._entries(query, {"recipient": recipient, "state": state, "before": before, "limit": limit})
 
     def provider_health(self, since: datetime) -> list[dict[str, Any]]:
         """Per channel other than the inbox, the notifications created since ``since`` by state,
