@@ -125,3 +125,46 @@ def test_a_backlog_is_applied_in_shared_transactions_each_event_seeing_the_ones_
     assert counted.version == 41
     assert consumer.applied_together > 0  # the backlog went through the batched path
     assert notes.tracked_position(f"{upstream}:0") == 40
+
+
+def test_events_applied_together_each_keep_the_trace_of_the_message_that_caused_them(stack, notes, service_name):
+    upstream = f"motcua.{service_name}-upstream.events.v1"
+    ensure_topics(KafkaSettings(bootstrap=stack.kafka.bootstrap), [upstream], partitions=1)
+    tally = Tally(text="")
+    notes.save(tally)
+    created: dict[str, uuid.UUID] = {}
+
+    def write(payload: wrappers_pb2.StringValue, _envelope) -> list:
+        note = Note(text=payload.value)  # a new aggregate per message
+        created[payload.value] = note.id
+        counted = notes.repository.get(tally.id)  # and one aggregate changed by every message
+        counted.count(payload.value)
+        return [note, counted]
+
+    traces = {f"tin {i}": uuid.uuid4().hex for i in range(1, 31)}  # a trace of its own per message
+    producer = KafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    for position, (text, trace_id) in enumerate(traces.items(), start=1):
+        producer.send(upstream, key=b"k", value=envelope(position, text),
+                      headers=[("traceparent", f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01".encode())])
+    producer.flush()
+    producer.close()
+
+    consumer = TrackedConsumer(notes, "notes", [upstream], [Subscription(wrappers_pb2.StringValue, write)])
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: consumer.applied == 30, what="all messages applied")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert consumer.applied_together > 0  # some went through the batched path
+
+    def trace_ids(aggregate_id: uuid.UUID) -> list[str]:
+        stored = notes.recorder.select_events(aggregate_id)
+        return [(notes.mapper.decode(s)[1].get("traceparent") or "-").split("-")[1] for s in stored]
+
+    for text, trace_id in traces.items():
+        assert trace_ids(created[text]) == [trace_id], text
+    # The shared aggregate's counts, version 2 onwards, each in its own message's trace.
+    assert trace_ids(tally.id)[1:] == list(traces.values())

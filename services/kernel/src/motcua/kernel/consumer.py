@@ -156,8 +156,10 @@ class TrackedConsumer:
             with self.app.batch_of_changes() as changed, acting_as(self.actor):
                 for record, envelope, subscription in deliveries:
                     with self._span(record, envelope) as span:
-                        for aggregate in self._run_policy(envelope, subscription):
+                        aggregates = self._run_policy(envelope, subscription)
+                        for aggregate in aggregates:
                             changed[aggregate.id] = aggregate
+                        self.app.trace_pending_events(aggregates)
                     message_spans.append(span.get_span_context())
                 with tracer().start_as_current_span(
                     f"{records[0].topic} process batch",

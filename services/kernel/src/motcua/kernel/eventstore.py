@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import select
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -59,7 +59,8 @@ class EventMapper(Mapper[UUID]):
         meta = {"actor": actor.subject}
         if actor.agency_id:
             meta["agency_id"] = actor.agency_id
-        traceparent = current_traceparent()
+        traces = _batch_traces.get()
+        traceparent = (traces.get(id(domain_event)) if traces else None) or current_traceparent()
         if traceparent:
             meta["traceparent"] = traceparent
         state[META_KEY] = meta
@@ -156,6 +157,13 @@ def dedicated_connection(settings: Settings, purpose: str) -> psycopg.Connection
 _batch_changes: ContextVar[dict[UUID, Any] | None] = ContextVar("motcua_batch_changes", default=None)
 
 
+# The trace each pending event of that batch was caused in (by the event object's id: the
+# batch holds the objects until they are saved). The batch is saved under a span of its own;
+# each event must still name the trace of the message that caused it, or a trace's timeline
+# would miss the effects of messages applied together.
+_batch_traces: ContextVar[dict[int, str] | None] = ContextVar("motcua_batch_traces", default=None)
+
+
 class BatchAwareRepository(Repository[UUID]):
     """Reads an aggregate changed earlier in the current batch from the batch, not the store."""
 
@@ -203,10 +211,24 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         """Within it, aggregates put in the yielded dict are what ``repository.get`` returns."""
         changes: dict[UUID, Any] = {}
         token = _batch_changes.set(changes)
+        traces = _batch_traces.set({})
         try:
             yield changes
         finally:
+            _batch_traces.reset(traces)
             _batch_changes.reset(token)
+
+    @staticmethod
+    def trace_pending_events(aggregates: Iterable[Any]) -> None:
+        """Within ``batch_of_changes``: the events the aggregates hold unsaved and not yet
+        attributed are recorded as caused in the current trace (the message being applied)."""
+        traces = _batch_traces.get()
+        traceparent = current_traceparent()
+        if traces is None or not traceparent:
+            return
+        for aggregate in aggregates:
+            for pending in aggregate.pending_events:
+                traces.setdefault(id(pending), traceparent)
 
     def construct_event_store(self) -> EventStore[UUID]:
         self.group_commit = GroupCommitRecorder(self.recorder)
