@@ -33,6 +33,21 @@ def envelope(position: int, text: str) -> bytes:
     ).SerializeToString()
 
 
+def consumed(notes, upstream: str, handler, done, what: str) -> TrackedConsumer:
+    """A consumer of ``upstream`` applying ``handler``, run until ``done(consumer)``, then
+    stopped."""
+    consumer = TrackedConsumer(notes, "notes", [upstream], [Subscription(wrappers_pb2.StringValue, handler)])
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: done(consumer), what=what)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    return consumer
+
+
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_once(stack, notes, service_name) -> None:
     upstream = f"motcua.{service_name}-upstream.events.v1"
     ensure_topics(KafkaSettings(bootstrap=stack.kafka.bootstrap), [upstream], partitions=1)
@@ -44,7 +59,6 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_onc
         applied.append(payload.value)
         return [Note(text=payload.value)]
 
-    consumer = TrackedConsumer(notes, "notes", [upstream], [Subscription(wrappers_pb2.StringValue, write_note)])
     producer = KafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
     for message in [
         envelope(1, "một"),
@@ -58,14 +72,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied_onc
     producer.flush()
     producer.close()
 
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        eventually(lambda: consumer.applied == 3 and consumer.dead_lettered == 2, what="all messages handled")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    consumed(notes, upstream, write_note, lambda c: c.applied == 3 and c.dead_lettered == 2, "all messages handled")
 
     assert applied == ["một", "hai", "ba"]
     assert notes.tracked_position(f"{upstream}:0") == 4
@@ -110,15 +117,7 @@ def test_a_backlog_is_applied_in_shared_transactions_each_event_seeing_the_ones_
     producer.flush()
     producer.close()
 
-    consumer = TrackedConsumer(notes, "notes", [upstream], [Subscription(wrappers_pb2.StringValue, count)])
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        eventually(lambda: consumer.applied == 40, what="all messages applied")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    consumer = consumed(notes, upstream, count, lambda c: c.applied == 40, "all messages applied")
 
     counted = notes.repository.get(tally.id)
     assert counted.text == "đ" * 40
@@ -149,15 +148,7 @@ def test_events_applied_together_each_keep_the_trace_of_the_message_that_caused_
     producer.flush()
     producer.close()
 
-    consumer = TrackedConsumer(notes, "notes", [upstream], [Subscription(wrappers_pb2.StringValue, write)])
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        eventually(lambda: consumer.applied == 30, what="all messages applied")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    consumer = consumed(notes, upstream, write, lambda c: c.applied == 30, "all messages applied")
     assert consumer.applied_together > 0  # some went through the batched path
 
     def trace_ids(aggregate_id: uuid.UUID) -> list[str]:

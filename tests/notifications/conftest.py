@@ -17,7 +17,12 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import CoordinatorNotAvailableError
 
+from motcua.devstack import ServiceProcess
 from motcua.devstack.provider_simulator import ProviderSimulator
+from motcua.devstack.services import gateway_env
+from motcua.identity.v1.role_pb2 import Role
+from tests.support import auth
+from tests.support.clients import notifications_stub
 from tests.support.dossier_events import DossierEvents
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
@@ -152,3 +157,18 @@ class InboxReader:
     def cancel(self) -> None:
         self.call.cancel()
         self.ended.wait(30)
+
+
+def receipts_gateway(stack, service, http_port: int, gateway_port: int):
+    """A gateway (started) in front of ``service``, passing the providers' receipts to its HTTP
+    port ``http_port``, as the chart's and `make run`'s gateways do."""
+    env = gateway_env(gateway_port, {"notifications": service.addr},
+                      {"MOTCUA_NOTIFICATIONS_CALLBACKS_URL": f"http://127.0.0.1:{http_port}"})
+    return ServiceProcess("gateway", env, stack.logs / f"gateway-{gateway_port}.log",
+                          ready_url=f"http://127.0.0.1:{gateway_port}/livez").start(timeout=120)
+
+
+def province_operators(service):
+    """Stubs of ``service`` for an administrator and an auditor of the province."""
+    return tuple(notifications_stub(service.addr, auth.issue(roles=(role,), agency_id="000.00.00.H56").access_token)
+                 for role in (Role.ROLE_ADMINISTRATOR, Role.ROLE_AUDITOR))

@@ -10,15 +10,15 @@ import uuid
 import httpx2
 import pytest
 
-from motcua.devstack import ServiceProcess, free_port
-from motcua.devstack.services import gateway_env
+from motcua.devstack import free_port
 from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.callbacks import zalo_signature
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
 from tests.support import auth
-from tests.support.clients import notifications_stub
 from tests.support.identity import seed_agencies
 from tests.support.waiting import eventually
+
+from .conftest import province_operators, receipts_gateway
 
 State = notification_pb2.NotificationState
 CALLBACK_TOKEN = "esms-receipt-secret"
@@ -49,14 +49,8 @@ def platform(stack, notifications_db, provider):
         MOTCUA_NOTIFY_QUIET_HOURS="off",
     ).start(wait=False)
     service.wait_healthy(timeout=180)  # the first process of a loaded machine's session may be slow
-    env = gateway_env(gateway_port, {"notifications": service.addr},
-                      {"MOTCUA_NOTIFICATIONS_CALLBACKS_URL": f"http://127.0.0.1:{http_port}"})
-    gateway = ServiceProcess("gateway", env, stack.logs / f"gateway-{gateway_port}.log",
-                             ready_url=f"{public}/livez").start(timeout=120)
-    admin = notifications_stub(service.addr, auth.issue(roles=(Role.ROLE_ADMINISTRATOR,),
-                                                        agency_id="000.00.00.H56").access_token)
-    auditor = notifications_stub(service.addr, auth.issue(roles=(Role.ROLE_AUDITOR,),
-                                                          agency_id="000.00.00.H56").access_token)
+    gateway = receipts_gateway(stack, service, http_port, gateway_port)
+    admin, auditor = province_operators(service)
     yield public, admin, auditor
     gateway.terminate()
     assert service.terminate() == 0

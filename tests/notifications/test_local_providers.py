@@ -11,15 +11,14 @@ import uuid
 
 import pytest
 
-from motcua.devstack import ServiceProcess, free_port
+from motcua.devstack import free_port
 from motcua.devstack._proc import spawn, stop_pid
-from motcua.devstack.services import gateway_env, provider_simulator_command, providers_env, zalo_template_ids
-from motcua.identity.v1.role_pb2 import Role
+from motcua.devstack.services import provider_simulator_command, providers_env, zalo_template_ids
 from motcua.notifications.domain import DEFAULT_TEMPLATES, ZALO
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
-from tests.support import auth
-from tests.support.clients import notifications_stub
 from tests.support.waiting import eventually
+
+from .conftest import province_operators, receipts_gateway
 
 State = notification_pb2.NotificationState
 TEST_KEY = "thong_bao_may_cuc_bo"  # a key of this test's own; the defaults' keys are the triggers'
@@ -44,14 +43,8 @@ def local(stack, notifications_db, tmp_path_factory):
                             MOTCUA_HTTP_ADDR=f"127.0.0.1:{http_port}", MOTCUA_NOTIFY_POLL_INTERVAL="0.05",
                             MOTCUA_NOTIFY_QUIET_HOURS="off", **settings).start(wait=False)
     service.wait_healthy(timeout=180)
-    env = gateway_env(gateway_port, {"notifications": service.addr},
-                      {"MOTCUA_NOTIFICATIONS_CALLBACKS_URL": f"http://127.0.0.1:{http_port}"})
-    gateway = ServiceProcess("gateway", env, stack.logs / f"gateway-{gateway_port}.log",
-                             ready_url=f"{public}/livez").start(timeout=120)
-    admin = notifications_stub(service.addr, auth.issue(roles=(Role.ROLE_ADMINISTRATOR,),
-                                                        agency_id="000.00.00.H56").access_token)
-    auditor = notifications_stub(service.addr, auth.issue(roles=(Role.ROLE_AUDITOR,),
-                                                          agency_id="000.00.00.H56").access_token)
+    gateway = receipts_gateway(stack, service, http_port, gateway_port)
+    admin, auditor = province_operators(service)
     yield admin, auditor, record
     gateway.terminate()
     assert service.terminate() == 0
