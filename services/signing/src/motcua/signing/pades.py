@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -76,7 +77,8 @@ class PadesSignedAttributes:
     signing-certificate-v2 (PAdES forbids a signing time), and only the digest changes between
     signatures; pyHanko builds all three afresh each time, and asn1crypto encodes what is built
     anew on every dump (pyHanko dumps them several times): half the CPU of a B-T signature went
-    there. The bytes are those pyHanko makes, in its order. Anything else (CAdES attributes,
+    there. The certificate's attribute is kept per certificate. The bytes are those pyHanko
+    makes, in its order. Anything else (CAdES attributes,
     another attribute spec, a signature that is not PAdES) is left to pyHanko."""
 
     signing_cert: asn1_x509.Certificate
@@ -90,7 +92,7 @@ class PadesSignedAttributes:
             return cms.CMSAttributes.load(parser.emit(0, 1, 17, b"".join((
                 _attribute_der("content_type", content_type),
                 _attribute_der("message_digest", data_digest),
-                self._signing_certificate_der(),
+                _signing_certificate_attribute(self.signing_cert.dump()),
             ))))
         attributes = await super().signed_attrs(  # type: ignore[misc]
             data_digest, digest_algorithm, attr_settings=attr_settings, content_type=content_type,
@@ -98,12 +100,14 @@ class PadesSignedAttributes:
         # Parsed back from DER, the same attributes dump from their cached encoding.
         return cms.CMSAttributes.load(attributes.dump())
 
-    def _signing_certificate_der(self) -> bytes:
-        der = self.__dict__.get("_signing_certificate_attribute")
-        if der is None:  # made once; two threads making it at once make the same bytes
-            der = _attribute_der("signing_certificate_v2", as_signing_certificate_v2(self.signing_cert))
-            self.__dict__["_signing_certificate_attribute"] = der
-        return der
+
+
+@functools.lru_cache(maxsize=1024)
+def _signing_certificate_attribute(certificate_der: bytes) -> bytes:
+    """The ESS signing-certificate-v2 attribute naming the certificate, once per certificate (a
+    remote signer's signer object is made per request; the certificate is the same)."""
+    certificate = asn1_x509.Certificate.load(certificate_der)
+    return _attribute_der("signing_certificate_v2", as_signing_certificate_v2(certificate))
 
 
 def _attribute_der(attribute_type: str, value: Any) -> bytes:
@@ -385,9 +389,13 @@ class SignatureMismatch(Exception):
     """The signature value does not verify with the signer's certificate over the data to sign."""
 
 
+class _ExternalPadesSigner(PadesSignedAttributes, ExternalSigner):
+    """The signer's side is elsewhere; the signed attributes it signs are made as ours are."""
+
+
 def _external_signer(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate],
                      signature_value: bytes | None = None) -> ExternalSigner:
-    return ExternalSigner(
+    return _ExternalPadesSigner(
         signing_cert=_asn1(certificate),
         cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain]),
         signature_value=signature_value if signature_value is not None else bytes(512),
