@@ -395,11 +395,21 @@ class _ExternalPadesSigner(PadesSignedAttributes, ExternalSigner):
 
 def _external_signer(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate],
                      signature_value: bytes | None = None) -> ExternalSigner:
+    signing_cert, registry = _signer_certificates(tuple(c.public_bytes(serialization.Encoding.DER)
+                                                        for c in (certificate, *chain)))
     return _ExternalPadesSigner(
-        signing_cert=_asn1(certificate),
-        cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain]),
+        signing_cert=signing_cert,
+        cert_registry=registry,
         signature_value=signature_value if signature_value is not None else bytes(512),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _signer_certificates(ders: tuple[bytes, ...]) -> tuple[asn1_x509.Certificate, SimpleCertificateStore]:
+    """An officer's certificate and its chain as pyHanko takes them, made once per officer (each
+    request makes its own signer object; pyHanko only reads these while signing)."""
+    certificate, *chain = (asn1_x509.Certificate.load(der) for der in ders)
+    return certificate, SimpleCertificateStore.from_certs(chain)
 
 
 def _reserve(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate]) -> int:
