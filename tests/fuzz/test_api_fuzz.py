@@ -14,8 +14,8 @@ schema the document declares for its status (``response_schema_conformance``). F
 collected, not stopped at, so the counts printed at the end (cases, 5xx, schema violations)
 are the run's whole picture; each 5xx found has become a regression test beside the code it
 concerns. A request the gateway never answers fails the run too. An RPC the protos declare and
-its service does not implement yet answers 501 UNIMPLEMENTED (the signing service's
-VerifySignatures, README): listed in the report, not counted as a crash.
+its service does not implement yet answers 501 UNIMPLEMENTED: listed in the report, not
+counted as a crash.
 """
 
 from __future__ import annotations

@@ -276,6 +276,11 @@ class NotificationsApplication(ReadModelApplication):
         replica = self.find(DossierReplica, dossier_id)
         return replica.handling_agency_id if replica is not None else ""
 
+    def dossier_code(self, dossier_id: UUID) -> str:
+        """The dossier's code, as far as this service heard; "" if unknown."""
+        replica = self.find(DossierReplica, dossier_id)
+        return replica.code if replica is not None else ""
+
     def assignee_of(self, dossier_id: UUID) -> UUID | None:
         """The officer holding the dossier, as far as this service heard (DossierAssigned)."""
         replica = self.find(DossierReplica, dossier_id)

@@ -26,6 +26,10 @@ from .domain import (
     PASSWORD_CHANGED,
     RESULT_READY,
     SECOND_FACTOR_CHANGED,
+    SIGNATURE_CANCELLED,
+    SIGNATURE_CONFIRMED,
+    SIGNATURE_EXPIRED,
+    SIGNATURE_REFUSED,
     SIGNATURE_REQUESTED,
     SUPPLEMENT_REQUESTED,
     format_amount,
@@ -249,8 +253,24 @@ def signature_request_parameters(event: signing_events.SignatureRequested, zone:
 
 
 def signing_events_consumer(center: NotificationsApplication) -> TrackedConsumer:
-    """Officers hear of a document waiting for their own signature, from the signing service's
-    events (their account id only; the addresses are this service's)."""
+    """Officers hear of a document waiting for their own signature, and of its request withdrawn;
+    the officer who asked hears how it ended (signed, refused, expired), from the signing
+    service's events (account ids only; the addresses are this service's). Each notice's ids
+    follow from the event's id: a redelivered event makes the same ones, never a second send."""
+
+    def document(event, dossier_id: UUID | None) -> dict[str, str]:
+        # The events name the dossier by id; its code is what officers know it by, from this
+        # service's copy of the dossier (none yet: the notice names the document alone).
+        code = center.dossier_code(dossier_id) if dossier_id is not None else ""
+        return {"document_name": event.document_name, "dossier_code": code,
+                "of_dossier": f", hồ sơ {code}" if code else ""}
+
+    def answered(envelope: EventEnvelope) -> dict[str, str]:
+        moment = envelope.occurred_at.ToDatetime(tzinfo=UTC)
+        return {"answer_date": format_date(moment, center.zone), "answer_time": format_time(moment, center.zone)}
+
+    def event_id(envelope: EventEnvelope) -> str:
+        return envelope.event_id or f"{envelope.source}:{envelope.position}"
 
     def on_signature_requested(event: signing_events.SignatureRequested, envelope: EventEnvelope) -> list:
         officer = _uuid(event.signer_account_id, "signer_account_id", "SignatureRequested")
@@ -258,12 +278,42 @@ def signing_events_consumer(center: NotificationsApplication) -> TrackedConsumer
         parameters = signature_request_parameters(event, center.zone, datetime.now(UTC))
         if parameters is None:
             return []
-        event_id = envelope.event_id or f"{envelope.source}:{envelope.position}"
-        return center.notify_occasion(event_id, SIGNATURE_REQUESTED.key, officer, parameters, dossier_id)
+        return center.notify_occasion(event_id(envelope), SIGNATURE_REQUESTED.key, officer,
+                                      {**parameters, **document(event, dossier_id)}, dossier_id)
+
+    def on_document_signed(event: signing_events.DocumentSigned, envelope: EventEnvelope) -> list:
+        dossier_id = _account(event.dossier_id)
+        # Events published before they named the requester tell nobody (recipient None).
+        return center.notify_occasion(event_id(envelope), SIGNATURE_CONFIRMED.key,
+                                      _account(event.requester_account_id),
+                                      {**document(event, dossier_id), **answered(envelope)}, dossier_id)
+
+    def on_request_failed(event: signing_events.SignatureRequestFailed, envelope: EventEnvelope) -> list:
+        dossier_id = _account(event.dossier_id)
+        parameters = document(event, dossier_id)
+        if event.failure == signing_events.SIGNATURE_REQUEST_FAILURE_EXPIRED:
+            expired = envelope.occurred_at.ToDatetime(tzinfo=UTC)
+            key = SIGNATURE_EXPIRED.key
+            parameters |= {"expire_date": format_date(expired, center.zone),
+                           "expire_time": format_time(expired, center.zone)}
+        else:
+            key = SIGNATURE_REFUSED.key
+            parameters |= {**answered(envelope), "reason": event.failure_reason}
+        return center.notify_occasion(event_id(envelope), key, _account(event.requester_account_id), parameters,
+                                      dossier_id)
+
+    def on_request_cancelled(event: signing_events.SignatureRequestCancelled, envelope: EventEnvelope) -> list:
+        dossier_id = _account(event.dossier_id)
+        return center.notify_occasion(event_id(envelope), SIGNATURE_CANCELLED.key, _account(event.signer_account_id),
+                                      {**document(event, dossier_id), **answered(envelope), "reason": event.reason},
+                                      dossier_id)
 
     return TrackedConsumer(
         center,
         name="signing-events",
         topics=[events_topic("signing")],
-        subscriptions=[Subscription(signing_events.SignatureRequested, on_signature_requested)],
+        subscriptions=[Subscription(signing_events.SignatureRequested, on_signature_requested),
+                       Subscription(signing_events.DocumentSigned, on_document_signed),
+                       Subscription(signing_events.SignatureRequestFailed, on_request_failed),
+                       Subscription(signing_events.SignatureRequestCancelled, on_request_cancelled)],
     )

@@ -195,10 +195,36 @@ DOSSIER_COMING_DUE = Occasion(key="dossier_coming_due", parameters={**_CODE, "du
 DOSSIER_OVERDUE = Occasion(key="dossier_overdue", parameters={**_CODE, "due_date": "due date missed, dd/mm/yyyy"})
 # A document waits for the officer's own signature (the signing service's SignatureRequested);
 # the notice names it, never carries it: the officer reads it on their signing device.
+# Every notice of a signature request names the document and, when it belongs to a dossier
+# this service has heard of, the dossier's code (the signing service's events name the dossier
+# by id only): `of_dossier` is the phrase ", hồ sơ <code>", empty otherwise, so that one text
+# reads right with and without a dossier.
+_SIGNED_DOCUMENT = {
+    "document_name": "title of the document to sign, as the requester named it",
+    "dossier_code": "code of the dossier the document belongs to; empty when none (or not yet known)",
+    "of_dossier": "', hồ sơ <dossier code>' when the document belongs to a dossier, else empty",
+}
 SIGNATURE_REQUESTED = Occasion(
     key="signature_requested",
-    parameters={"document_name": "title of the document to sign, as the requester named it",
-                "expire_date": "date the request expires, dd/mm/yyyy", "expire_time": "time it expires, HH:MM"},
+    parameters={**_SIGNED_DOCUMENT, "expire_date": "date the request expires, dd/mm/yyyy",
+                "expire_time": "time it expires, HH:MM"},
+)
+# The requester hears how their request ended (DocumentSigned, SignatureRequestFailed); the
+# officer it was addressed to hears that it was withdrawn (SignatureRequestCancelled).
+_ANSWERED = {"answer_date": "date of the answer, dd/mm/yyyy", "answer_time": "time of the answer, HH:MM"}
+SIGNATURE_CONFIRMED = Occasion(key="signature_confirmed", parameters={**_SIGNED_DOCUMENT, **_ANSWERED})
+SIGNATURE_REFUSED = Occasion(
+    key="signature_refused",
+    parameters={**_SIGNED_DOCUMENT, **_ANSWERED, "reason": "why the officer refused, as they wrote it; may be empty"},
+)
+SIGNATURE_EXPIRED = Occasion(
+    key="signature_expired",
+    parameters={**_SIGNED_DOCUMENT, "expire_date": "date the request expired, dd/mm/yyyy",
+                "expire_time": "time it expired, HH:MM"},
+)
+SIGNATURE_CANCELLED = Occasion(
+    key="signature_cancelled",
+    parameters={**_SIGNED_DOCUMENT, **_ANSWERED, "reason": "why the request was withdrawn; may be empty"},
 )
 
 # Account holders' occasions: how their account is entered changed, or it was entered from a
@@ -219,7 +245,8 @@ NEW_SIGN_IN = Occasion(
 
 OCCASIONS = {o.key: o for o in (DOSSIER_RECEIVED, SUPPLEMENT_REQUESTED, DOSSIER_REFUSED, RESULT_READY, APOLOGY_ISSUED,
                                 DOSSIER_RETURNED, FEE_DUE, DOSSIER_ASSIGNED, DOSSIER_COMING_DUE, DOSSIER_OVERDUE,
-                                PASSWORD_CHANGED, SECOND_FACTOR_CHANGED, NEW_SIGN_IN, SIGNATURE_REQUESTED)}
+                                PASSWORD_CHANGED, SECOND_FACTOR_CHANGED, NEW_SIGN_IN, SIGNATURE_REQUESTED,
+                                SIGNATURE_CONFIRMED, SIGNATURE_REFUSED, SIGNATURE_EXPIRED, SIGNATURE_CANCELLED)}
 
 # Notices the law requires the applicant to be given (Decree 61/2018 and 107/2021, the one-stop
 # shop's receipts, supplement requests, refusals, results and apologies): opting out of a
@@ -230,9 +257,10 @@ STATUTORY = frozenset({"dossier_received", "supplement_requested", "dossier_refu
 # Notices sent on every channel the account can be reached on at once, rather than one after
 # another on failure, and never held back by quiet hours: a stranger in the account must be
 # known of before the next login, an overdue dossier is already late, and a signature request
-# expires within minutes (held till morning, it would arrive expired).
+# expires within minutes (held till morning, it would arrive expired), and its withdrawal must
+# reach the officer by the same ways before they sign it.
 URGENT = frozenset({"password_changed", "second_factor_changed", "new_sign_in", "dossier_overdue",
-                    "signature_requested"})
+                    "signature_requested", "signature_cancelled"})
 
 # Channels an occasion's notification goes out on besides the inbox, in order of preference:
 # the first the recipient has a contact point for; when it fails, the next (fallback).
@@ -329,13 +357,42 @@ DEFAULT_TEMPLATES = (
             "{{sign_in_date}}. Nếu không phải Ông/Bà, đề nghị đổi mật khẩu ngay.",
             "Tai khoan DVC vua dang nhap tu dia chi moi luc {{sign_in_time}} ngay {{sign_in_date}}. Neu khong "
             "phai Ong/Ba, doi mat khau ngay."),
-    *_texts(SIGNATURE_REQUESTED.key, "Yêu cầu ký số: {{document_name}}",
-            "Yêu cầu ký số văn bản {{document_name}} đang chờ đồng chí xác nhận trên thiết bị ký số. Yêu cầu hết "
-            "hạn lúc {{expire_time}} ngày {{expire_date}}.",
-            "Yeu cau ky so van ban {{document_name}} dang cho dong chi xac nhan tren thiet bi ky so. Het han luc "
-            "{{expire_time}} ngay {{expire_date}}.",
-            "Kính gửi đồng chí,\n\nYêu cầu ký số văn bản {{document_name}} đang chờ đồng chí xác nhận trên "
-            "thiết bị ký số của mình. Yêu cầu hết hạn lúc {{expire_time}} ngày {{expire_date}}.\n\nTrân trọng."),
+    *_texts(SIGNATURE_REQUESTED.key, "Yêu cầu ký số: {{document_name}}{{of_dossier}}",
+            "Yêu cầu ký số văn bản {{document_name}}{{of_dossier}} đang chờ đồng chí xác nhận trên thiết bị ký "
+            "số. Yêu cầu hết hạn lúc {{expire_time}} ngày {{expire_date}}.",
+            "Yeu cau ky so van ban {{document_name}}{{of_dossier}} dang cho dong chi xac nhan tren thiet bi ky so. "
+            "Het han luc {{expire_time}} ngay {{expire_date}}.",
+            "Kính gửi đồng chí,\n\nYêu cầu ký số văn bản {{document_name}}{{of_dossier}} đang chờ đồng chí xác "
+            "nhận trên thiết bị ký số của mình. Yêu cầu hết hạn lúc {{expire_time}} ngày {{expire_date}}.\n\n"
+            "Trân trọng."),
+    *_texts(SIGNATURE_CONFIRMED.key, "Đã ký số: {{document_name}}{{of_dossier}}",
+            "Văn bản {{document_name}}{{of_dossier}} đã được ký số lúc {{answer_time}} ngày {{answer_date}}. "
+            "Đồng chí tiếp tục xử lý văn bản đã ký.",
+            "Van ban {{document_name}}{{of_dossier}} da duoc ky so luc {{answer_time}} ngay {{answer_date}}.",
+            "Kính gửi đồng chí,\n\nVăn bản {{document_name}}{{of_dossier}} đồng chí trình ký đã được ký số lúc "
+            "{{answer_time}} ngày {{answer_date}}. Đồng chí tiếp tục xử lý văn bản đã ký.\n\nTrân trọng."),
+    *_texts(SIGNATURE_REFUSED.key, "Từ chối ký số: {{document_name}}{{of_dossier}}",
+            "Yêu cầu ký số văn bản {{document_name}}{{of_dossier}} đã bị từ chối lúc {{answer_time}} ngày "
+            "{{answer_date}}. Lý do: {{reason}}",
+            "Yeu cau ky so van ban {{document_name}}{{of_dossier}} bi tu choi ngay {{answer_date}}. Xem ly do "
+            "tren he thong.",
+            "Kính gửi đồng chí,\n\nYêu cầu ký số văn bản {{document_name}}{{of_dossier}} đồng chí trình ký đã "
+            "bị từ chối lúc {{answer_time}} ngày {{answer_date}}.\nLý do: {{reason}}\n\nTrân trọng."),
+    *_texts(SIGNATURE_EXPIRED.key, "Hết hạn ký số: {{document_name}}{{of_dossier}}",
+            "Yêu cầu ký số văn bản {{document_name}}{{of_dossier}} đã hết hạn lúc {{expire_time}} ngày "
+            "{{expire_date}} mà chưa được ký. Đồng chí tạo yêu cầu mới nếu văn bản vẫn cần ký.",
+            "Yeu cau ky so van ban {{document_name}}{{of_dossier}} da het han luc {{expire_time}} ngay "
+            "{{expire_date}} ma chua duoc ky.",
+            "Kính gửi đồng chí,\n\nYêu cầu ký số văn bản {{document_name}}{{of_dossier}} đồng chí trình ký đã "
+            "hết hạn lúc {{expire_time}} ngày {{expire_date}} mà chưa được ký. Đồng chí tạo yêu cầu mới nếu văn "
+            "bản vẫn cần ký.\n\nTrân trọng."),
+    *_texts(SIGNATURE_CANCELLED.key, "Đã hủy yêu cầu ký số: {{document_name}}{{of_dossier}}",
+            "Yêu cầu ký số văn bản {{document_name}}{{of_dossier}} đã được hủy lúc {{answer_time}} ngày "
+            "{{answer_date}}; đồng chí không cần ký văn bản này. Lý do: {{reason}}",
+            "Yeu cau ky so van ban {{document_name}}{{of_dossier}} da duoc huy. Dong chi khong can ky van ban nay.",
+            "Kính gửi đồng chí,\n\nYêu cầu ký số văn bản {{document_name}}{{of_dossier}} đã được hủy lúc "
+            "{{answer_time}} ngày {{answer_date}}; đồng chí không cần ký văn bản này.\nLý do: {{reason}}\n\n"
+            "Trân trọng."),
 )
 
 

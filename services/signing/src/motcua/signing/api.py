@@ -1,8 +1,4 @@
-"""gRPC servicer: translates between protos and the application, nothing more.
-
-VerifySignatures is not implemented yet and answers UNIMPLEMENTED, as the generated base
-class does.
-"""
+"""gRPC servicer: translates between protos and the application, nothing more."""
 
 from __future__ import annotations
 
@@ -37,6 +33,11 @@ class SigningServicer(signing_service_pb2_grpc.SigningServiceServicer):
     def VerifyDocument(self, request: pb.VerifyDocumentRequest, context) -> pb.VerifyDocumentResponse:
         reports = self.app.verify_document(request.document)
         return pb.VerifyDocumentResponse(signatures=[report_to_proto(r) for r in reports])
+
+    def VerifySignatures(self, request: pb.VerifySignaturesRequest, context) -> pb.VerifySignaturesResponse:
+        # The same verification as VerifyDocument, under the name the remote-signing API gives it.
+        reports = self.app.verify_document(request.document)
+        return pb.VerifySignaturesResponse(signatures=[report_to_proto(r) for r in reports])
 
     def CreateSignatureRequest(self, request: pb.CreateSignatureRequestRequest,
                                context) -> pb.CreateSignatureRequestResponse:

@@ -5,9 +5,9 @@ signing key is loaded and made ready for pyHanko, the trust roots are read, and 
 key signs and verifies a one-page PDF (a self-test that fails the start, not a
 request). Requests then only sign or verify.
 
-SignDocument and VerifyDocument are served, and the remote-signing RPCs (signature requests
-addressed to an officer, confirmed from their device); VerifySignatures answers
-UNIMPLEMENTED. The outbox relay publishes each request's life on `motcua.signing.events.v1`
+SignDocument, VerifyDocument (and VerifySignatures, the same verification) are served, and the
+remote-signing RPCs (signature requests addressed to an officer, confirmed from their device).
+The outbox relay publishes each request's life on `motcua.signing.events.v1`
 (the notifications service tells the officer), and pending requests expire by themselves.
 """
 
@@ -105,9 +105,7 @@ def build(settings: Settings, config: SigningConfig | None = None) -> Service:
                           "purposes": list(ownerships[key_id].purposes)} for key_id, key in sealer.keys.items()},
         "default_key": config.default_key, "trust_roots": len(roots), "timestamp_authority": config.tsa_url or "",
     })
-    # VerifySignatures is declared but not served (README): the generated base class, abstract
-    # to the type checker, answers it UNIMPLEMENTED.
-    servicer = SigningServicer(app)  # type: ignore[abstract]
+    servicer = SigningServicer(app)
     # With a timestamp authority, archived B-LTA documents are renewed before their evidence
     # expires.
     workers: list[ArchiveRenewal | CheckpointSigner | RequestExpiry] = [RequestExpiry(app, config.expiry_interval)]

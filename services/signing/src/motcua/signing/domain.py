@@ -425,13 +425,16 @@ class SignatureRequest(Aggregate):
                         signed_at=signed_at, confirmed_by=confirmed_by, **self._addressing())
 
     def _addressing(self) -> dict[str, str]:
-        """Whom and which dossier the request concerns, repeated in each answer's event so that
-        its integration event names them (absent from events recorded before: empty)."""
-        return {"signer_account_id": self.signer_account_id, "dossier_id": self.dossier_id}
+        """Whom, which dossier and which document the request concerns, repeated in each
+        answer's event so that its integration event names them and the requester can be told
+        (absent from events recorded before: empty)."""
+        return {"signer_account_id": self.signer_account_id, "dossier_id": self.dossier_id,
+                "requested_by": self.requested_by, "document_name": self.document_name}
 
     @event("Confirmed")
     def _confirmed(self, signed_document_sha256: str, certificate_serial: str, signed_at: datetime,
-                   confirmed_by: str, signer_account_id: str = "", dossier_id: str = "") -> None:
+                   confirmed_by: str, signer_account_id: str = "", dossier_id: str = "", requested_by: str = "",
+                   document_name: str = "") -> None:
         self.state = REQUEST_SIGNED
         self.signed_document_sha256 = signed_document_sha256
         self.certificate_serial = certificate_serial
@@ -456,7 +459,8 @@ class SignatureRequest(Aggregate):
                                         "OTHER_SUBJECT")
 
     @event("Refused")
-    def _refused(self, reason: str, refused_by: str, signer_account_id: str = "", dossier_id: str = "") -> None:
+    def _refused(self, reason: str, refused_by: str, signer_account_id: str = "", dossier_id: str = "",
+                 requested_by: str = "", document_name: str = "") -> None:
         self.state = REQUEST_REFUSED
         self.answer_reason = reason
         self.answered_by = refused_by
@@ -468,7 +472,7 @@ class SignatureRequest(Aggregate):
 
     @event("Cancelled")
     def _cancelled(self, reason: str, cancelled_by: str, signer_account_id: str = "",
-                   dossier_id: str = "") -> None:
+                   dossier_id: str = "", requested_by: str = "", document_name: str = "") -> None:
         self.state = REQUEST_CANCELLED
         self.answer_reason = reason
         self.answered_by = cancelled_by
@@ -479,7 +483,8 @@ class SignatureRequest(Aggregate):
         self._expired(expired_at=self.expires_at, **self._addressing())
 
     @event("Expired")
-    def _expired(self, expired_at: datetime, signer_account_id: str = "", dossier_id: str = "") -> None:
+    def _expired(self, expired_at: datetime, signer_account_id: str = "", dossier_id: str = "",
+                 requested_by: str = "", document_name: str = "") -> None:
         self.state = REQUEST_EXPIRED
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pkcs11
-from asn1crypto import cms, x509 as asn1_x509
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -23,6 +23,7 @@ from pkcs11.util.ec import encode_ec_public_key
 from pkcs11.util.rsa import encode_rsa_public_key
 from pyhanko.sign.pkcs11 import PKCS11Signer
 
+from .pades import PadesSignedAttributes
 from .pki import KEY_ID, KeyMaterialError, KeyPair
 
 
@@ -40,7 +41,7 @@ class Pkcs11Settings:
         return f"Pkcs11Settings(module={self.module!s}, token_label={self.token_label!r}, slot={self.slot})"
 
 
-class _SerialisedPkcs11Signer(PKCS11Signer):
+class _SerialisedPkcs11Signer(PadesSignedAttributes, PKCS11Signer):
     """One session serves every request thread; PKCS#11 allows one operation at a time per
     session, so signatures take turns. Each request runs its own event loop in its own thread,
     so the token is called directly rather than through another thread."""
@@ -50,13 +51,6 @@ class _SerialisedPkcs11Signer(PKCS11Signer):
         self._lock = lock
         with lock:
             self._load_objects()  # the key handle, found once, before requests share the signer
-
-    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
-        # asn1crypto re-encodes freshly built attributes on every dump, and pyHanko dumps them
-        # several times per signature; parsed back from DER they dump from their cached
-        # encoding. The bytes are identical.
-        attributes = await super().signed_attrs(*args, **kwargs)
-        return cms.CMSAttributes.load(attributes.dump())
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         if dry_run:

@@ -31,12 +31,19 @@ def _(event: SignatureRequest.Requested) -> Message:  # type: ignore[name-define
         expire_time=timestamp(event.expires_at), reason=event.reason, requester_account_id=event.requested_by)
 
 
+def _addressing(event: object) -> dict[str, str]:
+    """Whom an answer concerns, as its event repeats it (empty in events recorded before)."""
+    return {"signer_account_id": getattr(event, "signer_account_id", ""),
+            "requester_account_id": getattr(event, "requested_by", ""),
+            "document_name": getattr(event, "document_name", "")}
+
+
 @integration_event.register
 def _(event: SignatureRequest.Confirmed) -> Message:  # type: ignore[name-defined]
     return events_pb2.DocumentSigned(
         signature_request_id=str(event.originator_id), dossier_id=getattr(event, "dossier_id", ""),
         signed_document_sha256=event.signed_document_sha256, certificate_serial=event.certificate_serial,
-        version=event.originator_version, signer_account_id=getattr(event, "signer_account_id", ""))
+        version=event.originator_version, **_addressing(event))
 
 
 @integration_event.register
@@ -45,7 +52,7 @@ def _(event: SignatureRequest.Refused) -> Message:  # type: ignore[name-defined]
         signature_request_id=str(event.originator_id), dossier_id=getattr(event, "dossier_id", ""),
         failure_reason=event.reason, version=event.originator_version,
         failure=events_pb2.SIGNATURE_REQUEST_FAILURE_REFUSED,
-        signer_account_id=getattr(event, "signer_account_id", ""))
+        **_addressing(event))
 
 
 @integration_event.register
@@ -54,7 +61,7 @@ def _(event: SignatureRequest.Expired) -> Message:  # type: ignore[name-defined]
         signature_request_id=str(event.originator_id), dossier_id=getattr(event, "dossier_id", ""),
         failure_reason="Hết thời hạn chờ người ký xác nhận", version=event.originator_version,
         failure=events_pb2.SIGNATURE_REQUEST_FAILURE_EXPIRED,
-        signer_account_id=getattr(event, "signer_account_id", ""))
+        **_addressing(event))
 
 
 @integration_event.register
@@ -62,4 +69,4 @@ def _(event: SignatureRequest.Cancelled) -> Message:  # type: ignore[name-define
     return events_pb2.SignatureRequestCancelled(
         signature_request_id=str(event.originator_id), dossier_id=getattr(event, "dossier_id", ""),
         reason=event.reason, version=event.originator_version,
-        signer_account_id=getattr(event, "signer_account_id", ""))
+        **_addressing(event))

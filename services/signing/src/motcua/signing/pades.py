@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from io import BytesIO
 from typing import Any, TypedDict
 
 import urllib3
-from asn1crypto import cms, crl as asn1_crl, keys as asn1_keys, ocsp as asn1_ocsp, tsp, x509 as asn1_x509
+from asn1crypto import cms, crl as asn1_crl, keys as asn1_keys, ocsp as asn1_ocsp, parser, tsp, x509 as asn1_x509
 from cryptography import x509 as pyca_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,7 +31,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner, PdfTimeStamper, Signer, SimpleSigner
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
@@ -70,7 +71,50 @@ class TimestampUnavailable(Exception):
     """The configured timestamp authority could not be reached or refused the request."""
 
 
-class _PreloadedKeySigner(SimpleSigner):
+class PadesSignedAttributes:
+    """Mixin for a pyHanko Signer: the signed attributes of a PAdES signature made from DER kept
+    once per key. They are the content type, the message digest and the ESS
+    signing-certificate-v2 (PAdES forbids a signing time), and only the digest changes between
+    signatures; pyHanko builds all three afresh each time, and asn1crypto encodes what is built
+    anew on every dump (pyHanko dumps them several times): half the CPU of a B-T signature went
+    there. The certificate's attribute is kept per certificate. The bytes are those pyHanko
+    makes, in its order. Anything else (CAdES attributes,
+    another attribute spec, a signature that is not PAdES) is left to pyHanko."""
+
+    signing_cert: asn1_x509.Certificate
+    signed_attr_prov_spec: Any
+
+    async def signed_attrs(self, data_digest: bytes, digest_algorithm: str, attr_settings: Any = None,
+                           content_type: str = "data", use_pades: bool = False, timestamper: Any = None,
+                           dry_run: bool = False, is_pdf_sig: bool = True) -> cms.CMSAttributes:
+        if (use_pades and is_pdf_sig and self.signed_attr_prov_spec is None
+                and getattr(attr_settings, "cades_signed_attrs", None) is None):
+            return cms.CMSAttributes.load(parser.emit(0, 1, 17, b"".join((
+                _attribute_der("content_type", content_type),
+                _attribute_der("message_digest", data_digest),
+                _signing_certificate_attribute(self.signing_cert.dump()),
+            ))))
+        attributes = await super().signed_attrs(  # type: ignore[misc]
+            data_digest, digest_algorithm, attr_settings=attr_settings, content_type=content_type,
+            use_pades=use_pades, timestamper=timestamper, dry_run=dry_run, is_pdf_sig=is_pdf_sig)
+        # Parsed back from DER, the same attributes dump from their cached encoding.
+        return cms.CMSAttributes.load(attributes.dump())
+
+
+
+@functools.lru_cache(maxsize=1024)
+def _signing_certificate_attribute(certificate_der: bytes) -> bytes:
+    """The ESS signing-certificate-v2 attribute naming the certificate, once per certificate (a
+    remote signer's signer object is made per request; the certificate is the same)."""
+    certificate = asn1_x509.Certificate.load(certificate_der)
+    return _attribute_der("signing_certificate_v2", as_signing_certificate_v2(certificate))
+
+
+def _attribute_der(attribute_type: str, value: Any) -> bytes:
+    return simple_cms_attribute(attribute_type, value).dump()
+
+
+class _PreloadedKeySigner(PadesSignedAttributes, SimpleSigner):
     """pyHanko's SimpleSigner re-parses its private key on every signature; this one
     signs with the key object loaded at start."""
 
@@ -84,13 +128,6 @@ class _PreloadedKeySigner(SimpleSigner):
             cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in pair.chain]),
         )
         self._key = pair.private_key
-
-    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
-        # asn1crypto re-encodes the freshly built attributes on every dump (some 3 ms each,
-        # and pyHanko dumps them several times); parsed back from DER, the same attributes
-        # dump from their cached encoding. The bytes are identical.
-        attributes = await super().signed_attrs(*args, **kwargs)
-        return cms.CMSAttributes.load(attributes.dump())
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
@@ -352,13 +389,27 @@ class SignatureMismatch(Exception):
     """The signature value does not verify with the signer's certificate over the data to sign."""
 
 
+class _ExternalPadesSigner(PadesSignedAttributes, ExternalSigner):
+    """The signer's side is elsewhere; the signed attributes it signs are made as ours are."""
+
+
 def _external_signer(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate],
                      signature_value: bytes | None = None) -> ExternalSigner:
-    return ExternalSigner(
-        signing_cert=_asn1(certificate),
-        cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain]),
+    signing_cert, registry = _signer_certificates(tuple(c.public_bytes(serialization.Encoding.DER)
+                                                        for c in (certificate, *chain)))
+    return _ExternalPadesSigner(
+        signing_cert=signing_cert,
+        cert_registry=registry,
         signature_value=signature_value if signature_value is not None else bytes(512),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _signer_certificates(ders: tuple[bytes, ...]) -> tuple[asn1_x509.Certificate, SimpleCertificateStore]:
+    """An officer's certificate and its chain as pyHanko takes them, made once per officer (each
+    request makes its own signer object; pyHanko only reads these while signing)."""
+    certificate, *chain = (asn1_x509.Certificate.load(der) for der in ders)
+    return certificate, SimpleCertificateStore.from_certs(chain)
 
 
 def _reserve(certificate: pyca_x509.Certificate, chain: Iterable[pyca_x509.Certificate]) -> int:
