@@ -14,6 +14,13 @@ projects into SQL statements (``projections``). The tables are disposable:
 lock, and ``rebuild_if_missing`` does so at start when they are empty beside a log
 that has projected events.
 
+Two more things ride on the events' transaction. Rows a service keeps beside its events
+(``write_beside_events``: e.g. a new data subject's key, kernel.subject_keys) are written in
+it, so a command costs one commit, not one for them and one for its events. And effects
+outside the database that a projection causes (``after_commit``: e.g. counting new
+notifications in a metric) run once it has committed: a consumed batch that rolls back and
+is applied again message by message does not cause them twice.
+
 This uses a hook of eventsourcing's PostgreSQL recorder (``_fetch_ids_after_insert_events``,
 which runs inside the insert's transaction once the events have their positions), selected
 through its documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinned by uv.lock.
@@ -22,8 +29,9 @@ through its documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinn
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -51,6 +59,18 @@ Statement = tuple[Composed, dict[str, Any]]
 Projection = Callable[[Any, int], Iterable[Statement]]
 
 
+class BesideEvents(Protocol):
+    """Rows written in the transaction of the events that need them (``write_beside_events``)."""
+
+    def statements_for(self, stored_events: Sequence[StoredEvent]) -> list[Statement]:
+        """What to write with these events (before them, in their transaction)."""
+        ...
+
+    def written(self, stored_events: Sequence[StoredEvent], committed: bool) -> None:
+        """The transaction of these events committed (or rolled back: their rows are not there)."""
+        ...
+
+
 class ProjectingRecorder(PostgresProcessRecorder):
     """A process recorder that keeps read-model tables in the events' transactions."""
 
@@ -67,6 +87,10 @@ class ProjectingRecorder(PostgresProcessRecorder):
         # events stored before the move; rebuilt when either side changes.
         self._aliases: dict[str, Projection] = {}
         self._aliases_of: tuple[int, tuple[str, ...]] | None = None
+        self._beside: list[BesideEvents] = []
+        # The effects awaiting the commit of the transaction this thread is writing (None: none
+        # is being written, e.g. a rebuild, which re-derives rows and causes no new effects).
+        self._writing = threading.local()
 
     def table(self, suffix: str) -> Identifier:
         """A read-model table of this service: ``<service>_<suffix>`` in the events' schema."""
@@ -81,7 +105,43 @@ class ProjectingRecorder(PostgresProcessRecorder):
         """Gives the recorder the application's mapper, to read the events it stores."""
         self._decode = mapper.to_domain_event
 
+    def write_beside_events(self, writer: BesideEvents) -> None:
+        """Writes ``writer``'s rows in the transactions of the events they go with."""
+        self._beside.append(writer)
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Runs ``effect`` once the transaction being written commits, never if it rolls back (for
+        projections; dropped outside a write, e.g. in a rebuild)."""
+        effects = getattr(self._writing, "effects", None)
+        if effects is not None:
+            effects.append(effect)
+
     # --- writing, inside the events' transaction ---------------------------------------------
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        committed = False
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+            committed = True
+        finally:
+            effects = getattr(self._writing, "effects", None) or []
+            self._writing.effects = None
+            for writer in self._beside:
+                writer.written(stored_events, committed)
+        for effect in effects:
+            try:
+                effect()
+            except Exception:  # an effect (a metric) never fails the committed write
+                log.exception("an effect after commit failed")
+        return ids
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        # Each attempt (eventsourcing retries a lost connection) starts with no effects.
+        self._writing.effects = []
+        super()._insert_events(curs, stored_events, **kwargs)
+        for writer in self._beside:
+            for statement, params in writer.statements_for(stored_events):
+                curs.execute(statement, params)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

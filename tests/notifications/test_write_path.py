@@ -1,0 +1,89 @@
+"""The accepting path's writes against the session's real PostgreSQL, with the application in
+this process: a new recipient's data key is stored in the transaction of the notification that
+needs it (one commit), and a notification is counted in the metric once its transaction has
+committed, never for a rolled-back batch applied again."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+
+import psycopg
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from motcua.kernel.config import Settings
+from motcua.kernel.subject_keys import KeyEncryptionKeys
+from motcua.notifications import readmodel
+from motcua.notifications.application import NotificationsApplication
+from motcua.notifications.domain import EMAIL, Notification, Rendered
+from motcua.notifications.personal_data import seal_personal_data
+
+REFUSED_SUBJECT = "Không ghi được"
+
+
+@pytest.fixture(scope="module")
+def center(stack):
+    """The application in this process, on a database of its own, sealing personal data."""
+    database = f"motcua_notifications_w{uuid.uuid4().hex[:8]}"
+    stack.postgres.create_database(database)
+    settings = Settings.from_env({
+        "MOTCUA_SERVICE": "notifications",
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": str(stack.profile.pg_port),
+        "POSTGRES_USER": stack.postgres.user,
+        "POSTGRES_PASSWORD": stack.postgres.password,
+        "POSTGRES_DBNAME": database,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
+    })
+    center = NotificationsApplication(settings)
+    seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
+    center.prepare()
+    center.database = database
+    with psycopg.connect(stack.postgres.dsn(database), autocommit=True) as conn:
+        # A row the inbox refuses after the notification's events are in: its transaction rolls
+        # back late, after the projection has run.
+        conn.execute(f"""
+            CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.subject = '{REFUSED_SUBJECT}' THEN
+                    RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END $$""")
+        conn.execute("CREATE TRIGGER refuse_row BEFORE INSERT ON notifications_inbox "
+                     "FOR EACH ROW EXECUTE FUNCTION refuse_row()")
+    yield center
+    center.close()
+
+
+def email(subject: str, address: str = "") -> Notification:
+    rendered = Rendered(template_id=uuid.uuid4(), template_key="thong_bao", template_version=1, channel=EMAIL,
+                        subject=subject, body="Kính gửi Ông/Bà Trần Thị Hương,\nHồ sơ đã có kết quả.")
+    return Notification.from_template(f"call:{uuid.uuid4()}", rendered, None,
+                                      address=address or f"nguoi.nhan.{uuid.uuid4().hex[:8]}@example.vn")
+
+
+class CountingMetric:
+    def __init__(self) -> None:
+        self.counts: Counter[tuple] = Counter()
+
+    def add(self, amount: int, labels: dict) -> None:
+        self.counts[tuple(sorted(labels.items()))] += amount
+
+
+def test_a_batch_that_rolls_back_after_its_rows_were_written_counts_nothing(center, monkeypatch):
+    metric = CountingMetric()
+    monkeypatch.setattr(readmodel, "NOTIFICATIONS", metric)
+    upstream = f"motcua.dossiers.events.v1:{uuid.uuid4().hex[:6]}"
+    accepted, refused = email("Hồ sơ đã có kết quả"), email(REFUSED_SUBJECT)
+    with pytest.raises(IntegrityError):
+        center.record_processed(Tracking(upstream, 1), accepted, refused)
+    assert sum(metric.counts.values()) == 0
+
+    # Applied again one message at a time, as the consumer does: each committed one counts once.
+    assert center.find(Notification, accepted.id) is None  # nothing of the batch was stored
+    accepted = email("Hồ sơ đã có kết quả")
+    center.record_processed(Tracking(upstream, 1), accepted)
+    assert metric.counts == {(("channel", EMAIL), ("state", "queued")): 1}
