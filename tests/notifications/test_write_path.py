@@ -14,7 +14,8 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from motcua.kernel.config import Settings
-from motcua.kernel.subject_keys import KeyEncryptionKeys
+from motcua.kernel.errors import VersionConflict
+from motcua.kernel.subject_keys import KeyEncryptionKeys, SubjectKeyStore
 from motcua.notifications import readmodel
 from motcua.notifications.application import NotificationsApplication
 from motcua.notifications.domain import EMAIL, Notification, Rendered
@@ -87,3 +88,53 @@ def test_a_batch_that_rolls_back_after_its_rows_were_written_counts_nothing(cent
     accepted = email("Hồ sơ đã có kết quả")
     center.record_processed(Tracking(upstream, 1), accepted)
     assert metric.counts == {(("channel", EMAIL), ("state", "queued")): 1}
+
+
+def key_rows(stack, center, subject: str) -> int:
+    with psycopg.connect(stack.postgres.dsn(center.database), autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM notifications_subject_keys WHERE subject_id = %s",
+                            (subject,)).fetchone()[0]
+
+
+def test_a_new_recipients_key_is_stored_with_the_notification_and_not_without_it(stack, center):
+    accepted = email("Hồ sơ đã có kết quả", "tran.thi.huong@example.vn")
+    center.save(accepted)
+    subject = f"notification:{accepted.id}"
+    assert key_rows(stack, center, subject) == 1
+    center.subject_keys.cache.drop(subject)  # read back as another replica would: the stored key
+    assert center.find(Notification, accepted.id).address == "tran.thi.huong@example.vn"
+
+    refused = email(REFUSED_SUBJECT)
+    with pytest.raises(VersionConflict):
+        center.save(refused)
+    # The key of a notification that was not written was not written either.
+    assert key_rows(stack, center, f"notification:{refused.id}") == 0
+
+
+def test_a_key_another_replica_stored_first_is_the_one_the_notification_is_sealed_under(stack, center, monkeypatch):
+    dossier_id = uuid.uuid4()
+    subject = f"dossier-applicant:{dossier_id}"
+    store = center.subject_keys
+    other_replica = SubjectKeyStore(store.datastore, "notifications", store.keks, create_tables=False)
+    reading = store.key_for_reading
+    raced: list[bytes] = []
+
+    def read_then_lose_the_race(subject_id: str) -> bytes | None:
+        found = reading(subject_id)
+        if subject_id == subject and not raced:
+            # The other replica stores the subject's first key after this one found none.
+            raced.append(other_replica.key_for_writing(subject_id))
+        return found
+
+    monkeypatch.setattr(store, "key_for_reading", read_then_lose_the_race)
+    rendered = Rendered(template_id=uuid.uuid4(), template_key="thong_bao", template_version=1, channel=EMAIL,
+                        subject="Hồ sơ cần bổ sung", body="Kính gửi Ông/Bà Nguyễn Văn Đức")
+    notification = Notification.from_template(f"call:{uuid.uuid4()}", rendered, None, address="duc@example.vn",
+                                              dossier_id=dossier_id)
+    center.save(notification)
+    monkeypatch.undo()
+
+    assert raced and key_rows(stack, center, subject) == 1
+    store.cache.drop(subject)
+    assert store.key_for_reading(subject) == raced[0]
+    assert center.find(Notification, notification.id).address == "duc@example.vn"

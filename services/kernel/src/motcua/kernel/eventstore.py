@@ -263,6 +263,24 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
 
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> Any:
+        keys = self.mapper.personal.keys if self.mapper.personal is not None else None
+        if not getattr(keys, "stores_keys_with_events", False):
+            return super()._record(processing_event)
+        try:
+            return super()._record(processing_event)
+        except IntegrityError:
+            if not keys.write_failed(processing_event.events):  # type: ignore[union-attr]
+                raise
+        # A new subject's key made here may have lost to one another replica stored first: the
+        # events are sealed again (under the stored key) and written once more. A write that
+        # conflicts for another reason fails again, as it would have.
+        try:
+            return super()._record(processing_event)
+        except IntegrityError:
+            keys.write_failed(processing_event.events)  # type: ignore[union-attr]
+            raise
+
     def tracked_position(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0
 
