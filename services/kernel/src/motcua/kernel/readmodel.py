@@ -59,6 +59,14 @@ Statement = tuple[Composed, dict[str, Any]]
 Projection = Callable[[Any, int], Iterable[Statement]]
 
 
+_MAX_RENDERED = 256
+
+
+def _text(statement: Any) -> Any:
+    """A composed statement rendered once (its identifiers quoted); anything else as it is."""
+    return SQL(statement.as_string()) if isinstance(statement, Composed) else statement
+
+
 class BesideEvents(Protocol):
     """Rows written in the transaction of the events that need them (``write_beside_events``)."""
 
@@ -88,6 +96,16 @@ class ProjectingRecorder(PostgresProcessRecorder):
         self._aliases: dict[str, Projection] = {}
         self._aliases_of: tuple[int, tuple[str, ...]] | None = None
         self._beside: list[BesideEvents] = []
+        # Statements run on every write and read, rendered to text once: psycopg renders a
+        # composed statement (identifiers quoted one by one) again at each execution, which cost
+        # a tenth of a millisecond or more per statement, several times per command.
+        self.insert_events_statement = _text(self.insert_events_statement)
+        self.lock_table_statements = [_text(s) for s in self.lock_table_statements]
+        if hasattr(self, "insert_tracking_statement"):
+            self.insert_tracking_statement = _text(self.insert_tracking_statement)
+        self._notify_statement = _text(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
+        self._select_events_statements: dict[tuple[bool, bool, bool, bool], SQL] = {}
+        self._projection_statements: dict[int, tuple[Composed, SQL]] = {}
         # The effects awaiting the commit of the transaction this thread is writing (None: none
         # is being written, e.g. a rebuild, which re-derives rows and causes no new effects).
         self._writing = threading.local()
@@ -141,7 +159,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
         for writer in self._beside:
             for statement, params in writer.statements_for(stored_events):
-                curs.execute(statement, params)
+                curs.execute(self._rendered(statement), params)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -162,8 +180,49 @@ class ProjectingRecorder(PostgresProcessRecorder):
             if project is not None:
                 if self._decode is None:
                     raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
-                statements.extend(project(self._decode(stored), position))
+                statements.extend((self._rendered(statement), params)
+                                  for statement, params in project(self._decode(stored), position))
         return statements
+
+    def _rendered(self, statement: Any) -> Any:
+        """A projection's statement as text, rendered at its first use (projections keep theirs
+        as attributes: a few objects, kept by identity with the object itself)."""
+        if not isinstance(statement, Composed):
+            return statement
+        known = self._projection_statements.get(id(statement))
+        if known is not None and known[0] is statement:
+            return known[1]
+        if len(self._projection_statements) >= _MAX_RENDERED:
+            self._projection_statements.clear()  # statements composed per call: not worth keeping
+        text = _text(statement)
+        self._projection_statements[id(statement)] = (statement, text)
+        return text
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(self._notify_statement)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:
+        # eventsourcing's own, with its statement rendered once per shape (it composes it at
+        # every call, and every aggregate read calls it).
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        statement = self._select_events_statements.get(shape)
+        if statement is None:
+            composed = self.select_events_statement
+            if gt is not None:
+                composed += SQL(" AND originator_version > %s")
+            if lte is not None:
+                composed += SQL(" AND originator_version <= %s")
+            composed += SQL(" ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC")
+            if limit is not None:
+                composed += SQL(" LIMIT %s")
+            statement = self._select_events_statements[shape] = _text(composed)
+        params = [originator_id, *(p for p in (gt, lte, limit) if p is not None)]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                                topic=row["topic"], state=bytes(row["state"])) for row in curs.fetchall()]
 
     def _projections_of_old_topics(self) -> dict[str, Projection]:
         key = (topics.generation(), tuple(self.projections))
@@ -243,7 +302,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
         """Rows of a read-only query, on a pooled connection (retried as eventsourcing retries
         its own reads: a connection the server dropped is replaced by the next attempt)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params)
+            curs.execute(self._rendered(statement), params)
             return curs.fetchall()
 
 
