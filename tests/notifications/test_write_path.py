@@ -138,3 +138,22 @@ def test_a_key_another_replica_stored_first_is_the_one_the_notification_is_seale
     store.cache.drop(subject)
     assert store.key_for_reading(subject) == raced[0]
     assert center.find(Notification, notification.id).address == "duc@example.vn"
+
+
+def test_the_inbox_row_is_projected_from_the_notification_written_without_unsealing_it_again(center, monkeypatch):
+    personal = center.mapper.personal
+    unsealed: list[str] = []
+    unseal = personal.unseal_state
+
+    def counted(topic, *args):
+        unsealed.append(topic)
+        return unseal(topic, *args)
+
+    monkeypatch.setattr(personal, "unseal_state", counted)
+    notification = email("Hồ sơ đã có kết quả", "le.van.an@example.vn")
+    center.save(notification)
+    assert unsealed == []  # the row came from the event in hand
+    monkeypatch.undo()
+
+    row = center.recorder.by_state(None, "queued", 500)
+    assert any(view.notification_id == notification.id and view.subject == "Hồ sơ đã có kết quả" for view in row)

@@ -96,6 +96,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
         self._aliases: dict[str, Projection] = {}
         self._aliases_of: tuple[int, tuple[str, ...]] | None = None
         self._beside: list[BesideEvents] = []
+        self._mapper: Any = None
         # Statements run on every write and read, rendered to text once: psycopg renders a
         # composed statement (identifiers quoted one by one) again at each execution, which cost
         # a tenth of a millisecond or more per statement, several times per command.
@@ -122,6 +123,11 @@ class ProjectingRecorder(PostgresProcessRecorder):
     def bind(self, mapper: Mapper[UUID]) -> None:
         """Gives the recorder the application's mapper, to read the events it stores."""
         self._decode = mapper.to_domain_event
+        if hasattr(mapper, "domain_event_of"):
+            # The events this service writes are projected from the domain events they came from.
+            mapper.mapped = {}
+            self._mapper = mapper
+            self._decode = mapper.domain_event_of
 
     def write_beside_events(self, writer: BesideEvents) -> None:
         """Writes ``writer``'s rows in the transactions of the events they go with."""
@@ -146,6 +152,8 @@ class ProjectingRecorder(PostgresProcessRecorder):
             self._writing.effects = None
             for writer in self._beside:
                 writer.written(stored_events, committed)
+            if committed and self._mapper is not None:
+                self._mapper.written(stored_events)
         for effect in effects:
             try:
                 effect()
