@@ -36,7 +36,8 @@ class SmtpSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.unknown_mailboxes: set[str] = set()
-        # Mailboxes whose transactions wait at RCPT until ``released`` is set (``holding`` once one does).
+        # Mailboxes whose transactions wait at RCPT until ``released`` is set (``holding``: one
+        # does).
         self.held_mailboxes: set[str] = set()
         self.holding = threading.Event()
         self.released = threading.Event()

@@ -49,7 +49,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from . import topics
-from .eventstore import ServiceApplication
+from .eventstore import EventMapper, ServiceApplication
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
     def bind(self, mapper: Mapper[UUID]) -> None:
         """Gives the recorder the application's mapper, to read the events it stores."""
         self._decode = mapper.to_domain_event
-        if hasattr(mapper, "domain_event_of"):
+        if isinstance(mapper, EventMapper):
             # The events this service writes are projected from the domain events they came from.
             mapper.mapped = {}
             self._mapper = mapper
@@ -144,6 +144,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         committed = False
+        ids: Sequence[int] | None = None
         try:
             ids = super().insert_events(stored_events, **kwargs)
             committed = True

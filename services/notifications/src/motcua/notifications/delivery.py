@@ -231,7 +231,8 @@ class DeliveryWorker(SingleLeaderWorker):
             due: list[UUID] = []
             if room > 0:
                 # Those in flight may still read as due (their attempt not yet recorded): skipped.
-                found = self.sender.app.recorder.due_for_sending(datetime.now(UTC), channels, self.batch + len(in_flight))
+                found = self.sender.app.recorder.due_for_sending(datetime.now(UTC), channels,
+                                                                 self.batch + len(in_flight))
                 due = [n for n in found if n not in in_flight][:room]
                 for notification_id in due:
                     in_flight[notification_id] = pool.submit(self.sender.send, notification_id, stop)
