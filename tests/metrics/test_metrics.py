@@ -176,8 +176,8 @@ def test_notifications_are_counted_by_channel_and_state(metered, stack):
         events.send(events.received(str(uuid.uuid4()), datetime(2026, 1, 12, 9, tzinfo=VN)))
     finally:
         events.close()
-    # Both awaited: a notification is counted as its row is written, inside the consumer's
-    # transaction, and an event's applying once that transaction has committed; in-app notices
+    # Both awaited: a notification and an event's applying are each counted once the consumer's
+    # transaction has committed, one after the other; in-app notices
     # of other topics' events (identity's, signing's) may be counted meanwhile too, long before
     # the batch of dossier events holding this one commits.
     def counted() -> Series | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,6 +19,11 @@ class _Keep:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's hook)
         if address.split("@")[0] in self.sink.unknown_mailboxes:
             return f"550 5.1.1 <{address}>: No such mailbox"
+        if address.split("@")[0] in self.sink.held_mailboxes:
+            # A slow server: this transaction waits (its session only) until the test releases it.
+            self.sink.holding.set()
+            while not self.sink.released.is_set():
+                await asyncio.sleep(0.05)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -30,6 +36,11 @@ class SmtpSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.unknown_mailboxes: set[str] = set()
+        # Mailboxes whose transactions wait at RCPT until ``released`` is set (``holding``: one
+        # does).
+        self.held_mailboxes: set[str] = set()
+        self.holding = threading.Event()
+        self.released = threading.Event()
         self.messages: list[tuple[list[str], bytes]] = []
         self._arrived = threading.Condition()
         self.controller = Controller(_Keep(self), hostname="127.0.0.1", port=self.port)

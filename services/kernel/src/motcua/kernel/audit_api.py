@@ -256,7 +256,7 @@ class _NoDataKeys:
     def key_for_reading(self, subject_id: str) -> None:
         return None
 
-    def key_for_writing(self, subject_id: str) -> bytes:
+    def key_for_writing(self, subject_id: str, used_by: tuple[Any, int] | None = None) -> bytes:
         raise RuntimeError("the audit replay writes nothing")
 
 

@@ -34,6 +34,7 @@ from .tracing import current_traceparent, tracer
 A = TypeVar("A", bound=Aggregate)
 
 META_KEY = "_meta"
+_MAX_MAPPED = 10_000
 
 
 class EventMapper(Mapper[UUID]):
@@ -47,8 +48,33 @@ class EventMapper(Mapper[UUID]):
     """
 
     personal: PersonalData | None = None
+    # Set by a recorder that projects the events it stores (kernel.readmodel): each stored event
+    # made here is kept with the domain event it came from until written, so the projection
+    # reads the domain event rather than decoding (and unsealing) the stored one again.
+    mapped: dict[int, tuple[StoredEvent, Any]] | None = None
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        stored = self._to_stored_event(domain_event)
+        if self.mapped is not None:
+            if len(self.mapped) >= _MAX_MAPPED:
+                self.mapped.clear()  # writes that never reached the recorder: not worth keeping
+            # Keyed by identity, holding the stored event: its id is not reused while kept.
+            self.mapped[id(stored)] = (stored, domain_event)
+        return stored
+
+    def domain_event_of(self, stored_event: StoredEvent) -> Any:
+        """The domain event a stored event was made from here (not yet written), else decoded."""
+        kept = self.mapped.get(id(stored_event)) if self.mapped is not None else None
+        if kept is not None and kept[0] is stored_event:
+            return kept[1]
+        return self.to_domain_event(stored_event)
+
+    def written(self, stored_events: Any) -> None:
+        if self.mapped is not None:
+            for stored in stored_events:
+                self.mapped.pop(id(stored), None)
+
+    def _to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = dict(vars(domain_event))
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
@@ -284,6 +310,24 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> Any:
+        keys = self.mapper.personal.keys if self.mapper.personal is not None else None
+        if not getattr(keys, "stores_keys_with_events", False):
+            return super()._record(processing_event)
+        try:
+            return super()._record(processing_event)
+        except IntegrityError:
+            if not keys.write_failed(processing_event.events):  # type: ignore[union-attr]
+                raise
+        # A new subject's key made here may have lost to one another replica stored first: the
+        # events are sealed again (under the stored key) and written once more. A write that
+        # conflicts for another reason fails again, as it would have.
+        try:
+            return super()._record(processing_event)
+        except IntegrityError:
+            keys.write_failed(processing_event.events)  # type: ignore[union-attr]
+            raise
 
     def tracked_position(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0

@@ -14,6 +14,13 @@ projects into SQL statements (``projections``). The tables are disposable:
 lock, and ``rebuild_if_missing`` does so at start when they are empty beside a log
 that has projected events.
 
+Two more things ride on the events' transaction. Rows a service keeps beside its events
+(``write_beside_events``: e.g. a new data subject's key, kernel.subject_keys) are written in
+it, so a command costs one commit, not one for them and one for its events. And effects
+outside the database that a projection causes (``after_commit``: e.g. counting new
+notifications in a metric) run once it has committed: a consumed batch that rolls back and
+is applied again message by message does not cause them twice.
+
 This uses a hook of eventsourcing's PostgreSQL recorder (``_fetch_ids_after_insert_events``,
 which runs inside the insert's transaction once the events have their positions), selected
 through its documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinned by uv.lock.
@@ -22,8 +29,9 @@ through its documented ``PROCESS_RECORDER_TOPIC`` setting; eventsourcing is pinn
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -41,7 +49,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from . import topics
-from .eventstore import ServiceApplication
+from .eventstore import EventMapper, ServiceApplication
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,26 @@ log = logging.getLogger(__name__)
 Statement = tuple[Composed, dict[str, Any]]
 # Turns one decoded domain event and its log position into statements.
 Projection = Callable[[Any, int], Iterable[Statement]]
+
+
+_MAX_RENDERED = 256
+
+
+def _text(statement: Any) -> Any:
+    """A composed statement rendered once (its identifiers quoted); anything else as it is."""
+    return SQL(statement.as_string()) if isinstance(statement, Composed) else statement
+
+
+class BesideEvents(Protocol):
+    """Rows written in the transaction of the events that need them (``write_beside_events``)."""
+
+    def statements_for(self, stored_events: Sequence[StoredEvent]) -> list[Statement]:
+        """What to write with these events (before them, in their transaction)."""
+        ...
+
+    def written(self, stored_events: Sequence[StoredEvent], committed: bool) -> None:
+        """The transaction of these events committed (or rolled back: their rows are not there)."""
+        ...
 
 
 class ProjectingRecorder(PostgresProcessRecorder):
@@ -67,6 +95,21 @@ class ProjectingRecorder(PostgresProcessRecorder):
         # events stored before the move; rebuilt when either side changes.
         self._aliases: dict[str, Projection] = {}
         self._aliases_of: tuple[int, tuple[str, ...]] | None = None
+        self._beside: list[BesideEvents] = []
+        self._mapper: Any = None
+        # Statements run on every write and read, rendered to text once: psycopg renders a
+        # composed statement (identifiers quoted one by one) again at each execution, which cost
+        # a tenth of a millisecond or more per statement, several times per command.
+        self.insert_events_statement = _text(self.insert_events_statement)
+        self.lock_table_statements = [_text(s) for s in self.lock_table_statements]
+        if hasattr(self, "insert_tracking_statement"):
+            self.insert_tracking_statement = _text(self.insert_tracking_statement)
+        self._notify_statement = _text(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
+        self._select_events_statements: dict[tuple[bool, bool, bool, bool], SQL] = {}
+        self._projection_statements: dict[int, tuple[Composed, SQL]] = {}
+        # The effects awaiting the commit of the transaction this thread is writing (None: none
+        # is being written, e.g. a rebuild, which re-derives rows and causes no new effects).
+        self._writing = threading.local()
 
     def table(self, suffix: str) -> Identifier:
         """A read-model table of this service: ``<service>_<suffix>`` in the events' schema."""
@@ -80,8 +123,52 @@ class ProjectingRecorder(PostgresProcessRecorder):
     def bind(self, mapper: Mapper[UUID]) -> None:
         """Gives the recorder the application's mapper, to read the events it stores."""
         self._decode = mapper.to_domain_event
+        if isinstance(mapper, EventMapper):
+            # The events this service writes are projected from the domain events they came from.
+            mapper.mapped = {}
+            self._mapper = mapper
+            self._decode = mapper.domain_event_of
+
+    def write_beside_events(self, writer: BesideEvents) -> None:
+        """Writes ``writer``'s rows in the transactions of the events they go with."""
+        self._beside.append(writer)
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Runs ``effect`` once the transaction being written commits, never if it rolls back (for
+        projections; dropped outside a write, e.g. in a rebuild)."""
+        effects = getattr(self._writing, "effects", None)
+        if effects is not None:
+            effects.append(effect)
 
     # --- writing, inside the events' transaction ---------------------------------------------
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        committed = False
+        ids: Sequence[int] | None = None
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+            committed = True
+        finally:
+            effects = getattr(self._writing, "effects", None) or []
+            self._writing.effects = None
+            for writer in self._beside:
+                writer.written(stored_events, committed)
+            if committed and self._mapper is not None:
+                self._mapper.written(stored_events)
+        for effect in effects:
+            try:
+                effect()
+            except Exception:  # an effect (a metric) never fails the committed write
+                log.exception("an effect after commit failed")
+        return ids
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        # Each attempt (eventsourcing retries a lost connection) starts with no effects.
+        self._writing.effects = []
+        super()._insert_events(curs, stored_events, **kwargs)
+        for writer in self._beside:
+            for statement, params in writer.statements_for(stored_events):
+                curs.execute(self._rendered(statement), params)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -102,8 +189,49 @@ class ProjectingRecorder(PostgresProcessRecorder):
             if project is not None:
                 if self._decode is None:
                     raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
-                statements.extend(project(self._decode(stored), position))
+                statements.extend((self._rendered(statement), params)
+                                  for statement, params in project(self._decode(stored), position))
         return statements
+
+    def _rendered(self, statement: Any) -> Any:
+        """A projection's statement as text, rendered at its first use (projections keep theirs
+        as attributes: a few objects, kept by identity with the object itself)."""
+        if not isinstance(statement, Composed):
+            return statement
+        known = self._projection_statements.get(id(statement))
+        if known is not None and known[0] is statement:
+            return known[1]
+        if len(self._projection_statements) >= _MAX_RENDERED:
+            self._projection_statements.clear()  # statements composed per call: not worth keeping
+        text = _text(statement)
+        self._projection_statements[id(statement)] = (statement, text)
+        return text
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(self._notify_statement)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:
+        # eventsourcing's own, with its statement rendered once per shape (it composes it at
+        # every call, and every aggregate read calls it).
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        statement = self._select_events_statements.get(shape)
+        if statement is None:
+            composed = self.select_events_statement
+            if gt is not None:
+                composed += SQL(" AND originator_version > %s")
+            if lte is not None:
+                composed += SQL(" AND originator_version <= %s")
+            composed += SQL(" ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC")
+            if limit is not None:
+                composed += SQL(" LIMIT %s")
+            statement = self._select_events_statements[shape] = _text(composed)
+        params = [originator_id, *(p for p in (gt, lte, limit) if p is not None)]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                                topic=row["topic"], state=bytes(row["state"])) for row in curs.fetchall()]
 
     def _projections_of_old_topics(self) -> dict[str, Projection]:
         key = (topics.generation(), tuple(self.projections))
@@ -183,7 +311,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
         """Rows of a read-only query, on a pooled connection (retried as eventsourcing retries
         its own reads: a connection the server dropped is replaced by the next attempt)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params)
+            curs.execute(self._rendered(statement), params)
             return curs.fetchall()
 
 

@@ -143,7 +143,7 @@ def unseal_bytes(data_key: bytes, sealed: bytes, context: str) -> bytes:
 
 
 class KeyLookup(Protocol):
-    def key_for_writing(self, subject_id: str) -> bytes: ...
+    def key_for_writing(self, subject_id: str, used_by: tuple[Any, int] | None = None) -> bytes: ...
 
     def key_for_reading(self, subject_id: str) -> bytes | None: ...
 
@@ -197,10 +197,11 @@ class PersonalData:
                 continue  # no subject to key it to (not expected for new events): left as given
             personal = {k: value[k] for k in field.keys if value.get(k)}
             clear = {k: v for k, v in value.items() if k not in field.keys}
+            # The event that uses the key: a new subject's key is stored with it (SubjectKeyStore).
+            key = self.keys.key_for_writing(subject_id, used_by=(originator_id, originator_version))
             clear[SEALED] = {
                 "v": SEALED_FORMAT,
-                "data": seal(self.keys.key_for_writing(subject_id), personal,
-                             self.context(originator_id, originator_version, field.attribute)),
+                "data": seal(key, personal, self.context(originator_id, originator_version, field.attribute)),
             }
             self._put(state, field, clear)
 
@@ -282,6 +283,19 @@ class _BoundedCache:
         return len(self._entries)
 
 
+@dataclass
+class _UnsavedKey:
+    """A new subject's key, made for events not yet committed: stored in their transaction."""
+
+    key: bytes
+    kek_id: str
+    wrapped: bytes
+    users: set[tuple[Any, int]]  # (originator id, version) of the events sealed under it
+    # Another key of the subject was stored first: its events must not commit (their INSERT of
+    # this key fails them), and new ones are sealed under the stored key.
+    lost: bool = False
+
+
 @dataclass(frozen=True)
 class Erasure:
     subject_id: str
@@ -300,9 +314,94 @@ class SubjectKeyStore:
         self.keks = keks
         self.keys_table = Identifier(datastore.schema, f"{table_prefix}_subject_keys")
         self.erasures_table = Identifier(datastore.schema, f"{table_prefix}_subject_erasures")
+        self._insert_key = SQL("INSERT INTO {t} (subject_id, kek_id, wrapped_key) "
+                               "VALUES (%(subject)s, %(kek)s, %(wrapped)s)").format(t=self.keys_table)
         self.cache = _BoundedCache(cache_size, cache_max_age)
+        # With ``store_new_keys_with_events``: the subjects' keys made for events not yet written.
+        self._unsaved: dict[str, _UnsavedKey] | None = None
+        self._unsaved_lock = threading.Lock()
         if create_tables:
             self.create_tables()
+
+    def store_new_keys_with_events(self, recorder: Any) -> None:
+        """From now on a new subject's key is stored in the transaction of the first events sealed
+        under it (``recorder``: kernel.readmodel's ProjectingRecorder), not in one of its own: a
+        command for a new subject commits once. Until they commit, the key is this process's alone;
+        a subject's key stored meanwhile by another replica fails the write (a unique key), which
+        the application writes again, sealed under the stored key (``stores_keys_with_events``)."""
+        self._unsaved = {}
+        recorder.write_beside_events(self)
+
+    @property
+    def stores_keys_with_events(self) -> bool:
+        return self._unsaved is not None
+
+    def statements_for(self, stored_events: Any) -> list[tuple[Any, dict[str, Any]]]:
+        """The keys of new subjects these events are sealed under, to insert with them."""
+        if not self._unsaved:
+            return []
+        users = {(e.originator_id, e.originator_version) for e in stored_events}
+        with self._unsaved_lock:
+            new = [(subject, k) for subject, k in self._unsaved.items() if k.users & users]
+        # A plain INSERT: a key stored meanwhile for the subject fails the transaction, which
+        # must not commit events sealed under a key that is not the subject's.
+        return [(self._insert_key, {"subject": subject, "kek": k.kek_id, "wrapped": k.wrapped}) for subject, k in new]
+
+    def written(self, stored_events: Any, committed: bool) -> None:
+        """After a transaction of events: a committed key is an ordinary stored one (cached). A
+        rolled-back one stays theirs: group commit writes them again alone (``write_failed``
+        lets go of them once the application gives up)."""
+        if not self._unsaved or not committed:
+            return
+        users = {(e.originator_id, e.originator_version) for e in stored_events}
+        with self._unsaved_lock:
+            for subject, k in list(self._unsaved.items()):
+                if k.users & users:
+                    del self._unsaved[subject]
+                    self.cache.put(subject, k.key)
+
+    def write_failed(self, events: Any) -> bool:
+        """The application's write of these domain events failed: their keys no longer wait for
+        them, and a key of which the subject has another one stored is lost. True when they
+        used a key made here (worth writing again, sealed anew)."""
+        if not self._unsaved:
+            return False
+        users = {(e.originator_id, e.originator_version) for e in events}
+        with self._unsaved_lock:
+            used = [(subject, k) for subject, k in self._unsaved.items() if k.users & users]
+        for subject, k in used:
+            stored = self._stored_row_exists(subject)
+            with self._unsaved_lock:
+                k.users -= users
+                k.lost = k.lost or stored
+                if not k.users and self._unsaved.get(subject) is k:
+                    del self._unsaved[subject]
+        return bool(used)
+
+    def _stored_row_exists(self, subject_id: str) -> bool:
+        with self.datastore.get_connection() as conn:
+            return conn.execute(SQL("SELECT 1 FROM {t} WHERE subject_id = %s").format(t=self.keys_table),
+                                (subject_id,)).fetchone() is not None
+
+    def _key_with_events(self, subject_id: str, used_by: tuple[Any, int]) -> bytes:
+        with self._unsaved_lock:
+            assert self._unsaved is not None
+            unsaved = self._unsaved.get(subject_id)
+            if unsaved is not None and not unsaved.lost:
+                unsaved.users.add(used_by)
+                return unsaved.key
+        stored = self.key_for_reading(subject_id)  # a read, no commit (cached when found)
+        if stored is not None:
+            return stored
+        data_key = os.urandom(DATA_KEY_BYTES)
+        kek_id, wrapped = wrap_key(self.keks, subject_id, data_key)
+        with self._unsaved_lock:
+            # Another thread may have made one meanwhile: one key per subject in this process.
+            unsaved = self._unsaved.get(subject_id)
+            if unsaved is None or unsaved.lost:
+                unsaved = self._unsaved[subject_id] = _UnsavedKey(data_key, kek_id, wrapped, set())
+            unsaved.users.add(used_by)
+            return unsaved.key
 
     def create_tables(self) -> None:
         with self.datastore.get_connection() as conn, conn.transaction():
@@ -315,11 +414,15 @@ class SubjectKeyStore:
                 "DEFAULT now(), erased_by text NOT NULL, reason text NOT NULL, PRIMARY KEY (subject_id, erased_at))"
             ).format(t=self.erasures_table))
 
-    def key_for_writing(self, subject_id: str) -> bytes:
-        """The subject's data key, made (and stored wrapped) at their first personal data."""
+    def key_for_writing(self, subject_id: str, used_by: tuple[Any, int] | None = None) -> bytes:
+        """The subject's data key, made (and stored wrapped) at their first personal data; stored
+        with the event ``used_by`` names (its originator id and version) when keys are stored
+        with events."""
         key = self.cache.get(subject_id)
         if key is not None:
             return key
+        if self._unsaved is not None and used_by is not None:
+            return self._key_with_events(subject_id, used_by)
         # One round trip whether the subject has a key or not (a notice to a new address is a
         # new subject on every call): insert a new one, else read the stored one. The outer
         # SELECT sees the table as the statement began, so a conflict returns the stored row;
@@ -347,6 +450,13 @@ class SubjectKeyStore:
         key = self.cache.get(subject_id)
         if key is not None:
             return key
+        if self._unsaved:
+            # Events sealed under a key not yet stored are read in their own transaction only
+            # (their read model's projection): that key is theirs.
+            with self._unsaved_lock:
+                unsaved = self._unsaved.get(subject_id)
+            if unsaved is not None and not unsaved.lost:
+                return unsaved.key
         with self.datastore.get_connection() as conn:
             row = conn.execute(SQL("SELECT kek_id, wrapped_key FROM {t} WHERE subject_id = %s").format(
                 t=self.keys_table), (subject_id,)).fetchone()
@@ -364,6 +474,9 @@ class SubjectKeyStore:
             conn.execute(SQL("INSERT INTO {t} (subject_id, erased_by, reason) VALUES (%s, %s, %s)").format(
                 t=self.erasures_table), (subject_id, erased_by, reason))
         self.cache.drop(subject_id)
+        if self._unsaved is not None:
+            with self._unsaved_lock:
+                self._unsaved.pop(subject_id, None)
         return deleted > 0
 
     def erasures(self, subject_id: str) -> list[Erasure]:

@@ -17,7 +17,8 @@ stay queued):
 
 - `MOTCUA_SMTP_HOST`, `MOTCUA_SMTP_PORT` (587), `MOTCUA_SMTP_STARTTLS` (`true`),
   `MOTCUA_SMTP_USERNAME`, `MOTCUA_SMTP_PASSWORD`, `MOTCUA_SMTP_FROM`, `MOTCUA_SMTP_FROM_NAME`,
-  `MOTCUA_SMTP_RATE` (e-mails a second, 0: unlimited), `MOTCUA_SMTP_DKIM_DOMAIN`,
+  `MOTCUA_SMTP_RATE` (e-mails a second, 0: unlimited), `MOTCUA_SMTP_TIMEOUT` (10 s: how long the
+  server may take to answer), `MOTCUA_SMTP_DKIM_DOMAIN`,
   `MOTCUA_SMTP_DKIM_SELECTOR`, `MOTCUA_SMTP_DKIM_KEY_FILE` (PEM; signs with DKIM when set): e-mail.
 - `MOTCUA_ESMS_URL` (e.g. `https://rest.esms.vn`), `MOTCUA_ESMS_API_KEY`, `MOTCUA_ESMS_SECRET_KEY`,
   `MOTCUA_ESMS_BRANDNAME`, `MOTCUA_ESMS_CALLBACK_URL` (ours, with `?token=`),
@@ -104,6 +105,7 @@ class NotificationSettings:
                 dkim_domain=env.get("MOTCUA_SMTP_DKIM_DOMAIN", ""),
                 dkim_selector=env.get("MOTCUA_SMTP_DKIM_SELECTOR", ""),
                 dkim_key=_dkim_key(env),
+                timeout=env_number(env, "MOTCUA_SMTP_TIMEOUT", 10.0, float, minimum=0.1),
             ) if env.get("MOTCUA_SMTP_HOST") else None,
             esms=EsmsSettings(
                 base_url=env["MOTCUA_ESMS_URL"],

@@ -26,7 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -218,16 +218,26 @@ class DeliveryWorker(SingleLeaderWorker):
     def _lead(self, pool: ThreadPoolExecutor, stop: threading.Event, conn: psycopg.Connection) -> None:
         channels = list(self.sender.channels)
         checked_receipts = float("-inf")
+        # Continuous: up to ``batch`` notifications handed to the threads at a time, more read as
+        # soon as some are done; a slow provider call holds up its own thread only, never the
+        # notices queued after it (as waiting for a whole batch read at once did).
+        in_flight: dict[UUID, Future[str | None]] = {}
         while not stop.is_set():
             self.health.working()
+            for notification_id in [n for n, future in in_flight.items() if future.done()]:
+                in_flight.pop(notification_id).result()  # a sender's failure ends the lead, as before
             read_at = time.monotonic()
-            due = self.sender.app.recorder.due_for_sending(datetime.now(UTC), channels, self.batch)
-            # One notification per task: the batch's ids are distinct, so no two threads
-            # attempt the same one; the whole batch is done before the next poll.
-            for future in [pool.submit(self.sender.send, notification_id, stop) for notification_id in due]:
-                future.result()
+            room = self.batch - len(in_flight)
+            due: list[UUID] = []
+            if room > 0:
+                # Those in flight may still read as due (their attempt not yet recorded): skipped.
+                found = self.sender.app.recorder.due_for_sending(datetime.now(UTC), channels,
+                                                                 self.batch + len(in_flight))
+                due = [n for n in found if n not in in_flight][:room]
+                for notification_id in due:
+                    in_flight[notification_id] = pool.submit(self.sender.send, notification_id, stop)
             if stop.is_set():
-                return
+                break
             unconfirmed: list[UUID] = []
             # Receipts come due with time, not with commits: looked for once a poll interval
             # (or at once again while a full batch of them was found).
@@ -236,11 +246,18 @@ class DeliveryWorker(SingleLeaderWorker):
                 checked_receipts = time.monotonic() if len(unconfirmed) < self.batch else float("-inf")
             for notification_id in unconfirmed:
                 if stop.is_set():
-                    return
+                    break
                 self.sender.overdue(notification_id)
-            if len(due) < self.batch and len(unconfirmed) < self.batch:
+            if len(due) < room and len(unconfirmed) < self.batch:
+                # Nothing more due now: until news (a notification queued, or a sender's own
+                # commit, which a finished send makes), the poll interval, or the stop.
                 self._wait_for_news(conn, stop)
-                # Commits come by the hundred a second under load (the sender's own among
-                # them): one read per gap at most gathers them, for a few ms of latency.
-                if (pause := read_at + _MIN_READ_GAP_SECONDS - time.monotonic()) > 0:
-                    stop.wait(pause)
+            elif room <= 0:
+                # Every slot taken: until one frees (each send commits, which is news too).
+                wait([*in_flight.values()], timeout=self.poll_interval, return_when=FIRST_COMPLETED)
+            # Commits come by the hundred a second under load (the sender's own among them):
+            # one read per gap at most gathers them, for a few ms of latency.
+            if (pause := read_at + _MIN_READ_GAP_SECONDS - time.monotonic()) > 0:
+                stop.wait(pause)
+        # Stopping: the attempts under way end (a stopped one's lease brings it back later).
+        wait([*in_flight.values()])

@@ -183,8 +183,10 @@ class InboxRecorder(ProjectingRecorder):
 
     def _created(self, event: Any, position: int) -> Iterator[Statement]:
         # Counted where every new notification passes once, whichever path made it (an API send,
-        # a dossier event): by channel and the state it starts in.
-        NOTIFICATIONS.add(1, {"channel": str(event.channel), "state": str(event.state)})
+        # a dossier event): by channel and the state it starts in; once committed (a consumed
+        # batch that rolls back is applied again message by message, and would count twice).
+        labels = {"channel": str(event.channel), "state": str(event.state)}
+        self.after_commit(lambda: NOTIFICATIONS.add(1, labels))
         yield self._insert_row, {
             "position": position,
             "notification_id": event.originator_id,

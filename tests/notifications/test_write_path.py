@@ -1,0 +1,159 @@
+"""The accepting path's writes against the session's real PostgreSQL, with the application in
+this process: a new recipient's data key is stored in the transaction of the notification that
+needs it (one commit), and a notification is counted in the metric once its transaction has
+committed, never for a rolled-back batch applied again."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+
+import psycopg
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from motcua.kernel.config import Settings
+from motcua.kernel.errors import VersionConflict
+from motcua.kernel.subject_keys import KeyEncryptionKeys, SubjectKeyStore
+from motcua.notifications import readmodel
+from motcua.notifications.application import NotificationsApplication
+from motcua.notifications.domain import EMAIL, Notification, Rendered
+from motcua.notifications.personal_data import seal_personal_data
+
+REFUSED_SUBJECT = "Không ghi được"
+
+
+@pytest.fixture(scope="module")
+def center(stack):
+    """The application in this process, on a database of its own, sealing personal data."""
+    database = f"motcua_notifications_w{uuid.uuid4().hex[:8]}"
+    stack.postgres.create_database(database)
+    settings = Settings.from_env({
+        "MOTCUA_SERVICE": "notifications",
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": str(stack.profile.pg_port),
+        "POSTGRES_USER": stack.postgres.user,
+        "POSTGRES_PASSWORD": stack.postgres.password,
+        "POSTGRES_DBNAME": database,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
+    })
+    center = NotificationsApplication(settings)
+    seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
+    center.prepare()
+    center.database = database
+    with psycopg.connect(stack.postgres.dsn(database), autocommit=True) as conn:
+        # A row the inbox refuses after the notification's events are in: its transaction rolls
+        # back late, after the projection has run.
+        conn.execute(f"""
+            CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.subject = '{REFUSED_SUBJECT}' THEN
+                    RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END $$""")
+        conn.execute("CREATE TRIGGER refuse_row BEFORE INSERT ON notifications_inbox "
+                     "FOR EACH ROW EXECUTE FUNCTION refuse_row()")
+    yield center
+    center.close()
+
+
+def email(subject: str, address: str = "") -> Notification:
+    rendered = Rendered(template_id=uuid.uuid4(), template_key="thong_bao", template_version=1, channel=EMAIL,
+                        subject=subject, body="Kính gửi Ông/Bà Trần Thị Hương,\nHồ sơ đã có kết quả.")
+    return Notification.from_template(f"call:{uuid.uuid4()}", rendered, None,
+                                      address=address or f"nguoi.nhan.{uuid.uuid4().hex[:8]}@example.vn")
+
+
+class CountingMetric:
+    def __init__(self) -> None:
+        self.counts: Counter[tuple] = Counter()
+
+    def add(self, amount: int, labels: dict) -> None:
+        self.counts[tuple(sorted(labels.items()))] += amount
+
+
+def test_a_batch_that_rolls_back_after_its_rows_were_written_counts_nothing(center, monkeypatch):
+    metric = CountingMetric()
+    monkeypatch.setattr(readmodel, "NOTIFICATIONS", metric)
+    upstream = f"motcua.dossiers.events.v1:{uuid.uuid4().hex[:6]}"
+    accepted, refused = email("Hồ sơ đã có kết quả"), email(REFUSED_SUBJECT)
+    with pytest.raises(IntegrityError):
+        center.record_processed(Tracking(upstream, 1), accepted, refused)
+    assert sum(metric.counts.values()) == 0
+
+    # Applied again one message at a time, as the consumer does: each committed one counts once.
+    assert center.find(Notification, accepted.id) is None  # nothing of the batch was stored
+    accepted = email("Hồ sơ đã có kết quả")
+    center.record_processed(Tracking(upstream, 1), accepted)
+    assert metric.counts == {(("channel", EMAIL), ("state", "queued")): 1}
+
+
+def key_rows(stack, center, subject: str) -> int:
+    with psycopg.connect(stack.postgres.dsn(center.database), autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM notifications_subject_keys WHERE subject_id = %s",
+                            (subject,)).fetchone()[0]
+
+
+def test_a_new_recipients_key_is_stored_with_the_notification_and_not_without_it(stack, center):
+    accepted = email("Hồ sơ đã có kết quả", "tran.thi.huong@example.vn")
+    center.save(accepted)
+    subject = f"notification:{accepted.id}"
+    assert key_rows(stack, center, subject) == 1
+    center.subject_keys.cache.drop(subject)  # read back as another replica would: the stored key
+    assert center.find(Notification, accepted.id).address == "tran.thi.huong@example.vn"
+
+    refused = email(REFUSED_SUBJECT)
+    with pytest.raises(VersionConflict):
+        center.save(refused)
+    # The key of a notification that was not written was not written either.
+    assert key_rows(stack, center, f"notification:{refused.id}") == 0
+
+
+def test_a_key_another_replica_stored_first_is_the_one_the_notification_is_sealed_under(stack, center, monkeypatch):
+    dossier_id = uuid.uuid4()
+    subject = f"dossier-applicant:{dossier_id}"
+    store = center.subject_keys
+    other_replica = SubjectKeyStore(store.datastore, "notifications", store.keks, create_tables=False)
+    reading = store.key_for_reading
+    raced: list[bytes] = []
+
+    def read_then_lose_the_race(subject_id: str) -> bytes | None:
+        found = reading(subject_id)
+        if subject_id == subject and not raced:
+            # The other replica stores the subject's first key after this one found none.
+            raced.append(other_replica.key_for_writing(subject_id))
+        return found
+
+    monkeypatch.setattr(store, "key_for_reading", read_then_lose_the_race)
+    rendered = Rendered(template_id=uuid.uuid4(), template_key="thong_bao", template_version=1, channel=EMAIL,
+                        subject="Hồ sơ cần bổ sung", body="Kính gửi Ông/Bà Nguyễn Văn Đức")
+    notification = Notification.from_template(f"call:{uuid.uuid4()}", rendered, None, address="duc@example.vn",
+                                              dossier_id=dossier_id)
+    center.save(notification)
+    monkeypatch.undo()
+
+    assert raced and key_rows(stack, center, subject) == 1
+    store.cache.drop(subject)
+    assert store.key_for_reading(subject) == raced[0]
+    assert center.find(Notification, notification.id).address == "duc@example.vn"
+
+
+def test_the_inbox_row_is_projected_from_the_notification_written_without_unsealing_it_again(center, monkeypatch):
+    personal = center.mapper.personal
+    unsealed: list[str] = []
+    unseal = personal.unseal_state
+
+    def counted(topic, *args):
+        unsealed.append(topic)
+        return unseal(topic, *args)
+
+    monkeypatch.setattr(personal, "unseal_state", counted)
+    notification = email("Hồ sơ đã có kết quả", "le.van.an@example.vn")
+    center.save(notification)
+    assert unsealed == []  # the row came from the event in hand
+    monkeypatch.undo()
+
+    row = center.recorder.by_state(None, "queued", 500)
+    assert any(view.notification_id == notification.id and view.subject == "Hồ sơ đã có kết quả" for view in row)
