@@ -47,7 +47,6 @@ def build(settings: Settings) -> Service:
 
 if __name__ == "__main__":
     from motcua.kernel.runtime import main
-
     from tests.perf.dossier_probe import build as build_by_name
 
     main(SERVICE, build_by_name)
