@@ -2,7 +2,8 @@
 
 The `bench` profile lives in .local/bench on its own ports (PostgreSQL 35432,
 Kafka 39092/39093; plus 100 x MOTCUA_TEST_SLOT), so a benchmark never meets
-`make run` or a test run. It reuses the test suite's ``Stack`` (start fresh, spawn services, stop all).
+`make run`, a test run or another checkout's benchmark. It reuses the test
+suite's ``Stack`` (start fresh, spawn services, stop all).
 """
 
 from __future__ import annotations
