@@ -146,10 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
     parser.add_argument("--chain", choices=("on", "off"), default="on",
                         help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
-    parser.add_argument("--only", choices=("all", "core", "path", "identity", "notifications", "signing"),
+    parser.add_argument("--only", choices=("all", "core", "path", "readmodels", "identity", "notifications",
+                                           "signing"),
                         default="all",
                         help="core: the command path and its baselines; path: the command path's phases alone "
                              "(no baselines, read models, chain or audit figures); "
+                             "readmodels: the register's rebuild and the states at a past time alone; "
                              "identity: logins, grants, validations; "
                              "notifications: accepted/s, e-mails/s; signing: PAdES B-T through PKCS#11")
     args = parser.parse_args(argv)
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
     results["duration_s"] = round(time.time() - results["started_at"], 1)
-    if "e2e" in results:
+    if "e2e" in results or "read_models" in results:
         print_table(results)
     if "identity" in results:
         print_identity(results["identity"])
@@ -225,6 +227,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         baselines(stack, plan, args, results)
     if args.only in ("all", "core", "path"):
         command_path(stack, plan, args, results)
+    if args.only == "readmodels":
+        states_at_past_times(stack, args, results)
     if args.only in ("all", "identity"):
         results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
     if args.only in ("all", "notifications"):
@@ -245,8 +249,7 @@ def baselines(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: 
     step(f"eventsourcing Application: 8 threads, {plan.es_seconds:g} s of saves")
     results["eventsourcing"] = eventsourcing_saves(stack.postgres, 8, plan.es_seconds)
 
-    step("read models: the dossier register rebuilt from the log; a dossier's state at a past time")
-    results["read_models"] = read_models(stack, 1000 if args.quick else 3000)
+    states_at_past_times(stack, args, results)
 
     events = 200_000 if args.quick else 1_000_000
     step(f"chain verification: {events:,} events sealed, then verified")
@@ -257,6 +260,13 @@ def baselines(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: 
     from .audit_index import measure as audit_history
 
     results["audit_history"] = audit_history(stack.postgres, "motcua_audit_bench", events)
+
+
+def states_at_past_times(stack: BenchStack, args: argparse.Namespace, results: dict) -> None:
+    """The read models' figures: the register rebuilt, a dossier's state at a past time as the
+    audit tool and as the auditor API read it."""
+    step("read models: the dossier register rebuilt from the log; a dossier's state at a past time")
+    results["read_models"] = read_models(stack, 1000 if args.quick else 3000)
     step("auditor API: a 1,000-event dossier's state at a past time")
     from .audit_state import measure as audit_state
 
@@ -491,8 +501,8 @@ def print_table(r: dict) -> None:
         row("pgbench insert, 1 client", f"{r['pgbench_1']['tps']:,.0f}", "tx/s", ratio(r["pgbench_1"]["tps"], pg_tps))
     if es_rate:
         row("eventsourcing save, 8 threads", f"{es_rate:,.0f}", "tx/s", ratio(es_rate, pg_tps), "1.00x")
-    best = max(r["e2e"], key=lambda e: e["commands_per_s"])
-    for e in r["e2e"]:
+    best = max(r.get("e2e", []), key=lambda e: e["commands_per_s"], default=None)
+    for e in r.get("e2e", []):
         goal = TARGETS["e2e_commands_per_s"]
         target, status = (f">= {goal:,}", check(e["commands_per_s"], goal, True)) if e is best else ("", "")
         row(f"motcua end to end, K={e['concurrency']}", f"{e['commands_per_s']:,.0f}", "commands/s",
@@ -507,7 +517,7 @@ def print_table(r: dict) -> None:
         row(f"dossier commands end to end, K={e['concurrency']}", f"{e['commands_per_s']:,.0f}", "commands/s",
             ratio(e["commands_per_s"], pg_tps), ratio(e["commands_per_s"], es_rate), target, incomplete(e) or status)
         row("  submit + receive RPC latency p50 / p99", f"{e['rpc_ms_p50']:.0f} / {e['rpc_ms_p99']:.0f}", "ms")
-    for n, lat in enumerate(r["latency"]):
+    for n, lat in enumerate(r.get("latency", [])):
         at = f"@{lat['offered_commands_per_s']:g}/s"
         if n == 0:
             row(
@@ -600,10 +610,10 @@ def print_table(r: dict) -> None:
                 f">= {TARGETS['verify_events_per_s']:,}",
                 check(cv["bundle_verify_events_per_s"], TARGETS["verify_events_per_s"], True),
             )
-    for service, mb in r["idle_rss_mb"].items():
+    for service, mb in r.get("idle_rss_mb", {}).items():
         row(f"idle RSS {service}", f"{mb:.0f}", "MB", "", "", f"<= {TARGETS['idle_rss_mb']}",
             check(mb, TARGETS["idle_rss_mb"], False))
-    for service, mb in r["loaded_rss_mb"].items():
+    for service, mb in r.get("loaded_rss_mb", {}).items():
         row(f"  RSS {service} after the run", f"{mb:.0f}", "MB")
 
     header = ("figure", "value", "unit", "vs pgbench", "vs eventsourcing", "target", "status")
@@ -614,6 +624,8 @@ def print_table(r: dict) -> None:
         ]
         print("  ".join(cells).rstrip())
 
+    if "e2e" not in r:
+        return  # --only readmodels: no phases under load
     cores = r["host"]["cpus"]
     print(
         f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is "
