@@ -583,7 +583,7 @@ def print_table(r: dict) -> None:
         row(
             f"a dossier's state at a past time (audit API), {ast['events']:,} events",
             f"{ast['state_at_time_p50_ms']:.2f}",
-            "ms",
+            f"ms ({ast['cpu_ms_per_query']:.2f} CPU ms)" if "cpu_ms_per_query" in ast else "ms",
             "",
             "",
             f"<= {TARGETS['audit_state_at_time_ms']}",
