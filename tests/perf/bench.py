@@ -38,6 +38,13 @@ motcua end to end, K callers
     commands whose event reached the consumer count, and the clock stops at
     the consumer's last commit: rate = 2 x events applied / (last apply -
     first send). "events/s" is the same divided by two.
+dossier commands end to end, K desks
+    The same path with the dossiers service's commands: K concurrent callers, each the desk of
+    an agency of its own, loop SubmitDossier + ReceiveDossier (tests/perf/dossier_load.py) into
+    the real dossiers service; DossierReceived is relayed to Kafka and applied by a tracked
+    consumer in another process on a database of its own (tests/perf/dossier_probe.py: the
+    position recorded in the consumer's transaction). Counted as above: 2 x events applied /
+    (last apply - first send); below the table, each process's CPU ms per command.
 commit -> consumer latency
     At a fixed offered rate (500 commands/s: a pair started every 4 ms,
     open loop), per ProcedurePublished event: the consumer's wall clock right
@@ -103,6 +110,7 @@ TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 1
            "rebuild_events_per_s": 100_000, "state_at_past_time_ms": 5, "verify_events_per_s": 100_000,
            "history_by_code_ms": 50, "audit_state_at_time_ms": 1}
 TOPIC = "motcua.procedures.events.v1"
+DOSSIER_CPU_COLUMNS = ("client", "dossiers", "consumer", "postgres", "kafka")  # "consumer": dossier_probe
 NOTIFICATION_CALLERS = 8  # threads calling SendNotification (tests/perf/notifications.py)
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
@@ -138,10 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="offered commands/s of the latency phase")
     parser.add_argument("--chain", choices=("on", "off"), default="on",
                         help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
-    parser.add_argument("--only", choices=("all", "core", "path", "identity", "notifications", "signing"),
+    parser.add_argument("--only", choices=("all", "core", "path", "readmodels", "identity", "notifications",
+                                           "signing"),
                         default="all",
                         help="core: the command path and its baselines; path: the command path's phases alone "
                              "(no baselines, read models, chain or audit figures); "
+                             "readmodels: the register's rebuild and the states at a past time alone; "
                              "identity: logins, grants, validations; "
                              "notifications: accepted/s, e-mails/s; signing: PAdES B-T through PKCS#11")
     args = parser.parse_args(argv)
@@ -177,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
     results["duration_s"] = round(time.time() - results["started_at"], 1)
-    if "e2e" in results:
+    if "e2e" in results or "read_models" in results:
         print_table(results)
     if "identity" in results:
         print_identity(results["identity"])
@@ -217,6 +227,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         baselines(stack, plan, args, results)
     if args.only in ("all", "core", "path"):
         command_path(stack, plan, args, results)
+    if args.only == "readmodels":
+        states_at_past_times(stack, args, results)
     if args.only in ("all", "identity"):
         results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
     if args.only in ("all", "notifications"):
@@ -237,8 +249,7 @@ def baselines(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: 
     step(f"eventsourcing Application: 8 threads, {plan.es_seconds:g} s of saves")
     results["eventsourcing"] = eventsourcing_saves(stack.postgres, 8, plan.es_seconds)
 
-    step("read models: the dossier register rebuilt from the log; a dossier's state at a past time")
-    results["read_models"] = read_models(stack, 1000 if args.quick else 3000)
+    states_at_past_times(stack, args, results)
 
     events = 200_000 if args.quick else 1_000_000
     step(f"chain verification: {events:,} events sealed, then verified")
@@ -249,6 +260,13 @@ def baselines(stack: BenchStack, plan: Plan, args: argparse.Namespace, results: 
     from .audit_index import measure as audit_history
 
     results["audit_history"] = audit_history(stack.postgres, "motcua_audit_bench", events)
+
+
+def states_at_past_times(stack: BenchStack, args: argparse.Namespace, results: dict) -> None:
+    """The read models' figures: the register rebuilt, a dossier's state at a past time as the
+    audit tool and as the auditor API read it."""
+    step("read models: the dossier register rebuilt from the log; a dossier's state at a past time")
+    results["read_models"] = read_models(stack, 1000 if args.quick else 3000)
     step("auditor API: a 1,000-event dossier's state at a past time")
     from .audit_state import measure as audit_state
 
@@ -320,6 +338,54 @@ def command_path(stack: BenchStack, plan: Plan, args: argparse.Namespace, result
     results["loaded_rss_mb"] = {"procedures": round(rss_mb(procedures.pid), 1), "dossiers": round(rss_mb(probe.pid), 1)}
     results["stored_event_bytes"] = {"procedures_avg": stored_event_size(stack.dsn("procedures"), "procedures_events"),
                                      "pgbench_payload": PAYLOAD_BYTES}
+    probe.terminate()
+    dossier_commands(stack, plan, args, procedures.addr, results)
+
+
+def dossier_commands(stack: BenchStack, plan: Plan, args: argparse.Namespace, procedures_addr: str,
+                     results: dict) -> None:
+    """The desk's commands into the real dossiers service (submit, then receive), each
+    DossierReceived relayed to Kafka and applied by a consumer in another process."""
+    from motcua.dossiers.v1 import dossier_service_pb2 as dpb
+    from motcua.procedures.v1 import procedure_service_pb2 as ppb
+    from tests.support.clients import dossiers_stub, procedures_stub
+    from tests.support.procedures import create_request
+    from tests.support.waiting import eventually
+
+    from . import dossier_load
+    from .dossier_probe import SERVICE as PROBE_SERVICE
+
+    step("dossier commands: the dossiers service, a published procedure, a consumer of its events")
+    chain = {"MOTCUA_CHAIN": args.chain}
+    dossiers = stack.service("dossiers", **chain).start()
+    created = procedures_stub(procedures_addr).CreateProcedure(create_request()).procedure
+    procedures_stub(procedures_addr).PublishProcedure(ppb.PublishProcedureRequest(procedure_id=created.procedure_id))
+    replicas = dossiers_stub(dossiers.addr)
+    eventually(lambda: replicas.GetProcedureReplica(dpb.GetProcedureReplicaRequest(procedure_id=created.procedure_id)),
+               what="the procedure's replica in dossiers")
+    stack.postgres.create_database(f"motcua_{PROBE_SERVICE}")
+    log = AppliedLog(stack.profile.root / "dossier-applied.log")
+    consumer = stack.service(PROBE_SERVICE, module="tests.perf.dossier_probe",
+                             MOTCUA_BENCH_APPLIED_LOG=str(log.path), **chain).start()
+    pids = dict(zip(DOSSIER_CPU_COLUMNS, (os.getpid(), dossiers.pid, consumer.pid, stack.postgres.pid,
+                                          stack.kafka.pid), strict=True))
+    step("dossier commands: warm-up, 1 s of load, until the consumer has applied it")
+    warm = dossier_load.closed_loop(dossiers.addr, created.procedure_id, 4, 1.0)
+    if not warm.pairs_ok:
+        raise RuntimeError(f"dossiers accepted no command ({warm.errors}); see the logs in {stack.logs}")
+    if len(log.wait_for(warm.pairs_ok, stall_timeout=60)) < warm.pairs_ok:
+        raise RuntimeError(f"the consumer did not apply the warm-up's events; see the logs in {stack.logs}")
+    results["dossier_commands"] = []
+    for k in plan.concurrency:
+        step(f"dossier commands: K={k} desks submitting and receiving for {plan.e2e_seconds:g} s, then drain")
+        log.mark()
+        meter = CpuMeter(pids).start()
+        load = dossier_load.closed_loop(dossiers.addr, created.procedure_id, k, plan.e2e_seconds)
+        applied = log.wait_for(load.pairs_ok)
+        cpu = meter.stop()
+        results["dossier_commands"].append({"concurrency": k, **end_to_end(load, applied), "cpu_percent": cpu,
+                                            "cpu_ms_per_command": per_command(meter.cpu_seconds, 2 * len(applied))})
+    results["loaded_rss_mb"]["dossiers (commands)"] = round(rss_mb(dossiers.pid), 1)
 
 
 def read_models(stack: BenchStack, dossiers: int) -> dict:
@@ -390,6 +456,11 @@ def latency(load: LoadResult, applied: list[Applied], commits: dict[int, int], s
 # --- the table -----------------------------------------------------------------------------------
 
 
+def _fastest(phases: list[dict]) -> dict | None:
+    """The phase with the most commands/s (the one checked against the target)."""
+    return max(phases, key=lambda phase: phase["commands_per_s"]) if phases else None
+
+
 def print_table(r: dict) -> None:
     s = r["server"]
     pg_tps = r["pgbench"]["tps"] if "pgbench" in r else 0.0  # 0: not measured (--only path)
@@ -435,15 +506,25 @@ def print_table(r: dict) -> None:
         row("pgbench insert, 1 client", f"{r['pgbench_1']['tps']:,.0f}", "tx/s", ratio(r["pgbench_1"]["tps"], pg_tps))
     if es_rate:
         row("eventsourcing save, 8 threads", f"{es_rate:,.0f}", "tx/s", ratio(es_rate, pg_tps), "1.00x")
-    best = max(r["e2e"], key=lambda e: e["commands_per_s"])
-    for e in r["e2e"]:
+    best = _fastest(r.get("e2e", []))
+    for e in r.get("e2e", []):
         goal = TARGETS["e2e_commands_per_s"]
-        target, status = (f">= {goal:,}", check(e["commands_per_s"], goal, True)) if e is best else ("", "")
+        checked = best is not None and e is best
+        target, status = (f">= {goal:,}", check(e["commands_per_s"], goal, True)) if checked else ("", "")
         row(f"motcua end to end, K={e['concurrency']}", f"{e['commands_per_s']:,.0f}", "commands/s",
             ratio(e["commands_per_s"], pg_tps), ratio(e["commands_per_s"], es_rate), target, incomplete(e) or status)
         row("  events delivered", f"{e['events_per_s']:,.0f}", "events/s")
         row("  RPC latency p50 / p99", f"{e['rpc_ms_p50']:.0f} / {e['rpc_ms_p99']:.0f}", "ms")
-    for n, lat in enumerate(r["latency"]):
+    dossier_phases = r.get("dossier_commands", [])
+    best_dossiers = _fastest(dossier_phases)
+    for e in dossier_phases:
+        goal = TARGETS["e2e_commands_per_s"]
+        checked = best_dossiers is not None and e is best_dossiers
+        target, status = (f">= {goal:,}", check(e["commands_per_s"], goal, True)) if checked else ("", "")
+        row(f"dossier commands end to end, K={e['concurrency']}", f"{e['commands_per_s']:,.0f}", "commands/s",
+            ratio(e["commands_per_s"], pg_tps), ratio(e["commands_per_s"], es_rate), target, incomplete(e) or status)
+        row("  submit + receive RPC latency p50 / p99", f"{e['rpc_ms_p50']:.0f} / {e['rpc_ms_p99']:.0f}", "ms")
+    for n, lat in enumerate(r.get("latency", [])):
         at = f"@{lat['offered_commands_per_s']:g}/s"
         if n == 0:
             row(
@@ -509,7 +590,7 @@ def print_table(r: dict) -> None:
         row(
             f"a dossier's state at a past time (audit API), {ast['events']:,} events",
             f"{ast['state_at_time_p50_ms']:.2f}",
-            "ms",
+            f"ms ({ast['cpu_ms_per_query']:.2f} CPU ms)" if "cpu_ms_per_query" in ast else "ms",
             "",
             "",
             f"<= {TARGETS['audit_state_at_time_ms']}",
@@ -536,10 +617,10 @@ def print_table(r: dict) -> None:
                 f">= {TARGETS['verify_events_per_s']:,}",
                 check(cv["bundle_verify_events_per_s"], TARGETS["verify_events_per_s"], True),
             )
-    for service, mb in r["idle_rss_mb"].items():
+    for service, mb in r.get("idle_rss_mb", {}).items():
         row(f"idle RSS {service}", f"{mb:.0f}", "MB", "", "", f"<= {TARGETS['idle_rss_mb']}",
             check(mb, TARGETS["idle_rss_mb"], False))
-    for service, mb in r["loaded_rss_mb"].items():
+    for service, mb in r.get("loaded_rss_mb", {}).items():
         row(f"  RSS {service} after the run", f"{mb:.0f}", "MB")
 
     header = ("figure", "value", "unit", "vs pgbench", "vs eventsourcing", "target", "status")
@@ -550,6 +631,8 @@ def print_table(r: dict) -> None:
         ]
         print("  ".join(cells).rstrip())
 
+    if "e2e" not in r:
+        return  # --only readmodels: no phases under load
     cores = r["host"]["cpus"]
     print(
         f"\nCPU used per process during each phase, % of one core (the machine has {cores}, so {100 * cores}% is "
@@ -576,6 +659,15 @@ def print_table(r: dict) -> None:
     for label, ms in per_phase:
         costs = [ms.get(n, 0.0) for n in CPU_COLUMNS[1:]]
         print("  " + label.ljust(9) + "".join(f"{v:12.2f}" for v in (*costs, sum(costs))))
+    if dossier_phases:
+        print("\nDossier commands (submit + receive; the consumer records each DossierReceived's position), "
+              "CPU ms per command:")
+        print("  " + "phase".ljust(9) + "".join(n.rjust(12) for n in (*DOSSIER_CPU_COLUMNS[1:], "total", "client")))
+        for e in dossier_phases:
+            ms = e.get("cpu_ms_per_command", {})
+            costs = [ms.get(n, 0.0) for n in DOSSIER_CPU_COLUMNS[1:]]
+            print("  " + f"K={e['concurrency']}".ljust(9)
+                  + "".join(f"{v:12.2f}" for v in (*costs, sum(costs), ms.get("client", 0.0))))
     print(f"\nStored event state: {r['stored_event_bytes']['procedures_avg']} bytes on average in procedures; "
           f"pgbench rows carry {r['stored_event_bytes']['pgbench_payload']}. Whole run: {r['duration_s']:.0f} s.")
 

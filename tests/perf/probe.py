@@ -33,11 +33,12 @@ from motcua.kernel.runtime import Service
 LOG_ENV = "MOTCUA_BENCH_APPLIED_LOG"
 
 
-class TimedOffice(DossiersApplication):
-    name = DossiersApplication.name  # same tables as the dossiers service (eventsourcing names them after the app)
+class AppliedTimes:
+    """Mixed into a service application: after each consumer transaction has committed, one
+    line per event it applied goes to the file named by MOTCUA_BENCH_APPLIED_LOG."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+        super().__init__(settings)  # type: ignore[call-arg]
         self._log = open(os.environ[LOG_ENV], "a", buffering=1)  # line-buffered: the bench tails it
         self._timing = threading.local()  # {position: (occurred_at, picked_up_at)} since the last commit
 
@@ -50,14 +51,18 @@ class TimedOffice(DossiersApplication):
         # One commit may apply a whole batch of events (or none: a dead letter's position).
         pending = getattr(self._timing, "pending", {})
         self._timing.pending = {}
-        super().record_processed(tracking, *aggregates)  # if it fails, the events are applied again
+        super().record_processed(tracking, *aggregates)  # type: ignore[misc]  # if it fails, applied again
         applied_ns = time.time_ns()
         for position, (occurred_ns, picked_ns) in sorted(pending.items()):
             self._log.write(f"{position} {occurred_ns} {picked_ns} {applied_ns}\n")
 
     def close(self) -> None:
-        super().close()
+        super().close()  # type: ignore[misc]
         self._log.close()
+
+
+class TimedOffice(AppliedTimes, DossiersApplication):
+    name = DossiersApplication.name  # same tables as the dossiers service (eventsourcing names them after the app)
 
 
 def build(settings: Settings) -> Service:
@@ -68,7 +73,7 @@ def build(settings: Settings) -> Service:
     return Service(settings=settings, app=office, registrations=[], consumers=[consumer])
 
 
-def _timed(office: TimedOffice, policy):
+def _timed(office: AppliedTimes, policy):
     def policy_noting_times(payload: Any, envelope: Any):
         office.note_picked_up(envelope.position, envelope.occurred_at.ToNanoseconds())
         return policy(payload, envelope)

@@ -1,8 +1,9 @@
 """The benchmark's own stack, and what it reads from /proc about the processes it started.
 
 The `bench` profile lives in .local/bench on its own ports (PostgreSQL 35432,
-Kafka 39092/39093), so a benchmark never meets `make run` or a test run. It
-reuses the test suite's ``Stack`` (start fresh, spawn services, stop all).
+Kafka 39092/39093; plus 100 x MOTCUA_TEST_SLOT), so a benchmark never meets
+`make run`, a test run or another checkout's benchmark. It reuses the test
+suite's ``Stack`` (start fresh, spawn services, stop all).
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def bench_profile(relaxed: bool) -> Profile:
-    """relaxed=True: PostgreSQL with the test profile's fsync=off, synchronous_commit=off."""
+    """relaxed=True: PostgreSQL with the test profile's fsync=off, synchronous_commit=off.
+    MOTCUA_TEST_SLOT=N moves the ports by 100 x N, as it does the test profile's, so that
+    benchmarks of several checkouts on one machine do not meet."""
+    shift = 100 * int(os.environ.get("MOTCUA_TEST_SLOT", "0") or 0)
     return Profile(
         name="bench",
         root=repo_root() / ".local" / "bench",
-        pg_port=35432,
-        kafka_port=39092,
-        controller_port=39093,
+        pg_port=35432 + shift,
+        kafka_port=39092 + shift,
+        controller_port=39093 + shift,
         ephemeral=relaxed,  # the devstack turns durability off for ephemeral profiles
     )
 

@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import Environment
 
-from motcua.kernel.eventstore import META_KEY, EventMapper
+from motcua.kernel.eventstore import META_KEY, EventMapper, ProjectingRepository
 from motcua.kernel.legacy_cipher import LegacyStoreCipher
 
 # The eventsourcing application name of each service: its events are in the table
@@ -169,7 +169,7 @@ class EventLog:
                 if store_env.get("CIPHER_KEY") else None
             self.mapper = EventMapper(transcoder=_transcoder(), cipher=cipher)
             # Events only, no snapshots: the state an auditor sees is what the events say.
-            self.repository: Repository[UUID] = Repository(event_store=EventStore(self.mapper, self.recorder))
+            self.repository: Repository[UUID] = ProjectingRepository(event_store=EventStore(self.mapper, self.recorder))
         except Exception:
             self.datastore.close()
             raise

@@ -64,7 +64,7 @@ from .access import ADMINISTRATOR, AUDITOR, require_role
 from .checkpoints import CHECKPOINTS_TABLE, log_database
 from .context import Actor, current_actor
 from .errors import InvalidArgument, NotFound, PermissionDenied
-from .eventstore import META_KEY, EventMapper, ServiceApplication
+from .eventstore import META_KEY, EventMapper, ProjectingRepository, ServiceApplication
 from .grpc_server import Registration, serve
 from .leadership import RELAXED_DURABILITY, SingleLeaderWorker
 from .paging import PageQuery, invalid_page_token
@@ -245,9 +245,54 @@ def public_attributes(obj: Any) -> dict[str, Any]:
 
 
 def plain_state(aggregate: Any) -> dict[str, Any]:
-    """An aggregate's public attributes as JSON values (a Struct's)."""
-    state: dict[str, Any] = json.loads(json.dumps(public_attributes(aggregate), default=_plain, ensure_ascii=False))
+    """An aggregate's public attributes as JSON values (a Struct's): what json.dumps with
+    ``_plain`` then json.loads would give, built in one walk (a dossier's state grows with its
+    handovers; encoding it to text only to parse it back cost as much as its replay)."""
+    state: dict[str, Any] = _json_value(public_attributes(aggregate))
     return state
+
+
+_JSON_SCALARS = (str, int, bool, type(None))
+_JSON_KEYS = {True: "true", False: "false", None: "null"}
+
+
+def _json_value(value: Any) -> Any:
+    kind = type(value)
+    if kind in _JSON_SCALARS or kind is float:
+        return value
+    if kind is dict:  # the common keys and values inline: a large state is mostly these
+        return {(k if type(k) is str else _json_key(k)): (v if type(v) in _JSON_SCALARS else _json_value(v))
+                for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _JSON_SCALARS else _json_value(v) for v in value]
+    if kind is datetime:
+        return value.isoformat()
+    # Subclasses as json encodes them: dicts, lists and tuples by content, str, int, float by value.
+    if isinstance(value, dict):
+        return {_json_key(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return _json_value(_plain(value))
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return str.__str__(key)
+    if key is True or key is False or key is None:
+        return _JSON_KEYS[key]
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float):
+        return json.dumps(float(key))
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
 class _NoDataKeys:
@@ -400,29 +445,36 @@ class AuditLog:
         require_role(actor, action, *AUDIT_ROLES)
         aggregate_id = self._aggregate_id(aggregate)
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(sql.SQL("SELECT max(originator_version) AS v FROM {t} WHERE originator_id = %s").format(
-                t=self.events_table), (aggregate_id,))
-            current = _one(cursor)["v"]
+            # What the log and its index hold of the aggregate, in one round trip: its current
+            # version, the index's last, the last version recorded at or before ``at``, its first
+            # time, and each agency with the first version it appears at (an agency counts when
+            # that is at or before the version asked for).
+            cursor.execute(sql.SQL(
+                "SELECT (SELECT max(originator_version) FROM {t} WHERE originator_id = %(id)s) AS current, "
+                "max(version) AS indexed, max(version) FILTER (WHERE record_time <= %(at)s) AS at_version, "
+                "min(record_time) AS first, "
+                "(SELECT array_agg(ARRAY[agency_id, first::text]) FROM (SELECT agency_id, min(version) AS first "
+                "FROM {i} WHERE aggregate_id = %(id)s GROUP BY agency_id) AS a) AS agencies "
+                "FROM {i} WHERE aggregate_id = %(id)s").format(t=self.events_table, i=sql.Identifier(INDEX_TABLE)),
+                {"id": aggregate_id, "at": at})
+            found = _one(cursor)
+            current = found["current"]
             if current is None:
                 raise NotFound("aggregate", str(aggregate_id))
-            cursor.execute(sql.SQL("SELECT max(version) AS v FROM {i} WHERE aggregate_id = %s").format(
-                i=sql.Identifier(INDEX_TABLE)), (aggregate_id,))
-            indexed = _one(cursor)["v"] or 0
+            indexed = found["indexed"] or 0
             # The index trails the log by a commit: the newest events are read from the log itself.
             tail = self._unindexed(cursor, aggregate_id, indexed) if indexed < current else []
-            if version:
-                if version > current:
-                    raise InvalidArgument.field("version", f"aggregate {aggregate_id} has {current} version(s); "
-                                                           f"there is no version {version}")
-                target = version
-            elif at is not None:
-                target = self._version_at(cursor, aggregate_id, at, tail)
-            else:
-                target = current
-            cursor.execute(sql.SQL("SELECT DISTINCT agency_id FROM {i} WHERE aggregate_id = %s AND version <= %s")
-                           .format(i=sql.Identifier(INDEX_TABLE)), (aggregate_id, target))
-            agencies = {r["agency_id"] for r in cursor.fetchall()} | \
-                {r.agency_id for r in tail if r.version <= target}
+        if version:
+            if version > current:
+                raise InvalidArgument.field("version", f"aggregate {aggregate_id} has {current} version(s); "
+                                                       f"there is no version {version}")
+            target = version
+        elif at is not None:
+            target = self._version_at(aggregate_id, at, found["at_version"], found["first"], tail)
+        else:
+            target = current
+        agencies = {agency for agency, first in (found["agencies"] or ()) if int(first) <= target} | \
+            {r.agency_id for r in tail if r.version <= target}
         hidden = sorted(a for a in agencies if not self.may_read(actor, a))
         if hidden:
             named = ", ".join(a or "(no agency: citizens or the system)" for a in hidden)
@@ -432,8 +484,8 @@ class AuditLog:
         # Built per call: a service may set its mapper's personal data after constructing this.
         masking = masking_mapper(self.app.mapper)
         snapshots = self._snapshot_store(masking)
-        replayer: Repository[UUID] = Repository(event_store=EventStore(masking, self.recorder),
-                                                snapshot_store=snapshots)
+        replayer: Repository[UUID] = ProjectingRepository(event_store=EventStore(masking, self.recorder),
+                                                          snapshot_store=snapshots)
         try:
             replayed: Any = replayer.get(aggregate_id, version=target)
         except AggregateNotFoundError:
@@ -505,17 +557,12 @@ class AuditLog:
             found.append(_Recorded(version, moment, agency))
         return found
 
-    def _version_at(self, cursor: psycopg.Cursor[Any], aggregate_id: UUID, at: datetime,
+    def _version_at(self, aggregate_id: UUID, at: datetime, indexed_at: int | None, first: datetime | None,
                     tail: list[_Recorded]) -> int:
-        """The last version recorded at or before ``at``."""
-        cursor.execute(sql.SQL(
-            "SELECT max(version) FILTER (WHERE record_time <= %(at)s) AS v, min(record_time) AS first "
-            "FROM {i} WHERE aggregate_id = %(id)s").format(i=sql.Identifier(INDEX_TABLE)),
-            {"id": aggregate_id, "at": at})
-        row = _one(cursor)
-        found = max([row["v"] or 0, *(r.version for r in tail if r.record_time is not None and r.record_time <= at)])
+        """The last version recorded at or before ``at`` (``indexed_at``: the index's answer)."""
+        found = max([indexed_at or 0, *(r.version for r in tail if r.record_time is not None and r.record_time <= at)])
         if not found:
-            first = row["first"] or next((r.record_time for r in tail if r.record_time is not None), None)
+            first = first or next((r.record_time for r in tail if r.record_time is not None), None)
             since = f"its first event was recorded at {first.isoformat()}" if first else "no time is recorded"
             raise InvalidArgument.field("read_time", f"aggregate {aggregate_id} did not exist yet at "
                                                      f"{at.isoformat()}: {since}")

@@ -20,7 +20,6 @@ from motcua.dossiers.application.views import DossierView
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.subject_access import SubjectDataExports
 from motcua.dossiers.domain.values import PERSONAL_APPLICANT_FIELDS
-from motcua.dossiers.forms import subject_data
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import InvalidTransition
 from motcua.kernel.subject_keys import MASKED
@@ -118,7 +117,13 @@ class SubjectAccessQueries(DossiersHost):
             "exported_by": actor.subject,
             "dossiers": [dossier_record(d) for d in dossiers],
         }
-        return SubjectExport(document, subject_data.render(document) if data_format == PDF else b"", now)
+        if data_format != PDF:
+            return SubjectExport(document, b"", now)
+        # The PDF library (fpdf2, its fonts and fontTools: a third of the idle service's memory)
+        # loads with the first PDF, not with the service.
+        from motcua.dossiers.forms import subject_data
+
+        return SubjectExport(document, subject_data.render(document), now)
 
     @staticmethod
     def as_json(export: SubjectExport) -> str:

@@ -18,9 +18,8 @@ what the forms share (header, title, fields, tables, signatures, the embedded fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
-from . import apology, control, receipt, refusal, supplement, tracking
 from .model import (
     Agency,
     Apology,
@@ -39,23 +38,27 @@ from .model import (
 
 Form = ReceiptSlip | SupplementRequest | Refusal | Apology | ControlSlip | TrackingBook
 
-RENDERERS: dict[type, Callable[..., bytes]] = {
-    ReceiptSlip: receipt.render,
-    SupplementRequest: supplement.render,
-    Refusal: refusal.render,
-    Apology: apology.render,
-    ControlSlip: control.render,
-    TrackingBook: tracking.render,
+# Each form's module, imported with the first form of its kind: the renderers load the PDF
+# library (fpdf2, its fonts and fontTools), a third of an idle dossiers service's memory, which
+# a service that renders no form has no use for.
+RENDERERS: dict[type, str] = {
+    ReceiptSlip: "receipt",
+    SupplementRequest: "supplement",
+    Refusal: "refusal",
+    Apology: "apology",
+    ControlSlip: "control",
+    TrackingBook: "tracking",
 }
 
 
 def render(form: Form) -> bytes:
     """The PDF of ``form``."""
     try:
-        renderer = RENDERERS[type(form)]
+        module = RENDERERS[type(form)]
     except KeyError:
         raise TypeError(f"no form renders {type(form).__name__}") from None
-    return renderer(form)
+    rendered: bytes = importlib.import_module(f"{__name__}.{module}").render(form)
+    return rendered
 
 
 __all__ = [

@@ -1,0 +1,76 @@
+"""Load on the dossiers service over a real gRPC channel: the desk's two commands of every dossier.
+
+One *pair* is SubmitDossier (numbered from its agency's sequence of the day) then ReceiveDossier
+of the new dossier by the desk: two commands (RPCs), one DossierReceived relayed to Kafka and
+applied by the probe (tests/perf/dossier_probe.py). Each caller is the desk of an agency of its
+own, as the desks of a province's agencies are (one agency's submissions take their numbers one
+after another). Same client as tests/perf/load.py: grpc.aio, one channel, many concurrent calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+
+from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
+from tests.perf.load import CALL_TIMEOUT, LoadResult
+from tests.support import auth
+from tests.support.dossiers import submit_request
+
+
+def desk_agency(n: int) -> str:
+    return f"000.00.{n // 100:02d}.P{n % 100:02d}"
+
+
+async def _pair(stub, result: LoadResult, procedure_id: str, agency: str, metadata) -> None:
+    result.pairs_started += 1
+    try:
+        t0 = time.perf_counter()
+        submitted = await stub.SubmitDossier(submit_request(procedure_id, agency), timeout=CALL_TIMEOUT,
+                                             metadata=metadata)
+        t1 = time.perf_counter()
+        result.rpcs_ok += 1
+        await stub.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=submitted.dossier.dossier_id,
+                                                           expected_version=1),
+                                  timeout=CALL_TIMEOUT, metadata=metadata)
+        t2 = time.perf_counter()
+        result.rpcs_ok += 1
+        result.pairs_ok += 1
+        result.rpc_ms += [(t1 - t0) * 1000, (t2 - t1) * 1000]
+    except grpc.RpcError as e:
+        result.failed(e)
+
+
+async def _closed_loop(addr: str, procedure_id: str, desks: list[tuple[str, tuple]], seconds: float) -> LoadResult:
+    result = LoadResult()
+    async with grpc.aio.insecure_channel(addr) as channel:
+        stub = dossier_service_pb2_grpc.DossierServiceStub(channel)
+        await channel.channel_ready()
+        result.started_wall, start = time.time(), time.monotonic()
+        deadline = start + seconds
+
+        async def desk(agency: str, metadata) -> None:
+            while time.monotonic() < deadline:
+                await _pair(stub, result, procedure_id, agency, metadata)
+
+        await asyncio.gather(*(desk(agency, metadata) for agency, metadata in desks))
+        result.elapsed = time.monotonic() - start
+    return result
+
+
+def desks(concurrency: int) -> list[tuple[str, tuple]]:
+    """One desk officer's agency and bearer metadata per caller (tokens issued before the clock
+    starts)."""
+    found = []
+    for n in range(concurrency):
+        agency = desk_agency(n)
+        found.append((agency, auth.bearer(auth.issue(agency_id=agency, ttl_seconds=3600).access_token)))
+    return found
+
+
+def closed_loop(addr: str, procedure_id: str, concurrency: int, seconds: float) -> LoadResult:
+    """`concurrency` desks, each submitting and receiving its next dossier as soon as the previous
+    one answered."""
+    return asyncio.run(_closed_loop(addr, procedure_id, desks(concurrency), seconds))
