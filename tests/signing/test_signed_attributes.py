@@ -1,6 +1,6 @@
-"""The PAdES signed attributes the signers make from DER kept once per certificate are, byte for byte,
-those pyHanko builds itself, for RSA and ECDSA keys with Vietnamese names; what is not a PAdES
-signature is left to pyHanko. Pure logic: no service."""
+"""The PAdES signed attributes the signers make from DER kept once per certificate are, byte for
+byte, those pyHanko builds itself, for RSA and ECDSA keys with Vietnamese names; what is not a
+PAdES signature is left to pyHanko. Pure logic: no service."""
 
 from __future__ import annotations
 
