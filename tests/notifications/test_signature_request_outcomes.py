@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from kafka import KafkaProducer
 
 from motcua.common.v1.envelope_pb2 import EventEnvelope
+from motcua.dossiers.v1 import events_pb2 as dossier_events_pb2
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE
 from motcua.kernel.localtime import VIETNAM
@@ -96,6 +97,7 @@ def dossier_id(stack, inbox) -> str:
     events.close()
     eventually(lambda: notices(inbox, applicant, f"Hồ sơ {DOSSIER_CODE} đã được tiếp nhận"),
                what="the dossier heard of by notifications")
+    assert isinstance(received.event, dossier_events_pb2.DossierReceived)
     return received.event.dossier_id
 
 

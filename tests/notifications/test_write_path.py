@@ -92,8 +92,10 @@ def test_a_batch_that_rolls_back_after_its_rows_were_written_counts_nothing(cent
 
 def key_rows(stack, center, subject: str) -> int:
     with psycopg.connect(stack.postgres.dsn(center.database), autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM notifications_subject_keys WHERE subject_id = %s",
-                            (subject,)).fetchone()[0]
+        row = conn.execute("SELECT count(*) FROM notifications_subject_keys WHERE subject_id = %s",
+                           (subject,)).fetchone()
+        assert row is not None  # count(*) answers one row
+        return row[0]
 
 
 def test_a_new_recipients_key_is_stored_with_the_notification_and_not_without_it(stack, center):

@@ -4,6 +4,7 @@ key: pure functions, no database (kernel.subject_keys)."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -31,7 +32,7 @@ class Keys:
     def __init__(self) -> None:
         self.keys: dict[str, bytes] = {}
 
-    def key_for_writing(self, subject_id: str) -> bytes:
+    def key_for_writing(self, subject_id: str, used_by: tuple[Any, int] | None = None) -> bytes:
         return self.keys.setdefault(subject_id, os.urandom(32))
 
     def key_for_reading(self, subject_id: str) -> bytes | None:
