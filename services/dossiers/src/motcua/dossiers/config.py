@@ -19,6 +19,10 @@ class DossiersConfig:
     # gRPC address of the signing service, which signs results (empty: results cannot be marked
     # ready).
     signing_addr: str = ""
+    # gRPC addresses of identity and notifications, asked for what they hold about a person
+    # when the person's data is exported or erased (empty: not asked; an export then says so).
+    identity_addr: str = ""
+    notifications_addr: str = ""
     # Seconds between two passes of the deadline watch.
     watch_interval: float = 30.0
     # Where attachments' bytes are kept (a blob store directory, created at the first upload).
@@ -67,6 +71,8 @@ class DossiersConfig:
         documents_dir = Path(env.get("MOTCUA_DOSSIERS_DOCUMENTS_DIR") or ".local/run/dossiers/documents")
         return cls(
             signing_addr=env.get("MOTCUA_SIGNING_ADDR", ""),
+            identity_addr=env.get("MOTCUA_IDENTITY_ADDR", ""),
+            notifications_addr=env.get("MOTCUA_NOTIFICATIONS_ADDR", ""),
             watch_interval=env_number(env, "MOTCUA_DEADLINE_WATCH_INTERVAL", 30.0, float, minimum=0.1),
             documents_dir=documents_dir,
             lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),

@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
 from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
+from motcua.dossiers.adapters.personal_data_holders import PersonalDataHolders
 from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.dossiers.adapters.signing_client import ResultSigner
 from motcua.dossiers.application import authorization as auth
@@ -89,6 +90,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         clock: Callable[[], datetime] = _utc_now,
         config: DossiersConfig | None = None,
         signer: ResultSigner | None = None,
+        holders: PersonalDataHolders | None = None,
     ) -> None:
         config = config or DossiersConfig()
         # Before the store opens: a bad key is refused with nothing to clean up.
@@ -110,6 +112,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready
         # fails.
         self.signer = signer or ResultSigner("")
+        # Identity and notifications, asked for their part of a person's export and erasure.
+        self.holders = holders or PersonalDataHolders("", "")
         self.officer_signed_procedures = config.officer_signed_procedures
         self.calendars = CalendarCopies(self)
         self.documents_dir = config.documents_dir

@@ -17,14 +17,19 @@ from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.application.personal_data import Retention, Subjects
 from motcua.dossiers.domain.erasure import SubjectErasures
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.kernel.access import require_role
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import NotFound
+from motcua.kernel.roles import DATA_PROTECTION_OFFICER
 from motcua.kernel.subject_keys import SubjectKeyStore
 
 if TYPE_CHECKING:
     from motcua.dossiers.application.host import DossiersHost
 else:
     DossiersHost = object
+
+
+ERASE = "erase a person's personal data"
 
 
 @dataclass(frozen=True)
@@ -39,21 +44,29 @@ class ErasureCommands(DossiersHost):
     subject_keys: SubjectKeyStore
     retention: Retention
 
-    def erase_account(self, account_id: str, reason: str) -> ErasureView:
-        return self._erase(self.subjects.of_account(account_id), reason)
+    def erase_account(self, account_id: str, reason: str, authorization: str = "") -> ErasureView:
+        return self._erase(self.subjects.of_account(account_id), reason, account_id, authorization)
 
     def erase_person(self, kind: str, identity_number: str, reason: str) -> ErasureView:
         return self._erase(self.subjects.of_person(kind, identity_number), reason)
 
-    def _erase(self, subject_id: str, reason: str) -> ErasureView:
+    def _erase(self, subject_id: str, reason: str, account_id: str = "", authorization: str = "") -> ErasureView:
         actor = current_actor()
         rows = self.recorder.subject_dossiers(subject_id)
-        agencies = {row["agency_id"] for row in rows}
-        auth.data_protection(actor, sorted(agencies), self.within)
+        if rows or not account_id or not self.holders.asks_identity:
+            auth.data_protection(actor, sorted({row["agency_id"] for row in rows}), self.within)
         if not rows:
-            # Nothing of theirs here (or never filed): no erasure to record, and no way for an
-            # officer of one agency to record erasures of people of others.
-            raise NotFound("dossiers of the data subject", "the person named")
+            if not account_id or not self.holders.asks_identity:
+                # Nothing of theirs here (or never filed): no erasure to record, and no way for
+                # an officer of one agency to record erasures of people of others.
+                raise NotFound("dossiers of the data subject", "the person named")
+            # An account holder without a dossier still has an account, notices and contact
+            # points elsewhere: identity, which holds the account, says whether it exists
+            # (NOT_FOUND) and whether this officer covers it (an officer's agency, else the top
+            # of the tree), as for the export. No dossier, so no retention period applies; the
+            # recorded erasure's event reaches identity and notifications as for any other.
+            require_role(actor, ERASE, DATA_PROTECTION_OFFICER)
+            self.holders.account_data(account_id, authorization, ERASE)
         now = self.clock()
         codes: dict[UUID, str] = {}
         for row in rows:
