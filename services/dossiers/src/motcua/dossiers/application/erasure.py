@@ -45,14 +45,18 @@ class ErasureCommands(DossiersHost):
     retention: Retention
 
     def erase_account(self, account_id: str, reason: str, authorization: str = "") -> ErasureView:
-        return self._erase(self.subjects.of_account(account_id), reason, account_id, authorization)
+        return self._erase([self.subjects.of_account(account_id)], reason, account_id, authorization)
 
     def erase_person(self, kind: str, identity_number: str, reason: str) -> ErasureView:
-        return self._erase(self.subjects.of_person(kind, identity_number), reason)
+        # Either number of a corrected applicant reaches the subject first filed.
+        return self._erase(self.subjects.of_person_now(kind, identity_number, self.recorder.subjects_numbered),
+                           reason)
 
-    def _erase(self, subject_id: str, reason: str, account_id: str = "", authorization: str = "") -> ErasureView:
+    def _erase(self, subject_ids: list[str], reason: str, account_id: str = "",
+               authorization: str = "") -> ErasureView:
         actor = current_actor()
-        rows = self.recorder.subject_dossiers(subject_id)
+        held = {subject_id: self.recorder.subject_dossiers(subject_id) for subject_id in subject_ids}
+        rows = [row for subject_rows in held.values() for row in subject_rows]
         if rows or not account_id or not self.holders.asks_identity:
             auth.data_protection(actor, sorted({row["agency_id"] for row in rows}), self.within)
         if not rows:
@@ -74,8 +78,14 @@ class ErasureCommands(DossiersHost):
                 replica = self.find(ProcedureReplica, row["procedure_id"])
                 codes[row["procedure_id"]] = replica.code if replica is not None else ""
         self.retention.check([{**row, "procedure_code": codes[row["procedure_id"]]} for row in rows], now)
-        erasures = self.find(SubjectErasures, SubjectErasures.create_id(subject_id)) or SubjectErasures.open(subject_id)
-        erasures.erase(reason.strip(), [row["dossier_id"] for row in rows], now)
-        self.save(erasures)
-        self.subject_keys.destroy(subject_id, actor.subject, reason.strip())
-        return ErasureView(subject_id, len(rows), now)
+        erased = [subject_id for subject_id, subject_rows in held.items() if subject_rows or account_id]
+        records = []
+        for subject_id in erased:
+            erasures = self.find(SubjectErasures, SubjectErasures.create_id(subject_id)) \
+                or SubjectErasures.open(subject_id)
+            erasures.erase(reason.strip(), [row["dossier_id"] for row in held[subject_id]], now)
+            records.append(erasures)
+        self.save(*records)
+        for subject_id in erased:
+            self.subject_keys.destroy(subject_id, actor.subject, reason.strip())
+        return ErasureView(erased[0], len(rows), now)
