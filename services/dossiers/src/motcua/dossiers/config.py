@@ -56,6 +56,10 @@ class DossiersConfig:
     personal_key_file: Path = Path(".local/run/dossiers/secrets/personal-data.key")
     # Generate the keys above when missing: development only (MOTCUA_DOSSIERS_DEV_KEYS).
     dev_keys: bool = True
+    # Seal applicants' personal fields in the log (MOTCUA_DOSSIERS_SEAL_PERSONAL_DATA). Off only
+    # for the benchmark measuring what sealing costs, and only with development keys: a
+    # deployment never writes personal data in the clear.
+    seal_personal_data: bool = True
     # How long a finished dossier's personal data is kept before its applicant may be erased,
     # in years from the day it was finished: a default, and per procedure code.
     retention_years: int = 10
@@ -64,6 +68,11 @@ class DossiersConfig:
     # their own device (a confirmed signature request of the signing service) before the
     # agency seal is added: MarkResultReady without one is refused.
     officer_signed_procedures: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.seal_personal_data and not self.dev_keys:
+            raise ConfigError("MOTCUA_DOSSIERS_SEAL_PERSONAL_DATA=false is for benchmarks with development keys "
+                              "(MOTCUA_DOSSIERS_DEV_KEYS=true) only: a deployment seals personal data")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
@@ -88,6 +97,7 @@ class DossiersConfig:
             personal_key=env.get("MOTCUA_DOSSIERS_PERSONAL_KEY", "").strip(),
             personal_key_file=Path(env.get("MOTCUA_DOSSIERS_PERSONAL_KEY_FILE") or cls.personal_key_file),
             dev_keys=env_flag(env, "MOTCUA_DOSSIERS_DEV_KEYS", True),
+            seal_personal_data=env_flag(env, "MOTCUA_DOSSIERS_SEAL_PERSONAL_DATA", True),
             retention_years=env_number(env, "MOTCUA_DOSSIERS_RETENTION_YEARS", 10, int, minimum=0),
             retention_years_by_procedure=retention_by_procedure(env.get("MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE", "")),
             officer_signed_procedures=frozenset(filter(None, (

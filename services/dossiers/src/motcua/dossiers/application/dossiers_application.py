@@ -105,7 +105,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         # unsealed (or masked once erased) by every reader of it: the register, the relay.
         self.subjects = Subjects(personal_key)
         self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
-        self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
+        if config.seal_personal_data:  # off only to measure its cost (DossiersConfig)
+            self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
         self.recorder.number_index = self.subjects.number_index
         self.retention = Retention(config.retention_years, dict(config.retention_years_by_procedure))
         self.clock = clock
