@@ -14,6 +14,7 @@ import uuid
 
 import grpc
 import pytest
+from kafka import KafkaAdminClient
 
 from motcua.devstack import free_port
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb
@@ -21,6 +22,7 @@ from motcua.identity.v1 import account_pb2, identity_service_pb2 as ipb
 from motcua.identity.v1.role_pb2 import Role
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as npb
 from tests.identity.oidc_support import Browser
+from tests.notifications.conftest import _deleted_groups
 from tests.support import auth
 from tests.support.clients import dossiers_stub, notifications_stub
 from tests.support.dossiers import applicant, submit_request
@@ -50,6 +52,14 @@ def processes(stack, tmp_path_factory):
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     database = f"motcua_notifications_everywhere{uuid.uuid4().hex[:6]}"
     stack.postgres.create_database(database)
+    # Its agency-tree replica starts empty: it must read identity's topic from the start, not
+    # from where another module's notifications service left the group (identity publishes each
+    # agency once), to know the tree's top.
+    admin = KafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    try:
+        eventually(lambda: _deleted_groups(admin), what="the broker's group coordinator")
+    finally:
+        admin.close()
     notifications = stack.service("notifications", POSTGRES_DBNAME=database,
                                   MOTCUA_HTTP_ADDR=f"127.0.0.1:{free_port()}",
                                   MOTCUA_NOTIFY_QUIET_HOURS="off").start(timeout=180)
@@ -208,3 +218,23 @@ def test_a_person_the_platform_holds_nothing_about_is_not_found(processes):
         person=pb.PersonWithoutAccount(kind=d.APPLICANT_KIND_CITIZEN,
                                        identity_number=f"0791{random.randrange(10**8):08d}"),
         reason="Yêu cầu xóa số 20/2026/YC")))
+
+
+
+def test_a_person_without_an_account_is_exported_by_their_agencys_officer_with_notifications_asked(processes):
+    person = seeded_person()
+    procedure = published(processes, unique_code())
+    desk = dossiers_stub(processes["dossiers"], auth.issue(roles=(Role.ROLE_DESK_OFFICER,),
+                                                           agency_id=DISTRICT).access_token)
+    filed = desk.SubmitDossier(submit_request(procedure.procedure_id, DISTRICT, channel=d.SUBMISSION_CHANNEL_DESK,
+                                              applicant=applicant(**person))).dossier
+    desk.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=filed.dossier_id))
+    named = pb.ExportSubjectDataRequest(person=pb.PersonWithoutAccount(
+        kind=d.APPLICANT_KIND_CITIZEN, identity_number=person["identity_number"]))
+
+    # The district's data-protection officer covers the dossier, and so whatever notifications
+    # holds about its applicant (no account: no notice in an inbox, no contact points).
+    document = json.loads(dpo(processes, DISTRICT).ExportSubjectData(named).document)
+    assert document["account"] is None and document["not_gathered"] == []
+    assert document["notifications"] == {"contact_points": None, "notifications": []}
+    assert [x["dossier_id"] for x in document["dossiers"]] == [filed.dossier_id]
