@@ -284,6 +284,19 @@ def test_dossiers_sign_results_with_the_release_signing_service() -> None:
     assert "MOTCUA_SIGNING_ADDR" not in render(disabled("signing")).environment("dossiers")
 
 
+def test_dossiers_ask_the_release_identity_and_notifications_for_a_persons_data() -> None:
+    from motcua.dossiers.config import DossiersConfig
+
+    rendered = render()
+    config = DossiersConfig.from_env(rendered.environment("dossiers"))
+    for name, addr in (("identity", config.identity_addr), ("notifications", config.notifications_addr)):
+        host, port = addr.rsplit(":", 1)
+        service = rendered.of_kind("Service")[host.split(".", 1)[0]]
+        assert service["metadata"]["labels"]["app.kubernetes.io/component"] == name
+        assert port == "50051"
+    assert "MOTCUA_NOTIFICATIONS_ADDR" not in render(disabled("notifications")).environment("dossiers")
+
+
 @pytest.mark.parametrize("service", GRPC_SERVICES)
 def test_disabling_a_service_removes_its_objects_and_its_backend(service: str) -> None:
     rendered = render(disabled(service))

@@ -10,6 +10,8 @@
     make bench BENCH_ARGS="--only notifications"   # accepted/s, e-mails/s to SMTP
     (tests/perf/notifications.py)
     make bench BENCH_ARGS="--quick --only core --chain off"   # without the chain sealer: its cost
+    make bench BENCH_ARGS="--only personal"   # sealing's cost, erasing a person with 100 dossiers
+    (tests/perf/personal_data.py)
 
 Everything runs here on loopback, on a stack of its own (profile `bench`:
 .local/bench, PostgreSQL 35432, Kafka 39092/39093), started fresh and stopped
@@ -103,6 +105,7 @@ from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_ins
 from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
 from tests.perf.notifications import print_notifications, run_notifications
+from tests.perf.personal_data import print_personal_data, run_personal_data
 from tests.perf.signing import print_signing, run_signing
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
@@ -113,6 +116,7 @@ TOPIC = "motcua.procedures.events.v1"
 DOSSIER_CPU_COLUMNS = ("client", "dossiers", "consumer", "postgres", "kafka")  # "consumer": dossier_probe
 NOTIFICATION_CALLERS = 8  # threads calling SendNotification (tests/perf/notifications.py)
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
+PERSONAL_DATA_CALLERS = 8  # threads calling SubmitDossier (tests/perf/personal_data.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
 
 
@@ -147,13 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chain", choices=("on", "off"), default="on",
                         help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
     parser.add_argument("--only", choices=("all", "core", "path", "readmodels", "identity", "notifications",
-                                           "signing"),
+                                           "signing", "personal"),
                         default="all",
                         help="core: the command path and its baselines; path: the command path's phases alone "
                              "(no baselines, read models, chain or audit figures); "
                              "readmodels: the register's rebuild and the states at a past time alone; "
                              "identity: logins, grants, validations; "
-                             "notifications: accepted/s, e-mails/s; signing: PAdES B-T through PKCS#11")
+                             "notifications: accepted/s, e-mails/s; signing: PAdES B-T through PKCS#11; "
+                             "personal: sealing's cost, erasing a person with 100 dossiers")
     args = parser.parse_args(argv)
     overrides: dict = {}
     if args.concurrency:
@@ -195,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         print_notifications(results["notifications"])
     if "signing" in results:
         print_signing(results["signing"])
+    if "personal_data" in results:
+        print_personal_data(results["personal_data"])
     path = stack.profile.root / f"results-{time.strftime('%Y%m%d-%H%M%S', time.localtime(results['started_at']))}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nresults: {os.path.relpath(path)}")
@@ -235,6 +242,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         results["notifications"] = run_notifications(stack, plan.identity_seconds, NOTIFICATION_CALLERS, step)
     if args.only in ("all", "signing"):
         results["signing"] = run_signing(plan.identity_seconds, step)
+    if args.only in ("all", "personal"):
+        results["personal_data"] = run_personal_data(stack, plan.e2e_seconds, PERSONAL_DATA_CALLERS, step)
     return results
 
 

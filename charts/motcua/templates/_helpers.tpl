@@ -303,7 +303,7 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_S
 ,MOTCUA_SIGNING_DIR,MOTCUA_SIGNING_DEV_PKI,MOTCUA_SIGNING_KEYS_DIR,MOTCUA_SIGNING_TRUST_ROOTS,MOTCUA_SIGNING_TSA_URL
 {{- end }}
 {{- if eq .name "dossiers" -}}
-,MOTCUA_SIGNING_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE,MOTCUA_DOSSIERS_PERSONAL_KEY
+,MOTCUA_SIGNING_ADDR,MOTCUA_IDENTITY_ADDR,MOTCUA_NOTIFICATIONS_ADDR,MOTCUA_DOSSIERS_DOCUMENTS_DIR,MOTCUA_DOSSIERS_LOOKUP_KEY,MOTCUA_DOSSIERS_SUBJECT_KEKS_DIR,MOTCUA_DOSSIERS_PERSONAL_KEY_FILE,MOTCUA_DOSSIERS_PERSONAL_KEY
 {{- end }}
 {{- if eq .name "notifications" -}}
 ,MOTCUA_NOTIFICATIONS_SUBJECT_KEKS_DIR,MOTCUA_NOTIFICATIONS_DEV_KEYS
@@ -583,6 +583,16 @@ MOTCUA_SERVICE,MOTCUA_GRPC_ADDR,POSTGRES_DBNAME,POSTGRES_PASSWORD,MOTCUA_KAFKA_S
 {{- /* Result documents are signed by the release's signing service. */}}
 - name: MOTCUA_SIGNING_ADDR
   value: {{ printf "%s:%s" (include "motcua.serviceHost" (dict "root" $root "name" "signing")) (include "motcua.grpcPort" $root) | quote }}
+{{- end }}
+{{- if and (eq .name "dossiers") $root.Values.services.identity.enabled }}
+{{- /* A person's export and erasure ask identity for the account it holds. */}}
+- name: MOTCUA_IDENTITY_ADDR
+  value: {{ printf "%s:%s" (include "motcua.serviceHost" (dict "root" $root "name" "identity")) (include "motcua.grpcPort" $root) | quote }}
+{{- end }}
+{{- if and (eq .name "dossiers") $root.Values.services.notifications.enabled }}
+{{- /* ...and notifications for the contact points and notices. */}}
+- name: MOTCUA_NOTIFICATIONS_ADDR
+  value: {{ printf "%s:%s" (include "motcua.serviceHost" (dict "root" $root "name" "notifications")) (include "motcua.grpcPort" $root) | quote }}
 {{- end }}
 {{- end }}
 {{- if $root.Values.tracing.otlpEndpoint }}

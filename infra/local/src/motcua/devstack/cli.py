@@ -67,6 +67,9 @@ def up(profile: Profile, infra_only: bool) -> int:
                 extra |= identity_env(profile, profile.identity_http_port)
             if svc == "dossiers":  # result documents are signed by the signing service
                 extra["MOTCUA_SIGNING_ADDR"] = profile.service_addr("signing")
+                # A person's export and erasure gather what identity and notifications hold.
+                extra["MOTCUA_IDENTITY_ADDR"] = profile.service_addr("identity")
+                extra["MOTCUA_NOTIFICATIONS_ADDR"] = profile.service_addr("notifications")
                 extra["MOTCUA_DOSSIERS_DOCUMENTS_DIR"] = str(profile.root / "dossiers" / "documents")
             if svc == "signing":  # the development seals carry the seeded agencies' names
                 extra["MOTCUA_SIGNING_DEV_AGENCIES"] = str((SEED_DIR / "agencies.sample.json").resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from motcua.dossiers.adapters.personal_data_holders import PersonalDataHolders
 from motcua.dossiers.adapters.signing_client import ResultSigner
 from motcua.dossiers.api.dossier_servicer import DossierServicer
 from motcua.dossiers.application.dossiers_application import DossiersApplication
@@ -20,7 +21,8 @@ from motcua.kernel.runtime import Service
 
 def build(settings: Settings) -> Service:
     config = DossiersConfig.from_env()
-    app = DossiersApplication(settings, config=config, signer=ResultSigner(config.signing_addr))
+    app = DossiersApplication(settings, config=config, signer=ResultSigner(config.signing_addr),
+                              holders=PersonalDataHolders(config.identity_addr, config.notifications_addr))
     servicer = DossierServicer(app)
     return Service(
         settings=settings,

@@ -19,6 +19,10 @@ class DossiersConfig:
     # gRPC address of the signing service, which signs results (empty: results cannot be marked
     # ready).
     signing_addr: str = ""
+    # gRPC addresses of identity and notifications, asked for what they hold about a person
+    # when the person's data is exported or erased (empty: not asked; an export then says so).
+    identity_addr: str = ""
+    notifications_addr: str = ""
     # Seconds between two passes of the deadline watch.
     watch_interval: float = 30.0
     # Where attachments' bytes are kept (a blob store directory, created at the first upload).
@@ -52,6 +56,10 @@ class DossiersConfig:
     personal_key_file: Path = Path(".local/run/dossiers/secrets/personal-data.key")
     # Generate the keys above when missing: development only (MOTCUA_DOSSIERS_DEV_KEYS).
     dev_keys: bool = True
+    # Seal applicants' personal fields in the log (MOTCUA_DOSSIERS_SEAL_PERSONAL_DATA). Off only
+    # for the benchmark measuring what sealing costs, and only with development keys: a
+    # deployment never writes personal data in the clear.
+    seal_personal_data: bool = True
     # How long a finished dossier's personal data is kept before its applicant may be erased,
     # in years from the day it was finished: a default, and per procedure code.
     retention_years: int = 10
@@ -61,12 +69,19 @@ class DossiersConfig:
     # agency seal is added: MarkResultReady without one is refused.
     officer_signed_procedures: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        if not self.seal_personal_data and not self.dev_keys:
+            raise ConfigError("MOTCUA_DOSSIERS_SEAL_PERSONAL_DATA=false is for benchmarks with development keys "
+                              "(MOTCUA_DOSSIERS_DEV_KEYS=true) only: a deployment seals personal data")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DossiersConfig:
         env = os.environ if environ is None else environ
         documents_dir = Path(env.get("MOTCUA_DOSSIERS_DOCUMENTS_DIR") or ".local/run/dossiers/documents")
         return cls(
             signing_addr=env.get("MOTCUA_SIGNING_ADDR", ""),
+            identity_addr=env.get("MOTCUA_IDENTITY_ADDR", ""),
+            notifications_addr=env.get("MOTCUA_NOTIFICATIONS_ADDR", ""),
             watch_interval=env_number(env, "MOTCUA_DEADLINE_WATCH_INTERVAL", 30.0, float, minimum=0.1),
             documents_dir=documents_dir,
             lookup_burst=env_number(env, "MOTCUA_DOSSIERS_LOOKUP_BURST", 10, int, minimum=1),
@@ -82,6 +97,7 @@ class DossiersConfig:
             personal_key=env.get("MOTCUA_DOSSIERS_PERSONAL_KEY", "").strip(),
             personal_key_file=Path(env.get("MOTCUA_DOSSIERS_PERSONAL_KEY_FILE") or cls.personal_key_file),
             dev_keys=env_flag(env, "MOTCUA_DOSSIERS_DEV_KEYS", True),
+            seal_personal_data=env_flag(env, "MOTCUA_DOSSIERS_SEAL_PERSONAL_DATA", True),
             retention_years=env_number(env, "MOTCUA_DOSSIERS_RETENTION_YEARS", 10, int, minimum=0),
             retention_years_by_procedure=retention_by_procedure(env.get("MOTCUA_DOSSIERS_RETENTION_BY_PROCEDURE", "")),
             officer_signed_procedures=frozenset(filter(None, (

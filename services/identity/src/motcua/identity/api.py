@@ -3,6 +3,7 @@ decided by the application, the rules live in the domain and the token issuer.""
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -60,6 +61,11 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             UUID(request.account_id), request.phone if request.HasField("phone") else None,
             request.email if request.HasField("email") else None, request.reason, request.expected_version)
         return pb.CorrectContactDetailsResponse(account=account_proto(view))
+
+    def ExportAccountData(self, request: pb.ExportAccountDataRequest, context) -> pb.ExportAccountDataResponse:
+        document = self.app.export_account_data(UUID(request.account_id))
+        return pb.ExportAccountDataResponse(document=json.dumps(document, ensure_ascii=False),
+                                            sign_ins=len(document["sign_ins"]))
 
     def GrantRole(self, request: pb.GrantRoleRequest, context) -> pb.GrantRoleResponse:
         view = self.app.grant_role(UUID(request.account_id), role_name(request.role), request.agency_id)

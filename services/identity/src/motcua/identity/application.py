@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -34,6 +34,7 @@ from .domain import (
     DuplicateIdentifier,
     DuplicateLogin,
     IdentifierIndex,
+    LoginAttempt,
     LoginName,
     Profile,
     UnknownAgency,
@@ -50,6 +51,9 @@ from .views import AccountPage, AccountView, AgencyPage, AgencyView
 A = TypeVar("A", bound=Aggregate)
 
 DEFAULT_PAGE_SIZE = 50
+# An export lists the latest sign-ins up to this many (a person's export stays readable; the
+# rest stay in the log).
+MAX_EXPORTED_SIGN_INS = 1000
 MAX_TREE_DEPTH = 16  # province > department > unit… never this deep; stops a corrupted cycle
 
 
@@ -74,7 +78,7 @@ class IdentityApplication(ReadModelApplication):
         self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
         self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
         self.recorder.rebuild_if_missing()
-        self.guard = Guard(self.is_within)
+        self.guard = Guard(self.is_within, self.parent_of)
         self.credentials: Authentication  # set by the Authentication built on this application
 
     def today(self) -> date:
@@ -196,6 +200,33 @@ class IdentityApplication(ReadModelApplication):
 
     def account(self, account_id: UUID) -> Account:
         return self.load(Account, account_id)
+
+    def export_account_data(self, account_id: UUID) -> dict[str, Any]:
+        """Everything held about the account's person (Decree 13/2023/NĐ-CP): the profile, the
+        role grants and the sign-in history, unsealed (or "[đã xóa]" once erased); for the
+        person or a data-protection officer covering the account (``Guard``)."""
+        account = self.account(account_id)
+        self.guard.require_data_protection_of_account(account, "export this account's personal data")
+        view = self.account_view(account_id)
+        attempts = [self.find(LoginAttempt, attempt_id)
+                    for attempt_id in self.recorder.sign_ins_of(account_id, MAX_EXPORTED_SIGN_INS)]
+        return {
+            "account": {
+                "account_id": str(view.account_id), "kind": view.kind, "state": view.state,
+                "display_name": view.display_name, "login": view.login,
+                "personal_id_number": view.personal_id_number, "tax_code": view.tax_code,
+                "phone": view.phone, "email": view.email, "agency_id": view.agency_id, "unit": view.unit,
+                "created_at": view.created_at.isoformat(), "second_factor": view.mfa_enabled,
+                "disable_reason": view.disable_reason,
+            },
+            "grants": [{"role": grant.role, "agency_id": grant.agency_id} for grant in view.grants],
+            "sign_ins": [
+                {"at": attempt.created_on.isoformat(), "outcome": attempt.outcome, "reason": attempt.reason,
+                 "second_factor": attempt.second_factor, "login": attempt.login,
+                 "source_address": attempt.source_address, "new_address": attempt.new_source}
+                for attempt in attempts if attempt is not None
+            ],
+        }
 
     def get_account(self, account_id: UUID) -> AccountView:
         """The account, for its owner, those who administer it and auditors of its agency."""

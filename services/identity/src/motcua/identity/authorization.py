@@ -8,6 +8,10 @@
   one, removing a second factor) and disabling them takes the narrow ``credential_officer``
   role, and every reset is recorded with who did it and why (``Credentials.CredentialsReset``).
 - People read and change their own account; auditors read officers within their grants.
+- Everything held about an account's person (its export) goes to the person, or to a
+  ``data_protection_officer`` granted for the account's agency (an officer's) or at the top
+  of the tree (a citizen's or business's account belongs to no agency, so only a
+  province-wide grant covers it).
 
 Which roles may call each RPC at all is declared in the protos and checked by the kernel;
 these add what needs the resource, with the kernel's helpers (``motcua.kernel.access``).
@@ -15,11 +19,13 @@ these add what needs the resource, with the kernel's helpers (``motcua.kernel.ac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from motcua.kernel.access import Within, holds, is_self, require_grant, require_role, require_self_or
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import PermissionDenied
+from motcua.kernel.roles import DATA_PROTECTION_OFFICER
 
 from .domain import ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER, OFFICER, Account
 
@@ -27,8 +33,9 @@ from .domain import ADMINISTRATOR, AUDITOR, CREDENTIAL_OFFICER, OFFICER, Account
 class Guard:
     """The checks of the application's use cases; ``within`` is the application's agency tree."""
 
-    def __init__(self, within: Within) -> None:
+    def __init__(self, within: Within, parent_of: Callable[[str], str | None] | None = None) -> None:
         self._within = within
+        self._parent_of = parent_of
 
     def is_owner(self, account_id: UUID) -> bool:
         return is_self(current_actor(), account_id)
@@ -67,6 +74,20 @@ class Guard:
         if account.kind == OFFICER and holds(actor, (AUDITOR,), account.agency_id, self._within):
             return
         require_self_or(actor, action, account.id)
+
+    def require_data_protection_of_account(self, account: Account, action: str) -> None:
+        """The account's person, or a data-protection officer whose grant covers the data."""
+        actor = current_actor()
+        if is_self(actor, account.id):
+            return
+        if account.kind == OFFICER:
+            require_grant(actor, action, (DATA_PROTECTION_OFFICER,), account.agency_id, within=self._within)
+            return
+        require_role(actor, action, DATA_PROTECTION_OFFICER)
+        if not any(self._parent_of is not None and self._parent_of(agency) == ""
+                   for agency in actor.agencies_for(DATA_PROTECTION_OFFICER)):
+            raise PermissionDenied(action, "a citizen's or business's account needs a data-protection officer "
+                                           "granted at the top of the agency tree", error_reason="AGENCY_SCOPE")
 
     def listing_scope(self, action: str) -> tuple[list[str], bool]:
         """What the caller may list: the agencies whose subtrees' officers (administrator and

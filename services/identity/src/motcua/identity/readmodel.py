@@ -21,7 +21,7 @@ from psycopg.sql import SQL, Identifier
 
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
-from .domain import Account, Agency
+from .domain import Account, Agency, LoginAttempt
 from .throttle import LoginThrottle
 
 
@@ -31,6 +31,7 @@ class IdentityRecorder(ProjectingRecorder):
         prefix = self.table_prefix
         self._accounts = self.table("accounts")
         self._agencies = self.table("agencies")
+        self._sign_ins = self.table("sign_ins")
         self.throttle = LoginThrottle(datastore, f"{prefix}_login_throttle")
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {t} (account_id uuid PRIMARY KEY, position bigint NOT NULL, "
@@ -41,6 +42,10 @@ class IdentityRecorder(ProjectingRecorder):
                 "valid_from date NOT NULL, valid_to date)").format(t=self._agencies),
             SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (parent_agency_id, agency_id)").format(
                 i=Identifier(f"{prefix}_agencies_parent_idx"), t=self._agencies),
+            SQL("CREATE TABLE IF NOT EXISTS {t} (attempt_id uuid PRIMARY KEY, account_id uuid NOT NULL, "
+                "position bigint NOT NULL)").format(t=self._sign_ins),
+            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (account_id, position)").format(
+                i=Identifier(f"{prefix}_sign_ins_account_idx"), t=self._sign_ins),
             *self.throttle.create_statements,
         ]
         self.projections = {
@@ -49,10 +54,11 @@ class IdentityRecorder(ProjectingRecorder):
             get_topic(Account.PersonalDataErased): self._account_disabled,
             get_topic(Agency.Created): self._agency_created,
             get_topic(Agency.Closed): self._agency_closed,
+            get_topic(LoginAttempt.Recorded): self._login_attempted,
         }
 
     def read_model_tables(self) -> list[Identifier]:
-        return [self._accounts, self._agencies]
+        return [self._accounts, self._agencies, self._sign_ins]
 
     def _account_created(self, event: Any, position: int) -> Iterator[Statement]:
         yield SQL("INSERT INTO {t} (account_id, position, kind, agency_id, state) VALUES "
@@ -73,6 +79,12 @@ class IdentityRecorder(ProjectingRecorder):
     def _agency_closed(self, event: Any, position: int) -> Iterator[Statement]:
         yield SQL("UPDATE {t} SET valid_to = %(valid_to)s WHERE agency_id = %(eid)s").format(
             t=self._agencies), {"eid": event.eid, "valid_to": date.fromisoformat(event.close_date)}
+
+    def _login_attempted(self, event: Any, position: int) -> Iterator[Statement]:
+        if event.account_id is not None:  # an attempt naming no account is nobody's history
+            yield SQL("INSERT INTO {t} (attempt_id, account_id, position) VALUES (%(id)s, %(account)s, "
+                      "%(position)s) ON CONFLICT DO NOTHING").format(t=self._sign_ins), {
+                "id": event.originator_id, "account": event.account_id, "position": position}
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -116,3 +128,11 @@ class IdentityRecorder(ProjectingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(query, {"after": after, "parent": parent, "day": as_of, "limit": limit})
             return [row["agency_id"] for row in curs.fetchall()]
+
+    def sign_ins_of(self, account_id: UUID, limit: int) -> list[UUID]:
+        """Ids of the account's latest ``limit`` login attempts, oldest first."""
+        query = SQL("SELECT attempt_id FROM (SELECT attempt_id, position FROM {t} WHERE account_id = %(account)s "
+                    "ORDER BY position DESC LIMIT %(limit)s) latest ORDER BY position").format(t=self._sign_ins)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, {"account": account_id, "limit": limit})
+            return [row["attempt_id"] for row in curs.fetchall()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from uuid import UUID
@@ -11,6 +12,7 @@ import grpc
 from motcua.kernel.context import current_actor
 from motcua.notifications.v1 import notification_service_pb2 as pb, notification_service_pb2_grpc
 
+from . import subject_access
 from .application import NotificationsApplication
 from .convert import CHANNEL_NAMES, CHANNELS, STATE_NAMES, notification_to_proto, optional_uuid, template_to_proto
 from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
@@ -104,6 +106,13 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
                               last_error=row["last_error"] or "")
             for row in rows
         ])
+
+    def ExportRecipientData(self, request: pb.ExportRecipientDataRequest,
+                            context) -> pb.ExportRecipientDataResponse:
+        document = subject_access.export(self.app, optional_uuid(request.account_id),
+                                         [UUID(d) for d in request.dossier_ids])
+        return pb.ExportRecipientDataResponse(document=json.dumps(document, ensure_ascii=False),
+                                              notifications=len(document["notifications"]))
 
     def StreamInbox(self, request: pb.StreamInboxRequest, context) -> Iterator[pb.StreamInboxResponse]:
         account_id = UUID(request.account_id)

@@ -8,8 +8,9 @@ dossier's applicant without an account is keyed by the dossier: ``dossier-applic
 id>``; the dossiers service's SubjectErased names the dossiers an erasure reached. The channel
 adapters get the clear text at send time only, from the unsealed aggregate.
 
-The inbox read model keeps subject and body in the clear for the inbox's lists; an erasure
-masks its rows, and a rebuild from the log reads the sealed events masked.
+The inbox read model holds each notice's subject and body sealed too (``InboxText``), under the
+same subject's key and bound to the notification's id, and opens them as it reads its rows: once
+the key is destroyed they read "[đã xóa]", and an erasure also masks the rows themselves.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL
 
 from motcua.kernel.config import env_flag
-from motcua.kernel.subject_keys import MASKED, KeyEncryptionKeys, PersonalData, PersonalField, SubjectKeyStore
+from motcua.kernel.subject_keys import (
+    MASKED,
+    KeyEncryptionKeys,
+    KeyLookup,
+    PersonalData,
+    PersonalField,
+    SubjectKeyStore,
+    seal,
+    unseal,
+)
 
 from .domain import ContactPoints, Notification
 
@@ -49,6 +59,35 @@ def _the_recipient(originator_id: Any, value: Mapping[str, Any]) -> str:
     if value.get("dossier_id"):
         return applicant_subject(value["dossier_id"])
     return f"notification:{originator_id}"
+
+
+class InboxText:
+    """Seals a notice's subject and body for the inbox read model's row, and opens them."""
+
+    def __init__(self, keys: KeyLookup) -> None:
+        self._keys = keys
+
+    @staticmethod
+    def _context(notification_id: Any) -> str:
+        return f"inbox:{notification_id}"
+
+    def seal(self, notification_id: Any, recipient: Mapping[str, Any], subject: str,
+             body: str) -> tuple[str, str, bool]:
+        """(subject, body, sealed) for the row: sealed together into the body column; masked
+        when the recipient's key is gone (a rebuild after an erasure)."""
+        if subject == MASKED and body == MASKED:
+            return MASKED, MASKED, False
+        key = self._keys.key_for_reading(_the_recipient(notification_id, recipient))
+        if key is None:
+            return MASKED, MASKED, False
+        return "", seal(key, {"subject": subject, "body": body}, self._context(notification_id)), True
+
+    def open(self, row: Mapping[str, Any]) -> tuple[str, str]:
+        key = self._keys.key_for_reading(_the_recipient(row["notification_id"], row))
+        if key is None:
+            return MASKED, MASKED
+        text = unseal(key, row["body"], self._context(row["notification_id"]))
+        return text["subject"], text["body"]
 
 
 CONTACT_FIELDS = ("email", "phone", "zalo_phone")
@@ -80,6 +119,7 @@ def seal_personal_data(app: Any, keks: KeyEncryptionKeys) -> SubjectKeyStore:
     store.store_new_keys_with_events(app.recorder)
     app.mapper.personal = PersonalData(PERSONAL_FIELDS, store)
     app.subject_keys = store
+    app.recorder.inbox_text = InboxText(store)
     return store
 
 
@@ -94,9 +134,11 @@ def erase(app: Any, account_id: UUID | None, dossier_ids: Iterable[UUID], erased
         store.destroy(applicant_subject(dossier_id), erased_by, f"erasure {erasure}")
     with app.recorder.datastore.transaction(commit=True) as curs:
         if account_id is not None:
-            curs.execute(SQL("UPDATE {t} SET subject = %s, body = %s WHERE recipient_account_id = %s").format(
+            curs.execute(SQL("UPDATE {t} SET subject = %s, body = %s, text_sealed = false "
+                                 "WHERE recipient_account_id = %s").format(
                 t=app.recorder._inbox), (MASKED, MASKED, account_id))
         if dossier_ids:
-            curs.execute(SQL("UPDATE {t} SET subject = %s, body = %s WHERE recipient_account_id IS NULL "
-                             "AND dossier_id = ANY(%s)").format(t=app.recorder._inbox),
+            curs.execute(SQL("UPDATE {t} SET subject = %s, body = %s, text_sealed = false "
+                             "WHERE recipient_account_id IS NULL AND dossier_id = ANY(%s)").format(
+                                 t=app.recorder._inbox),
                          (MASKED, MASKED, dossier_ids))

@@ -33,6 +33,7 @@ from motcua.kernel.metrics import NOTIFICATIONS
 from motcua.kernel.readmodel import ProjectingRecorder, Statement
 
 from .domain import BOUNCED, DELIVERED, FAILED, IN_APP, QUEUED, SENDING, SENT, Notification
+from .personal_data import InboxText
 from .views import InboxEntry, NotificationView
 
 _COLUMNS = (
@@ -55,6 +56,7 @@ _COLUMNS = (
     "provider_id",
     "last_error",
     "next_attempt_time",
+    "text_sealed",
 )
 
 CREATED = get_topic(Notification.Created)
@@ -114,6 +116,13 @@ class InboxRecorder(ProjectingRecorder):
                 "ADD COLUMN IF NOT EXISTS next_attempt_time timestamptz, "
                 "ADD COLUMN IF NOT EXISTS confirm_by timestamptz").format(inbox=self._inbox)
         )
+        # Added with the sealed inbox: rows written before it keep their text as written (false).
+        self.sql_create_statements.append(
+            SQL("ALTER TABLE {inbox} ADD COLUMN IF NOT EXISTS text_sealed boolean NOT NULL DEFAULT false").format(
+                inbox=self._inbox)
+        )
+        # Seals and opens the rows' subject and body (personal_data.seal_personal_data sets it).
+        self.inbox_text: InboxText | None = None
         self.sql_create_statements.append(
             SQL("CREATE INDEX IF NOT EXISTS {index} ON {inbox} (confirm_by) WHERE confirm_by IS NOT NULL").format(
                 index=Identifier(self.inbox_table_name + "_confirm_idx"), inbox=self._inbox)
@@ -187,6 +196,9 @@ class InboxRecorder(ProjectingRecorder):
         # batch that rolls back is applied again message by message, and would count twice).
         labels = {"channel": str(event.channel), "state": str(event.state)}
         self.after_commit(lambda: NOTIFICATIONS.add(1, labels))
+        subject, body, sealed = (event.subject, event.body, False) if self.inbox_text is None else \
+            self.inbox_text.seal(event.originator_id, {"recipient_account_id": event.recipient_account_id,
+                                                       "dossier_id": event.dossier_id}, event.subject, event.body)
         yield self._insert_row, {
             "position": position,
             "notification_id": event.originator_id,
@@ -195,8 +207,9 @@ class InboxRecorder(ProjectingRecorder):
             "template_id": event.template_id,
             "template_key": event.template_key,
             "template_version": event.template_version,
-            "subject": event.subject,
-            "body": event.body,
+            "subject": subject,
+            "body": body,
+            "text_sealed": sealed,
             "dossier_id": event.dossier_id,
             "state": event.state,
             "attempt_count": 0,
@@ -355,4 +368,13 @@ class InboxRecorder(ProjectingRecorder):
     def _entries(self, query: Composed, params: dict[str, Any]) -> list[InboxEntry]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, params)
-            return [InboxEntry(row["position"], NotificationView.from_row(row)) for row in curs.fetchall()]
+            return [InboxEntry(row["position"], NotificationView.from_row(self._opened(row)))
+                    for row in curs.fetchall()]
+
+    def _opened(self, row: dict[str, Any]) -> dict[str, Any]:
+        if not row["text_sealed"]:
+            return row
+        if self.inbox_text is None:
+            raise RuntimeError("the inbox holds sealed text and no key store opens it")
+        row["subject"], row["body"] = self.inbox_text.open(row)
+        return row

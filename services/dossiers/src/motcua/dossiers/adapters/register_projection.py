@@ -179,6 +179,15 @@ class DossierRecorder(DeadlineRecorder):
             "WHERE applicant_subject = %(subject)s ORDER BY created_at"
         ).format(t=self.register), {"subject": subject_id})
 
+    def subjects_numbered(self, number_index: str) -> list[str]:
+        """The subjects without an account whose dossiers' applicant has this number now (by
+        its blind index): after a correction, the subject first filed under another number."""
+        rows = self.query(SQL(
+            "SELECT DISTINCT applicant_subject FROM {t} WHERE applicant_number_index = %(index)s "
+            "AND applicant_subject LIKE 'person:%%'"
+        ).format(t=self.register), {"index": number_index})
+        return sorted(row["applicant_subject"] for row in rows)
+
     def open_drafts(self, applicant_account_id: str) -> int:
         """How many drafts of this applicant account are not submitted (or withdrawn) yet."""
         rows = self.query(

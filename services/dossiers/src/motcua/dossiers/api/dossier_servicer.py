@@ -6,7 +6,7 @@ from datetime import UTC
 from uuid import UUID
 
 from motcua.dossiers import convert
-from motcua.dossiers.api.lifecycle_servicer import LifecycleServicer
+from motcua.dossiers.api.lifecycle_servicer import LifecycleServicer, _authorization
 from motcua.dossiers.api.reports_servicer import ReportsServicer
 from motcua.dossiers.application import subject_access
 from motcua.dossiers.application.dossiers_application import DossiersApplication
@@ -39,7 +39,7 @@ class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_gr
 
     def EraseSubject(self, request: pb.EraseSubjectRequest, context) -> pb.EraseSubjectResponse:
         if request.WhichOneof("subject") == "account_id":
-            view = self.app.erase_account(request.account_id, request.reason)
+            view = self.app.erase_account(request.account_id, request.reason, _authorization(context))
         else:
             person = request.person
             view = self.app.erase_person(convert.APPLICANT_KIND_OF[person.kind], person.identity_number,
@@ -52,11 +52,11 @@ class DossierServicer(LifecycleServicer, ReportsServicer, dossier_service_pb2_gr
     def ExportSubjectData(self, request: pb.ExportSubjectDataRequest, context) -> pb.ExportSubjectDataResponse:
         data_format = subject_access.PDF if request.format == pb.SUBJECT_DATA_FORMAT_PDF else subject_access.JSON
         if request.WhichOneof("subject") == "account_id":
-            export = self.app.export_account(request.account_id, data_format)
+            export = self.app.export_account(request.account_id, data_format, _authorization(context))
         else:
             person = request.person
             export = self.app.export_person(convert.APPLICANT_KIND_OF[person.kind], person.identity_number,
-                                            data_format)
+                                            data_format, _authorization(context))
         response = pb.ExportSubjectDataResponse(
             document=self.app.as_json(export), pdf=export.pdf, dossiers=len(export.document["dossiers"]),
             file_name=f"du-lieu-ca-nhan-{export.exported_at:%Y%m%d%H%M%S}.pdf" if export.pdf else "")

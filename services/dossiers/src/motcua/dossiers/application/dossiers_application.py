@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies, CalendarReplicaView
 from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
+from motcua.dossiers.adapters.personal_data_holders import PersonalDataHolders
 from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.dossiers.adapters.signing_client import ResultSigner
 from motcua.dossiers.application import authorization as auth
@@ -92,6 +93,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         clock: Callable[[], datetime] = _utc_now,
         config: DossiersConfig | None = None,
         signer: ResultSigner | None = None,
+        holders: PersonalDataHolders | None = None,
     ) -> None:
         config = config or DossiersConfig()
         # Before the store opens: a bad key is refused with nothing to clean up.
@@ -106,13 +108,16 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         # unsealed (or masked once erased) by every reader of it: the register, the relay.
         self.subjects = Subjects(personal_key)
         self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
-        self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
+        if config.seal_personal_data:  # off only to measure its cost (DossiersConfig)
+            self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
         self.recorder.number_index = self.subjects.number_index
         self.retention = Retention(config.retention_years, dict(config.retention_years_by_procedure))
         self.clock = clock
         # Seals results; without a signing service (MOTCUA_SIGNING_ADDR) marking a result ready
         # fails.
         self.signer = signer or ResultSigner("")
+        # Identity and notifications, asked for their part of a person's export and erasure.
+        self.holders = holders or PersonalDataHolders("", "")
         self.officer_signed_procedures = config.officer_signed_procedures
         self.calendars = CalendarCopies(self)
         self.documents_dir = config.documents_dir

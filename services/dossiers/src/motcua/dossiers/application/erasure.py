@@ -17,14 +17,19 @@ from motcua.dossiers.application import authorization as auth
 from motcua.dossiers.application.personal_data import Retention, Subjects
 from motcua.dossiers.domain.erasure import SubjectErasures
 from motcua.dossiers.domain.procedure_replica import ProcedureReplica
+from motcua.kernel.access import require_role
 from motcua.kernel.context import current_actor
 from motcua.kernel.errors import NotFound
+from motcua.kernel.roles import DATA_PROTECTION_OFFICER
 from motcua.kernel.subject_keys import SubjectKeyStore
 
 if TYPE_CHECKING:
     from motcua.dossiers.application.host import DossiersHost
 else:
     DossiersHost = object
+
+
+ERASE = "erase a person's personal data"
 
 
 @dataclass(frozen=True)
@@ -39,21 +44,33 @@ class ErasureCommands(DossiersHost):
     subject_keys: SubjectKeyStore
     retention: Retention
 
-    def erase_account(self, account_id: str, reason: str) -> ErasureView:
-        return self._erase(self.subjects.of_account(account_id), reason)
+    def erase_account(self, account_id: str, reason: str, authorization: str = "") -> ErasureView:
+        return self._erase([self.subjects.of_account(account_id)], reason, account_id, authorization)
 
     def erase_person(self, kind: str, identity_number: str, reason: str) -> ErasureView:
-        return self._erase(self.subjects.of_person(kind, identity_number), reason)
+        # Either number of a corrected applicant reaches the subject first filed.
+        return self._erase(self.subjects.of_person_now(kind, identity_number, self.recorder.subjects_numbered),
+                           reason)
 
-    def _erase(self, subject_id: str, reason: str) -> ErasureView:
+    def _erase(self, subject_ids: list[str], reason: str, account_id: str = "",
+               authorization: str = "") -> ErasureView:
         actor = current_actor()
-        rows = self.recorder.subject_dossiers(subject_id)
-        agencies = {row["agency_id"] for row in rows}
-        auth.data_protection(actor, sorted(agencies), self.within)
+        held = {subject_id: self.recorder.subject_dossiers(subject_id) for subject_id in subject_ids}
+        rows = [row for subject_rows in held.values() for row in subject_rows]
+        if rows or not account_id or not self.holders.asks_identity:
+            auth.data_protection(actor, sorted({row["agency_id"] for row in rows}), self.within)
         if not rows:
-            # Nothing of theirs here (or never filed): no erasure to record, and no way for an
-            # officer of one agency to record erasures of people of others.
-            raise NotFound("dossiers of the data subject", "the person named")
+            if not account_id or not self.holders.asks_identity:
+                # Nothing of theirs here (or never filed): no erasure to record, and no way for
+                # an officer of one agency to record erasures of people of others.
+                raise NotFound("dossiers of the data subject", "the person named")
+            # An account holder without a dossier still has an account, notices and contact
+            # points elsewhere: identity, which holds the account, says whether it exists
+            # (NOT_FOUND) and whether this officer covers it (an officer's agency, else the top
+            # of the tree), as for the export. No dossier, so no retention period applies; the
+            # recorded erasure's event reaches identity and notifications as for any other.
+            require_role(actor, ERASE, DATA_PROTECTION_OFFICER)
+            self.holders.account_data(account_id, authorization, ERASE)
         now = self.clock()
         codes: dict[UUID, str] = {}
         for row in rows:
@@ -61,8 +78,14 @@ class ErasureCommands(DossiersHost):
                 replica = self.find(ProcedureReplica, row["procedure_id"])
                 codes[row["procedure_id"]] = replica.code if replica is not None else ""
         self.retention.check([{**row, "procedure_code": codes[row["procedure_id"]]} for row in rows], now)
-        erasures = self.find(SubjectErasures, SubjectErasures.create_id(subject_id)) or SubjectErasures.open(subject_id)
-        erasures.erase(reason.strip(), [row["dossier_id"] for row in rows], now)
-        self.save(erasures)
-        self.subject_keys.destroy(subject_id, actor.subject, reason.strip())
-        return ErasureView(subject_id, len(rows), now)
+        erased = [subject_id for subject_id, subject_rows in held.items() if subject_rows or account_id]
+        records = []
+        for subject_id in erased:
+            erasures = self.find(SubjectErasures, SubjectErasures.create_id(subject_id)) \
+                or SubjectErasures.open(subject_id)
+            erasures.erase(reason.strip(), [row["dossier_id"] for row in held[subject_id]], now)
+            records.append(erasures)
+        self.save(*records)
+        for subject_id in erased:
+            self.subject_keys.destroy(subject_id, actor.subject, reason.strip())
+        return ErasureView(erased[0], len(rows), now)

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from motcua.dossiers.adapters.calendar_copies import CalendarCopies
 from motcua.dossiers.adapters.lookup_throttle import LookupThrottle
+from motcua.dossiers.adapters.personal_data_holders import PersonalDataHolders
 from motcua.dossiers.adapters.register_projection import DossierRecorder
 from motcua.dossiers.adapters.signing_client import ResultSigner
 from motcua.dossiers.application.personal_data import Subjects
@@ -27,6 +28,7 @@ class DossiersHost(ReadModelApplication):
     recorder: DossierRecorder
     clock: Callable[[], datetime]
     signer: ResultSigner
+    holders: PersonalDataHolders
     officer_signed_procedures: frozenset[str]
     calendars: CalendarCopies
     documents_dir: Path

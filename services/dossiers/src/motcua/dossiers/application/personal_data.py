@@ -12,7 +12,7 @@ one erasure reaches them all, without a table mapping numbers to subjects.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -68,6 +68,16 @@ class Subjects:
         if applicant.account_id.strip():
             return self.of_account(applicant.account_id.strip())
         return self.of_person(applicant.kind, applicant.identity_number)
+
+    def of_person_now(self, kind: str, identity_number: str,
+                      numbered: Callable[[str], list[str]]) -> list[str]:
+        """Every subject a person without an account is, named by a number: the pseudonym of
+        that number, and the subjects first filed under another number since corrected to this
+        one (``numbered``: the register's subjects by the blind index of the number now). A
+        subject keeps the pseudonym it was first filed under (it names its key), so either
+        number reaches it."""
+        return list(dict.fromkeys([self.of_person(kind, identity_number),
+                                   *numbered(self.number_index(identity_number))]))
 
     def number_index(self, identity_number: str) -> str:
         """The register's blind index of an identification number: a keyed hash of it, as

@@ -34,6 +34,7 @@ PDF = "pdf"
 FORMATS = (JSON, PDF)
 # The applicant's fields a correction may change: their personal data.
 CORRECTABLE = PERSONAL_APPLICANT_FIELDS
+EXPORT = "export a person's personal data"
 
 
 @dataclass(frozen=True)
@@ -94,28 +95,52 @@ class SubjectAccessQueries(DossiersHost):
                          correct)
         return Correction(view, list(changed))
 
-    def export_account(self, account_id: str, data_format: str) -> SubjectExport:
-        return self._export(self.subjects.of_account(account_id), account_id, data_format)
+    def export_account(self, account_id: str, data_format: str, authorization: str = "") -> SubjectExport:
+        return self._export([self.subjects.of_account(account_id)], account_id, data_format, authorization)
 
-    def export_person(self, kind: str, identity_number: str, data_format: str) -> SubjectExport:
-        return self._export(self.subjects.of_person(kind, identity_number), "", data_format)
+    def export_person(self, kind: str, identity_number: str, data_format: str,
+                      authorization: str = "") -> SubjectExport:
+        # Either number of a corrected applicant reaches the subject first filed.
+        subject_ids = self.subjects.of_person_now(kind, identity_number, self.recorder.subjects_numbered)
+        return self._export(subject_ids, "", data_format, authorization)
 
-    def _export(self, subject_id: str, account_id: str, data_format: str) -> SubjectExport:
+    def _export(self, subject_ids: list[str], account_id: str, data_format: str,
+                authorization: str) -> SubjectExport:
         actor = current_actor()
-        rows = self.recorder.subject_dossiers(subject_id)
-        auth.subject_access(actor, account_id, sorted({row["agency_id"] for row in rows}), self.within)
+        held = {subject_id: self.recorder.subject_dossiers(subject_id) for subject_id in subject_ids}
+        rows = [row for subject_rows in held.values() for row in subject_rows]
+        if rows or not account_id or not self.holders.asks_identity:
+            auth.subject_access(actor, account_id, sorted({row["agency_id"] for row in rows}), self.within)
+        # Else a person with an account and no dossier here: identity, which holds the account,
+        # decides whether the caller may see it (NOT_FOUND when it holds no such account).
+        account = self.holders.account_data(account_id, authorization, EXPORT) if account_id else None
+        # Notices to an account are the account's; to an applicant without one, their dossiers'.
+        notifications = self.holders.notifications_data(
+            account_id, [] if account_id else [str(row["dossier_id"]) for row in rows], authorization, EXPORT)
         dossiers = [self.load(Dossier, row["dossier_id"]) for row in rows]
         now = self.clock()
-        exports = self.find(SubjectDataExports, SubjectDataExports.create_id(subject_id)) \
-            or SubjectDataExports.open(subject_id)
-        exports.record(exported_by=actor.subject, data_format=data_format,
-                       dossier_ids=[d.id for d in dossiers], exported_at=now)
-        self.save(exports)
+        records = []
+        for subject_id, subject_rows in held.items():
+            if subject_rows or subject_id == subject_ids[0]:
+                exports = self.find(SubjectDataExports, SubjectDataExports.create_id(subject_id)) \
+                    or SubjectDataExports.open(subject_id)
+                exports.record(exported_by=actor.subject, data_format=data_format,
+                               dossier_ids=[row["dossier_id"] for row in subject_rows], exported_at=now)
+                records.append(exports)
+        self.save(*records)
         document = {
             "subject": {"account_id": account_id} if account_id else {},
             "exported_at": now.isoformat(),
             "exported_by": actor.subject,
             "dossiers": [dossier_record(d) for d in dossiers],
+            # Identity's document of the account (profile, grants, sign-ins), null without one.
+            "account": account,
+            # Notifications' document (contact points, notices with their delivery states).
+            "notifications": notifications,
+            # The services holding personal data that this deployment did not let the export ask.
+            "not_gathered": [name for name, asked in (
+                ("identity", not account_id or self.holders.asks_identity),
+                ("notifications", notifications is not None)) if not asked],
         }
         if data_format != PDF:
             return SubjectExport(document, b"", now)
