@@ -21,6 +21,7 @@ erasure of a person with 100 dossiers
 
 from __future__ import annotations
 
+import functools
 import statistics
 import threading
 import time
@@ -58,8 +59,12 @@ def _published_procedures(procedures_addr: str, dossiers_addrs: list[str], publi
             return procedure_id
         return None
 
-    return [eventually(lambda a=addr: held(a), timeout=120, what="a procedure's replica in dossiers")
-            for addr in dossiers_addrs]
+    found: list[str] = []
+    for addr in dossiers_addrs:
+        procedure_id = eventually(functools.partial(held, addr), timeout=120, what="a procedure's replica in dossiers")
+        assert procedure_id is not None  # eventually returns a truthy answer
+        found.append(procedure_id)
+    return found
 
 
 def _person(n: int) -> dict[str, str]:

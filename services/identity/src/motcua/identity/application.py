@@ -21,7 +21,7 @@ from motcua.kernel.errors import InvalidArgument, NotFound, VersionConflict
 from motcua.kernel.localtime import local_date
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
-from motcua.kernel.subject_keys import KeyEncryptionKeys, PersonalData, SubjectKeyStore
+from motcua.kernel.subject_keys import KeyEncryptionKeys, PersonalData, subject_key_store
 
 from .authentication import Authentication, Reset, TotpEnrollment
 from .authorization import Guard
@@ -75,7 +75,7 @@ class IdentityApplication(ReadModelApplication):
         self.recorder: IdentityRecorder
         # Each account's personal fields are sealed in the log under a key of its own, and
         # unsealed (or masked once erased) by every reader: the aggregates, the read models.
-        self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
+        self.subject_keys = subject_key_store(self, keks)
         self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
         self.recorder.rebuild_if_missing()
         self.guard = Guard(self.is_within, self.parent_of)

@@ -304,6 +304,16 @@ class Erasure:
     reason: str
 
 
+def subject_key_store(app: Any, keks: KeyEncryptionKeys) -> SubjectKeyStore:
+    """A service application's subject key store (tables ``<app name>_subject_*``), every
+    service's the same way: a new subject's key is stored in the transaction of the first events
+    sealed under it (``store_new_keys_with_events``), so that a command naming a new person
+    commits once."""
+    store = SubjectKeyStore(app.recorder.datastore, app.name, keks)
+    store.store_new_keys_with_events(app.recorder)
+    return store
+
+
 class SubjectKeyStore:
     """Data keys per subject in ``<prefix>_subject_keys`` (wrapped), tombstones of destroyed
     ones in ``<prefix>_subject_erasures``; both beside, never inside, the event table."""

@@ -33,6 +33,7 @@ from motcua.kernel.subject_keys import (
     PersonalField,
     SubjectKeyStore,
     seal,
+    subject_key_store,
     unseal,
 )
 
@@ -114,9 +115,8 @@ def key_encryption_keys(environ: Mapping[str, str] | None = None) -> KeyEncrypti
 
 def seal_personal_data(app: Any, keks: KeyEncryptionKeys) -> SubjectKeyStore:
     """Seals the application's personal fields from now on (before it writes any)."""
-    store = SubjectKeyStore(app.recorder.datastore, app.name, keks)
     # A notice to a new address is a new subject on every call: its key goes with its events.
-    store.store_new_keys_with_events(app.recorder)
+    store = subject_key_store(app, keks)
     app.mapper.personal = PersonalData(PERSONAL_FIELDS, store)
     app.subject_keys = store
     app.recorder.inbox_text = InboxText(store)

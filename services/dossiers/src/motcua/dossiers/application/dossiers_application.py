@@ -35,7 +35,7 @@ from motcua.kernel.errors import InvalidArgument, LimitExceeded, NotFound
 from motcua.kernel.keyfiles import decode_key, load_key
 from motcua.kernel.localtime import local_date
 from motcua.kernel.readmodel import ReadModelApplication
-from motcua.kernel.subject_keys import KeyEncryptionKeys, PersonalData, SubjectKeyStore
+from motcua.kernel.subject_keys import KeyEncryptionKeys, PersonalData, subject_key_store
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -107,7 +107,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         # Applicants' personal fields are sealed in the log under their subject's key, and
         # unsealed (or masked once erased) by every reader of it: the register, the relay.
         self.subjects = Subjects(personal_key)
-        self.subject_keys = SubjectKeyStore(self.recorder.datastore, self.name, keks)
+        self.subject_keys = subject_key_store(self, keks)
         if config.seal_personal_data:  # off only to measure its cost (DossiersConfig)
             self.mapper.personal = PersonalData(PERSONAL_FIELDS, self.subject_keys)
         self.recorder.number_index = self.subjects.number_index
