@@ -73,7 +73,8 @@ def export(app: Any, account_id: UUID | None, dossier_ids: Iterable[UUID]) -> di
     _authorize(app, account_id, dossier_ids)
     ids: list[UUID] = []
     if account_id is not None:
-        ids += [entry.notification.notification_id for entry in app.recorder.search(account_id, None, None, MAX_EXPORTED)]
+        found = app.recorder.search(account_id, None, None, MAX_EXPORTED)
+        ids += [entry.notification.notification_id for entry in found]
     for dossier_id in dossier_ids:
         ids += [view.notification_id for view in app.recorder.by_state(dossier_id, None, MAX_EXPORTED)
                 if view.recipient_account_id is None]
