@@ -25,7 +25,7 @@ FD = descriptor.FieldDescriptor
 
 # Request fields that name a resource someone owns, by the kind of resource they name.
 RESOURCE_FIELDS = {
-    "dossier_id": "dossier", "source_dossier_id": "dossier",
+    "dossier_id": "dossier", "source_dossier_id": "dossier", "dossier_ids": "dossier",
     "account_id": "account", "recipient_account_id": "account", "signer_account_id": "account",
     "notification_id": "notification",
     "calendar_id": "calendar",

@@ -171,8 +171,11 @@ def test_identity_dev_tokens_are_off_unless_asked_for() -> None:
 def test_other_services_get_none_of_the_identity_setup(service: str) -> None:
     rendered = render({**DEV_KEYS, "identity": {**DEV_KEYS["identity"], "devTokens": True}})
     env = rendered.environment(service)
-    # The gateway's MOTCUA_IDENTITY_URL is its own setting: where it forwards the OIDC endpoints.
-    assert not [name for name in env if name.startswith("MOTCUA_IDENTITY_") and name != "MOTCUA_IDENTITY_URL"]
+    # Where a client reaches identity is the client's own setting, not identity's: the gateway's
+    # MOTCUA_IDENTITY_URL (where it forwards the OIDC endpoints), dossiers' MOTCUA_IDENTITY_ADDR
+    # (where it asks for a person's account data for their export and erasure).
+    clients = {"gateway": "MOTCUA_IDENTITY_URL", "dossiers": "MOTCUA_IDENTITY_ADDR"}
+    assert not [name for name in env if name.startswith("MOTCUA_IDENTITY_") and name != clients.get(service)]
     assert "8081" not in env.get("MOTCUA_HTTP_ADDR", "")
     if service != "gateway":  # the gateway has its own HTTP port, 8080
         # notifications has one too, 8082, for the providers' receipts the gateway passes on.

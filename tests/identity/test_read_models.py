@@ -8,7 +8,7 @@ from motcua.devstack import free_port, identity_env
 from motcua.identity.v1 import account_pb2, identity_service_pb2 as pb
 from tests.support.identity import unique_tax_code
 
-TABLES = ("identity_accounts", "identity_agencies")
+TABLES = ("identity_accounts", "identity_agencies", "identity_sign_ins")
 
 
 def rows(stack) -> dict[str, list[tuple]]:

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from motcua.kernel.access import holds, is_self, require_role
 from motcua.kernel.context import current_actor
-from motcua.kernel.errors import PermissionDenied
+from motcua.kernel.errors import InvalidArgument, PermissionDenied
 from motcua.kernel.roles import DATA_PROTECTION_OFFICER
 
 from .domain import ContactPoints, DossierReplica, Notification
@@ -70,6 +70,9 @@ def _record(notification: Notification) -> dict[str, Any]:
 def export(app: Any, account_id: UUID | None, dossier_ids: Iterable[UUID]) -> dict[str, Any]:
     """The document for ``ExportRecipientData``: contact points and notifications, oldest first."""
     dossier_ids = list(dict.fromkeys(dossier_ids))
+    if account_id is None and not dossier_ids:
+        raise InvalidArgument.field("account_id", "name the person: their account, or the dossiers of which "
+                                                  "they are the applicant without an account (dossier_ids)")
     _authorize(app, account_id, dossier_ids)
     ids: list[UUID] = []
     if account_id is not None:
