@@ -87,7 +87,9 @@ class Driver:
         try:
             status, answer = self.gateway.call(method, path, body, token)
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
-            raise Refused(f"{type(e).__name__}: {e}") from e
+            cause = getattr(e, "reason", e)  # URLError wraps the socket's error
+            kind = type(cause if isinstance(cause, BaseException) else e).__name__
+            raise Refused(f"{kind}: {e}") from e
         if status >= 500 or "UNAVAILABLE" in json.dumps(answer, ensure_ascii=False)[:2000]:
             raise Refused(f"HTTP {status}: {str(answer)[:300]}")
         return status, answer
@@ -111,6 +113,7 @@ class Driver:
                 with self.lock:
                     self.figures["refused"] += 1
                     self.figures["refused " + what] += 1
+                    self.figures["refusal: " + str(e).split(":", 1)[0]] += 1
                 if time.monotonic() > deadline:
                     raise StepFailed(f"{what}: unanswered for {RETRY_BUDGET:.0f}s (last: {e})") from e
                 time.sleep(1.0)
