@@ -14,7 +14,9 @@
 #   k8s-test   the development images' tests, then the cluster tests (tests/k8s, marker k8s;
 #              neither is part of make test): the image in a pod, the development PostgreSQL and
 #              Kafka, the chart installed with its provisioning Job, helm test, motcua-deploy
-#              verify, a broken upgrade rolled back, uninstalled.
+#              verify, a broken upgrade rolled back, uninstalled; then day two under load (a
+#              rolling upgrade, each pod deleted, dossiers at two replicas). Always ends with
+#              k8s-down, passed or not.
 
 K8S_BINS := .local/tools/k8s
 K8S_DEBS := containerd runc containernetworking-plugins etcd-server etcd-client iptables conntrack
@@ -36,4 +38,9 @@ k8s-down: ## stop the cluster and clean the paths, iptables chains and sysctls i
 
 k8s-test: k8s-bins k8s-tools image dev-images helm ## the cluster tests: start a cluster, run the project's image in it, tear it down
 	$(UV) run pytest tests/image/test_dev_images.py $(PYTEST_ARGS)
-	$(UV) run pytest tests/k8s -m k8s $(PYTEST_ARGS)
+	@# -s: the tests print their figures (times, the loads' counts). The cluster fixture stops the
+	@# cluster after the tests; down.sh again whatever happened (pytest killed, a fixture's failure).
+	@started=$$(date +%s); status=0; \
+	$(UV) run pytest tests/k8s -m k8s -s $(PYTEST_ARGS) || status=$$?; \
+	bash infra/k8s/down.sh >/dev/null 2>&1 || { echo "k8s-test: make k8s-down failed" >&2; status=1; }; \
+	echo "k8s-test: the cluster tests took $$(( $$(date +%s) - started ))s (exit $$status)"; exit $$status

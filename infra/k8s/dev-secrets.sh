@@ -3,6 +3,10 @@
 #   motcua-postgresql-admin  the development PostgreSQL's administrator (from its Secret in
 #                            motcua-deps), which the provisioning Job uses
 #   motcua-postgresql        the services' own role's password, random, made once and kept
+#   motcua-dossiers-subject-keks, motcua-dossiers-personal-key, motcua-dossiers-lookup-key,
+#   motcua-notifications-subject-keks
+#                            the keys sealing applicants' and recipients' personal data, random,
+#                            made once: a restarted or second pod reads what another one sealed
 # Idempotent: an existing Secret is left as it is.
 #   bash infra/k8s/dev-secrets.sh motcua
 set -euo pipefail
@@ -19,4 +23,12 @@ if ! exists motcua-postgresql; then
   "${kubectl[@]}" -n "$namespace" create secret generic motcua-postgresql \
     --from-literal=password="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" >/dev/null
 fi
-echo "dev-secrets: motcua-postgresql-admin and motcua-postgresql in namespace $namespace"
+random_key() { head -c 32 /dev/urandom | base64; }
+key_secret() {  # <name> <file name in it>
+  exists "$1" || "${kubectl[@]}" -n "$namespace" create secret generic "$1" --from-literal="$2=$(random_key)" >/dev/null
+}
+key_secret motcua-dossiers-subject-keks k1.key
+key_secret motcua-dossiers-personal-key personal-data.key
+key_secret motcua-dossiers-lookup-key lookup-throttle.key
+key_secret motcua-notifications-subject-keks k1.key
+echo "dev-secrets: motcua-postgresql-admin, motcua-postgresql and the personal-data keys in namespace $namespace"

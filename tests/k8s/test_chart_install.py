@@ -9,69 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import tarfile
 import time
-import tomllib
-from collections.abc import Iterator
 
 import pytest
 
-from tests.k8s.conftest import ROOT, kubectl
+from tests.k8s.conftest import NAMESPACE, RELEASE, RESTARTS, SERVICES, helm, image_digest, kubectl, run
 
 # Under load the cluster alone can take minutes to start; the install, tests and rollback as long.
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(2400)]
-
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-NAMESPACE = "motcua"
-RELEASE = "motcua"
-SERVICES = ("identity", "procedures", "dossiers", "signing", "notifications", "gateway")
-# On this shared two-core machine under load, a service's first connection to PostgreSQL can
-# exceed the event store's 30 s pool timeout at a start: the pod restarts once or twice, then
-# serves. verify tolerates that many restarts; more would be reported.
-RESTARTS = "3"
-
-
-def run(script: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", f"infra/k8s/{script}", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def helm(*args: str, timeout: float = 900) -> str:
-    result = run("helm.sh", *args, "--namespace", NAMESPACE, timeout=timeout)
-    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def image_digest() -> str:
-    """The manifest digest of the image make image built (what every pod must run)."""
-    with tarfile.open(ROOT / ".local" / "image" / f"motcua-{VERSION}.oci.tar") as archive:
-        member = archive.extractfile("./index.json") or archive.extractfile("index.json")
-        assert member is not None, "the image archive has no index.json"
-        index = json.load(member)
-    return index["manifests"][0]["digest"]
-
-
-@pytest.fixture(scope="module")
-def installed(cluster: str) -> Iterator[dict[str, float]]:
-    figures: dict[str, float] = {}
-    kubectl("apply", "--server-side", "-f", str(ROOT / "infra" / "k8s" / "manifests" / "dev-deps.yaml"))
-    for workload in ("statefulset/postgresql", "statefulset/kafka"):
-        kubectl("-n", "motcua-deps", "rollout", "status", workload, "--timeout=300s", timeout=320)
-    secrets = run("dev-secrets.sh", NAMESPACE)
-    assert secrets.returncode == 0, secrets.stdout + secrets.stderr
-    started = time.monotonic()
-    helm("install", RELEASE, "charts/motcua", "--values", "infra/k8s/values-dev.yaml", "--wait",
-         "--timeout", "15m", timeout=960)
-    figures["install"] = time.monotonic() - started
-    try:
-        yield figures
-    finally:
-        started = time.monotonic()
-        helm("uninstall", RELEASE, "--wait", "--timeout", "5m", timeout=320)
-        figures["uninstall"] = time.monotonic() - started
-        print("\nchart on the cluster: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in figures.items()))
-
 
 def test_the_pre_install_job_provisioned_a_role_without_rights_beyond_its_own_databases(installed):
     # The Job is gone once it succeeded (hook-succeeded); what it made is in PostgreSQL.
