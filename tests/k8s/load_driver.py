@@ -38,6 +38,7 @@ import urllib.error
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from motcua.deploy.walkthrough import OFFICE, Gateway, StepFailed, eventually
 
@@ -61,7 +62,7 @@ class Driver:
         self.citizen_id = str(uuid.uuid4())
         self.tokens: dict[str, str] = {}
         self.lock = threading.Lock()
-        self.figures = Counter()
+        self.figures: Counter[str] = Counter()
         self.flows: list[dict] = []  # per flow: identity number, dossier id, acknowledged commands
 
     # -- calls -------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ class Driver:
                 self.tokens[who] = self._issue(who)
             return self.tokens[who]
 
-    def _send(self, method: str, path: str, body: dict | None, token: str | None) -> tuple[int, object]:
+    def _send(self, method: str, path: str, body: dict | None, token: str | None) -> tuple[int, Any]:
         try:
             status, answer = self.gateway.call(method, path, body, token)
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
@@ -94,7 +95,7 @@ class Driver:
             raise Refused(f"HTTP {status}: {str(answer)[:300]}")
         return status, answer
 
-    def call(self, who: str, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+    def call(self, who: str, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
         """One attempt as `who`, its token renewed once when refused as unauthenticated."""
         status, answer = self._send(method, path, body, self.token(who))
         if status == 401:
@@ -103,7 +104,7 @@ class Driver:
             raise Refused(f"HTTP 401: {answer}")
         return status, answer
 
-    def retried(self, what: str, attempt) -> object:
+    def retried(self, what: str, attempt) -> Any:
         """attempt() until it does not raise Refused, within the retry budget."""
         deadline = time.monotonic() + RETRY_BUDGET
         while True:
@@ -131,7 +132,7 @@ class Driver:
             "officer", "GET", f"/v1/procedure-replicas/{self.procedure_id}"), allow_missing=True)), timeout=180)
 
     @staticmethod
-    def _ok(reply: tuple[int, object], allow_missing: bool = False) -> object:
+    def _ok(reply: tuple[int, Any], allow_missing: bool = False) -> Any:
         status, answer = reply
         if status == 200:
             return answer
@@ -142,7 +143,7 @@ class Driver:
     # -- one flow: submit, then receive ------------------------------------------------------
     def flow(self, number: int) -> None:
         identity_number = f"0{self.run:05d}{number:06d}"
-        record = {"identity_number": identity_number, "dossier_id": None, "acknowledged": []}
+        record: dict[str, Any] = {"identity_number": identity_number, "dossier_id": None, "acknowledged": []}
         with self.lock:
             self.flows.append(record)
             self.figures["sent"] += 1
