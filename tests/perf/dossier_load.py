@@ -10,12 +10,13 @@ after another). Same client as tests/perf/load.py: grpc.aio, one channel, many c
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 import grpc
 
 from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
-from tests.perf.load import CALL_TIMEOUT, LoadResult
+from tests.perf.load import CALL_TIMEOUT, LoadResult, run_closed_loop
 from tests.support import auth
 from tests.support.dossiers import submit_request
 
@@ -43,23 +44,6 @@ async def _pair(stub, result: LoadResult, procedure_id: str, agency: str, metada
         result.failed(e)
 
 
-async def _closed_loop(addr: str, procedure_id: str, desks: list[tuple[str, tuple]], seconds: float) -> LoadResult:
-    result = LoadResult()
-    async with grpc.aio.insecure_channel(addr) as channel:
-        stub = dossier_service_pb2_grpc.DossierServiceStub(channel)
-        await channel.channel_ready()
-        result.started_wall, start = time.time(), time.monotonic()
-        deadline = start + seconds
-
-        async def desk(agency: str, metadata) -> None:
-            while time.monotonic() < deadline:
-                await _pair(stub, result, procedure_id, agency, metadata)
-
-        await asyncio.gather(*(desk(agency, metadata) for agency, metadata in desks))
-        result.elapsed = time.monotonic() - start
-    return result
-
-
 def desks(concurrency: int) -> list[tuple[str, tuple]]:
     """One desk officer's agency and bearer metadata per caller (tokens issued before the clock
     starts)."""
@@ -73,4 +57,6 @@ def desks(concurrency: int) -> list[tuple[str, tuple]]:
 def closed_loop(addr: str, procedure_id: str, concurrency: int, seconds: float) -> LoadResult:
     """`concurrency` desks, each submitting and receiving its next dossier as soon as the previous
     one answered."""
-    return asyncio.run(_closed_loop(addr, procedure_id, desks(concurrency), seconds))
+    callers = [functools.partial(_pair, procedure_id=procedure_id, agency=agency, metadata=metadata)
+               for agency, metadata in desks(concurrency)]
+    return asyncio.run(run_closed_loop(addr, dossier_service_pb2_grpc.DossierServiceStub, callers, seconds))

@@ -12,9 +12,10 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -80,19 +81,26 @@ async def _pair(stub, result: LoadResult) -> None:
         result.failed(e)
 
 
-async def _closed_loop(addr: str, concurrency: int, seconds: float) -> LoadResult:
+# One pair of commands on a stub, counted in the result.
+Pair = Callable[[Any, LoadResult], Awaitable[None]]
+
+
+async def run_closed_loop(addr: str, stub_type: Callable[[grpc.aio.Channel], Any], callers: Sequence[Pair],
+                          seconds: float) -> LoadResult:
+    """Each of ``callers`` runs its pair on one channel's stub of ``stub_type``, the next as soon
+    as the previous answered, for ``seconds``."""
     result = LoadResult()
     async with grpc.aio.insecure_channel(addr) as channel:
-        stub = procedure_service_pb2_grpc.ProcedureServiceStub(channel)
+        stub = stub_type(channel)
         await channel.channel_ready()
         result.started_wall, start = time.time(), time.monotonic()
         deadline = start + seconds
 
-        async def worker() -> None:
+        async def caller(pair: Pair) -> None:
             while time.monotonic() < deadline:
-                await _pair(stub, result)
+                await pair(stub, result)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(caller(pair) for pair in callers))
         result.elapsed = time.monotonic() - start
     return result
 
@@ -119,7 +127,8 @@ async def _open_loop(addr: str, pairs_per_second: float, seconds: float) -> Load
 
 def closed_loop(addr: str, concurrency: int, seconds: float) -> LoadResult:
     """`concurrency` callers, each sending its next pair as soon as the previous one answered."""
-    return asyncio.run(_closed_loop(addr, concurrency, seconds))
+    return asyncio.run(run_closed_loop(addr, procedure_service_pb2_grpc.ProcedureServiceStub, [_pair] * concurrency,
+                                       seconds))
 
 
 def open_loop(addr: str, commands_per_second: float, seconds: float) -> LoadResult:
