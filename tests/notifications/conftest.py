@@ -63,6 +63,15 @@ def _deleted_groups(admin: KafkaAdminClient) -> dict | None:
 
 
 @pytest.fixture(scope="module")
+def database(stack) -> str:
+    """A database of the module's alone (not the folder's), for a module whose tests read its
+    tables' rows."""
+    name = f"motcua_notifications_m{uuid.uuid4().hex[:8]}"
+    stack.postgres.create_database(name)
+    return name
+
+
+@pytest.fixture(scope="module")
 def smtp():
     """A real SMTP server the module's notifications service sends its e-mails to."""
     sink = SmtpSink().start()
