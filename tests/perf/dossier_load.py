@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
-
-import grpc
 
 from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
-from tests.perf.load import CALL_TIMEOUT, LoadResult, run_closed_loop
+from tests.perf.load import CALL_TIMEOUT, LoadResult, run_closed_loop, timed_pair
 from tests.support import auth
 from tests.support.dossiers import submit_request
 
@@ -26,22 +23,13 @@ def desk_agency(n: int) -> str:
 
 
 async def _pair(stub, result: LoadResult, procedure_id: str, agency: str, metadata) -> None:
-    result.pairs_started += 1
-    try:
-        t0 = time.perf_counter()
-        submitted = await stub.SubmitDossier(submit_request(procedure_id, agency), timeout=CALL_TIMEOUT,
-                                             metadata=metadata)
-        t1 = time.perf_counter()
-        result.rpcs_ok += 1
-        await stub.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=submitted.dossier.dossier_id,
-                                                           expected_version=1),
-                                  timeout=CALL_TIMEOUT, metadata=metadata)
-        t2 = time.perf_counter()
-        result.rpcs_ok += 1
-        result.pairs_ok += 1
-        result.rpc_ms += [(t1 - t0) * 1000, (t2 - t1) * 1000]
-    except grpc.RpcError as e:
-        result.failed(e)
+    await timed_pair(
+        result,
+        lambda: stub.SubmitDossier(submit_request(procedure_id, agency), timeout=CALL_TIMEOUT, metadata=metadata),
+        lambda submitted: stub.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=submitted.dossier.dossier_id,
+                                                                       expected_version=1),
+                                              timeout=CALL_TIMEOUT, metadata=metadata),
+    )
 
 
 def desks(concurrency: int) -> list[tuple[str, tuple]]:

@@ -57,28 +57,39 @@ class LoadResult:
         }
 
 
-async def _pair(stub, result: LoadResult) -> None:
-    code = f"2.000000.{uuid.uuid4().hex.upper()}"
+async def timed_pair(result: LoadResult, first: Callable[[], Awaitable[Any]],
+                     second: Callable[[Any], Awaitable[Any]]) -> None:
+    """One pair: the ``first`` command, then the ``second`` on its answer, each counted and timed;
+    a refused command ends the pair, counted by its status."""
     result.pairs_started += 1
     try:
         t0 = time.perf_counter()
-        created = await stub.CreateProcedure(
-            pb.CreateProcedureRequest(code=code, name=NAME, agency_id=AGENCY, processing_days=15), timeout=CALL_TIMEOUT,
-            metadata=bearer(),
-        )
+        answer = await first()
         t1 = time.perf_counter()
         result.rpcs_ok += 1
-        await stub.PublishProcedure(
-            pb.PublishProcedureRequest(procedure_id=created.procedure.procedure_id, expected_version=1),
-            timeout=CALL_TIMEOUT,
-            metadata=bearer(),
-        )
+        await second(answer)
         t2 = time.perf_counter()
         result.rpcs_ok += 1
         result.pairs_ok += 1
         result.rpc_ms += [(t1 - t0) * 1000, (t2 - t1) * 1000]
     except grpc.RpcError as e:
         result.failed(e)
+
+
+async def _pair(stub, result: LoadResult) -> None:
+    code = f"2.000000.{uuid.uuid4().hex.upper()}"
+    await timed_pair(
+        result,
+        lambda: stub.CreateProcedure(
+            pb.CreateProcedureRequest(code=code, name=NAME, agency_id=AGENCY, processing_days=15), timeout=CALL_TIMEOUT,
+            metadata=bearer(),
+        ),
+        lambda created: stub.PublishProcedure(
+            pb.PublishProcedureRequest(procedure_id=created.procedure.procedure_id, expected_version=1),
+            timeout=CALL_TIMEOUT,
+            metadata=bearer(),
+        ),
+    )
 
 
 # One pair of commands on a stub, counted in the result.
