@@ -12,6 +12,7 @@ import pytest
 
 from motcua.dossiers.v1 import dossier_pb2 as d, dossier_service_pb2 as pb
 from tests.support.dossiers import applicant, submit_request
+from tests.support.platform import erasing_dossiers
 from tests.support.procedures import unique_code
 
 from .office import Office
@@ -21,12 +22,8 @@ from .test_subject_access import dpo
 
 @pytest.fixture(scope="module")
 def processes(stack, tmp_path_factory):
-    procedures = stack.service("procedures").start()
-    dossiers = stack.service("dossiers", MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(tmp_path_factory.mktemp("documents")),
-                             MOTCUA_DOSSIERS_RETENTION_YEARS="0").start()
-    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
-    for process in (dossiers, procedures):
-        assert process.terminate() == 0
+    with erasing_dossiers(stack, tmp_path_factory.mktemp("documents")) as processes:
+        yield processes
 
 
 def by_number(number: str) -> pb.PersonWithoutAccount:

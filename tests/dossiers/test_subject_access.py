@@ -23,6 +23,7 @@ from tests.gateway.support import GatewayStarter
 from tests.support import auth
 from tests.support.clients import dossiers_stub
 from tests.support.dossiers import applicant, submit_request
+from tests.support.platform import erasing_dossiers
 from tests.support.procedures import unique_code
 
 from .office import Office, fails_with
@@ -31,12 +32,8 @@ from .test_erasure import MASKED, pdf_with, published, rows_holding, seeded_pers
 
 @pytest.fixture(scope="module")
 def processes(stack, tmp_path_factory):
-    procedures = stack.service("procedures").start()
-    dossiers = stack.service("dossiers", MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(tmp_path_factory.mktemp("documents")),
-                             MOTCUA_DOSSIERS_RETENTION_YEARS="0").start()
-    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
-    for process in (dossiers, procedures):
-        assert process.terminate() == 0
+    with erasing_dossiers(stack, tmp_path_factory.mktemp("documents")) as processes:
+        yield processes
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from tests.support import auth
 from tests.support.clients import dossiers_stub
 from tests.support.dossiers import applicant, submit_request
 from tests.support.identity import unique_login, unique_personal_id
+from tests.support.platform import erasing_dossiers
 from tests.support.procedures import unique_code
 from tests.support.waiting import eventually
 
@@ -33,12 +34,8 @@ MASKED = "[đã xóa]"
 
 @pytest.fixture(scope="module")
 def processes(stack, tmp_path_factory):
-    procedures = stack.service("procedures").start()
-    dossiers = stack.service("dossiers", MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(tmp_path_factory.mktemp("documents")),
-                             MOTCUA_DOSSIERS_RETENTION_YEARS="0").start()
-    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
-    for process in (dossiers, procedures):
-        assert process.terminate() == 0
+    with erasing_dossiers(stack, tmp_path_factory.mktemp("documents")) as processes:
+        yield processes
 
 
 def test_erasing_a_person_in_dossiers_erases_their_account_in_identity(stack, processes, registrar, tmp_path):

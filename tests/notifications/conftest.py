@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import uuid
+from pathlib import Path
 
 import grpc
 import pytest
@@ -62,6 +63,15 @@ def _deleted_groups(admin: KafkaAdminClient) -> dict | None:
 
 
 @pytest.fixture(scope="module")
+def database(stack) -> str:
+    """A database of the module's alone (not the folder's), for a module whose tests read its
+    tables' rows."""
+    name = f"motcua_notifications_m{uuid.uuid4().hex[:8]}"
+    stack.postgres.create_database(name)
+    return name
+
+
+@pytest.fixture(scope="module")
 def smtp():
     """A real SMTP server the module's notifications service sends its e-mails to."""
     sink = SmtpSink().start()
@@ -77,20 +87,38 @@ def provider():
     simulator.stop()
 
 
-def sending_service(stack, database: str, smtp: SmtpSink, provider: ProviderSimulator, **settings: str):
-    """The folder's notifications service (not started) sending e-mail to ``smtp`` and SMS through
-    eSMS at ``provider``, retrying and polling fast; ``settings`` add to or override these."""
+def mailing_service(stack, database: str, smtp: SmtpSink, **settings: str):
+    """The folder's notifications service (not started) sending e-mail to ``smtp``, polling fast;
+    ``settings`` add to or override these."""
     return stack.service("notifications", **{
         "POSTGRES_DBNAME": database,
         "MOTCUA_SMTP_HOST": "127.0.0.1",
         "MOTCUA_SMTP_PORT": str(smtp.port),
         "MOTCUA_SMTP_STARTTLS": "false",
-        "MOTCUA_ESMS_URL": provider.url,
-        "MOTCUA_ESMS_BRANDNAME": "MOTCUA.HNA",
-        "MOTCUA_NOTIFY_RETRY_BASE": "0.05",
         "MOTCUA_NOTIFY_POLL_INTERVAL": "0.05",
         **settings,
     })
+
+
+def sending_service(stack, database: str, smtp: SmtpSink, provider: ProviderSimulator, **settings: str):
+    """The folder's notifications service (not started) sending e-mail to ``smtp`` and SMS through
+    eSMS at ``provider``, retrying and polling fast; ``settings`` add to or override these."""
+    return mailing_service(stack, database, smtp, **{
+        "MOTCUA_ESMS_URL": provider.url,
+        "MOTCUA_ESMS_BRANDNAME": "MOTCUA.HNA",
+        "MOTCUA_NOTIFY_RETRY_BASE": "0.05",
+        **settings,
+    })
+
+
+def remote_signing_service(stack, directory: Path, request_ttl_seconds: int):
+    """A signing service (not started) keeping its keys in ``directory``, telling the devices
+    enrolled in ``directory / "remote-signers"`` of requests that expire after
+    ``request_ttl_seconds``, its expiry worker looking often."""
+    return stack.service("signing", MOTCUA_SIGNING_DIR=str(directory),
+                         MOTCUA_SIGNING_REMOTE_SIGNERS_DIR=str(directory / "remote-signers"),
+                         MOTCUA_SIGNING_REQUEST_TTL=str(request_ttl_seconds),
+                         MOTCUA_SIGNING_EXPIRY_INTERVAL="0.2")
 
 
 @pytest.fixture(scope="session")

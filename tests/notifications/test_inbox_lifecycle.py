@@ -12,7 +12,6 @@ import psycopg
 import pytest
 
 from motcua.identity.v1.role_pb2 import Role
-from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import PermissionDenied
 from motcua.notifications.application import DossierReceipt, NotificationsApplication
@@ -148,18 +147,7 @@ def center(stack):
     """The application in this process, on a database of its own."""
     database = f"motcua_notifications_r{uuid.uuid4().hex[:8]}"
     stack.postgres.create_database(database)
-    settings = Settings.from_env(
-        {
-            "MOTCUA_SERVICE": "notifications",
-            "POSTGRES_HOST": "127.0.0.1",
-            "POSTGRES_PORT": str(stack.profile.pg_port),
-            "POSTGRES_USER": stack.postgres.user,
-            "POSTGRES_PASSWORD": stack.postgres.password,
-            "POSTGRES_DBNAME": database,
-            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
-        }
-    )
-    center = NotificationsApplication(settings)
+    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
     center.prepare()
     center.database = database
     yield center

@@ -9,7 +9,6 @@ import random
 import uuid
 
 import psycopg
-import pytest
 
 from motcua.devstack import free_port
 from motcua.dossiers.v1 import events_pb2 as dossiers_events
@@ -22,13 +21,6 @@ from tests.support.waiting import eventually
 from .conftest import InboxReader
 
 MASKED = "[đã xóa]"
-
-
-@pytest.fixture(scope="module")
-def database(stack) -> str:
-    name = f"motcua_notifications_sealed{uuid.uuid4().hex[:6]}"
-    stack.postgres.create_database(name)
-    return name
 
 
 def start(stack, database):

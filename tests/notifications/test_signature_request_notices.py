@@ -11,20 +11,19 @@ import uuid
 
 import psycopg
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.localtime import VIETNAM
 from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as npb
-from motcua.signing import pki
 from motcua.signing.v1 import events_pb2, signature_request_pb2 as rpb, signing_service_pb2 as pb
 from tests.signing.pdfs import vietnamese_pdf
-from tests.signing.signer_device import SignerDevice
+from tests.signing.signer_device import enrolled_device
 from tests.support import auth
 from tests.support.clients import notifications_stub, signing_stub
 from tests.support.topics import find_envelope
 from tests.support.waiting import eventually
+
+from .conftest import mailing_service, remote_signing_service
 
 COMMUNE = "000.21.30.H56"  # Ủy ban nhân dân phường Hạc Thành
 OFFICER = str(uuid.uuid4())  # the commune's chairman, who signs results
@@ -44,32 +43,21 @@ def directory(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def device(directory):
-    made = pki.ensure_dev_pki(directory / "pki")
-    ca_key = serialization.load_pem_private_key((made.directory / pki.ROOT_CA_KEY).read_bytes(), None)
-    ca_cert = x509.load_pem_x509_certificate(made.root_certificate.read_bytes())
-    with SignerDevice(directory / "device", OFFICER, OFFICER_NAME, "Ủy ban nhân dân phường Hạc Thành",
-                      ca_key, ca_cert) as device:
-        device.enrol(directory / "remote-signers")
+    with enrolled_device(directory, OFFICER, OFFICER_NAME, "Ủy ban nhân dân phường Hạc Thành") as device:
         yield device
 
 
 @pytest.fixture(scope="module")
 def signing(stack, directory, device):
-    process = stack.service("signing", MOTCUA_SIGNING_DIR=str(directory),
-                            MOTCUA_SIGNING_REMOTE_SIGNERS_DIR=str(directory / "remote-signers"),
-                            MOTCUA_SIGNING_REQUEST_TTL=str(REQUEST_TTL_SECONDS),
-                            MOTCUA_SIGNING_EXPIRY_INTERVAL="0.2").start()
+    process = remote_signing_service(stack, directory, REQUEST_TTL_SECONDS).start()
     yield process
     assert process.terminate() == 0
 
 
 @pytest.fixture(scope="module")
 def notifications(stack, notifications_db, smtp):
-    process = stack.service("notifications", POSTGRES_DBNAME=notifications_db, MOTCUA_SMTP_HOST="127.0.0.1",
-                            MOTCUA_SMTP_PORT=str(smtp.port), MOTCUA_SMTP_STARTTLS="false",
-                            MOTCUA_NOTIFY_POLL_INTERVAL="0.05",
-                            # Quiet all day: a signature request (it expires soon) goes out.
-                            MOTCUA_NOTIFY_QUIET_HOURS="00:00-23:59").start()
+    # Quiet all day: a signature request (it expires soon) goes out.
+    process = mailing_service(stack, notifications_db, smtp, MOTCUA_NOTIFY_QUIET_HOURS="00:00-23:59").start()
     yield process
     assert process.terminate() == 0
 

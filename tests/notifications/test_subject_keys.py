@@ -24,13 +24,6 @@ MASKED = "[đã xóa]"
 
 
 @pytest.fixture(scope="module")
-def database(stack) -> str:
-    name = f"motcua_notifications_pii{uuid.uuid4().hex[:6]}"
-    stack.postgres.create_database(name)
-    return name
-
-
-@pytest.fixture(scope="module")
 def service(stack, database, smtp):
     process = stack.service(
         "notifications", POSTGRES_DBNAME=database, MOTCUA_HTTP_ADDR=f"127.0.0.1:{free_port()}",

@@ -13,7 +13,6 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from motcua.kernel.config import Settings
 from motcua.kernel.errors import VersionConflict
 from motcua.kernel.subject_keys import KeyEncryptionKeys, SubjectKeyStore
 from motcua.notifications import readmodel
@@ -31,16 +30,7 @@ def center(stack):
     """The application in this process, on a database of its own, sealing personal data."""
     database = f"motcua_notifications_w{uuid.uuid4().hex[:8]}"
     stack.postgres.create_database(database)
-    settings = Settings.from_env({
-        "MOTCUA_SERVICE": "notifications",
-        "POSTGRES_HOST": "127.0.0.1",
-        "POSTGRES_PORT": str(stack.profile.pg_port),
-        "POSTGRES_USER": stack.postgres.user,
-        "POSTGRES_PASSWORD": stack.postgres.password,
-        "POSTGRES_DBNAME": database,
-        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
-    })
-    center = NotificationsApplication(settings)
+    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
     seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
     center.prepare()
     center.database = database

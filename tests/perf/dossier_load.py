@@ -10,12 +10,10 @@ after another). Same client as tests/perf/load.py: grpc.aio, one channel, many c
 from __future__ import annotations
 
 import asyncio
-import time
-
-import grpc
+import functools
 
 from motcua.dossiers.v1 import dossier_service_pb2 as pb, dossier_service_pb2_grpc
-from tests.perf.load import CALL_TIMEOUT, LoadResult
+from tests.perf.load import CALL_TIMEOUT, LoadResult, run_closed_loop, timed_pair
 from tests.support import auth
 from tests.support.dossiers import submit_request
 
@@ -25,39 +23,13 @@ def desk_agency(n: int) -> str:
 
 
 async def _pair(stub, result: LoadResult, procedure_id: str, agency: str, metadata) -> None:
-    result.pairs_started += 1
-    try:
-        t0 = time.perf_counter()
-        submitted = await stub.SubmitDossier(submit_request(procedure_id, agency), timeout=CALL_TIMEOUT,
-                                             metadata=metadata)
-        t1 = time.perf_counter()
-        result.rpcs_ok += 1
-        await stub.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=submitted.dossier.dossier_id,
-                                                           expected_version=1),
-                                  timeout=CALL_TIMEOUT, metadata=metadata)
-        t2 = time.perf_counter()
-        result.rpcs_ok += 1
-        result.pairs_ok += 1
-        result.rpc_ms += [(t1 - t0) * 1000, (t2 - t1) * 1000]
-    except grpc.RpcError as e:
-        result.failed(e)
-
-
-async def _closed_loop(addr: str, procedure_id: str, desks: list[tuple[str, tuple]], seconds: float) -> LoadResult:
-    result = LoadResult()
-    async with grpc.aio.insecure_channel(addr) as channel:
-        stub = dossier_service_pb2_grpc.DossierServiceStub(channel)
-        await channel.channel_ready()
-        result.started_wall, start = time.time(), time.monotonic()
-        deadline = start + seconds
-
-        async def desk(agency: str, metadata) -> None:
-            while time.monotonic() < deadline:
-                await _pair(stub, result, procedure_id, agency, metadata)
-
-        await asyncio.gather(*(desk(agency, metadata) for agency, metadata in desks))
-        result.elapsed = time.monotonic() - start
-    return result
+    await timed_pair(
+        result,
+        lambda: stub.SubmitDossier(submit_request(procedure_id, agency), timeout=CALL_TIMEOUT, metadata=metadata),
+        lambda submitted: stub.ReceiveDossier(pb.ReceiveDossierRequest(dossier_id=submitted.dossier.dossier_id,
+                                                                       expected_version=1),
+                                              timeout=CALL_TIMEOUT, metadata=metadata),
+    )
 
 
 def desks(concurrency: int) -> list[tuple[str, tuple]]:
@@ -73,4 +45,6 @@ def desks(concurrency: int) -> list[tuple[str, tuple]]:
 def closed_loop(addr: str, procedure_id: str, concurrency: int, seconds: float) -> LoadResult:
     """`concurrency` desks, each submitting and receiving its next dossier as soon as the previous
     one answered."""
-    return asyncio.run(_closed_loop(addr, procedure_id, desks(concurrency), seconds))
+    callers = [functools.partial(_pair, procedure_id=procedure_id, agency=agency, metadata=metadata)
+               for agency, metadata in desks(concurrency)]
+    return asyncio.run(run_closed_loop(addr, dossier_service_pb2_grpc.DossierServiceStub, callers, seconds))

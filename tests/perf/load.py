@@ -12,9 +12,10 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -56,22 +57,17 @@ class LoadResult:
         }
 
 
-async def _pair(stub, result: LoadResult) -> None:
-    code = f"2.000000.{uuid.uuid4().hex.upper()}"
+async def timed_pair(result: LoadResult, first: Callable[[], Awaitable[Any]],
+                     second: Callable[[Any], Awaitable[Any]]) -> None:
+    """One pair: the ``first`` command, then the ``second`` on its answer, each counted and timed;
+    a refused command ends the pair, counted by its status."""
     result.pairs_started += 1
     try:
         t0 = time.perf_counter()
-        created = await stub.CreateProcedure(
-            pb.CreateProcedureRequest(code=code, name=NAME, agency_id=AGENCY, processing_days=15), timeout=CALL_TIMEOUT,
-            metadata=bearer(),
-        )
+        answer = await first()
         t1 = time.perf_counter()
         result.rpcs_ok += 1
-        await stub.PublishProcedure(
-            pb.PublishProcedureRequest(procedure_id=created.procedure.procedure_id, expected_version=1),
-            timeout=CALL_TIMEOUT,
-            metadata=bearer(),
-        )
+        await second(answer)
         t2 = time.perf_counter()
         result.rpcs_ok += 1
         result.pairs_ok += 1
@@ -80,19 +76,42 @@ async def _pair(stub, result: LoadResult) -> None:
         result.failed(e)
 
 
-async def _closed_loop(addr: str, concurrency: int, seconds: float) -> LoadResult:
+async def _pair(stub, result: LoadResult) -> None:
+    code = f"2.000000.{uuid.uuid4().hex.upper()}"
+    await timed_pair(
+        result,
+        lambda: stub.CreateProcedure(
+            pb.CreateProcedureRequest(code=code, name=NAME, agency_id=AGENCY, processing_days=15), timeout=CALL_TIMEOUT,
+            metadata=bearer(),
+        ),
+        lambda created: stub.PublishProcedure(
+            pb.PublishProcedureRequest(procedure_id=created.procedure.procedure_id, expected_version=1),
+            timeout=CALL_TIMEOUT,
+            metadata=bearer(),
+        ),
+    )
+
+
+# One pair of commands on a stub, counted in the result.
+Pair = Callable[[Any, LoadResult], Awaitable[None]]
+
+
+async def run_closed_loop(addr: str, stub_type: Callable[[grpc.aio.Channel], Any], callers: Sequence[Pair],
+                          seconds: float) -> LoadResult:
+    """Each of ``callers`` runs its pair on one channel's stub of ``stub_type``, the next as soon
+    as the previous answered, for ``seconds``."""
     result = LoadResult()
     async with grpc.aio.insecure_channel(addr) as channel:
-        stub = procedure_service_pb2_grpc.ProcedureServiceStub(channel)
+        stub = stub_type(channel)
         await channel.channel_ready()
         result.started_wall, start = time.time(), time.monotonic()
         deadline = start + seconds
 
-        async def worker() -> None:
+        async def caller(pair: Pair) -> None:
             while time.monotonic() < deadline:
-                await _pair(stub, result)
+                await pair(stub, result)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(caller(pair) for pair in callers))
         result.elapsed = time.monotonic() - start
     return result
 
@@ -119,7 +138,8 @@ async def _open_loop(addr: str, pairs_per_second: float, seconds: float) -> Load
 
 def closed_loop(addr: str, concurrency: int, seconds: float) -> LoadResult:
     """`concurrency` callers, each sending its next pair as soon as the previous one answered."""
-    return asyncio.run(_closed_loop(addr, concurrency, seconds))
+    return asyncio.run(run_closed_loop(addr, procedure_service_pb2_grpc.ProcedureServiceStub, [_pair] * concurrency,
+                                       seconds))
 
 
 def open_loop(addr: str, commands_per_second: float, seconds: float) -> LoadResult:

@@ -37,7 +37,7 @@ TARGETS = {"accepted_per_s": 1000, "emails_per_s": 300, "p99_ms": 1000}
 def run_notifications(stack, seconds: float, callers: int, step: Callable[[str], None]) -> dict:
     from motcua.identity.v1.role_pb2 import Role
     from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
-    from tests.perf.stack import CpuMeter
+    from tests.perf.stack import CpuMeter, on_threads
     from tests.support import auth
     from tests.support.clients import notifications_stub
     from tests.support.smtp_sink import SmtpSink
@@ -85,11 +85,7 @@ def run_notifications(stack, seconds: float, callers: int, step: Callable[[str],
 
         meter = CpuMeter({"notifications": process.pid, "postgres": stack.postgres.pid}).start()
         started = time.time()
-        threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        on_threads(caller, callers)
         accept_seconds = time.time() - started
         step(f"notifications: waiting for {len(acknowledged):,} e-mails at the SMTP server")
         wait_until = time.time() + 300

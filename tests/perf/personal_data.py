@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -83,7 +82,7 @@ def _dossiers(stack, sealed: bool) -> object:
 def _submissions(stack, process, procedure_id: str, seconds: float, callers: int, first: int) -> dict:
     from motcua.dossiers.v1 import dossier_pb2 as d
     from motcua.identity.v1.role_pb2 import Role
-    from tests.perf.stack import CpuMeter
+    from tests.perf.stack import CpuMeter, on_threads
     from tests.support import auth
     from tests.support.clients import dossiers_stub
     from tests.support.dossiers import applicant, submit_request
@@ -107,11 +106,7 @@ def _submissions(stack, process, procedure_id: str, seconds: float, callers: int
 
     meter = CpuMeter({"dossiers": process.pid, "postgres": stack.postgres.pid}).start()
     started = time.time()
-    threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    on_threads(caller, callers)
     elapsed = time.time() - started
     meter.stop()
     return {"commands": len(done), "commands_per_s": round(len(done) / elapsed, 1), "errors": len(errors),

@@ -9,7 +9,9 @@ suite's ``Stack`` (start fresh, spawn services, stop all).
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -20,6 +22,15 @@ from motcua.devstack import Kafka, Postgres, Profile, repo_root
 from tests.conftest import Stack
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def on_threads(caller: Callable[[int], None], count: int) -> None:
+    """Runs ``caller(n)`` for n in 0..count-1, each on a thread of its own, until all return."""
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def bench_profile(relaxed: bool) -> Profile:

@@ -8,11 +8,13 @@ token and answers the service with the officer's own token."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import secrets
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,6 +30,16 @@ from motcua.signing.v1 import signing_service_pb2 as pb
 from tests.support.hsm import softhsm_tools
 
 KEY_LABEL = "khoa-ky-ca-nhan"
+
+
+def dev_ca(directory: Path) -> tuple[pki.PrivateKey, x509.Certificate]:
+    """The development PKI's root CA under ``directory`` (made if missing): the key and
+    certificate that certify a device's key."""
+    made = pki.ensure_dev_pki(directory)
+    ca_key = serialization.load_pem_private_key((made.directory / pki.ROOT_CA_KEY).read_bytes(), None)
+    assert isinstance(ca_key, pki.PrivateKey)
+    return ca_key, x509.load_pem_x509_certificate(made.root_certificate.read_bytes())
+
 
 
 class SignerDevice:
@@ -104,3 +116,13 @@ class SignerDevice:
         data_to_sign = base64.b64decode(self.inbox[request_id]["data_to_sign"])
         return officer_signing.ConfirmSignatureRequest(pb.ConfirmSignatureRequestRequest(
             signature_request_id=request_id, signature_value=self.sign(data_to_sign)))
+
+
+@contextlib.contextmanager
+def enrolled_device(directory: Path, account_id: str, officer_name: str, organization: str) -> Iterator[SignerDevice]:
+    """``account_id``'s device, its key certified by the development CA under ``directory / "pki"``,
+    enrolled with a signing service whose remote signers are in ``directory / "remote-signers"``."""
+    with SignerDevice(directory / "device", account_id, officer_name, organization,
+                      *dev_ca(directory / "pki")) as device:
+        device.enrol(directory / "remote-signers")
+        yield device

@@ -12,21 +12,19 @@ import uuid
 import grpc
 import psycopg
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from google.rpc import error_details_pb2
 
 from motcua.identity.v1.role_pb2 import Role
-from motcua.signing import pki
 from motcua.signing.domain import REQUEST_EXPIRED, RequestNotPending, SignatureRequest
 from motcua.signing.v1 import (
     signature_request_pb2 as rpb,
     signature_verification_pb2 as vpb,
     signing_service_pb2 as pb,
 )
+from tests.signing import signer_device
 from tests.signing.pdfs import vietnamese_pdf
-from tests.signing.signer_device import SignerDevice
 from tests.signing.tsa import LocalTsa
 from tests.support import auth
 from tests.support.clients import details, field_violations, signing_stub
@@ -48,15 +46,12 @@ def directory(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dev_ca(directory):
-    made = pki.ensure_dev_pki(directory / "pki")
-    ca_key = serialization.load_pem_private_key((made.directory / pki.ROOT_CA_KEY).read_bytes(), None)
-    return ca_key, x509.load_pem_x509_certificate(made.root_certificate.read_bytes())
+    return signer_device.dev_ca(directory / "pki")
 
 
 @pytest.fixture(scope="module")
-def device(directory, dev_ca):
-    with SignerDevice(directory / "device", OFFICER, OFFICER_NAME, COMMUNE_NAME, *dev_ca) as device:
-        device.enrol(directory / "remote-signers")
+def device(directory):
+    with signer_device.enrolled_device(directory, OFFICER, OFFICER_NAME, COMMUNE_NAME) as device:
         yield device
 
 

@@ -22,3 +22,16 @@ def every_service(stack, signing_dir: Path, **signing_env: str) -> Iterator[dict
     yield {"identity": stack.identity.addr, **{name: process.addr for name, process in processes.items()}}
     for name, process in processes.items():
         assert process.terminate() == 0, f"{name}: {process.log_path.read_text()}"
+
+
+@contextlib.contextmanager
+def erasing_dossiers(stack, documents_dir: Path) -> Iterator[dict[str, str]]:
+    """Procedures and dossiers started, dossiers keeping attachments in ``documents_dir`` and
+    no dossier past its retention (0 years), so that a person's data can be erased at once:
+    {name: gRPC address}. Each must stop cleanly."""
+    procedures = stack.service("procedures").start()
+    dossiers = stack.service("dossiers", MOTCUA_DOSSIERS_DOCUMENTS_DIR=str(documents_dir),
+                             MOTCUA_DOSSIERS_RETENTION_YEARS="0").start()
+    yield {"procedures": procedures.addr, "dossiers": dossiers.addr}
+    for process in (dossiers, procedures):
+        assert process.terminate() == 0
