@@ -161,8 +161,12 @@ class TrackedConsumer:
                             changed[aggregate.id] = aggregate
                         self.app.trace_pending_events(aggregates)
                     message_spans.append(span.get_span_context())
+                # The batch's commit sits in the trace of its newest message (the others are
+                # linked), so that a command's trace shows its effect committed when its event
+                # came last in a batch.
                 with tracer().start_as_current_span(
                     f"{records[0].topic} process batch",
+                    context=context_from_kafka_headers(deliveries[-1][0].headers),
                     kind=SpanKind.CONSUMER,
                     links=[Link(context) for context in message_spans],
                     attributes={"messaging.batch.message_count": len(deliveries)},
