@@ -18,11 +18,12 @@ from uuid import UUID
 import psycopg
 import psycopg_pool
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, BaseAggregate
 from eventsourcing.persistence import AggregateRecorder, EventStore, IntegrityError, Mapper, StoredEvent, Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic, strtobool
 from opentelemetry.trace import SpanKind
+from psycopg.sql import SQL, Identifier
 
 from .config import Settings
 from .context import current_actor
@@ -200,6 +201,24 @@ def project_events(aggregate: Any, domain_events: Iterable[Any]) -> Any:
     return aggregate
 
 
+class CollectedEvents(ProcessingEvent[UUID]):
+    """eventsourcing's ``ProcessingEvent`` collecting an aggregate's pending events without first
+    asking ``isinstance(obj, DomainEventProtocol)`` and ``isinstance(obj, CollectEventsProtocol)``:
+    each check against a runtime-checkable Protocol walks the class's attributes, together more
+    than 100 microseconds per aggregate saved on a loaded machine. An aggregate is recognised by
+    its base class (a plain isinstance); anything else (a bare domain event) takes the library's
+    own path."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            elif obj is not None:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
 class ProjectingRepository(Repository[UUID]):
     """A repository that reconstructs aggregates with ``project_events``."""
 
@@ -223,8 +242,13 @@ class ServiceApplication(EventSourcedProjection[UUID]):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Snapshots replay the aggregate's recent events with ``project_events`` too, not with
+        # the library's default projector and its Protocol check per event.
+        self.snapshotting_projectors = {  # type: ignore[misc]
+            **{t: project_events for t in self.snapshotting_intervals or {}}, **self.snapshotting_projectors}
         super().__init__(env=settings.eventstore_env)
         self.mapper: EventMapper
+        self._stored_versions_statement: SQL | None = None
         pool = getattr(getattr(self.factory, "datastore", None), "pool", None)
         if isinstance(pool, psycopg_pool.ConnectionPool) and pool._check is not None:
             # eventsourcing gives POSTGRES_PRE_PING psycopg_pool's check, a round trip per checkout;
@@ -309,10 +333,36 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             "eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()
         ):
             try:
-                return super().save(*objs, **kwargs)
+                return self._save(*objs, **kwargs)
             except IntegrityError as e:
                 aggregate = next((o for o in objs if isinstance(o, Aggregate)), None)
                 raise VersionConflict(str(getattr(aggregate, "id", "?")), None, self._current_version(aggregate)) from e
+
+    def _save(self, *objs: Any, **kwargs: Any) -> Any:
+        """``Application.save`` (eventsourcing 9.5), its events collected by ``CollectedEvents``."""
+        processing_event = CollectedEvents()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated by the library, still called by it
+        return recordings
+
+    def stored_versions(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, int]:
+        """The version each of these aggregates has in the store, in one query (an id with no
+        event stored is absent): what a cache of aggregates checks itself against, since another
+        replica may have saved a newer version."""
+        recorder: Any = self.recorder
+        if self._stored_versions_statement is None:
+            # Rendered to text once: psycopg quotes a composed statement's identifiers again at
+            # every execution.
+            self._stored_versions_statement = SQL(SQL(
+                "SELECT originator_id, max(originator_version) AS version FROM {events} "
+                "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+            ).format(events=Identifier(recorder.datastore.schema, recorder.events_table_name)).as_string())
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(self._stored_versions_statement, (list(aggregate_ids),))
+            return {row["originator_id"]: row["version"] for row in curs.fetchall()}
 
     def record_processed(self, tracking: Tracking, *aggregates: Any) -> None:
         """Saves the effects of consumed events together with the position of the last one.
@@ -320,7 +370,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         Raises eventsourcing's IntegrityError when the position was already
         recorded (a redelivery) or an aggregate was changed concurrently.
         """
-        processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
+        processing_event = CollectedEvents(tracking=tracking)
         processing_event.collect_events(*aggregates)
         with tracer().start_as_current_span(
             "eventstore.commit", kind=SpanKind.CLIENT, attributes=self._db_attributes()
