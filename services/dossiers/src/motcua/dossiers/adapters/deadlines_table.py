@@ -39,6 +39,14 @@ class DeadlineRecorder(ProjectingRecorder):
                 i=Identifier(f"{self.table_prefix}_deadlines_running_idx"), t=self._deadlines
             )
         )
+        # Composed once: readmodel renders a statement kept as an attribute once, one composed per
+        # event again at each (every reception writes this one).
+        self._count_statement = SQL(
+            "INSERT INTO {t} (dossier_id, due_at, coming_due_at, running) "
+            "VALUES (%(id)s, %(due)s, %(coming)s, true) "
+            "ON CONFLICT (dossier_id) DO UPDATE SET "
+            "due_at = EXCLUDED.due_at, coming_due_at = EXCLUDED.coming_due_at, running = true"
+        ).format(t=self._deadlines)
         counted = self._counted
         self.projections = {
             get_topic(Dossier.Received): counted,
@@ -59,12 +67,7 @@ class DeadlineRecorder(ProjectingRecorder):
         if due is None:  # a supplement at reception: the clock has not started
             return
         yield (
-            SQL(
-                "INSERT INTO {t} (dossier_id, due_at, coming_due_at, running) "
-                "VALUES (%(id)s, %(due)s, %(coming)s, true) "
-                "ON CONFLICT (dossier_id) DO UPDATE SET "
-                "due_at = EXCLUDED.due_at, coming_due_at = EXCLUDED.coming_due_at, running = true"
-            ).format(t=self._deadlines),
+            self._count_statement,
             {"id": event.originator_id, "due": due, "coming": getattr(event, "coming_due_at", None) or due},
         )
 

@@ -62,6 +62,9 @@ class DossierRecorder(DeadlineRecorder):
     """The dossiers service's recorder: the deadlines table and the dossier register."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        # The statements of the projections that compose theirs from the columns they set, as
+        # text, by those columns (``_shaped``).
+        self._by_shape: dict[tuple[Any, ...], SQL] = {}
         super().__init__(datastore, **kwargs)
         self.register = self.table("register")
         self.supplements = self.table("supplements")
@@ -242,10 +245,20 @@ class DossierRecorder(DeadlineRecorder):
             "version": event.originator_version,
             **values,
         }
-        names = list(row)
-        return SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT (dossier_id) DO NOTHING").format(
+        names = tuple(row)
+        return self._shaped(("insert", names), lambda: SQL(
+            "INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT (dossier_id) DO NOTHING").format(
             t=self.register, c=SQL(", ").join(map(Identifier, names)),
-            v=SQL(", ").join(SQL("%({})s").format(SQL(n)) for n in names)), row
+            v=SQL(", ").join(SQL("%({})s").format(SQL(n)) for n in names))), row
+
+    def _shaped(self, shape: tuple[Any, ...], compose: Callable[[], Composable]) -> SQL:
+        """The statement ``compose`` makes for this shape (the columns it sets), composed and
+        rendered once: composing it and quoting its identifiers for every event cost more than
+        the rest of the projection."""
+        statement = self._by_shape.get(shape)
+        if statement is None:
+            statement = self._by_shape[shape] = SQL(compose().as_string())
+        return statement
 
     def _attachment_added(self, event: Any, position: int) -> Iterable[Statement]:
         yield SQL("UPDATE {t} SET attachment_bytes = attachment_bytes + %(size)s, version = %(_v)s "
@@ -369,10 +382,12 @@ class DossierRecorder(DeadlineRecorder):
         )
 
     def _update(self, event: Any, values: dict[str, Any]) -> Statement:
-        assignments = SQL(", ").join(SQL("{c} = %({c2})s").format(c=Identifier(k), c2=SQL(k)) for k in values)
-        return SQL("UPDATE {t} SET {a}, version = %(_v)s WHERE dossier_id = %(_id)s").format(
-            t=self.register, a=assignments
-        ), {**values, "_v": event.originator_version, "_id": event.originator_id}
+        def compose() -> Composable:
+            assignments = SQL(", ").join(SQL("{c} = %({c2})s").format(c=Identifier(k), c2=SQL(k)) for k in values)
+            return SQL("UPDATE {t} SET {a}, version = %(_v)s WHERE dossier_id = %(_id)s").format(
+                t=self.register, a=assignments)
+        return self._shaped(("update", *values), compose), \
+            {**values, "_v": event.originator_version, "_id": event.originator_id}
 
     def _set(self, **columns: str) -> Callable[[Any, int], Iterable[Statement]]:
         """Columns set from the event's attributes of those names (or SQL literals in quotes)."""
@@ -384,11 +399,16 @@ class DossierRecorder(DeadlineRecorder):
                     literals[column] = source
                 else:
                     values[column] = getattr(event, source, None)
-            parts: list[Composable] = [SQL("{c} = {v}").format(c=Identifier(c), v=SQL(v)) for c, v in literals.items()]
-            parts += [SQL("{c} = %({k})s").format(c=Identifier(c), k=SQL(c)) for c in values]
-            parts.append(SQL("version = %(_v)s"))
+
+            def compose() -> Composable:
+                parts: list[Composable] = [SQL("{c} = {v}").format(c=Identifier(c), v=SQL(v))
+                                           for c, v in literals.items()]
+                parts += [SQL("{c} = %({k})s").format(c=Identifier(c), k=SQL(c)) for c in values]
+                parts.append(SQL("version = %(_v)s"))
+                return SQL("UPDATE {t} SET {a} WHERE dossier_id = %(_id)s").format(
+                    t=self.register, a=SQL(", ").join(parts))
             yield (
-                SQL("UPDATE {t} SET {a} WHERE dossier_id = %(_id)s").format(t=self.register, a=SQL(", ").join(parts)),
+                self._shaped(("set", *literals.items(), *values), compose),
                 {**values, "_v": event.originator_version, "_id": event.originator_id},
             )
         return project
