@@ -68,6 +68,18 @@ class StripedLocks:
         return self._locks[key.int % len(self._locks)]
 
 
+class NumberedSequences(dict[UUID, DossierCodeSequence]):
+    """The sequences last saved by this process, by id; emptied when it holds more than a busy
+    day's agencies (the days before are of no more use)."""
+
+    limit = 10_000
+
+    def __setitem__(self, key: UUID, value: DossierCodeSequence) -> None:
+        if len(self) >= self.limit:
+            self.clear()
+        super().__setitem__(key, value)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -135,6 +147,8 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         # Identity's agency tree, kept by the agency-tree consumer: grants reach the subtrees.
         self.agency_tree = AgencyTree(self)
         self._numbering = StripedLocks()
+        # Each agency's sequence of the day as last saved here (``_numbering_sequence``).
+        self._numbered: NumberedSequences = NumberedSequences()
         self.submit_conflicts = 0  # saves that lost the race for a number to another replica
         self.recorder.rebuild_if_missing()
 
@@ -206,7 +220,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                         # Through GetDossier's own read check: a request id is no key to others'
                         # dossiers.
                         return self.get_dossier(existing.id)
-                sequence = self._sequence(submission.agency_id, day)
+                sequence = self._numbering_sequence(submission.agency_id, day)
                 dossier = Dossier.submit(
                     dossier_id=dossier_id,
                     procedure_id=submission.procedure_id,
@@ -222,6 +236,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
                 )
                 # Another replica may take the number (or save this request's dossier) first.
                 self.save(sequence, dossier)
+                self._numbered[sequence.id] = sequence
                 return DossierView.of(dossier)
 
         return retried_on_version_conflict(
@@ -258,6 +273,7 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
             auth.applicant_or_desk(actor, dossier, "submit the draft", self.within)
             now = self.clock()
             sequence = self._sequence(dossier.agency_id, local_date(now))
+            self._numbered.pop(sequence.id, None)  # its next number is taken here, outside the numbering lock
             dossier.submit_draft(self.find(ProcedureReplica, dossier.procedure_id), sequence, now)
             self.save(sequence, dossier)
             return DossierView.of(dossier)
@@ -289,6 +305,14 @@ class DossiersApplication(LifecycleCommands, RegisterReads, AttachmentCommands, 
         return retried_on_version_conflict(attempt, self.max_receive_attempts, expected_version)
 
     # --- helpers ---
+
+    def _numbering_sequence(self, agency_id: str, day: date) -> DossierCodeSequence:
+        """Under the sequence's numbering lock: the sequence as this process last saved it, else as
+        stored. Reading it from the log (a snapshot, then the numbers after it) was a third of a
+        submission's reads; a copy another replica has since moved past fails the save on its
+        version, like any lost race, and the retry reads it from the log."""
+        kept = self._numbered.pop(DossierCodeSequence.id_for(agency_id, day), None)
+        return kept if kept is not None else self._sequence(agency_id, day)
 
     def _sequence(self, agency_id: str, day: date) -> DossierCodeSequence:
         existing = self.find(DossierCodeSequence, DossierCodeSequence.id_for(agency_id, day))
