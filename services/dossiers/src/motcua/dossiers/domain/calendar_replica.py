@@ -3,6 +3,7 @@ errors and the pure clock library only."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -22,6 +23,7 @@ class CalendarReplica(Aggregate):
     """
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # asked on every command that uses it; uuid5 costs microseconds
     def create_id(agency_id: str, year: int, **_: object) -> UUID:
         return uuid5(NAMESPACE_URL, f"/motcua/calendar-replicas/{agency_id or 'province'}/{year}")
 

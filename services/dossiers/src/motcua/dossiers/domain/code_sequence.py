@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -20,6 +21,7 @@ class DossierCodeSequence(Aggregate):
     """
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # asked on every command that uses it; uuid5 costs microseconds
     def create_id(agency_id: str, day: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"/motcua/dossier-code-sequences/{agency_id}/{day}")
 
