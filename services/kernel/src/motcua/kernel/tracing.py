@@ -52,9 +52,13 @@ def tracer() -> trace.Tracer:
 
 
 def current_traceparent() -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    """The W3C ``traceparent`` of the current span (None outside a trace), as the tracecontext
+    propagator writes it: formatted here, since running every propagator into a carrier for
+    every event stored cost several percent of a command."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 def context_from_traceparent(traceparent: str | None) -> Context | None:
