@@ -19,9 +19,18 @@ import psycopg
 import psycopg_pool
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate, BaseAggregate
-from eventsourcing.persistence import AggregateRecorder, EventStore, IntegrityError, Mapper, StoredEvent, Tracking
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    EventStore,
+    IntegrityError,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Tracking,
+    find_id_convertor,
+)
 from eventsourcing.projection import EventSourcedProjection
-from eventsourcing.utils import get_topic, strtobool
+from eventsourcing.utils import get_topic, resolve_topic, strtobool
 from opentelemetry.trace import SpanKind
 from psycopg.sql import SQL, Identifier
 
@@ -111,31 +120,46 @@ class EventMapper(Mapper[UUID]):
 
     def decode(self, stored_event: StoredEvent) -> tuple[Any, dict[str, str]]:
         if self.personal is not None and stored_event.topic in self.personal.fields:
-            stored_event = self._unsealed(stored_event)
-        event = super().to_domain_event(stored_event)
+            event = self._unsealed(stored_event)
+        else:
+            event = super().to_domain_event(stored_event)
         meta = vars(event).pop(META_KEY, None) or {}
         return event, meta
 
+    def _unsealed(self, stored_event: StoredEvent) -> Any:
+        """The domain event of a stored event with personal fields, those in the clear (a few
+        personal events only: the others take the base mapper's path).
 
-    def _unsealed(self, stored_event: StoredEvent) -> StoredEvent:
-        """The stored event with its personal fields in the clear, re-encoded for the base
-        mapper (a few personal events only: the others pass untouched)."""
+        eventsourcing's ``Mapper.to_domain_event`` (9.5, pinned by uv.lock) with the fields
+        unsealed between decoding the state and making the event: handing the base mapper the
+        state re-encoded, for it to decode again, cost the relay and every load of a dossier two
+        JSON passes over the event."""
         assert self.personal is not None
         stored_state = stored_event.state
-        if self.cipher:
-            stored_state = self.cipher.decrypt(stored_state)
-        if self.compressor:
-            stored_state = self.compressor.decompress(stored_state)
-        state = self.transcoder.decode(stored_state)
+        try:
+            if self.cipher:
+                stored_state = self.cipher.decrypt(stored_state)
+            if self.compressor:
+                stored_state = self.compressor.decompress(stored_state)
+            state: dict[str, Any] = self.transcoder.decode(stored_state)
+        except Exception as e:
+            raise MapperDeserialisationError(
+                f"Failed to deserialise state of stored event with topic '{stored_event.topic}', originator_id "
+                f"'{stored_event.originator_id}' and originator_version {stored_event.originator_version}: {e}"
+            ) from e
         self.personal.unseal_state(stored_event.topic, stored_event.originator_id,
                                    stored_event.originator_version, state)
-        stored_state = self.transcoder.encode(state)
-        if self.compressor:
-            stored_state = self.compressor.compress(stored_state)
-        if self.cipher:
-            stored_state = self.cipher.encrypt(stored_state)
-        return StoredEvent(originator_id=stored_event.originator_id, originator_version=stored_event.originator_version,
-                           topic=stored_event.topic, state=stored_state)
+        cls = resolve_topic(stored_event.topic)
+        state["originator_id"] = find_id_convertor(cls, type(stored_event.originator_id))(stored_event.originator_id)
+        state["originator_version"] = stored_event.originator_version
+        class_version = getattr(cls, "class_version", 1)
+        from_version = state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        domain_event = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", state)
+        return domain_event
 
 
 def pre_ping(settings: Settings) -> bool:
