@@ -51,6 +51,13 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("motcua.kernel")
 
 
+def records_spans() -> bool:
+    """Whether this process records spans (a tracer provider is set). Without one, a span of
+    the current trace (no context or links of its own) changes nothing: its non-recording stand-in
+    carries its parent's ids, which is what the code inside it sees anyway."""
+    return not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
 def current_traceparent() -> str | None:
     """The W3C ``traceparent`` of the current span (None outside a trace), as the tracecontext
     propagator writes it: formatted here, since running every propagator into a carrier for
