@@ -74,9 +74,10 @@ def context_from_traceparent(traceparent: str | None) -> Context | None:
     return propagate.extract({"traceparent": traceparent})
 
 
-def inject_kafka_headers(headers: list[tuple[str, bytes]]) -> None:
+def inject_kafka_headers(headers: list[tuple[str, bytes]], context: Context | None = None) -> None:
+    """Adds the trace context (``context``, else the current one) as Kafka headers."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    propagate.inject(carrier, context=context)
     headers.extend((k, v.encode()) for k, v in carrier.items())
 
 
