@@ -137,8 +137,9 @@ class Sender:
         left out). A notification without a contact point is given up at once (and its notice
         falls back to the next channel): returned with no message."""
         attempts: list[Attempt] = []
+        found = self.app.find_many(Notification, notification_ids)
         for notification_id in notification_ids:
-            notification = self.app.find(Notification, notification_id)
+            notification = found.get(notification_id)
             if notification is None or not notification.is_pending or notification.channel not in self.channels:
                 continue
             address = self.app.address_of(notification)
@@ -207,7 +208,7 @@ class Sender:
             self._apply(attempt.notification, attempt)
         try:
             self.app.save(*(a.notification for a in attempts))
-            recorded = [a.notification for a in attempts]
+            recorded: list[Notification | None] = [a.notification for a in attempts]
         except VersionConflict:
             recorded = [self._record_alone(a) for a in attempts]
         states: list[str | None] = []
