@@ -4,16 +4,34 @@ The leader (kernel's ``SingleLeaderWorker``) reads the read model for notificati
 attempt is due: at once when any replica commits events (it LISTENs, on the connection that
 holds its lock, on the event store's channel, which every transaction appending events
 NOTIFYs), else every ``poll_interval`` seconds (the fallback for a NOTIFY lost while the
-connection was re-opened, and for attempts that come due with time). For each one:
+connection was re-opened, and for attempts that come due with time). It works in turns; in
+each one it
 
-1. records ``AttemptStarted`` (the notification is "sending"; if this process dies now, the
-   next leader tries again once the attempt's lease has passed, and the provider, which
-   knows the request by the notification id, does not send it twice);
-2. calls the channel's adapter, paced by the provider's rate limit;
-3. records what came of it: ``ProviderAccepted`` with the provider's id; ``AttemptFailed``
-   with the next attempt's time for a transient failure (exponential backoff with full
-   jitter, at least what the provider asked for); ``GaveUp`` for a permanent failure or
-   after the last attempt: a dead letter, listed by state for operators.
+1. claims the notifications found due: reads them all at once and records an
+   ``AttemptStarted`` for each, all in one transaction (each is "sending" now, leased for
+   ``MOTCUA_NOTIFY_ATTEMPT_LEASE``), and hands them to its threads;
+2. each thread calls the channel's adapter for one, paced by the provider's rate limit (one
+   SMTP connection kept open per thread: several transactions under way at once);
+3. at the next turn, records what came of the calls that ended meanwhile, all in one
+   transaction: ``ProviderAccepted`` with the provider's id; ``AttemptFailed`` with the next
+   attempt's time for a transient failure (exponential backoff with full jitter, at least
+   what the provider asked for); ``GaveUp`` for a permanent failure or after the last
+   attempt: a dead letter, listed by state for operators.
+
+So a notification costs a share of two commits, not two commits, whatever the load.
+
+When the sender dies (or its database connection fails) between a provider's acceptance and
+the commit recording it, the notification stays "sending" until its lease passes; then a
+sender tries again. The SMS and Zalo providers recognise the repeated request by the
+notification id and do not send it twice. An SMTP server does not: that e-mail goes out a
+second time (with the same text, a new Message-ID), as it did when each notice was recorded
+alone; the batch widens that window only to the calls that ended in the turn the crash cut
+short, never to notices whose acceptance was recorded, nor to those not yet handed to the
+server (they are sent once, after the lease). The log shows it: an ``AttemptStarted`` with no
+outcome, then the next attempt's.
+
+Several sender processes (``MOTCUA_NOTIFY_ROLE=sender``) may run: one leads, the others wait
+to take over; the lease and the leader's lock keep two of them from sending a notice at once.
 
 A notification exists once per cause (its id follows from the integration event's id), so
 a redelivered event never queues, hence never sends, a second one.
