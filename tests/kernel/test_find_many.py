@@ -28,9 +28,8 @@ def test_many_aggregates_read_at_once_are_those_read_alone_in_a_few_statements(s
         store_of_app = app.recorder.datastore
         counting = CountingDatastore(SimpleNamespace(schema=store_of_app.schema,
                                                      get_connection=store_of_app.get_connection))
-        app.mapper.personal.keys = SubjectKeyStore(counting, service_name, keks,  # type: ignore[union-attr]
-                                                   create_tables=False)
-        store_of_app.get_connection = counting.get_connection  # type: ignore[method-assign]
+        app.mapper.personal.keys = SubjectKeyStore(counting, service_name, keks, create_tables=False)
+        store_of_app.get_connection = counting.get_connection
         counting.statements = 0
         found = app.find_many(Person, ids)
         assert counting.statements == 3
