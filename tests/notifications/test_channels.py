@@ -121,7 +121,7 @@ def test_the_email_message_has_an_encoded_subject_and_text_and_html_parts():
     mail = build_message(SmtpSettings(host="x", sender="mot-cua@hanam.gov.vn"), Outgoing(
         notification_id=uuid.uuid4(), address="an@example.vn", subject="Kết quả hồ sơ <H56>",
         body="Dòng một\nDòng <hai>", template_key="k", template_version=1))
-    wire = mail.as_bytes()
+    wire = mail.data
     assert wire.isascii()
     assert b"Subject: =?utf-8?" in wire
     received = email.message_from_bytes(wire, policy=email.policy.default)  # as a mail client reads it
@@ -202,4 +202,4 @@ def test_with_a_key_the_email_carries_a_dkim_signature_that_verifies():
     assert dkim.verify(data, dnsfunc=dns)
     tampered = data.replace(b"Subject: ", b"Subject: [gia mao] ", 1)
     assert not dkim.verify(tampered, dnsfunc=dns)
-    assert wire_bytes(SmtpSettings(host="x"), mail) == mail.as_bytes()  # no key: no signature
+    assert wire_bytes(SmtpSettings(host="x"), mail) == mail.data  # no key: no signature

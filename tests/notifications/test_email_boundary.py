@@ -17,7 +17,7 @@ def test_a_text_imitating_the_boundary_reads_back_as_written():
     mail = build_message(settings, Outgoing(notification_id=uuid.uuid4(), address="thu@example.vn",
                                             subject="Hồ sơ =_motcua_ đã có kết quả", body=body,
                                             template_key="ket_qua", template_version=1, parameters={}))
-    boundary = mail.get_boundary()
+    boundary = mail.boundary
     assert boundary.startswith("=_")
     parsed = email.message_from_bytes(wire_bytes(settings, mail), policy=policy.default)
     plain, html = list(parsed.iter_parts())

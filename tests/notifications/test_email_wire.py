@@ -34,6 +34,6 @@ def test_long_vietnamese_headers_are_encoded_words_and_read_back_as_written():
     assert received["Subject"] == SUBJECT
     assert received["From"].addresses[0].display_name == settings.sender_name
     assert received["From"].addresses[0].addr_spec == "mot-cua@hanam.gov.vn"
-    assert received["Message-ID"] == message_id.decode().removeprefix("Message-ID: ") == mail["Message-ID"]
+    assert received["Message-ID"] == message_id.decode().removeprefix("Message-ID: ") == mail.message_id
     assert received.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == BODY
     assert "Trân trọng." in received.get_body(("html",)).get_content()

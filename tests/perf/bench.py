@@ -107,6 +107,7 @@ from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
 from tests.perf.notifications import print_notifications, run_notifications
 from tests.perf.personal_data import print_personal_data, run_personal_data
+from tests.perf.sending import print_sending, run_sending
 from tests.perf.signing import print_signing, run_signing
 from tests.perf.stack import BenchStack, CpuMeter, rss_mb
 
@@ -152,13 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chain", choices=("on", "off"), default="on",
                         help="the services' chain sealer (MOTCUA_CHAIN); off only as a baseline of its cost")
     parser.add_argument("--only", choices=("all", "core", "path", "readmodels", "identity", "notifications",
-                                           "signing", "personal"),
+                                           "sending", "signing", "personal"),
                         default="all",
                         help="core: the command path and its baselines; path: the command path's phases alone "
                              "(no baselines, read models, chain or audit figures); "
                              "readmodels: the register's rebuild and the states at a past time alone; "
                              "identity: logins, grants, validations; "
-                             "notifications: accepted/s, e-mails/s; signing: PAdES B-T through PKCS#11; "
+                             "notifications: accepted/s, e-mails/s (and sending's); "
+                             "sending: e-mails/s by the sender processes alone; signing: PAdES B-T through PKCS#11; "
                              "personal: sealing's cost, erasing a person with 100 dossiers")
     args = parser.parse_args(argv)
     overrides: dict = {}
@@ -199,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         print_identity(results["identity"])
     if "notifications" in results:
         print_notifications(results["notifications"])
+    if "sending" in results:
+        print_sending(results["sending"])
     if "signing" in results:
         print_signing(results["signing"])
     if "personal_data" in results:
@@ -241,6 +245,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
     if args.only in ("all", "notifications"):
         results["notifications"] = run_notifications(stack, plan.identity_seconds, NOTIFICATION_CALLERS, step)
+    if args.only in ("all", "notifications", "sending"):
+        results["sending"] = run_sending(stack, 1000 if args.quick else 5000, NOTIFICATION_CALLERS, step)
     if args.only in ("all", "signing"):
         results["signing"] = run_signing(plan.identity_seconds, step)
     if args.only in ("all", "personal"):

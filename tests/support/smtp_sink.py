@@ -29,6 +29,12 @@ class _Keep:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
         self.sink._received(envelope.rcpt_tos, envelope.content)
+        if any(address.split("@")[0] in self.sink.held_after_data for address in envelope.rcpt_tos):
+            # Kept, and the reply held until the test releases it: a sender that dies meanwhile
+            # never hears that the message was taken.
+            self.sink.holding_reply.set()
+            while not self.sink.released.is_set():
+                await asyncio.sleep(0.05)
         return "250 Message accepted"
 
 
@@ -40,6 +46,10 @@ class SmtpSink:
         # does).
         self.held_mailboxes: set[str] = set()
         self.holding = threading.Event()
+        # Mailboxes whose messages are kept at once but answered only once ``released`` is set
+        # (``holding_reply``: one is waiting).
+        self.held_after_data: set[str] = set()
+        self.holding_reply = threading.Event()
         self.released = threading.Event()
         self.messages: list[tuple[list[str], bytes]] = []
         self._arrived = threading.Condition()

@@ -53,8 +53,9 @@ from .eventstore import EventMapper, ServiceApplication
 
 log = logging.getLogger(__name__)
 
-# One SQL statement and its parameters.
-Statement = tuple[Composed, dict[str, Any]]
+# One SQL statement and its parameters: composed, or already rendered to text (a projection
+# that renders its statements once per shape).
+Statement = tuple[Composed | SQL, dict[str, Any]]
 # Turns one decoded domain event and its log position into statements.
 Projection = Callable[[Any, int], Iterable[Statement]]
 

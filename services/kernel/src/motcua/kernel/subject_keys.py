@@ -226,6 +226,17 @@ class PersonalData:
             value.update({k: personal.get(k, "") for k in field.keys})
             self._put(state, field, value)
 
+    def subjects(self, topic: str, originator_id: Any, state: Mapping[str, Any]) -> list[str]:
+        """The subjects whose keys unsealing this (still sealed) state takes."""
+        subjects = []
+        for field in self.fields.get(topic, ()):
+            value = state.get(field.attribute) if field.attribute else state
+            if isinstance(value, dict) and SEALED in value:
+                subject_id = field.subject(originator_id, {k: v for k, v in value.items() if k != SEALED})
+                if subject_id:
+                    subjects.append(subject_id)
+        return subjects
+
     @staticmethod
     def _put(state: dict[str, Any], field: PersonalField, value: dict[str, Any]) -> None:
         if field.attribute:
@@ -483,6 +494,19 @@ class SubjectKeyStore:
         key = unwrap_key(self.keks, subject_id, row["kek_id"], bytes(row["wrapped_key"]))
         self.cache.put(subject_id, key)
         return key
+
+    def prefetch(self, subject_ids: Iterable[str]) -> None:
+        """Reads the keys of these subjects that are not cached in one query (a batch of
+        events about many people decoded together), so that ``key_for_reading`` finds them."""
+        missing = [subject_id for subject_id in set(subject_ids) if self.cache.get(subject_id) is None]
+        if not missing:
+            return
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(SQL("SELECT subject_id, kek_id, wrapped_key FROM {t} "
+                                    "WHERE subject_id = ANY(%s)").format(t=self.keys_table), (missing,)).fetchall()
+        for row in rows:
+            self.cache.put(row["subject_id"], unwrap_key(self.keks, row["subject_id"], row["kek_id"],
+                                                         bytes(row["wrapped_key"])))
 
     def destroy(self, subject_id: str, erased_by: str, reason: str) -> bool:
         """Deletes the subject's key (True if there was one); records who destroyed it and why."""

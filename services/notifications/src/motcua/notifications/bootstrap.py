@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from motcua.kernel.agencies import agency_tree_consumer
 from motcua.kernel.audit_api import AuditLog
 from motcua.kernel.config import Settings
@@ -30,13 +32,7 @@ def build(settings: Settings) -> Service:
     app = NotificationsApplication(settings, zone=own.zone)
     seal_personal_data(app, key_encryption_keys())
     app.prepare()
-    hub = InboxHub(
-        app,
-        poll_interval=own.inbox_poll_interval,
-        max_streams=own.inbox_max_streams,
-        max_streams_per_holder=own.inbox_max_streams_per_account,
-    )
-    servicer = NotificationServicer(app, hub, backlog=own.inbox_backlog)
+    app.recorder.attempt_lease = timedelta(seconds=own.attempt_lease)
     channels: dict[str, Channel] = {}
     if own.smtp is not None:
         channels[EMAIL] = SmtpChannel(own.smtp)
@@ -44,12 +40,25 @@ def build(settings: Settings) -> Service:
         channels[SMS] = EsmsChannel(own.esms)
     if own.zalo is not None:
         channels[ZALO] = ZaloZnsChannel(own.zalo)
+    # Every role knows the channels: the API queues on them, the sender falls back along them.
     app.external_channels = frozenset(channels)
     app.quiet_hours = own.quiet_hours
     workers = []
-    if channels:
+    if channels and own.sends:
         sender = Sender(app, channels, own.retry, own.rates, own.confirm_within)
         workers.append(DeliveryWorker(sender, poll_interval=own.poll_interval, threads=own.senders))
+    if not own.serves_api:
+        # A sender process: the delivery worker only (its gRPC server answers health checks,
+        # and auditors as every process of the service does).
+        return Service(settings=settings, app=app, registrations=[], workers=workers,
+                       audit=AuditLog(app, app.agency_tree))
+    hub = InboxHub(
+        app,
+        poll_interval=own.inbox_poll_interval,
+        max_streams=own.inbox_max_streams,
+        max_streams_per_holder=own.inbox_max_streams_per_account,
+    )
+    servicer = NotificationServicer(app, hub, backlog=own.inbox_backlog)
     has_callbacks = own.esms is not None or own.zalo is not None
     return Service(
         settings=settings,

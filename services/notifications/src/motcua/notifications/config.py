@@ -34,6 +34,12 @@ stay queued):
   `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
   for its delivery receipt before the notice goes out on the next channel;
   `MOTCUA_NOTIFY_SENDERS` (16): notifications the leader sends at once;
+  `MOTCUA_NOTIFY_ATTEMPT_LEASE` (120 s): how long a notification caught mid-attempt by a
+  sender's crash waits before the next sender tries again (longer than `MOTCUA_SMTP_TIMEOUT`
+  and `MOTCUA_PROVIDER_TIMEOUT`);
+  `MOTCUA_NOTIFY_ROLE` (`all`): what this process does: `api` (the gRPC API, the event
+  consumers and the providers' receipts), `sender` (hands queued notifications to their
+  providers, nothing else: the sending scales apart from the API) or `all` (both, one process);
   `MOTCUA_NOTIFY_QUIET_HOURS` (`21:00-07:00`, local; `off`): hours in which e-mails, SMS and
   Zalo messages that are not statutory notices (officers' ones) wait till the end.
 
@@ -64,6 +70,12 @@ from .adapters.zalo import ZaloSettings
 from .callbacks import CallbackSecrets
 from .delivery import RetryPolicy
 
+# What one process of the service does (MOTCUA_NOTIFY_ROLE).
+API = "api"
+SENDER = "sender"
+ALL = "all"
+ROLES = (API, SENDER, ALL)
+
 
 @dataclass(frozen=True)
 class NotificationSettings:
@@ -80,8 +92,18 @@ class NotificationSettings:
     poll_interval: float = 0.5
     confirm_within: float = 900.0
     senders: int = 16
+    attempt_lease: float = 120.0
     quiet_hours: tuple[time, time] | None = None
     callback_secrets: CallbackSecrets = CallbackSecrets()
+    role: str = ALL
+
+    @property
+    def serves_api(self) -> bool:
+        return self.role in (API, ALL)
+
+    @property
+    def sends(self) -> bool:
+        return self.role in (SENDER, ALL)
 
     @classmethod
     def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> NotificationSettings:
@@ -135,7 +157,9 @@ class NotificationSettings:
             poll_interval=env_number(env, "MOTCUA_NOTIFY_POLL_INTERVAL", 0.5, float, minimum=0.01),
             confirm_within=env_number(env, "MOTCUA_NOTIFY_CONFIRM_WITHIN", 900.0, float, minimum=0.0),
             senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 16, int, minimum=1),
+            attempt_lease=env_number(env, "MOTCUA_NOTIFY_ATTEMPT_LEASE", 120.0, float, minimum=1.0),
             quiet_hours=_window(env.get("MOTCUA_NOTIFY_QUIET_HOURS", "21:00-07:00")),
+            role=_role(env.get("MOTCUA_NOTIFY_ROLE", "")),
             callback_secrets=CallbackSecrets(
                 esms_token=env.get("MOTCUA_ESMS_CALLBACK_TOKEN", ""),
                 zalo_app_id=env.get("MOTCUA_ZALO_APP_ID", ""),
@@ -168,6 +192,13 @@ def _window(raw: str) -> tuple[time, time] | None:
         return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
     except ValueError:
         raise ConfigError(f"MOTCUA_NOTIFY_QUIET_HOURS must be HH:MM-HH:MM (or off), got {raw!r}") from None
+
+
+def _role(raw: str) -> str:
+    role = raw.strip().lower() or ALL
+    if role not in ROLES:
+        raise ConfigError(f"MOTCUA_NOTIFY_ROLE must be one of {', '.join(ROLES)}, got {raw!r}")
+    return role
 
 
 def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:

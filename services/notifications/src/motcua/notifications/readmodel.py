@@ -68,9 +68,10 @@ CONFIRMATION_OVERDUE = get_topic(Notification.ConfirmationOverdue)
 GAVE_UP = get_topic(Notification.GaveUp)
 DELIVERY_REPORTED = get_topic(Notification.DeliveryReported)
 
-# How long an attempt holds its notification: a sender that dies mid-attempt leaves it
-# "sending"; after this long the next leader tries again (the provider recognises the
-# repeated request by the notification id).
+# How long an attempt holds its notification by default (MOTCUA_NOTIFY_ATTEMPT_LEASE): a sender
+# that dies mid-attempt leaves it "sending"; after this long the next leader tries again (the
+# SMS and Zalo providers recognise the repeated request by the notification id; an e-mail the
+# SMTP server had taken goes out again: see delivery.py).
 ATTEMPT_LEASE = timedelta(minutes=2)
 
 
@@ -80,6 +81,7 @@ class InboxRecorder(ProjectingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.inbox_table_name = f"{self.table_prefix}_inbox"
+        self.attempt_lease = ATTEMPT_LEASE
         self.check_identifier_length(self.inbox_table_name + "_recipient_idx")
         self._inbox = self.table("inbox")
         self.sql_create_statements.append(
@@ -235,7 +237,7 @@ class InboxRecorder(ProjectingRecorder):
 
     def _attempt_started(self, event: Any, position: int) -> Iterator[Statement]:
         yield self._delivery, self._change(event, SENDING, attempt=event.attempt,
-                                           next_attempt_time=event.timestamp + ATTEMPT_LEASE)
+                                           next_attempt_time=event.timestamp + self.attempt_lease)
 
     def _attempt_failed(self, event: Any, position: int) -> Iterator[Statement]:
         yield self._delivery, self._change(event, QUEUED, next_attempt_time=event.next_attempt_time, error=event.error)
