@@ -402,6 +402,16 @@ class AuditLog:
         self._snapshotted: dict[tuple[UUID, int], None] = {}
         self._snapshot_lock = threading.Lock()
         self._anchors = DecodedAnchors(ANCHOR_CACHE_BYTES)
+        # Rendered once: composing it (identifiers quoted one by one) cost a fifth of a millisecond
+        # of every state asked for.
+        self._state_query = sql.SQL(sql.SQL(
+            "SELECT (SELECT max(originator_version) FROM {t} WHERE originator_id = %(id)s) AS current, "
+            "max(version) AS indexed, max(version) FILTER (WHERE record_time <= %(at)s) AS at_version, "
+            "min(record_time) AS first, "
+            "(SELECT array_agg(ARRAY[agency_id, first::text]) FROM (SELECT agency_id, min(version) AS first "
+            "FROM {i} WHERE aggregate_id = %(id)s GROUP BY agency_id) AS a) AS agencies "
+            "FROM {i} WHERE aggregate_id = %(id)s").format(t=self.events_table,
+                                                           i=sql.Identifier(INDEX_TABLE)).as_string())
 
     @property
     def service(self) -> str:
@@ -494,14 +504,7 @@ class AuditLog:
             # version, the index's last, the last version recorded at or before ``at``, its first
             # time, and each agency with the first version it appears at (an agency counts when
             # that is at or before the version asked for).
-            cursor.execute(sql.SQL(
-                "SELECT (SELECT max(originator_version) FROM {t} WHERE originator_id = %(id)s) AS current, "
-                "max(version) AS indexed, max(version) FILTER (WHERE record_time <= %(at)s) AS at_version, "
-                "min(record_time) AS first, "
-                "(SELECT array_agg(ARRAY[agency_id, first::text]) FROM (SELECT agency_id, min(version) AS first "
-                "FROM {i} WHERE aggregate_id = %(id)s GROUP BY agency_id) AS a) AS agencies "
-                "FROM {i} WHERE aggregate_id = %(id)s").format(t=self.events_table, i=sql.Identifier(INDEX_TABLE)),
-                {"id": aggregate_id, "at": at})
+            cursor.execute(self._state_query, {"id": aggregate_id, "at": at})
             found = _one(cursor)
             current = found["current"]
             if current is None:
