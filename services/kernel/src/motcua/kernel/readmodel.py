@@ -456,6 +456,8 @@ class RowFolder:
         self.columns: dict[str, tuple[list[str], dict[str, Any]]] = {}
         self.held = 0
         self.written = False
+        # Keys found in no written row (rows are only created in memory, or by statements).
+        self.absent: set[tuple[str, tuple[Any, ...]]] = set()
 
     def apply(self, change: Change) -> None:
         kind = type(change)
@@ -478,6 +480,7 @@ class RowFolder:
                 self.curs.execute(statement, params)
         self.pending.clear()
         self.written = True  # they may have written rows: those not in memory are read back
+        self.absent.clear()
 
     def flush(self) -> None:
         """Sends what is pending: statements, then rows (none are pending together)."""
@@ -493,15 +496,18 @@ class RowFolder:
             self.keys[table] = tuple(change.key)
         key = tuple(change.key.values())
         row = rows.get(key)
-        if row is None and self.written:
+        if row is None and self.written and (table, key) not in self.absent:
             row = self._read_back(table, change.key)
             if row is not None:
                 rows[key] = row
                 self.held += 1
+            else:  # e.g. a deadline never started: its later events find no row each time
+                self.absent.add((table, key))
         if row is None:
             if change.insert:
                 _, defaults = self._columns(table)
                 rows[key] = {**defaults, **change.key, **change.values}
+                self.absent.discard((table, key))
                 self.held += 1
                 if self.held >= ROWS_IN_MEMORY:
                     self._write_rows()
