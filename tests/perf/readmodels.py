@@ -1,5 +1,6 @@
 """Read-model figures for the benchmark: the dossier register rebuilt from the log
-(events/s, and this process's CPU microseconds per event), and a dossier's state at a past time (ms), as the audit tool reads it.
+(events/s, and this process's CPU microseconds per event), and a dossier's state at a past
+time (ms), as the audit tool reads it.
 
 Dossiers are built in memory through their real rules (submit, receive, claim, result,
 return, rating) and saved a hundred per transaction, so that the log is large enough to
@@ -95,6 +96,6 @@ def measure(settings: Any, store_env: dict[str, str], dossiers: int = 3000, samp
             log.aggregate(dossier_id, log.version_at(dossier_id, moment))
         past_ms = (time.perf_counter() - began) * 1000 / len(picked)
     return {"events": events, "rebuild_s": round(rebuild_s, 3), "rebuild_events_per_s": round(events / rebuild_s),
-            # this process's CPU (PostgreSQL's is not in it): steadier than the rate on a busy machine
+            # this process's CPU (not PostgreSQL's): steadier than the rate on a busy machine
             "rebuild_cpu_us_per_event": round(rebuild_cpu_s * 1e6 / events, 1),
             "state_at_past_time_ms": round(past_ms, 2), "samples": len(picked)}
