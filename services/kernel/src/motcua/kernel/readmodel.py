@@ -372,17 +372,18 @@ class ProjectingRecorder(PostgresProcessRecorder):
                 curs.execute(SQL("TRUNCATE {table}").format(table=table))
             folder = RowFolder(curs, self._rendered)
             projections = {**self._projections_of_old_topics(), **self.projections}
-            if self._decode is None:
-                raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
-            decode = self._decode
             position = 0
             while True:
                 entries = self._select_projected(curs, position, batch_size)
                 if not entries:
                     break
+                decode = self._decode
+                if decode is None:
+                    raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
                 for entry in entries:
                     for change in projections[entry.topic](decode(entry), entry.id):
                         folder.apply(change)
+                folder.send_statements()  # a batch's statements at most are held
                 applied += len(entries)
                 position = entries[-1].id
             folder.flush()
@@ -482,10 +483,14 @@ class RowFolder:
         self.written = True  # they may have written rows: those not in memory are read back
         self.absent.clear()
 
-    def flush(self) -> None:
-        """Sends what is pending: statements, then rows (none are pending together)."""
+    def send_statements(self) -> None:
+        """Sends the statements not sent yet."""
         if self.pending:
             self._send_pending()
+
+    def flush(self) -> None:
+        """Sends what is pending: statements, then rows (none are pending together)."""
+        self.send_statements()
         self._write_rows()
 
     def _change(self, change: RowChange) -> None:
