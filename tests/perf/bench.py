@@ -569,7 +569,8 @@ def print_table(r: dict) -> None:
         row(
             f"register rebuild, {rm['events']:,} events",
             f"{rm['rebuild_events_per_s']:,}",
-            "events/s",
+            f"events/s ({rm['rebuild_cpu_us_per_event']:.1f} CPU us/event)" if "rebuild_cpu_us_per_event" in rm
+            else "events/s",
             "",
             "",
             f">= {TARGETS['rebuild_events_per_s']:,}",

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -53,11 +54,52 @@ from .eventstore import EventMapper, ServiceApplication
 
 log = logging.getLogger(__name__)
 
-# One SQL statement and its parameters: composed, or already rendered to text (a projection
-# that renders its statements once per shape).
+# One SQL statement and its parameters: composed, or already rendered to text.
 Statement = tuple[Composed | SQL, dict[str, Any]]
-# Turns one decoded domain event and its log position into statements.
-Projection = Callable[[Any, int], Iterable[Statement]]
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A column's new value computed from the row's present ones: ``sql`` (an expression over
+    the row's columns and ``params``) where one statement writes the row, ``fold`` (the same, of
+    the row as a dict) where a rebuild folds the events into rows in memory. Both read the row
+    as it was before the change, as SQL's SET does."""
+
+    sql: str
+    params: dict[str, Any]
+    fold: Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    """A projection's change to one row of a read-model table, found by its primary ``key``
+    (column -> value): ``values`` (column -> value, or ``Computed``) set on it; with ``insert``,
+    the row is inserted with them, and when it exists already, left alone (``upsert`` False) or
+    given them. Where events are written, it is one statement, its SQL built once per shape;
+    a rebuild folds the changes into rows in memory and writes each row once (``RowFolder``)."""
+
+    table: Identifier
+    key: dict[str, Any]
+    values: dict[str, Any]
+    insert: bool = False
+    upsert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RowsChange:
+    """A change to every row of ``table`` whose ``column`` equals ``value`` (rare: e.g. masking an
+    erased person's rows); ``values`` as in ``RowChange``."""
+
+    table: Identifier
+    column: str
+    value: Any
+    values: dict[str, Any]
+
+
+# What a projection turns an event into: statements, or changes to rows.
+Change = Statement | RowChange | RowsChange
+# Turns one decoded domain event and its log position into statements or row changes.
+Projection = Callable[[Any, int], Iterable[Change]]
 
 
 _MAX_RENDERED = 256
@@ -66,6 +108,73 @@ _MAX_RENDERED = 256
 def _text(statement: Any) -> Any:
     """A composed statement rendered once (its identifiers quoted); anything else as it is."""
     return SQL(statement.as_string()) if isinstance(statement, Composed) else statement
+
+
+_change_statements: dict[tuple[Any, ...], SQL] = {}
+_table_names: dict[int, tuple[Identifier, str]] = {}
+
+
+def _table_name(table: Identifier) -> str:
+    """A table's quoted name, rendered once per Identifier (tables are kept as attributes)."""
+    known = _table_names.get(id(table))
+    if known is None or known[0] is not table:
+        if len(_table_names) >= _MAX_RENDERED:
+            _table_names.clear()
+        known = _table_names[id(table)] = (table, table.as_string())
+    return known[1]
+
+
+def _assignments(values: dict[str, Any], params: dict[str, Any]) -> tuple[tuple[str, str | None], ...]:
+    """The SET list's shape (column, expression or None for a parameter); fills ``params``."""
+    shape: list[tuple[str, str | None]] = []
+    for column, value in values.items():
+        if type(value) is Computed:
+            shape.append((column, value.sql))
+            params.update(value.params)
+        else:
+            shape.append((column, None))
+            params[column] = value
+    return tuple(shape)
+
+
+def _set_list(shape: tuple[tuple[str, str | None], ...]) -> str:
+    return ", ".join(f"{Identifier(c).as_string()} = {expression or f'%({c})s'}" for c, expression in shape)
+
+
+def change_statement(change: RowChange | RowsChange) -> tuple[SQL, dict[str, Any]]:
+    """The one statement of a change where events are written, its SQL built once per shape."""
+    table = _table_name(change.table)
+    if type(change) is RowsChange:
+        params = {"_where": change.value}
+        shape: tuple[Any, ...] = ("where", table, change.column, _assignments(change.values, params))
+        text = _change_statements.get(shape)
+        if text is None:
+            text = _change_statements[shape] = SQL(
+                f"UPDATE {table} SET {_set_list(shape[3])} WHERE {Identifier(change.column).as_string()} = %(_where)s")
+        return text, params
+    assert isinstance(change, RowChange)
+    params = {f"_key_{k}": v for k, v in change.key.items()}
+    shape = (change.insert, change.upsert, table, tuple(change.key), _assignments(change.values, params))
+    text = _change_statements.get(shape)
+    if text is None:
+        keys = [Identifier(k).as_string() for k in change.key]
+        if change.insert:
+            if any(expression for _, expression in shape[4]):
+                raise ProgrammingError("an inserted row's values are values, not computed")
+            columns = ", ".join([*keys, *(Identifier(c).as_string() for c, _ in shape[4])])
+            placeholders = ", ".join([*(f"%(_key_{k})s" for k in change.key), *(f"%({c})s" for c, _ in shape[4])])
+            quoted = [Identifier(c).as_string() for c, _ in shape[4]]
+            conflict = (f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in quoted)}"
+                        if change.upsert and quoted else "DO NOTHING")
+            sql_text = (f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+                        f"ON CONFLICT ({', '.join(keys)}) {conflict}")
+        else:
+            where = " AND ".join(f"{k} = %(_key_{name})s" for k, name in zip(keys, change.key, strict=True))
+            sql_text = f"UPDATE {table} SET {_set_list(shape[4])} WHERE {where}"
+        if len(_change_statements) >= _MAX_RENDERED:
+            _change_statements.clear()  # shapes made per call: not worth keeping
+        text = _change_statements[shape] = SQL(sql_text)
+    return text, params
 
 
 class BesideEvents(Protocol):
@@ -190,8 +299,11 @@ class ProjectingRecorder(PostgresProcessRecorder):
             if project is not None:
                 if self._decode is None:
                     raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
-                statements.extend((self._rendered(statement), params)
-                                  for statement, params in project(self._decode(stored), position))
+                for change in project(self._decode(stored), position):
+                    if type(change) is tuple:
+                        statements.append((self._rendered(change[0]), change[1]))
+                    else:
+                        statements.append(change_statement(change))  # type: ignore[arg-type]
         return statements
 
     def _rendered(self, statement: Any) -> Any:
@@ -245,29 +357,36 @@ class ProjectingRecorder(PostgresProcessRecorder):
 
     # --- rebuilding from the log ----------------------------------------------------------------
 
-    def rebuild(self, batch_size: int = 1000) -> int:
+    def rebuild(self, batch_size: int = 5000) -> int:
         """Derives the tables again from the log; returns how many events it applied.
 
         Holds the events table's EXCLUSIVE lock meanwhile (as every writer does), so
-        no event is appended between the replay and the commit.
+        no event is appended between the replay and the commit. Row changes (``RowChange``) are
+        folded into rows in memory and each row is written once, with COPY (``RowFolder``);
+        statements run as they come, in the log's order with those rows.
         """
         applied = 0
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             for table in self.read_model_tables():
                 curs.execute(SQL("TRUNCATE {table}").format(table=table))
+            folder = RowFolder(curs, self._rendered)
+            projections = {**self._projections_of_old_topics(), **self.projections}
             position = 0
             while True:
                 entries = self._select_projected(curs, position, batch_size)
                 if not entries:
                     break
-                # Pipeline mode: a batch's statements go out without waiting for each answer
-                # (one round trip per statement was most of the rebuild's time).
-                with curs.connection.pipeline():
-                    for statement, params in self._statements((e.id, e) for e in entries):
-                        curs.execute(statement, params)
+                decode = self._decode
+                if decode is None:
+                    raise ProgrammingError(f"{type(self).__name__}.bind(mapper) was not called")
+                for entry in entries:
+                    for change in projections[entry.topic](decode(entry), entry.id):
+                        folder.apply(change)
+                folder.send_statements()  # a batch's statements at most are held
                 applied += len(entries)
                 position = entries[-1].id
+            folder.flush()
         log.info("read model rebuilt", extra={"events": applied, "tables": self.table_prefix})
         return applied
 
@@ -314,6 +433,168 @@ class ProjectingRecorder(PostgresProcessRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._rendered(statement), params)
             return curs.fetchall()
+
+
+# Rows a rebuild holds in memory before writing them out (and reading back those changed later).
+ROWS_IN_MEMORY = 100_000
+
+
+class RowFolder:
+    """Applies a rebuild's changes in the log's order: row changes folded into rows in memory
+    (each row starts from its table's column defaults, as an INSERT would), statements run on
+    the transaction's cursor. Rows are written with COPY when ``ROWS_IN_MEMORY`` are held, before
+    a statement (which may read or change them), and at the end; a row changed again after it
+    was written is read back first. The tables were truncated: until the first write, a row not
+    in memory does not exist."""
+
+    def __init__(self, curs: Cursor[DictRow], render: Callable[[Any], Any]) -> None:
+        self.curs = curs
+        self.render = render
+        # Statements not yet sent: sent together in pipeline mode (which COPY cannot use).
+        self.pending: list[Statement] = []
+        self.rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+        self.keys: dict[str, tuple[str, ...]] = {}
+        self.columns: dict[str, tuple[list[str], dict[str, Any]]] = {}
+        self.held = 0
+        self.written = False
+        # Keys found in no written row (rows are only created in memory, or by statements).
+        self.absent: set[tuple[str, tuple[Any, ...]]] = set()
+
+    def apply(self, change: Change) -> None:
+        kind = type(change)
+        if kind is RowChange or kind is RowsChange:
+            if self.pending:
+                self._send_pending()
+            if kind is RowChange:
+                self._change(change)  # type: ignore[arg-type]
+            else:
+                self._change_all(change)  # type: ignore[arg-type]
+        else:
+            if self.held:
+                self._write_rows()
+            statement, params = change  # type: ignore[misc]
+            self.pending.append((self.render(statement), params))
+
+    def _send_pending(self) -> None:
+        with self.curs.connection.pipeline():
+            for statement, params in self.pending:
+                self.curs.execute(statement, params)
+        self.pending.clear()
+        self.written = True  # they may have written rows: those not in memory are read back
+        self.absent.clear()
+
+    def send_statements(self) -> None:
+        """Sends the statements not sent yet."""
+        if self.pending:
+            self._send_pending()
+
+    def flush(self) -> None:
+        """Sends what is pending: statements, then rows (none are pending together)."""
+        self.send_statements()
+        self._write_rows()
+
+    def _change(self, change: RowChange) -> None:
+        table = _table_name(change.table)
+        rows = self.rows.get(table)
+        if rows is None:
+            rows = self.rows[table] = {}
+            self.keys[table] = tuple(change.key)
+        key = tuple(change.key.values())
+        row = rows.get(key)
+        if row is None and self.written and (table, key) not in self.absent:
+            row = self._read_back(table, change.key)
+            if row is not None:
+                rows[key] = row
+                self.held += 1
+            else:  # e.g. a deadline never started: its later events find no row each time
+                self.absent.add((table, key))
+        if row is None:
+            if change.insert:
+                _, defaults = self._columns(table)
+                rows[key] = {**defaults, **change.key, **change.values}
+                self.absent.discard((table, key))
+                self.held += 1
+                if self.held >= ROWS_IN_MEMORY:
+                    self._write_rows()
+            return  # an UPDATE of no row changes nothing
+        if change.insert and not change.upsert:
+            return  # ON CONFLICT DO NOTHING
+        _fold(row, change.values)
+
+    def _change_all(self, change: RowsChange) -> None:
+        table = _table_name(change.table)
+        if self.written:  # rows written out are changed where they are; those in memory below
+            statement, params = change_statement(change)
+            self.curs.execute(statement, params)
+        for row in self.rows.get(table, {}).values():
+            if row.get(change.column) == change.value:
+                _fold(row, change.values)
+
+    def _read_back(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        where = " AND ".join(f"{Identifier(k).as_string()} = %s" for k in key)
+        self.curs.execute(SQL(f"SELECT * FROM {table} WHERE {where}"), tuple(key.values()))
+        found = self.curs.fetchone()
+        return dict(found) if found is not None else None
+
+    def _columns(self, table: str) -> tuple[list[str], dict[str, Any]]:
+        """The table's columns in order and the defaults of those that have one (evaluated by
+        the server, as an INSERT leaving them out would)."""
+        known = self.columns.get(table)
+        if known is None:
+            self.curs.execute(SQL(
+                "SELECT a.attname AS name, pg_get_expr(d.adbin, d.adrelid) AS fallback FROM pg_attribute a "
+                "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"),
+                (table,))
+            found = self.curs.fetchall()
+            columns = [r["name"] for r in found]
+            defaults: dict[str, Any] = dict.fromkeys(columns)
+            with_default = [(r["name"], r["fallback"]) for r in found if r["fallback"] is not None]
+            if with_default:
+                # The catalog's own expressions (constants such as '' or 0), evaluated once.
+                self.curs.execute(SQL("SELECT " + ", ".join(f"{e} AS {Identifier(n).as_string()}"
+                                                            for n, e in with_default)))
+                evaluated = self.curs.fetchone()
+                assert evaluated is not None  # a SELECT of expressions answers one row
+                defaults.update(evaluated)
+            known = self.columns[table] = (columns, defaults)
+        return known
+
+    def _write_rows(self) -> None:
+        """Writes the rows held: with COPY into the tables while none was written before, else
+        through a temporary table, replacing the rows written earlier."""
+        for table, rows in self.rows.items():
+            if not rows:
+                continue
+            columns, _ = self._columns(table)
+            names = ", ".join(Identifier(c).as_string() for c in columns)
+            target = table
+            if self.written:
+                target = "motcua_rebuild_rows"
+                self.curs.execute(SQL(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} (LIKE {table}) "
+                                      "ON COMMIT DROP"))
+                self.curs.execute(SQL(f"TRUNCATE {target}"))
+            with self.curs.copy(SQL(f"COPY {target} ({names}) FROM STDIN")) as copy:
+                for row in rows.values():
+                    copy.write_row([row[c] for c in columns])
+            if self.written:
+                keys = ", ".join(Identifier(k).as_string() for k in self.keys[table])
+                updates = ", ".join(f"{Identifier(c).as_string()} = EXCLUDED.{Identifier(c).as_string()}"
+                                    for c in columns if c not in self.keys[table])
+                self.curs.execute(SQL(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} "
+                                      f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"))
+                self.curs.execute(SQL(f"DROP TABLE {target}"))
+            rows.clear()
+        if self.held:
+            self.written = True
+        self.held = 0
+
+
+def _fold(row: dict[str, Any], values: dict[str, Any]) -> None:
+    """Sets ``values`` on the row, computed ones from the row as it was (as SQL's SET)."""
+    computed = {c: v.fold(row) for c, v in values.items() if type(v) is Computed}
+    row.update(values)
+    row.update(computed)
 
 
 class ReadModelApplication(ServiceApplication):

@@ -16,7 +16,7 @@ from psycopg.sql import SQL, Identifier
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
-from motcua.kernel.readmodel import ProjectingRecorder, Statement
+from motcua.kernel.readmodel import Change, ProjectingRecorder, RowChange
 
 BATCH = 500  # dossiers a sweep flags at most
 
@@ -39,14 +39,6 @@ class DeadlineRecorder(ProjectingRecorder):
                 i=Identifier(f"{self.table_prefix}_deadlines_running_idx"), t=self._deadlines
             )
         )
-        # Composed once: readmodel renders a statement kept as an attribute once, one composed per
-        # event again at each (every reception writes this one).
-        self._count_statement = SQL(
-            "INSERT INTO {t} (dossier_id, due_at, coming_due_at, running) "
-            "VALUES (%(id)s, %(due)s, %(coming)s, true) "
-            "ON CONFLICT (dossier_id) DO UPDATE SET "
-            "due_at = EXCLUDED.due_at, coming_due_at = EXCLUDED.coming_due_at, running = true"
-        ).format(t=self._deadlines)
         counted = self._counted
         self.projections = {
             get_topic(Dossier.Received): counted,
@@ -62,29 +54,20 @@ class DeadlineRecorder(ProjectingRecorder):
     def read_model_tables(self) -> list[Identifier]:
         return [self._deadlines]
 
-    def _counted(self, event: Any, position: int) -> Iterable[Statement]:
+    def _counted(self, event: Any, position: int) -> Iterable[Change]:
         due = getattr(event, "due_at", None) or getattr(event, "appointed_return_at", None)
         if due is None:  # a supplement at reception: the clock has not started
             return
-        yield (
-            self._count_statement,
-            {"id": event.originator_id, "due": due, "coming": getattr(event, "coming_due_at", None) or due},
-        )
+        yield RowChange(self._deadlines, {"dossier_id": event.originator_id},
+                        {"due_at": due, "coming_due_at": getattr(event, "coming_due_at", None) or due,
+                         "running": True}, insert=True, upsert=True)
 
-    def _stopped(self, event: Any, position: int) -> Iterable[Statement]:
-        yield (
-            SQL("UPDATE {t} SET running = false WHERE dossier_id = %(id)s").format(t=self._deadlines),
-            {"id": event.originator_id},
-        )
+    def _stopped(self, event: Any, position: int) -> Iterable[Change]:
+        yield RowChange(self._deadlines, {"dossier_id": event.originator_id}, {"running": False})
 
-    def _flagged(self, column: str) -> Callable[[Any, int], Iterable[Statement]]:
-        def project(event: Any, position: int) -> Iterable[Statement]:
-            yield (
-                SQL("UPDATE {t} SET {c} = %(due)s WHERE dossier_id = %(id)s").format(
-                    t=self._deadlines, c=Identifier(column)
-                ),
-                {"id": event.originator_id, "due": event.due_at},
-            )
+    def _flagged(self, column: str) -> Callable[[Any, int], Iterable[Change]]:
+        def project(event: Any, position: int) -> Iterable[Change]:
+            yield RowChange(self._deadlines, {"dossier_id": event.originator_id}, {column: event.due_at})
         return project
 
     def to_watch(self, now: datetime, limit: int = BATCH) -> list[UUID]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Identifier
 
 from motcua.dossiers.adapters.deadlines_table import DeadlineRecorder
 from motcua.dossiers.domain.dossier.aggregate import Dossier
@@ -24,7 +24,7 @@ from motcua.dossiers.domain.dossier.attachments import AttachmentRules
 from motcua.dossiers.domain.dossier.closing import ClosingRules
 from motcua.dossiers.domain.dossier.processing import ProcessingRules
 from motcua.dossiers.domain.erasure import SubjectErasures
-from motcua.kernel.readmodel import Projection, Statement
+from motcua.kernel.readmodel import Change, Computed, Projection, RowChange, RowsChange
 from motcua.kernel.subject_keys import MASKED
 from motcua.kernel.text import fold
 
@@ -52,7 +52,7 @@ def search_text(code: str, applicant_name: str) -> str:
 
 
 def _chain(*projections: Projection) -> Projection:
-    def project(event: Any, position: int) -> Iterable[Statement]:
+    def project(event: Any, position: int) -> Iterable[Change]:
         for projection in projections:
             yield from projection(event, position)
     return project
@@ -62,9 +62,6 @@ class DossierRecorder(DeadlineRecorder):
     """The dossiers service's recorder: the deadlines table and the dossier register."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
-        # The statements of the projections that compose theirs from the columns they set, as
-        # text, by those columns (``_shaped``).
-        self._by_shape: dict[tuple[Any, ...], SQL] = {}
         super().__init__(datastore, **kwargs)
         self.register = self.table("register")
         self.supplements = self.table("supplements")
@@ -220,11 +217,17 @@ class DossierRecorder(DeadlineRecorder):
         self.rebuild()
         return True
 
-    # --- projections ----------------------------------------------------------------------------
+    # --- projections ---------------------------------------------------------------------------
+    # Each event changes rows by key (kernel ``RowChange``): one statement, its SQL built once per
+    # shape, where events are written; folded in memory, each row written once, in a rebuild.
 
-    def _insert(self, event: Any, applicant: dict[str, str], created_at: Any, **values: Any) -> Statement:
-        row = {
-            "dossier_id": event.originator_id,
+    def _row(self, event: Any, values: dict[str, Any]) -> RowChange:
+        """The dossier's register row given ``values`` and the event's version."""
+        return RowChange(self.register, {"dossier_id": event.originator_id},
+                         {**values, "version": event.originator_version})
+
+    def _insert(self, event: Any, applicant: dict[str, str], created_at: Any, **values: Any) -> RowChange:
+        return RowChange(self.register, {"dossier_id": event.originator_id}, {
             "code": getattr(event, "code", ""),
             "agency_id": event.agency_id,
             "handling_agency_id": event.agency_id,
@@ -244,171 +247,107 @@ class DossierRecorder(DeadlineRecorder):
             "created_at": created_at,
             "version": event.originator_version,
             **values,
-        }
-        names = tuple(row)
-        return self._shaped(("insert", names), lambda: SQL(
-            "INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT (dossier_id) DO NOTHING").format(
-            t=self.register, c=SQL(", ").join(map(Identifier, names)),
-            v=SQL(", ").join(SQL("%({})s").format(SQL(n)) for n in names))), row
+        }, insert=True)
 
-    def _shaped(self, shape: tuple[Any, ...], compose: Callable[[], Composable]) -> SQL:
-        """The statement ``compose`` makes for this shape (the columns it sets), composed and
-        rendered once: composing it and quoting its identifiers for every event cost more than
-        the rest of the projection."""
-        statement = self._by_shape.get(shape)
-        if statement is None:
-            statement = self._by_shape[shape] = SQL(compose().as_string())
-        return statement
+    def _attachment_added(self, event: Any, position: int) -> Iterable[Change]:
+        size = event.size_bytes
+        yield self._row(event, {"attachment_bytes": Computed(
+            "attachment_bytes + %(_size)s", {"_size": size}, lambda row: row["attachment_bytes"] + size)})
 
-    def _attachment_added(self, event: Any, position: int) -> Iterable[Statement]:
-        yield SQL("UPDATE {t} SET attachment_bytes = attachment_bytes + %(size)s, version = %(_v)s "
-                  "WHERE dossier_id = %(_id)s").format(t=self.register), {
-            "size": event.size_bytes, "_v": event.originator_version, "_id": event.originator_id}
-
-    def _applicant_corrected(self, event: Any, position: int) -> Iterable[Statement]:
+    def _applicant_corrected(self, event: Any, position: int) -> Iterable[Change]:
         applicant = event.applicant
-        yield SQL("UPDATE {t} SET applicant_name = %(name)s, applicant_phone = %(phone)s, "
-                  "applicant_address = %(address)s, applicant_number_index = %(number)s, "
-                  "search_text = rtrim(%(folded)s || ' ' || lower(code)), version = %(_v)s "
-                  "WHERE dossier_id = %(_id)s").format(t=self.register), {
-            "name": applicant["full_name"], "phone": applicant.get("phone", ""),
-            "address": applicant.get("address", ""),
-            "number": self._number_index(applicant.get("identity_number", "")),
-            "folded": fold(applicant["full_name"]), "_v": event.originator_version, "_id": event.originator_id}
+        folded = fold(applicant["full_name"])
+        yield self._row(event, {
+            "applicant_name": applicant["full_name"], "applicant_phone": applicant.get("phone", ""),
+            "applicant_address": applicant.get("address", ""),
+            "applicant_number_index": self._number_index(applicant.get("identity_number", "")),
+            # rtrim trims spaces only, as rstrip(" ")
+            "search_text": Computed("rtrim(%(_folded)s || ' ' || lower(code))", {"_folded": folded},
+                                    lambda row: f"{folded} {row['code'].lower()}".rstrip(" "))})
 
     def _number_index(self, number: str) -> str:
         return self.number_index(number) if number and number != MASKED else ""
 
-    def _subject_erased(self, event: Any, position: int) -> Iterable[Statement]:
+    def _subject_erased(self, event: Any, position: int) -> Iterable[Change]:
         # As a rebuild shows them from the log once the key is gone: masked name, phone and
         # address; the code alone still searchable. Counts and dates (statistics) stay.
-        masks = SQL(", ").join(SQL("{c} = %(masked)s").format(c=Identifier(c)) for c in PERSONAL_COLUMNS)
-        yield SQL("UPDATE {t} SET {m}, applicant_number_index = '', search_text = %(folded)s || ' ' || lower(code) "
-                  "WHERE applicant_subject = %(subject)s").format(t=self.register, m=masks), {
-            "masked": MASKED, "folded": fold(MASKED), "subject": event.subject_id}
+        folded = fold(MASKED)
+        yield RowsChange(self.register, "applicant_subject", event.subject_id, {
+            **dict.fromkeys(PERSONAL_COLUMNS, MASKED), "applicant_number_index": "",
+            "search_text": Computed("%(_folded)s || ' ' || lower(code)", {"_folded": folded},
+                                    lambda row: f"{folded} {row['code'].lower()}")})
 
-    def _drafted(self, event: Any, position: int) -> Iterable[Statement]:
+    def _drafted(self, event: Any, position: int) -> Iterable[Change]:
         yield self._insert(event, event.applicant, event.drafted_at, state="draft")
 
-    def _submitted(self, event: Any, position: int) -> Iterable[Statement]:
+    def _submitted(self, event: Any, position: int) -> Iterable[Change]:
         yield self._insert(
             event, event.applicant, event.submitted_at, state="submitted", submitted_at=event.submitted_at
         )
 
-    def _draft_submitted(self, event: Any, position: int) -> Iterable[Statement]:
+    def _draft_submitted(self, event: Any, position: int) -> Iterable[Change]:
         # The draft's search text holds the folded name only: the code goes after it.
-        yield (
-            SQL(
-                "UPDATE {t} SET code = %(code)s, procedure_version = %(pv)s, procedure_name = %(pn)s, "
-                "submitted_at = %(at)s, "
-                "state = 'submitted', search_text = rtrim(search_text) || ' ' || lower(%(code)s), version = %(v)s "
-                "WHERE dossier_id = %(id)s"
-            ).format(t=self.register),
-            {
-                "code": event.code,
-                "pv": event.procedure_version,
-                "pn": event.procedure_name,
-                "at": event.submitted_at,
-                "v": event.originator_version,
-                "id": event.originator_id,
-            },
-        )
+        code = event.code
+        yield self._row(event, {
+            "code": code, "procedure_version": event.procedure_version, "procedure_name": event.procedure_name,
+            "submitted_at": event.submitted_at, "state": "submitted",
+            "search_text": Computed("rtrim(search_text) || ' ' || lower(%(_code)s)", {"_code": code},
+                                    lambda row: f"{row['search_text'].rstrip(' ')} {code.lower()}")})
 
-    def _received(self, event: Any, position: int) -> Iterable[Statement]:
+    def _received(self, event: Any, position: int) -> Iterable[Change]:
         due = event.due_at or event.appointed_return_at
-        yield self._update(
-            event,
-            {
-                "state": "received",
-                "received_at": event.received_at,
-                "due_at": due,
-                "coming_due_at": event.coming_due_at or due,
-                "appointed_at": event.appointed_return_at,
-            },
-        )
+        yield self._row(event, {
+            "state": "received",
+            "received_at": event.received_at,
+            "due_at": due,
+            "coming_due_at": event.coming_due_at or due,
+            "appointed_at": event.appointed_return_at,
+        })
 
-    def _supplement_requested(self, event: Any, position: int) -> Iterable[Statement]:
+    def _supplement_requested(self, event: Any, position: int) -> Iterable[Change]:
         facts = event.facts
-        yield (
-            SQL(
-                "UPDATE {t} SET state = 'awaiting_supplement', supplement_requests = supplement_requests + 1, "
-                "version = %(v)s WHERE dossier_id = %(id)s"
-            ).format(t=self.register),
-            {"v": event.originator_version, "id": event.originator_id},
-        )
-        yield (
-            SQL(
-                "INSERT INTO {t} (dossier_id, requested_at, agency_id, procedure_id, during) "
-                "VALUES (%(id)s, %(at)s, %(agency)s, %(procedure)s, %(during)s) ON CONFLICT DO NOTHING"
-            ).format(t=self.supplements),
-            {
-                "id": event.originator_id,
-                "at": event.requested_at,
-                "agency": facts["agency_id"],
-                "procedure": facts["procedure_id"],
-                "during": event.during,
-            },
-        )
+        yield self._row(event, {"state": "awaiting_supplement", "supplement_requests": Computed(
+            "supplement_requests + 1", {}, lambda row: row["supplement_requests"] + 1)})
+        yield RowChange(self.supplements, {"dossier_id": event.originator_id, "requested_at": event.requested_at},
+                        {"agency_id": facts["agency_id"], "procedure_id": facts["procedure_id"],
+                         "during": event.during}, insert=True)
 
-    def _supplemented(self, event: Any, position: int) -> Iterable[Statement]:
+    def _supplemented(self, event: Any, position: int) -> Iterable[Change]:
         values: dict[str, Any] = {"state": event.resumed_state}
-        yield self._update(event, values)
-        if event.due_at is not None:  # the clock resumed or restarted: new statutory due date
-            yield (
-                SQL(
-                    "UPDATE {t} SET due_at = %(due)s, coming_due_at = %(coming)s, appointed_at = CASE WHEN apologized "
-                    "THEN greatest(appointed_at, %(due)s) ELSE %(due)s END WHERE dossier_id = %(id)s"
-                ).format(t=self.register),
-                {"due": event.due_at, "coming": event.coming_due_at or event.due_at, "id": event.originator_id},
-            )
+        due = event.due_at
+        if due is not None:  # the clock resumed or restarted: new statutory due date
+            values["due_at"] = due
+            values["coming_due_at"] = event.coming_due_at or due
+            # greatest() passes over a NULL, as the fold does
+            values["appointed_at"] = Computed(
+                "CASE WHEN apologized THEN greatest(appointed_at, %(_due)s) ELSE %(_due)s END", {"_due": due},
+                lambda row: max(row["appointed_at"] or due, due) if row["apologized"] else due)
+        yield self._row(event, values)
 
-    def _assigned(self, event: Any, position: int) -> Iterable[Statement]:
-        yield self._update(event, {"state": "in_process", "assignee": event.assignee, "handling_unit": event.unit})
+    def _assigned(self, event: Any, position: int) -> Iterable[Change]:
+        yield self._row(event, {"state": "in_process", "assignee": event.assignee, "handling_unit": event.unit})
 
-    def _step_completed(self, event: Any, position: int) -> Iterable[Statement]:
-        yield (
-            SQL(
-                "UPDATE {t} SET step_index = %(step)s, assignee = %(assignee)s, "
-                "handling_unit = CASE WHEN %(unit)s = '' THEN handling_unit ELSE %(unit)s END, "
-                "version = %(v)s WHERE dossier_id = %(id)s"
-            ).format(t=self.register),
-            {
-                "step": event.next_step["index"],
-                "assignee": event.next_assignee,
-                "unit": event.next_step.get("unit") or "",
-                "v": event.originator_version,
-                "id": event.originator_id,
-            },
-        )
+    def _step_completed(self, event: Any, position: int) -> Iterable[Change]:
+        values: dict[str, Any] = {"step_index": event.next_step["index"], "assignee": event.next_assignee}
+        unit = event.next_step.get("unit") or ""
+        if unit:  # a step naming no unit leaves the dossier with the unit it is in
+            values["handling_unit"] = unit
+        yield self._row(event, values)
 
-    def _update(self, event: Any, values: dict[str, Any]) -> Statement:
-        def compose() -> Composable:
-            assignments = SQL(", ").join(SQL("{c} = %({c2})s").format(c=Identifier(k), c2=SQL(k)) for k in values)
-            return SQL("UPDATE {t} SET {a}, version = %(_v)s WHERE dossier_id = %(_id)s").format(
-                t=self.register, a=assignments)
-        return self._shaped(("update", *values), compose), \
-            {**values, "_v": event.originator_version, "_id": event.originator_id}
-
-    def _set(self, **columns: str) -> Callable[[Any, int], Iterable[Statement]]:
+    def _set(self, **columns: str) -> Callable[[Any, int], Iterable[Change]]:
         """Columns set from the event's attributes of those names (or SQL literals in quotes)."""
-        def project(event: Any, position: int) -> Iterable[Statement]:
-            values: dict[str, Any] = {}
-            literals: dict[str, str] = {}
-            for column, source in columns.items():
-                if source.startswith("'") or source in ("true", "false"):
-                    literals[column] = source
-                else:
-                    values[column] = getattr(event, source, None)
+        literals = {column: _literal(source) for column, source in columns.items() if _is_literal(source)}
+        sources = {column: source for column, source in columns.items() if not _is_literal(source)}
 
-            def compose() -> Composable:
-                parts: list[Composable] = [SQL("{c} = {v}").format(c=Identifier(c), v=SQL(v))
-                                           for c, v in literals.items()]
-                parts += [SQL("{c} = %({k})s").format(c=Identifier(c), k=SQL(c)) for c in values]
-                parts.append(SQL("version = %(_v)s"))
-                return SQL("UPDATE {t} SET {a} WHERE dossier_id = %(_id)s").format(
-                    t=self.register, a=SQL(", ").join(parts))
-            yield (
-                self._shaped(("set", *literals.items(), *values), compose),
-                {**values, "_v": event.originator_version, "_id": event.originator_id},
-            )
+        def project(event: Any, position: int) -> Iterable[Change]:
+            yield self._row(event, {**literals, **{c: getattr(event, s, None) for c, s in sources.items()}})
         return project
+
+
+def _is_literal(source: str) -> bool:
+    return source.startswith("'") or source in ("true", "false")
+
+
+def _literal(source: str) -> Any:
+    """An SQL literal's value: a quoted string, true or false."""
+    return {"true": True, "false": False}.get(source, source.strip("'"))
