@@ -333,8 +333,13 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         keys = self.mapper.personal.keys if self.mapper.personal is not None else None
         if not getattr(keys, "stores_keys_with_events", False):
             return super()._record(processing_event)
+        assert self.mapper.personal is not None
+        # The keys of the subjects the events name, read at once (not one round trip each).
+        stored, new = self.mapper.personal.subjects_of(
+            (get_topic(type(e)), e.originator_id, vars(e)) for e in processing_event.events)
         try:
-            return super()._record(processing_event)
+            with keys.read_together(stored, new):  # type: ignore[union-attr]
+                return super()._record(processing_event)
         except IntegrityError:
             if not keys.write_failed(processing_event.events):  # type: ignore[union-attr]
                 raise
