@@ -461,9 +461,15 @@ class NotificationsApplication(ReadModelApplication):
         return contacts.reachable([c for c in EXTERNAL_ORDER if c in self.external_channels], redirect_opted_out)
 
     def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
-        # Not from the cache: a template written earlier in a consumed batch is seen (unsaved)
-        # here, and is lost with the batch if it fails.
-        template = self.find(Template, template_id(key, channel))
+        # From the cache when read lately (every event of a batch would read it again), but
+        # only stored versions go in: a default template written earlier in a consumed batch
+        # is seen here unsaved (pending), and is lost with the batch if it fails.
+        tid = template_id(key, channel)
+        template = self.templates.get(tid)
+        if template is None:
+            template = self.find(Template, tid)
+            if template is not None and not template.pending_events:
+                self.templates.put(template)
         if template is None:
             template = next((t for t in created if isinstance(t, Template) and t.id == template_id(key, channel)),
                             None) or self._default_template(key, channel)
