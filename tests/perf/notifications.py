@@ -223,7 +223,11 @@ def run_acceptance(stack, seconds: float, callers: int, events: int, step: Calla
                     for n in range(events)]
         step(f"notifications (pid {process.pid}): {events:,} DossierReceived events to Kafka, notices by the consumer")
         with psycopg.connect(stack.postgres.dsn(database), autocommit=True) as conn:
-            before = conn.execute(SQL_COUNT_RECEIVED).fetchone()[0]
+            def received() -> int:
+                (count,) = conn.execute(SQL_COUNT_RECEIVED).fetchone() or (0,)
+                return count
+
+            before = received()
             meter = CpuMeter(pids).start()
             started = time.time()
             producer.send(*messages)
@@ -231,7 +235,7 @@ def run_acceptance(stack, seconds: float, callers: int, events: int, step: Calla
             queued, wait_until = 0, time.time() + 300
             while queued < events and time.time() < wait_until:
                 time.sleep(0.05)
-                queued = conn.execute(SQL_COUNT_RECEIVED).fetchone()[0] - before
+                queued = received() - before
             elapsed = time.time() - started
             meter.stop()
         producer.close()
