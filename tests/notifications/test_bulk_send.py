@@ -218,9 +218,21 @@ def test_a_caller_not_allowed_an_item_is_refused_naming_it_and_nothing_is_queued
     before = [n.notification_id for n in auditor.ListNotifications(inbox).notifications]
 
     # The allowed items alone: queued, the dossier's code filled from the dossier.
-    sent = list(desk.SendNotifications(pb.SendNotificationsRequest(notifications=[notice(), notice()])).notifications)
+    request_id = str(uuid.uuid4())
+    sent = list(desk.SendNotifications(pb.SendNotificationsRequest(notifications=[
+        notice(), notice(request_id=request_id)])).notifications)
     assert [n.body for n in sent] == ["Mời ông/bà đến nhận kết quả hồ sơ 000.00.31.H56-260302-0009 vào ngày "
                                       "12/03/2026."] * 2
     assert all(n.sender == officer.account_id for n in sent)
     after = [n.notification_id for n in auditor.ListNotifications(inbox).notifications]
     assert after == [sent[1].notification_id, sent[0].notification_id, *before]
+
+    # A colleague re-using the first sender's request id gets nothing of theirs, and queues nothing.
+    colleague = notifications_stub(service.addr, auth.issue(roles=(Role.ROLE_SPECIALIST,),
+                                                            agency_id=agency).access_token)
+    error = refusal(lambda: colleague.SendNotifications(pb.SendNotificationsRequest(notifications=[
+        notice(), notice(request_id=request_id)])))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED, error.details()
+    (info,) = details(error, error_details_pb2.ErrorInfo)
+    assert (info.reason, info.metadata["item"]) == ("NOT_OWNER", "1")
+    assert [n.notification_id for n in auditor.ListNotifications(inbox).notifications] == after

@@ -262,9 +262,13 @@ class NotificationsApplication(ReadModelApplication):
         repeatable = [n for n, item in zip(made, items, strict=True) if item.request_id is not None]
         earlier = self.recorder.existing([n.id for n in repeatable])
         views: dict[UUID, NotificationView] = {}
-        for notification in repeatable:
+        for index, notification in enumerate(made):
             if notification.id in earlier:
-                views[notification.id] = self._earlier(actor, self.load(Notification, notification.id))
+                try:
+                    views[notification.id] = self._earlier(actor, self.load(Notification, notification.id))
+                except PermissionDenied as e:
+                    raise PermissionDenied(e.action, f"notifications[{index}]: {e.reason}", e.error_reason,
+                                           item=str(index)) from None
         new = [n for n in made if n.id not in views]
         if new:
             try:
