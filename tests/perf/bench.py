@@ -105,7 +105,7 @@ from collections.abc import Callable
 from tests.perf.baselines import PAYLOAD_BYTES, eventsourcing_saves, pgbench_insert, stored_event_size
 from tests.perf.identity import print_identity, run_identity
 from tests.perf.load import Applied, AppliedLog, LoadResult, closed_loop, open_loop, percentile
-from tests.perf.notifications import print_notifications, run_notifications
+from tests.perf.notifications import print_acceptance, print_notifications, run_acceptance, run_notifications
 from tests.perf.personal_data import print_personal_data, run_personal_data
 from tests.perf.sending import print_sending, run_sending
 from tests.perf.signing import print_signing, run_signing
@@ -117,6 +117,7 @@ TARGETS = {"e2e_commands_per_s": 2000, "latency_p50_ms": 20, "latency_p99_ms": 1
 TOPIC = "motcua.procedures.events.v1"
 DOSSIER_CPU_COLUMNS = ("client", "dossiers", "consumer", "postgres", "kafka")  # "consumer": dossier_probe
 NOTIFICATION_CALLERS = 8  # threads calling SendNotification (tests/perf/notifications.py)
+NOTIFICATION_EVENTS = {False: 5_000, True: 2_000}  # dossier events queuing notices (full, --quick)
 IDENTITY_CALLERS = 4  # threads calling the token endpoint (tests/perf/identity.py)
 PERSONAL_DATA_CALLERS = 8  # threads calling SubmitDossier (tests/perf/personal_data.py)
 CPU_COLUMNS = ("client", "procedures", "dossiers", "postgres", "kafka")  # "dossiers" is the probe
@@ -201,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         print_identity(results["identity"])
     if "notifications" in results:
         print_notifications(results["notifications"])
+    if "notifications_accepted" in results:
+        print_acceptance(results["notifications_accepted"])
     if "sending" in results:
         print_sending(results["sending"])
     if "signing" in results:
@@ -245,6 +248,8 @@ def run(stack: BenchStack, plan: Plan, args: argparse.Namespace) -> dict:
         results["identity"] = run_identity(stack, plan.identity_seconds, IDENTITY_CALLERS, step)
     if args.only in ("all", "notifications"):
         results["notifications"] = run_notifications(stack, plan.identity_seconds, NOTIFICATION_CALLERS, step)
+        results["notifications_accepted"] = run_acceptance(stack, plan.identity_seconds, NOTIFICATION_CALLERS,
+                                                           NOTIFICATION_EVENTS[args.quick], step)
     if args.only in ("all", "notifications", "sending"):
         results["sending"] = run_sending(stack, 1000 if args.quick else 5000, NOTIFICATION_CALLERS, step)
     if args.only in ("all", "signing"):

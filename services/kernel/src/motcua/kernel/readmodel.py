@@ -199,6 +199,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
             raise ProgrammingError("read models need POSTGRES_ENABLE_DB_FUNCTIONS off")
         self.table_prefix = self.events_table_name.removesuffix("_events")
         self._decode: Callable[[StoredEvent], Any] | None = None
+        self._select_events_of: Any = None  # rendered at its first use
         # Topic of a domain event class -> how it changes the tables.
         self.projections: dict[str, Projection] = {}
         # The same projections under the old topics of moved classes (kernel.topics), for
@@ -345,6 +346,25 @@ class ProjectingRecorder(PostgresProcessRecorder):
             curs.execute(statement, params, prepare=True)
             return [StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
                                 topic=row["topic"], state=bytes(row["state"])) for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """The events of each of these originators (those that have some), in one query: the
+        aggregates a batch of consumed messages is about, read together rather than one by one."""
+        statement = self._select_events_of
+        if statement is None:
+            statement = self._select_events_of = _text(SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)))
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [list(originator_ids)])
+            for row in curs.fetchall():
+                found.setdefault(row["originator_id"], []).append(StoredEvent(
+                    originator_id=row["originator_id"], originator_version=row["originator_version"],
+                    topic=row["topic"], state=bytes(row["state"])))
+        return found
 
     def _projections_of_old_topics(self) -> dict[str, Projection]:
         key = (topics.generation(), tuple(self.projections))

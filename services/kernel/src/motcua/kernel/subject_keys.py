@@ -20,12 +20,14 @@ The pure parts (wrapping, sealing, unsealing) are functions of their inputs; the
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field as dataclass_field
 from datetime import datetime
 from pathlib import Path
@@ -165,6 +167,11 @@ class PersonalField:
     subject_of: Callable[[Any, Mapping[str, Any]], str] | None = None
     # What an erased value reads as, for keys whose value is not text (e.g. ``{}`` for a dict).
     masked: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    # Whether the subject is new with this event: one named after the event's own aggregate on
+    # the event creating it (a notice to an address: ``notification:<id>``), whose key can only
+    # be stored with that very event. Its key is then made without asking the store first (a
+    # write repeating a stored creation fails on the event anyway).
+    new_subject: Callable[[Any, Mapping[str, Any]], bool] | None = None
 
     def subject(self, originator_id: Any, value: Mapping[str, Any]) -> str:
         if self.subject_of is not None:
@@ -204,6 +211,22 @@ class PersonalData:
                 "data": seal(key, personal, self.context(originator_id, originator_version, field.attribute)),
             }
             self._put(state, field, clear)
+
+    def subjects_of(self, states: Iterable[tuple[str, Any, Mapping[str, Any]]]) -> tuple[set[str], set[str]]:
+        """The subjects whose keys sealing these (topic, originator id, state) needs: those that
+        may have a stored key, and those new with their event (``PersonalField.new_subject``)."""
+        stored: set[str] = set()
+        new: set[str] = set()
+        for topic, originator_id, state in states:
+            for field in self.fields.get(topic, ()):
+                value = state.get(field.attribute) if field.attribute else state
+                if isinstance(value, Mapping) and SEALED not in value:
+                    subject = field.subject(originator_id, value)
+                    fresh = field.new_subject is not None and field.new_subject(originator_id, value)
+                    (new if fresh else stored).add(subject)
+        stored.discard("")
+        new.discard("")
+        return stored - new, new
 
     def unseal_state(self, topic: str, originator_id: Any, originator_version: int, state: dict[str, Any]) -> None:
         for field in self.fields.get(topic, ()):
@@ -292,6 +315,10 @@ class _BoundedCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# The subjects ``SubjectKeyStore.read_together`` found without a stored key, in its block.
+_known_without_key: ContextVar[frozenset[str]] = ContextVar("known_without_key", default=frozenset())
 
 
 @dataclass
@@ -399,6 +426,29 @@ class SubjectKeyStore:
                     del self._unsaved[subject]
         return bool(used)
 
+    @contextlib.contextmanager
+    def read_together(self, subject_ids: Iterable[str], new_subject_ids: Iterable[str] = ()) -> Iterator[None]:
+        """Within it, the stored keys of ``subject_ids`` come from one query made here, not one
+        each as the events are sealed (a batch of notices to many people), and a subject found
+        without one, or named in ``new_subject_ids`` (see ``PersonalField.new_subject``), gets a
+        new key without being read again. A key stored meanwhile by another replica fails the
+        write as it would after a read just before it."""
+        wanted = [s for s in set(subject_ids) if self.cache.get(s) is None]
+        absent = frozenset(new_subject_ids)
+        if wanted:
+            with self.datastore.get_connection() as conn:
+                rows = conn.execute(SQL("SELECT subject_id, kek_id, wrapped_key FROM {t} WHERE subject_id = ANY(%s)")
+                                    .format(t=self.keys_table), (wanted,)).fetchall()
+            for row in rows:
+                subject = row["subject_id"]
+                self.cache.put(subject, unwrap_key(self.keks, subject, row["kek_id"], bytes(row["wrapped_key"])))
+            absent |= frozenset(wanted) - {row["subject_id"] for row in rows}
+        token = _known_without_key.set(absent)
+        try:
+            yield
+        finally:
+            _known_without_key.reset(token)
+
     def _stored_row_exists(self, subject_id: str) -> bool:
         with self.datastore.get_connection() as conn:
             return conn.execute(SQL("SELECT 1 FROM {t} WHERE subject_id = %s").format(t=self.keys_table),
@@ -411,7 +461,8 @@ class SubjectKeyStore:
             if unsaved is not None and not unsaved.lost:
                 unsaved.users.add(used_by)
                 return unsaved.key
-        stored = self.key_for_reading(subject_id)  # a read, no commit (cached when found)
+        # A read, no commit (cached when found); none for a subject just read without a key.
+        stored = None if subject_id in _known_without_key.get() else self.key_for_reading(subject_id)
         if stored is not None:
             return stored
         data_key = os.urandom(DATA_KEY_BYTES)

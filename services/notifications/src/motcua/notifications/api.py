@@ -13,7 +13,7 @@ from motcua.kernel.context import current_actor
 from motcua.notifications.v1 import notification_service_pb2 as pb, notification_service_pb2_grpc
 
 from . import subject_access
-from .application import NotificationsApplication
+from .application import NotificationRequest, NotificationsApplication
 from .convert import CHANNEL_NAMES, CHANNELS, STATE_NAMES, notification_to_proto, optional_uuid, template_to_proto
 from .inbox import CANCELLED, OVERFLOW, SHUTDOWN, InboxClosed, InboxFull, InboxHub, InboxUnavailable, TooManyStreams
 
@@ -56,6 +56,20 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
             request_id=optional_uuid(request.request_id),
         )
         return pb.SendNotificationResponse(notification=notification_to_proto(view))
+
+    def SendNotifications(self, request: pb.SendNotificationsRequest, context) -> pb.SendNotificationsResponse:
+        views = self.app.send_notifications([
+            NotificationRequest(
+                template_id=UUID(item.template_id),
+                parameters=dict(item.parameters),
+                recipient_account_id=optional_uuid(item.recipient_account_id),
+                address=item.address,
+                dossier_id=optional_uuid(item.dossier_id),
+                request_id=optional_uuid(item.request_id),
+            )
+            for item in request.notifications
+        ])
+        return pb.SendNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
 
     def GetNotification(self, request: pb.GetNotificationRequest, context) -> pb.GetNotificationResponse:
         view = self.app.get_notification(UUID(request.notification_id))

@@ -7,7 +7,7 @@ import threading
 import time as clock
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -17,7 +17,7 @@ from motcua.kernel.access import ADMINISTRATOR, AUDITOR, holds, require_grant, r
 from motcua.kernel.agencies import AgencyTree
 from motcua.kernel.config import Settings
 from motcua.kernel.context import Actor, acting_as, current_actor
-from motcua.kernel.errors import InvalidArgument, NotFound, PermissionDenied, VersionConflict
+from motcua.kernel.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, VersionConflict
 from motcua.kernel.paging import PageQuery
 from motcua.kernel.readmodel import ReadModelApplication
 
@@ -58,6 +58,10 @@ DEFAULT_PAGE_SIZE = 50
 SEARCH_DEFAULT_PAGE_SIZE = 100
 SEARCH_BATCH = 200
 SEARCH_SCAN_LIMIT = 2000
+
+# Notifications one SendNotifications call queues at most (the proto's limit too): they commit
+# in one transaction and come back in one response, which both stay bounded.
+MAX_BATCH = 1000
 
 # Templates read on every notification, changed seldom: kept this long (seconds) and this many.
 # A revision made on this replica is seen at once; one made on another replica within the age.
@@ -118,6 +122,18 @@ class DossierReceipt:
     applicant_account_id: UUID | None
     receive_time: datetime | None
     appointed_return_time: datetime
+
+
+@dataclass(frozen=True)
+class NotificationRequest:
+    """One notification a caller asks to send (SendNotification's, or an item of a batch)."""
+
+    template_id: UUID
+    parameters: Mapping[str, str]
+    recipient_account_id: UUID | None
+    address: str = ""
+    dossier_id: UUID | None = None
+    request_id: UUID | None = None
 
 
 class NotificationsApplication(ReadModelApplication):
@@ -195,35 +211,13 @@ class NotificationsApplication(ReadModelApplication):
     ) -> NotificationView:
         """Renders and queues one notification from the caller (``sending`` says who may send
         what to whom); the same request id returns the first one's result, to its sender."""
+        item = NotificationRequest(template_id, parameters, recipient_account_id, address, dossier_id, request_id)
         actor = current_actor()
-        template = self._template(template_id)
-        if template is None:
-            raise NotFound("Template", str(template_id))
-        dossier = self.find(DossierReplica, dossier_id) if dossier_id is not None else None
-        sending.check_sender(actor, template.key, dossier_id is not None, dossier, recipient_account_id, address,
-                             within=self.agency_tree.is_within)
-        if dossier_id is not None and dossier is None and not actor.has_role(ADMINISTRATOR):
-            raise NotFound("dossier", str(dossier_id))
-        sending.check_parameters(template.key, template.subject, template.body, parameters)
-        parameters = sending.parameters_for(actor, dossier, parameters, template.subject, template.body)
-        cause = f"request:{request_id}" if request_id else f"call:{uuid.uuid4()}"
+        notification = self._notification_for(actor, item, {})
         if request_id is not None:
-            earlier = self.find(
-                Notification, Notification.create_id(cause, template.channel, recipient_account_id, address)
-            )
+            earlier = self.find(Notification, notification.id)
             if earlier is not None:
-                if earlier.sent_by != actor.subject and not actor.has_role(ADMINISTRATOR):
-                    raise PermissionDenied(
-                        sending.ACTION, "the request id is another sender's", error_reason="NOT_OWNER"
-                    )
-                return NotificationView.of(earlier)
-        rendered = template.render(parameters)
-        sending.check_rendered(rendered)
-        address = sending.normalise_address(template.channel, address)
-        notification = Notification.from_template(
-            cause, rendered, recipient_account_id, address=address, dossier_id=dossier_id, sent_by=actor.subject,
-            parameters=parameters,
-        )
+                return self._earlier(actor, earlier)
         try:
             self.save(notification)
         except VersionConflict:
@@ -231,6 +225,93 @@ class NotificationsApplication(ReadModelApplication):
                 raise
             return NotificationView.of(self.load(Notification, notification.id))  # a concurrent retry won
         return NotificationView.of(notification)
+
+    def send_notifications(self, items: Sequence[NotificationRequest]) -> list[NotificationView]:
+        """Renders and queues a batch of notifications, each checked as ``send_notification``
+        checks one, in one transaction: all of them or none. INVALID_ARGUMENT names every bad
+        item's fields by its index (``notifications[3].address``); PERMISSION_DENIED the first
+        item the caller may not send. Items whose request id was queued before are returned as
+        they were (a retried batch queues nothing twice)."""
+        if len(items) > MAX_BATCH:
+            raise InvalidArgument.field("notifications", f"at most {MAX_BATCH} in one call, not {len(items)}")
+        actor = current_actor()
+        dossiers: dict[UUID, DossierReplica | None] = {}
+        made: list[Notification] = []
+        violations: list[FieldViolation] = []
+        request_items: dict[UUID, int] = {}
+        for index, item in enumerate(items):
+            prefix = f"notifications[{index}]"
+            if item.request_id is not None:
+                first = request_items.setdefault(item.request_id, index)
+                if first != index:
+                    violations.append(FieldViolation(f"{prefix}.request_id", f"repeats the request id of "
+                                                     f"notifications[{first}]", "DUPLICATE_REQUEST_ID"))
+                    continue
+            try:
+                made.append(self._notification_for(actor, item, dossiers))
+            except InvalidArgument as e:
+                violations.extend(FieldViolation(f"{prefix}.{v.field}", v.description, v.reason) for v in e.violations)
+            except NotFound as e:
+                field = "template_id" if e.resource_type == "Template" else "dossier_id"
+                violations.append(FieldViolation(f"{prefix}.{field}", str(e), "NOT_FOUND"))
+            except PermissionDenied as e:
+                raise PermissionDenied(e.action, f"{prefix}: {e.reason}", e.error_reason,
+                                       **{**e.metadata, "item": str(index)}) from None
+        if violations:
+            raise InvalidArgument(*violations)
+        repeatable = [n for n, item in zip(made, items, strict=True) if item.request_id is not None]
+        earlier = self.recorder.existing([n.id for n in repeatable])
+        views: dict[UUID, NotificationView] = {}
+        for index, notification in enumerate(made):
+            if notification.id in earlier:
+                try:
+                    views[notification.id] = self._earlier(actor, self.load(Notification, notification.id))
+                except PermissionDenied as e:
+                    raise PermissionDenied(e.action, f"notifications[{index}]: {e.reason}", e.error_reason,
+                                           item=str(index)) from None
+        new = [n for n in made if n.id not in views]
+        if new:
+            try:
+                self.save(*new)
+            except VersionConflict:
+                if len(repeatable) < len(made):
+                    raise
+                # A concurrent retry of the same batch won: every item is there now.
+                return [self._earlier(actor, self.load(Notification, n.id)) for n in made]
+        return [views.get(n.id) or NotificationView.of(n) for n in made]
+
+    def _notification_for(self, actor: Actor, item: NotificationRequest,
+                          dossiers: dict[UUID, DossierReplica | None]) -> Notification:
+        """The notification ``actor`` asks for, rendered and checked (unsaved); ``dossiers``
+        keeps the dossiers read for a batch naming one dossier many times."""
+        template = self._template(item.template_id)
+        if template is None:
+            raise NotFound("Template", str(item.template_id))
+        dossier_id = item.dossier_id
+        if dossier_id is not None and dossier_id not in dossiers:
+            dossiers[dossier_id] = self.find(DossierReplica, dossier_id)
+        dossier = dossiers[dossier_id] if dossier_id is not None else None
+        sending.check_sender(actor, template.key, dossier_id is not None, dossier, item.recipient_account_id,
+                             item.address, within=self.agency_tree.is_within)
+        if dossier_id is not None and dossier is None and not actor.has_role(ADMINISTRATOR):
+            raise NotFound("dossier", str(dossier_id))
+        sending.check_parameters(template.key, template.subject, template.body, item.parameters)
+        parameters = sending.parameters_for(actor, dossier, item.parameters, template.subject, template.body)
+        cause = f"request:{item.request_id}" if item.request_id else f"call:{uuid.uuid4()}"
+        rendered = template.render(parameters)
+        sending.check_rendered(rendered)
+        address = sending.normalise_address(template.channel, item.address)
+        return Notification.from_template(
+            cause, rendered, item.recipient_account_id, address=address, dossier_id=dossier_id, sent_by=actor.subject,
+            parameters=parameters,
+        )
+
+    @staticmethod
+    def _earlier(actor: Actor, earlier: Notification) -> NotificationView:
+        """The notification an earlier call with the same request id queued, to its sender."""
+        if earlier.sent_by != actor.subject and not actor.has_role(ADMINISTRATOR):
+            raise PermissionDenied(sending.ACTION, "the request id is another sender's", error_reason="NOT_OWNER")
+        return NotificationView.of(earlier)
 
     def replicate_dossier(self, dossier_id: UUID, code: str, agency_id: str, handling_agency_id: str,
                           applicant_account_id: UUID | None, assignee: UUID | None = None) -> list[Any]:
@@ -384,9 +465,15 @@ class NotificationsApplication(ReadModelApplication):
         return contacts.reachable([c for c in EXTERNAL_ORDER if c in self.external_channels], redirect_opted_out)
 
     def _occasion_template(self, key: str, channel: str, created: list[Any]) -> Template:
-        # Not from the cache: a template written earlier in a consumed batch is seen (unsaved)
-        # here, and is lost with the batch if it fails.
-        template = self.find(Template, template_id(key, channel))
+        # From the cache when read lately (every event of a batch would read it again), but
+        # only stored versions go in: a default template written earlier in a consumed batch
+        # is seen here unsaved (pending), and is lost with the batch if it fails.
+        tid = template_id(key, channel)
+        template = self.templates.get(tid)
+        if template is None:
+            template = self.find(Template, tid)
+            if template is not None and not template.pending_events:
+                self.templates.put(template)
         if template is None:
             template = next((t for t in created if isinstance(t, Template) and t.id == template_id(key, channel)),
                             None) or self._default_template(key, channel)

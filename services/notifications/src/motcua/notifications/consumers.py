@@ -53,6 +53,11 @@ def _account(value: str) -> UUID | None:
         return None
 
 
+def _ids(*values: str) -> list[UUID]:
+    """The values that are UUIDs (what a policy will read; a bad one is its policy's to refuse)."""
+    return [uuid for uuid in map(_account, values) if uuid is not None]
+
+
 # Events that carry the dossier's reference (its agencies now, its applicant): each keeps
 # this service's copy of the dossier current, e.g. after a transfer to another agency.
 _WITH_DOSSIER_REF = (
@@ -176,14 +181,22 @@ def dossier_events_consumer(center: NotificationsApplication) -> TrackedConsumer
                                                         dossier_id)]
         return [*copy, *_unique(notices)]
 
+    def received_reads(event: dossiers_events.DossierReceived, envelope: EventEnvelope) -> list[UUID]:
+        # This service's copy of the dossier, and the applicant's contact points.
+        return _ids(event.dossier_id, event.applicant_account_id)
+
+    def ref_reads(event, envelope: EventEnvelope) -> list[UUID]:
+        ref = event.dossier
+        return _ids(ref.dossier_id, ref.applicant_account_id)
+
     return TrackedConsumer(
         center,
         name="dossier-events",
         topics=[events_topic("dossiers")],
         subscriptions=[
-            Subscription(dossiers_events.DossierReceived, on_dossier_received),
+            Subscription(dossiers_events.DossierReceived, on_dossier_received, reads=received_reads),
             Subscription(dossiers_events.DossierSubmitted, on_dossier_submitted),
-            *(Subscription(event_type, on_dossier_ref) for event_type in _WITH_DOSSIER_REF),
+            *(Subscription(event_type, on_dossier_ref, reads=ref_reads) for event_type in _WITH_DOSSIER_REF),
         ],
     )
 

@@ -62,6 +62,11 @@ def _the_recipient(originator_id: Any, value: Mapping[str, Any]) -> str:
     return f"notification:{originator_id}"
 
 
+def _a_notice_of_its_own(originator_id: Any, value: Mapping[str, Any]) -> bool:
+    """A notice to an address, about no account or dossier, is its own subject, new with it."""
+    return not value.get("recipient_account_id") and not value.get("dossier_id")
+
+
 class InboxText:
     """Seals a notice's subject and body for the inbox read model's row, and opens them."""
 
@@ -99,7 +104,7 @@ PERSONAL_FIELDS: Mapping[str, tuple[PersonalField, ...]] = {
         PersonalField("", CONTACT_FIELDS, subject_of=_the_account),),
     get_topic(Notification.Created): (
         PersonalField("", ("address", "subject", "body", "parameters"), subject_of=_the_recipient,
-                      masked={"parameters": {}}),),
+                      masked={"parameters": {}}, new_subject=_a_notice_of_its_own),),
 }
 
 

@@ -317,6 +317,17 @@ class InboxRecorder(ProjectingRecorder):
         """Sent notifications whose receipt should have come by now."""
         return [row["notification_id"] for row in self.query(self._unconfirmed, {"now": now, "limit": limit})]
 
+    def existing(self, notification_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of the notifications exist: one query for a batch of sends that may repeat
+        earlier ones (the rows commit with their events, so a row is there when the events are)."""
+        if not notification_ids:
+            return set()
+        rows = self.query(
+            SQL("SELECT notification_id FROM {inbox} WHERE notification_id = ANY(%(ids)s)").format(inbox=self._inbox),
+            {"ids": list(notification_ids)},
+        )
+        return {row["notification_id"] for row in rows}
+
     def by_provider_id(self, provider: str, provider_id: str) -> UUID | None:
         """The notification a provider knows by ``provider_id`` (its receipts name it so)."""
         rows = self.query(
