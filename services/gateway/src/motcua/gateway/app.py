@@ -167,9 +167,12 @@ class CutOffAtShutdown:
         except asyncio.CancelledError:
             if started:  # too late for a status: the connection is closed mid-answer
                 raise
-            log.warning("request cut off by the shutdown; answered 503",
-                        extra={"method": scope["method"], "path": scope["path"]})
-            body = unavailable_body("the gateway is shutting down; try again", retry_seconds=1)
+            draining = scope["app"].state.draining.is_set()
+            log.warning("request cut off; answered 503", extra={
+                "method": scope["method"], "path": scope["path"], "gateway_stopping": draining})
+            message = "the gateway is shutting down; try again" if draining else \
+                "the request was cut off before it was answered; try again"
+            body = unavailable_body(message, retry_seconds=1)
             response = JSONResponse(body, status_code=503, headers={**retry_after(body), "Connection": "close"})
             # The task's cancellation is answered: the request ends here, as uvicorn wants it to.
             await response(scope, receive, send)
