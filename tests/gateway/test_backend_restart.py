@@ -11,8 +11,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from typing import Any
 
+import grpc
 import pytest
 
 from motcua.devstack import ServiceProcess, free_port, identity_env
@@ -171,3 +173,44 @@ def test_gateway_sigterm_answers_requests_still_in_flight_at_its_grace_with_a_js
     finally:
         hole.close()
 
+
+
+class SlowProcedures(grpc.GenericRpcHandler):
+    """A procedures backend that never finishes a call before it is stopped."""
+
+    def __init__(self) -> None:
+        self.called = threading.Event()
+        self.release = threading.Event()
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        def handle(request: bytes, context: grpc.ServicerContext) -> bytes:
+            self.called.set()
+            self.release.wait(30)
+            return b""
+        return grpc.unary_unary_rpc_method_handler(handle)
+
+
+def test_a_backend_stopping_with_the_call_in_flight_is_a_json_503(start_gateway: StartGateway) -> None:
+    """The backend's graceful stop runs out and cancels the call it was still serving: the
+    client cancelled nothing, and a retry reaches the backend's replacement."""
+    slow = SlowProcedures()
+    server = grpc.server(futures.ThreadPoolExecutor(4), handlers=[slow])
+    addr = f"127.0.0.1:{free_port()}"
+    assert server.add_insecure_port(addr)
+    server.start()
+    try:
+        gw = start_gateway({"procedures": addr})
+        replies: list[Reply] = []
+        caller = threading.Thread(target=lambda: replies.append(gw.call("GET", "/v1/procedures?page_size=1")))
+        caller.start()
+        assert slow.called.wait(30)
+        server.stop(0.5).wait()
+        caller.join(timeout=30)
+        assert len(replies) == 1
+        reply = replies[0]
+        assert reply.status == 503, (reply.status, reply.raw[:300])
+        assert reply.json["error"]["status"] == "UNAVAILABLE"
+        assert reply.json["error"]["message"] == "the procedures service is unavailable; try again later"
+    finally:
+        slow.release.set()
+        server.stop(0)
