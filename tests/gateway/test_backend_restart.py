@@ -131,7 +131,18 @@ def test_backends_stopping_and_restarting_answer_only_successes_or_json_503s(
                                for _, p, r in load.replies[before:]), timeout=60, what="identity answering again")
         identity.terminate(timeout=20)  # and a graceful stop of identity
         eventually(load.seen("/.well-known/", 503), timeout=30, what="503s once identity stopped")
-    assert not load.errors, load.errors[:5]
+        assert not load.errors, load.errors[:5]
+
+        own_procedures.start(timeout=90)
+        identity.start(timeout=90)
+        before = len(load.replies)
+        eventually(lambda: any(r.status == 200 and p.startswith("/v1/tokens:")
+                               for _, p, r in load.replies[before:]), timeout=60, what="identity's RPCs again")
+        assert gw.process.pid is not None
+        os.kill(gw.process.pid, signal.SIGTERM)  # the gateway's own stop, with requests in flight
+        assert gw.process.wait_exit(timeout=30) == 0
+    # Once it stopped listening the gateway refuses connections (the load's OSErrors): a
+    # client tries another replica; what it did answer is judged below.
     assert not bad_replies(load.replies), bad_replies(load.replies)[:10]
 
 
