@@ -123,6 +123,8 @@ def test_backends_stopping_and_restarting_answer_only_successes_or_json_503s(
         assert identity.pid is not None
         os.kill(identity.pid, signal.SIGKILL)  # no goodbye: connections reset mid-call
         eventually(load.seen("/.well-known/", 503), timeout=30, what="503s from the identity proxy")
+        proxied = next(r for _, p, r in load.replies if p.startswith("/.well-known/") and r.status == 503)
+        assert proxied.json["error"]["message"] == "the identity service is unavailable; try again later"
         eventually(load.seen("/v1/tokens:", 503), timeout=30, what="503s from identity's RPCs")
         identity.kill()
         identity.start(timeout=90)
