@@ -34,8 +34,8 @@ def transcoder_of(rpc: str) -> Transcoder:
                                    grpc.aio.InternalError("execute_batch failed")])
 def test_a_channel_failure_without_a_status_is_a_503_naming_the_backend(error: Exception) -> None:
     transcoder = transcoder_of("/motcua.procedures.v1.ProcedureService/ListProcedures")
-    response = asyncio.run(transcoder._unary(ClosedChannelBackends(error), transcoder.request_class(), (),
-                                             "procedures"))
+    backends: Any = ClosedChannelBackends(error)  # only its unary() is used
+    response = asyncio.run(transcoder._unary(backends, transcoder.request_class(), (), "procedures"))
     assert response.status_code == 503
     error_json = json.loads(bytes(response.body))["error"]
     assert (error_json["code"], error_json["status"]) == (503, "UNAVAILABLE")
