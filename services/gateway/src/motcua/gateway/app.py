@@ -42,7 +42,7 @@ from .config import SERVICE, GatewaySettings
 from .cors import Cors
 from .descriptors import ROUTED_BY_FIELD, Api, DescriptorError, load_api
 from .docs import docs_routes, openapi_route
-from .errors import REQUEST_LOCALE, error_response
+from .errors import REQUEST_LOCALE, error_response, retry_after, unavailable_body
 from .guard import TokenGate
 from .identity_proxy import IdentityProxy
 from .openapi import build_openapi
@@ -138,6 +138,46 @@ class AccessLog:
             })
 
 
+class CutOffAtShutdown:
+    """A request still running when the shutdown grace (MOTCUA_SHUTDOWN_GRACE) runs out is
+    cancelled by uvicorn; the cancellation is not an Exception, so it passes Starlette's error
+    handlers, and uvicorn would answer it a plain-text "500 Internal Server Error". A request cut
+    off by the gateway's own stop is no fault of the client's and worth retrying (on another
+    replica): it is answered 503 UNAVAILABLE with the usual JSON body and a Retry-After.
+
+    Inside AccessLog and Cors, so that the answer is logged, counted and carries CORS headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except asyncio.CancelledError:
+            if started:  # too late for a status: the connection is closed mid-answer
+                raise
+            draining = scope["app"].state.draining.is_set()
+            log.warning("request cut off; answered 503", extra={
+                "method": scope["method"], "path": scope["path"], "gateway_stopping": draining})
+            message = "the gateway is shutting down; try again" if draining else \
+                "the request was cut off before it was answered; try again"
+            body = unavailable_body(message, retry_seconds=1)
+            response = JSONResponse(body, status_code=503, headers={**retry_after(body), "Connection": "close"})
+            # The task's cancellation is answered: the request ends here, as uvicorn wants it to.
+            await response(scope, receive, send)
+
+
 def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
     """The app; api: the descriptors to serve (default: load_api, see descriptors.py)."""
     if api is None:
@@ -188,6 +228,7 @@ def create_app(settings: GatewaySettings, api: Api | None = None) -> Starlette:
             # and every answer, errors included, carries the CORS headers an allowed page needs.
             Middleware(Cors, settings.cors_allowed_origins, settings.cors_max_age),
             Middleware(ClientAddressMiddleware, settings.trusted_proxies),
+            Middleware(CutOffAtShutdown),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,

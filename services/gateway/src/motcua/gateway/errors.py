@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 
 import grpc
-from google.protobuf import any_pb2, json_format
+from google.protobuf import any_pb2, duration_pb2, json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2  # noqa: F401  (details types for JSON)
 from starlette.responses import JSONResponse
 
@@ -123,6 +123,13 @@ def retry_after(body: dict) -> dict[str, str]:
                 continue
             return {"Retry-After": str(max(1, int(seconds + 0.999)))}
     return {}
+
+
+def unavailable_body(message: str, retry_seconds: int) -> dict:
+    """503 UNAVAILABLE said by the gateway itself, with a RetryInfo: also its Retry-After
+    (retry_after)."""
+    retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_seconds))
+    return error_body(503, "UNAVAILABLE", message, pack_details(retry))
 
 
 def error_response(http_status: int, message: str, *, status: str | None = None,

@@ -14,6 +14,7 @@ these endpoints take forms and small JSON only.
 
 from __future__ import annotations
 
+import logging
 from http.cookiejar import DefaultCookiePolicy
 
 import httpx2
@@ -25,6 +26,8 @@ from motcua.kernel.client_address import current_client_address
 
 from .errors import error_response
 from .guard import Refused, read_limited
+
+log = logging.getLogger(__name__)
 
 PREFIXES = ("/.well-known/{rest:path}", "/oauth2/{rest:path}")
 # RFC 9110 7.6.1: meaningful for one connection only; content-length is recomputed.
@@ -79,8 +82,10 @@ class IdentityProxy:
         try:
             target = self.target(request) + (f"?{request.url.query}" if request.url.query else "")
             upstream = await self.client.request(request.method, target, content=body, headers=headers)
-        except httpx2.HTTPError:
-            return error_response(503, f"the {self.backend} service is unavailable")
+        except httpx2.HTTPError as e:  # refused, reset, timed out: the backend stopping or not back yet
+            log.warning("backend request failed", extra={"backend": self.backend, "path": request.url.path,
+                                                         "error": repr(e)})
+            return error_response(503, f"the {self.backend} service is unavailable; try again later")
         response = Response(upstream.content, status_code=upstream.status_code)
         response.raw_headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in upstream.headers.multi_items()

@@ -469,6 +469,14 @@ class Transcoder:
             body["error"]["message"] = generic[code]
         return http_status, body
 
+    def _channel_failure(self) -> Response:
+        """A failure of the gateway's own channel that is no call status (grpc.aio's UsageError
+        of a channel closed as the gateway stops, its InternalError): the backend could not be
+        reached, which a retry (on another replica) may fix. Logged with its trace: not expected."""
+        log.exception("backend call failed in the channel", extra={"rpc": self.method.full_path})
+        body = error_body(503, "UNAVAILABLE", f"the {self.method.backend} service is unavailable; try again later")
+        return JSONResponse(body, status_code=503)
+
     def _too_large(self, match: re.Match, request_size: int | None) -> tuple[int, dict]:
         """gRPC's own refusal of a message over a limit (the gateway's channel or the backend's
         server): 413 when it was the request, naming the limit; the response's is no fault of
@@ -528,6 +536,8 @@ class Transcoder:
                 http_status = 412
                 body["error"].update(code=412, status="FAILED_PRECONDITION")
             return JSONResponse(body, status_code=http_status, headers=retry_after(body))
+        except grpc.aio.BaseError:
+            return self._channel_failure()
         if as_file:
             return self.file_response(response)
         etag = self.etag(response)
@@ -644,6 +654,8 @@ class Transcoder:
             except grpc.aio.AioRpcError as e:
                 http_status, body = self._grpc_error(e, message.ByteSize())
                 return JSONResponse(body, status_code=http_status, headers=retry_after(body))
+            except grpc.aio.BaseError:
+                return self._channel_failure()
         # no-referrer: a page the stream's client links to never learns the URL (its token).
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Referrer-Policy": "no-referrer"}
         media = _SSE if sse else _NDJSON
@@ -686,6 +698,9 @@ class Transcoder:
                 yield frame("message", self.render(item), str(position) if position else "")
         except grpc.aio.AioRpcError as e:
             _, body = self._grpc_error(e)
+            yield frame("error", body["error"] if not sse else body)
+        except grpc.aio.BaseError:
+            body = json.loads(bytes(self._channel_failure().body))
             yield frame("error", body["error"] if not sse else body)
         finally:
             drained.cancel()
