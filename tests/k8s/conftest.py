@@ -66,6 +66,7 @@ def cluster() -> Iterator[str]:
     up = subprocess.run(["bash", "infra/k8s/up.sh"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     try:
         assert up.returncode == 0, f"k8s-up failed:\n{up.stdout}\n{up.stderr}"
+        print("\n" + up.stdout.strip().splitlines()[-1])  # k8s-up: cluster ready in N s
         yield up.stdout
     finally:
         down = subprocess.run(["bash", "infra/k8s/down.sh"], cwd=ROOT, capture_output=True, text=True, timeout=300)
