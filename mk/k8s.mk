@@ -3,9 +3,9 @@
 #
 #   k8s-bins   kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
 #              kubectl (v1.34.3) and CoreDNS built with `go build` from the Go module proxy into
-#              .local/tools/k8s, plus the sandbox's pause from the same release's source. Caches
-#              under .local/cache/go; about 6 minutes of both cores the first time (niced),
-#              nothing the next.
+#              .local/tools/k8s, plus the sandbox's pause from the same release's source. Go's
+#              own caches; about 6 minutes of both cores the first time (niced), a minute's
+#              linking in another checkout, nothing the next time in the same one.
 #   k8s-tools  containerd, runc, the CNI plugins, etcd, iptables and conntrack from Debian,
 #              installed on the system with apt-get (the README says why).
 #   k8s-up     certificates, kubeconfigs, etcd, the control plane, containerd, kubelet,

@@ -36,6 +36,27 @@ def kubectl(*args: str, timeout: float = 120, check: bool = True, stdin: str | N
     return result.stdout
 
 
+def run_pod(namespace: str, image: str, script: str, *args: str, timeout: float = 300) -> str:
+    """Runs `python -c script args` once in a pod `client` of the namespace and returns its log.
+    Waits for either end (Succeeded or Failed): a pod that failed, or never ended, fails the test
+    with its description, events and log, which a timeout alone would not show."""
+    kubectl("-n", namespace, "run", "client", f"--image={image}", "--image-pull-policy=Never",
+            "--restart=Never", "--command", "--", "python", "-c", script, *args)
+    deadline = time.monotonic() + timeout
+    phase = ""
+    while time.monotonic() < deadline:
+        phase = kubectl("-n", namespace, "get", "pod", "client", "-o", "jsonpath={.status.phase}")
+        if phase in ("Succeeded", "Failed"):
+            break
+        time.sleep(2)
+    log = kubectl("-n", namespace, "logs", "client", check=False)
+    if phase != "Succeeded":
+        described = kubectl("-n", namespace, "describe", "pod", "client", check=False)
+        raise AssertionError(f"pod {namespace}/client ended {phase or 'in no phase'} after at most {timeout:g} s"
+                             f"\n--- describe\n{described}\n--- log\n{log}")
+    return log
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[str]:
     """A started cluster for the session's tests; stopped and cleaned afterwards. Yields the
@@ -45,6 +66,7 @@ def cluster() -> Iterator[str]:
     up = subprocess.run(["bash", "infra/k8s/up.sh"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     try:
         assert up.returncode == 0, f"k8s-up failed:\n{up.stdout}\n{up.stderr}"
+        print("\n" + up.stdout.strip().splitlines()[-1])  # k8s-up: cluster ready in N s
         yield up.stdout
     finally:
         down = subprocess.run(["bash", "infra/k8s/down.sh"], cwd=ROOT, capture_output=True, text=True, timeout=300)

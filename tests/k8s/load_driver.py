@@ -63,6 +63,7 @@ class Driver:
         self.tokens: dict[str, str] = {}
         self.lock = threading.Lock()
         self.figures: Counter[str] = Counter()
+        self.samples: dict[str, str] = {}
         self.flows: list[dict] = []  # per flow: identity number, dossier id, acknowledged commands
 
     # -- calls -------------------------------------------------------------------------------
@@ -114,7 +115,12 @@ class Driver:
                 with self.lock:
                     self.figures["refused"] += 1
                     self.figures["refused " + what] += 1
-                    self.figures["refusal: " + str(e).split(":", 1)[0]] += 1
+                    kind = "refusal: " + str(e).split(":", 1)[0]
+                    self.figures[kind] += 1
+                    first = kind not in self.samples
+                    self.samples.setdefault(kind, str(e))
+                if first:  # each kind's first answer, to tell a backend's error from a restart
+                    print(f"first {kind}: {e}", flush=True)
                 if time.monotonic() > deadline:
                     raise StepFailed(f"{what}: unanswered for {RETRY_BUDGET:.0f}s (last: {e})") from e
                 time.sleep(1.0)

@@ -75,7 +75,7 @@ def load(name: str) -> Iterator[dict]:
     figures["under load s"] = round(time.monotonic() - started, 1)
     print(f"\n{name}: {json.dumps(figures, ensure_ascii=False, sort_keys=True)}")
     for line in logs.splitlines():
-        if line.startswith("unanswered"):
+        if line.startswith(("unanswered", "first refusal")):
             print(f"  {line}")
 
 

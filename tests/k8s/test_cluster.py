@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.k8s.conftest import ROOT, kubectl
+from tests.k8s.conftest import ROOT, kubectl, run_pod
 
 pytestmark = pytest.mark.k8s
 
@@ -66,9 +66,21 @@ spec:
 # Run in a second pod: resolve the Service's DNS name, then read the gateway through the
 # Service by name and by ClusterIP; the answers printed as one JSON line.
 CLIENT = """
-import json, socket, sys, urllib.request
+import json, socket, sys, time, urllib.request
 name, cluster_ip = sys.argv[1], sys.argv[2]
-resolved = socket.gethostbyname(name)
+# The Service's DNS record and its iptables rules appear within seconds of its creation, not at
+# once: the first minute's failures to resolve or connect are tried again.
+deadline = time.monotonic() + 60
+while True:
+    try:
+        resolved = socket.gethostbyname(name)
+        urllib.request.urlopen(f'http://{cluster_ip}/livez', timeout=10).close()
+        break
+    except OSError as e:
+        if time.monotonic() > deadline:
+            raise
+        print('not yet:', e, flush=True)
+        time.sleep(2)
 spec = json.load(urllib.request.urlopen(f'http://{name}/openapi.json', timeout=10))
 live = urllib.request.urlopen(f'http://{cluster_ip}/livez', timeout=10)
 docs = urllib.request.urlopen(f'http://{name}/docs', timeout=10)
@@ -90,11 +102,8 @@ def test_the_cluster_runs_the_project_s_image_behind_a_cluster_ip_service_and_a_
     assert cluster_ip.startswith("10.96."), cluster_ip
 
     name = f"gateway.{NAMESPACE}.svc.cluster.local"
-    kubectl("-n", NAMESPACE, "run", "client", f"--image={IMAGE}", "--image-pull-policy=Never",
-            "--restart=Never", "--command", "--", "python", "-c", CLIENT, name, cluster_ip)
-    kubectl("-n", NAMESPACE, "wait", "pod/client", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=180s",
-            timeout=200)
-    answer = json.loads(kubectl("-n", NAMESPACE, "logs", "client").strip().splitlines()[-1])
+    log = run_pod(NAMESPACE, IMAGE, CLIENT, name, cluster_ip, timeout=240)
+    answer = json.loads(log.strip().splitlines()[-1])
     assert answer == {"resolved": cluster_ip, "submit": True, "livez": 200, "docs": "text/html"}
 
     # The gateway's pod runs the image containerd imported (nothing was pulled).
@@ -129,11 +138,7 @@ def test_postgresql_and_kafka_run_as_stateful_sets_from_the_local_images_and_ser
     kubectl("apply", "--server-side", "-f", str(ROOT / "infra" / "k8s" / "manifests" / "dev-deps.yaml"))
     for workload in ("statefulset/postgresql", "statefulset/kafka"):
         kubectl("-n", "motcua-deps", "rollout", "status", workload, "--timeout=300s", timeout=320)
-    kubectl("-n", "motcua-deps", "run", "client", f"--image={IMAGE}", "--image-pull-policy=Never",
-            "--restart=Never", "--command", "--", "python", "-c", DEPS_CLIENT)
-    kubectl("-n", "motcua-deps", "wait", "pod/client", "--for=jsonpath={.status.phase}=Succeeded",
-            "--timeout=300s", timeout=320)
-    lines = kubectl("-n", "motcua-deps", "logs", "client").splitlines()
+    lines = run_pod("motcua-deps", IMAGE, DEPS_CLIENT, timeout=300).splitlines()
     answers = [line for line in lines if line.startswith(("postgresql: ", "kafka: "))]
     assert answers == ["postgresql: Hồ sơ đã tiếp nhận", "kafka: Thông báo cho công dân"], lines
 
