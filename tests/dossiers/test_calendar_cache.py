@@ -11,6 +11,7 @@ import pytest
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.dossiers.domain.calendar_replica import CalendarReplica
 from tests.support.calendars import plain_2026
+from tests.support.reads import counted_reads
 
 AGENCY = "000.00.12.H56"
 HOLIDAY = {"date": "2026-03-09", "name": "Ngày truyền thống của Sở"}
@@ -39,16 +40,7 @@ def publish(app: DossiersApplication, agency_id: str, version: int, data: dict) 
 
 def replica_reads(app: DossiersApplication, monkeypatch) -> list[uuid.UUID]:
     """The calendar replicas ``app`` reads from the log from now on."""
-    reads: list[uuid.UUID] = []
-    find = app.find
-
-    def counted(aggregate_type, aggregate_id):
-        if aggregate_type is CalendarReplica:
-            reads.append(aggregate_id)
-        return find(aggregate_type, aggregate_id)
-
-    monkeypatch.setattr(app, "find", counted)
-    return reads
+    return counted_reads(app, CalendarReplica, monkeypatch)
 
 
 def test_calendars_unchanged_since_the_last_reception_are_not_read_again(replicas, monkeypatch):

@@ -14,6 +14,7 @@ from motcua.dossiers.application.views import PublishedVersion, Submission
 from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.values import Applicant, Document
 from motcua.kernel.context import Actor, Grant, acting_as
+from tests.support.reads import counted_reads
 
 AGENCY = "000.00.12.H56"
 NOW = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -53,16 +54,7 @@ def submission(procedure_id: uuid.UUID) -> Submission:
 
 
 def sequence_reads(app: DossiersApplication, monkeypatch) -> list[uuid.UUID]:
-    reads: list[uuid.UUID] = []
-    find = app.find
-
-    def counted(aggregate_type, aggregate_id):
-        if aggregate_type is DossierCodeSequence:
-            reads.append(aggregate_id)
-        return find(aggregate_type, aggregate_id)
-
-    monkeypatch.setattr(app, "find", counted)
-    return reads
+    return counted_reads(app, DossierCodeSequence, monkeypatch)
 
 
 def test_the_next_number_is_taken_without_reading_the_sequence_again(replicas, procedure_id, monkeypatch):

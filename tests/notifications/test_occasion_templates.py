@@ -11,6 +11,7 @@ import pytest
 
 from motcua.notifications.application import DossierReceipt, NotificationsApplication
 from motcua.notifications.domain import DOSSIER_RECEIVED, IN_APP, Notification, Template, template_id
+from tests.support.reads import counted_reads
 
 
 def application(stack) -> NotificationsApplication:
@@ -38,15 +39,7 @@ def notices(aggregates: list) -> list[Notification]:
 
 
 def test_many_events_read_their_template_from_the_store_once_and_a_revision_at_once(center, monkeypatch):
-    reads: list[uuid.UUID] = []
-    find = center.find
-
-    def counted(aggregate_type, aggregate_id):
-        if aggregate_type is Template:
-            reads.append(aggregate_id)
-        return find(aggregate_type, aggregate_id)
-
-    monkeypatch.setattr(center, "find", counted)
+    reads = counted_reads(center, Template, monkeypatch)
     for n in range(5):
         (notice,) = notices(center.notify_dossier_received(receipt(f"000.00.12.H56-260302-000{n}")))
         assert f"000.00.12.H56-260302-000{n}" in notice.body

@@ -14,6 +14,13 @@ def find_envelope(
     bootstrap: str, topic: str, matches: Callable[[envelope_pb2.EventEnvelope], bool], timeout: float = 60.0
 ) -> envelope_pb2.EventEnvelope:
     """The first envelope on ``topic`` (read from the beginning, outside any group) that matches."""
+    return find_record(bootstrap, topic, matches, timeout)[0]
+
+
+def find_record(
+    bootstrap: str, topic: str, matches: Callable[[envelope_pb2.EventEnvelope], bool], timeout: float = 60.0
+) -> tuple[envelope_pb2.EventEnvelope, dict[str, bytes]]:
+    """The first envelope on ``topic`` that matches, and its message's headers."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000)
     deadline = time.monotonic() + timeout
     try:
@@ -29,7 +36,7 @@ def find_envelope(
                 for record in records:
                     envelope = envelope_pb2.EventEnvelope.FromString(record.value)
                     if matches(envelope):
-                        return envelope
+                        return envelope, dict(record.headers)
         raise AssertionError(f"no matching event on {topic} within {timeout}s")
     finally:
         consumer.close()
