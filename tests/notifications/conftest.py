@@ -8,6 +8,7 @@ skip the real dossiers service's events.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import uuid
@@ -22,6 +23,9 @@ from motcua.devstack import ServiceProcess
 from motcua.devstack.provider_simulator import ProviderSimulator
 from motcua.devstack.services import gateway_env
 from motcua.identity.v1.role_pb2 import Role
+from motcua.kernel.subject_keys import KeyEncryptionKeys
+from motcua.notifications.application import NotificationsApplication
+from motcua.notifications.personal_data import seal_personal_data
 from tests.support import auth
 from tests.support.clients import notifications_stub
 from tests.support.dossier_events import DossierEvents
@@ -69,6 +73,16 @@ def database(stack) -> str:
     name = f"motcua_notifications_m{uuid.uuid4().hex[:8]}"
     stack.postgres.create_database(name)
     return name
+
+
+def sealing_application(stack, database: str) -> NotificationsApplication:
+    """The application in this process on ``database``, sealing personal data under a key
+    encryption key of its own; ``database`` kept on it for the tests' own queries."""
+    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
+    seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
+    center.prepare()
+    center.database = database  # type: ignore[attr-defined]
+    return center
 
 
 @pytest.fixture(scope="module")

@@ -5,26 +5,19 @@ with the notices that need it."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import psycopg
 import pytest
 
-from motcua.kernel.subject_keys import KeyEncryptionKeys
-from motcua.notifications.application import NotificationsApplication
 from motcua.notifications.domain import EMAIL, Notification, Rendered
-from motcua.notifications.personal_data import seal_personal_data
+
+from .conftest import sealing_application
 
 
 @pytest.fixture(scope="module")
-def center(stack):
-    database = f"motcua_notifications_k{uuid.uuid4().hex[:8]}"
-    stack.postgres.create_database(database)
-    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
-    seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
-    center.prepare()
-    center.database = database
+def center(stack, database):
+    center = sealing_application(stack, database)
     yield center
     center.close()
 

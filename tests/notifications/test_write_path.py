@@ -5,7 +5,6 @@ committed, never for a rolled-back batch applied again."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
 
@@ -14,11 +13,11 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from motcua.kernel.errors import VersionConflict
-from motcua.kernel.subject_keys import KeyEncryptionKeys, SubjectKeyStore
+from motcua.kernel.subject_keys import SubjectKeyStore
 from motcua.notifications import readmodel
-from motcua.notifications.application import NotificationsApplication
 from motcua.notifications.domain import EMAIL, Notification, Rendered
-from motcua.notifications.personal_data import seal_personal_data
+
+from .conftest import sealing_application
 
 REFUSED_SUBJECT = "Không ghi được"
 # The inbox row's subject is sealed: the refused row is known by its template's key, in the clear.
@@ -26,14 +25,9 @@ REFUSED_KEY = "khong_ghi_duoc"
 
 
 @pytest.fixture(scope="module")
-def center(stack):
+def center(stack, database):
     """The application in this process, on a database of its own, sealing personal data."""
-    database = f"motcua_notifications_w{uuid.uuid4().hex[:8]}"
-    stack.postgres.create_database(database)
-    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
-    seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
-    center.prepare()
-    center.database = database
+    center = sealing_application(stack, database)
     with psycopg.connect(stack.postgres.dsn(database), autocommit=True) as conn:
         # A row the inbox refuses after the notification's events are in: its transaction rolls
         # back late, after the projection has run.
