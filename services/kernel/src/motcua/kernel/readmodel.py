@@ -212,6 +212,15 @@ class ProjectingRecorder(PostgresProcessRecorder):
         # composed statement (identifiers quoted one by one) again at each execution, which cost
         # a tenth of a millisecond or more per statement, several times per command.
         self.insert_events_statement = _text(self.insert_events_statement)
+        # The stored events as four arrays sent in binary, rather than eventsourcing's one array
+        # of a composite type: psycopg writes the composite values' text (the state's bytes in
+        # hex) in Python, a tenth of the accepting path's CPU for a batch of notices.
+        self._insert_columns_statement = _text(SQL(
+            "INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(table=Identifier(self.datastore.schema, self.events_table_name),
+                 id_type=Identifier(self.datastore.originator_id_type.lower())))
         self.lock_table_statements = [_text(s) for s in self.lock_table_statements]
         if hasattr(self, "insert_tracking_statement"):
             self.insert_tracking_statement = _text(self.insert_tracking_statement)
@@ -280,6 +289,16 @@ class ProjectingRecorder(PostgresProcessRecorder):
         for writer in self._beside:
             for statement, params in writer.statements_for(stored_events):
                 curs.execute(self._rendered(statement), params)
+
+    def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                              **kwargs: Any) -> None:
+        # eventsourcing's steps (the table lock keeps the positions in commit order), then the
+        # rows; RETURNING gives their positions in the arrays' order, as eventsourcing's does.
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self._insert_columns_statement, (
+            [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events], [e.state for e in stored_events]))
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
