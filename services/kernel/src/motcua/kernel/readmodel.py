@@ -110,6 +110,23 @@ def _text(statement: Any) -> Any:
     return SQL(statement.as_string()) if isinstance(statement, Composed) else statement
 
 
+def execute_in_order(cursor: Cursor[Any], statements: Sequence[Statement]) -> None:
+    """Runs the statements in their order, each run of the same statement as one ``executemany``:
+    psycopg then parses and adapts the statement once for the run rather than once per row (two
+    rows per notice queued: its inbox row, its recipient's key)."""
+    start = 0
+    while start < len(statements):
+        statement = statements[start][0]
+        end = start + 1
+        while end < len(statements) and statements[end][0] is statement:
+            end += 1
+        if end - start == 1:
+            cursor.execute(statement, statements[start][1])
+        else:
+            cursor.executemany(statement, [params for _, params in statements[start:end]])
+        start = end
+
+
 _change_statements: dict[tuple[Any, ...], SQL] = {}
 _table_names: dict[int, tuple[Identifier, str]] = {}
 
@@ -286,9 +303,8 @@ class ProjectingRecorder(PostgresProcessRecorder):
         # Each attempt (eventsourcing retries a lost connection) starts with no effects.
         self._writing.effects = []
         super()._insert_events(curs, stored_events, **kwargs)
-        for writer in self._beside:
-            for statement, params in writer.statements_for(stored_events):
-                curs.execute(self._rendered(statement), params)
+        execute_in_order(curs, [(self._rendered(statement), params) for writer in self._beside
+                                for statement, params in writer.statements_for(stored_events)])
 
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
                               **kwargs: Any) -> None:
@@ -308,8 +324,7 @@ class ProjectingRecorder(PostgresProcessRecorder):
             statements = self._statements(zip(ids, stored_events, strict=True))
             if statements:
                 with curs.connection.cursor() as projecting:
-                    for statement, params in statements:
-                        projecting.execute(statement, params)
+                    execute_in_order(projecting, statements)
         return ids
 
     def _statements(self, positioned: Iterable[tuple[int, StoredEvent]]) -> list[Statement]:
