@@ -47,8 +47,17 @@ def shutdown_tracing() -> None:
         _provider.shutdown()
 
 
+_tracer: trace.Tracer | None = None
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer("motcua.kernel")
+    # Got once: get_tracer makes a new tracer each call (a twentieth of a consumed event's CPU,
+    # a span per event). Before the provider is set it is the API's proxy, which follows the
+    # provider once one is set.
+    global _tracer
+    if _tracer is None:
+        _tracer = trace.get_tracer("motcua.kernel")
+    return _tracer
 
 
 def records_spans() -> bool:

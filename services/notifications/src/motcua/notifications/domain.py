@@ -12,6 +12,7 @@ and names every placeholder it has no value for.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,7 +57,13 @@ _BRACES = re.compile(r"\{\{|\}\}")
 
 def placeholders(text: str) -> list[str]:
     """The placeholder names of a template text, in order of first use."""
-    return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
+    return list(_placeholder_names(text))
+
+
+# Kept per text: a batch renders and checks the same few template texts for every item.
+@functools.lru_cache(maxsize=256)
+def _placeholder_names(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_PLACEHOLDER.findall(text)))
 
 
 def malformed_braces(text: str) -> list[str]:
@@ -93,7 +100,7 @@ def render(text: str, parameters: Mapping[str, str], template: str = "") -> str:
     string is a value). Parameters the text does not use are ignored; values are
     inserted as they are, never interpreted as placeholders themselves.
     """
-    missing = [name for name in placeholders(text) if name not in parameters]
+    missing = [name for name in _placeholder_names(text) if name not in parameters]
     if missing:
         raise MissingParameters(template or "text", missing)
     return _PLACEHOLDER.sub(lambda m: parameters[m.group(1)], text)
