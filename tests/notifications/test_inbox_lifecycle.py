@@ -14,14 +14,14 @@ import pytest
 from motcua.identity.v1.role_pb2 import Role
 from motcua.kernel.context import Actor, acting_as
 from motcua.kernel.errors import PermissionDenied
-from motcua.notifications.application import DossierReceipt, NotificationsApplication
+from motcua.notifications.application import DossierReceipt, NotificationRequest
 from motcua.notifications.domain import IN_APP, template_id
 from motcua.notifications.v1 import notification_service_pb2 as pb
 from tests.support import auth
 from tests.support.clients import notifications_stub
 from tests.support.waiting import eventually
 
-from .conftest import InboxReader
+from .conftest import InboxReader, local_application
 
 VN = timezone(timedelta(hours=7))
 
@@ -143,13 +143,9 @@ def test_a_lost_listener_connection_loses_no_notification(stack, lone, notificat
 
 
 @pytest.fixture(scope="module")
-def center(stack):
+def center(stack, database):
     """The application in this process, on a database of its own."""
-    database = f"motcua_notifications_r{uuid.uuid4().hex[:8]}"
-    stack.postgres.create_database(database)
-    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
-    center.prepare()
-    center.database = database
+    center = local_application(stack, database)
     yield center
     center.close()
 
@@ -158,7 +154,8 @@ def test_the_read_model_is_derived_again_from_the_log(stack, center):
     recipient = uuid.uuid4()
     template = center.create_template("bao_tin", IN_APP, "", "Tin số {{so}}")
     with acting_as(Actor(subject="quan-tri-1", roles=("administrator",))):
-        sent = [center.send_notification(template.template_id, {"so": str(n)}, recipient) for n in range(5)]
+        sent = [center.send_notification(NotificationRequest(template.template_id, {"so": str(n)}, recipient))
+                for n in range(5)]
     owner = Actor(subject=str(recipient), roles=("applicant",))  # the inbox is its owner's to read
     with acting_as(owner):
         center.mark_read(sent[2].notification_id)
@@ -205,7 +202,7 @@ def test_the_application_itself_keeps_a_person_s_notifications_to_them_whoever_c
     recipient, stranger = uuid.uuid4(), uuid.uuid4()
     template = center.create_template("tin_rieng", IN_APP, "", "Tin riêng của {{ten}}")
     with acting_as(Actor(subject="quan-tri-2", roles=("administrator",))):
-        sent = center.send_notification(template.template_id, {"ten": "Hằng"}, recipient)
+        sent = center.send_notification(NotificationRequest(template.template_id, {"ten": "Hằng"}, recipient))
     with acting_as(Actor(subject=str(stranger), roles=("applicant",))):
         for call in (lambda: center.get_notification(sent.notification_id),
                      lambda: center.mark_read(sent.notification_id),

@@ -24,6 +24,18 @@ log = logging.getLogger(__name__)
 STREAM_LIVE_HEADER = ("motcua-inbox", "live")
 
 
+
+def _notification_request(message: pb.SendNotificationRequest) -> NotificationRequest:
+    """A SendNotification request, or an item of SendNotifications, as the application takes it."""
+    return NotificationRequest(
+        template_id=UUID(message.template_id),
+        parameters=dict(message.parameters),
+        recipient_account_id=optional_uuid(message.recipient_account_id),
+        address=message.address,
+        dossier_id=optional_uuid(message.dossier_id),
+        request_id=optional_uuid(message.request_id),
+    )
+
 class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServicer):
     def __init__(
         self, app: NotificationsApplication, hub: InboxHub, backlog: int = 100, wait_slice: float = 5.0
@@ -47,28 +59,11 @@ class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServ
         return pb.ReviseTemplateResponse(template=template_to_proto(view))
 
     def SendNotification(self, request: pb.SendNotificationRequest, context) -> pb.SendNotificationResponse:
-        view = self.app.send_notification(
-            template_id=UUID(request.template_id),
-            parameters=dict(request.parameters),
-            recipient_account_id=optional_uuid(request.recipient_account_id),
-            address=request.address,
-            dossier_id=optional_uuid(request.dossier_id),
-            request_id=optional_uuid(request.request_id),
-        )
+        view = self.app.send_notification(_notification_request(request))
         return pb.SendNotificationResponse(notification=notification_to_proto(view))
 
     def SendNotifications(self, request: pb.SendNotificationsRequest, context) -> pb.SendNotificationsResponse:
-        views = self.app.send_notifications([
-            NotificationRequest(
-                template_id=UUID(item.template_id),
-                parameters=dict(item.parameters),
-                recipient_account_id=optional_uuid(item.recipient_account_id),
-                address=item.address,
-                dossier_id=optional_uuid(item.dossier_id),
-                request_id=optional_uuid(item.request_id),
-            )
-            for item in request.notifications
-        ])
+        views = self.app.send_notifications([_notification_request(item) for item in request.notifications])
         return pb.SendNotificationsResponse(notifications=[notification_to_proto(v) for v in views])
 
     def GetNotification(self, request: pb.GetNotificationRequest, context) -> pb.GetNotificationResponse:

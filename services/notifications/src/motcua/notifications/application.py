@@ -200,28 +200,19 @@ class NotificationsApplication(ReadModelApplication):
 
     # --- notifications --------------------------------------------------------------------------
 
-    def send_notification(
-        self,
-        template_id: UUID,
-        parameters: Mapping[str, str],
-        recipient_account_id: UUID | None,
-        address: str = "",
-        dossier_id: UUID | None = None,
-        request_id: UUID | None = None,
-    ) -> NotificationView:
+    def send_notification(self, item: NotificationRequest) -> NotificationView:
         """Renders and queues one notification from the caller (``sending`` says who may send
         what to whom); the same request id returns the first one's result, to its sender."""
-        item = NotificationRequest(template_id, parameters, recipient_account_id, address, dossier_id, request_id)
         actor = current_actor()
         notification = self._notification_for(actor, item, {})
-        if request_id is not None:
+        if item.request_id is not None:
             earlier = self.find(Notification, notification.id)
             if earlier is not None:
                 return self._earlier(actor, earlier)
         try:
             self.save(notification)
         except VersionConflict:
-            if request_id is None:
+            if item.request_id is None:
                 raise
             return NotificationView.of(self.load(Notification, notification.id))  # a concurrent retry won
         return NotificationView.of(notification)
