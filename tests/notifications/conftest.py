@@ -75,11 +75,12 @@ def database(stack) -> str:
     return name
 
 
-def sealing_application(stack, database: str) -> NotificationsApplication:
-    """The application in this process on ``database``, sealing personal data under a key
-    encryption key of its own; ``database`` kept on it for the tests' own queries."""
+def local_application(stack, database: str, *, sealing: bool = False) -> NotificationsApplication:
+    """The application in this process on ``database``, ``database`` kept on it for the tests'
+    own queries; ``sealing``: it seals personal data under a key encryption key of its own."""
     center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
-    seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
+    if sealing:
+        seal_personal_data(center, KeyEncryptionKeys("k1", {"k1": os.urandom(32)}))
     center.prepare()
     center.database = database  # type: ignore[attr-defined]
     return center

@@ -12,12 +12,12 @@ import pytest
 
 from motcua.notifications.domain import EMAIL, Notification, Rendered
 
-from .conftest import sealing_application
+from .conftest import local_application
 
 
 @pytest.fixture(scope="module")
 def center(stack, database):
-    center = sealing_application(stack, database)
+    center = local_application(stack, database, sealing=True)
     yield center
     center.close()
 

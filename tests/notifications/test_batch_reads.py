@@ -10,16 +10,14 @@ import uuid
 import pytest
 
 from motcua.kernel.context import Actor, acting_as
-from motcua.notifications.application import NotificationsApplication
 from motcua.notifications.domain import ContactPoints, DossierReplica
+
+from .conftest import local_application
 
 
 @pytest.fixture(scope="module")
-def center(stack):
-    database = f"motcua_notifications_b{uuid.uuid4().hex[:8]}"
-    stack.postgres.create_database(database)
-    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
-    center.prepare()
+def center(stack, database):
+    center = local_application(stack, database)
     yield center
     center.close()
 

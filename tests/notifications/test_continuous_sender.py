@@ -8,10 +8,8 @@ import uuid
 
 import pytest
 
-from motcua.identity.v1.role_pb2 import Role
-from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
-from tests.support import auth
-from tests.support.clients import notifications_stub
+from motcua.notifications.v1 import notification_service_pb2 as pb
+from tests.support.notices import administrator_stub, result_email_template
 from tests.support.smtp_sink import SmtpSink
 
 from .conftest import sending_service
@@ -36,13 +34,8 @@ def service(stack, notifications_db, slow_smtp, provider):
 
 
 def test_notices_queued_after_a_slow_email_are_sent_while_it_waits(stack, service, slow_smtp):
-    auth.use_identity(stack.identity.addr)
-    token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
-    stub = notifications_stub(service.addr, token)
-    template_id = stub.CreateTemplate(pb.CreateTemplateRequest(
-        key=f"lien_tuc_{uuid.uuid4().hex[:8]}", channel=notification_pb2.CHANNEL_EMAIL,
-        subject="Hồ sơ {{ma}} đã có kết quả", body="Kính gửi Ông/Bà,\nHồ sơ {{ma}} đã có kết quả.",
-    )).template.template_id
+    stub = administrator_stub(stack.identity.addr, service.addr)
+    template_id = result_email_template(stub, "lien_tuc")
     slow = f"cham@{uuid.uuid4().hex[:6]}.example.vn"
     stub.SendNotification(pb.SendNotificationRequest(template_id=template_id, address=slow,
                                                      parameters={"ma": "H56-CHAM"}))

@@ -12,18 +12,14 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from motcua.notifications.application import NotificationsApplication
+from .conftest import local_application
 
 TOPIC = "tests.notifications:Ghi.Nhận"  # a topic no projection reads: the rows alone
 
 
 @pytest.fixture(scope="module")
-def center(stack):
-    database = f"motcua_notifications_e{uuid.uuid4().hex[:8]}"
-    stack.postgres.create_database(database)
-    center = NotificationsApplication(stack.settings("notifications", POSTGRES_DBNAME=database))
-    center.prepare()
-    center.database = database
+def center(stack, database):
+    center = local_application(stack, database)
     yield center
     center.close()
 

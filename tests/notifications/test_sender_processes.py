@@ -16,10 +16,8 @@ from collections import Counter
 import psycopg
 import pytest
 
-from motcua.identity.v1.role_pb2 import Role
-from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
-from tests.support import auth
-from tests.support.clients import notifications_stub
+from motcua.notifications.v1 import notification_service_pb2 as pb
+from tests.support.notices import administrator_stub, result_email_template
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
 
@@ -56,16 +54,7 @@ def sender(stack, database, smtp):
 
 @pytest.fixture(scope="module")
 def stub(stack, api):
-    auth.use_identity(stack.identity.addr)
-    token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
-    return notifications_stub(api.addr, token)
-
-
-def _template(stub) -> str:
-    return stub.CreateTemplate(pb.CreateTemplateRequest(
-        key=f"tien_trinh_{uuid.uuid4().hex[:8]}", channel=notification_pb2.CHANNEL_EMAIL,
-        subject="Hồ sơ {{ma}} đã có kết quả", body="Kính gửi Ông/Bà,\nHồ sơ {{ma}} đã có kết quả.",
-    )).template.template_id
+    return administrator_stub(stack.identity.addr, api.addr)
 
 
 def _queue(stub, template_id: str, addresses: list[str]) -> dict[str, str]:
@@ -88,7 +77,7 @@ def _events(stack, database: str, topic: str, ids: list[str]) -> list[tuple[str,
 
 
 def test_attempts_started_together_are_recorded_in_one_transaction(stack, database, smtp, stub):
-    template_id = _template(stub)
+    template_id = result_email_template(stub, "tien_trinh")
     addresses = [f"lo.{n}.{uuid.uuid4().hex[:6]}@example.vn" for n in range(20)]
     ids = _queue(stub, template_id, addresses)
     assert _events(stack, database, ATTEMPT_STARTED, list(ids.values())) == []  # the API sends nothing
@@ -111,7 +100,7 @@ def test_attempts_started_together_are_recorded_in_one_transaction(stack, databa
 
 
 def test_two_sender_processes_never_send_a_notice_twice(stack, database, smtp, stub):
-    template_id = _template(stub)
+    template_id = result_email_template(stub, "tien_trinh")
     first, second = sender(stack, database, smtp).start(), sender(stack, database, smtp).start()
     try:
         addresses = [f"hai.{n}.{uuid.uuid4().hex[:6]}@example.vn" for n in range(40)]
@@ -129,7 +118,7 @@ def test_two_sender_processes_never_send_a_notice_twice(stack, database, smtp, s
 
 
 def test_a_sender_killed_mid_batch_sends_again_only_the_email_it_had_not_recorded(stack, database, smtp, stub):
-    template_id = _template(stub)
+    template_id = result_email_template(stub, "tien_trinh")
     taken = f"giu-tra-loi@{uuid.uuid4().hex[:6]}.example.vn"  # kept by the server, its reply held
     others = [f"con.lai.{n}.{uuid.uuid4().hex[:6]}@example.vn" for n in range(6)]
     ids = _queue(stub, template_id, [taken, *others])

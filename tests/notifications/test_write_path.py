@@ -17,7 +17,7 @@ from motcua.kernel.subject_keys import SubjectKeyStore
 from motcua.notifications import readmodel
 from motcua.notifications.domain import EMAIL, Notification, Rendered
 
-from .conftest import sealing_application
+from .conftest import local_application
 
 REFUSED_SUBJECT = "Không ghi được"
 # The inbox row's subject is sealed: the refused row is known by its template's key, in the clear.
@@ -27,7 +27,7 @@ REFUSED_KEY = "khong_ghi_duoc"
 @pytest.fixture(scope="module")
 def center(stack, database):
     """The application in this process, on a database of its own, sealing personal data."""
-    center = sealing_application(stack, database)
+    center = local_application(stack, database, sealing=True)
     with psycopg.connect(stack.postgres.dsn(database), autocommit=True) as conn:
         # A row the inbox refuses after the notification's events are in: its transaction rolls
         # back late, after the projection has run.

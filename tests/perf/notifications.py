@@ -42,11 +42,9 @@ TARGETS = {"accepted_per_s": 1000, "emails_per_s": 300, "p99_ms": 1000}
 
 
 def run_notifications(stack, seconds: float, callers: int, step: Callable[[str], None]) -> dict:
-    from motcua.identity.v1.role_pb2 import Role
-    from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
+    from motcua.notifications.v1 import notification_service_pb2 as pb
     from tests.perf.stack import CpuMeter, on_threads
-    from tests.support import auth
-    from tests.support.clients import notifications_stub
+    from tests.support.notices import administrator_stub, result_email_template
     from tests.support.smtp_sink import SmtpSink
 
     sink = SmtpSink()
@@ -63,13 +61,8 @@ def run_notifications(stack, seconds: float, callers: int, step: Callable[[str],
     process = stack.service("notifications", MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT=str(sink.port),
                             MOTCUA_SMTP_STARTTLS="false", MOTCUA_NOTIFY_POLL_INTERVAL="0.05").start()
     try:
-        auth.use_identity(stack.identity.addr)
-        token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
-        stub = notifications_stub(process.addr, token)
-        template_id = stub.CreateTemplate(pb.CreateTemplateRequest(
-            key=f"do_hieu_nang_{uuid.uuid4().hex[:6]}", channel=notification_pb2.CHANNEL_EMAIL,
-            subject="Hồ sơ {{ma}} đã có kết quả", body="Kính gửi Ông/Bà,\nHồ sơ {{ma}} đã có kết quả.\nTrân trọng.",
-        )).template.template_id
+        stub = administrator_stub(stack.identity.addr, process.addr)
+        template_id = result_email_template(stub, "do_hieu_nang")
         step(f"notifications: {callers} callers sending e-mail notifications for {seconds:g} s")
         acknowledged: dict[str, float] = {}
         errors: list[str] = []
@@ -156,12 +149,10 @@ def run_acceptance(stack, seconds: float, callers: int, events: int, step: Calla
     """
     import psycopg
 
-    from motcua.identity.v1.role_pb2 import Role
-    from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
+    from motcua.notifications.v1 import notification_service_pb2 as pb
     from tests.perf.stack import CpuMeter, on_threads
-    from tests.support import auth
-    from tests.support.clients import notifications_stub
     from tests.support.dossier_events import DossierEvents
+    from tests.support.notices import administrator_stub, result_email_template
 
     database = f"motcua_notifications_bench{uuid.uuid4().hex[:6]}"
     stack.postgres.create_database(database)
@@ -170,13 +161,8 @@ def run_acceptance(stack, seconds: float, callers: int, events: int, step: Calla
     results: dict = {"callers": callers, "batch_size": BATCH_SIZE, "batch_callers": BATCH_CALLERS,
                      "targets": TARGETS}
     try:
-        auth.use_identity(stack.identity.addr)
-        token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
-        stub = notifications_stub(process.addr, token)
-        template_id = stub.CreateTemplate(pb.CreateTemplateRequest(
-            key=f"do_chap_nhan_{uuid.uuid4().hex[:6]}", channel=notification_pb2.CHANNEL_EMAIL,
-            subject="Hồ sơ {{ma}} đã có kết quả", body="Kính gửi Ông/Bà,\nHồ sơ {{ma}} đã có kết quả.\nTrân trọng.",
-        )).template.template_id
+        stub = administrator_stub(stack.identity.addr, process.addr)
+        template_id = result_email_template(stub, "do_chap_nhan")
 
         def notice(n: int, i: int) -> pb.SendNotificationRequest:
             return pb.SendNotificationRequest(template_id=template_id, address=f"nguoi.nhan.{n}.{i}@example.vn",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable
 
 EMAILS_TARGET = 300
@@ -32,11 +31,9 @@ EMAILS = int(os.environ.get("MOTCUA_BENCH_EMAILS", "0") or 0)
 
 
 def run_sending(stack, emails: int, callers: int, step: Callable[[str], None]) -> dict:
-    from motcua.identity.v1.role_pb2 import Role
-    from motcua.notifications.v1 import notification_pb2, notification_service_pb2 as pb
+    from motcua.notifications.v1 import notification_service_pb2 as pb
     from tests.perf.stack import CpuMeter, on_threads
-    from tests.support import auth
-    from tests.support.clients import notifications_stub
+    from tests.support.notices import administrator_stub, result_email_template
     from tests.support.smtp_sink import SmtpSink
 
     emails = EMAILS or emails
@@ -60,13 +57,8 @@ def run_sending(stack, emails: int, callers: int, step: Callable[[str], None]) -
     api = stack.service("notifications", MOTCUA_NOTIFY_ROLE="api", **smtp).start()
     senders = []
     try:
-        auth.use_identity(stack.identity.addr)
-        token = auth.issue(roles=(Role.ROLE_ADMINISTRATOR,), agency_id="000.00.00.H56").access_token
-        stub = notifications_stub(api.addr, token)
-        template_id = stub.CreateTemplate(pb.CreateTemplateRequest(
-            key=f"gui_thu_{uuid.uuid4().hex[:6]}", channel=notification_pb2.CHANNEL_EMAIL,
-            subject="Hồ sơ {{ma}} đã có kết quả", body="Kính gửi Ông/Bà,\nHồ sơ {{ma}} đã có kết quả.\nTrân trọng.",
-        )).template.template_id
+        stub = administrator_stub(stack.identity.addr, api.addr)
+        template_id = result_email_template(stub, "gui_thu")
         step(f"sending: queueing {emails:,} e-mail notifications (API process only, nothing sent)")
         per_caller = -(-emails // callers)
 
