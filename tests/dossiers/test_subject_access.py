@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import subprocess
 
 import grpc
 import psycopg
@@ -23,6 +22,7 @@ from tests.gateway.support import GatewayStarter
 from tests.support import auth
 from tests.support.clients import dossiers_stub
 from tests.support.dossiers import applicant, submit_request
+from tests.support.pdf_tools import pdf_text
 from tests.support.platform import erasing_dossiers
 from tests.support.procedures import unique_code
 
@@ -46,11 +46,6 @@ def gateway(stack, processes):
 def dpo(processes, agency: str):
     return dossiers_stub(processes["dossiers"],
                          auth.issue(roles=(Role.ROLE_DATA_PROTECTION_OFFICER,), agency_id=agency).access_token)
-
-
-def pdf_text(content: bytes) -> str:
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True,
-                          check=True, timeout=60).stdout.decode("utf-8")
 
 
 def exported_events(stack, subject_topic: str = "SubjectDataExports.Exported") -> list[tuple]:

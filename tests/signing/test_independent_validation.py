@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import os
 import subprocess
 import threading
 import time
@@ -41,11 +40,11 @@ from motcua.signing.v1 import signing_service_pb2 as pb
 from tests.signing.tsa import LocalTsa
 from tests.support import auth, form_samples
 from tests.support.clients import signing_stub
+from tests.support.pdf_tools import run, tool
 from tests.support.revocation import RevocationService
 
 REPO = Path(__file__).resolve().parents[2]
 VALIDATE_PDF = REPO / ".local" / "tools" / "dss" / "bin" / "validate-pdf"
-PDF_TOOLS = REPO / ".local" / "tools" / "pdf"  # poppler and NSS unpacked from Debian's .debs
 
 SEAL_NAME = "Ủy ban nhân dân tỉnh Thanh Hóa"
 PROVINCE = "000.00.00.H56"  # whose seal the development PKI's agency-seal is
@@ -96,22 +95,6 @@ LEVELS = (
         "MOTCUA_SIGNING_DEV_PKI_REVOCATION_URL": around.revocation.url}, ("TOTAL_PASSED", None)),
 )
 HIGHEST = LEVELS[-1]  # the level whose tampering has the most to hide
-
-
-def tool(name: str) -> tuple[str, dict[str, str]]:
-    """A poppler/NSS command from .local/tools/pdf (make dss), with the libraries it came with."""
-    path = PDF_TOOLS / "usr" / "bin" / name
-    if not path.is_file():
-        pytest.fail(f"{path.relative_to(REPO)} is missing: run `make dss` (make test does)")
-    libs = PDF_TOOLS / "usr" / "lib" / "x86_64-linux-gnu"
-    return str(path), {**os.environ, "LD_LIBRARY_PATH": f"{libs}:{os.environ.get('LD_LIBRARY_PATH', '')}"}
-
-
-def run(name: str, *args: str | Path) -> str:
-    command, env = tool(name)
-    result = subprocess.run([command, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0, f"{name} {args}: {result.stdout}{result.stderr}"
-    return result.stdout
 
 
 def validate_pdf() -> str:

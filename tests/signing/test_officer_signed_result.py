@@ -28,10 +28,11 @@ from motcua.signing.v1 import (
 from tests.dossiers.office import Office, fails_with, pdf
 from tests.signing.long_term import LongTermPki
 from tests.signing.signer_device import SignerDevice
-from tests.signing.test_independent_validation import dss, pdfsig, run
+from tests.signing.test_independent_validation import dss, pdfsig
 from tests.support import auth
 from tests.support.clients import signing_stub
 from tests.support.dossiers import fresh_agency, published_full_procedure
+from tests.support.pdf_tools import run
 
 # Four service processes, two of them long-term signing's (OCSP, CRL, TSA), start within the
 # module's first test: more than the default budget on a loaded machine.
