@@ -186,6 +186,20 @@ def test_service_process_waits_for_health_and_terminates(fake_service, tmp_path)
     assert "serving motcua_devstackfake" in (tmp_path / "svc.log").read_text()
 
 
+def test_a_running_service_process_refuses_a_second_start(fake_service, tmp_path):
+    env = service_env(PROFILE, fake_service, free_port())
+    svc = ServiceProcess(fake_service, env, tmp_path / "svc.log").start(timeout=30)
+    try:
+        first = svc.pid
+        with pytest.raises(RuntimeError, match="devstackfake is already running"):
+            svc.start(timeout=30)
+        assert svc.pid == first and svc.alive  # still the one process, and still stoppable
+    finally:
+        assert svc.terminate() == 0
+    assert svc.start(timeout=30).pid != first  # once stopped, it starts again
+    assert svc.terminate() == 0
+
+
 def test_service_process_reports_a_service_that_dies(fake_service, tmp_path):
     env = service_env(PROFILE, fake_service, free_port(), extra={"FAKE_FAIL": "1"})
     svc = ServiceProcess(fake_service, env, tmp_path / "svc.log")

@@ -135,8 +135,7 @@ def test_backends_stopping_and_restarting_answer_only_successes_or_json_503s(
         eventually(load.seen("/.well-known/", 503), timeout=30, what="503s once identity stopped")
         assert not load.errors, load.errors[:5]
 
-        own_procedures.start(timeout=90)
-        identity.start(timeout=90)
+        identity.start(timeout=90)  # procedures runs since its restart above
         before = len(load.replies)
         eventually(lambda: any(r.status == 200 and p.startswith("/v1/tokens:")
                                for _, p, r in load.replies[before:]), timeout=60, what="identity's RPCs again")

@@ -157,6 +157,10 @@ class ServiceProcess:
         return self._proc.poll() if self._proc else None
 
     def start(self, wait: bool = True, timeout: float = 60) -> ServiceProcess:
+        # A second start would leave the running process without a handle to stop it, still
+        # holding its leaderships (relay, sealer) on the service's database.
+        if self.alive:
+            raise RuntimeError(f"{self.service} is already running (pid {self.pid})")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         cmd = [sys.executable, "-m", self.module]
         self._proc = _proc.spawn(cmd, self.log_path, env=env, new_session=self.detach)
