@@ -21,13 +21,10 @@ from motcua.dossiers.domain.code_sequence import DossierCodeSequence
 from motcua.dossiers.domain.dossier.aggregate import Dossier
 from motcua.dossiers.domain.values import Applicant, Document
 from motcua.kernel.audit_api import (
-    INDEX_DDL,
-    INDEX_TABLE,
     SNAPSHOT_EVERY,
     SNAPSHOTS_TABLE,
     AuditLog,
     DecodedAnchors,
-    index_row,
     masking_mapper,
     plain_state,
 )
@@ -74,12 +71,7 @@ def office(stack):
 
 def test_states_from_the_anchors_in_memory_equal_the_states_from_the_events(stack, office):
     dossier = _dossier(office, datetime(2026, 3, 2, 1, 30, tzinfo=UTC), 3 * SNAPSHOT_EVERY + 5)
-    with psycopg.connect(stack.postgres.dsn(DATABASE), autocommit=True) as conn:
-        for statement in INDEX_DDL:
-            conn.execute(statement)
-        conn.cursor().executemany(
-            f"INSERT INTO {INDEX_TABLE} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [index_row(office.mapper, n, n.id) for n in office.recorder.select_notifications(start=1, limit=500)])
+    bench.index_events(stack.postgres.dsn(DATABASE), office, 500)
     audit = AuditLog(office, bench._ProvinceTree())
     versions = [SNAPSHOT_EVERY + 3, 2 * SNAPSHOT_EVERY, 3 * SNAPSHOT_EVERY + 4, SNAPSHOT_EVERY + 7, 5]
     events_only = Repository(event_store=EventStore(masking_mapper(office.mapper), office.recorder))

@@ -12,12 +12,9 @@ from eventsourcing.persistence import EventStore
 
 from motcua.dossiers.application.dossiers_application import DossiersApplication
 from motcua.kernel.audit_api import (
-    INDEX_DDL,
-    INDEX_TABLE,
     SNAPSHOT_EVERY,
     SNAPSHOTS_TABLE,
     AuditLog,
-    index_row,
     masking_mapper,
     plain_state,
 )
@@ -33,12 +30,7 @@ def test_a_state_from_a_snapshot_equals_the_state_from_the_events(stack, monkeyp
     try:
         with acting_as(Actor("officer", bench.AGENCY, ("administrator",), (Grant("administrator", bench.AGENCY),))):
             dossier = bench._dossier(office, bench.datetime(2026, 3, 2, 1, 30, tzinfo=bench.UTC))
-        with psycopg.connect(stack.postgres.dsn("motcua_audit_snapshots_test"), autocommit=True) as conn:
-            for statement in INDEX_DDL:
-                conn.execute(statement)
-            conn.cursor().executemany(
-                f"INSERT INTO {INDEX_TABLE} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [index_row(office.mapper, n, n.id) for n in office.recorder.select_notifications(start=1, limit=500)])
+        bench.index_events(stack.postgres.dsn("motcua_audit_snapshots_test"), office, 500)
         audit = AuditLog(office, bench._ProvinceTree())
         province = Actor("auditor", bench.PROVINCE, ("auditor",), (Grant("auditor", bench.PROVINCE),))
         versions = [SNAPSHOT_EVERY + 3, 2 * SNAPSHOT_EVERY, 3 * SNAPSHOT_EVERY + 4, SNAPSHOT_EVERY + 7]

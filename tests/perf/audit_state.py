@@ -65,6 +65,20 @@ def _dossier(office: DossiersApplication, start: datetime) -> Dossier:
     return dossier
 
 
+def index_events(dsn: str, office: DossiersApplication, limit: int) -> None:
+    """The audit's index of the application's first ``limit`` events, as its indexer writes it."""
+    notifications = office.recorder.select_notifications(start=1, limit=limit)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in INDEX_DDL:
+            conn.execute(statement)
+        with conn.cursor() as cursor:
+            cursor.executemany(sql.SQL(
+                "INSERT INTO {} (position, aggregate_id, version, event_type, record_time, actor, agency_id, "
+                "trace_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
+                sql.Identifier(INDEX_TABLE)), [index_row(office.mapper, n, n.id) for n in notifications])
+        conn.execute(f"ANALYZE {INDEX_TABLE}")
+
+
 def measure(settings: Any, queries: int = 200) -> dict:
     office = DossiersApplication(settings)
     try:
@@ -75,16 +89,7 @@ def measure(settings: Any, queries: int = 200) -> dict:
         dsn = (f"host={settings.eventstore_env['POSTGRES_HOST']} port={settings.eventstore_env['POSTGRES_PORT']} "
                f"dbname={settings.eventstore_env['POSTGRES_DBNAME']} user={settings.eventstore_env['POSTGRES_USER']} "
                f"password={settings.eventstore_env.get('POSTGRES_PASSWORD', '')}")
-        notifications = office.recorder.select_notifications(start=1, limit=EVENTS * 2)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for statement in INDEX_DDL:
-                conn.execute(statement)
-            with conn.cursor() as cursor:
-                cursor.executemany(sql.SQL(
-                    "INSERT INTO {} (position, aggregate_id, version, event_type, record_time, actor, agency_id, "
-                    "trace_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
-                    sql.Identifier(INDEX_TABLE)), [index_row(office.mapper, n, n.id) for n in notifications])
-            conn.execute(f"ANALYZE {INDEX_TABLE}")
+        index_events(dsn, office, EVENTS * 2)
         audit = AuditLog(office, _ProvinceTree())
         start, end = dossier.created_on, dossier.modified_on
         picked = [start + (end - start) * random.random() for _ in range(queries)]
