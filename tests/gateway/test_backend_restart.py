@@ -77,14 +77,14 @@ class Load:
 
 
 def bad_replies(replies: list[tuple[str, str, Reply]]) -> list[tuple[str, str, int, Any]]:
-    """Replies that are neither a success nor a JSON 503 UNAVAILABLE."""
+    """Replies that are neither a success nor a JSON 503 UNAVAILABLE with a Retry-After."""
     bad = []
     for method, path, reply in replies:
         if 200 <= reply.status < 300:
             continue
         error = reply.json.get("error") if isinstance(reply.json, dict) else None
         if reply.status == 503 and isinstance(error, dict) and error.get("status") == "UNAVAILABLE" \
-                and error.get("code") == 503 and error.get("message"):
+                and error.get("code") == 503 and error.get("message") and reply.headers.get("retry-after") == "1":
             continue
         bad.append((method, path, reply.status, reply.json if reply.json is not None else reply.raw[:200]))
     return bad
@@ -223,6 +223,7 @@ def test_a_backend_stopping_with_the_call_in_flight_is_a_json_503(start_gateway:
         assert reply.status == 503, (reply.status, reply.raw[:300])
         assert reply.json["error"]["status"] == "UNAVAILABLE"
         assert reply.json["error"]["message"] == "the procedures service is unavailable; try again later"
+        assert reply.headers["retry-after"] == "1"
     finally:
         slow.release.set()
         server.stop(0)

@@ -125,11 +125,26 @@ def retry_after(body: dict) -> dict[str, str]:
     return {}
 
 
+# A backend that cannot answer is stopping, restarting or not back yet: another replica, or the
+# same one a moment later, can. Clients are told when to try again, in every such 503.
+BACKEND_RETRY_SECONDS = 1
+
+
+def _retry_in(seconds: int) -> list[any_pb2.Any]:
+    return pack_details(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds)))
+
+
 def unavailable_body(message: str, retry_seconds: int) -> dict:
     """503 UNAVAILABLE said by the gateway itself, with a RetryInfo: also its Retry-After
     (retry_after)."""
-    retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_seconds))
-    return error_body(503, "UNAVAILABLE", message, pack_details(retry))
+    return error_body(503, "UNAVAILABLE", message, _retry_in(retry_seconds))
+
+
+def backend_unavailable(backend: str) -> JSONResponse:
+    """503 UNAVAILABLE for a backend the gateway could not reach (refused, reset, its channel
+    closed), with its Retry-After."""
+    body = unavailable_body(f"the {backend} service is unavailable; try again later", BACKEND_RETRY_SECONDS)
+    return JSONResponse(body, status_code=503, headers=retry_after(body))
 
 
 def error_response(http_status: int, message: str, *, status: str | None = None,
@@ -170,5 +185,13 @@ def rpc_status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
 def grpc_error_body(error: grpc.aio.AioRpcError) -> tuple[int, dict]:
     code = error.code()
     status = rpc_status_of(error)
+    if code == grpc.StatusCode.CANCELLED:
+        # Never the gateway's own cancellation (its awaiting task gets CancelledError instead):
+        # the backend cancelled the call, as its graceful stop does with the calls it still
+        # serves. No fault of the client's, and retryable: UNAVAILABLE.
+        code = grpc.StatusCode.UNAVAILABLE
     http_status = HTTP_STATUS.get(code, 500)
-    return http_status, error_body(http_status, code.name, status.message, status.details)
+    details = list(status.details)
+    if code == grpc.StatusCode.UNAVAILABLE and not any(d.type_url == RETRY_INFO for d in details):
+        details += _retry_in(BACKEND_RETRY_SECONDS)  # UNAVAILABLE is retryable: say when
+    return http_status, error_body(http_status, code.name, status.message, details)

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from motcua.kernel.client_address import current_client_address
 
-from .errors import error_response
+from .errors import backend_unavailable
 from .guard import Refused, read_limited
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class IdentityProxy:
         except httpx2.HTTPError as e:  # refused, reset, timed out: the backend stopping or not back yet
             log.warning("backend request failed", extra={"backend": self.backend, "path": request.url.path,
                                                          "error": repr(e)})
-            return error_response(503, f"the {self.backend} service is unavailable; try again later")
+            return backend_unavailable(self.backend)
         response = Response(upstream.content, status_code=upstream.status_code)
         response.raw_headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in upstream.headers.multi_items()

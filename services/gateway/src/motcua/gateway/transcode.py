@@ -104,7 +104,15 @@ from motcua.kernel.localized import ACCEPT_LANGUAGE
 
 from .backends import Backends
 from .descriptors import SCALAR_WKT, Api, Binding, DescriptorError, Method, backend_of, message_of
-from .errors import bad_request, error_body, error_response, grpc_error_body, retry_after, rpc_status_of
+from .errors import (
+    backend_unavailable,
+    bad_request,
+    error_body,
+    error_response,
+    grpc_error_body,
+    retry_after,
+    rpc_status_of,
+)
 from .guard import (
     MAX_JSON_VALUES,
     Refused,
@@ -460,6 +468,7 @@ class Transcoder:
         # details, which always hold the LocalizedMessage the gateway adds.
         generic = {
             grpc.StatusCode.UNAVAILABLE: f"the {self.method.backend} service is unavailable; try again later",
+            grpc.StatusCode.CANCELLED: f"the {self.method.backend} service is unavailable; try again later",
             grpc.StatusCode.DEADLINE_EXCEEDED: f"the {self.method.backend} service did not answer in time",
             grpc.StatusCode.UNKNOWN: f"the {self.method.backend} service failed",
         }
@@ -474,8 +483,7 @@ class Transcoder:
         of a channel closed as the gateway stops, its InternalError): the backend could not be
         reached, which a retry (on another replica) may fix. Logged with its trace: not expected."""
         log.exception("backend call failed in the channel", extra={"rpc": self.method.full_path})
-        body = error_body(503, "UNAVAILABLE", f"the {self.method.backend} service is unavailable; try again later")
-        return JSONResponse(body, status_code=503)
+        return backend_unavailable(self.method.backend)
 
     def _too_large(self, match: re.Match, request_size: int | None) -> tuple[int, dict]:
         """gRPC's own refusal of a message over a limit (the gateway's channel or the backend's
