@@ -115,10 +115,10 @@ REST/JSON face of motcua's gRPC services, transcoded by the gateway from the pro
   "details": [...]}}`; details are google.rpc messages with their `@type`: `BadRequest`
   (`field_violations` naming each invalid field), `ResourceInfo` (what was not found or
   already exists), `PreconditionFailure` and `ErrorInfo` (e.g. `reason: VERSION_CONFLICT` with
-  the current version), `RetryInfo` on throttling and when a service is unavailable (also as a `Retry-After`
-  header, 429 and 503), and
-  always a `LocalizedMessage` to show people, in Vietnamese (`vi-VN`, the default) or English
-  (`en`) as the `Accept-Language` header asks. HTTP statuses follow google/rpc/code.proto:
+  the current version), `RetryInfo` on throttling and when a service is unavailable (also as
+  a `Retry-After` header, 429 and 503), and always a `LocalizedMessage` to show people, in
+  Vietnamese (`vi-VN`, the default) or English (`en`) as the `Accept-Language` header asks.
+  HTTP statuses follow google/rpc/code.proto:
   INVALID_ARGUMENT and FAILED_PRECONDITION 400, NOT_FOUND 404, ALREADY_EXISTS and ABORTED 409,
   RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, DEADLINE_EXCEEDED 504.
 - A server-streaming operation answers Server-Sent Events when `Accept: text/event-stream`,

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 STREAM_LIVE_HEADER = ("motcua-inbox", "live")
 
 
-
 def _notification_request(message: pb.SendNotificationRequest) -> NotificationRequest:
     """A SendNotification request, or an item of SendNotifications, as the application takes it."""
     return NotificationRequest(
@@ -35,6 +34,7 @@ def _notification_request(message: pb.SendNotificationRequest) -> NotificationRe
         dossier_id=optional_uuid(message.dossier_id),
         request_id=optional_uuid(message.request_id),
     )
+
 
 class NotificationServicer(notification_service_pb2_grpc.NotificationServiceServicer):
     def __init__(
