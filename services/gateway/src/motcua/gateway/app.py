@@ -100,9 +100,8 @@ def route_label(scope: Scope) -> str:
     return next((prefix + "*" for prefix in ROUTE_PREFIXES if path.startswith(prefix)), "unmatched")
 
 
-class AccessLog:
-    """One structured log line per request, the probes' at DEBUG, as they come every few seconds;
-    and the request in the HTTP metrics (kernel metrics.HTTP_DURATION), by route template."""
+class HttpMiddleware:
+    """An ASGI middleware of HTTP requests (``handle``); the lifespan's messages pass through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -111,21 +110,39 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class ResponseStart:
+    """An ASGI send that notes the response's status once its start is sent (None before)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status: int | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
+class AccessLog(HttpMiddleware):
+    """One structured log line per request, the probes' at DEBUG, as they come every few seconds;
+    and the request in the HTTP metrics (kernel metrics.HTTP_DURATION), by route template."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        status = 500
         language = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
         REQUEST_LOCALE.set(choose_locale(language))
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answer = ResponseStart(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, answer)
         finally:
             elapsed = time.perf_counter() - started
+            status = answer.status or 500  # none sent: the request failed before answering
             HTTP_DURATION.record(elapsed, {"http.route": route_label(scope), "http.request.method": scope["method"],
                                            "http.response.status_code": status})
             probe = scope["path"] in PROBES and status in (200, 503)
@@ -138,7 +155,7 @@ class AccessLog:
             })
 
 
-class CutOffAtShutdown:
+class CutOffAtShutdown(HttpMiddleware):
     """A request still running when the shutdown grace (MOTCUA_SHUTDOWN_GRACE) runs out is
     cancelled by uvicorn; the cancellation is not an Exception, so it passes Starlette's error
     handlers, and uvicorn would answer it a plain-text "500 Internal Server Error". A request cut
@@ -147,25 +164,12 @@ class CutOffAtShutdown:
 
     Inside AccessLog and Cors, so that the answer is logged, counted and carries CORS headers."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = ResponseStart(send)
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, answer)
         except asyncio.CancelledError:
-            if started:  # too late for a status: the connection is closed mid-answer
+            if answer.status is not None:  # too late for a status: the connection is closed mid-answer
                 raise
             draining = scope["app"].state.draining.is_set()
             log.warning("request cut off; answered 503", extra={
