@@ -89,9 +89,8 @@ def local_application(stack, database: str, *, sealing: bool = False) -> Notific
 @pytest.fixture(scope="module")
 def smtp():
     """A real SMTP server the module's notifications service sends its e-mails to."""
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
+    with SmtpSink() as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,8 @@ from .conftest import sending_service
 
 @pytest.fixture(scope="module")
 def slow_smtp():
-    sink = SmtpSink()
-    sink.held_mailboxes.add("cham")
-    sink.start()
-    yield sink
-    sink.released.set()
-    sink.stop()
+    with SmtpSink(held_mailboxes={"cham"}) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")

@@ -30,12 +30,8 @@ PROVIDER_ACCEPTED = "%:Notification.ProviderAccepted"
 
 @pytest.fixture(scope="module")
 def smtp():
-    sink = SmtpSink()
-    sink.held_after_data.add("giu-tra-loi")
-    sink.start()
-    yield sink
-    sink.released.set()
-    sink.stop()
+    with SmtpSink(held_after_data={"giu-tra-loi"}) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")

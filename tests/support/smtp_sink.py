@@ -39,16 +39,16 @@ class _Keep:
 
 
 class SmtpSink:
-    def __init__(self) -> None:
+    def __init__(self, held_mailboxes: set[str] | None = None, held_after_data: set[str] | None = None) -> None:
         self.port = free_port()
         self.unknown_mailboxes: set[str] = set()
         # Mailboxes whose transactions wait at RCPT until ``released`` is set (``holding``: one
         # does).
-        self.held_mailboxes: set[str] = set()
+        self.held_mailboxes: set[str] = set(held_mailboxes or ())
         self.holding = threading.Event()
         # Mailboxes whose messages are kept at once but answered only once ``released`` is set
         # (``holding_reply``: one is waiting).
-        self.held_after_data: set[str] = set()
+        self.held_after_data: set[str] = set(held_after_data or ())
         self.holding_reply = threading.Event()
         self.released = threading.Event()
         self.messages: list[tuple[list[str], bytes]] = []
@@ -60,7 +60,14 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        self.released.set()  # a transaction still held would keep the server from stopping
         self.controller.stop()
+
+    def __enter__(self) -> SmtpSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def _received(self, recipients: list[str], content: bytes) -> None:
         with self._arrived:
