@@ -150,7 +150,7 @@ def run_acceptance(stack, seconds: float, callers: int, events: int, step: Calla
     import psycopg
 
     from motcua.notifications.v1 import notification_service_pb2 as pb
-    from tests.perf.stack import CpuMeter, on_threads
+    from tests.perf.stack import CpuMeter, repeated_calls
     from tests.support.dossier_events import DossierEvents
     from tests.support.notices import administrator_stub, result_email_template
 
@@ -169,26 +169,11 @@ def run_acceptance(stack, seconds: float, callers: int, events: int, step: Calla
                                               parameters={"ma": f"H56-{n}-{i}"})
 
         def timed(label: str, threads: int, call: Callable[[int, int], int]) -> dict:
-            counts = [0] * threads
-            errors: list[str] = []
-            deadline = time.time() + seconds
-
-            def caller(n: int) -> None:
-                i = 0
-                while time.time() < deadline:
-                    try:
-                        counts[n] += call(n, i)
-                    except Exception as e:  # noqa: BLE001 - counted and shown
-                        errors.append(type(e).__name__)
-                    i += 1
-
             step(f"notifications (pid {process.pid}): {label} for {seconds:g} s")
             meter = CpuMeter(pids).start()
-            started = time.time()
-            on_threads(caller, threads)
-            elapsed = time.time() - started
+            done, elapsed, errors = repeated_calls(call, threads, seconds)
             meter.stop()
-            return _accepted(sum(counts), elapsed, meter, errors)
+            return _accepted(done, elapsed, meter, errors)
 
         def one(n: int, i: int) -> int:
             stub.SendNotification(notice(n, i))

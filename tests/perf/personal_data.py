@@ -82,36 +82,24 @@ def _dossiers(stack, sealed: bool) -> object:
 def _submissions(stack, process, procedure_id: str, seconds: float, callers: int, first: int) -> dict:
     from motcua.dossiers.v1 import dossier_pb2 as d
     from motcua.identity.v1.role_pb2 import Role
-    from tests.perf.stack import CpuMeter, on_threads
+    from tests.perf.stack import CpuMeter, repeated_calls
     from tests.support import auth
     from tests.support.clients import dossiers_stub
     from tests.support.dossiers import applicant, submit_request
 
     stub = dossiers_stub(process.addr, auth.issue(roles=(Role.ROLE_DESK_OFFICER,), agency_id=AGENCY).access_token)
-    done: list[int] = []
-    errors: list[str] = []
-    deadline = time.time() + seconds
 
-    def caller(n: int) -> None:
-        i = 0
-        while time.time() < deadline:
-            try:
-                stub.SubmitDossier(submit_request(procedure_id, AGENCY, channel=d.SUBMISSION_CHANNEL_DESK,
-                                                  applicant=applicant(**_person(first + n * 10**6 + i))))
-            except Exception as e:  # noqa: BLE001 - counted and shown
-                errors.append(f"{type(e).__name__}: {getattr(e, 'details', lambda: '')() or e}")
-            else:
-                done.append(1)
-            i += 1
+    def submit(n: int, i: int) -> int:
+        stub.SubmitDossier(submit_request(procedure_id, AGENCY, channel=d.SUBMISSION_CHANNEL_DESK,
+                                          applicant=applicant(**_person(first + n * 10**6 + i))))
+        return 1
 
     meter = CpuMeter({"dossiers": process.pid, "postgres": stack.postgres.pid}).start()
-    started = time.time()
-    on_threads(caller, callers)
-    elapsed = time.time() - started
+    done, elapsed, errors = repeated_calls(submit, callers, seconds)
     meter.stop()
-    return {"commands": len(done), "commands_per_s": round(len(done) / elapsed, 1), "errors": len(errors),
+    return {"commands": done, "commands_per_s": round(done / elapsed, 1), "errors": len(errors),
             "first_error": errors[0] if errors else "",
-            "cpu_ms_per_command": {name: round(1000 * s / max(len(done), 1), 2)
+            "cpu_ms_per_command": {name: round(1000 * s / max(done, 1), 2)
                                    for name, s in meter.cpu_seconds.items()}}
 
 

@@ -33,6 +33,28 @@ def on_threads(caller: Callable[[int], None], count: int) -> None:
         t.join()
 
 
+def repeated_calls(call: Callable[[int, int], int], threads: int, seconds: float) -> tuple[int, float, list[str]]:
+    """``call(n, i)`` (thread n's i-th call, returning how many items it did) over and over on
+    ``threads`` threads for ``seconds``: the items done, the seconds taken and each failure's
+    description, a failed call counting none."""
+    counts = [0] * threads
+    errors: list[str] = []
+    deadline = time.time() + seconds
+
+    def caller(n: int) -> None:
+        i = 0
+        while time.time() < deadline:
+            try:
+                counts[n] += call(n, i)
+            except Exception as e:  # noqa: BLE001 - counted and shown
+                errors.append(f"{type(e).__name__}: {getattr(e, 'details', lambda: '')() or e}")
+            i += 1
+
+    started = time.time()
+    on_threads(caller, threads)
+    return sum(counts), time.time() - started, errors
+
+
 def bench_profile(relaxed: bool) -> Profile:
     """relaxed=True: PostgreSQL with the test profile's fsync=off, synchronous_commit=off.
     MOTCUA_TEST_SLOT=N moves the ports by 100 x N, as it does the test profile's, so that
