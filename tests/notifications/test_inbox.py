@@ -28,7 +28,10 @@ RECEIVED_BODY = "Hồ sơ {code} đã được tiếp nhận. Ngày hẹn trả 
 @pytest.fixture(scope="module")
 def replicas(stack, notifications_db):
     # No polling within a test's time: what the streams get, the LISTEN/NOTIFY wake-up brought.
-    env = {"POSTGRES_DBNAME": notifications_db, "MOTCUA_INBOX_POLL_INTERVAL": "3600"}
+    # No template cache: a revision made through one replica renders the next event at once,
+    # whichever replica consumes it (cached, within MOTCUA_NOTIFY_TEMPLATE_CACHE seconds).
+    env = {"POSTGRES_DBNAME": notifications_db, "MOTCUA_INBOX_POLL_INTERVAL": "3600",
+           "MOTCUA_NOTIFY_TEMPLATE_CACHE": "0"}
     first = stack.service("notifications", **env).start()
     second = stack.service("notifications", **env).start()
     yield first, second

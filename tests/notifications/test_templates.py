@@ -161,8 +161,11 @@ def test_service_settings():
     utc = NotificationSettings.from_env(base, {"MOTCUA_TIMEZONE": "UTC", "MOTCUA_INBOX_MAX_STREAMS": "3"})
     assert format_date(datetime(2026, 1, 11, 17, 30, tzinfo=UTC), utc.zone) == "11/01/2026"
     assert utc.inbox_max_streams == 3
+    assert settings.template_cache_seconds == 5.0
+    assert NotificationSettings.from_env(base, {"MOTCUA_NOTIFY_TEMPLATE_CACHE": "0"}).template_cache_seconds == 0.0
     for env, name in [
         ({"MOTCUA_TIMEZONE": "Mars/Base"}, "MOTCUA_TIMEZONE"),
+        ({"MOTCUA_NOTIFY_TEMPLATE_CACHE": "-1"}, "MOTCUA_NOTIFY_TEMPLATE_CACHE"),
         ({"MOTCUA_INBOX_MAX_STREAMS": "0"}, "MOTCUA_INBOX_MAX_STREAMS"),
         ({"MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT": "0"}, "MOTCUA_INBOX_MAX_STREAMS_PER_ACCOUNT"),
     ]:

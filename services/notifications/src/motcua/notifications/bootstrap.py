@@ -16,7 +16,7 @@ from .adapters.email import SmtpChannel
 from .adapters.esms import EsmsChannel
 from .adapters.zalo import ZaloZnsChannel
 from .api import NotificationServicer
-from .application import NotificationsApplication
+from .application import NotificationsApplication, TemplateCache
 from .callbacks import callbacks_app
 from .config import NotificationSettings
 from .consumers import account_events_consumer, dossier_events_consumer, signing_events_consumer
@@ -43,6 +43,8 @@ def build(settings: Settings) -> Service:
     # Every role knows the channels: the API queues on them, the sender falls back along them.
     app.external_channels = frozenset(channels)
     app.quiet_hours = own.quiet_hours
+    # Another replica's revision of a template reaches this one's rendering within this time.
+    app.templates = TemplateCache(max_age=own.template_cache_seconds)
     workers = []
     if channels and own.sends:
         sender = Sender(app, channels, own.retry, own.rates, own.confirm_within)

@@ -31,6 +31,8 @@ stay queued):
   (600 s), `MOTCUA_NOTIFY_POLL_INTERVAL` (0.5 s): the sender's retries and polling (the
   fallback: the sender wakes on every commit of events through LISTEN/NOTIFY);
   `MOTCUA_PROVIDER_TIMEOUT` (10 s): how long an HTTP provider may take to answer;
+  `MOTCUA_NOTIFY_TEMPLATE_CACHE` (5 s; 0: none): how long a template read for rendering is kept,
+  so how long another replica's revision may take to reach this one's notices;
   `MOTCUA_NOTIFY_CONFIRM_WITHIN` (900 s; 0: never): how long an SMS or Zalo message may wait
   for its delivery receipt before the notice goes out on the next channel;
   `MOTCUA_NOTIFY_SENDERS` (16): notifications the leader sends at once;
@@ -94,6 +96,7 @@ class NotificationSettings:
     senders: int = 16
     attempt_lease: float = 120.0
     quiet_hours: tuple[time, time] | None = None
+    template_cache_seconds: float = 5.0
     callback_secrets: CallbackSecrets = CallbackSecrets()
     role: str = ALL
 
@@ -159,6 +162,7 @@ class NotificationSettings:
             senders=env_number(env, "MOTCUA_NOTIFY_SENDERS", 16, int, minimum=1),
             attempt_lease=env_number(env, "MOTCUA_NOTIFY_ATTEMPT_LEASE", 120.0, float, minimum=1.0),
             quiet_hours=_window(env.get("MOTCUA_NOTIFY_QUIET_HOURS", "21:00-07:00")),
+            template_cache_seconds=env_number(env, "MOTCUA_NOTIFY_TEMPLATE_CACHE", 5.0, float, minimum=0.0),
             role=_role(env.get("MOTCUA_NOTIFY_ROLE", "")),
             callback_secrets=CallbackSecrets(
                 esms_token=env.get("MOTCUA_ESMS_CALLBACK_TOKEN", ""),
